@@ -1,0 +1,85 @@
+# bebpo-gateway: the two commands a newcomer needs are `make run` and `make test`.
+# Every target installs what it needs itself (Debian packages via apt when run as root).
+
+GO        ?= go
+BIN       := bin/bebpo-gateway
+PKG       := ./gateway/cmd/bebpo-gateway
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X github.com/stadt-erkelenz/bebpo-gateway/gateway.Version=$(VERSION)
+FUZZTIME  ?= 20s
+STATICCHECK_VERSION ?= 2026.1
+
+# System tools the tests use as independent peers.
+DEB_TOOLS := xmlsec1:xmlsec1 xmllint:libxml2-utils openssl:openssl
+
+.PHONY: all run build test test-short lint bench fuzz crash testdata clean deps help
+
+all: build
+
+help:
+	@echo "make run       build and run the demo (embedded defaults)"
+	@echo "make test      install test tools if missing, run all tests with the race detector"
+	@echo "make build     build $(BIN)"
+	@echo "make lint      gofmt, go vet, staticcheck"
+	@echo "make bench     benchmarks, with xmlsec1/openssl/sha256sum references"
+	@echo "make fuzz      run every fuzz target for FUZZTIME (default $(FUZZTIME))"
+	@echo "make crash     kill -9 crash test of the real binary"
+	@echo "make testdata  regenerate the test PKI and golden files"
+	@echo "make clean     remove build output"
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) $(PKG)
+
+run: build
+	./$(BIN) demo
+
+# deps installs the Debian packages the tests need when a tool is missing.
+deps:
+	@missing=""; for t in $(DEB_TOOLS); do \
+	  cmd=$${t%%:*}; pkg=$${t##*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "missing tools, install as root: apt-get install$$missing" >&2; exit 1; \
+	  fi; \
+	fi
+
+test: deps
+	$(GO) test -race -count=1 ./...
+
+# test-short skips the slower interop and end-to-end tests.
+test-short:
+	$(GO) test -short ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime=$${BENCHTIME:-1x} ./... | tee bench.out
+	@if [ -x testdata/bench/reference.sh ]; then testdata/bench/reference.sh; fi
+
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+crash: build
+	@if [ -x testdata/crash/run.sh ]; then testdata/crash/run.sh ./$(BIN); else echo "no crash test yet"; fi
+
+testdata: deps
+	$(GO) test ./certs/ -run TestGeneratePKI -update
+	$(GO) test ./... -update -run 'Golden'
+
+clean:
+	rm -rf bin bench.out
+	$(GO) clean -testcache
