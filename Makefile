@@ -7,7 +7,7 @@ PKG       := ./gateway/cmd/bebpo-gateway
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/stadt-erkelenz/bebpo-gateway/gateway.Version=$(VERSION)
 FUZZTIME  ?= 20s
-STATICCHECK_VERSION ?= 2026.1
+STATICCHECK_VERSION ?= v0.8.2
 
 # System tools the tests use as independent peers.
 DEB_TOOLS := xmlsec1:xmlsec1 xmllint:libxml2-utils openssl:openssl
