@@ -106,7 +106,7 @@ func TestReadSecret(t *testing.T) {
 	}}
 	tests := []struct {
 		name, file, env, want string
-		wantErr              bool
+		wantErr               bool
 	}{
 		{"from file, newline dropped", file, "", "geheim-äöü", false},
 		{"from environment", "", "PW", "aus-env", false},
