@@ -78,7 +78,6 @@ crash: build
 
 testdata: deps
 	$(GO) test ./certs/ -run TestGeneratePKI -update
-	$(GO) test ./... -update -run 'Golden'
 
 clean:
 	rm -rf bin bench.out

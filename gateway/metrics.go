@@ -14,9 +14,9 @@ import (
 // with labels, plus gauges computed at scrape time. It exists so the
 // daemon has no metrics dependency beyond the standard library.
 type Metrics struct {
-	mu      sync.Mutex
+	mu       sync.Mutex
 	families map[string]*family
-	collect []func(emit func(name string, labels Labels, v float64))
+	collect  []func(emit func(name string, labels Labels, v float64))
 }
 
 // Labels are metric labels; rendered sorted by key.
