@@ -1,0 +1,159 @@
+package xmlenc
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/beevik/etree"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
+)
+
+// sharedDir returns ../shared beside the repository root (the directory
+// holding go.mod).
+func sharedDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, "..", "shared")
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// needTool returns the path of an external peer tool; it fails under
+// CI=true when the tool is missing and skips otherwise.
+func needTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is required under CI=true (make deps installs it)", name)
+	}
+	t.Skipf("%s not installed; run make deps", name)
+	return ""
+}
+
+// party is one key pair of the OSCI reference library's sample PKI.
+type party struct {
+	cert *x509.Certificate
+	key  crypto.Decrypter
+}
+
+var (
+	partiesMu sync.Mutex
+	parties   = map[string]party{}
+)
+
+// vectorParty loads ../shared/vectors/osci-java/certs/<name>.p12 (password
+// 123456), e.g. "bob_cipher_4096".
+func vectorParty(t testing.TB, name string) party {
+	t.Helper()
+	partiesMu.Lock()
+	defer partiesMu.Unlock()
+	if p, ok := parties[name]; ok {
+		return p
+	}
+	data, err := os.ReadFile(filepath.Join(sharedDir(t), "vectors", "osci-java", "certs", name+".p12"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, err := certs.LoadPKCS12Data(data, "123456")
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	p := party{cert: kp.Cert, key: kp.Key.(crypto.Decrypter)}
+	parties[name] = p
+	return p
+}
+
+func (p party) decrypter() *Decrypter { return &Decrypter{Key: p.key} }
+
+// reparse serializes el as the root of a new document and parses it back
+// with the hardened parser, so tests decrypt what a peer would receive.
+func reparse(t testing.TB, el *etree.Element) *etree.Element {
+	t.Helper()
+	doc := etree.NewDocument()
+	doc.SetRoot(el.Copy())
+	var b bytes.Buffer
+	if _, err := doc.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	return parseRoot(t, b.Bytes())
+}
+
+func parseRoot(t testing.TB, b []byte) *etree.Element {
+	t.Helper()
+	doc, err := xmlsec.ParseBytes(b, xmlsec.Limits{})
+	if err != nil {
+		t.Fatalf("parse: %v\n%s", err, b)
+	}
+	return doc.Root()
+}
+
+// memParts serves cid: parts from memory; seekable selects whether the
+// part is offered as io.ReaderAt (read twice) or as a plain stream
+// (spooled).
+type memParts struct {
+	parts    map[string][]byte
+	seekable bool
+}
+
+func (m memParts) OpenPart(id string) (io.ReadCloser, error) {
+	b, ok := m.parts[id]
+	if !ok {
+		return nil, errors.New("no such part")
+	}
+	if m.seekable {
+		return readerAtCloser{bytes.NewReader(b)}, nil
+	}
+	return io.NopCloser(struct{ io.Reader }{bytes.NewReader(b)}), nil
+}
+
+type readerAtCloser struct{ *bytes.Reader }
+
+func (readerAtCloser) Close() error { return nil }
+
+// countingWriter records how many plaintext bytes were released.
+type countingWriter struct{ n int }
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.n += len(p)
+	return len(p), nil
+}
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// mustUnwrap returns the data key of ed for p (test-only inspection).
+func mustUnwrap(t testing.TB, p party, ed *etree.Element) []byte {
+	t.Helper()
+	data, err := parseEncryptedData(reparse(t, ed), DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := p.decrypter().dataKey(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}

@@ -1,0 +1,413 @@
+package xmlsec
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/beevik/etree"
+)
+
+// Canonicalization method identifiers (without comments; the variants with
+// comments are refused).
+const (
+	C14N10    = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
+	ExcC14N10 = "http://www.w3.org/2001/10/xml-exc-c14n#"
+)
+
+// C14NOptions selects a canonicalization.
+type C14NOptions struct {
+	Method string // C14N10 or ExcC14N10
+	// InclusivePrefixes is the exclusive C14N InclusiveNamespaces PrefixList;
+	// "#default" names the default namespace. Ignored for C14N10.
+	InclusivePrefixes []string
+	// Exclude is left out of the output with its subtree (the enveloped
+	// signature transform).
+	Exclude *etree.Element
+	// MaxBytes bounds the canonical output; 0 means no bound beyond memory.
+	MaxBytes int64
+}
+
+// Canonicalize returns the canonical form of el, evaluated in the namespace
+// context of its ancestors (the document subset "el and its descendants").
+func Canonicalize(el *etree.Element, method string) ([]byte, error) {
+	return CanonicalizeWith(el, C14NOptions{Method: method})
+}
+
+// CanonicalizeWith is Canonicalize with options.
+func CanonicalizeWith(el *etree.Element, o C14NOptions) ([]byte, error) {
+	c, err := newCanon(o)
+	if err != nil {
+		return nil, err
+	}
+	c.scope = ancestorScope(el.Parent())
+	if !c.excl {
+		c.inherited = inheritedXMLAttrs(el.Parent())
+	}
+	if err := c.element(el, true); err != nil {
+		return nil, err
+	}
+	return c.w.Bytes(), nil
+}
+
+// CanonicalizeDocument returns the canonical form of a whole document: the
+// XML declaration, comments and whitespace outside the root are dropped;
+// processing instructions outside the root are kept, separated by LF.
+func CanonicalizeDocument(doc *etree.Document, o C14NOptions) ([]byte, error) {
+	c, err := newCanon(o)
+	if err != nil {
+		return nil, err
+	}
+	afterRoot := false
+	for _, t := range doc.Child {
+		switch t := t.(type) {
+		case *etree.Element:
+			if afterRoot {
+				return nil, fmt.Errorf("%w: second root", ErrMultipleRoots)
+			}
+			if err := c.element(t, true); err != nil {
+				return nil, err
+			}
+			afterRoot = true
+		case *etree.ProcInst:
+			if t.Target == "xml" {
+				continue
+			}
+			if afterRoot {
+				c.w.WriteByte('\n')
+			}
+			c.procInst(t)
+			if !afterRoot {
+				c.w.WriteByte('\n')
+			}
+		}
+	}
+	if !afterRoot {
+		return nil, ErrNoRoot
+	}
+	return c.w.Bytes(), nil
+}
+
+type canon struct {
+	w         bytes.Buffer
+	excl      bool
+	incl      map[string]bool
+	exclude   *etree.Element
+	max       int64
+	scope     []nsBinding // namespace bindings in scope in the input
+	rendered  []nsBinding // bindings in effect in the output
+	inherited []etree.Attr
+}
+
+func newCanon(o C14NOptions) (*canon, error) {
+	c := &canon{exclude: o.Exclude, max: o.MaxBytes}
+	switch o.Method {
+	case C14N10:
+	case ExcC14N10:
+		c.excl = true
+		c.incl = map[string]bool{}
+		for _, p := range o.InclusivePrefixes {
+			if p == "#default" {
+				p = ""
+			}
+			c.incl[p] = true
+		}
+	default:
+		return nil, fmt.Errorf("%w: %q", ErrUnsupportedC14N, o.Method)
+	}
+	return c, nil
+}
+
+// ancestorScope lists the namespace bindings declared on p and its
+// ancestors, outermost first, so that a backwards search finds the nearest.
+func ancestorScope(p *etree.Element) []nsBinding {
+	var chain []*etree.Element
+	for ; p != nil; p = p.Parent() {
+		chain = append(chain, p)
+	}
+	var out []nsBinding
+	for i := len(chain) - 1; i >= 0; i-- {
+		out = appendDecls(out, chain[i])
+	}
+	return out
+}
+
+func appendDecls(ns []nsBinding, el *etree.Element) []nsBinding {
+	for _, a := range el.Attr {
+		if p, ok := declPrefix(a); ok {
+			ns = append(ns, nsBinding{p, a.Value})
+		}
+	}
+	return ns
+}
+
+func declPrefix(a etree.Attr) (string, bool) {
+	switch {
+	case a.Space == "" && a.Key == "xmlns":
+		return "", true
+	case a.Space == "xmlns":
+		return a.Key, true
+	}
+	return "", false
+}
+
+// inheritedXMLAttrs collects the xml:* attributes of the ancestors, nearest
+// first wins (inclusive C14N 1.0 §2.4).
+func inheritedXMLAttrs(p *etree.Element) []etree.Attr {
+	var out []etree.Attr
+	seen := map[string]bool{}
+	for ; p != nil; p = p.Parent() {
+		for _, a := range p.Attr {
+			if a.Space == "xml" && !seen[a.Key] {
+				seen[a.Key] = true
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
+type outAttr struct {
+	uri, local, qname, value string
+}
+
+func (c *canon) element(el *etree.Element, apex bool) error {
+	if err := c.checkSize(); err != nil {
+		return err
+	}
+	parentScope := len(c.scope)
+	c.scope = appendDecls(c.scope, el)
+	renderedMark := len(c.rendered)
+	defer func() {
+		c.scope = c.scope[:parentScope]
+		c.rendered = c.rendered[:renderedMark]
+	}()
+
+	decls, err := c.namespaceDecls(el, apex, parentScope)
+	if err != nil {
+		return err
+	}
+	attrs, err := c.attributes(el, apex)
+	if err != nil {
+		return err
+	}
+	c.w.WriteByte('<')
+	c.w.WriteString(el.FullTag())
+	for _, d := range decls {
+		if d.prefix == "" {
+			c.w.WriteString(` xmlns="`)
+		} else {
+			c.w.WriteString(` xmlns:`)
+			c.w.WriteString(d.prefix)
+			c.w.WriteString(`="`)
+		}
+		escapeAttr(&c.w, d.uri)
+		c.w.WriteByte('"')
+	}
+	for _, a := range attrs {
+		c.w.WriteByte(' ')
+		c.w.WriteString(a.qname)
+		c.w.WriteString(`="`)
+		escapeAttr(&c.w, a.value)
+		c.w.WriteByte('"')
+	}
+	c.w.WriteByte('>')
+	for _, t := range el.Child {
+		switch t := t.(type) {
+		case *etree.Element:
+			if t == c.exclude {
+				continue
+			}
+			if err := c.element(t, false); err != nil {
+				return err
+			}
+		case *etree.CharData:
+			escapeText(&c.w, t.Data)
+		case *etree.ProcInst:
+			c.procInst(t)
+		}
+	}
+	c.w.WriteString("</")
+	c.w.WriteString(el.FullTag())
+	c.w.WriteByte('>')
+	return c.checkSize()
+}
+
+func (c *canon) checkSize() error {
+	if c.max > 0 && int64(c.w.Len()) > c.max {
+		return fmt.Errorf("%w: canonical form exceeds %d bytes", ErrCanonicalizationLimit, c.max)
+	}
+	return nil
+}
+
+func (c *canon) procInst(p *etree.ProcInst) {
+	c.w.WriteString("<?")
+	c.w.WriteString(p.Target)
+	if inst := strings.TrimLeft(p.Inst, " \t\n\r"); inst != "" {
+		c.w.WriteByte(' ')
+		c.w.WriteString(inst)
+	}
+	c.w.WriteString("?>")
+}
+
+func (c *canon) inScope(prefix string) (string, bool) {
+	return lookup(c.scope, prefix)
+}
+
+func (c *canon) renderedValue(prefix string) string {
+	for i := len(c.rendered) - 1; i >= 0; i-- {
+		if c.rendered[i].prefix == prefix {
+			return c.rendered[i].uri
+		}
+	}
+	return ""
+}
+
+// namespaceDecls decides which namespace declarations el carries in the
+// output and records them as rendered.
+func (c *canon) namespaceDecls(el *etree.Element, apex bool, parentScope int) ([]nsBinding, error) {
+	var candidates []string
+	switch {
+	case c.excl:
+		used := map[string]bool{el.Space: true}
+		for _, a := range el.Attr {
+			if _, isDecl := declPrefix(a); !isDecl && a.Space != "" {
+				used[a.Space] = true
+			}
+		}
+		for p := range c.incl {
+			used[p] = true
+		}
+		for p := range used {
+			candidates = append(candidates, p)
+		}
+	case apex:
+		seen := map[string]bool{}
+		for i := len(c.scope) - 1; i >= 0; i-- {
+			if p := c.scope[i].prefix; !seen[p] {
+				seen[p] = true
+				candidates = append(candidates, p)
+			}
+		}
+	default:
+		for _, b := range c.scope[parentScope:] {
+			candidates = append(candidates, b.prefix)
+		}
+	}
+	var out []nsBinding
+	seen := map[string]bool{}
+	for _, p := range candidates {
+		if p == "xml" || seen[p] {
+			continue
+		}
+		seen[p] = true
+		v, ok := c.inScope(p)
+		if !ok {
+			if c.excl && c.incl[p] {
+				continue // an inclusive prefix that is not in scope
+			}
+			return nil, fmt.Errorf("%w: %q on <%s>", ErrUndeclaredPrefix, p, el.FullTag())
+		}
+		var prev string
+		if c.excl || apex {
+			prev = c.renderedValue(p)
+		} else {
+			prev, _ = lookup(c.scope[:parentScope], p)
+		}
+		if v == prev {
+			continue
+		}
+		out = append(out, nsBinding{p, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].prefix < out[j].prefix })
+	c.rendered = append(c.rendered, out...)
+	return out, nil
+}
+
+// attributes returns el's attributes (declarations excluded) in canonical
+// order: by namespace URI, then local name; unqualified ones first.
+func (c *canon) attributes(el *etree.Element, apex bool) ([]outAttr, error) {
+	out := make([]outAttr, 0, len(el.Attr))
+	own := map[string]bool{}
+	for _, a := range el.Attr {
+		if _, isDecl := declPrefix(a); isDecl {
+			continue
+		}
+		uri := ""
+		if a.Space != "" {
+			var ok bool
+			if uri, ok = c.inScope(a.Space); !ok {
+				return nil, fmt.Errorf("%w: %q on attribute %s", ErrUndeclaredPrefix, a.Space, a.FullKey())
+			}
+		}
+		if a.Space == "xml" {
+			own[a.Key] = true
+		}
+		out = append(out, outAttr{uri, a.Key, a.FullKey(), a.Value})
+	}
+	if apex {
+		for _, a := range c.inherited {
+			if !own[a.Key] {
+				out = append(out, outAttr{nsXML, a.Key, a.FullKey(), a.Value})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].uri != out[j].uri {
+			return out[i].uri < out[j].uri
+		}
+		return out[i].local < out[j].local
+	})
+	return out, nil
+}
+
+func escapeText(w *bytes.Buffer, s string) {
+	last := 0
+	for i := 0; i < len(s); i++ {
+		var esc string
+		switch s[i] {
+		case '&':
+			esc = "&amp;"
+		case '<':
+			esc = "&lt;"
+		case '>':
+			esc = "&gt;"
+		case '\r':
+			esc = "&#xD;"
+		default:
+			continue
+		}
+		w.WriteString(s[last:i])
+		w.WriteString(esc)
+		last = i + 1
+	}
+	w.WriteString(s[last:])
+}
+
+func escapeAttr(w *bytes.Buffer, s string) {
+	last := 0
+	for i := 0; i < len(s); i++ {
+		var esc string
+		switch s[i] {
+		case '&':
+			esc = "&amp;"
+		case '<':
+			esc = "&lt;"
+		case '"':
+			esc = "&quot;"
+		case '\t':
+			esc = "&#x9;"
+		case '\n':
+			esc = "&#xA;"
+		case '\r':
+			esc = "&#xD;"
+		default:
+			continue
+		}
+		w.WriteString(s[last:i])
+		w.WriteString(esc)
+		last = i + 1
+	}
+	w.WriteString(s[last:])
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package xmlsec
+
+const raceEnabled = false

@@ -1,0 +1,204 @@
+package xmlsec
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/beevik/etree"
+)
+
+// SignOptions configure Sign.
+type SignOptions struct {
+	Key         crypto.Signer     // an RSA key (*rsa.PrivateKey, or a token's crypto.Signer)
+	Certificate *x509.Certificate // the key's certificate; written as X509Data unless RetrievalURI is set
+	Chain       []*x509.Certificate
+	// SignatureMethod is RSASHA256 (default), RSASHA512, RSAPSSSHA256 or RSAPSSSHA512.
+	SignatureMethod string
+	// DigestMethod is SHA256 (default) or SHA512, used for every reference.
+	DigestMethod string
+	// Canonicalization is C14N10 (default, what OSCI uses) or ExcC14N10; it
+	// is both the CanonicalizationMethod and the transform of #Id references.
+	Canonicalization string
+	// RetrievalURI ("#Id" of an element holding ds:X509Data elsewhere in
+	// the message) makes KeyInfo a RetrievalMethod instead of X509Data.
+	RetrievalURI string
+	// Attachments provides the octets of cid: references.
+	Attachments AttachmentResolver
+	// Rand feeds RSA-PSS salts; nil means crypto/rand.
+	Rand io.Reader
+	// MinRSABits refuses smaller keys; default 3072 (BSI TR-02102-1).
+	MinRSABits int
+}
+
+// Sign adds one ds:Signature as the last child of into (the root when into
+// is nil) with a Reference per URI in refs: "#Id" (canonicalized element,
+// with the enveloped-signature transform when it contains the signature) or
+// "cid:Content-ID" (attachment octets, streamed). The signature is placed
+// before digesting so that SignedInfo is canonicalized in its final
+// namespace context. On error doc is left unchanged.
+func Sign(doc *etree.Document, into *etree.Element, refs []string, o SignOptions) (*etree.Element, error) {
+	o, alg, hash, err := o.check()
+	if err != nil {
+		return nil, err
+	}
+	if len(refs) == 0 {
+		return nil, fmt.Errorf("%w: nothing to sign", ErrMissingReference)
+	}
+	ids, err := buildIDIndex(doc)
+	if err != nil {
+		return nil, err
+	}
+	if into == nil {
+		into = doc.Root()
+	}
+	if into == nil || !isAncestorOrSelf(doc.Root(), into) {
+		return nil, fmt.Errorf("%w: signature parent is not in the document", ErrMalformedSignature)
+	}
+	sig := into.CreateElement("ds:Signature")
+	if uri, ok := lookup(ancestorScope(into), "ds"); !ok || uri != NamespaceDSig {
+		sig.CreateAttr("xmlns:ds", NamespaceDSig)
+	}
+	signed := false
+	defer func() {
+		if !signed {
+			into.RemoveChild(sig)
+		}
+	}()
+	si := sig.CreateElement("ds:SignedInfo")
+	si.CreateElement("ds:CanonicalizationMethod").CreateAttr("Algorithm", o.Canonicalization)
+	si.CreateElement("ds:SignatureMethod").CreateAttr("Algorithm", o.SignatureMethod)
+	seen := map[string]bool{}
+	for _, uri := range refs {
+		if seen[uri] {
+			return nil, fmt.Errorf("%w: %q", ErrDuplicateReference, uri)
+		}
+		seen[uri] = true
+		if err := addReference(si, sig, ids, uri, o); err != nil {
+			return nil, err
+		}
+	}
+	canonical, err := CanonicalizeWith(si, C14NOptions{Method: o.Canonicalization})
+	if err != nil {
+		return nil, err
+	}
+	h := hash.New()
+	h.Write(canonical)
+	var opts crypto.SignerOpts = hash
+	if alg.pss {
+		opts = &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: hash}
+	}
+	value, err := o.Key.Sign(o.Rand, h.Sum(nil), opts)
+	if err != nil {
+		return nil, fmt.Errorf("xmlsec: sign: %w", err)
+	}
+	sig.CreateElement("ds:SignatureValue").SetText(encodeBase64(value))
+	if o.RetrievalURI != "" || o.Certificate != nil {
+		writeKeyInfo(sig.CreateElement("ds:KeyInfo"), o)
+	}
+	signed = true
+	return sig, nil
+}
+
+func (o SignOptions) check() (SignOptions, signatureAlgorithm, crypto.Hash, error) {
+	if o.SignatureMethod == "" {
+		o.SignatureMethod = RSASHA256
+	}
+	if o.DigestMethod == "" {
+		o.DigestMethod = SHA256
+	}
+	if o.Canonicalization == "" {
+		o.Canonicalization = C14N10
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	if o.MinRSABits <= 0 {
+		o.MinRSABits = 3072
+	}
+	alg, err := allowedSignature(o.SignatureMethod, nil)
+	if err != nil {
+		return o, alg, 0, err
+	}
+	if _, err := allowedDigest(o.DigestMethod, nil); err != nil {
+		return o, alg, 0, err
+	}
+	if o.Canonicalization != C14N10 && o.Canonicalization != ExcC14N10 {
+		return o, alg, 0, fmt.Errorf("%w: canonicalization %q", ErrAlgorithmNotAllowed, o.Canonicalization)
+	}
+	if o.Key == nil {
+		return o, alg, 0, fmt.Errorf("%w: no signing key", ErrMalformedSignature)
+	}
+	pub, ok := o.Key.Public().(*rsa.PublicKey)
+	if !ok {
+		return o, alg, 0, fmt.Errorf("%w: key is %T, want RSA", ErrAlgorithmNotAllowed, o.Key.Public())
+	}
+	if pub.N.BitLen() < o.MinRSABits {
+		return o, alg, 0, fmt.Errorf("%w: RSA %d bits, minimum %d", ErrWeakKey, pub.N.BitLen(), o.MinRSABits)
+	}
+	if o.Certificate != nil && !pub.Equal(o.Certificate.PublicKey) {
+		return o, alg, 0, fmt.Errorf("%w: certificate does not match the key", ErrMalformedSignature)
+	}
+	if o.RetrievalURI != "" && !idURI.MatchString(o.RetrievalURI) {
+		return o, alg, 0, fmt.Errorf("%w: RetrievalMethod URI %q", ErrURINotAllowed, o.RetrievalURI)
+	}
+	return o, alg, alg.hash, nil
+}
+
+func addReference(si, sig *etree.Element, ids map[string]*etree.Element, uri string, o SignOptions) error {
+	hash := digestAlgorithms[o.DigestMethod]
+	ref := etree.NewElement("ds:Reference")
+	ref.CreateAttr("URI", uri)
+	var digest []byte
+	switch {
+	case idURI.MatchString(uri):
+		target := ids[uri[1:]]
+		if target == nil {
+			return fmt.Errorf("%w: %s", ErrUnresolvedReference, uri)
+		}
+		c := C14NOptions{Method: o.Canonicalization}
+		tr := ref.CreateElement("ds:Transforms")
+		if isAncestorOrSelf(target, sig) {
+			tr.CreateElement("ds:Transform").CreateAttr("Algorithm", EnvelopedSignature)
+			c.Exclude = sig
+		}
+		tr.CreateElement("ds:Transform").CreateAttr("Algorithm", o.Canonicalization)
+		canonical, err := CanonicalizeWith(target, c)
+		if err != nil {
+			return err
+		}
+		h := hash.New()
+		h.Write(canonical)
+		digest = h.Sum(nil)
+	case strings.HasPrefix(uri, "cid:") && len(uri) > 4:
+		d, err := digestAttachment(o.Attachments, uri[4:], hash)
+		if err != nil {
+			return err
+		}
+		digest = d
+	default:
+		return fmt.Errorf("%w: %q", ErrURINotAllowed, uri)
+	}
+	ref.CreateElement("ds:DigestMethod").CreateAttr("Algorithm", o.DigestMethod)
+	ref.CreateElement("ds:DigestValue").SetText(base64.StdEncoding.EncodeToString(digest))
+	si.AddChild(ref)
+	return nil
+}
+
+func writeKeyInfo(ki *etree.Element, o SignOptions) {
+	if o.RetrievalURI != "" {
+		rm := ki.CreateElement("ds:RetrievalMethod")
+		rm.CreateAttr("Type", X509DataType)
+		rm.CreateAttr("URI", o.RetrievalURI)
+		return
+	}
+	data := ki.CreateElement("ds:X509Data")
+	for _, c := range append([]*x509.Certificate{o.Certificate}, o.Chain...) {
+		data.CreateElement("ds:X509Certificate").SetText(encodeBase64(c.Raw))
+	}
+}
