@@ -2,13 +2,16 @@ package xmlenc
 
 import (
 	"bytes"
+	"crypto"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/beevik/etree"
@@ -149,9 +152,38 @@ func fuzzOnce(x, part []byte) error {
 	return err
 }
 
+// memoKey caches private-key results by input, so that mutants which leave
+// the wrapped key alone cost no RSA operation and the fuzzer (and its
+// minimizer) stays fast. Decryption is a pure function of its input, so
+// this changes no verdict.
+type memoKey struct {
+	crypto.Decrypter
+	mu    sync.Mutex
+	cache map[string]memoResult
+}
+
+type memoResult struct {
+	out []byte
+	err error
+}
+
+func (m *memoKey) Decrypt(r io.Reader, ct []byte, o crypto.DecrypterOpts) ([]byte, error) {
+	k := fmt.Sprintf("%v|%x", o, ct)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if res, ok := m.cache[k]; ok {
+		return bytes.Clone(res.out), res.err
+	}
+	out, err := m.Decrypter.Decrypt(r, ct, o)
+	if len(m.cache) < 4096 {
+		m.cache[k] = memoResult{bytes.Clone(out), err}
+	}
+	return out, err
+}
+
 func FuzzDecrypt(f *testing.F) {
 	bob := vectorParty(f, "bob_cipher_4096")
-	fuzzDecrypter = &Decrypter{Key: bob.key, SpoolDir: f.TempDir()}
+	fuzzDecrypter = &Decrypter{Key: &memoKey{Decrypter: bob.key, cache: map[string]memoResult{}}, SpoolDir: f.TempDir()}
 	f.Fuzz(func(t *testing.T, x, part []byte) {
 		fuzzOnce(x, part)
 	})
