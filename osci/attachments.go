@@ -1,0 +1,88 @@
+package osci
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// DirAttachments is an AttachmentStore that writes each attachment, as
+// received, to a file in Dir (named by the SHA-256 of its Content-ID, since
+// Content-IDs are chosen by the sender) and fsyncs it.
+type DirAttachments struct {
+	Dir string
+
+	mu    sync.Mutex
+	files map[string]string
+}
+
+// Attachment stores one part.
+func (d *DirAttachments) Attachment(h PartHeader, r io.Reader) error {
+	sum := sha256.Sum256([]byte(h.ContentID))
+	path := filepath.Join(d.Dir, hex.EncodeToString(sum[:]))
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("osci: attachment file: %w", err)
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.files == nil {
+		d.files = map[string]string{}
+	}
+	d.files[h.ContentID] = path
+	return nil
+}
+
+// Open returns a stored attachment as an io.ReaderAt with Size, which lets
+// decryption authenticate it in place instead of spooling it.
+func (d *DirAttachments) Open(contentID string) (io.ReadCloser, error) {
+	d.mu.Lock()
+	path, ok := d.files[contentID]
+	d.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("osci: no attachment %q", contentID)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return fileSection{io.NewSectionReader(f, 0, st.Size()), f}, nil
+}
+
+type fileSection struct {
+	*io.SectionReader
+	f *os.File
+}
+
+func (s fileSection) Close() error { return s.f.Close() }
+
+// OpenPart implements xmlenc.PartOpener.
+func (d *DirAttachments) OpenPart(contentID string) (io.ReadCloser, error) { return d.Open(contentID) }
+
+// Path returns the file of a stored attachment.
+func (d *DirAttachments) Path(contentID string) (string, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p, ok := d.files[contentID]
+	return p, ok
+}

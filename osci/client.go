@@ -1,0 +1,297 @@
+package osci
+
+import (
+	"context"
+	"crypto"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
+)
+
+// ClientConfig configures a Client for one mailbox identity.
+type ClientConfig struct {
+	URL string // the intermediary's OSCI endpoint
+	// Signature signs orders (ClientSignature); Cipher receives the
+	// intermediary's transport-encrypted responses and content for us.
+	Signature, Cipher *certs.KeyPair
+	// IntermediaryCipher is the certificate orders are encrypted to.
+	IntermediaryCipher *x509.Certificate
+	// IntermediaryKeys decides which certificates may sign responses.
+	IntermediaryKeys xmlsec.KeySelector
+	Languages        string    // DesiredLanguages, default "de"
+	Features         []Feature // announced features, default DefaultFeatures()
+
+	MIME MIMELimits
+	XML  xmlsec.Limits
+	// RequestTimeout bounds one HTTP exchange, upload and response
+	// included; default 10 minutes (200 MB messages).
+	RequestTimeout time.Duration
+	// ConnectRetries is how often a request that provably did not reach
+	// the intermediary is repeated (dial/TLS failures, 429, 503); default 3.
+	ConnectRetries int
+	// RetryWaitMax caps the wait between such retries, Retry-After
+	// included; default 30 s. Waits carry up to 25 % jitter.
+	RetryWaitMax time.Duration
+
+	Rand     io.Reader // challenges, boundaries, keys; required
+	SpoolDir string    // request spools and ciphertext ("" = system temp dir)
+	// HTTPClient is the transport to use (default: a pooled client).
+	HTTPClient *http.Client
+}
+
+// Validate reports a configuration that cannot work.
+func (c ClientConfig) Validate() error {
+	switch {
+	case c.URL == "":
+		return errors.New("osci: client: no URL")
+	case c.Signature == nil || c.Signature.Cert == nil || c.Signature.Key == nil:
+		return errors.New("osci: client: no signature key")
+	case c.Cipher == nil || c.Cipher.Cert == nil || c.Cipher.Key == nil:
+		return errors.New("osci: client: no cipher key")
+	case c.IntermediaryCipher == nil:
+		return errors.New("osci: client: no intermediary cipher certificate")
+	case c.IntermediaryKeys == nil:
+		return errors.New("osci: client: no key selector for the intermediary's signature")
+	case c.Rand == nil:
+		return errors.New("osci: client: no randomness")
+	case c.RequestTimeout < 0 || c.ConnectRetries < 0 || c.RetryWaitMax < 0:
+		return errors.New("osci: client: negative timeout or retry count")
+	}
+	if _, ok := c.Cipher.Key.(crypto.Decrypter); !ok {
+		return errors.New("osci: client: cipher key cannot decrypt")
+	}
+	return nil
+}
+
+// Client sends OSCI orders of one mailbox identity to one intermediary. It
+// retries only what provably did not reach the intermediary; anything else
+// that fails after the request was sent is reported as ambiguous
+// (IsAmbiguous), and the caller resolves it (a store by its process card).
+type Client struct {
+	cfg  ClientConfig
+	http *retryablehttp.Client
+}
+
+// NewClient checks cfg and returns a client.
+func NewClient(cfg ClientConfig) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Languages == "" {
+		cfg.Languages = "de"
+	}
+	if cfg.Features == nil {
+		cfg.Features = DefaultFeatures()
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = 10 * time.Minute
+	}
+	if cfg.ConnectRetries == 0 {
+		cfg.ConnectRetries = 3
+	}
+	if cfg.RetryWaitMax == 0 {
+		cfg.RetryWaitMax = 30 * time.Second
+	}
+	rc := retryablehttp.NewClient()
+	rc.Logger = nil
+	if cfg.HTTPClient != nil {
+		rc.HTTPClient = cfg.HTTPClient
+	}
+	rc.RetryMax = cfg.ConnectRetries
+	rc.RetryWaitMin = 200 * time.Millisecond
+	rc.RetryWaitMax = cfg.RetryWaitMax
+	rc.CheckRetry = checkRetry
+	rc.Backoff = backoff(cfg.Rand)
+	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
+	return &Client{cfg: cfg, http: rc}, nil
+}
+
+// notReached reports whether err proves that no request byte reached the
+// intermediary: name resolution, the connection or the TLS handshake failed.
+func notReached(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	var verify *tls.CertificateVerificationError
+	var alert tls.AlertError
+	var record tls.RecordHeaderError
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	return errors.As(err, &dns) || errors.As(err, &verify) || errors.As(err, &alert) ||
+		errors.As(err, &record) || errors.As(err, &unknown) || errors.As(err, &host)
+}
+
+func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	if err != nil {
+		return notReached(err), nil
+	}
+	return resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable, nil
+}
+
+// backoff doubles from min, honours Retry-After, caps at max and adds up to
+// 25 % jitter (never beyond max).
+func backoff(rand io.Reader) retryablehttp.Backoff {
+	return func(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+		d := min << uint(attempt)
+		if resp != nil {
+			if ra, ok := retryAfter(resp); ok {
+				d = ra
+			}
+		}
+		if d > max || d <= 0 {
+			d = max
+		}
+		var b [1]byte
+		_, _ = io.ReadFull(rand, b[:])
+		d += d / 4 * time.Duration(b[0]) / 255
+		if d > max {
+			d = max
+		}
+		return d
+	}
+}
+
+func retryAfter(resp *http.Response) (time.Duration, bool) {
+	v := resp.Header.Get("Retry-After")
+	if v == "" {
+		return 0, false
+	}
+	var secs int
+	if _, err := fmt.Sscanf(v, "%d", &secs); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return time.Until(t), true
+	}
+	return 0, false
+}
+
+// exchange is one order and its response.
+type exchange struct {
+	req         *Message
+	attachments []Attachment // octets as transmitted; Body re-opened via open
+	open        xmlsec.AttachmentResolver
+	sink        AttachmentStore // receives the response's attachments
+}
+
+// AttachmentStore keeps the attachments of a response as received and gives
+// them back for signature checks and content decryption.
+type AttachmentStore interface {
+	AttachmentSink
+	Open(contentID string) (io.ReadCloser, error)
+}
+
+func (c *Client) request(m *Message) {
+	m.Languages = c.cfg.Languages
+	m.Features = c.cfg.Features
+	if m.NonIntermediary.Get(CipherOriginator) == nil {
+		m.NonIntermediary = append(Certificates{NewCertEntry(CipherOriginator, 0, c.cfg.Cipher.Cert)}, m.NonIntermediary...)
+	}
+	m.NonIntermediary = append(m.NonIntermediary, NewCertEntry(SignatureOriginator, 0, c.cfg.Signature.Cert))
+}
+
+// do sends x and returns the verified response. Errors: *TransportError
+// (see Stage), *FaultError, or a verification error (ambiguous: the order
+// may have been executed).
+func (c *Client) do(ctx context.Context, x exchange) (*Verified, *Incoming, error) {
+	c.request(x.req)
+	var cids []string
+	for _, a := range x.attachments {
+		cids = append(cids, a.ContentID)
+	}
+	env, err := x.req.SignedEnvelope(Signer{Key: c.cfg.Signature.Key, Certificate: c.cfg.Signature.Cert, Rand: c.cfg.Rand}, x.open, cids...)
+	if err != nil {
+		return nil, nil, err
+	}
+	spool, err := os.CreateTemp(c.cfg.SpoolDir, "osci-req-*")
+	if err != nil {
+		return nil, nil, fmt.Errorf("osci: spool: %w", err)
+	}
+	defer os.Remove(spool.Name())
+	defer spool.Close()
+	if err := WriteMessage(spool, WriteOptions{Rand: c.cfg.Rand, EncryptTo: c.cfg.IntermediaryCipher, SpoolDir: c.cfg.SpoolDir}, env, x.attachments...); err != nil {
+		return nil, nil, err
+	}
+	size, err := spool.Seek(0, io.SeekEnd)
+	if err != nil {
+		return nil, nil, fmt.Errorf("osci: spool: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	defer cancel()
+	body := retryablehttp.ReaderFunc(func() (io.Reader, error) { return &lenReader{io.NewSectionReader(spool, 0, size)}, nil })
+	hreq, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, c.cfg.URL, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	hreq.Header.Set("Content-Type", "text/xml")
+	resp, err := c.http.Do(hreq)
+	if err != nil {
+		stage := StageSent
+		if notReached(err) {
+			stage = StageConnect
+		}
+		return nil, nil, &TransportError{Stage: stage, Err: err}
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable:
+		return nil, nil, &TransportError{Stage: StageRejected, StatusCode: resp.StatusCode, Err: errors.New(resp.Status)}
+	case resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusInternalServerError:
+		// A 500 may carry a SOAP fault; other statuses are not OSCI answers.
+		return nil, nil, &TransportError{Stage: StageSent, StatusCode: resp.StatusCode, Err: errors.New(resp.Status)}
+	}
+	var sink AttachmentSink
+	if x.sink != nil {
+		sink = x.sink
+	}
+	in, err := ReadMessage(resp.Body, ReadOptions{
+		MIME: c.cfg.MIME, XML: c.cfg.XML, RequireEncryption: true, Sink: sink,
+		Decrypter: &xmlenc.Decrypter{Key: c.cfg.Cipher.Key.(crypto.Decrypter), SpoolDir: c.cfg.SpoolDir},
+	})
+	var fault *FaultError
+	if errors.As(err, &fault) {
+		return nil, in, fault
+	}
+	if err != nil {
+		return nil, in, &TransportError{Stage: StageSent, StatusCode: resp.StatusCode, Err: err}
+	}
+	var ids []string
+	for _, a := range in.Entity.Attachments {
+		ids = append(ids, a.Header.ContentID)
+	}
+	var open xmlsec.AttachmentResolver
+	if x.sink != nil {
+		open = x.sink.Open
+	}
+	v, err := in.Message.Verify(ctx, VerifyOptions{Keys: c.cfg.IntermediaryKeys, Attachments: open, AttachmentIDs: ids})
+	if err != nil {
+		return nil, in, &TransportError{Stage: StageSent, StatusCode: resp.StatusCode, Err: err}
+	}
+	return v, in, nil
+}
+
+// lenReader lets the HTTP request carry a Content-Length, as the reference
+// library's requests do.
+type lenReader struct{ *io.SectionReader }
+
+func (l *lenReader) Len() int {
+	off, _ := l.Seek(0, io.SeekCurrent)
+	return int(l.Size() - off)
+}

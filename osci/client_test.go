@@ -1,0 +1,254 @@
+package osci
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+func newTestClient(t *testing.T, url string) *Client {
+	t.Helper()
+	c, err := NewClient(ClientConfig{
+		URL: url, Signature: loadKeyPair(t, "alice_signature_4096"), Cipher: loadKeyPair(t, "alice_cipher_4096"),
+		IntermediaryCipher: loadCert(t, "osci_manager_cipher_4096"), IntermediaryKeys: pinned(loadCert(t, "osci_manager_signature_4096")),
+		Rand: newDetRand("client"), SpoolDir: t.TempDir(), RetryWaitMax: 10 * time.Millisecond, RequestTimeout: 30 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestClientCycle: getMessageId, storeDelivery with content and an encrypted
+// attachment to bob (here: to alice herself, who also fetches), process
+// cards, fetchDelivery with the acknowledgement rule, exitDialog.
+func TestClientCycle(t *testing.T) {
+	fake := newFake(t)
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	c := newTestClient(t, srv.URL)
+	ctx := context.Background()
+	id, err := c.GetMessageID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := c.cfg.Cipher.Cert
+	var enc bytes.Buffer
+	key, _, err := EncryptAttachment(&enc, bytes.NewReader([]byte("%PDF-1.7 Klage")), "klage.pdf", newDetRand("att"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &PackageBuilder{Rand: newDetRand("pkg")}
+	if err := b.AddEncrypted(&Container{ID: "project_coco", Contents: []Content{{ID: "nachricht.xml", Data: []byte("<Nachricht/>")},
+		{ID: "klage.pdf", Href: "klage.pdf"}}}, ReaderIDs([]*x509.Certificate{me}), key); err != nil {
+		t.Fatal(err)
+	}
+	ct := enc.Bytes()
+	card, err := c.StoreDelivery(ctx, OutgoingDelivery{MessageID: id, Subject: "Allgemeine Nachricht", Addressee: me, Readers: []*x509.Certificate{me},
+		Content: b.Bytes(), Attachments: []OutgoingAttachment{{ContentID: "klage.pdf", Size: int64(len(ct)),
+			Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(ct)), nil }}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if card.MessageID != id || card.ProcessCard.Creation == nil {
+		t.Fatalf("card %+v", card)
+	}
+	if _, err := c.StoreDelivery(ctx, OutgoingDelivery{MessageID: id, Addressee: me, Content: b.Bytes()}); !errors.Is(err, ErrFeedbackIllegalMessageID) {
+		t.Fatalf("second store with the same id: %v", err)
+	}
+	s, err := c.OpenSession(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cards, _, err := s.ProcessCards(ctx, nil, 0)
+	if err != nil || len(cards) != 1 || cards[0].MessageID != id {
+		t.Fatalf("cards %+v err %v", cards, err)
+	}
+	if _, err := s.FetchDelivery(ctx, "govapp_unknown", &DirAttachments{Dir: t.TempDir()}); !errors.Is(err, ErrFeedbackNoDelivery) {
+		t.Fatalf("unknown delivery: %v", err)
+	}
+	store := &DirAttachments{Dir: t.TempDir()}
+	d, err := s.FetchDelivery(ctx, id, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Card == nil || d.Card.ProcessCard.Forwarding == nil || d.Sender.Get(SignatureOriginator) == nil {
+		t.Fatalf("delivery %+v", d)
+	}
+	if err := s.Close(ctx); !errors.Is(err, ErrUnacknowledged) {
+		t.Fatalf("close before acknowledgement: %v", err)
+	}
+	cs, err := OpenContentPackage(d.Response.Message, decrypterFor(t, "alice_cipher_4096"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plain bytes.Buffer
+	if _, err := cs[0].DecryptAttachment(&plain, "klage.pdf", store, t.TempDir()); err != nil || plain.String() != "%PDF-1.7 Klage" {
+		t.Fatalf("attachment %q: %v", plain.String(), err)
+	}
+	if err := s.Acknowledge(id); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.ProcessCards(ctx, nil, 0); !errors.Is(err, ErrSessionClosed) {
+		t.Fatalf("after close: %v", err)
+	}
+	if pc, err := c.FetchProcessCard(ctx, id); err != nil || pc.MessageID != id {
+		t.Fatalf("FetchProcessCard: %+v %v", pc, err)
+	}
+}
+
+// TestClientFaults runs the client against scripted failures.
+func TestClientFaults(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name      string
+		script    func(n int, w http.ResponseWriter, in *Incoming) bool
+		mutate    func(*Message)
+		want      error
+		ambiguous bool
+		requests  int
+	}{
+		{"503 twice then ok", func(n int, w http.ResponseWriter, _ *Incoming) bool {
+			if n <= 2 {
+				w.Header().Set("Retry-After", "0")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return true
+			}
+			return false
+		}, nil, nil, false, 3},
+		{"503 until retries run out", func(n int, w http.ResponseWriter, _ *Incoming) bool {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return true
+		}, nil, &TransportError{}, false, 4},
+		{"500 without answer", func(n int, w http.ResponseWriter, _ *Incoming) bool {
+			w.WriteHeader(http.StatusInternalServerError)
+			return true
+		}, nil, &TransportError{}, true, 1},
+		{"truncated answer", func(n int, w http.ResponseWriter, _ *Incoming) bool {
+			w.Write([]byte("MIME-Version: 1.0\r\nContent-Type: Multipart/Related; boundary=B; type=text/xml\r\n\r\n--B\r\nContent-ID: <osci@message>\r\n\r\n<soap:Env"))
+			return true
+		}, nil, ErrMIMETruncated, true, 1},
+		{"connection dropped", func(n int, w http.ResponseWriter, _ *Incoming) bool {
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+			return true
+		}, nil, &TransportError{}, true, 1},
+		{"fault 9400", func(n int, w http.ResponseWriter, _ *Incoming) bool {
+			WriteMessage(w, WriteOptions{Rand: newDetRand("f")}, FaultEnvelope(CodeSequence, ""))
+			return true
+		}, nil, ErrFaultSequence, false, 1},
+		{"wrong sequence number in response", nil, func(m *Message) { m.ControlBlock.SequenceNumber = 7 }, ErrDialogMismatch, true, 1},
+		{"response does not return our challenge", nil, func(m *Message) { m.ControlBlock.Response = "bm9wZQ==" }, ErrDialogMismatch, true, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := newFake(t)
+			fake.script, fake.mutate = tc.script, tc.mutate
+			srv := httptest.NewServer(fake)
+			defer srv.Close()
+			_, err := newTestClient(t, srv.URL).GetMessageID(ctx)
+			if tc.want == nil && err != nil {
+				t.Fatal(err)
+			}
+			var te *TransportError
+			if te2, ok := tc.want.(*TransportError); ok && te2 != nil {
+				if !errors.As(err, &te) {
+					t.Fatalf("err = %v, want a transport error", err)
+				}
+			} else if tc.want != nil && !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+			if IsAmbiguous(err) != tc.ambiguous {
+				t.Fatalf("ambiguous = %v for %v", IsAmbiguous(err), err)
+			}
+			if fake.requests() != tc.requests {
+				t.Fatalf("%d requests, want %d", fake.requests(), tc.requests)
+			}
+		})
+	}
+	t.Run("connection refused is retried and not ambiguous", func(t *testing.T) {
+		srv := httptest.NewServer(http.NotFoundHandler())
+		url := srv.URL
+		srv.Close()
+		_, err := newTestClient(t, url).GetMessageID(ctx)
+		var te *TransportError
+		if !errors.As(err, &te) || te.Stage != StageConnect || IsAmbiguous(err) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("response signed by an untrusted key", func(t *testing.T) {
+		fake := newFake(t)
+		fake.sig = loadKeyPair(t, "carol_signature_4096")
+		srv := httptest.NewServer(fake)
+		defer srv.Close()
+		if _, err := newTestClient(t, srv.URL).GetMessageID(ctx); !IsAmbiguous(err) || !errors.Is(err, ErrSignature) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
+// TestClientStoreResolution: an ambiguous store is resolved by the process
+// card, never by sending again.
+func TestClientStoreResolution(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name      string
+		drop      func(n int) bool
+		script    func(n int, w http.ResponseWriter, in *Incoming) bool
+		stored    bool
+		ambiguous bool
+	}{
+		{"answer lost after the store", func(n int) bool { return n == 2 }, nil, true, false},
+		{"500 before the store", nil, func(n int, w http.ResponseWriter, _ *Incoming) bool {
+			if n == 2 {
+				w.WriteHeader(http.StatusInternalServerError)
+				return true
+			}
+			return false
+		}, false, false},
+		{"intermediary gone", nil, func(n int, w http.ResponseWriter, _ *Incoming) bool {
+			if n >= 2 {
+				w.WriteHeader(http.StatusBadGateway)
+				return true
+			}
+			return false
+		}, false, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := newFake(t)
+			fake.drop, fake.script = tc.drop, tc.script
+			srv := httptest.NewServer(fake)
+			defer srv.Close()
+			c := newTestClient(t, srv.URL)
+			id, err := c.GetMessageID(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			me := c.cfg.Cipher.Cert
+			card, err := c.StoreDeliveryResolved(ctx, OutgoingDelivery{MessageID: id, Subject: "Testnachricht", Addressee: me,
+				Content: []byte("<osci:ContentPackage></osci:ContentPackage>")})
+			if tc.stored != (err == nil) || (err == nil && card.MessageID != id) {
+				t.Fatalf("card %+v err %v", card, err)
+			}
+			if IsAmbiguous(err) != tc.ambiguous {
+				t.Fatalf("ambiguous %v: %v", IsAmbiguous(err), err)
+			}
+			if !tc.stored && !tc.ambiguous && !Temporary(err) {
+				t.Fatalf("resolved failure should be repeatable: %v", err)
+			}
+			if got := fake.stored(); got != map[bool]int{true: 1, false: 0}[tc.stored] {
+				t.Fatalf("%d deliveries stored", got)
+			}
+		})
+	}
+}

@@ -1,0 +1,86 @@
+// Package osci is the OSCI-Transport 1.2 codec of the gateway: MIME framing,
+// message builders and parsers, ControlBlock and dialog rules, feedback and
+// fault codes, process cards (Laufzettel), message signatures and transport
+// encryption. It speaks the wire format of the reference library (Governikus
+// OSCI library 2.4.1) byte for byte where bytes matter.
+//
+// # Specification
+//
+// OSCI-Transport 1.2 with integrated corrigenda (KoSIT, 2021), in the
+// passive-addressee (Postfach) scenario EGVP and beBPo use.
+//
+// # Implemented
+//
+//   - MIME Multipart/Related with the MIME headers at the start of the HTTP
+//     body (MIMEWriter, MIMEReader, ReadEntity, WriteEntity): CRLF framing,
+//     boundary "MIME_boundary_" + base64 of 24 random bytes, the SOAP part
+//     <osci@message>, attachments as 8-bit/binary parts with Content-Length;
+//     base64 and text/base64 parts are read too. Reading streams part by
+//     part under MIMELimits; attachments go to an AttachmentSink and are
+//     never held whole in memory. Parts end at the boundary, not at the
+//     declared Content-Length (the library declares a wrong one on the
+//     transport-encrypted envelope).
+//   - Messages (Message, Envelope, Parse): initDialog, exitDialog,
+//     getMessageId, storeDelivery, fetchDelivery, fetchProcessCard and their
+//     responses, and SOAP faults (FaultEnvelope). Prefixes soap, osci, ds,
+//     xenc, xsi; header order, Ids and xsi:schemaLocation strings as the
+//     library writes them. Every header block and the body are written in
+//     inclusive C14N form with the five namespaces redeclared, so a block's
+//     digest is the SHA-256 of its bytes. Dispatch is by exact schemaLocation.
+//   - ControlBlock presence rules per type, the client's dialog state machine
+//     (Dialog: implicit and explicit dialogs, challenge = base64 of 10 random
+//     bytes) and the supplier's checks (SupplierDialog, CheckImplicit).
+//   - Feedback and faults as typed errors (FeedbackError, FaultError) that
+//     say whether they are temporary; IsAmbiguous for transport outcomes.
+//   - Process cards (ProcessCardBundle) with plain and cryptographic
+//     timestamps and inspection reports.
+//   - Message signatures (Client/SupplierSignature; Sign, Verify) through
+//     package xmlsec: rsa-sha256 (and the RSA-PSS and SHA-512 variants xmlsec
+//     accepts), SHA-256 digests, inclusive C14N, KeyInfo by RetrievalMethod to
+//     the signature certificate in the message.
+//   - Transport encryption (soapMessageEncrypted; EncryptEntity,
+//     DecryptEntity) through package xmlenc: AES-256-GCM with a 12-byte IV
+//     (16 accepted when IvLength is absent), RSA-OAEP SHA-256/MGF1-SHA256,
+//     ciphertext streamed in the cid:osci_enc part.
+//   - The content layer (PackageBuilder, OpenContentPackage): ContentContainers
+//     with inline, attachment and nested Content; content signatures by the
+//     originator or an author; EncryptedData for the addressee and further
+//     readers (EncryptedKey per reader, named by RetrievalMethod); encrypted
+//     attachments with their own keys in ds:MgmtData (EncryptAttachment,
+//     ReadContainer.DecryptAttachment), streamed, no plaintext before the tag.
+//
+// # Not implemented
+//
+// forwardDelivery, mediateDelivery, acceptDelivery, processDelivery and the
+// osci2017 partial (chunked) messages are recognised by schemaLocation and
+// refused with ErrUnsupportedType. Cryptographic timestamps are carried, not
+// checked. CBC and rsa-1_5 are refused. Our content signatures reference
+// inline content with C14N rather than the xmldsig#base64 transform the
+// reference library writes (both verify).
+//
+// # Client
+//
+// Client (client.go, session.go) sends the orders of one mailbox identity
+// over HTTP with go-retryablehttp: every order signed and transport-encrypted,
+// every response decrypted, its SupplierSignature verified (only the signed
+// octets are returned), its ControlBlock echo checked, its feedback mapped to
+// errors. Retried are only requests that provably did not reach the
+// intermediary (dial, DNS and TLS handshake failures; 429 and 503, waiting
+// Retry-After capped at RetryWaitMax with jitter). Anything else that fails
+// after the request went out is a *TransportError at StageSent: IsAmbiguous.
+// StoreDeliveryResolved settles an ambiguous store by its process card. A
+// Session hands out one delivery at a time and sends nothing more (not even
+// exitDialog) until Acknowledge, because the next order in the dialog is what
+// acknowledges the reception to the intermediary. The simulator lives in
+// package osci/intermediary.
+//
+// # How it fails
+//
+// Parse errors wrap ErrNotOSCI, ErrUnknownType, ErrUnsupportedType (a
+// supplier answers 9100) or ErrInvalidOrder, ErrBadMessageID,
+// ErrBadTimestamp, ErrCertificate (9300) or ErrControlBlock (9400);
+// FaultCode maps an error to the code to answer. Limits give ErrLimit.
+// Supplier feedback 9xxx becomes *FeedbackError and SOAP faults *FaultError;
+// both match sentinels of the same code with errors.Is and answer Temporary.
+// Nothing read from a message is trustworthy before Verify returned it.
+package osci

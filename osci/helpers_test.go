@@ -1,0 +1,91 @@
+package osci
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/x509"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files under testdata/golden")
+
+// sharedDir returns ../shared beside the repository root (the directory with go.mod).
+func sharedDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, "..", "shared")
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found")
+		}
+		dir = parent
+	}
+}
+
+func readShared(t testing.TB, rel string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(sharedDir(t), filepath.FromSlash(rel)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func loadCert(t testing.TB, name string) *x509.Certificate {
+	t.Helper()
+	c, err := x509.ParseCertificate(readShared(t, "vectors/osci-java/certs/"+name+".cer"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// detRand is a deterministic byte stream for golden files (not random at all).
+type detRand struct{ state [32]byte }
+
+func newDetRand(seed string) *detRand { return &detRand{state: sha256.Sum256([]byte(seed))} }
+
+func (d *detRand) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		d.state = sha256.Sum256(d.state[:])
+		n += copy(p[n:], d.state[:])
+	}
+	return n, nil
+}
+
+var fixedNow = time.Date(2026, 3, 2, 10, 20, 53, 0, time.FixedZone("CET", 3600))
+
+// golden compares got with testdata/golden/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create)", err)
+	}
+	if !bytes.Equal(got, want) {
+		i := 0
+		for i < len(got) && i < len(want) && got[i] == want[i] {
+			i++
+		}
+		lo := max(0, i-60)
+		t.Errorf("%s differs at byte %d:\n got: %q\nwant: %q", name, i, got[lo:min(len(got), i+60)], want[lo:min(len(want), i+60)])
+	}
+}

@@ -1,0 +1,35 @@
+// Package intermediary is an OSCI-Transport 1.2 intermediary simulator for
+// tests and demonstrations: it answers OSCI POSTs on any path the way a
+// Governikus intermediary does for the passive-addressee (Postfach) scenario.
+//
+// # What it implements
+//
+//   - getMessageId (single-use ids "govapp_<digits>"), storeDelivery
+//     (implicit or explicit dialog; 9800/9801 for ids not issued or used),
+//     initDialog / exitDialog, fetchDelivery (9803 when nothing matches, 3800
+//     when more deliveries wait) and fetchProcessCard (9804, 3801).
+//   - Mailboxes keyed by the SHA-256 of the addressee's cipher certificate:
+//     any client takes part without registration. A fetcher is the holder of
+//     the CipherCertificateOriginator of its initDialog (the response is
+//     encrypted to it) and sees only deliveries addressed to that certificate
+//     and process cards of deliveries it sent or received.
+//   - Dialog table with challenge-response and sequence checks (fault 9400),
+//     explicit-only orders (feedback 9802), client signature checks (9600
+//     unsigned, 9601 invalid). The client's signature is checked against the
+//     certificate in its message: the simulator proves possession, not identity.
+//   - Process cards stamped at store (Creation), when a delivery is handed
+//     out (Forwarding) and at the next order in the same dialog (Reception),
+//     with an inspection per certificate of the store.
+//   - Deliveries stored on disk as received (content package and attachment
+//     octets) under Config.DataDir; responses signed (SupplierSignature) and
+//     transport-encrypted to the client; faults unsigned.
+//   - Fault injection per order type (Config.Faults): delay, HTTP status,
+//     connection dropped mid-body, truncated XML, wrong signature, wrong
+//     sequence number, SOAP fault with a given code.
+//
+// # What it does not
+//
+// State lives in memory (the files on disk are for inspection); no
+// forward/mediate/accept/process orders, no chunking, no certificate
+// validation beyond the signature math and the validity period.
+package intermediary

@@ -1,0 +1,122 @@
+package intermediary
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/osci"
+)
+
+// FaultKind is what an injected fault does.
+type FaultKind int
+
+// Fault kinds.
+const (
+	FaultDelay          FaultKind = iota + 1 // wait Delay, then answer normally
+	FaultStatus                              // answer with HTTP Status and no body (before or AfterExecute)
+	FaultDropMidBody                         // execute, send part of the response, close the connection
+	FaultTruncateXML                         // execute, send the response cut inside the SOAP envelope, close
+	FaultWrongSignature                      // execute, answer with a broken SupplierSignature
+	FaultWrongSequence                       // execute, answer with a wrong SequenceNumber
+	FaultSOAP                                // answer with a SOAP fault with Code, order not executed
+)
+
+// Fault is an injected failure for orders of one type.
+type Fault struct {
+	Type         osci.MessageType // the order type; TypeUnknown matches every order
+	Nth          int              // only the Nth order of that type (from 1); 0 matches every one
+	Kind         FaultKind
+	Delay        time.Duration
+	Status       int
+	Code         osci.Code
+	AfterExecute bool // FaultStatus: the order is executed before the status is sent
+}
+
+func (s *Server) fault(t osci.MessageType) *Fault {
+	for i := range s.cfg.Faults {
+		f := &s.cfg.Faults[i]
+		if (f.Type == osci.TypeUnknown || f.Type == t) && (f.Nth == 0 || f.Nth == s.counts[t]) {
+			return f
+		}
+	}
+	return nil
+}
+
+// before applies the faults that act before the order is executed; it
+// reports whether the request has been answered.
+func (f *Fault) before(ctx context.Context, w http.ResponseWriter) bool {
+	switch {
+	case f.Kind == FaultDelay:
+		select {
+		case <-time.After(f.Delay):
+		case <-ctx.Done():
+			return true
+		}
+	case f.Kind == FaultStatus && !f.AfterExecute:
+		w.WriteHeader(f.Status)
+		return true
+	}
+	return false
+}
+
+// cutAt is where a cut response ends: inside the MIME headers' first part for
+// truncated XML, after 2 KiB for a dropped connection.
+func (f *Fault) cutAt() int {
+	if f.Kind == FaultTruncateXML {
+		return 400
+	}
+	return 2048
+}
+
+var errCut = errors.New("intermediary: response cut by fault injection")
+
+type cutWriter struct {
+	w    http.ResponseWriter
+	left int
+}
+
+func (c *cutWriter) Write(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, errCut
+	}
+	if len(p) > c.left {
+		n, _ := c.w.Write(p[:c.left])
+		c.left = 0
+		return n, errCut
+	}
+	c.left -= len(p)
+	return c.w.Write(p)
+}
+
+// hangUp closes the connection without finishing the response.
+func hangUp(w http.ResponseWriter) {
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	if h, ok := w.(http.Hijacker); ok {
+		if conn, _, err := h.Hijack(); err == nil {
+			conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
+}
+
+// corruptSignature flips one character of the SignatureValue.
+func corruptSignature(env []byte) []byte {
+	i := bytes.Index(env, []byte("<ds:SignatureValue>"))
+	if i < 0 {
+		return env
+	}
+	env = bytes.Clone(env)
+	j := i + len("<ds:SignatureValue>") + 10
+	if env[j] == 'A' {
+		env[j] = 'B'
+	} else {
+		env[j] = 'A'
+	}
+	return env
+}

@@ -1,0 +1,240 @@
+package osci
+
+import (
+	"bytes"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
+)
+
+// Transport-encryption sentinels.
+var (
+	ErrNotEncrypted = errors.New("osci: message not transport-encrypted")
+	ErrEncryption   = errors.New("osci: transport encryption malformed")
+)
+
+// WriteOptions say how WriteMessage frames a message.
+type WriteOptions struct {
+	Rand io.Reader // boundary, keys, IVs
+	// EncryptTo, when set, transport-encrypts the whole entity to this cipher
+	// certificate (the intermediary's for orders, the client's
+	// CipherCertificateOriginator for responses).
+	EncryptTo *x509.Certificate
+	// SpoolDir holds the ciphertext while the envelope that must precede it
+	// is finished ("" = system temporary directory). It holds ciphertext only.
+	SpoolDir string
+}
+
+// WriteMessage writes envelope and attachments as the HTTP body of an OSCI
+// message: plain, or transport-encrypted (soapMessageEncrypted: an envelope
+// with one EncryptedData whose CipherReference names the cid:osci_enc part,
+// which holds IV‖ciphertext‖tag of the complete inner MIME entity; the inner
+// and outer entity share the boundary, as the reference library writes them).
+// Attachments stream; memory use does not depend on their size.
+func WriteMessage(w io.Writer, o WriteOptions, envelope []byte, atts ...Attachment) error {
+	boundary, err := NewBoundary(o.Rand)
+	if err != nil {
+		return err
+	}
+	inner := func(w io.Writer) error {
+		mw := NewMIMEWriter(w, boundary)
+		if err := mw.WriteSOAP(envelope, false); err != nil {
+			return err
+		}
+		for _, a := range atts {
+			if err := mw.WriteAttachment(a); err != nil {
+				return err
+			}
+		}
+		return mw.Close()
+	}
+	if o.EncryptTo == nil {
+		return inner(w)
+	}
+	spool, err := os.CreateTemp(o.SpoolDir, "osci-enc-*")
+	if err != nil {
+		return fmt.Errorf("osci: spool: %w", err)
+	}
+	defer os.Remove(spool.Name())
+	defer spool.Close()
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(inner(pw)) }()
+	enc := &xmlenc.Encrypter{Recipients: []xmlenc.Recipient{{Cert: o.EncryptTo}}, MimeType: "Multipart/Related", Rand: o.Rand}
+	ed, n, err := enc.EncryptStream(spool, pr, EncryptedContentID)
+	pr.CloseWithError(err) // stops the writer goroutine if encryption failed early
+	if err != nil {
+		return fmt.Errorf("osci: transport encryption: %w", err)
+	}
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("osci: spool: %w", err)
+	}
+	var outer bytes.Buffer
+	outer.WriteString(`<soap:Envelope xmlns:ds="` + NSDS + `" xmlns:soap="` + NSSoap + `" xmlns:xenc="` + NSXenc +
+		`" xmlns:xsi="` + NSXSI + `" xsi:schemaLocation="` + TypeMessageEncrypted.SchemaLocation() + `"><soap:Body>`)
+	writeEtree(&outer, ed)
+	outer.WriteString("</soap:Body></soap:Envelope>")
+	mw := NewMIMEWriter(w, boundary)
+	if err := mw.WriteSOAP(outer.Bytes(), true); err != nil {
+		return err
+	}
+	if err := mw.WriteAttachment(Attachment{ContentID: EncryptedContentID, Encoding: EncodingBinary, Size: -1, Body: io.LimitReader(spool, n)}); err != nil {
+		return err
+	}
+	return mw.Close()
+}
+
+// ReadOptions say what ReadMessage accepts.
+type ReadOptions struct {
+	MIME MIMELimits
+	XML  xmlsec.Limits
+	// Decrypter decrypts transport-encrypted messages (our cipher key).
+	// Nil refuses them. Its Parts field is set by ReadMessage.
+	Decrypter *xmlenc.Decrypter
+	// RequireEncryption refuses plain messages (ErrNotEncrypted).
+	RequireEncryption bool
+	// Sink receives the attachments of the (inner) message.
+	Sink AttachmentSink
+}
+
+// Incoming is a message as read from the wire: parsed, not yet verified.
+type Incoming struct {
+	Message   *Message
+	Entity    *Entity // the (inner) entity: SOAP part and attachments
+	Encrypted bool
+}
+
+// ReadMessage reads an OSCI HTTP body: the MIME entity, and if it is
+// transport-encrypted the inner entity after decryption (the ciphertext is
+// spooled and authenticated before any plaintext byte is parsed). A SOAP
+// fault returns its *FaultError together with the Incoming.
+func ReadMessage(r io.Reader, o ReadOptions) (*Incoming, error) {
+	mr, err := NewMIMEReader(r, o.MIME)
+	if err != nil {
+		return nil, err
+	}
+	p, err := mr.NextPart()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMissingSOAPPart, err)
+	}
+	if p.Header.ContentID != SOAPContentID {
+		return nil, fmt.Errorf("%w: first part is %q", ErrMissingSOAPPart, p.Header.ContentID)
+	}
+	soap, err := io.ReadAll(p.Decoded())
+	if err != nil {
+		return nil, err
+	}
+	m, perr := Parse(soap, o.XML)
+	if m == nil || m.Type != TypeMessageEncrypted {
+		if o.RequireEncryption && (m == nil || m.Type != TypeFault) {
+			return nil, ErrNotEncrypted
+		}
+		if perr != nil && m == nil {
+			return nil, perr
+		}
+		e, err := readRest(mr, &Entity{Boundary: mr.Boundary(), SOAPHeader: p.Header, SOAP: soap}, o.Sink)
+		if err != nil {
+			return nil, err
+		}
+		return &Incoming{Message: m, Entity: e}, perr
+	}
+	inner, err := decryptInner(mr, m, o)
+	if err != nil {
+		return nil, err
+	}
+	im, perr := Parse(inner.SOAP, o.XML)
+	if im == nil {
+		return nil, perr
+	}
+	return &Incoming{Message: im, Entity: inner, Encrypted: true}, perr
+}
+
+// readRest hands the remaining parts of mr to sink.
+func readRest(mr *MIMEReader, e *Entity, sink AttachmentSink) (*Entity, error) {
+	seen := map[string]bool{e.SOAPHeader.ContentID: true}
+	for {
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return e, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if seen[p.Header.ContentID] {
+			return nil, fmt.Errorf("%w: content-id %q", ErrDuplicatePart, p.Header.ContentID)
+		}
+		seen[p.Header.ContentID] = true
+		if sink == nil {
+			return nil, fmt.Errorf("%w: attachment %q not expected", ErrMIME, p.Header.ContentID)
+		}
+		cr := &countingReader{r: p.Decoded()}
+		if err := sink.Attachment(p.Header, cr); err != nil {
+			return nil, fmt.Errorf("%w: %q: %w", ErrAttachmentSink, p.Header.ContentID, err)
+		}
+		if _, err := io.Copy(io.Discard, cr); err != nil {
+			return nil, err
+		}
+		e.Attachments = append(e.Attachments, AttachmentInfo{Header: p.Header, Size: cr.n})
+	}
+}
+
+type onePart struct{ p *Part }
+
+func (o onePart) OpenPart(cid string) (io.ReadCloser, error) {
+	if o.p == nil || cid != EncryptedContentID {
+		return nil, fmt.Errorf("%w: cipher reference cid:%s", ErrEncryption, cid)
+	}
+	p := o.p
+	return io.NopCloser(p.Decoded()), nil
+}
+
+func decryptInner(mr *MIMEReader, m *Message, o ReadOptions) (*Entity, error) {
+	if o.Decrypter == nil {
+		return nil, fmt.Errorf("%w: no decryption key", ErrEncryption)
+	}
+	body := child(m.doc.Root(), NSSoap, "Body")
+	eds := body.ChildElements()
+	if len(eds) != 1 || !is(eds[0], NSXenc, "EncryptedData") {
+		return nil, fmt.Errorf("%w: body must hold one xenc:EncryptedData", ErrEncryption)
+	}
+	p, err := mr.NextPart()
+	if err != nil {
+		return nil, fmt.Errorf("%w: cipher part: %w", ErrEncryption, err)
+	}
+	if p.Header.ContentID != EncryptedContentID {
+		return nil, fmt.Errorf("%w: second part is %q", ErrEncryption, p.Header.ContentID)
+	}
+	dec := *o.Decrypter
+	dec.Parts = onePart{p}
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		_, err := dec.DecryptTo(pw, eds[0])
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	inner, rerr := ReadEntity(pr, o.MIME, o.Sink)
+	if rerr == nil {
+		// An epilogue after the closing delimiter is allowed; drain a little.
+		_, _ = io.Copy(io.Discard, io.LimitReader(pr, 1<<16))
+	}
+	pr.CloseWithError(errors.New("osci: inner entity abandoned"))
+	derr := <-done
+	if rerr != nil {
+		if derr != nil && errors.Is(derr, xmlenc.ErrDecrypt) {
+			return nil, fmt.Errorf("osci: transport decryption: %w", derr)
+		}
+		return nil, rerr
+	}
+	if derr != nil {
+		return nil, fmt.Errorf("osci: transport decryption: %w", derr)
+	}
+	if _, err := mr.NextPart(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: parts after cid:osci_enc", ErrEncryption)
+	}
+	return inner, nil
+}
