@@ -1,0 +1,152 @@
+package mailbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// Deliverer is the intake engine: it classifies received messages by their
+// verification report (received → quarantined | intake_pending) and hands
+// verified ones to the eAkte intake (intake_pending → delivered).
+type Deliverer struct {
+	Store  Store
+	Blobs  *Blobs
+	Sink   Intake
+	Policy RetryPolicy // default DefaultIntakePolicy: retried forever
+	Owner  string
+	Lease  time.Duration // default 10 minutes
+	Batch  int           // default 8
+	Now    func() time.Time
+	Rand   io.Reader
+}
+
+func (d *Deliverer) defaults() {
+	if d.Policy.Initial == 0 {
+		d.Policy = DefaultIntakePolicy()
+	}
+	if d.Lease == 0 {
+		d.Lease = 10 * time.Minute
+	}
+	if d.Batch == 0 {
+		d.Batch = 8
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Owner == "" {
+		d.Owner = "intake"
+	}
+}
+
+// RunOnce works through one batch; see Sender.RunOnce.
+func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
+	d.defaults()
+	ms, err := d.Store.ClaimDue(ctx, In, d.Now(), d.Owner, d.Lease, d.Batch)
+	if err != nil {
+		return 0, err
+	}
+	for _, m := range ms {
+		if err := d.process(ctx, m); err != nil {
+			return len(ms), err
+		}
+	}
+	return len(ms), nil
+}
+
+func (d *Deliverer) step(ctx context.Context, m Message, c Change) (Message, error) {
+	c.ID, c.Owner, c.Token, c.Now = m.ID, d.Owner, m.LeaseToken, d.Now()
+	return d.Store.Apply(ctx, c)
+}
+
+func (d *Deliverer) process(ctx context.Context, m Message) error {
+	var meta IncomingMeta
+	if err := json.Unmarshal(m.Meta, &meta); err != nil {
+		meta.Report.Problems = append(meta.Report.Problems, "stored metadata unreadable: "+err.Error())
+	}
+	if m.State == StateReceived {
+		if meta.Report.Status() == ResultInvalid {
+			_, err := d.step(ctx, m, Change{To: StateQuarantined, ErrCode: "verification_failed", ErrText: reportSummary(meta.Report)})
+			return ignoreLost(err)
+		}
+		var err error
+		if m, err = d.step(ctx, m, Change{To: StateIntakePending, KeepLease: true, Next: d.Now()}); err != nil {
+			return ignoreLost(err)
+		}
+	}
+	card, err := d.Store.ProcessCard(ctx, m.ID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	im, err := BuildIntakeMessage(m, meta, card, d.Blobs)
+	if err == nil {
+		var rec IntakeRecord
+		err = withLease(ctx, d.Store, m, d.Owner, d.Lease, d.Now, func(ctx context.Context) error {
+			var err error
+			rec, err = d.Sink.Deliver(ctx, im)
+			return err
+		})
+		if err == nil {
+			_, err = d.step(ctx, m, Change{To: StateDelivered, Intake: &rec, ClearError: true})
+			return ignoreLost(err)
+		}
+	}
+	now := d.Now()
+	code := "intake"
+	if errors.Is(err, ErrDiskFull) {
+		code = "disk_full"
+	}
+	_, serr := d.step(ctx, m, Change{To: StateIntakePending, Next: now.Add(d.Policy.Delay(m.Attempts, d.Rand)), ErrCode: code, ErrText: err.Error()})
+	return ignoreLost(serr)
+}
+
+func reportSummary(r VerificationReport) string {
+	var parts []string
+	parts = append(parts, r.Problems...)
+	for _, s := range r.Signatures {
+		if s.Integrity == ResultCorrupted || s.CertValidity == ResultInvalid {
+			parts = append(parts, fmt.Sprintf("%s: integrity %s, certificate %s", s.Object, s.Integrity, s.CertValidity))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// BuildIntakeMessage assembles what a sink hands over for message m.
+func BuildIntakeMessage(m Message, meta IncomingMeta, card ProcessCard, blobs *Blobs) (*IntakeMessage, error) {
+	im := &IntakeMessage{Report: meta.Report}
+	var names []string
+	var docs []Document
+	for _, doc := range m.Documents {
+		if doc.Role == RoleOriginal {
+			im.Original = blobs.file(doc)
+			continue
+		}
+		docs = append(docs, doc)
+		names = append(names, doc.Name)
+	}
+	if im.Original.Open == nil {
+		return nil, fmt.Errorf("%w: message %d has no original", ErrBlobMissing, m.ID)
+	}
+	im.Original.FileName = FileOriginal
+	md := IntakeMetadata{Version: intakeFormatVer, MessageID: m.OSCIMessageID, Mailbox: m.Mailbox, Sender: meta.Sender,
+		OSCISubject: meta.OSCISubject, UserSubject: meta.UserSubject, CaseNumberSender: meta.CaseNumberSender,
+		CaseNumberRecipient: meta.CaseNumberRecipient, XJustizMessageID: meta.XJustizMessageID, EEBRequested: meta.EEBRequested,
+		Creation: fmtTime(card.Creation), Forwarding: fmtTime(card.Forwarding), Reception: fmtTime(card.Reception),
+		StoredAt: fmtTime(m.CreatedAt), OriginalSHA256: im.Original.SHA256, VerificationStatus: meta.Report.Status(),
+		VHNPresent: meta.Report.VHNPresent, Documents: []DocumentMeta{}}
+	if md.Sender.SafeID == "" {
+		md.Sender.SafeID = m.Sender
+	}
+	for i, safe := range UniqueFileNames(names) {
+		f := blobs.file(docs[i])
+		f.FileName = safe
+		im.Documents = append(im.Documents, f)
+		md.Documents = append(md.Documents, DocumentMeta{FileName: safe, OriginalName: f.OriginalName, Size: f.Size, SHA256: f.SHA256, ContentType: f.ContentType})
+	}
+	im.Metadata = md
+	return im, nil
+}

@@ -1,0 +1,142 @@
+package mailbox_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+)
+
+// failingSink fails its first n hand-overs, then passes them on.
+type failingSink struct {
+	mailbox.Intake
+	n int
+}
+
+func (f *failingSink) Deliver(ctx context.Context, m *mailbox.IntakeMessage) (mailbox.IntakeRecord, error) {
+	if f.n > 0 {
+		f.n--
+		return mailbox.IntakeRecord{}, mailbox.ErrDiskFull
+	}
+	return f.Intake.Deliver(ctx, m)
+}
+
+func TestDelivererToFolder(t *testing.T) {
+	e := newEnv(t)
+	peer := newFakeMailbox()
+	peer.add("govapp_ok", true)
+	peer.add("govapp_bad", false)
+	fe := &mailbox.Fetcher{Store: e.store, Blobs: e.blobs, Open: peer.open, Now: e.clk.Now}
+	if _, err := fe.FetchMailbox(ctx, "DE.BeBPo.erkelenz"); err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(e.dir, "eakte")
+	folder, err := mailbox.NewFolderIntake(root, nil, e.clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &failingSink{Intake: folder, n: 1}
+	pol := mailbox.RetryPolicy{Initial: 10 * time.Second, Factor: 2, Max: time.Minute}
+	d := &mailbox.Deliverer{Store: e.store, Blobs: e.blobs, Sink: sink, Policy: pol, Now: e.clk.Now}
+	if _, err := d.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ok, _ := e.store.GetByOSCIMessageID(ctx, "DE.BeBPo.erkelenz", "govapp_ok")
+	bad, _ := e.store.GetByOSCIMessageID(ctx, "DE.BeBPo.erkelenz", "govapp_bad")
+	if bad.State != mailbox.StateQuarantined || bad.LastErrorCode != "verification_failed" {
+		t.Fatalf("bad: %s %s", bad.State, bad.LastErrorCode)
+	}
+	if ok.State != mailbox.StateIntakePending || ok.LastErrorCode != "disk_full" || !ok.NextAttemptAt.Equal(e.clk.Now().Add(10*time.Second)) {
+		t.Fatalf("ok after a failed hand-over: %s %s next %v", ok.State, ok.LastErrorCode, ok.NextAttemptAt)
+	}
+	e.clk.Add(11 * time.Second)
+	if _, err := d.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ok = e.get(t, ok.ID)
+	rec, err := e.store.IntakeRecord(ctx, ok.ID)
+	if ok.State != mailbox.StateDelivered || err != nil || rec.Location != "govapp_ok" {
+		t.Fatalf("ok: %s %+v %v", ok.State, rec, err)
+	}
+	ents, _ := os.ReadDir(root)
+	if len(ents) != 1 || ents[0].Name() != "govapp_ok" {
+		t.Fatalf("intake folder: %v", ents)
+	}
+	meta, _ := os.ReadFile(filepath.Join(root, "govapp_ok", mailbox.FileMetadataJSON))
+	for _, want := range []string{`"messageId": "govapp_ok"`, `"safeId": "DE.Justiz.ag"`, `"fileName": "001_Ladung.pdf"`, `"creation": "2026-03-02T09:30:00Z"`} {
+		if !strings.Contains(string(meta), want) {
+			t.Errorf("metadata.json lacks %s", want)
+		}
+	}
+	// The quarantined delivery is kept, never dropped: an operator requeue
+	// sends it to the intake after inspection.
+	for _, doc := range bad.Documents {
+		if err := e.blobs.Verify(doc.SHA256); err != nil {
+			t.Fatalf("quarantined blob: %v", err)
+		}
+	}
+	if _, err := e.store.Operate(ctx, mailbox.OperatorAction{ID: bad.ID, Op: mailbox.OpRequeue, Actor: "op", Now: e.clk.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.get(t, bad.ID); got.State != mailbox.StateDelivered {
+		t.Fatalf("requeued quarantined message: %s", got.State)
+	}
+	if r, err := mailbox.VerifyJournal(ctx, e.store); err != nil {
+		t.Fatalf("journal %+v %v", r, err)
+	}
+}
+
+// A crash after the folder entry was renamed into place but before the row
+// said delivered: the next run finds the complete entry and records it.
+func TestDelivererCrashAfterHandOver(t *testing.T) {
+	e := newEnv(t)
+	peer := newFakeMailbox()
+	peer.add("govapp_x", true)
+	fe := &mailbox.Fetcher{Store: e.store, Blobs: e.blobs, Open: peer.open, Now: e.clk.Now}
+	if _, err := fe.FetchMailbox(ctx, "mb"); err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(e.dir, "eakte")
+	folder, _ := mailbox.NewFolderIntake(root, nil, e.clk.Now)
+	m, _ := e.store.GetByOSCIMessageID(ctx, "mb", "govapp_x")
+	var meta mailbox.IncomingMeta
+	jsonUnmarshal(m.Meta, &meta)
+	im, err := mailbox.BuildIntakeMessage(m, meta, mailbox.ProcessCard{Creation: t0, Forwarding: t0.Add(time.Minute)}, e.blobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := folder.Deliver(ctx, im); err != nil { // the hand-over the crashed process made
+		t.Fatal(err)
+	}
+	e.reopen(t)
+	d := &mailbox.Deliverer{Store: e.store, Blobs: e.blobs, Sink: folder, Now: e.clk.Now}
+	if _, err := d.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.get(t, m.ID); got.State != mailbox.StateDelivered {
+		t.Fatalf("state %s (%s)", got.State, got.LastErrorText)
+	}
+	if ents, _ := os.ReadDir(root); len(ents) != 1 {
+		t.Fatalf("%d entries, want 1", len(ents))
+	}
+}
+
+func contains(b []byte, s string) bool {
+	return len(s) == 0 || (len(b) >= len(s) && indexOf(string(b), s) >= 0)
+}
+
+func indexOf(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,94 @@
+package mailbox_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
+)
+
+var ctx = context.Background()
+
+type ctxT = context.Context
+
+var t0 = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+type env struct {
+	dir   string
+	store *sqlite.Store
+	blobs *mailbox.Blobs
+	clk   *clock
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	dir := t.TempDir()
+	e := &env{dir: dir, clk: &clock{t: t0}}
+	e.reopen(t)
+	return e
+}
+
+// reopen opens store and blobs again, as a restarted process does.
+func (e *env) reopen(t *testing.T) {
+	t.Helper()
+	if e.store != nil {
+		e.store.Close()
+	}
+	s, err := sqlite.Open(ctx, filepath.Join(e.dir, sqlite.FileName), sqlite.Options{Now: e.clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	b, err := mailbox.OpenBlobs(filepath.Join(e.dir, "blobs"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.store, e.blobs = s, b
+}
+
+func (e *env) get(t *testing.T, id int64) mailbox.Message {
+	t.Helper()
+	m, err := e.store.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func (e *env) kinds(t *testing.T, id int64) []string {
+	t.Helper()
+	evs, err := e.store.Events(ctx, 0, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, ev := range evs {
+		if ev.MessageID == id {
+			k := ev.Kind
+			if ev.Kind == "state" || ev.Kind == "deferred" {
+				k += ":" + jsonField(ev.Detail, "to")
+			}
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func jsonField(detail, key string) string {
+	var m map[string]string
+	_ = jsonUnmarshal([]byte(detail), &m)
+	return m[key]
+}

@@ -1,0 +1,267 @@
+package mailbox_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+)
+
+// fakeMailbox is a scripted test double of the intermediary's side of an
+// explicit fetch dialog. A delivery counts as acknowledged when any request
+// follows its fetch in the same dialog (OSCI Laufzettel: Reception).
+type fakeMailbox struct {
+	mu         sync.Mutex
+	pending    []string
+	deliveries map[string]*mailbox.Delivery
+	bodies     map[string][]string // original, then documents
+	fetchErr   map[string]error
+	acked      map[string]int
+	last       string
+	transcript []string
+}
+
+func newFakeMailbox() *fakeMailbox {
+	return &fakeMailbox{deliveries: map[string]*mailbox.Delivery{}, bodies: map[string][]string{}, fetchErr: map[string]error{}, acked: map[string]int{}}
+}
+
+// add queues a delivery; valid=false gives it a failed verification report.
+func (f *fakeMailbox) add(id string, valid bool) {
+	rep := mailbox.VerificationReport{CheckedAt: t0, VHNPresent: true, Signatures: []mailbox.SignatureCheck{{
+		Object: "OSCI-Nachricht", Kind: "vhn", Integrity: mailbox.ResultOK, CertValidity: mailbox.ResultValid,
+		Signer: "CN=Amtsgericht", Issuer: "CN=beBPo VHN CA", Serial: "0a", CheckedAt: t0}}}
+	if !valid {
+		rep.Signatures[0].Integrity = mailbox.ResultCorrupted
+	}
+	f.pending = append(f.pending, id)
+	f.deliveries[id] = &mailbox.Delivery{MessageID: id, Sender: "DE.Justiz.ag", Recipient: "DE.BeBPo.erkelenz", Subject: "Ladung " + id,
+		Meta: mailbox.IncomingMeta{Sender: mailbox.Party{SafeID: "DE.Justiz.ag", Name: "Amtsgericht Erkelenz"}, UserSubject: "Ladung", Report: rep},
+		Card: mailbox.ProcessCard{Creation: t0, Forwarding: t0.Add(time.Minute)}}
+	f.bodies[id] = []string{"MIME original of " + id, "<xjustiz>" + id + "</xjustiz>", "%PDF " + id}
+}
+
+func (f *fakeMailbox) ack() {
+	if f.last != "" {
+		f.acked[f.last]++
+		var keep []string
+		for _, p := range f.pending {
+			if p != f.last {
+				keep = append(keep, p)
+			}
+		}
+		f.pending, f.last = keep, ""
+	}
+}
+
+func (f *fakeMailbox) open(ctx context.Context, mbox string) (mailbox.Session, error) {
+	return &fakeSession{f}, nil
+}
+
+func (f *fakeMailbox) calls() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := strings.Join(f.transcript, "; ")
+	f.transcript = nil
+	return s
+}
+
+type fakeSession struct{ f *fakeMailbox }
+
+func (s *fakeSession) ListUndelivered(ctx context.Context) ([]string, error) {
+	f := s.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ack()
+	f.transcript = append(f.transcript, "list")
+	return append([]string(nil), f.pending...), nil
+}
+
+func (s *fakeSession) FetchDelivery(ctx context.Context, id string) (*mailbox.Delivery, error) {
+	f := s.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ack()
+	f.transcript = append(f.transcript, "fetch "+id)
+	if err := f.fetchErr[id]; err != nil {
+		delete(f.fetchErr, id)
+		return nil, err
+	}
+	f.last = id
+	d := *f.deliveries[id]
+	b := f.bodies[id]
+	d.Original = strings.NewReader(b[0])
+	d.Documents = []mailbox.IncomingDocument{
+		{Name: "xjustiz_nachricht.xml", ContentType: "application/xml", Role: mailbox.RoleStructured, Body: strings.NewReader(b[1])},
+		{Name: "../001 Ladung.pdf", ContentType: "application/pdf", Body: strings.NewReader(b[2])},
+	}
+	return &d, nil
+}
+
+func (s *fakeSession) Exit(ctx context.Context) error {
+	s.f.mu.Lock()
+	defer s.f.mu.Unlock()
+	s.f.ack()
+	s.f.transcript = append(s.f.transcript, "exit")
+	return nil
+}
+
+func (s *fakeSession) Abandon() {
+	s.f.mu.Lock()
+	defer s.f.mu.Unlock()
+	s.f.last = ""
+	s.f.transcript = append(s.f.transcript, "abandon")
+}
+
+// fullDisk fails blob creation from the n-th file on while full is set.
+type fullDisk struct {
+	mailbox.OSFS
+	mu      sync.Mutex
+	creates int
+	failAt  int
+}
+
+func (d *fullDisk) CreateTemp(dir, pattern string) (mailbox.WriteFile, error) {
+	d.mu.Lock()
+	d.creates++
+	fail := d.failAt > 0 && d.creates >= d.failAt
+	d.mu.Unlock()
+	if fail {
+		return nil, &os.PathError{Op: "open", Path: dir, Err: syscall.ENOSPC}
+	}
+	return d.OSFS.CreateTemp(dir, pattern)
+}
+
+func (d *fullDisk) set(failAt int) { d.mu.Lock(); d.creates, d.failAt = 0, failAt; d.mu.Unlock() }
+
+func TestFetchEngine(t *testing.T) {
+	e := newEnv(t)
+	disk := &fullDisk{}
+	blobs, err := mailbox.OpenBlobs(e.dir+"/blobs", disk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := newFakeMailbox()
+	fe := &mailbox.Fetcher{Store: e.store, Blobs: blobs, Open: peer.open, Now: e.clk.Now}
+	const mbox = "DE.BeBPo.erkelenz"
+
+	// 1. Two deliveries: each durable before the next request acknowledges it.
+	peer.add("govapp_a", true)
+	peer.add("govapp_b", false)
+	res, err := fe.FetchMailbox(ctx, mbox)
+	if err != nil || res.Stored != 2 {
+		t.Fatalf("first dialog: %+v %v", res, err)
+	}
+	if c := peer.calls(); c != "list; fetch govapp_a; fetch govapp_b; exit" {
+		t.Fatalf("transcript %s", c)
+	}
+	for _, id := range []string{"govapp_a", "govapp_b"} {
+		m, err := e.store.GetByOSCIMessageID(ctx, mbox, id)
+		if err != nil || m.State != mailbox.StateReceived || len(m.Documents) != 3 || peer.acked[id] != 1 {
+			t.Fatalf("%s: %+v %v acked=%d", id, m, err, peer.acked[id])
+		}
+		for _, d := range m.Documents {
+			if err := blobs.Verify(d.SHA256); err != nil {
+				t.Fatalf("%s/%s: %v", id, d.Name, err)
+			}
+		}
+	}
+
+	// 2. Disk full on the second delivery: abandoned, not acknowledged.
+	peer.add("govapp_c", true)
+	peer.add("govapp_d", true)
+	disk.set(4) // c takes three blobs, d's first fails
+	res, err = fe.FetchMailbox(ctx, mbox)
+	if !errors.Is(err, mailbox.ErrDiskFull) || res.Stored != 1 {
+		t.Fatalf("disk full: %+v %v, want ErrDiskFull after one stored", res, err)
+	}
+	if c := peer.calls(); c != "list; fetch govapp_c; fetch govapp_d; abandon" {
+		t.Fatalf("transcript %s", c)
+	}
+	if peer.acked["govapp_d"] != 0 {
+		t.Fatal("delivery acknowledged although it was not stored")
+	}
+	if _, err := e.store.GetByOSCIMessageID(ctx, mbox, "govapp_d"); !errors.Is(err, mailbox.ErrNotFound) {
+		t.Fatalf("govapp_d stored: %v", err)
+	}
+	// Space returns: the next dialog picks it up without a restart.
+	disk.set(0)
+	if res, err = fe.FetchMailbox(ctx, mbox); err != nil || res.Stored != 1 {
+		t.Fatalf("after space returned: %+v %v", res, err)
+	}
+	if c := peer.calls(); c != "list; fetch govapp_d; exit" {
+		t.Fatalf("transcript %s", c)
+	}
+
+	// 3. A delivery stored but not acknowledged (crash before the next
+	// request) comes again: stored once, acknowledged now.
+	peer.add("govapp_e", true)
+	s, _ := peer.open(ctx, mbox)
+	s.ListUndelivered(ctx)
+	d, _ := s.FetchDelivery(ctx, "govapp_e")
+	fe2 := &mailbox.Fetcher{Store: e.store, Blobs: blobs, Open: func(context.Context, string) (mailbox.Session, error) {
+		return &onceSession{d: d}, nil
+	}, Now: e.clk.Now}
+	if _, err := fe2.FetchMailbox(ctx, mbox); err != nil {
+		t.Fatal(err)
+	}
+	s.Abandon()
+	peer.calls()
+	// Handed out again, the transport envelope differs (fresh encryption);
+	// the documents do not.
+	peer.bodies["govapp_e"][0] = "re-encrypted original of govapp_e"
+	res, err = fe.FetchMailbox(ctx, mbox)
+	if err != nil || res.Duplicates != 1 || res.Stored != 0 || peer.acked["govapp_e"] != 1 {
+		t.Fatalf("redelivery: %+v %v acked=%d", res, err, peer.acked["govapp_e"])
+	}
+	if ms, _ := e.store.List(ctx, mailbox.Filter{Direction: mailbox.In, Limit: 100}); len(ms) != 5 {
+		t.Fatalf("%d incoming rows, want 5", len(ms))
+	}
+	if res.Conflicts != 0 {
+		t.Fatalf("re-encrypted redelivery counted as conflict")
+	}
+
+	// 4. Same MessageId, other documents: kept out, counted and journaled.
+	// Other MessageId, documents already stored: kept, quarantined.
+	peer.add("govapp_e", true)
+	peer.bodies["govapp_e"][2] = "%PDF forged"
+	peer.add("govapp_g", true)
+	peer.bodies["govapp_g"] = append([]string(nil), peer.bodies["govapp_a"]...)
+	res, err = fe.FetchMailbox(ctx, mbox)
+	if err != nil || res.Conflicts != 1 || res.Stored != 1 {
+		t.Fatalf("conflict and replay: %+v %v", res, err)
+	}
+	if g, _ := e.store.GetByOSCIMessageID(ctx, mbox, "govapp_g"); g.State != mailbox.StateQuarantined || g.LastErrorCode != "duplicate_content" {
+		t.Fatalf("replayed content: %s %s", g.State, g.LastErrorCode)
+	}
+	peer.calls()
+
+	// 5. A response that cannot be processed: abandon, store nothing.
+	peer.add("govapp_f", true)
+	peer.fetchErr["govapp_f"] = errors.New("osci: decrypt failed")
+	peer.calls()
+	if _, err := fe.FetchMailbox(ctx, mbox); err == nil {
+		t.Fatal("fetch error not reported")
+	}
+	if c := peer.calls(); c != "list; fetch govapp_f; abandon" {
+		t.Fatalf("transcript %s", c)
+	}
+}
+
+// onceSession hands out one already fetched delivery (the first process
+// that stored it before crashing).
+type onceSession struct{ d *mailbox.Delivery }
+
+func (o *onceSession) ListUndelivered(context.Context) ([]string, error) {
+	return []string{o.d.MessageID}, nil
+}
+func (o *onceSession) FetchDelivery(context.Context, string) (*mailbox.Delivery, error) {
+	return o.d, nil
+}
+func (o *onceSession) Exit(context.Context) error { return nil }
+func (o *onceSession) Abandon()                   {}

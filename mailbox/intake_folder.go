@@ -1,0 +1,227 @@
+package mailbox
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// FolderIntake writes one directory per message below Root (a "hot
+// folder" for the eAkte).
+//
+// Completeness contract: a directory below Root whose name does not start
+// with "." is complete. It holds the documents under dokumente/, the files
+// metadata.json, metadata.xml, pruefprotokoll.xml, pruefprotokoll.html,
+// nachricht.osci, the certificates of the checks under zertifikate/ (PEM),
+// and manifest.sha256 listing the SHA-256 of every other
+// file. The entry is assembled in ".tmp-<name>-*", every file and directory
+// fsync'd, the manifest written last, then the directory is renamed to
+// <name> (EntryName of the MessageId) and Root fsync'd. Consumers must
+// ignore names starting with "." and may check the manifest with
+// `sha256sum -c manifest.sha256`.
+type FolderIntake struct {
+	Root string
+	FS   FileSystem       // default OSFS
+	Now  func() time.Time // default time.Now
+}
+
+// NewFolderIntake creates Root if needed and removes the temporary
+// directories of hand-overs cut short by a crash.
+func NewFolderIntake(root string, fs FileSystem, now func() time.Time) (*FolderIntake, error) {
+	f := &FolderIntake{Root: root, FS: fs, Now: now}
+	if f.FS == nil {
+		f.FS = OSFS{}
+	}
+	if f.Now == nil {
+		f.Now = time.Now
+	}
+	if err := f.FS.MkdirAll(root); err != nil {
+		return nil, diskErr("create intake folder", err)
+	}
+	ents, err := f.FS.ReadDir(root)
+	if err != nil {
+		return nil, diskErr("list intake folder", err)
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".tmp-") {
+			if err := f.FS.RemoveAll(filepath.Join(root, e.Name())); err != nil {
+				return nil, diskErr("remove stale intake entry", err)
+			}
+		}
+	}
+	return f, nil
+}
+
+// Name returns "folder".
+func (f *FolderIntake) Name() string { return "folder" }
+
+// Deliver writes the entry, or verifies and reports the one already there.
+func (f *FolderIntake) Deliver(ctx context.Context, m *IntakeMessage) (IntakeRecord, error) {
+	name := EntryName(m.Metadata.MessageID)
+	final := filepath.Join(f.Root, name)
+	if _, err := f.FS.Stat(final); err == nil {
+		return f.existing(final, name, m)
+	}
+	files, err := entryFiles(m)
+	if err != nil {
+		return IntakeRecord{}, err
+	}
+	tmp, err := f.FS.MkdirTemp(f.Root, ".tmp-"+name+"-")
+	if err != nil {
+		return IntakeRecord{}, diskErr("create intake entry", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			_ = f.FS.RemoveAll(tmp)
+		}
+	}()
+	subdirs := map[string]bool{DocumentsDir: true}
+	for _, ef := range files {
+		if d := path.Dir(ef.Path); d != "." {
+			subdirs[d] = true
+		}
+	}
+	for d := range subdirs {
+		if err := f.FS.MkdirAll(filepath.Join(tmp, filepath.FromSlash(d))); err != nil {
+			return IntakeRecord{}, diskErr("create "+d, err)
+		}
+	}
+	sums := map[string]string{}
+	for _, ef := range files {
+		if err := ctx.Err(); err != nil {
+			return IntakeRecord{}, err
+		}
+		sum, err := f.writeFile(filepath.Join(tmp, filepath.FromSlash(ef.Path)), ef)
+		if err != nil {
+			return IntakeRecord{}, fmt.Errorf("intake %s: %w", ef.Path, err)
+		}
+		sums[ef.Path] = sum
+	}
+	for d := range subdirs {
+		if err := f.FS.SyncDir(filepath.Join(tmp, filepath.FromSlash(d))); err != nil {
+			return IntakeRecord{}, diskErr("fsync "+d, err)
+		}
+	}
+	manifest := Manifest(sums)
+	if _, err := f.writeFile(filepath.Join(tmp, FileManifest), entryFile{Path: FileManifest, Data: manifest}); err != nil {
+		return IntakeRecord{}, err
+	}
+	if err := f.FS.SyncDir(tmp); err != nil {
+		return IntakeRecord{}, diskErr("fsync intake entry", err)
+	}
+	if err := f.FS.Rename(tmp, final); err != nil {
+		return IntakeRecord{}, diskErr("rename intake entry", err)
+	}
+	done = true
+	if err := f.FS.SyncDir(f.Root); err != nil {
+		return IntakeRecord{}, diskErr("fsync intake folder", err)
+	}
+	ms := sha256.Sum256(manifest)
+	return IntakeRecord{Sink: f.Name(), Location: name, ManifestSHA256: hex.EncodeToString(ms[:]), DeliveredAt: f.Now().UTC()}, nil
+}
+
+// writeFile creates, fills, checks and fsyncs one file.
+func (f *FolderIntake) writeFile(dst string, ef entryFile) (string, error) {
+	w, err := f.FS.Create(dst)
+	if err != nil {
+		return "", diskErr("create file", err)
+	}
+	r, err := ef.open()
+	if err != nil {
+		w.Close()
+		return "", err
+	}
+	defer r.Close()
+	ew := &errWriter{w: w}
+	sum, err := hashingCopy(ew, r, ef.sha256())
+	if ew.err != nil {
+		w.Close()
+		return "", diskErr("write file", ew.err)
+	}
+	if err != nil {
+		w.Close()
+		return "", err
+	}
+	if err := w.Sync(); err != nil {
+		w.Close()
+		return "", diskErr("fsync file", err)
+	}
+	if err := w.Close(); err != nil {
+		return "", diskErr("close file", err)
+	}
+	return sum, nil
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	if err != nil && e.err == nil {
+		e.err = err
+	}
+	return n, err
+}
+
+// existing checks an entry already in place: its manifest must cover every
+// listed file with the right hash and its metadata must name the same
+// MessageId and original. Then the hand-over is a repeat and succeeds.
+func (f *FolderIntake) existing(dir, name string, m *IntakeMessage) (IntakeRecord, error) {
+	mb, err := f.readAll(filepath.Join(dir, FileManifest))
+	if err != nil {
+		return IntakeRecord{}, fmt.Errorf("%w: %s: manifest: %w", ErrIntakeIncomplete, name, err)
+	}
+	sums, err := ParseManifest(mb)
+	if err != nil {
+		return IntakeRecord{}, err
+	}
+	if _, ok := sums[FileMetadataJSON]; !ok {
+		return IntakeRecord{}, fmt.Errorf("%w: %s: manifest lacks %s", ErrIntakeIncomplete, name, FileMetadataJSON)
+	}
+	for p, want := range sums {
+		r, err := f.FS.Open(filepath.Join(dir, filepath.FromSlash(p)))
+		if err != nil {
+			return IntakeRecord{}, fmt.Errorf("%w: %s: %w", ErrIntakeIncomplete, name, err)
+		}
+		_, err = hashingCopy(io.Discard, r, want)
+		r.Close()
+		if err != nil {
+			return IntakeRecord{}, fmt.Errorf("%w: %s/%s: %w", ErrIntakeIncomplete, name, p, err)
+		}
+	}
+	jb, err := f.readAll(filepath.Join(dir, FileMetadataJSON))
+	if err != nil {
+		return IntakeRecord{}, fmt.Errorf("%w: %s: %w", ErrIntakeIncomplete, name, err)
+	}
+	var have IntakeMetadata
+	if err := json.Unmarshal(jb, &have); err != nil {
+		return IntakeRecord{}, fmt.Errorf("%w: %s: metadata.json: %w", ErrIntakeIncomplete, name, err)
+	}
+	if have.MessageID != m.Metadata.MessageID || have.OriginalSHA256 != m.Metadata.OriginalSHA256 {
+		return IntakeRecord{}, fmt.Errorf("%w: %s holds MessageId %q with original %s", ErrIntakeConflict, name, have.MessageID, have.OriginalSHA256)
+	}
+	ms := sha256.Sum256(mb)
+	return IntakeRecord{Sink: f.Name(), Location: name, ManifestSHA256: hex.EncodeToString(ms[:]), DeliveredAt: f.Now().UTC()}, nil
+}
+
+func (f *FolderIntake) readAll(name string) ([]byte, error) {
+	r, err := f.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(io.LimitReader(r, 16<<20))
+}

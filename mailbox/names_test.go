@@ -1,0 +1,75 @@
+package mailbox
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestSafeFileName(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Klage.pdf", "Klage.pdf"},
+		{"001_Ermittlungsübersicht_Abverfügung.pdf", "001_Ermittlungsübersicht_Abverfügung.pdf"},
+		{"../../etc/passwd", "passwd"},
+		{`C:\Users\x\Schriftsatz vom 1.2.2026.pdf`, "Schriftsatz_vom_1_2_2026.pdf"},
+		{"..", "dokument"},
+		{".", "dokument"},
+		{"", "dokument"},
+		{".bashrc", "bashrc"},
+		{"a\x00b.pdf", "a_b.pdf"},
+		{"Anlage K1 (Vertrag).PDF", "Anlage_K1__Vertrag.PDF"},
+		{"NUL.txt", "_NUL.txt"},
+		{"com1.pdf", "_com1.pdf"},
+		{"name.tar.gz", "name_tar.gz"},
+		{"x.p d f", "x.pdf"},
+		{"bad\xffutf8.pdf", "bad_utf8.pdf"},
+		{"Straße—Café.pdf", "Straße_Caf.pdf"},
+	}
+	for _, tc := range tests {
+		if got := SafeFileName(tc.in); got != tc.want {
+			t.Errorf("SafeFileName(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	long := strings.Repeat("ä", 200) + ".pdf"
+	got := SafeFileName(long)
+	if n := utf8.RuneCountInString(got); n != MaxFileNameRunes || !strings.HasSuffix(got, ".pdf") {
+		t.Fatalf("long name: %d runes %q", n, got)
+	}
+}
+
+func TestUniqueFileNames(t *testing.T) {
+	got := UniqueFileNames([]string{"a.pdf", "A.pdf", "a.pdf", "x/a.pdf", "metadata.json"}, "metadata.json")
+	want := []string{"a.pdf", "A_2.pdf", "a_3.pdf", "a_4.pdf", "metadata_2.json"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	long := strings.Repeat("b", 100) + ".pdf"
+	u := UniqueFileNames([]string{long, long})
+	if u[0] == u[1] || utf8.RuneCountInString(u[1]) > MaxFileNameRunes || !strings.HasSuffix(u[1], "_2.pdf") {
+		t.Fatalf("long duplicates: %v", u)
+	}
+}
+
+func TestEntryName(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"govapp_1638957835003741065649003093795", "govapp_1638957835003741065649003093795"},
+		{"../x", "id-"},
+		{"a/b", "id-"},
+		{"", "id-"},
+	}
+	for _, tc := range tests {
+		got := EntryName(tc.in)
+		if tc.want == "id-" {
+			if !strings.HasPrefix(got, "id-") || len(got) != 43 || strings.ContainsAny(got, "./") {
+				t.Errorf("EntryName(%q) = %q", tc.in, got)
+			}
+			continue
+		}
+		if got != tc.want {
+			t.Errorf("EntryName(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	if EntryName("a/b") == EntryName("a\\b") {
+		t.Fatal("distinct ids share an entry")
+	}
+}

@@ -1,0 +1,192 @@
+package mailbox
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"html/template"
+	"regexp"
+	"time"
+)
+
+// The fixed file names of an intake entry besides the documents.
+const (
+	FileMetadataJSON  = "metadata.json"
+	FileMetadataXML   = "metadata.xml"
+	FileReportXML     = "pruefprotokoll.xml"
+	FileReportHTML    = "pruefprotokoll.html"
+	FileOriginal      = "nachricht.osci"
+	FileManifest      = "manifest.sha256"
+	DocumentsDir      = "dokumente"
+	CertificatesDir   = "zertifikate"
+	intakeFormatVer   = "1"
+	intakeTimeLayout  = time.RFC3339
+	intakeEntryPrefix = "id-"
+)
+
+var plainID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,100}$`)
+
+// EntryName is the directory (or key) of a message's intake entry, derived
+// from its MessageId alone so a second hand-over finds the first.
+func EntryName(osciMessageID string) string {
+	if plainID.MatchString(osciMessageID) {
+		return osciMessageID
+	}
+	h := sha256.Sum256([]byte(osciMessageID))
+	return fmt.Sprintf("%s%x", intakeEntryPrefix, h[:20])
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(intakeTimeLayout)
+}
+
+// RenderMetadataJSON returns metadata.json.
+func RenderMetadataJSON(m IntakeMetadata) ([]byte, error) {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("mailbox: render metadata.json: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// RenderMetadataXML returns metadata.xml.
+func RenderMetadataXML(m IntakeMetadata) ([]byte, error) {
+	return renderXML(m, "metadata.xml")
+}
+
+func renderXML(v any, what string) ([]byte, error) {
+	b, err := xml.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("mailbox: render %s: %w", what, err)
+	}
+	out := append([]byte(xml.Header), b...)
+	return append(out, '\n'), nil
+}
+
+type reportXML struct {
+	XMLName        xml.Name       `xml:"urn:bebpo-gateway:pruefprotokoll:1 Pruefprotokoll"`
+	Version        string         `xml:"version,attr"`
+	MessageID      string         `xml:"MessageId"`
+	Pruefzeitpunkt string         `xml:"Pruefzeitpunkt"`
+	Gesamtergebnis string         `xml:"Gesamtergebnis"`
+	VHNVorhanden   bool           `xml:"VHNVorhanden"`
+	VHNText        string         `xml:"Uebermittlungsweg,omitempty"`
+	Signaturen     []signatureXML `xml:"Signaturen>Signatur"`
+	Probleme       []string       `xml:"Probleme>Problem,omitempty"`
+}
+
+type signatureXML struct {
+	Objekt            string `xml:"Objekt"`
+	Art               string `xml:"Art"`
+	Integritaet       string `xml:"Integritaet"`
+	Zertifikat        string `xml:"Zertifikatspruefung"`
+	Zertifikatstyp    string `xml:"Zertifikatstyp,omitempty"`
+	Signierer         string `xml:"Signierer"`
+	Aussteller        string `xml:"Aussteller"`
+	Seriennummer      string `xml:"Seriennummer"`
+	Signaturzeitpunkt string `xml:"Signaturzeitpunkt,omitempty"`
+	Pruefzeitpunkt    string `xml:"Pruefzeitpunkt"`
+	Hinweis           string `xml:"Hinweis,omitempty"`
+}
+
+// RenderReportXML returns pruefprotokoll.xml.
+func RenderReportXML(messageID string, r VerificationReport) ([]byte, error) {
+	x := reportXML{Version: intakeFormatVer, MessageID: messageID, Pruefzeitpunkt: fmtTime(r.CheckedAt),
+		Gesamtergebnis: r.Status(), VHNVorhanden: r.VHNPresent, VHNText: r.VHNText, Probleme: r.Problems}
+	for _, s := range r.Signatures {
+		x.Signaturen = append(x.Signaturen, signatureXML{Objekt: s.Object, Art: s.Kind, Integritaet: s.Integrity,
+			Zertifikat: s.CertValidity, Zertifikatstyp: s.CertType, Signierer: s.Signer, Aussteller: s.Issuer,
+			Seriennummer: s.Serial, Signaturzeitpunkt: fmtTime(s.SigningTime), Pruefzeitpunkt: fmtTime(s.CheckedAt), Hinweis: s.Detail})
+	}
+	return renderXML(x, "pruefprotokoll.xml")
+}
+
+var reportHTML = template.Must(template.New("pruefprotokoll").Funcs(template.FuncMap{
+	"t": fmtTime,
+	"de": func(s string) string {
+		switch s {
+		case ResultOK:
+			return "unverändert (ok)"
+		case ResultCorrupted:
+			return "verändert (fehlerhaft)"
+		case ResultValid:
+			return "gültig"
+		case ResultInvalid:
+			return "ungültig"
+		case ResultIndeterminate:
+			return "nicht feststellbar"
+		}
+		return s
+	},
+	"yn": func(b bool) string {
+		if b {
+			return "ja"
+		}
+		return "nein"
+	},
+}).Parse(`<!DOCTYPE html>
+<html lang="de">
+<head>
+<meta charset="utf-8">
+<title>Prüfprotokoll {{.M.MessageID}}</title>
+<style>
+body{font-family:sans-serif;font-size:10pt;max-width:60em;margin:1em auto}
+table{border-collapse:collapse;width:100%;margin-bottom:1em}
+th,td{border:1px solid #888;padding:.2em .4em;text-align:left;vertical-align:top}
+th{background:#eee;width:14em}
+.valid{color:#226622}.invalid{color:#882222}.indeterminate{color:#777722}
+</style>
+</head>
+<body>
+<h1>Prüfprotokoll</h1>
+<table>
+<tr><th>Nachrichtenkennzeichen</th><td>{{.M.MessageID}}</td></tr>
+<tr><th>Gesamtergebnis</th><td class="{{.R.Status}}">{{de .R.Status}}</td></tr>
+<tr><th>Prüfzeitpunkt</th><td>{{t .R.CheckedAt}}</td></tr>
+<tr><th>Übermittlungsweg (VHN)</th><td>{{yn .R.VHNPresent}}{{if .R.VHNText}}: {{.R.VHNText}}{{end}}</td></tr>
+<tr><th>Eingang beim Intermediär</th><td>{{.M.Creation}}</td></tr>
+<tr><th>Absender</th><td>{{.M.Sender.Name}}{{if .M.Sender.Organisation}}, {{.M.Sender.Organisation}}{{end}} ({{.M.Sender.SafeID}})</td></tr>
+<tr><th>Empfängerpostfach</th><td>{{.M.Mailbox}}</td></tr>
+<tr><th>Betreff</th><td>{{.M.UserSubject}}</td></tr>
+<tr><th>OSCI-Betreff</th><td>{{.M.OSCISubject}}</td></tr>
+<tr><th>Aktenzeichen Absender / Empfänger</th><td>{{.M.CaseNumberSender}} / {{.M.CaseNumberRecipient}}</td></tr>
+</table>
+{{range .R.Problems}}<p class="invalid">Problem: {{.}}</p>
+{{end}}<h2>Signaturen</h2>
+{{range .R.Signatures}}<table>
+<tr><th>Objekt</th><td>{{.Object}} ({{.Kind}})</td></tr>
+<tr><th>Integrität</th><td class="{{if eq .Integrity "ok"}}valid{{else}}invalid{{end}}">{{de .Integrity}}</td></tr>
+<tr><th>Zertifikat</th><td class="{{.CertValidity}}">{{de .CertValidity}}{{if .CertType}} ({{.CertType}}){{end}}</td></tr>
+<tr><th>Signierer</th><td>{{.Signer}}</td></tr>
+<tr><th>Aussteller</th><td>{{.Issuer}}</td></tr>
+<tr><th>Seriennummer</th><td>{{.Serial}}</td></tr>
+<tr><th>Signaturzeitpunkt</th><td>{{t .SigningTime}}</td></tr>
+<tr><th>Prüfzeitpunkt</th><td>{{t .CheckedAt}}</td></tr>
+{{if .Detail}}<tr><th>Hinweis</th><td>{{.Detail}}</td></tr>
+{{end}}</table>
+{{else}}<p class="indeterminate">Keine Signatur gefunden.</p>
+{{end}}<h2>Dokumente</h2>
+<table>
+<tr><th>Datei</th><td><b>Originalname · Größe · SHA-256 · Typ</b></td></tr>
+{{range .M.Documents}}<tr><th>{{.FileName}}</th><td>{{.OriginalName}} · {{.Size}} Bytes · <code>{{.SHA256}}</code> · {{.ContentType}}</td></tr>
+{{end}}</table>
+</body>
+</html>
+`))
+
+// RenderReportHTML returns pruefprotokoll.html; every value is escaped.
+func RenderReportHTML(m IntakeMetadata, r VerificationReport) ([]byte, error) {
+	var b bytes.Buffer
+	if err := reportHTML.Execute(&b, struct {
+		M IntakeMetadata
+		R VerificationReport
+	}{m, r}); err != nil {
+		return nil, fmt.Errorf("mailbox: render pruefprotokoll.html: %w", err)
+	}
+	return b.Bytes(), nil
+}

@@ -1,0 +1,99 @@
+package sqlite
+
+// migrations are applied in order, each in its own transaction, and
+// recorded in schema_migrations. Never edit a released migration; append.
+// Times are Unix nanoseconds (UTC), 0 meaning "not set"; a PostgreSQL
+// store uses the same tables and columns with timestamptz and NULL.
+var migrations = []string{
+	// 1: messages, documents, process cards, intake records, journal.
+	`
+CREATE TABLE messages (
+	id              INTEGER PRIMARY KEY,
+	direction       TEXT    NOT NULL CHECK (direction IN ('in', 'out')),
+	mailbox         TEXT    NOT NULL,
+	state           TEXT    NOT NULL,
+	held_from       TEXT    NOT NULL DEFAULT '',
+	attempts        INTEGER NOT NULL DEFAULT 0,
+	next_attempt_at INTEGER NOT NULL DEFAULT 0,
+	lease_owner     TEXT    NOT NULL DEFAULT '',
+	lease_until     INTEGER NOT NULL DEFAULT 0,
+	lease_token     INTEGER NOT NULL DEFAULT 0,
+	osci_message_id TEXT,
+	content_sha256  TEXT    NOT NULL,
+	size            INTEGER NOT NULL,
+	subject         TEXT    NOT NULL DEFAULT '',
+	sender          TEXT    NOT NULL DEFAULT '',
+	recipient       TEXT    NOT NULL DEFAULT '',
+	last_error_code TEXT    NOT NULL DEFAULT '',
+	last_error_text TEXT    NOT NULL DEFAULT '',
+	meta            TEXT    NOT NULL DEFAULT '',
+	created_at      INTEGER NOT NULL,
+	updated_at      INTEGER NOT NULL,
+	finalized_at    INTEGER NOT NULL DEFAULT 0,
+	UNIQUE (mailbox, osci_message_id)
+);
+CREATE INDEX messages_due ON messages (direction, state, next_attempt_at);
+CREATE INDEX messages_content ON messages (mailbox, direction, content_sha256);
+
+CREATE TABLE documents (
+	message_id   INTEGER NOT NULL REFERENCES messages (id),
+	seq          INTEGER NOT NULL,
+	role         TEXT    NOT NULL,
+	name         TEXT    NOT NULL,
+	content_type TEXT    NOT NULL DEFAULT '',
+	sha256       TEXT    NOT NULL,
+	size         INTEGER NOT NULL,
+	PRIMARY KEY (message_id, seq)
+);
+CREATE INDEX documents_blob ON documents (sha256);
+
+CREATE TABLE process_cards (
+	message_id          INTEGER PRIMARY KEY REFERENCES messages (id),
+	osci_message_id     TEXT    NOT NULL,
+	creation            INTEGER NOT NULL DEFAULT 0,
+	forwarding          INTEGER NOT NULL DEFAULT 0,
+	reception           INTEGER NOT NULL DEFAULT 0,
+	recent_modification INTEGER NOT NULL DEFAULT 0,
+	subject             TEXT    NOT NULL DEFAULT '',
+	inspections         TEXT    NOT NULL DEFAULT '[]',
+	updated_at          INTEGER NOT NULL
+);
+
+CREATE TABLE intake_records (
+	message_id      INTEGER PRIMARY KEY REFERENCES messages (id),
+	sink            TEXT    NOT NULL,
+	location        TEXT    NOT NULL,
+	manifest_sha256 TEXT    NOT NULL,
+	delivered_at    INTEGER NOT NULL
+);
+
+CREATE TABLE journal (
+	seq        INTEGER PRIMARY KEY,
+	at         INTEGER NOT NULL,
+	message_id INTEGER NOT NULL,
+	kind       TEXT    NOT NULL,
+	detail     TEXT    NOT NULL,
+	prev_hash  TEXT    NOT NULL,
+	hash       TEXT    NOT NULL
+);
+CREATE INDEX journal_message ON journal (message_id);
+
+-- journal_head holds the last entry so an append reads one row; in
+-- PostgreSQL it is the row appenders lock (SELECT ... FOR UPDATE).
+CREATE TABLE journal_head (
+	id   INTEGER PRIMARY KEY CHECK (id = 1),
+	seq  INTEGER NOT NULL,
+	hash TEXT    NOT NULL
+);
+
+-- The journal is append-only: the database refuses edits and deletions.
+CREATE TRIGGER journal_no_update BEFORE UPDATE ON journal
+BEGIN SELECT RAISE(ABORT, 'journal is append-only'); END;
+CREATE TRIGGER journal_no_delete BEFORE DELETE ON journal
+BEGIN SELECT RAISE(ABORT, 'journal is append-only'); END;
+`, // 2: idempotency keys of submissions (one message per key).
+	`
+ALTER TABLE messages ADD COLUMN idempotency_key TEXT;
+CREATE UNIQUE INDEX messages_idempotency ON messages (idempotency_key);
+`,
+}

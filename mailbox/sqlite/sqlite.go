@@ -1,0 +1,248 @@
+// Package sqlite is the embedded mailbox.Store: one SQLite file driven by
+// modernc.org/sqlite (pure Go, no cgo).
+//
+// Durability: the database runs in WAL mode with synchronous=FULL, so a
+// transaction is on disk when Commit returns (WAL with NORMAL may lose
+// committed transactions on power loss). Foreign keys are enforced.
+//
+// One writer: all writes of a process go through a database/sql pool
+// limited to a single connection, and every write transaction starts with
+// BEGIN IMMEDIATE (the _txlock=immediate DSN option), so it takes SQLite's
+// write lock before reading anything it later changes. Claims therefore
+// never hand the same row to two claimers, also across processes (the
+// operator CLI beside the daemon): the second writer waits up to the busy
+// timeout. Reads use a separate read-only pool and see the last committed
+// state without blocking the writer.
+//
+// A full disk surfaces as mailbox.ErrDiskFull (retry when space returns);
+// an I/O error such as a failed fsync as ErrIO (exit and restart). Neither
+// is ever reported as a commit.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+	sqlite "modernc.org/sqlite"
+)
+
+// FileName is the database file inside a gateway data directory.
+const FileName = "gateway.db"
+
+// ErrSchemaTooNew is returned when the database was migrated by a newer
+// gateway than this one.
+var ErrSchemaTooNew = errors.New("sqlite: database schema is newer than this program")
+
+// ErrIO marks an I/O error of the database (SQLITE_IOERR), e.g. a failed
+// fsync. After a failed fsync the kernel may have dropped the dirty pages,
+// so the process should exit and let recovery on restart rebuild from the
+// WAL rather than retry in place.
+var ErrIO = errors.New("sqlite: i/o error")
+
+// ErrNoDatabase is returned by Open with MustExist when the file is missing.
+var ErrNoDatabase = errors.New("sqlite: no database")
+
+// Options tune Open. The zero value is safe.
+type Options struct {
+	MustExist   bool          // fail instead of creating a new database
+	BusyTimeout time.Duration // how long a writer waits for another process; default 10s
+	Readers     int           // read connections; default 4
+	// Now stamps changes whose caller left the time zero; default time.Now.
+	Now func() time.Time
+}
+
+// Store implements mailbox.Store on SQLite.
+type Store struct {
+	now  func() time.Time
+	w    *sql.DB
+	r    *sql.DB
+	path string
+}
+
+var _ mailbox.Store = (*Store)(nil)
+
+// Open opens (and, unless MustExist, creates) the database at path and
+// applies pending migrations.
+func Open(ctx context.Context, path string, opt Options) (*Store, error) {
+	if opt.BusyTimeout <= 0 {
+		opt.BusyTimeout = 10 * time.Second
+	}
+	if opt.Readers <= 0 {
+		opt.Readers = 4
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	if strings.ContainsAny(abs, "?#") {
+		return nil, fmt.Errorf("sqlite: database path must not contain ? or #: %q", abs)
+	}
+	if _, err := os.Stat(abs); err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+		if opt.MustExist {
+			return nil, fmt.Errorf("%w at %s", ErrNoDatabase, abs)
+		}
+		// The database holds personal data: create it private (SQLite
+		// gives its -wal and -shm files the same mode).
+		f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil && !errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("sqlite: create %s: %w", abs, err)
+		}
+		if f != nil {
+			f.Close()
+		}
+	}
+	common := url.Values{}
+	common.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opt.BusyTimeout.Milliseconds()))
+	common.Add("_pragma", "foreign_keys(1)")
+	common.Add("_pragma", "synchronous(FULL)")
+	wq := url.Values{"_pragma": append([]string{"journal_mode(WAL)"}, common["_pragma"]...), "_txlock": {"immediate"}}
+	rq := url.Values{"_pragma": append([]string{"query_only(1)"}, common["_pragma"]...)}
+
+	w, err := sql.Open("sqlite", "file:"+abs+"?"+wq.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	s := &Store{w: w, path: abs, now: opt.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	var mode string
+	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, mapErr(err))
+	}
+	if mode != "wal" {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: journal mode is %q, need wal (filesystem without shared memory?)", mode)
+	}
+	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", "file:"+abs+"?"+rq.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	r.SetMaxOpenConns(opt.Readers)
+	s.r = r
+	return s, nil
+}
+
+// Path returns the database file.
+func (s *Store) Path() string { return s.path }
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+			return err
+		}
+		var have int
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+			return err
+		}
+		if have > len(migrations) {
+			return fmt.Errorf("%w: version %d, this program knows %d", ErrSchemaTooNew, have, len(migrations))
+		}
+		for v := have + 1; v <= len(migrations); v++ {
+			if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
+				return fmt.Errorf("sqlite: migration %d: %w", v, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, time.Now().UnixNano()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// SchemaVersion returns the applied migration version.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
+	return v, mapErr(err)
+}
+
+// write runs fn in a BEGIN IMMEDIATE transaction on the writer connection
+// and commits. A failed commit is returned; nothing is reported durable
+// unless Commit returned nil.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return mapErr(err)
+	}
+	return mapErr(tx.Commit())
+}
+
+const (
+	sqliteFull             = 13   // SQLITE_FULL
+	sqliteIOErr            = 10   // SQLITE_IOERR
+	sqliteConstraintUnique = 2067 // SQLITE_CONSTRAINT_UNIQUE
+)
+
+func isUnique(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code() == sqliteConstraintUnique
+}
+
+// mapErr turns SQLite's "database or disk is full" into mailbox.ErrDiskFull.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqliteFull:
+			return fmt.Errorf("%w: %w", mailbox.ErrDiskFull, err)
+		case sqliteIOErr:
+			return fmt.Errorf("%w: %w", ErrIO, err)
+		}
+	}
+	return err
+}
+
+// stamp returns t, or the store's clock when t is zero.
+func (s *Store) stamp(t time.Time) time.Time {
+	if t.IsZero() {
+		return s.now().UTC()
+	}
+	return t
+}
+
+func ns(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func tm(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}

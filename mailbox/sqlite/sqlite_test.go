@@ -1,0 +1,188 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/storetest"
+)
+
+func openTest(t *testing.T, dir string) mailbox.Store {
+	t.Helper()
+	s, err := Open(ctx, filepath.Join(dir, FileName), Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, openTest)
+}
+
+var ctx = context.Background()
+
+// update is accepted so `go test ./... -update -run Golden` runs here too;
+// this package has no golden files.
+var _ = flag.Bool("update", false, "rewrite golden files (none in this package)")
+
+// TestPragmas checks the durability settings on both pools.
+func TestPragmas(t *testing.T) {
+	s, err := Open(ctx, filepath.Join(t.TempDir(), FileName), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, db := range []*sql.DB{s.w, s.r} {
+		var mode string
+		var sync, fk int
+		if err := db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		db.QueryRow("PRAGMA synchronous").Scan(&sync)
+		db.QueryRow("PRAGMA foreign_keys").Scan(&fk)
+		if mode != "wal" || sync != 2 || fk != 1 {
+			t.Fatalf("journal_mode %s synchronous %d foreign_keys %d, want wal 2 (FULL) 1", mode, sync, fk)
+		}
+	}
+	if v, err := s.SchemaVersion(ctx); err != nil || v != len(migrations) {
+		t.Fatalf("schema version %d %v", v, err)
+	}
+	if fi, err := os.Stat(s.Path()); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("database file mode %v (%v), want 0600", fi.Mode(), err)
+	}
+	if _, err := s.r.Exec(`DELETE FROM messages`); err == nil {
+		t.Fatal("read pool accepted a write")
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Open(ctx, filepath.Join(dir, FileName), Options{MustExist: true}); !errors.Is(err, ErrNoDatabase) {
+		t.Fatalf("MustExist on missing file: %v, want ErrNoDatabase", err)
+	}
+	s, err := Open(ctx, filepath.Join(dir, FileName), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := Open(ctx, filepath.Join(dir, FileName), Options{}); !errors.Is(err, ErrSchemaTooNew) {
+		t.Fatalf("newer schema: %v, want ErrSchemaTooNew", err)
+	}
+}
+
+// TestClaimsAcrossProcesses: two stores on one file (the daemon and a
+// second process) claim concurrently; no row goes to both.
+func TestClaimsAcrossProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	a, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const n = 80
+	for i := 0; i < n; i++ {
+		if _, err := a.Enqueue(ctx, mailbox.NewOutgoing{Mailbox: "mb", Recipient: "r", Documents: []mailbox.Document{{Role: mailbox.RoleDocument, Name: "x", SHA256: strings.Repeat("0", 64), Size: 1}}, Now: storetest.T0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	seen := map[int64]string{}
+	var wg sync.WaitGroup
+	for i, st := range []*Store{a, b, a, b} {
+		owner := fmt.Sprintf("p%d", i)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				ms, err := st.ClaimDue(ctx, mailbox.Out, storetest.T0, owner, time.Hour, 2)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(ms) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, m := range ms {
+					if prev, dup := seen[m.ID]; dup {
+						t.Errorf("message %d claimed by %s and %s", m.ID, prev, owner)
+					}
+					seen[m.ID] = owner
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(seen) != n {
+		t.Fatalf("claimed %d, want %d", len(seen), n)
+	}
+}
+
+// TestDiskFull fills a 1 MiB tmpfs under the database: the write fails
+// with ErrDiskFull, nothing is reported committed, and writes succeed again
+// once space is freed, without reopening. Needs root to mount.
+func TestDiskFull(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a tmpfs")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("mount tmpfs: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	s, err := Open(ctx, filepath.Join(dir, FileName), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	filler := filepath.Join(dir, "filler")
+	f, _ := os.Create(filler)
+	f.Write(make([]byte, 1<<20)) // fills the rest; the error is expected
+	f.Close()
+	big := strings.Repeat("x", 64<<10)
+	n := mailbox.NewOutgoing{Mailbox: "mb", Recipient: "r", Subject: big, Documents: []mailbox.Document{{Role: mailbox.RoleDocument, Name: "x", SHA256: strings.Repeat("0", 64), Size: 1}}, Now: storetest.T0}
+	var full error
+	for i := 0; i < 50 && full == nil; i++ {
+		_, full = s.Enqueue(ctx, n)
+	}
+	if !errors.Is(full, mailbox.ErrDiskFull) {
+		t.Fatalf("Enqueue on a full disk: %v, want ErrDiskFull", full)
+	}
+	before, _ := s.List(ctx, mailbox.Filter{Limit: 1000})
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.Enqueue(ctx, n)
+	if err != nil {
+		t.Fatalf("Enqueue after freeing space: %v", err)
+	}
+	after, _ := s.List(ctx, mailbox.Filter{Limit: 1000})
+	if len(after) != len(before)+1 || after[len(after)-1].ID != m.ID {
+		t.Fatalf("rows %d → %d", len(before), len(after))
+	}
+	if _, err := mailbox.VerifyJournal(ctx, s); err != nil {
+		t.Fatalf("journal after disk full: %v", err)
+	}
+}

@@ -1,0 +1,41 @@
+package mailbox
+
+import (
+	"context"
+	"io"
+)
+
+// Part is one document handed in for sending.
+type Part struct {
+	Name        string
+	ContentType string
+	Role        Role // default RoleDocument
+	Body        io.Reader
+}
+
+// Submit is the durable hand-in of an outgoing message: every part is
+// streamed into the blob store and committed (fsync, rename, directory
+// fsync), then the row is committed. Only when Submit returns nil may the
+// caller report the message as accepted. A full disk returns ErrDiskFull
+// and leaves no row (blobs already committed stay and are shared by
+// content with any later try).
+// n carries everything but the documents, which Submit fills in from parts.
+func Submit(ctx context.Context, st Store, blobs *Blobs, n NewOutgoing, parts []Part) (Message, error) {
+	docs := make([]Document, 0, len(parts))
+	for _, p := range parts {
+		if err := ctx.Err(); err != nil {
+			return Message{}, err
+		}
+		ref, err := blobs.Put(p.Body)
+		if err != nil {
+			return Message{}, err
+		}
+		role := p.Role
+		if role == "" {
+			role = RoleDocument
+		}
+		docs = append(docs, Document{Role: role, Name: p.Name, ContentType: p.ContentType, SHA256: ref.SHA256, Size: ref.Size})
+	}
+	n.Documents = docs
+	return st.Enqueue(ctx, n)
+}
