@@ -91,6 +91,24 @@ type MailboxConfig struct {
 	Cipher       KeystoreConfig     `yaml:"cipher"`
 	PollInterval time.Duration      `yaml:"poll_interval"`
 	Intake       string             `yaml:"intake"`
+	Card         BusinessCardConfig `yaml:"business_card"`
+}
+
+// BusinessCardConfig is the mailbox's Visitenkarte, sent with every
+// message as SAFE lists the mailbox (all fields optional; Nutzer_ID is
+// the SAFE-ID).
+type BusinessCardConfig struct {
+	Organisation       string `yaml:"organisation"`
+	OrganisationSuffix string `yaml:"organisation_suffix"`
+	Name               string `yaml:"name"`
+	Street             string `yaml:"street"`
+	HouseNumber        string `yaml:"house_number"`
+	PostalCode         string `yaml:"postal_code"`
+	City               string `yaml:"city"`
+	State              string `yaml:"state"`
+	Country            string `yaml:"country"`
+	Email              string `yaml:"email"`
+	Phone              string `yaml:"phone"`
 }
 
 // IntakeConfig is one eAkte intake sink.
@@ -374,7 +392,25 @@ func (m *MailboxConfig) Validate(key string) error {
 	if err := m.Signature.Validate(key + ".signature"); err != nil {
 		return err
 	}
-	return m.Cipher.Validate(key + ".cipher")
+	if err := m.Cipher.Validate(key + ".cipher"); err != nil {
+		return err
+	}
+	return m.Card.Validate(key + ".business_card")
+}
+
+// Validate checks the business card: short single-line values.
+func (b *BusinessCardConfig) Validate(key string) error {
+	for _, f := range []struct{ name, v string }{{"organisation", b.Organisation}, {"organisation_suffix", b.OrganisationSuffix},
+		{"name", b.Name}, {"street", b.Street}, {"house_number", b.HouseNumber}, {"postal_code", b.PostalCode},
+		{"city", b.City}, {"state", b.State}, {"country", b.Country}, {"email", b.Email}, {"phone", b.Phone}} {
+		switch {
+		case len(f.v) > 200:
+			return configErr(key+"."+f.name, "longer than 200 bytes")
+		case strings.ContainsAny(f.v, "\r\n\x00"):
+			return configErr(key+"."+f.name, "must be a single line")
+		}
+	}
+	return nil
 }
 
 // Validate checks one keystore reference.

@@ -1,0 +1,142 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+)
+
+// Metric names; stable, documented in docs/api.md.
+const (
+	MetricMessages           = "bebpo_messages"
+	MetricQueueDepth         = "bebpo_queue_depth"
+	MetricIntakeBacklog      = "bebpo_intake_backlog"
+	MetricPollDuration       = "bebpo_poll_duration_seconds"
+	MetricPollLastSuccess    = "bebpo_poll_last_success_timestamp_seconds"
+	MetricPolls              = "bebpo_polls_total"
+	MetricIntermediaryErrors = "bebpo_intermediary_errors_total"
+	MetricCertificateExpiry  = "bebpo_certificate_expiry_days"
+	MetricAPIRequests        = "bebpo_api_requests_total"
+)
+
+// APIMetrics wires the store into the metrics registry (message counts by
+// direction and state, queue depth, intake backlog, read at scrape time)
+// and offers the hooks the daemon reports polls, intermediary errors and
+// certificate expiry through.
+type APIMetrics struct {
+	m   *Metrics
+	st  mailbox.Store
+	now func() time.Time
+}
+
+func newAPIMetrics(m *Metrics, st mailbox.Store, now func() time.Time) *APIMetrics {
+	a := &APIMetrics{m: m, st: st, now: now}
+	m.Describe(MetricMessages, "gauge", "Messages in the store by direction and state.")
+	m.Describe(MetricQueueDepth, "gauge", "Messages a worker will pick up (outgoing: not yet sent or confirmed; incoming: not yet handed to the intake).")
+	m.Describe(MetricIntakeBacklog, "gauge", "Incoming messages per mailbox not yet handed to the eAkte intake.")
+	m.Describe(MetricPollDuration, "gauge", "Duration of the last poll of a mailbox.")
+	m.Describe(MetricPollLastSuccess, "gauge", "Unix time of the last successful poll of a mailbox.")
+	m.Describe(MetricPolls, "counter", "Polls of a mailbox by outcome (ok, error).")
+	m.Describe(MetricIntermediaryErrors, "counter", "Errors reported by the intermediary, by mailbox and OSCI feedback code.")
+	m.Describe(MetricCertificateExpiry, "gauge", "Days until each of our certificates expires (negative once expired).")
+	m.Describe(MetricAPIRequests, "counter", "Admin API requests by route and status.")
+	m.Collect(a.collect)
+	return a
+}
+
+// ObservePoll records one poll of a mailbox.
+func (a *APIMetrics) ObservePoll(mailboxName string, d time.Duration, ok bool, at time.Time) {
+	l := Labels{"mailbox": mailboxName}
+	a.m.Set(MetricPollDuration, l, d.Seconds())
+	outcome := "error"
+	if ok {
+		outcome = "ok"
+		a.m.Set(MetricPollLastSuccess, l, float64(at.UnixNano())/1e9)
+	}
+	a.m.Add(MetricPolls, Labels{"mailbox": mailboxName, "outcome": outcome}, 1)
+}
+
+// IntermediaryError counts an error the intermediary reported (an OSCI
+// feedback code such as "9802", or "transport" for no answer).
+func (a *APIMetrics) IntermediaryError(mailboxName, code string) {
+	a.m.Add(MetricIntermediaryErrors, Labels{"mailbox": mailboxName, "code": code}, 1)
+}
+
+// SetCertificateExpiry records the days until one of our certificates
+// expires (certs.DaysUntilExpiry); the daemon calls it at start, on reload
+// and daily.
+func (a *APIMetrics) SetCertificateExpiry(mailboxName, purpose string, days int) {
+	a.m.Set(MetricCertificateExpiry, Labels{"mailbox": mailboxName, "purpose": purpose}, float64(days))
+}
+
+func (a *APIMetrics) request(route string, status int) {
+	if route == "" {
+		route = "unmatched"
+	}
+	a.m.Add(MetricAPIRequests, Labels{"route": route, "status": strconv.Itoa(status)}, 1)
+}
+
+func (a *APIMetrics) collect(emit func(string, Labels, float64)) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := a.Counts(ctx)
+	if err != nil {
+		return // the scrape shows the registry without store values
+	}
+	for dir, states := range c.ByState {
+		for st, n := range states {
+			emit(MetricMessages, Labels{"direction": dir, "state": st}, float64(n))
+		}
+	}
+	for dir, n := range c.QueueDepth {
+		emit(MetricQueueDepth, Labels{"direction": dir}, float64(n))
+	}
+	for mb, n := range c.IntakeBacklog {
+		emit(MetricIntakeBacklog, Labels{"mailbox": mb}, float64(n))
+	}
+}
+
+// MessageCounts summarises the store.
+type MessageCounts struct {
+	ByState       map[string]map[string]int `json:"byState"`       // direction -> state -> n
+	QueueDepth    map[string]int            `json:"queueDepth"`    // direction -> n
+	IntakeBacklog map[string]int            `json:"intakeBacklog"` // mailbox -> n
+}
+
+// Counts summarises the store (one aggregate query).
+func (a *APIMetrics) Counts(ctx context.Context) (*MessageCounts, error) {
+	rows, err := a.st.CountByState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := &MessageCounts{ByState: map[string]map[string]int{"in": {}, "out": {}}, QueueDepth: map[string]int{"in": 0, "out": 0}, IntakeBacklog: map[string]int{}}
+	claimable := map[mailbox.Direction]map[mailbox.State]bool{}
+	for _, d := range []mailbox.Direction{mailbox.In, mailbox.Out} {
+		claimable[d] = map[mailbox.State]bool{}
+		for _, s := range mailbox.ClaimableStates(d) {
+			claimable[d][s] = true
+		}
+	}
+	for _, r := range rows {
+		d := string(r.Direction)
+		if c.ByState[d] == nil {
+			c.ByState[d] = map[string]int{}
+		}
+		c.ByState[d][string(r.State)] += r.N
+		if claimable[r.Direction][r.State] {
+			c.QueueDepth[d] += r.N
+		}
+		if r.Direction == mailbox.In && (r.State == mailbox.StateReceived || r.State == mailbox.StateIntakePending) {
+			c.IntakeBacklog[r.Mailbox] += r.N
+		}
+	}
+	return c, nil
+}
+
+func (s *APIServer) getMetrics(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	return s.d.Metrics.Write(w)
+}

@@ -1,0 +1,194 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// dropDir writes a submission directory under parent; complete adds the marker.
+func dropDir(t *testing.T, parent, name string, files map[string]string, complete bool) string {
+	t.Helper()
+	dir := filepath.Join(parent, name)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	for n, c := range files {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(c), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if complete {
+		if err := os.WriteFile(filepath.Join(dir, OutFolderMarker), nil, 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func readResult(t *testing.T, path string) OutFolderResult {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(path, OutFolderResultFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r OutFolderResult
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func newOutFolder(t *testing.T, e *apiEnv) *OutFolder {
+	root := filepath.Join(e.dir, "outgoing")
+	if err := os.MkdirAll(root, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	return &OutFolder{Root: root, Mailbox: apiMailbox, Submitter: e.srv.Submitter(), Now: e.clock.Now}
+}
+
+func writeDrop(t *testing.T, parent, name string, msg MessageRequest, docs map[string]string, complete bool) string {
+	t.Helper()
+	b, _ := json.Marshal(msg)
+	files := map[string]string{OutFolderMessage: string(b)}
+	for k, v := range docs {
+		files[k] = v
+	}
+	return dropDir(t, parent, name, files, complete)
+}
+
+func TestOutFolderPickup(t *testing.T) {
+	e := newAPIEnv(t, APILimits{})
+	e.addRecipient(t)
+	o := newOutFolder(t, e)
+	ctx := context.Background()
+	writeDrop(t, o.Root, "vorgang-1", okMessage(), map[string]string{"Bescheid.pdf": "%PDF one", "Anlage_1.pdf": "%PDF two"}, true)
+	writeDrop(t, o.Root, "vorgang-2", okMessage(), map[string]string{"Bescheid 2.pdf": "%PDF"}, true)
+	unknown := okMessage()
+	unknown.To = "DE.Justiz.unknown.1"
+	writeDrop(t, o.Root, "vorgang-3", unknown, map[string]string{"Bescheid.pdf": "%PDF"}, true)
+	writeDrop(t, o.Root, "vorgang-4", okMessage(), map[string]string{"Bescheid.pdf": "%PDF"}, false)
+	nested := writeDrop(t, o.Root, "vorgang-5", okMessage(), map[string]string{"Bescheid.pdf": "%PDF"}, true)
+	os.Mkdir(filepath.Join(nested, "sub"), 0o750)
+	dropDir(t, o.Root, "vorgang-6", map[string]string{"Bescheid.pdf": "%PDF"}, true)
+
+	n, err := o.RunOnce(ctx)
+	if err != nil || n != 5 {
+		t.Fatalf("RunOnce = %d, %v; want 5 finished", n, err)
+	}
+	done := readResult(t, filepath.Join(o.Root, OutFolderDone, "vorgang-1"))
+	m, err := e.st.Get(ctx, done.ID)
+	if err != nil || done.State != "queued" || len(m.Documents) != 2 || m.Documents[0].Name != "Anlage_1.pdf" {
+		t.Fatalf("done result %+v, message %+v, %v", done, m, err)
+	}
+	failures := []struct{ dir, field string }{
+		{"vorgang-2", "document[0].filename"},
+		{"vorgang-3", "message.to"},
+		{"vorgang-5", "sub"},
+		{"vorgang-6", OutFolderMessage},
+	}
+	for _, f := range failures {
+		r := readResult(t, filepath.Join(o.Root, OutFolderFailed, f.dir))
+		if r.Field != f.field || r.Error == "" || r.ID != 0 {
+			t.Errorf("%s: result %+v, want field %q", f.dir, r, f.field)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(o.Root, "vorgang-4", "Bescheid.pdf")); err != nil {
+		t.Errorf("incomplete directory was touched: %v", err)
+	}
+	if n := e.messageCount(t); n != 1 {
+		t.Errorf("%d messages, want 1", n)
+	}
+	// Completing the fourth directory later picks it up; nothing else repeats.
+	os.WriteFile(filepath.Join(o.Root, "vorgang-4", OutFolderMarker), nil, 0o640)
+	if n, err := o.RunOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("second round = %d, %v", n, err)
+	}
+	if n := e.messageCount(t); n != 2 {
+		t.Errorf("%d messages, want 2", n)
+	}
+}
+
+// TestOutFolderCrashRestart puts directories into processing/ as a crash
+// leaves them: once after the submission was stored, once before.
+func TestOutFolderCrashRestart(t *testing.T) {
+	e := newAPIEnv(t, APILimits{})
+	e.addRecipient(t)
+	o := newOutFolder(t, e)
+	o.defaults()
+	ctx := context.Background()
+	processing := filepath.Join(o.Root, OutFolderProcessing)
+	submitted := writeDrop(t, processing, "after-commit", okMessage(), map[string]string{"A.pdf": "%PDF a"}, true)
+	first, err := o.submit(ctx, "after-commit", submitted) // the crash came before the move to done/
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeDrop(t, processing, "before-commit", okMessage(), map[string]string{"B.pdf": "%PDF b"}, true)
+
+	n, err := o.RunOnce(ctx)
+	if err != nil || n != 2 {
+		t.Fatalf("RunOnce = %d, %v", n, err)
+	}
+	r1 := readResult(t, filepath.Join(o.Root, OutFolderDone, "after-commit"))
+	if r1.ID != first.Message.ID || !r1.Replayed {
+		t.Errorf("after-commit: %+v, want message %d replayed", r1, first.Message.ID)
+	}
+	r2 := readResult(t, filepath.Join(o.Root, OutFolderDone, "before-commit"))
+	if r2.ID == 0 || r2.ID == r1.ID || r2.Replayed {
+		t.Errorf("before-commit: %+v", r2)
+	}
+	if n := e.messageCount(t); n != 2 {
+		t.Errorf("%d messages, want 2 (nothing twice, nothing lost)", n)
+	}
+	ents, _ := os.ReadDir(processing)
+	if len(ents) != 0 {
+		t.Errorf("processing/ still holds %d entries", len(ents))
+	}
+}
+
+// TestOutFolderTemporaryFailure leaves a directory in processing/ when the
+// store fails, and finishes it once the store works again.
+func TestOutFolderTemporaryFailure(t *testing.T) {
+	e := newAPIEnv(t, APILimits{})
+	e.addRecipient(t)
+	o := newOutFolder(t, e)
+	ctx := context.Background()
+	writeDrop(t, o.Root, "vorgang", okMessage(), map[string]string{"A.pdf": "%PDF"}, true)
+	// A blob store whose temp directory is gone cannot begin a document.
+	tmp := filepath.Join(e.dir, "blobs", "tmp")
+	if err := os.Rename(tmp, tmp+".away"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := o.RunOnce(ctx)
+	if err != nil || n != 0 {
+		t.Fatalf("RunOnce with a broken blob store = %d, %v", n, err)
+	}
+	if _, err := os.Stat(filepath.Join(o.Root, OutFolderProcessing, "vorgang", "A.pdf")); err != nil {
+		t.Fatalf("directory not kept in processing/: %v", err)
+	}
+	if err := os.Rename(tmp+".away", tmp); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := o.RunOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("RunOnce after repair = %d, %v", n, err)
+	}
+	if r := readResult(t, filepath.Join(o.Root, OutFolderDone, "vorgang")); r.ID == 0 {
+		t.Errorf("result %+v", r)
+	}
+}
+
+func TestOutFolderRunStops(t *testing.T) {
+	e := newAPIEnv(t, APILimits{})
+	o := newOutFolder(t, e)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := o.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(o.Root, OutFolderDone)); err != nil {
+		t.Errorf("Run did not prepare the folder: %v", err)
+	}
+}
