@@ -128,15 +128,3 @@ func TestDelivererCrashAfterHandOver(t *testing.T) {
 	}
 }
 
-func contains(b []byte, s string) bool {
-	return len(s) == 0 || (len(b) >= len(s) && indexOf(string(b), s) >= 0)
-}
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
-}

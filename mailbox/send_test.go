@@ -29,15 +29,15 @@ func (e peerErr) NotFound() bool  { return e.nf }
 func (e peerErr) Code() string    { return e.code }
 
 var (
-	errBusy       = peerErr{code: "9000", temporary: true} // internal supplier error before processing
-	errBadSig     = peerErr{code: "9601"}                  // permanent
-	errTimeout    = peerErr{code: "timeout", temporary: true, ambiguous: true}
-	errNoCard     = peerErr{code: "9804", nf: true}
-	errRefused    = peerErr{code: "connect", temporary: true}
-	acceptThenCut = errors.New("script: accept, then lose the response")
+	errBusy          = peerErr{code: "9000", temporary: true} // internal supplier error before processing
+	errBadSig        = peerErr{code: "9601"}                  // permanent
+	errTimeout       = peerErr{code: "timeout", temporary: true, ambiguous: true}
+	errNoCard        = peerErr{code: "9804", nf: true}
+	errRefused       = peerErr{code: "connect", temporary: true}
+	errAcceptThenCut = errors.New("script: accept, then lose the response")
 	// A transport that calls every HTTP failure temporary, as a 502 from a
 	// proxy after the intermediary stored the delivery would be.
-	acceptThenCutTemporary = errors.New("script: accept, then fail temporarily")
+	errAcceptThenCutTemporary = errors.New("script: accept, then fail temporarily")
 )
 
 // fakeIntermediary is a scripted test double of the network peer: it
@@ -87,7 +87,7 @@ func (f *fakeIntermediary) StoreDelivery(ctx context.Context, d *mailbox.Outgoin
 	defer f.mu.Unlock()
 	f.transcript = append(f.transcript, "storeDelivery "+d.MessageID)
 	err := pop(&f.storeScript)
-	if err != nil && err != acceptThenCut && err != acceptThenCutTemporary {
+	if err != nil && err != errAcceptThenCut && err != errAcceptThenCutTemporary {
 		return mailbox.ProcessCard{}, err
 	}
 	if f.accepted[d.MessageID] > 0 {
@@ -105,10 +105,10 @@ func (f *fakeIntermediary) StoreDelivery(ctx context.Context, d *mailbox.Outgoin
 	f.accepted[d.MessageID]++
 	f.bodies[d.MessageID] = body.String()
 	f.metas[d.MessageID] = string(d.Meta)
-	if err == acceptThenCut {
+	if err == errAcceptThenCut {
 		return mailbox.ProcessCard{}, errTimeout
 	}
-	if err == acceptThenCutTemporary {
+	if err == errAcceptThenCutTemporary {
 		return mailbox.ProcessCard{}, peerErr{code: "http502", temporary: true}
 	}
 	return mailbox.ProcessCard{OSCIMessageID: d.MessageID, Creation: f.now(), Subject: d.Subject}, nil
@@ -177,20 +177,20 @@ func TestSendEngine(t *testing.T) {
 			wantCalls: "getMessageId; storeDelivery govapp_0001"},
 		{name: "temporary refusal resends same MessageId after lookup", store: []error{errRefused}, runs: 2, wantState: mailbox.StateSent, wantAccepts: 1,
 			wantCalls: "getMessageId; storeDelivery govapp_0001; fetchProcessCard govapp_0001; storeDelivery govapp_0001"},
-		{name: "temporary error after acceptance is not a second send", store: []error{acceptThenCutTemporary}, runs: 2, wantState: mailbox.StateSent, wantAccepts: 1,
+		{name: "temporary error after acceptance is not a second send", store: []error{errAcceptThenCutTemporary}, runs: 2, wantState: mailbox.StateSent, wantAccepts: 1,
 			wantCalls: "getMessageId; storeDelivery govapp_0001; fetchProcessCard govapp_0001"},
 		{name: "peer error adapter", store: []error{&mailbox.PeerError{Class: mailbox.Permanent, FeedbackCode: "9602", Err: errors.New("osci: feedback 9602")}}, runs: 1,
 			wantState: mailbox.StateFailed, wantCode: "9602", wantCalls: "getMessageId; storeDelivery govapp_0001"},
-		{name: "ambiguous after acceptance asks the process card, never resends", store: []error{acceptThenCut}, runs: 2,
+		{name: "ambiguous after acceptance asks the process card, never resends", store: []error{errAcceptThenCut}, runs: 2,
 			wantState: mailbox.StateSent, wantAccepts: 1,
 			wantCalls: "getMessageId; storeDelivery govapp_0001; fetchProcessCard govapp_0001"},
 		{name: "ambiguous before acceptance resends after lookup", store: []error{errTimeout}, runs: 2,
 			wantState: mailbox.StateSent, wantAccepts: 1,
 			wantCalls: "getMessageId; storeDelivery govapp_0001; fetchProcessCard govapp_0001; storeDelivery govapp_0001"},
-		{name: "lookup fails, asked again later", store: []error{acceptThenCut}, card: []error{errRefused}, runs: 3,
+		{name: "lookup fails, asked again later", store: []error{errAcceptThenCut}, card: []error{errRefused}, runs: 3,
 			wantState: mailbox.StateSent, wantAccepts: 1,
 			wantCalls: "getMessageId; storeDelivery govapp_0001; fetchProcessCard govapp_0001; fetchProcessCard govapp_0001"},
-		{name: "9801 on a resend means the first one arrived: keep asking", store: []error{acceptThenCut}, card: []error{errNoCard}, runs: 3,
+		{name: "9801 on a resend means the first one arrived: keep asking", store: []error{errAcceptThenCut}, card: []error{errNoCard}, runs: 3,
 			wantState: mailbox.StateSent, wantAccepts: 1,
 			wantCalls: "getMessageId; storeDelivery govapp_0001; fetchProcessCard govapp_0001; storeDelivery govapp_0001; fetchProcessCard govapp_0001"},
 		{name: "unknown error counts as ambiguous", store: []error{errors.New("tls: bad record")}, runs: 2,

@@ -22,7 +22,6 @@ type fakeIntermediary struct {
 	t        testing.TB
 	sig      *certs.KeyPair
 	dec      *xmlenc.Decrypter
-	trust    []string // certificate names whose signatures are accepted
 	rand     io.Reader
 	script   func(n int, w http.ResponseWriter, in *Incoming) bool
 	mutate   func(resp *Message) // changes a response before signing
