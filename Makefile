@@ -61,9 +61,10 @@ lint:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
-bench: deps
+bench: deps build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime=$${BENCHTIME:-1x} ./... | tee bench.out
 	@if [ -x testdata/bench/reference.sh ]; then testdata/bench/reference.sh; fi
+	$(GO) run ./gateway/internal/crashtest bench -bin ./$(BIN)
 
 fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \
@@ -78,6 +79,7 @@ crash: build
 
 testdata: deps
 	$(GO) test ./certs/ -run TestGeneratePKI -update
+	$(GO) test ./osci/ ./osci/intermediary/ -run 'Golden|Transcript' -update
 
 clean:
 	rm -rf bin bench.out

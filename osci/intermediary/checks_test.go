@@ -14,6 +14,12 @@ import (
 // message (verified) or the fault.
 func post(t *testing.T, url string, m *osci.Message, unsigned bool, tamper func([]byte) []byte) (*osci.Message, error) {
 	t.Helper()
+	return postWith(t, http.DefaultClient, url, m, unsigned, tamper)
+}
+
+// postWith is post over hc.
+func postWith(t *testing.T, hc *http.Client, url string, m *osci.Message, unsigned bool, tamper func([]byte) []byte) (*osci.Message, error) {
+	t.Helper()
 	alice, aliceCipher := keyPair(t, "alice_signature_4096"), keyPair(t, "alice_cipher_4096")
 	m.Languages, m.Features = "de", osci.DefaultFeatures()
 	m.NonIntermediary = append(osci.Certificates{osci.NewCertEntry(osci.CipherOriginator, 0, aliceCipher.Cert),
@@ -35,7 +41,7 @@ func post(t *testing.T, url string, m *osci.Message, unsigned bool, tamper func(
 	if err := osci.WriteMessage(&body, osci.WriteOptions{Rand: newRand("post"), EncryptTo: keyPair(t, "osci_manager_cipher_4096").Cert, SpoolDir: t.TempDir()}, env); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Post(url, "text/xml", &body)
+	resp, err := hc.Post(url, "text/xml", &body)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,9 +6,7 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
-	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"net/http/httptest"
 	"os"
@@ -24,23 +22,9 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
-var update = flag.Bool("update", false, "rewrite golden transcripts")
+var update = flag.Bool("update", false, "rewrite the golden transcripts in testdata/osci at the module root")
 
-func sharedDir(t testing.TB) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared")
-		}
-		if filepath.Dir(dir) == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = filepath.Dir(dir)
-	}
-}
+func sharedDir(t testing.TB) string { return filepath.Join(moduleDir(t), "..", "shared") }
 
 var keyPairs sync.Map
 
@@ -105,10 +89,14 @@ func pinned(c *x509.Certificate) xmlsec.KeySelector {
 	return xmlsec.ValidatorSelector{V: &certs.Validator{Trust: ts, Now: func() time.Time { return time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC) }}}
 }
 
-func newClient(t testing.TB, url, who string) *osci.Client {
-	c, err := osci.NewClient(osci.ClientConfig{URL: url, Signature: keyPair(t, who+"_signature_4096"), Cipher: keyPair(t, who+"_cipher_4096"),
+func clientConfig(t testing.TB, url, who string) osci.ClientConfig {
+	return osci.ClientConfig{URL: url, Signature: keyPair(t, who+"_signature_4096"), Cipher: keyPair(t, who+"_cipher_4096"),
 		IntermediaryCipher: keyPair(t, "osci_manager_cipher_4096").Cert, IntermediaryKeys: pinned(keyPair(t, "osci_manager_signature_4096").Cert),
-		Rand: newRand(who), SpoolDir: t.TempDir(), RetryWaitMax: 10 * time.Millisecond})
+		Rand: newRand(who), SpoolDir: t.TempDir(), RetryWaitMax: 10 * time.Millisecond}
+}
+
+func newClient(t testing.TB, url, who string) *osci.Client {
+	c, err := osci.NewClient(clientConfig(t, url, who))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,89 +134,7 @@ func send(t *testing.T, alice *osci.Client, bob *x509.Certificate, subject, text
 	return id
 }
 
-// TestCycle runs the cycle between our client and the simulator:
-// getMessageId and storeDelivery from alice to bob (twice); bob's
-// initDialog, fetchDelivery until none is left, exitDialog; alice's
-// fetchProcessCard showing Reception. It writes a transcript of the cards.
-func TestCycle(t *testing.T) {
-	_, srv := newSimulator(t)
-	ctx := context.Background()
-	alice, bob := newClient(t, srv.URL, "alice"), newClient(t, srv.URL, "bob")
-	bobCert := keyPair(t, "bob_cipher_4096").Cert
-	ids := []string{send(t, alice, bobCert, "Allgemeine Nachricht", "Klage"), send(t, alice, bobCert, "Allgemeine Nachricht", "Replik")}
-	var transcript strings.Builder
-	s, err := bob.OpenSession(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cards, _, err := s.ProcessCards(ctx, &osci.SelectionRule{RecentModification: &time.Time{}, NoReception: true, Role: "Addressee"}, 0)
-	if err != nil || len(cards) != 2 {
-		t.Fatalf("cards %d: %v", len(cards), err)
-	}
-	for i, id := range ids {
-		store := &osci.DirAttachments{Dir: t.TempDir()}
-		d, err := s.FetchDelivery(ctx, id, store)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d.More != (i == 0) {
-			t.Fatalf("delivery %d: more = %v", i, d.More)
-		}
-		cs, err := osci.OpenContentPackage(d.Response.Message, decrypter(t, "bob_cipher_4096"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plain bytes.Buffer
-		if _, err := cs[0].DecryptAttachment(&plain, "schriftsatz.pdf", store, t.TempDir()); err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(&transcript, "fetched %s: %q, forwarding %s, more %v\n", id, plain.String(), osci.FormatTime(d.Card.ProcessCard.Forwarding.Time), d.More)
-		if err := s.Acknowledge(id); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := s.FetchDelivery(ctx, "govapp_0", &osci.DirAttachments{Dir: t.TempDir()}); !errors.Is(err, osci.ErrFeedbackNoDelivery) {
-		t.Fatalf("nothing left: %v", err)
-	}
-	if err := s.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range ids {
-		pc, err := alice.FetchProcessCard(ctx, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := pc.ProcessCard
-		if p.Reception == nil || p.Forwarding == nil {
-			t.Fatalf("card without reception: %+v", p)
-		}
-		fmt.Fprintf(&transcript, "card %s: creation %s forwarding %s reception %s subject %q inspections %d\n", id,
-			osci.FormatTime(p.Creation.Time), osci.FormatTime(p.Forwarding.Time), osci.FormatTime(p.Reception.Time), p.Subject, len(pc.Inspections))
-	}
-	golden(t, "cycle.txt", []byte(transcript.String()))
-}
-
 func decrypter(t testing.TB, name string) *xmlenc.Decrypter {
 	kp := keyPair(t, name)
 	return &xmlenc.Decrypter{Key: kp.Key.(crypto.Decrypter), SpoolDir: t.TempDir()}
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update writes it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("%s:\n got: %s\nwant: %s", name, got, want)
-	}
 }
