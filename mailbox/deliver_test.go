@@ -127,4 +127,3 @@ func TestDelivererCrashAfterHandOver(t *testing.T) {
 		t.Fatalf("%d entries, want 1", len(ents))
 	}
 }
-

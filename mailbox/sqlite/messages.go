@@ -360,11 +360,25 @@ func (s *Store) ClaimDue(ctx context.Context, dir mailbox.Direction, now time.Ti
 
 // RecoverExpired frees expired leases and journals each; see mailbox.Store.
 func (s *Store) RecoverExpired(ctx context.Context, now time.Time) ([]mailbox.Message, error) {
+	return s.freeLeases(ctx, now, false, "lease_expired")
+}
+
+// ReleaseLeases frees every lease, live or not, raising each lease token so
+// that a worker still holding one is fenced off, and journals each as
+// "lease_released". It is for the start of the one process that owns the
+// data directory (the daemon holds an exclusive lock on it): every lease
+// in the file then belongs to a process that is gone. It is not part of
+// mailbox.Store because a shared store (several replicas) must never do it.
+func (s *Store) ReleaseLeases(ctx context.Context, now time.Time) ([]mailbox.Message, error) {
+	return s.freeLeases(ctx, now, true, "lease_released")
+}
+
+func (s *Store) freeLeases(ctx context.Context, now time.Time, all bool, kind string) ([]mailbox.Message, error) {
 	var out []mailbox.Message
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
 		rows, err := tx.QueryContext(ctx, `UPDATE messages SET lease_owner = '', lease_until = 0, lease_token = lease_token + 1, updated_at = ?
-			WHERE lease_owner <> '' AND lease_until <= ? RETURNING `+msgCols, ns(now), ns(now))
+			WHERE lease_owner <> '' AND (? OR lease_until <= ?) RETURNING `+msgCols, ns(now), all, ns(now))
 		if err != nil {
 			return err
 		}
@@ -381,7 +395,7 @@ func (s *Store) RecoverExpired(ctx context.Context, now time.Time) ([]mailbox.Me
 		}
 		sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 		for _, m := range out {
-			if _, err := appendEvent(ctx, tx, mailbox.EventInput{At: now, MessageID: m.ID, Kind: "lease_expired",
+			if _, err := appendEvent(ctx, tx, mailbox.EventInput{At: now, MessageID: m.ID, Kind: kind,
 				Detail: map[string]string{"state": string(m.State)}}); err != nil {
 				return err
 			}

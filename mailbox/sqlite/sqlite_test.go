@@ -186,3 +186,53 @@ func TestDiskFull(t *testing.T) {
 		t.Fatalf("journal after disk full: %v", err)
 	}
 }
+
+// TestReleaseLeases: at start-up the owner of the data directory frees
+// live leases left by a killed process, fencing the old holder off.
+func TestReleaseLeases(t *testing.T) {
+	s, err := Open(ctx, filepath.Join(t.TempDir(), FileName), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t0 := time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)
+	m, err := s.Enqueue(ctx, mailbox.NewOutgoing{Mailbox: "mb", Recipient: "DE.Justiz.court", Subject: "Klage",
+		Documents: []mailbox.Document{{Name: "Klage.pdf", SHA256: strings.Repeat("ab", 32), Size: 1}}, Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := s.ClaimDue(ctx, mailbox.Out, t0, "killed-process", time.Hour, 10)
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: %v %d", err, len(claimed))
+	}
+	old := claimed[0]
+	// The lease is live: recovering expired leases leaves it alone.
+	if got, err := s.RecoverExpired(ctx, t0.Add(time.Minute)); err != nil || len(got) != 0 {
+		t.Fatalf("RecoverExpired freed a live lease: %v %d", err, len(got))
+	}
+	got, err := s.ReleaseLeases(ctx, t0.Add(time.Minute))
+	if err != nil || len(got) != 1 || got[0].ID != m.ID || got[0].LeaseOwner != "" {
+		t.Fatalf("ReleaseLeases: %v %+v", err, got)
+	}
+	// The old holder is fenced off.
+	_, err = s.Apply(ctx, mailbox.Change{ID: old.ID, Owner: old.LeaseOwner, Token: old.LeaseToken, To: mailbox.StateIDAssigned,
+		OSCIMessageID: "govapp_1", Now: t0.Add(2 * time.Minute)})
+	if !errors.Is(err, mailbox.ErrLeaseLost) {
+		t.Fatalf("stale holder: err = %v, want ErrLeaseLost", err)
+	}
+	// And the message is claimable at once by the new process.
+	if again, err := s.ClaimDue(ctx, mailbox.Out, t0.Add(time.Minute), "new-process", time.Hour, 10); err != nil || len(again) != 1 {
+		t.Fatalf("reclaim: %v %d", err, len(again))
+	}
+	evs, err := s.MessageEvents(ctx, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var released bool
+	for _, e := range evs {
+		released = released || e.Kind == "lease_released"
+	}
+	if !released {
+		t.Error("no lease_released journal entry")
+	}
+}
