@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 )
 
 // Problem is an RFC 9457 problem detail, the body of every API error.
@@ -50,7 +51,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // label each, so the tokens themselves are not kept in memory longer
 // than loading takes and comparisons run in constant time.
 type TokenSet struct {
+	mu      sync.RWMutex
 	entries []tokenEntry
+}
+
+// Replace swaps in the tokens of next (a reload on SIGHUP); requests
+// already authenticated are not affected.
+func (ts *TokenSet) Replace(next *TokenSet) {
+	next.mu.RLock()
+	entries := append([]tokenEntry(nil), next.entries...)
+	next.mu.RUnlock()
+	ts.mu.Lock()
+	ts.entries = entries
+	ts.mu.Unlock()
 }
 
 type tokenEntry struct {
@@ -109,6 +122,8 @@ func LoadTokens(path string) (*TokenSet, error) {
 func (ts *TokenSet) Match(token string) (string, bool) {
 	d := sha256.Sum256([]byte(token))
 	label, ok := "", false
+	ts.mu.RLock()
+	defer ts.mu.RUnlock()
 	for _, e := range ts.entries {
 		if subtle.ConstantTimeCompare(d[:], e.digest[:]) == 1 {
 			label, ok = e.label, true

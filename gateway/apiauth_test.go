@@ -64,3 +64,21 @@ func TestLoadTokens(t *testing.T) {
 		})
 	}
 }
+
+func TestTokenSetReplace(t *testing.T) {
+	old, err := LoadTokens(writeTokens(t, "a:0123456789abcdef0123\n", 0o600))
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := LoadTokens(writeTokens(t, "b:fedcba9876543210fedc\n", 0o600))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.Replace(next)
+	if _, ok := old.Match("0123456789abcdef0123"); ok {
+		t.Error("revoked token still accepted after Replace")
+	}
+	if l, ok := old.Match("fedcba9876543210fedc"); !ok || l != "b" {
+		t.Errorf("new token: %q %v", l, ok)
+	}
+}
