@@ -126,7 +126,18 @@ func encodeBase64(b []byte) string {
 	return out.String()
 }
 
-var idURI = regexp.MustCompile(`^#[A-Za-z_][A-Za-z0-9_.-]*$`)
+// idURI admits a same-document reference "#" + an Id made of letters
+// (any script), digits, marks, '_', '.' and '-', at most 255 characters.
+// OSCI content Ids are EGVP file names ("001_Ermittlungsübersicht.pdf"),
+// which may start with a digit and carry umlauts, so XML's NCName rule is
+// not applied; what stays excluded is everything that would make the URI
+// more than a name: XPointer parentheses, whitespace, quotes, '/', ':',
+// '#' and control characters.
+var idURI = regexp.MustCompile(`^#[\p{L}\p{N}_][\p{L}\p{N}\p{M}_.\-]{0,254}$`)
+
+// ReferenceableID reports whether "#"+id is a same-document reference
+// that Sign and Verify admit.
+func ReferenceableID(id string) bool { return idURI.MatchString("#" + id) }
 
 // offeredCertificates reads the certificates a KeyInfo points at:
 // X509Data/X509Certificate, and RetrievalMethod to a local #Id whose element

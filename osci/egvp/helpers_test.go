@@ -1,0 +1,178 @@
+package egvp
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/intermediary"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
+)
+
+// repoRoot is the directory holding go.mod.
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found")
+		}
+		dir = parent
+	}
+}
+
+func readFile(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func shared(t testing.TB, rel string) []byte {
+	return readFile(t, filepath.Join(repoRoot(t), "..", "shared", filepath.FromSlash(rel)))
+}
+
+func pki(t testing.TB, name string) *certs.KeyPair {
+	t.Helper()
+	dir := filepath.Join(repoRoot(t), "testdata", "pki")
+	kp, err := certs.LoadPEMData(readFile(t, filepath.Join(dir, name+".key")), readFile(t, filepath.Join(dir, name+".pem")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kp
+}
+
+func pkiCert(t testing.TB, name string) *x509.Certificate {
+	t.Helper()
+	cs, err := certs.ParseCertificates(readFile(t, filepath.Join(repoRoot(t), "testdata", "pki", name+".pem")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs[0]
+}
+
+var testNow = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+
+// clock advances one second per reading.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(time.Second)
+	return c.t
+}
+
+type detRand struct {
+	mu    sync.Mutex
+	state [32]byte
+}
+
+func newRand(seed string) *detRand { return &detRand{state: sha256.Sum256([]byte(seed))} }
+
+func (d *detRand) Read(p []byte) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for n < len(p) {
+		d.state = sha256.Sum256(d.state[:])
+		n += copy(p[n:], d.state[:])
+	}
+	return n, nil
+}
+
+// validator trusts the test PKI's root and pins the intermediary's cipher
+// certificate; revocation is off (no responder in these tests).
+func validator(t testing.TB, trustRoot bool) *certs.Validator {
+	ts := certs.NewTrustStore()
+	if trustRoot {
+		if err := ts.AddCA(pkiCert(t, "root-ca")); err != nil {
+			t.Fatal(err)
+		}
+		if err := ts.AddCA(pkiCert(t, "intermediate-ca")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts.Pin(pkiCert(t, "intermediary-cipher"))
+	return &certs.Validator{Trust: ts, Now: func() time.Time { return testNow },
+		Policy: certs.Policy{SignatureRevocation: certs.RevocationOff, CipherRevocation: certs.RevocationOff}}
+}
+
+// world is a simulator and a client of the test mailbox, which sends to itself.
+type world struct {
+	client *osci.Client
+	url    string
+}
+
+func newWorld(t testing.TB) *world {
+	sim, err := intermediary.New(intermediary.Config{Cipher: pki(t, "intermediary-cipher"), Signature: pki(t, "intermediary-signature"),
+		DataDir: t.TempDir(), Now: (&clock{t: testNow}).Now, Rand: newRand("sim")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	c, err := osci.NewClient(osci.ClientConfig{URL: srv.URL, Signature: pki(t, "mailbox-signature"), Cipher: pki(t, "mailbox-cipher"),
+		IntermediaryCipher: pkiCert(t, "intermediary-cipher"), IntermediaryKeys: xmlsec.ValidatorSelector{V: validator(t, true)},
+		Rand: newRand("client"), SpoolDir: t.TempDir(), RetryWaitMax: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &world{client: c, url: srv.URL}
+}
+
+// roundTrip stores pkg and fetches it back; it returns the delivery and
+// the attachments as received.
+func (w *world) roundTrip(t *testing.T, pkg *Package) (*osci.Delivery, *osci.DirAttachments) {
+	t.Helper()
+	return w.roundTripTB(t, pkg)
+}
+
+func (w *world) roundTripTB(t testing.TB, pkg *Package) (*osci.Delivery, *osci.DirAttachments) {
+	t.Helper()
+	ctx := context.Background()
+	id, err := w.client.GetMessageID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkg.Delivery.MessageID = id
+	if _, err := w.client.StoreDelivery(ctx, pkg.Delivery); err != nil {
+		t.Fatal(err)
+	}
+	s, err := w.client.OpenSession(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := &osci.DirAttachments{Dir: t.TempDir()}
+	d, err := s.FetchDelivery(ctx, id, parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Acknowledge(id); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return d, parts
+}

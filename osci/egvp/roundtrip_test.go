@@ -1,0 +1,336 @@
+package egvp
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/osci"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
+)
+
+const (
+	ourID   = "DE.Justiz.00000000-0000-4000-8000-000000000001.0001"
+	theirID = "DE.Justiz.00000000-0000-4000-8000-000000000002.0002"
+)
+
+func doc(name string, data []byte) Document {
+	return Document{Name: name, Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }}
+}
+
+func pdf(n int, seed string) []byte {
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.7\n")
+	h := sha256.Sum256([]byte(seed))
+	for b.Len() < n {
+		h = sha256.Sum256(h[:])
+		b.Write(h[:])
+	}
+	return b.Bytes()[:n]
+}
+
+func xjustizWithEEB(t *testing.T) []byte {
+	x := shared(t, "vectors/egvp/Testnachricht_xjustiz321/attachments/xjustiz_nachricht.xml")
+	return bytes.Replace(x, []byte("ruecksendungEEB.erforderlich>false<"), []byte("ruecksendungEEB.erforderlich>true<"), 1)
+}
+
+func outgoing(t *testing.T, docs ...Document) Outgoing {
+	return Outgoing{SenderID: ourID, Card: BusinessCard{Organisation: "Stadt Erkelenz", Name: "Bußgeldstelle", City: "Erkelenz"},
+		RecipientID: theirID, Subject: "Antrag: Erzwingungshaft", CaseNumberSender: "32.1-123/26", CaseNumberRecipient: "5 OWi 12/26",
+		FreeText: "Sehr geehrte Damen und Herren,\nanbei.", EEBRequested: true, Documents: docs}
+}
+
+func builder(t *testing.T) *Builder {
+	return &Builder{Signature: pki(t, "mailbox-signature"), Rand: newRand("builder"), SpoolDir: t.TempDir(), Now: (&clock{t: testNow}).Now}
+}
+
+func reader(t *testing.T, trust bool) *Reader {
+	return &Reader{Cipher: pki(t, "mailbox-cipher"), Validator: validator(t, trust), SpoolDir: t.TempDir(), Now: func() time.Time { return testNow }}
+}
+
+func sum(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+
+// TestRoundTrip builds an EGVP message, sends it through the simulator and
+// reads it back: every field, every document byte, every signature.
+func TestRoundTrip(t *testing.T) {
+	w := newWorld(t)
+	a, b2, x := pdf(300_000, "a"), pdf(70_001, "b"), xjustizWithEEB(t)
+	pkg, err := builder(t).Build(outgoing(t, doc("001 Antrag (Entwurf).pdf", a), doc("Anlage/002_Übersicht.pdf", b2),
+		doc("xjustiz_nachricht.xml", x)), pkiCert(t, "mailbox-cipher"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pkg.Close()
+	if want := []string{"001_Antrag_Entwurf.pdf", "002_Übersicht.pdf", "xjustiz_nachricht.xml"}; strings.Join(pkg.Names, "|") != strings.Join(want, "|") {
+		t.Fatalf("names %q", pkg.Names)
+	}
+	// File names with leading digits and umlauts are referenceable Ids:
+	// both containers are content-signed.
+	if len(pkg.Warnings) != 0 {
+		t.Fatalf("warnings %q", pkg.Warnings)
+	}
+	d, parts := w.roundTrip(t, pkg)
+	got, err := reader(t, true).Read(context.Background(), d, parts, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Report.Status() != ResultValid || !got.Report.VHNPresent || got.Report.VHNText != VHNText {
+		t.Fatalf("report %+v", got.Report)
+	}
+	kinds := map[string]int{}
+	for _, s := range got.Report.Signatures {
+		kinds[s.Kind]++
+		if s.Signer == "" || s.Issuer == "" || s.Serial == "" || s.CheckedAt.IsZero() {
+			t.Errorf("signature check incomplete: %+v", s)
+		}
+	}
+	if kinds[KindSupplier] != 1 || kinds[KindContent] != 2 || kinds[KindVHN] != 1 { // project_coco and govello_coco
+		t.Fatalf("signature kinds %v", kinds)
+	}
+	n := got.Nachricht
+	if n.MessageType != TypeGeneral || n.RecipientID != theirID || n.Subject != "Antrag: Erzwingungshaft" || n.CaseNumberSender != "32.1-123/26" ||
+		n.CaseNumberRecipient != "5 OWi 12/26" || n.FreeText != "Sehr geehrte Damen und Herren,\nanbei." || n.SignatureLevel != "no" {
+		t.Fatalf("nachricht %+v", n)
+	}
+	if got.SenderID != ourID || got.Card.Organisation != "Stadt Erkelenz" || got.Card.RoleID != RoleBeBPo || got.Manufacturer.Product != Product+" "+Version {
+		t.Fatalf("card %+v / %+v", got.Card, got.Manufacturer)
+	}
+	if got.Infos["user_id"] != ourID || got.Infos["subject"] != "Antrag: Erzwingungshaft" || got.Infos["signature_level"] != "no" {
+		t.Fatalf("additional_infos %v", got.Infos)
+	}
+	if got.OSCISubject != TypeGeneral || got.Subject != "Antrag: Erzwingungshaft" {
+		t.Fatalf("subjects %q %q", got.OSCISubject, got.Subject)
+	}
+	want := map[string][]byte{"001_Antrag_Entwurf.pdf": a, "002_Übersicht.pdf": b2, "xjustiz_nachricht.xml": x}
+	if len(got.Documents) != 3 {
+		t.Fatalf("%d documents", len(got.Documents))
+	}
+	for _, dd := range got.Documents {
+		plain := readFile(t, dd.Path)
+		if !bytes.Equal(plain, want[dd.Name]) || dd.SHA256 != sum(plain) || dd.Size != int64(len(plain)) {
+			t.Errorf("document %s differs", dd.Name)
+		}
+		if dd.Structured != (dd.Name == FileXJustiz) {
+			t.Errorf("%s structured = %v", dd.Name, dd.Structured)
+		}
+	}
+	if got.XJustiz == nil || got.XJustiz.MessageID != "62f956dd-af24-4ab3-a6ae-fbe28244b380" || !got.EEBRequested {
+		t.Fatalf("xjustiz %+v eeb %v", got.XJustiz, got.EEBRequested)
+	}
+}
+
+// TestLayoutMatchesEGVP: the decrypted containers we build have the
+// containers and Content Ids, in order, of a real EGVP message (without
+// the stylesheets, which we do not write).
+func TestLayoutMatchesEGVP(t *testing.T) {
+	w := newWorld(t)
+	pkg, err := builder(t).Build(outgoing(t, doc("xjustiz_nachricht.xml", shared(t, "vectors/egvp/TestnachrichtEeb_1/attachments/xjustiz_nachricht.xml"))),
+		pkiCert(t, "mailbox-cipher"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pkg.Close()
+	d, _ := w.roundTrip(t, pkg)
+	cs, err := osci.OpenContentPackage(d.Response.Message, &xmlenc.Decrypter{Key: pki(t, "mailbox-cipher").Key.(crypto.Decrypter)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range cs {
+		got = append(got, "container "+c.ID)
+		for _, ct := range c.Contents {
+			kind := "inline"
+			if ct.Href != "" {
+				kind = "cid:" + ct.Href
+			}
+			got = append(got, ct.ID+" "+kind)
+		}
+	}
+	vec := string(shared(t, "vectors/egvp/TestnachrichtEeb_1/oscicontentdata.osci"))
+	var want []string
+	re := regexp.MustCompile(`<osci:ContentContainer[^>]*Id="([^"]+)"|Base64Content Id="([^"]+)"|<osci:Content Id="([^"]+)" href="([^"]+)"`)
+	for _, m := range re.FindAllStringSubmatch(vec, -1) {
+		switch {
+		case m[1] != "":
+			want = append(want, "container "+m[1])
+		case m[2] != "" && !strings.HasSuffix(m[2], ".xsl"):
+			want = append(want, m[2]+" inline")
+		case m[3] != "":
+			want = append(want, m[3]+" "+m[4])
+		}
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("layout\n got %q\nwant %q", got, want)
+	}
+}
+
+// TestTamperedAttachment alters one byte of an encrypted attachment after
+// the originator signed it: the content signature shows corrupted, the
+// document is not handed on, and the delivery is still returned.
+func TestTamperedAttachment(t *testing.T) {
+	w := newWorld(t)
+	pkg, err := builder(t).Build(outgoing(t, doc("antrag.pdf", pdf(5000, "t"))), pkiCert(t, "mailbox-cipher"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pkg.Close()
+	f, err := os.OpenFile(pkg.spool[0], os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte{0x5a}, 100); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	d, parts := w.roundTrip(t, pkg)
+	got, err := reader(t, true).Read(context.Background(), d, parts, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Report.Status() != ResultInvalid || len(got.Documents) != 0 || len(got.Report.Problems) == 0 {
+		t.Fatalf("report %+v, %d documents", got.Report, len(got.Documents))
+	}
+	found := false
+	for _, s := range got.Report.Signatures {
+		if s.Kind == KindContent && s.Object == "Inhaltsdatencontainer project_coco" {
+			found = s.Integrity == ResultCorrupted && s.Signer != ""
+		}
+	}
+	if !found {
+		t.Fatalf("corrupted content signature not reported: %+v", got.Report.Signatures)
+	}
+	if got.HasNachricht != true || got.SenderID != ourID {
+		t.Fatalf("metadata lost: %+v", got.Nachricht)
+	}
+}
+
+// TestSignedProject: with signable file names both containers carry the
+// originator's content signature, and both verify.
+func TestSignedProject(t *testing.T) {
+	w := newWorld(t)
+	pkg, err := builder(t).Build(outgoing(t, doc("antrag.pdf", pdf(4000, "s")), doc("xjustiz_nachricht.xml", xjustizWithEEB(t))), pkiCert(t, "mailbox-cipher"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pkg.Close()
+	if len(pkg.Warnings) != 0 {
+		t.Fatalf("warnings %q", pkg.Warnings)
+	}
+	d, parts := w.roundTrip(t, pkg)
+	got, err := reader(t, true).Read(context.Background(), d, parts, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	objects := map[string]string{}
+	for _, s := range got.Report.Signatures {
+		if s.Kind == KindContent {
+			objects[s.Object] = s.Integrity + "/" + s.CertValidity
+		}
+	}
+	if got.Report.Status() != ResultValid || len(objects) != 2 || objects["Inhaltsdatencontainer project_coco"] != "ok/valid" {
+		t.Fatalf("content signatures %v, report %+v", objects, got.Report)
+	}
+}
+
+// TestUntrustedSigner reads with a validator that does not trust the
+// sender's CA: the signatures are intact, their certificates invalid, no VHN.
+func TestUntrustedSigner(t *testing.T) {
+	w := newWorld(t)
+	pkg, err := builder(t).Build(outgoing(t, doc("a.pdf", pdf(100, "u"))), pkiCert(t, "mailbox-cipher"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pkg.Close()
+	d, parts := w.roundTrip(t, pkg)
+	got, err := reader(t, false).Read(context.Background(), d, parts, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Report.Status() != ResultInvalid || got.Report.VHNPresent || len(got.Documents) != 1 {
+		t.Fatalf("report %+v", got.Report)
+	}
+	for _, s := range got.Report.Signatures {
+		if s.Kind != KindSupplier && s.CertValidity != ResultInvalid {
+			t.Errorf("%s: certificate %s", s.Object, s.CertValidity)
+		}
+	}
+}
+
+// TestNotForUs: content encrypted to another key is reported, not dropped.
+func TestNotForUs(t *testing.T) {
+	w := newWorld(t)
+	pkg, err := builder(t).Build(outgoing(t, doc("a.pdf", pdf(100, "n"))), pkiCert(t, "mailbox-cipher"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pkg.Close()
+	d, parts := w.roundTrip(t, pkg)
+	r := reader(t, true)
+	r.Cipher = pki(t, "intermediary-cipher")
+	got, err := r.Read(context.Background(), d, parts, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Report.Status() != ResultInvalid || len(got.Report.Problems) == 0 || got.MessageID != d.MessageID {
+		t.Fatalf("report %+v", got.Report)
+	}
+}
+
+func TestBuildRefuses(t *testing.T) {
+	cipher := pkiCert(t, "mailbox-cipher")
+	many := make([]Document, 3)
+	for i := range many {
+		many[i] = doc("d.pdf", []byte("x"))
+	}
+	tests := []struct {
+		name   string
+		o      Outgoing
+		lim    Limits
+		cert   bool
+		target error
+	}{
+		{"too many files", outgoing(t, many...), Limits{MaxFiles: 2}, true, ErrTooLarge},
+		{"too many bytes", outgoing(t, doc("a.pdf", pdf(2000, "x")), doc("b.pdf", pdf(2000, "y"))), Limits{MaxBytes: 3000}, true, ErrTooLarge},
+		{"no addressee", outgoing(t), Limits{}, false, ErrInvalid},
+		{"no recipient id", Outgoing{SenderID: ourID}, Limits{}, true, ErrInvalid},
+		{"control character", Outgoing{SenderID: ourID, RecipientID: theirID, Subject: "a\x01b"}, Limits{}, true, ErrInvalid},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := builder(t)
+			b.Limits = tc.lim
+			c := cipher
+			if !tc.cert {
+				c = nil
+			}
+			_, err := b.Build(tc.o, c)
+			if !errors.Is(err, tc.target) {
+				t.Fatalf("err %v, want %v", err, tc.target)
+			}
+			left, _ := os.ReadDir(b.SpoolDir)
+			if len(left) != 0 {
+				t.Fatalf("%d spool files left", len(left))
+			}
+		})
+	}
+}
+
+func TestEEBWithoutXJustizWarns(t *testing.T) {
+	pkg, err := builder(t).Build(outgoing(t, doc("a.pdf", []byte("%PDF"))), pkiCert(t, "mailbox-cipher"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pkg.Close()
+	if len(pkg.Warnings) != 1 {
+		t.Fatalf("warnings %q", pkg.Warnings)
+	}
+}
