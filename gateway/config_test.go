@@ -111,6 +111,12 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"outgoing folder names unknown mailbox", func(s string) string {
 			return s + "outgoing_folder: {path: out, mailbox: rathaus}\n"
 		}, "outgoing_folder.mailbox"},
+		{"multi-line business card field", func(s string) string {
+			return strings.Replace(s, "    intake: eakte", "    intake: eakte\n    business_card: {organisation: \"Stadt\\nErkelenz\"}", 1)
+		}, "mailboxes[0].business_card.organisation"},
+		{"unknown business card field", func(s string) string {
+			return strings.Replace(s, "    intake: eakte", "    intake: eakte\n    business_card: {fax: 1}", 1)
+		}, "field fax not found"},
 		{"two documents", func(s string) string { return s + "---\ndata_dir: x\n" }, "more than one YAML document"},
 		{"empty", func(string) string { return "" }, "the file is empty"},
 	}

@@ -1,0 +1,445 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
+)
+
+// leaseReleaser is a store that can free every lease at start-up, when
+// the data directory lock proves their holders dead.
+type leaseReleaser interface {
+	ReleaseLeases(ctx context.Context, now time.Time) ([]mailbox.Message, error)
+}
+
+// Daemon errors, besides ErrConfig and ErrKeyMaterial (refused at start).
+var (
+	// ErrForced is returned by Run when a second signal cut the drain short.
+	ErrForced = errors.New("gateway: forced exit before in-flight work finished")
+	// ErrDrainTimeout is returned by Run when in-flight work outlived the drain timeout.
+	ErrDrainTimeout = errors.New("gateway: drain timeout: in-flight work was cancelled")
+	// ErrLocked is returned when another gateway process holds the data directory.
+	ErrLocked = errors.New("gateway: data directory in use by another gateway process")
+)
+
+// DaemonOptions tune a daemon; zero values are the production defaults.
+type DaemonOptions struct {
+	ConfigPath string
+	LogOutput  io.Writer           // default os.Stderr
+	Logger     *zap.Logger         // overrides the logger built from the configuration
+	Getenv     func(string) string // default os.Getenv
+	Now        func() time.Time    // default time.Now
+	Rand       io.Reader           // default crypto/rand
+	HTTPClient *http.Client        // for the intermediaries; nil: the OSCI client's default
+	// SendInterval is how often the send engine looks for due messages
+	// when no submission woke it (default 2 s); DeliverInterval the same
+	// for the intake engine.
+	SendInterval, DeliverInterval time.Duration
+	// DrainTimeout bounds how long SIGTERM waits for in-flight work
+	// (default 30 s); afterwards the work is cancelled and recovered at the
+	// next start.
+	DrainTimeout time.Duration
+	// APIListener, when set, serves the API instead of api.listen (tests
+	// and the demo listen on port 0).
+	APIListener net.Listener
+}
+
+func (o *DaemonOptions) defaults() {
+	if o.LogOutput == nil {
+		o.LogOutput = os.Stderr
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	if o.SendInterval <= 0 {
+		o.SendInterval = 2 * time.Second
+	}
+	if o.DeliverInterval <= 0 {
+		o.DeliverInterval = 2 * time.Second
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = 30 * time.Second
+	}
+}
+
+// Daemon is a running gateway: store, workers, admin API and outgoing
+// folder. NewDaemon builds it, Run serves until a signal.
+//
+// Workers: one send engine (woken early by every submission), one intake
+// engine (woken by every fetch that stored something) and one fetch loop
+// per mailbox at its poll interval. Durability is the engines' (see
+// package mailbox): the daemon never cancels a round between their steps
+// except when the drain timeout has passed, and then recovery at the next
+// start resumes from the last commit. One process per data directory
+// (flock on data_dir/gateway.lock).
+type Daemon struct {
+	opt    DaemonOptions
+	log    *zap.Logger
+	store  mailbox.Store
+	blobs  *mailbox.Blobs
+	book   *AddressBook
+	api    *APIServer
+	hs     *http.Server
+	ln     net.Listener
+	lock   *os.File
+	owner  string
+	poll   *pollTable
+	tokens *TokenSet // nil without api.tokens_file
+	rt     atomic.Pointer[runtimeConfig]
+	reload sync.Mutex
+
+	wakeSend, wakeDeliver chan struct{}
+	stopping              chan struct{} // closed: claim no more work
+	workCtx               context.Context
+	cancelWork            context.CancelFunc
+	workers               sync.WaitGroup
+	fatal                 chan error
+
+	outMu     sync.Mutex
+	outCancel context.CancelFunc
+	outDone   chan struct{}
+}
+
+// NewDaemon loads and validates the configuration, every key and
+// certificate it names, then opens the store. Configuration and key
+// problems (ErrConfig, ErrKeyMaterial) are reported before the store or
+// any mailbox is touched.
+func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
+	opt.defaults()
+	cfg, err := LoadConfig(opt.ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	log := opt.Logger
+	if log == nil {
+		if log, err = NewLogger(cfg.Log, opt.LogOutput); err != nil {
+			return nil, fmt.Errorf("%w: log: %w", ErrConfig, err)
+		}
+	}
+	d := &Daemon{opt: opt, log: log, poll: newPollTable(),
+		wakeSend: make(chan struct{}, 1), wakeDeliver: make(chan struct{}, 1),
+		stopping: make(chan struct{}), fatal: make(chan error, 1)}
+	d.workCtx, d.cancelWork = context.WithCancel(context.Background())
+	ok := false
+	defer func() {
+		if !ok {
+			d.cancelWork()
+		}
+	}()
+	host, _ := os.Hostname()
+	d.owner = fmt.Sprintf("%s/%d", host, os.Getpid())
+
+	if d.book, err = OpenAddressBook(cfg.AddressBookPath(), opt.Now); err != nil {
+		return nil, fmt.Errorf("%w: address_book: %w", ErrConfig, err)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("gateway: data_dir: %w", err)
+	}
+	rt, err := buildRuntime(ctx, cfg, d.buildDeps(cfg, nil))
+	if err != nil {
+		return nil, err
+	}
+	tokens, tlsCfg, err := loadAPISecurity(cfg.API)
+	if err != nil {
+		return nil, err
+	}
+	d.tokens = tokens
+	d.ln = opt.APIListener
+	if d.ln == nil {
+		if d.ln, err = net.Listen("tcp", cfg.API.Listen); err != nil {
+			return nil, fmt.Errorf("gateway: api.listen: %w", err)
+		}
+	}
+	if err := d.open(ctx, cfg); err != nil {
+		d.ln.Close()
+		return nil, err
+	}
+	d.rt.Store(rt)
+	mbs := make([]APIMailbox, len(cfg.Mailboxes))
+	for i, m := range cfg.Mailboxes {
+		mbs[i] = APIMailbox{Name: m.Name, SafeID: m.SafeID, PollInterval: m.PollInterval}
+	}
+	d.api, err = NewAPIServer(APIDeps{Store: wakingStore{d.store, d.wakeSend}, Blobs: d.blobs, AddressBook: d.book,
+		DataDir: cfg.DataDir, Mailboxes: mbs, Tokens: tokens, Logger: log.Named("api"), Poll: d.poll, Now: opt.Now})
+	if err != nil {
+		d.ln.Close()
+		d.closeStore()
+		return nil, err
+	}
+	d.hs = d.api.HTTPServer(cfg.API.Listen, tlsCfg)
+	if tlsCfg != nil {
+		d.ln = tls.NewListener(d.ln, tlsCfg)
+	}
+	d.updateExpiryMetrics(rt)
+	ok = true
+	return d, nil
+}
+
+func loadAPISecurity(c APIConfig) (*TokenSet, *tls.Config, error) {
+	var toks *TokenSet
+	if c.TokensFile != "" {
+		var err error
+		if toks, err = LoadTokens(c.TokensFile); err != nil {
+			return nil, nil, fmt.Errorf("%w: api.tokens_file: %w", ErrConfig, err)
+		}
+	}
+	tlsCfg, err := APITLSConfig(c)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: api.tls_cert: %w", ErrConfig, err)
+	}
+	return toks, tlsCfg, nil
+}
+
+// open takes the data directory lock and opens the store and blobs, then
+// frees the leases a previous process left behind.
+func (d *Daemon) open(ctx context.Context, cfg *Config) error {
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	d.lock = lock
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, sqlite.FileName), sqlite.Options{Now: d.opt.Now})
+	if err != nil {
+		d.unlock()
+		return fmt.Errorf("gateway: open store: %w", err)
+	}
+	d.store = st
+	if d.blobs, err = mailbox.OpenBlobs(filepath.Join(cfg.DataDir, "blobs"), nil); err != nil {
+		d.closeStore()
+		return fmt.Errorf("gateway: open blobs: %w", err)
+	}
+	// The data directory lock proves that no other gateway process holds
+	// a lease on this store: every lease left is a dead process's, and a
+	// store that can release them all does so at once. Otherwise the
+	// expired ones are freed now and the rest when they run out.
+	var rec []mailbox.Message
+	if r, ok := d.store.(leaseReleaser); ok {
+		rec, err = r.ReleaseLeases(ctx, d.opt.Now())
+	} else {
+		rec, err = d.store.RecoverExpired(ctx, d.opt.Now())
+	}
+	if err != nil {
+		d.closeStore()
+		return fmt.Errorf("gateway: recover leases: %w", err)
+	}
+	for _, m := range rec {
+		d.log.Info("recovered an interrupted message", zap.Int64(LogKeyMessageID, m.ID),
+			zap.String(LogKeyMailbox, m.Mailbox), zap.String(LogKeyState, string(m.State)))
+	}
+	return nil
+}
+
+func lockDataDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "gateway.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: data_dir lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
+	}
+	return f, nil
+}
+
+func (d *Daemon) unlock() {
+	if d.lock != nil {
+		d.lock.Close() // closing releases the flock
+		d.lock = nil
+	}
+}
+
+func (d *Daemon) closeStore() {
+	if d.store != nil {
+		if err := d.store.Close(); err != nil {
+			d.log.Error("closing the store", zap.Error(err))
+		}
+		d.store = nil
+	}
+	d.unlock()
+}
+
+func (d *Daemon) buildDeps(cfg *Config, prev *runtimeConfig) buildDeps {
+	return buildDeps{book: d.book, logger: d.log, now: d.opt.Now, rand: d.opt.Rand, getenv: d.opt.Getenv,
+		spoolDir: filepath.Join(cfg.DataDir, "spool"), client: d.opt.HTTPClient, previous: prev}
+}
+
+// current returns the runtime generation in force.
+func (d *Daemon) current() *runtimeConfig { return d.rt.Load() }
+
+// Config returns the configuration in force.
+func (d *Daemon) Config() *Config { return d.current().cfg }
+
+// APIAddr returns the address the admin API listens on.
+func (d *Daemon) APIAddr() net.Addr { return d.ln.Addr() }
+
+// Logger returns the daemon's logger.
+func (d *Daemon) Logger() *zap.Logger { return d.log }
+
+// Run serves until ctx ends or a signal arrives on sig: SIGHUP reloads,
+// SIGTERM or SIGINT drains (stop claiming, let in-flight work finish
+// within DrainTimeout, shut the API down, close the store) and returns
+// nil; a second SIGTERM or SIGINT during the drain returns ErrForced at
+// once. A fatal store error (sqlite.ErrIO) drains and returns it.
+func (d *Daemon) Run(ctx context.Context, sig <-chan os.Signal) error {
+	d.start()
+	d.log.Info("gateway running", zap.String("api", d.ln.Addr().String()), zap.Int("mailboxes", len(d.current().mailboxes)))
+	for {
+		select {
+		case s := <-sig:
+			if s == syscall.SIGHUP {
+				_ = d.Reload(ctx)
+				continue
+			}
+			d.log.Info("signal received: draining", zap.String("signal", s.String()))
+			return d.drain(sig, nil)
+		case <-ctx.Done():
+			d.log.Info("stopping: draining")
+			return d.drain(sig, nil)
+		case err := <-d.fatal:
+			d.log.Error("fatal error: draining and exiting; a restart recovers from the last commit", zap.Error(err))
+			return d.drain(sig, err)
+		}
+	}
+}
+
+func (d *Daemon) start() {
+	go func() {
+		// With TLS configured the listener already speaks it.
+		if err := d.hs.Serve(d.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.failWith(fmt.Errorf("gateway: api: %w", err))
+		}
+	}()
+	d.startWorkers()
+	d.startOutFolder(d.current().cfg)
+}
+
+// failWith reports a fatal error to Run (the first one wins).
+func (d *Daemon) failWith(err error) {
+	select {
+	case d.fatal <- err:
+	default:
+	}
+}
+
+// drain stops claiming work, waits for in-flight rounds and API requests
+// within the drain timeout, then closes the store.
+func (d *Daemon) drain(sig <-chan os.Signal, cause error) error {
+	close(d.stopping)
+	d.stopOutFolder()
+	done := make(chan struct{})
+	go func() {
+		shut, cancel := context.WithTimeout(context.Background(), d.opt.DrainTimeout)
+		defer cancel()
+		if err := d.hs.Shutdown(shut); err != nil {
+			d.log.Warn("api shutdown", zap.Error(err))
+		}
+		d.workers.Wait()
+		close(done)
+	}()
+	timer := time.NewTimer(d.opt.DrainTimeout)
+	defer timer.Stop()
+	var err error
+wait:
+	for {
+		select {
+		case <-done:
+			break wait
+		case s := <-sig:
+			if s == syscall.SIGHUP {
+				d.log.Info("reload ignored while draining")
+				continue
+			}
+			d.log.Error("second signal: exiting without waiting for in-flight work", zap.String("signal", s.String()))
+			d.cancelWork()
+			return ErrForced
+		case <-timer.C:
+			d.log.Error("drain timeout: cancelling in-flight work; it is recovered at the next start", zap.Duration("timeout", d.opt.DrainTimeout))
+			d.cancelWork()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+			}
+			err = ErrDrainTimeout
+			break wait
+		}
+	}
+	d.cancelWork()
+	d.closeStore()
+	if cause != nil {
+		return cause
+	}
+	if err == nil {
+		d.log.Info("gateway stopped")
+	}
+	return err
+}
+
+// wakingStore wakes the send engine when a submission commits.
+type wakingStore struct {
+	mailbox.Store
+	wake chan struct{}
+}
+
+func (s wakingStore) Enqueue(ctx context.Context, n mailbox.NewOutgoing) (mailbox.Message, error) {
+	m, err := s.Store.Enqueue(ctx, n)
+	if err == nil {
+		notify(s.wake)
+	}
+	return m, err
+}
+
+func notify(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// pollTable remembers how each mailbox's last poll went, for /readyz.
+type pollTable struct {
+	mu sync.Mutex
+	m  map[string]pollResult
+}
+
+type pollResult struct {
+	ok bool
+	at time.Time
+}
+
+func newPollTable() *pollTable { return &pollTable{m: map[string]pollResult{}} }
+
+func (p *pollTable) set(mb string, ok bool, at time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.m[mb] = pollResult{ok, at}
+}
+
+// LastPoll implements PollStatus.
+func (p *pollTable) LastPoll(mb string) (bool, time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r := p.m[mb]
+	return r.ok, r.at
+}

@@ -1,0 +1,155 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/intermediary"
+)
+
+// TestDaemonInProcess runs the daemon in this process (under the race
+// detector): a message goes through, a reload with a broken keystore
+// password keeps the running generation, a valid one replaces it, and
+// SIGTERM drains and returns nil.
+func TestDaemonInProcess(t *testing.T) {
+	t.Parallel()
+	simLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newDemoDir(t, simLn.Addr().String(), apiLn.Addr().String())
+	pki := demoPKI{dir: l.Keys()}
+	ciph, err := pki.load(demoIntermediary.ID, certs.PurposeCipher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigKP, err := pki.load(demoIntermediary.ID, certs.PurposeSignature)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := intermediary.New(intermediary.Config{Cipher: ciph, Signature: sigKP, DataDir: t.TempDir(), Now: time.Now, Rand: rand.Reader})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(simLn)
+	defer srv.Close()
+
+	var logs bytes.Buffer
+	var logMu sync.Mutex
+	ctx := context.Background()
+	d, err := NewDaemon(ctx, DaemonOptions{ConfigPath: l.Config(), LogOutput: lockedWriter{&logs, &logMu}, APIListener: apiLn,
+		Getenv: func(string) string { return "" }, SendInterval: 200 * time.Millisecond, DeliverInterval: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := make(chan os.Signal, 1)
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, sig) }()
+
+	tok, err := demoToken(l.Tokens())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &APIClient{BaseURL: "http://" + apiLn.Addr().String(), Token: tok}
+	resp, err := client.Send(ctx, MessageRequest{To: demoGericht.SafeID, Subject: "In-process"}, []string{l.PDF()}, "inproc-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry, _, err := waitForDemoIntake(ctx, client, l, resp.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(entry, mailbox.FileMetadataJSON)); err != nil {
+		t.Error(err)
+	}
+
+	before := d.current()
+	pwFile := filepath.Join(l.Keys(), "stadt-cipher.password")
+	good, _ := os.ReadFile(pwFile)
+	if err := os.WriteFile(pwFile, []byte("wrong-password-here\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Reload(ctx); !errors.Is(err, ErrKeyMaterial) || !errors.Is(err, certs.ErrBadPassword) {
+		t.Fatalf("reload with a wrong password: %v, want ErrKeyMaterial and certs.ErrBadPassword", err)
+	}
+	if d.current() != before {
+		t.Fatal("a refused reload replaced the running generation")
+	}
+	if err := os.WriteFile(pwFile, good, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	setPoll := func(s string) string { return strings.ReplaceAll(s, "poll_interval: 2s", "poll_interval: 3s") }
+	b, _ := os.ReadFile(l.Config())
+	if err := os.WriteFile(l.Config(), []byte(setPoll(string(b))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Reload(ctx); err != nil {
+		t.Fatalf("valid reload: %v", err)
+	}
+	if d.current() == before || d.pollInterval(demoStadt.ID) != 3*time.Second {
+		t.Fatal("a valid reload did not take effect")
+	}
+	// Tokens: the reload swapped in the file's new token and dropped the old one.
+	newTok := "rotated-token-0123456789"
+	if err := os.WriteFile(l.Tokens(), []byte("ops:"+newTok+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Reload(ctx); err != nil {
+		t.Fatalf("reload with rotated token: %v", err)
+	}
+	if _, err := client.Status(ctx); err == nil {
+		t.Error("the old token still works after the rotation")
+	}
+	if _, err := (&APIClient{BaseURL: client.BaseURL, Token: newTok}).Status(ctx); err != nil {
+		t.Errorf("the new token: %v", err)
+	}
+	if d.current().intakes["eakte-gericht"] != before.intakes["eakte-gericht"] {
+		t.Error("an unchanged intake sink was rebuilt on reload")
+	}
+
+	sig <- syscall.SIGTERM
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run after SIGTERM: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return after SIGTERM")
+	}
+	logMu.Lock()
+	defer logMu.Unlock()
+	for _, s := range []string{strings.TrimSpace(string(good)), tok} {
+		if strings.Contains(logs.String(), s) {
+			t.Error("a secret reached the log")
+		}
+	}
+}
+
+type lockedWriter struct {
+	w  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

@@ -1,0 +1,408 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/intermediary"
+)
+
+// End-to-end tests: the real binary (`bebpo-gateway run`) against the
+// intermediary simulator, driven through the admin API, the CLI and the
+// outgoing folder. They build the binary once and are skipped with -short.
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+func gatewayBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test: skipped with -short")
+	}
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "bebpo-e2e-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "bebpo-gateway")
+		out, err := exec.Command("go", "build", "-o", binPath, "./cmd/bebpo-gateway").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// e2eEnv is one gateway installation: demo keys and configuration, an
+// in-process simulator, and the daemon process(es) run on it.
+type e2eEnv struct {
+	t      *testing.T
+	bin    string
+	l      demoLayout
+	api    string
+	client *APIClient
+	log    string // daemon stderr, appended across restarts
+	cmd    *exec.Cmd
+	exited chan error
+}
+
+func newE2E(t *testing.T, faults ...intermediary.Fault) *e2eEnv {
+	t.Helper()
+	bin := gatewayBinary(t)
+	simDir := t.TempDir()
+	// The simulator needs the demo intermediary keys, which newDemoDir
+	// creates; it is started on a reserved address first.
+	simLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiAddr := freeAddr(t)
+	l := newDemoDir(t, simLn.Addr().String(), apiAddr)
+	setConfig(t, l, func(s string) string { return strings.ReplaceAll(s, "poll_interval: 2s", "poll_interval: 1s") })
+	pki := demoPKI{dir: l.Keys()}
+	ciph, err := pki.load(demoIntermediary.ID, certs.PurposeCipher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := pki.load(demoIntermediary.ID, certs.PurposeSignature)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := intermediary.New(intermediary.Config{Cipher: ciph, Signature: sig, DataDir: simDir, Now: time.Now, Rand: rand.Reader, Faults: faults})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(sim)
+	srv.Listener.Close()
+	srv.Listener = simLn
+	srv.Start()
+	t.Cleanup(srv.Close)
+	tok, err := demoToken(l.Tokens())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &e2eEnv{t: t, bin: bin, l: l, api: "http://" + apiAddr, log: filepath.Join(t.TempDir(), "run.log")}
+	e.client = &APIClient{BaseURL: e.api, Token: tok}
+	t.Cleanup(func() {
+		e.stop(syscall.SIGKILL)
+		e.assertNoSecretsLogged()
+	})
+	return e
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func setConfig(t *testing.T, l demoLayout, edit func(string) string) {
+	t.Helper()
+	b, err := os.ReadFile(l.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFileAtomic(l.Config(), []byte(edit(string(b))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// start runs `bebpo-gateway run` and waits until its API answers.
+func (e *e2eEnv) start(args ...string) {
+	e.t.Helper()
+	logf, err := os.OpenFile(e.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.cmd = exec.Command(e.bin, append([]string{"run", "--config", e.l.Config()}, args...)...)
+	e.cmd.Stdout, e.cmd.Stderr = logf, logf
+	e.cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	if err := e.cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	e.exited = make(chan error, 1)
+	go func() { e.exited <- e.cmd.Wait(); logf.Close() }()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(e.api + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case err := <-e.exited:
+			e.t.Fatalf("gateway exited at start: %v\n%s", err, e.logText())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	e.t.Fatalf("gateway API not up within 15 s\n%s", e.logText())
+}
+
+// stop signals the daemon and returns its exit code (-1 if not running).
+func (e *e2eEnv) stop(sig syscall.Signal) int {
+	if e.cmd == nil || e.cmd.Process == nil {
+		return -1
+	}
+	defer func() { e.cmd = nil }()
+	_ = e.cmd.Process.Signal(sig)
+	select {
+	case <-e.exited:
+	case <-time.After(45 * time.Second):
+		_ = e.cmd.Process.Kill()
+		<-e.exited
+		e.t.Errorf("gateway did not stop on %v within 45 s", sig)
+	}
+	return e.cmd.ProcessState.ExitCode()
+}
+
+func (e *e2eEnv) logText() string {
+	b, _ := os.ReadFile(e.log)
+	return string(b)
+}
+
+// cli runs a CLI command of the binary against this installation.
+func (e *e2eEnv) cli(args ...string) (string, int) {
+	cmd := exec.Command(e.bin, args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		e.t.Fatal(err)
+	}
+	return string(out), cmd.ProcessState.ExitCode()
+}
+
+// pdf writes a PDF of its own (the gateway quarantines repeated
+// content) and returns its path.
+func (e *e2eEnv) pdf(note string) string {
+	p := filepath.Join(e.t.TempDir(), "Schriftsatz.pdf")
+	if err := os.WriteFile(p, demoPDF(note), 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
+// send submits a PDF from stadt to gericht with a subject.
+func (e *e2eEnv) send(ctx context.Context, subject, key string) (int64, error) {
+	r, err := e.client.Send(ctx, MessageRequest{Mailbox: demoStadt.ID, To: demoGericht.SafeID, Subject: subject}, []string{e.pdf(key)}, key)
+	return r.ID, err
+}
+
+// intakeEntries returns the complete entries of gericht's folder intake.
+func (e *e2eEnv) intakeEntries() []string {
+	ents, _ := os.ReadDir(e.l.Intake(demoGericht.ID))
+	var out []string
+	for _, d := range ents {
+		if d.IsDir() && !strings.HasPrefix(d.Name(), ".") {
+			if _, err := os.Stat(filepath.Join(e.l.Intake(demoGericht.ID), d.Name(), mailbox.FileManifest)); err == nil {
+				out = append(out, d.Name())
+			}
+		}
+	}
+	return out
+}
+
+// waitIntake waits until gericht's intake holds n entries, then checks
+// that it stays at n (no late duplicate).
+func (e *e2eEnv) waitIntake(n int, within time.Duration) {
+	e.t.Helper()
+	deadline := time.Now().Add(within)
+	for len(e.intakeEntries()) < n && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := len(e.intakeEntries()); got != n {
+		e.t.Fatalf("intake holds %d entries, want %d\n%s", got, n, e.logText())
+	}
+}
+
+// incomingCount counts received messages in the store through the API.
+func (e *e2eEnv) incomingCount(ctx context.Context) int {
+	e.t.Helper()
+	l, err := e.client.ListMessages(ctx, map[string][]string{"direction": {"in"}, "limit": {"500"}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return len(l.Messages)
+}
+
+// assertNoSecretsLogged greps the daemon's log for every secret the run
+// used: keystore passwords and the API token.
+func (e *e2eEnv) assertNoSecretsLogged() {
+	logText := e.logText()
+	if logText == "" {
+		return
+	}
+	secrets := map[string]string{"api token": e.client.Token}
+	pw, _ := filepath.Glob(filepath.Join(e.l.Keys(), "*.password"))
+	for _, f := range pw {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		secrets[filepath.Base(f)] = strings.TrimSpace(string(b))
+	}
+	for what, s := range secrets {
+		if len(s) < 8 {
+			e.t.Fatalf("secret %s too short to grep for", what)
+		}
+		if strings.Contains(logText, s) {
+			e.t.Errorf("the log contains the %s", what)
+		}
+	}
+}
+
+func TestE2EDeliveryThroughAPICLIAndOutgoingFolder(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	e.start()
+	ctx := context.Background()
+	if _, err := e.send(ctx, "Per API", "e2e-api-1"); err != nil {
+		t.Fatal(err)
+	}
+	out, code := e.cli("send", "--config", e.l.Config(), "--mailbox", demoStadt.ID, "--to", demoGericht.SafeID,
+		"--subject", "Per CLI", "--idempotency-key", "e2e-cli-1", e.pdf("cli"))
+	if code != 0 {
+		t.Fatalf("send CLI: exit %d: %s", code, out)
+	}
+	sub := filepath.Join(e.l.Outgoing(), "antrag-1")
+	if err := os.MkdirAll(sub, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	msg := fmt.Sprintf(`{"to":%q,"subject":"Per Ordner"}`, demoGericht.SafeID)
+	for name, data := range map[string][]byte{OutFolderMessage: []byte(msg), "Antrag.pdf": demoPDF("folder"), OutFolderMarker: nil} {
+		if err := os.WriteFile(filepath.Join(sub, name), data, 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.waitIntake(3, 30*time.Second)
+	if _, err := os.Stat(filepath.Join(e.l.Outgoing(), OutFolderDone, "antrag-1", OutFolderResultFile)); err != nil {
+		t.Errorf("outgoing folder result: %v", err)
+	}
+	out, code = e.cli("messages", "list", "--config", e.l.Config())
+	if code != 0 || strings.Count(out, "delivered") != 3 {
+		t.Errorf("messages list: exit %d:\n%s", code, out)
+	}
+	ready, err := http.Get(e.api + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready.Body.Close()
+	if ready.StatusCode != http.StatusOK {
+		t.Errorf("/readyz: %s after successful polls", ready.Status)
+	}
+	resp, err := http.Get(e.api + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	_, _ = body.ReadFrom(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`bebpo_certificate_expiry_days{mailbox="stadt",purpose="signature"}`,
+		`bebpo_poll_last_success_timestamp_seconds{mailbox="gericht"}`, `bebpo_queue_depth`} {
+		if !strings.Contains(body.String(), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if code := e.stop(syscall.SIGTERM); code != 0 {
+		t.Errorf("SIGTERM: exit %d, want 0\n%s", code, e.logText())
+	}
+}
+
+// TestE2EReloadUnderLoad sends while SIGHUP reloads a changed, a broken
+// and a restored configuration: every message arrives exactly once.
+func TestE2EReloadUnderLoad(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	e.start()
+	ctx := context.Background()
+	const n = 12
+	orig, err := os.ReadFile(e.l.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := make(chan error, 1)
+	go func() {
+		for i := range n {
+			if _, err := e.send(ctx, fmt.Sprintf("Last %d", i), fmt.Sprintf("e2e-reload-%d", i)); err != nil {
+				sent <- err
+				return
+			}
+			time.Sleep(80 * time.Millisecond)
+		}
+		sent <- nil
+	}()
+	reloads := []func(string) string{
+		func(s string) string { return strings.ReplaceAll(s, "poll_interval: 1s", "poll_interval: 2s") },
+		func(s string) string { return strings.Replace(s, "revocation: prefer", "revocation: sometimes", 1) },
+		func(string) string { return string(orig) },
+	}
+	for _, edit := range reloads {
+		time.Sleep(250 * time.Millisecond)
+		setConfig(t, e.l, func(string) string { return edit(string(orig)) })
+		if err := e.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	e.waitIntake(n, 40*time.Second)
+	time.Sleep(1500 * time.Millisecond) // one more poll: nothing arrives twice
+	if got := len(e.intakeEntries()); got != n {
+		t.Errorf("intake holds %d entries after settling, want %d", got, n)
+	}
+	if got := e.incomingCount(ctx); got != n {
+		t.Errorf("store holds %d incoming messages, want %d", got, n)
+	}
+	logText := e.logText()
+	if c := strings.Count(logText, "configuration reloaded"); c != 2 {
+		t.Errorf("%d reloads logged as applied, want 2", c)
+	}
+	if !strings.Contains(logText, "reload refused") || !strings.Contains(logText, "trust.revocation") {
+		t.Errorf("the broken reload is not logged with its key")
+	}
+	if code := e.stop(syscall.SIGTERM); code != 0 {
+		t.Errorf("SIGTERM: exit %d, want 0", code)
+	}
+}
+
+func TestE2EBrokenConfigRefused(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	setConfig(t, e.l, func(s string) string { return strings.Replace(s, "format: json", "format: yaml", 1) })
+	out, code := e.cli("run", "--config", e.l.Config())
+	if code != ExitUsage {
+		t.Fatalf("exit %d, want 2: %s", code, out)
+	}
+	if !strings.Contains(out, "log.format") {
+		t.Errorf("message does not name log.format: %s", out)
+	}
+}
