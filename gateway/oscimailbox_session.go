@@ -21,8 +21,9 @@ import (
 // The OSCI rule that the next order acknowledges the previous delivery is
 // kept like this: FetchDelivery hands a delivery to the engine and the
 // session then sends nothing. mailbox.Session has no "durable now" call;
-// the engine makes its next call (ListUndelivered, FetchDelivery or Exit)
-// only after it committed the delivery, so that call is the signal: it
+// the engine makes its next call (Receipt, ListUndelivered, FetchDelivery
+// or Exit) only after it committed the delivery, so that call is the
+// signal: it
 // acknowledges the delivery to osci.Session (Acknowledge) and then sends
 // its order, which records the reception at the intermediary. Abandon
 // acknowledges nothing.
@@ -207,6 +208,32 @@ func incomingMeta(r *egvp.Received) mailbox.IncomingMeta {
 			Serial: c.Serial, SigningTime: c.SigningTime, CheckedAt: c.CheckedAt, Detail: c.Detail})
 	}
 	return m
+}
+
+// Receipt acknowledges the pending delivery and, as that order, asks for
+// its process card (fetchProcessCard selecting its MessageId). The
+// intermediary records Reception when it receives this order, so the card
+// it answers with carries it. An answer without the card (feedback, e.g.
+// 9804) matches mailbox.ErrNoReceipt and leaves the dialog usable; any
+// other failure has ended it.
+func (s *osciSession) Receipt(ctx context.Context, id string) (mailbox.ProcessCard, error) {
+	if err := s.acknowledge(); err != nil {
+		return mailbox.ProcessCard{}, err
+	}
+	cards, _, err := s.s.ProcessCards(ctx, &osci.SelectionRule{MessageIDs: []string{id}}, 1)
+	var fe *osci.FeedbackError
+	if errors.As(err, &fe) {
+		return mailbox.ProcessCard{}, fmt.Errorf("%w: %w", mailbox.ErrNoReceipt, peerError(err))
+	}
+	if err != nil {
+		return mailbox.ProcessCard{}, peerError(err)
+	}
+	for i := range cards {
+		if cards[i].MessageID == id {
+			return processCard(&cards[i]), nil
+		}
+	}
+	return mailbox.ProcessCard{}, fmt.Errorf("%w: the answer holds no card of %s", mailbox.ErrNoReceipt, id)
 }
 
 // Exit acknowledges the last delivery and ends the dialog (exitDialog).

@@ -104,8 +104,13 @@ func (e *omEnv) run(t *testing.T, n int) int {
 	return failed
 }
 
-// check asserts what the intake folder and both stores hold.
-func (e *omEnv) check(t *testing.T, want map[string][]omDoc) {
+// check asserts what the intake folder and both stores hold. Without
+// lateReception every intake entry and B's card must carry the Reception
+// time. With it a receipt failed: when its order reached the intermediary
+// but the answer did not come back, the delivery is received there, not
+// handed out again, and B learns no Reception (the intake goes ahead
+// without it; nothing is lost or doubled).
+func (e *omEnv) check(t *testing.T, want map[string][]omDoc, lateReception bool) {
 	t.Helper()
 	ctx := context.Background()
 	entries, err := os.ReadDir(e.root)
@@ -135,6 +140,18 @@ func (e *omEnv) check(t *testing.T, want map[string][]omDoc) {
 			md.CaseNumberSender != "32.1-"+i+"/26" || md.CaseNumberRecipient != "5 OWi "+i+"/26" || md.VerificationStatus != mailbox.ResultValid ||
 			!md.VHNPresent || md.Creation == "" || md.Forwarding == "" {
 			t.Errorf("metadata %+v", md)
+		}
+		// The receipt (the order after the stored delivery) brought the
+		// Reception before the intake entry was written.
+		if !lateReception {
+			fw, ferr := time.Parse(time.RFC3339, md.Forwarding)
+			rc, rerr := time.Parse(time.RFC3339, md.Reception)
+			if ferr != nil || rerr != nil || rc.Before(fw) {
+				t.Errorf("metadata: forwarding %q, reception %q", md.Forwarding, md.Reception)
+			}
+			if html := string(omRead(t, dir, mailbox.FileReportHTML)); !strings.Contains(html, "<td>"+md.Reception+"</td>") {
+				t.Errorf("pruefprotokoll.html lacks the reception time %s", md.Reception)
+			}
 		}
 		sums, err := mailbox.ParseManifest(omRead(t, dir, mailbox.FileManifest))
 		if err != nil {
@@ -180,6 +197,16 @@ func (e *omEnv) check(t *testing.T, want map[string][]omDoc) {
 	}
 	if len(seen) != len(want) {
 		t.Errorf("%d intake entries, want %d", len(seen), len(want))
+	}
+	in, err := e.b.store.List(ctx, mailbox.Filter{Direction: mailbox.In, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range in {
+		pc, err := e.b.store.ProcessCard(ctx, m.ID)
+		if err != nil || pc.Creation.IsZero() || pc.Forwarding.IsZero() || (!lateReception && (pc.Reception.IsZero() || pc.Reception.Before(pc.Forwarding))) {
+			t.Errorf("incoming message %d: process card %+v: %v", m.ID, pc, err)
+		}
 	}
 	out, err := e.a.store.List(ctx, mailbox.Filter{Direction: mailbox.Out, Limit: 1000})
 	if err != nil {
@@ -234,6 +261,7 @@ func TestOSCIMailboxEndToEnd(t *testing.T) {
 			{Type: card, Nth: 1, Kind: intermediary.FaultSOAP, Code: osci.CodeNoProcessCard}}, []string{"resend", "9801"}},
 		{"connection dropped mid-body on fetch", 1, []intermediary.Fault{{Type: fetch, Nth: 1, Kind: intermediary.FaultDropMidBody}}, nil},
 		{"wrong signature on fetch response", 2, []intermediary.Fault{{Type: fetch, Nth: 2, Kind: intermediary.FaultWrongSignature}}, nil},
+		{"receipt dropped mid-body on fetch", 2, []intermediary.Fault{{Type: card, Nth: 2, Kind: intermediary.FaultDropMidBody}}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -246,7 +274,7 @@ func TestOSCIMailboxEndToEnd(t *testing.T) {
 			if failed := e.run(t, tc.n); (failed > 0) != strings.Contains(tc.name, "on fetch") {
 				t.Errorf("%d failed fetch dialogs", failed)
 			}
-			e.check(t, want)
+			e.check(t, want, strings.Contains(tc.name, "receipt"))
 			if got := e.states(t, e.b.store, mailbox.In); got[mailbox.StateDelivered] != tc.n || len(got) != 1 {
 				t.Fatalf("incoming states %v", got)
 			}
@@ -262,6 +290,19 @@ func TestOSCIMailboxEndToEnd(t *testing.T) {
 				if !strings.Contains(journal.String(), w) {
 					t.Errorf("journal lacks %q:\n%s", w, journal.String())
 				}
+			}
+			evs, err = e.b.store.Events(context.Background(), 0, 10000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			failed := 0
+			for _, ev := range evs {
+				if ev.Kind == "receipt_failed" {
+					failed++
+				}
+			}
+			if (failed > 0) != strings.Contains(tc.name, "receipt") {
+				t.Errorf("B journaled %d failed receipts", failed)
 			}
 		})
 	}
@@ -383,6 +424,55 @@ func TestSessionAcknowledgesOnNextCall(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(filepath.Join(e.b.dir, "spool")); len(left) != 0 {
 		t.Fatalf("spool not cleaned: %d entries", len(left))
+	}
+}
+
+// TestSessionReceipt: the receipt is the order after a fetched delivery;
+// it acknowledges it, so the card it returns carries Reception. A card the
+// intermediary does not have is ErrNoReceipt and the dialog goes on.
+func TestSessionReceipt(t *testing.T) {
+	e := newOMEnv(t)
+	e.submit(t, 1)
+	ctx := context.Background()
+	if _, err := e.sender().RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s, err := e.b.mb.OpenSession(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := s.ListUndelivered(ctx)
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("ids %v: %v", ids, err)
+	}
+	d, err := s.FetchDelivery(ctx, ids[0])
+	if err != nil || !d.Card.Reception.IsZero() {
+		t.Fatalf("delivery card %+v: %v", d.Card, err)
+	}
+	tests := []struct {
+		name   string
+		id     string
+		target error
+	}{
+		{"card of the fetched delivery", ids[0], nil},
+		{"card the intermediary does not have", "govapp_0000", mailbox.ErrNoReceipt},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pc, err := s.Receipt(ctx, tc.id)
+			if tc.target != nil {
+				if !errors.Is(err, tc.target) || mailbox.ErrorCode(err) != "9804" {
+					t.Fatalf("err %v (code %q), want %v", err, mailbox.ErrorCode(err), tc.target)
+				}
+				return
+			}
+			if err != nil || pc.OSCIMessageID != tc.id || pc.Reception.IsZero() || pc.Reception.Before(pc.Forwarding) || !pc.Creation.Equal(d.Card.Creation) {
+				t.Fatalf("card %+v: %v", pc, err)
+			}
+		})
+	}
+	if err := s.Exit(ctx); err != nil {
+		t.Fatalf("dialog after the receipts: %v", err)
 	}
 }
 

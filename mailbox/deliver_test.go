@@ -67,7 +67,8 @@ func TestDelivererToFolder(t *testing.T) {
 		t.Fatalf("intake folder: %v", ents)
 	}
 	meta, _ := os.ReadFile(filepath.Join(root, "govapp_ok", mailbox.FileMetadataJSON))
-	for _, want := range []string{`"messageId": "govapp_ok"`, `"safeId": "DE.Justiz.ag"`, `"fileName": "001_Ladung.pdf"`, `"creation": "2026-03-02T09:30:00Z"`} {
+	for _, want := range []string{`"messageId": "govapp_ok"`, `"safeId": "DE.Justiz.ag"`, `"fileName": "001_Ladung.pdf"`, `"creation": "2026-03-02T09:30:00Z"`,
+		`"forwarding": "2026-03-02T09:31:00Z"`, `"reception": "2026-03-02T09:32:00Z"`} {
 		if !strings.Contains(string(meta), want) {
 			t.Errorf("metadata.json lacks %s", want)
 		}

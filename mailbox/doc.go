@@ -16,6 +16,26 @@
 // durable. Every state change and its journal entry commit in one
 // transaction.
 //
+// # Reception in the intake
+//
+// The next request after a stored delivery is its receipt
+// (Session.Receipt: fetchProcessCard for that MessageId in the same
+// dialog). It acknowledges the delivery, and the card the intermediary
+// answers with carries Reception, which UpdateProcessCard stores. The row
+// is inserted held from the intake (NewIncoming.NotBefore, ReceiptWait
+// ahead) and released by that update, so metadata.json, metadata.xml and
+// the Prüfprotokoll show Creation, Forwarding and Reception. A receipt
+// that fails loses and doubles nothing: the failure is journaled
+// ("receipt_failed"), the row is released without Reception, and a receipt
+// error that broke the dialog abandons it. If the order reached the
+// intermediary but its answer did not come back, the delivery counts as
+// received there and is not handed out again, so the entry stays without
+// Reception; a later fetchProcessCard could fill the stored card in, but
+// an intake entry once written is not rewritten. A process that stops
+// between storing and the receipt leaves the row held until ReceiptWait
+// runs out; the intermediary hands the unacknowledged delivery out again,
+// and that duplicate's receipt completes the card.
+//
 // # How failures are handled
 //
 // The engines ask one helper, Classify, about every failed call:
@@ -66,7 +86,8 @@
 //   - sending: outcome unknown; resolved through the process card as above.
 //   - sent: the Laufzettel is polled until Reception (→ confirmed), for at
 //     most 14 days; then the message stays sent.
-//   - received: classified again from the stored verification report.
+//   - received: classified again from the stored verification report
+//     (once its receipt hold has ended, see above).
 //   - intake_pending: handed to the intake again; sinks are idempotent.
 //   - failed, quarantined, confirmed, delivered, held, deleted: left alone
 //     until an operator acts (hold, release, requeue, delete). Deleted rows

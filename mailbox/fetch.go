@@ -13,7 +13,8 @@ import (
 // mailboxes. Per OSCI-Transport 1.2 §4 a delivery counts as received
 // (Laufzettel: Reception) when the intermediary sees the next request in
 // the same dialog, so every call after FetchDelivery acknowledges the
-// delivery it returned: ListUndelivered, FetchDelivery and Exit alike.
+// delivery it returned: Receipt, ListUndelivered, FetchDelivery and Exit
+// alike. The engine makes that call only after the delivery is durable.
 // Abandon ends the dialog without a further request and so acknowledges
 // nothing (the rule of §4.2.6 for a response that could not be processed).
 type Session interface {
@@ -23,11 +24,23 @@ type Session interface {
 	// that fails verification is returned with the failures in its
 	// Meta.Report, not as an error; an error means nothing usable arrived.
 	FetchDelivery(ctx context.Context, osciMessageID string) (*Delivery, error)
+	// Receipt asks, in this dialog, for the process card of the delivery
+	// FetchDelivery just returned (OSCI fetchProcessCard selecting its
+	// MessageId). Being the next order, it acknowledges that delivery, so
+	// the card it returns carries Reception. An error matching ErrNoReceipt
+	// means the intermediary answered without a card and the dialog goes
+	// on; any other error ends the dialog (the engine abandons it).
+	Receipt(ctx context.Context, osciMessageID string) (ProcessCard, error)
 	// Exit ends the dialog (exitDialog).
 	Exit(ctx context.Context) error
 	// Abandon drops the connection without sending anything.
 	Abandon()
 }
+
+// ErrNoReceipt is returned by Session.Receipt when the intermediary
+// answered the order but gave no process card for the delivery (e.g. OSCI
+// feedback 9804); the dialog stays usable.
+var ErrNoReceipt = errors.New("mailbox: no receipt for the delivery")
 
 // Delivery is one fetched message. Its readers are consumed before the
 // session is used again.
@@ -36,7 +49,7 @@ type Delivery struct {
 	Original  io.Reader // the OSCI message exactly as received
 	Documents []IncomingDocument
 	Meta      IncomingMeta
-	Card      ProcessCard // Creation and Forwarding as the intermediary reported them
+	Card      ProcessCard // Creation and Forwarding as the intermediary reported them; Reception comes with Session.Receipt
 	Sender    string      // SAFE-ID
 	Recipient string      // our mailbox as addressed
 	Subject   string
@@ -57,19 +70,33 @@ type Fetcher struct {
 	// Open starts an explicit dialog for one of our mailboxes.
 	Open  func(ctx context.Context, mailbox string) (Session, error)
 	Limit int // deliveries per dialog; default 100
-	Now   func() time.Time
+	// ReceiptWait is how long a stored delivery is held from the intake
+	// while its receipt is asked for (default 2 minutes). The receipt
+	// normally releases it at once; the hold only runs out when the
+	// process stopped in between, and the intake then goes ahead without
+	// Reception.
+	ReceiptWait time.Duration
+	Now         func() time.Time
 }
 
 // FetchResult counts what one dialog brought.
 type FetchResult struct {
 	Stored, Duplicates, Conflicts int
+	// Receipts counts process cards with Reception stored after a
+	// delivery; ReceiptFailures those deliveries whose card could not be
+	// had (journaled as "receipt_failed"; the intake lacks Reception).
+	Receipts, ReceiptFailures int
 }
 
 // FetchMailbox runs one dialog: list the waiting deliveries, fetch each,
-// store it durably (blobs committed, row committed) and only then make the
-// next request, which acknowledges it. When storing fails the dialog is
-// abandoned without another request, so the intermediary keeps the
-// delivery and hands it out again later.
+// store it durably (blobs committed, row committed), and only then make
+// the next request: fetchProcessCard for that delivery (Session.Receipt),
+// which acknowledges it, and whose card with Reception is stored with the
+// delivery before the intake may claim it. When storing fails the dialog
+// is abandoned without another request, so the intermediary keeps the
+// delivery and hands it out again later. A failed receipt loses nothing
+// (the delivery is stored); it is journaled, and a receipt error that
+// breaks the dialog abandons it like any other.
 func (f *Fetcher) FetchMailbox(ctx context.Context, mailbox string) (FetchResult, error) {
 	var res FetchResult
 	now := f.Now
@@ -79,6 +106,10 @@ func (f *Fetcher) FetchMailbox(ctx context.Context, mailbox string) (FetchResult
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
+	}
+	wait := f.ReceiptWait
+	if wait <= 0 {
+		wait = 2 * time.Minute
 	}
 	sess, err := f.Open(ctx, mailbox)
 	if err != nil {
@@ -98,7 +129,8 @@ func (f *Fetcher) FetchMailbox(ctx context.Context, mailbox string) (FetchResult
 			sess.Abandon()
 			return res, fmt.Errorf("mailbox: fetch delivery of %s: %w", mailbox, err)
 		}
-		err = f.persist(ctx, mailbox, d, now())
+		at := now()
+		m, err := f.persist(ctx, mailbox, d, at, at.Add(wait))
 		switch {
 		case err == nil:
 			res.Stored++
@@ -110,13 +142,46 @@ func (f *Fetcher) FetchMailbox(ctx context.Context, mailbox string) (FetchResult
 			sess.Abandon()
 			return res, err
 		}
+		if err := f.receipt(ctx, sess, m, d, now, &res); err != nil {
+			sess.Abandon()
+			return res, fmt.Errorf("mailbox: receipt in %s: %w", mailbox, err)
+		}
 	}
 	if err := sess.Exit(ctx); err != nil {
-		// Everything fetched is durable; the intermediary will list the last
-		// delivery again if it missed the acknowledgement.
+		// Everything fetched is durable and acknowledged by its receipt.
 		return res, fmt.Errorf("mailbox: exit dialog of %s: %w", mailbox, err)
 	}
 	return res, nil
+}
+
+// receipt sends the order that acknowledges delivery d (stored as m) and
+// stores the card it returns, which releases m to the intake. A receipt
+// the intermediary could not give is journaled and m released without
+// Reception; an error is returned when the dialog or the store failed.
+func (f *Fetcher) receipt(ctx context.Context, sess Session, m Message, d *Delivery, now func() time.Time, res *FetchResult) error {
+	card, rerr := sess.Receipt(ctx, d.MessageID)
+	at := now()
+	if rerr == nil && card.OSCIMessageID != "" && card.OSCIMessageID != d.MessageID {
+		rerr = fmt.Errorf("%w: card of another MessageId", ErrNoReceipt)
+	}
+	if rerr != nil {
+		res.ReceiptFailures++
+		if _, err := f.Store.Append(ctx, EventInput{At: at, MessageID: m.ID, Kind: "receipt_failed", Detail: map[string]string{
+			"osci_message_id": d.MessageID, "code": ErrorCode(rerr), "class": Classify(rerr).String(), "error": rerr.Error()}}); err != nil {
+			return err
+		}
+		card = d.Card // known times only; the row is released without Reception
+	} else if !card.Reception.IsZero() {
+		res.Receipts++
+	}
+	card.OSCIMessageID = d.MessageID
+	if err := f.Store.UpdateProcessCard(ctx, m.ID, card, at); err != nil {
+		return err
+	}
+	if rerr != nil && !errors.Is(rerr, ErrNoReceipt) {
+		return rerr
+	}
+	return nil
 }
 
 // IncomingDigest is the content hash of a received message: ContentDigest
@@ -139,20 +204,22 @@ func IncomingDigest(docs []Document) string {
 	return ContentDigest(content)
 }
 
-// persist commits the blobs of a delivery, then its row.
-func (f *Fetcher) persist(ctx context.Context, mailbox string, d *Delivery, now time.Time) error {
+// persist commits the blobs of a delivery, then its row, held from the
+// intake until hold. It returns the row, also the existing one with
+// ErrDuplicate or ErrDuplicateConflict.
+func (f *Fetcher) persist(ctx context.Context, mailbox string, d *Delivery, now, hold time.Time) (Message, error) {
 	if d.MessageID == "" || d.Original == nil {
-		return fmt.Errorf("%w: delivery without MessageId or original", ErrInvalidInput)
+		return Message{}, fmt.Errorf("%w: delivery without MessageId or original", ErrInvalidInput)
 	}
 	orig, err := f.Blobs.Put(d.Original)
 	if err != nil {
-		return err
+		return Message{}, err
 	}
 	docs := []Document{{Role: RoleOriginal, Name: FileOriginal, ContentType: "multipart/related", SHA256: orig.SHA256, Size: orig.Size}}
 	for _, doc := range d.Documents {
 		ref, err := f.Blobs.Put(doc.Body)
 		if err != nil {
-			return err
+			return Message{}, err
 		}
 		role := doc.Role
 		if role == "" {
@@ -162,7 +229,7 @@ func (f *Fetcher) persist(ctx context.Context, mailbox string, d *Delivery, now 
 	}
 	meta, err := json.Marshal(d.Meta)
 	if err != nil {
-		return fmt.Errorf("mailbox: encode delivery metadata: %w", err)
+		return Message{}, fmt.Errorf("mailbox: encode delivery metadata: %w", err)
 	}
 	card := d.Card
 	card.OSCIMessageID = d.MessageID
@@ -170,7 +237,7 @@ func (f *Fetcher) persist(ctx context.Context, mailbox string, d *Delivery, now 
 	if subject == "" {
 		subject = d.Meta.UserSubject
 	}
-	_, err = f.Store.InsertIncoming(ctx, NewIncoming{Mailbox: mailbox, OSCIMessageID: d.MessageID, ContentSHA256: IncomingDigest(docs),
-		Size: orig.Size, Subject: subject, Sender: d.Sender, Recipient: d.Recipient, Meta: meta, Documents: docs, Card: &card, Now: now})
-	return err
+	return f.Store.InsertIncoming(ctx, NewIncoming{Mailbox: mailbox, OSCIMessageID: d.MessageID, ContentSHA256: IncomingDigest(docs),
+		Size: orig.Size, Subject: subject, Sender: d.Sender, Recipient: d.Recipient, Meta: meta, Documents: docs, Card: &card, Now: now,
+		NotBefore: hold})
 }

@@ -3,6 +3,7 @@ package mailbox_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -22,13 +23,16 @@ type fakeMailbox struct {
 	deliveries map[string]*mailbox.Delivery
 	bodies     map[string][]string // original, then documents
 	fetchErr   map[string]error
+	receiptErr map[string]error
+	onReceipt  func(id string) // runs before the receipt is answered
 	acked      map[string]int
 	last       string
 	transcript []string
 }
 
 func newFakeMailbox() *fakeMailbox {
-	return &fakeMailbox{deliveries: map[string]*mailbox.Delivery{}, bodies: map[string][]string{}, fetchErr: map[string]error{}, acked: map[string]int{}}
+	return &fakeMailbox{deliveries: map[string]*mailbox.Delivery{}, bodies: map[string][]string{}, fetchErr: map[string]error{},
+		receiptErr: map[string]error{}, acked: map[string]int{}}
 }
 
 // add queues a delivery; valid=false gives it a failed verification report.
@@ -103,6 +107,30 @@ func (s *fakeSession) FetchDelivery(ctx context.Context, id string) (*mailbox.De
 	return &d, nil
 }
 
+// receptionAt is when the fake intermediary records every reception.
+var receptionAt = t0.Add(2 * time.Minute)
+
+func (s *fakeSession) Receipt(ctx context.Context, id string) (mailbox.ProcessCard, error) {
+	f := s.f
+	f.mu.Lock()
+	hook := f.onReceipt
+	f.mu.Unlock()
+	if hook != nil {
+		hook(id)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ack()
+	f.transcript = append(f.transcript, "receipt "+id)
+	if err := f.receiptErr[id]; err != nil {
+		delete(f.receiptErr, id)
+		return mailbox.ProcessCard{}, err
+	}
+	c := f.deliveries[id].Card
+	c.OSCIMessageID, c.Reception = id, receptionAt
+	return c, nil
+}
+
 func (s *fakeSession) Exit(ctx context.Context) error {
 	s.f.mu.Lock()
 	defer s.f.mu.Unlock()
@@ -157,7 +185,7 @@ func TestFetchEngine(t *testing.T) {
 	if err != nil || res.Stored != 2 {
 		t.Fatalf("first dialog: %+v %v", res, err)
 	}
-	if c := peer.calls(); c != "list; fetch govapp_a; fetch govapp_b; exit" {
+	if c := peer.calls(); c != "list; fetch govapp_a; receipt govapp_a; fetch govapp_b; receipt govapp_b; exit" {
 		t.Fatalf("transcript %s", c)
 	}
 	for _, id := range []string{"govapp_a", "govapp_b"} {
@@ -180,7 +208,7 @@ func TestFetchEngine(t *testing.T) {
 	if !errors.Is(err, mailbox.ErrDiskFull) || res.Stored != 1 {
 		t.Fatalf("disk full: %+v %v, want ErrDiskFull after one stored", res, err)
 	}
-	if c := peer.calls(); c != "list; fetch govapp_c; fetch govapp_d; abandon" {
+	if c := peer.calls(); c != "list; fetch govapp_c; receipt govapp_c; fetch govapp_d; abandon" {
 		t.Fatalf("transcript %s", c)
 	}
 	if peer.acked["govapp_d"] != 0 {
@@ -194,7 +222,7 @@ func TestFetchEngine(t *testing.T) {
 	if res, err = fe.FetchMailbox(ctx, mbox); err != nil || res.Stored != 1 {
 		t.Fatalf("after space returned: %+v %v", res, err)
 	}
-	if c := peer.calls(); c != "list; fetch govapp_d; exit" {
+	if c := peer.calls(); c != "list; fetch govapp_d; receipt govapp_d; exit" {
 		t.Fatalf("transcript %s", c)
 	}
 
@@ -207,8 +235,9 @@ func TestFetchEngine(t *testing.T) {
 	fe2 := &mailbox.Fetcher{Store: e.store, Blobs: blobs, Open: func(context.Context, string) (mailbox.Session, error) {
 		return &onceSession{d: d}, nil
 	}, Now: e.clk.Now}
-	if _, err := fe2.FetchMailbox(ctx, mbox); err != nil {
-		t.Fatal(err)
+	// The process stops before its receipt order goes out.
+	if res, err := fe2.FetchMailbox(ctx, mbox); err == nil || res.Stored != 1 || res.ReceiptFailures != 1 {
+		t.Fatalf("stored before the stop: %+v %v", res, err)
 	}
 	s.Abandon()
 	peer.calls()
@@ -224,6 +253,11 @@ func TestFetchEngine(t *testing.T) {
 	}
 	if res.Conflicts != 0 {
 		t.Fatalf("re-encrypted redelivery counted as conflict")
+	}
+	// The redelivery's receipt completes the stored row's Laufzettel.
+	em, _ := e.store.GetByOSCIMessageID(ctx, mbox, "govapp_e")
+	if pc, err := e.store.ProcessCard(ctx, em.ID); err != nil || !pc.Reception.Equal(receptionAt) || !pc.Creation.Equal(t0) || res.Receipts != 1 {
+		t.Fatalf("card after redelivery: %+v %v (receipts %d)", pc, err, res.Receipts)
 	}
 
 	// 4. Same MessageId, other documents: kept out, counted and journaled.
@@ -263,5 +297,149 @@ func (o *onceSession) ListUndelivered(context.Context) ([]string, error) {
 func (o *onceSession) FetchDelivery(context.Context, string) (*mailbox.Delivery, error) {
 	return o.d, nil
 }
+func (o *onceSession) Receipt(context.Context, string) (mailbox.ProcessCard, error) {
+	return mailbox.ProcessCard{}, errors.New("process stopped")
+}
 func (o *onceSession) Exit(context.Context) error { return nil }
 func (o *onceSession) Abandon()                   {}
+
+// TestFetchReceipt: after each stored delivery the next order is its
+// receipt; the card with Reception is stored before the intake can claim
+// the row, and a receipt that fails loses and duplicates nothing.
+func TestFetchReceipt(t *testing.T) {
+	const mbox = "DE.BeBPo.erkelenz"
+	tests := []struct {
+		name       string
+		receiptErr error // for govapp_1
+		wantErr    bool
+		transcript string
+		stored     int
+		receipts   int
+		reception  bool     // govapp_1's stored card has Reception
+		kinds      []string // govapp_1's journal
+	}{
+		{"reception stored", nil, false, "list; fetch govapp_1; receipt govapp_1; fetch govapp_2; receipt govapp_2; exit",
+			2, 2, true, []string{"received", "process_card"}},
+		{"no card in the answer (9804)", &mailbox.PeerError{Class: mailbox.Permanent, FeedbackCode: "9804", Missing: true,
+			Err: fmt.Errorf("%w: 9804", mailbox.ErrNoReceipt)}, false,
+			"list; fetch govapp_1; receipt govapp_1; fetch govapp_2; receipt govapp_2; exit",
+			2, 1, false, []string{"received", "receipt_failed", "process_card"}},
+		{"dialog broken by the receipt", &mailbox.PeerError{Class: mailbox.Ambiguous, Err: errors.New("connection reset")}, true,
+			"list; fetch govapp_1; receipt govapp_1; abandon",
+			1, 0, false, []string{"received", "receipt_failed", "process_card"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			peer := newFakeMailbox()
+			peer.add("govapp_1", true)
+			peer.add("govapp_2", true)
+			if tc.receiptErr != nil {
+				peer.receiptErr["govapp_1"] = tc.receiptErr
+			}
+			// An intake engine claiming while the receipt is on its way
+			// must not get the row yet.
+			early, claimed := 0, 0
+			peer.onReceipt = func(id string) {
+				ms, err := e.store.ClaimDue(ctx, mailbox.In, e.clk.Now(), "intake", time.Minute, 10)
+				if err != nil {
+					t.Error(err)
+				}
+				for _, m := range ms {
+					if m.OSCIMessageID == id {
+						early++
+					}
+				}
+				claimed += len(ms)
+			}
+			fe := &mailbox.Fetcher{Store: e.store, Blobs: e.blobs, Open: peer.open, Now: e.clk.Now}
+			res, err := fe.FetchMailbox(ctx, mbox)
+			if (err != nil) != tc.wantErr || res.Stored != tc.stored || res.Receipts != tc.receipts {
+				t.Fatalf("result %+v, err %v", res, err)
+			}
+			if tc.wantErr && !errors.Is(err, tc.receiptErr) {
+				t.Fatalf("err %v does not wrap %v", err, tc.receiptErr)
+			}
+			if c := peer.calls(); c != tc.transcript {
+				t.Fatalf("transcript %s", c)
+			}
+			if early != 0 {
+				t.Fatalf("intake claimed %d rows before their receipt", early)
+			}
+			m, err := e.store.GetByOSCIMessageID(ctx, mbox, "govapp_1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			pc, err := e.store.ProcessCard(ctx, m.ID)
+			if err != nil || pc.Reception.IsZero() == tc.reception || !pc.Creation.Equal(t0) || !pc.Forwarding.Equal(t0.Add(time.Minute)) {
+				t.Fatalf("card %+v: %v", pc, err)
+			}
+			if got := e.kinds(t, m.ID); strings.Join(got, ",") != strings.Join(tc.kinds, ",") {
+				t.Fatalf("journal %v, want %v", got, tc.kinds)
+			}
+			// Released at once, with or without Reception: the intake
+			// claims every stored row now.
+			ms, err := e.store.ClaimDue(ctx, mailbox.In, e.clk.Now(), "intake", time.Minute, 10)
+			if err != nil || claimed+len(ms) != tc.stored {
+				t.Fatalf("claimed %d+%d of %d stored rows: %v", claimed, len(ms), tc.stored, err)
+			}
+		})
+	}
+}
+
+// TestFetchStopBeforeReceipt: a process that stops between storing a
+// delivery and its receipt leaves the row held; the hold runs out by
+// itself, and the redelivery's receipt fills in Reception.
+func TestFetchStopBeforeReceipt(t *testing.T) {
+	e := newEnv(t)
+	peer := newFakeMailbox()
+	peer.add("govapp_s", true)
+	const mbox = "mb"
+	s, _ := peer.open(ctx, mbox)
+	s.ListUndelivered(ctx)
+	d, _ := s.FetchDelivery(ctx, "govapp_s")
+	stop := errors.New("process stopped")
+	fe := &mailbox.Fetcher{Store: e.store, Blobs: e.blobs, ReceiptWait: time.Minute, Now: e.clk.Now,
+		Open: func(context.Context, string) (mailbox.Session, error) {
+			return &stoppingSession{onceSession{d: d}, e, stop}, nil
+		}}
+	if res, err := fe.FetchMailbox(ctx, mbox); err == nil || res.Stored != 1 {
+		t.Fatalf("stopped dialog: %+v %v", res, err)
+	}
+	e.reopen(t)
+	s.Abandon()
+	peer.calls()
+	m, err := e.store.GetByOSCIMessageID(ctx, mbox, "govapp_s")
+	if err != nil || m.State != mailbox.StateReceived || !m.NextAttemptAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("held row %+v: %v", m, err)
+	}
+	if ms, _ := e.store.ClaimDue(ctx, mailbox.In, t0.Add(59*time.Second), "intake", time.Minute, 10); len(ms) != 0 {
+		t.Fatal("held row claimed before the hold ran out")
+	}
+	// The next poll finds it unacknowledged: a duplicate whose receipt
+	// completes the card and releases the row.
+	e.clk.Add(10 * time.Second)
+	res, err := (&mailbox.Fetcher{Store: e.store, Blobs: e.blobs, Open: peer.open, Now: e.clk.Now}).FetchMailbox(ctx, mbox)
+	if err != nil || res.Duplicates != 1 || res.Receipts != 1 {
+		t.Fatalf("redelivery %+v: %v", res, err)
+	}
+	if pc, _ := e.store.ProcessCard(ctx, m.ID); !pc.Reception.Equal(receptionAt) {
+		t.Fatalf("card %+v", pc)
+	}
+	if ms, _ := e.store.ClaimDue(ctx, mailbox.In, e.clk.Now(), "intake", time.Minute, 10); len(ms) != 1 {
+		t.Fatalf("released row not claimed: %d", len(ms))
+	}
+}
+
+// stoppingSession is a process that stops (its store closes) just before
+// the receipt order would go out.
+type stoppingSession struct {
+	onceSession
+	e    *env
+	stop error
+}
+
+func (s *stoppingSession) Receipt(context.Context, string) (mailbox.ProcessCard, error) {
+	s.e.store.Close()
+	return mailbox.ProcessCard{}, s.stop
+}

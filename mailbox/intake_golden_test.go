@@ -45,6 +45,7 @@ func sampleIntake() *IntakeMessage {
 		OSCISubject: "Testnachricht", UserSubject: `Funktionsabfrage <script>alert("x")</script> & mehr`, CaseNumberSender: "4 Js 123/26",
 		CaseNumberRecipient: "32-10/2026", XJustizMessageID: "2f1c7a4e-9d1b-4c55-8a1e-2b7f4a9d0c11", EEBRequested: true,
 		Creation: fmtTime(g0), Forwarding: fmtTime(g0.Add(time.Second)), StoredAt: fmtTime(g0.Add(2 * time.Second)),
+		Reception:      fmtTime(g0.Add(3 * time.Second)),
 		OriginalSHA256: sha256Hex("original"), VerificationStatus: rep.Status(), VHNPresent: true}
 	for i, safe := range UniqueFileNames(names) {
 		body := docs[i].body

@@ -150,6 +150,8 @@ th{background:#eee;width:14em}
 <tr><th>Prüfzeitpunkt</th><td>{{t .R.CheckedAt}}</td></tr>
 <tr><th>Übermittlungsweg (VHN)</th><td>{{yn .R.VHNPresent}}{{if .R.VHNText}}: {{.R.VHNText}}{{end}}</td></tr>
 <tr><th>Eingang beim Intermediär</th><td>{{.M.Creation}}</td></tr>
+<tr><th>Weiterleitung durch den Intermediär</th><td>{{.M.Forwarding}}</td></tr>
+<tr><th>Abholung (Empfangsbestätigung)</th><td>{{.M.Reception}}</td></tr>
 <tr><th>Absender</th><td>{{.M.Sender.Name}}{{if .M.Sender.Organisation}}, {{.M.Sender.Organisation}}{{end}} ({{.M.Sender.SafeID}})</td></tr>
 <tr><th>Empfängerpostfach</th><td>{{.M.Mailbox}}</td></tr>
 <tr><th>Betreff</th><td>{{.M.UserSubject}}</td></tr>

@@ -52,6 +52,15 @@ type Store interface {
 	Operate(ctx context.Context, a OperatorAction) (Message, error)
 
 	ProcessCard(ctx context.Context, id int64) (ProcessCard, error)
+	// UpdateProcessCard merges card into the stored Laufzettel of message
+	// id (ErrNotFound if there is no such message): a time or subject the
+	// card leaves empty keeps the stored one, so nothing already known is
+	// removed. It journals "process_card" with the times the card carries.
+	// An incoming message in StateReceived that is held for its receipt
+	// (NewIncoming.NotBefore still ahead) and not leased becomes due at now,
+	// in the same transaction; this is how the Fetcher makes a delivery
+	// intake-claimable only once its Reception is stored.
+	UpdateProcessCard(ctx context.Context, id int64, card ProcessCard, now time.Time) error
 	IntakeRecord(ctx context.Context, id int64) (IntakeRecord, error)
 
 	// Append adds a journal entry that belongs to no state change.
@@ -96,6 +105,11 @@ type NewIncoming struct {
 	Documents     []Document
 	Card          *ProcessCard
 	Now           time.Time
+	// NotBefore holds the first intake attempt until then (zero or earlier
+	// than Now: due at Now). The Fetcher holds a delivery until it has asked
+	// for its receipt; UpdateProcessCard releases it early, and the hold
+	// ends by itself if the process stops in between.
+	NotBefore time.Time
 }
 
 // Filter selects messages for List. Zero fields match everything.

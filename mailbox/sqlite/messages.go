@@ -271,14 +271,16 @@ func (s *Store) InsertIncoming(ctx context.Context, n mailbox.NewIncoming) (mail
 			return err
 		}
 		now := ns(n.Now)
-		final := int64(0)
+		final, due := int64(0), now
 		if state == mailbox.StateQuarantined {
 			final = now
+		} else if n.NotBefore.After(n.Now) {
+			due = ns(n.NotBefore)
 		}
 		err = tx.QueryRowContext(ctx, `INSERT INTO messages (direction, mailbox, state, next_attempt_at, osci_message_id, content_sha256, size, subject, sender, recipient,
 			last_error_code, last_error_text, meta, created_at, updated_at, finalized_at)
 			VALUES ('in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			n.Mailbox, string(state), now, n.OSCIMessageID, n.ContentSHA256, n.Size, n.Subject, n.Sender, n.Recipient,
+			n.Mailbox, string(state), due, n.OSCIMessageID, n.ContentSHA256, n.Size, n.Subject, n.Sender, n.Recipient,
 			code, text, string(n.Meta), now, now, final).Scan(&id)
 		if err != nil {
 			return err
@@ -294,6 +296,9 @@ func (s *Store) InsertIncoming(ctx context.Context, n mailbox.NewIncoming) (mail
 		d := map[string]string{"mailbox": n.Mailbox, "osci_message_id": n.OSCIMessageID, "sha256": n.ContentSHA256, "state": string(state)}
 		if code != "" {
 			d["code"] = code
+		}
+		if due != now {
+			d["held_until"] = n.NotBefore.UTC().Format(time.RFC3339Nano)
 		}
 		_, err = appendEvent(ctx, tx, mailbox.EventInput{At: n.Now, MessageID: id, Kind: "received", Detail: d})
 		return err

@@ -210,6 +210,44 @@ func (s *Store) ProcessCard(ctx context.Context, id int64) (mailbox.ProcessCard,
 	return c, nil
 }
 
+// UpdateProcessCard merges a process card and releases a receipt hold;
+// see mailbox.Store.
+func (s *Store) UpdateProcessCard(ctx context.Context, id int64, c mailbox.ProcessCard, now time.Time) error {
+	now = s.stamp(now)
+	return s.write(ctx, func(tx *sql.Tx) error {
+		m, err := getMessage(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		osciID := c.OSCIMessageID
+		if osciID == "" {
+			osciID = m.OSCIMessageID
+		}
+		if err := putCard(ctx, tx, m.ID, osciID, c, now); err != nil {
+			return err
+		}
+		detail := map[string]string{"osci_message_id": osciID}
+		for k, t := range map[string]time.Time{"creation": c.Creation, "forwarding": c.Forwarding, "reception": c.Reception} {
+			if !t.IsZero() {
+				detail[k] = t.UTC().Format(time.RFC3339Nano)
+			}
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE messages SET next_attempt_at = ?, updated_at = ?
+			WHERE id = ? AND direction = 'in' AND state = ? AND next_attempt_at > ? AND (lease_owner = '' OR lease_until <= ?)`,
+			ns(now), ns(now), m.ID, string(mailbox.StateReceived), ns(now), ns(now))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 1 {
+			detail["next_attempt_at"] = now.UTC().Format(time.RFC3339Nano)
+		}
+		_, err = appendEvent(ctx, tx, mailbox.EventInput{At: now, MessageID: m.ID, Kind: "process_card", Detail: detail})
+		return err
+	})
+}
+
 // IntakeRecord returns where an incoming message was handed over.
 func (s *Store) IntakeRecord(ctx context.Context, id int64) (mailbox.IntakeRecord, error) {
 	var r mailbox.IntakeRecord

@@ -112,6 +112,74 @@ func testProcessCard(t *testing.T, open Opener) {
 	}
 }
 
+// testReceiptHold: a delivery inserted with NotBefore is held from the
+// intake until UpdateProcessCard stores its receipt (or the hold runs
+// out); the update merges without removing a known time and is journaled.
+func testReceiptHold(t *testing.T, open Opener) {
+	s := open(t, t.TempDir())
+	hold := T0.Add(2 * time.Minute)
+	insert := func(id, sha string) mailbox.Message {
+		t.Helper()
+		m, err := s.InsertIncoming(ctx, mailbox.NewIncoming{Mailbox: "mb", OSCIMessageID: id, ContentSHA256: sha, Size: 10,
+			Documents: []mailbox.Document{{Role: mailbox.RoleOriginal, Name: "nachricht.osci", SHA256: sha, Size: 10}},
+			Card:      &mailbox.ProcessCard{Creation: T0, Forwarding: T0.Add(time.Second)}, Now: T0, NotBefore: hold})
+		if err != nil {
+			t.Fatalf("InsertIncoming: %v", err)
+		}
+		return m
+	}
+	a := insert("govapp_a", fmt.Sprintf("%064x", 71))
+	b := insert("govapp_b", fmt.Sprintf("%064x", 72))
+	if !a.NextAttemptAt.Equal(hold) {
+		t.Fatalf("held row due %v, want %v", a.NextAttemptAt, hold)
+	}
+	now := T0.Add(3 * time.Second)
+	if ms, err := s.ClaimDue(ctx, mailbox.In, now, "w1", time.Minute, 10); err != nil || len(ms) != 0 {
+		t.Fatalf("held rows claimed: %d %v", len(ms), err)
+	}
+	tests := []struct {
+		name   string
+		card   mailbox.ProcessCard
+		wantRc time.Time
+	}{
+		{"receipt with reception", mailbox.ProcessCard{OSCIMessageID: "govapp_a", Forwarding: T0.Add(time.Second), Reception: T0.Add(2 * time.Second)}, T0.Add(2 * time.Second)},
+		{"empty card removes nothing", mailbox.ProcessCard{}, T0.Add(2 * time.Second)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := s.UpdateProcessCard(ctx, a.ID, tc.card, now); err != nil {
+				t.Fatal(err)
+			}
+			c, err := s.ProcessCard(ctx, a.ID)
+			if err != nil || !c.Creation.Equal(T0) || !c.Forwarding.Equal(T0.Add(time.Second)) || !c.Reception.Equal(tc.wantRc) || c.OSCIMessageID != "govapp_a" {
+				t.Fatalf("card %+v: %v", c, err)
+			}
+		})
+	}
+	ms, err := s.ClaimDue(ctx, mailbox.In, now, "w1", time.Hour, 10)
+	if err != nil || len(ms) != 1 || ms[0].ID != a.ID {
+		t.Fatalf("after the receipt: claimed %+v %v, want only message %d", ms, err, a.ID)
+	}
+	// A leased row keeps its lease and schedule.
+	if err := s.UpdateProcessCard(ctx, a.ID, mailbox.ProcessCard{Reception: T0.Add(4 * time.Second)}, now); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Get(ctx, a.ID); got.LeaseOwner != "w1" || got.LeaseToken != ms[0].LeaseToken || got.State != mailbox.StateReceived {
+		t.Fatalf("leased row changed: %+v", got)
+	}
+	// Without a receipt the hold runs out by itself.
+	if ms, err := s.ClaimDue(ctx, mailbox.In, hold, "w2", time.Minute, 10); err != nil || len(ms) != 1 || ms[0].ID != b.ID {
+		t.Fatalf("after the hold: claimed %+v %v, want message %d", ms, err, b.ID)
+	}
+	evs, err := s.MessageEvents(ctx, a.ID)
+	if err != nil || len(evs) != 4 || evs[1].Kind != "process_card" {
+		t.Fatalf("journal of a: %+v %v", evs, err)
+	}
+	if err := s.UpdateProcessCard(ctx, b.ID+100, mailbox.ProcessCard{Reception: now}, now); !errors.Is(err, mailbox.ErrNotFound) {
+		t.Fatalf("card of a missing message: %v, want ErrNotFound", err)
+	}
+}
+
 func testIntakeRecord(t *testing.T, open Opener) {
 	s := open(t, t.TempDir())
 	m := claim(t, s, mailbox.In, reach(t, s, mailbox.StateIntakePending, 1).ID, T0)

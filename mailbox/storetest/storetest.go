@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		{"OutgoingMessageIDUnique", testOutgoingUnique},
 		{"IncomingDedup", testIncomingDedup},
 		{"ProcessCardMerge", testProcessCard},
+		{"ReceiptHold", testReceiptHold},
 		{"IntakeRecord", testIntakeRecord},
 		{"JournalChain", testJournalChain},
 		{"FailedChangeLeavesNoTrace", testAtomicity},
