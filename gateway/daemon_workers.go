@@ -127,7 +127,8 @@ func (d *Daemon) fetchRound(ctx context.Context, name string) (bool, error) {
 	log := d.log.With(zap.String(LogKeyMailbox, name), zap.Int64(LogKeyDurationMs, dur.Milliseconds()))
 	if res.Stored > 0 {
 		notify(d.wakeDeliver)
-		log.Info("fetched deliveries", zap.Int("stored", res.Stored), zap.Int("duplicates", res.Duplicates), zap.Int("conflicts", res.Conflicts))
+		log.Info("fetched deliveries", zap.Int("stored", res.Stored), zap.Int("duplicates", res.Duplicates), zap.Int("conflicts", res.Conflicts),
+			zap.Int("receipts", res.Receipts), zap.Int("receiptFailures", res.ReceiptFailures))
 	}
 	if err != nil {
 		if isFatalStoreError(err) {
