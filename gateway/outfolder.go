@@ -234,7 +234,7 @@ func folderContent(dir string) ([]string, string, error) {
 	for _, e := range ents {
 		n := e.Name()
 		switch {
-		case n == OutFolderMarker || n == OutFolderResultFile:
+		case ownFile(n):
 			continue
 		case !e.Type().IsRegular():
 			return nil, "", fieldErr(nil, n, "is not a regular file (sub-directories and links are not accepted)")
@@ -267,13 +267,17 @@ func hashFile(path string) (string, error) {
 }
 
 // finish writes result.json durably and moves the directory to done/ or
-// failed/ (a name already there gets a time suffix).
+// failed/ (a name already there gets a time suffix). The temporary file is
+// written beside the submission directory, not in it, so a crash while it
+// is written never leaves a file that the recovery would take for a
+// document (which would change the submission's digest and lose the
+// idempotency match).
 func (o *OutFolder) finish(dir, name, to string, res OutFolderResult) error {
 	data, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := writeFileDurable(filepath.Join(dir, OutFolderResultFile), append(data, '\n'), 0o640); err != nil {
+	if err := o.writeResult(dir, name, append(data, '\n')); err != nil {
 		return fmt.Errorf("gateway: outgoing folder: %w", err)
 	}
 	target := filepath.Join(o.Root, to, name)
@@ -287,6 +291,42 @@ func (o *OutFolder) finish(dir, name, to string, res OutFolderResult) error {
 		return fmt.Errorf("gateway: outgoing folder: %w", err)
 	}
 	return nil
+}
+
+// resultTempPrefix names the temporary result files in processing/.
+const resultTempPrefix = ".result-"
+
+// writeResult writes dir/result.json: temporary file in processing/ →
+// fsync → rename into dir → fsync dir.
+func (o *OutFolder) writeResult(dir, name string, data []byte) error {
+	tmp := filepath.Join(filepath.Dir(dir), resultTempPrefix+name+".tmp")
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write(data)
+	if werr == nil {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(tmp, filepath.Join(dir, OutFolderResultFile))
+	}
+	if werr != nil {
+		os.Remove(tmp)
+		return werr
+	}
+	return syncDir(dir)
+}
+
+// ownFile reports the gateway's own files in a submission directory: the
+// marker, result.json, and temporary result files an older version wrote
+// there. They are never documents and never part of the digest.
+func ownFile(n string) bool {
+	return n == OutFolderMarker || n == OutFolderResultFile ||
+		strings.HasPrefix(n, "."+OutFolderResultFile+".") && strings.HasSuffix(n, ".tmp")
 }
 
 // subdirs lists the directories in dir that do not start with a dot.

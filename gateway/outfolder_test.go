@@ -192,3 +192,46 @@ func TestOutFolderRunStops(t *testing.T) {
 		t.Errorf("Run did not prepare the folder: %v", err)
 	}
 }
+
+// TestOutFolderCrashWhileWritingResult: a kill while result.json was being
+// written leaves the gateway's own files in the submission directory; the
+// recovery must still find the accepted message by its idempotency key and
+// report it done (replayed), never failed (which would make the
+// application send it again).
+func TestOutFolderCrashWhileWritingResult(t *testing.T) {
+	e := newAPIEnv(t, APILimits{})
+	e.addRecipient(t)
+	o := newOutFolder(t, e)
+	o.defaults()
+	ctx := context.Background()
+	processing := filepath.Join(o.Root, OutFolderProcessing)
+	dir := writeDrop(t, processing, "crash-00034", okMessage(), map[string]string{"A.pdf": "%PDF a"}, true)
+	first, err := o.submit(ctx, "crash-00034", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{
+		".result.json.2989771444.tmp": `{"id": 1, "sta`, // an older version's temporary file, cut off
+		OutFolderResultFile:           `{"id": 1}`,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(processing, resultTempPrefix+"crash-00034.tmp"), []byte("{"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := o.RunOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("RunOnce = %d, %v", n, err)
+	}
+	r := readResult(t, filepath.Join(o.Root, OutFolderDone, "crash-00034"))
+	if r.ID != first.Message.ID || !r.Replayed || r.Error != "" {
+		t.Errorf("result %+v, want message %d replayed", r, first.Message.ID)
+	}
+	if _, err := os.Stat(filepath.Join(o.Root, OutFolderFailed, "crash-00034")); err == nil {
+		t.Error("an accepted submission was moved to failed/")
+	}
+	if n := e.messageCount(t); n != 1 {
+		t.Errorf("%d messages, want 1", n)
+	}
+}
