@@ -50,8 +50,9 @@ func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	for _, m := range ms {
+	for i, m := range ms {
 		if err := d.process(ctx, m); err != nil {
+			endLeases(ctx, d.Store, d.Owner, d.Now(), ms[i:])
 			return len(ms), err
 		}
 	}

@@ -46,3 +46,15 @@ func withLease(ctx context.Context, st Store, m Message, owner string, lease tim
 	<-stopped
 	return err
 }
+
+// endLeases ends the leases of claimed messages a round could not work
+// through because the store failed (e.g. the disk is full), so that the
+// next round takes them as soon as the store works again instead of
+// waiting for the leases to run out. Best effort: if the store still
+// fails, the leases expire on their own. A message whose last step
+// released its lease is left alone by the fenced write.
+func endLeases(ctx context.Context, st Store, owner string, now time.Time, ms []Message) {
+	for _, m := range ms {
+		_ = st.ExtendLease(ctx, m.ID, owner, m.LeaseToken, now)
+	}
+}

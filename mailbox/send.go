@@ -80,8 +80,9 @@ func (s *Sender) RunOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	for _, m := range ms {
+	for i, m := range ms {
 		if err := s.process(ctx, m); err != nil {
+			endLeases(ctx, s.Store, s.Owner, s.Now(), ms[i:])
 			return len(ms), err
 		}
 	}

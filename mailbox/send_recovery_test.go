@@ -260,3 +260,42 @@ func TestSenderRun(t *testing.T) {
 		t.Fatalf("Run returned %v, want context.Canceled", err)
 	}
 }
+
+// applyFails is the store with a full disk: every Apply fails until ok is
+// set, while leases can still be written (as a small SQLite update often
+// can when a larger commit cannot).
+type applyFails struct {
+	mailbox.Store
+	ok bool
+}
+
+func (s *applyFails) Apply(ctx context.Context, c mailbox.Change) (mailbox.Message, error) {
+	if !s.ok {
+		return mailbox.Message{}, errors.New("database or disk is full")
+	}
+	return s.Store.Apply(ctx, c)
+}
+
+// TestSendRoundFailureEndsLeases: when the store fails mid-round, the
+// claimed messages are not left leased for the whole lease: the next round
+// after the store recovers takes them at once.
+func TestSendRoundFailureEndsLeases(t *testing.T) {
+	e := newEnv(t)
+	f := newFake(e.clk.Now)
+	m := submit(t, e, "%PDF disk full")
+	s := newSender(e, f)
+	s.Lease = time.Hour
+	full := &applyFails{Store: e.store}
+	s.Store = full
+	if _, err := s.RunOnce(ctx); err == nil {
+		t.Fatal("round with a failing store reported no error")
+	}
+	full.ok = true
+	e.clk.Add(time.Second)
+	if n, err := s.RunOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("next round claimed %d (%v), want the message at once", n, err)
+	}
+	if got := e.get(t, m.ID); got.State != mailbox.StateSent {
+		t.Fatalf("state %s, want sent", got.State)
+	}
+}
