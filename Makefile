@@ -67,12 +67,7 @@ bench: deps build
 	$(GO) run ./gateway/internal/crashtest bench -bin ./$(BIN)
 
 fuzz:
-	@set -e; for pkg in $$($(GO) list ./...); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "== $$pkg $$f ($(FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1x $$pkg; \
-	  done; \
-	done
+	GO=$(GO) FUZZTIME=$(FUZZTIME) .ci/fuzz
 
 crash: build
 	@if [ -x testdata/crash/run.sh ]; then testdata/crash/run.sh ./$(BIN); else echo "no crash test yet"; fi
