@@ -110,6 +110,10 @@ type Daemon struct {
 	rt     atomic.Pointer[runtimeConfig]
 	reload sync.Mutex
 
+	// Leases a failed send or intake round could not end (disk full),
+	// ended first by the next round.
+	sendStale, deliverStale mailbox.StaleLeases
+
 	wakeSend, wakeDeliver chan struct{}
 	stopping              chan struct{} // closed: claim no more work
 	workCtx               context.Context

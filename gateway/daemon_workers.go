@@ -96,14 +96,14 @@ func (d *Daemon) pollInterval(name string) time.Duration {
 func (d *Daemon) sendRound(ctx context.Context) (bool, error) {
 	rt := d.current()
 	s := &mailbox.Sender{Store: d.store, Blobs: d.blobs, Transport: d.transport(rt),
-		Owner: d.owner + "/send", Now: d.opt.Now, Rand: d.opt.Rand}
+		Owner: d.owner + "/send", Now: d.opt.Now, Rand: d.opt.Rand, Stale: &d.sendStale}
 	n, err := s.RunOnce(ctx)
 	return n > 0, err
 }
 
 func (d *Daemon) deliverRound(ctx context.Context) (bool, error) {
 	dl := &mailbox.Deliverer{Store: d.store, Blobs: d.blobs, Sink: intakeRouter{current: d.current},
-		Owner: d.owner + "/intake", Now: d.opt.Now, Rand: d.opt.Rand}
+		Owner: d.owner + "/intake", Now: d.opt.Now, Rand: d.opt.Rand, Stale: &d.deliverStale}
 	n, err := dl.RunOnce(ctx)
 	return n > 0, err
 }

@@ -23,6 +23,9 @@ type Deliverer struct {
 	Batch  int           // default 8
 	Now    func() time.Time
 	Rand   io.Reader
+	// Stale carries leases a failed round could not end into the next
+	// round (see Sender.Stale).
+	Stale *StaleLeases
 }
 
 func (d *Deliverer) defaults() {
@@ -46,13 +49,18 @@ func (d *Deliverer) defaults() {
 // RunOnce works through one batch; see Sender.RunOnce.
 func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
 	d.defaults()
+	// Leases a failed round could not end come first; while the store
+	// still refuses writes, nothing new is claimed.
+	if err := d.Stale.end(ctx, d.Store, d.Owner, d.Now()); err != nil {
+		return 0, err
+	}
 	ms, err := d.Store.ClaimDue(ctx, In, d.Now(), d.Owner, d.Lease, d.Batch)
 	if err != nil {
 		return 0, err
 	}
 	for i, m := range ms {
 		if err := d.process(ctx, m); err != nil {
-			endLeases(ctx, d.Store, d.Owner, d.Now(), ms[i:])
+			endLeases(ctx, d.Store, d.Owner, d.Now(), ms[i:], d.Stale)
 			return len(ms), err
 		}
 	}

@@ -3,6 +3,7 @@ package mailbox
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 )
 
@@ -47,14 +48,59 @@ func withLease(ctx context.Context, st Store, m Message, owner string, lease tim
 	return err
 }
 
+// StaleLeases remembers the leases a worker could not end after its round
+// failed on the store (on a full disk even that small write can fail).
+// A worker keeps one across rounds and passes it to every round; the next
+// round ends them first, before it claims anything, so the messages are
+// taken again as soon as the store accepts writes instead of when their
+// leases run out. The zero value is ready; it is safe for concurrent use.
+type StaleLeases struct {
+	mu sync.Mutex
+	ms []Message
+}
+
+// end tries to end every remembered lease at now. Leases that are ended
+// or already lost (another worker or an operator acted) are forgotten; it
+// returns the first store error, with the rest kept for the next try.
+func (l *StaleLeases) end(ctx context.Context, st Store, owner string, now time.Time) error {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var keep []Message
+	var first error
+	for _, m := range l.ms {
+		if err := st.ExtendLease(ctx, m.ID, owner, m.LeaseToken, now); err != nil && !isLeaseLost(err) {
+			keep = append(keep, m)
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	l.ms = keep
+	return first
+}
+
+func (l *StaleLeases) add(m Message) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	l.ms = append(l.ms, m)
+	l.mu.Unlock()
+}
+
 // endLeases ends the leases of claimed messages a round could not work
 // through because the store failed (e.g. the disk is full), so that the
 // next round takes them as soon as the store works again instead of
-// waiting for the leases to run out. Best effort: if the store still
-// fails, the leases expire on their own. A message whose last step
-// released its lease is left alone by the fenced write.
-func endLeases(ctx context.Context, st Store, owner string, now time.Time, ms []Message) {
+// waiting for the leases to run out. A lease whose ending fails as well is
+// handed to stale for the next round. A message whose last step released
+// its lease is left alone by the fenced write.
+func endLeases(ctx context.Context, st Store, owner string, now time.Time, ms []Message, stale *StaleLeases) {
 	for _, m := range ms {
-		_ = st.ExtendLease(ctx, m.ID, owner, m.LeaseToken, now)
+		if err := st.ExtendLease(ctx, m.ID, owner, m.LeaseToken, now); err != nil && !isLeaseLost(err) {
+			stale.add(m)
+		}
 	}
 }

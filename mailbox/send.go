@@ -48,6 +48,9 @@ type Sender struct {
 	Batch   int           // default 16
 	Now     func() time.Time
 	Rand    io.Reader
+	// Stale carries leases a failed round could not end into the next
+	// round; a worker keeps one for all its rounds. Nil: none are kept.
+	Stale *StaleLeases
 }
 
 func (s *Sender) defaults() {
@@ -76,13 +79,18 @@ func (s *Sender) defaults() {
 // returned only when the store itself fails (then the caller stops).
 func (s *Sender) RunOnce(ctx context.Context) (int, error) {
 	s.defaults()
+	// Leases a failed round could not end come first; while the store
+	// still refuses writes, nothing new is claimed.
+	if err := s.Stale.end(ctx, s.Store, s.Owner, s.Now()); err != nil {
+		return 0, err
+	}
 	ms, err := s.Store.ClaimDue(ctx, Out, s.Now(), s.Owner, s.Lease, s.Batch)
 	if err != nil {
 		return 0, err
 	}
 	for i, m := range ms {
 		if err := s.process(ctx, m); err != nil {
-			endLeases(ctx, s.Store, s.Owner, s.Now(), ms[i:])
+			endLeases(ctx, s.Store, s.Owner, s.Now(), ms[i:], s.Stale)
 			return len(ms), err
 		}
 	}

@@ -261,39 +261,56 @@ func TestSenderRun(t *testing.T) {
 	}
 }
 
-// applyFails is the store with a full disk: every Apply fails until ok is
-// set, while leases can still be written (as a small SQLite update often
-// can when a larger commit cannot).
-type applyFails struct {
+// diskFull is the store with a full disk: claims still fit (a small
+// update in a WAL that has room), every other write fails until ok is set.
+type diskFull struct {
 	mailbox.Store
 	ok bool
 }
 
-func (s *applyFails) Apply(ctx context.Context, c mailbox.Change) (mailbox.Message, error) {
+var errFull = errors.New("database or disk is full")
+
+func (s *diskFull) Apply(ctx context.Context, c mailbox.Change) (mailbox.Message, error) {
 	if !s.ok {
-		return mailbox.Message{}, errors.New("database or disk is full")
+		return mailbox.Message{}, errFull
 	}
 	return s.Store.Apply(ctx, c)
 }
 
-// TestSendRoundFailureEndsLeases: when the store fails mid-round, the
-// claimed messages are not left leased for the whole lease: the next round
-// after the store recovers takes them at once.
+func (s *diskFull) ExtendLease(ctx context.Context, id int64, owner string, token int64, until time.Time) error {
+	if !s.ok {
+		return errFull
+	}
+	return s.Store.ExtendLease(ctx, id, owner, token, until)
+}
+
+// TestSendRoundFailureEndsLeases: when the store fails mid-round, even
+// the ending of the leases may fail; the worker keeps them, claims
+// nothing while the store still refuses writes, and once it accepts them
+// again the next round ends the leases and takes the message at once,
+// not when its lease runs out.
 func TestSendRoundFailureEndsLeases(t *testing.T) {
 	e := newEnv(t)
 	f := newFake(e.clk.Now)
 	m := submit(t, e, "%PDF disk full")
-	s := newSender(e, f)
-	s.Lease = time.Hour
-	full := &applyFails{Store: e.store}
-	s.Store = full
-	if _, err := s.RunOnce(ctx); err == nil {
-		t.Fatal("round with a failing store reported no error")
+	full := &diskFull{Store: e.store}
+	var stale mailbox.StaleLeases
+	round := func() (int, error) {
+		s := newSender(e, f) // a fresh engine per round, as the daemon makes them
+		s.Lease, s.Store, s.Stale = time.Hour, full, &stale
+		return s.RunOnce(ctx)
+	}
+	if _, err := round(); err == nil {
+		t.Fatal("round with a full disk reported no error")
+	}
+	e.clk.Add(time.Second)
+	if n, err := round(); err == nil || n != 0 {
+		t.Fatalf("round while still full: claimed %d (%v), want nothing and the store error", n, err)
 	}
 	full.ok = true
 	e.clk.Add(time.Second)
-	if n, err := s.RunOnce(ctx); err != nil || n != 1 {
-		t.Fatalf("next round claimed %d (%v), want the message at once", n, err)
+	if n, err := round(); err != nil || n != 1 {
+		t.Fatalf("first round after space returned claimed %d (%v), want the message at once", n, err)
 	}
 	if got := e.get(t, m.ID); got.State != mailbox.StateSent {
 		t.Fatalf("state %s, want sent", got.State)
