@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+)
+
+// runBench measures the whole path store → send → simulator → fetch →
+// intake with the real binary: throughput for small messages, then time
+// and peak memory (VmHWM of the daemon and the simulator, each started
+// fresh) for one large message, beside `sha256sum` of the same file as a
+// reference measured in the same run.
+func runBench(o options) int {
+	ver, _ := exec.Command(o.bin, "version").Output()
+	fmt.Printf("bench: end to end through the real binary (%s), %d CPUs, seed %d\n", strings.TrimSpace(string(ver)), runtime.NumCPU(), o.seed)
+	if code := benchSmall(o); code != 0 {
+		return code
+	}
+	return benchBig(o)
+}
+
+func benchSmall(o options) int {
+	dir := filepath.Join(o.dir, "small")
+	c, err := newCluster(o.bin, dir, clusterOptions{}, logf)
+	if err != nil {
+		logf("bench: setup: %v", err)
+		return 1
+	}
+	defer c.close()
+	if err := prepare(c); err != nil {
+		logf("bench: %v", err)
+		return 1
+	}
+	const size = 1024
+	docs := make([]document, o.benchN)
+	for i := range docs {
+		docs[i] = smallDocument(o.seed, i, size)
+	}
+	ctx := context.Background()
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	next := make(chan int)
+	failed := make(chan string, len(docs))
+	for w := 0; w < o.workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if oc := submitUntilAcked(ctx, c.apiURL, docs[i]); oc.failed != "" {
+					failed <- oc.failed
+				}
+			}
+		}()
+	}
+	for i := range docs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	tAck := time.Since(t0)
+	close(failed)
+	for f := range failed {
+		logf("bench: FAIL: submission refused: %s", f)
+		return 1
+	}
+	// The simulator's stored deliveries mark when sending was done; the
+	// intake when fetching and hand-over were.
+	boxB := filepath.Join(c.simDir, "mailboxes", fingerprintB(c))
+	var tSent time.Duration
+	deadline := time.Now().Add(10 * time.Minute)
+	for intakeCount(c.intake) < len(docs) && time.Now().Before(deadline) {
+		if ents, _ := os.ReadDir(boxB); tSent == 0 && len(ents) >= len(docs) {
+			tSent = time.Since(t0)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	tAll := time.Since(t0)
+	if tSent == 0 {
+		tSent = tAll
+	}
+	if n := intakeCount(c.intake); n < len(docs) {
+		logf("bench: FAIL: only %d of %d small messages in the intake after 10 min", n, len(docs))
+		return 1
+	}
+	hwm, _, _ := procStatus(c.daemon.cmd.Process.Pid)
+	res, err := tallyRun(c, docs)
+	if err != nil || res.Lost != 0 || res.Duplicated != 0 || res.Intake != len(docs) {
+		logf("bench: FAIL: small messages: %s %v %v", res.line(), err, res.Details)
+		return 1
+	}
+	fmt.Printf("bench: small messages: %d × %d B, %d clients: accepted (202) in %s = %.1f msg/s; "+
+		"all stored at the simulator after %s = %.1f msg/s sent; store→send→simulator→fetch→intake in %s = %.1f msg/s end to end (poll interval 1s); daemon peak RSS %.1f MiB\n",
+		len(docs), size, o.workers, tAck.Round(time.Millisecond), float64(len(docs))/tAck.Seconds(),
+		tSent.Round(time.Millisecond), float64(len(docs))/tSent.Seconds(),
+		tAll.Round(time.Millisecond), float64(len(docs))/tAll.Seconds(), float64(hwm)/1024)
+	return 0
+}
+
+func benchBig(o options) int {
+	dir := filepath.Join(o.dir, "big")
+	c, err := newCluster(o.bin, dir, clusterOptions{}, logf)
+	if err != nil {
+		logf("bench: setup: %v", err)
+		return 1
+	}
+	defer c.close()
+	src := filepath.Join(dir, "bench_big.bin")
+	sum, err := writeRandomFile(src, o.bigBytes, o.seed)
+	if err != nil {
+		logf("bench: %v", err)
+		return 1
+	}
+	t := time.Now()
+	ref, err := exec.Command("sha256sum", src).Output()
+	refTime := time.Since(t)
+	if err != nil || len(ref) < 64 || string(ref[:64]) != sum {
+		logf("bench: FAIL: sha256sum reference: %v %q", err, ref)
+		return 1
+	}
+	if err := prepare(c); err != nil { // the daemon and simulator of this phase start fresh: VmHWM is this message's
+		logf("bench: %v", err)
+		return 1
+	}
+	doc := document{Index: 0, Key: fmt.Sprintf("bench-big-%d", o.seed), Name: "bench_big.bin", Size: o.bigBytes, SHA: sum,
+		Open: func() (io.ReadCloser, error) { return os.Open(src) }}
+	dpid, spid := c.daemon.cmd.Process.Pid, c.sim.cmd.Process.Pid
+	dHWM0, _, _ := procStatus(dpid)
+	dSample, sSample := sampleRSS(dpid, 20*time.Millisecond), sampleRSS(spid, 20*time.Millisecond)
+	t0 := time.Now()
+	r := submit(context.Background(), c.apiURL, doc, 15*time.Minute)
+	tAck := time.Since(t0)
+	if r.Status != http.StatusAccepted {
+		dSample.finish()
+		sSample.finish()
+		logf("bench: FAIL: large message: %d %v %s", r.Status, r.Err, r.Body)
+		return 1
+	}
+	arrived := waitIntake(c, 1, 15*time.Minute)
+	tAll := time.Since(t0)
+	dPeak, sPeak := dSample.finish(), sSample.finish()
+	dHWM, _, _ := procStatus(dpid)
+	sHWM, _, _ := procStatus(spid)
+	if !arrived {
+		logf("bench: FAIL: the large message did not reach the intake within 15 min\n%s", c.daemon.tail(20))
+		return 1
+	}
+	res, err := tallyRun(c, []document{doc})
+	if err != nil || res.Lost != 0 || res.Duplicated != 0 || res.Intake != 1 {
+		logf("bench: FAIL: large message: %s %v %v", res.line(), err, res.Details)
+		return 1
+	}
+	mb := float64(o.bigBytes) / 1e6
+	fmt.Printf("bench: large message: %.0f MB: accepted (202) in %s (%.0f MB/s); store→send→simulator→fetch→intake in %s (%.1f MB/s); "+
+		"reference sha256sum of the file: %s (%.0f MB/s)\n",
+		mb, tAck.Round(time.Millisecond), mb/tAck.Seconds(), tAll.Round(time.Millisecond), mb/tAll.Seconds(),
+		refTime.Round(time.Millisecond), mb/refTime.Seconds())
+	fmt.Printf("bench: large message: peak RSS daemon %.1f MiB (VmHWM; %.1f MiB after start, sampled peak %.1f MiB), simulator %.1f MiB (VmHWM; sampled %.1f MiB); intake document SHA-256 matches\n",
+		float64(dHWM)/1024, float64(dHWM0)/1024, float64(dPeak)/1024, float64(sHWM)/1024, float64(sPeak)/1024)
+	return 0
+}
+
+// writeRandomFile writes size seeded random bytes and returns their SHA-256.
+func writeRandomFile(path string, size int64, seed uint64) (string, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	r := rand.NewChaCha8(seedBytes(seed, 0xb16))
+	if _, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r, size)); err != nil {
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

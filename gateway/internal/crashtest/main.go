@@ -1,0 +1,441 @@
+// Command crashtest proves the gateway's durability promise against the
+// real binary: it starts `bebpo-gateway simulator` and `bebpo-gateway run`
+// with two mailboxes a and b at that simulator, submits messages a→b
+// (alternately through the admin API, retried with the same
+// Idempotency-Key until a 202, and through the outgoing folder), kills the
+// daemon with SIGKILL at random moments and restarts it, and at the end
+// counts from sources that do not depend on the gateway's own
+// bookkeeping: the deliveries the simulator stored (decrypted with b's
+// cipher key, identified by document SHA-256, named by the SHA-256 of
+// their MessageId) and the complete, manifest-verified entries of the
+// folder intake, whose MessageIds must be those deliveries.
+//
+// It fails unless: nothing is lost or duplicated at either place; every
+// message is in the intake exactly once; every folder submission ended in
+// done/; the drained store holds only sent/confirmed and delivered
+// messages; `bebpo-gateway journal verify` and mailbox.Check pass; the
+// daemon never exited by itself and stops with 0 on SIGTERM.
+//
+// Usage (from the repository root; `make crash` runs the first two):
+//
+//	go run ./gateway/internal/crashtest crash    -bin bin/bebpo-gateway [-n 100 -kills 30 -seed S]
+//	go run ./gateway/internal/crashtest diskfull -bin bin/bebpo-gateway
+//	go run ./gateway/internal/crashtest bench    -bin bin/bebpo-gateway [-bench-n 200 -big-bytes 200000000]
+//
+// crash prints "sent=N lost=L duplicated=D intake=M" and exits 1 unless
+// nothing was lost or duplicated, every message is in the intake exactly
+// once, `journal verify` and mailbox.Check pass. The seed is printed so a
+// run can be repeated (kill moments and documents follow from it; the
+// scheduling of the processes does not).
+//
+// diskfull needs root for a small tmpfs as data_dir and skips (exit 0)
+// with a message when it cannot mount one.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	bin          string
+	dir          string
+	keep         bool
+	n            int
+	kills        int
+	seed         uint64
+	minDelay     time.Duration
+	maxDelay     time.Duration
+	docSize      int
+	workers      int
+	drainTimeout time.Duration
+	via          string
+	benchN       int
+	bigBytes     int64
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+func main() {
+	if len(os.Args) < 2 || strings.HasPrefix(os.Args[1], "-") {
+		fmt.Fprintln(os.Stderr, "usage: crashtest crash|diskfull|bench -bin PATH [options]")
+		os.Exit(2)
+	}
+	mode := os.Args[1]
+	fs := flag.NewFlagSet("crashtest "+mode, flag.ExitOnError)
+	var o options
+	fs.StringVar(&o.bin, "bin", "bin/bebpo-gateway", "the bebpo-gateway binary to test")
+	fs.StringVar(&o.dir, "dir", "", "work directory (default: a new temporary directory)")
+	fs.BoolVar(&o.keep, "keep", false, "keep the work directory also when the run passes")
+	fs.IntVar(&o.n, "n", envInt("CRASH_N", 100), "messages to submit (env CRASH_N)")
+	fs.IntVar(&o.kills, "kills", envInt("CRASH_KILLS", 30), "SIGKILLs of the daemon (env CRASH_KILLS)")
+	seed := fs.Uint64("seed", 0, "random seed (env CRASH_SEED; default: from the clock)")
+	fs.DurationVar(&o.minDelay, "min-delay", 300*time.Millisecond, "earliest kill after a (re)start")
+	fs.DurationVar(&o.maxDelay, "max-delay", 3*time.Second, "latest kill after a (re)start")
+	fs.IntVar(&o.docSize, "doc-size", 4096, "bytes per document")
+	fs.IntVar(&o.workers, "workers", 4, "concurrent submitting clients")
+	fs.StringVar(&o.via, "via", "both", "crash: submit through the api, the outgoing folder, or both (alternating)")
+	fs.DurationVar(&o.drainTimeout, "drain-timeout", 5*time.Minute, "how long to wait for the queue to drain after the last kill")
+	fs.IntVar(&o.benchN, "bench-n", envInt("BENCH_N", 200), "bench: small messages (env BENCH_N)")
+	fs.Int64Var(&o.bigBytes, "big-bytes", int64(envInt("BENCH_BIG_BYTES", 200_000_000)), "bench: size of the large message (env BENCH_BIG_BYTES)")
+	_ = fs.Parse(os.Args[2:])
+	o.seed = *seed
+	if o.seed == 0 {
+		if v, err := strconv.ParseUint(os.Getenv("CRASH_SEED"), 10, 64); err == nil && v != 0 {
+			o.seed = v
+		} else {
+			o.seed = uint64(time.Now().UnixNano())
+		}
+	}
+	if o.via != "api" && o.via != "folder" && o.via != "both" {
+		fmt.Fprintln(os.Stderr, "crashtest: -via must be api, folder or both")
+		os.Exit(2)
+	}
+	if o.maxDelay < o.minDelay {
+		fmt.Fprintln(os.Stderr, "crashtest: -max-delay must not be below -min-delay")
+		os.Exit(2)
+	}
+	var code int
+	switch mode {
+	case "crash":
+		code = withDir(o, "crash", runCrash)
+	case "diskfull":
+		code = withDir(o, "diskfull", runDiskFull)
+	case "bench":
+		code = withDir(o, "bench", runBench)
+	default:
+		fmt.Fprintf(os.Stderr, "crashtest: unknown mode %q (crash, diskfull, bench)\n", mode)
+		code = 2
+	}
+	os.Exit(code)
+}
+
+// withDir runs fn in a work directory, removed afterwards unless the run
+// failed or -keep was given.
+func withDir(o options, name string, fn func(options) int) int {
+	if o.dir == "" {
+		d, err := os.MkdirTemp("", "bebpo-"+name+"-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "crashtest:", err)
+			return 1
+		}
+		o.dir = d
+	} else if err := os.MkdirAll(o.dir, 0o700); err != nil {
+		fmt.Fprintln(os.Stderr, "crashtest:", err)
+		return 1
+	}
+	code := fn(o)
+	if code == 0 && !o.keep {
+		os.RemoveAll(o.dir)
+	} else {
+		fmt.Printf("%s: work directory kept: %s (daemon.log, simulator.log, data/, intake/, simulator/)\n", name, o.dir)
+	}
+	return code
+}
+
+func logf(format string, a ...any) {
+	fmt.Printf("%s "+format+"\n", append([]any{time.Now().Format("15:04:05.000")}, a...)...)
+}
+
+// runCrash is the kill -9 loop (R1–R3 of the reliability plan).
+func runCrash(o options) int {
+	start := time.Now()
+	logf("crash: seed=%d n=%d kills=%d window=[%s,%s] workers=%d (repeat with -seed %d)", o.seed, o.n, o.kills, o.minDelay, o.maxDelay, o.workers, o.seed)
+	c, err := newCluster(o.bin, o.dir, clusterOptions{}, logf)
+	if err != nil {
+		logf("crash: setup: %v", err)
+		return 1
+	}
+	defer c.close()
+	if err := prepare(c); err != nil {
+		logf("crash: %v", err)
+		return 1
+	}
+	rng := rand.New(rand.NewPCG(o.seed, 0x6372617368))
+	docs := make([]document, o.n)
+	for i := range docs {
+		docs[i] = smallDocument(o.seed, i, o.docSize)
+	}
+
+	// Submissions are spread over three quarters of the expected kill
+	// phase, so kills hit submission, sending, fetching and intake alike.
+	phase := time.Duration(o.kills) * (o.minDelay + o.maxDelay) / 2
+	pace := phase * 3 / 4 / time.Duration(max(o.n, 1))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	outcomes := make([]outcome, o.n)
+	var wg sync.WaitGroup
+	next := make(chan int)
+	go func() {
+		defer close(next)
+		for i := range docs {
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return
+			}
+			time.Sleep(pace)
+		}
+	}()
+	for w := 0; w < o.workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if viaFolder(o.via, i) {
+					outcomes[i] = outcome{doc: docs[i], attempts: 1, folder: true}
+					if err := dropInFolder(c.outbox, docs[i]); err != nil {
+						outcomes[i].failed = "outgoing folder: " + err.Error()
+					}
+					continue
+				}
+				outcomes[i] = submitUntilAcked(ctx, c.apiURL, docs[i])
+			}
+		}()
+	}
+	submitted := make(chan struct{})
+	go func() { wg.Wait(); close(submitted) }()
+
+	for k := 1; k <= o.kills; k++ {
+		d := o.minDelay + time.Duration(rng.Int64N(int64(o.maxDelay-o.minDelay)+1))
+		time.Sleep(d)
+		if !c.daemon.alive() {
+			logf("crash: daemon exited by itself (code %d) before kill %d:\n%s", c.daemon.exitCode(), k, c.daemon.tail(30))
+			return 1
+		}
+		if err := c.kill(); err != nil {
+			logf("crash: kill %d: %v", k, err)
+			return 1
+		}
+		if k%10 == 0 || k == o.kills {
+			logf("crash: kill %d/%d after %s; intake holds %d", k, o.kills, d.Round(time.Millisecond), intakeCount(c.intake))
+		}
+		if err := c.startDaemon(false); err != nil {
+			logf("crash: restart: %v", err)
+			return 1
+		}
+	}
+	if err := c.waitHealthy(60 * time.Second); err != nil {
+		logf("crash: %v", err)
+		return 1
+	}
+	lastKill := time.Now()
+	logf("crash: %d kills done after %s; waiting for submissions and the queue to drain", o.kills, time.Since(start).Round(time.Second))
+	select {
+	case <-submitted:
+	case <-time.After(2 * time.Minute):
+		logf("crash: submissions not acknowledged 2 min after the last kill")
+		cancel()
+		<-submitted
+	}
+	deadline := time.Now().Add(o.drainTimeout)
+	for intakeCount(c.intake) < o.n && time.Now().Before(deadline) && c.daemon.alive() {
+		time.Sleep(500 * time.Millisecond)
+	}
+	logf("crash: intake holds %d of %d, %s after the last kill", intakeCount(c.intake), o.n, time.Since(lastKill).Round(100*time.Millisecond))
+	// Let late duplicates show: two poll intervals and an intake round.
+	time.Sleep(4 * time.Second)
+	alive := c.daemon.alive()
+	exit, stopErr := c.stopDaemon()
+
+	ok := true
+	retried, replayed, refused, folder := 0, 0, 0, 0
+	statuses := map[string]int{}
+	var slow outcome
+	for _, oc := range outcomes {
+		if oc.slowest > slow.slowest {
+			slow = oc
+		}
+		if oc.folder {
+			folder++
+		}
+		if oc.attempts > 1 {
+			retried++
+		}
+		if oc.replayed {
+			replayed++
+		}
+		if oc.failed != "" {
+			refused++
+			logf("crash: message %d not acknowledged: %s", oc.doc.Index, oc.failed)
+		}
+		for s, n := range oc.statuses {
+			statuses[s] += n
+		}
+	}
+	logf("crash: API submissions: %d acknowledged, %d needed a retry (%s), %d answered as replayed, %d refused",
+		len(outcomes)-folder-refused, retried, fmtCounts(statuses), replayed, refused)
+	if folder > 0 {
+		done, failed := folderResults(c.outbox)
+		rep := 0
+		for _, d := range done {
+			if b, err := os.ReadFile(filepath.Join(c.outbox, "done", d, "result.json")); err == nil && strings.Contains(strings.ReplaceAll(string(b), " ", ""), `"replayed":true`) {
+				rep++
+			}
+		}
+		left, _ := os.ReadDir(filepath.Join(c.outbox, "processing"))
+		logf("crash: outgoing folder: %d handed over, %d in done/ (%d recovered after a kill as replayed), %d in failed/, %d left in processing/",
+			folder, len(done), rep, len(failed), len(left))
+		if len(done) != folder || len(failed) != 0 || len(left) != 0 {
+			logf("crash: FAIL: every folder submission must end in done/ exactly once")
+			ok = false
+		}
+	}
+	logf("crash: slowest single attempt: %s (message %d: %s)", slow.slowest.Round(time.Millisecond), slow.doc.Index, slow.slowWhat)
+	if !alive {
+		logf("crash: FAIL: the daemon had exited by itself (code %d):\n%s", c.daemon.exitCode(), c.daemon.tail(30))
+		ok = false
+	}
+	if stopErr != nil || exit != 0 {
+		logf("crash: FAIL: SIGTERM: exit code %d %v", exit, stopErr)
+		ok = false
+	}
+	if !c.sim.alive() {
+		logf("crash: FAIL: the simulator died, its counts are incomplete:\n%s", c.sim.tail(20))
+		ok = false
+	}
+	ok = verifyStore(c) && ok
+	res, err := tallyRun(c, docs)
+	if err != nil {
+		logf("crash: counting: %v", err)
+		return 1
+	}
+	for _, d := range res.Details {
+		fmt.Println("  " + d)
+	}
+	if orders, err := simulatorOrders(c.sim.log); err == nil {
+		logf("crash: simulator answered: %s", fmtCounts(orders))
+		logf("crash: deliveries handed out again because a kill cut the fetch dialog before its acknowledgement: %d",
+			orders["FetchDelivery[0801]"]+orders["FetchDelivery[0801,3800]"]-o.n)
+	}
+	logf("crash: %d restarts after kills, %s in total; %d of %d deliveries at the simulator", c.starts-2, time.Since(start).Round(time.Second), res.AtSimulator, len(docs))
+	fmt.Println(res.line())
+	if res.Lost != 0 || res.Duplicated != 0 || res.Intake != res.Sent || res.Mismatches != 0 || refused != 0 || !ok {
+		fmt.Println("crash: FAIL")
+		return 1
+	}
+	fmt.Println("crash: PASS")
+	return 0
+}
+
+// prepare starts the simulator and the daemon and enters b into the
+// address book; the daemon is then restarted so every generation built
+// from the configuration sees the entry from its start.
+func prepare(c *cluster) error {
+	if err := c.startSimulator(); err != nil {
+		return err
+	}
+	if err := c.startDaemon(true); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.addRecipient(ctx); err != nil {
+		return err
+	}
+	if code, err := c.stopDaemon(); err != nil || code != 0 {
+		return fmt.Errorf("daemon did not stop cleanly on SIGTERM: code %d %v\n%s", code, err, c.daemon.tail(20))
+	}
+	return c.startDaemon(true)
+}
+
+// verifyStore runs `bebpo-gateway journal verify` and mailbox.Check on the
+// stopped gateway's data directory.
+func verifyStore(c *cluster) bool {
+	ok := true
+	out, err := exec.Command(c.bin, "journal", "verify", "--data", c.dataDir).CombinedOutput()
+	logf("journal verify: %s", strings.TrimSpace(string(out)))
+	if err != nil {
+		logf("FAIL: journal verify: %v", err)
+		ok = false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	r, err := fsck(ctx, c.dataDir)
+	logf("mailbox.Check: %d messages, %d documents, journal %d entries; %d problems", r.Messages, r.Documents, r.Journal.Entries, len(r.Problems))
+	for _, p := range r.Problems {
+		fmt.Println("  fsck: " + p)
+	}
+	if err != nil {
+		logf("FAIL: mailbox.Check: %v", err)
+		ok = false
+	}
+	states, err := storeStates(ctx, c.dataDir)
+	if err != nil {
+		logf("FAIL: reading the store: %v", err)
+		return false
+	}
+	logf("store states: %s", fmtCounts(states))
+	for st, n := range states {
+		switch st {
+		case "out/sent", "out/confirmed", "in/delivered":
+		default:
+			logf("FAIL: %d messages in %s after the queue drained (want only out/sent, out/confirmed, in/delivered)", n, st)
+			ok = false
+		}
+	}
+	return ok
+}
+
+func tallyRun(c *cluster, docs []document) (tally, error) {
+	sim, err := scanSimulator(c.simDir, c.bCipher)
+	if err != nil {
+		return tally{}, err
+	}
+	entries, unfinished, err := scanIntake(c.intake)
+	if err != nil {
+		return tally{}, err
+	}
+	return count(docs, sim, entries, unfinished, fingerprintB(c)), nil
+}
+
+func fmtCounts(m map[string]int) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	var parts []string
+	for _, k := range ks {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, m[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
+// mountTmpfs mounts a tmpfs of size bytes at dir; the error says why not.
+func mountTmpfs(dir string, size int64) error {
+	if os.Geteuid() != 0 {
+		return errors.New("not root")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	return syscall.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d,mode=0700", size))
+}
+
+func unmount(dir string) error { return syscall.Unmount(dir, 0) }
+
+// viaFolder says whether message i goes through the outgoing folder.
+func viaFolder(via string, i int) bool {
+	return via == "folder" || (via == "both" && i%2 == 1)
+}
