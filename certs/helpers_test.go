@@ -5,31 +5,21 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 )
 
 // repoRoot walks up from the test's working directory to the directory
 // holding go.mod.
 func repoRoot(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
+	return certstest.RepoRoot(t)
 }
 
 // sharedDir is the shared reference material beside the checkout.
 func sharedDir(t testing.TB) string {
-	return filepath.Join(repoRoot(t), "..", "shared")
+	t.Helper()
+	return certstest.SharedDir(t)
 }
 
 func pkiPath(t testing.TB, file string) string {

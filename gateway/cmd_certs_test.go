@@ -15,26 +15,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
+
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 )
 
 // certsRepoRoot walks up from the test directory to the one holding go.mod.
 func certsRepoRoot(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		if parent := filepath.Dir(dir); parent != dir {
-			dir = parent
-			continue
-		}
-		t.Fatal("go.mod not found")
-	}
+	return certstest.RepoRoot(t)
 }
 
 // certsLeafWithoutRevocationInfo issues a signature certificate under the

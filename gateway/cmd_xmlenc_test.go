@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
+
 	"github.com/beevik/etree"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
@@ -18,20 +20,7 @@ import (
 // xmlencVectors returns the reference library's sample certificate directory.
 func xmlencVectors(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "vectors", "osci-java", "certs")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
+	return filepath.Join(certstest.SharedDir(t), "vectors", "osci-java", "certs")
 }
 
 // xmlencKeyFiles writes name's keystore (mode 0600), its password file and

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/golden")
@@ -16,20 +18,7 @@ var update = flag.Bool("update", false, "rewrite golden files under testdata/gol
 // sharedDir returns ../shared beside the repository root (the directory with go.mod).
 func sharedDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
+	return certstest.SharedDir(t)
 }
 
 func readShared(t testing.TB, rel string) []byte {

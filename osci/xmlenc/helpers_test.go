@@ -8,10 +8,11 @@ import (
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 
 	"github.com/beevik/etree"
 
@@ -23,35 +24,14 @@ import (
 // holding go.mod).
 func sharedDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
+	return certstest.SharedDir(t)
 }
 
 // needTool returns the path of an external peer tool; it fails under
 // CI=true when the tool is missing and skips otherwise.
 func needTool(t testing.TB, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is required under CI=true (make deps installs it)", name)
-	}
-	t.Skipf("%s not installed; run make deps", name)
-	return ""
+	return certstest.NeedTool(t, name)
 }
 
 // party is one key pair of the OSCI reference library's sample PKI.
