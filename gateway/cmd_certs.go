@@ -211,13 +211,9 @@ func runCertsVerify(env *Env, args []string) int {
 	if err != nil {
 		return UsageErrorf(env, fs, "--revocation: %v", err)
 	}
-	now := time.Now
-	if *atFlag != "" {
-		at, err := time.Parse(time.RFC3339, *atFlag)
-		if err != nil {
-			return UsageErrorf(env, fs, "--at: %v", err)
-		}
-		now = func() time.Time { return at }
+	now, err := clockFlag(*atFlag)
+	if err != nil {
+		return UsageErrorf(env, fs, "--at: %v", err)
 	}
 	if len(trust) == 0 && len(pins) == 0 {
 		return UsageErrorf(env, fs, "nothing is trusted: give --trust or --pin")
@@ -291,4 +287,17 @@ func certsWriteJSON(env *Env, v any) int {
 		return Failf(env, "certs", "write JSON: %v", err)
 	}
 	return ExitOK
+}
+
+// clockFlag is the clock an --at flag asks for: a fixed RFC 3339 time, or
+// time.Now when the flag is empty.
+func clockFlag(v string) (func() time.Time, error) {
+	if v == "" {
+		return time.Now, nil
+	}
+	at, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return nil, err
+	}
+	return func() time.Time { return at }, nil
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/beevik/etree"
 
@@ -167,13 +166,9 @@ func runXMLVerify(env *Env, args []string) int {
 	if err != nil {
 		return UsageErrorf(env, fs, "%v", err)
 	}
-	now := time.Now
-	if *at != "" {
-		t, err := time.Parse(time.RFC3339, *at)
-		if err != nil {
-			return UsageErrorf(env, fs, "--at: %v", err)
-		}
-		now = func() time.Time { return t }
+	now, err := clockFlag(*at)
+	if err != nil {
+		return UsageErrorf(env, fs, "--at: %v", err)
 	}
 	partFiles, err := xmlsigParts(parts)
 	if err != nil {
