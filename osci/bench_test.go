@@ -5,11 +5,9 @@ import (
 	"crypto/sha256"
 	"flag"
 	"io"
-	"runtime"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/internal/benchkit"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
@@ -50,21 +48,6 @@ func BenchmarkMIMERead(b *testing.B) {
 	}
 }
 
-// patternReader yields n bytes of a repeating pattern without holding them.
-type patternReader struct{ n, off int64 }
-
-func (p *patternReader) Read(b []byte) (int, error) {
-	if p.off >= p.n {
-		return 0, io.EOF
-	}
-	k := min(int64(len(b)), p.n-p.off)
-	for i := range b[:k] {
-		b[i] = byte((p.off + int64(i)) * 7)
-	}
-	p.off += k
-	return int(k), nil
-}
-
 // BenchmarkTransportLarge sends a storeDelivery with one large attachment
 // (default 200 MB, -osci.bench-mb) through transport encryption and reads it
 // back through decryption, streaming both ways over a pipe; it reports the
@@ -78,30 +61,12 @@ func BenchmarkTransportLarge(b *testing.B) {
 	b.SetBytes(size)
 	enc := loadCert(b, "osci_manager_cipher_4096")
 	dec := decrypterFor(b, "osci_manager_cipher_4096")
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var ms runtime.MemStats
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peak.Load() {
-				peak.Store(ms.HeapInuse)
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-	}()
+	stopPeak := benchkit.HeapPeak()
 	for b.Loop() {
 		pr, pw := io.Pipe()
 		go func() {
 			pw.CloseWithError(WriteMessage(pw, WriteOptions{Rand: newDetRand("big"), EncryptTo: enc, SpoolDir: b.TempDir()}, env,
-				Attachment{ContentID: "big.pdf", Size: size, Body: &patternReader{n: size}}))
+				Attachment{ContentID: "big.pdf", Size: size, Body: benchkit.Pattern(size, 7)}))
 		}()
 		h := sha256.New()
 		in, err := ReadMessage(pr, ReadOptions{Decrypter: dec, Sink: SinkFunc(func(_ PartHeader, r io.Reader) error {
@@ -115,7 +80,5 @@ func BenchmarkTransportLarge(b *testing.B) {
 			b.Fatalf("attachment %d bytes", in.Entity.Attachments[0].Size)
 		}
 	}
-	close(stop)
-	wg.Wait()
-	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MB")
+	b.ReportMetric(stopPeak(), "peak-heap-MiB")
 }

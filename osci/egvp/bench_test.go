@@ -3,11 +3,10 @@ package egvp
 import (
 	"context"
 	"io"
-	"runtime"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/internal/benchkit"
 )
 
 // zeros is a document of n bytes that is never held in memory.
@@ -29,25 +28,7 @@ func (z *zeros) Read(p []byte) (int, error) {
 func BenchmarkRoundTrip32MiB(b *testing.B) {
 	const size = 32 << 20
 	w := newWorld(b)
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var ms runtime.MemStats
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peak.Load() {
-				peak.Store(ms.HeapInuse)
-			}
-		}
-	}()
+	stopPeak := benchkit.HeapPeak()
 	b.SetBytes(size)
 	for b.Loop() {
 		bl := &Builder{Rand: newRand("bench"), SpoolDir: b.TempDir()}
@@ -65,7 +46,5 @@ func BenchmarkRoundTrip32MiB(b *testing.B) {
 		}
 		pkg.Close()
 	}
-	close(stop)
-	wg.Wait()
-	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(stopPeak(), "peak-heap-MiB")
 }

@@ -7,11 +7,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/internal/benchkit"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 )
@@ -31,20 +29,6 @@ func BenchmarkGetMessageID(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
 
-type pattern struct{ n, off int64 }
-
-func (p *pattern) Read(b []byte) (int, error) {
-	if p.off >= p.n {
-		return 0, io.EOF
-	}
-	k := min(int64(len(b)), p.n-p.off)
-	for i := range b[:k] {
-		b[i] = byte((p.off + int64(i)) * 13)
-	}
-	p.off += k
-	return int(k), nil
-}
-
 // BenchmarkStoreFetchLarge stores a delivery with one large encrypted
 // attachment (default 200 MB) from alice to bob and fetches it again, all
 // streamed through disk; it reports the peak Go heap. Run with -benchtime=1x.
@@ -53,25 +37,7 @@ func BenchmarkStoreFetchLarge(b *testing.B) {
 	_, srv := newSimulator(b)
 	alice, bob := newClient(b, srv.URL, "alice"), newClient(b, srv.URL, "bob")
 	bobCert := keyPair(b, "bob_cipher_4096").Cert
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var ms runtime.MemStats
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peak.Load() {
-				peak.Store(ms.HeapInuse)
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-	}()
+	stopPeak := benchkit.HeapPeak()
 	b.SetBytes(size)
 	ctx := context.Background()
 	for b.Loop() {
@@ -81,7 +47,7 @@ func BenchmarkStoreFetchLarge(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		key, n, err := osci.EncryptAttachment(f, &pattern{n: size}, "big.pdf", newRand("big"))
+		key, n, err := osci.EncryptAttachment(f, benchkit.Pattern(size, 13), "big.pdf", newRand("big"))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -124,7 +90,5 @@ func BenchmarkStoreFetchLarge(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	close(stop)
-	wg.Wait()
-	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MB")
+	b.ReportMetric(stopPeak(), "peak-heap-MiB")
 }

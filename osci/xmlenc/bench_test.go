@@ -9,12 +9,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/internal/benchkit"
 
 	"github.com/beevik/etree"
 )
@@ -45,37 +44,6 @@ func writeAttachment(b *testing.B, path string, n int64) {
 	}
 	if err := w.Flush(); err != nil {
 		b.Fatal(err)
-	}
-}
-
-// heapPeak samples HeapInuse until stopped and returns the peak in MB.
-func heapPeak() (stop func() float64) {
-	runtime.GC()
-	var peak atomic.Uint64
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(20 * time.Millisecond)
-		defer t.Stop()
-		var m runtime.MemStats
-		for {
-			runtime.ReadMemStats(&m)
-			if m.HeapInuse > peak.Load() {
-				peak.Store(m.HeapInuse)
-			}
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() float64 {
-		close(done)
-		wg.Wait()
-		return float64(peak.Load()) / (1 << 20)
 	}
 }
 
@@ -119,7 +87,7 @@ func BenchmarkAttachment100MB(b *testing.B) {
 
 	b.Run("encrypt", func(b *testing.B) {
 		b.SetBytes(attachmentBytes)
-		stop := heapPeak()
+		stop := benchkit.HeapPeak()
 		for b.Loop() {
 			in, _ := os.Open(src)
 			out, _ := os.Create(part)
@@ -133,7 +101,7 @@ func BenchmarkAttachment100MB(b *testing.B) {
 			out.Close()
 			in.Close()
 		}
-		b.ReportMetric(stop(), "peak-heap-MB")
+		b.ReportMetric(stop(), "peak-heap-MiB")
 	})
 	for _, mode := range []struct {
 		name     string
@@ -141,7 +109,7 @@ func BenchmarkAttachment100MB(b *testing.B) {
 	}{{"decrypt-file-two-pass", true}, {"decrypt-stream-spooled", false}} {
 		b.Run(mode.name, func(b *testing.B) {
 			b.SetBytes(attachmentBytes)
-			stop := heapPeak()
+			stop := benchkit.HeapPeak()
 			for b.Loop() {
 				d := bob.decrypter()
 				d.SpoolDir = dir
@@ -155,7 +123,7 @@ func BenchmarkAttachment100MB(b *testing.B) {
 				bw.Flush()
 				out.Close()
 			}
-			b.ReportMetric(stop(), "peak-heap-MB")
+			b.ReportMetric(stop(), "peak-heap-MiB")
 		})
 	}
 	b.Run("reference", func(b *testing.B) {
