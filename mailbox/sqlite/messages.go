@@ -129,16 +129,8 @@ func (s *Store) List(ctx context.Context, f mailbox.Filter) ([]mailbox.Message, 
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	defer rows.Close()
-	var out []mailbox.Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, mapErr(err)
-		}
-		out = append(out, m)
-	}
-	return out, mapErr(rows.Err())
+	out, err := scanMessages(rows)
+	return out, mapErr(err)
 }
 
 func placeholders(n int) string {
@@ -335,18 +327,7 @@ func (s *Store) ClaimDue(ctx context.Context, dir mailbox.Direction, now time.Ti
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			m, err := scanMessage(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, m)
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		if err := rows.Err(); err != nil {
+		if out, err = scanMessages(rows); err != nil {
 			return err
 		}
 		for i := range out {
@@ -387,15 +368,7 @@ func (s *Store) freeLeases(ctx context.Context, now time.Time, all bool, kind st
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			m, err := scanMessage(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, m)
-		}
-		if err := rows.Close(); err != nil {
+		if out, err = scanMessages(rows); err != nil {
 			return err
 		}
 		sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
@@ -405,7 +378,24 @@ func (s *Store) freeLeases(ctx context.Context, now time.Time, all bool, kind st
 				return err
 			}
 		}
-		return rows.Err()
+		return nil
 	})
 	return out, err
+}
+
+// scanMessages reads every row of rows as a message and closes rows.
+func scanMessages(rows *sql.Rows) ([]mailbox.Message, error) {
+	defer rows.Close()
+	var out []mailbox.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, rows.Close()
 }
