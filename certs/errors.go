@@ -58,12 +58,21 @@ func Temporary(err error) bool {
 // PKCS#12 keystore) can be read by group or others. It matches
 // ErrKeyFilePermissions.
 type KeyFileModeError struct {
-	Path string
-	Mode fs.FileMode
+	Path         string
+	Mode         fs.FileMode
+	Secret       bool // a password or token file rather than a key
+	GroupAllowed bool // the caller accepted group access; others had it
 }
 
 func (e *KeyFileModeError) Error() string {
-	return fmt.Sprintf("certs: key file %s is readable by group or others (mode %04o); chmod 600 it", e.Path, uint32(e.Mode.Perm()))
+	kind := "key file"
+	if e.Secret {
+		kind = "secret file"
+	}
+	if e.GroupAllowed {
+		return fmt.Sprintf("certs: %s %s is readable by others (mode %04o); chmod 640 it", kind, e.Path, uint32(e.Mode.Perm()))
+	}
+	return fmt.Sprintf("certs: %s %s is readable by group or others (mode %04o); chmod 600 it", kind, e.Path, uint32(e.Mode.Perm()))
 }
 
 // Is makes errors.Is(err, ErrKeyFilePermissions) true.

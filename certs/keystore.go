@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"time"
 
 	"software.sslmate.com/src/go-pkcs12"
@@ -173,8 +172,8 @@ func readKeyFile(path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("certs: %w", err)
 	}
-	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
-		return nil, &KeyFileModeError{Path: path, Mode: fi.Mode()}
+	if err := checkSecretMode(path, fi, false); err != nil {
+		return nil, err
 	}
 	return readLimited(path)
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -314,5 +315,41 @@ func TestDaysUntilExpiry(t *testing.T) {
 				t.Fatalf("got %d, want %d", got, tc.want)
 			}
 		})
+	}
+}
+
+// A password file that group or others can read is refused like a key
+// file, naming the file; group access only when the caller allows it.
+func TestReadSecretFileRefusesReadableByOthers(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		mode       os.FileMode
+		allowGroup bool
+		wantErr    bool
+	}{
+		{0o600, false, false},
+		{0o400, false, false},
+		{0o640, false, true},
+		{0o640, true, false},
+		{0o644, true, true},
+		{0o604, false, true},
+	} {
+		p := filepath.Join(dir, fmt.Sprintf("pw-%o-%v", c.mode, c.allowGroup))
+		if err := os.WriteFile(p, []byte("geheim\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, c.mode); err != nil {
+			t.Fatal(err)
+		}
+		data, err := ReadSecretFile(p, c.allowGroup)
+		switch {
+		case c.wantErr && (!errors.Is(err, ErrKeyFilePermissions) || !strings.Contains(err.Error(), "secret file "+p)):
+			t.Errorf("mode %o allowGroup %v: err = %v, want ErrKeyFilePermissions naming the file", c.mode, c.allowGroup, err)
+		case !c.wantErr && (err != nil || string(data) != "geheim\n"):
+			t.Errorf("mode %o allowGroup %v: %q, %v", c.mode, c.allowGroup, data, err)
+		}
+	}
+	if _, err := ReadSecretFile(dir, false); err == nil {
+		t.Error("a directory was read as a secret file")
 	}
 }
