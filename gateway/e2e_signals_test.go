@@ -1,4 +1,4 @@
-package gateway
+package gateway_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/cli"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
@@ -99,8 +100,8 @@ func TestE2ESecondSignalForcesExit(t *testing.T) {
 	}
 	time.Sleep(300 * time.Millisecond)
 	start := time.Now()
-	if code := e.stop(syscall.SIGTERM); code != ExitFail {
-		t.Fatalf("second signal: exit %d, want %d\n%s", code, ExitFail, e.logText())
+	if code := e.stop(syscall.SIGTERM); code != cli.ExitFail {
+		t.Fatalf("second signal: exit %d, want %d\n%s", code, cli.ExitFail, e.logText())
 	}
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("forced exit took %s", d)
@@ -117,6 +118,3 @@ func TestE2ESecondSignalForcesExit(t *testing.T) {
 		t.Errorf("store holds %d incoming messages, want 1", got)
 	}
 }
-
-// The daemon frees a killed process's leases at start only if the store can.
-var _ leaseReleaser = (*sqlite.Store)(nil)

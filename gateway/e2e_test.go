@@ -1,4 +1,4 @@
-package gateway
+package gateway_test
 
 import (
 	"bytes"
@@ -19,6 +19,12 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/cli"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/demo"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/durable"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/outfolder"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/intermediary"
 )
@@ -61,9 +67,9 @@ func gatewayBinary(t *testing.T) string {
 type e2eEnv struct {
 	t      *testing.T
 	bin    string
-	l      demoLayout
+	l      demo.Layout
 	api    string
-	client *APIClient
+	client *api.Client
 	log    string // daemon stderr, appended across restarts
 	cmd    *exec.Cmd
 	exited chan error
@@ -80,14 +86,13 @@ func newE2E(t *testing.T, faults ...intermediary.Fault) *e2eEnv {
 		t.Fatal(err)
 	}
 	apiAddr := freeAddr(t)
-	l := newDemoDir(t, simLn.Addr().String(), apiAddr)
+	l := demo.NewTestDir(t, simLn.Addr().String(), apiAddr)
 	setConfig(t, l, func(s string) string { return strings.ReplaceAll(s, "poll_interval: 2s", "poll_interval: 1s") })
-	pki := demoPKI{dir: l.Keys()}
-	ciph, err := pki.load(demoIntermediary.ID, certs.PurposeCipher)
+	ciph, err := l.LoadKey(demo.Intermediary.ID, certs.PurposeCipher)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sig, err := pki.load(demoIntermediary.ID, certs.PurposeSignature)
+	sig, err := l.LoadKey(demo.Intermediary.ID, certs.PurposeSignature)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,12 +105,12 @@ func newE2E(t *testing.T, faults ...intermediary.Fault) *e2eEnv {
 	srv.Listener = simLn
 	srv.Start()
 	t.Cleanup(srv.Close)
-	tok, err := demoToken(l.Tokens())
+	tok, err := api.FirstToken(l.Tokens(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := &e2eEnv{t: t, bin: bin, l: l, api: "http://" + apiAddr, log: filepath.Join(t.TempDir(), "run.log")}
-	e.client = &APIClient{BaseURL: e.api, Token: tok}
+	e.client = &api.Client{BaseURL: e.api, Token: tok}
 	t.Cleanup(func() {
 		e.stop(syscall.SIGKILL)
 		e.assertNoSecretsLogged()
@@ -122,13 +127,13 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func setConfig(t *testing.T, l demoLayout, edit func(string) string) {
+func setConfig(t *testing.T, l demo.Layout, edit func(string) string) {
 	t.Helper()
 	b, err := os.ReadFile(l.Config())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := writeFileAtomic(l.Config(), []byte(edit(string(b))), 0o600); err != nil {
+	if err := durable.WriteFile(l.Config(), []byte(edit(string(b))), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -204,7 +209,7 @@ func (e *e2eEnv) cli(args ...string) (string, int) {
 // content) and returns its path.
 func (e *e2eEnv) pdf(note string) string {
 	p := filepath.Join(e.t.TempDir(), "Schriftsatz.pdf")
-	if err := os.WriteFile(p, demoPDF(note), 0o600); err != nil {
+	if err := os.WriteFile(p, demo.PDF(note), 0o600); err != nil {
 		e.t.Fatal(err)
 	}
 	return p
@@ -212,17 +217,17 @@ func (e *e2eEnv) pdf(note string) string {
 
 // send submits a PDF from stadt to gericht with a subject.
 func (e *e2eEnv) send(ctx context.Context, subject, key string) (int64, error) {
-	r, err := e.client.Send(ctx, MessageRequest{Mailbox: demoStadt.ID, To: demoGericht.SafeID, Subject: subject}, []string{e.pdf(key)}, key)
+	r, err := e.client.Send(ctx, submit.MessageRequest{Mailbox: demo.Stadt.ID, To: demo.Gericht.SafeID, Subject: subject}, []string{e.pdf(key)}, key)
 	return r.ID, err
 }
 
 // intakeEntries returns the complete entries of gericht's folder intake.
 func (e *e2eEnv) intakeEntries() []string {
-	ents, _ := os.ReadDir(e.l.Intake(demoGericht.ID))
+	ents, _ := os.ReadDir(e.l.Intake(demo.Gericht.ID))
 	var out []string
 	for _, d := range ents {
 		if d.IsDir() && !strings.HasPrefix(d.Name(), ".") {
-			if _, err := os.Stat(filepath.Join(e.l.Intake(demoGericht.ID), d.Name(), mailbox.FileManifest)); err == nil {
+			if _, err := os.Stat(filepath.Join(e.l.Intake(demo.Gericht.ID), d.Name(), mailbox.FileManifest)); err == nil {
 				out = append(out, d.Name())
 			}
 		}
@@ -287,7 +292,7 @@ func TestE2EDeliveryThroughAPICLIAndOutgoingFolder(t *testing.T) {
 	if _, err := e.send(ctx, "Per API", "e2e-api-1"); err != nil {
 		t.Fatal(err)
 	}
-	out, code := e.cli("send", "--config", e.l.Config(), "--mailbox", demoStadt.ID, "--to", demoGericht.SafeID,
+	out, code := e.cli("send", "--config", e.l.Config(), "--mailbox", demo.Stadt.ID, "--to", demo.Gericht.SafeID,
 		"--subject", "Per CLI", "--idempotency-key", "e2e-cli-1", e.pdf("cli"))
 	if code != 0 {
 		t.Fatalf("send CLI: exit %d: %s", code, out)
@@ -296,14 +301,14 @@ func TestE2EDeliveryThroughAPICLIAndOutgoingFolder(t *testing.T) {
 	if err := os.MkdirAll(sub, 0o750); err != nil {
 		t.Fatal(err)
 	}
-	msg := fmt.Sprintf(`{"to":%q,"subject":"Per Ordner"}`, demoGericht.SafeID)
-	for name, data := range map[string][]byte{OutFolderMessage: []byte(msg), "Antrag.pdf": demoPDF("folder"), OutFolderMarker: nil} {
+	msg := fmt.Sprintf(`{"to":%q,"subject":"Per Ordner"}`, demo.Gericht.SafeID)
+	for name, data := range map[string][]byte{outfolder.MessageFile: []byte(msg), "Antrag.pdf": demo.PDF("folder"), outfolder.Marker: nil} {
 		if err := os.WriteFile(filepath.Join(sub, name), data, 0o640); err != nil {
 			t.Fatal(err)
 		}
 	}
 	e.waitIntake(3, 30*time.Second)
-	if _, err := os.Stat(filepath.Join(e.l.Outgoing(), OutFolderDone, "antrag-1", OutFolderResultFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(e.l.Outgoing(), outfolder.Done, "antrag-1", outfolder.ResultFile)); err != nil {
 		t.Errorf("outgoing folder result: %v", err)
 	}
 	out, code = e.cli("messages", "list", "--config", e.l.Config())
@@ -399,7 +404,7 @@ func TestE2EBrokenConfigRefused(t *testing.T) {
 	e := newE2E(t)
 	setConfig(t, e.l, func(s string) string { return strings.Replace(s, "format: json", "format: yaml", 1) })
 	out, code := e.cli("run", "--config", e.l.Config())
-	if code != ExitUsage {
+	if code != cli.ExitUsage {
 		t.Fatalf("exit %d, want 2: %s", code, out)
 	}
 	if !strings.Contains(out, "log.format") {

@@ -1,43 +1,48 @@
-package gateway
+// Package config is the gateway's configuration: one YAML file, decoded
+// strictly (an unknown key is an error), with defaults applied and paths
+// taken relative to the file. Validate reports every problem at once, each
+// naming its key ("mailboxes[1].intermediary.url: ..."), wrapped in
+// ErrConfig; loading the keys and certificates a configuration names
+// fails with ErrKeyMaterial, naming the key too. Secrets are never in the
+// file: it names a file or an environment variable, and a secret file that
+// group or others may read is refused unless allow_group_readable_secrets
+// says otherwise. Nothing here touches a mailbox or the store, so a
+// refused configuration leaves everything as it was.
+package config
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
-	"sort"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/logging"
 )
 
 // ErrConfig marks every configuration error; the message names the key.
 var ErrConfig = errors.New("gateway: invalid configuration")
 
-// Config is the daemon's configuration: one YAML file, decoded strictly.
-// Secrets never appear in it: they are referenced as files or environment
-// variables (SecretRef).
+// Config is the daemon's configuration.
 type Config struct {
 	DataDir        string          `yaml:"data_dir"`
-	Log            LogConfig       `yaml:"log"`
+	Log            logging.Config  `yaml:"log"`
 	API            APIConfig       `yaml:"api"`
 	Trust          TrustConfig     `yaml:"trust"`
 	Mailboxes      []MailboxConfig `yaml:"mailboxes"`
 	Intakes        []IntakeConfig  `yaml:"intakes"`
 	OutgoingFolder *OutgoingConfig `yaml:"outgoing_folder"`
 	AddressBook    string          `yaml:"address_book"`
-}
-
-// LogConfig selects the log format and level.
-type LogConfig struct {
-	Format string `yaml:"format"` // json (default) or console
-	Level  string `yaml:"level"`  // debug, info (default), warn, error
+	// AllowGroupReadableSecrets accepts password and token files that the
+	// file's group may read (mode 0640, for a deployment where an
+	// administrators' group owns them). Files others may read are refused
+	// whatever this says, and so are private-key files readable by group.
+	AllowGroupReadableSecrets bool `yaml:"allow_group_readable_secrets"`
 }
 
 // APIConfig configures the admin HTTP API.
@@ -61,12 +66,6 @@ type SecretRef struct {
 	Env  string `yaml:"env"`
 }
 
-// Resolve reads the secret.
-func (s SecretRef) Resolve(getenv func(string) string) (string, error) {
-	env := &Env{Getenv: getenv}
-	return ReadSecret(env, s.File, s.Env)
-}
-
 // KeystoreConfig is one key pair: a PKCS#12 file or PEM key and certificate.
 type KeystoreConfig struct {
 	PKCS12   string    `yaml:"pkcs12"`
@@ -80,6 +79,10 @@ type IntermediaryConfig struct {
 	URL        string   `yaml:"url"`
 	CipherCert string   `yaml:"cipher_cert"` // pinned; requests are encrypted to it
 	SignCerts  []string `yaml:"signature_certs"`
+	// AllowInsecureHTTP permits a plain http URL that is not on the
+	// loopback interface (a test intermediary behind a TLS-terminating
+	// proxy on the same host, say). Off by default.
+	AllowInsecureHTTP bool `yaml:"allow_insecure_http"`
 }
 
 // MailboxConfig is one beBPo mailbox served by the gateway.
@@ -119,6 +122,9 @@ type IntakeConfig struct {
 	URL  string            `yaml:"url"`  // http
 	Auth SecretRef         `yaml:"token"`
 	Meta map[string]string `yaml:"headers"`
+	// AllowInsecureHTTP permits a plain http URL that is not on the
+	// loopback interface. Off by default.
+	AllowInsecureHTTP bool `yaml:"allow_insecure_http"`
 }
 
 // OutgoingConfig is the watched folder for specialist applications.
@@ -128,7 +134,7 @@ type OutgoingConfig struct {
 	Interval time.Duration `yaml:"interval"`
 }
 
-// Defaults applied by LoadConfig before validation.
+// Defaults applied by Decode before validation.
 const (
 	DefaultAPIListen    = "127.0.0.1:8440"
 	DefaultPollInterval = 5 * time.Minute
@@ -136,22 +142,18 @@ const (
 	maxConfigBytes      = 1 << 20
 )
 
-// safeIDPattern accepts SAFE-IDs as issued for the justice network
-// (DE.Justiz.<uuid>.<hex>, DE.BRAK..., govello-...) without being stricter
-// than the directory itself: a dotted or dashed token of safe characters.
-var safeIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{2,127}$`)
+// AddressBookFile is the address book's file name in the data directory.
+const AddressBookFile = "addressbook.json"
 
-var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
-
-// LoadConfig reads, strictly decodes, defaults and validates a config file.
+// Load reads, strictly decodes, defaults and validates a config file.
 // Relative paths in the file are taken relative to the file's directory.
-func LoadConfig(path string) (*Config, error) {
+func Load(path string) (*Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	defer f.Close()
-	c, err := DecodeConfig(io.LimitReader(f, maxConfigBytes+1))
+	c, err := Decode(io.LimitReader(f, maxConfigBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -162,9 +164,9 @@ func LoadConfig(path string) (*Config, error) {
 	return c, nil
 }
 
-// DecodeConfig decodes YAML strictly (unknown keys are errors) and applies
+// Decode decodes YAML strictly (unknown keys are errors) and applies
 // defaults. It does not validate.
-func DecodeConfig(r io.Reader) (*Config, error) {
+func Decode(r io.Reader) (*Config, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
@@ -249,220 +251,31 @@ func (c *Config) resolvePaths(base string) {
 	}
 }
 
-// configErr formats "key: problem" wrapped in ErrConfig.
-func configErr(key, format string, a ...any) error {
-	return fmt.Errorf("%w: %s: %s", ErrConfig, key, fmt.Sprintf(format, a...))
+// AddressBookPath is where the address book lives: address_book from the
+// configuration, else AddressBookFile in the data directory.
+func (c *Config) AddressBookPath() string {
+	if c.AddressBook != "" {
+		return c.AddressBook
+	}
+	return filepath.Join(c.DataDir, AddressBookFile)
 }
 
-// Validate checks every section and returns the first problem, naming the key.
-func (c *Config) Validate() error {
-	switch {
-	case c.DataDir == "":
-		return configErr("data_dir", "is required")
+// MailboxNames returns the configured mailbox names in order; the first is
+// the default sender.
+func (c *Config) MailboxNames() []string {
+	out := make([]string, len(c.Mailboxes))
+	for i, m := range c.Mailboxes {
+		out[i] = m.Name
 	}
-	if err := c.Log.Validate(); err != nil {
-		return err
-	}
-	if err := c.API.Validate(); err != nil {
-		return err
-	}
-	if err := c.Trust.Validate(); err != nil {
-		return err
-	}
-	intakes := map[string]bool{}
-	for i := range c.Intakes {
-		in := &c.Intakes[i]
-		if err := in.Validate(fmt.Sprintf("intakes[%d]", i)); err != nil {
-			return err
-		}
-		if intakes[in.Name] {
-			return configErr(fmt.Sprintf("intakes[%d].name", i), "%q is used twice", in.Name)
-		}
-		intakes[in.Name] = true
-	}
-	if len(c.Mailboxes) == 0 {
-		return configErr("mailboxes", "at least one mailbox is required")
-	}
-	names := map[string]bool{}
-	for i := range c.Mailboxes {
-		m := &c.Mailboxes[i]
-		key := fmt.Sprintf("mailboxes[%d]", i)
-		if err := m.Validate(key); err != nil {
-			return err
-		}
-		if names[m.Name] {
-			return configErr(key+".name", "%q is used twice", m.Name)
-		}
-		names[m.Name] = true
-		if !intakes[m.Intake] {
-			return configErr(key+".intake", "names no intake %q (defined: %s)", m.Intake, strings.Join(keys(intakes), ", "))
-		}
-	}
-	if o := c.OutgoingFolder; o != nil {
-		switch {
-		case o.Path == "":
-			return configErr("outgoing_folder.path", "is required")
-		case !names[o.Mailbox]:
-			return configErr("outgoing_folder.mailbox", "names no mailbox %q", o.Mailbox)
-		case o.Interval < 100*time.Millisecond:
-			return configErr("outgoing_folder.interval", "must be at least 100ms, not %s", o.Interval)
-		}
-	}
-	return nil
-}
-
-// Validate checks the log section.
-func (l *LogConfig) Validate() error {
-	switch l.Format {
-	case "json", "console":
-	default:
-		return configErr("log.format", "must be json or console, not %q", l.Format)
-	}
-	switch l.Level {
-	case "debug", "info", "warn", "error":
-	default:
-		return configErr("log.level", "must be debug, info, warn or error, not %q", l.Level)
-	}
-	return nil
-}
-
-// Validate checks the API section.
-func (a *APIConfig) Validate() error {
-	host, _, err := net.SplitHostPort(a.Listen)
-	switch {
-	case err != nil:
-		return configErr("api.listen", "must be host:port: %v", err)
-	case a.TokensFile == "" && a.ClientCA == "":
-		return configErr("api.tokens_file", "is required unless api.client_ca is set (the API never runs without authentication)")
-	case a.ClientCA != "" && (a.TLSCert == "" || a.TLSKey == ""):
-		return configErr("api.client_ca", "needs api.tls_cert and api.tls_key")
-	case (a.TLSCert == "") != (a.TLSKey == ""):
-		return configErr("api.tls_cert", "and api.tls_key go together")
-	case !isLoopback(host) && a.TLSCert == "":
-		return configErr("api.listen", "%q is not a loopback address; serving beyond this host needs api.tls_cert and api.tls_key", a.Listen)
-	}
-	return nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// Validate checks the trust section.
-func (t *TrustConfig) Validate() error {
-	switch t.Revocation {
-	case "off", "prefer", "require":
-	default:
-		return configErr("trust.revocation", "must be off, prefer or require, not %q", t.Revocation)
-	}
-	for i, p := range t.CAs {
-		if p == "" {
-			return configErr(fmt.Sprintf("trust.cas[%d]", i), "is empty")
-		}
-	}
-	return nil
-}
-
-// Validate checks one mailbox.
-func (m *MailboxConfig) Validate(key string) error {
-	switch {
-	case !namePattern.MatchString(m.Name):
-		return configErr(key+".name", "must be 1-63 lowercase letters, digits, '-' or '_', not %q", m.Name)
-	case !safeIDPattern.MatchString(m.SafeID):
-		return configErr(key+".safe_id", "%q is not a SAFE-ID (e.g. DE.Justiz.<uuid>.<hex>)", m.SafeID)
-	case m.Intermediary.URL == "":
-		return configErr(key+".intermediary.url", "is required")
-	case m.Intermediary.CipherCert == "":
-		return configErr(key+".intermediary.cipher_cert", "is required: requests are encrypted to the intermediary's pinned cipher certificate")
-	case len(m.Intermediary.SignCerts) == 0:
-		return configErr(key+".intermediary.signature_certs", "at least one pinned intermediary signature certificate is required")
-	case m.PollInterval < MinPollInterval:
-		return configErr(key+".poll_interval", "must be at least %s, not %s", MinPollInterval, m.PollInterval)
-	case m.Intake == "":
-		return configErr(key+".intake", "is required")
-	}
-	u, err := url.Parse(m.Intermediary.URL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return configErr(key+".intermediary.url", "must be an http(s) URL, not %q", m.Intermediary.URL)
-	}
-	if err := m.Signature.Validate(key + ".signature"); err != nil {
-		return err
-	}
-	if err := m.Cipher.Validate(key + ".cipher"); err != nil {
-		return err
-	}
-	return m.Card.Validate(key + ".business_card")
-}
-
-// Validate checks the business card: short single-line values.
-func (b *BusinessCardConfig) Validate(key string) error {
-	for _, f := range []struct{ name, v string }{{"organisation", b.Organisation}, {"organisation_suffix", b.OrganisationSuffix},
-		{"name", b.Name}, {"street", b.Street}, {"house_number", b.HouseNumber}, {"postal_code", b.PostalCode},
-		{"city", b.City}, {"state", b.State}, {"country", b.Country}, {"email", b.Email}, {"phone", b.Phone}} {
-		switch {
-		case len(f.v) > 200:
-			return configErr(key+"."+f.name, "longer than 200 bytes")
-		case strings.ContainsAny(f.v, "\r\n\x00"):
-			return configErr(key+"."+f.name, "must be a single line")
-		}
-	}
-	return nil
-}
-
-// Validate checks one keystore reference.
-func (k *KeystoreConfig) Validate(key string) error {
-	switch {
-	case k.PKCS12 != "" && (k.Key != "" || k.Cert != ""):
-		return configErr(key, "give either pkcs12 or key and cert, not both")
-	case k.PKCS12 == "" && (k.Key == "" || k.Cert == ""):
-		return configErr(key, "needs pkcs12, or key and cert")
-	case k.PKCS12 != "" && k.Password.File == "" && k.Password.Env == "":
-		return configErr(key+".password", "a PKCS#12 keystore needs password.file or password.env")
-	case k.Password.File != "" && k.Password.Env != "":
-		return configErr(key+".password", "give file or env, not both")
-	}
-	return nil
-}
-
-// Validate checks one intake sink.
-func (in *IntakeConfig) Validate(key string) error {
-	if !namePattern.MatchString(in.Name) {
-		return configErr(key+".name", "must be 1-63 lowercase letters, digits, '-' or '_', not %q", in.Name)
-	}
-	switch in.Type {
-	case "folder":
-		if in.Path == "" {
-			return configErr(key+".path", "is required for a folder intake")
-		}
-		if in.URL != "" {
-			return configErr(key+".url", "is for http intakes only")
-		}
-	case "http":
-		u, err := url.Parse(in.URL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return configErr(key+".url", "must be an http(s) URL, not %q", in.URL)
-		}
-		if in.Path != "" {
-			return configErr(key+".path", "is for folder intakes only")
-		}
-	default:
-		return configErr(key+".type", "must be folder or http, not %q", in.Type)
-	}
-	return nil
-}
-
-func keys(m map[string]bool) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	if len(out) == 0 {
-		return []string{"none"}
-	}
-	sort.Strings(out)
 	return out
+}
+
+// Mailbox returns the mailbox named name.
+func (c *Config) Mailbox(name string) (MailboxConfig, bool) {
+	for _, m := range c.Mailboxes {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return MailboxConfig{}, false
 }

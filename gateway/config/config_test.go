@@ -1,4 +1,4 @@
-package gateway
+package config
 
 import (
 	"errors"
@@ -37,7 +37,7 @@ mailboxes:
 `
 
 func TestDecodeConfigValid(t *testing.T) {
-	c, err := DecodeConfig(strings.NewReader(validConfig))
+	c, err := Decode(strings.NewReader(validConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestLoadConfigResolvesRelativePaths(t *testing.T) {
 	if err := os.WriteFile(p, []byte(validConfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := LoadConfig(p)
+	c, err := Load(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := DecodeConfig(strings.NewReader(tc.edit(validConfig)))
+			c, err := Decode(strings.NewReader(tc.edit(validConfig)))
 			if err == nil {
 				err = c.Validate()
 			}
@@ -131,6 +131,108 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.wantKey) {
 				t.Errorf("error %q does not name %q", err, tc.wantKey)
+			}
+		})
+	}
+}
+
+// Every problem is reported at once, each naming its key, so an operator
+// fixes a broken file in one round.
+func TestValidateReportsEveryProblemAtOnce(t *testing.T) {
+	s := strings.Replace(validConfig, "data_dir: var", "", 1)
+	s = strings.Replace(s, "safe_id: DE.Justiz", "safe_id: /etc/DE.Justiz", 1)
+	s = strings.Replace(s, "poll_interval: 2m", "poll_interval: 10ms", 1)
+	s += "log: {format: xml, level: loud}\n"
+	c, err := Decode(strings.NewReader(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Validate()
+	if !errors.Is(err, ErrConfig) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, key := range []string{"data_dir:", "mailboxes[0].safe_id:", "mailboxes[0].poll_interval:", "log.format:", "log.level:"} {
+		if !strings.Contains(err.Error(), key) {
+			t.Errorf("%q missing from:\n%v", key, err)
+		}
+	}
+	if n := strings.Count(err.Error(), "\n") + 1; n != 5 {
+		t.Errorf("%d problems reported, want 5:\n%v", n, err)
+	}
+}
+
+// Plain http to another host would send OSCI requests and eAkte
+// deliveries in the clear (or to whoever answers that name): refused
+// unless the operator says so next to the URL.
+func TestPlainHTTPOnlyToLoopbackOrExplicitlyAllowed(t *testing.T) {
+	for _, c := range []struct {
+		url, extra string
+		ok         bool
+	}{
+		{"https://intermediaer.example/osci", "", true},
+		{"http://127.0.0.1:18081/osci", "", true},
+		{"http://[::1]:18081/osci", "", true},
+		{"http://localhost:18081/osci", "", true},
+		{"http://intermediaer.example/osci", "", false},
+		{"http://intermediaer.example/osci", "      allow_insecure_http: true\n", true},
+	} {
+		s := strings.Replace(validConfig, "      url: https://intermediaer.example/osci\n", "      url: "+c.url+"\n"+c.extra, 1)
+		intake := "  - name: dms\n    type: http\n    url: " + strings.Replace(c.url, "/osci", "/intake", 1) + "\n"
+		if c.extra != "" {
+			intake += "    allow_insecure_http: true\n"
+		}
+		s = strings.Replace(s, "    path: intake\n", "    path: intake\n"+intake, 1)
+		cfg, err := Decode(strings.NewReader(s))
+		if err != nil {
+			t.Fatalf("%s: %v", c.url, err)
+		}
+		err = cfg.Validate()
+		switch {
+		case c.ok && err != nil:
+			t.Errorf("%s refused: %v", c.url, err)
+		case !c.ok && (err == nil || !strings.Contains(err.Error(), "mailboxes[0].intermediary.url") || !strings.Contains(err.Error(), "intakes[1].url")):
+			t.Errorf("%s: err = %v, want both URLs refused", c.url, err)
+		}
+	}
+}
+
+// A keystore password file others can read is refused at start naming the
+// file, as ssh refuses a readable key; group access only when configured.
+func TestSecretFilesReadableByOthersAreRefused(t *testing.T) {
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "sig.pw")
+	if err := os.WriteFile(pw, []byte("123456\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	c := &Config{}
+	_, err := c.LoadKeystore("mailboxes[0].signature", KeystoreConfig{PKCS12: filepath.Join(dir, "sig.p12"), Password: SecretRef{File: pw}}, os.Getenv)
+	if !errors.Is(err, ErrKeyMaterial) || !strings.Contains(err.Error(), "mailboxes[0].signature.password") || !strings.Contains(err.Error(), pw) {
+		t.Fatalf("err = %v, want ErrKeyMaterial naming the key and the file", err)
+	}
+	c.AllowGroupReadableSecrets = true
+	if got, err := c.Resolve(SecretRef{File: pw}, os.Getenv); err != nil || got != "123456" {
+		t.Errorf("group-readable with allow_group_readable_secrets: %q, %v", got, err)
+	}
+	if err := os.Chmod(pw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Resolve(SecretRef{File: pw}, os.Getenv); err == nil {
+		t.Error("a world-readable secret was read")
+	}
+}
+func TestConfigAddressBookPath(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"default in the data directory", Config{DataDir: "/var/lib/bebpo"}, filepath.Join("/var/lib/bebpo", AddressBookFile)},
+		{"configured", Config{DataDir: "/var/lib/bebpo", AddressBook: "/etc/bebpo/book.json"}, "/etc/bebpo/book.json"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.cfg.AddressBookPath(); got != tc.want {
+				t.Errorf("%q, want %q", got, tc.want)
 			}
 		})
 	}

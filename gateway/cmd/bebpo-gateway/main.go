@@ -1,13 +1,13 @@
 // Command bebpo-gateway is the beBPo gateway daemon and its operator CLI.
-// Everything lives in package gateway; this file only hands over.
+// The commands live in package gateway/cli; this file only hands over.
 package main
 
 import (
 	"os"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/cli"
 )
 
 func main() {
-	os.Exit(gateway.Main(os.Args[1:]))
+	os.Exit(cli.Main(os.Args[1:]))
 }

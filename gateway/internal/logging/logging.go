@@ -1,4 +1,10 @@
-package gateway
+// Package logging builds the gateway's one logger and names its stable
+// keys. Guarantee: whatever a caller logs, a field whose key names a
+// credential or personal data (password, token, subject, name, case
+// number, ...) is written as [REDACTED], through With and per call alike;
+// the logger is never sampled, so no business event is dropped. It fails
+// only at construction, for an unknown format or level.
+package logging
 
 import (
 	"fmt"
@@ -12,32 +18,20 @@ import (
 // Stable log keys. Every component uses these names so that operators can
 // filter on them; nothing else identifies a message in the logs.
 const (
-	LogKeyMailbox        = "mailbox"
-	LogKeyMessageID      = "messageId"
-	LogKeyConversationID = "conversationId"
-	LogKeyState          = "state"
-	LogKeyCode           = "code"
-	LogKeyDurationMs     = "durationMs"
+	KeyMailbox    = "mailbox"
+	KeyMessageID  = "messageId"
+	KeyOSCIID     = "osciMessageId"
+	KeyState      = "state"
+	KeyCode       = "code"
+	KeyReason     = "reason"
+	KeyDurationMs = "durationMs"
 )
 
-// Secret is a string that never reaches a log: it formats as [REDACTED]
-// through fmt, zap.Stringer, zap.Any and zap.Object.
-type Secret string
-
-// String implements fmt.Stringer.
-func (Secret) String() string { return redacted }
-
-// GoString implements fmt.GoStringer.
-func (Secret) GoString() string { return redacted }
-
-// MarshalLogObject implements zapcore.ObjectMarshaler.
-func (Secret) MarshalLogObject(enc zapcore.ObjectEncoder) error {
-	enc.AddString("value", redacted)
-	return nil
+// Config selects the log format and level.
+type Config struct {
+	Format string `yaml:"format"` // json (default) or console
+	Level  string `yaml:"level"`  // debug, info (default), warn, error
 }
-
-// Reveal returns the secret for the one place that needs it.
-func (s Secret) Reveal() string { return string(s) }
 
 const redacted = "[REDACTED]"
 
@@ -97,10 +91,10 @@ func (c redactingCore) Write(e zapcore.Entry, fs []zapcore.Field) error {
 	return c.Core.Write(e, redactFields(fs))
 }
 
-// NewLogger builds the daemon's logger: JSON (production) or console
+// New builds the daemon's logger: JSON (production) or console
 // (a terminal), never sampled (audit events must not be dropped), with the
 // redacting core in front.
-func NewLogger(cfg LogConfig, w io.Writer) (*zap.Logger, error) {
+func New(cfg Config, w io.Writer) (*zap.Logger, error) {
 	var lvl zapcore.Level
 	if err := lvl.UnmarshalText([]byte(cfg.Level)); err != nil {
 		return nil, fmt.Errorf("log level %q: %w", cfg.Level, err)

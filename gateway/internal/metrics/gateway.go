@@ -1,8 +1,7 @@
-package gateway
+package metrics
 
 import (
 	"context"
-	"net/http"
 	"strconv"
 	"time"
 
@@ -22,18 +21,18 @@ const (
 	MetricAPIRequests        = "bebpo_api_requests_total"
 )
 
-// APIMetrics wires the store into the metrics registry (message counts by
+// Gateway wires the store into the metrics registry (message counts by
 // direction and state, queue depth, intake backlog, read at scrape time)
 // and offers the hooks the daemon reports polls, intermediary errors and
 // certificate expiry through.
-type APIMetrics struct {
-	m   *Metrics
+type Gateway struct {
+	m   *Registry
 	st  mailbox.Store
 	now func() time.Time
 }
 
-func newAPIMetrics(m *Metrics, st mailbox.Store, now func() time.Time) *APIMetrics {
-	a := &APIMetrics{m: m, st: st, now: now}
+func NewGateway(m *Registry, st mailbox.Store, now func() time.Time) *Gateway {
+	a := &Gateway{m: m, st: st, now: now}
 	m.Describe(MetricMessages, "gauge", "Messages in the store by direction and state.")
 	m.Describe(MetricQueueDepth, "gauge", "Messages a worker will pick up (outgoing: not yet sent or confirmed; incoming: not yet handed to the intake).")
 	m.Describe(MetricIntakeBacklog, "gauge", "Incoming messages per mailbox not yet handed to the eAkte intake.")
@@ -48,7 +47,7 @@ func newAPIMetrics(m *Metrics, st mailbox.Store, now func() time.Time) *APIMetri
 }
 
 // ObservePoll records one poll of a mailbox.
-func (a *APIMetrics) ObservePoll(mailboxName string, d time.Duration, ok bool, at time.Time) {
+func (a *Gateway) ObservePoll(mailboxName string, d time.Duration, ok bool, at time.Time) {
 	l := Labels{"mailbox": mailboxName}
 	a.m.Set(MetricPollDuration, l, d.Seconds())
 	outcome := "error"
@@ -61,25 +60,26 @@ func (a *APIMetrics) ObservePoll(mailboxName string, d time.Duration, ok bool, a
 
 // IntermediaryError counts an error the intermediary reported (an OSCI
 // feedback code such as "9802", or "transport" for no answer).
-func (a *APIMetrics) IntermediaryError(mailboxName, code string) {
+func (a *Gateway) IntermediaryError(mailboxName, code string) {
 	a.m.Add(MetricIntermediaryErrors, Labels{"mailbox": mailboxName, "code": code}, 1)
 }
 
 // SetCertificateExpiry records the days until one of our certificates
 // expires (certs.DaysUntilExpiry); the daemon calls it at start, on reload
 // and daily.
-func (a *APIMetrics) SetCertificateExpiry(mailboxName, purpose string, days int) {
+func (a *Gateway) SetCertificateExpiry(mailboxName, purpose string, days int) {
 	a.m.Set(MetricCertificateExpiry, Labels{"mailbox": mailboxName, "purpose": purpose}, float64(days))
 }
 
-func (a *APIMetrics) request(route string, status int) {
+// Request counts one admin API request by route pattern and status.
+func (a *Gateway) Request(route string, status int) {
 	if route == "" {
 		route = "unmatched"
 	}
 	a.m.Add(MetricAPIRequests, Labels{"route": route, "status": strconv.Itoa(status)}, 1)
 }
 
-func (a *APIMetrics) collect(emit func(string, Labels, float64)) {
+func (a *Gateway) collect(emit func(string, Labels, float64)) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, err := a.Counts(ctx)
@@ -107,7 +107,7 @@ type MessageCounts struct {
 }
 
 // Counts summarises the store (one aggregate query).
-func (a *APIMetrics) Counts(ctx context.Context) (*MessageCounts, error) {
+func (a *Gateway) Counts(ctx context.Context) (*MessageCounts, error) {
 	rows, err := a.st.CountByState(ctx)
 	if err != nil {
 		return nil, err
@@ -134,9 +134,4 @@ func (a *APIMetrics) Counts(ctx context.Context) (*MessageCounts, error) {
 		}
 	}
 	return c, nil
-}
-
-func (s *APIServer) getMetrics(w http.ResponseWriter, r *http.Request) error {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	return s.d.Metrics.Write(w)
 }

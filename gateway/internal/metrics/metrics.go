@@ -1,4 +1,10 @@
-package gateway
+// Package metrics is the gateway's Prometheus text-format registry and the
+// gateway's own metric families. Guarantee: the exposition is always
+// well-formed (families declared once with type and help, labels escaped
+// and sorted); a value the store cannot give at scrape time is left out
+// rather than reported as zero. Using an undeclared family is a
+// programming error and panics in any test run.
+package metrics
 
 import (
 	"fmt"
@@ -10,10 +16,10 @@ import (
 	"sync"
 )
 
-// Metrics is a small Prometheus text-format registry: counters and gauges
+// Registry is a small Prometheus text-format registry: counters and gauges
 // with labels, plus gauges computed at scrape time. It exists so the
 // daemon has no metrics dependency beyond the standard library.
-type Metrics struct {
+type Registry struct {
 	mu       sync.Mutex
 	families map[string]*family
 	collect  []func(emit func(name string, labels Labels, v float64))
@@ -32,11 +38,11 @@ type series struct {
 	value  float64
 }
 
-// NewMetrics returns an empty registry.
-func NewMetrics() *Metrics { return &Metrics{families: map[string]*family{}} }
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{families: map[string]*family{}} }
 
 // Describe declares a metric family with its type (counter or gauge).
-func (m *Metrics) Describe(name, typ, help string) {
+func (m *Registry) Describe(name, typ, help string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.families[name]; !ok {
@@ -45,14 +51,14 @@ func (m *Metrics) Describe(name, typ, help string) {
 }
 
 // Add adds delta to a counter (or gauge) series.
-func (m *Metrics) Add(name string, l Labels, delta float64) {
+func (m *Registry) Add(name string, l Labels, delta float64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.get(name, l).value += delta
 }
 
 // Set sets a gauge series.
-func (m *Metrics) Set(name string, l Labels, v float64) {
+func (m *Registry) Set(name string, l Labels, v float64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.get(name, l).value = v
@@ -61,13 +67,13 @@ func (m *Metrics) Set(name string, l Labels, v float64) {
 // Collect registers a function run at every scrape, for values read from
 // the store (queue depth) or computed from the clock (certificate expiry).
 // Families it emits must have been described.
-func (m *Metrics) Collect(f func(emit func(name string, labels Labels, v float64))) {
+func (m *Registry) Collect(f func(emit func(name string, labels Labels, v float64))) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.collect = append(m.collect, f)
 }
 
-func (m *Metrics) get(name string, l Labels) *series {
+func (m *Registry) get(name string, l Labels) *series {
 	f, ok := m.families[name]
 	if !ok {
 		panic("gateway: metric " + name + " not described")
@@ -82,7 +88,7 @@ func (m *Metrics) get(name string, l Labels) *series {
 }
 
 // Write renders the registry in the Prometheus text exposition format.
-func (m *Metrics) Write(w io.Writer) error {
+func (m *Registry) Write(w io.Writer) error {
 	m.mu.Lock()
 	collect := append([]func(func(string, Labels, float64)){}, m.collect...)
 	m.mu.Unlock()

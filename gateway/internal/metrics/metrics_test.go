@@ -1,4 +1,4 @@
-package gateway
+package metrics
 
 import (
 	"bytes"
@@ -6,7 +6,7 @@ import (
 )
 
 func TestMetricsExposition(t *testing.T) {
-	m := NewMetrics()
+	m := NewRegistry()
 	m.Describe("bebpo_messages", "gauge", "Messages by direction and state.")
 	m.Describe("bebpo_intermediary_errors_total", "counter", "Intermediary errors by code.")
 	m.Add("bebpo_intermediary_errors_total", Labels{"mailbox": "stadt", "code": "9801"}, 1)
@@ -38,5 +38,5 @@ func TestMetricsUndescribedPanics(t *testing.T) {
 			t.Error("no panic for an undescribed metric")
 		}
 	}()
-	NewMetrics().Add("nope", nil, 1)
+	NewRegistry().Add("nope", nil, 1)
 }

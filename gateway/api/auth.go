@@ -1,0 +1,166 @@
+package api
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+)
+
+// Problem is an RFC 9457 problem detail, the body of every API error.
+type Problem struct {
+	Type   string `json:"type,omitempty"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+	// Field names the request field that is wrong, where there is one.
+	Field string `json:"field,omitempty"`
+}
+
+// writeProblem answers with application/problem+json.
+func writeProblem(w http.ResponseWriter, status int, detail, field string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(Problem{
+		Type:   "about:blank",
+		Title:  http.StatusText(status),
+		Status: status,
+		Detail: detail,
+		Field:  field,
+	})
+}
+
+// writeJSON answers with a JSON body.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// TokenSet holds API bearer tokens as SHA-256 digests with an operator
+// label each, so the tokens themselves are not kept in memory longer
+// than loading takes and comparisons run in constant time.
+type TokenSet struct {
+	mu      sync.RWMutex
+	entries []tokenEntry
+}
+
+// Replace swaps in the tokens of next (a reload on SIGHUP); requests
+// already authenticated are not affected.
+func (ts *TokenSet) Replace(next *TokenSet) {
+	next.mu.RLock()
+	entries := append([]tokenEntry(nil), next.entries...)
+	next.mu.RUnlock()
+	ts.mu.Lock()
+	ts.entries = entries
+	ts.mu.Unlock()
+}
+
+type tokenEntry struct {
+	label  string
+	digest [32]byte
+}
+
+// ErrNoTokens is returned for a tokens file that holds no token.
+var ErrNoTokens = errors.New("api: tokens file holds no token")
+
+// tokenLine is one token of a tokens file with its label.
+type tokenLine struct{ label, token string }
+
+// readTokens reads a tokens file: one token a line, optionally
+// "label:token"; blank lines and lines starting with # are ignored. The
+// file is refused when others may read it, or its group unless
+// allowGroup; a token shorter than 16 characters is refused.
+func readTokens(path string, allowGroup bool) ([]tokenLine, error) {
+	data, err := certs.ReadSecretFile(path, allowGroup)
+	if err != nil {
+		return nil, fmt.Errorf("api: tokens file: %w", err)
+	}
+	var out []tokenLine
+	for n, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		label := fmt.Sprintf("token%d", n+1)
+		if i := strings.IndexByte(line, ':'); i > 0 {
+			label, line = line[:i], line[i+1:]
+		}
+		if len(line) < 16 {
+			return nil, fmt.Errorf("api: tokens file %s line %d: token shorter than 16 characters", path, n+1)
+		}
+		out = append(out, tokenLine{label, line})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: %s", ErrNoTokens, path)
+	}
+	return out, nil
+}
+
+// LoadTokens reads a tokens file (see readTokens) into a TokenSet.
+func LoadTokens(path string, allowGroup bool) (*TokenSet, error) {
+	lines, err := readTokens(path, allowGroup)
+	if err != nil {
+		return nil, err
+	}
+	ts := &TokenSet{}
+	for _, l := range lines {
+		ts.entries = append(ts.entries, tokenEntry{label: l.label, digest: sha256.Sum256([]byte(l.token))})
+	}
+	return ts, nil
+}
+
+// FirstToken returns the first token of a tokens file, for a client on
+// the gateway's own host.
+func FirstToken(path string, allowGroup bool) (string, error) {
+	lines, err := readTokens(path, allowGroup)
+	if err != nil {
+		return "", err
+	}
+	return lines[0].token, nil
+}
+
+// Match returns the label of the token, comparing against every entry in
+// constant time.
+func (ts *TokenSet) Match(token string) (string, bool) {
+	d := sha256.Sum256([]byte(token))
+	label, ok := "", false
+	ts.mu.RLock()
+	defer ts.mu.RUnlock()
+	for _, e := range ts.entries {
+		if subtle.ConstantTimeCompare(d[:], e.digest[:]) == 1 {
+			label, ok = e.label, true
+		}
+	}
+	return label, ok
+}
+
+// principal returns who made an authenticated request: a token label or
+// a client certificate subject. Empty means not authenticated.
+func (ts *TokenSet) principal(r *http.Request) string {
+	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
+		return "cert:" + r.TLS.VerifiedChains[0][0].Subject.String()
+	}
+	if ts == nil {
+		return ""
+	}
+	h := r.Header.Get("Authorization")
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok {
+		return ""
+	}
+	if label, ok := ts.Match(strings.TrimSpace(tok)); ok {
+		return "token:" + label
+	}
+	return ""
+}

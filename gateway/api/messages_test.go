@@ -1,0 +1,225 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+)
+
+func TestAPIListPaging(t *testing.T) {
+	e := apitest.NewEnv(t, api.Limits{})
+	e.AddRecipient(t)
+	ids := e.SubmitN(t, 5)
+	if _, err := e.Store.InsertIncoming(context.Background(), mailbox.NewIncoming{Mailbox: apitest.Mailbox, OSCIMessageID: "govapp_1",
+		ContentSHA256: strings.Repeat("a", 64), Size: 5, Sender: apitest.Recipient}); err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	next := "/v1/messages?direction=out&limit=2"
+	pages := 0
+	for next != "" {
+		var page api.MessageList
+		if r := e.DoJSON(t, "GET", next, nil, &page); r.StatusCode != 200 {
+			t.Fatalf("GET %s: %d", next, r.StatusCode)
+		}
+		for _, m := range page.Messages {
+			got = append(got, m.ID)
+		}
+		next = page.Next
+		if pages++; pages > 5 {
+			t.Fatal("paging does not end")
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(ids) {
+		t.Fatalf("paged ids %v, want %v", got, ids)
+	}
+	filters := []struct {
+		query string
+		want  int
+	}{
+		{"direction=in", 1},
+		{"state=queued", 5},
+		{"state=received,queued", 6},
+		{"mailbox=ordnungsamt", 0},
+		{"after=" + fmt.Sprint(ids[3]), 2},
+	}
+	for _, f := range filters {
+		var page api.MessageList
+		if r := e.DoJSON(t, "GET", "/v1/messages?"+f.query, nil, &page); r.StatusCode != 200 || len(page.Messages) != f.want {
+			t.Errorf("%s: status %d, %d messages, want %d", f.query, r.StatusCode, len(page.Messages), f.want)
+		}
+	}
+	bad := []struct{ query, field string }{
+		{"direction=sideways", "direction"},
+		{"state=lost", "state"},
+		{"after=-1", "after"},
+		{"limit=0", "limit"},
+		{"limit=501", "limit"},
+	}
+	for _, b := range bad {
+		r := e.Do(t, "GET", "/v1/messages?"+b.query, nil, nil)
+		if r.StatusCode != 400 || apitest.ProblemOf(t, r).Field != b.field {
+			t.Errorf("%s: status %d, want 400 on %s", b.query, r.StatusCode, b.field)
+		}
+	}
+}
+
+func TestAPIOperatorActions(t *testing.T) {
+	e := apitest.NewEnv(t, api.Limits{})
+	e.AddRecipient(t)
+	ids := e.SubmitN(t, 2)
+	path := func(id int64, op string) string { return fmt.Sprintf("/v1/messages/%d/%s", id, op) }
+	steps := []struct {
+		name, op string
+		body     any
+		status   int
+		state    string
+		detail   string
+	}{
+		{"hold", "hold", api.OperateRequest{Reason: "Anlage fehlt"}, 200, "held", ""},
+		{"hold twice", "hold", nil, 409, "", "from held to held"},
+		{"release", "release", nil, 200, "queued", ""},
+		{"release a queued message", "release", nil, 409, "", "from queued"},
+		{"requeue", "requeue", nil, 200, "queued", ""},
+		{"unknown body field", "hold", map[string]string{"why": "x"}, 400, "", "body"},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			var m api.MessageView
+			r := e.DoJSON(t, "POST", path(ids[0], s.op), s.body, &m)
+			if r.StatusCode != s.status {
+				t.Fatalf("status %d, want %d", r.StatusCode, s.status)
+			}
+			if s.status == 200 && m.State != s.state {
+				t.Errorf("state %s, want %s", m.State, s.state)
+			}
+			if s.status != 200 {
+				if p := apitest.ProblemOf(t, r); !strings.Contains(p.Detail, s.detail) {
+					t.Errorf("detail %q does not name %q", p.Detail, s.detail)
+				}
+			}
+		})
+	}
+	// A message an engine holds a live lease on cannot be requeued.
+	if _, err := e.Store.ClaimDue(context.Background(), mailbox.Out, e.Clock.Now().Add(time.Hour), "sender", time.Hour, 10); err != nil {
+		t.Fatal(err)
+	}
+	r := e.Do(t, "POST", path(ids[1], "requeue"), nil, nil)
+	if r.StatusCode != 409 || apitest.ProblemOf(t, r).Field != "state" {
+		t.Errorf("requeue of a leased message: %d", r.StatusCode)
+	}
+	if r := e.Do(t, "POST", path(99, "hold"), nil, nil); r.StatusCode != 404 {
+		t.Errorf("hold of an unknown message: %d", r.StatusCode)
+	}
+	// The operator's principal is journaled with the action.
+	var m api.MessageView
+	e.DoJSON(t, "GET", fmt.Sprintf("/v1/messages/%d", ids[0]), nil, &m)
+	found := false
+	for _, ev := range m.Events {
+		if ev.Kind == "api" {
+			t.Errorf("audit entry in the message's events: %s", ev.Detail)
+		}
+		var d map[string]string
+		json.Unmarshal(ev.Detail, &d)
+		found = found || (ev.Kind == "operator" && d["actor"] == "token:ops" && d["reason"] == "Anlage fehlt")
+	}
+	if !found {
+		t.Errorf("no operator event with actor and reason: %+v", m.Events)
+	}
+}
+
+func TestAPIHealthReadyMetrics(t *testing.T) {
+	e := apitest.NewEnv(t, api.Limits{})
+	e.AddRecipient(t)
+	e.SubmitN(t, 1)
+	get := func(path string) (*http.Response, api.ReadyReport) {
+		req, _ := http.NewRequest("GET", e.TS.URL+path, nil) // unauthenticated, as a probe
+		resp, err := e.TS.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		var rep api.ReadyReport
+		if path == "/readyz" {
+			json.NewDecoder(resp.Body).Decode(&rep)
+		}
+		return resp, rep
+	}
+	if r, _ := get("/healthz"); r.StatusCode != 200 {
+		t.Errorf("healthz %d", r.StatusCode)
+	}
+	now := apitest.T0.Add(24 * time.Hour)
+	tests := []struct {
+		name       string
+		stadt, amt pollEntry
+		want       int
+	}{
+		{"never polled", pollEntry{}, pollEntry{}, 503},
+		{"both recent", pollEntry{true, now.Add(-time.Minute)}, pollEntry{true, now.Add(-2 * time.Minute)}, 200},
+		{"one failed", pollEntry{true, now.Add(-time.Minute)}, pollEntry{false, now.Add(-time.Minute)}, 503},
+		{"one stale", pollEntry{true, now.Add(-time.Minute)}, pollEntry{true, now.Add(-4 * time.Minute)}, 503},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e.Clock.Set(now)
+			e.Poll.Set(apitest.Mailbox, tc.stadt.ok, tc.stadt.at)
+			e.Poll.Set("ordnungsamt", tc.amt.ok, tc.amt.at)
+			r, rep := get("/readyz")
+			if r.StatusCode != tc.want || rep.Ready != (tc.want == 200) {
+				t.Fatalf("status %d ready %v, want %d: %+v", r.StatusCode, rep.Ready, tc.want, rep.Checks)
+			}
+		})
+	}
+	if _, err := e.Store.InsertIncoming(context.Background(), mailbox.NewIncoming{Mailbox: apitest.Mailbox, OSCIMessageID: "govapp_9",
+		ContentSHA256: strings.Repeat("b", 64), Size: 5, Sender: apitest.Recipient}); err != nil {
+		t.Fatal(err)
+	}
+	e.Srv.Metrics().ObservePoll(apitest.Mailbox, 1500*time.Millisecond, true, now)
+	e.Srv.Metrics().IntermediaryError(apitest.Mailbox, "9802")
+	e.Srv.Metrics().SetCertificateExpiry(apitest.Mailbox, "cipher", 42)
+	r, _ := get("/metrics")
+	var b strings.Builder
+	buf := make([]byte, 1<<16)
+	for {
+		n, err := r.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	for _, want := range []string{
+		`bebpo_messages{direction="out",state="queued"} 1`,
+		`bebpo_queue_depth{direction="out"} 1`,
+		`bebpo_queue_depth{direction="in"} 1`,
+		`bebpo_messages{direction="in",state="received"} 1`,
+		`bebpo_intake_backlog{mailbox="stadt"} 1`,
+		`bebpo_poll_last_success_timestamp_seconds{mailbox="stadt"}`,
+		`bebpo_polls_total{mailbox="stadt",outcome="ok"} 1`,
+		`bebpo_poll_duration_seconds{mailbox="stadt"} 1.5`,
+		`bebpo_intermediary_errors_total{code="9802",mailbox="stadt"} 1`,
+		`bebpo_certificate_expiry_days{mailbox="stadt",purpose="cipher"} 42`,
+		`bebpo_api_requests_total{route="POST /v1/messages",status="202"} 1`,
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	var st api.StatusReport
+	if r := e.DoJSON(t, "GET", "/v1/status", nil, &st); r.StatusCode != 200 || st.Counts.ByState["out"]["queued"] != 1 || len(st.Mailboxes) != 2 {
+		t.Errorf("status %d %+v", r.StatusCode, st)
+	}
+}
+
+// pollEntry is one mailbox's last poll as a test case states it.
+type pollEntry struct {
+	ok bool
+	at time.Time
+}

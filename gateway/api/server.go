@@ -1,0 +1,345 @@
+// Package api is the gateway's admin HTTP API: submissions (multipart,
+// streamed into the submission path), message listing, documents,
+// operator actions, the address book, status, health, readiness and
+// Prometheus metrics. It holds no business rule: validation is the
+// submit and addressbook packages', state changes the store's.
+//
+// Guarantees: every route but /healthz, /readyz and /metrics needs a
+// bearer token or a verified client certificate, and every such request
+// is journaled with its principal and outcome (never bodies or tokens);
+// every refusal is problem+json naming the field; an error that is not
+// the caller's is answered 500 without internals and logged; a download
+// is re-hashed while it is sent and cut off if the stored file no longer
+// matches. The Client in this package is how the CLI talks to it.
+package api
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/metrics"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+)
+
+// PollStatus tells readiness how each mailbox's last poll went; the daemon
+// implements it.
+type PollStatus interface {
+	LastPoll(mailbox string) (ok bool, at time.Time)
+}
+
+// Mailbox is one of our mailboxes as the API knows it.
+type Mailbox struct {
+	Name         string
+	SafeID       string
+	PollInterval time.Duration
+}
+
+// Limits bound what a request may cost. Zero fields take the defaults.
+type Limits struct {
+	Submit         submit.Limits
+	MaxJSONBytes   int64 // JSON request bodies; default 1 MiB
+	MaxImportBytes int64 // address book import files; default 16 MiB
+	PageLimit      int   // default page size of lists; default 50 (max 500)
+	MaxUploads     int   // concurrent POST /v1/messages; default 4
+	// PollStaleAfter is how many poll intervals may pass without a
+	// successful poll before /readyz fails; default 3 (at least 1 minute).
+	PollStaleAfter int
+}
+
+func (l Limits) withDefaults() Limits {
+	l.Submit = l.Submit.WithDefaults()
+	if l.MaxJSONBytes <= 0 {
+		l.MaxJSONBytes = 1 << 20
+	}
+	if l.MaxImportBytes <= 0 {
+		l.MaxImportBytes = 16 << 20
+	}
+	if l.PageLimit <= 0 {
+		l.PageLimit = 50
+	}
+	if l.MaxUploads <= 0 {
+		l.MaxUploads = 4
+	}
+	if l.PollStaleAfter <= 0 {
+		l.PollStaleAfter = 3
+	}
+	return l
+}
+
+// Deps is everything the admin API needs; the daemon builds it.
+type Deps struct {
+	Store       mailbox.Store
+	Blobs       *mailbox.Blobs
+	AddressBook *addressbook.Book
+	// DataDir is the gateway's data directory; the readiness write probe
+	// runs in it.
+	DataDir   string
+	Mailboxes []Mailbox
+	// Tokens authenticate bearer requests; client certificates verified by
+	// the TLS layer (APITLSConfig) authenticate too.
+	Tokens  *TokenSet
+	Metrics *metrics.Registry // nil: a fresh registry
+	Logger  *zap.Logger       // nil: no logging
+	Poll    PollStatus        // nil: no mailbox counts as polled
+	Now     func() time.Time
+	Limits  Limits
+}
+
+// Server is the admin HTTP API. It is a value the daemon constructs and
+// serves; it holds no goroutines of its own.
+type Server struct {
+	d       Deps
+	lim     Limits
+	mux     *http.ServeMux
+	sub     *submit.Submitter
+	uploads chan struct{}
+	m       *metrics.Gateway
+}
+
+// New builds the API server.
+func New(d Deps) (*Server, error) {
+	if d.Store == nil || d.Blobs == nil || d.AddressBook == nil || d.DataDir == "" || len(d.Mailboxes) == 0 {
+		return nil, errors.New("api: server needs store, blobs, address book, data directory and mailboxes")
+	}
+	if d.Tokens == nil {
+		d.Tokens = &TokenSet{}
+	}
+	if d.Metrics == nil {
+		d.Metrics = metrics.NewRegistry()
+	}
+	if d.Logger == nil {
+		d.Logger = zap.NewNop()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	lim := d.Limits.withDefaults()
+	names := make([]string, len(d.Mailboxes))
+	for i, m := range d.Mailboxes {
+		names[i] = m.Name
+	}
+	sub, err := submit.New(submit.Config{Store: d.Store, Blobs: d.Blobs, AddressBook: d.AddressBook,
+		Mailboxes: names, Limits: lim.Submit, Now: d.Now})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{d: d, lim: lim, mux: http.NewServeMux(), sub: sub, uploads: make(chan struct{}, lim.MaxUploads)}
+	s.m = metrics.NewGateway(d.Metrics, d.Store, d.Now)
+	s.routes()
+	return s, nil
+}
+
+// Submitter returns the submission path, for the outgoing folder.
+func (s *Server) Submitter() *submit.Submitter { return s.sub }
+
+// Metrics returns the hooks the daemon reports polls, intermediary errors
+// and certificate expiry through.
+func (s *Server) Metrics() *metrics.Gateway { return s.m }
+
+// apiHandler is a route; an error it returns is answered as problem+json.
+type apiHandler func(w http.ResponseWriter, r *http.Request) error
+
+func (s *Server) routes() {
+	s.public("GET /healthz", s.getHealthz)
+	s.public("GET /readyz", s.getReadyz)
+	s.public("GET /metrics", s.getMetrics)
+
+	s.private("POST /v1/messages", s.postMessage)
+	s.private("GET /v1/messages", s.listMessages)
+	s.private("GET /v1/messages/{id}", s.getMessage)
+	s.private("GET /v1/messages/{id}/documents/{n}", s.getDocument)
+	s.private("POST /v1/messages/{id}/requeue", s.operate(mailbox.OpRequeue))
+	s.private("POST /v1/messages/{id}/hold", s.operate(mailbox.OpHold))
+	s.private("POST /v1/messages/{id}/release", s.operate(mailbox.OpRelease))
+	s.private("POST /v1/messages/{id}/delete", s.operate(mailbox.OpDelete))
+	s.private("GET /v1/status", s.getStatus)
+
+	s.private("GET /v1/addressbook", s.listAddresses)
+	s.private("POST /v1/addressbook", s.postAddress)
+	s.private("POST /v1/addressbook/import", s.importAddresses)
+	s.private("GET /v1/addressbook/{safeId}", s.getAddress)
+	s.private("PUT /v1/addressbook/{safeId}", s.putAddress)
+	s.private("DELETE /v1/addressbook/{safeId}", s.deleteAddress)
+}
+
+// public routes carry no message data: health, readiness, metrics. They
+// are not authenticated (probes and scrapers reach them on the loopback
+// interface) and not journaled (they would flood the journal).
+func (s *Server) public(pattern string, h apiHandler) {
+	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w}
+		if err := h(rec, r); err != nil {
+			s.fail(rec, r, err)
+		}
+		s.m.Request(r.Pattern, rec.status())
+	}))
+}
+
+// private routes need a principal and are journaled.
+func (s *Server) private(pattern string, h apiHandler) {
+	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w}
+		actor := s.d.Tokens.principal(r)
+		if actor == "" {
+			rec.Header().Set("WWW-Authenticate", `Bearer realm="bebpo-gateway"`)
+			writeProblem(rec, http.StatusUnauthorized, "a valid bearer token or client certificate is required", "Authorization")
+			s.audit(r, unauthenticatedActor(r), rec.status())
+			return
+		}
+		// Deferred so that a download cut off on purpose (http.ErrAbortHandler) is journaled too.
+		defer func() { s.audit(r, actor, rec.status()) }()
+		if err := h(rec, r); err != nil {
+			s.fail(rec, r, err)
+		}
+	}))
+}
+
+// Handler returns the API's HTTP handler. Requests no route matches get a
+// problem+json 404 or 405 (after authentication, so unauthenticated
+// callers learn nothing about the routes).
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := s.mux.Handler(r); pattern != "" {
+			s.mux.ServeHTTP(w, r)
+			return
+		}
+		actor := s.d.Tokens.principal(r)
+		if actor == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="bebpo-gateway"`)
+			writeProblem(w, http.StatusUnauthorized, "a valid bearer token or client certificate is required", "Authorization")
+			s.audit(r, unauthenticatedActor(r), http.StatusUnauthorized)
+			return
+		}
+		probe := &statusRecorder{ResponseWriter: discardWriter{h: http.Header{}}}
+		s.mux.ServeHTTP(probe, r)
+		status := probe.status()
+		if status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", probe.Header().Get("Allow"))
+			writeProblem(w, status, fmt.Sprintf("%s is not allowed on %s", r.Method, r.URL.Path), "method")
+		} else {
+			status = http.StatusNotFound
+			writeProblem(w, status, fmt.Sprintf("no resource at %s", r.URL.Path), "path")
+		}
+		s.audit(r, actor, status)
+	})
+}
+
+// unauthenticatedActor tells a request without credentials from one with
+// credentials that did not match (a wrong or revoked token), for the audit.
+func unauthenticatedActor(r *http.Request) string {
+	if r.Header.Get("Authorization") != "" {
+		return "invalid-credentials"
+	}
+	return "anonymous"
+}
+
+// audit journals who did what with which outcome: never bodies or tokens.
+func (s *Server) audit(r *http.Request, actor string, status int) {
+	var id int64
+	if v := r.PathValue("id"); v != "" {
+		id, _ = strconv.ParseInt(v, 10, 64)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
+	defer cancel()
+	_, err := s.d.Store.Append(ctx, mailbox.EventInput{At: s.d.Now(), MessageID: id, Kind: "api", Detail: map[string]string{
+		"actor": actor, "method": r.Method, "path": r.URL.Path, "status": strconv.Itoa(status)}})
+	if err != nil {
+		s.d.Logger.Error("api audit entry not journaled", zap.Error(err), zap.String("path", r.URL.Path))
+	}
+	s.m.Request(r.Pattern, status)
+}
+
+// HTTPServer returns an http.Server for the API with the timeouts and
+// header limits set; tlsCfg may be nil (loopback without TLS).
+func (s *Server) HTTPServer(addr string, tlsCfg *tls.Config) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s.Handler(),
+		TLSConfig:         tlsCfg,
+		ReadHeaderTimeout: 10 * time.Second,
+		// Uploads of up to 200 MB and downloads over slow links.
+		ReadTimeout:    15 * time.Minute,
+		WriteTimeout:   15 * time.Minute,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       zap.NewStdLog(s.d.Logger.Named("http")),
+	}
+}
+
+// TLSConfig builds the server TLS configuration from the api section:
+// nil without tls_cert; with client_ca, client certificates are verified
+// against it when offered (bearer tokens keep working).
+func TLSConfig(c config.APIConfig) (*tls.Config, error) {
+	if c.TLSCert == "" {
+		return nil, nil
+	}
+	kp, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("api: TLS key pair: %w", err)
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{kp}}
+	if c.ClientCA != "" {
+		pem, err := os.ReadFile(c.ClientCA)
+		if err != nil {
+			return nil, fmt.Errorf("api: client CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("api: client CA %s holds no PEM certificate", c.ClientCA)
+		}
+		cfg.ClientCAs, cfg.ClientAuth = pool, tls.VerifyClientCertIfGiven
+	}
+	return cfg, nil
+}
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.code == 0 {
+		r.code = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.code == 0 {
+		r.code = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) status() int {
+	if r.code == 0 {
+		return http.StatusOK
+	}
+	return r.code
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+type discardWriter struct{ h http.Header }
+
+func (d discardWriter) Header() http.Header         { return d.h }
+func (d discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d discardWriter) WriteHeader(int)             {}
+
+func (s *Server) getMetrics(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	return s.d.Metrics.Write(w)
+}

@@ -1,0 +1,183 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
+)
+
+func runAddressList(env *Env, args []string) error {
+	fs := newFlagSet(env, "addressbook list [options]", "List the address book.")
+	af := addAPIFlags(fs)
+	if err := parseInterspersed(env, fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usageErrorf(fs, "unexpected argument %q", fs.Arg(0))
+	}
+	return apiCommand(env, af, func(ctx context.Context, c *api.Client) error {
+		es, err := c.Addresses(ctx)
+		if err != nil {
+			return err
+		}
+		if af.json {
+			return printJSON(env.Stdout, api.AddressList{Entries: es})
+		}
+		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "SAFE-ID\tNAME\tORGANISATION\tCERT EXPIRES\tFINGERPRINT")
+		for _, e := range es {
+			fp := e.Fingerprint
+			if len(fp) > 16 {
+				fp = fp[:16] + "…"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.SafeID, e.Name, cliDash(e.Organisation), cliTime(e.CertExpires), fp)
+		}
+		return tw.Flush()
+	})
+}
+
+func runAddressShow(env *Env, args []string) error {
+	fs := newFlagSet(env, "addressbook show [options] SAFEID", "Show one address book entry with its certificate.")
+	af := addAPIFlags(fs)
+	if err := parseInterspersed(env, fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageErrorf(fs, "give one SAFE-ID")
+	}
+	return apiCommand(env, af, func(ctx context.Context, c *api.Client) error {
+		e, err := c.Address(ctx, fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		if af.json {
+			return printJSON(env.Stdout, e)
+		}
+		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+		for _, kv := range [][2]string{{"SAFE-ID", e.SafeID}, {"name", e.Name}, {"organisation", cliDash(e.Organisation)},
+			{"intermediary", cliDash(e.Intermediary)}, {"certificate", e.CertSubject}, {"expires", cliTime(e.CertExpires)},
+			{"sha256", e.Fingerprint}, {"updated", cliTime(e.UpdatedAt)}} {
+			fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
+		}
+		return tw.Flush()
+	})
+}
+
+func runAddressWrite(env *Env, verb string, args []string) error {
+	name := "addressbook " + verb
+	fs := newFlagSet(env, name+" [options] --safe-id ID --name N --cert FILE",
+		"Add or replace a recipient. The cipher certificate (PEM) is checked for use as a cipher\n"+
+			"certificate (key, algorithm, validity, key usage) and pinned; SAFE certificates are often self-signed.")
+	af := addAPIFlags(fs)
+	var r addressbook.Recipient
+	fs.StringVar(&r.SafeID, "safe-id", "", "the recipient's SAFE-ID (required)")
+	fs.StringVar(&r.Name, "name", "", "display name (required)")
+	fs.StringVar(&r.Organisation, "organisation", "", "organisation")
+	fs.StringVar(&r.Intermediary, "intermediary", "", "the recipient's intermediary URL")
+	cert := fs.String("cert", "", "PEM file with the recipient's cipher certificate (required)")
+	if err := parseInterspersed(env, fs, args); err != nil {
+		return err
+	}
+	if err := requireFlags(fs, map[string]string{"--safe-id": r.SafeID, "--name": r.Name, "--cert": *cert}); err != nil {
+		return err
+	}
+	pem, err := os.ReadFile(*cert)
+	if err != nil {
+		return fmt.Errorf("%v", err)
+	}
+	r.CipherCert = string(pem)
+	return apiCommand(env, af, func(ctx context.Context, c *api.Client) error {
+		var e addressbook.Recipient
+		var err error
+		if verb == "add" {
+			e, err = c.AddAddress(ctx, r)
+		} else {
+			e, err = c.UpdateAddress(ctx, r)
+		}
+		if err != nil {
+			return err
+		}
+		if af.json {
+			return printJSON(env.Stdout, e)
+		}
+		fmt.Fprintf(env.Stdout, "%s: %s (certificate %s, expires %s)\n", e.SafeID, e.Name, e.CertSubject, cliTime(e.CertExpires))
+		return nil
+	})
+}
+
+func requireFlags(fs *flag.FlagSet, need map[string]string) error {
+	for _, f := range []string{"--safe-id", "--name", "--cert"} {
+		if v, ok := need[f]; ok && v == "" {
+			return usageErrorf(fs, "%s is required", f)
+		}
+	}
+	if fs.NArg() != 0 {
+		return usageErrorf(fs, "unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
+func runAddressDelete(env *Env, args []string) error {
+	fs := newFlagSet(env, "addressbook delete [options] SAFEID", "Remove a recipient from the address book.")
+	af := addAPIFlags(fs)
+	if err := parseInterspersed(env, fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageErrorf(fs, "give one SAFE-ID")
+	}
+	return apiCommand(env, af, func(ctx context.Context, c *api.Client) error {
+		if err := c.DeleteAddress(ctx, fs.Arg(0)); err != nil {
+			return err
+		}
+		if !af.json {
+			fmt.Fprintf(env.Stdout, "%s deleted\n", fs.Arg(0))
+		}
+		return nil
+	})
+}
+
+func runAddressImport(env *Env, args []string) error {
+	fs := newFlagSet(env, "addressbook import [options] FILE",
+		"Add or replace recipients from FILE: JSON (a list of entries, or {\"entries\": [...]}) or CSV\n"+
+			"with a header row (safeId,name,organisation,cipherCert,intermediaryUrl; cipherCert holds the PEM\n"+
+			"as a quoted field). All entries are checked first; the address book changes only if all are valid.")
+	af := addAPIFlags(fs)
+	format := fs.String("format", "", "json or csv (default: from the file extension)")
+	if err := parseInterspersed(env, fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageErrorf(fs, "give one FILE")
+	}
+	f := *format
+	if f == "" {
+		f = strings.TrimPrefix(strings.ToLower(filepath.Ext(fs.Arg(0))), ".")
+	}
+	ct := map[string]string{"json": "application/json", "csv": "text/csv"}[f]
+	if ct == "" {
+		return usageErrorf(fs, "cannot tell the format of %q: give --format json or --format csv", fs.Arg(0))
+	}
+	data, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	return apiCommand(env, af, func(ctx context.Context, c *api.Client) error {
+		res, err := c.ImportAddresses(ctx, data, ct)
+		if err != nil {
+			return err
+		}
+		if af.json {
+			return printJSON(env.Stdout, res)
+		}
+		fmt.Fprintf(env.Stdout, "imported: %d added, %d updated\n", res.Added, res.Updated)
+		return nil
+	})
+}

@@ -1,0 +1,462 @@
+package cli
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
+)
+
+// messagesCommand lists, shows, downloads and steers messages: through
+// the admin API of a running gateway (--config or --api), or directly on
+// a gateway's data directory (--data), which also works while it is
+// stopped. Both print the same table and the same JSON (api.MessageView).
+func messagesCommand() *Command {
+	c := &Command{Name: "messages", Summary: "list, show, download and steer messages",
+		Subs: []*Command{
+			{Name: "list", Summary: "list messages (filters, paging)", Run: runMessagesList},
+			{Name: "show", Summary: "show a message with its process card and journal events", Run: runMessagesShow},
+			{Name: "download", Summary: "download the documents of a message", Run: runMessagesDownload},
+		}}
+	for _, op := range []struct {
+		op      mailbox.Op
+		summary string
+	}{
+		{mailbox.OpRequeue, "send (or hand to the intake) again now; a failed message starts afresh"},
+		{mailbox.OpHold, "stop a message until it is released"},
+		{mailbox.OpRelease, "let a held message continue where it stopped"},
+		{mailbox.OpDelete, "delete an unsent, failed or quarantined message (kept as a tombstone)"},
+	} {
+		c.Subs = append(c.Subs, &Command{Name: string(op.op), Summary: op.summary,
+			Run: func(env *Env, args []string) error { return runMessagesOp(env, op.op, op.summary, args) }})
+	}
+	return c
+}
+
+// messageSource is where the messages commands read and act: the API of a
+// running gateway or a data directory.
+type messageSource interface {
+	List(ctx context.Context, q url.Values) (api.MessageList, error)
+	NextPage(ctx context.Context, next string) (api.MessageList, error)
+	Get(ctx context.Context, id int64) (api.MessageView, error)
+	Operate(ctx context.Context, id int64, op mailbox.Op, reason string) (api.MessageView, error)
+	// Download writes document n to w and returns its name and SHA-256,
+	// checked against what the gateway recorded.
+	Download(ctx context.Context, id int64, n int, w io.Writer) (string, string, error)
+	Close() error
+}
+
+// sourceFlags are the options that say where the messages are.
+type sourceFlags struct {
+	*apiFlags
+	data string
+}
+
+func addSourceFlags(fs *flag.FlagSet) *sourceFlags {
+	f := &sourceFlags{apiFlags: addAPIFlags(fs)}
+	fs.StringVar(&f.data, "data", "", "work on this data directory instead of through the API (also while the gateway is stopped)")
+	return f
+}
+
+// run opens the source and runs fn with a context bounded by --timeout.
+func (f *sourceFlags) run(env *Env, fn func(ctx context.Context, src messageSource) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
+	defer cancel()
+	var src messageSource
+	if f.data != "" {
+		st, err := openDataStore(ctx, f.data)
+		if err != nil {
+			return err
+		}
+		src = st
+	} else {
+		c, err := f.client(env)
+		if err != nil {
+			return err
+		}
+		src = apiSource{c}
+	}
+	defer src.Close()
+	return explainAPIError(fn(ctx, src))
+}
+
+func runMessagesList(env *Env, args []string) error {
+	fs := newFlagSet(env, "messages list [options]", "List messages, oldest first. --all follows the pages to the end.")
+	sf := addSourceFlags(fs)
+	dir := fs.String("direction", "", "in or out")
+	state := fs.String("state", "", "only these states (comma-separated, e.g. failed,held,quarantined)")
+	mb := fs.String("mailbox", "", "only this mailbox")
+	after := fs.Int64("after", 0, "start after this message id")
+	limit := fs.Int("limit", 50, "messages per page (1-500)")
+	all := fs.Bool("all", false, "follow every page")
+	if err := parseInterspersed(env, fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	q := url.Values{}
+	for k, v := range map[string]string{"direction": *dir, "state": *state, "mailbox": *mb} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if *after > 0 {
+		q.Set("after", strconv.FormatInt(*after, 10))
+	}
+	q.Set("limit", strconv.Itoa(*limit))
+	return sf.run(env, func(ctx context.Context, src messageSource) error {
+		page, err := src.List(ctx, q)
+		if err != nil {
+			return err
+		}
+		out := page.Messages
+		for *all && page.Next != "" {
+			if page, err = src.NextPage(ctx, page.Next); err != nil {
+				return err
+			}
+			out = append(out, page.Messages...)
+		}
+		if sf.json {
+			return printJSON(env.Stdout, api.MessageList{Messages: out, Next: page.Next})
+		}
+		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tDIR\tMAILBOX\tSTATE\tTRIES\tPEER\tSIZE\tCREATED\tMESSAGEID\tLAST ERROR")
+		for _, m := range out {
+			peer := m.Recipient
+			if m.Direction == string(mailbox.In) {
+				peer = m.Sender
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\t%s\n", m.ID, m.Direction, m.Mailbox, stateLabel(m), m.Attempts,
+				cliDash(peer), m.Size, cliTime(m.CreatedAt), cliDash(m.OSCIMessageID), cliDash(oneLine(m.LastError)))
+		}
+		tw.Flush()
+		if page.Next != "" && !*all {
+			fmt.Fprintf(env.Stdout, "more: --after %d (or --all)\n", out[len(out)-1].ID)
+		}
+		return nil
+	})
+}
+
+func stateLabel(m api.MessageView) string {
+	if m.HeldFrom != "" {
+		return "held(" + m.HeldFrom + ")"
+	}
+	return m.State
+}
+
+func oneLine(e *api.ErrorView) string {
+	if e == nil {
+		return ""
+	}
+	s := strings.Join(strings.Fields(e.Code+" "+e.Text), " ")
+	if r := []rune(s); len(r) > 60 {
+		s = string(r[:59]) + "…"
+	}
+	return s
+}
+
+// messageIDArg parses the message ID, the first argument.
+func messageIDArg(fs *flag.FlagSet, extra bool) (int64, error) {
+	if fs.NArg() < 1 || (!extra && fs.NArg() > 1) {
+		return 0, usageErrorf(fs, "give one message ID")
+	}
+	id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, usageErrorf(fs, "%q is not a message ID", fs.Arg(0))
+	}
+	return id, nil
+}
+
+func runMessagesShow(env *Env, args []string) error {
+	fs := newFlagSet(env, "messages show [options] ID", "Show a message: state, documents, process card (Laufzettel) and journal events.")
+	sf := addSourceFlags(fs)
+	if err := parseInterspersed(env, fs, args); err != nil {
+		return err
+	}
+	id, err := messageIDArg(fs, false)
+	if err != nil {
+		return err
+	}
+	return sf.run(env, func(ctx context.Context, src messageSource) error {
+		m, err := src.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if sf.json {
+			return printJSON(env.Stdout, m)
+		}
+		printMessageView(env.Stdout, m)
+		return nil
+	})
+}
+
+func printMessageView(w io.Writer, m api.MessageView) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+	row("id", strconv.FormatInt(m.ID, 10))
+	row("direction", m.Direction)
+	row("mailbox", m.Mailbox)
+	row("state", stateLabel(m))
+	row("attempts", strconv.Itoa(m.Attempts))
+	row("next attempt", cliTime(m.NextAttemptAt))
+	row("OSCI MessageId", cliDash(m.OSCIMessageID))
+	row("from", cliDash(m.Sender))
+	row("to", cliDash(m.Recipient))
+	row("subject", cliDash(m.Subject))
+	row("size", fmt.Sprintf("%d bytes, sha256 %s", m.Size, m.ContentSHA256))
+	if m.LastError != nil {
+		row("last error", m.LastError.Code+" "+m.LastError.Text)
+	}
+	row("created", cliTime(m.CreatedAt))
+	row("updated", cliTime(m.UpdatedAt))
+	row("final", cliTime(m.FinalizedAt))
+	if c := m.ProcessCard; c != nil {
+		row("Laufzettel", c.OSCIMessageID)
+		row("  creation", cliTime(c.Creation))
+		row("  forwarding", cliTime(c.Forwarding))
+		row("  reception", cliTime(c.Reception))
+	}
+	if in := m.Intake; in != nil {
+		row("intake", fmt.Sprintf("%s %s at %s", in.Sink, in.Location, cliTime(in.DeliveredAt)))
+	}
+	tw.Flush()
+	if len(m.Documents) > 0 {
+		fmt.Fprintln(w, "\nDocuments:")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "N\tNAME\tTYPE\tSIZE\tSHA-256")
+		for _, d := range m.Documents {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", d.N, d.Name, d.ContentType, d.Size, d.SHA256)
+		}
+		tw.Flush()
+	}
+	if len(m.Events) > 0 {
+		fmt.Fprintln(w, "\nEvents:")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, e := range m.Events {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", e.Seq, cliTime(e.At), e.Kind, string(e.Detail))
+		}
+		tw.Flush()
+	}
+}
+
+func runMessagesDownload(env *Env, args []string) error {
+	fs := newFlagSet(env, "messages download [options] ID [N...]",
+		"Download documents of a message into a directory (all, or the numbers N from 'messages show').\n"+
+			"Each file is checked against the SHA-256 the gateway recorded; existing files are never overwritten.")
+	sf := addSourceFlags(fs)
+	dir := fs.String("dir", ".", "directory to write the documents to")
+	if err := parseInterspersed(env, fs, args); err != nil {
+		return err
+	}
+	id, err := messageIDArg(fs, true)
+	if err != nil {
+		return err
+	}
+	var ns []int
+	for _, a := range fs.Args()[1:] {
+		n, err := strconv.Atoi(a)
+		if err != nil || n < 0 {
+			return usageErrorf(fs, "%q is not a document number", a)
+		}
+		ns = append(ns, n)
+	}
+	return sf.run(env, func(ctx context.Context, src messageSource) error {
+		if len(ns) == 0 {
+			m, err := src.Get(ctx, id)
+			if err != nil {
+				return err
+			}
+			for _, d := range m.Documents {
+				ns = append(ns, d.N)
+			}
+		}
+		for _, n := range ns {
+			path, sum, err := downloadOne(ctx, src, id, n, *dir)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "%s\tsha256 %s\n", path, sum)
+		}
+		return nil
+	})
+}
+
+// downloadOne writes one document to a temporary file in dir and links it
+// to its name once complete and verified.
+func downloadOne(ctx context.Context, src messageSource, id int64, n int, dir string) (string, string, error) {
+	tmp, err := os.CreateTemp(dir, ".download-*")
+	if err != nil {
+		return "", "", err
+	}
+	defer os.Remove(tmp.Name())
+	name, sum, err := src.Download(ctx, id, n, tmp)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", "", err
+	}
+	target := filepath.Join(dir, mailbox.SafeFileName(name))
+	// Link instead of rename: it fails if the target exists. File systems
+	// without hard links get a rename after a check.
+	err = os.Link(tmp.Name(), target)
+	if errors.Is(err, os.ErrExist) {
+		return "", "", fmt.Errorf("%s exists; not overwritten", target)
+	}
+	if err != nil {
+		if _, serr := os.Lstat(target); serr == nil {
+			return "", "", fmt.Errorf("%s exists; not overwritten", target)
+		}
+		if err := os.Rename(tmp.Name(), target); err != nil {
+			return "", "", err
+		}
+	}
+	return target, sum, nil
+}
+
+func runMessagesOp(env *Env, op mailbox.Op, summary string, args []string) error {
+	name := "messages " + string(op)
+	fs := newFlagSet(env, name+" [options] ID", strings.ToUpper(summary[:1])+summary[1:]+".\n"+
+		"The change is journaled with your name (token label, or the user running the command with --data) and the reason.")
+	sf := addSourceFlags(fs)
+	reason := fs.String("reason", "", "why (recorded in the journal)")
+	if err := parseInterspersed(env, fs, args); err != nil {
+		return err
+	}
+	id, err := messageIDArg(fs, false)
+	if err != nil {
+		return err
+	}
+	return sf.run(env, func(ctx context.Context, src messageSource) error {
+		if ds, ok := src.(*dataSource); ok {
+			ds.actor = "cli"
+			if u := env.Getenv("USER"); u != "" {
+				ds.actor = "cli:" + u
+			}
+		}
+		m, err := src.Operate(ctx, id, op, *reason)
+		if err != nil {
+			return err
+		}
+		if sf.json {
+			return printJSON(env.Stdout, m)
+		}
+		fmt.Fprintf(env.Stdout, "message %d: %s\n", m.ID, stateLabel(m))
+		return nil
+	})
+}
+
+// apiSource reads and acts through the admin API.
+type apiSource struct{ c *api.Client }
+
+func (s apiSource) List(ctx context.Context, q url.Values) (api.MessageList, error) {
+	return s.c.ListMessages(ctx, q)
+}
+func (s apiSource) NextPage(ctx context.Context, next string) (api.MessageList, error) {
+	return s.c.NextPage(ctx, next)
+}
+func (s apiSource) Get(ctx context.Context, id int64) (api.MessageView, error) {
+	return s.c.GetMessage(ctx, id)
+}
+func (s apiSource) Operate(ctx context.Context, id int64, op mailbox.Op, reason string) (api.MessageView, error) {
+	return s.c.Operate(ctx, id, string(op), reason)
+}
+func (s apiSource) Download(ctx context.Context, id int64, n int, w io.Writer) (string, string, error) {
+	return s.c.Download(ctx, id, n, w)
+}
+func (s apiSource) Close() error { return nil }
+
+// dataSource reads and acts on a data directory's store and blobs.
+type dataSource struct {
+	st    *sqlite.Store
+	blobs *mailbox.Blobs
+	actor string
+}
+
+// openDataStore opens the store of a gateway data directory; it never
+// creates one.
+func openDataStore(ctx context.Context, dir string) (*dataSource, error) {
+	st, err := sqlite.Open(ctx, filepath.Join(dir, sqlite.FileName), sqlite.Options{MustExist: true})
+	if err != nil {
+		return nil, err
+	}
+	blobs, err := mailbox.OpenBlobs(filepath.Join(dir, "blobs"), nil)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &dataSource{st: st, blobs: blobs, actor: "cli"}, nil
+}
+
+func (s *dataSource) List(ctx context.Context, q url.Values) (api.MessageList, error) {
+	f, err := api.ParseFilter(q, 50)
+	if err != nil {
+		return api.MessageList{}, err
+	}
+	ms, err := s.st.List(ctx, f)
+	if err != nil {
+		return api.MessageList{}, err
+	}
+	return api.ListPage(ms, f, q, ""), nil
+}
+
+func (s *dataSource) NextPage(ctx context.Context, next string) (api.MessageList, error) {
+	u, err := url.Parse(next)
+	if err != nil {
+		return api.MessageList{}, err
+	}
+	return s.List(ctx, u.Query())
+}
+
+func (s *dataSource) Get(ctx context.Context, id int64) (api.MessageView, error) {
+	return api.Detail(ctx, s.st, id)
+}
+
+func (s *dataSource) Operate(ctx context.Context, id int64, op mailbox.Op, reason string) (api.MessageView, error) {
+	m, err := s.st.Operate(ctx, mailbox.OperatorAction{ID: id, Op: op, Actor: s.actor, Reason: reason, Now: time.Now()})
+	if err != nil {
+		return api.MessageView{}, err
+	}
+	return api.ViewMessage(m), nil
+}
+
+func (s *dataSource) Download(ctx context.Context, id int64, n int, w io.Writer) (string, string, error) {
+	m, err := s.st.Get(ctx, id)
+	if err != nil {
+		return "", "", err
+	}
+	if n >= len(m.Documents) {
+		return "", "", fmt.Errorf("message %d has documents 0-%d, not %d", id, len(m.Documents)-1, n)
+	}
+	d := m.Documents[n]
+	body, err := s.blobs.Open(d.SHA256)
+	if err != nil {
+		return "", "", err
+	}
+	defer body.Close()
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(w, h), body); err != nil {
+		return "", "", err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != d.SHA256 {
+		return "", "", fmt.Errorf("%w: stored document %d of message %d", api.ErrDownloadCorrupt, n, id)
+	}
+	return d.Name, d.SHA256, nil
+}
+
+func (s *dataSource) Close() error { return s.st.Close() }

@@ -1,0 +1,92 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"text/tabwriter"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
+)
+
+func runStatus(env *Env, args []string) error {
+	fs := newFlagSet(env, "status [options]",
+		"Ask a running gateway whether it is ready (store writable, every mailbox polled recently)\n"+
+			"and show its mailboxes and message counts. Exit status 1 when it is not ready.")
+	af := addAPIFlags(fs)
+	if err := parseInterspersed(env, fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usageErrorf(fs, "unexpected argument %q", fs.Arg(0))
+	}
+	ready := true
+	err := apiCommand(env, af, func(ctx context.Context, c *api.Client) error {
+		rep, err := c.Status(ctx)
+		if err != nil {
+			return err
+		}
+		ready = rep.Ready.Ready
+		if af.json {
+			return printJSON(env.Stdout, rep)
+		}
+		printStatus(env, rep)
+		return nil
+	})
+	if err == nil && !ready {
+		return fmt.Errorf("the gateway is not ready")
+	}
+	return err
+}
+
+func printStatus(env *Env, rep api.StatusReport) {
+	w := env.Stdout
+	state := "ready"
+	if !rep.Ready.Ready {
+		state = "NOT READY"
+	}
+	fmt.Fprintf(w, "gateway %s: %s (at %s)\n\n", rep.Version, state, cliTime(rep.Now))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHECK\tOK\tDETAIL")
+	for _, c := range rep.Ready.Checks {
+		ok := "yes"
+		if !c.OK {
+			ok = "NO"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, ok, cliDash(c.Detail))
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MAILBOX\tSAFE-ID\tPOLL EVERY\tLAST POLL\tOK")
+	for _, m := range rep.Mailboxes {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\n", m.Name, cliDash(m.SafeID), cliDash(m.PollInterval), cliTime(m.LastPollAt), m.LastPollOK)
+	}
+	tw.Flush()
+	if rep.Counts == nil {
+		return
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DIRECTION\tSTATE\tMESSAGES")
+	for _, dir := range []string{"out", "in"} {
+		var states []string
+		for st := range rep.Counts.ByState[dir] {
+			states = append(states, st)
+		}
+		sort.Strings(states)
+		for _, st := range states {
+			fmt.Fprintf(tw, "%s\t%s\t%d\n", dir, st, rep.Counts.ByState[dir][st])
+		}
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nqueue depth: %d outgoing, %d incoming\n", rep.Counts.QueueDepth["out"], rep.Counts.QueueDepth["in"])
+	var mbs []string
+	for mb := range rep.Counts.IntakeBacklog {
+		mbs = append(mbs, mb)
+	}
+	sort.Strings(mbs)
+	for _, mb := range mbs {
+		fmt.Fprintf(w, "intake backlog %s: %d\n", mb, rep.Counts.IntakeBacklog[mb])
+	}
+}

@@ -1,0 +1,19 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/version"
+)
+
+func runVersion(env *Env, args []string) error {
+	fs := newFlagSet(env, "version", "Print the version of bebpo-gateway and the Go toolchain that built it.")
+	if err := parseFlags(env, fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, version.String())
+	return nil
+}

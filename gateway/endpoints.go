@@ -1,0 +1,51 @@
+package gateway
+
+import (
+	"context"
+	"crypto/x509"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/osciendpoint"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/egvp"
+)
+
+// endpointParams is what one mailbox's OSCI endpoint is built from.
+type endpointParams struct {
+	cfg                config.MailboxConfig
+	identity           *certs.Identity
+	intermediaryCipher *x509.Certificate
+	rt                 *runtimeConfig
+	deps               buildDeps
+	spoolDir           string
+}
+
+// newEndpoint builds the OSCI side of a mailbox. Recipients come from the
+// address book as it is at send time; their cipher certificates are pinned
+// in this generation's trust store as they are looked up (the address
+// book validated them when they were added).
+func newEndpoint(_ context.Context, p endpointParams) (mailboxEndpoint, error) {
+	book, trust := p.deps.book, p.rt.trust
+	recipients := func(_ context.Context, safeID string) (addressbook.Recipient, error) {
+		r, err := book.Get(safeID)
+		if err != nil {
+			return addressbook.Recipient{}, err
+		}
+		if c, err := r.Certificate(); err == nil {
+			trust.Pin(c)
+		}
+		return r, nil
+	}
+	c := p.cfg.Card
+	card := egvp.BusinessCard{Organisation: c.Organisation, OrganisationSuffix: c.OrganisationSuffix, Name: c.Name,
+		Street: c.Street, HouseNumber: c.HouseNumber, PostalCode: c.PostalCode, City: c.City, State: c.State,
+		Country: c.Country, Email: c.Email, Phone: c.Phone, UserID: p.cfg.SafeID}
+	return osciendpoint.New(osciendpoint.Config{
+		Name: p.cfg.Name, SafeID: p.cfg.SafeID, Identity: p.identity,
+		IntermediaryURL: p.cfg.Intermediary.URL, IntermediaryCipher: p.intermediaryCipher,
+		Validator: p.rt.validator, Recipients: recipients, Card: card, SpoolDir: p.spoolDir,
+		Now: p.deps.now, Rand: p.deps.rand, Logger: p.deps.logger.Named("osci"),
+		HTTPClient: p.deps.client,
+	})
+}

@@ -1,0 +1,224 @@
+// Package demo is the self-contained demonstration behind `make run`: demo
+// keys (a demo CA, RSA-3072 keystores), a configuration, the OSCI
+// intermediary simulator and the gateway with two mailboxes, all on
+// loopback under one directory that a second run reuses. It also serves
+// the stand-alone simulator command and gives the gateway's end-to-end
+// tests their fixture. It is the only production package that imports
+// osci/intermediary. Failures are returned as they are; nothing here is
+// retried.
+package demo
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
+)
+
+// The demo's two mailboxes and the intermediary holding them.
+var (
+	Stadt        = Mailbox{Party{"stadt", "Demo-Stadtverwaltung"}, "DE.Demo.Stadtverwaltung.0001", "Stadtverwaltung Demohausen"}
+	Gericht      = Mailbox{Party{"gericht", "Demo-Amtsgericht"}, "DE.Demo.Amtsgericht.0002", "Amtsgericht Demohausen"}
+	Intermediary = Party{"intermediary", "Demo-Intermediaer"}
+)
+
+type Mailbox struct {
+	Party
+	SafeID, Organisation string
+}
+
+// Layout names the files of a demo directory.
+type Layout struct{ Dir string }
+
+func (l Layout) path(parts ...string) string {
+	return filepath.Join(append([]string{l.Dir}, parts...)...)
+}
+func (l Layout) Config() string   { return l.path("gateway.yaml") }
+func (l Layout) Tokens() string   { return l.path("api.tokens") }
+func (l Layout) Log() string      { return l.path("gateway.log") }
+func (l Layout) Data() string     { return l.path("data") }
+func (l Layout) Keys() string     { return l.path("keys") }
+func (l Layout) Outgoing() string { return l.path("outgoing") }
+func (l Layout) Simulator() string {
+	return l.path("simulator")
+}
+func (l Layout) Intake(mb string) string { return l.path("eakte", mb) }
+func (l Layout) PDF() string             { return l.path("documents", "Klageschrift.pdf") }
+
+// demoConfigTemplate is the demo's configuration; paths are relative to
+// the file, so the demo directory can move.
+var demoConfigTemplate = template.Must(template.New("config").Parse(`# Written by "bebpo-gateway demo" at every start (the ports may change).
+# A real installation looks the same, with real keystores and the
+# intermediary of your beBPo/EGVP provider.
+data_dir: data
+log:
+  format: json
+  level: info
+api:
+  listen: {{.API}}
+  tokens_file: api.tokens
+trust:
+  cas: [keys/ca.pem]
+  revocation: prefer  # the demo CA has no OCSP responder; production uses require
+intakes:
+{{- range .Mailboxes}}
+  - name: eakte-{{.ID}}
+    type: folder
+    path: eakte/{{.ID}}
+{{- end}}
+outgoing_folder:
+  path: outgoing
+  mailbox: {{(index .Mailboxes 0).ID}}
+  interval: 1s
+mailboxes:
+{{- range .Mailboxes}}
+  - name: {{.ID}}
+    safe_id: {{.SafeID}}
+    intermediary:
+      url: {{$.Intermediary}}
+      cipher_cert: keys/intermediary-cipher.pem
+      signature_certs: [keys/intermediary-signature.pem]
+    signature:
+      pkcs12: keys/{{.ID}}-signature.p12
+      password: {file: keys/{{.ID}}-signature.password}
+    cipher:
+      pkcs12: keys/{{.ID}}-cipher.p12
+      password: {file: keys/{{.ID}}-cipher.password}
+    poll_interval: 2s
+    intake: eakte-{{.ID}}
+    business_card:
+      organisation: {{.Organisation}}
+      city: Demohausen
+{{- end}}
+`))
+
+// prepareDemo creates or reuses the demo directory: keys, API token,
+// sample PDF, address book, and a configuration pointing at the given
+// simulator and API addresses. It reports whether keys were issued.
+func prepareDemo(ctx context.Context, l Layout, simAddr, apiAddr string, now func() time.Time, rnd io.Reader) (bool, error) {
+	pki := demoPKI{dir: l.Keys(), now: now, rand: rnd}
+	created, err := pki.ensure([]Party{Stadt.Party, Gericht.Party, Intermediary})
+	if err != nil {
+		return false, err
+	}
+	if err := ensureDemoToken(l.Tokens(), rnd); err != nil {
+		return false, err
+	}
+	note := "Erstellt " + now().UTC().Format(time.RFC3339Nano)
+	if err := writeFileAtomic(l.PDF(), PDF(note), 0o644); err != nil {
+		return false, err
+	}
+	if err := writeFileAtomic(l.path("documents", "Antrag.pdf"), PDF("Zum Ausprobieren, "+note), 0o644); err != nil {
+		return false, err
+	}
+	var cfg bytes.Buffer
+	err = demoConfigTemplate.Execute(&cfg, map[string]any{"API": apiAddr,
+		"Intermediary": "http://" + simAddr + "/osci", "Mailboxes": []Mailbox{Stadt, Gericht}})
+	if err != nil {
+		return false, err
+	}
+	if err := writeFileAtomic(l.Config(), cfg.Bytes(), 0o600); err != nil {
+		return false, err
+	}
+	return created, demoAddressBook(ctx, l, simAddr, now)
+}
+
+// demoAddressBook lists each demo mailbox as a recipient of the other.
+func demoAddressBook(ctx context.Context, l Layout, simAddr string, now func() time.Time) error {
+	book, err := addressbook.Open(filepath.Join(l.Data(), config.AddressBookFile), now)
+	if err != nil {
+		return err
+	}
+	for _, mb := range []Mailbox{Stadt, Gericht} {
+		_, _, certFile := demoPKI{dir: l.Keys()}.keystore(mb.ID, certs.PurposeCipher)
+		pemText, err := os.ReadFile(certFile)
+		if err != nil {
+			return err
+		}
+		r := addressbook.Recipient{SafeID: mb.SafeID, Name: mb.Name, Organisation: mb.Organisation,
+			CipherCert: string(pemText), Intermediary: "http://" + simAddr + "/osci"}
+		if old, err := book.Get(mb.SafeID); err == nil {
+			if old.CipherCert == r.CipherCert && old.Intermediary == r.Intermediary {
+				continue
+			}
+			_, err = book.Update(ctx, r)
+			if err != nil {
+				return fmt.Errorf("demo: address book: %w", err)
+			}
+			continue
+		}
+		if _, err := book.Add(ctx, r); err != nil {
+			return fmt.Errorf("demo: address book: %w", err)
+		}
+	}
+	return nil
+}
+
+// ensureDemoToken writes a random API token (0600) unless one exists.
+func ensureDemoToken(path string, rnd io.Reader) error {
+	if _, err := api.LoadTokens(path, false); err == nil {
+		return nil
+	}
+	b := make([]byte, 24)
+	if _, err := io.ReadFull(rnd, b); err != nil {
+		return err
+	}
+	return writeFileAtomic(path, []byte("demo:"+base64.RawURLEncoding.EncodeToString(b)+"\n"), 0o600)
+}
+
+// listenPreferred listens on the preferred loopback address, or on any
+// free loopback port when it is taken.
+func listenPreferred(addr string) (net.Listener, error) {
+	if ln, err := net.Listen("tcp", addr); err == nil {
+		return ln, nil
+	}
+	return net.Listen("tcp", "127.0.0.1:0")
+}
+
+// PDF returns a small, valid one-page PDF 1.4 ("Klageschrift" in
+// Helvetica) with a correct cross-reference table. note (ASCII) is printed
+// below the title: every message gets its own, because the gateway
+// quarantines a second message with documents it has already received.
+func PDF(note string) []byte {
+	clean := strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e || r == '(' || r == ')' || r == '\\' {
+			return '_'
+		}
+		return r
+	}, note)
+	stream := "BT /F1 18 Tf 72 760 Td (Klageschrift - Demo) Tj 0 -28 Td /F1 11 Tf " +
+		"(Gesendet mit bebpo-gateway ueber den Demo-Intermediaer.) Tj 0 -16 Td (" + clean + ") Tj ET"
+	objs := []string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(stream), stream),
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+	}
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+	offsets := make([]int, len(objs))
+	for i, o := range objs {
+		offsets[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
+	for _, off := range offsets {
+		fmt.Fprintf(&b, "%010d 00000 n \n", off)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
+	return b.Bytes()
+}

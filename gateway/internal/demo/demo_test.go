@@ -1,0 +1,149 @@
+package demo
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+)
+
+// TestDemoRunsAndReruns runs `bebpo-gateway demo` twice on one directory,
+// as `make run` does: both runs deliver their message into the folder
+// intake (the second with a PDF of its own, so it is not quarantined as
+// a repeat), the second reuses the keys, and SIGTERM ends each with 0.
+func TestDemoRunsAndReruns(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("runs the whole demo twice; skipped with -short")
+	}
+	l := NewTestDir(t, "127.0.0.1:1", "127.0.0.1:2") // keys from the shared fixture
+	for run := 1; run <= 2; run++ {
+		var mu sync.Mutex
+		var out bytes.Buffer
+		w := lockedWriter{&out, &mu}
+		sig := make(chan os.Signal, 1)
+		done := make(chan error, 1)
+		go func() {
+			done <- runDemo(w, func(string) string { return "" }, l, sig)
+		}()
+		text := func() string { mu.Lock(); defer mu.Unlock(); return out.String() }
+		deadline := time.Now().Add(60 * time.Second)
+		for !strings.Contains(text(), "Running until Ctrl-C") {
+			select {
+			case err := <-done:
+				t.Fatalf("run %d: demo ended: %v\n%s", run, err, text())
+			case <-time.After(50 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("run %d: no walkthrough within 60 s:\n%s", run, text())
+			}
+		}
+		got := text()
+		if !strings.Contains(got, "reusing "+l.Keys()) {
+			t.Errorf("run %d: keys not reused:\n%s", run, got)
+		}
+		m := regexp.MustCompile(`Arrived in the folder intake of "gericht" \(outgoing message now "(sent|confirmed)"\):\n   (\S+)\n`).FindStringSubmatch(got)
+		if m == nil {
+			t.Fatalf("run %d: no arrival reported:\n%s", run, got)
+		}
+		if _, err := os.Stat(m[2]); err != nil {
+			t.Errorf("run %d: printed intake path: %v", run, err)
+		}
+		sig <- syscall.SIGTERM
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("run %d: %v after SIGTERM:\n%s", run, err, text())
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("run %d: demo did not stop on SIGTERM", run)
+		}
+	}
+}
+
+func TestDemoPKIKeysFollowOwnKeyPolicy(t *testing.T) {
+	l := NewTestDir(t, "127.0.0.1:1", "127.0.0.1:2")
+	pki := demoPKI{dir: l.Keys()}
+	for _, party := range []string{Stadt.ID, Gericht.ID, Intermediary.ID} {
+		t.Run(party, func(t *testing.T) {
+			sig, err := pki.load(party, certs.PurposeSignature)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ciph, err := pki.load(party, certs.PurposeCipher)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := (&certs.Identity{Signature: sig, Cipher: ciph}).Check(time.Now()); err != nil {
+				t.Fatalf("identity check: %v", err)
+			}
+			for _, p := range []certs.Purpose{certs.PurposeSignature, certs.PurposeCipher} {
+				p12, pw, _ := pki.keystore(party, p)
+				for _, f := range []string{p12, pw} {
+					fi, err := os.Stat(f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if fi.Mode().Perm() != 0o600 {
+						t.Errorf("%s: mode %04o, want 0600", f, fi.Mode().Perm())
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestDemoPDFIsWellFormed(t *testing.T) {
+	pdf := PDF("Test (1) \\ ü")
+	if !bytes.HasPrefix(pdf, []byte("%PDF-1.4\n")) || !bytes.HasSuffix(pdf, []byte("%%EOF\n")) {
+		t.Fatal("missing PDF header or trailer")
+	}
+	m := regexp.MustCompile(`startxref\n(\d+)\n`).FindSubmatch(pdf)
+	if m == nil {
+		t.Fatal("no startxref")
+	}
+	xref, _ := strconv.Atoi(string(m[1]))
+	if !bytes.HasPrefix(pdf[xref:], []byte("xref\n")) {
+		t.Fatalf("startxref %d does not point at the xref table", xref)
+	}
+	offs := regexp.MustCompile(`(\d{10}) 00000 n `).FindAllSubmatch(pdf, -1)
+	if len(offs) != 5 {
+		t.Fatalf("%d xref entries, want 5", len(offs))
+	}
+	for i, o := range offs {
+		off, _ := strconv.Atoi(string(o[1]))
+		if want := fmt.Sprintf("%d 0 obj\n", i+1); !bytes.HasPrefix(pdf[off:], []byte(want)) {
+			t.Errorf("xref entry %d points at %q", i+1, pdf[off:off+10])
+		}
+	}
+}
+
+// TestRunRefusesBrokenConfiguration: exit 2 and a message naming the key,
+// before the store is created.
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	RemoveTestKeys()
+	os.Exit(code)
+}
+
+// lockedWriter is an output sink safe for the demo's goroutines.
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

@@ -1,0 +1,361 @@
+// Package osciendpoint is the bridge between the mailbox engines and
+// OSCI: one Mailbox per configured beBPo mailbox implements
+// mailbox.Transport (send) and mailbox.Session (fetch) over one
+// osci.Client to its intermediary, with the EGVP content conventions of
+// osci/egvp.
+//
+// Guarantees: a message is built from the blob store and stored under the
+// engine's MessageId, never sent twice on the bridge's own initiative;
+// every failure reaches the engine classified as a mailbox.PeerError —
+// permanent only for a refusal the intermediary signed or a message that
+// can never be sent as it is (unusable recipient certificate, invalid
+// content), temporary when retrying may help, ambiguous whenever the order
+// may have been executed — so the engine settles an unknown outcome
+// through the process card. A fetched delivery is verified and decrypted
+// before it is handed on; a delivery that does not verify is handed on
+// with its report (the engine quarantines it), never dropped; the raw
+// response is kept as evidence; and the order that acknowledges a
+// delivery is sent only when the engine calls again after committing it.
+package osciendpoint
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/egvp"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
+)
+
+// Config configures one of our mailboxes speaking OSCI to its
+// intermediary.
+type Config struct {
+	Name, SafeID       string
+	Identity           *certs.Identity   // signature + cipher key pairs
+	IntermediaryURL    string            // our intermediary's OSCI endpoint
+	IntermediaryCipher *x509.Certificate // pinned; requests are encrypted to it
+	// Validator decides trust: CAs, pinned intermediary signature
+	// certificates, and the CAs of content signers and VHN certificates.
+	Validator *certs.Validator
+	// Recipients looks a recipient up in the address book (used when the
+	// message's metadata carries no recipient certificate).
+	Recipients func(ctx context.Context, safeID string) (addressbook.Recipient, error)
+	Card       egvp.BusinessCard // our visitenkarte
+	SpoolDir   string            // request spools, encrypted attachments, fetched deliveries
+	Now        func() time.Time
+	Rand       io.Reader
+	Logger     *zap.Logger
+	HTTPClient *http.Client
+
+	// Optional.
+	Manufacturer    egvp.Manufacturer // herstellerinformation.xml; default egvp.DefaultManufacturer()
+	UnsignedContent bool              // do not sign the containers (content signature of the originator)
+	ListLimit       int               // process cards per fetchProcessCard (0: the intermediary decides)
+	RequestTimeout  time.Duration     // one HTTP exchange; default 10 minutes
+	ConnectRetries  int               // retries of requests that provably did not arrive; default 3
+	RetryWaitMax    time.Duration     // cap of their waits; default 30 s
+	Limits          egvp.Limits       // ERVB limits per message
+}
+
+// Errors of the OSCI mailbox's send path (wrapped in a permanent
+// mailbox.PeerError: an operator has to fix the address book or the message).
+var (
+	ErrOutgoingMeta      = errors.New("osciendpoint: outgoing metadata unreadable")
+	ErrRecipientUnusable = errors.New("osciendpoint: recipient has no usable cipher certificate")
+	ErrOtherIntermediary = errors.New("osciendpoint: recipient is served by another intermediary")
+)
+
+// Mailbox is one configured mailbox: mailbox.Transport for the send
+// engine and mailbox.Session for the fetch engine, over one osci.Client,
+// with the EGVP content conventions of osci/egvp.
+//
+// Sending builds the EGVP package (documents streamed from the blob store,
+// encrypted to a spool, removed afterwards) and stores it under the
+// engine's MessageId; it never sends twice on its own: every failure goes
+// back to the engine classified as a mailbox.PeerError, and the engine asks
+// the Laufzettel before it repeats a store. Fetching verifies and decrypts
+// each delivery, hands failures on in its report (never drops it), and
+// sends the order that acknowledges a delivery only when the engine calls
+// again after committing it.
+type Mailbox struct {
+	cfg    Config
+	client *osci.Client
+	now    func() time.Time
+	log    *zap.Logger
+}
+
+// New checks cfg and builds the OSCI client.
+func New(cfg Config) (*Mailbox, error) {
+	switch {
+	case cfg.SafeID == "":
+		return nil, errors.New("osciendpoint: mailbox: no SAFE-ID")
+	case cfg.Identity == nil || cfg.Identity.Signature == nil || cfg.Identity.Cipher == nil:
+		return nil, errors.New("osciendpoint: mailbox: identity needs signature and cipher key pairs")
+	case cfg.Validator == nil:
+		return nil, errors.New("osciendpoint: mailbox: no validator")
+	case cfg.Rand == nil:
+		return nil, errors.New("osciendpoint: mailbox: no randomness")
+	}
+	if cfg.Name == "" {
+		cfg.Name = cfg.SafeID
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	hc := &http.Client{}
+	if cfg.HTTPClient != nil {
+		c := *cfg.HTTPClient
+		hc = &c
+	}
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	hc.Transport = &captureTransport{base: base}
+	client, err := osci.NewClient(osci.ClientConfig{
+		URL: cfg.IntermediaryURL, Signature: cfg.Identity.Signature, Cipher: cfg.Identity.Cipher,
+		IntermediaryCipher: cfg.IntermediaryCipher, IntermediaryKeys: xmlsec.ValidatorSelector{V: cfg.Validator},
+		RequestTimeout: cfg.RequestTimeout, ConnectRetries: cfg.ConnectRetries, RetryWaitMax: cfg.RetryWaitMax,
+		Rand: cfg.Rand, SpoolDir: cfg.SpoolDir, HTTPClient: hc,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("osciendpoint: mailbox %s: %w", cfg.Name, err)
+	}
+	return &Mailbox{cfg: cfg, client: client, now: now, log: log.With(zap.String("mailbox", cfg.Name))}, nil
+}
+
+// Transport returns the mailbox as the send engine's transport.
+func (m *Mailbox) Transport() mailbox.Transport { return (*osciTransport)(m) }
+
+// osciTransport implements mailbox.Transport. Storing uses
+// osci.Client.StoreDelivery without its own resolution: after any failure
+// that is not a refusal, the send engine asks FetchProcessCard before it
+// sends again, so a second resolution here would only cost a request.
+type osciTransport Mailbox
+
+func (t *osciTransport) GetMessageID(ctx context.Context) (string, error) {
+	id, err := t.client.GetMessageID(ctx)
+	return id, peerError(err)
+}
+
+func (t *osciTransport) FetchProcessCard(ctx context.Context, id string) (mailbox.ProcessCard, error) {
+	pc, err := t.client.FetchProcessCard(ctx, id)
+	if err != nil {
+		return mailbox.ProcessCard{}, peerError(err)
+	}
+	return processCard(pc), nil
+}
+
+// sendMeta is the outgoing metadata (OutgoingMeta) plus the optional free text.
+type sendMeta struct {
+	submit.OutgoingMeta
+	FreeText string `json:"freeText,omitempty"`
+}
+
+func (t *osciTransport) StoreDelivery(ctx context.Context, d *mailbox.OutgoingDelivery) (mailbox.ProcessCard, error) {
+	m := (*Mailbox)(t)
+	var meta sendMeta
+	if len(d.Meta) > 0 {
+		if err := json.Unmarshal(d.Meta, &meta); err != nil {
+			return mailbox.ProcessCard{}, permanent("meta", fmt.Errorf("%w: %w", ErrOutgoingMeta, err))
+		}
+	}
+	cert, err := m.recipientCert(ctx, d.Recipient, meta)
+	if err != nil {
+		return mailbox.ProcessCard{}, err
+	}
+	b := &egvp.Builder{Manufacturer: m.cfg.Manufacturer, Rand: m.cfg.Rand, SpoolDir: m.cfg.SpoolDir, Now: m.now, Limits: m.cfg.Limits}
+	if !m.cfg.UnsignedContent {
+		b.Signature = m.cfg.Identity.Signature
+	}
+	out := egvp.Outgoing{SenderID: m.cfg.SafeID, Card: m.cfg.Card, RecipientID: d.Recipient, MessageType: meta.MessageType,
+		Subject: d.Subject, CaseNumberSender: meta.CaseNumberSender, CaseNumberRecipient: meta.CaseNumberRecipient,
+		FreeText: meta.FreeText, EEBRequested: meta.EEBRequested}
+	for _, doc := range d.Documents {
+		name := doc.OriginalName
+		if name == "" {
+			name = doc.FileName
+		}
+		out.Documents = append(out.Documents, egvp.Document{Name: name, Open: doc.Open})
+	}
+	pkg, err := b.Build(out, cert)
+	if err != nil {
+		if errors.Is(err, egvp.ErrInvalid) || errors.Is(err, egvp.ErrTooLarge) {
+			return mailbox.ProcessCard{}, permanent("content", err)
+		}
+		return mailbox.ProcessCard{}, &mailbox.PeerError{Class: mailbox.Temporary, FeedbackCode: "spool", Err: err}
+	}
+	defer pkg.Close()
+	for _, w := range pkg.Warnings {
+		m.log.Warn("outgoing message", zap.String("osci_message_id", d.MessageID), zap.String("warning", w))
+	}
+	pkg.Delivery.MessageID = d.MessageID
+	pc, err := m.client.StoreDelivery(ctx, pkg.Delivery)
+	if err != nil {
+		return mailbox.ProcessCard{}, peerError(err)
+	}
+	return processCard(pc), nil
+}
+
+// recipientCert resolves the addressee's cipher certificate: from the
+// message's metadata (validated and pinned at submission), else from the
+// address book. Recipients at another intermediary are refused: this
+// client speaks to one intermediary, whose cipher certificate it pins.
+func (m *Mailbox) recipientCert(ctx context.Context, safeID string, meta sendMeta) (*x509.Certificate, error) {
+	pemText, inter := meta.RecipientCert, meta.RecipientIntermediary
+	if pemText == "" {
+		if m.cfg.Recipients == nil {
+			return nil, permanent("recipient", fmt.Errorf("%w: %s (no address book)", ErrRecipientUnusable, safeID))
+		}
+		r, err := m.cfg.Recipients(ctx, safeID)
+		if err != nil {
+			return nil, permanent("recipient", fmt.Errorf("osciendpoint: recipient %s: %w", safeID, err))
+		}
+		pemText = r.CipherCert
+		if inter == "" {
+			inter = r.Intermediary
+		}
+	}
+	if inter != "" && strings.TrimRight(inter, "/") != strings.TrimRight(m.cfg.IntermediaryURL, "/") {
+		return nil, permanent("recipient", fmt.Errorf("%w: %s at %s", ErrOtherIntermediary, safeID, inter))
+	}
+	cs, err := certs.ParseCertificates([]byte(pemText))
+	if err != nil || len(cs) != 1 {
+		return nil, permanent("recipient", fmt.Errorf("%w: %s: certificate unreadable", ErrRecipientUnusable, safeID))
+	}
+	if meta.RecipientFingerprint != "" && !strings.EqualFold(meta.RecipientFingerprint, certs.Fingerprint(cs[0])) {
+		return nil, permanent("recipient", fmt.Errorf("%w: %s: certificate does not match its fingerprint", ErrRecipientUnusable, safeID))
+	}
+	// The address book pins the certificate; what is checked again here is
+	// what may have changed since: validity, algorithm, key, usage.
+	ts := certs.NewTrustStore()
+	ts.Pin(cs[0])
+	v := &certs.Validator{Trust: ts, Now: m.now, Policy: m.cfg.Validator.Policy, Revocation: m.cfg.Validator.Revocation}
+	if _, err := v.Validate(ctx, cs[0], nil, certs.PurposeCipher); err != nil {
+		class := mailbox.Permanent
+		if certs.Temporary(err) {
+			class = mailbox.Temporary
+		}
+		return nil, &mailbox.PeerError{Class: class, FeedbackCode: "recipient", Err: fmt.Errorf("%w: %s: %w", ErrRecipientUnusable, safeID, err)}
+	}
+	return cs[0], nil
+}
+
+func permanent(code string, err error) error {
+	return &mailbox.PeerError{Class: mailbox.Permanent, FeedbackCode: code, Err: err}
+}
+
+// peerError classifies an osci error for the engines: ambiguous (the
+// order may have been executed), temporary, or permanent, with the
+// intermediary's feedback or fault code.
+func peerError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *mailbox.PeerError
+	if errors.As(err, &pe) {
+		return err
+	}
+	e := &mailbox.PeerError{Class: mailbox.Permanent, Err: err}
+	var fe *osci.FeedbackError
+	var fault *osci.FaultError
+	switch {
+	case errors.As(err, &fe):
+		e.FeedbackCode = fe.Code.String()
+		e.Missing = fe.Code == osci.CodeNoProcessCard
+	case errors.As(err, &fault):
+		e.FeedbackCode = fault.Code.String()
+		e.Missing = fault.Code == osci.CodeNoProcessCard
+	}
+	switch {
+	case osci.IsAmbiguous(err), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		e.Class = mailbox.Ambiguous
+	case osci.Temporary(err):
+		e.Class = mailbox.Temporary
+	case e.FeedbackCode == "":
+		// Not an answer of the intermediary (local I/O, verification of
+		// our own request): nothing proves the order did not go out.
+		e.Class = mailbox.Ambiguous
+	}
+	return e
+}
+
+// processCard maps an OSCI Laufzettel.
+func processCard(b *osci.ProcessCardBundle) mailbox.ProcessCard {
+	if b == nil {
+		return mailbox.ProcessCard{}
+	}
+	pc := mailbox.ProcessCard{OSCIMessageID: b.MessageID, RecentModification: b.ProcessCard.RecentModification, Subject: b.ProcessCard.Subject}
+	if t := b.ProcessCard.Creation; t != nil {
+		pc.Creation = t.Time
+	}
+	if t := b.ProcessCard.Forwarding; t != nil {
+		pc.Forwarding = t.Time
+	}
+	if t := b.ProcessCard.Reception; t != nil {
+		pc.Reception = t.Time
+	}
+	for _, in := range b.Inspections {
+		pc.Inspections = append(pc.Inspections, mailbox.Inspection{Time: in.Timestamp.Time, Subject: in.SubjectName,
+			Issuer: in.IssuerName, Serial: in.SerialNumber, CertType: in.CertType, MathResult: in.MathResult,
+			OfflineResult: in.OfflineResult, OnlineResult: in.OnlineResult})
+	}
+	return pc
+}
+
+// captureTransport writes the raw HTTP body of a response to the file a
+// request's context names (see withCapture): the fetched OSCI message
+// exactly as received, kept as evidence. Other requests pass unchanged.
+type captureTransport struct{ base http.RoundTripper }
+
+type captureKey struct{}
+
+// withCapture makes the responses of requests made with ctx be copied to
+// f; a repeated request (connection retry) starts the file again.
+func withCapture(ctx context.Context, f *os.File) context.Context {
+	return context.WithValue(ctx, captureKey{}, f)
+}
+
+func (t *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	f, ok := req.Context().Value(captureKey{}).(*os.File)
+	if err != nil || !ok {
+		return resp, err
+	}
+	if err := f.Truncate(0); err != nil {
+		resp.Body.Close()
+		return nil, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		resp.Body.Close()
+		return nil, err
+	}
+	resp.Body = teeBody{Reader: io.TeeReader(resp.Body, f), c: resp.Body}
+	return resp, nil
+}
+
+type teeBody struct {
+	io.Reader
+	c io.Closer
+}
+
+func (b teeBody) Close() error { return b.c.Close() }

@@ -1,0 +1,238 @@
+package osciendpoint
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/pem"
+	"math/big"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/egvp"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/intermediary"
+)
+
+// omTestNow is the validation time of the test PKI.
+var omTestNow = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+
+const (
+	omSafeA = "DE.Justiz.00000000-0000-4000-8000-00000000000a.000a"
+	omSafeB = "DE.Justiz.00000000-0000-4000-8000-00000000000b.000b"
+)
+
+// omClock is a settable clock for the engines, the store and the simulator.
+type omClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *omClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *omClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+type omRand struct {
+	mu    sync.Mutex
+	state [32]byte
+}
+
+func newOMRand(seed string) *omRand { return &omRand{state: sha256.Sum256([]byte(seed))} }
+
+func (d *omRand) Read(p []byte) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for n < len(p) {
+		d.state = sha256.Sum256(d.state[:])
+		n += copy(p[n:], d.state[:])
+	}
+	return n, nil
+}
+
+func omPKI(t testing.TB, name string) *certs.KeyPair {
+	t.Helper()
+	dir := filepath.Join(certstest.RepoRoot(t), "testdata", "pki")
+	key, err := os.ReadFile(filepath.Join(dir, name+".key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	crt, err := os.ReadFile(filepath.Join(dir, name+".pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, err := certs.LoadPEMData(key, crt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kp
+}
+
+func omPKIcert(t testing.TB, name string) *x509.Certificate {
+	t.Helper()
+	cs, err := certs.LoadCertificates(filepath.Join(certstest.RepoRoot(t), "testdata", "pki", name+".pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs[0]
+}
+
+var (
+	omIssuedMu sync.Mutex
+	omIssued   = map[string]*certs.KeyPair{}
+)
+
+// omIssue issues an RSA 3072 certificate from a CA of the test PKI, once
+// per test binary and name.
+// A non-empty uid goes into the subject's UID, as in beBPo VHN certificates.
+func omIssue(t testing.TB, caName, cn, uid string, serial int64, ku x509.KeyUsage) *certs.KeyPair {
+	t.Helper()
+	omIssuedMu.Lock()
+	defer omIssuedMu.Unlock()
+	if kp := omIssued[cn]; kp != nil {
+		return kp
+	}
+	ca := omPKI(t, caName)
+	key, err := rsa.GenerateKey(rand.Reader, 3072)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn, Organization: []string{"Test"}},
+		NotBefore: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2036, 1, 1, 0, 0, 0, 0, time.UTC),
+		KeyUsage: ku, SignatureAlgorithm: x509.SHA256WithRSA}
+	if uid != "" {
+		tmpl.Subject.ExtraNames = []pkix.AttributeTypeAndValue{{Type: asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 1}, Value: uid}}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp := &certs.KeyPair{Key: key, Cert: c, Chain: []*x509.Certificate{ca.Cert}}
+	omIssued[cn] = kp
+	return kp
+}
+
+// omSecondIdentity is mailbox B's identity, issued by the intermediate CA.
+func omSecondIdentity(t testing.TB) *certs.Identity {
+	return &certs.Identity{
+		Signature: omIssue(t, "intermediate-ca", "mailbox B signature", "", 9001, x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment),
+		Cipher:    omIssue(t, "intermediate-ca", "mailbox B cipher", "", 9002, x509.KeyUsageKeyEncipherment),
+	}
+}
+
+func omValidator(t testing.TB) *certs.Validator {
+	ts := certs.NewTrustStore()
+	for _, name := range []string{"root-ca", "intermediate-ca"} {
+		if err := ts.AddCA(omPKI(t, name).Cert); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts.Pin(omPKI(t, "intermediary-cipher").Cert)
+	return &certs.Validator{Trust: ts, Now: func() time.Time { return omTestNow },
+		Policy: certs.Policy{SignatureRevocation: certs.RevocationOff, CipherRevocation: certs.RevocationOff}}
+}
+
+// omSide is one gateway: store, blobs and its OSCI mailbox.
+type omSide struct {
+	store *sqlite.Store
+	blobs *mailbox.Blobs
+	mb    *Mailbox
+	dir   string
+}
+
+// omEnv is two gateways (A sends, B receives) at one simulator.
+type omEnv struct {
+	clk    *omClock
+	a, b   *omSide
+	intake *mailbox.FolderIntake
+	root   string
+}
+
+func newOMEnv(t *testing.T, faults ...intermediary.Fault) *omEnv {
+	t.Helper()
+	return newOMEnvWith(t, &certs.Identity{Signature: omPKI(t, "mailbox-signature"), Cipher: omPKI(t, "mailbox-cipher")}, faults...)
+}
+
+// newOMEnvWith is newOMEnv with A's identity given.
+func newOMEnvWith(t *testing.T, idA *certs.Identity, faults ...intermediary.Fault) *omEnv {
+	t.Helper()
+	e := &omEnv{clk: &omClock{t: time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)}}
+	sim, err := intermediary.New(intermediary.Config{Cipher: omPKI(t, "intermediary-cipher"), Signature: omPKI(t, "intermediary-signature"),
+		DataDir: t.TempDir(), Now: e.clk.Now, Rand: newOMRand("sim"), Faults: faults})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	idB := omSecondIdentity(t)
+	bPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: idB.Cipher.Cert.Raw}))
+	book := func(_ context.Context, safeID string) (addressbook.Recipient, error) {
+		if safeID != omSafeB {
+			return addressbook.Recipient{}, addressbook.ErrNotFound
+		}
+		return addressbook.Recipient{SafeID: omSafeB, Name: "Amtsgericht Test", CipherCert: bPEM}, nil
+	}
+	mk := func(name, safeID string, id *certs.Identity, card egvp.BusinessCard) *omSide {
+		dir := t.TempDir()
+		st, err := sqlite.Open(context.Background(), filepath.Join(dir, sqlite.FileName), sqlite.Options{Now: e.clk.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		bl, err := mailbox.OpenBlobs(filepath.Join(dir, "blobs"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spool := filepath.Join(dir, "spool")
+		if err := os.Mkdir(spool, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		mb, err := New(Config{Name: name, SafeID: safeID, Identity: id, IntermediaryURL: srv.URL,
+			IntermediaryCipher: omPKI(t, "intermediary-cipher").Cert, Validator: omValidator(t), Recipients: book, Card: card,
+			SpoolDir: spool, Now: e.clk.Now, Rand: newOMRand(name), RetryWaitMax: 10 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &omSide{store: st, blobs: bl, mb: mb, dir: dir}
+	}
+	e.a = mk("A", omSafeA, idA,
+		egvp.BusinessCard{Organisation: "Stadt Erkelenz", Name: "Bußgeldstelle", City: "Erkelenz"})
+	e.b = mk("B", omSafeB, idB, egvp.BusinessCard{Organisation: "Justiz", Name: "Amtsgericht Test"})
+	e.root = filepath.Join(e.b.dir, "intake")
+	if err := os.Mkdir(e.root, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if e.intake, err = mailbox.NewFolderIntake(e.root, nil, e.clk.Now); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (e *omEnv) sender() *mailbox.Sender {
+	return &mailbox.Sender{Store: e.a.store, Blobs: e.a.blobs, Now: e.clk.Now, Rand: newOMRand("sender"),
+		Transport: func(string) (mailbox.Transport, error) { return e.a.mb.Transport(), nil }}
+}
+
+func (e *omEnv) fetcher() *mailbox.Fetcher {
+	return &mailbox.Fetcher{Store: e.b.store, Blobs: e.b.blobs, Now: e.clk.Now,
+		Open: func(ctx context.Context, _ string) (mailbox.Session, error) { return e.b.mb.OpenSession(ctx) }}
+}
+
+func (e *omEnv) deliverer() *mailbox.Deliverer {
+	return &mailbox.Deliverer{Store: e.b.store, Blobs: e.b.blobs, Sink: e.intake, Now: e.clk.Now, Rand: newOMRand("deliverer")}
+}

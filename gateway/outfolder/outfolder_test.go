@@ -1,0 +1,241 @@
+package outfolder
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
+)
+
+// dropDir writes a submission directory under parent; complete adds the marker.
+func dropDir(t *testing.T, parent, name string, files map[string]string, complete bool) string {
+	t.Helper()
+	dir := filepath.Join(parent, name)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	for n, c := range files {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(c), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if complete {
+		if err := os.WriteFile(filepath.Join(dir, Marker), nil, 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func readResult(t *testing.T, path string) Result {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(path, ResultFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func newOutFolder(t *testing.T, e *apitest.Env) *Folder {
+	root := filepath.Join(e.Dir, "outgoing")
+	if err := os.MkdirAll(root, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	return &Folder{Root: root, Mailbox: apitest.Mailbox, Submitter: e.Srv.Submitter(), Now: e.Clock.Now}
+}
+
+func writeDrop(t *testing.T, parent, name string, msg submit.MessageRequest, docs map[string]string, complete bool) string {
+	t.Helper()
+	b, _ := json.Marshal(msg)
+	files := map[string]string{MessageFile: string(b)}
+	for k, v := range docs {
+		files[k] = v
+	}
+	return dropDir(t, parent, name, files, complete)
+}
+
+func TestOutFolderPickup(t *testing.T) {
+	e := apitest.NewEnv(t, api.Limits{})
+	e.AddRecipient(t)
+	o := newOutFolder(t, e)
+	ctx := context.Background()
+	writeDrop(t, o.Root, "vorgang-1", apitest.OKMessage(), map[string]string{"Bescheid.pdf": "%PDF one", "Anlage_1.pdf": "%PDF two"}, true)
+	writeDrop(t, o.Root, "vorgang-2", apitest.OKMessage(), map[string]string{"Bescheid 2.pdf": "%PDF"}, true)
+	unknown := apitest.OKMessage()
+	unknown.To = "DE.Justiz.unknown.1"
+	writeDrop(t, o.Root, "vorgang-3", unknown, map[string]string{"Bescheid.pdf": "%PDF"}, true)
+	writeDrop(t, o.Root, "vorgang-4", apitest.OKMessage(), map[string]string{"Bescheid.pdf": "%PDF"}, false)
+	nested := writeDrop(t, o.Root, "vorgang-5", apitest.OKMessage(), map[string]string{"Bescheid.pdf": "%PDF"}, true)
+	os.Mkdir(filepath.Join(nested, "sub"), 0o750)
+	dropDir(t, o.Root, "vorgang-6", map[string]string{"Bescheid.pdf": "%PDF"}, true)
+
+	n, err := o.RunOnce(ctx)
+	if err != nil || n != 5 {
+		t.Fatalf("RunOnce = %d, %v; want 5 finished", n, err)
+	}
+	done := readResult(t, filepath.Join(o.Root, Done, "vorgang-1"))
+	m, err := e.Store.Get(ctx, done.ID)
+	if err != nil || done.State != "queued" || len(m.Documents) != 2 || m.Documents[0].Name != "Anlage_1.pdf" {
+		t.Fatalf("done result %+v, message %+v, %v", done, m, err)
+	}
+	failures := []struct{ dir, field string }{
+		{"vorgang-2", "document[0].filename"},
+		{"vorgang-3", "message.to"},
+		{"vorgang-5", "sub"},
+		{"vorgang-6", MessageFile},
+	}
+	for _, f := range failures {
+		r := readResult(t, filepath.Join(o.Root, Failed, f.dir))
+		if r.Field != f.field || r.Error == "" || r.ID != 0 {
+			t.Errorf("%s: result %+v, want field %q", f.dir, r, f.field)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(o.Root, "vorgang-4", "Bescheid.pdf")); err != nil {
+		t.Errorf("incomplete directory was touched: %v", err)
+	}
+	if n := e.MessageCount(t); n != 1 {
+		t.Errorf("%d messages, want 1", n)
+	}
+	// Completing the fourth directory later picks it up; nothing else repeats.
+	os.WriteFile(filepath.Join(o.Root, "vorgang-4", Marker), nil, 0o640)
+	if n, err := o.RunOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("second round = %d, %v", n, err)
+	}
+	if n := e.MessageCount(t); n != 2 {
+		t.Errorf("%d messages, want 2", n)
+	}
+}
+
+// TestOutFolderCrashRestart puts directories into processing/ as a crash
+// leaves them: once after the submission was stored, once before.
+func TestOutFolderCrashRestart(t *testing.T) {
+	e := apitest.NewEnv(t, api.Limits{})
+	e.AddRecipient(t)
+	o := newOutFolder(t, e)
+	o.defaults()
+	ctx := context.Background()
+	processing := filepath.Join(o.Root, Processing)
+	submitted := writeDrop(t, processing, "after-commit", apitest.OKMessage(), map[string]string{"A.pdf": "%PDF a"}, true)
+	first, err := o.submit(ctx, "after-commit", submitted) // the crash came before the move to done/
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeDrop(t, processing, "before-commit", apitest.OKMessage(), map[string]string{"B.pdf": "%PDF b"}, true)
+
+	n, err := o.RunOnce(ctx)
+	if err != nil || n != 2 {
+		t.Fatalf("RunOnce = %d, %v", n, err)
+	}
+	r1 := readResult(t, filepath.Join(o.Root, Done, "after-commit"))
+	if r1.ID != first.Message.ID || !r1.Replayed {
+		t.Errorf("after-commit: %+v, want message %d replayed", r1, first.Message.ID)
+	}
+	r2 := readResult(t, filepath.Join(o.Root, Done, "before-commit"))
+	if r2.ID == 0 || r2.ID == r1.ID || r2.Replayed {
+		t.Errorf("before-commit: %+v", r2)
+	}
+	if n := e.MessageCount(t); n != 2 {
+		t.Errorf("%d messages, want 2 (nothing twice, nothing lost)", n)
+	}
+	ents, _ := os.ReadDir(processing)
+	if len(ents) != 0 {
+		t.Errorf("processing/ still holds %d entries", len(ents))
+	}
+}
+
+// TestOutFolderTemporaryFailure leaves a directory in processing/ when the
+// store fails, and finishes it once the store works again.
+func TestOutFolderTemporaryFailure(t *testing.T) {
+	e := apitest.NewEnv(t, api.Limits{})
+	e.AddRecipient(t)
+	o := newOutFolder(t, e)
+	ctx := context.Background()
+	writeDrop(t, o.Root, "vorgang", apitest.OKMessage(), map[string]string{"A.pdf": "%PDF"}, true)
+	// A blob store whose temp directory is gone cannot begin a document.
+	tmp := filepath.Join(e.Dir, "blobs", "tmp")
+	if err := os.Rename(tmp, tmp+".away"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := o.RunOnce(ctx)
+	if err != nil || n != 0 {
+		t.Fatalf("RunOnce with a broken blob store = %d, %v", n, err)
+	}
+	if _, err := os.Stat(filepath.Join(o.Root, Processing, "vorgang", "A.pdf")); err != nil {
+		t.Fatalf("directory not kept in processing/: %v", err)
+	}
+	if err := os.Rename(tmp+".away", tmp); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := o.RunOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("RunOnce after repair = %d, %v", n, err)
+	}
+	if r := readResult(t, filepath.Join(o.Root, Done, "vorgang")); r.ID == 0 {
+		t.Errorf("result %+v", r)
+	}
+}
+
+func TestOutFolderRunStops(t *testing.T) {
+	e := apitest.NewEnv(t, api.Limits{})
+	o := newOutFolder(t, e)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := o.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(o.Root, Done)); err != nil {
+		t.Errorf("Run did not prepare the folder: %v", err)
+	}
+}
+
+// TestOutFolderCrashWhileWritingResult: a kill while result.json was being
+// written leaves the gateway's own files in the submission directory; the
+// recovery must still find the accepted message by its idempotency key and
+// report it done (replayed), never failed (which would make the
+// application send it again).
+func TestOutFolderCrashWhileWritingResult(t *testing.T) {
+	e := apitest.NewEnv(t, api.Limits{})
+	e.AddRecipient(t)
+	o := newOutFolder(t, e)
+	o.defaults()
+	ctx := context.Background()
+	processing := filepath.Join(o.Root, Processing)
+	dir := writeDrop(t, processing, "crash-00034", apitest.OKMessage(), map[string]string{"A.pdf": "%PDF a"}, true)
+	first, err := o.submit(ctx, "crash-00034", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{
+		".result.json.2989771444.tmp": `{"id": 1, "sta`, // an older version's temporary file, cut off
+		ResultFile:                    `{"id": 1}`,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(processing, ".result-"+"crash-00034.tmp"), []byte("{"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := o.RunOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("RunOnce = %d, %v", n, err)
+	}
+	r := readResult(t, filepath.Join(o.Root, Done, "crash-00034"))
+	if r.ID != first.Message.ID || !r.Replayed || r.Error != "" {
+		t.Errorf("result %+v, want message %d replayed", r, first.Message.ID)
+	}
+	if _, err := os.Stat(filepath.Join(o.Root, Failed, "crash-00034")); err == nil {
+		t.Error("an accepted submission was moved to failed/")
+	}
+	if n := e.MessageCount(t); n != 1 {
+		t.Errorf("%d messages, want 1", n)
+	}
+}

@@ -1,0 +1,244 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+)
+
+// mailboxEndpoint is what the workers need of one mailbox's OSCI side:
+// the send transport and the fetch dialog (osciendpoint.Mailbox).
+type mailboxEndpoint interface {
+	Transport() mailbox.Transport
+	OpenSession(ctx context.Context) (mailbox.Session, error)
+}
+
+// runtimeConfig is one generation of everything built from a
+// configuration: keys, trust, OSCI endpoints and intake sinks. SIGHUP
+// builds a new one beside the old and swaps it in between worker rounds;
+// a round that started keeps the generation it began with.
+type runtimeConfig struct {
+	cfg       *config.Config
+	trust     *certs.TrustStore
+	validator *certs.Validator
+	mailboxes map[string]*mailboxRuntime
+	intakes   map[string]mailbox.Intake // by intake name
+	intakeCfg map[string]config.IntakeConfig
+}
+
+// mailboxRuntime is one configured mailbox with its loaded identity.
+type mailboxRuntime struct {
+	cfg      config.MailboxConfig
+	identity *certs.Identity
+	endpoint mailboxEndpoint
+}
+
+// buildDeps is what building a runtime needs from the daemon.
+type buildDeps struct {
+	book     *addressbook.Book
+	logger   *zap.Logger
+	now      func() time.Time
+	rand     io.Reader
+	getenv   func(string) string
+	spoolDir string
+	client   *http.Client
+	previous *runtimeConfig // intake sinks whose configuration is unchanged are kept
+}
+
+// buildRuntime loads every key, certificate and sink the configuration
+// names (book: the address book entries it is built with). It touches no mailbox and no store: a failure leaves nothing
+// behind, and every error names the configuration key.
+func buildRuntime(ctx context.Context, cfg *config.Config, d buildDeps, book []addressbook.Recipient) (*runtimeConfig, error) {
+	rt := &runtimeConfig{cfg: cfg, mailboxes: map[string]*mailboxRuntime{},
+		intakes: map[string]mailbox.Intake{}, intakeCfg: map[string]config.IntakeConfig{}}
+	trust, err := buildTrust(cfg, book)
+	if err != nil {
+		return nil, err
+	}
+	mode, err := certs.ParseRevocationMode(cfg.Trust.Revocation)
+	if err != nil {
+		return nil, fmt.Errorf("%w: trust.revocation: %w", config.ErrConfig, err)
+	}
+	rt.trust = trust
+	rt.validator = &certs.Validator{Trust: trust, Now: d.now,
+		Policy:     certs.Policy{SignatureRevocation: mode, CipherRevocation: mode},
+		Revocation: &certs.RevocationChecker{Timeout: 15 * time.Second}}
+	for i, in := range cfg.Intakes {
+		sink, err := buildIntake(fmt.Sprintf("intakes[%d]", i), cfg, in, d)
+		if err != nil {
+			return nil, err
+		}
+		rt.intakes[in.Name], rt.intakeCfg[in.Name] = sink, in
+	}
+	for i, mc := range cfg.Mailboxes {
+		key := fmt.Sprintf("mailboxes[%d]", i)
+		mr, err := buildMailbox(ctx, key, cfg, mc, rt, d)
+		if err != nil {
+			return nil, err
+		}
+		rt.mailboxes[mc.Name] = mr
+	}
+	return rt, nil
+}
+
+// buildTrust assembles the trust store: configured CAs, each mailbox's
+// pinned intermediary certificates and the address book's cipher
+// certificates (which SAFE publishes, often self-signed).
+func buildTrust(cfg *config.Config, book []addressbook.Recipient) (*certs.TrustStore, error) {
+	ts := certs.NewTrustStore()
+	for i, p := range cfg.Trust.CAs {
+		if err := ts.LoadCAs(p); err != nil {
+			return nil, fmt.Errorf("%w: trust.cas[%d]: %w", config.ErrKeyMaterial, i, err)
+		}
+	}
+	for i, m := range cfg.Mailboxes {
+		key := fmt.Sprintf("mailboxes[%d].intermediary", i)
+		for j, p := range m.Intermediary.SignCerts {
+			if err := ts.LoadPins(p); err != nil {
+				return nil, fmt.Errorf("%w: %s.signature_certs[%d]: %w", config.ErrKeyMaterial, key, j, err)
+			}
+		}
+		c, err := config.LoadCertificate(key+".cipher_cert", m.Intermediary.CipherCert)
+		if err != nil {
+			return nil, err
+		}
+		ts.Pin(c)
+	}
+	for _, r := range book {
+		if c, err := r.Certificate(); err == nil {
+			ts.Pin(c)
+		}
+	}
+	return ts, nil
+}
+
+func buildMailbox(ctx context.Context, key string, cfg *config.Config, mc config.MailboxConfig, rt *runtimeConfig, d buildDeps) (*mailboxRuntime, error) {
+	id, err := cfg.LoadIdentity(key, mc, d.now(), d.getenv)
+	if err != nil {
+		return nil, err
+	}
+	ic, err := config.LoadCertificate(key+".intermediary.cipher_cert", mc.Intermediary.CipherCert)
+	if err != nil {
+		return nil, err
+	}
+	spool := filepath.Join(d.spoolDir, mc.Name)
+	if err := os.MkdirAll(spool, 0o700); err != nil {
+		return nil, fmt.Errorf("gateway: spool directory: %w", err)
+	}
+	ep, err := newEndpoint(ctx, endpointParams{cfg: mc, identity: id, intermediaryCipher: ic, rt: rt, deps: d, spoolDir: spool})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", config.ErrKeyMaterial, key, err)
+	}
+	return &mailboxRuntime{cfg: mc, identity: id, endpoint: ep}, nil
+}
+
+// buildIntake returns the sink for one intake section, reusing the
+// previous generation's sink when its configuration is unchanged (so a
+// reload never disturbs a hand-over in progress).
+func buildIntake(key string, cfg *config.Config, in config.IntakeConfig, d buildDeps) (mailbox.Intake, error) {
+	if p := d.previous; p != nil {
+		if old, ok := p.intakeCfg[in.Name]; ok && reflect.DeepEqual(old, in) {
+			return p.intakes[in.Name], nil
+		}
+	}
+	switch in.Type {
+	case "folder":
+		fi, err := mailbox.NewFolderIntake(in.Path, nil, d.now)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s.path: %w", config.ErrConfig, key, err)
+		}
+		return fi, nil
+	case "http":
+		h := http.Header{}
+		for k, v := range in.Meta {
+			h.Set(k, v)
+		}
+		if in.Auth.File != "" || in.Auth.Env != "" {
+			tok, err := cfg.Resolve(in.Auth, d.getenv)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s.token: %w", config.ErrConfig, key, err)
+			}
+			h.Set("Authorization", "Bearer "+tok)
+		}
+		return &mailbox.HTTPIntake{URL: in.URL, Header: h, Rand: d.rand, Now: d.now}, nil
+	}
+	return nil, fmt.Errorf("%w: %s.type: must be folder or http, not %q", config.ErrConfig, key, in.Type)
+}
+
+// intakeRouter is the Deliverer's sink: it hands each message to the
+// intake its recipient mailbox is configured with, in the current
+// runtime generation.
+type intakeRouter struct{ current func() *runtimeConfig }
+
+func (r intakeRouter) Name() string { return "router" }
+
+func (r intakeRouter) Deliver(ctx context.Context, m *mailbox.IntakeMessage) (mailbox.IntakeRecord, error) {
+	rt := r.current()
+	mb, ok := rt.mailboxes[m.Metadata.Mailbox]
+	if !ok {
+		return mailbox.IntakeRecord{}, fmt.Errorf("gateway: mailbox %q is not configured; the message waits for it", m.Metadata.Mailbox)
+	}
+	sink, ok := rt.intakes[mb.cfg.Intake]
+	if !ok {
+		return mailbox.IntakeRecord{}, fmt.Errorf("gateway: intake %q is not configured", mb.cfg.Intake)
+	}
+	return sink.Deliver(ctx, m)
+}
+
+// liveConfig is what a reload applies: next, except for the settings a
+// running daemon cannot change, which keep their running values and are
+// named in pending so the operator learns that they wait for a restart.
+func liveConfig(running, next *config.Config) (applied *config.Config, pending []string) {
+	c := *next
+	if running.DataDir != next.DataDir {
+		pending, c.DataDir = append(pending, "data_dir"), running.DataDir
+	}
+	if !reflect.DeepEqual(running.API, next.API) {
+		// Tokens are re-read from the running tokens file on every reload.
+		pending, c.API = append(pending, "api"), running.API
+	}
+	if !reflect.DeepEqual(running.Log, next.Log) {
+		pending, c.Log = append(pending, "log"), running.Log
+	}
+	if running.AddressBookPath() != next.AddressBookPath() {
+		pending, c.AddressBook, c.DataDir = append(pending, "address_book"), running.AddressBook, running.DataDir
+	}
+	// The set of mailboxes is fixed while running (each has its own fetch
+	// loop); a mailbox in both generations takes the new settings.
+	c.Mailboxes = nil
+	for _, old := range running.Mailboxes {
+		m, ok := next.Mailbox(old.Name)
+		switch {
+		case !ok:
+			pending, m = append(pending, fmt.Sprintf("mailboxes: %s removed", old.Name)), old
+		case m.SafeID != old.SafeID:
+			pending, m.SafeID = append(pending, fmt.Sprintf("mailboxes: %s.safe_id", old.Name)), old.SafeID
+		}
+		c.Mailboxes = append(c.Mailboxes, m)
+	}
+	for _, m := range next.Mailboxes {
+		if _, ok := running.Mailbox(m.Name); !ok {
+			pending = append(pending, fmt.Sprintf("mailboxes: %s added", m.Name))
+		}
+	}
+	return &c, pending
+}
+
+// restartPendingError names the settings a reload could not apply.
+type restartPendingError struct{ keys []string }
+
+func (e *restartPendingError) Error() string {
+	return fmt.Sprintf("gateway: %v cannot change while running; restart the gateway to apply them (everything else was applied)", e.keys)
+}

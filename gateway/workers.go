@@ -1,0 +1,228 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/logging"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/metrics"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
+)
+
+// fetchLimit is how many deliveries one dialog fetches; a full dialog is
+// followed by another at once.
+const fetchLimit = 100
+
+// startWorkers starts the send engine, the intake engine, one fetch loop
+// per mailbox and the certificate expiry refresher. Each loop reads the
+// runtime generation afresh at the start of every round, so a reload
+// takes effect between rounds and a round in flight finishes with the
+// generation it began with.
+func (d *Daemon) startWorkers() {
+	d.loop("send", func() time.Duration { return d.opt.SendInterval }, d.wakeSend, d.sendRound)
+	d.loop("intake", func() time.Duration { return d.opt.DeliverInterval }, d.wakeDeliver, d.deliverRound)
+	for _, m := range d.current().cfg.Mailboxes {
+		name := m.Name
+		d.loop("fetch "+name, func() time.Duration { return d.pollInterval(name) }, nil,
+			func(ctx context.Context) (bool, error) { return d.fetchRound(ctx, name) })
+	}
+	d.loop("certificate expiry", func() time.Duration { return 6 * time.Hour }, nil, func(context.Context) (bool, error) {
+		d.updateExpiryMetrics(d.current())
+		return false, nil
+	})
+}
+
+// loop runs round until the daemon stops: again at once while it reports
+// more work, else after interval or when woken. Rounds use the work
+// context, which is cancelled only when the drain times out, so a round
+// is never interrupted between the engine's durable steps by a plain
+// SIGTERM.
+func (d *Daemon) loop(name string, interval func() time.Duration, wake <-chan struct{}, round func(context.Context) (bool, error)) {
+	d.workers.Add(1)
+	go func() {
+		defer d.workers.Done()
+		log := d.log.With(zap.String("worker", name))
+		for {
+			select {
+			case <-d.stopping:
+				return
+			default:
+			}
+			more, err := round(d.workCtx)
+			if err != nil {
+				if isFatalStoreError(err) {
+					d.failWith(fmt.Errorf("gateway: %s: %w", name, err))
+					return
+				}
+				if d.workCtx.Err() == nil {
+					log.Error("round failed", zap.Error(err))
+				}
+				more = false
+			}
+			if more {
+				continue
+			}
+			t := time.NewTimer(interval())
+			select {
+			case <-d.stopping:
+				t.Stop()
+				return
+			case <-t.C:
+			case <-wake:
+				t.Stop()
+			}
+		}
+	}()
+}
+
+// isFatalStoreError reports a store failure after which the process must
+// end: recovery on restart continues from the last commit.
+func isFatalStoreError(err error) bool {
+	return errors.Is(err, sqlite.ErrIO) || errors.Is(err, mailbox.ErrClosed)
+}
+
+func (d *Daemon) pollInterval(name string) time.Duration {
+	if mb, ok := d.current().mailboxes[name]; ok {
+		return mb.cfg.PollInterval
+	}
+	return config.DefaultPollInterval
+}
+
+func (d *Daemon) sendRound(ctx context.Context) (bool, error) {
+	rt := d.current()
+	s := &mailbox.Sender{Store: d.store, Blobs: d.blobs, Transport: d.transport(rt),
+		Owner: d.owner + "/send", Now: d.opt.Now, Rand: d.opt.Rand, Stale: &d.sendStale}
+	n, err := s.RunOnce(ctx)
+	return n > 0, err
+}
+
+func (d *Daemon) deliverRound(ctx context.Context) (bool, error) {
+	dl := &mailbox.Deliverer{Store: d.store, Blobs: d.blobs, Sink: intakeRouter{current: d.current},
+		Owner: d.owner + "/intake", Now: d.opt.Now, Rand: d.opt.Rand, Stale: &d.deliverStale}
+	n, err := dl.RunOnce(ctx)
+	return n > 0, err
+}
+
+// fetchRound runs one fetch dialog for a mailbox and records the poll for
+// /readyz and /metrics.
+func (d *Daemon) fetchRound(ctx context.Context, name string) (bool, error) {
+	rt := d.current()
+	mb, ok := rt.mailboxes[name]
+	if !ok {
+		return false, nil
+	}
+	f := &mailbox.Fetcher{Store: d.store, Blobs: d.blobs, Limit: fetchLimit, Now: d.opt.Now,
+		Open: func(ctx context.Context, _ string) (mailbox.Session, error) { return mb.endpoint.OpenSession(ctx) }}
+	start := d.opt.Now()
+	res, err := f.FetchMailbox(ctx, name)
+	end := d.opt.Now()
+	dur := end.Sub(start)
+	d.poll.set(name, err == nil, end)
+	d.api.Metrics().ObservePoll(name, dur, err == nil, end)
+	log := d.log.With(zap.String(logging.KeyMailbox, name), zap.Int64(logging.KeyDurationMs, dur.Milliseconds()))
+	if res.Stored > 0 {
+		notify(d.wakeDeliver)
+		log.Info("fetched deliveries", zap.Int("stored", res.Stored), zap.Int("duplicates", res.Duplicates), zap.Int("conflicts", res.Conflicts),
+			zap.Int("receipts", res.Receipts), zap.Int("receiptFailures", res.ReceiptFailures))
+	}
+	if err != nil {
+		if isFatalStoreError(err) {
+			return false, err
+		}
+		code, fromPeer := intermediaryCode(ctx, err)
+		if fromPeer {
+			d.api.Metrics().IntermediaryError(name, code)
+		}
+		log.Warn("poll failed; the intermediary keeps unacknowledged deliveries, next poll at the interval",
+			zap.String(logging.KeyCode, code), zap.Error(err))
+		return false, nil
+	}
+	log.Debug("poll ok", zap.Int("stored", res.Stored))
+	return res.Stored+res.Duplicates+res.Conflicts >= fetchLimit, nil
+}
+
+// transport returns the send transport of a configured mailbox, counting
+// the intermediary's errors in the metrics.
+func (d *Daemon) transport(rt *runtimeConfig) func(string) (mailbox.Transport, error) {
+	return func(name string) (mailbox.Transport, error) {
+		mb, ok := rt.mailboxes[name]
+		if !ok {
+			return nil, fmt.Errorf("gateway: mailbox %q is not configured", name)
+		}
+		return countingTransport{mb.endpoint.Transport(), name, d.api.Metrics()}, nil
+	}
+}
+
+// intermediaryCode names an error for the intermediary error metric: its
+// OSCI feedback code, or "transport" when no answer came. Local refusals
+// (a recipient certificate, a full disk) and cancellation are not the
+// intermediary's and report false.
+func intermediaryCode(ctx context.Context, err error) (string, bool) {
+	code := mailbox.ErrorCode(err)
+	switch {
+	case code == "":
+		if ctx.Err() != nil || errors.Is(err, mailbox.ErrDiskFull) || errors.Is(err, mailbox.ErrClosed) {
+			return "", false
+		}
+		return "transport", true
+	case strings.Trim(code, "0123456789") == "":
+		return code, true
+	}
+	return code, false
+}
+
+// countingTransport counts the intermediary's errors per mailbox and code.
+type countingTransport struct {
+	mailbox.Transport
+	name string
+	m    *metrics.Gateway
+}
+
+func (t countingTransport) count(ctx context.Context, err error) {
+	if err == nil {
+		return
+	}
+	if code, ok := intermediaryCode(ctx, err); ok && !mailbox.IsNotFound(err) {
+		t.m.IntermediaryError(t.name, code)
+	}
+}
+
+func (t countingTransport) GetMessageID(ctx context.Context) (string, error) {
+	id, err := t.Transport.GetMessageID(ctx)
+	t.count(ctx, err)
+	return id, err
+}
+
+func (t countingTransport) StoreDelivery(ctx context.Context, o *mailbox.OutgoingDelivery) (mailbox.ProcessCard, error) {
+	c, err := t.Transport.StoreDelivery(ctx, o)
+	t.count(ctx, err)
+	return c, err
+}
+
+func (t countingTransport) FetchProcessCard(ctx context.Context, id string) (mailbox.ProcessCard, error) {
+	c, err := t.Transport.FetchProcessCard(ctx, id)
+	t.count(ctx, err)
+	return c, err
+}
+
+// updateExpiryMetrics publishes the days until each of our certificates
+// expires, per mailbox and purpose, and warns within 30 days.
+func (d *Daemon) updateExpiryMetrics(rt *runtimeConfig) {
+	now := d.opt.Now()
+	for name, mb := range rt.mailboxes {
+		for _, e := range mb.identity.Expiries(now) {
+			d.api.Metrics().SetCertificateExpiry(name, e.Purpose.String(), e.Days)
+			if e.Days < 30 {
+				d.log.Warn("certificate expires soon", zap.String(logging.KeyMailbox, name),
+					zap.String("purpose", e.Purpose.String()), zap.Int("days", e.Days))
+			}
+		}
+	}
+}
