@@ -398,6 +398,9 @@ wait:
 		}
 	}
 	d.cancelWork()
+	if d.api != nil {
+		d.api.FlushRefused(context.Background())
+	}
 	d.closeStore()
 	if cause != nil {
 		return cause

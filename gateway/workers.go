@@ -33,6 +33,10 @@ func (d *Daemon) startWorkers() {
 		d.loop("fetch "+name, func() time.Duration { return d.pollInterval(name) }, nil,
 			func(ctx context.Context) (bool, error) { return d.fetchRound(ctx, name) })
 	}
+	d.loop("api audit", func() time.Duration { return time.Minute }, nil, func(ctx context.Context) (bool, error) {
+		d.api.FlushRefused(ctx)
+		return false, nil
+	})
 	d.loop("certificate expiry", func() time.Duration { return 6 * time.Hour }, nil, func(context.Context) (bool, error) {
 		d.updateExpiryMetrics(d.current())
 		return false, nil

@@ -6,7 +6,10 @@
 //
 // Guarantees: every route but /healthz, /readyz and /metrics needs a
 // bearer token or a verified client certificate, and every such request
-// is journaled with its principal and outcome (never bodies or tokens);
+// is journaled with its principal and outcome (never bodies or tokens,
+// paths cut at 256 bytes); requests refused for missing or invalid
+// credentials are counted and journaled as one summary a minute, so what
+// an unauthenticated caller can make the gateway store is bounded;
 // every refusal is problem+json naming the field; an error that is not
 // the caller's is answered 500 without internals and logged; a download
 // is re-hashed while it is sent and cut off if the stored file no longer
@@ -22,7 +25,10 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"go.uber.org/zap"
 
@@ -56,6 +62,9 @@ type Limits struct {
 	// PollStaleAfter is how many poll intervals may pass without a
 	// successful poll before /readyz fails; default 3 (at least 1 minute).
 	PollStaleAfter int
+	// AuditInterval is how often refused unauthenticated requests are
+	// journaled as one summary; default 1 minute.
+	AuditInterval time.Duration
 }
 
 func (l Limits) withDefaults() Limits {
@@ -74,6 +83,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.PollStaleAfter <= 0 {
 		l.PollStaleAfter = 3
+	}
+	if l.AuditInterval <= 0 {
+		l.AuditInterval = time.Minute
 	}
 	return l
 }
@@ -106,6 +118,7 @@ type Server struct {
 	sub     *submit.Submitter
 	uploads chan struct{}
 	m       *metrics.Gateway
+	ref     refusedCounts
 }
 
 // New builds the API server.
@@ -195,7 +208,7 @@ func (s *Server) private(pattern string, h apiHandler) {
 		if actor == "" {
 			rec.Header().Set("WWW-Authenticate", `Bearer realm="bebpo-gateway"`)
 			writeProblem(rec, http.StatusUnauthorized, "a valid bearer token or client certificate is required", "Authorization")
-			s.audit(r, unauthenticatedActor(r), rec.status())
+			s.refused(r, rec.status())
 			return
 		}
 		// Deferred so that a download cut off on purpose (http.ErrAbortHandler) is journaled too.
@@ -219,7 +232,7 @@ func (s *Server) Handler() http.Handler {
 		if actor == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="bebpo-gateway"`)
 			writeProblem(w, http.StatusUnauthorized, "a valid bearer token or client certificate is required", "Authorization")
-			s.audit(r, unauthenticatedActor(r), http.StatusUnauthorized)
+			s.refused(r, http.StatusUnauthorized)
 			return
 		}
 		probe := &statusRecorder{ResponseWriter: discardWriter{h: http.Header{}}}
@@ -245,20 +258,100 @@ func unauthenticatedActor(r *http.Request) string {
 	return "anonymous"
 }
 
+// maxAuditPath bounds the request path a journal entry keeps.
+const maxAuditPath = 256
+
+// auditPath is the request path as the journal keeps it: at most
+// maxAuditPath bytes, cut at a character boundary and marked.
+func auditPath(r *http.Request) string {
+	p := r.URL.EscapedPath()
+	if len(p) <= maxAuditPath {
+		return p
+	}
+	cut := maxAuditPath
+	for cut > 0 && !utf8.RuneStart(p[cut]) {
+		cut--
+	}
+	return p[:cut] + "…(" + strconv.Itoa(len(p)) + " bytes)"
+}
+
 // audit journals who did what with which outcome: never bodies or tokens.
 func (s *Server) audit(r *http.Request, actor string, status int) {
 	var id int64
 	if v := r.PathValue("id"); v != "" {
 		id, _ = strconv.ParseInt(v, 10, 64)
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
-	defer cancel()
-	_, err := s.d.Store.Append(ctx, mailbox.EventInput{At: s.d.Now(), MessageID: id, Kind: "api", Detail: map[string]string{
-		"actor": actor, "method": r.Method, "path": r.URL.Path, "status": strconv.Itoa(status)}})
-	if err != nil {
-		s.d.Logger.Error("api audit entry not journaled", zap.Error(err), zap.String("path", r.URL.Path))
-	}
+	s.journal(r.Context(), mailbox.EventInput{At: s.d.Now(), MessageID: id, Kind: "api", Detail: map[string]string{
+		"actor": actor, "method": r.Method, "path": auditPath(r), "status": strconv.Itoa(status)}})
 	s.m.Request(r.Pattern, status)
+}
+
+func (s *Server) journal(ctx context.Context, e mailbox.EventInput) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := s.d.Store.Append(ctx, e); err != nil {
+		s.d.Logger.Error("api audit entry not journaled", zap.Error(err), zap.String("kind", e.Kind))
+	}
+}
+
+// refused counts a request without valid credentials. Anyone who reaches
+// the API can send those, so they are not journaled one by one: they are
+// counted by kind and status, with a few truncated sample paths, and
+// journaled and logged as one summary per AuditInterval (FlushRefused).
+// What unauthenticated callers can make the gateway store is thereby
+// bounded by time, not by how many requests they send.
+func (s *Server) refused(r *http.Request, status int) {
+	s.m.Request(r.Pattern, status)
+	s.ref.mu.Lock()
+	key := unauthenticatedActor(r) + " " + strconv.Itoa(status)
+	if s.ref.counts == nil {
+		s.ref.counts, s.ref.since = map[string]int{}, s.d.Now()
+	}
+	s.ref.counts[key]++
+	if len(s.ref.samples) < maxRefusedSamples {
+		s.ref.samples = append(s.ref.samples, r.Method+" "+auditPath(r))
+	}
+	due := s.d.Now().Sub(s.ref.since) >= s.lim.AuditInterval
+	s.ref.mu.Unlock()
+	if due {
+		s.FlushRefused(r.Context())
+	}
+}
+
+// maxRefusedSamples bounds the sample paths of one summary.
+const maxRefusedSamples = 5
+
+// refusedCounts is the summary of unauthenticated requests being built.
+type refusedCounts struct {
+	mu      sync.Mutex
+	since   time.Time
+	counts  map[string]int // "anonymous 401" → n
+	samples []string
+}
+
+// FlushRefused journals and logs the summary of unauthenticated requests
+// counted since the last flush, if there were any. The daemon calls it
+// every AuditInterval and when it stops.
+func (s *Server) FlushRefused(ctx context.Context) {
+	s.ref.mu.Lock()
+	counts, samples, since := s.ref.counts, s.ref.samples, s.ref.since
+	s.ref.counts, s.ref.samples = nil, nil
+	s.ref.mu.Unlock()
+	if len(counts) == 0 {
+		return
+	}
+	detail := map[string]string{"since": since.UTC().Format(time.RFC3339), "samples": strings.Join(samples, "\n")}
+	total := 0
+	keys := make([]string, 0, len(counts))
+	for k, n := range counts {
+		detail[k] = strconv.Itoa(n)
+		total += n
+		keys = append(keys, k)
+	}
+	detail["total"] = strconv.Itoa(total)
+	s.journal(ctx, mailbox.EventInput{At: s.d.Now(), Kind: "api_refused", Detail: detail})
+	s.d.Logger.Warn("api requests refused for missing or invalid credentials", zap.Int("count", total),
+		zap.Strings("kinds", keys), zap.Time("since", since))
 }
 
 // HTTPServer returns an http.Server for the API with the timeouts and
