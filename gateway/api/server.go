@@ -32,6 +32,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/metrics"
@@ -378,7 +379,17 @@ func TLSConfig(c config.APIConfig) (*tls.Config, error) {
 	if c.TLSCert == "" {
 		return nil, nil
 	}
-	kp, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+	// The key file is refused when group or others may read it, like
+	// every key of the gateway.
+	keyPEM, err := certs.ReadSecretFile(c.TLSKey, false)
+	if err != nil {
+		return nil, fmt.Errorf("api: TLS key: %w", err)
+	}
+	certPEM, err := os.ReadFile(c.TLSCert)
+	if err != nil {
+		return nil, fmt.Errorf("api: TLS certificate: %w", err)
+	}
+	kp, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		return nil, fmt.Errorf("api: TLS key pair: %w", err)
 	}

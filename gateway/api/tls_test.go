@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -67,6 +69,20 @@ func TestAPIClientCertificate(t *testing.T) {
 
 func TestAPITLSConfig(t *testing.T) {
 	root := apitest.RepoRoot(t) + "/testdata/pki/"
+	// A checkout gives every file mode 0644: the key gets a private copy,
+	// and the checked-out one stands for a key others can read.
+	key, err := os.ReadFile(root + "mailbox-signature.key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	private := filepath.Join(t.TempDir(), "api.key")
+	if err := os.WriteFile(private, key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	readable := filepath.Join(t.TempDir(), "api.key")
+	if err := os.WriteFile(readable, key, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		cfg     config.APIConfig
@@ -74,9 +90,10 @@ func TestAPITLSConfig(t *testing.T) {
 		wantErr string
 	}{
 		{"plain", config.APIConfig{}, true, ""},
-		{"missing key pair", config.APIConfig{TLSCert: root + "none.pem", TLSKey: root + "none.key"}, false, "key pair"},
-		{"client CA without certificates", config.APIConfig{TLSCert: root + "mailbox-signature.pem", TLSKey: root + "mailbox-signature.key", ClientCA: root + "intermediate.crl"}, false, "no PEM certificate"},
-		{"with client CA", config.APIConfig{TLSCert: root + "mailbox-signature.pem", TLSKey: root + "mailbox-signature.key", ClientCA: root + "root-ca.pem"}, false, ""},
+		{"missing key", config.APIConfig{TLSCert: root + "none.pem", TLSKey: root + "none.key"}, false, "TLS key"},
+		{"key readable by others", config.APIConfig{TLSCert: root + "mailbox-signature.pem", TLSKey: readable}, false, "readable by group or others"},
+		{"client CA without certificates", config.APIConfig{TLSCert: root + "mailbox-signature.pem", TLSKey: private, ClientCA: root + "intermediate.crl"}, false, "no PEM certificate"},
+		{"with client CA", config.APIConfig{TLSCert: root + "mailbox-signature.pem", TLSKey: private, ClientCA: root + "root-ca.pem"}, false, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
