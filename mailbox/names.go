@@ -1,49 +1,110 @@
 package mailbox
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
 )
 
+// The file name rule of the ERVB (Elektronischer-Rechtsverkehr-
+// Bekanntmachung) lives here, once: the submission refuses names that
+// break it (ValidFileName), the intake renames what other senders' software
+// wrote (SafeFileName, UniqueFileNames), and the two agree: every valid
+// name is its own safe name, and every safe name a sanitiser returns with
+// an extension is valid.
+
 // MaxFileNameRunes is the ERVB limit for a file name, extension included.
 const MaxFileNameRunes = 90
 
+// ErrFileName is a file name that breaks the ERVB rule.
+var ErrFileName = errors.New("mailbox: file name breaks the ERVB rules")
+
+// nameRune reports the characters ERVB allows in a file name besides the
+// dot: letters A–Z, a–z with ä ö ü Ä Ö Ü ß, digits, '_' and '-'.
+func nameRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("äöüÄÖÜß_-", r)
+}
+
+// extRune reports the characters of an extension: letters and digits.
+func extRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+}
+
+// ValidFileName applies the ERVB rule to a name as given: at most
+// MaxFileNameRunes characters including the extension; letters (with
+// ä ö ü Ä Ö Ü ß), digits, '_' and '-'; exactly one dot, between a name
+// and an extension of letters and digits; and, so that it can be written
+// on every file system, not a Windows device name (CON, PRN, AUX, NUL,
+// COM1-9, LPT1-9 in any case). Errors match ErrFileName.
+func ValidFileName(name string) error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %q %s", ErrFileName, name, fmt.Sprintf(format, a...))
+	}
+	switch {
+	case name == "":
+		return bad("is empty")
+	case !utf8.ValidString(name):
+		return bad("is not valid UTF-8")
+	case utf8.RuneCountInString(name) > MaxFileNameRunes:
+		return bad("is longer than %d characters", MaxFileNameRunes)
+	case strings.Count(name, ".") != 1:
+		return bad("needs exactly one dot, before the extension")
+	}
+	base, ext, _ := strings.Cut(name, ".")
+	if base == "" || ext == "" {
+		return bad("needs a name and an extension around the dot")
+	}
+	for _, r := range base {
+		if !nameRune(r) {
+			return bad("has the character %q (letters, digits, _ and - only)", r)
+		}
+	}
+	for _, r := range ext {
+		if !extRune(r) {
+			return bad("has the extension character %q", r)
+		}
+	}
+	if isDeviceName(base) {
+		return bad("is a device name on Windows")
+	}
+	return nil
+}
+
+// FileNameKey is what two names must not share in one message: names that
+// are equal without regard to case, or after sanitising, end up as one
+// file in an intake folder on a case-insensitive share.
+func FileNameKey(name string) string { return strings.ToLower(SafeFileName(name)) }
+
 // SafeFileName turns a sender-supplied name into one that follows the ERVB
-// naming rules and is safe on every file system the intake may write to:
-// only the last path element is kept; letters A–Z, a–z, ä ö ü Ä Ö Ü ß,
-// digits, '_' and '-' are kept and every other character becomes '_'; a
+// rule and is safe on every file system the intake may write to: only the
+// last path element is kept; a character the rule does not allow becomes
+// '_' inside the name and is dropped at its ends and in the extension; a
 // dot appears only before the extension; at most MaxFileNameRunes runes;
-// never empty, never "." or "..", never a Windows device name.
+// never empty, hidden or a device name ("CON.pdf" becomes
+// "Datei_CON.pdf"). It is stable: SafeFileName(SafeFileName(x)) equals
+// SafeFileName(x), and a name ValidFileName accepts is returned unchanged.
 func SafeFileName(name string) string {
 	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
 		name = name[i+1:]
 	}
-	if !utf8.ValidString(name) {
-		name = strings.ToValidUTF8(name, "_")
+	name = strings.TrimSpace(strings.ToValidUTF8(name, "_"))
+	if ValidFileName(name) == nil {
+		return name
 	}
 	base, ext := name, ""
-	if i := strings.LastIndexByte(name, '.'); i > 0 {
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
 		base, ext = name[:i], name[i+1:]
 	}
-	ext = mapRunes(ext, false)
-	if utf8.RuneCountInString(ext) > 10 {
-		ext = string([]rune(ext)[:10])
-	}
-	room := MaxFileNameRunes
-	if ext != "" {
-		room -= 1 + utf8.RuneCountInString(ext)
-	}
-	base = mapRunes(base, true)
-	if r := []rune(base); len(r) > room {
-		base = string(r[:room])
-	}
-	base = strings.Trim(base, "_") // after cutting, so the result is stable
-	if base == "" {
-		base = "dokument"
+	ext = mapRunes(ext, extRune, false)
+	if base = mapRunes(base, nameRune, true); base == "" {
+		base = "dokument" // "", ".", "..", "(1)"
 	}
 	if isDeviceName(base) {
-		base = "_" + base
+		base = "Datei_" + base
+	}
+	if ext != "" && utf8.RuneCountInString(ext) > MaxFileNameRunes-10 {
+		ext = string([]rune(ext)[:MaxFileNameRunes-10])
 	}
 	return joinName(base, ext, "")
 }
@@ -61,19 +122,22 @@ func joinName(base, ext, suffix string) string {
 	return base + tail
 }
 
-func mapRunes(s string, allowDash bool) string {
+// mapRunes keeps the runes ok accepts and drops every other one; with
+// replace, one between two kept runes becomes '_' instead ("Antrag (b)"
+// becomes "Antrag__b").
+func mapRunes(s string, ok func(rune) bool, replace bool) string {
 	var b strings.Builder
+	pending := 0
 	for _, r := range s {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
-			b.WriteRune(r)
-		case allowDash && strings.ContainsRune("äöüÄÖÜß_-", r):
-			b.WriteRune(r)
-		default:
-			if allowDash {
-				b.WriteByte('_')
-			}
+		if !ok(r) {
+			pending++
+			continue
 		}
+		if replace && b.Len() > 0 {
+			b.WriteString(strings.Repeat("_", pending))
+		}
+		pending = 0
+		b.WriteRune(r)
 	}
 	return b.String()
 }
@@ -90,6 +154,8 @@ func isDeviceName(base string) bool {
 // UniqueFileNames sanitises names and makes them unique without regard to
 // case (intake folders may live on case-insensitive shares) by appending
 // _2, _3 … before the extension. reserved names are treated as taken.
+// Every name it returns is its own SafeFileName, so an intake that checks
+// the names it is given accepts them.
 func UniqueFileNames(names []string, reserved ...string) []string {
 	taken := map[string]bool{}
 	for _, r := range reserved {
@@ -99,11 +165,11 @@ func UniqueFileNames(names []string, reserved ...string) []string {
 	for i, n := range names {
 		s := SafeFileName(n)
 		base, ext := s, ""
-		if j := strings.LastIndexByte(s, '.'); j > 0 {
+		if j := strings.LastIndexByte(s, '.'); j >= 0 {
 			base, ext = s[:j], s[j+1:]
 		}
 		for k := 2; taken[strings.ToLower(s)]; k++ {
-			s = joinName(base, ext, fmt.Sprintf("_%d", k))
+			s = SafeFileName(joinName(base, ext, fmt.Sprintf("_%d", k)))
 		}
 		taken[strings.ToLower(s)] = true
 		out[i] = s

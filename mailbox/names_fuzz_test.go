@@ -9,7 +9,7 @@ import (
 // FuzzSafeFileName: whatever a sender names a document, the result stays
 // inside the intake entry, keeps the ERVB limits and is stable.
 func FuzzSafeFileName(f *testing.F) {
-	for _, s := range []string{"Klage.pdf", "../../etc/passwd", `..\..\x`, ".", "..", "", "NUL", "a.b.c", "ä\x00.pdf", strings.Repeat("ß", 100) + ".pdf"} {
+	for _, s := range []string{"Klage.pdf", "../../etc/passwd", `..\..\x`, ".", "..", "", "NUL", "CON.pdf", "con.pdf", "_con_2.pdf", "a.b.c", "ä\x00.pdf", strings.Repeat("ß", 100) + ".pdf", "x." + strings.Repeat("p", 100)} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -27,6 +27,20 @@ func FuzzSafeFileName(f *testing.F) {
 			t.Fatalf("SafeFileName(%q) = %q breaks the length or encoding rule", in, out)
 		case SafeFileName(out) != out:
 			t.Fatalf("SafeFileName not stable: %q → %q → %q", in, out, SafeFileName(out))
+		case strings.Contains(out, ".") && ValidFileName(out) != nil:
+			t.Fatalf("SafeFileName(%q) = %q breaks the ERVB rule: %v", in, out, ValidFileName(out))
+		case ValidFileName(in) == nil && out != in:
+			t.Fatalf("valid name %q renamed to %q", in, out)
+		}
+		// Two names that differ only in case or in what sanitising drops
+		// still get distinct names, each its own safe name.
+		u := UniqueFileNames([]string{in, strings.ToUpper(in), strings.ToLower(in), in + " "})
+		seen := map[string]bool{}
+		for _, n := range u {
+			if SafeFileName(n) != n || seen[strings.ToLower(n)] {
+				t.Fatalf("UniqueFileNames(%q) = %q", in, u)
+			}
+			seen[strings.ToLower(n)] = true
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package mailbox
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -15,11 +16,15 @@ func TestSafeFileName(t *testing.T) {
 		{"..", "dokument"},
 		{".", "dokument"},
 		{"", "dokument"},
-		{".bashrc", "bashrc"},
+		{".bashrc", "dokument.bashrc"},
+		{"  Klage.pdf ", "Klage.pdf"},
 		{"a\x00b.pdf", "a_b.pdf"},
 		{"Anlage K1 (Vertrag).PDF", "Anlage_K1__Vertrag.PDF"},
-		{"NUL.txt", "_NUL.txt"},
-		{"com1.pdf", "_com1.pdf"},
+		{"(1) Klage.pdf", "1__Klage.pdf"},
+		{"().pdf", "dokument.pdf"},
+		{"NUL.txt", "Datei_NUL.txt"},
+		{"com1.pdf", "Datei_com1.pdf"},
+		{"_Anlage_.pdf", "_Anlage_.pdf"},
 		{"name.tar.gz", "name_tar.gz"},
 		{"x.p d f", "x.pdf"},
 		{"bad\xffutf8.pdf", "bad_utf8.pdf"},
@@ -34,6 +39,45 @@ func TestSafeFileName(t *testing.T) {
 	got := SafeFileName(long)
 	if n := utf8.RuneCountInString(got); n != MaxFileNameRunes || !strings.HasSuffix(got, ".pdf") {
 		t.Fatalf("long name: %d runes %q", n, got)
+	}
+}
+
+// Another sender's software named two attachments CON.pdf and con.pdf:
+// both get names the intake's own check accepts, so neither is retried
+// for ever.
+func TestUniqueFileNamesForReservedNamesAreFixedPoints(t *testing.T) {
+	got := UniqueFileNames([]string{"CON.pdf", "con.pdf", "Con.PDF", "nul", "LPT1.txt"})
+	want := []string{"Datei_CON.pdf", "Datei_con_2.pdf", "Datei_Con_3.PDF", "Datei_nul", "Datei_LPT1.txt"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for _, n := range got {
+		if SafeFileName(n) != n {
+			t.Errorf("%q is not its own safe name (%q)", n, SafeFileName(n))
+		}
+	}
+}
+
+// The submission's check and the intake's renaming are one rule: a name
+// ValidFileName accepts is its own safe name, and a safe name with an
+// extension is valid.
+func TestValidAndSafeFileNamesAgree(t *testing.T) {
+	for _, n := range []string{"Klage.pdf", "_Anlage_.pdf", "a__b-c.TIFF", "Schriftsatz_Müller-Groß_ÄÖÜ.pdf", strings.Repeat("a", 86) + ".pdf"} {
+		if err := ValidFileName(n); err != nil {
+			t.Errorf("ValidFileName(%q): %v", n, err)
+		}
+		if SafeFileName(n) != n {
+			t.Errorf("SafeFileName(%q) = %q", n, SafeFileName(n))
+		}
+	}
+	for _, n := range []string{"", "Klage", ".pdf", "Klage.", "Klage.final.pdf", "Klage 1.pdf", "../Klage.pdf", "Klage(1).pdf", "Klagé.pdf",
+		"Klage.p-f", strings.Repeat("a", 87) + ".pdf", "CON.pdf", "con.txt", "Lpt9.pdf", "\xff.pdf"} {
+		if err := ValidFileName(n); !errors.Is(err, ErrFileName) {
+			t.Errorf("ValidFileName(%q) = %v, want ErrFileName", n, err)
+		}
+		if s := SafeFileName(n); strings.Contains(s, ".") && ValidFileName(s) != nil {
+			t.Errorf("SafeFileName(%q) = %q is not valid: %v", n, s, ValidFileName(s))
+		}
 	}
 }
 

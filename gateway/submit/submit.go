@@ -23,7 +23,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/field"
@@ -259,9 +258,9 @@ func (d *Draft) AddDocument(name, contentType string, r io.Reader) error {
 	if err := ValidateFileName(name); err != nil {
 		return field.Prefix(docField, err)
 	}
-	lower := strings.ToLower(name)
-	if j, dup := d.names[lower]; dup {
-		return field.Errorf(ErrDuplicateFileName, docField+".filename", "%q is also the name of document[%d]", name, j)
+	key := mailbox.FileNameKey(name)
+	if j, dup := d.names[key]; dup {
+		return field.Errorf(ErrDuplicateFileName, docField+".filename", "%q and the name of document[%d] would be one file in an eAkte folder (same letters without regard to case)", name, j)
 	}
 	ct := "application/octet-stream"
 	if mt, _, err := mime.ParseMediaType(contentType); err == nil && contentType != "" {
@@ -285,7 +284,7 @@ func (d *Draft) AddDocument(name, contentType string, r io.Reader) error {
 	case n == 0:
 		return field.Errorf(nil, docField, "%q is empty", name)
 	}
-	d.names[lower] = i
+	d.names[key] = i
 	d.docs = append(d.docs, mailbox.Document{Role: mailbox.RoleDocument, Name: name, ContentType: ct, Size: n})
 	return nil
 }
@@ -366,42 +365,15 @@ func CheckIdempotencyKey(k string) error {
 	return nil
 }
 
-// ValidateFileName applies the ERVB file name rules: at most 90
-// characters including the extension; letters (with ä ö ü Ä Ö Ü ß),
-// digits, '_' and '-'; exactly one dot, before the extension.
+// ValidateFileName applies the ERVB file name rule (mailbox.ValidFileName)
+// as a refusal naming the field.
 func ValidateFileName(name string) error {
-	bad := func(format string, a ...any) error {
-		return field.Errorf(ErrBadFileName, ".filename", "%q: %s", name, fmt.Sprintf(format, a...))
-	}
-	switch {
-	case name == "":
-		return bad("is empty")
-	case !utf8.ValidString(name):
-		return bad("is not valid UTF-8")
-	case utf8.RuneCountInString(name) > mailbox.MaxFileNameRunes:
-		return bad("is longer than %d characters", mailbox.MaxFileNameRunes)
-	case strings.Count(name, ".") != 1:
-		return bad("needs exactly one dot, before the extension")
-	}
-	base, ext, _ := strings.Cut(name, ".")
-	if base == "" || ext == "" {
-		return bad("needs a name and an extension around the dot")
-	}
-	for _, r := range base {
-		if !ervbRune(r) {
-			return bad("character %q is not allowed (letters, digits, _ and - only)", r)
-		}
-	}
-	for _, r := range ext {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-			return bad("extension character %q is not allowed", r)
-		}
+	if err := mailbox.ValidFileName(name); err != nil {
+		fe := field.Errorf(ErrBadFileName, ".filename", "%s", strings.TrimPrefix(err.Error(), mailbox.ErrFileName.Error()+": "))
+		fe.Cause = err
+		return fe
 	}
 	return nil
-}
-
-func ervbRune(r rune) bool {
-	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("äöüÄÖÜß_-", r)
 }
 
 // BodyReadError is a failure to read a submission's content (a client

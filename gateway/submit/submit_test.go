@@ -12,6 +12,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/field"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
 func TestSubmitIdempotencyConflict(t *testing.T) {
@@ -101,6 +102,11 @@ func TestSubmitterSentinels(t *testing.T) {
 		{"too large", ok, []apitest.Doc{{Name: "a.pdf", Content: "123456"}, {Name: "b.pdf", Content: "123456"}}, submit.ErrMessageTooLarge, nil},
 		{"duplicate name", ok, []apitest.Doc{{Name: "a.pdf", Content: "1"}, {Name: "A.pdf", Content: "2"}}, submit.ErrDuplicateFileName, nil},
 		{"bad name", ok, []apitest.Doc{{Name: "a b.pdf", Content: "1"}}, submit.ErrBadFileName, nil},
+		// A device name can never be written into an intake folder on
+		// Windows, and CON.pdf beside con.pdf would be retried for ever.
+		{"device name", ok, []apitest.Doc{{Name: "Akte.pdf", Content: "1"}, {Name: "CON.pdf", Content: "2"}}, submit.ErrBadFileName, mailbox.ErrFileName},
+		{"device name lower case", ok, []apitest.Doc{{Name: "con.pdf", Content: "1"}}, submit.ErrBadFileName, mailbox.ErrFileName},
+		{"names that differ in case only", ok, []apitest.Doc{{Name: "Klage.pdf", Content: "1"}, {Name: "klage.PDF", Content: "2"}}, submit.ErrDuplicateFileName, nil},
 		{"no documents", ok, nil, submit.ErrNoDocuments, nil},
 		{"unknown recipient", with(func(m *submit.MessageRequest) { m.To = "DE.Justiz.none.1" }), []apitest.Doc{{Name: "a.pdf", Content: "1"}}, submit.ErrUnknownRecipient, nil},
 		{"unknown mailbox", with(func(m *submit.MessageRequest) { m.Mailbox = "x" }), []apitest.Doc{{Name: "a.pdf", Content: "1"}}, submit.ErrUnknownMailbox, nil},
