@@ -26,6 +26,10 @@ type ClientConfig struct {
 	// Signature signs orders (ClientSignature); Cipher receives the
 	// intermediary's transport-encrypted responses and content for us.
 	Signature, Cipher *certs.KeyPair
+	// SignatureAlgorithm is the method of our ClientSignature; the zero
+	// value is rsa-sha256, what the reference library and the current
+	// EGVP clients send (see the package doc).
+	SignatureAlgorithm xmlsec.SignatureAlgorithm
 	// IntermediaryCipher is the certificate orders are encrypted to.
 	IntermediaryCipher *x509.Certificate
 	// IntermediaryKeys decides which certificates may sign responses.
@@ -64,6 +68,8 @@ func (c ClientConfig) Validate() error {
 		return errors.New("osci: client: no intermediary cipher certificate")
 	case c.IntermediaryKeys == nil:
 		return errors.New("osci: client: no key selector for the intermediary's signature")
+	case c.SignatureAlgorithm.URI() == "":
+		return fmt.Errorf("osci: client: unknown signature algorithm %s", c.SignatureAlgorithm)
 	case c.Rand == nil:
 		return errors.New("osci: client: no randomness")
 	case c.RequestTimeout < 0 || c.ConnectRetries < 0 || c.RetryWaitMax < 0:
@@ -216,7 +222,7 @@ func (c *Client) do(ctx context.Context, x exchange) (*Verified, *Incoming, erro
 	for _, a := range x.attachments {
 		cids = append(cids, a.ContentID)
 	}
-	env, err := x.req.SignedEnvelope(Signer{Key: c.cfg.Signature.Key, Certificate: c.cfg.Signature.Cert, Rand: c.cfg.Rand}, x.open, cids...)
+	env, err := x.req.SignedEnvelope(Signer{Key: c.cfg.Signature.Key, Certificate: c.cfg.Signature.Cert, Algorithm: c.cfg.SignatureAlgorithm, Rand: c.cfg.Rand}, x.open, cids...)
 	if err != nil {
 		return nil, nil, err
 	}

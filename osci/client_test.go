@@ -10,6 +10,8 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
 func newTestClient(t *testing.T, url string) *Client {
@@ -103,6 +105,34 @@ func TestClientCycle(t *testing.T) {
 	}
 	if pc, err := c.FetchProcessCard(ctx, id); err != nil || pc.MessageID != id {
 		t.Fatalf("FetchProcessCard: %+v %v", pc, err)
+	}
+}
+
+// TestClientSignatureAlgorithm: orders are signed with the configured
+// algorithm, rsa-sha256 when none is set; an unknown one is refused.
+func TestClientSignatureAlgorithm(t *testing.T) {
+	for _, tc := range []struct {
+		alg xmlsec.SignatureAlgorithm
+		uri string
+	}{{0, xmlsec.RSASHA256}, {xmlsec.SignatureRSAPSSSHA256, xmlsec.RSAPSSSHA256}, {xmlsec.SignatureRSAPSSSHA512, xmlsec.RSAPSSSHA512}} {
+		t.Run(tc.alg.String(), func(t *testing.T) {
+			fake := newFake(t)
+			srv := httptest.NewServer(fake)
+			defer srv.Close()
+			c := newTestClient(t, srv.URL)
+			c.cfg.SignatureAlgorithm = tc.alg
+			if _, err := c.GetMessageID(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if len(fake.methods) != 1 || fake.methods[0] != tc.uri {
+				t.Fatalf("signed with %q, want %s", fake.methods, tc.uri)
+			}
+		})
+	}
+	cfg := newTestClient(t, "https://intermediary.example/osci").cfg
+	cfg.SignatureAlgorithm = xmlsec.SignatureAlgorithm(200)
+	if _, err := NewClient(cfg); err == nil {
+		t.Fatal("unknown signature algorithm accepted")
 	}
 }
 

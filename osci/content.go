@@ -203,7 +203,7 @@ func (b *PackageBuilder) container(c *Container, keys []AttachmentKey) ([]byte, 
 		}
 	}
 	sig, err := xmlsec.Sign(doc, ce, refs, xmlsec.SignOptions{
-		Key: b.Signer.Key, Certificate: b.Signer.Certificate, SignatureMethod: b.Signer.SignatureMethod,
+		Key: b.Signer.Key, Certificate: b.Signer.Certificate, Algorithm: b.Signer.Algorithm,
 		RetrievalURI: "#" + b.SignerID, Attachments: b.Attachments, Rand: b.Signer.Rand,
 	})
 	if err != nil {

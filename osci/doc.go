@@ -35,9 +35,18 @@
 //   - Process cards (ProcessCardBundle) with plain and cryptographic
 //     timestamps and inspection reports.
 //   - Message signatures (Client/SupplierSignature; Sign, Verify) through
-//     package xmlsec: rsa-sha256 (and the RSA-PSS and SHA-512 variants xmlsec
-//     accepts), SHA-256 digests, inclusive C14N, KeyInfo by RetrievalMethod to
-//     the signature certificate in the message.
+//     package xmlsec: SHA-256 digests, inclusive C14N, KeyInfo by
+//     RetrievalMethod to the signature certificate in the message. The
+//     signature method is a parameter (xmlsec.SignatureAlgorithm:
+//     ClientConfig.SignatureAlgorithm for our orders, Signer.Algorithm for
+//     any signature, egvp.Builder for content signatures): rsa-sha256,
+//     rsa-pss-sha256, rsa-sha512 or rsa-pss-sha512, all four accepted on
+//     verification. The default is rsa-sha256 (PKCS#1 v1.5): the reference
+//     library 2.4.1 writes it by default, and every message we hold from
+//     current EGVP software carries it (the library's own requests and the
+//     intermediary signatures of both stored EGVP messages); RSA-PSS
+//     (sha256-rsa-MGF1, salt 32) is accepted by the library and seen from
+//     intermediaries, so a mailbox may choose it.
 //   - Transport encryption (soapMessageEncrypted; EncryptEntity,
 //     DecryptEntity) through package xmlenc: AES-256-GCM with a 12-byte IV
 //     (16 accepted when IvLength is absent), RSA-OAEP SHA-256/MGF1-SHA256,

@@ -33,6 +33,7 @@ type fakeIntermediary struct {
 	issued   map[string]bool
 	store    map[string]*stored
 	order    []string
+	methods  []string // SignatureMethod of each verified order
 }
 
 type stored struct {
@@ -71,6 +72,7 @@ func (f *fakeIntermediary) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.fault(w, CodeInvalidMessage)
 		return
 	}
+	f.methods = append(f.methods, v.Signature.SignatureMethod)
 	resp, err := f.answer(v.Message, sink.parts)
 	if err != nil {
 		f.fault(w, FaultCode(err))

@@ -44,10 +44,12 @@
 // Sign writes one ds:Signature with any number of References: "#Id"
 // (canonicalized with the C14N transform; enveloped-signature is added
 // when the element contains the signature) and "cid:Content-ID" (digest
-// over the attachment octets, read as a stream). Signature methods:
-// rsa-sha256, rsa-sha512, and RSASSA-PSS xmldsig-more#sha256-rsa-MGF1 and
-// #sha512-rsa-MGF1 with MGF1 of the same hash and salt length = hash
-// length; digests SHA-256 and SHA-512. KeyInfo is X509Data or, as OSCI
+// over the attachment octets, read as a stream). Signature methods are the
+// values of SignatureAlgorithm, the one table both signing and verifying
+// read, named in configuration as "rsa-sha256" (the zero value),
+// "rsa-sha512", "rsa-pss-sha256" and "rsa-pss-sha512" (RSASSA-PSS,
+// xmldsig-more#sha256-rsa-MGF1 and #sha512-rsa-MGF1, with MGF1 of the same
+// hash and salt length = hash length); digests SHA-256 and SHA-512. KeyInfo is X509Data or, as OSCI
 // writes it, a RetrievalMethod to a certificate element elsewhere in the
 // message. Base64 is wrapped at 76 columns with LF. Own keys below 3072
 // bits are refused.
