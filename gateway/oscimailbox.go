@@ -49,6 +49,10 @@ type OSCIMailboxConfig struct {
 	ConnectRetries  int               // retries of requests that provably did not arrive; default 3
 	RetryWaitMax    time.Duration     // cap of their waits; default 30 s
 	Limits          egvp.Limits       // ERVB limits per message
+
+	// SignatureAlgorithm signs orders (VHN/transport signature) and the
+	// content; the zero value is rsa-sha256, what current EGVP clients send.
+	SignatureAlgorithm xmlsec.SignatureAlgorithm
 }
 
 // Errors of the OSCI mailbox's send path (wrapped in a permanent
@@ -113,6 +117,7 @@ func NewOSCIMailbox(cfg OSCIMailboxConfig) (*OSCIMailbox, error) {
 	hc.Transport = &captureTransport{base: base}
 	client, err := osci.NewClient(osci.ClientConfig{
 		URL: cfg.IntermediaryURL, Signature: cfg.Identity.Signature, Cipher: cfg.Identity.Cipher,
+		SignatureAlgorithm: cfg.SignatureAlgorithm,
 		IntermediaryCipher: cfg.IntermediaryCipher, IntermediaryKeys: xmlsec.ValidatorSelector{V: cfg.Validator},
 		RequestTimeout: cfg.RequestTimeout, ConnectRetries: cfg.ConnectRetries, RetryWaitMax: cfg.RetryWaitMax,
 		Rand: cfg.Rand, SpoolDir: cfg.SpoolDir, HTTPClient: hc,
@@ -163,7 +168,8 @@ func (t *osciTransport) StoreDelivery(ctx context.Context, d *mailbox.OutgoingDe
 	if err != nil {
 		return mailbox.ProcessCard{}, err
 	}
-	b := &egvp.Builder{Manufacturer: m.cfg.Manufacturer, Rand: m.cfg.Rand, SpoolDir: m.cfg.SpoolDir, Now: m.now, Limits: m.cfg.Limits}
+	b := &egvp.Builder{SignatureAlgorithm: m.cfg.SignatureAlgorithm, Manufacturer: m.cfg.Manufacturer, Rand: m.cfg.Rand,
+		SpoolDir: m.cfg.SpoolDir, Now: m.now, Limits: m.cfg.Limits}
 	if !m.cfg.UnsignedContent {
 		b.Signature = m.cfg.Identity.Signature
 	}
