@@ -214,8 +214,9 @@ func (c *Client) request(m *Message) {
 }
 
 // do sends x and returns the verified response. Errors: *TransportError
-// (see Stage), *FaultError, or a verification error (ambiguous: the order
-// may have been executed).
+// (see Stage), or *UnverifiedError for a SOAP fault or a response whose
+// signature did not verify (both ambiguous: the order may have been
+// executed).
 func (c *Client) do(ctx context.Context, x exchange) (*Verified, *Incoming, error) {
 	c.request(x.req)
 	var cids []string
@@ -272,8 +273,8 @@ func (c *Client) do(ctx context.Context, x exchange) (*Verified, *Incoming, erro
 		Decrypter: &xmlenc.Decrypter{Key: c.cfg.Cipher.Key.(crypto.Decrypter), SpoolDir: c.cfg.SpoolDir},
 	})
 	var fault *FaultError
-	if errors.As(err, &fault) {
-		return nil, in, fault
+	if in != nil && in.Message != nil && in.Message.Type == TypeFault && errors.As(err, &fault) {
+		return nil, in, &UnverifiedError{Err: fault}
 	}
 	if err != nil {
 		return nil, in, &TransportError{Stage: StageSent, StatusCode: resp.StatusCode, Err: err}
@@ -288,7 +289,7 @@ func (c *Client) do(ctx context.Context, x exchange) (*Verified, *Incoming, erro
 	}
 	v, err := in.Message.Verify(ctx, VerifyOptions{Keys: c.cfg.IntermediaryKeys, Attachments: open, AttachmentIDs: ids})
 	if err != nil {
-		return nil, in, &TransportError{Stage: StageSent, StatusCode: resp.StatusCode, Err: err}
+		return nil, in, &UnverifiedError{Err: err}
 	}
 	return v, in, nil
 }

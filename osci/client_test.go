@@ -175,7 +175,7 @@ func TestClientFaults(t *testing.T) {
 		{"fault 9400", func(n int, w http.ResponseWriter, _ *Incoming) bool {
 			WriteMessage(w, WriteOptions{Rand: newDetRand("f")}, FaultEnvelope(CodeSequence, ""))
 			return true
-		}, nil, ErrFaultSequence, false, 1},
+		}, nil, ErrFaultSequence, true, 1},
 		{"wrong sequence number in response", nil, func(m *Message) { m.ControlBlock.SequenceNumber = 7 }, ErrDialogMismatch, true, 1},
 		{"response does not return our challenge", nil, func(m *Message) { m.ControlBlock.Response = "bm9wZQ==" }, ErrDialogMismatch, true, 1},
 	}
@@ -232,12 +232,17 @@ func TestClientStoreResolution(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		name      string
-		drop      func(n int) bool
+		after     func(n int, w http.ResponseWriter) bool
 		script    func(n int, w http.ResponseWriter, in *Incoming) bool
 		stored    bool
 		ambiguous bool
 	}{
-		{"answer lost after the store", func(n int) bool { return n == 2 }, nil, true, false},
+		{"answer lost after the store", func(n int, w http.ResponseWriter) bool {
+			if n == 2 {
+				dropConnection(w)
+			}
+			return n == 2
+		}, nil, true, false},
 		{"500 before the store", nil, func(n int, w http.ResponseWriter, _ *Incoming) bool {
 			if n == 2 {
 				w.WriteHeader(http.StatusInternalServerError)
@@ -256,7 +261,7 @@ func TestClientStoreResolution(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := newFake(t)
-			fake.drop, fake.script = tc.drop, tc.script
+			fake.after, fake.script = tc.after, tc.script
 			srv := httptest.NewServer(fake)
 			defer srv.Close()
 			c := newTestClient(t, srv.URL)

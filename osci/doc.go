@@ -31,7 +31,8 @@
 //     (Dialog: implicit and explicit dialogs, challenge = base64 of 10 random
 //     bytes) and the supplier's checks (SupplierDialog, CheckImplicit).
 //   - Feedback and faults as typed errors (FeedbackError, FaultError) that
-//     say whether they are temporary; IsAmbiguous for transport outcomes.
+//     say whether they are temporary; IsAmbiguous for outcomes that leave
+//     open whether an order was executed.
 //   - Process cards (ProcessCardBundle) with plain and cryptographic
 //     timestamps and inspection reports.
 //   - Message signatures (Client/SupplierSignature; Sign, Verify) through
@@ -77,7 +78,16 @@
 // intermediary (dial, DNS and TLS handshake failures; 429 and 503, waiting
 // Retry-After capped at RetryWaitMax with jitter). Anything else that fails
 // after the request went out is a *TransportError at StageSent: IsAmbiguous.
-// StoreDeliveryResolved settles an ambiguous store by its process card. A
+//
+// Only a verified, signed feedback refuses an order (*FeedbackError). Any
+// other answer leaves the outcome unknown: a SOAP fault (faults are never
+// signed, so anyone on the path can write one after the intermediary has
+// executed a store) and a response whose SupplierSignature is missing or
+// wrong are an *UnverifiedError (ErrUnverified), ambiguous and temporary
+// whatever code they carry, for every order type. An unknown outcome is
+// settled by the process card (StoreDeliveryResolved does it for a store),
+// never by sending again; a fault's code is believed only once a verified
+// answer showed that nothing was stored. A
 // Session hands out one delivery at a time and sends nothing more (not even
 // exitDialog) until Acknowledge, because the next order in the dialog is what
 // acknowledges the reception to the intermediary. The simulator lives in
@@ -89,7 +99,8 @@
 // supplier answers 9100) or ErrInvalidOrder, ErrBadMessageID,
 // ErrBadTimestamp, ErrCertificate (9300) or ErrControlBlock (9400);
 // FaultCode maps an error to the code to answer. Limits give ErrLimit.
-// Supplier feedback 9xxx becomes *FeedbackError and SOAP faults *FaultError;
-// both match sentinels of the same code with errors.Is and answer Temporary.
+// Supplier feedback 9xxx becomes *FeedbackError and SOAP faults *FaultError
+// (inside an *UnverifiedError when the client receives one); both match
+// sentinels of the same code with errors.Is and answer Temporary.
 // Nothing read from a message is trustworthy before Verify returned it.
 package osci

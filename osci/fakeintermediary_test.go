@@ -19,13 +19,15 @@ import (
 // codec's supplier parts. Script, when set, may answer a request itself
 // (return true) before the normal handling: the n-th request counts from 1.
 type fakeIntermediary struct {
-	t        testing.TB
-	sig      *certs.KeyPair
-	dec      *xmlenc.Decrypter
-	rand     io.Reader
-	script   func(n int, w http.ResponseWriter, in *Incoming) bool
-	mutate   func(resp *Message) // changes a response before signing
-	drop     func(n int) bool    // executes the order, then drops the connection
+	t      testing.TB
+	sig    *certs.KeyPair
+	dec    *xmlenc.Decrypter
+	rand   io.Reader
+	script func(n int, w http.ResponseWriter, in *Incoming) bool
+	mutate func(resp *Message) // changes a response before signing
+	// after runs once the order is executed and may answer itself instead
+	// of the signed response (return true): drop the connection, forge a fault.
+	after    func(n int, w http.ResponseWriter) bool
 	mu       sync.Mutex
 	n        int
 	dialogs  map[string]*SupplierDialog
@@ -33,7 +35,8 @@ type fakeIntermediary struct {
 	issued   map[string]bool
 	store    map[string]*stored
 	order    []string
-	methods  []string // SignatureMethod of each verified order
+	methods  []string      // SignatureMethod of each verified order
+	orders   []MessageType // type of each verified order
 }
 
 type stored struct {
@@ -73,6 +76,7 @@ func (f *fakeIntermediary) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.methods = append(f.methods, v.Signature.SignatureMethod)
+	f.orders = append(f.orders, v.Type)
 	resp, err := f.answer(v.Message, sink.parts)
 	if err != nil {
 		f.fault(w, FaultCode(err))
@@ -81,9 +85,7 @@ func (f *fakeIntermediary) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f.mutate != nil {
 		f.mutate(resp)
 	}
-	if f.drop != nil && f.drop(f.n) {
-		conn, _, _ := w.(http.Hijacker).Hijack()
-		conn.Close()
+	if f.after != nil && f.after(f.n, w) {
 		return
 	}
 	resp.Intermediary = Certificates{NewCertEntry(SignatureIntermediary, 0, f.sig.Cert)}
@@ -110,6 +112,12 @@ func (f *fakeIntermediary) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := WriteMessage(w, WriteOptions{Rand: f.rand, EncryptTo: v.NonIntermediary.Get(CipherOriginator)}, env, atts...); err != nil {
 		f.t.Errorf("fake: write: %v", err)
 	}
+}
+
+// dropConnection closes the connection without an answer.
+func dropConnection(w http.ResponseWriter) {
+	conn, _, _ := w.(http.Hijacker).Hijack()
+	conn.Close()
 }
 
 func (f *fakeIntermediary) fault(w http.ResponseWriter, c Code) {
@@ -197,6 +205,19 @@ func (f *fakeIntermediary) requests() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.n
+}
+
+// count returns how many verified orders of type t arrived.
+func (f *fakeIntermediary) count(t MessageType) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, o := range f.orders {
+		if o == t {
+			n++
+		}
+	}
+	return n
 }
 
 func (f *fakeIntermediary) stored() int {

@@ -25,7 +25,9 @@
 //     transport-encrypted to the client; faults unsigned.
 //   - Fault injection per order type (Config.Faults): delay, HTTP status,
 //     connection dropped mid-body, truncated XML, wrong signature, wrong
-//     sequence number, SOAP fault with a given code.
+//     sequence number, SOAP fault with a given code (before the order is
+//     executed, or after it as an attacker on the path could forge it),
+//     signed feedback with a given code instead of executing the order.
 //
 // # What it does not
 //

@@ -21,18 +21,22 @@ const (
 	FaultTruncateXML                         // execute, send the response cut inside the SOAP envelope, close
 	FaultWrongSignature                      // execute, answer with a broken SupplierSignature
 	FaultWrongSequence                       // execute, answer with a wrong SequenceNumber
-	FaultSOAP                                // answer with a SOAP fault with Code, order not executed
+	FaultSOAP                                // answer with a SOAP fault with Code (before or AfterExecute)
+	FaultFeedback                            // answer with a signed feedback Code, order not executed
 )
 
 // Fault is an injected failure for orders of one type.
 type Fault struct {
-	Type         osci.MessageType // the order type; TypeUnknown matches every order
-	Nth          int              // only the Nth order of that type (from 1); 0 matches every one
-	Kind         FaultKind
-	Delay        time.Duration
-	Status       int
-	Code         osci.Code
-	AfterExecute bool // FaultStatus: the order is executed before the status is sent
+	Type   osci.MessageType // the order type; TypeUnknown matches every order
+	Nth    int              // only the Nth order of that type (from 1); 0 matches every one
+	Kind   FaultKind
+	Delay  time.Duration
+	Status int
+	Code   osci.Code
+	// AfterExecute (FaultStatus, FaultSOAP): the order is executed before
+	// the status or fault is sent. A SOAP fault after a store is what an
+	// attacker on the path can forge: it is unsigned like every fault.
+	AfterExecute bool
 }
 
 func (s *Server) fault(t osci.MessageType) *Fault {

@@ -114,6 +114,7 @@ type request struct {
 	tmp     string
 	client  *x509.Certificate // CipherCertificateOriginator: responses are encrypted to it
 	encrypt bool
+	fault   *Fault // injected for this order, or nil
 }
 
 // ServeHTTP answers one OSCI order.
@@ -154,15 +155,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f != nil && f.before(r.Context(), w) {
 		return
 	}
-	if f != nil && f.Kind == FaultSOAP {
+	if f != nil && f.Kind == FaultSOAP && !f.AfterExecute {
 		s.writeFault(w, f.Code)
 		return
 	}
+	req.fault = f
 	resp, atts, err := s.answer(r.Context(), req)
 	if err != nil {
 		s.logf("request %d: %s conversation %q sequence %d: fault %s: %v", s.seq, req.msg.Type,
 			req.msg.ControlBlock.ConversationID, req.msg.ControlBlock.SequenceNumber, osci.FaultCode(err), err)
 		s.writeFault(w, osci.FaultCode(err))
+		return
+	}
+	if f != nil && f.Kind == FaultSOAP {
+		s.logf("request %d: %s executed, answered with fault %s", s.seq, req.msg.Type, f.Code)
+		s.writeFault(w, f.Code)
 		return
 	}
 	s.logf("request %d: %s conversation %q sequence %d: feedback %v", s.seq, req.msg.Type,
