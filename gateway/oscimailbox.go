@@ -252,7 +252,11 @@ func permanent(code string, err error) error {
 
 // peerError classifies an osci error for the engines: ambiguous (the
 // order may have been executed), temporary, or permanent, with the
-// intermediary's feedback or fault code.
+// intermediary's feedback or fault code. Only a verified feedback refuses
+// an order or says that nothing exists (9804); an unverified answer (any
+// SOAP fault, a response whose signature does not verify) is ambiguous
+// whatever its code, so the engine asks the Laufzettel instead of parking
+// or resending.
 func peerError(err error) error {
 	if err == nil {
 		return nil
@@ -262,18 +266,18 @@ func peerError(err error) error {
 		return err
 	}
 	e := &mailbox.PeerError{Class: mailbox.Permanent, Err: err}
+	unverified := errors.Is(err, osci.ErrUnverified)
 	var fe *osci.FeedbackError
 	var fault *osci.FaultError
 	switch {
 	case errors.As(err, &fe):
 		e.FeedbackCode = fe.Code.String()
-		e.Missing = fe.Code == osci.CodeNoProcessCard
+		e.Missing = fe.Code == osci.CodeNoProcessCard && !unverified
 	case errors.As(err, &fault):
 		e.FeedbackCode = fault.Code.String()
-		e.Missing = fault.Code == osci.CodeNoProcessCard
 	}
 	switch {
-	case osci.IsAmbiguous(err), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+	case unverified, osci.IsAmbiguous(err), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		e.Class = mailbox.Ambiguous
 	case osci.Temporary(err):
 		e.Class = mailbox.Temporary
