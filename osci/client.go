@@ -10,7 +10,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -20,9 +22,19 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
+// ErrInsecureURL refuses a plain http endpoint that is not on this machine.
+var ErrInsecureURL = errors.New("osci: client: plain http to a host that is not loopback")
+
 // ClientConfig configures a Client for one mailbox identity.
 type ClientConfig struct {
-	URL string // the intermediary's OSCI endpoint
+	// URL is the intermediary's OSCI endpoint: https, or http only to a
+	// loopback host (localhost, 127.0.0.0/8, ::1) unless AllowInsecureHTTP.
+	URL string
+	// AllowInsecureHTTP permits plain http to any host. The OSCI messages
+	// stay signed and encrypted, but on the way anyone reads the traffic
+	// pattern and can answer in the intermediary's name with everything
+	// that is not signed (HTTP status, SOAP faults). For test networks only.
+	AllowInsecureHTTP bool
 	// Signature signs orders (ClientSignature); Cipher receives the
 	// intermediary's transport-encrypted responses and content for us.
 	Signature, Cipher *certs.KeyPair
@@ -57,9 +69,10 @@ type ClientConfig struct {
 
 // Validate reports a configuration that cannot work.
 func (c ClientConfig) Validate() error {
+	if err := checkURL(c.URL, c.AllowInsecureHTTP); err != nil {
+		return err
+	}
 	switch {
-	case c.URL == "":
-		return errors.New("osci: client: no URL")
 	case c.Signature == nil || c.Signature.Cert == nil || c.Signature.Key == nil:
 		return errors.New("osci: client: no signature key")
 	case c.Cipher == nil || c.Cipher.Cert == nil || c.Cipher.Key == nil:
@@ -79,6 +92,29 @@ func (c ClientConfig) Validate() error {
 		return errors.New("osci: client: cipher key cannot decrypt")
 	}
 	return nil
+}
+
+// checkURL admits https, and http to a loopback host or when allowed.
+func checkURL(raw string, allowHTTP bool) error {
+	if raw == "" {
+		return errors.New("osci: client: no URL")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("osci: client: URL %q is not an absolute http(s) URL", raw)
+	}
+	switch {
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme != "http":
+		return fmt.Errorf("osci: client: URL scheme %q, want https", u.Scheme)
+	case allowHTTP || strings.EqualFold(u.Hostname(), "localhost"):
+		return nil
+	}
+	if ip := net.ParseIP(u.Hostname()); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrInsecureURL, u.Redacted())
 }
 
 // Client sends OSCI orders of one mailbox identity to one intermediary. It

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,6 +136,51 @@ func TestClientSignatureAlgorithm(t *testing.T) {
 		t.Fatal("unknown signature algorithm accepted")
 	}
 }
+
+// TestPlainHTTPToRemoteIntermediaryRefused: without TLS anyone on the way
+// reads the traffic and answers in the intermediary's name with what is
+// not signed, so plain http is refused unless the intermediary is on this
+// machine or AllowInsecureHTTP says so.
+func TestPlainHTTPToRemoteIntermediaryRefused(t *testing.T) {
+	tests := []struct {
+		url   string
+		allow bool
+		want  error // nil: accepted
+	}{
+		{"https://intermediary.example/osci", false, nil},
+		{"http://127.0.0.1:8080/osci", false, nil},
+		{"http://127.1.2.3/osci", false, nil},
+		{"http://localhost:8080/osci", false, nil},
+		{"http://[::1]:8080/osci", false, nil},
+		{"http://intermediary.example/osci", false, ErrInsecureURL},
+		{"http://10.0.0.1/osci", false, ErrInsecureURL},
+		{"http://localhost.intermediary.example/osci", false, ErrInsecureURL},
+		{"http://user:secret@intermediary.example/osci", false, ErrInsecureURL},
+		{"http://intermediary.example/osci", true, nil},
+		{"ftp://intermediary.example/osci", false, errAny},
+		{"intermediary.example/osci", false, errAny},
+		{"", false, errAny},
+	}
+	base := newTestClient(t, "https://intermediary.example/osci").cfg
+	for _, tc := range tests {
+		t.Run(tc.url, func(t *testing.T) {
+			cfg := base
+			cfg.URL, cfg.AllowInsecureHTTP = tc.url, tc.allow
+			_, err := NewClient(cfg)
+			switch {
+			case tc.want == nil && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want == errAny && err == nil, tc.want != nil && tc.want != errAny && !errors.Is(err, tc.want):
+				t.Fatalf("err %v, want %v", err, tc.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "secret") {
+				t.Fatalf("error shows the password: %v", err)
+			}
+		})
+	}
+}
+
+var errAny = errors.New("any error")
 
 // TestClientFaults runs the client against scripted failures.
 func TestClientFaults(t *testing.T) {

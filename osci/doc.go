@@ -71,7 +71,9 @@
 // # Client
 //
 // Client (client.go, session.go) sends the orders of one mailbox identity
-// over HTTP with go-retryablehttp: every order signed and transport-encrypted,
+// over HTTPS (plain http only to a loopback host or with
+// ClientConfig.AllowInsecureHTTP; otherwise NewClient fails with
+// ErrInsecureURL) with go-retryablehttp: every order signed and transport-encrypted,
 // every response decrypted, its SupplierSignature verified (only the signed
 // octets are returned), its ControlBlock echo checked, its feedback mapped to
 // errors. Retried are only requests that provably did not reach the
