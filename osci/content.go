@@ -70,7 +70,7 @@ func (c *Container) element(keys []AttachmentKey, sig []byte) (*xel, error) {
 		x := el("osci:Content")
 		switch {
 		case ct.Data != nil && ct.Href == "" && ct.Container == nil:
-			x.add(el("osci:Base64Content").attr("Id", ct.ID).txt(b64wrap(ct.Data)))
+			x.add(el("osci:Base64Content").attr("Id", ct.ID).txt(xmlsec.EncodeBase64(ct.Data)))
 		case ct.Href != "" && ct.Data == nil && ct.Container == nil:
 			x.attr("Id", ct.ID).attr("href", "cid:"+ct.Href)
 		case ct.Container != nil && ct.Data == nil && ct.Href == "":

@@ -2,7 +2,6 @@ package osci
 
 import (
 	"bytes"
-	"encoding/base64"
 	"sort"
 	"strings"
 
@@ -166,26 +165,6 @@ func escapeAttr(b *bytes.Buffer, s string) {
 			b.WriteByte(c)
 		}
 	}
-}
-
-// b64wrap encodes as the reference library does inside XML: a LF after every
-// 76 characters (also after the last line when it is full).
-func b64wrap(data []byte) string {
-	s := base64.StdEncoding.EncodeToString(data)
-	if len(s) <= 76 {
-		if len(s) == 76 {
-			return s + "\n"
-		}
-		return s
-	}
-	var sb strings.Builder
-	for len(s) >= 76 {
-		sb.WriteString(s[:76])
-		sb.WriteByte('\n')
-		s = s[76:]
-	}
-	sb.WriteString(s)
-	return sb.String()
 }
 
 // writeEtree writes a parsed or xmlsec-built element with the same rules as

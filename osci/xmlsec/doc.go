@@ -51,8 +51,14 @@
 // xmldsig-more#sha256-rsa-MGF1 and #sha512-rsa-MGF1, with MGF1 of the same
 // hash and salt length = hash length); digests SHA-256 and SHA-512. KeyInfo is X509Data or, as OSCI
 // writes it, a RetrievalMethod to a certificate element elsewhere in the
-// message. Base64 is wrapped at 76 columns with LF. Own keys below 3072
-// bits are refused.
+// message. Own keys below 3072 bits are refused.
+//
+// # Base64
+//
+// NewBase64Writer and EncodeBase64 are the one base64 line rule of the osci
+// packages: lines of 76 characters, each full line followed by the line
+// end, the last one too, as the reference library writes base64 in XML
+// (LF there; package osci passes CRLF for MIME bodies).
 //
 // Verify takes a VerifyPolicy and, in this order: indexes identifiers
 // (unqualified Id, ID, id and xml:id share one value space; any repeated

@@ -91,7 +91,7 @@ func Sign(doc *etree.Document, into *etree.Element, refs []string, o SignOptions
 	if err != nil {
 		return nil, fmt.Errorf("xmlsec: sign: %w", err)
 	}
-	sig.CreateElement("ds:SignatureValue").SetText(encodeBase64(value))
+	sig.CreateElement("ds:SignatureValue").SetText(EncodeBase64(value))
 	if o.RetrievalURI != "" || o.Certificate != nil {
 		writeKeyInfo(sig.CreateElement("ds:KeyInfo"), o)
 	}
@@ -189,6 +189,6 @@ func writeKeyInfo(ki *etree.Element, o SignOptions) {
 	}
 	data := ki.CreateElement("ds:X509Data")
 	for _, c := range append([]*x509.Certificate{o.Certificate}, o.Chain...) {
-		data.CreateElement("ds:X509Certificate").SetText(encodeBase64(c.Raw))
+		data.CreateElement("ds:X509Certificate").SetText(EncodeBase64(c.Raw))
 	}
 }

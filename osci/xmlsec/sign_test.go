@@ -101,15 +101,6 @@ func TestSignPSSUsesInjectedRand(t *testing.T) {
 	}
 }
 
-func TestSignBase64WrappedAt76(t *testing.T) {
-	msg := string(signedMessage(t, []string{"#body"}, SignOptions{}))
-	sv := msg[strings.Index(msg, "<ds:SignatureValue>")+19 : strings.Index(msg, "</ds:SignatureValue>")]
-	lines := strings.Split(sv, "\n")
-	if len(lines) < 2 || len(lines[0]) != 76 || strings.Contains(sv, "\r") {
-		t.Errorf("SignatureValue not wrapped at 76 with LF: %q", sv)
-	}
-}
-
 func TestSignRejects(t *testing.T) {
 	weak := loadKeyPair(t, "weak")
 	signer := loadKeyPair(t, "signer")
