@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/beevik/etree"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
 // xel is an element to emit. The writer emits it in inclusive C14N form
@@ -87,7 +89,7 @@ func (e *xel) write(b *bytes.Buffer) {
 			b.WriteString(n[0])
 		}
 		b.WriteString("=\"")
-		escapeAttr(b, n[1])
+		xmlsec.EscapeAttr(b, n[1])
 		b.WriteByte('"')
 	}
 	attrs := append([][2]string(nil), e.attrs...)
@@ -96,11 +98,11 @@ func (e *xel) write(b *bytes.Buffer) {
 		b.WriteByte(' ')
 		b.WriteString(a[0])
 		b.WriteString("=\"")
-		escapeAttr(b, a[1])
+		xmlsec.EscapeAttr(b, a[1])
 		b.WriteByte('"')
 	}
 	b.WriteByte('>')
-	escapeText(b, e.text)
+	xmlsec.EscapeText(b, e.text)
 	b.Write(e.raw)
 	for _, c := range e.children {
 		c.write(b)
@@ -129,44 +131,6 @@ func attrLess(a, b string) bool {
 	return la < lb
 }
 
-func escapeText(b *bytes.Buffer, s string) {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '&':
-			b.WriteString("&amp;")
-		case '<':
-			b.WriteString("&lt;")
-		case '>':
-			b.WriteString("&gt;")
-		case '\r':
-			b.WriteString("&#xD;")
-		default:
-			b.WriteByte(c)
-		}
-	}
-}
-
-func escapeAttr(b *bytes.Buffer, s string) {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '&':
-			b.WriteString("&amp;")
-		case '<':
-			b.WriteString("&lt;")
-		case '"':
-			b.WriteString("&quot;")
-		case '\t':
-			b.WriteString("&#x9;")
-		case '\n':
-			b.WriteString("&#xA;")
-		case '\r':
-			b.WriteString("&#xD;")
-		default:
-			b.WriteByte(c)
-		}
-	}
-}
-
 // writeEtree writes a parsed or xmlsec-built element with the same rules as
 // xel (declarations first, C14N attribute order and escaping, end tags),
 // keeping mixed content. Declarations are written as present on the element.
@@ -190,7 +154,7 @@ func writeEtree(b *bytes.Buffer, e *etree.Element) {
 		case *etree.Element:
 			writeEtree(b, c)
 		case *etree.CharData:
-			escapeText(b, c.Data)
+			xmlsec.EscapeText(b, c.Data)
 		}
 	}
 	b.WriteString("</" + x.name + ">")
