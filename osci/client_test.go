@@ -306,18 +306,8 @@ func TestClientStoreResolution(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			fake := newFake(t)
-			fake.after, fake.script = tc.after, tc.script
-			srv := httptest.NewServer(fake)
-			defer srv.Close()
-			c := newTestClient(t, srv.URL)
-			id, err := c.GetMessageID(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			me := c.cfg.Cipher.Cert
-			card, err := c.StoreDeliveryResolved(ctx, OutgoingDelivery{MessageID: id, Subject: "Testnachricht", Addressee: me,
-				Content: []byte("<osci:ContentPackage></osci:ContentPackage>")})
+			fake, c, id := withMessageID(t, tc.after, tc.script)
+			card, err := c.StoreDeliveryResolved(ctx, storeFor(c, id))
 			if tc.stored != (err == nil) || (err == nil && card.MessageID != id) {
 				t.Fatalf("card %+v err %v", card, err)
 			}

@@ -2,9 +2,11 @@ package osci
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"sync"
 	"testing"
@@ -112,6 +114,29 @@ func (f *fakeIntermediary) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := WriteMessage(w, WriteOptions{Rand: f.rand, EncryptTo: v.NonIntermediary.Get(CipherOriginator)}, env, atts...); err != nil {
 		f.t.Errorf("fake: write: %v", err)
 	}
+}
+
+// withMessageID starts a fake scripted by after and script, and a client
+// that has fetched a MessageId from it (request 1).
+func withMessageID(t *testing.T, after func(n int, w http.ResponseWriter) bool,
+	script func(n int, w http.ResponseWriter, in *Incoming) bool) (*fakeIntermediary, *Client, string) {
+	t.Helper()
+	fake := newFake(t)
+	fake.after, fake.script = after, script
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	c := newTestClient(t, srv.URL)
+	id, err := c.GetMessageID(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fake, c, id
+}
+
+// storeFor is a small delivery under id to the client's own cipher certificate.
+func storeFor(c *Client, id string) OutgoingDelivery {
+	return OutgoingDelivery{MessageID: id, Subject: "Testnachricht", Addressee: c.cfg.Cipher.Cert,
+		Content: []byte("<osci:ContentPackage></osci:ContentPackage>")}
 }
 
 // dropConnection closes the connection without an answer.

@@ -8,15 +8,16 @@ import (
 	"testing"
 )
 
-// forgeFault answers with an unsigned SOAP fault, as anyone between the
-// client and the intermediary can.
-func forgeFault(w http.ResponseWriter, c Code) {
-	_ = WriteMessage(w, WriteOptions{Rand: newDetRand("forged")}, FaultEnvelope(c, ""))
-}
-
-func storeFor(c *Client, id string) OutgoingDelivery {
-	return OutgoingDelivery{MessageID: id, Subject: "Testnachricht", Addressee: c.cfg.Cipher.Cert,
-		Content: []byte("<osci:ContentPackage></osci:ContentPackage>")}
+// forgeFault answers request n with an unsigned SOAP fault, as anyone
+// between the client and the intermediary can.
+func forgeFault(n int, c Code) func(int, http.ResponseWriter) bool {
+	return func(i int, w http.ResponseWriter) bool {
+		if i != n {
+			return false
+		}
+		_ = WriteMessage(w, WriteOptions{Rand: newDetRand("forged")}, FaultEnvelope(c, ""))
+		return true
+	}
 }
 
 // TestForgedFaultAfterStore: the intermediary executes the store, and an
@@ -27,21 +28,8 @@ func TestForgedFaultAfterStore(t *testing.T) {
 	ctx := context.Background()
 	for _, code := range []Code{CodeInvalidOrder, CodeInvalidMessage, CodeInternal, CodeNoProcessCard} {
 		t.Run(code.String(), func(t *testing.T) {
-			fake := newFake(t)
-			fake.after = func(n int, w http.ResponseWriter) bool { // 1 getMessageId, 2 storeDelivery
-				if n == 2 {
-					forgeFault(w, code)
-				}
-				return n == 2
-			}
-			srv := httptest.NewServer(fake)
-			defer srv.Close()
-			c := newTestClient(t, srv.URL)
-			id, err := c.GetMessageID(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = c.StoreDelivery(ctx, storeFor(c, id))
+			fake, c, id := withMessageID(t, forgeFault(2, code), nil) // 1 getMessageId, 2 storeDelivery
+			_, err := c.StoreDelivery(ctx, storeFor(c, id))
 			var fault *FaultError
 			if !IsAmbiguous(err) || !Temporary(err) || !errors.Is(err, ErrUnverified) || !errors.As(err, &fault) || fault.Code != code {
 				t.Fatalf("forged fault: %v (ambiguous %v, temporary %v)", err, IsAmbiguous(err), Temporary(err))
@@ -57,20 +45,7 @@ func TestForgedFaultAfterStore(t *testing.T) {
 		})
 	}
 	t.Run("resolved by the process card, not by sending again", func(t *testing.T) {
-		fake := newFake(t)
-		fake.after = func(n int, w http.ResponseWriter) bool {
-			if n == 2 {
-				forgeFault(w, CodeInvalidOrder)
-			}
-			return n == 2
-		}
-		srv := httptest.NewServer(fake)
-		defer srv.Close()
-		c := newTestClient(t, srv.URL)
-		id, err := c.GetMessageID(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
+		fake, c, id := withMessageID(t, forgeFault(2, CodeInvalidOrder), nil)
 		card, err := c.StoreDeliveryResolved(ctx, storeFor(c, id))
 		if err != nil || card.MessageID != id || card.ProcessCard.Creation == nil {
 			t.Fatalf("card %+v: %v", card, err)
@@ -80,24 +55,15 @@ func TestForgedFaultAfterStore(t *testing.T) {
 		}
 	})
 	t.Run("forged 9804 on the card lookup does not say the store did not happen", func(t *testing.T) {
-		fake := newFake(t)
-		fake.after = func(n int, w http.ResponseWriter) bool { // 2 store (answer lost), 3 initDialog, 4 fetchProcessCard
-			switch n {
-			case 2:
+		forged := forgeFault(4, CodeNoProcessCard) // 2 store (answer lost), 3 initDialog, 4 fetchProcessCard
+		fake, c, id := withMessageID(t, func(n int, w http.ResponseWriter) bool {
+			if n == 2 {
 				dropConnection(w)
-			case 4:
-				forgeFault(w, CodeNoProcessCard)
+				return true
 			}
-			return n == 2 || n == 4
-		}
-		srv := httptest.NewServer(fake)
-		defer srv.Close()
-		c := newTestClient(t, srv.URL)
-		id, err := c.GetMessageID(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = c.StoreDeliveryResolved(ctx, storeFor(c, id))
+			return forged(n, w)
+		}, nil)
+		_, err := c.StoreDeliveryResolved(ctx, storeFor(c, id))
 		if !IsAmbiguous(err) || errors.Is(err, ErrFeedbackNoProcessCard) {
 			t.Fatalf("err %v (ambiguous %v)", err, IsAmbiguous(err))
 		}
@@ -113,24 +79,12 @@ func TestForgedFaultAfterStore(t *testing.T) {
 			code      Code
 			temporary bool
 		}{{CodeInvalidOrder, false}, {CodeInternal, true}} {
-			fake := newFake(t)
-			fake.script = func(n int, w http.ResponseWriter, _ *Incoming) bool {
-				if n == 2 {
-					forgeFault(w, tc.code)
-				}
-				return n == 2
-			}
-			srv := httptest.NewServer(fake)
-			c := newTestClient(t, srv.URL)
-			id, err := c.GetMessageID(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = c.StoreDeliveryResolved(ctx, storeFor(c, id))
+			before := forgeFault(2, tc.code)
+			fake, c, id := withMessageID(t, nil, func(n int, w http.ResponseWriter, _ *Incoming) bool { return before(n, w) })
+			_, err := c.StoreDeliveryResolved(ctx, storeFor(c, id))
 			if err == nil || IsAmbiguous(err) || Temporary(err) != tc.temporary || fake.stored() != 0 {
 				t.Fatalf("%s: %v (ambiguous %v, temporary %v), %d stored", tc.code, err, IsAmbiguous(err), Temporary(err), fake.stored())
 			}
-			srv.Close()
 		}
 	})
 	t.Run("a signed refusal is a refusal", func(t *testing.T) {
