@@ -53,6 +53,9 @@ type OSCIMailboxConfig struct {
 	// SignatureAlgorithm signs orders (VHN/transport signature) and the
 	// content; the zero value is rsa-sha256, what current EGVP clients send.
 	SignatureAlgorithm xmlsec.SignatureAlgorithm
+	// AllowInsecureHTTP permits a plain http IntermediaryURL to a host that
+	// is not loopback (osci.ClientConfig.AllowInsecureHTTP); test networks only.
+	AllowInsecureHTTP bool
 }
 
 // Errors of the OSCI mailbox's send path (wrapped in a permanent
@@ -116,7 +119,7 @@ func NewOSCIMailbox(cfg OSCIMailboxConfig) (*OSCIMailbox, error) {
 	}
 	hc.Transport = &captureTransport{base: base}
 	client, err := osci.NewClient(osci.ClientConfig{
-		URL: cfg.IntermediaryURL, Signature: cfg.Identity.Signature, Cipher: cfg.Identity.Cipher,
+		URL: cfg.IntermediaryURL, AllowInsecureHTTP: cfg.AllowInsecureHTTP, Signature: cfg.Identity.Signature, Cipher: cfg.Identity.Cipher,
 		SignatureAlgorithm: cfg.SignatureAlgorithm,
 		IntermediaryCipher: cfg.IntermediaryCipher, IntermediaryKeys: xmlsec.ValidatorSelector{V: cfg.Validator},
 		RequestTimeout: cfg.RequestTimeout, ConnectRetries: cfg.ConnectRetries, RetryWaitMax: cfg.RetryWaitMax,
