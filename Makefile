@@ -10,7 +10,7 @@ FUZZTIME  ?= 20s
 STATICCHECK_VERSION ?= v0.8.2
 
 # System tools the tests use as independent peers.
-DEB_TOOLS := xmlsec1:xmlsec1 xmllint:libxml2-utils openssl:openssl
+DEB_TOOLS := xmlsec1:xmlsec1 xmllint:libxml2-utils openssl:openssl java:default-jdk-headless
 
 .PHONY: all run build test test-short lint bench fuzz crash testdata clean deps help
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
 // Certificate element names in NonIntermediaryCertificates and
@@ -105,7 +106,7 @@ func certificatesBlock(header, id string, cs Certificates) *xel {
 	sort.SliceStable(sorted, func(i, j int) bool { return elementRank[sorted[i].Element] < elementRank[sorted[j].Element] })
 	e := headerBlock("osci:"+header, id, ActorNone)
 	for _, c := range sorted {
-		e.add(el("osci:"+c.Element, el("ds:X509Data", el("ds:X509Certificate").txt(b64wrap(c.Cert.Raw)))).attr("Id", c.ID))
+		e.add(el("osci:"+c.Element, el("ds:X509Data", el("ds:X509Certificate").txt(xmlsec.EncodeBase64(c.Cert.Raw)))).attr("Id", c.ID))
 	}
 	return e
 }

@@ -10,7 +10,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -20,12 +22,26 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
+// ErrInsecureURL refuses a plain http endpoint that is not on this machine.
+var ErrInsecureURL = errors.New("osci: client: plain http to a host that is not loopback")
+
 // ClientConfig configures a Client for one mailbox identity.
 type ClientConfig struct {
-	URL string // the intermediary's OSCI endpoint
+	// URL is the intermediary's OSCI endpoint: https, or http only to a
+	// loopback host (localhost, 127.0.0.0/8, ::1) unless AllowInsecureHTTP.
+	URL string
+	// AllowInsecureHTTP permits plain http to any host. The OSCI messages
+	// stay signed and encrypted, but on the way anyone reads the traffic
+	// pattern and can answer in the intermediary's name with everything
+	// that is not signed (HTTP status, SOAP faults). For test networks only.
+	AllowInsecureHTTP bool
 	// Signature signs orders (ClientSignature); Cipher receives the
 	// intermediary's transport-encrypted responses and content for us.
 	Signature, Cipher *certs.KeyPair
+	// SignatureAlgorithm is the method of our ClientSignature; the zero
+	// value is rsa-sha256, what the reference library and the current
+	// EGVP clients send (see the package doc).
+	SignatureAlgorithm xmlsec.SignatureAlgorithm
 	// IntermediaryCipher is the certificate orders are encrypted to.
 	IntermediaryCipher *x509.Certificate
 	// IntermediaryKeys decides which certificates may sign responses.
@@ -53,9 +69,10 @@ type ClientConfig struct {
 
 // Validate reports a configuration that cannot work.
 func (c ClientConfig) Validate() error {
+	if err := checkURL(c.URL, c.AllowInsecureHTTP); err != nil {
+		return err
+	}
 	switch {
-	case c.URL == "":
-		return errors.New("osci: client: no URL")
 	case c.Signature == nil || c.Signature.Cert == nil || c.Signature.Key == nil:
 		return errors.New("osci: client: no signature key")
 	case c.Cipher == nil || c.Cipher.Cert == nil || c.Cipher.Key == nil:
@@ -64,6 +81,8 @@ func (c ClientConfig) Validate() error {
 		return errors.New("osci: client: no intermediary cipher certificate")
 	case c.IntermediaryKeys == nil:
 		return errors.New("osci: client: no key selector for the intermediary's signature")
+	case c.SignatureAlgorithm.URI() == "":
+		return fmt.Errorf("osci: client: unknown signature algorithm %s", c.SignatureAlgorithm)
 	case c.Rand == nil:
 		return errors.New("osci: client: no randomness")
 	case c.RequestTimeout < 0 || c.ConnectRetries < 0 || c.RetryWaitMax < 0:
@@ -73,6 +92,29 @@ func (c ClientConfig) Validate() error {
 		return errors.New("osci: client: cipher key cannot decrypt")
 	}
 	return nil
+}
+
+// checkURL admits https, and http to a loopback host or when allowed.
+func checkURL(raw string, allowHTTP bool) error {
+	if raw == "" {
+		return errors.New("osci: client: no URL")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("osci: client: URL %q is not an absolute http(s) URL", raw)
+	}
+	switch {
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme != "http":
+		return fmt.Errorf("osci: client: URL scheme %q, want https", u.Scheme)
+	case allowHTTP || strings.EqualFold(u.Hostname(), "localhost"):
+		return nil
+	}
+	if ip := net.ParseIP(u.Hostname()); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrInsecureURL, u.Redacted())
 }
 
 // Client sends OSCI orders of one mailbox identity to one intermediary. It
@@ -208,15 +250,16 @@ func (c *Client) request(m *Message) {
 }
 
 // do sends x and returns the verified response. Errors: *TransportError
-// (see Stage), *FaultError, or a verification error (ambiguous: the order
-// may have been executed).
+// (see Stage), or *UnverifiedError for a SOAP fault or a response whose
+// signature did not verify (both ambiguous: the order may have been
+// executed).
 func (c *Client) do(ctx context.Context, x exchange) (*Verified, *Incoming, error) {
 	c.request(x.req)
 	var cids []string
 	for _, a := range x.attachments {
 		cids = append(cids, a.ContentID)
 	}
-	env, err := x.req.SignedEnvelope(Signer{Key: c.cfg.Signature.Key, Certificate: c.cfg.Signature.Cert, Rand: c.cfg.Rand}, x.open, cids...)
+	env, err := x.req.SignedEnvelope(Signer{Key: c.cfg.Signature.Key, Certificate: c.cfg.Signature.Cert, Algorithm: c.cfg.SignatureAlgorithm, Rand: c.cfg.Rand}, x.open, cids...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -266,8 +309,8 @@ func (c *Client) do(ctx context.Context, x exchange) (*Verified, *Incoming, erro
 		Decrypter: &xmlenc.Decrypter{Key: c.cfg.Cipher.Key.(crypto.Decrypter), SpoolDir: c.cfg.SpoolDir},
 	})
 	var fault *FaultError
-	if errors.As(err, &fault) {
-		return nil, in, fault
+	if in != nil && in.Message != nil && in.Message.Type == TypeFault && errors.As(err, &fault) {
+		return nil, in, &UnverifiedError{Err: fault}
 	}
 	if err != nil {
 		return nil, in, &TransportError{Stage: StageSent, StatusCode: resp.StatusCode, Err: err}
@@ -282,7 +325,7 @@ func (c *Client) do(ctx context.Context, x exchange) (*Verified, *Incoming, erro
 	}
 	v, err := in.Message.Verify(ctx, VerifyOptions{Keys: c.cfg.IntermediaryKeys, Attachments: open, AttachmentIDs: ids})
 	if err != nil {
-		return nil, in, &TransportError{Stage: StageSent, StatusCode: resp.StatusCode, Err: err}
+		return nil, in, &UnverifiedError{Err: err}
 	}
 	return v, in, nil
 }

@@ -8,8 +8,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
 func newTestClient(t *testing.T, url string) *Client {
@@ -106,6 +109,79 @@ func TestClientCycle(t *testing.T) {
 	}
 }
 
+// TestClientSignatureAlgorithm: orders are signed with the configured
+// algorithm, rsa-sha256 when none is set; an unknown one is refused.
+func TestClientSignatureAlgorithm(t *testing.T) {
+	for _, tc := range []struct {
+		alg xmlsec.SignatureAlgorithm
+		uri string
+	}{{0, xmlsec.RSASHA256}, {xmlsec.SignatureRSAPSSSHA256, xmlsec.RSAPSSSHA256}, {xmlsec.SignatureRSAPSSSHA512, xmlsec.RSAPSSSHA512}} {
+		t.Run(tc.alg.String(), func(t *testing.T) {
+			fake := newFake(t)
+			srv := httptest.NewServer(fake)
+			defer srv.Close()
+			c := newTestClient(t, srv.URL)
+			c.cfg.SignatureAlgorithm = tc.alg
+			if _, err := c.GetMessageID(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if len(fake.methods) != 1 || fake.methods[0] != tc.uri {
+				t.Fatalf("signed with %q, want %s", fake.methods, tc.uri)
+			}
+		})
+	}
+	cfg := newTestClient(t, "https://intermediary.example/osci").cfg
+	cfg.SignatureAlgorithm = xmlsec.SignatureAlgorithm(200)
+	if _, err := NewClient(cfg); err == nil {
+		t.Fatal("unknown signature algorithm accepted")
+	}
+}
+
+// TestPlainHTTPToRemoteIntermediaryRefused: without TLS anyone on the way
+// reads the traffic and answers in the intermediary's name with what is
+// not signed, so plain http is refused unless the intermediary is on this
+// machine or AllowInsecureHTTP says so.
+func TestPlainHTTPToRemoteIntermediaryRefused(t *testing.T) {
+	tests := []struct {
+		url   string
+		allow bool
+		want  error // nil: accepted
+	}{
+		{"https://intermediary.example/osci", false, nil},
+		{"http://127.0.0.1:8080/osci", false, nil},
+		{"http://127.1.2.3/osci", false, nil},
+		{"http://localhost:8080/osci", false, nil},
+		{"http://[::1]:8080/osci", false, nil},
+		{"http://intermediary.example/osci", false, ErrInsecureURL},
+		{"http://10.0.0.1/osci", false, ErrInsecureURL},
+		{"http://localhost.intermediary.example/osci", false, ErrInsecureURL},
+		{"http://user:secret@intermediary.example/osci", false, ErrInsecureURL},
+		{"http://intermediary.example/osci", true, nil},
+		{"ftp://intermediary.example/osci", false, errAny},
+		{"intermediary.example/osci", false, errAny},
+		{"", false, errAny},
+	}
+	base := newTestClient(t, "https://intermediary.example/osci").cfg
+	for _, tc := range tests {
+		t.Run(tc.url, func(t *testing.T) {
+			cfg := base
+			cfg.URL, cfg.AllowInsecureHTTP = tc.url, tc.allow
+			_, err := NewClient(cfg)
+			switch {
+			case tc.want == nil && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want == errAny && err == nil, tc.want != nil && tc.want != errAny && !errors.Is(err, tc.want):
+				t.Fatalf("err %v, want %v", err, tc.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "secret") {
+				t.Fatalf("error shows the password: %v", err)
+			}
+		})
+	}
+}
+
+var errAny = errors.New("any error")
+
 // TestClientFaults runs the client against scripted failures.
 func TestClientFaults(t *testing.T) {
 	ctx := context.Background()
@@ -145,7 +221,7 @@ func TestClientFaults(t *testing.T) {
 		{"fault 9400", func(n int, w http.ResponseWriter, _ *Incoming) bool {
 			WriteMessage(w, WriteOptions{Rand: newDetRand("f")}, FaultEnvelope(CodeSequence, ""))
 			return true
-		}, nil, ErrFaultSequence, false, 1},
+		}, nil, ErrFaultSequence, true, 1},
 		{"wrong sequence number in response", nil, func(m *Message) { m.ControlBlock.SequenceNumber = 7 }, ErrDialogMismatch, true, 1},
 		{"response does not return our challenge", nil, func(m *Message) { m.ControlBlock.Response = "bm9wZQ==" }, ErrDialogMismatch, true, 1},
 	}
@@ -202,12 +278,17 @@ func TestClientStoreResolution(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		name      string
-		drop      func(n int) bool
+		after     func(n int, w http.ResponseWriter) bool
 		script    func(n int, w http.ResponseWriter, in *Incoming) bool
 		stored    bool
 		ambiguous bool
 	}{
-		{"answer lost after the store", func(n int) bool { return n == 2 }, nil, true, false},
+		{"answer lost after the store", func(n int, w http.ResponseWriter) bool {
+			if n == 2 {
+				dropConnection(w)
+			}
+			return n == 2
+		}, nil, true, false},
 		{"500 before the store", nil, func(n int, w http.ResponseWriter, _ *Incoming) bool {
 			if n == 2 {
 				w.WriteHeader(http.StatusInternalServerError)
@@ -225,18 +306,8 @@ func TestClientStoreResolution(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			fake := newFake(t)
-			fake.drop, fake.script = tc.drop, tc.script
-			srv := httptest.NewServer(fake)
-			defer srv.Close()
-			c := newTestClient(t, srv.URL)
-			id, err := c.GetMessageID(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			me := c.cfg.Cipher.Cert
-			card, err := c.StoreDeliveryResolved(ctx, OutgoingDelivery{MessageID: id, Subject: "Testnachricht", Addressee: me,
-				Content: []byte("<osci:ContentPackage></osci:ContentPackage>")})
+			fake, c, id := withMessageID(t, tc.after, tc.script)
+			card, err := c.StoreDeliveryResolved(ctx, storeFor(c, id))
 			if tc.stored != (err == nil) || (err == nil && card.MessageID != id) {
 				t.Fatalf("card %+v err %v", card, err)
 			}

@@ -70,7 +70,7 @@ func (c *Container) element(keys []AttachmentKey, sig []byte) (*xel, error) {
 		x := el("osci:Content")
 		switch {
 		case ct.Data != nil && ct.Href == "" && ct.Container == nil:
-			x.add(el("osci:Base64Content").attr("Id", ct.ID).txt(b64wrap(ct.Data)))
+			x.add(el("osci:Base64Content").attr("Id", ct.ID).txt(xmlsec.EncodeBase64(ct.Data)))
 		case ct.Href != "" && ct.Data == nil && ct.Container == nil:
 			x.attr("Id", ct.ID).attr("href", "cid:"+ct.Href)
 		case ct.Container != nil && ct.Data == nil && ct.Href == "":
@@ -203,7 +203,7 @@ func (b *PackageBuilder) container(c *Container, keys []AttachmentKey) ([]byte, 
 		}
 	}
 	sig, err := xmlsec.Sign(doc, ce, refs, xmlsec.SignOptions{
-		Key: b.Signer.Key, Certificate: b.Signer.Certificate, SignatureMethod: b.Signer.SignatureMethod,
+		Key: b.Signer.Key, Certificate: b.Signer.Certificate, Algorithm: b.Signer.Algorithm,
 		RetrievalURI: "#" + b.SignerID, Attachments: b.Attachments, Rand: b.Signer.Rand,
 	})
 	if err != nil {

@@ -31,13 +31,23 @@
 //     (Dialog: implicit and explicit dialogs, challenge = base64 of 10 random
 //     bytes) and the supplier's checks (SupplierDialog, CheckImplicit).
 //   - Feedback and faults as typed errors (FeedbackError, FaultError) that
-//     say whether they are temporary; IsAmbiguous for transport outcomes.
+//     say whether they are temporary; IsAmbiguous for outcomes that leave
+//     open whether an order was executed.
 //   - Process cards (ProcessCardBundle) with plain and cryptographic
 //     timestamps and inspection reports.
 //   - Message signatures (Client/SupplierSignature; Sign, Verify) through
-//     package xmlsec: rsa-sha256 (and the RSA-PSS and SHA-512 variants xmlsec
-//     accepts), SHA-256 digests, inclusive C14N, KeyInfo by RetrievalMethod to
-//     the signature certificate in the message.
+//     package xmlsec: SHA-256 digests, inclusive C14N, KeyInfo by
+//     RetrievalMethod to the signature certificate in the message. The
+//     signature method is a parameter (xmlsec.SignatureAlgorithm:
+//     ClientConfig.SignatureAlgorithm for our orders, Signer.Algorithm for
+//     any signature, egvp.Builder for content signatures): rsa-sha256,
+//     rsa-pss-sha256, rsa-sha512 or rsa-pss-sha512, all four accepted on
+//     verification. The default is rsa-sha256 (PKCS#1 v1.5): the reference
+//     library 2.4.1 writes it by default, and every message we hold from
+//     current EGVP software carries it (the library's own requests and the
+//     intermediary signatures of both stored EGVP messages); RSA-PSS
+//     (sha256-rsa-MGF1, salt 32) is accepted by the library and seen from
+//     intermediaries, so a mailbox may choose it.
 //   - Transport encryption (soapMessageEncrypted; EncryptEntity,
 //     DecryptEntity) through package xmlenc: AES-256-GCM with a 12-byte IV
 //     (16 accepted when IvLength is absent), RSA-OAEP SHA-256/MGF1-SHA256,
@@ -61,14 +71,25 @@
 // # Client
 //
 // Client (client.go, session.go) sends the orders of one mailbox identity
-// over HTTP with go-retryablehttp: every order signed and transport-encrypted,
+// over HTTPS (plain http only to a loopback host or with
+// ClientConfig.AllowInsecureHTTP; otherwise NewClient fails with
+// ErrInsecureURL) with go-retryablehttp: every order signed and transport-encrypted,
 // every response decrypted, its SupplierSignature verified (only the signed
 // octets are returned), its ControlBlock echo checked, its feedback mapped to
 // errors. Retried are only requests that provably did not reach the
 // intermediary (dial, DNS and TLS handshake failures; 429 and 503, waiting
 // Retry-After capped at RetryWaitMax with jitter). Anything else that fails
 // after the request went out is a *TransportError at StageSent: IsAmbiguous.
-// StoreDeliveryResolved settles an ambiguous store by its process card. A
+//
+// Only a verified, signed feedback refuses an order (*FeedbackError). Any
+// other answer leaves the outcome unknown: a SOAP fault (faults are never
+// signed, so anyone on the path can write one after the intermediary has
+// executed a store) and a response whose SupplierSignature is missing or
+// wrong are an *UnverifiedError (ErrUnverified), ambiguous and temporary
+// whatever code they carry, for every order type. An unknown outcome is
+// settled by the process card (StoreDeliveryResolved does it for a store),
+// never by sending again; a fault's code is believed only once a verified
+// answer showed that nothing was stored. A
 // Session hands out one delivery at a time and sends nothing more (not even
 // exitDialog) until Acknowledge, because the next order in the dialog is what
 // acknowledges the reception to the intermediary. The simulator lives in
@@ -80,7 +101,8 @@
 // supplier answers 9100) or ErrInvalidOrder, ErrBadMessageID,
 // ErrBadTimestamp, ErrCertificate (9300) or ErrControlBlock (9400);
 // FaultCode maps an error to the code to answer. Limits give ErrLimit.
-// Supplier feedback 9xxx becomes *FeedbackError and SOAP faults *FaultError;
-// both match sentinels of the same code with errors.Is and answer Temporary.
+// Supplier feedback 9xxx becomes *FeedbackError and SOAP faults *FaultError
+// (inside an *UnverifiedError when the client receives one); both match
+// sentinels of the same code with errors.Is and answer Temporary.
 // Nothing read from a message is trustworthy before Verify returned it.
 package osci

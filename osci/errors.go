@@ -122,6 +122,26 @@ func (e *FaultError) Is(target error) bool {
 	return ok && t.Code == e.Code
 }
 
+// UnverifiedError is an answer whose origin is not proven: a SOAP fault
+// (OSCI faults are neither signed nor encrypted, so anyone on the path can
+// write one) or a response whose SupplierSignature is missing or does not
+// verify. It proves nothing about the order, which may have been executed:
+// it is ambiguous (IsAmbiguous) and temporary whatever it says, and the code
+// of a fault inside it (errors.As to *FaultError) is informative only. Only
+// a verified, signed feedback refuses an order (*FeedbackError).
+type UnverifiedError struct{ Err error }
+
+func (e *UnverifiedError) Error() string { return "osci: answer not verified: " + e.Err.Error() }
+
+// Unwrap gives ErrUnverified and the answer's own error.
+func (e *UnverifiedError) Unwrap() []error { return []error{ErrUnverified, e.Err} }
+
+// Temporary: nothing proves that repeating (after resolving) cannot succeed.
+func (e *UnverifiedError) Temporary() bool { return true }
+
+// Ambiguous: the order may have been executed.
+func (e *UnverifiedError) Ambiguous() bool { return true }
+
 // Sentinels for the feedback and fault codes callers branch on.
 var (
 	ErrFeedbackNoMessageID      = &FeedbackError{Code: CodeNoMessageID}
@@ -161,6 +181,7 @@ var (
 	ErrDuplicatePart    = errors.New("osci: duplicate mime part")
 	ErrMissingSOAPPart  = errors.New("osci: soap part missing")
 	ErrAmbiguousOutcome = errors.New("osci: outcome unknown")
+	ErrUnverified       = errors.New("osci: answer not verified") // every *UnverifiedError
 )
 
 // FaultCode returns the fault code a supplier answers a parse error with:
@@ -183,8 +204,9 @@ func FaultCode(err error) Code {
 }
 
 // Temporary reports whether err says that repeating the operation later may
-// succeed: an OSCI feedback or fault classified temporary, or a transport error
-// that provably did not reach the intermediary.
+// succeed: an OSCI feedback classified temporary, any transport error or
+// unverified answer (whether repeating is safe is IsAmbiguous's question),
+// or a fault a supplier parsed classified temporary.
 func Temporary(err error) bool {
 	var t interface{ Temporary() bool }
 	if errors.As(err, &t) {
@@ -227,15 +249,21 @@ func (e *TransportError) Unwrap() error { return e.Err }
 func (e *TransportError) Temporary() bool { return true }
 
 // IsAmbiguous reports whether err leaves open whether the intermediary received
-// and executed the order: a *TransportError at StageSent (or an error wrapping
-// ErrAmbiguousOutcome). Such an order must not be repeated blindly; a store is
-// resolved by asking for the process card of its MessageId. Feedback, faults and
-// failures before the first byte was sent are not ambiguous.
+// and executed the order: a *TransportError at StageSent, an *UnverifiedError
+// (a SOAP fault or an answer whose signature did not verify, for every order
+// type), or an error wrapping ErrAmbiguousOutcome. Such an order must not be
+// repeated blindly; a store is resolved by asking for the process card of its
+// MessageId. Only a verified feedback, a failure before the first byte was
+// sent and an outcome StoreDeliveryResolved settled are not ambiguous.
 func IsAmbiguous(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, ErrAmbiguousOutcome) {
+	var r *resolvedError
+	if errors.As(err, &r) {
+		return false
+	}
+	if errors.Is(err, ErrAmbiguousOutcome) || errors.Is(err, ErrUnverified) {
 		return true
 	}
 	var t *TransportError

@@ -2,9 +2,11 @@ package osci
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"sync"
 	"testing"
@@ -19,13 +21,15 @@ import (
 // codec's supplier parts. Script, when set, may answer a request itself
 // (return true) before the normal handling: the n-th request counts from 1.
 type fakeIntermediary struct {
-	t        testing.TB
-	sig      *certs.KeyPair
-	dec      *xmlenc.Decrypter
-	rand     io.Reader
-	script   func(n int, w http.ResponseWriter, in *Incoming) bool
-	mutate   func(resp *Message) // changes a response before signing
-	drop     func(n int) bool    // executes the order, then drops the connection
+	t      testing.TB
+	sig    *certs.KeyPair
+	dec    *xmlenc.Decrypter
+	rand   io.Reader
+	script func(n int, w http.ResponseWriter, in *Incoming) bool
+	mutate func(resp *Message) // changes a response before signing
+	// after runs once the order is executed and may answer itself instead
+	// of the signed response (return true): drop the connection, forge a fault.
+	after    func(n int, w http.ResponseWriter) bool
 	mu       sync.Mutex
 	n        int
 	dialogs  map[string]*SupplierDialog
@@ -33,6 +37,8 @@ type fakeIntermediary struct {
 	issued   map[string]bool
 	store    map[string]*stored
 	order    []string
+	methods  []string      // SignatureMethod of each verified order
+	orders   []MessageType // type of each verified order
 }
 
 type stored struct {
@@ -71,6 +77,8 @@ func (f *fakeIntermediary) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.fault(w, CodeInvalidMessage)
 		return
 	}
+	f.methods = append(f.methods, v.Signature.SignatureMethod)
+	f.orders = append(f.orders, v.Type)
 	resp, err := f.answer(v.Message, sink.parts)
 	if err != nil {
 		f.fault(w, FaultCode(err))
@@ -79,9 +87,7 @@ func (f *fakeIntermediary) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f.mutate != nil {
 		f.mutate(resp)
 	}
-	if f.drop != nil && f.drop(f.n) {
-		conn, _, _ := w.(http.Hijacker).Hijack()
-		conn.Close()
+	if f.after != nil && f.after(f.n, w) {
 		return
 	}
 	resp.Intermediary = Certificates{NewCertEntry(SignatureIntermediary, 0, f.sig.Cert)}
@@ -108,6 +114,35 @@ func (f *fakeIntermediary) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := WriteMessage(w, WriteOptions{Rand: f.rand, EncryptTo: v.NonIntermediary.Get(CipherOriginator)}, env, atts...); err != nil {
 		f.t.Errorf("fake: write: %v", err)
 	}
+}
+
+// withMessageID starts a fake scripted by after and script, and a client
+// that has fetched a MessageId from it (request 1).
+func withMessageID(t *testing.T, after func(n int, w http.ResponseWriter) bool,
+	script func(n int, w http.ResponseWriter, in *Incoming) bool) (*fakeIntermediary, *Client, string) {
+	t.Helper()
+	fake := newFake(t)
+	fake.after, fake.script = after, script
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	c := newTestClient(t, srv.URL)
+	id, err := c.GetMessageID(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fake, c, id
+}
+
+// storeFor is a small delivery under id to the client's own cipher certificate.
+func storeFor(c *Client, id string) OutgoingDelivery {
+	return OutgoingDelivery{MessageID: id, Subject: "Testnachricht", Addressee: c.cfg.Cipher.Cert,
+		Content: []byte("<osci:ContentPackage></osci:ContentPackage>")}
+}
+
+// dropConnection closes the connection without an answer.
+func dropConnection(w http.ResponseWriter) {
+	conn, _, _ := w.(http.Hijacker).Hijack()
+	conn.Close()
 }
 
 func (f *fakeIntermediary) fault(w http.ResponseWriter, c Code) {
@@ -195,6 +230,19 @@ func (f *fakeIntermediary) requests() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.n
+}
+
+// count returns how many verified orders of type t arrived.
+func (f *fakeIntermediary) count(t MessageType) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, o := range f.orders {
+		if o == t {
+			n++
+		}
+	}
+	return n
 }
 
 func (f *fakeIntermediary) stored() int {

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/beevik/etree"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
 // FaultEnvelope returns the SOAP envelope of a fault, as the reference library
@@ -24,7 +26,7 @@ func FaultEnvelope(code Code, text string) []byte {
 	b.WriteString(`<soap:Envelope xmlns:soap="` + NSSoap + `" xmlns:osci="` + NSOSCI + `"><soap:Body><soap:Fault><faultcode>`)
 	b.WriteString(side)
 	b.WriteString("</faultcode><faultstring>")
-	escapeText(&b, text)
+	xmlsec.EscapeText(&b, text)
 	b.WriteString("</faultstring><detail><osci:Code>")
 	b.WriteString(code.String())
 	b.WriteString("</osci:Code></detail></soap:Fault></soap:Body></soap:Envelope>")

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
 // Content-IDs and transfer encodings used by OSCI's MIME framing.
@@ -93,7 +95,7 @@ type Attachment struct {
 }
 
 // WriteAttachment streams one attachment part. With EncodingBase64 the body
-// is encoded in lines of 76 characters.
+// is encoded in CRLF lines of 76 characters (xmlsec.NewBase64Writer).
 func (m *MIMEWriter) WriteAttachment(a Attachment) error {
 	if m.state != 1 {
 		return errors.New("osci: mime: attachment before soap part or after close")
@@ -120,8 +122,7 @@ func (m *MIMEWriter) WriteAttachment(a Attachment) error {
 	var n int64
 	var err error
 	if enc == EncodingBase64 {
-		lw := &lineWrapper{w: m.w, width: 76, eol: "\r\n"}
-		enc := base64.NewEncoder(base64.StdEncoding, lw)
+		enc := xmlsec.NewBase64Writer(m.w, "\r\n")
 		n, err = io.Copy(enc, a.Body)
 		if err == nil {
 			err = enc.Close()
@@ -149,33 +150,4 @@ func (m *MIMEWriter) Close() error {
 	m.state = 2
 	m.printf("--%s--\r\n", m.boundary)
 	return m.err
-}
-
-// lineWrapper inserts eol every width bytes.
-type lineWrapper struct {
-	w     io.Writer
-	width int
-	col   int
-	eol   string
-}
-
-func (l *lineWrapper) Write(p []byte) (int, error) {
-	n := 0
-	for len(p) > 0 {
-		if l.col == l.width {
-			if _, err := io.WriteString(l.w, l.eol); err != nil {
-				return n, err
-			}
-			l.col = 0
-		}
-		k := min(l.width-l.col, len(p))
-		w, err := l.w.Write(p[:k])
-		n += w
-		l.col += w
-		if err != nil {
-			return n, err
-		}
-		p = p[k:]
-	}
-	return n, nil
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
 // TimeLayout is how OSCI timestamps are written: seconds, "Z" at UTC, else ±hh:mm.
@@ -77,7 +79,7 @@ type ProcessCardBundle struct {
 
 func (t Timestamp) element(name string) *xel {
 	if t.Cryptographic() {
-		return el(name, el("osci:Cryptographic").attr("Algorithm", t.Algorithm).txt(b64wrap(t.Token)))
+		return el(name, el("osci:Cryptographic").attr("Algorithm", t.Algorithm).txt(xmlsec.EncodeBase64(t.Token)))
 	}
 	return el(name, el("osci:Plain").txt(FormatTime(t.Time)))
 }
@@ -111,7 +113,7 @@ func (b ProcessCardBundle) element() *xel {
 		if in.OnlineResult != "" {
 			on := el("osci:OnlineResult").attr("Result", in.OnlineResult)
 			for _, c := range in.OnlineChecks {
-				on.add(el("osci:" + c.Kind).txt(b64wrap(c.Value)))
+				on.add(el("osci:" + c.Kind).txt(xmlsec.EncodeBase64(c.Value)))
 			}
 			x.add(on)
 		}

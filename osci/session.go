@@ -79,9 +79,11 @@ func ReaderIDs(readers []*x509.Certificate) []Reader {
 }
 
 // StoreDelivery sends a delivery in an implicit dialog and returns the
-// process card with its Creation time. An ambiguous error (IsAmbiguous)
-// means the store may have happened: ask FetchProcessCard for d.MessageID
-// instead of sending again (a second store gets 9801).
+// process card with its Creation time. Only a verified answer refuses the
+// store (*FeedbackError). An ambiguous error (IsAmbiguous: no answer, a SOAP
+// fault, an answer whose signature does not verify) means the store may
+// have happened: ask FetchProcessCard for d.MessageID instead of sending
+// again (a second store gets 9801).
 func (c *Client) StoreDelivery(ctx context.Context, d OutgoingDelivery) (*ProcessCardBundle, error) {
 	if d.Addressee == nil {
 		return nil, fmt.Errorf("%w: no addressee certificate", ErrInvalidOrder)
@@ -121,10 +123,13 @@ func (c *Client) StoreDelivery(ctx context.Context, d OutgoingDelivery) (*Proces
 
 // StoreDeliveryResolved is StoreDelivery that resolves an ambiguous outcome
 // itself: it asks for the process card of d.MessageID instead of sending
-// again. A card with Creation means the store happened. No card
-// (ErrFeedbackNoProcessCard) means it did not, and the original error is
-// returned as not ambiguous: sending again, with the same MessageId, is safe.
-// If the question cannot be answered either, the result stays ambiguous.
+// again. A card with Creation means the store happened. No card, said by a
+// verified answer (ErrFeedbackNoProcessCard), means it did not, and the
+// original error is returned as not ambiguous: sending again, with the same
+// MessageId, is safe. It is temporary unless it was a fault whose code is
+// permanent: once the store provably did not happen, the fault's word is
+// taken for why. If the question cannot be answered either, the result
+// stays ambiguous.
 func (c *Client) StoreDeliveryResolved(ctx context.Context, d OutgoingDelivery) (*ProcessCardBundle, error) {
 	card, err := c.StoreDelivery(ctx, d)
 	if err == nil || !IsAmbiguous(err) {
@@ -134,19 +139,32 @@ func (c *Client) StoreDeliveryResolved(ctx context.Context, d OutgoingDelivery) 
 	switch {
 	case rerr == nil && pc.ProcessCard.Creation != nil:
 		return pc, nil
-	case errors.Is(rerr, ErrFeedbackNoProcessCard):
-		return nil, fmt.Errorf("%w (resolved: no process card, the store did not happen)", &resolvedError{err})
+	case errors.Is(rerr, ErrFeedbackNoProcessCard) && !errors.Is(rerr, ErrUnverified):
+		r := &resolvedError{err: err, temporary: true}
+		var fault *FaultError
+		if errors.As(err, &fault) {
+			r.temporary = fault.Code.Temporary()
+		}
+		return nil, fmt.Errorf("%w (resolved: no process card, the store did not happen)", r)
 	}
 	return nil, fmt.Errorf("%w; resolving by process card failed: %v", err, rerr)
 }
 
-// resolvedError hides the ambiguity of a store that provably did not happen.
-type resolvedError struct{ err error }
+// resolvedError hides the ambiguity of a store that provably did not happen;
+// the original error stays in the chain for its code and sentinels.
+type resolvedError struct {
+	err       error
+	temporary bool
+}
 
 func (r *resolvedError) Error() string { return r.err.Error() }
+func (r *resolvedError) Unwrap() error { return r.err }
 
-// Temporary: the store can be repeated.
-func (r *resolvedError) Temporary() bool { return true }
+// Ambiguous: no longer; the process card settled it.
+func (r *resolvedError) Ambiguous() bool { return false }
+
+// Temporary: the store can be repeated, unless a fault said why it cannot.
+func (r *resolvedError) Temporary() bool { return r.temporary }
 
 // Session is an explicit dialog for fetching. After FetchDelivery hands out
 // a delivery, the session sends nothing until Acknowledge: the intermediary

@@ -28,9 +28,9 @@ type Signer struct {
 	// Certificate is the signature certificate; the message must carry it
 	// (SignatureCertificateOriginator or SignatureCertificateIntermediary),
 	// since KeyInfo refers to it by RetrievalMethod.
-	Certificate     *x509.Certificate
-	SignatureMethod string    // default xmlsec.RSASHA256
-	Rand            io.Reader // for RSA-PSS salts; nil: crypto/rand
+	Certificate *x509.Certificate
+	Algorithm   xmlsec.SignatureAlgorithm // zero: rsa-sha256
+	Rand        io.Reader                 // for RSA-PSS salts; nil: crypto/rand
 }
 
 // SignedEnvelope returns m's envelope with a message signature over every
@@ -73,7 +73,7 @@ func (m *Message) SignedEnvelope(s Signer, att xmlsec.AttachmentResolver, cids .
 		refs = append(refs, "cid:"+c)
 	}
 	_, err = xmlsec.Sign(doc, wrapper, refs, xmlsec.SignOptions{
-		Key: s.Key, Certificate: s.Certificate, SignatureMethod: s.SignatureMethod,
+		Key: s.Key, Certificate: s.Certificate, Algorithm: s.Algorithm,
 		RetrievalURI: "#" + certID, Attachments: att, Rand: s.Rand,
 	})
 	if err != nil {

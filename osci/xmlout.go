@@ -2,11 +2,12 @@ package osci
 
 import (
 	"bytes"
-	"encoding/base64"
 	"sort"
 	"strings"
 
 	"github.com/beevik/etree"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
 // xel is an element to emit. The writer emits it in inclusive C14N form
@@ -88,7 +89,7 @@ func (e *xel) write(b *bytes.Buffer) {
 			b.WriteString(n[0])
 		}
 		b.WriteString("=\"")
-		escapeAttr(b, n[1])
+		xmlsec.EscapeAttr(b, n[1])
 		b.WriteByte('"')
 	}
 	attrs := append([][2]string(nil), e.attrs...)
@@ -97,11 +98,11 @@ func (e *xel) write(b *bytes.Buffer) {
 		b.WriteByte(' ')
 		b.WriteString(a[0])
 		b.WriteString("=\"")
-		escapeAttr(b, a[1])
+		xmlsec.EscapeAttr(b, a[1])
 		b.WriteByte('"')
 	}
 	b.WriteByte('>')
-	escapeText(b, e.text)
+	xmlsec.EscapeText(b, e.text)
 	b.Write(e.raw)
 	for _, c := range e.children {
 		c.write(b)
@@ -130,64 +131,6 @@ func attrLess(a, b string) bool {
 	return la < lb
 }
 
-func escapeText(b *bytes.Buffer, s string) {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '&':
-			b.WriteString("&amp;")
-		case '<':
-			b.WriteString("&lt;")
-		case '>':
-			b.WriteString("&gt;")
-		case '\r':
-			b.WriteString("&#xD;")
-		default:
-			b.WriteByte(c)
-		}
-	}
-}
-
-func escapeAttr(b *bytes.Buffer, s string) {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '&':
-			b.WriteString("&amp;")
-		case '<':
-			b.WriteString("&lt;")
-		case '"':
-			b.WriteString("&quot;")
-		case '\t':
-			b.WriteString("&#x9;")
-		case '\n':
-			b.WriteString("&#xA;")
-		case '\r':
-			b.WriteString("&#xD;")
-		default:
-			b.WriteByte(c)
-		}
-	}
-}
-
-// b64wrap encodes as the reference library does inside XML: a LF after every
-// 76 characters (also after the last line when it is full).
-func b64wrap(data []byte) string {
-	s := base64.StdEncoding.EncodeToString(data)
-	if len(s) <= 76 {
-		if len(s) == 76 {
-			return s + "\n"
-		}
-		return s
-	}
-	var sb strings.Builder
-	for len(s) >= 76 {
-		sb.WriteString(s[:76])
-		sb.WriteByte('\n')
-		s = s[76:]
-	}
-	sb.WriteString(s)
-	return sb.String()
-}
-
 // writeEtree writes a parsed or xmlsec-built element with the same rules as
 // xel (declarations first, C14N attribute order and escaping, end tags),
 // keeping mixed content. Declarations are written as present on the element.
@@ -211,7 +154,7 @@ func writeEtree(b *bytes.Buffer, e *etree.Element) {
 		case *etree.Element:
 			writeEtree(b, c)
 		case *etree.CharData:
-			escapeText(b, c.Data)
+			xmlsec.EscapeText(b, c.Data)
 		}
 	}
 	b.WriteString("</" + x.name + ">")

@@ -59,7 +59,7 @@ func runXMLSign(env *Env, args []string) error {
 	var refs, parts xmlsigList
 	fs.Var(&refs, "ref", "sign the element with Id `ID` (or cid:ID for an attachment); repeatable")
 	fs.Var(&parts, "part", "octets of attachment cid:ID in `ID=FILE`; repeatable")
-	alg := fs.String("alg", "rsa-sha256", "signature algorithm: rsa-sha256 or rsa-pss-sha256")
+	alg := fs.String("alg", "rsa-sha256", "signature algorithm: rsa-sha256, rsa-pss-sha256, rsa-sha512 or rsa-pss-sha512")
 	into := fs.String("into", "", "place the signature in the element with Id `ID`")
 	retrieval := fs.String("retrieval", "", "KeyInfo as RetrievalMethod to the certificate element with Id `ID`")
 	out := fs.String("out", "", "write to `FILE` instead of stdout")
@@ -72,10 +72,9 @@ func runXMLSign(env *Env, args []string) error {
 	if len(refs) == 0 {
 		return usageErrorf(fs, "give at least one --ref")
 	}
-	methods := map[string]string{"rsa-sha256": xmlsec.RSASHA256, "rsa-pss-sha256": xmlsec.RSAPSSSHA256}
-	method, ok := methods[*alg]
-	if !ok {
-		return usageErrorf(fs, "--alg %q: want rsa-sha256 or rsa-pss-sha256", *alg)
+	method, err := xmlsec.ParseSignatureAlgorithm(*alg)
+	if err != nil {
+		return usageErrorf(fs, "--alg: %v", err)
 	}
 	partFiles, err := xmlsigParts(parts)
 	if err != nil {
@@ -120,7 +119,7 @@ func runXMLSign(env *Env, args []string) error {
 			uris[i] = "#" + strings.TrimPrefix(r, "#")
 		}
 	}
-	o := xmlsec.SignOptions{Key: kp.Key, Certificate: kp.Cert, SignatureMethod: method, Attachments: partFiles.OpenPart}
+	o := xmlsec.SignOptions{Key: kp.Key, Certificate: kp.Cert, Algorithm: method, Attachments: partFiles.OpenPart}
 	if *retrieval != "" {
 		o.RetrievalURI = "#" + strings.TrimPrefix(*retrieval, "#")
 	}

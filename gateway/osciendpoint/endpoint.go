@@ -69,6 +69,13 @@ type Config struct {
 	ConnectRetries  int               // retries of requests that provably did not arrive; default 3
 	RetryWaitMax    time.Duration     // cap of their waits; default 30 s
 	Limits          egvp.Limits       // ERVB limits per message
+
+	// SignatureAlgorithm signs orders (VHN/transport signature) and the
+	// content; the zero value is rsa-sha256, what current EGVP clients send.
+	SignatureAlgorithm xmlsec.SignatureAlgorithm
+	// AllowInsecureHTTP permits a plain http IntermediaryURL to a host that
+	// is not loopback (osci.ClientConfig.AllowInsecureHTTP); test networks only.
+	AllowInsecureHTTP bool
 }
 
 // Errors of the OSCI mailbox's send path (wrapped in a permanent
@@ -132,7 +139,8 @@ func New(cfg Config) (*Mailbox, error) {
 	}
 	hc.Transport = &captureTransport{base: base}
 	client, err := osci.NewClient(osci.ClientConfig{
-		URL: cfg.IntermediaryURL, Signature: cfg.Identity.Signature, Cipher: cfg.Identity.Cipher,
+		URL: cfg.IntermediaryURL, AllowInsecureHTTP: cfg.AllowInsecureHTTP, Signature: cfg.Identity.Signature, Cipher: cfg.Identity.Cipher,
+		SignatureAlgorithm: cfg.SignatureAlgorithm,
 		IntermediaryCipher: cfg.IntermediaryCipher, IntermediaryKeys: xmlsec.ValidatorSelector{V: cfg.Validator},
 		RequestTimeout: cfg.RequestTimeout, ConnectRetries: cfg.ConnectRetries, RetryWaitMax: cfg.RetryWaitMax,
 		Rand: cfg.Rand, SpoolDir: cfg.SpoolDir, HTTPClient: hc,
@@ -183,7 +191,8 @@ func (t *osciTransport) StoreDelivery(ctx context.Context, d *mailbox.OutgoingDe
 	if err != nil {
 		return mailbox.ProcessCard{}, err
 	}
-	b := &egvp.Builder{Manufacturer: m.cfg.Manufacturer, Rand: m.cfg.Rand, SpoolDir: m.cfg.SpoolDir, Now: m.now, Limits: m.cfg.Limits}
+	b := &egvp.Builder{SignatureAlgorithm: m.cfg.SignatureAlgorithm, Manufacturer: m.cfg.Manufacturer, Rand: m.cfg.Rand,
+		SpoolDir: m.cfg.SpoolDir, Now: m.now, Limits: m.cfg.Limits}
 	if !m.cfg.UnsignedContent {
 		b.Signature = m.cfg.Identity.Signature
 	}
@@ -266,7 +275,11 @@ func permanent(code string, err error) error {
 
 // peerError classifies an osci error for the engines: ambiguous (the
 // order may have been executed), temporary, or permanent, with the
-// intermediary's feedback or fault code.
+// intermediary's feedback or fault code. Only a verified feedback refuses
+// an order or says that nothing exists (9804); an unverified answer (any
+// SOAP fault, a response whose signature does not verify) is ambiguous
+// whatever its code, so the engine asks the Laufzettel instead of parking
+// or resending.
 func peerError(err error) error {
 	if err == nil {
 		return nil
@@ -276,18 +289,18 @@ func peerError(err error) error {
 		return err
 	}
 	e := &mailbox.PeerError{Class: mailbox.Permanent, Err: err}
+	unverified := errors.Is(err, osci.ErrUnverified)
 	var fe *osci.FeedbackError
 	var fault *osci.FaultError
 	switch {
 	case errors.As(err, &fe):
 		e.FeedbackCode = fe.Code.String()
-		e.Missing = fe.Code == osci.CodeNoProcessCard
+		e.Missing = fe.Code == osci.CodeNoProcessCard && !unverified
 	case errors.As(err, &fault):
 		e.FeedbackCode = fault.Code.String()
-		e.Missing = fault.Code == osci.CodeNoProcessCard
 	}
 	switch {
-	case osci.IsAmbiguous(err), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+	case unverified, osci.IsAmbiguous(err), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		e.Class = mailbox.Ambiguous
 	case osci.Temporary(err):
 		e.Class = mailbox.Temporary

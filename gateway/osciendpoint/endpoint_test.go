@@ -240,7 +240,8 @@ func omRead(t *testing.T, dir, rel string) []byte {
 // message confirmed and delivered exactly once.
 func TestOSCIMailboxEndToEnd(t *testing.T) {
 	store, fetch, card := osci.TypeStoreDelivery, osci.TypeFetchDelivery, osci.TypeFetchProcessCard
-	// journal: what A's journal must show, proving the fault took its path.
+	// journal: what A's journal must show, proving the fault took its path
+	// ("!x": must not show).
 	tests := []struct {
 		name    string
 		n       int
@@ -257,10 +258,15 @@ func TestOSCIMailboxEndToEnd(t *testing.T) {
 			[]string{`"class":"ambiguous"`}},
 		{"wrong signature on store response", 1, []intermediary.Fault{{Type: store, Nth: 1, Kind: intermediary.FaultWrongSignature}},
 			[]string{"signature invalid"}},
+		// A SOAP fault is unsigned: the Laufzettel decides, never its code.
 		{"SOAP fault 9000 on store", 1, []intermediary.Fault{{Type: store, Nth: 1, Kind: intermediary.FaultSOAP, Code: osci.CodeInternal}},
-			[]string{`"class":"temporary"`, `9000`, "resend"}},
+			[]string{`"class":"ambiguous"`, `9000`, "resend"}},
+		{"forged SOAP fault after store", 1, []intermediary.Fault{{Type: store, Nth: 1, Kind: intermediary.FaultSOAP, Code: osci.CodeInvalidOrder, AfterExecute: true}},
+			[]string{`"class":"ambiguous"`, `9300`, "!resend"}},
+		{"forged 9804 fault on the card lookup", 1, []intermediary.Fault{{Type: store, Nth: 1, Kind: intermediary.FaultDropMidBody},
+			{Type: card, Nth: 1, Kind: intermediary.FaultSOAP, Code: osci.CodeNoProcessCard}}, []string{`"class":"ambiguous"`, "!resend"}},
 		{"9801 on a second store", 1, []intermediary.Fault{{Type: store, Nth: 1, Kind: intermediary.FaultDropMidBody},
-			{Type: card, Nth: 1, Kind: intermediary.FaultSOAP, Code: osci.CodeNoProcessCard}}, []string{"resend", "9801"}},
+			{Type: card, Nth: 1, Kind: intermediary.FaultFeedback, Code: osci.CodeNoProcessCard}}, []string{"resend", "9801"}},
 		{"connection dropped mid-body on fetch", 1, []intermediary.Fault{{Type: fetch, Nth: 1, Kind: intermediary.FaultDropMidBody}}, nil},
 		{"wrong signature on fetch response", 2, []intermediary.Fault{{Type: fetch, Nth: 2, Kind: intermediary.FaultWrongSignature}}, nil},
 		{"receipt dropped mid-body on fetch", 2, []intermediary.Fault{{Type: card, Nth: 2, Kind: intermediary.FaultDropMidBody}}, nil},
@@ -289,7 +295,9 @@ func TestOSCIMailboxEndToEnd(t *testing.T) {
 				fmt.Fprintf(&journal, "%s %s\n", ev.Kind, ev.Detail)
 			}
 			for _, w := range tc.journal {
-				if !strings.Contains(journal.String(), w) {
+				if not, ok := strings.CutPrefix(w, "!"); ok && strings.Contains(journal.String(), not) {
+					t.Errorf("journal shows %q:\n%s", not, journal.String())
+				} else if !ok && !strings.Contains(journal.String(), w) {
 					t.Errorf("journal lacks %q:\n%s", w, journal.String())
 				}
 			}
@@ -518,6 +526,8 @@ func TestPeerError(t *testing.T) {
 		{"no process card", osci.ErrFeedbackNoProcessCard, mailbox.Permanent, "9804", true},
 		{"message id used", &osci.FeedbackError{Code: osci.CodeIllegalMessageID}, mailbox.Permanent, "9801", false},
 		{"internal fault", &osci.FaultError{Server: true, Code: osci.CodeInternal}, mailbox.Temporary, "9000", false},
+		{"unsigned fault from the wire", &osci.UnverifiedError{Err: &osci.FaultError{Code: osci.CodeInvalidOrder}}, mailbox.Ambiguous, "9300", false},
+		{"unsigned 9804 fault does not say the card is missing", &osci.UnverifiedError{Err: &osci.FaultError{Code: osci.CodeNoProcessCard}}, mailbox.Ambiguous, "9804", false},
 		{"sent, no answer", &osci.TransportError{Stage: osci.StageSent, Err: errors.New("reset")}, mailbox.Ambiguous, "", false},
 		{"not connected", &osci.TransportError{Stage: osci.StageConnect, Err: errors.New("refused")}, mailbox.Temporary, "", false},
 		{"deadline", context.DeadlineExceeded, mailbox.Ambiguous, "", false},

@@ -61,12 +61,15 @@ type Builder struct {
 	// Signature, when set, signs both containers as originator (content
 	// signature). It must be the key pair the osci.Client signs orders
 	// with: the signature names its certificate in NonIntermediaryCertificates.
-	Signature    *certs.KeyPair
-	Manufacturer Manufacturer // default DefaultManufacturer()
-	Rand         io.Reader    // required
-	SpoolDir     string       // encrypted attachments ("" = system temp dir)
-	Now          func() time.Time
-	Limits       Limits
+	Signature *certs.KeyPair
+	// SignatureAlgorithm is the method of the content signature; the zero
+	// value is rsa-sha256, what the current EGVP clients send.
+	SignatureAlgorithm xmlsec.SignatureAlgorithm
+	Manufacturer       Manufacturer // default DefaultManufacturer()
+	Rand               io.Reader    // required
+	SpoolDir           string       // encrypted attachments ("" = system temp dir)
+	Now                func() time.Time
+	Limits             Limits
 }
 
 // Product and Version name this software in herstellerinformation.xml.
@@ -198,7 +201,7 @@ func (b *Builder) Build(o Outgoing, addressee *x509.Certificate) (_ *Package, er
 
 	pb := &osci.PackageBuilder{Rand: b.Rand}
 	if b.Signature != nil {
-		pb.Signer = &osci.Signer{Key: b.Signature.Key, Certificate: b.Signature.Cert, Rand: b.Rand}
+		pb.Signer = &osci.Signer{Key: b.Signature.Key, Certificate: b.Signature.Cert, Algorithm: b.SignatureAlgorithm, Rand: b.Rand}
 		pb.SignerID = osci.NewCertEntry(osci.SignatureOriginator, 0, b.Signature.Cert).ID
 		pb.Attachments = func(cid string) (io.ReadCloser, error) {
 			path, ok := files[cid]

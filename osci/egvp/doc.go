@@ -15,7 +15,8 @@
 // encrypted as a stream under its own key (ds:MgmtData inside the encrypted
 // container) into a spool file, never held whole in memory. With
 // Builder.Signature set, both containers carry the originator's content
-// signature (Content Ids are the ERVB file names, e.g. "001_Antrag.pdf",
+// signature, made with Builder.SignatureAlgorithm (default rsa-sha256, as
+// current EGVP clients sign; see package osci) (Content Ids are the ERVB file names, e.g. "001_Antrag.pdf",
 // which osci/xmlsec admits as references); a container holding a Content
 // Id that is not a plain name goes unsigned and Package.Warnings says so. The OSCI Subject is the EGVP message type; the user's subject
 // goes into Betreff. The nachricht.xsl/visitenkarte.xsl stylesheets are not

@@ -23,9 +23,16 @@
 //   - Deliveries stored on disk as received (content package and attachment
 //     octets) under Config.DataDir; responses signed (SupplierSignature) and
 //     transport-encrypted to the client; faults unsigned.
+//   - Orders change the simulator's state one at a time, but a request's
+//     body is read (up to Config.MIME.MaxTotalBytes) before the lock is
+//     taken and the answer is spooled and sent after it, as is an injected
+//     delay waited out: a client that sends or reads slowly holds up only
+//     itself.
 //   - Fault injection per order type (Config.Faults): delay, HTTP status,
 //     connection dropped mid-body, truncated XML, wrong signature, wrong
-//     sequence number, SOAP fault with a given code.
+//     sequence number, SOAP fault with a given code (before the order is
+//     executed, or after it as an attacker on the path could forge it),
+//     signed feedback with a given code instead of executing the order.
 //
 // # What it does not
 //

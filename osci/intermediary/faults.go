@@ -3,7 +3,6 @@ package intermediary
 import (
 	"bytes"
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
@@ -21,18 +20,22 @@ const (
 	FaultTruncateXML                         // execute, send the response cut inside the SOAP envelope, close
 	FaultWrongSignature                      // execute, answer with a broken SupplierSignature
 	FaultWrongSequence                       // execute, answer with a wrong SequenceNumber
-	FaultSOAP                                // answer with a SOAP fault with Code, order not executed
+	FaultSOAP                                // answer with a SOAP fault with Code (before or AfterExecute)
+	FaultFeedback                            // answer with a signed feedback Code, order not executed
 )
 
 // Fault is an injected failure for orders of one type.
 type Fault struct {
-	Type         osci.MessageType // the order type; TypeUnknown matches every order
-	Nth          int              // only the Nth order of that type (from 1); 0 matches every one
-	Kind         FaultKind
-	Delay        time.Duration
-	Status       int
-	Code         osci.Code
-	AfterExecute bool // FaultStatus: the order is executed before the status is sent
+	Type   osci.MessageType // the order type; TypeUnknown matches every order
+	Nth    int              // only the Nth order of that type (from 1); 0 matches every one
+	Kind   FaultKind
+	Delay  time.Duration
+	Status int
+	Code   osci.Code
+	// AfterExecute (FaultStatus, FaultSOAP): the order is executed before
+	// the status or fault is sent. A SOAP fault after a store is what an
+	// attacker on the path can forge: it is unsigned like every fault.
+	AfterExecute bool
 }
 
 func (s *Server) fault(t osci.MessageType) *Fault {
@@ -45,21 +48,14 @@ func (s *Server) fault(t osci.MessageType) *Fault {
 	return nil
 }
 
-// before applies the faults that act before the order is executed; it
-// reports whether the request has been answered.
-func (f *Fault) before(ctx context.Context, w http.ResponseWriter) bool {
-	switch {
-	case f.Kind == FaultDelay:
-		select {
-		case <-time.After(f.Delay):
-		case <-ctx.Done():
-			return true
-		}
-	case f.Kind == FaultStatus && !f.AfterExecute:
-		w.WriteHeader(f.Status)
+// wait sleeps for an injected delay; false when the request was given up.
+func (f *Fault) wait(ctx context.Context) bool {
+	select {
+	case <-time.After(f.Delay):
 		return true
+	case <-ctx.Done():
+		return false
 	}
-	return false
 }
 
 // cutAt is where a cut response ends: inside the MIME headers' first part for
@@ -69,26 +65,6 @@ func (f *Fault) cutAt() int {
 		return 400
 	}
 	return 2048
-}
-
-var errCut = errors.New("intermediary: response cut by fault injection")
-
-type cutWriter struct {
-	w    http.ResponseWriter
-	left int
-}
-
-func (c *cutWriter) Write(p []byte) (int, error) {
-	if c.left <= 0 {
-		return 0, errCut
-	}
-	if len(p) > c.left {
-		n, _ := c.w.Write(p[:c.left])
-		c.left = 0
-		return n, errCut
-	}
-	c.left -= len(p)
-	return c.w.Write(p)
 }
 
 // hangUp closes the connection without finishing the response.

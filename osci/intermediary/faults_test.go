@@ -32,7 +32,8 @@ func TestFaultInjection(t *testing.T) {
 		{"truncated xml", Fault{Type: osci.TypeGetMessageID, Kind: FaultTruncateXML}, osci.ErrMIMETruncated, true},
 		{"wrong signature", Fault{Type: osci.TypeGetMessageID, Kind: FaultWrongSignature}, osci.ErrSignature, true},
 		{"wrong sequence number", Fault{Type: osci.TypeGetMessageID, Kind: FaultWrongSequence}, osci.ErrDialogMismatch, true},
-		{"soap fault 9000", Fault{Type: osci.TypeGetMessageID, Kind: FaultSOAP, Code: osci.CodeInternal}, osci.ErrFaultInternal, false},
+		{"soap fault 9000", Fault{Type: osci.TypeGetMessageID, Kind: FaultSOAP, Code: osci.CodeInternal}, osci.ErrFaultInternal, true},
+		{"signed feedback 9601", Fault{Type: osci.TypeGetMessageID, Kind: FaultFeedback, Code: osci.CodeSignatureInvalid}, osci.ErrFeedbackSignatureInvalid, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -180,8 +181,12 @@ func TestTranscriptFaults(t *testing.T) {
 		{"truncated-xml", Fault{Type: osci.TypeStoreDelivery, Kind: FaultTruncateXML}, 0, "ambiguous", io.ErrUnexpectedEOF, stored},
 		{"wrong-signature", Fault{Type: osci.TypeStoreDelivery, Kind: FaultWrongSignature}, 0, "ambiguous", osci.ErrSignature, stored},
 		{"wrong-sequence-number", Fault{Type: osci.TypeStoreDelivery, Kind: FaultWrongSequence}, 0, "ambiguous", osci.ErrDialogMismatch, stored},
-		{"soap-fault-9000", Fault{Type: osci.TypeStoreDelivery, Nth: 1, Kind: FaultSOAP, Code: osci.CodeInternal}, 0, "temporary", osci.ErrFaultInternal, none},
-		{"soap-fault-9601", Fault{Type: osci.TypeStoreDelivery, Kind: FaultSOAP, Code: osci.CodeSignatureInvalid}, 0, "permanent", &osci.FaultError{Code: osci.CodeSignatureInvalid}, none},
+		// A SOAP fault is unsigned: whatever its code, it leaves the outcome unknown.
+		{"soap-fault-9000", Fault{Type: osci.TypeStoreDelivery, Nth: 1, Kind: FaultSOAP, Code: osci.CodeInternal}, 0, "ambiguous", osci.ErrFaultInternal, notStored},
+		{"soap-fault-9601", Fault{Type: osci.TypeStoreDelivery, Nth: 1, Kind: FaultSOAP, Code: osci.CodeSignatureInvalid}, 0, "ambiguous", &osci.FaultError{Code: osci.CodeSignatureInvalid}, notStored},
+		{"forged-soap-fault-after-store", Fault{Type: osci.TypeStoreDelivery, Kind: FaultSOAP, Code: osci.CodeInvalidOrder, AfterExecute: true}, 0, "ambiguous", osci.ErrFaultInvalidOrder, stored},
+		// Only a signed feedback refuses the store.
+		{"signed-feedback-9601", Fault{Type: osci.TypeStoreDelivery, Kind: FaultFeedback, Code: osci.CodeSignatureInvalid}, 0, "permanent", osci.ErrFeedbackSignatureInvalid, none},
 	}
 	for _, tc := range stores {
 		t.Run(tc.name, func(t *testing.T) {
@@ -245,9 +250,12 @@ func TestTranscriptFaults(t *testing.T) {
 				t.Fatal(err)
 			}
 			card, err := alice.StoreDeliveryResolved(ctx, outgoing(t, id, false, "%PDF-1.7 Klage\n"))
+			// Once the store provably did not happen, a fault's code says why.
+			var fe *osci.FaultError
+			permanentFault := errors.As(err, &fe) && !fe.Code.Temporary()
 			switch {
-			case tc.resolve == notStored && (err == nil || osci.IsAmbiguous(err) || !osci.Temporary(err)):
-				t.Fatalf("StoreDeliveryResolved: a store that provably did not happen must be a temporary error: %v", err)
+			case tc.resolve == notStored && (err == nil || osci.IsAmbiguous(err) || osci.Temporary(err) == permanentFault):
+				t.Fatalf("StoreDeliveryResolved: a store that provably did not happen must be a resolved error, temporary unless a permanent fault: %v", err)
 			case tc.resolve == stored && (err != nil || card.MessageID != id || card.ProcessCard.Creation == nil):
 				t.Fatalf("StoreDeliveryResolved: card %+v, %v", card, err)
 			case tc.resolve == none && class(err) != tc.class:

@@ -51,6 +51,10 @@ func (s *Server) answer(ctx context.Context, req *request) (*osci.Message, *deli
 		return resp, nil, nil
 	}
 	m = v.Message
+	if f := req.fault; f != nil && f.Kind == FaultFeedback {
+		resp.Feedback = osci.NewFeedback(f.Code)
+		return resp, nil, nil
+	}
 	switch m.Type {
 	case osci.TypeGetMessageID:
 		resp.MessageID = s.newMessageID(now)

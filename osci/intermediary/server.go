@@ -1,6 +1,7 @@
 package intermediary
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/sha256"
@@ -114,60 +115,91 @@ type request struct {
 	tmp     string
 	client  *x509.Certificate // CipherCertificateOriginator: responses are encrypted to it
 	encrypt bool
+	fault   *Fault // injected for this order, or nil
 }
 
-// ServeHTTP answers one OSCI order.
+// ServeHTTP answers one OSCI order. The order is read (and decrypted)
+// before the simulator's lock is taken, and the answer is prepared under
+// the lock into a spool and sent after it: a client that sends or reads
+// slowly holds up only itself. The body is read at most up to the MIME
+// limit (MIMELimits.MaxTotalBytes).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		http.Error(w, "OSCI orders are POSTed", http.StatusMethodNotAllowed)
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.seq++
-	tmp := filepath.Join(s.cfg.DataDir, "tmp", fmt.Sprintf("req-%d", s.seq))
-	if err := os.MkdirAll(tmp, 0o700); err != nil {
+	tmp, err := os.MkdirTemp(filepath.Join(s.cfg.DataDir, "tmp"), "req-")
+	if err != nil {
 		http.Error(w, "spool", http.StatusInternalServerError)
 		return
 	}
 	defer os.RemoveAll(tmp)
 	req := &request{tmp: tmp, atts: &osci.DirAttachments{Dir: tmp}}
-	in, err := osci.ReadMessage(r.Body, osci.ReadOptions{MIME: s.cfg.MIME, XML: s.cfg.XML, Sink: req.atts,
+	in, err := osci.ReadMessage(http.MaxBytesReader(w, r.Body, s.maxBody()), osci.ReadOptions{MIME: s.cfg.MIME, XML: s.cfg.XML, Sink: req.atts,
 		Decrypter: &xmlenc.Decrypter{Key: s.cfg.Cipher.Key.(crypto.Decrypter), SpoolDir: tmp}})
+	rp := s.handle(r.Context(), req, in, err)
+	defer rp.close()
+	rp.send(w)
+}
+
+// maxBody is the most octets read of a request body.
+func (s *Server) maxBody() int64 {
+	n := s.cfg.MIME.MaxTotalBytes
+	if n <= 0 {
+		n = osci.DefaultMIMELimits().MaxTotalBytes
+	}
+	return n + 64<<10 // an epilogue after the closing delimiter
+}
+
+// handle answers an order read by ServeHTTP, holding the lock except
+// while an injected delay waits.
+func (s *Server) handle(ctx context.Context, req *request, in *osci.Incoming, err error) *reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
 	if err != nil {
 		code := osci.FaultCode(err)
 		if errors.Is(err, xmlenc.ErrDecrypt) {
 			code = osci.CodeDecryptFailed
 		}
 		s.logf("request %d: fault %s: %v", s.seq, code, err)
-		s.writeFault(w, code)
-		return
+		return s.faultReply(code)
 	}
 	if in.Message.Type.IsResponse() || in.Message.Type == osci.TypeFault {
-		s.writeFault(w, osci.CodeInvalidMessage)
-		return
+		return s.faultReply(osci.CodeInvalidMessage)
 	}
 	req.in, req.msg, req.encrypt = in, in.Message, in.Encrypted || in.Message.Type == osci.TypeInitDialog
 	req.client = in.Message.NonIntermediary.Get(osci.CipherOriginator)
 	s.counts[req.msg.Type]++
 	f := s.fault(req.msg.Type)
-	if f != nil && f.before(r.Context(), w) {
-		return
+	switch {
+	case f == nil:
+	case f.Kind == FaultDelay:
+		s.mu.Unlock()
+		waited := f.wait(ctx)
+		s.mu.Lock()
+		if !waited {
+			return &reply{}
+		}
+	case f.Kind == FaultStatus && !f.AfterExecute:
+		return &reply{status: f.Status}
+	case f.Kind == FaultSOAP && !f.AfterExecute:
+		return s.faultReply(f.Code)
 	}
-	if f != nil && f.Kind == FaultSOAP {
-		s.writeFault(w, f.Code)
-		return
-	}
-	resp, atts, err := s.answer(r.Context(), req)
+	req.fault = f
+	resp, atts, err := s.answer(ctx, req)
 	if err != nil {
 		s.logf("request %d: %s conversation %q sequence %d: fault %s: %v", s.seq, req.msg.Type,
 			req.msg.ControlBlock.ConversationID, req.msg.ControlBlock.SequenceNumber, osci.FaultCode(err), err)
-		s.writeFault(w, osci.FaultCode(err))
-		return
+		return s.faultReply(osci.FaultCode(err))
+	}
+	if f != nil && f.Kind == FaultSOAP {
+		s.logf("request %d: %s executed, answered with fault %s", s.seq, req.msg.Type, f.Code)
+		return s.faultReply(f.Code)
 	}
 	s.logf("request %d: %s conversation %q sequence %d: feedback %v", s.seq, req.msg.Type,
 		req.msg.ControlBlock.ConversationID, req.msg.ControlBlock.SequenceNumber, feedbackCodes(resp.Feedback))
-	s.respond(w, req, resp, atts, f)
+	return s.respond(req, resp, atts, f)
 }
 
 func (s *Server) logf(format string, args ...any) {
@@ -176,16 +208,18 @@ func (s *Server) logf(format string, args ...any) {
 	}
 }
 
-func (s *Server) writeFault(w http.ResponseWriter, c osci.Code) {
-	_ = osci.WriteMessage(w, osci.WriteOptions{Rand: s.cfg.Rand}, osci.FaultEnvelope(c, ""))
+// faultReply is an unsigned SOAP fault.
+func (s *Server) faultReply(c osci.Code) *reply {
+	var b bytes.Buffer
+	_ = osci.WriteMessage(&b, osci.WriteOptions{Rand: s.cfg.Rand}, osci.FaultEnvelope(c, ""))
+	return &reply{small: b.Bytes()}
 }
 
-// respond signs the response, encrypts it to the client and writes it,
+// respond signs the response, encrypts it to the client and spools it,
 // applying a response fault.
-func (s *Server) respond(w http.ResponseWriter, req *request, resp *osci.Message, d *delivery, f *Fault) {
+func (s *Server) respond(req *request, resp *osci.Message, d *delivery, f *Fault) *reply {
 	if f != nil && f.Kind == FaultStatus && f.AfterExecute {
-		w.WriteHeader(f.Status)
-		return
+		return &reply{status: f.Status}
 	}
 	resp.Intermediary = osci.Certificates{osci.NewCertEntry(osci.SignatureIntermediary, 0, s.cfg.Signature.Cert)}
 	if f != nil && f.Kind == FaultWrongSequence {
@@ -199,14 +233,12 @@ func (s *Server) respond(w http.ResponseWriter, req *request, resp *osci.Message
 		for _, cid := range d.atts {
 			fh, err := os.Open(attachmentPath(d.dir, cid))
 			if err != nil {
-				s.writeFault(w, osci.CodeInternal)
-				return
+				return s.faultReply(osci.CodeInternal)
 			}
 			defer fh.Close()
 			st, err := fh.Stat()
 			if err != nil {
-				s.writeFault(w, osci.CodeInternal)
-				return
+				return s.faultReply(osci.CodeInternal)
 			}
 			atts = append(atts, osci.Attachment{ContentID: cid, Size: st.Size(), Body: fh})
 			cids = append(cids, cid)
@@ -214,8 +246,7 @@ func (s *Server) respond(w http.ResponseWriter, req *request, resp *osci.Message
 	}
 	env, err := resp.SignedEnvelope(osci.Signer{Key: s.cfg.Signature.Key, Certificate: s.cfg.Signature.Cert, Rand: s.cfg.Rand}, open, cids...)
 	if err != nil {
-		s.writeFault(w, osci.CodeInternal)
-		return
+		return s.faultReply(osci.CodeInternal)
 	}
 	if f != nil && f.Kind == FaultWrongSignature {
 		env = corruptSignature(env)
@@ -223,20 +254,60 @@ func (s *Server) respond(w http.ResponseWriter, req *request, resp *osci.Message
 	o := osci.WriteOptions{Rand: s.cfg.Rand, SpoolDir: req.tmp}
 	if req.encrypt {
 		if req.client == nil {
-			s.writeFault(w, osci.CodeClientCipherMissing)
-			return
+			return s.faultReply(osci.CodeClientCipherMissing)
 		}
 		o.EncryptTo = req.client
 	}
-	out := io.Writer(w)
-	if f != nil && (f.Kind == FaultDropMidBody || f.Kind == FaultTruncateXML) {
-		out = &cutWriter{w: w, left: f.cutAt()}
+	spool, err := os.CreateTemp(req.tmp, "resp-")
+	if err != nil {
+		return s.faultReply(osci.CodeInternal)
 	}
-	if err := osci.WriteMessage(out, o, env, atts...); err != nil {
-		if cw, ok := out.(*cutWriter); ok && cw.left <= 0 {
+	rp := &reply{body: spool}
+	if err := osci.WriteMessage(spool, o, env, atts...); err != nil {
+		rp.close()
+		return s.faultReply(osci.CodeInternal)
+	}
+	if f != nil && (f.Kind == FaultDropMidBody || f.Kind == FaultTruncateXML) {
+		rp.cut = f.cutAt()
+	}
+	return rp
+}
+
+// reply is an answer prepared under the lock, sent after it.
+type reply struct {
+	status int      // an HTTP status without body; 0: 200
+	small  []byte   // a body in memory (faults)
+	body   *os.File // a spooled body
+	cut    int      // > 0: send only this many octets, then hang up
+}
+
+func (rp *reply) send(w http.ResponseWriter) {
+	switch {
+	case rp.status != 0:
+		w.WriteHeader(rp.status)
+	case rp.small != nil:
+		_, _ = w.Write(rp.small)
+	case rp.body != nil:
+		if _, err := rp.body.Seek(0, io.SeekStart); err != nil {
 			hangUp(w)
+			return
 		}
-		return
+		st, err := rp.body.Stat()
+		switch {
+		case err != nil:
+			hangUp(w)
+		case rp.cut > 0 && st.Size() > int64(rp.cut):
+			_, _ = io.CopyN(w, rp.body, int64(rp.cut))
+			hangUp(w)
+		default:
+			_, _ = io.Copy(w, rp.body)
+		}
+	}
+}
+
+func (rp *reply) close() {
+	if rp.body != nil {
+		rp.body.Close()
 	}
 }
 

@@ -169,7 +169,8 @@ func newTranscript(t *testing.T, title string, faults ...Fault) *transcript {
 
 func describeFault(f Fault) string {
 	kinds := map[FaultKind]string{FaultDelay: "delay", FaultStatus: "http status", FaultDropMidBody: "connection dropped mid-body",
-		FaultTruncateXML: "truncated xml", FaultWrongSignature: "wrong signature", FaultWrongSequence: "wrong sequence number", FaultSOAP: "soap fault"}
+		FaultTruncateXML: "truncated xml", FaultWrongSignature: "wrong signature", FaultWrongSequence: "wrong sequence number", FaultSOAP: "soap fault",
+		FaultFeedback: "signed feedback"}
 	s := fmt.Sprintf("%s on %s", kinds[f.Kind], f.Type)
 	if f.Nth > 0 {
 		s += fmt.Sprintf(" #%d", f.Nth)
@@ -180,6 +181,8 @@ func describeFault(f Fault) string {
 	case FaultStatus:
 		s += fmt.Sprintf(" (%d, after executing: %v)", f.Status, f.AfterExecute)
 	case FaultSOAP:
+		s += fmt.Sprintf(" (%s, after executing: %v)", f.Code, f.AfterExecute)
+	case FaultFeedback:
 		s += fmt.Sprintf(" (%s)", f.Code)
 	}
 	return s
@@ -463,8 +466,12 @@ func describe(err error) string {
 	switch {
 	case errors.As(err, &fb):
 		s = fmt.Sprintf("feedback(%s)", fb.Code)
+	case errors.As(err, &fe) && errors.Is(err, osci.ErrUnverified):
+		s = fmt.Sprintf("unverified fault(%s)", fe.Code)
 	case errors.As(err, &fe):
 		s = fmt.Sprintf("fault(%s)", fe.Code)
+	case errors.Is(err, osci.ErrUnverified):
+		s = "unverified answer"
 	case errors.As(err, &te):
 		stage := map[osci.Stage]string{osci.StageConnect: "connect", osci.StageRejected: "rejected", osci.StageSent: "sent"}[te.Stage]
 		s = fmt.Sprintf("transport(stage=%s, http=%d)", stage, te.StatusCode)

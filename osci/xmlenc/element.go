@@ -3,7 +3,6 @@ package xmlenc
 import (
 	"bytes"
 	"fmt"
-	"html"
 
 	"github.com/beevik/etree"
 
@@ -78,7 +77,9 @@ func parseFragment(plain []byte, parent *etree.Element) ([]etree.Token, error) {
 				continue
 			}
 			seen[prefix] = true
-			fmt.Fprintf(&b, ` %s="%s"`, prefix, html.EscapeString(a.Value))
+			fmt.Fprintf(&b, ` %s="`, prefix)
+			xmlsec.EscapeAttr(&b, a.Value)
+			b.WriteByte('"')
 		}
 	}
 	b.WriteString(">")

@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/beevik/etree"
 
@@ -63,7 +62,7 @@ func (e *Encrypter) EncryptBytes(plaintext []byte) (*etree.Element, error) {
 		return nil, err
 	}
 	cd := ed.CreateElement("xenc:CipherData")
-	cd.CreateElement("xenc:CipherValue").SetText(wrap76(base64.StdEncoding.EncodeToString(sealed)))
+	cd.CreateElement("xenc:CipherValue").SetText(xmlsec.EncodeBase64(sealed))
 	return ed, nil
 }
 
@@ -203,26 +202,10 @@ func (e *Encrypter) encryptedKey(r Recipient, key []byte) (*etree.Element, error
 		rm.CreateAttr("Type", NSDsig+"X509Data")
 		rm.CreateAttr("URI", r.RetrievalURI)
 	} else {
-		ki.CreateElement("ds:X509Data").CreateElement("ds:X509Certificate").SetText(wrap76(base64.StdEncoding.EncodeToString(r.Cert.Raw)))
+		ki.CreateElement("ds:X509Data").CreateElement("ds:X509Certificate").SetText(xmlsec.EncodeBase64(r.Cert.Raw))
 	}
-	ek.CreateElement("xenc:CipherData").CreateElement("xenc:CipherValue").SetText(wrap76(base64.StdEncoding.EncodeToString(wrapped)))
+	ek.CreateElement("xenc:CipherData").CreateElement("xenc:CipherValue").SetText(xmlsec.EncodeBase64(wrapped))
 	return ek, nil
-}
-
-// wrap76 breaks base64 text into 76-column lines separated by LF, as the
-// OSCI library writes it.
-func wrap76(s string) string {
-	if len(s) <= 76 {
-		return s
-	}
-	var b strings.Builder
-	for len(s) > 76 {
-		b.WriteString(s[:76])
-		b.WriteByte('\n')
-		s = s[76:]
-	}
-	b.WriteString(s)
-	return b.String()
 }
 
 type countWriter struct {

@@ -9,6 +9,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc/gcmstream"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
 func TestMultipleRecipients(t *testing.T) {
@@ -62,7 +63,7 @@ func TestRetrievalMethodRecipient(t *testing.T) {
 	for id, p := range map[string]party{"reader0_cipher_a": alice, "addressee_cipher_b": bob} {
 		c := certsEl.CreateElement("osci:CipherCertificateOtherReader")
 		c.CreateAttr("Id", id)
-		c.CreateElement("ds:X509Data").CreateElement("ds:X509Certificate").SetText(wrap76(b64(p.cert.Raw)))
+		c.CreateElement("ds:X509Data").CreateElement("ds:X509Certificate").SetText(xmlsec.EncodeBase64(p.cert.Raw))
 	}
 	root.CreateElement("soap:Body").AddChild(ed)
 	var b bytes.Buffer

@@ -202,14 +202,14 @@ func (c *canon) element(el *etree.Element, apex bool) error {
 			c.w.WriteString(d.prefix)
 			c.w.WriteString(`="`)
 		}
-		escapeAttr(&c.w, d.uri)
+		EscapeAttr(&c.w, d.uri)
 		c.w.WriteByte('"')
 	}
 	for _, a := range attrs {
 		c.w.WriteByte(' ')
 		c.w.WriteString(a.qname)
 		c.w.WriteString(`="`)
-		escapeAttr(&c.w, a.value)
+		EscapeAttr(&c.w, a.value)
 		c.w.WriteByte('"')
 	}
 	c.w.WriteByte('>')
@@ -223,7 +223,7 @@ func (c *canon) element(el *etree.Element, apex bool) error {
 				return err
 			}
 		case *etree.CharData:
-			escapeText(&c.w, t.Data)
+			EscapeText(&c.w, t.Data)
 		case *etree.ProcInst:
 			c.procInst(t)
 		}
@@ -369,6 +369,10 @@ var (
 	attrEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", `"`, "&quot;", "\t", "&#x9;", "\n", "&#xA;", "\r", "&#xD;")
 )
 
-func escapeText(w *bytes.Buffer, s string) { textEscaper.WriteString(w, s) }
+// EscapeText writes s as C14N text content. It is the escaping of every
+// XML the osci packages write, so that what they write is already canonical.
+func EscapeText(w *bytes.Buffer, s string) { textEscaper.WriteString(w, s) }
 
-func escapeAttr(w *bytes.Buffer, s string) { attrEscaper.WriteString(w, s) }
+// EscapeAttr writes s as a C14N attribute value (without the quotes); a
+// parser reads back exactly s, tabs and line ends included.
+func EscapeAttr(w *bytes.Buffer, s string) { attrEscaper.WriteString(w, s) }

@@ -201,3 +201,30 @@ func stripCanonicalComments(b []byte) []byte {
 	}
 	return out
 }
+
+// TestEscapes: what EscapeText and EscapeAttr write parses back to the
+// original string, and is already the canonical form.
+func TestEscapes(t *testing.T) {
+	for _, s := range []string{"plain", `a&b<c>d"e'f`, "tab\tlf\ncr\rcrlf\r\n", "]]>", "äöü €"} {
+		var b bytes.Buffer
+		b.WriteString(`<e a="`)
+		EscapeAttr(&b, s)
+		b.WriteString(`">`)
+		EscapeText(&b, s)
+		b.WriteString(`</e>`)
+		doc, err := ParseBytes(b.Bytes(), DefaultLimits())
+		if err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		if got := doc.Root().SelectAttrValue("a", ""); got != s {
+			t.Errorf("attribute %q reads back as %q", s, got)
+		}
+		if got := doc.Root().Text(); got != s {
+			t.Errorf("text %q reads back as %q", s, got)
+		}
+		c, err := Canonicalize(doc.Root(), C14N10)
+		if err != nil || !bytes.Equal(c, b.Bytes()) {
+			t.Errorf("%q: canonical form\n%s\ndiffers from\n%s (%v)", s, c, b.Bytes(), err)
+		}
+	}
+}

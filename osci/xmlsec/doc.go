@@ -44,13 +44,21 @@
 // Sign writes one ds:Signature with any number of References: "#Id"
 // (canonicalized with the C14N transform; enveloped-signature is added
 // when the element contains the signature) and "cid:Content-ID" (digest
-// over the attachment octets, read as a stream). Signature methods:
-// rsa-sha256, rsa-sha512, and RSASSA-PSS xmldsig-more#sha256-rsa-MGF1 and
-// #sha512-rsa-MGF1 with MGF1 of the same hash and salt length = hash
-// length; digests SHA-256 and SHA-512. KeyInfo is X509Data or, as OSCI
+// over the attachment octets, read as a stream). Signature methods are the
+// values of SignatureAlgorithm, the one table both signing and verifying
+// read, named in configuration as "rsa-sha256" (the zero value),
+// "rsa-sha512", "rsa-pss-sha256" and "rsa-pss-sha512" (RSASSA-PSS,
+// xmldsig-more#sha256-rsa-MGF1 and #sha512-rsa-MGF1, with MGF1 of the same
+// hash and salt length = hash length); digests SHA-256 and SHA-512. KeyInfo is X509Data or, as OSCI
 // writes it, a RetrievalMethod to a certificate element elsewhere in the
-// message. Base64 is wrapped at 76 columns with LF. Own keys below 3072
-// bits are refused.
+// message. Own keys below 3072 bits are refused.
+//
+// # Base64
+//
+// NewBase64Writer and EncodeBase64 are the one base64 line rule of the osci
+// packages: lines of 76 characters, each full line followed by the line
+// end, the last one too, as the reference library writes base64 in XML
+// (LF there; package osci passes CRLF for MIME bodies).
 //
 // Verify takes a VerifyPolicy and, in this order: indexes identifiers
 // (unqualified Id, ID, id and xml:id share one value space; any repeated

@@ -151,7 +151,7 @@ func FuzzVerify(f *testing.F) {
 func fuzzSignedMessages(t testing.TB) [][]byte {
 	return [][]byte{
 		signedMessage(t, []string{"#controlblock", "#body", "cid:att1"}, SignOptions{}),
-		signedMessage(t, []string{"#body"}, SignOptions{SignatureMethod: RSAPSSSHA256, Canonicalization: ExcC14N10, Rand: zeroReader{}}),
+		signedMessage(t, []string{"#body"}, SignOptions{Algorithm: SignatureRSAPSSSHA256, Canonicalization: ExcC14N10, Rand: zeroReader{}}),
 	}
 }
 

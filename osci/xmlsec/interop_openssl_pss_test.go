@@ -32,7 +32,7 @@ func TestInteropOpenSSLPSS(t *testing.T) {
 	run("x509", "-in", filepath.Join(keys, "signer.crt"), "-pubkey", "-noout", "-out", pub)
 	pss := []string{"-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:32", "-sigopt", "rsa_mgf1_md:sha256"}
 
-	msg := signedMessage(t, []string{"#controlblock", "#body"}, SignOptions{SignatureMethod: RSAPSSSHA256})
+	msg := signedMessage(t, []string{"#controlblock", "#body"}, SignOptions{Algorithm: SignatureRSAPSSSHA256})
 	v, err := verifyBytes(t, msg, signerPolicy(t))
 	if err != nil {
 		t.Fatal(err)

@@ -96,7 +96,7 @@ func TestInteropWeSignXmlsec1Verifies(t *testing.T) {
 		ok     bool
 	}{
 		{"rsa-sha256 inclusive", SignOptions{}, nil, true},
-		{"rsa-sha512 exclusive sha512", SignOptions{SignatureMethod: RSASHA512, DigestMethod: SHA512, Canonicalization: ExcC14N10}, nil, true},
+		{"rsa-sha512 exclusive sha512", SignOptions{Algorithm: SignatureRSASHA512, DigestMethod: SHA512, Canonicalization: ExcC14N10}, nil, true},
 		{"tampered control block", SignOptions{}, func(b []byte) []byte {
 			return bytes.Replace(b, []byte(`SequenceNumber="0"`), []byte(`SequenceNumber="1"`), 1)
 		}, false},

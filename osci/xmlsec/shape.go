@@ -113,19 +113,6 @@ func decodeBase64(s string) ([]byte, error) {
 	return base64.StdEncoding.DecodeString(s)
 }
 
-// encodeBase64 wraps at 76 columns with LF, as OSCI writes base64 in XML.
-func encodeBase64(b []byte) string {
-	s := base64.StdEncoding.EncodeToString(b)
-	var out strings.Builder
-	for len(s) > 76 {
-		out.WriteString(s[:76])
-		out.WriteByte('\n')
-		s = s[76:]
-	}
-	out.WriteString(s)
-	return out.String()
-}
-
 // idURI admits a same-document reference "#" + an Id made of letters
 // (any script), digits, marks, '_', '.' and '-', at most 255 characters.
 // OSCI content Ids are EGVP file names ("001_Ermittlungsübersicht.pdf"),

@@ -18,8 +18,8 @@ type SignOptions struct {
 	Key         crypto.Signer     // an RSA key (*rsa.PrivateKey, or a token's crypto.Signer)
 	Certificate *x509.Certificate // the key's certificate; written as X509Data unless RetrievalURI is set
 	Chain       []*x509.Certificate
-	// SignatureMethod is RSASHA256 (default), RSASHA512, RSAPSSSHA256 or RSAPSSSHA512.
-	SignatureMethod string
+	// Algorithm is the signature method; the zero value is rsa-sha256.
+	Algorithm SignatureAlgorithm
 	// DigestMethod is SHA256 (default) or SHA512, used for every reference.
 	DigestMethod string
 	// Canonicalization is C14N10 (default, what OSCI uses) or ExcC14N10; it
@@ -43,7 +43,7 @@ type SignOptions struct {
 // before digesting so that SignedInfo is canonicalized in its final
 // namespace context. On error doc is left unchanged.
 func Sign(doc *etree.Document, into *etree.Element, refs []string, o SignOptions) (*etree.Element, error) {
-	o, alg, hash, err := o.check()
+	o, err := o.check()
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +72,7 @@ func Sign(doc *etree.Document, into *etree.Element, refs []string, o SignOptions
 	}()
 	si := sig.CreateElement("ds:SignedInfo")
 	si.CreateElement("ds:CanonicalizationMethod").CreateAttr("Algorithm", o.Canonicalization)
-	si.CreateElement("ds:SignatureMethod").CreateAttr("Algorithm", o.SignatureMethod)
+	si.CreateElement("ds:SignatureMethod").CreateAttr("Algorithm", o.Algorithm.URI())
 	seen := map[string]bool{}
 	for _, uri := range refs {
 		if seen[uri] {
@@ -87,17 +87,11 @@ func Sign(doc *etree.Document, into *etree.Element, refs []string, o SignOptions
 	if err != nil {
 		return nil, err
 	}
-	h := hash.New()
-	h.Write(canonical)
-	var opts crypto.SignerOpts = hash
-	if alg.pss {
-		opts = &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: hash}
-	}
-	value, err := o.Key.Sign(o.Rand, h.Sum(nil), opts)
+	value, err := o.Algorithm.sign(o.Key, o.Rand, canonical)
 	if err != nil {
 		return nil, fmt.Errorf("xmlsec: sign: %w", err)
 	}
-	sig.CreateElement("ds:SignatureValue").SetText(encodeBase64(value))
+	sig.CreateElement("ds:SignatureValue").SetText(EncodeBase64(value))
 	if o.RetrievalURI != "" || o.Certificate != nil {
 		writeKeyInfo(sig.CreateElement("ds:KeyInfo"), o)
 	}
@@ -105,10 +99,7 @@ func Sign(doc *etree.Document, into *etree.Element, refs []string, o SignOptions
 	return sig, nil
 }
 
-func (o SignOptions) check() (SignOptions, signatureAlgorithm, crypto.Hash, error) {
-	if o.SignatureMethod == "" {
-		o.SignatureMethod = RSASHA256
-	}
+func (o SignOptions) check() (SignOptions, error) {
 	if o.DigestMethod == "" {
 		o.DigestMethod = SHA256
 	}
@@ -121,33 +112,32 @@ func (o SignOptions) check() (SignOptions, signatureAlgorithm, crypto.Hash, erro
 	if o.MinRSABits <= 0 {
 		o.MinRSABits = 3072
 	}
-	alg, err := allowedSignature(o.SignatureMethod, nil)
-	if err != nil {
-		return o, alg, 0, err
+	if !o.Algorithm.valid() {
+		return o, fmt.Errorf("%w: %s", ErrAlgorithmNotAllowed, o.Algorithm)
 	}
 	if _, err := allowedDigest(o.DigestMethod, nil); err != nil {
-		return o, alg, 0, err
+		return o, err
 	}
 	if o.Canonicalization != C14N10 && o.Canonicalization != ExcC14N10 {
-		return o, alg, 0, fmt.Errorf("%w: canonicalization %q", ErrAlgorithmNotAllowed, o.Canonicalization)
+		return o, fmt.Errorf("%w: canonicalization %q", ErrAlgorithmNotAllowed, o.Canonicalization)
 	}
 	if o.Key == nil {
-		return o, alg, 0, fmt.Errorf("%w: no signing key", ErrMalformedSignature)
+		return o, fmt.Errorf("%w: no signing key", ErrMalformedSignature)
 	}
 	pub, ok := o.Key.Public().(*rsa.PublicKey)
 	if !ok {
-		return o, alg, 0, fmt.Errorf("%w: key is %T, want RSA", ErrAlgorithmNotAllowed, o.Key.Public())
+		return o, fmt.Errorf("%w: key is %T, want RSA", ErrAlgorithmNotAllowed, o.Key.Public())
 	}
 	if pub.N.BitLen() < o.MinRSABits {
-		return o, alg, 0, fmt.Errorf("%w: RSA %d bits, minimum %d", ErrWeakKey, pub.N.BitLen(), o.MinRSABits)
+		return o, fmt.Errorf("%w: RSA %d bits, minimum %d", ErrWeakKey, pub.N.BitLen(), o.MinRSABits)
 	}
 	if o.Certificate != nil && !pub.Equal(o.Certificate.PublicKey) {
-		return o, alg, 0, fmt.Errorf("%w: certificate does not match the key", ErrMalformedSignature)
+		return o, fmt.Errorf("%w: certificate does not match the key", ErrMalformedSignature)
 	}
 	if o.RetrievalURI != "" && !idURI.MatchString(o.RetrievalURI) {
-		return o, alg, 0, fmt.Errorf("%w: RetrievalMethod URI %q", ErrURINotAllowed, o.RetrievalURI)
+		return o, fmt.Errorf("%w: RetrievalMethod URI %q", ErrURINotAllowed, o.RetrievalURI)
 	}
-	return o, alg, alg.hash, nil
+	return o, nil
 }
 
 func addReference(si, sig *etree.Element, ids map[string]*etree.Element, uri string, o SignOptions) error {
@@ -199,6 +189,6 @@ func writeKeyInfo(ki *etree.Element, o SignOptions) {
 	}
 	data := ki.CreateElement("ds:X509Data")
 	for _, c := range append([]*x509.Certificate{o.Certificate}, o.Chain...) {
-		data.CreateElement("ds:X509Certificate").SetText(encodeBase64(c.Raw))
+		data.CreateElement("ds:X509Certificate").SetText(EncodeBase64(c.Raw))
 	}
 }

@@ -15,9 +15,9 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 		o    SignOptions
 	}{
 		{"rsa-sha256 inclusive x509data", SignOptions{}},
-		{"rsa-pss-sha256", SignOptions{SignatureMethod: RSAPSSSHA256}},
-		{"rsa-pss-sha512 sha512 digests", SignOptions{SignatureMethod: RSAPSSSHA512, DigestMethod: SHA512}},
-		{"rsa-sha512 exclusive", SignOptions{SignatureMethod: RSASHA512, Canonicalization: ExcC14N10}},
+		{"rsa-pss-sha256", SignOptions{Algorithm: SignatureRSAPSSSHA256}},
+		{"rsa-pss-sha512 sha512 digests", SignOptions{Algorithm: SignatureRSAPSSSHA512, DigestMethod: SHA512}},
+		{"rsa-sha512 exclusive", SignOptions{Algorithm: SignatureRSASHA512, Canonicalization: ExcC14N10}},
 		{"retrieval method", SignOptions{RetrievalURI: "#originator_signature_1"}},
 	}
 	for _, tc := range tests {
@@ -51,20 +51,53 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 	}
 }
 
-func TestSignPSSUsesInjectedRand(t *testing.T) {
-	a := signedMessage(t, []string{"#body"}, SignOptions{SignatureMethod: RSAPSSSHA256, Rand: rand.New(rand.NewSource(1))})
-	b := signedMessage(t, []string{"#body"}, SignOptions{SignatureMethod: RSAPSSSHA256, Rand: rand.New(rand.NewSource(1))})
-	if !bytes.Equal(a, b) {
-		t.Error("same Rand gave different PSS signatures")
+// TestSignatureAlgorithmNames pins the configuration names and the URIs
+// they stand for, and that Sign writes that URI and Verify reports it.
+func TestSignatureAlgorithmNames(t *testing.T) {
+	tests := []struct {
+		name string
+		alg  SignatureAlgorithm
+		uri  string
+	}{
+		{"rsa-sha256", SignatureRSASHA256, RSASHA256},
+		{"rsa-pss-sha256", SignatureRSAPSSSHA256, RSAPSSSHA256},
+		{"rsa-sha512", SignatureRSASHA512, RSASHA512},
+		{"rsa-pss-sha512", SignatureRSAPSSSHA512, RSAPSSSHA512},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got SignatureAlgorithm
+			if err := got.UnmarshalText([]byte(tc.name)); err != nil || got != tc.alg || got.String() != tc.name || got.URI() != tc.uri {
+				t.Fatalf("%q: %v (%s, %s), %v", tc.name, got, got, got.URI(), err)
+			}
+			if text, err := got.MarshalText(); err != nil || string(text) != tc.name {
+				t.Fatalf("MarshalText %q, %v", text, err)
+			}
+			v, err := verifyBytes(t, signedMessage(t, []string{"#body"}, SignOptions{Algorithm: tc.alg}), signerPolicy(t))
+			if err != nil || v.SignatureMethod != tc.uri {
+				t.Fatalf("signed and verified as %q: %v", v.SignatureMethod, err)
+			}
+		})
+	}
+	var zero SignatureAlgorithm
+	if zero != SignatureRSASHA256 {
+		t.Error("the zero value is not rsa-sha256")
+	}
+	for _, bad := range []string{"", "rsa-sha1", "RSA-SHA256", RSAPSSSHA256, "ecdsa-sha256"} {
+		if _, err := ParseSignatureAlgorithm(bad); !errors.Is(err, ErrAlgorithmNotAllowed) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+	if _, err := signatureAlgorithmEnd.MarshalText(); !errors.Is(err, ErrAlgorithmNotAllowed) {
+		t.Errorf("MarshalText of an unknown value: %v", err)
 	}
 }
 
-func TestSignBase64WrappedAt76(t *testing.T) {
-	msg := string(signedMessage(t, []string{"#body"}, SignOptions{}))
-	sv := msg[strings.Index(msg, "<ds:SignatureValue>")+19 : strings.Index(msg, "</ds:SignatureValue>")]
-	lines := strings.Split(sv, "\n")
-	if len(lines) < 2 || len(lines[0]) != 76 || strings.Contains(sv, "\r") {
-		t.Errorf("SignatureValue not wrapped at 76 with LF: %q", sv)
+func TestSignPSSUsesInjectedRand(t *testing.T) {
+	a := signedMessage(t, []string{"#body"}, SignOptions{Algorithm: SignatureRSAPSSSHA256, Rand: rand.New(rand.NewSource(1))})
+	b := signedMessage(t, []string{"#body"}, SignOptions{Algorithm: SignatureRSAPSSSHA256, Rand: rand.New(rand.NewSource(1))})
+	if !bytes.Equal(a, b) {
+		t.Error("same Rand gave different PSS signatures")
 	}
 }
 
@@ -78,7 +111,7 @@ func TestSignRejects(t *testing.T) {
 		o    SignOptions
 		want error
 	}{
-		{"rsa-sha1", []string{"#body"}, SignOptions{SignatureMethod: "http://www.w3.org/2000/09/xmldsig#rsa-sha1"}, ErrAlgorithmNotAllowed},
+		{"unknown signature algorithm", []string{"#body"}, SignOptions{Algorithm: signatureAlgorithmEnd}, ErrAlgorithmNotAllowed},
 		{"sha1 digest", []string{"#body"}, SignOptions{DigestMethod: "http://www.w3.org/2000/09/xmldsig#sha1"}, ErrAlgorithmNotAllowed},
 		{"c14n with comments", []string{"#body"}, SignOptions{Canonicalization: C14N10 + "#WithComments"}, ErrAlgorithmNotAllowed},
 		{"2048-bit key", []string{"#body"}, SignOptions{Key: weak.Key, Certificate: weak.Cert}, ErrWeakKey},

@@ -228,7 +228,7 @@ func VerifySignedInfo(ctx context.Context, doc *etree.Document, sig *etree.Eleme
 	}, nil
 }
 
-func checkSignature(cert *x509.Certificate, alg signatureAlgorithm, signed, sigValue []byte, minBits int) error {
+func checkSignature(cert *x509.Certificate, alg SignatureAlgorithm, signed, sigValue []byte, minBits int) error {
 	pub, ok := cert.PublicKey.(*rsa.PublicKey)
 	if !ok {
 		return fmt.Errorf("%w: signer key is %T, want RSA", ErrAlgorithmNotAllowed, cert.PublicKey)
@@ -236,16 +236,7 @@ func checkSignature(cert *x509.Certificate, alg signatureAlgorithm, signed, sigV
 	if pub.N.BitLen() < minBits {
 		return fmt.Errorf("%w: RSA %d bits, minimum %d", ErrWeakKey, pub.N.BitLen(), minBits)
 	}
-	h := alg.hash.New()
-	h.Write(signed)
-	digest := h.Sum(nil)
-	var err error
-	if alg.pss {
-		err = rsa.VerifyPSS(pub, alg.hash, digest, sigValue, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: alg.hash})
-	} else {
-		err = rsa.VerifyPKCS1v15(pub, alg.hash, digest, sigValue)
-	}
-	if err != nil {
+	if err := alg.verify(pub, signed, sigValue); err != nil {
 		return fmt.Errorf("%w: SignedInfo", ErrBadSignature)
 	}
 	return nil
