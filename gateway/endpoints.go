@@ -44,6 +44,7 @@ func newEndpoint(_ context.Context, p endpointParams) (mailboxEndpoint, error) {
 	return osciendpoint.New(osciendpoint.Config{
 		Name: p.cfg.Name, SafeID: p.cfg.SafeID, Identity: p.identity,
 		IntermediaryURL: p.cfg.Intermediary.URL, IntermediaryCipher: p.intermediaryCipher,
+		AllowInsecureHTTP: p.cfg.Intermediary.AllowInsecureHTTP, SignatureAlgorithm: p.cfg.SignatureAlgorithm,
 		Validator: p.rt.validator, Recipients: recipients, Card: card, SpoolDir: p.spoolDir,
 		Now: p.deps.now, Rand: p.deps.rand, Logger: p.deps.logger.Named("osci"),
 		HTTPClient: p.deps.client,

@@ -23,6 +23,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/logging"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
 // ErrConfig marks every configuration error; the message names the key.
@@ -95,6 +96,10 @@ type MailboxConfig struct {
 	PollInterval time.Duration      `yaml:"poll_interval"`
 	Intake       string             `yaml:"intake"`
 	Card         BusinessCardConfig `yaml:"business_card"`
+	// SignatureAlgorithm signs this mailbox's orders (its transport
+	// signature, the VHN) and its content: rsa-sha256 (default, what the
+	// EGVP clients send), rsa-pss-sha256, rsa-sha512 or rsa-pss-sha512.
+	SignatureAlgorithm xmlsec.SignatureAlgorithm `yaml:"signature_algorithm"`
 }
 
 // BusinessCardConfig is the mailbox's Visitenkarte, sent with every

@@ -237,3 +237,23 @@ func TestConfigAddressBookPath(t *testing.T) {
 		})
 	}
 }
+
+// The signature algorithm is a per-mailbox setting; an unknown one is
+// refused naming the key.
+func TestSignatureAlgorithmPerMailbox(t *testing.T) {
+	c, err := Decode(strings.NewReader(strings.Replace(validConfig, "    intake: eakte", "    intake: eakte\n    signature_algorithm: rsa-pss-sha256", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Mailboxes[0].SignatureAlgorithm.String(); got != "rsa-pss-sha256" {
+		t.Errorf("algorithm %q", got)
+	}
+	c, err = Decode(strings.NewReader(validConfig))
+	if err != nil || c.Mailboxes[0].SignatureAlgorithm.String() != "rsa-sha256" {
+		t.Errorf("default: %v %v", c.Mailboxes[0].SignatureAlgorithm, err)
+	}
+	_, err = Decode(strings.NewReader(strings.Replace(validConfig, "    intake: eakte", "    intake: eakte\n    signature_algorithm: rsa-sha1", 1)))
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "rsa-sha1") {
+		t.Errorf("rsa-sha1: %v", err)
+	}
+}
