@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -114,8 +115,18 @@ func (d *Daemon) stopOutFolder() {
 	cancel, done := d.outCancel, d.outDone
 	d.outCancel, d.outDone = nil, nil
 	d.outMu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
+	if cancel == nil {
+		return
+	}
+	cancel()
+	// Nothing the folder holds may keep the daemon from stopping: after the
+	// drain timeout the watcher is left behind; what it was doing stays in
+	// processing/ and is finished at the next start.
+	t := time.NewTimer(d.opt.DrainTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		d.log.Error("outgoing folder watcher did not stop within the drain timeout; left behind", zap.Duration("timeout", d.opt.DrainTimeout))
 	}
 }

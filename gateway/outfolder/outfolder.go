@@ -6,11 +6,25 @@
 // validation and limits as the API) and moves it to done/ or failed/ with
 // result.json beside the documents.
 //
-// Guarantees: a submission is sent at most once however often the daemon
-// is killed (its idempotency key is the directory name plus a hash of its
-// content, looked up before it is submitted again); temporary failures
-// leave it in processing/ for the next round, and only a refusal of the
-// request moves it to failed/, with the reason in result.json.
+// Guarantees:
+//   - A submission is sent at most once however often the daemon is
+//     killed: its idempotency key is the directory name plus a hash of its
+//     content, looked up before it is submitted again. Temporary failures
+//     leave it in processing/ for the next round; only a refusal of the
+//     request moves it to failed/, with the reason in result.json.
+//   - Nothing outside the folder is read or written, whatever a local user
+//     who can write the folder plants in it: every access goes through an
+//     os.Root of the folder; processing/, done/ and failed/ must be real
+//     directories (a link there stops the round with an error); a document
+//     is read only if it is a regular file before it is opened and the
+//     opened handle is the same regular file (a file swapped for a link,
+//     a pipe or a device in between is refused), owned by the gateway or
+//     the folder's owner; result.json is written to a new file and renamed
+//     over whatever stands there, so a planted link is replaced, never
+//     written through. Links, pipes, devices and sub-directories in a
+//     submission are refused with a reason in failed/.
+//   - No input can block a round: files are opened without blocking, so a
+//     named pipe is refused like any non-regular file.
 package outfolder
 
 import (
@@ -20,11 +34,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
+	"io/fs"
 	"os"
-	"path/filepath"
+	"path"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -35,21 +52,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
 )
 
-// Folder is the outgoing folder (Fachdatenimport): a specialist
-// application drops a sub-directory holding message.json (a
-// MessageRequest) and the documents, and then creates the marker file
-// ".ready" in it. The watcher polls the folder; a complete directory is
-// claimed by an atomic rename into processing/, submitted through the
-// same Submitter as the API (same validation, same limits), and moved to
-// done/ or failed/ with result.json beside the documents.
-//
-// Crash safety: the idempotency key of a submission is the directory
-// name plus a hash of its content, so a directory found in processing/
-// after a restart is looked up first and never submitted twice; it is
-// completed (moved to done/) or submitted for the first time. Temporary
-// failures (a full disk, a store error) leave it in processing/ for the
-// next round; only request errors (bad file names, unknown recipient,
-// limits) move it to failed/.
+// Folder is one watched outgoing folder.
 type Folder struct {
 	Root      string
 	Mailbox   string        // used when message.json names none
@@ -68,6 +71,14 @@ const (
 	Done        = "done"
 	Failed      = "failed"
 )
+
+// ErrUnsafeFolder stops a round: a directory the watcher moves submissions
+// through is not a real directory of the folder.
+var ErrUnsafeFolder = errors.New("outfolder: unsafe folder layout")
+
+// errChanged is a document that changed while it was read; the
+// submission is tried again in the next round.
+var errChanged = errors.New("outfolder: a document changed while it was read")
 
 // Result is the content of result.json.
 type Result struct {
@@ -108,18 +119,35 @@ func (o *Folder) Run(ctx context.Context) error {
 	}
 }
 
+// round is one pass over the folder, with the handle every access goes
+// through and the owners whose files are accepted.
+type round struct {
+	*Folder
+	root   *os.Root
+	owners [2]uint32 // the gateway's user and the folder's owner
+}
+
 // RunOnce first finishes what processing/ holds (left by a crash or a
 // temporary failure), then claims and submits every complete directory.
 // It returns how many directories reached done/ or failed/.
 func (o *Folder) RunOnce(ctx context.Context) (int, error) {
 	o.defaults()
-	for _, d := range []string{Processing, Done, Failed} {
-		if err := os.MkdirAll(filepath.Join(o.Root, d), 0o750); err != nil {
-			return 0, fmt.Errorf("outfolder: %w", err)
+	root, err := os.OpenRoot(o.Root)
+	if err != nil {
+		return 0, fmt.Errorf("outfolder: %w", err)
+	}
+	defer root.Close()
+	r := &round{Folder: o, root: root, owners: [2]uint32{uint32(os.Getuid()), uint32(os.Getuid())}}
+	if fi, err := root.Stat("."); err == nil {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			r.owners[1] = st.Uid
 		}
 	}
+	if err := r.prepare(); err != nil {
+		return 0, err
+	}
 	finished := 0
-	pending, err := subdirs(filepath.Join(o.Root, Processing))
+	pending, err := r.subdirs(Processing)
 	if err != nil {
 		return 0, err
 	}
@@ -127,7 +155,7 @@ func (o *Folder) RunOnce(ctx context.Context) (int, error) {
 		if ctx.Err() != nil {
 			return finished, ctx.Err()
 		}
-		done, err := o.process(ctx, name)
+		done, err := r.process(ctx, name)
 		if err != nil {
 			return finished, err
 		}
@@ -135,7 +163,7 @@ func (o *Folder) RunOnce(ctx context.Context) (int, error) {
 			finished++
 		}
 	}
-	fresh, err := subdirs(o.Root)
+	fresh, err := r.subdirs(".")
 	if err != nil {
 		return finished, err
 	}
@@ -147,21 +175,21 @@ func (o *Folder) RunOnce(ctx context.Context) (int, error) {
 		case Processing, Done, Failed:
 			continue
 		}
-		if _, err := os.Lstat(filepath.Join(o.Root, name, Marker)); err != nil {
+		if fi, err := root.Lstat(path.Join(name, Marker)); err != nil || !fi.Mode().IsRegular() {
 			continue // not complete yet
 		}
-		claimed := filepath.Join(o.Root, Processing, name)
-		if _, err := os.Lstat(claimed); err == nil {
+		claimed := path.Join(Processing, name)
+		if _, err := root.Lstat(claimed); err == nil {
 			o.Logger.Warn("outgoing folder: a directory of this name is still being processed; left in place", zap.String("submission", name))
 			continue
 		}
-		if err := os.Rename(filepath.Join(o.Root, name), claimed); err != nil {
+		if err := root.Rename(name, claimed); err != nil {
 			return finished, fmt.Errorf("outfolder: claim: %w", err)
 		}
-		if err := errors.Join(durable.SyncDir(o.Root), durable.SyncDir(filepath.Dir(claimed))); err != nil {
+		if err := errors.Join(durable.SyncDirIn(root, "."), durable.SyncDirIn(root, Processing)); err != nil {
 			return finished, fmt.Errorf("outfolder: %w", err)
 		}
-		done, err := o.process(ctx, name)
+		done, err := r.process(ctx, name)
 		if err != nil {
 			return finished, err
 		}
@@ -172,171 +200,280 @@ func (o *Folder) RunOnce(ctx context.Context) (int, error) {
 	return finished, nil
 }
 
+// prepare makes processing/, done/ and failed/ and refuses to work when
+// one of them is not a real directory, and removes the temporary result
+// files a crash left in processing/.
+func (r *round) prepare() error {
+	for _, d := range []string{Processing, Done, Failed} {
+		fi, err := r.root.Lstat(d)
+		if errors.Is(err, fs.ErrNotExist) {
+			if err := r.root.Mkdir(d, 0o750); err != nil {
+				return fmt.Errorf("outfolder: %w", err)
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("outfolder: %w", err)
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("%w: %s in %s is a %s, not a directory; fix it before the folder is used again", ErrUnsafeFolder, d, r.Root, kind(fi))
+		}
+	}
+	ents, err := r.entries(Processing)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		// Temporary files are the gateway's; whatever stands under such a
+		// name (a link planted there included) is removed, not followed.
+		if n := e.Name(); !e.IsDir() && strings.HasPrefix(n, ".") && strings.HasSuffix(n, ".tmp") {
+			r.root.Remove(path.Join(Processing, n))
+		}
+	}
+	return nil
+}
+
+// kind names a file's type for an operator.
+func kind(fi fs.FileInfo) string {
+	switch m := fi.Mode(); {
+	case m&fs.ModeSymlink != 0:
+		return "symbolic link"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	case m.IsDir():
+		return "directory"
+	case m.IsRegular():
+		return "regular file"
+	}
+	return "special file"
+}
+
+func (r *round) entries(dir string) ([]fs.DirEntry, error) {
+	f, err := r.root.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("outfolder: %w", err)
+	}
+	defer f.Close()
+	ents, err := f.ReadDir(-1)
+	if err != nil {
+		return nil, fmt.Errorf("outfolder: %w", err)
+	}
+	return ents, nil
+}
+
+// subdirs lists the real directories in dir that do not start with a dot
+// (a link to a directory is not one).
+func (r *round) subdirs(dir string) ([]string, error) {
+	ents, err := r.entries(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
 // process submits one claimed directory. It returns done=false with a nil
 // error when a temporary failure leaves the directory for the next round.
-func (o *Folder) process(ctx context.Context, name string) (bool, error) {
-	dir := filepath.Join(o.Root, Processing, name)
-	acc, err := o.submit(ctx, name, dir)
-	res := Result{At: o.Now().UTC()}
+func (r *round) process(ctx context.Context, name string) (bool, error) {
+	dir := path.Join(Processing, name)
+	acc, err := r.submit(ctx, name)
+	res := Result{At: r.Now().UTC()}
 	var fe *field.Error
 	switch {
 	case err == nil:
 		res.ID, res.State, res.Replayed = acc.Message.ID, string(acc.Message.State), acc.Replayed
-		o.Logger.Info("outgoing folder: message accepted", zap.String("submission", name),
-			zap.Int64(logging.KeyMessageID, acc.Message.ID), zap.String(logging.KeyState, res.State))
-		return true, o.finish(dir, name, Done, res)
+		r.Logger.Info("outgoing folder: message accepted", zap.String("submission", name),
+			zap.Int64(logging.KeyMessageID, acc.Message.ID), zap.String(logging.KeyState, res.State), zap.Bool("replayed", acc.Replayed))
+		return true, r.finish(dir, name, Done, res)
 	case errors.As(err, &fe):
 		res.Error, res.Field = err.Error(), fe.Field
 		// The reason may quote file names or subjects: it goes to result.json, not to the log.
-		o.Logger.Warn("outgoing folder: submission refused", zap.String("submission", name), zap.String("field", fe.Field), zap.String("reason", fe.Err.Error()))
-		return true, o.finish(dir, name, Failed, res)
+		r.Logger.Warn("outgoing folder: submission refused", zap.String("submission", name), zap.String("field", fe.Field), zap.String(logging.KeyReason, fe.Err.Error()))
+		return true, r.finish(dir, name, Failed, res)
 	case ctx.Err() != nil:
 		return false, ctx.Err()
 	default:
-		o.Logger.Error("outgoing folder: submission failed; will retry", zap.String("submission", name), zap.Error(err))
+		r.Logger.Error("outgoing folder: submission failed; will retry", zap.String("submission", name), zap.Error(err))
 		return false, nil
 	}
 }
 
-// submit reads a claimed directory and hands it to the Submitter.
-func (o *Folder) submit(ctx context.Context, name, dir string) (submit.Accepted, error) {
-	msgFile, err := os.Open(filepath.Join(dir, MessageFile))
+// submit reads a claimed directory and hands it to the submission path.
+func (r *round) submit(ctx context.Context, name string) (submit.Accepted, error) {
+	dir := path.Join(Processing, name)
+	if fi, err := r.root.Lstat(dir); err != nil || !fi.IsDir() {
+		return submit.Accepted{}, fmt.Errorf("%w: %s is not a directory", ErrUnsafeFolder, dir)
+	}
+	msgFile, _, err := r.openRegular(path.Join(dir, MessageFile))
 	if err != nil {
 		return submit.Accepted{}, field.Errorf(nil, MessageFile, "cannot be read: %v", err)
 	}
-	req, err := o.Submitter.DecodeMessageRequest(msgFile)
+	req, err := r.Submitter.DecodeMessageRequest(msgFile)
 	msgFile.Close()
 	if err != nil {
 		return submit.Accepted{}, err
 	}
 	if req.Mailbox == "" {
-		req.Mailbox = o.Mailbox
+		req.Mailbox = r.Mailbox
 	}
-	files, digest, err := folderContent(dir)
+	files, digest, sums, err := r.content(dir)
 	if err != nil {
 		return submit.Accepted{}, err
 	}
 	key := "outfolder:" + name + ":" + digest
-	if m, ok, err := o.Submitter.Lookup(ctx, key); err != nil || ok {
+	if m, ok, err := r.Submitter.Lookup(ctx, key); err != nil || ok {
 		return submit.Accepted{Message: m, Replayed: ok}, err
 	}
-	draft := o.Submitter.Begin()
+	draft := r.Submitter.Begin()
 	defer draft.Abort()
-	for _, f := range files {
-		if err := addFile(draft, filepath.Join(dir, f)); err != nil {
+	for i, n := range files {
+		f, _, err := r.openRegular(path.Join(dir, n))
+		if err != nil {
+			return submit.Accepted{}, field.Errorf(nil, fmt.Sprintf("document[%d]", draft.Files()), "%s cannot be read: %v", n, err)
+		}
+		h := sha256.New()
+		err = draft.AddDocument(n, "", io.TeeReader(f, h))
+		f.Close()
+		if err != nil {
 			return submit.Accepted{}, err
+		}
+		if hex.EncodeToString(h.Sum(nil)) != sums[i] {
+			return submit.Accepted{}, fmt.Errorf("%w: %s", errChanged, n)
 		}
 	}
 	return draft.Commit(ctx, req, key)
 }
 
-func addFile(d *submit.Draft, path string) error {
-	f, err := os.Open(path)
+// content lists the documents of a directory (every entry but
+// message.json and the gateway's own files, in name order), refusing
+// anything that is not a regular file, and hashes message.json and the
+// documents into one digest.
+func (r *round) content(dir string) (files []string, digest string, sums []string, err error) {
+	ents, err := r.entries(dir)
 	if err != nil {
-		return field.Errorf(nil, fmt.Sprintf("document[%d]", d.Files()), "cannot be read: %v", err)
+		return nil, "", nil, err
 	}
-	defer f.Close()
-	return d.AddDocument(filepath.Base(path), "", f)
-}
-
-// folderContent lists the documents of a directory (every regular file
-// but message.json, the marker and result.json, in name order) and hashes
-// message.json and the documents into one digest.
-func folderContent(dir string) ([]string, string, error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, "", err
-	}
-	h := sha256.New()
-	var files []string
 	for _, e := range ents {
 		n := e.Name()
 		switch {
 		case ownFile(n):
 			continue
 		case !e.Type().IsRegular():
-			return nil, "", field.Errorf(nil, n, "is not a regular file (sub-directories and links are not accepted)")
+			return nil, "", nil, field.Errorf(nil, n, "is a %s; only regular files are accepted (no links, pipes or sub-directories)", kindOf(e))
 		case n != MessageFile:
 			files = append(files, n)
 		}
 	}
 	sort.Strings(files)
+	all := sha256.New()
 	for _, n := range append([]string{MessageFile}, files...) {
-		fh, err := hashFile(filepath.Join(dir, n))
+		sum, err := r.hashFile(path.Join(dir, n))
 		if err != nil {
-			return nil, "", err
+			return nil, "", nil, field.Errorf(nil, n, "cannot be read: %v", err)
 		}
-		fmt.Fprintf(h, "%q %s\n", n, fh)
+		fmt.Fprintf(all, "%q %s\n", n, sum)
+		if n != MessageFile {
+			sums = append(sums, sum)
+		}
 	}
-	return files, hex.EncodeToString(h.Sum(nil)), nil
+	return files, hex.EncodeToString(all.Sum(nil)), sums, nil
 }
 
-func hashFile(path string) (string, error) {
-	f, err := os.Open(path)
+func kindOf(e fs.DirEntry) string {
+	if fi, err := e.Info(); err == nil {
+		return kind(fi)
+	}
+	return "special file"
+}
+
+func (r *round) hashFile(name string) (string, error) {
+	f, _, err := r.openRegular(name)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
-	h := sha256.New()
+	var h hash.Hash = sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// beforeOpen, when set by a test, runs between the check of a file and its
+// opening: where a local user would swap the file.
+var beforeOpen func(name string)
+
+// openRegular opens name for reading only if it is a regular file before
+// it is opened and the opened handle is the same regular file, owned by
+// the gateway's user or the folder's owner. It never blocks on a pipe.
+func (r *round) openRegular(name string) (*os.File, fs.FileInfo, error) {
+	before, err := r.root.Lstat(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !before.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("is a %s, not a regular file", kind(before))
+	}
+	if beforeOpen != nil {
+		beforeOpen(name)
+	}
+	f, err := r.root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+	case !fi.Mode().IsRegular():
+		err = fmt.Errorf("became a %s while it was opened", kind(fi))
+	case !os.SameFile(before, fi):
+		err = errors.New("was replaced while it was opened")
+	default:
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid != r.owners[0] && st.Uid != r.owners[1] {
+			err = fmt.Errorf("belongs to user %d, neither the gateway's nor the folder's owner", st.Uid)
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
+}
+
 // finish writes result.json durably and moves the directory to done/ or
 // failed/ (a name already there gets a time suffix). The temporary file is
-// written beside the submission directory, not in it, so a crash while it
-// is written never leaves a file that the recovery would take for a
-// document (which would change the submission's digest and lose the
-// idempotency match).
-func (o *Folder) finish(dir, name, to string, res Result) error {
+// written in processing/, beside the submission, so a crash while it is
+// written never leaves a file that the recovery would take for a
+// document; the rename replaces whatever stands at result.json.
+func (r *round) finish(dir, name, to string, res Result) error {
 	data, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := o.writeResult(dir, name, append(data, '\n')); err != nil {
+	if err := durable.WriteFileIn(r.root, path.Join(dir, ResultFile), Processing, append(data, '\n'), 0o640); err != nil {
+		return fmt.Errorf("outfolder: result: %w", err)
+	}
+	target := path.Join(to, name)
+	if _, err := r.root.Lstat(target); err == nil {
+		target = fmt.Sprintf("%s-%d", target, r.Now().UnixNano())
+	}
+	if err := r.root.Rename(dir, target); err != nil {
 		return fmt.Errorf("outfolder: %w", err)
 	}
-	target := filepath.Join(o.Root, to, name)
-	if _, err := os.Lstat(target); err == nil {
-		target = fmt.Sprintf("%s-%d", target, o.Now().UnixNano())
-	}
-	if err := os.Rename(dir, target); err != nil {
-		return fmt.Errorf("outfolder: %w", err)
-	}
-	if err := errors.Join(durable.SyncDir(filepath.Dir(dir)), durable.SyncDir(filepath.Dir(target))); err != nil {
+	if err := errors.Join(durable.SyncDirIn(r.root, Processing), durable.SyncDirIn(r.root, to)); err != nil {
 		return fmt.Errorf("outfolder: %w", err)
 	}
 	return nil
-}
-
-// resultTempPrefix names the temporary result files in processing/.
-const resultTempPrefix = ".result-"
-
-// writeResult writes dir/result.json: temporary file in processing/ →
-// fsync → rename into dir → fsync dir.
-func (o *Folder) writeResult(dir, name string, data []byte) error {
-	tmp := filepath.Join(filepath.Dir(dir), resultTempPrefix+name+".tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
-	if err != nil {
-		return err
-	}
-	_, werr := f.Write(data)
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp, filepath.Join(dir, ResultFile))
-	}
-	if werr != nil {
-		os.Remove(tmp)
-		return werr
-	}
-	return durable.SyncDir(dir)
 }
 
 // ownFile reports the gateway's own files in a submission directory: the
@@ -345,19 +482,4 @@ func (o *Folder) writeResult(dir, name string, data []byte) error {
 func ownFile(n string) bool {
 	return n == Marker || n == ResultFile ||
 		strings.HasPrefix(n, "."+ResultFile+".") && strings.HasSuffix(n, ".tmp")
-}
-
-// subdirs lists the directories in dir that do not start with a dot.
-func subdirs(dir string) ([]string, error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("outfolder: %w", err)
-	}
-	var out []string
-	for _, e := range ents {
-		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
-			out = append(out, e.Name())
-		}
-	}
-	return out, nil
 }

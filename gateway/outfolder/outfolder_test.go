@@ -64,6 +64,20 @@ func writeDrop(t *testing.T, parent, name string, msg submit.MessageRequest, doc
 	return dropDir(t, parent, name, files, complete)
 }
 
+// submitOnly stores the submission processing/<name> without moving it
+// on, as a kill right after the store commit leaves it.
+func submitOnly(t *testing.T, o *Folder, name string) (submit.Accepted, error) {
+	t.Helper()
+	o.defaults()
+	root, err := os.OpenRoot(o.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	r := &round{Folder: o, root: root, owners: [2]uint32{uint32(os.Getuid()), uint32(os.Getuid())}}
+	return r.submit(context.Background(), name)
+}
+
 func TestOutFolderPickup(t *testing.T) {
 	e := apitest.NewEnv(t, api.Limits{})
 	e.AddRecipient(t)
@@ -122,11 +136,10 @@ func TestOutFolderCrashRestart(t *testing.T) {
 	e := apitest.NewEnv(t, api.Limits{})
 	e.AddRecipient(t)
 	o := newOutFolder(t, e)
-	o.defaults()
 	ctx := context.Background()
 	processing := filepath.Join(o.Root, Processing)
-	submitted := writeDrop(t, processing, "after-commit", apitest.OKMessage(), map[string]string{"A.pdf": "%PDF a"}, true)
-	first, err := o.submit(ctx, "after-commit", submitted) // the crash came before the move to done/
+	writeDrop(t, processing, "after-commit", apitest.OKMessage(), map[string]string{"A.pdf": "%PDF a"}, true)
+	first, err := submitOnly(t, o, "after-commit") // the crash came before the move to done/
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,11 +219,10 @@ func TestOutFolderCrashWhileWritingResult(t *testing.T) {
 	e := apitest.NewEnv(t, api.Limits{})
 	e.AddRecipient(t)
 	o := newOutFolder(t, e)
-	o.defaults()
 	ctx := context.Background()
 	processing := filepath.Join(o.Root, Processing)
 	dir := writeDrop(t, processing, "crash-00034", apitest.OKMessage(), map[string]string{"A.pdf": "%PDF a"}, true)
-	first, err := o.submit(ctx, "crash-00034", dir)
+	first, err := submitOnly(t, o, "crash-00034")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,7 +83,7 @@ func WriteFileIn(root *os.Root, name, tmpDir string, data []byte, perm os.FileMo
 	if tmpDir == "" {
 		tmpDir = path.Dir(name)
 	}
-	tmp := path.Join(tmpDir, "."+path.Base(name)+"."+strconv.FormatUint(tmpSeq.Add(1), 10)+".tmp")
+	tmp := path.Join(tmpDir, "."+path.Base(name)+"."+strconv.Itoa(os.Getpid())+"-"+strconv.FormatUint(tmpSeq.Add(1), 10)+".tmp")
 	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return err
