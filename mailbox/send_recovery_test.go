@@ -236,31 +236,6 @@ func TestSendStaleLeaseNeverSends(t *testing.T) {
 	}
 }
 
-func TestSenderRun(t *testing.T) {
-	e := newEnv(t)
-	f := newFake(time.Now)
-	s := newSender(e, f)
-	s.Now = time.Now
-	m, err := mailbox.Submit(ctx, e.store, e.blobs, mailbox.NewOutgoing{Mailbox: "mb", Recipient: "court", Now: time.Now()}, []mailbox.Part{{Name: "a.pdf", Body: stringsReader("a")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan error)
-	go func() { done <- s.Run(rctx, 10*time.Millisecond) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for e.get(t, m.ID).State != mailbox.StateSent {
-		if time.Now().After(deadline) {
-			t.Fatal("not sent within 5 s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("Run returned %v, want context.Canceled", err)
-	}
-}
-
 // diskFull is the store with a full disk: claims still fit (a small
 // update in a WAL that has room), every other write fails until ok is set.
 type diskFull struct {
