@@ -105,7 +105,9 @@
 // inspection. Deduplication uses the MessageId and IncomingDigest, the
 // hash of the decrypted documents (stable when the intermediary hands a
 // delivery out again with fresh transport encryption): the same MessageId
-// in a mailbox is stored once (ErrDuplicate; with other documents
+// among a mailbox's incoming messages is stored once (an outgoing message
+// under that MessageId is another message: a mailbox that sends to its own
+// SAFE-ID receives the message like any other; ErrDuplicate; with other documents
 // ErrDuplicateConflict, journaled, the second original kept as a blob); a
 // different MessageId with documents already stored is kept and
 // quarantined as duplicate_content, so a sender's blind resend never

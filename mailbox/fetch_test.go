@@ -189,7 +189,7 @@ func TestFetchEngine(t *testing.T) {
 		t.Fatalf("transcript %s", c)
 	}
 	for _, id := range []string{"govapp_a", "govapp_b"} {
-		m, err := e.store.GetByOSCIMessageID(ctx, mbox, id)
+		m, err := e.store.GetByOSCIMessageID(ctx, mailbox.In, mbox, id)
 		if err != nil || m.State != mailbox.StateReceived || len(m.Documents) != 3 || peer.acked[id] != 1 {
 			t.Fatalf("%s: %+v %v acked=%d", id, m, err, peer.acked[id])
 		}
@@ -214,7 +214,7 @@ func TestFetchEngine(t *testing.T) {
 	if peer.acked["govapp_d"] != 0 {
 		t.Fatal("delivery acknowledged although it was not stored")
 	}
-	if _, err := e.store.GetByOSCIMessageID(ctx, mbox, "govapp_d"); !errors.Is(err, mailbox.ErrNotFound) {
+	if _, err := e.store.GetByOSCIMessageID(ctx, mailbox.In, mbox, "govapp_d"); !errors.Is(err, mailbox.ErrNotFound) {
 		t.Fatalf("govapp_d stored: %v", err)
 	}
 	// Space returns: the next dialog picks it up without a restart.
@@ -255,7 +255,7 @@ func TestFetchEngine(t *testing.T) {
 		t.Fatalf("re-encrypted redelivery counted as conflict")
 	}
 	// The redelivery's receipt completes the stored row's Laufzettel.
-	em, _ := e.store.GetByOSCIMessageID(ctx, mbox, "govapp_e")
+	em, _ := e.store.GetByOSCIMessageID(ctx, mailbox.In, mbox, "govapp_e")
 	if pc, err := e.store.ProcessCard(ctx, em.ID); err != nil || !pc.Reception.Equal(receptionAt) || !pc.Creation.Equal(t0) || res.Receipts != 1 {
 		t.Fatalf("card after redelivery: %+v %v (receipts %d)", pc, err, res.Receipts)
 	}
@@ -270,7 +270,7 @@ func TestFetchEngine(t *testing.T) {
 	if err != nil || res.Conflicts != 1 || res.Stored != 1 {
 		t.Fatalf("conflict and replay: %+v %v", res, err)
 	}
-	if g, _ := e.store.GetByOSCIMessageID(ctx, mbox, "govapp_g"); g.State != mailbox.StateQuarantined || g.LastErrorCode != "duplicate_content" {
+	if g, _ := e.store.GetByOSCIMessageID(ctx, mailbox.In, mbox, "govapp_g"); g.State != mailbox.StateQuarantined || g.LastErrorCode != "duplicate_content" {
 		t.Fatalf("replayed content: %s %s", g.State, g.LastErrorCode)
 	}
 	peer.calls()
@@ -366,7 +366,7 @@ func TestFetchReceipt(t *testing.T) {
 			if early != 0 {
 				t.Fatalf("intake claimed %d rows before their receipt", early)
 			}
-			m, err := e.store.GetByOSCIMessageID(ctx, mbox, "govapp_1")
+			m, err := e.store.GetByOSCIMessageID(ctx, mailbox.In, mbox, "govapp_1")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -409,7 +409,7 @@ func TestFetchStopBeforeReceipt(t *testing.T) {
 	e.reopen(t)
 	s.Abandon()
 	peer.calls()
-	m, err := e.store.GetByOSCIMessageID(ctx, mbox, "govapp_s")
+	m, err := e.store.GetByOSCIMessageID(ctx, mailbox.In, mbox, "govapp_s")
 	if err != nil || m.State != mailbox.StateReceived || !m.NextAttemptAt.Equal(t0.Add(time.Minute)) {
 		t.Fatalf("held row %+v: %v", m, err)
 	}

@@ -43,7 +43,7 @@ type observing struct {
 }
 
 func (o observing) StoreDelivery(c ctxT, d *mailbox.OutgoingDelivery) (mailbox.ProcessCard, error) {
-	m, err := o.db.GetByOSCIMessageID(c, d.Mailbox, d.MessageID)
+	m, err := o.db.GetByOSCIMessageID(c, mailbox.Out, d.Mailbox, d.MessageID)
 	if err == nil {
 		*o.seen = m
 	}

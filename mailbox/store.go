@@ -23,15 +23,20 @@ type Store interface {
 	// CountByState counts messages per direction, mailbox and state.
 	CountByState(ctx context.Context) ([]StateCount, error)
 	// InsertIncoming stores a fetched delivery in StateReceived. It returns
-	// ErrDuplicate (and the existing row) when the mailbox already holds the
-	// MessageId with the same content, and ErrDuplicateConflict when it holds
-	// the MessageId with different content. A different MessageId carrying
-	// content the mailbox already has is stored in StateQuarantined with the
-	// error code "duplicate_content".
+	// ErrDuplicate (and the existing row) when the mailbox already holds an
+	// incoming message with the MessageId and the same content, and
+	// ErrDuplicateConflict when it holds one with different content. An
+	// outgoing message under the same MessageId (a mailbox that sent to
+	// itself) is another message and never a duplicate. A different
+	// MessageId carrying content the mailbox already has is stored in
+	// StateQuarantined with the error code "duplicate_content".
 	InsertIncoming(ctx context.Context, m NewIncoming) (Message, error)
 
 	Get(ctx context.Context, id int64) (Message, error)
-	GetByOSCIMessageID(ctx context.Context, mailbox, osciID string) (Message, error)
+	// GetByOSCIMessageID finds the message of one direction that a mailbox
+	// holds under a MessageId: a message to oneself has an outgoing and an
+	// incoming copy under the same one.
+	GetByOSCIMessageID(ctx context.Context, dir Direction, mailbox, osciID string) (Message, error)
 	List(ctx context.Context, f Filter) ([]Message, error)
 
 	// ClaimDue leases up to limit messages of one direction whose next

@@ -90,12 +90,13 @@ func (s *Store) Get(ctx context.Context, id int64) (mailbox.Message, error) {
 	return m, mapErr(err)
 }
 
-// GetByOSCIMessageID finds a message by its OSCI MessageId within a mailbox.
-func (s *Store) GetByOSCIMessageID(ctx context.Context, mbox, osciID string) (mailbox.Message, error) {
+// GetByOSCIMessageID finds a message of one direction by its OSCI
+// MessageId within a mailbox.
+func (s *Store) GetByOSCIMessageID(ctx context.Context, dir mailbox.Direction, mbox, osciID string) (mailbox.Message, error) {
 	var id int64
-	err := s.r.QueryRowContext(ctx, `SELECT id FROM messages WHERE mailbox = ? AND osci_message_id = ?`, mbox, osciID).Scan(&id)
+	err := s.r.QueryRowContext(ctx, `SELECT id FROM messages WHERE mailbox = ? AND direction = ? AND osci_message_id = ?`, mbox, string(dir), osciID).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return mailbox.Message{}, fmt.Errorf("%w: MessageId in mailbox %s", mailbox.ErrNotFound, mbox)
+		return mailbox.Message{}, fmt.Errorf("%w: %s MessageId in mailbox %s", mailbox.ErrNotFound, dir, mbox)
 	}
 	if err != nil {
 		return mailbox.Message{}, mapErr(err)
@@ -237,7 +238,7 @@ func (s *Store) InsertIncoming(ctx context.Context, n mailbox.NewIncoming) (mail
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var have int64
 		var haveSHA string
-		err := tx.QueryRowContext(ctx, `SELECT id, content_sha256 FROM messages WHERE mailbox = ? AND osci_message_id = ?`, n.Mailbox, n.OSCIMessageID).Scan(&have, &haveSHA)
+		err := tx.QueryRowContext(ctx, `SELECT id, content_sha256 FROM messages WHERE mailbox = ? AND direction = 'in' AND osci_message_id = ?`, n.Mailbox, n.OSCIMessageID).Scan(&have, &haveSHA)
 		switch {
 		case err == nil:
 			id = have

@@ -2,8 +2,11 @@ package sqlite
 
 // migrations are applied in order, each in its own transaction, and
 // recorded in schema_migrations. Never edit a released migration; append.
-// Times are Unix nanoseconds (UTC), 0 meaning "not set"; a PostgreSQL
-// store uses the same tables and columns with timestamptz and NULL.
+// They run with foreign keys off, so a table can be rebuilt (SQLite cannot
+// drop a constraint), and a foreign key check must pass before each
+// commits. Times are Unix nanoseconds (UTC), 0 meaning "not set"; a
+// PostgreSQL store uses the same tables and columns with timestamptz and
+// NULL.
 var migrations = []string{
 	// 1: messages, documents, process cards, intake records, journal.
 	`
@@ -94,6 +97,46 @@ BEGIN SELECT RAISE(ABORT, 'journal is append-only'); END;
 `, // 2: idempotency keys of submissions (one message per key).
 	`
 ALTER TABLE messages ADD COLUMN idempotency_key TEXT;
+CREATE UNIQUE INDEX messages_idempotency ON messages (idempotency_key);
+`, // 3: a MessageId is unique per mailbox and direction: a message to
+	// oneself has an outgoing and an incoming copy under the same one.
+	`
+CREATE TABLE messages_v3 (
+	id              INTEGER PRIMARY KEY,
+	direction       TEXT    NOT NULL CHECK (direction IN ('in', 'out')),
+	mailbox         TEXT    NOT NULL,
+	state           TEXT    NOT NULL,
+	held_from       TEXT    NOT NULL DEFAULT '',
+	attempts        INTEGER NOT NULL DEFAULT 0,
+	next_attempt_at INTEGER NOT NULL DEFAULT 0,
+	lease_owner     TEXT    NOT NULL DEFAULT '',
+	lease_until     INTEGER NOT NULL DEFAULT 0,
+	lease_token     INTEGER NOT NULL DEFAULT 0,
+	osci_message_id TEXT,
+	content_sha256  TEXT    NOT NULL,
+	size            INTEGER NOT NULL,
+	subject         TEXT    NOT NULL DEFAULT '',
+	sender          TEXT    NOT NULL DEFAULT '',
+	recipient       TEXT    NOT NULL DEFAULT '',
+	last_error_code TEXT    NOT NULL DEFAULT '',
+	last_error_text TEXT    NOT NULL DEFAULT '',
+	meta            TEXT    NOT NULL DEFAULT '',
+	created_at      INTEGER NOT NULL,
+	updated_at      INTEGER NOT NULL,
+	finalized_at    INTEGER NOT NULL DEFAULT 0,
+	idempotency_key TEXT,
+	UNIQUE (mailbox, direction, osci_message_id)
+);
+INSERT INTO messages_v3 (id, direction, mailbox, state, held_from, attempts, next_attempt_at, lease_owner, lease_until, lease_token,
+	osci_message_id, content_sha256, size, subject, sender, recipient, last_error_code, last_error_text, meta, created_at, updated_at,
+	finalized_at, idempotency_key)
+SELECT id, direction, mailbox, state, held_from, attempts, next_attempt_at, lease_owner, lease_until, lease_token,
+	osci_message_id, content_sha256, size, subject, sender, recipient, last_error_code, last_error_text, meta, created_at, updated_at,
+	finalized_at, idempotency_key FROM messages;
+DROP TABLE messages;
+ALTER TABLE messages_v3 RENAME TO messages;
+CREATE INDEX messages_due ON messages (direction, state, next_attempt_at);
+CREATE INDEX messages_content ON messages (mailbox, direction, content_sha256);
 CREATE UNIQUE INDEX messages_idempotency ON messages (idempotency_key);
 `,
 }

@@ -38,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 		{"ClaimOrderAndDue", testClaimOrder},
 		{"OutgoingMessageIDUnique", testOutgoingUnique},
 		{"IncomingDedup", testIncomingDedup},
+		{"SelfAddressedMessage", testSelfAddressedMessage},
 		{"ProcessCardMerge", testProcessCard},
 		{"ReceiptHold", testReceiptHold},
 		{"IntakeRecord", testIntakeRecord},
