@@ -102,16 +102,28 @@
 // Received → quarantined | intake_pending → delivered. A delivery whose
 // verification report is invalid is stored and quarantined with the report,
 // never dropped; an operator requeue sends it to the intake after
-// inspection. Deduplication uses the MessageId and IncomingDigest, the
-// hash of the decrypted documents (stable when the intermediary hands a
-// delivery out again with fresh transport encryption): the same MessageId
-// among a mailbox's incoming messages is stored once (an outgoing message
-// under that MessageId is another message: a mailbox that sends to its own
-// SAFE-ID receives the message like any other; ErrDuplicate; with other documents
-// ErrDuplicateConflict, journaled, the second original kept as a blob); a
-// different MessageId with documents already stored is kept and
-// quarantined as duplicate_content, so a sender's blind resend never
-// reaches the eAkte twice without a person deciding.
+// inspection.
+//
+// Deduplication is by (mailbox, MessageId) among incoming messages and by
+// nothing else. The same MessageId handed out again is stored once
+// (ErrDuplicate, counted in FetchResult.Duplicates); with other documents
+// (IncomingDigest, the hash of the decrypted documents, stable when the
+// intermediary hands a delivery out again with fresh transport encryption)
+// it is ErrDuplicateConflict, journaled, the second original kept as a
+// blob. An outgoing message under the same MessageId is another message: a
+// mailbox that sends to its own SAFE-ID receives the message like any
+// other.
+//
+// A new MessageId is a new message, also when its documents equal those of
+// an earlier one (a form letter sent in ten cases, or a third party copying
+// a document to suppress the real delivery): it is stored and delivered
+// like any other, never held, and flagged with the MessageId of the
+// earliest incoming message with those documents (Message.SameContentAs,
+// "sameContentAs" in metadata.json, GleicherInhaltWie in metadata.xml, a
+// note in the Prüfprotokoll, "same_content_as" in the journal). The fetch
+// result counts it in SameContent and lists it in Notices, for one log
+// line. Rows an earlier version quarantined as "duplicate_content" stay
+// quarantined until an operator requeues them to the intake.
 //
 // # Folder intake completeness contract
 //

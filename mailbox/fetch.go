@@ -81,12 +81,35 @@ type Fetcher struct {
 
 // FetchResult counts what one dialog brought.
 type FetchResult struct {
-	Stored, Duplicates, Conflicts int
+	// Stored counts new deliveries stored for the intake; SameContent
+	// those of them whose documents equal an earlier message's (flagged,
+	// delivered all the same). Duplicates were stored before (handed out
+	// again); Conflicts came under a stored MessageId with other content.
+	Stored, SameContent, Duplicates, Conflicts int
 	// Receipts counts process cards with Reception stored after a
 	// delivery; ReceiptFailures those deliveries whose card could not be
 	// had (journaled as "receipt_failed"; the intake lacks Reception).
 	Receipts, ReceiptFailures int
+	// Notices lists, in order, the deliveries an operator must hear of,
+	// one log line each.
+	Notices []FetchNotice
 }
+
+// FetchNotice is one delivery of a dialog that the caller logs.
+type FetchNotice struct {
+	Kind          string // NoticeSameContent
+	OSCIMessageID string
+	Message       int64  // the stored row
+	SameContentAs string // NoticeSameContent: MessageId of the earlier message with the same documents
+}
+
+// Kinds of FetchNotice.
+const (
+	// NoticeSameContent: a delivery under a new MessageId carries the
+	// documents of an earlier message; it was stored for the intake and
+	// flagged (IntakeMetadata.SameContentAs).
+	NoticeSameContent = "same_content"
+)
 
 // FetchMailbox runs one dialog: list the waiting deliveries, fetch each,
 // store it durably (blobs committed, row committed), and only then make
@@ -134,6 +157,10 @@ func (f *Fetcher) FetchMailbox(ctx context.Context, mailbox string) (FetchResult
 		switch {
 		case err == nil:
 			res.Stored++
+			if m.SameContentAs != "" {
+				res.SameContent++
+				res.Notices = append(res.Notices, FetchNotice{Kind: NoticeSameContent, OSCIMessageID: d.MessageID, Message: m.ID, SameContentAs: m.SameContentAs})
+			}
 		case errors.Is(err, ErrDuplicate):
 			res.Duplicates++
 		case errors.Is(err, ErrDuplicateConflict):

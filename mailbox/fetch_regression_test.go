@@ -1,8 +1,10 @@
 package mailbox_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
@@ -57,5 +59,79 @@ func TestSelfAddressedMessageReachesIntake(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(root, mailbox.EntryName(id), mailbox.FileManifest)); err != nil {
 		t.Fatalf("intake entry of the message to oneself: %v", err)
+	}
+}
+
+// TestFormLetterUnderNewMessageIDsIsDelivered: ten messages, each with its
+// own MessageId and subject and the same one-page attachment (a form letter
+// sent in ten cases), and one more from another sender copying that
+// attachment to suppress the real one: every message reaches the intake,
+// each one after the first flagged with the MessageId of the first, and
+// the fetch result counts what happened.
+func TestFormLetterUnderNewMessageIDsIsDelivered(t *testing.T) {
+	e := newEnv(t)
+	const mbox = "DE.BeBPo.erkelenz"
+	peer := newFakeMailbox()
+	var ids []string
+	for i := 0; i < 10; i++ {
+		id := fmt.Sprintf("govapp_form_%02d", i)
+		ids = append(ids, id)
+		peer.add(id, true)
+		peer.bodies[id] = []string{"original of " + id, "<xjustiz/>", "%PDF Formbrief"}
+	}
+	fe := &mailbox.Fetcher{Store: e.store, Blobs: e.blobs, Open: peer.open, Now: e.clk.Now}
+	res, err := fe.FetchMailbox(ctx, mbox)
+	if err != nil || res.Stored != 10 || res.SameContent != 9 || res.Duplicates != 0 {
+		t.Fatalf("form letters: %+v %v, want 10 stored, 9 with the same content", res, err)
+	}
+	var notices []string
+	for _, n := range res.Notices {
+		if n.Kind != mailbox.NoticeSameContent || n.SameContentAs != ids[0] {
+			t.Fatalf("notice %+v", n)
+		}
+		notices = append(notices, n.OSCIMessageID)
+	}
+	if strings.Join(notices, ",") != strings.Join(ids[1:], ",") {
+		t.Fatalf("notices for %v, want %v", notices, ids[1:])
+	}
+	// A third party sends the same documents under its own MessageId first
+	// seen later; it is delivered and flagged too, and holds nothing back.
+	peer.add("govapp_copy", true)
+	peer.deliveries["govapp_copy"].Sender = "DE.Other.x"
+	peer.bodies["govapp_copy"] = []string{"original of the copy", "<xjustiz/>", "%PDF Formbrief"}
+	if res, err := fe.FetchMailbox(ctx, mbox); err != nil || res.Stored != 1 || res.SameContent != 1 {
+		t.Fatalf("copy: %+v %v", res, err)
+	}
+
+	root := filepath.Join(e.dir, "eakte")
+	folder, err := mailbox.NewFolderIntake(root, nil, e.clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &mailbox.Deliverer{Store: e.store, Blobs: e.blobs, Sink: folder, Now: e.clk.Now, Batch: 20}
+	if _, err := d.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range append(ids, "govapp_copy") {
+		m, err := e.store.GetByOSCIMessageID(ctx, mailbox.In, mbox, id)
+		if err != nil || m.State != mailbox.StateDelivered {
+			t.Fatalf("%s: %s %s %v, want delivered", id, m.State, m.LastErrorCode, err)
+		}
+		meta, err := os.ReadFile(filepath.Join(root, id, mailbox.FileMetadataJSON))
+		if err != nil {
+			t.Fatal(err)
+		}
+		flagged := strings.Contains(string(meta), `"sameContentAs": "`+ids[0]+`"`)
+		if flagged != (i > 0) {
+			t.Errorf("%s: metadata.json flagged %v, want %v", id, flagged, i > 0)
+		}
+		if i == 0 {
+			continue
+		}
+		x, _ := os.ReadFile(filepath.Join(root, id, mailbox.FileMetadataXML))
+		html, _ := os.ReadFile(filepath.Join(root, id, mailbox.FileReportHTML))
+		if !strings.Contains(string(x), "<GleicherInhaltWie>"+ids[0]+"</GleicherInhaltWie>") || !strings.Contains(string(html), "Gleicher Inhalt wie") {
+			t.Errorf("%s: metadata.xml or Prüfprotokoll without the note", id)
+		}
 	}
 }

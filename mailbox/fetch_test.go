@@ -261,17 +261,17 @@ func TestFetchEngine(t *testing.T) {
 	}
 
 	// 4. Same MessageId, other documents: kept out, counted and journaled.
-	// Other MessageId, documents already stored: kept, quarantined.
+	// Other MessageId, documents already stored: stored, flagged.
 	peer.add("govapp_e", true)
 	peer.bodies["govapp_e"][2] = "%PDF forged"
 	peer.add("govapp_g", true)
 	peer.bodies["govapp_g"] = append([]string(nil), peer.bodies["govapp_a"]...)
 	res, err = fe.FetchMailbox(ctx, mbox)
-	if err != nil || res.Conflicts != 1 || res.Stored != 1 {
-		t.Fatalf("conflict and replay: %+v %v", res, err)
+	if err != nil || res.Conflicts != 1 || res.Stored != 1 || res.SameContent != 1 {
+		t.Fatalf("conflict and same content: %+v %v", res, err)
 	}
-	if g, _ := e.store.GetByOSCIMessageID(ctx, mailbox.In, mbox, "govapp_g"); g.State != mailbox.StateQuarantined || g.LastErrorCode != "duplicate_content" {
-		t.Fatalf("replayed content: %s %s", g.State, g.LastErrorCode)
+	if g, _ := e.store.GetByOSCIMessageID(ctx, mailbox.In, mbox, "govapp_g"); g.State != mailbox.StateReceived || g.SameContentAs != "govapp_a" {
+		t.Fatalf("same content: %s %q", g.State, g.SameContentAs)
 	}
 	peer.calls()
 

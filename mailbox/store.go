@@ -28,8 +28,9 @@ type Store interface {
 	// ErrDuplicateConflict when it holds one with different content. An
 	// outgoing message under the same MessageId (a mailbox that sent to
 	// itself) is another message and never a duplicate. A different
-	// MessageId carrying content the mailbox already has is stored in
-	// StateQuarantined with the error code "duplicate_content".
+	// MessageId carrying content the mailbox already has (same
+	// ContentSHA256) is stored like any other, with SameContentAs set to the
+	// MessageId of the earliest incoming message with that content.
 	InsertIncoming(ctx context.Context, m NewIncoming) (Message, error)
 
 	Get(ctx context.Context, id int64) (Message, error)

@@ -15,7 +15,7 @@ import (
 
 const msgCols = `id, direction, mailbox, state, held_from, attempts, next_attempt_at, lease_owner, lease_until,
 	lease_token, COALESCE(osci_message_id, ''), content_sha256, size, subject, sender, recipient,
-	last_error_code, last_error_text, meta, created_at, updated_at, finalized_at, COALESCE(idempotency_key, '')`
+	last_error_code, last_error_text, meta, created_at, updated_at, finalized_at, COALESCE(idempotency_key, ''), same_content_as`
 
 type scanner interface{ Scan(...any) error }
 
@@ -25,7 +25,7 @@ func scanMessage(sc scanner) (mailbox.Message, error) {
 	var next, until, created, updated, final int64
 	err := sc.Scan(&m.ID, &dir, &m.Mailbox, &state, &held, &m.Attempts, &next, &m.LeaseOwner, &until,
 		&m.LeaseToken, &m.OSCIMessageID, &m.ContentSHA256, &m.Size, &m.Subject, &m.Sender, &m.Recipient,
-		&m.LastErrorCode, &m.LastErrorText, &meta, &created, &updated, &final, &m.IdempotencyKey)
+		&m.LastErrorCode, &m.LastErrorText, &meta, &created, &updated, &final, &m.IdempotencyKey, &m.SameContentAs)
 	if err != nil {
 		return m, err
 	}
@@ -254,13 +254,15 @@ func (s *Store) InsertIncoming(ctx context.Context, n mailbox.NewIncoming) (mail
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
+		// The same documents under another MessageId are another message
+		// (a form letter sent in several cases): stored like any other and
+		// flagged with the earliest such message.
 		state, code, text := mailbox.StateReceived, "", ""
 		var twin int64
-		err = tx.QueryRowContext(ctx, `SELECT id FROM messages WHERE mailbox = ? AND direction = 'in' AND content_sha256 = ? ORDER BY id LIMIT 1`, n.Mailbox, n.ContentSHA256).Scan(&twin)
-		switch {
-		case err == nil:
-			state, code, text = mailbox.StateQuarantined, "duplicate_content", fmt.Sprintf("same content as message %d", twin)
-		case !errors.Is(err, sql.ErrNoRows):
+		var twinID string
+		err = tx.QueryRowContext(ctx, `SELECT id, osci_message_id FROM messages WHERE mailbox = ? AND direction = 'in' AND content_sha256 = ? ORDER BY id LIMIT 1`,
+			n.Mailbox, n.ContentSHA256).Scan(&twin, &twinID)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		now := ns(n.Now)
@@ -271,10 +273,10 @@ func (s *Store) InsertIncoming(ctx context.Context, n mailbox.NewIncoming) (mail
 			due = ns(n.NotBefore)
 		}
 		err = tx.QueryRowContext(ctx, `INSERT INTO messages (direction, mailbox, state, next_attempt_at, osci_message_id, content_sha256, size, subject, sender, recipient,
-			last_error_code, last_error_text, meta, created_at, updated_at, finalized_at)
-			VALUES ('in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			last_error_code, last_error_text, meta, created_at, updated_at, finalized_at, same_content_as)
+			VALUES ('in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			n.Mailbox, string(state), due, n.OSCIMessageID, n.ContentSHA256, n.Size, n.Subject, n.Sender, n.Recipient,
-			code, text, string(n.Meta), now, now, final).Scan(&id)
+			code, text, string(n.Meta), now, now, final, twinID).Scan(&id)
 		if err != nil {
 			return err
 		}
@@ -289,6 +291,9 @@ func (s *Store) InsertIncoming(ctx context.Context, n mailbox.NewIncoming) (mail
 		d := map[string]string{"mailbox": n.Mailbox, "osci_message_id": n.OSCIMessageID, "sha256": n.ContentSHA256, "state": string(state)}
 		if code != "" {
 			d["code"] = code
+		}
+		if twin != 0 {
+			d["same_content_as"], d["same_content_message"] = twinID, strconv.FormatInt(twin, 10)
 		}
 		if due != now {
 			d["held_until"] = n.NotBefore.UTC().Format(time.RFC3339Nano)

@@ -138,5 +138,9 @@ ALTER TABLE messages_v3 RENAME TO messages;
 CREATE INDEX messages_due ON messages (direction, state, next_attempt_at);
 CREATE INDEX messages_content ON messages (mailbox, direction, content_sha256);
 CREATE UNIQUE INDEX messages_idempotency ON messages (idempotency_key);
+`, // 4: an incoming message whose documents equal an earlier one's is
+	// delivered and flagged with that message's MessageId.
+	`
+ALTER TABLE messages ADD COLUMN same_content_as TEXT NOT NULL DEFAULT '';
 `,
 }

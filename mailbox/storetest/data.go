@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,7 +46,8 @@ func testOutgoingUnique(t *testing.T, open Opener) {
 
 // testIncomingDedup: same MessageId and content → ErrDuplicate; same
 // MessageId, other content → ErrDuplicateConflict; other MessageId, same
-// content → stored and quarantined. Every case is journaled.
+// content → stored for the intake, flagged with the first MessageId.
+// Every case is journaled.
 func testIncomingDedup(t *testing.T, open Opener) {
 	s := open(t, t.TempDir())
 	sha := fmt.Sprintf("%064x", 7)
@@ -63,7 +65,7 @@ func testIncomingDedup(t *testing.T, open Opener) {
 	}{
 		{"repeat", "mb", "govapp_7", sha, mailbox.ErrDuplicate, mailbox.StateReceived, "duplicate_delivery"},
 		{"conflict", "mb", "govapp_7", fmt.Sprintf("%064x", 8), mailbox.ErrDuplicateConflict, mailbox.StateReceived, "duplicate_conflict"},
-		{"same content, new id", "mb", "govapp_9", sha, nil, mailbox.StateQuarantined, "received"},
+		{"same content, new id", "mb", "govapp_9", sha, nil, mailbox.StateReceived, "received"},
 		{"same id, other mailbox", "mb2", "govapp_7", sha, nil, mailbox.StateReceived, "received"},
 	}
 	for _, tc := range cases {
@@ -82,12 +84,19 @@ func testIncomingDedup(t *testing.T, open Opener) {
 		if m.State != tc.state {
 			t.Errorf("%s: state %s, want %s", tc.name, m.State, tc.state)
 		}
-		if tc.state == mailbox.StateQuarantined && m.LastErrorCode != "duplicate_content" {
-			t.Errorf("%s: error code %q", tc.name, m.LastErrorCode)
+		wantFlag := ""
+		if tc.id == "govapp_9" {
+			wantFlag = "govapp_7"
+		}
+		if m.SameContentAs != wantFlag || m.LastErrorCode != "" {
+			t.Errorf("%s: same content as %q, error code %q; want %q and none", tc.name, m.SameContentAs, m.LastErrorCode, wantFlag)
 		}
 		evs, _ := s.Events(ctx, 0, 1000)
 		if k := evs[len(evs)-1].Kind; k != tc.journal {
 			t.Errorf("%s: journal %q, want %q", tc.name, k, tc.journal)
+		}
+		if wantFlag != "" && !strings.Contains(evs[len(evs)-1].Detail, `"same_content_as":"govapp_7"`) {
+			t.Errorf("%s: journal detail %s", tc.name, evs[len(evs)-1].Detail)
 		}
 	}
 	if _, err := s.InsertIncoming(ctx, mailbox.NewIncoming{Mailbox: "mb", ContentSHA256: sha, Now: T0}); !errors.Is(err, mailbox.ErrInvalidInput) {
