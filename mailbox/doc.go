@@ -60,7 +60,13 @@
 // doubling, at most every 10 minutes); a received document is never given
 // up. A failed fetch dialog is not retried by the Fetcher: the caller runs
 // FetchMailbox again at its poll interval, and the intermediary keeps every
-// delivery not acknowledged.
+// delivery not acknowledged. The caller runs the next dialog at once only
+// when FetchResult.More says so: the dialog stored new deliveries and left
+// others beyond its Limit. One that met only known deliveries waits for
+// the poll interval, so a fetch loop never spins on them.
+//
+// A delivery that keeps failing never stops its mailbox (see "Poison
+// deliveries" below).
 //
 // The MessageId from getMessageId is committed (StateIDAssigned) before
 // storeDelivery is sent, and StateSending is committed before the request
@@ -90,7 +96,8 @@
 //     (once its receipt hold has ended, see above).
 //   - intake_pending: handed to the intake again; sinks are idempotent.
 //   - failed, quarantined, confirmed, delivered, held, deleted: left alone
-//     until an operator acts (hold, release, requeue, delete). Deleted rows
+//     until an operator acts (hold, release, requeue, delete; a parked
+//     delivery also Reprocess). Deleted rows
 //     stay as tombstones so a MessageId is never reused; their blobs are
 //     not yet garbage-collected.
 //
@@ -124,6 +131,34 @@
 // result counts it in SameContent and lists it in Notices, for one log
 // line. Rows an earlier version quarantined as "duplicate_content" stay
 // quarantined until an operator requeues them to the intake.
+//
+// # Poison deliveries
+//
+// Every read of a delivery is counted in the store (BeginFetch, per
+// mailbox and MessageId) before it starts, so a read that stops the
+// process counts as well. A read that received nothing usable (a transport
+// failure, a response cut short) or failed on our side (a full disk) is
+// taken back: it is a normal retry however often it happens, and never
+// parks anything. A delivery that arrived completely but cannot be read
+// (Session.FetchDelivery returns an *UnreadableError with the response as
+// received) is journaled ("fetch_unreadable") and the dialog abandoned, so
+// nothing is acknowledged; at its Fetcher.MaxAttempts-th read (default 3)
+// it is parked instead: its original is stored as a blob, the row in
+// StateQuarantined with LastErrorCode "unreadable" and the reason as
+// LastErrorText (and as a problem in the Prüfprotokoll), acknowledged like
+// any stored delivery, and the dialog goes on with the next one. When
+// MaxAttempts reads ended without any outcome (the process stopped each
+// time), the delivery is no longer read: a session that is an
+// OriginalFetcher fetches it unread and it is parked; otherwise it is
+// skipped, left unacknowledged at the intermediary, until an operator
+// clears its count (EndFetch with Clear). FetchResult counts Parked and
+// Skipped and lists each in Notices, for one log line and a metric; the
+// parked row shows in every listing of quarantined messages. An operator
+// retries a parked delivery with Reprocess (the stored original handed to
+// the bridge's Reprocessor: read, the message goes on like a fresh
+// delivery, verification first; still unreadable, it stays parked with
+// the new reason) or releases it unread with OpRequeue (the intake
+// receives the original and the reason).
 //
 // # Folder intake completeness contract
 //

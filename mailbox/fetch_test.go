@@ -23,6 +23,7 @@ type fakeMailbox struct {
 	deliveries map[string]*mailbox.Delivery
 	bodies     map[string][]string // original, then documents
 	fetchErr   map[string]error
+	unreadable map[string]string // the delivery arrives but cannot be read, for this reason
 	receiptErr map[string]error
 	onReceipt  func(id string) // runs before the receipt is answered
 	acked      map[string]int
@@ -32,7 +33,7 @@ type fakeMailbox struct {
 
 func newFakeMailbox() *fakeMailbox {
 	return &fakeMailbox{deliveries: map[string]*mailbox.Delivery{}, bodies: map[string][]string{}, fetchErr: map[string]error{},
-		receiptErr: map[string]error{}, acked: map[string]int{}}
+		unreadable: map[string]string{}, receiptErr: map[string]error{}, acked: map[string]int{}}
 }
 
 // add queues a delivery; valid=false gives it a failed verification report.
@@ -97,6 +98,9 @@ func (s *fakeSession) FetchDelivery(ctx context.Context, id string) (*mailbox.De
 		return nil, err
 	}
 	f.last = id
+	if reason, ok := f.unreadable[id]; ok {
+		return nil, &mailbox.UnreadableError{Original: strings.NewReader(f.bodies[id][0]), Reason: reason, Err: errors.New("osci: " + reason)}
+	}
 	d := *f.deliveries[id]
 	b := f.bodies[id]
 	d.Original = strings.NewReader(b[0])

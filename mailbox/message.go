@@ -31,7 +31,7 @@ const (
 
 	// Incoming.
 	StateReceived      State = "received"       // fetched and durable, not yet classified
-	StateQuarantined   State = "quarantined"    // held for a person, LastErrorCode says why (e.g. verification_failed)
+	StateQuarantined   State = "quarantined"    // held for a person, LastErrorCode says why (verification_failed, unreadable)
 	StateIntakePending State = "intake_pending" // verified, waiting for the eAkte intake
 	StateDelivered     State = "delivered"      // handed to the eAkte intake, which confirmed it
 

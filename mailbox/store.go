@@ -30,8 +30,22 @@ type Store interface {
 	// itself) is another message and never a duplicate. A different
 	// MessageId carrying content the mailbox already has (same
 	// ContentSHA256) is stored like any other, with SameContentAs set to the
-	// MessageId of the earliest incoming message with that content.
+	// MessageId of the earliest incoming message with that content. With
+	// Unreadable set the delivery is parked: stored in StateQuarantined
+	// with LastErrorCode ReasonUnreadable. Storing it (or finding it
+	// stored) forgets the reads counted by BeginFetch.
 	InsertIncoming(ctx context.Context, m NewIncoming) (Message, error)
+	// BeginFetch durably counts a read of delivery osciID for mailbox
+	// before it starts and returns the reads counted, this one included,
+	// so a read that stops the process counts too.
+	BeginFetch(ctx context.Context, mailbox, osciID string, now time.Time) (int, error)
+	// EndFetch records the end of a read that stored nothing (see
+	// FetchEnd). Unknown deliveries are no error.
+	EndFetch(ctx context.Context, e FetchEnd) error
+	// Reread records a new reading of a parked message (StateQuarantined
+	// with ReasonUnreadable, else ErrInvalidTransition); see Reread and
+	// Reprocess.
+	Reread(ctx context.Context, r Reread) (Message, error)
 
 	Get(ctx context.Context, id int64) (Message, error)
 	// GetByOSCIMessageID finds the message of one direction that a mailbox
@@ -116,6 +130,43 @@ type NewIncoming struct {
 	// for its receipt; UpdateProcessCard releases it early, and the hold
 	// ends by itself if the process stops in between.
 	NotBefore time.Time
+	// Unreadable parks the delivery: why it could not be read (becomes
+	// LastErrorText, with LastErrorCode ReasonUnreadable); Documents then
+	// hold the original only. Attempts is the number of reads, journaled.
+	Unreadable string
+	Attempts   int
+}
+
+// FetchEnd ends a read counted by BeginFetch that stored nothing.
+type FetchEnd struct {
+	Mailbox       string
+	OSCIMessageID string
+	Now           time.Time
+	// Unreadable is why a delivery received completely could not be read:
+	// the read stays counted and is journaled ("fetch_unreadable"). Empty:
+	// nothing usable arrived, or the failure was ours (a full disk), and
+	// the read is taken back.
+	Unreadable string
+	// Clear forgets every read counted, so that a delivery no longer read
+	// (NoticeSkipped) is read again: an operator's decision, journaled
+	// ("fetch_cleared") with Actor.
+	Clear bool
+	Actor string
+}
+
+// Reread is the outcome of reading a parked delivery again (Reprocess).
+// With Failure set the message stays parked with Failure as its reason;
+// otherwise Read (whose OSCIMessageID and Mailbox must match the row)
+// replaces its documents (the original among them), metadata, sender,
+// recipient, subject, digest and card, and the message becomes received,
+// due at Now, to be verified and handed on like a fresh delivery. Both are
+// journaled ("reread") with Actor.
+type Reread struct {
+	ID      int64
+	Actor   string
+	Now     time.Time
+	Failure string
+	Read    *NewIncoming
 }
 
 // Filter selects messages for List. Zero fields match everything.

@@ -239,8 +239,14 @@ func (s *Store) InsertIncoming(ctx context.Context, n mailbox.NewIncoming) (mail
 		var have int64
 		var haveSHA string
 		err := tx.QueryRowContext(ctx, `SELECT id, content_sha256 FROM messages WHERE mailbox = ? AND direction = 'in' AND osci_message_id = ?`, n.Mailbox, n.OSCIMessageID).Scan(&have, &haveSHA)
-		switch {
-		case err == nil:
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		// Stored now or before: the reads counted for it are done with.
+		if err := forgetFetch(ctx, tx, n.Mailbox, n.OSCIMessageID); err != nil {
+			return err
+		}
+		if err == nil {
 			id = have
 			kind := "duplicate_delivery"
 			outcome = fmt.Errorf("%w: MessageId already stored as message %d", mailbox.ErrDuplicate, have)
@@ -251,18 +257,13 @@ func (s *Store) InsertIncoming(ctx context.Context, n mailbox.NewIncoming) (mail
 			_, err = appendEvent(ctx, tx, mailbox.EventInput{At: n.Now, MessageID: have, Kind: kind,
 				Detail: map[string]string{"stored_sha256": haveSHA, "offered_sha256": n.ContentSHA256}})
 			return err
-		case !errors.Is(err, sql.ErrNoRows):
-			return err
 		}
-		// The same documents under another MessageId are another message
-		// (a form letter sent in several cases): stored like any other and
-		// flagged with the earliest such message.
 		state, code, text := mailbox.StateReceived, "", ""
-		var twin int64
-		var twinID string
-		err = tx.QueryRowContext(ctx, `SELECT id, osci_message_id FROM messages WHERE mailbox = ? AND direction = 'in' AND content_sha256 = ? ORDER BY id LIMIT 1`,
-			n.Mailbox, n.ContentSHA256).Scan(&twin, &twinID)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		if n.Unreadable != "" {
+			state, code, text = mailbox.StateQuarantined, mailbox.ReasonUnreadable, n.Unreadable
+		}
+		twin, twinID, err := sameContent(ctx, tx, n.Mailbox, n.ContentSHA256, 0)
+		if err != nil {
 			return err
 		}
 		now := ns(n.Now)
@@ -290,7 +291,10 @@ func (s *Store) InsertIncoming(ctx context.Context, n mailbox.NewIncoming) (mail
 		}
 		d := map[string]string{"mailbox": n.Mailbox, "osci_message_id": n.OSCIMessageID, "sha256": n.ContentSHA256, "state": string(state)}
 		if code != "" {
-			d["code"] = code
+			d["code"], d["text"] = code, text
+		}
+		if n.Attempts > 0 {
+			d["attempts"] = strconv.Itoa(n.Attempts)
 		}
 		if twin != 0 {
 			d["same_content_as"], d["same_content_message"] = twinID, strconv.FormatInt(twin, 10)

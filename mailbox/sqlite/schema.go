@@ -142,5 +142,18 @@ CREATE UNIQUE INDEX messages_idempotency ON messages (idempotency_key);
 	// delivered and flagged with that message's MessageId.
 	`
 ALTER TABLE messages ADD COLUMN same_content_as TEXT NOT NULL DEFAULT '';
+`, // 5: reads of deliveries not (yet) stored, counted before each read so
+	// that a delivery that keeps failing (or stopping the process) is
+	// parked instead of blocking its mailbox.
+	`
+CREATE TABLE fetch_attempts (
+	mailbox         TEXT    NOT NULL,
+	osci_message_id TEXT    NOT NULL,
+	attempts        INTEGER NOT NULL,
+	last_error      TEXT    NOT NULL DEFAULT '',
+	first_at        INTEGER NOT NULL,
+	updated_at      INTEGER NOT NULL,
+	PRIMARY KEY (mailbox, osci_message_id)
+);
 `,
 }

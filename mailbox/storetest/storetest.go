@@ -39,6 +39,8 @@ func Run(t *testing.T, open Opener) {
 		{"OutgoingMessageIDUnique", testOutgoingUnique},
 		{"IncomingDedup", testIncomingDedup},
 		{"SelfAddressedMessage", testSelfAddressedMessage},
+		{"FetchAttempts", testFetchAttempts},
+		{"ParkedIncoming", testParkedIncoming},
 		{"ProcessCardMerge", testProcessCard},
 		{"ReceiptHold", testReceiptHold},
 		{"IntakeRecord", testIntakeRecord},
