@@ -168,6 +168,15 @@
 // file and directory was fsync'd. Its name derives from the MessageId, so a
 // repeated hand-over finds, verifies and reports the existing entry.
 //
+// # HTTP intake
+//
+// See HTTPIntake: a message counts as handed over only on a 2xx answer to
+// the POST at the configured URL; a redirect is a failure and is never
+// followed. One request may take BaseTimeout plus TimeoutPerMiB per MiB of
+// the entry, so a large delivery is not cut off at a fixed limit. Plain
+// http is refused, before any request, unless the endpoint is a loopback
+// address or AllowInsecureHTTP is set.
+//
 // # Journal
 //
 // The journal is append-only; each entry carries the SHA-256 of the
