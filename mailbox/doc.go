@@ -180,8 +180,28 @@
 // # Journal
 //
 // The journal is append-only; each entry carries the SHA-256 of the
-// previous entry's canonical encoding (GenesisHash for the first).
-// VerifyJournal names the first broken entry. Cutting entries off the end
-// is detected only against a head hash kept elsewhere
-// (`bebpo-gateway journal verify` prints it).
+// previous entry's canonical encoding (GenesisHash for the first). Its
+// head (sequence number and hash of the last entry) is also kept outside
+// the journal (Store.AnchoredHead; for SQLite a file beside the database,
+// written atomically: temporary file, fsync, rename, fsync directory). A
+// store moves that anchor forward after every commit that appended
+// entries; it never moves it backwards, never past an anchored entry that
+// is no longer in the journal unchanged (the anchor then stays as
+// evidence), and never writes a removed anchor anew by itself. The
+// guarantee: the anchor is never ahead of the committed journal, and it is
+// behind only by the entries of commits whose process stopped before
+// writing it (at most one transaction per writing process), which the
+// next start anchors. A failed anchor write does not undo its commit; the
+// next commit tries again.
+//
+// VerifyJournal (`bebpo-gateway journal verify`) fails with
+// ErrJournalBroken naming the first bad entry when an entry was edited,
+// removed or reordered, when the journal ends before its anchored head
+// (ErrJournalTruncated: the first missing entry), when the anchored entry
+// differs (the chain up to it was rewritten), or when the anchor was
+// removed (ErrNoAnchor). Entries after the anchor (AnchorBehind in the
+// report) rest on the chain alone. The daemon is to log AnchoredHead at
+// start, at stop and every hour, so that a copy of the head outlives the
+// data directory: someone who can rewrite both the database and the
+// anchor is caught only against those log lines.
 package mailbox

@@ -89,6 +89,12 @@ type Store interface {
 	Events(ctx context.Context, after int64, limit int) ([]Event, error)
 	// MessageEvents returns the journal entries of one message, in order.
 	MessageEvents(ctx context.Context, id int64) ([]Event, error)
+	// AnchoredHead returns the journal head as kept outside the journal,
+	// where deleting journal rows does not reach it; ErrNoAnchor when it
+	// was removed. A store moves it forward after every commit that
+	// appended entries, never backwards, and never past an anchored entry
+	// that is no longer in the journal unchanged; see the package doc.
+	AnchoredHead(ctx context.Context) (JournalHead, error)
 
 	Close() error
 }

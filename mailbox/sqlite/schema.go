@@ -155,5 +155,16 @@ CREATE TABLE fetch_attempts (
 	updated_at      INTEGER NOT NULL,
 	PRIMARY KEY (mailbox, osci_message_id)
 );
+`, // 6: the journal head is also kept in a file beside the database
+	// (HeadPath); this row says since when, so that a removed file is
+	// reported instead of being silently written anew.
+	`
+CREATE TABLE journal_anchor (
+	id     INTEGER PRIMARY KEY CHECK (id = 1),
+	seq    INTEGER NOT NULL,
+	hash   TEXT    NOT NULL,
+	at     INTEGER NOT NULL,
+	reason TEXT    NOT NULL
+);
 `,
 }

@@ -308,3 +308,36 @@ func TestMigrationKeepsVersion2Data(t *testing.T) {
 		t.Fatalf("idempotency index after migration: %v", err)
 	}
 }
+
+// TestMigrationAnchorsExistingJournal: a database whose journal was written
+// before the head was anchored gets its current head anchored on the first
+// Open, and verifies.
+func TestMigrationAnchorsExistingJournal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	db := createAtVersion(t, path, 5)
+	prev := mailbox.GenesisHash
+	var last mailbox.Event
+	for i := int64(1); i <= 3; i++ {
+		last = mailbox.Seal(mailbox.EventInput{At: storetest.T0, Kind: "note"}, i, prev)
+		prev = last.Hash
+		if _, err := db.Exec(`INSERT INTO journal (seq, at, message_id, kind, detail, prev_hash, hash) VALUES (?, ?, 0, ?, ?, ?, ?)`,
+			last.Seq, last.At.UnixNano(), last.Kind, last.Detail, last.PrevHash, last.Hash); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec(`INSERT INTO journal_head (id, seq, hash) VALUES (1, ?, ?)`, last.Seq, last.Hash); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if h, err := s.AnchoredHead(ctx); err != nil || h.Seq != 3 || h.Hash != last.Hash {
+		t.Fatalf("anchored head after the migration: %+v %v", h, err)
+	}
+	if r, err := mailbox.VerifyJournal(ctx, s); err != nil || r.Entries != 3 || r.AnchorBehind != 0 {
+		t.Fatalf("verify after the migration: %+v %v", r, err)
+	}
+}

@@ -105,3 +105,50 @@ func testParkedIncoming(t *testing.T, open Opener) {
 	}
 	claim(t, s, mailbox.In, p.ID, now)
 }
+
+// testJournalAnchor: the head kept outside the journal follows every
+// commit that appends entries, also across a reopen, so that cutting
+// entries off the end is detected.
+func testJournalAnchor(t *testing.T, open Opener) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	want := func(step string) {
+		t.Helper()
+		h, err := s.AnchoredHead(ctx)
+		if err != nil {
+			t.Fatalf("%s: AnchoredHead: %v", step, err)
+		}
+		evs, err := s.Events(ctx, 0, 10000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := mailbox.JournalHead{Hash: mailbox.GenesisHash}
+		if len(evs) > 0 {
+			last = mailbox.JournalHead{Seq: evs[len(evs)-1].Seq, Hash: evs[len(evs)-1].Hash}
+		}
+		if h != last {
+			t.Fatalf("%s: anchored head %v, journal ends at %v", step, h, last)
+		}
+	}
+	want("empty")
+	m := enqueue(t, s, "mb")
+	want("enqueue")
+	m = claim(t, s, mailbox.Out, m.ID, T0)
+	apply(t, s, m, mailbox.Change{To: mailbox.StateIDAssigned, OSCIMessageID: "govapp_a", Next: T0})
+	want("apply")
+	incoming(t, s, "mb", "govapp_b", fmt.Sprintf("%064x", 51))
+	want("incoming")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir)
+	want("reopen")
+	if _, err := s.Append(ctx, mailbox.EventInput{At: T0, Kind: "note"}); err != nil {
+		t.Fatal(err)
+	}
+	want("append after reopen")
+	r, err := mailbox.VerifyJournal(ctx, s)
+	if err != nil || r.AnchorBehind != 0 || r.Anchor.Seq != r.HeadSeq {
+		t.Fatalf("VerifyJournal: %+v %v", r, err)
+	}
+}

@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"ReceiptHold", testReceiptHold},
 		{"IntakeRecord", testIntakeRecord},
 		{"JournalChain", testJournalChain},
+		{"JournalAnchor", testJournalAnchor},
 		{"FailedChangeLeavesNoTrace", testAtomicity},
 		{"ReopenKeepsEverything", testReopen},
 		{"List", testList},
