@@ -125,6 +125,10 @@ func (d *Daemon) fetchRound(ctx context.Context, name string) (bool, error) {
 	d.poll.set(name, err == nil, end)
 	d.api.Metrics().ObservePoll(name, dur, err == nil, end)
 	log := d.log.With(zap.String(LogKeyMailbox, name), zap.Int64(LogKeyDurationMs, dur.Milliseconds()))
+	for _, n := range res.Notices {
+		log.Warn("fetched delivery needs attention", zap.String("notice", n.Kind), zap.Int64(LogKeyMessageID, n.Message),
+			zap.String("osci_message_id", n.OSCIMessageID), zap.String("sameContentAs", n.SameContentAs), zap.String("reason", n.Reason), zap.Int("attempts", n.Attempts))
+	}
 	if res.Stored > 0 {
 		notify(d.wakeDeliver)
 		log.Info("fetched deliveries", zap.Int("stored", res.Stored), zap.Int("duplicates", res.Duplicates), zap.Int("conflicts", res.Conflicts),
@@ -143,7 +147,7 @@ func (d *Daemon) fetchRound(ctx context.Context, name string) (bool, error) {
 		return false, nil
 	}
 	log.Debug("poll ok", zap.Int("stored", res.Stored))
-	return res.Stored+res.Duplicates+res.Conflicts >= fetchLimit, nil
+	return res.More(), nil
 }
 
 // transport returns the send transport of a configured mailbox, counting
