@@ -45,15 +45,7 @@ func TestSelfAddressedMessageReachesIntake(t *testing.T) {
 		}
 	}
 
-	root := filepath.Join(e.dir, "eakte")
-	folder, err := mailbox.NewFolderIntake(root, nil, e.clk.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &mailbox.Deliverer{Store: e.store, Blobs: e.blobs, Sink: folder, Now: e.clk.Now}
-	if _, err := d.RunOnce(ctx); err != nil {
-		t.Fatal(err)
-	}
+	root := e.deliverToFolder(t)
 	if in = e.get(t, in.ID); in.State != mailbox.StateDelivered {
 		t.Fatalf("incoming copy: %s %s, want delivered", in.State, in.LastErrorCode)
 	}
@@ -103,15 +95,7 @@ func TestFormLetterUnderNewMessageIDsIsDelivered(t *testing.T) {
 		t.Fatalf("copy: %+v %v", res, err)
 	}
 
-	root := filepath.Join(e.dir, "eakte")
-	folder, err := mailbox.NewFolderIntake(root, nil, e.clk.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &mailbox.Deliverer{Store: e.store, Blobs: e.blobs, Sink: folder, Now: e.clk.Now, Batch: 20}
-	if _, err := d.RunOnce(ctx); err != nil {
-		t.Fatal(err)
-	}
+	root := e.deliverToFolder(t)
 	for i, id := range append(ids, "govapp_copy") {
 		m, err := e.store.GetByOSCIMessageID(ctx, mailbox.In, mbox, id)
 		if err != nil || m.State != mailbox.StateDelivered {

@@ -262,15 +262,7 @@ func TestParkedDeliveryRetryAndRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	root := filepath.Join(e.dir, "eakte")
-	folder, err := mailbox.NewFolderIntake(root, nil, e.clk.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &mailbox.Deliverer{Store: e.store, Blobs: e.blobs, Sink: folder, Now: e.clk.Now}
-	if _, err := d.RunOnce(ctx); err != nil {
-		t.Fatal(err)
-	}
+	root := e.deliverToFolder(t)
 	for _, id := range []int64{p1.ID, p2.ID} {
 		if m := e.get(t, id); m.State != mailbox.StateDelivered {
 			t.Fatalf("message %d: %s %s", id, m.State, m.LastErrorCode)
