@@ -131,6 +131,10 @@ func (d *Daemon) fetchRound(ctx context.Context, name string) (bool, error) {
 	d.poll.set(name, err == nil, end)
 	d.api.Metrics().ObservePoll(name, dur, err == nil, end)
 	log := d.log.With(zap.String(logging.KeyMailbox, name), zap.Int64(logging.KeyDurationMs, dur.Milliseconds()))
+	for _, n := range res.Notices {
+		log.Warn("fetched delivery needs attention", zap.String("notice", n.Kind), zap.Int64(logging.KeyMessageID, n.Message),
+			zap.String(logging.KeyOSCIID, n.OSCIMessageID), zap.String("sameContentAs", n.SameContentAs), zap.String(logging.KeyReason, n.Reason), zap.Int("attempts", n.Attempts))
+	}
 	if res.Stored > 0 {
 		notify(d.wakeDeliver)
 		log.Info("fetched deliveries", zap.Int("stored", res.Stored), zap.Int("duplicates", res.Duplicates), zap.Int("conflicts", res.Conflicts),
@@ -149,7 +153,7 @@ func (d *Daemon) fetchRound(ctx context.Context, name string) (bool, error) {
 		return false, nil
 	}
 	log.Debug("poll ok", zap.Int("stored", res.Stored))
-	return res.Stored+res.Duplicates+res.Conflicts >= fetchLimit, nil
+	return res.More(), nil
 }
 
 // transport returns the send transport of a configured mailbox, counting

@@ -146,7 +146,7 @@ func BuildIntakeMessage(m Message, meta IncomingMeta, card ProcessCard, blobs *B
 		CaseNumberRecipient: meta.CaseNumberRecipient, XJustizMessageID: meta.XJustizMessageID, EEBRequested: meta.EEBRequested,
 		Creation: fmtTime(card.Creation), Forwarding: fmtTime(card.Forwarding), Reception: fmtTime(card.Reception),
 		StoredAt: fmtTime(m.CreatedAt), OriginalSHA256: im.Original.SHA256, VerificationStatus: meta.Report.Status(),
-		VHNPresent: meta.Report.VHNPresent, Documents: []DocumentMeta{}}
+		VHNPresent: meta.Report.VHNPresent, SameContentAs: m.SameContentAs, Documents: []DocumentMeta{}}
 	if md.Sender.SafeID == "" {
 		md.Sender.SafeID = m.Sender
 	}

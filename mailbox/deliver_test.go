@@ -45,8 +45,8 @@ func TestDelivererToFolder(t *testing.T) {
 	if _, err := d.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ok, _ := e.store.GetByOSCIMessageID(ctx, "DE.BeBPo.erkelenz", "govapp_ok")
-	bad, _ := e.store.GetByOSCIMessageID(ctx, "DE.BeBPo.erkelenz", "govapp_bad")
+	ok, _ := e.store.GetByOSCIMessageID(ctx, mailbox.In, "DE.BeBPo.erkelenz", "govapp_ok")
+	bad, _ := e.store.GetByOSCIMessageID(ctx, mailbox.In, "DE.BeBPo.erkelenz", "govapp_bad")
 	if bad.State != mailbox.StateQuarantined || bad.LastErrorCode != "verification_failed" {
 		t.Fatalf("bad: %s %s", bad.State, bad.LastErrorCode)
 	}
@@ -106,7 +106,7 @@ func TestDelivererCrashAfterHandOver(t *testing.T) {
 	}
 	root := filepath.Join(e.dir, "eakte")
 	folder, _ := mailbox.NewFolderIntake(root, nil, e.clk.Now)
-	m, _ := e.store.GetByOSCIMessageID(ctx, "mb", "govapp_x")
+	m, _ := e.store.GetByOSCIMessageID(ctx, mailbox.In, "mb", "govapp_x")
 	var meta mailbox.IncomingMeta
 	jsonUnmarshal(m.Meta, &meta)
 	im, err := mailbox.BuildIntakeMessage(m, meta, mailbox.ProcessCard{Creation: t0, Forwarding: t0.Add(time.Minute)}, e.blobs)

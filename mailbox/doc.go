@@ -60,7 +60,13 @@
 // doubling, at most every 10 minutes); a received document is never given
 // up. A failed fetch dialog is not retried by the Fetcher: the caller runs
 // FetchMailbox again at its poll interval, and the intermediary keeps every
-// delivery not acknowledged.
+// delivery not acknowledged. The caller runs the next dialog at once only
+// when FetchResult.More says so: the dialog stored new deliveries and left
+// others beyond its Limit. One that met only known deliveries waits for
+// the poll interval, so a fetch loop never spins on them.
+//
+// A delivery that keeps failing never stops its mailbox (see "Poison
+// deliveries" below).
 //
 // The MessageId from getMessageId is committed (StateIDAssigned) before
 // storeDelivery is sent, and StateSending is committed before the request
@@ -90,7 +96,8 @@
 //     (once its receipt hold has ended, see above).
 //   - intake_pending: handed to the intake again; sinks are idempotent.
 //   - failed, quarantined, confirmed, delivered, held, deleted: left alone
-//     until an operator acts (hold, release, requeue, delete). Deleted rows
+//     until an operator acts (hold, release, requeue, delete; a parked
+//     delivery also Reprocess). Deleted rows
 //     stay as tombstones so a MessageId is never reused; their blobs are
 //     not yet garbage-collected.
 //
@@ -102,14 +109,56 @@
 // Received → quarantined | intake_pending → delivered. A delivery whose
 // verification report is invalid is stored and quarantined with the report,
 // never dropped; an operator requeue sends it to the intake after
-// inspection. Deduplication uses the MessageId and IncomingDigest, the
-// hash of the decrypted documents (stable when the intermediary hands a
-// delivery out again with fresh transport encryption): the same MessageId
-// in a mailbox is stored once (ErrDuplicate; with other documents
-// ErrDuplicateConflict, journaled, the second original kept as a blob); a
-// different MessageId with documents already stored is kept and
-// quarantined as duplicate_content, so a sender's blind resend never
-// reaches the eAkte twice without a person deciding.
+// inspection.
+//
+// Deduplication is by (mailbox, MessageId) among incoming messages and by
+// nothing else. The same MessageId handed out again is stored once
+// (ErrDuplicate, counted in FetchResult.Duplicates); with other documents
+// (IncomingDigest, the hash of the decrypted documents, stable when the
+// intermediary hands a delivery out again with fresh transport encryption)
+// it is ErrDuplicateConflict, journaled, the second original kept as a
+// blob. An outgoing message under the same MessageId is another message: a
+// mailbox that sends to its own SAFE-ID receives the message like any
+// other.
+//
+// A new MessageId is a new message, also when its documents equal those of
+// an earlier one (a form letter sent in ten cases, or a third party copying
+// a document to suppress the real delivery): it is stored and delivered
+// like any other, never held, and flagged with the MessageId of the
+// earliest incoming message with those documents (Message.SameContentAs,
+// "sameContentAs" in metadata.json, GleicherInhaltWie in metadata.xml, a
+// note in the Prüfprotokoll, "same_content_as" in the journal). The fetch
+// result counts it in SameContent and lists it in Notices, for one log
+// line. Rows an earlier version quarantined as "duplicate_content" stay
+// quarantined until an operator requeues them to the intake.
+//
+// # Poison deliveries
+//
+// Every read of a delivery is counted in the store (BeginFetch, per
+// mailbox and MessageId) before it starts, so a read that stops the
+// process counts as well. A read that received nothing usable (a transport
+// failure, a response cut short) or failed on our side (a full disk) is
+// taken back: it is a normal retry however often it happens, and never
+// parks anything. A delivery that arrived completely but cannot be read
+// (Session.FetchDelivery returns an *UnreadableError with the response as
+// received) is journaled ("fetch_unreadable") and the dialog abandoned, so
+// nothing is acknowledged; at its Fetcher.MaxAttempts-th read (default 3)
+// it is parked instead: its original is stored as a blob, the row in
+// StateQuarantined with LastErrorCode "unreadable" and the reason as
+// LastErrorText (and as a problem in the Prüfprotokoll), acknowledged like
+// any stored delivery, and the dialog goes on with the next one. When
+// MaxAttempts reads ended without any outcome (the process stopped each
+// time), the delivery is no longer read: a session that is an
+// OriginalFetcher fetches it unread and it is parked; otherwise it is
+// skipped, left unacknowledged at the intermediary, until an operator
+// clears its count (EndFetch with Clear). FetchResult counts Parked and
+// Skipped and lists each in Notices, for one log line and a metric; the
+// parked row shows in every listing of quarantined messages. An operator
+// retries a parked delivery with Reprocess (the stored original handed to
+// the bridge's Reprocessor: read, the message goes on like a fresh
+// delivery, verification first; still unreadable, it stays parked with
+// the new reason) or releases it unread with OpRequeue (the intake
+// receives the original and the reason).
 //
 // # Folder intake completeness contract
 //
@@ -119,11 +168,40 @@
 // file and directory was fsync'd. Its name derives from the MessageId, so a
 // repeated hand-over finds, verifies and reports the existing entry.
 //
+// # HTTP intake
+//
+// See HTTPIntake: a message counts as handed over only on a 2xx answer to
+// the POST at the configured URL; a redirect is a failure and is never
+// followed. One request may take BaseTimeout plus TimeoutPerMiB per MiB of
+// the entry, so a large delivery is not cut off at a fixed limit. Plain
+// http is refused, before any request, unless the endpoint is a loopback
+// address or AllowInsecureHTTP is set.
+//
 // # Journal
 //
 // The journal is append-only; each entry carries the SHA-256 of the
-// previous entry's canonical encoding (GenesisHash for the first).
-// VerifyJournal names the first broken entry. Cutting entries off the end
-// is detected only against a head hash kept elsewhere
-// (`bebpo-gateway journal verify` prints it).
+// previous entry's canonical encoding (GenesisHash for the first). Its
+// head (sequence number and hash of the last entry) is also kept outside
+// the journal (Store.AnchoredHead; for SQLite a file beside the database,
+// written atomically: temporary file, fsync, rename, fsync directory). A
+// store moves that anchor forward after every commit that appended
+// entries; it never moves it backwards, never past an anchored entry that
+// is no longer in the journal unchanged (the anchor then stays as
+// evidence), and never writes a removed anchor anew by itself. The
+// guarantee: the anchor is never ahead of the committed journal, and it is
+// behind only by the entries of commits whose process stopped before
+// writing it (at most one transaction per writing process), which the
+// next start anchors. A failed anchor write does not undo its commit; the
+// next commit tries again.
+//
+// VerifyJournal (`bebpo-gateway journal verify`) fails with
+// ErrJournalBroken naming the first bad entry when an entry was edited,
+// removed or reordered, when the journal ends before its anchored head
+// (ErrJournalTruncated: the first missing entry), when the anchored entry
+// differs (the chain up to it was rewritten), or when the anchor was
+// removed (ErrNoAnchor). Entries after the anchor (AnchorBehind in the
+// report) rest on the chain alone. The daemon is to log AnchoredHead at
+// start, at stop and every hour, so that a copy of the head outlives the
+// data directory: someone who can rewrite both the database and the
+// anchor is caught only against those log lines.
 package mailbox

@@ -68,6 +68,27 @@ func (e *env) get(t *testing.T, id int64) mailbox.Message {
 	return m
 }
 
+// deliverToFolder runs the intake engine into a folder intake until it
+// finds nothing more to do, and returns the folder.
+func (e *env) deliverToFolder(t *testing.T) string {
+	t.Helper()
+	root := filepath.Join(e.dir, "eakte")
+	folder, err := mailbox.NewFolderIntake(root, nil, e.clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &mailbox.Deliverer{Store: e.store, Blobs: e.blobs, Sink: folder, Now: e.clk.Now}
+	for {
+		n, err := d.RunOnce(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return root
+		}
+	}
+}
+
 func (e *env) kinds(t *testing.T, id int64) []string {
 	t.Helper()
 	evs, err := e.store.Events(ctx, 0, 10000)

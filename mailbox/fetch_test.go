@@ -23,6 +23,7 @@ type fakeMailbox struct {
 	deliveries map[string]*mailbox.Delivery
 	bodies     map[string][]string // original, then documents
 	fetchErr   map[string]error
+	unreadable map[string]string // the delivery arrives but cannot be read, for this reason
 	receiptErr map[string]error
 	onReceipt  func(id string) // runs before the receipt is answered
 	acked      map[string]int
@@ -32,7 +33,7 @@ type fakeMailbox struct {
 
 func newFakeMailbox() *fakeMailbox {
 	return &fakeMailbox{deliveries: map[string]*mailbox.Delivery{}, bodies: map[string][]string{}, fetchErr: map[string]error{},
-		receiptErr: map[string]error{}, acked: map[string]int{}}
+		unreadable: map[string]string{}, receiptErr: map[string]error{}, acked: map[string]int{}}
 }
 
 // add queues a delivery; valid=false gives it a failed verification report.
@@ -97,6 +98,9 @@ func (s *fakeSession) FetchDelivery(ctx context.Context, id string) (*mailbox.De
 		return nil, err
 	}
 	f.last = id
+	if reason, ok := f.unreadable[id]; ok {
+		return nil, &mailbox.UnreadableError{Original: strings.NewReader(f.bodies[id][0]), Reason: reason, Err: errors.New("osci: " + reason)}
+	}
 	d := *f.deliveries[id]
 	b := f.bodies[id]
 	d.Original = strings.NewReader(b[0])
@@ -189,7 +193,7 @@ func TestFetchEngine(t *testing.T) {
 		t.Fatalf("transcript %s", c)
 	}
 	for _, id := range []string{"govapp_a", "govapp_b"} {
-		m, err := e.store.GetByOSCIMessageID(ctx, mbox, id)
+		m, err := e.store.GetByOSCIMessageID(ctx, mailbox.In, mbox, id)
 		if err != nil || m.State != mailbox.StateReceived || len(m.Documents) != 3 || peer.acked[id] != 1 {
 			t.Fatalf("%s: %+v %v acked=%d", id, m, err, peer.acked[id])
 		}
@@ -214,7 +218,7 @@ func TestFetchEngine(t *testing.T) {
 	if peer.acked["govapp_d"] != 0 {
 		t.Fatal("delivery acknowledged although it was not stored")
 	}
-	if _, err := e.store.GetByOSCIMessageID(ctx, mbox, "govapp_d"); !errors.Is(err, mailbox.ErrNotFound) {
+	if _, err := e.store.GetByOSCIMessageID(ctx, mailbox.In, mbox, "govapp_d"); !errors.Is(err, mailbox.ErrNotFound) {
 		t.Fatalf("govapp_d stored: %v", err)
 	}
 	// Space returns: the next dialog picks it up without a restart.
@@ -255,23 +259,23 @@ func TestFetchEngine(t *testing.T) {
 		t.Fatalf("re-encrypted redelivery counted as conflict")
 	}
 	// The redelivery's receipt completes the stored row's Laufzettel.
-	em, _ := e.store.GetByOSCIMessageID(ctx, mbox, "govapp_e")
+	em, _ := e.store.GetByOSCIMessageID(ctx, mailbox.In, mbox, "govapp_e")
 	if pc, err := e.store.ProcessCard(ctx, em.ID); err != nil || !pc.Reception.Equal(receptionAt) || !pc.Creation.Equal(t0) || res.Receipts != 1 {
 		t.Fatalf("card after redelivery: %+v %v (receipts %d)", pc, err, res.Receipts)
 	}
 
 	// 4. Same MessageId, other documents: kept out, counted and journaled.
-	// Other MessageId, documents already stored: kept, quarantined.
+	// Other MessageId, documents already stored: stored, flagged.
 	peer.add("govapp_e", true)
 	peer.bodies["govapp_e"][2] = "%PDF forged"
 	peer.add("govapp_g", true)
 	peer.bodies["govapp_g"] = append([]string(nil), peer.bodies["govapp_a"]...)
 	res, err = fe.FetchMailbox(ctx, mbox)
-	if err != nil || res.Conflicts != 1 || res.Stored != 1 {
-		t.Fatalf("conflict and replay: %+v %v", res, err)
+	if err != nil || res.Conflicts != 1 || res.Stored != 1 || res.SameContent != 1 {
+		t.Fatalf("conflict and same content: %+v %v", res, err)
 	}
-	if g, _ := e.store.GetByOSCIMessageID(ctx, mbox, "govapp_g"); g.State != mailbox.StateQuarantined || g.LastErrorCode != "duplicate_content" {
-		t.Fatalf("replayed content: %s %s", g.State, g.LastErrorCode)
+	if g, _ := e.store.GetByOSCIMessageID(ctx, mailbox.In, mbox, "govapp_g"); g.State != mailbox.StateReceived || g.SameContentAs != "govapp_a" {
+		t.Fatalf("same content: %s %q", g.State, g.SameContentAs)
 	}
 	peer.calls()
 
@@ -366,7 +370,7 @@ func TestFetchReceipt(t *testing.T) {
 			if early != 0 {
 				t.Fatalf("intake claimed %d rows before their receipt", early)
 			}
-			m, err := e.store.GetByOSCIMessageID(ctx, mbox, "govapp_1")
+			m, err := e.store.GetByOSCIMessageID(ctx, mailbox.In, mbox, "govapp_1")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -409,7 +413,7 @@ func TestFetchStopBeforeReceipt(t *testing.T) {
 	e.reopen(t)
 	s.Abandon()
 	peer.calls()
-	m, err := e.store.GetByOSCIMessageID(ctx, mbox, "govapp_s")
+	m, err := e.store.GetByOSCIMessageID(ctx, mailbox.In, mbox, "govapp_s")
 	if err != nil || m.State != mailbox.StateReceived || !m.NextAttemptAt.Equal(t0.Add(time.Minute)) {
 		t.Fatalf("held row %+v: %v", m, err)
 	}

@@ -139,6 +139,7 @@ type IntakeMetadata struct {
 	OriginalSHA256      string         `json:"originalSha256" xml:"OriginalSHA256"`
 	VerificationStatus  string         `json:"verificationStatus" xml:"Pruefergebnis"`
 	VHNPresent          bool           `json:"vhnPresent" xml:"VHNVorhanden"`
+	SameContentAs       string         `json:"sameContentAs,omitempty" xml:"GleicherInhaltWie,omitempty"` // MessageId of an earlier message to the mailbox with the same documents
 	Documents           []DocumentMeta `json:"documents" xml:"Dokumente>Dokument"`
 }
 

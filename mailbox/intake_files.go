@@ -35,6 +35,13 @@ func (f entryFile) open() (io.ReadCloser, error) {
 	return io.NopCloser(bytes.NewReader(f.Data)), nil
 }
 
+func (f entryFile) size() int64 {
+	if f.Blob != nil {
+		return f.Blob.Size
+	}
+	return int64(len(f.Data))
+}
+
 func (f entryFile) sha256() string {
 	if f.Blob != nil {
 		return f.Blob.SHA256

@@ -84,22 +84,51 @@ func hashHex(b []byte) string {
 type JournalReport struct {
 	Entries  int64  // entries checked and found intact
 	HeadSeq  int64  // last intact sequence number
-	HeadHash string // hash of the last intact entry (anchor it elsewhere to detect truncation)
-	BrokenAt int64  // first broken sequence number, 0 when intact
+	HeadHash string // hash of the last intact entry
+	BrokenAt int64  // first broken (or, truncated, first missing) sequence number, 0 when intact
 	Reason   string
+	// Anchor is the head kept outside the journal (see Store.AnchoredHead).
+	// AnchorBehind counts the entries after it: committed by a process
+	// that stopped before anchoring them, and covered by the chain alone.
+	Anchor       JournalHead
+	AnchorBehind int64
 }
 
 // EventSource is the part of a Store VerifyJournal reads.
 type EventSource interface {
 	Events(ctx context.Context, after int64, limit int) ([]Event, error)
+	AnchoredHead(ctx context.Context) (JournalHead, error)
 }
 
 // VerifyJournal walks the whole journal and checks that sequence numbers
 // are contiguous from 1, that each PrevHash equals the hash of the entry
-// before, and that each stored Hash matches the entry's encoding. It
-// returns ErrJournalBroken naming the first broken entry.
+// before, that each stored Hash matches the entry's encoding, and that the
+// journal holds the head anchored outside it: the anchored entry is there
+// with the anchored hash, so cutting entries off the end (ErrJournalTruncated)
+// or rewriting the chain up to the anchor is detected as well as an edited,
+// removed or reordered entry. It returns ErrJournalBroken naming the first
+// broken entry; with the anchor missing (ErrNoAnchor) it fails too.
 func VerifyJournal(ctx context.Context, src EventSource) (JournalReport, error) {
 	r := JournalReport{HeadHash: GenesisHash}
+	anchor, err := src.AnchoredHead(ctx)
+	if errors.Is(err, ErrNoAnchor) {
+		r.Reason = "the anchored journal head is missing: truncation cannot be ruled out"
+		return r, fmt.Errorf("%w: %w", ErrJournalBroken, err)
+	}
+	if err != nil {
+		return r, err
+	}
+	r.Anchor = anchor
+	broken := func(seq int64, reason string, also error) (JournalReport, error) {
+		r.BrokenAt, r.Reason = seq, reason
+		if also != nil {
+			return r, fmt.Errorf("%w: %w: entry %d: %s", ErrJournalBroken, also, seq, reason)
+		}
+		return r, fmt.Errorf("%w: entry %d: %s", ErrJournalBroken, seq, reason)
+	}
+	if anchor.Seq == 0 && anchor.Hash != GenesisHash {
+		return broken(1, "the anchored head of an empty journal is not the genesis hash", nil)
+	}
 	var after int64
 	for {
 		evs, err := src.Events(ctx, after, 1000)
@@ -107,7 +136,7 @@ func VerifyJournal(ctx context.Context, src EventSource) (JournalReport, error) 
 			return r, err
 		}
 		if len(evs) == 0 {
-			return r, nil
+			break
 		}
 		for _, e := range evs {
 			reason := ""
@@ -118,14 +147,20 @@ func VerifyJournal(ctx context.Context, src EventSource) (JournalReport, error) 
 				reason = "previous-entry hash does not match"
 			case e.Hash != hashHex(e.CanonicalEncoding()):
 				reason = "entry hash does not match its content"
+			case e.Seq == anchor.Seq && e.Hash != anchor.Hash:
+				reason = "the journal up to this entry was rewritten: its hash differs from the anchored head"
 			}
 			if reason != "" {
-				r.BrokenAt, r.Reason = e.Seq, reason
-				return r, fmt.Errorf("%w: entry %d: %s", ErrJournalBroken, e.Seq, reason)
+				return broken(e.Seq, reason, nil)
 			}
 			r.Entries++
 			r.HeadSeq, r.HeadHash = e.Seq, e.Hash
 			after = e.Seq
 		}
 	}
+	if anchor.Seq > r.HeadSeq {
+		return broken(r.HeadSeq+1, fmt.Sprintf("truncated: the journal ends at entry %d, its anchored head is entry %d", r.HeadSeq, anchor.Seq), ErrJournalTruncated)
+	}
+	r.AnchorBehind = r.HeadSeq - anchor.Seq
+	return r, nil
 }

@@ -31,7 +31,7 @@ const (
 
 	// Incoming.
 	StateReceived      State = "received"       // fetched and durable, not yet classified
-	StateQuarantined   State = "quarantined"    // verification failed or duplicate content; kept for inspection
+	StateQuarantined   State = "quarantined"    // held for a person, LastErrorCode says why (verification_failed, unreadable)
 	StateIntakePending State = "intake_pending" // verified, waiting for the eAkte intake
 	StateDelivered     State = "delivered"      // handed to the eAkte intake, which confirmed it
 
@@ -62,6 +62,7 @@ type Message struct {
 	LastErrorText  string
 	Meta           []byte // JSON: IncomingMeta (incoming) or the submitter's metadata (outgoing)
 	IdempotencyKey string // the submitter's key (outgoing), empty if none
+	SameContentAs  string // incoming: MessageId of an earlier incoming message with the same documents (delivered all the same, flagged)
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 	FinalizedAt    time.Time // zero while the message can still change by itself

@@ -157,7 +157,8 @@ th{background:#eee;width:14em}
 <tr><th>Betreff</th><td>{{.M.UserSubject}}</td></tr>
 <tr><th>OSCI-Betreff</th><td>{{.M.OSCISubject}}</td></tr>
 <tr><th>Aktenzeichen Absender / Empfänger</th><td>{{.M.CaseNumberSender}} / {{.M.CaseNumberRecipient}}</td></tr>
-</table>
+{{if .M.SameContentAs}}<tr><th>Hinweis</th><td>Gleicher Inhalt wie Nachricht {{.M.SameContentAs}}: die Dokumente gleichen denen einer früher eingegangenen Nachricht. Zugestellt wie jede andere Nachricht.</td></tr>
+{{end}}</table>
 {{range .R.Problems}}<p class="invalid">Problem: {{.}}</p>
 {{end}}<h2>Signaturen</h2>
 {{range .R.Signatures}}<table>

@@ -23,15 +23,35 @@ type Store interface {
 	// CountByState counts messages per direction, mailbox and state.
 	CountByState(ctx context.Context) ([]StateCount, error)
 	// InsertIncoming stores a fetched delivery in StateReceived. It returns
-	// ErrDuplicate (and the existing row) when the mailbox already holds the
-	// MessageId with the same content, and ErrDuplicateConflict when it holds
-	// the MessageId with different content. A different MessageId carrying
-	// content the mailbox already has is stored in StateQuarantined with the
-	// error code "duplicate_content".
+	// ErrDuplicate (and the existing row) when the mailbox already holds an
+	// incoming message with the MessageId and the same content, and
+	// ErrDuplicateConflict when it holds one with different content. An
+	// outgoing message under the same MessageId (a mailbox that sent to
+	// itself) is another message and never a duplicate. A different
+	// MessageId carrying content the mailbox already has (same
+	// ContentSHA256) is stored like any other, with SameContentAs set to the
+	// MessageId of the earliest incoming message with that content. With
+	// Unreadable set the delivery is parked: stored in StateQuarantined
+	// with LastErrorCode ReasonUnreadable. Storing it (or finding it
+	// stored) forgets the reads counted by BeginFetch.
 	InsertIncoming(ctx context.Context, m NewIncoming) (Message, error)
+	// BeginFetch durably counts a read of delivery osciID for mailbox
+	// before it starts and returns the reads counted, this one included,
+	// so a read that stops the process counts too.
+	BeginFetch(ctx context.Context, mailbox, osciID string, now time.Time) (int, error)
+	// EndFetch records the end of a read that stored nothing (see
+	// FetchEnd). Unknown deliveries are no error.
+	EndFetch(ctx context.Context, e FetchEnd) error
+	// Reread records a new reading of a parked message (StateQuarantined
+	// with ReasonUnreadable, else ErrInvalidTransition); see Reread and
+	// Reprocess.
+	Reread(ctx context.Context, r Reread) (Message, error)
 
 	Get(ctx context.Context, id int64) (Message, error)
-	GetByOSCIMessageID(ctx context.Context, mailbox, osciID string) (Message, error)
+	// GetByOSCIMessageID finds the message of one direction that a mailbox
+	// holds under a MessageId: a message to oneself has an outgoing and an
+	// incoming copy under the same one.
+	GetByOSCIMessageID(ctx context.Context, dir Direction, mailbox, osciID string) (Message, error)
 	List(ctx context.Context, f Filter) ([]Message, error)
 
 	// ClaimDue leases up to limit messages of one direction whose next
@@ -69,6 +89,12 @@ type Store interface {
 	Events(ctx context.Context, after int64, limit int) ([]Event, error)
 	// MessageEvents returns the journal entries of one message, in order.
 	MessageEvents(ctx context.Context, id int64) ([]Event, error)
+	// AnchoredHead returns the journal head as kept outside the journal,
+	// where deleting journal rows does not reach it; ErrNoAnchor when it
+	// was removed. A store moves it forward after every commit that
+	// appended entries, never backwards, and never past an anchored entry
+	// that is no longer in the journal unchanged; see the package doc.
+	AnchoredHead(ctx context.Context) (JournalHead, error)
 
 	Close() error
 }
@@ -110,6 +136,43 @@ type NewIncoming struct {
 	// for its receipt; UpdateProcessCard releases it early, and the hold
 	// ends by itself if the process stops in between.
 	NotBefore time.Time
+	// Unreadable parks the delivery: why it could not be read (becomes
+	// LastErrorText, with LastErrorCode ReasonUnreadable); Documents then
+	// hold the original only. Attempts is the number of reads, journaled.
+	Unreadable string
+	Attempts   int
+}
+
+// FetchEnd ends a read counted by BeginFetch that stored nothing.
+type FetchEnd struct {
+	Mailbox       string
+	OSCIMessageID string
+	Now           time.Time
+	// Unreadable is why a delivery received completely could not be read:
+	// the read stays counted and is journaled ("fetch_unreadable"). Empty:
+	// nothing usable arrived, or the failure was ours (a full disk), and
+	// the read is taken back.
+	Unreadable string
+	// Clear forgets every read counted, so that a delivery no longer read
+	// (NoticeSkipped) is read again: an operator's decision, journaled
+	// ("fetch_cleared") with Actor.
+	Clear bool
+	Actor string
+}
+
+// Reread is the outcome of reading a parked delivery again (Reprocess).
+// With Failure set the message stays parked with Failure as its reason;
+// otherwise Read (whose OSCIMessageID and Mailbox must match the row)
+// replaces its documents (the original among them), metadata, sender,
+// recipient, subject, digest and card, and the message becomes received,
+// due at Now, to be verified and handed on like a fresh delivery. Both are
+// journaled ("reread") with Actor.
+type Reread struct {
+	ID      int64
+	Actor   string
+	Now     time.Time
+	Failure string
+	Read    *NewIncoming
 }
 
 // Filter selects messages for List. Zero fields match everything.

@@ -15,7 +15,7 @@ import (
 
 const msgCols = `id, direction, mailbox, state, held_from, attempts, next_attempt_at, lease_owner, lease_until,
 	lease_token, COALESCE(osci_message_id, ''), content_sha256, size, subject, sender, recipient,
-	last_error_code, last_error_text, meta, created_at, updated_at, finalized_at, COALESCE(idempotency_key, '')`
+	last_error_code, last_error_text, meta, created_at, updated_at, finalized_at, COALESCE(idempotency_key, ''), same_content_as`
 
 type scanner interface{ Scan(...any) error }
 
@@ -25,7 +25,7 @@ func scanMessage(sc scanner) (mailbox.Message, error) {
 	var next, until, created, updated, final int64
 	err := sc.Scan(&m.ID, &dir, &m.Mailbox, &state, &held, &m.Attempts, &next, &m.LeaseOwner, &until,
 		&m.LeaseToken, &m.OSCIMessageID, &m.ContentSHA256, &m.Size, &m.Subject, &m.Sender, &m.Recipient,
-		&m.LastErrorCode, &m.LastErrorText, &meta, &created, &updated, &final, &m.IdempotencyKey)
+		&m.LastErrorCode, &m.LastErrorText, &meta, &created, &updated, &final, &m.IdempotencyKey, &m.SameContentAs)
 	if err != nil {
 		return m, err
 	}
@@ -90,12 +90,13 @@ func (s *Store) Get(ctx context.Context, id int64) (mailbox.Message, error) {
 	return m, mapErr(err)
 }
 
-// GetByOSCIMessageID finds a message by its OSCI MessageId within a mailbox.
-func (s *Store) GetByOSCIMessageID(ctx context.Context, mbox, osciID string) (mailbox.Message, error) {
+// GetByOSCIMessageID finds a message of one direction by its OSCI
+// MessageId within a mailbox.
+func (s *Store) GetByOSCIMessageID(ctx context.Context, dir mailbox.Direction, mbox, osciID string) (mailbox.Message, error) {
 	var id int64
-	err := s.r.QueryRowContext(ctx, `SELECT id FROM messages WHERE mailbox = ? AND osci_message_id = ?`, mbox, osciID).Scan(&id)
+	err := s.r.QueryRowContext(ctx, `SELECT id FROM messages WHERE mailbox = ? AND direction = ? AND osci_message_id = ?`, mbox, string(dir), osciID).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return mailbox.Message{}, fmt.Errorf("%w: MessageId in mailbox %s", mailbox.ErrNotFound, mbox)
+		return mailbox.Message{}, fmt.Errorf("%w: %s MessageId in mailbox %s", mailbox.ErrNotFound, dir, mbox)
 	}
 	if err != nil {
 		return mailbox.Message{}, mapErr(err)
@@ -237,9 +238,15 @@ func (s *Store) InsertIncoming(ctx context.Context, n mailbox.NewIncoming) (mail
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var have int64
 		var haveSHA string
-		err := tx.QueryRowContext(ctx, `SELECT id, content_sha256 FROM messages WHERE mailbox = ? AND osci_message_id = ?`, n.Mailbox, n.OSCIMessageID).Scan(&have, &haveSHA)
-		switch {
-		case err == nil:
+		err := tx.QueryRowContext(ctx, `SELECT id, content_sha256 FROM messages WHERE mailbox = ? AND direction = 'in' AND osci_message_id = ?`, n.Mailbox, n.OSCIMessageID).Scan(&have, &haveSHA)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		// Stored now or before: the reads counted for it are done with.
+		if err := forgetFetch(ctx, tx, n.Mailbox, n.OSCIMessageID); err != nil {
+			return err
+		}
+		if err == nil {
 			id = have
 			kind := "duplicate_delivery"
 			outcome = fmt.Errorf("%w: MessageId already stored as message %d", mailbox.ErrDuplicate, have)
@@ -250,16 +257,13 @@ func (s *Store) InsertIncoming(ctx context.Context, n mailbox.NewIncoming) (mail
 			_, err = appendEvent(ctx, tx, mailbox.EventInput{At: n.Now, MessageID: have, Kind: kind,
 				Detail: map[string]string{"stored_sha256": haveSHA, "offered_sha256": n.ContentSHA256}})
 			return err
-		case !errors.Is(err, sql.ErrNoRows):
-			return err
 		}
 		state, code, text := mailbox.StateReceived, "", ""
-		var twin int64
-		err = tx.QueryRowContext(ctx, `SELECT id FROM messages WHERE mailbox = ? AND direction = 'in' AND content_sha256 = ? ORDER BY id LIMIT 1`, n.Mailbox, n.ContentSHA256).Scan(&twin)
-		switch {
-		case err == nil:
-			state, code, text = mailbox.StateQuarantined, "duplicate_content", fmt.Sprintf("same content as message %d", twin)
-		case !errors.Is(err, sql.ErrNoRows):
+		if n.Unreadable != "" {
+			state, code, text = mailbox.StateQuarantined, mailbox.ReasonUnreadable, n.Unreadable
+		}
+		twin, twinID, err := sameContent(ctx, tx, n.Mailbox, n.ContentSHA256, 0)
+		if err != nil {
 			return err
 		}
 		now := ns(n.Now)
@@ -270,10 +274,10 @@ func (s *Store) InsertIncoming(ctx context.Context, n mailbox.NewIncoming) (mail
 			due = ns(n.NotBefore)
 		}
 		err = tx.QueryRowContext(ctx, `INSERT INTO messages (direction, mailbox, state, next_attempt_at, osci_message_id, content_sha256, size, subject, sender, recipient,
-			last_error_code, last_error_text, meta, created_at, updated_at, finalized_at)
-			VALUES ('in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			last_error_code, last_error_text, meta, created_at, updated_at, finalized_at, same_content_as)
+			VALUES ('in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			n.Mailbox, string(state), due, n.OSCIMessageID, n.ContentSHA256, n.Size, n.Subject, n.Sender, n.Recipient,
-			code, text, string(n.Meta), now, now, final).Scan(&id)
+			code, text, string(n.Meta), now, now, final, twinID).Scan(&id)
 		if err != nil {
 			return err
 		}
@@ -287,7 +291,13 @@ func (s *Store) InsertIncoming(ctx context.Context, n mailbox.NewIncoming) (mail
 		}
 		d := map[string]string{"mailbox": n.Mailbox, "osci_message_id": n.OSCIMessageID, "sha256": n.ContentSHA256, "state": string(state)}
 		if code != "" {
-			d["code"] = code
+			d["code"], d["text"] = code, text
+		}
+		if n.Attempts > 0 {
+			d["attempts"] = strconv.Itoa(n.Attempts)
+		}
+		if twin != 0 {
+			d["same_content_as"], d["same_content_message"] = twinID, strconv.FormatInt(twin, 10)
 		}
 		if due != now {
 			d["held_until"] = n.NotBefore.UTC().Format(time.RFC3339Nano)

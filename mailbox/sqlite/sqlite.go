@@ -14,6 +14,14 @@
 // timeout. Reads use a separate read-only pool and see the last committed
 // state without blocking the writer.
 //
+// The journal head is anchored in HeadPath (gateway.db.journal-head),
+// written atomically after every commit that appended entries, under an
+// flock on gateway.db.journal-head.lock so that the daemon and the
+// operator CLI never move it backwards; Open anchors the head left behind
+// by a process that stopped in between, and writes the file on first use
+// only (journal_anchor records it). Run the CLI as the daemon's user: the
+// files are created 0600.
+//
 // A full disk surfaces as mailbox.ErrDiskFull (retry when space returns);
 // an I/O error such as a failed fsync as ErrIO (exit and restart). Neither
 // is ever reported as a commit.
@@ -28,6 +36,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
@@ -65,6 +75,10 @@ type Store struct {
 	w    *sql.DB
 	r    *sql.DB
 	path string
+
+	anchorMu  sync.Mutex   // one head write at a time in this process (the lock file orders processes)
+	anchorErr error        // outcome of the last head write
+	anchored  atomic.Int64 // highest head known anchored: commits at or below it need no head write
 }
 
 var _ mailbox.Store = (*Store)(nil)
@@ -140,6 +154,10 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	}
 	r.SetMaxOpenConns(opt.Readers)
 	s.r = r
+	if err := s.openAnchor(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -151,28 +169,64 @@ func (s *Store) Close() error {
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
+// migrate applies the pending migrations in one transaction on the writer
+// connection, with foreign keys off (the pragma has no effect inside a
+// transaction, so it is set before) and checked before the commit.
 func (s *Store) migrate(ctx context.Context) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-			return err
-		}
-		var have int
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
-			return err
-		}
-		if have > len(migrations) {
-			return fmt.Errorf("%w: version %d, this program knows %d", ErrSchemaTooNew, have, len(migrations))
-		}
-		for v := have + 1; v <= len(migrations); v++ {
-			if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
-				return fmt.Errorf("sqlite: migration %d: %w", v, err)
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, time.Now().UnixNano()); err != nil {
-				return err
-			}
-		}
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return mapErr(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		return mapErr(err)
+	}
+	err = s.migrateTx(ctx, conn)
+	if _, ferr := conn.ExecContext(ctx, `PRAGMA foreign_keys = ON`); ferr != nil && err == nil {
+		err = mapErr(ferr)
+	}
+	return err
+}
+
+func (s *Store) migrateTx(ctx context.Context, conn *sql.Conn) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return mapErr(err)
+	}
+	var have int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		return mapErr(err)
+	}
+	if have > len(migrations) {
+		return fmt.Errorf("%w: version %d, this program knows %d", ErrSchemaTooNew, have, len(migrations))
+	}
+	if have == len(migrations) {
 		return nil
-	})
+	}
+	for v := have + 1; v <= len(migrations); v++ {
+		if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
+			return fmt.Errorf("sqlite: migration %d: %w", v, mapErr(err))
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, time.Now().UnixNano()); err != nil {
+			return mapErr(err)
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return mapErr(err)
+	}
+	bad := rows.Next()
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return mapErr(err)
+	}
+	if bad {
+		return fmt.Errorf("sqlite: migration to version %d breaks a foreign key", len(migrations))
+	}
+	return mapErr(tx.Commit())
 }
 
 // SchemaVersion returns the applied migration version.
@@ -184,8 +238,27 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 
 // write runs fn in a BEGIN IMMEDIATE transaction on the writer connection
 // and commits. A failed commit is returned; nothing is reported durable
-// unless Commit returned nil.
+// unless Commit returned nil. After a commit that appended journal entries
+// the head file is moved forward (anchor); a failed head write does not
+// undo the commit (see AnchorErr).
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	var h mailbox.JournalHead
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		var err error
+		h, err = head(ctx, tx)
+		return err
+	})
+	if err == nil && h.Seq > s.anchored.Load() {
+		_ = s.anchor(context.WithoutCancel(ctx), h)
+	}
+	return err
+}
+
+// writeTx is write without the head write.
+func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return mapErr(err)

@@ -236,3 +236,108 @@ func TestReleaseLeases(t *testing.T) {
 		t.Error("no lease_released journal entry")
 	}
 }
+
+// createAtVersion makes a database as a gateway of schema version v left
+// it, for the migration tests.
+func createAtVersion(t *testing.T, path string, v int) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= v; i++ {
+		if _, err := db.Exec(migrations[i-1]); err != nil {
+			t.Fatalf("migration %d: %v", i, err)
+		}
+		if _, err := db.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)`, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db
+}
+
+// TestMigrationKeepsVersion2Data: a database written before MessageIds
+// were unique per direction opens with every row, document, card and
+// journal entry, and then takes the incoming copy of a message to itself.
+func TestMigrationKeepsVersion2Data(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	db := createAtVersion(t, path, 2)
+	for _, q := range []string{
+		`INSERT INTO messages (id, direction, mailbox, state, osci_message_id, content_sha256, size, created_at, updated_at, idempotency_key)
+			VALUES (1, 'out', 'mb', 'sent', 'govapp_1', 'aa', 1, 1, 1, 'key-1'), (2, 'in', 'mb', 'delivered', 'govapp_2', 'bb', 2, 1, 1, NULL)`,
+		`INSERT INTO documents (message_id, seq, role, name, sha256, size) VALUES (1, 0, 'document', 'a.pdf', 'aa', 1), (2, 0, 'original', 'nachricht.osci', 'bb', 2)`,
+		`INSERT INTO process_cards (message_id, osci_message_id, creation, updated_at) VALUES (1, 'govapp_1', 5, 5)`,
+		`INSERT INTO intake_records (message_id, sink, location, manifest_sha256, delivered_at) VALUES (2, 'folder', 'govapp_2', 'cc', 7)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, err := s.SchemaVersion(ctx); err != nil || v != len(migrations) {
+		t.Fatalf("schema version %d %v", v, err)
+	}
+	out, err := s.GetByOSCIMessageID(ctx, mailbox.Out, "mb", "govapp_1")
+	if err != nil || out.ID != 1 || out.IdempotencyKey != "key-1" || len(out.Documents) != 1 {
+		t.Fatalf("outgoing row after migration: %+v %v", out, err)
+	}
+	if c, err := s.ProcessCard(ctx, 1); err != nil || c.Creation.UnixNano() != 5 {
+		t.Fatalf("card after migration: %+v %v", c, err)
+	}
+	if r, err := s.IntakeRecord(ctx, 2); err != nil || r.Location != "govapp_2" {
+		t.Fatalf("intake record after migration: %+v %v", r, err)
+	}
+	in, err := s.InsertIncoming(ctx, mailbox.NewIncoming{Mailbox: "mb", OSCIMessageID: "govapp_1", ContentSHA256: "dd", Size: 1,
+		Documents: []mailbox.Document{{Role: mailbox.RoleOriginal, Name: "n", SHA256: "dd", Size: 1}}, Now: storetest.T0})
+	if err != nil || in.ID != 3 {
+		t.Fatalf("incoming copy after migration: %+v %v", in, err)
+	}
+	if _, err := s.w.Exec(`INSERT INTO documents (message_id, seq, role, name, sha256, size) VALUES (99, 0, 'x', 'x', 'x', 1)`); err == nil {
+		t.Fatal("foreign keys not enforced after the migration")
+	}
+	if _, err := s.GetByIdempotencyKey(ctx, "key-1"); err != nil {
+		t.Fatalf("idempotency index after migration: %v", err)
+	}
+}
+
+// TestMigrationAnchorsExistingJournal: a database whose journal was written
+// before the head was anchored gets its current head anchored on the first
+// Open, and verifies.
+func TestMigrationAnchorsExistingJournal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	db := createAtVersion(t, path, 5)
+	prev := mailbox.GenesisHash
+	var last mailbox.Event
+	for i := int64(1); i <= 3; i++ {
+		last = mailbox.Seal(mailbox.EventInput{At: storetest.T0, Kind: "note"}, i, prev)
+		prev = last.Hash
+		if _, err := db.Exec(`INSERT INTO journal (seq, at, message_id, kind, detail, prev_hash, hash) VALUES (?, ?, 0, ?, ?, ?, ?)`,
+			last.Seq, last.At.UnixNano(), last.Kind, last.Detail, last.PrevHash, last.Hash); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec(`INSERT INTO journal_head (id, seq, hash) VALUES (1, ?, ?)`, last.Seq, last.Hash); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if h, err := s.AnchoredHead(ctx); err != nil || h.Seq != 3 || h.Hash != last.Hash {
+		t.Fatalf("anchored head after the migration: %+v %v", h, err)
+	}
+	if r, err := mailbox.VerifyJournal(ctx, s); err != nil || r.Entries != 3 || r.AnchorBehind != 0 {
+		t.Fatalf("verify after the migration: %+v %v", r, err)
+	}
+}

@@ -69,7 +69,7 @@ func (s *Store) Apply(ctx context.Context, c mailbox.Change) (mailbox.Message, e
 		args = append(args, m.ID)
 		if _, err := tx.ExecContext(ctx, `UPDATE messages SET `+strings.Join(sets, ", ")+` WHERE id = ?`, args...); err != nil {
 			if isUnique(err) {
-				return fmt.Errorf("%w: MessageId already used in mailbox %s", mailbox.ErrDuplicate, m.Mailbox)
+				return fmt.Errorf("%w: MessageId already used for an outgoing message of mailbox %s", mailbox.ErrDuplicate, m.Mailbox)
 			}
 			return err
 		}

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,11 +32,11 @@ func testOutgoingUnique(t *testing.T, open Opener) {
 		t.Fatalf("refused assignment changed the row: %+v", got)
 	}
 	apply(t, s, byID[c.ID], mailbox.Change{To: mailbox.StateIDAssigned, OSCIMessageID: "govapp_1"})
-	got, err := s.GetByOSCIMessageID(ctx, "mb2", "govapp_1")
+	got, err := s.GetByOSCIMessageID(ctx, mailbox.Out, "mb2", "govapp_1")
 	if err != nil || got.ID != c.ID {
 		t.Fatalf("GetByOSCIMessageID: %+v %v", got, err)
 	}
-	if _, err := s.GetByOSCIMessageID(ctx, "mb3", "govapp_1"); !errors.Is(err, mailbox.ErrNotFound) {
+	if _, err := s.GetByOSCIMessageID(ctx, mailbox.Out, "mb3", "govapp_1"); !errors.Is(err, mailbox.ErrNotFound) {
 		t.Fatalf("unknown mailbox: %v, want ErrNotFound", err)
 	}
 	if _, err := s.Apply(ctx, mailbox.Change{ID: m.ID, Owner: m.LeaseOwner, Token: m.LeaseToken, To: mailbox.StateIDAssigned, Now: T0}); !errors.Is(err, mailbox.ErrInvalidInput) {
@@ -45,7 +46,8 @@ func testOutgoingUnique(t *testing.T, open Opener) {
 
 // testIncomingDedup: same MessageId and content → ErrDuplicate; same
 // MessageId, other content → ErrDuplicateConflict; other MessageId, same
-// content → stored and quarantined. Every case is journaled.
+// content → stored for the intake, flagged with the first MessageId.
+// Every case is journaled.
 func testIncomingDedup(t *testing.T, open Opener) {
 	s := open(t, t.TempDir())
 	sha := fmt.Sprintf("%064x", 7)
@@ -63,7 +65,7 @@ func testIncomingDedup(t *testing.T, open Opener) {
 	}{
 		{"repeat", "mb", "govapp_7", sha, mailbox.ErrDuplicate, mailbox.StateReceived, "duplicate_delivery"},
 		{"conflict", "mb", "govapp_7", fmt.Sprintf("%064x", 8), mailbox.ErrDuplicateConflict, mailbox.StateReceived, "duplicate_conflict"},
-		{"same content, new id", "mb", "govapp_9", sha, nil, mailbox.StateQuarantined, "received"},
+		{"same content, new id", "mb", "govapp_9", sha, nil, mailbox.StateReceived, "received"},
 		{"same id, other mailbox", "mb2", "govapp_7", sha, nil, mailbox.StateReceived, "received"},
 	}
 	for _, tc := range cases {
@@ -82,16 +84,62 @@ func testIncomingDedup(t *testing.T, open Opener) {
 		if m.State != tc.state {
 			t.Errorf("%s: state %s, want %s", tc.name, m.State, tc.state)
 		}
-		if tc.state == mailbox.StateQuarantined && m.LastErrorCode != "duplicate_content" {
-			t.Errorf("%s: error code %q", tc.name, m.LastErrorCode)
+		wantFlag := ""
+		if tc.id == "govapp_9" {
+			wantFlag = "govapp_7"
+		}
+		if m.SameContentAs != wantFlag || m.LastErrorCode != "" {
+			t.Errorf("%s: same content as %q, error code %q; want %q and none", tc.name, m.SameContentAs, m.LastErrorCode, wantFlag)
 		}
 		evs, _ := s.Events(ctx, 0, 1000)
 		if k := evs[len(evs)-1].Kind; k != tc.journal {
 			t.Errorf("%s: journal %q, want %q", tc.name, k, tc.journal)
 		}
+		if wantFlag != "" && !strings.Contains(evs[len(evs)-1].Detail, `"same_content_as":"govapp_7"`) {
+			t.Errorf("%s: journal detail %s", tc.name, evs[len(evs)-1].Detail)
+		}
 	}
 	if _, err := s.InsertIncoming(ctx, mailbox.NewIncoming{Mailbox: "mb", ContentSHA256: sha, Now: T0}); !errors.Is(err, mailbox.ErrInvalidInput) {
 		t.Fatalf("incoming without MessageId: %v, want ErrInvalidInput", err)
+	}
+}
+
+// testSelfAddressedMessage: a mailbox that sends to itself holds two
+// messages under one MessageId, the outgoing copy and the incoming one;
+// neither is taken for a duplicate of the other.
+func testSelfAddressedMessage(t *testing.T, open Opener) {
+	s := open(t, t.TempDir())
+	out := claim(t, s, mailbox.Out, enqueue(t, s, "mb").ID, T0)
+	out = apply(t, s, out, mailbox.Change{To: mailbox.StateIDAssigned, OSCIMessageID: "govapp_self"})
+	sha := fmt.Sprintf("%064x", 11)
+	in, err := s.InsertIncoming(ctx, mailbox.NewIncoming{Mailbox: "mb", OSCIMessageID: "govapp_self", ContentSHA256: sha, Size: 1,
+		Documents: []mailbox.Document{{Role: mailbox.RoleOriginal, Name: "n", SHA256: sha, Size: 1}}, Now: T0})
+	if err != nil || in.ID == out.ID || in.Direction != mailbox.In || in.State != mailbox.StateReceived {
+		t.Fatalf("incoming copy of a message to oneself: %+v %v, want a new received row", in, err)
+	}
+	if evs, _ := s.MessageEvents(ctx, out.ID); evs[len(evs)-1].Kind != "state" {
+		t.Fatalf("outgoing copy journaled %q", evs[len(evs)-1].Kind)
+	}
+	for _, c := range []struct {
+		dir  mailbox.Direction
+		want int64
+	}{{mailbox.In, in.ID}, {mailbox.Out, out.ID}} {
+		if got, err := s.GetByOSCIMessageID(ctx, c.dir, "mb", "govapp_self"); err != nil || got.ID != c.want {
+			t.Errorf("GetByOSCIMessageID(%s): message %d %v, want %d", c.dir, got.ID, err, c.want)
+		}
+	}
+	// The incoming copy handed out again is a duplicate of the incoming copy.
+	again, err := s.InsertIncoming(ctx, mailbox.NewIncoming{Mailbox: "mb", OSCIMessageID: "govapp_self", ContentSHA256: sha, Size: 1,
+		Documents: []mailbox.Document{{Role: mailbox.RoleOriginal, Name: "n", SHA256: sha, Size: 1}}, Now: T0})
+	if !errors.Is(err, mailbox.ErrDuplicate) || again.ID != in.ID {
+		t.Fatalf("redelivery: message %d %v, want ErrDuplicate of %d", again.ID, err, in.ID)
+	}
+	// And the other way round: a MessageId received first may be used for
+	// an outgoing message of the same mailbox.
+	in2 := incoming(t, s, "mb", "govapp_seen", fmt.Sprintf("%064x", 12))
+	o2 := claim(t, s, mailbox.Out, enqueue(t, s, "mb").ID, T0)
+	if o2 = apply(t, s, o2, mailbox.Change{To: mailbox.StateIDAssigned, OSCIMessageID: "govapp_seen"}); o2.ID == in2.ID {
+		t.Fatal("outgoing assignment returned the incoming row")
 	}
 }
 
