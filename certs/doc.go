@@ -15,6 +15,9 @@
 //     certificate Id "<role>_<cipher|signature>_<sha256 hex of DER>".
 //   - TrustStore: configured root and intermediate CAs, and pinned peer
 //     certificates (the intermediary's, SAFE-published cipher certificates).
+//   - TrustSets: one TrustStore per Use (intermediary signer, VHN issuer,
+//     party content signer, recipient cipher key, TLS server), and
+//     Validators, one Validator per use over its own set.
 //   - Validator: algorithm policy, key policy, validity window, key usage
 //     per purpose, trust (pin or path to a configured root via
 //     x509.Verify), and revocation (OCSP per RFC 6960, CRL per RFC 5280)
@@ -31,6 +34,20 @@
 // pins. A self-signed twin of a pinned certificate (same subject and key
 // identifier, different key) is therefore not trusted. A configured
 // intermediate is not a trust anchor either: the path must reach a root.
+//
+// Trust is given per use. A certificate trusted for one use proves nothing
+// for another: a Validator built by TrustSets.Validators sees only the set
+// of its Use, checks only the key usage of that use (asked about another
+// purpose it fails with ErrKeyUsage), and for UseIntermediary and
+// UseRecipientCipher accepts pinned certificates only, whatever CAs the
+// set holds (ErrNotTrusted). So a SAFE cipher certificate pinned in the
+// address book, though it carries digitalSignature, signs nothing the
+// gateway trusts; a certificate that chains to the CAs of party
+// signatures does not pass as the intermediary; and only a certificate
+// from a CA in the VHN set is a VHN certificate. A nil set trusts nothing
+// (no VHN set: no VHN mark). TLS servers are checked by crypto/tls against
+// TrustSets.TLSRoots (nil: the system roots). A Validator without Use is
+// an ad-hoc check whose caller chose the store for one purpose.
 //
 // A pinned certificate is trusted by configuration, not by a CA: it gets
 // the algorithm, key, validity and key-usage checks but no path building

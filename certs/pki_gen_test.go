@@ -63,6 +63,11 @@ const (
 	serialUnknownRoot
 	serialUnknownCALeaf
 	serialTwin
+	serialVHNCA
+	serialMailboxVHN
+	serialVHNNoUID
+	serialVHNGeneralCA
+	serialSAFECipher
 )
 
 var (
@@ -178,7 +183,43 @@ func TestGeneratePKI(t *testing.T) {
 	g.crl("intermediate.crl", "CRL of intermediate-ca (DER), lists revoked-crl's serial", inter,
 		[]x509.RevocationListEntry{{SerialNumber: big.NewInt(serialRevokedCRL), RevocationTime: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)}})
 	g.crl("root.crl", "CRL of root-ca (DER), empty", root, nil)
+	g.purposeFixtures(inter)
 	g.writeReadme()
+}
+
+// vhnTestSafeID is the SAFE-ID in the subject UID of mailbox-vhn.pem and
+// vhn-general-ca.pem.
+const vhnTestSafeID = "DE.Justiz.00000000-0000-4000-8000-000000000001.0001"
+
+// oidUID is the LDAP userid attribute in which beBPo VHN certificates
+// carry the mailbox's SAFE-ID.
+var oidUID = asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 1}
+
+// purposeFixtures issues the certificates of the per-use trust sets: a VHN
+// CA of its own (trusted for nothing but VHN), VHN certificates with and
+// without the UID, a VHN look-alike from the general CA, and a cipher
+// certificate as SAFE publishes them (self-signed, with signature usages).
+func (g *pkiGen) purposeFixtures(inter *issuerKP) {
+	vhnCA := g.issue("vhn-ca", "test beBPo VHN CA: a trust anchor of its own, trusted only for VHN (self-signed, RSA 3072)", &x509.Certificate{
+		SerialNumber: big.NewInt(serialVHNCA), Subject: name("bebpo-gateway Test beBPo VHN CA"),
+		KeyUsage: kuCA, IsCA: true, MaxPathLen: 0, MaxPathLenZero: true,
+	}, g.rsaKey(3072), nil, true)
+	vhn := func(serial int64, uid string) *x509.Certificate {
+		n := pkix.Name{CommonName: "VHN - besonderes elektronisches Behördenpostfach", Province: []string{"Nordrhein-Westfalen"}, Country: []string{"DE"}}
+		if uid != "" {
+			n.ExtraNames = []pkix.AttributeTypeAndValue{{Type: oidUID, Value: uid}}
+		}
+		return &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: n, KeyUsage: kuSign}
+	}
+	g.issue("mailbox-vhn", "VHN certificate of the test mailbox, issued by vhn-ca, subject UID "+vhnTestSafeID+", RSA 3072 (positive)",
+		vhn(serialMailboxVHN, vhnTestSafeID), g.rsaKey(3072), vhnCA, true)
+	g.issue("vhn-no-uid", "NEGATIVE VHN certificate issued by vhn-ca without a subject UID: names no mailbox, so no VHN",
+		vhn(serialVHNNoUID, ""), g.rsaKey(3072), vhnCA, true)
+	g.issue("vhn-general-ca", "NEGATIVE VHN look-alike with subject UID "+vhnTestSafeID+", issued by intermediate-ca instead of vhn-ca",
+		vhn(serialVHNGeneralCA, vhnTestSafeID), g.rsaKey(3072), inter, true)
+	g.issue("safe-cipher", "cipher certificate as SAFE publishes them: self-signed, digitalSignature+nonRepudiation+keyEncipherment; trusted only as a recipient cipher key",
+		&x509.Certificate{SerialNumber: big.NewInt(serialSAFECipher), Subject: name("Test Postfach Verschluesselung (SAFE)"),
+			KeyUsage: kuSign | kuCipher}, g.rsaKey(3072), nil, true)
 }
 
 func name(cn string) pkix.Name {

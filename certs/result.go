@@ -44,6 +44,7 @@ type Result struct {
 	Fingerprint string    `json:"sha256"`
 	Key         string    `json:"key"`
 	Purpose     Purpose   `json:"purpose"`
+	Use         Use       `json:"use,omitempty"` // the trust set that decided, when the validator has one
 	Pinned      bool      `json:"pinned"`
 	// Chain lists the subjects from the leaf to the trust anchor.
 	Chain     []string  `json:"chain,omitempty"`

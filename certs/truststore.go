@@ -143,6 +143,20 @@ func (t *TrustStore) pools() (roots, inter *x509.CertPool) {
 	return roots, inter
 }
 
+// rootsAndPins returns a fresh pool of the roots and pinned certificates.
+func (t *TrustStore) rootsAndPins() *x509.CertPool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	p := x509.NewCertPool()
+	for _, c := range t.roots {
+		p.AddCert(c)
+	}
+	for _, c := range t.pins {
+		p.AddCert(c)
+	}
+	return p
+}
+
 // Counts reports how many roots, intermediates and pins the store holds.
 func (t *TrustStore) Counts() (roots, intermediates, pins int) {
 	t.mu.RLock()

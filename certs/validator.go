@@ -13,7 +13,13 @@ import (
 // Trust comes only from Trust (configured roots and pins); certificates
 // offered in a message are candidates and path hints, never anchors.
 type Validator struct {
-	Trust  *TrustStore
+	Trust *TrustStore
+	// Use, when set, is the one use Trust is the set for (TrustSets
+	// builds such validators): Validate then checks only the key usage of
+	// Use.Purpose(), and for a PinsOnly use trusts pinned certificates
+	// only. Zero is an ad-hoc validator (command-line checks) whose caller
+	// filled Trust for the one purpose it asks about.
+	Use    Use
 	Now    func() time.Time // nil: time.Now
 	Policy Policy
 	// Revocation asks OCSP responders and CRL distribution points. When it
@@ -43,6 +49,14 @@ func (v *Validator) Validate(ctx context.Context, leaf *x509.Certificate, offere
 	}
 	if p != PurposeSignature && p != PurposeCipher {
 		return r, r.fail(StepKeyUsage, fmt.Errorf("%w: unknown purpose %v", ErrBadPolicy, p))
+	}
+	if v.Use != 0 {
+		r.Use = v.Use
+		if want := v.Use.Purpose(); want == 0 {
+			return r, r.fail(StepKeyUsage, fmt.Errorf("%w: %s certificates are checked by crypto/tls, not by a Validator", ErrBadPolicy, v.Use))
+		} else if p != want {
+			return r, r.fail(StepKeyUsage, fmt.Errorf("%w: the %s trust set vouches for %s certificates, not %s", ErrKeyUsage, v.Use, want, p))
+		}
 	}
 	if v.Trust == nil {
 		return r, r.fail(StepTrust, fmt.Errorf("%w: no trust store configured", ErrNotTrusted))
@@ -82,6 +96,9 @@ func (v *Validator) Validate(ctx context.Context, leaf *x509.Certificate, offere
 		r.add(StepRevocation, OutcomeSkipped, "pinned certificate: trusted by configuration, not by a CA")
 		r.Valid = true
 		return r, nil
+	}
+	if v.Use.PinsOnly() {
+		return r, r.fail(StepTrust, fmt.Errorf("%w: %q is not pinned, and only pinned certificates are trusted for %s", ErrNotTrusted, leaf.Subject.String(), v.Use))
 	}
 	chain, err := v.buildChain(leaf, offered, at, r)
 	if err != nil {
@@ -245,6 +262,11 @@ func (v *Validator) Select(ctx context.Context, offered []*x509.Certificate, p P
 		}
 	}
 	return nil, bestRes, fmt.Errorf("certs: none of %d offered certificates is valid for %s: %w", len(offered), p, bestErr)
+}
+
+// Check is Validate for the purpose of v.Use.
+func (v *Validator) Check(ctx context.Context, leaf *x509.Certificate, offered []*x509.Certificate) (*Result, error) {
+	return v.Validate(ctx, leaf, offered, v.Use.Purpose())
 }
 
 // SelectSigner is Select for PurposeSignature. It lets a *Validator serve

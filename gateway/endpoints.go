@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
+	"net/http"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
@@ -17,25 +19,32 @@ type endpointParams struct {
 	identity           *certs.Identity
 	intermediaryCipher *x509.Certificate
 	rt                 *runtimeConfig
+	sets               certs.TrustSets // the mailbox's trust sets, its intermediary's pins included
 	deps               buildDeps
 	spoolDir           string
 }
 
 // newEndpoint builds the OSCI side of a mailbox. Recipients come from the
 // address book as it is at send time; their cipher certificates are pinned
-// in this generation's trust store as they are looked up (the address
-// book validated them when they were added).
+// in this generation's recipient cipher set as they are looked up (the
+// address book validated them when they were added), and nowhere else.
 func newEndpoint(_ context.Context, p endpointParams) (mailboxEndpoint, error) {
-	book, trust := p.deps.book, p.rt.trust
+	book, recipientKeys := p.deps.book, p.sets.RecipientCipher
 	recipients := func(_ context.Context, safeID string) (addressbook.Recipient, error) {
 		r, err := book.Get(safeID)
 		if err != nil {
 			return addressbook.Recipient{}, err
 		}
 		if c, err := r.Certificate(); err == nil {
-			trust.Pin(c)
+			recipientKeys.Pin(c)
 		}
 		return r, nil
+	}
+	client := p.deps.client
+	if roots := p.sets.TLSRoots(); roots != nil && client == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}
+		client = &http.Client{Transport: tr}
 	}
 	c := p.cfg.Card
 	card := egvp.BusinessCard{Organisation: c.Organisation, OrganisationSuffix: c.OrganisationSuffix, Name: c.Name,
@@ -45,8 +54,8 @@ func newEndpoint(_ context.Context, p endpointParams) (mailboxEndpoint, error) {
 		Name: p.cfg.Name, SafeID: p.cfg.SafeID, Identity: p.identity,
 		IntermediaryURL: p.cfg.Intermediary.URL, IntermediaryCipher: p.intermediaryCipher,
 		AllowInsecureHTTP: p.cfg.Intermediary.AllowInsecureHTTP, SignatureAlgorithm: p.cfg.SignatureAlgorithm,
-		Validator: p.rt.validator, Recipients: recipients, Card: card, SpoolDir: p.spoolDir,
+		Trust: p.sets.Validators(p.rt.base), Recipients: recipients, Card: card, SpoolDir: p.spoolDir,
 		Now: p.deps.now, Rand: p.deps.rand, Logger: p.deps.logger.Named("osci"),
-		HTTPClient: p.deps.client,
+		HTTPClient: client,
 	})
 }

@@ -30,9 +30,12 @@ type mailboxEndpoint interface {
 // builds a new one beside the old and swaps it in between worker rounds;
 // a round that started keeps the generation it began with.
 type runtimeConfig struct {
-	cfg       *config.Config
-	trust     *certs.TrustStore
-	validator *certs.Validator
+	cfg *config.Config
+	// sets are the trust sets all mailboxes share (all but the
+	// intermediary's, which each mailbox pins for itself); base carries
+	// the clock, policy and revocation checker of every validator.
+	sets      certs.TrustSets
+	base      certs.Validator
 	mailboxes map[string]*mailboxRuntime
 	intakes   map[string]mailbox.Intake // by intake name
 	intakeCfg map[string]config.IntakeConfig
@@ -63,7 +66,7 @@ type buildDeps struct {
 func buildRuntime(ctx context.Context, cfg *config.Config, d buildDeps, book []addressbook.Recipient) (*runtimeConfig, error) {
 	rt := &runtimeConfig{cfg: cfg, mailboxes: map[string]*mailboxRuntime{},
 		intakes: map[string]mailbox.Intake{}, intakeCfg: map[string]config.IntakeConfig{}}
-	trust, err := buildTrust(cfg, book)
+	sets, err := buildTrust(cfg, book)
 	if err != nil {
 		return nil, err
 	}
@@ -71,8 +74,8 @@ func buildRuntime(ctx context.Context, cfg *config.Config, d buildDeps, book []a
 	if err != nil {
 		return nil, fmt.Errorf("%w: trust.revocation: %w", config.ErrConfig, err)
 	}
-	rt.trust = trust
-	rt.validator = &certs.Validator{Trust: trust, Now: d.now,
+	rt.sets = sets
+	rt.base = certs.Validator{Now: d.now,
 		Policy:     certs.Policy{SignatureRevocation: mode, CipherRevocation: mode},
 		Revocation: &certs.RevocationChecker{Timeout: 15 * time.Second}}
 	for i, in := range cfg.Intakes {
@@ -93,32 +96,51 @@ func buildRuntime(ctx context.Context, cfg *config.Config, d buildDeps, book []a
 	return rt, nil
 }
 
-// buildTrust assembles the trust store: configured CAs, each mailbox's
-// pinned intermediary certificates and the address book's cipher
-// certificates (which SAFE publishes, often self-signed).
-func buildTrust(cfg *config.Config, book []addressbook.Recipient) (*certs.TrustStore, error) {
-	ts := certs.NewTrustStore()
-	for i, p := range cfg.Trust.CAs {
-		if err := ts.LoadCAs(p); err != nil {
-			return nil, fmt.Errorf("%w: trust.cas[%d]: %w", config.ErrKeyMaterial, i, err)
-		}
-	}
-	for i, m := range cfg.Mailboxes {
-		key := fmt.Sprintf("mailboxes[%d].intermediary", i)
-		for j, p := range m.Intermediary.SignCerts {
-			if err := ts.LoadPins(p); err != nil {
-				return nil, fmt.Errorf("%w: %s.signature_certs[%d]: %w", config.ErrKeyMaterial, key, j, err)
+// buildTrust assembles the trust sets the mailboxes share: party
+// signature CAs (trust.content_cas and trust.cas), VHN CAs
+// (trust.vhn_cas), TLS roots (trust.tls_cas) and the address book's
+// cipher certificates as recipient cipher keys only. The intermediaries'
+// signature pins are per mailbox (intermediaryTrust).
+func buildTrust(cfg *config.Config, book []addressbook.Recipient) (certs.TrustSets, error) {
+	load := func(ts *certs.TrustStore, key string, paths []string) error {
+		for i, p := range paths {
+			if err := ts.LoadCAs(p); err != nil {
+				return fmt.Errorf("%w: trust.%s[%d]: %w", config.ErrKeyMaterial, key, i, err)
 			}
 		}
-		c, err := config.LoadCertificate(key+".cipher_cert", m.Intermediary.CipherCert)
-		if err != nil {
-			return nil, err
+		return nil
+	}
+	sets := certs.TrustSets{ContentSigner: certs.NewTrustStore(), VHN: certs.NewTrustStore(), RecipientCipher: certs.NewTrustStore()}
+	if err := load(sets.ContentSigner, "content_cas", cfg.Trust.ContentCAs); err != nil {
+		return sets, err
+	}
+	if err := load(sets.ContentSigner, "cas", cfg.Trust.CAs); err != nil {
+		return sets, err
+	}
+	if err := load(sets.VHN, "vhn_cas", cfg.Trust.VHNCAs); err != nil {
+		return sets, err
+	}
+	if len(cfg.Trust.TLSCAs) > 0 {
+		sets.TLS = certs.NewTrustStore()
+		if err := load(sets.TLS, "tls_cas", cfg.Trust.TLSCAs); err != nil {
+			return sets, err
 		}
-		ts.Pin(c)
 	}
 	for _, r := range book {
 		if c, err := r.Certificate(); err == nil {
-			ts.Pin(c)
+			sets.RecipientCipher.Pin(c)
+		}
+	}
+	return sets, nil
+}
+
+// intermediaryTrust pins one mailbox's intermediary signature
+// certificates: the only certificates trusted to sign its responses.
+func intermediaryTrust(key string, mc config.MailboxConfig) (*certs.TrustStore, error) {
+	ts := certs.NewTrustStore()
+	for j, p := range mc.Intermediary.SignCerts {
+		if err := ts.LoadPins(p); err != nil {
+			return nil, fmt.Errorf("%w: %s.intermediary.signature_certs[%d]: %w", config.ErrKeyMaterial, key, j, err)
 		}
 	}
 	return ts, nil
@@ -133,11 +155,15 @@ func buildMailbox(ctx context.Context, key string, cfg *config.Config, mc config
 	if err != nil {
 		return nil, err
 	}
+	sets := rt.sets
+	if sets.Intermediary, err = intermediaryTrust(key, mc); err != nil {
+		return nil, err
+	}
 	spool := filepath.Join(d.spoolDir, mc.Name)
 	if err := os.MkdirAll(spool, 0o700); err != nil {
 		return nil, fmt.Errorf("gateway: spool directory: %w", err)
 	}
-	ep, err := newEndpoint(ctx, endpointParams{cfg: mc, identity: id, intermediaryCipher: ic, rt: rt, deps: d, spoolDir: spool})
+	ep, err := newEndpoint(ctx, endpointParams{cfg: mc, identity: id, intermediaryCipher: ic, rt: rt, sets: sets, deps: d, spoolDir: spool})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", config.ErrKeyMaterial, key, err)
 	}

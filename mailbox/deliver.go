@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 )
 
@@ -75,11 +74,12 @@ func (d *Deliverer) step(ctx context.Context, m Message, c Change) (Message, err
 func (d *Deliverer) process(ctx context.Context, m Message) error {
 	var meta IncomingMeta
 	if err := json.Unmarshal(m.Meta, &meta); err != nil {
-		meta.Report.Problems = append(meta.Report.Problems, "stored metadata unreadable: "+err.Error())
+		meta.Report = unreadableReport(err)
 	}
 	if m.State == StateReceived {
 		if meta.Report.Status() == ResultInvalid {
-			_, err := d.step(ctx, m, Change{To: StateQuarantined, ErrCode: "verification_failed", ErrText: reportSummary(meta.Report)})
+			code, text := meta.Report.QuarantineReason()
+			_, err := d.step(ctx, m, Change{To: StateQuarantined, ErrCode: code, ErrText: text})
 			return ignoreLost(err)
 		}
 		var err error
@@ -113,17 +113,6 @@ func (d *Deliverer) process(ctx context.Context, m Message) error {
 	return ignoreLost(serr)
 }
 
-func reportSummary(r VerificationReport) string {
-	var parts []string
-	parts = append(parts, r.Problems...)
-	for _, s := range r.Signatures {
-		if s.Integrity == ResultCorrupted || s.CertValidity == ResultInvalid {
-			parts = append(parts, fmt.Sprintf("%s: integrity %s, certificate %s", s.Object, s.Integrity, s.CertValidity))
-		}
-	}
-	return strings.Join(parts, "; ")
-}
-
 // BuildIntakeMessage assembles what a sink hands over for message m.
 func BuildIntakeMessage(m Message, meta IncomingMeta, card ProcessCard, blobs *Blobs) (*IntakeMessage, error) {
 	im := &IntakeMessage{Report: meta.Report}
@@ -146,15 +135,17 @@ func BuildIntakeMessage(m Message, meta IncomingMeta, card ProcessCard, blobs *B
 		CaseNumberRecipient: meta.CaseNumberRecipient, XJustizMessageID: meta.XJustizMessageID, EEBRequested: meta.EEBRequested,
 		Creation: fmtTime(card.Creation), Forwarding: fmtTime(card.Forwarding), Reception: fmtTime(card.Reception),
 		StoredAt: fmtTime(m.CreatedAt), OriginalSHA256: im.Original.SHA256, VerificationStatus: meta.Report.Status(),
-		VHNPresent: meta.Report.VHNPresent, SameContentAs: m.SameContentAs, Documents: []DocumentMeta{}}
-	if md.Sender.SafeID == "" {
-		md.Sender.SafeID = m.Sender
+		VerificationReason: meta.Report.Reason, VHNPresent: meta.Report.VHNPresent, SameContentAs: m.SameContentAs, Documents: []DocumentMeta{}}
+	if md.Sender.Claimed.SafeID == "" {
+		md.Sender.Claimed.SafeID = m.Sender
 	}
 	for i, safe := range UniqueFileNames(names) {
 		f := blobs.file(docs[i])
 		f.FileName = safe
 		im.Documents = append(im.Documents, f)
-		md.Documents = append(md.Documents, DocumentMeta{FileName: safe, OriginalName: f.OriginalName, Size: f.Size, SHA256: f.SHA256, ContentType: f.ContentType})
+		signed, by := meta.Report.DocumentSignature(f.OriginalName)
+		md.Documents = append(md.Documents, DocumentMeta{FileName: safe, OriginalName: f.OriginalName, Size: f.Size, SHA256: f.SHA256,
+			ContentType: f.ContentType, Signed: signed, SignedBy: by})
 	}
 	im.Metadata = md
 	return im, nil

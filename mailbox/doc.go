@@ -106,10 +106,17 @@
 //
 // # Incoming messages
 //
-// Received → quarantined | intake_pending → delivered. A delivery whose
-// verification report is invalid is stored and quarantined with the report,
-// never dropped; an operator requeue sends it to the intake after
-// inspection.
+// Received → quarantined | intake_pending → delivered. The verdict is the
+// verifier's (VerificationReport.Verdict, copied by the bridge); the
+// mailbox never recomputes it, and a report without one (stored before
+// verdicts were stored) counts as indeterminate. A delivery whose verdict
+// is invalid, or whose stored metadata is unreadable, is stored and
+// quarantined with the verifier's reason code and German text (e.g.
+// sender_identity_mismatch), never dropped; an operator requeue sends it
+// to the intake after inspection. The intake shows the sender in two
+// parts that are never mixed: sender.confirmed (only from verified
+// certificates) and sender.claimed (the business card, "Angaben des
+// Absenders (nicht bestätigt)"), and each document's signed status.
 //
 // Deduplication is by (mailbox, MessageId) among incoming messages and by
 // nothing else. The same MessageId handed out again is stored once

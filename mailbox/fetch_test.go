@@ -38,15 +38,16 @@ func newFakeMailbox() *fakeMailbox {
 
 // add queues a delivery; valid=false gives it a failed verification report.
 func (f *fakeMailbox) add(id string, valid bool) {
-	rep := mailbox.VerificationReport{CheckedAt: t0, VHNPresent: true, Signatures: []mailbox.SignatureCheck{{
+	rep := mailbox.VerificationReport{CheckedAt: t0, Verdict: mailbox.ResultValid, VHNPresent: true, Signatures: []mailbox.SignatureCheck{{
 		Object: "OSCI-Nachricht", Kind: "vhn", Integrity: mailbox.ResultOK, CertValidity: mailbox.ResultValid,
 		Signer: "CN=Amtsgericht", Issuer: "CN=beBPo VHN CA", Serial: "0a", CheckedAt: t0}}}
 	if !valid {
 		rep.Signatures[0].Integrity = mailbox.ResultCorrupted
+		rep.Verdict, rep.Reason = mailbox.ResultInvalid, mailbox.ReasonVerificationFailed
 	}
 	f.pending = append(f.pending, id)
 	f.deliveries[id] = &mailbox.Delivery{MessageID: id, Sender: "DE.Justiz.ag", Recipient: "DE.BeBPo.erkelenz", Subject: "Ladung " + id,
-		Meta: mailbox.IncomingMeta{Sender: mailbox.Party{SafeID: "DE.Justiz.ag", Name: "Amtsgericht Erkelenz"}, UserSubject: "Ladung", Report: rep},
+		Meta: mailbox.IncomingMeta{Sender: mailbox.SenderIdentity{Claimed: mailbox.Party{SafeID: "DE.Justiz.ag", Name: "Amtsgericht Erkelenz"}}, UserSubject: "Ladung", Report: rep},
 		Card: mailbox.ProcessCard{Creation: t0, Forwarding: t0.Add(time.Minute)}}
 	f.bodies[id] = []string{"MIME original of " + id, "<xjustiz>" + id + "</xjustiz>", "%PDF " + id}
 }

@@ -2,8 +2,10 @@ package mailbox
 
 import (
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -19,7 +21,7 @@ type Intake interface {
 // IncomingMeta is what the fetch side learned about a delivery. The engine
 // stores it as JSON with the message; the intake renders it.
 type IncomingMeta struct {
-	Sender              Party              `json:"sender"`
+	Sender              SenderIdentity     `json:"sender"`
 	OSCISubject         string             `json:"osciSubject,omitempty"`
 	UserSubject         string             `json:"userSubject,omitempty"`
 	CaseNumberSender    string             `json:"caseNumberSender,omitempty"`
@@ -29,9 +31,62 @@ type IncomingMeta struct {
 	Report              VerificationReport `json:"report"`
 }
 
-// Party is a sender or recipient as the business card (Visitenkarte) names it.
+// SenderIdentity is who sent a received message, in two parts that are never
+// mixed: Confirmed holds only what a verified certificate says, Claimed
+// only what the sender wrote about itself (its business card,
+// Visitenkarte), which nobody checked.
+type SenderIdentity struct {
+	Confirmed ConfirmedSender `json:"confirmed" xml:"Bestaetigt"`
+	Claimed   Party           `json:"claimed" xml:"AngabenDesAbsenders"`
+}
+
+// UnmarshalJSON also reads the flat sender of metadata stored before the
+// split ({"safeId":…,"name":…}): it was the business card, so it becomes
+// the claim.
+func (s *SenderIdentity) UnmarshalJSON(b []byte) error {
+	var v struct {
+		Confirmed *ConfirmedSender `json:"confirmed"`
+		Claimed   *Party           `json:"claimed"`
+		Party
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*s = SenderIdentity{}
+	if v.Confirmed != nil {
+		s.Confirmed = *v.Confirmed
+	}
+	if v.Claimed != nil {
+		s.Claimed = *v.Claimed
+	} else if v.Confirmed == nil {
+		s.Claimed = v.Party
+	}
+	return nil
+}
+
+// MarshalXML writes the claims with bestaetigt="nein", so that no reader
+// of metadata.xml takes them for confirmed.
+func (s SenderIdentity) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	return e.EncodeElement(struct {
+		Confirmed ConfirmedSender `xml:"Bestaetigt"`
+		Claimed   claimedXML      `xml:"AngabenDesAbsenders"`
+	}{s.Confirmed, claimedXML{Bestaetigt: "nein", Party: s.Claimed}}, start)
+}
+
+// ConfirmedSender is what the sender's verified transport signature
+// certificate says. Empty fields are not confirmed.
+type ConfirmedSender struct {
+	SafeID      string `json:"safeId,omitempty" xml:"SafeId,omitempty"`          // the certificate's subject UID
+	RoleID      string `json:"roleId,omitempty" xml:"RollenId,omitempty"`        // egvp_bebpo when it is a VHN certificate
+	Certificate string `json:"certificate,omitempty" xml:"Zertifikat,omitempty"` // the certificate's subject
+	Issuer      string `json:"issuer,omitempty" xml:"Aussteller,omitempty"`      // and issuer
+	TrustedFor  string `json:"trustedFor,omitempty" xml:"GeprueftAls,omitempty"` // the trust set that verified it: "vhn" or "content-signer"
+}
+
+// Party is a sender as its business card (Visitenkarte) names it.
 type Party struct {
 	SafeID       string `json:"safeId" xml:"SafeId"`
+	RoleID       string `json:"roleId,omitempty" xml:"RollenId,omitempty"`
 	Name         string `json:"name,omitempty" xml:"Name,omitempty"`
 	Organisation string `json:"organisation,omitempty" xml:"Organisation,omitempty"`
 }
@@ -45,14 +100,33 @@ const (
 	ResultIndeterminate = "indeterminate"
 )
 
+// Reason codes the mailbox itself gives; the verifier's own codes (e.g.
+// sender_identity_mismatch) arrive in VerificationReport.Reason.
+const (
+	ReasonVerificationFailed = "verification_failed"
+	ReasonMetadataUnreadable = "metadata_unreadable"
+)
+
 // VerificationReport is the outcome of checking one delivery (the
-// Prüfprotokoll). The osci package fills it; the intake renders it.
+// Prüfprotokoll). The verifier fills it, its verdict included; the
+// mailbox stores it, acts on the stored verdict and renders it, and never
+// judges the signatures itself.
 type VerificationReport struct {
-	CheckedAt  time.Time        `json:"checkedAt"`
+	CheckedAt time.Time `json:"checkedAt"`
+	// Verdict is the verifier's overall result (valid, invalid,
+	// indeterminate), Reason its code and ReasonText its German wording.
+	Verdict    string           `json:"verdict"`
+	Reason     string           `json:"reason,omitempty"`
+	ReasonText string           `json:"reasonText,omitempty"`
 	VHNPresent bool             `json:"vhnPresent"`         // beBPo transport signature (vertrauenswürdiger Herkunftsnachweis) present and checked
 	VHNText    string           `json:"vhnText,omitempty"`  // e.g. "Sicherer Übermittlungsweg aus einem besonderen Behördenpostfach."
 	Signatures []SignatureCheck `json:"signatures"`         // every signature found
+	Contents   []ContentCheck   `json:"contents,omitempty"` // every content, signed or not
 	Problems   []string         `json:"problems,omitempty"` // failures not tied to one signature (decryption, structure)
+	// SenderConflicts are sender claims that a verified certificate or the
+	// directory contradicts; SenderNotes say what could not be confirmed.
+	SenderConflicts []string `json:"senderConflicts,omitempty"`
+	SenderNotes     []string `json:"senderNotes,omitempty"`
 	// Certificates are the certificates the checks used (the sender's, the
 	// VHN, the intermediary's), kept as evidence beside the message.
 	Certificates []ReportCertificate `json:"certificates,omitempty"`
@@ -79,26 +153,62 @@ type SignatureCheck struct {
 	Detail       string    `json:"detail,omitempty" xml:"Hinweis,omitempty"`
 }
 
-// Status is the overall result: invalid when any signature is corrupted or
-// its certificate invalid or a problem was recorded; indeterminate when
-// any check was indeterminate or no signature was found; valid otherwise.
+// ContentCheck is one content of the delivery and the verified
+// signatures that cover it.
+type ContentCheck struct {
+	Container string   `json:"container"`
+	Name      string   `json:"name"`
+	Kind      string   `json:"kind"`      // "document", "form", "stylesheet", "not-read"
+	Delivered bool     `json:"delivered"` // handed on, or read into the metadata
+	Signed    bool     `json:"signed"`
+	SignedBy  []string `json:"signedBy,omitempty"`
+}
+
+// Status is the stored verdict. A report without one (stored before the
+// verifier gave verdicts) or with an unknown one is indeterminate: never
+// valid, never quarantined on a guess.
 func (r VerificationReport) Status() string {
-	if len(r.Problems) > 0 {
-		return ResultInvalid
+	switch r.Verdict {
+	case ResultValid, ResultInvalid, ResultIndeterminate:
+		return r.Verdict
 	}
-	status := ResultValid
-	if len(r.Signatures) == 0 {
-		status = ResultIndeterminate
+	return ResultIndeterminate
+}
+
+// QuarantineReason is the code and German text a message quarantined for
+// this report carries: the verifier's reason, else verification_failed.
+func (r VerificationReport) QuarantineReason() (code, text string) {
+	code, text = r.Reason, r.ReasonText
+	if code == "" {
+		code = ReasonVerificationFailed
 	}
-	for _, s := range r.Signatures {
-		switch {
-		case s.Integrity == ResultCorrupted || s.CertValidity == ResultInvalid:
-			return ResultInvalid
-		case s.Integrity != ResultOK || s.CertValidity != ResultValid:
-			status = ResultIndeterminate
+	if text == "" {
+		text = strings.Join(r.Problems, "; ")
+	}
+	return code, text
+}
+
+// unreadableReport stands for a report the store returned unreadable: the
+// message is quarantined rather than handed on unverified.
+func unreadableReport(err error) VerificationReport {
+	return VerificationReport{Verdict: ResultInvalid, Reason: ReasonMetadataUnreadable,
+		ReasonText: "Die gespeicherten Metadaten sind nicht lesbar: " + err.Error()}
+}
+
+// DocumentSignature is whether verified signatures cover the delivered
+// document name, and by whom. A name the report does not list, or lists
+// more than once with one of them unsigned, counts as unsigned.
+func (r VerificationReport) DocumentSignature(name string) (signed bool, by []string) {
+	for _, c := range r.Contents {
+		if c.Kind != "document" || !c.Delivered || c.Name != name {
+			continue
 		}
+		if !c.Signed {
+			return false, nil
+		}
+		signed, by = true, append(by, c.SignedBy...)
 	}
-	return status
+	return signed, by
 }
 
 // IntakeMessage is one received message ready for hand-over.
@@ -125,7 +235,7 @@ type IntakeMetadata struct {
 	Version             string         `json:"version" xml:"version,attr"`
 	MessageID           string         `json:"messageId" xml:"MessageId"`
 	Mailbox             string         `json:"recipientMailbox" xml:"EmpfaengerPostfach"`
-	Sender              Party          `json:"sender" xml:"Absender"`
+	Sender              SenderIdentity `json:"sender" xml:"Absender"`
 	OSCISubject         string         `json:"osciSubject" xml:"OSCIBetreff"`
 	UserSubject         string         `json:"userSubject" xml:"Betreff"`
 	CaseNumberSender    string         `json:"caseNumberSender" xml:"AktenzeichenAbsender"`
@@ -138,6 +248,7 @@ type IntakeMetadata struct {
 	StoredAt            string         `json:"storedAt" xml:"GespeichertAm"`
 	OriginalSHA256      string         `json:"originalSha256" xml:"OriginalSHA256"`
 	VerificationStatus  string         `json:"verificationStatus" xml:"Pruefergebnis"`
+	VerificationReason  string         `json:"verificationReason,omitempty" xml:"PruefergebnisGrund,omitempty"`
 	VHNPresent          bool           `json:"vhnPresent" xml:"VHNVorhanden"`
 	SameContentAs       string         `json:"sameContentAs,omitempty" xml:"GleicherInhaltWie,omitempty"` // MessageId of an earlier message to the mailbox with the same documents
 	Documents           []DocumentMeta `json:"documents" xml:"Dokumente>Dokument"`
@@ -150,4 +261,8 @@ type DocumentMeta struct {
 	Size         int64  `json:"size" xml:"Groesse"`
 	SHA256       string `json:"sha256" xml:"SHA256"`
 	ContentType  string `json:"contentType" xml:"Typ"`
+	// Signed: verified content signatures cover the document; SignedBy
+	// names their certificates' subjects.
+	Signed   bool     `json:"signed" xml:"Signiert"`
+	SignedBy []string `json:"signedBy,omitempty" xml:"SigniertVon,omitempty"`
 }

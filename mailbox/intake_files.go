@@ -80,7 +80,7 @@ func entryFiles(m *IntakeMessage) ([]entryFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	rx, err := RenderReportXML(m.Metadata.MessageID, m.Report)
+	rx, err := RenderReportXML(m.Metadata, m.Report)
 	if err != nil {
 		return nil, err
 	}

@@ -24,7 +24,16 @@ func sampleIntake() *IntakeMessage {
 		{"../002 Antrag <b>.pdf", "application/pdf", "%PDF-1.7 zwei"},
 		{"xjustiz_nachricht.xml", "application/xml", "<nachricht/>"},
 	}
-	rep := VerificationReport{CheckedAt: g0.Add(time.Minute), VHNPresent: true,
+	rep := VerificationReport{CheckedAt: g0.Add(time.Minute), VHNPresent: true, Verdict: ResultIndeterminate, Reason: "check_indeterminate",
+		ReasonText:  "Mindestens eine Prüfung lieferte kein Ergebnis: 002 Antrag <b>.pdf: Integrität ok, Zertifikat indeterminate",
+		SenderNotes: []string{"Die Nutzer-ID ist im Verzeichnis <nicht> verzeichnet."},
+		Contents: []ContentCheck{
+			{Container: "project_coco", Name: "visitenkarte.xml", Kind: "form", Delivered: true, Signed: true, SignedBy: []string{"CN=ZZZ Testpostfach Polizeipräsidium Koblenz"}},
+			{Container: "project_coco", Name: "001_Ermittlungsübersicht_Abverfügung.pdf", Kind: "document", Delivered: true, Signed: true,
+				SignedBy: []string{"CN=ZZZ Testpostfach Polizeipräsidium Koblenz"}},
+			{Container: "project_coco", Name: "../002 Antrag <b>.pdf", Kind: "document", Delivered: true},
+			{Container: "project_coco", Name: "nachricht.xsl", Kind: "stylesheet"},
+		},
 		VHNText: "Sicherer Übermittlungsweg aus einem besonderen Behördenpostfach.",
 		Signatures: []SignatureCheck{
 			{Object: "OSCI-Nachricht", Kind: "vhn", Integrity: ResultOK, CertValidity: ResultValid, CertType: "advanced",
@@ -41,18 +50,25 @@ func sampleIntake() *IntakeMessage {
 		names = append(names, d.name)
 	}
 	md := IntakeMetadata{Version: intakeFormatVer, MessageID: "govapp_1638957835003741065649003093795", Mailbox: "DE.BeBPo.erkelenz.1234",
-		Sender:      Party{SafeID: "DE.Justiz.5d5d58af-adff-55b7-875c-6548acd55b74.2222", Name: "ZZZ Testpostfach Polizeipräsidium Koblenz", Organisation: "Polizeipräsidium"},
+		Sender: SenderIdentity{
+			Confirmed: ConfirmedSender{SafeID: "DE.Justiz.5d5d58af-adff-55b7-875c-6548acd55b74.2222", RoleID: "egvp_bebpo",
+				Certificate: "UID=DE.Justiz.5d5d58af-adff-55b7-875c-6548acd55b74.2222,CN=VHN - besonderes elektronisches Behördenpostfach",
+				Issuer:      "CN=beBPo VHN CA 2017,O=BNotK,C=DE", TrustedFor: "vhn"},
+			Claimed: Party{SafeID: "DE.Justiz.5d5d58af-adff-55b7-875c-6548acd55b74.2222", RoleID: "egvp_bebpo",
+				Name: "ZZZ Testpostfach <Polizeipräsidium> Koblenz", Organisation: "Polizeipräsidium"}},
 		OSCISubject: "Testnachricht", UserSubject: `Funktionsabfrage <script>alert("x")</script> & mehr`, CaseNumberSender: "4 Js 123/26",
 		CaseNumberRecipient: "32-10/2026", XJustizMessageID: "2f1c7a4e-9d1b-4c55-8a1e-2b7f4a9d0c11", EEBRequested: true,
 		Creation: fmtTime(g0), Forwarding: fmtTime(g0.Add(time.Second)), StoredAt: fmtTime(g0.Add(2 * time.Second)),
 		Reception:      fmtTime(g0.Add(3 * time.Second)),
-		OriginalSHA256: sha256Hex("original"), VerificationStatus: rep.Status(), VHNPresent: true}
+		OriginalSHA256: sha256Hex("original"), VerificationStatus: rep.Status(), VerificationReason: rep.Reason, VHNPresent: true}
 	for i, safe := range UniqueFileNames(names) {
 		body := docs[i].body
 		f := IntakeFile{FileName: safe, OriginalName: docs[i].name, ContentType: docs[i].ct, Size: int64(len(body)), SHA256: sha256Hex(body),
 			Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }}
 		im.Documents = append(im.Documents, f)
-		md.Documents = append(md.Documents, DocumentMeta{FileName: safe, OriginalName: f.OriginalName, Size: f.Size, SHA256: f.SHA256, ContentType: f.ContentType})
+		signed, by := rep.DocumentSignature(f.OriginalName)
+		md.Documents = append(md.Documents, DocumentMeta{FileName: safe, OriginalName: f.OriginalName, Size: f.Size, SHA256: f.SHA256,
+			ContentType: f.ContentType, Signed: signed, SignedBy: by})
 	}
 	im.Original = IntakeFile{FileName: FileOriginal, Size: 8, SHA256: sha256Hex("original"),
 		Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("original")), nil }}
@@ -104,9 +120,11 @@ func TestIntakeRenderEscapes(t *testing.T) {
 		render    func() ([]byte, error)
 		forbidden []string
 	}{
-		{"html", func() ([]byte, error) { return RenderReportHTML(im.Metadata, im.Report) }, []string{"<script>", "Antrag <b>", "<OCSP>", `"<Mustermann>"`}},
-		{"metadata xml", func() ([]byte, error) { return RenderMetadataXML(im.Metadata) }, []string{"<script>", "Antrag <b>"}},
-		{"report xml", func() ([]byte, error) { return RenderReportXML(im.Metadata.MessageID, im.Report) }, []string{"<OCSP>", "<Mustermann>"}},
+		{"html", func() ([]byte, error) { return RenderReportHTML(im.Metadata, im.Report) },
+			[]string{"<script>", "Antrag <b>", "<OCSP>", `"<Mustermann>"`, "<Polizeipräsidium>", "<nicht>"}},
+		{"metadata xml", func() ([]byte, error) { return RenderMetadataXML(im.Metadata) }, []string{"<script>", "Antrag <b>", "<Polizeipräsidium>"}},
+		{"report xml", func() ([]byte, error) { return RenderReportXML(im.Metadata, im.Report) },
+			[]string{"<OCSP>", "<Mustermann>", "<Polizeipräsidium>", "<nicht>", "Antrag <b>"}},
 	} {
 		b, err := tc.render()
 		if err != nil {

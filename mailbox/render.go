@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html/template"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -74,10 +75,41 @@ type reportXML struct {
 	MessageID      string         `xml:"MessageId"`
 	Pruefzeitpunkt string         `xml:"Pruefzeitpunkt"`
 	Gesamtergebnis string         `xml:"Gesamtergebnis"`
+	Begruendung    *reasonXML     `xml:"Begruendung,omitempty"`
 	VHNVorhanden   bool           `xml:"VHNVorhanden"`
 	VHNText        string         `xml:"Uebermittlungsweg,omitempty"`
+	Absender       senderXML      `xml:"Absender"`
 	Signaturen     []signatureXML `xml:"Signaturen>Signatur"`
+	Inhalte        []contentXML   `xml:"Inhalte>Inhalt,omitempty"`
 	Probleme       []string       `xml:"Probleme>Problem,omitempty"`
+}
+
+type reasonXML struct {
+	Code string `xml:"code,attr"`
+	Text string `xml:",chardata"`
+}
+
+// senderXML keeps the confirmed sender and the sender's own claims apart;
+// the claims say so in their attribute.
+type senderXML struct {
+	Bestaetigt    ConfirmedSender `xml:"Bestaetigt"`
+	Angaben       claimedXML      `xml:"AngabenDesAbsenders"`
+	Widersprueche []string        `xml:"Widersprueche>Widerspruch,omitempty"`
+	Hinweise      []string        `xml:"Hinweise>Hinweis,omitempty"`
+}
+
+type claimedXML struct {
+	Bestaetigt string `xml:"bestaetigt,attr"` // always "nein"
+	Party
+}
+
+type contentXML struct {
+	Container   string   `xml:"container,attr"`
+	Name        string   `xml:"Name"`
+	Art         string   `xml:"Art"`
+	Uebergeben  bool     `xml:"Uebergeben"`
+	Signiert    bool     `xml:"Signiert"`
+	SigniertVon []string `xml:"SigniertVon,omitempty"`
 }
 
 type signatureXML struct {
@@ -95,13 +127,22 @@ type signatureXML struct {
 }
 
 // RenderReportXML returns pruefprotokoll.xml.
-func RenderReportXML(messageID string, r VerificationReport) ([]byte, error) {
-	x := reportXML{Version: intakeFormatVer, MessageID: messageID, Pruefzeitpunkt: fmtTime(r.CheckedAt),
-		Gesamtergebnis: r.Status(), VHNVorhanden: r.VHNPresent, VHNText: r.VHNText, Probleme: r.Problems}
+func RenderReportXML(m IntakeMetadata, r VerificationReport) ([]byte, error) {
+	x := reportXML{Version: intakeFormatVer, MessageID: m.MessageID, Pruefzeitpunkt: fmtTime(r.CheckedAt),
+		Gesamtergebnis: r.Status(), VHNVorhanden: r.VHNPresent, VHNText: r.VHNText, Probleme: r.Problems,
+		Absender: senderXML{Bestaetigt: m.Sender.Confirmed, Angaben: claimedXML{Bestaetigt: "nein", Party: m.Sender.Claimed},
+			Widersprueche: r.SenderConflicts, Hinweise: r.SenderNotes}}
+	if r.Reason != "" || r.ReasonText != "" {
+		x.Begruendung = &reasonXML{Code: r.Reason, Text: r.ReasonText}
+	}
 	for _, s := range r.Signatures {
 		x.Signaturen = append(x.Signaturen, signatureXML{Objekt: s.Object, Art: s.Kind, Integritaet: s.Integrity,
 			Zertifikat: s.CertValidity, Zertifikatstyp: s.CertType, Signierer: s.Signer, Aussteller: s.Issuer,
 			Seriennummer: s.Serial, Signaturzeitpunkt: fmtTime(s.SigningTime), Pruefzeitpunkt: fmtTime(s.CheckedAt), Hinweis: s.Detail})
+	}
+	for _, c := range r.Contents {
+		x.Inhalte = append(x.Inhalte, contentXML{Container: c.Container, Name: c.Name, Art: c.Kind, Uebergeben: c.Delivered,
+			Signiert: c.Signed, SigniertVon: c.SignedBy})
 	}
 	return renderXML(x, "pruefprotokoll.xml")
 }
@@ -129,6 +170,16 @@ var reportHTML = template.Must(template.New("pruefprotokoll").Funcs(template.Fun
 		}
 		return "nein"
 	},
+	"join": func(s []string) string { return strings.Join(s, "; ") },
+	"trust": func(s string) string {
+		switch s {
+		case "vhn":
+			return "VHN-Zertifikat (vertrauenswürdiger Herkunftsnachweis)"
+		case "content-signer":
+			return "Signaturzertifikat eines Beteiligten"
+		}
+		return s
+	},
 }).Parse(`<!DOCTYPE html>
 <html lang="de">
 <head>
@@ -146,13 +197,12 @@ th{background:#eee;width:14em}
 <h1>Prüfprotokoll</h1>
 <table>
 <tr><th>Nachrichtenkennzeichen</th><td>{{.M.MessageID}}</td></tr>
-<tr><th>Gesamtergebnis</th><td class="{{.R.Status}}">{{de .R.Status}}</td></tr>
+<tr><th>Gesamtergebnis</th><td class="{{.R.Status}}">{{de .R.Status}}{{if .R.ReasonText}}: {{.R.ReasonText}}{{end}}</td></tr>
 <tr><th>Prüfzeitpunkt</th><td>{{t .R.CheckedAt}}</td></tr>
 <tr><th>Übermittlungsweg (VHN)</th><td>{{yn .R.VHNPresent}}{{if .R.VHNText}}: {{.R.VHNText}}{{end}}</td></tr>
 <tr><th>Eingang beim Intermediär</th><td>{{.M.Creation}}</td></tr>
 <tr><th>Weiterleitung durch den Intermediär</th><td>{{.M.Forwarding}}</td></tr>
 <tr><th>Abholung (Empfangsbestätigung)</th><td>{{.M.Reception}}</td></tr>
-<tr><th>Absender</th><td>{{.M.Sender.Name}}{{if .M.Sender.Organisation}}, {{.M.Sender.Organisation}}{{end}} ({{.M.Sender.SafeID}})</td></tr>
 <tr><th>Empfängerpostfach</th><td>{{.M.Mailbox}}</td></tr>
 <tr><th>Betreff</th><td>{{.M.UserSubject}}</td></tr>
 <tr><th>OSCI-Betreff</th><td>{{.M.OSCISubject}}</td></tr>
@@ -160,6 +210,25 @@ th{background:#eee;width:14em}
 {{if .M.SameContentAs}}<tr><th>Hinweis</th><td>Gleicher Inhalt wie Nachricht {{.M.SameContentAs}}: die Dokumente gleichen denen einer früher eingegangenen Nachricht. Zugestellt wie jede andere Nachricht.</td></tr>
 {{end}}</table>
 {{range .R.Problems}}<p class="invalid">Problem: {{.}}</p>
+{{end}}<h2>Absender (durch geprüftes Zertifikat bestätigt)</h2>
+<table>
+{{with .M.Sender.Confirmed}}{{if .TrustedFor}}<tr><th>Nutzer-ID (SAFE-ID)</th><td>{{or .SafeID "nicht bestätigt"}}</td></tr>
+<tr><th>Rolle</th><td>{{or .RoleID "nicht bestätigt"}}</td></tr>
+<tr><th>Zertifikat</th><td>{{.Certificate}}</td></tr>
+<tr><th>Aussteller</th><td>{{.Issuer}}</td></tr>
+<tr><th>Geprüft als</th><td>{{trust .TrustedFor}}</td></tr>
+{{else}}<tr><td>Keine Angabe zum Absender ist durch ein geprüftes Zertifikat bestätigt.</td></tr>
+{{end}}{{end}}</table>
+<h2>Angaben des Absenders (nicht bestätigt)</h2>
+<p>Vom Absender selbst angegeben (Visitenkarte); nicht geprüft.</p>
+<table>
+<tr><th>Nutzer-ID (SAFE-ID)</th><td>{{.M.Sender.Claimed.SafeID}}</td></tr>
+<tr><th>Rollen-ID</th><td>{{.M.Sender.Claimed.RoleID}}</td></tr>
+<tr><th>Name</th><td>{{.M.Sender.Claimed.Name}}</td></tr>
+<tr><th>Organisation</th><td>{{.M.Sender.Claimed.Organisation}}</td></tr>
+</table>
+{{range .R.SenderConflicts}}<p class="invalid">Widerspruch: {{.}}</p>
+{{end}}{{range .R.SenderNotes}}<p class="indeterminate">Hinweis: {{.}}</p>
 {{end}}<h2>Signaturen</h2>
 {{range .R.Signatures}}<table>
 <tr><th>Objekt</th><td>{{.Object}} ({{.Kind}})</td></tr>
@@ -175,10 +244,15 @@ th{background:#eee;width:14em}
 {{else}}<p class="indeterminate">Keine Signatur gefunden.</p>
 {{end}}<h2>Dokumente</h2>
 <table>
-<tr><th>Datei</th><td><b>Originalname · Größe · SHA-256 · Typ</b></td></tr>
-{{range .M.Documents}}<tr><th>{{.FileName}}</th><td>{{.OriginalName}} · {{.Size}} Bytes · <code>{{.SHA256}}</code> · {{.ContentType}}</td></tr>
+<tr><th>Datei</th><td><b>Originalname · Größe · SHA-256 · Typ · Signatur</b></td></tr>
+{{range .M.Documents}}<tr><th>{{.FileName}}</th><td>{{.OriginalName}} · {{.Size}} Bytes · <code>{{.SHA256}}</code> · {{.ContentType}} · {{if .Signed}}<span class="valid">signiert</span> von {{join .SignedBy}}{{else}}<span class="indeterminate">nicht signiert</span>{{end}}</td></tr>
 {{end}}</table>
-</body>
+{{if .R.Contents}}<h2>Inhalte</h2>
+<table>
+<tr><th>Container / Inhalt</th><td><b>Art · Signatur</b></td></tr>
+{{range .R.Contents}}<tr><th>{{.Container}} / {{or .Name "(ohne Namen)"}}</th><td>{{.Kind}}{{if not .Delivered}} (nicht übergeben){{end}} · {{if .Signed}}<span class="valid">signiert</span> von {{join .SignedBy}}{{else}}<span class="indeterminate">nicht signiert</span>{{end}}</td></tr>
+{{end}}</table>
+{{end}}</body>
 </html>
 `))
 

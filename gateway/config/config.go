@@ -55,9 +55,22 @@ type APIConfig struct {
 	TLSKey     string `yaml:"tls_key"`
 }
 
-// TrustConfig lists the CA certificates signatures and peers may chain to.
+// TrustConfig lists the CA certificates per use (certs.TrustSets); a CA
+// in one list vouches for nothing the others cover. The intermediary's
+// signature certificates are pinned per mailbox
+// (mailboxes[].intermediary.signature_certs) and recipients' cipher
+// certificates come from the address book.
 type TrustConfig struct {
-	CAs        []string `yaml:"cas"`        // PEM files or folders
+	// ContentCAs vouch for parties' signatures: content signatures and a
+	// transport signature that is not a VHN. CAs is the older name of the
+	// same list; both are read.
+	ContentCAs []string `yaml:"content_cas"`
+	CAs        []string `yaml:"cas"`
+	// VHNCAs are the beBPo VHN CAs; without them no message gets the VHN mark.
+	VHNCAs []string `yaml:"vhn_cas"`
+	// TLSCAs, when set, are the only roots for TLS to the intermediaries
+	// (default: the system roots).
+	TLSCAs     []string `yaml:"tls_cas"`
 	Revocation string   `yaml:"revocation"` // off, prefer, require (default require)
 }
 
@@ -231,8 +244,10 @@ func (c *Config) resolvePaths(base string) {
 	abs(&c.API.TLSCert)
 	abs(&c.API.TLSKey)
 	abs(&c.AddressBook)
-	for i := range c.Trust.CAs {
-		abs(&c.Trust.CAs[i])
+	for _, list := range [][]string{c.Trust.CAs, c.Trust.ContentCAs, c.Trust.VHNCAs, c.Trust.TLSCAs} {
+		for i := range list {
+			abs(&list[i])
+		}
 	}
 	for i := range c.Mailboxes {
 		m := &c.Mailboxes[i]

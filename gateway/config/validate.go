@@ -124,9 +124,14 @@ func (t *TrustConfig) validate(p *problems) {
 	default:
 		p.add("trust.revocation", "must be off, prefer or require, not %q", t.Revocation)
 	}
-	for i, path := range t.CAs {
-		if path == "" {
-			p.add(fmt.Sprintf("trust.cas[%d]", i), "is empty")
+	for _, l := range []struct {
+		key   string
+		paths []string
+	}{{"cas", t.CAs}, {"content_cas", t.ContentCAs}, {"vhn_cas", t.VHNCAs}, {"tls_cas", t.TLSCAs}} {
+		for i, path := range l.paths {
+			if path == "" {
+				p.add(fmt.Sprintf("trust.%s[%d]", l.key, i), "is empty")
+			}
 		}
 	}
 }

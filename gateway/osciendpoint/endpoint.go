@@ -48,9 +48,10 @@ type Config struct {
 	Identity           *certs.Identity   // signature + cipher key pairs
 	IntermediaryURL    string            // our intermediary's OSCI endpoint
 	IntermediaryCipher *x509.Certificate // pinned; requests are encrypted to it
-	// Validator decides trust: CAs, pinned intermediary signature
-	// certificates, and the CAs of content signers and VHN certificates.
-	Validator *certs.Validator
+	// Trust are the mailbox's validators per use (certs.TrustSets): the
+	// intermediary's pinned signature certificates for its responses, the
+	// VHN and content-signer sets for what the reader checks.
+	Trust certs.Validators
 	// Recipients looks a recipient up in the address book (used when the
 	// message's metadata carries no recipient certificate).
 	Recipients func(ctx context.Context, safeID string) (addressbook.Recipient, error)
@@ -112,8 +113,8 @@ func New(cfg Config) (*Mailbox, error) {
 		return nil, errors.New("osciendpoint: mailbox: no SAFE-ID")
 	case cfg.Identity == nil || cfg.Identity.Signature == nil || cfg.Identity.Cipher == nil:
 		return nil, errors.New("osciendpoint: mailbox: identity needs signature and cipher key pairs")
-	case cfg.Validator == nil:
-		return nil, errors.New("osciendpoint: mailbox: no validator")
+	case cfg.Trust.Intermediary == nil || cfg.Trust.ContentSigner == nil:
+		return nil, errors.New("osciendpoint: mailbox: no intermediary or content-signer validator")
 	case cfg.Rand == nil:
 		return nil, errors.New("osciendpoint: mailbox: no randomness")
 	}
@@ -141,7 +142,7 @@ func New(cfg Config) (*Mailbox, error) {
 	client, err := osci.NewClient(osci.ClientConfig{
 		URL: cfg.IntermediaryURL, AllowInsecureHTTP: cfg.AllowInsecureHTTP, Signature: cfg.Identity.Signature, Cipher: cfg.Identity.Cipher,
 		SignatureAlgorithm: cfg.SignatureAlgorithm,
-		IntermediaryCipher: cfg.IntermediaryCipher, IntermediaryKeys: xmlsec.ValidatorSelector{V: cfg.Validator},
+		IntermediaryCipher: cfg.IntermediaryCipher, IntermediaryKeys: xmlsec.ValidatorSelector{V: cfg.Trust.Intermediary},
 		RequestTimeout: cfg.RequestTimeout, ConnectRetries: cfg.ConnectRetries, RetryWaitMax: cfg.RetryWaitMax,
 		Rand: cfg.Rand, SpoolDir: cfg.SpoolDir, HTTPClient: hc,
 	})
@@ -258,7 +259,8 @@ func (m *Mailbox) recipientCert(ctx context.Context, safeID string, meta sendMet
 	// what may have changed since: validity, algorithm, key, usage.
 	ts := certs.NewTrustStore()
 	ts.Pin(cs[0])
-	v := &certs.Validator{Trust: ts, Now: m.now, Policy: m.cfg.Validator.Policy, Revocation: m.cfg.Validator.Revocation}
+	v := &certs.Validator{Trust: ts, Use: certs.UseRecipientCipher, Now: m.now, Policy: m.cfg.Trust.ContentSigner.Policy,
+		Revocation: m.cfg.Trust.ContentSigner.Revocation}
 	if _, err := v.Validate(ctx, cs[0], nil, certs.PurposeCipher); err != nil {
 		class := mailbox.Permanent
 		if certs.Temporary(err) {

@@ -138,7 +138,8 @@ func (e *omEnv) check(t *testing.T, want map[string][]omDoc, lateReception bool)
 		seen[md.UserSubject] = true
 		i := strings.TrimPrefix(strings.Fields(md.UserSubject)[1], "")
 		i = strings.TrimSuffix(i, ":")
-		if md.Sender.SafeID != omSafeA || md.Sender.Organisation != "Stadt Erkelenz" || md.Mailbox != "B" || md.OSCISubject != submit.DefaultMessageType ||
+		if md.Sender.Claimed.SafeID != omSafeA || md.Sender.Claimed.Organisation != "Stadt Erkelenz" || md.Sender.Confirmed.SafeID != omSafeA ||
+			md.Sender.Confirmed.TrustedFor != "vhn" || md.Mailbox != "B" || md.OSCISubject != submit.DefaultMessageType ||
 			md.CaseNumberSender != "32.1-"+i+"/26" || md.CaseNumberRecipient != "5 OWi "+i+"/26" || md.VerificationStatus != mailbox.ResultValid ||
 			!md.VHNPresent || md.Creation == "" || md.Forwarding == "" {
 			t.Errorf("metadata %+v", md)
@@ -321,6 +322,8 @@ func TestOSCIMailboxEndToEnd(t *testing.T) {
 // TestReceivedVerification: B fetches and stores every delivery (the
 // intermediary records it as received), and quarantines with its report
 // those from a sender it cannot trust or whose VHN names another mailbox.
+// A VHN look-alike from a CA outside the VHN set is delivered without the
+// VHN mark.
 func TestReceivedVerification(t *testing.T) {
 	sig := x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment
 	tests := []struct {
@@ -331,11 +334,14 @@ func TestReceivedVerification(t *testing.T) {
 		problem string
 	}{
 		{"VHN naming the sender", func(t *testing.T) *certs.KeyPair {
-			return omIssue(t, "intermediate-ca", "VHN A", omSafeA, 9102, sig)
+			return omVHNIdentity(t).Signature
 		}, mailbox.StateDelivered, true, ""},
 		{"VHN naming another mailbox", func(t *testing.T) *certs.KeyPair {
-			return omIssue(t, "intermediate-ca", "VHN other", omSafeB, 9103, sig)
-		}, mailbox.StateQuarantined, false, "belongs to " + omSafeB},
+			return omIssue(t, "vhn-ca", "VHN other", omSafeB, 9103, sig)
+		}, mailbox.StateQuarantined, false, omSafeB},
+		{"VHN look-alike from the general CA", func(t *testing.T) *certs.KeyPair {
+			return omIssue(t, "intermediate-ca", "VHN look-alike A", omSafeA, 9104, sig)
+		}, mailbox.StateDelivered, false, ""},
 		{"untrusted CA", func(t *testing.T) *certs.KeyPair {
 			return omIssue(t, "unknown-root-ca", "mailbox A foreign signature", "", 9101, sig)
 		}, mailbox.StateQuarantined, false, ""},
@@ -365,14 +371,17 @@ func TestReceivedVerification(t *testing.T) {
 			if err := json.Unmarshal(in[0].Meta, &meta); err != nil {
 				t.Fatal(err)
 			}
-			if in[0].State != tc.state || meta.Report.VHNPresent != tc.vhn || !strings.Contains(strings.Join(meta.Report.Problems, "|"), tc.problem) {
+			if in[0].State != tc.state || meta.Report.VHNPresent != tc.vhn || !strings.Contains(meta.Report.ReasonText, tc.problem) {
 				t.Fatalf("state %s, report %+v", in[0].State, meta.Report)
+			}
+			if tc.problem != "" && in[0].LastErrorCode != "sender_identity_mismatch" {
+				t.Fatalf("quarantined as %q", in[0].LastErrorCode)
 			}
 			full, err := e.b.store.Get(ctx, in[0].ID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(full.Documents) != 3 || meta.Sender.SafeID != omSafeA { // original + two documents
+			if len(full.Documents) != 3 || meta.Sender.Claimed.SafeID != omSafeA { // original + two documents
 				t.Fatalf("documents %+v, sender %+v", full.Documents, meta.Sender)
 			}
 			e.clk.Add(time.Hour)

@@ -135,16 +135,31 @@ func omSecondIdentity(t testing.TB) *certs.Identity {
 	}
 }
 
-func omValidator(t testing.TB) *certs.Validator {
-	ts := certs.NewTrustStore()
-	for _, name := range []string{"root-ca", "intermediate-ca"} {
-		if err := ts.AddCA(omPKI(t, name).Cert); err != nil {
+// omTrust is a mailbox's trust: the test intermediary's signature
+// certificate pinned, the test VHN CA, and the general test CAs and the
+// VHN CA for party signatures (a beBPo signs its containers with its VHN key).
+func omTrust(t testing.TB) certs.Validators {
+	inter := certs.NewTrustStore()
+	inter.Pin(omPKI(t, "intermediary-signature").Cert)
+	vhn, content := certs.NewTrustStore(), certs.NewTrustStore()
+	if err := vhn.AddCA(omPKIcert(t, "vhn-ca")); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"root-ca", "intermediate-ca", "vhn-ca"} {
+		if err := content.AddCA(omPKIcert(t, name)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ts.Pin(omPKI(t, "intermediary-cipher").Cert)
-	return &certs.Validator{Trust: ts, Now: func() time.Time { return omTestNow },
-		Policy: certs.Policy{SignatureRevocation: certs.RevocationOff, CipherRevocation: certs.RevocationOff}}
+	sets := certs.TrustSets{Intermediary: inter, VHN: vhn, ContentSigner: content}
+	return sets.Validators(certs.Validator{Now: func() time.Time { return omTestNow },
+		Policy: certs.Policy{SignatureRevocation: certs.RevocationOff, CipherRevocation: certs.RevocationOff}})
+}
+
+// omVHNIdentity is mailbox A's identity as a beBPo: its signature key pair
+// is a VHN certificate naming omSafeA.
+func omVHNIdentity(t testing.TB) *certs.Identity {
+	return &certs.Identity{Signature: omIssue(t, "vhn-ca", "VHN A", omSafeA, 9102, x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment),
+		Cipher: omPKI(t, "mailbox-cipher")}
 }
 
 // omSide is one gateway: store, blobs and its OSCI mailbox.
@@ -165,7 +180,7 @@ type omEnv struct {
 
 func newOMEnv(t *testing.T, faults ...intermediary.Fault) *omEnv {
 	t.Helper()
-	return newOMEnvWith(t, &certs.Identity{Signature: omPKI(t, "mailbox-signature"), Cipher: omPKI(t, "mailbox-cipher")}, faults...)
+	return newOMEnvWith(t, omVHNIdentity(t), faults...)
 }
 
 // newOMEnvWith is newOMEnv with A's identity given.
@@ -203,7 +218,7 @@ func newOMEnvWith(t *testing.T, idA *certs.Identity, faults ...intermediary.Faul
 			t.Fatal(err)
 		}
 		mb, err := New(Config{Name: name, SafeID: safeID, Identity: id, IntermediaryURL: srv.URL,
-			IntermediaryCipher: omPKI(t, "intermediary-cipher").Cert, Validator: omValidator(t), Recipients: book, Card: card,
+			IntermediaryCipher: omPKI(t, "intermediary-cipher").Cert, Trust: omTrust(t), Recipients: book, Card: card,
 			SpoolDir: spool, Now: e.clk.Now, Rand: newOMRand(name), RetryWaitMax: 10 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)

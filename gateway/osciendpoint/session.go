@@ -154,7 +154,7 @@ func (s *osciSession) fetch(ctx context.Context, id, dir string) (*mailbox.Deliv
 	}
 	s.pending = id
 	cfg := s.m.cfg
-	r := &egvp.Reader{Cipher: cfg.Identity.Cipher, Validator: cfg.Validator, SpoolDir: dir, Now: s.m.now, Limits: cfg.Limits}
+	r := &egvp.Reader{Cipher: cfg.Identity.Cipher, Trust: cfg.Trust, SpoolDir: dir, Now: s.m.now, Limits: cfg.Limits}
 	rcv, err := r.Read(ctx, od, parts, filepath.Join(dir, "docs"))
 	if err != nil {
 		return nil, err
@@ -180,21 +180,31 @@ func (s *osciSession) fetch(ctx context.Context, id, dir string) (*mailbox.Deliv
 		}
 		d.Documents = append(d.Documents, mailbox.IncomingDocument{Name: doc.Name, ContentType: doc.ContentType, Role: role, Body: f})
 	}
-	if st := rcv.Report.Status(); st != egvp.ResultValid {
-		s.m.log.Warn("fetched delivery did not verify", zap.String("osci_message_id", id), zap.String("status", st),
-			zap.Int("problems", len(rcv.Report.Problems)))
+	if v := rcv.Report.Verdict(); v.Status != egvp.ResultValid {
+		s.m.log.Warn("fetched delivery did not verify", zap.String("osci_message_id", id), zap.String("status", v.Status),
+			zap.String("reason", v.Reason), zap.Int("problems", len(rcv.Report.Problems)))
 	}
 	return d, nil
 }
 
-// incomingMeta maps what egvp read onto the engine's metadata.
+// incomingMeta maps what egvp read onto the engine's metadata: the
+// verdict as egvp gave it, the confirmed sender and the sender's claims
+// apart, and what covers each content.
 func incomingMeta(r *egvp.Received) mailbox.IncomingMeta {
+	v := r.Report.Verdict()
+	conf, claim := r.Report.Sender.Confirmed, r.Report.Sender.Claimed
 	m := mailbox.IncomingMeta{
-		Sender:      mailbox.Party{SafeID: r.SenderID, Name: r.Card.DisplayName(), Organisation: r.Card.Organisation},
+		Sender: mailbox.SenderIdentity{
+			Confirmed: mailbox.ConfirmedSender{SafeID: conf.SafeID, RoleID: conf.RoleID, Certificate: conf.Subject, Issuer: conf.Issuer},
+			Claimed:   mailbox.Party{SafeID: r.SenderID, RoleID: claim.Card.RoleID, Name: claim.Card.DisplayName(), Organisation: claim.Card.Organisation}},
 		OSCISubject: r.OSCISubject, UserSubject: r.Subject, CaseNumberSender: r.Nachricht.CaseNumberSender,
 		CaseNumberRecipient: r.Nachricht.CaseNumberRecipient, EEBRequested: r.EEBRequested,
-		Report: mailbox.VerificationReport{CheckedAt: r.Report.CheckedAt, VHNPresent: r.Report.VHNPresent, VHNText: r.Report.VHNText,
-			Problems: r.Report.Problems},
+		Report: mailbox.VerificationReport{CheckedAt: r.Report.CheckedAt, Verdict: v.Status, Reason: v.Reason, ReasonText: v.Text,
+			VHNPresent: r.Report.VHNPresent, VHNText: r.Report.VHNText, Problems: r.Report.Problems,
+			SenderConflicts: r.Report.Sender.Conflicts, SenderNotes: r.Report.Sender.Notes},
+	}
+	if conf.TrustedFor != 0 {
+		m.Sender.Confirmed.TrustedFor = conf.TrustedFor.String()
 	}
 	if r.XJustiz != nil {
 		m.XJustizMessageID = r.XJustiz.MessageID
@@ -206,6 +216,10 @@ func incomingMeta(r *egvp.Received) mailbox.IncomingMeta {
 		m.Report.Signatures = append(m.Report.Signatures, mailbox.SignatureCheck{Object: c.Object, Kind: c.Kind,
 			Integrity: c.Integrity, CertValidity: c.CertValidity, CertType: c.CertType, Signer: c.Signer, Issuer: c.Issuer,
 			Serial: c.Serial, SigningTime: c.SigningTime, CheckedAt: c.CheckedAt, Detail: c.Detail})
+	}
+	for _, c := range r.Report.Contents {
+		m.Report.Contents = append(m.Report.Contents, mailbox.ContentCheck{Container: c.Container, Name: c.Name, Kind: c.Kind,
+			Delivered: c.Delivered, Signed: c.Signed, SignedBy: c.SignedBy})
 	}
 	return m
 }

@@ -39,7 +39,7 @@ func BenchmarkRoundTrip32MiB(b *testing.B) {
 			b.Fatal(err)
 		}
 		d, parts := w.roundTripTB(b, pkg)
-		r := &Reader{Cipher: pki(b, "mailbox-cipher"), Validator: validator(b, true), SpoolDir: b.TempDir(), Now: func() time.Time { return testNow }}
+		r := &Reader{Cipher: pki(b, "mailbox-cipher"), Trust: validators(b, generalCAs...), SpoolDir: b.TempDir(), Now: func() time.Time { return testNow }}
 		got, err := r.Read(context.Background(), d, parts, b.TempDir())
 		if err != nil || len(got.Documents) != 1 || got.Documents[0].Size != size {
 			b.Fatalf("read: %v", err)

@@ -38,7 +38,7 @@ func TestBuilderSignatureAlgorithm(t *testing.T) {
 			}
 			signed := 0
 			for _, c := range cs {
-				vs, err := c.VerifySignatures(context.Background(), xmlsec.ValidatorSelector{V: validator(t, true)}, parts.Open)
+				vs, err := c.VerifySignatures(context.Background(), xmlsec.ValidatorSelector{V: validators(t, generalCAs...).ContentSigner}, parts.Open)
 				if err != nil {
 					t.Fatalf("container %s: %v", c.ID, err)
 				}
@@ -52,8 +52,8 @@ func TestBuilderSignatureAlgorithm(t *testing.T) {
 			if signed != 2 {
 				t.Fatalf("%d content signatures, want 2", signed)
 			}
-			got, err := reader(t, true).Read(context.Background(), d, parts, t.TempDir())
-			if err != nil || got.Report.Status() != ResultValid {
+			got, err := reader(t, generalCAs...).Read(context.Background(), d, parts, t.TempDir())
+			if err != nil || got.Report.Verdict().Status != ResultValid {
 				t.Fatalf("report %+v: %v", got.Report, err)
 			}
 		})

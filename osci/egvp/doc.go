@@ -25,22 +25,59 @@
 //
 // Incoming (Reader.Read): the content package of a verified fetchDelivery
 // response is decrypted with our cipher key, every content signature is
-// verified and its certificate validated through certs, the sender's
-// signature certificate (for a beBPo: the VHN, vertrauenswürdiger
-// Herkunftsnachweis) is validated and matched with the intermediary's
-// inspection on the Laufzettel (a VHN certificate's subject UID must name
-// the SAFE-ID the message claims), nachricht.xml, visitenkarte.xml,
-// herstellerinformation.xml and additional_infos are parsed with
-// xmlsec.Parse, and xjustiz_nachricht.xml gives the XJustiz message id
-// (nachrichtenkopf/eigeneNachrichtenID; 2.x eigene_Nachrichten_ID) and the
-// eEB request. Documents are decrypted to files (nothing before the GCM
-// tag verified) with size and SHA-256.
+// verified and its certificate validated through certs, nachricht.xml,
+// visitenkarte.xml, herstellerinformation.xml and additional_infos are
+// parsed with xmlsec.Parse, and xjustiz_nachricht.xml gives the XJustiz
+// message id (nachrichtenkopf/eigeneNachrichtenID; 2.x
+// eigene_Nachrichten_ID) and the eEB request. Documents are decrypted to
+// files (nothing before the GCM tag verified) with size and SHA-256.
+//
+// Trust is per use (Reader.Trust, certs.TrustSets): content signatures and
+// a transport signature that is not a VHN are checked against the
+// content-signer set only, the VHN against the VHN set only; neither
+// vouches for the other, and neither sees the intermediary's pins or the
+// recipients' cipher certificates.
+//
+// Sender identity (Report.Sender) is kept in two parts that are never
+// mixed. Confirmed holds only what the sender's transport signature
+// certificate says, and only when that certificate is valid in one of the
+// two sets and the intermediary inspected the signature made with it as
+// intact: the SAFE-ID from its subject UID, the beBPo role when it is a
+// VHN certificate, its subject and issuer. Claimed is what the sender
+// wrote about itself (the business card and additional_infos user_id),
+// shown as such and never as confirmed. A claimed SAFE-ID that differs
+// from the confirmed one, and a claim that the optional SenderDirectory
+// contradicts (name, organisation, role, cipher certificate), are
+// Conflicts: the verdict is invalid with ReasonSenderMismatch.
+//
+// The VHN mark (Report.VHNPresent) is given only when the transport
+// signature certificate is valid in the VHN set, the intermediary found
+// the signature intact, the certificate names a SAFE-ID, the message
+// claims a sender and every claimed SAFE-ID equals it, and nothing
+// conflicts. A VHN certificate without a UID, a VHN look-alike from
+// another CA, or a message claiming no sender gets no VHN: the check fails
+// closed, it is never skipped.
+//
+// Coverage (Report.Contents): every Content of every container is listed
+// with the verified content signatures that cover it, its Id and, for an
+// attachment, its octets. A content without an Id, or in a container
+// without verified signatures, is unsigned; documents carry the same
+// status (ReceivedDocument.Signed).
+//
+// Verdict (Report.Verdict) is the one rule for the overall result, which
+// the mailbox stores and never recomputes: invalid on a sender conflict, a
+// recorded problem, a corrupted signature or an invalid certificate;
+// indeterminate without any signature, with a check that had no result,
+// or while anything delivered (documents, forms) is unsigned; valid only
+// otherwise.
 //
 // Failure contract: a delivery that fails decryption or any verification is
-// still returned, with every failure in Report (Problems, or a
+// still returned, with every failure in Report (Problems, Conflicts, or a
 // SignatureCheck with integrity corrupted/indeterminate or certificate
 // invalid); Read returns an error only when it cannot write the output
-// directory. ErrInvalid, ErrTooLarge and ErrNoContent are the sentinels.
+// directory or the Reader lacks its cipher key or content-signer
+// validator. ErrInvalid, ErrTooLarge, ErrNoContent and ErrNotListed are
+// the sentinels.
 //
 // Not implemented: detached document signatures (.p7s/.pkcs7 files are
 // passed on as documents, not checked), nested containers, the EGVP

@@ -13,3 +13,7 @@ var (
 	// addressed to our key, no project_coco).
 	ErrNoContent = errors.New("egvp: no readable content")
 )
+
+// ErrNotListed is what a SenderDirectory returns for a SAFE-ID it does not
+// list.
+var ErrNotListed = errors.New("egvp: not listed in the directory")

@@ -301,28 +301,31 @@ func ParseAdditionalInfos(data []byte) (AdditionalInfos, error) {
 	return out, nil
 }
 
+// splitProperty splits a logical line at the first unescaped '=', ':' or
+// white space; key and value are unescaped alike (\uXXXX included).
 func splitProperty(line string) (string, string, error) {
-	var key strings.Builder
 	i := 0
 	for i < len(line) {
 		c := line[i]
 		if c == '\\' && i+1 < len(line) {
-			key.WriteByte(line[i+1])
 			i += 2
 			continue
 		}
-		if c == '=' || c == ':' || c == ' ' || c == '\t' {
+		if c == '=' || c == ':' || c == ' ' || c == '\t' || c == '\f' {
 			break
 		}
-		key.WriteByte(c)
 		i++
 	}
-	rest := strings.TrimLeft(line[i:], " \t")
+	key, err := unescapeProperty(line[:i])
+	if err != nil {
+		return "", "", err
+	}
+	rest := strings.TrimLeft(line[i:], " \t\f")
 	if strings.HasPrefix(rest, "=") || strings.HasPrefix(rest, ":") {
-		rest = strings.TrimLeft(rest[1:], " \t")
+		rest = strings.TrimLeft(rest[1:], " \t\f")
 	}
 	v, err := unescapeProperty(rest)
-	return key.String(), v, err
+	return key, v, err
 }
 
 func unescapeProperty(s string) (string, error) {

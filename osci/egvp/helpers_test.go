@@ -90,21 +90,34 @@ func (d *detRand) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// validator trusts the test PKI's root and pins the intermediary's cipher
-// certificate; revocation is off (no responder in these tests).
-func validator(t testing.TB, trustRoot bool) *certs.Validator {
-	ts := certs.NewTrustStore()
-	if trustRoot {
-		if err := ts.AddCA(pkiCert(t, "root-ca")); err != nil {
-			t.Fatal(err)
-		}
-		if err := ts.AddCA(pkiCert(t, "intermediate-ca")); err != nil {
+// generalCAs are the test PKI's root and intermediate CA.
+var generalCAs = []string{"root-ca", "intermediate-ca"}
+
+// trustSets is a mailbox's trust in these tests: the intermediary's
+// signature certificate pinned, the test VHN CA, and contentCAs for party
+// signatures (content signatures, non-VHN transport signatures).
+func trustSets(t testing.TB, contentCAs ...string) certs.TrustSets {
+	t.Helper()
+	inter := certs.NewTrustStore()
+	inter.Pin(pkiCert(t, "intermediary-signature"))
+	vhn := certs.NewTrustStore()
+	if err := vhn.AddCA(pkiCert(t, "vhn-ca")); err != nil {
+		t.Fatal(err)
+	}
+	content := certs.NewTrustStore()
+	for _, n := range contentCAs {
+		if err := content.AddCA(pkiCert(t, n)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ts.Pin(pkiCert(t, "intermediary-cipher"))
-	return &certs.Validator{Trust: ts, Now: func() time.Time { return testNow },
-		Policy: certs.Policy{SignatureRevocation: certs.RevocationOff, CipherRevocation: certs.RevocationOff}}
+	return certs.TrustSets{Intermediary: inter, VHN: vhn, ContentSigner: content}
+}
+
+// validators are trustSets' validators; revocation is off (no responder
+// in these tests).
+func validators(t testing.TB, contentCAs ...string) certs.Validators {
+	return trustSets(t, contentCAs...).Validators(certs.Validator{Now: func() time.Time { return testNow },
+		Policy: certs.Policy{SignatureRevocation: certs.RevocationOff, CipherRevocation: certs.RevocationOff}})
 }
 
 // world is a simulator and a client of the test mailbox, which sends to itself.
@@ -114,6 +127,12 @@ type world struct {
 }
 
 func newWorld(t testing.TB) *world {
+	return newWorldAs(t, pki(t, "mailbox-signature"))
+}
+
+// newWorldAs is newWorld with the client signing its orders (the
+// transport signature) with sig.
+func newWorldAs(t testing.TB, sig *certs.KeyPair) *world {
 	sim, err := intermediary.New(intermediary.Config{Cipher: pki(t, "intermediary-cipher"), Signature: pki(t, "intermediary-signature"),
 		DataDir: t.TempDir(), Now: (&clock{t: testNow}).Now, Rand: newRand("sim")})
 	if err != nil {
@@ -121,8 +140,8 @@ func newWorld(t testing.TB) *world {
 	}
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
-	c, err := osci.NewClient(osci.ClientConfig{URL: srv.URL, Signature: pki(t, "mailbox-signature"), Cipher: pki(t, "mailbox-cipher"),
-		IntermediaryCipher: pkiCert(t, "intermediary-cipher"), IntermediaryKeys: xmlsec.ValidatorSelector{V: validator(t, true)},
+	c, err := osci.NewClient(osci.ClientConfig{URL: srv.URL, Signature: sig, Cipher: pki(t, "mailbox-cipher"),
+		IntermediaryCipher: pkiCert(t, "intermediary-cipher"), IntermediaryKeys: xmlsec.ValidatorSelector{V: validators(t).Intermediary},
 		Rand: newRand("client"), SpoolDir: t.TempDir(), RetryWaitMax: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

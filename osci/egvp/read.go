@@ -21,14 +21,36 @@ import (
 
 // Reader turns fetched deliveries into received EGVP messages.
 type Reader struct {
-	Cipher    *certs.KeyPair   // our cipher key pair (content is encrypted to it)
-	Validator *certs.Validator // checks content signers and the sender's certificates
-	SpoolDir  string           // ciphertext spools while decrypting ("" = system temp dir)
+	Cipher *certs.KeyPair // our cipher key pair (content is encrypted to it)
+	// Trust are the mailbox's validators per use (certs.TrustSets.Validators).
+	// The reader uses two: VHN decides whether the sender's transport
+	// signature certificate is a VHN certificate (nil: no message gets
+	// the VHN mark), ContentSigner checks content signatures and a
+	// transport signature that is not a VHN. Neither set vouches for what
+	// the other does.
+	Trust certs.Validators
+	// Directory, when set, is asked about the SAFE-ID a message claims;
+	// a contradiction quarantines the message (ReasonSenderMismatch).
+	Directory SenderDirectory
+	SpoolDir  string // ciphertext spools while decrypting ("" = system temp dir)
 	Now       func() time.Time
 	XML       xmlsec.Limits // for nachricht.xml, visitenkarte.xml, … and XJustiz records
 	// Limits guard our disk, not the ERVB rules: what a sender sent is
 	// read even if it breaks them. Zero fields: 10000 files, 2 GiB.
 	Limits Limits
+}
+
+// check reports a reader that cannot keep its guarantees.
+func (r *Reader) check() error {
+	switch {
+	case r.Cipher == nil:
+		return fmt.Errorf("%w: reader without cipher key", ErrInvalid)
+	case r.Trust.ContentSigner == nil || r.Trust.ContentSigner.Use != certs.UseContentSigner:
+		return fmt.Errorf("%w: reader needs a validator of use %s for signatures", ErrInvalid, certs.UseContentSigner)
+	case r.Trust.VHN != nil && r.Trust.VHN.Use != certs.UseVHN:
+		return fmt.Errorf("%w: reader's VHN validator is for use %s", ErrInvalid, r.Trust.VHN.Use)
+	}
+	return nil
 }
 
 // Received is a delivery as EGVP content: metadata, the decrypted
@@ -44,14 +66,17 @@ type Received struct {
 	HasCard         bool
 	HasManufacturer bool
 	Infos           AdditionalInfos // govello_coco additional_infos (nil when absent)
-	SenderID        string          // SAFE-ID: visitenkarte Nutzer_ID, else additional_infos user_id
-	Subject         string          // the user's subject: Betreff, else additional_infos subject
-	Documents       []ReceivedDocument
-	XJustiz         *XJustiz // the first XJustiz record, nil when none parsed
-	EEBRequested    bool     // the XJustiz record asks for an eEB
-	Report          Report
-	ProcessCard     *osci.ProcessCardBundle // Creation, Forwarding and the intermediary's inspections
-	SenderCerts     osci.Certificates
+	// SenderID is the SAFE-ID the message claims (visitenkarte Nutzer_ID,
+	// else additional_infos user_id); Report.Sender says what of it a
+	// verified certificate confirms.
+	SenderID     string
+	Subject      string // the user's subject: Betreff, else additional_infos subject
+	Documents    []ReceivedDocument
+	XJustiz      *XJustiz // the first XJustiz record, nil when none parsed
+	EEBRequested bool     // the XJustiz record asks for an eEB
+	Report       Report
+	ProcessCard  *osci.ProcessCardBundle // Creation, Forwarding and the intermediary's inspections
+	SenderCerts  osci.Certificates
 }
 
 // ReceivedDocument is one decrypted attachment or inline content.
@@ -62,12 +87,17 @@ type ReceivedDocument struct {
 	SHA256      string // hex, of the decrypted octets
 	Path        string // the decrypted file in the caller's directory
 	Structured  bool   // an XJustiz record
+	// Signed: verified content signatures cover the document (its Id and
+	// octets); SignedBy names their certificates' subjects.
+	Signed   bool
+	SignedBy []string
 }
 
 // Read decrypts and verifies d. Attachments are read from parts (as
 // received); decrypted documents are written into dir. Every failure of
 // decryption or verification goes into the Report and the delivery is
-// still returned; an error means only that dir could not be written.
+// still returned; an error means only that dir could not be written or
+// that the Reader lacks its cipher key or content-signer validator.
 func (r *Reader) Read(ctx context.Context, d *osci.Delivery, parts osci.AttachmentStore, dir string) (*Received, error) {
 	now := time.Now
 	if r.Now != nil {
@@ -91,8 +121,8 @@ func (r *Reader) Read(ctx context.Context, d *osci.Delivery, parts osci.Attachme
 		rep.addCert("intermediary", d.Response.Signer)
 	}
 	rep.Problems = append(rep.Problems, inspectionProblems(d.Card)...)
-	if r.Cipher == nil || r.Validator == nil {
-		return nil, fmt.Errorf("%w: reader without cipher key or validator", ErrInvalid)
+	if err := r.check(); err != nil {
+		return nil, err
 	}
 	key, ok := r.Cipher.Key.(crypto.Decrypter)
 	if !ok || d.Response == nil {
@@ -105,30 +135,39 @@ func (r *Reader) Read(ctx context.Context, d *osci.Delivery, parts osci.Attachme
 		return out, nil
 	}
 	var project, govello *osci.ReadContainer
+	var projectCov, govelloCov coverage
 	for _, c := range cs {
 		if !c.Encrypted {
 			rep.problem("container " + c.ID + " was not end-to-end encrypted")
 		}
+		var cov coverage
 		if c.Signed() {
-			checks, signers := containerChecks(ctx, c, r.Validator, parts.Open, t)
+			checks, signers, cv := containerChecks(ctx, c, r.Trust.ContentSigner, parts.Open, t)
 			rep.Signatures = append(rep.Signatures, checks...)
 			for _, s := range signers {
 				rep.addCert("author", s)
 			}
+			cov = cv
 		}
-		switch c.ID {
-		case ContainerProject:
-			project = c
-		case ContainerGovello:
-			govello = c
+		switch {
+		case c.ID == ContainerProject && project == nil:
+			project, projectCov = c, cov
+		case c.ID == ContainerGovello && govello == nil:
+			govello, govelloCov = c, cov
+		default:
+			// Not read, so not handed on; listed so that nothing is
+			// dropped unseen.
+			for _, ct := range c.Contents {
+				rep.contentCheck(c.ID, ct, ContentNotRead, false, cov)
+			}
 		}
 	}
 	if govello != nil {
-		r.readGovello(govello, out)
+		r.readGovello(govello, govelloCov, out)
 	}
 	if project == nil {
 		rep.problem(ErrNoContent.Error() + ": no " + ContainerProject)
-	} else if err := r.readProject(project, parts, dir, lim, out); err != nil {
+	} else if err := r.readProject(project, projectCov, parts, dir, lim, out); err != nil {
 		return nil, err
 	}
 	out.SenderID = out.Card.UserID
@@ -139,32 +178,19 @@ func (r *Reader) Read(ctx context.Context, d *osci.Delivery, parts osci.Attachme
 	if out.Subject == "" {
 		out.Subject = out.Infos["subject"]
 	}
-	bebpo := out.Card.RoleID == RoleBeBPo
-	sc, vhn := senderCheck(ctx, d.Sender, d.Card, r.Validator, bebpo, t)
-	// A VHN certificate names its mailbox (subject UID): a message whose
-	// forms claim another sender is not covered by it.
-	if uid := certSafeID(d.Sender.Get(osci.SignatureOriginator)); uid != "" && uid != out.Card.UserID && uid != out.Infos["user_id"] {
-		rep.problem("the sender's signature certificate belongs to " + uid + ", the message claims " + out.SenderID)
-		vhn = false
-		sc.Detail = joinDetail(sc.Detail, "certificate UID does not match the sender")
-	}
-	rep.Signatures = append(rep.Signatures, sc)
-	rep.addCert("originator", d.Sender.Get(osci.CipherOriginator))
-	if bebpo {
-		rep.addCert("vhn", d.Sender.Get(osci.SignatureOriginator))
-	} else {
-		rep.addCert("originator_signature", d.Sender.Get(osci.SignatureOriginator))
-	}
-	rep.addCert("addressee", d.Sender.Get(osci.CipherAddressee))
-	if vhn {
-		rep.VHNPresent, rep.VHNText = true, VHNText
-	}
+	r.checkSender(ctx, d, out, t)
 	return out, nil
 }
 
-func (r *Reader) readGovello(c *osci.ReadContainer, out *Received) {
+func (r *Reader) readGovello(c *osci.ReadContainer, cov coverage, out *Received) {
 	for _, ct := range c.Contents {
-		if ct.ID == FileAdditionalInfos && ct.Data != nil {
+		read := ct.ID == FileAdditionalInfos && ct.Data != nil
+		kind := ContentForm
+		if !read {
+			kind = ContentNotRead
+		}
+		out.Report.contentCheck(c.ID, ct, kind, read, cov)
+		if read {
 			infos, err := ParseAdditionalInfos(ct.Data)
 			if err != nil {
 				out.Report.problem(err.Error())
@@ -175,7 +201,7 @@ func (r *Reader) readGovello(c *osci.ReadContainer, out *Received) {
 	}
 }
 
-func (r *Reader) readProject(c *osci.ReadContainer, parts osci.AttachmentStore, dir string, lim Limits, out *Received) error {
+func (r *Reader) readProject(c *osci.ReadContainer, cov coverage, parts osci.AttachmentStore, dir string, lim Limits, out *Received) error {
 	rep := &out.Report
 	var names []string
 	for _, ct := range c.Contents {
@@ -187,20 +213,25 @@ func (r *Reader) readProject(c *osci.ReadContainer, parts osci.AttachmentStore, 
 		var err error
 		switch {
 		case ct.Data != nil && ct.ID == FileNachricht:
+			rep.contentCheck(c.ID, ct, ContentForm, true, cov)
 			out.Nachricht, err = ParseNachricht(ct.Data, r.XML)
 			out.HasNachricht = err == nil
 		case ct.Data != nil && ct.ID == FileVisitenkarte:
+			rep.contentCheck(c.ID, ct, ContentForm, true, cov)
 			out.Card, err = ParseBusinessCard(ct.Data, r.XML)
 			out.HasCard = err == nil
 		case ct.Data != nil && ct.ID == FileHersteller:
+			rep.contentCheck(c.ID, ct, ContentForm, true, cov)
 			out.Manufacturer, err = ParseManufacturer(ct.Data, r.XML)
 			out.HasManufacturer = err == nil
 		case ct.Data != nil && (ct.ID == FileNachrichtXSL || ct.ID == FileVisitenkarteXSL):
-			// presentation only
+			rep.contentCheck(c.ID, ct, ContentStylesheet, false, cov) // presentation only
 		case ct.Container != nil:
+			rep.contentCheck(c.ID, ct, ContentNotRead, false, cov)
 			rep.problem("nested container in " + c.ID + " (" + ct.ID + ") is not read")
 		default:
 			if len(out.Documents) >= lim.MaxFiles {
+				rep.contentCheck(c.ID, ct, ContentNotRead, false, cov)
 				rep.problem(fmt.Sprintf("more than %d documents; %s not read", lim.MaxFiles, ct.ID))
 				continue
 			}
@@ -209,9 +240,12 @@ func (r *Reader) readProject(c *osci.ReadContainer, parts osci.AttachmentStore, 
 				if isIOError(ferr) {
 					return ferr
 				}
+				rep.contentCheck(c.ID, ct, ContentDocument, false, cov)
 				rep.problem("document " + ct.ID + ": " + ferr.Error())
 				continue
 			}
+			cc := rep.contentCheck(c.ID, ct, ContentDocument, true, cov)
+			doc.Signed, doc.SignedBy = cc.Signed, cc.SignedBy
 			total += doc.Size
 			out.Documents = append(out.Documents, doc)
 		}

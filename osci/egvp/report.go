@@ -1,17 +1,12 @@
 package egvp
 
 import (
-	"context"
 	"crypto/x509"
-	"encoding/asn1"
-	"errors"
-	"math/big"
 	"strings"
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
-	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
 // Check outcomes, as in OSCI Inspection and the EGVP Prüfprotokoll.
@@ -35,15 +30,89 @@ const (
 const VHNText = "Sicherer Übermittlungsweg aus einem besonderen Behördenpostfach."
 
 // Report is the verification report (Prüfprotokoll) of one delivery.
+// Verdict is the one place that turns it into an overall result.
 type Report struct {
-	CheckedAt  time.Time
-	VHNPresent bool   // the sender's transport signature is a VHN, inspected ok by the intermediary, certificate valid
+	CheckedAt time.Time
+	// VHNPresent: the sender's transport signature certificate is a VHN
+	// certificate (its CA is in the VHN trust set), the intermediary
+	// inspected the signature as intact, and the SAFE-ID in the
+	// certificate is the sender identity the message claims.
+	VHNPresent bool
 	VHNText    string // VHNText when VHNPresent
+	// Sender keeps apart what verified certificates confirm about the
+	// sender and what the sender only claims.
+	Sender     SenderIdentity
 	Signatures []SignatureCheck
-	Problems   []string // failures not tied to one signature (decryption, structure)
+	// Contents lists every Content of every container read, with what
+	// covers it; a delivered one that no verified content signature
+	// covers is unsigned.
+	Contents []ContentCheck
+	Problems []string // failures not tied to one signature (decryption, structure)
 	// Certificates the checks used, kept as evidence beside the message.
 	Certificates []ReportCertificate
 }
+
+// SenderIdentity is who sent a delivery, in two parts that are never
+// mixed: Confirmed holds only what a verified certificate says, Claimed
+// only what the sender wrote about itself.
+type SenderIdentity struct {
+	Confirmed ConfirmedSender
+	Claimed   ClaimedSender
+	// Conflicts are claims that a verified certificate or the directory
+	// contradicts (German); any conflict makes the verdict invalid with
+	// ReasonSenderMismatch.
+	Conflicts []string
+	// Notes say why something could not be confirmed (German).
+	Notes []string
+}
+
+// ConfirmedSender is what the verified transport signature certificate
+// says about the sender. Empty fields are not confirmed.
+type ConfirmedSender struct {
+	SafeID     string    // the certificate's subject UID
+	RoleID     string    // RoleBeBPo when the certificate is a VHN certificate
+	Subject    string    // the certificate's subject
+	Issuer     string    // and issuer
+	TrustedFor certs.Use // the trust set that verified it (UseVHN, UseContentSigner); 0: nothing confirmed
+}
+
+// ClaimedSender is what the sender wrote about itself and nobody checked:
+// the business card (visitenkarte.xml) and additional_infos user_id.
+type ClaimedSender struct {
+	Card   BusinessCard
+	UserID string // additional_infos user_id
+}
+
+// SafeID is the SAFE-ID the message claims: the card's Nutzer_ID, else
+// additional_infos user_id.
+func (c ClaimedSender) SafeID() string {
+	if c.Card.UserID != "" {
+		return c.Card.UserID
+	}
+	return c.UserID
+}
+
+// ContentCheck is one osci:Content and what covers it.
+type ContentCheck struct {
+	Container string
+	Name      string // the Content Id as the sender wrote it ("" when it has none)
+	Kind      string // ContentDocument, ContentForm, ContentStylesheet, ContentNotRead
+	// Delivered: handed on (documents) or read into the metadata (forms).
+	Delivered bool
+	// Signed: every verified content signature of the container covers it
+	// (its Id and, for an attachment, its octets); SignedBy names their
+	// certificates' subjects.
+	Signed   bool
+	SignedBy []string
+}
+
+// Kinds of content in a Report.
+const (
+	ContentDocument   = "document"   // handed on as a file
+	ContentForm       = "form"       // nachricht.xml, visitenkarte.xml, herstellerinformation.xml, additional_infos
+	ContentStylesheet = "stylesheet" // nachricht.xsl, visitenkarte.xsl: presentation only, not read
+	ContentNotRead    = "not-read"   // in a nested or unknown container: not read, not handed on
+)
 
 // ReportCertificate is one certificate of a verification with its role:
 // "originator" (cipher), "vhn" or "originator_signature", "addressee",
@@ -81,23 +150,75 @@ type SignatureCheck struct {
 	Detail       string
 }
 
-// Status is valid when every signature is intact and its certificate
-// valid and there is no problem; invalid when anything failed;
-// indeterminate otherwise.
-func (r Report) Status() string {
-	if len(r.Problems) > 0 {
-		return ResultInvalid
+// Reasons a verdict gives (Verdict.Reason), as the mailbox stores them.
+const (
+	// ReasonSenderMismatch: a claim of the sender contradicts its verified
+	// certificate or the directory.
+	ReasonSenderMismatch = "sender_identity_mismatch"
+	// ReasonVerificationFailed: a signature is corrupted, a certificate
+	// invalid, or the delivery could not be read completely.
+	ReasonVerificationFailed = "verification_failed"
+	// ReasonNoSignature: nothing is signed at all.
+	ReasonNoSignature = "no_signature"
+	// ReasonCheckIndeterminate: a check could not reach a result.
+	ReasonCheckIndeterminate = "check_indeterminate"
+	// ReasonUnsignedContent: something delivered is covered by no verified
+	// content signature.
+	ReasonUnsignedContent = "unsigned_content"
+)
+
+// Verdict is the overall result of a Report.
+type Verdict struct {
+	Status string // ResultValid, ResultInvalid or ResultIndeterminate
+	Reason string // one of the Reason constants; "" when valid
+	Text   string // German, for the Prüfprotokoll and a quarantine note
+}
+
+// Verdict is the one rule for the overall result. Invalid: a sender claim
+// contradicts a certificate or the directory (ReasonSenderMismatch), or a
+// problem was recorded, a signature is corrupted or its certificate
+// invalid (ReasonVerificationFailed). Indeterminate: no signature at all,
+// a check without result, or anything delivered that no verified content
+// signature covers. Valid otherwise, and only then.
+func (r Report) Verdict() Verdict {
+	if len(r.Sender.Conflicts) > 0 {
+		return Verdict{ResultInvalid, ReasonSenderMismatch,
+			"Die Angaben des Absenders widersprechen seinem geprüften Zertifikat oder dem Verzeichnis: " + strings.Join(r.Sender.Conflicts, "; ")}
 	}
-	status := ResultValid
+	failed := append([]string(nil), r.Problems...)
+	var open []string
 	for _, s := range r.Signatures {
 		switch {
 		case s.Integrity == ResultCorrupted || s.CertValidity == ResultInvalid:
-			return ResultInvalid
+			failed = append(failed, s.Object+": Integrität "+s.Integrity+", Zertifikat "+s.CertValidity)
 		case s.Integrity != ResultOK || s.CertValidity != ResultValid:
-			status = ResultIndeterminate
+			open = append(open, s.Object+": Integrität "+s.Integrity+", Zertifikat "+s.CertValidity)
 		}
 	}
-	return status
+	if len(failed) > 0 {
+		return Verdict{ResultInvalid, ReasonVerificationFailed, "Mindestens eine Prüfung ist fehlgeschlagen: " + strings.Join(failed, "; ")}
+	}
+	if len(r.Signatures) == 0 {
+		return Verdict{ResultIndeterminate, ReasonNoSignature, "Die Nachricht trägt keine Signatur."}
+	}
+	if len(open) > 0 {
+		return Verdict{ResultIndeterminate, ReasonCheckIndeterminate, "Mindestens eine Prüfung lieferte kein Ergebnis: " + strings.Join(open, "; ")}
+	}
+	var unsigned []string
+	for _, c := range r.Contents {
+		if c.Delivered && !c.Signed {
+			name := c.Name
+			if name == "" {
+				name = "(ohne Namen)"
+			}
+			unsigned = append(unsigned, c.Container+"/"+name)
+		}
+	}
+	if len(unsigned) > 0 {
+		return Verdict{ResultIndeterminate, ReasonUnsignedContent,
+			"Nicht von einer geprüften Inhaltssignatur erfasst: " + strings.Join(unsigned, ", ")}
+	}
+	return Verdict{ResultValid, "", "Sämtliche durchgeführten Prüfungen lieferten ein positives Ergebnis."}
 }
 
 func (r *Report) problem(s string) { r.Problems = append(r.Problems, s) }
@@ -135,29 +256,6 @@ func joinDetail(a, b string) string {
 	return a + "; " + b
 }
 
-// capture is a key selector that remembers the certificate it was offered
-// and the validation result, so that a failed check can still name the
-// signer in the report. It hands on only what the validator accepted.
-type capture struct {
-	v    *certs.Validator
-	res  *certs.Result
-	cert *x509.Certificate
-}
-
-func (c *capture) SelectSigner(ctx context.Context, offered []*x509.Certificate) (*x509.Certificate, *certs.Result, error) {
-	cert, res, err := c.v.SelectSigner(ctx, offered)
-	c.res, c.cert = res, cert
-	if cert == nil {
-		for _, o := range offered {
-			if !o.IsCA {
-				c.cert = o
-				break
-			}
-		}
-	}
-	return cert, res, err
-}
-
 // supplierCheck reports the intermediary's signature on the response, which
 // the osci client verified before handing the delivery on.
 func supplierCheck(v *osci.Verified, now time.Time) SignatureCheck {
@@ -168,161 +266,4 @@ func supplierCheck(v *osci.Verified, now time.Time) SignatureCheck {
 	}
 	fromResult(&c, res, v.Signer, now)
 	return c
-}
-
-// containerChecks verifies the content signatures of one container.
-func containerChecks(ctx context.Context, rc *osci.ReadContainer, val *certs.Validator, att xmlsec.AttachmentResolver, now time.Time) ([]SignatureCheck, []*x509.Certificate) {
-	object := "Inhaltsdatencontainer " + rc.ID
-	sel := &capture{v: val}
-	vs, err := rc.VerifySignatures(ctx, sel, att)
-	if err != nil {
-		c := SignatureCheck{Object: object, Kind: KindContent, Detail: err.Error()}
-		fromResult(&c, sel.res, sel.cert, now)
-		switch {
-		case errors.Is(err, xmlsec.ErrDigestMismatch), errors.Is(err, xmlsec.ErrBadSignature):
-			c.Integrity = ResultCorrupted
-		case errors.Is(err, xmlsec.ErrUntrustedKey), errors.Is(err, xmlsec.ErrWeakKey):
-			c.Integrity, c.CertValidity = ResultIndeterminate, ResultInvalid
-		default:
-			c.Integrity = ResultIndeterminate
-		}
-		return []SignatureCheck{c}, []*x509.Certificate{sel.cert}
-	}
-	var out []SignatureCheck
-	var signers []*x509.Certificate
-	for _, v := range vs {
-		c := SignatureCheck{Object: object, Kind: KindContent, Integrity: ResultOK}
-		fromResult(&c, v.Certificate, v.Signer, now)
-		out = append(out, c)
-		signers = append(signers, v.Signer)
-	}
-	return out, signers
-}
-
-// senderCheck reports the sender's transport signature (ClientSignature of
-// its storeDelivery). The intermediary verified it and reports the result
-// as an Inspection on the process card; we validate the certificate again.
-// For a beBPo sender (SAFE role egvp_bebpo) this signature is the VHN.
-func senderCheck(ctx context.Context, sender osci.Certificates, card *osci.ProcessCardBundle, val *certs.Validator, bebpo bool, now time.Time) (SignatureCheck, bool) {
-	c := SignatureCheck{Object: "OSCI-Nachricht des Absenders (Transportsignatur)", Kind: KindClient}
-	if bebpo {
-		c.Kind = KindVHN
-	}
-	cert := sender.Get(osci.SignatureOriginator)
-	if cert == nil {
-		c.Integrity, c.CertValidity, c.CheckedAt = ResultIndeterminate, ResultIndeterminate, now
-		c.Detail = "the delivery names no signature certificate of the originator"
-		return c, false
-	}
-	var others []*x509.Certificate
-	for _, e := range sender {
-		if e.Cert != cert {
-			others = append(others, e.Cert)
-		}
-	}
-	res, err := val.Validate(ctx, cert, others, certs.PurposeSignature)
-	fromResult(&c, res, cert, now)
-	if err != nil && res == nil {
-		c.CertValidity, c.Detail = ResultInvalid, err.Error()
-	}
-	c.Integrity = ResultIndeterminate
-	if in, ok := inspectionFor(card, cert); ok {
-		c.Integrity = normalise(in.MathResult, ResultOK, ResultCorrupted)
-		c.CertType = in.CertType
-		c.SigningTime = in.Timestamp.Time
-		c.Detail = joinDetail(c.Detail, "Prüfung des Intermediärs: Mathematik "+in.MathResult+", Zertifikat "+in.OfflineResult)
-	} else {
-		c.Detail = joinDetail(c.Detail, "no inspection of the intermediary for this certificate")
-	}
-	vhn := bebpo && c.Integrity == ResultOK && c.CertValidity == ResultValid
-	return c, vhn
-}
-
-// oidUID is the LDAP userid attribute; VHN certificates carry the
-// mailbox's SAFE-ID in it.
-var oidUID = asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 1}
-
-// certSafeID returns the UID of cert's subject, or "".
-func certSafeID(cert *x509.Certificate) string {
-	if cert == nil {
-		return ""
-	}
-	for _, n := range cert.Subject.Names {
-		if n.Type.Equal(oidUID) {
-			if s, ok := n.Value.(string); ok {
-				return s
-			}
-		}
-	}
-	return ""
-}
-
-func normalise(s, good, bad string) string {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case good:
-		return good
-	case bad:
-		return bad
-	}
-	return ResultIndeterminate
-}
-
-// inspectionFor finds the intermediary's inspection of cert, matched by
-// issuer and serial number (decimal or hexadecimal, as peers write it).
-func inspectionFor(card *osci.ProcessCardBundle, cert *x509.Certificate) (osci.Inspection, bool) {
-	if card == nil {
-		return osci.Inspection{}, false
-	}
-	for _, in := range card.Inspections {
-		if sameSerial(in.SerialNumber, cert.SerialNumber) && (in.IssuerName == "" || sameName(in.IssuerName, cert.Issuer.String())) &&
-			(in.SubjectName == "" || sameName(in.SubjectName, cert.Subject.String())) {
-			return in, true
-		}
-	}
-	return osci.Inspection{}, false
-}
-
-func sameSerial(s string, n *big.Int) bool {
-	s = strings.TrimSpace(s)
-	if d, ok := new(big.Int).SetString(s, 10); ok && d.Cmp(n) == 0 {
-		return true
-	}
-	h, ok := new(big.Int).SetString(strings.TrimPrefix(strings.ToLower(s), "0x"), 16)
-	return ok && h.Cmp(n) == 0
-}
-
-// sameName compares distinguished names loosely: peers order and space
-// RDNs differently, so every RDN of one must appear in the other.
-func sameName(a, b string) bool {
-	norm := func(s string) map[string]bool {
-		m := map[string]bool{}
-		for _, p := range strings.Split(s, ",") {
-			m[strings.ToLower(strings.Join(strings.Fields(p), ""))] = true
-		}
-		return m
-	}
-	na, nb := norm(a), norm(b)
-	if len(na) != len(nb) {
-		return false
-	}
-	for k := range na {
-		if !nb[k] {
-			return false
-		}
-	}
-	return true
-}
-
-// inspectionProblems lists the intermediary's negative findings.
-func inspectionProblems(card *osci.ProcessCardBundle) []string {
-	if card == nil {
-		return nil
-	}
-	var out []string
-	for _, in := range card.Inspections {
-		if strings.EqualFold(in.MathResult, ResultCorrupted) || strings.EqualFold(in.OfflineResult, ResultInvalid) || strings.EqualFold(in.OnlineResult, "revoked") {
-			out = append(out, "intermediary inspection of "+in.SubjectName+": mathematics "+in.MathResult+", certificate "+in.OfflineResult+" "+in.OnlineResult)
-		}
-	}
-	return out
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
 )
@@ -53,18 +54,25 @@ func builder(t *testing.T) *Builder {
 	return &Builder{Signature: pki(t, "mailbox-signature"), Rand: newRand("builder"), SpoolDir: t.TempDir(), Now: (&clock{t: testNow}).Now}
 }
 
-func reader(t *testing.T, trust bool) *Reader {
-	return &Reader{Cipher: pki(t, "mailbox-cipher"), Validator: validator(t, trust), SpoolDir: t.TempDir(), Now: func() time.Time { return testNow }}
+// reader reads as the test mailbox, trusting contentCAs for party signatures.
+func reader(t *testing.T, contentCAs ...string) *Reader {
+	return &Reader{Cipher: pki(t, "mailbox-cipher"), Trust: validators(t, contentCAs...), SpoolDir: t.TempDir(), Now: func() time.Time { return testNow }}
 }
 
 func sum(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 
 // TestRoundTrip builds an EGVP message, sends it through the simulator and
 // reads it back: every field, every document byte, every signature.
+//
+// The sender is a beBPo: it signs its orders and its containers with its
+// VHN certificate, whose UID is the SAFE-ID its forms claim, and the
+// receiver trusts the VHN CA for content signatures as well.
 func TestRoundTrip(t *testing.T) {
-	w := newWorld(t)
+	w := newWorldAs(t, pki(t, "mailbox-vhn"))
 	a, b2, x := pdf(300_000, "a"), pdf(70_001, "b"), xjustizWithEEB(t)
-	pkg, err := builder(t).Build(outgoing(t, doc("001 Antrag (Entwurf).pdf", a), doc("Anlage/002_Übersicht.pdf", b2),
+	bl := builder(t)
+	bl.Signature = pki(t, "mailbox-vhn")
+	pkg, err := bl.Build(outgoing(t, doc("001 Antrag (Entwurf).pdf", a), doc("Anlage/002_Übersicht.pdf", b2),
 		doc("xjustiz_nachricht.xml", x)), pkiCert(t, "mailbox-cipher"))
 	if err != nil {
 		t.Fatal(err)
@@ -79,12 +87,20 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("warnings %q", pkg.Warnings)
 	}
 	d, parts := w.roundTrip(t, pkg)
-	got, err := reader(t, true).Read(context.Background(), d, parts, t.TempDir())
+	got, err := reader(t, "root-ca", "intermediate-ca", "vhn-ca").Read(context.Background(), d, parts, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Report.Status() != ResultValid || !got.Report.VHNPresent || got.Report.VHNText != VHNText {
+	if got.Report.Verdict() != (Verdict{ResultValid, "", "Sämtliche durchgeführten Prüfungen lieferten ein positives Ergebnis."}) ||
+		!got.Report.VHNPresent || got.Report.VHNText != VHNText {
 		t.Fatalf("report %+v", got.Report)
+	}
+	if c := got.Report.Sender.Confirmed; c.SafeID != ourID || c.RoleID != RoleBeBPo || c.TrustedFor != certs.UseVHN ||
+		c.Issuer != pkiCert(t, "vhn-ca").Subject.String() || len(got.Report.Sender.Conflicts) != 0 {
+		t.Fatalf("confirmed sender %+v", got.Report.Sender)
+	}
+	if cl := got.Report.Sender.Claimed; cl.SafeID() != ourID || cl.Card.Organisation != "Stadt Erkelenz" || cl.UserID != ourID {
+		t.Fatalf("claimed sender %+v", cl)
 	}
 	kinds := map[string]int{}
 	for _, s := range got.Report.Signatures {
@@ -118,6 +134,9 @@ func TestRoundTrip(t *testing.T) {
 		plain := readFile(t, dd.Path)
 		if !bytes.Equal(plain, want[dd.Name]) || dd.SHA256 != sum(plain) || dd.Size != int64(len(plain)) {
 			t.Errorf("document %s differs", dd.Name)
+		}
+		if !dd.Signed || len(dd.SignedBy) != 1 {
+			t.Errorf("document %s signed %v by %q", dd.Name, dd.Signed, dd.SignedBy)
 		}
 		if dd.Structured != (dd.Name == FileXJustiz) {
 			t.Errorf("%s structured = %v", dd.Name, dd.Structured)
@@ -192,11 +211,11 @@ func TestTamperedAttachment(t *testing.T) {
 	}
 	f.Close()
 	d, parts := w.roundTrip(t, pkg)
-	got, err := reader(t, true).Read(context.Background(), d, parts, t.TempDir())
+	got, err := reader(t, generalCAs...).Read(context.Background(), d, parts, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Report.Status() != ResultInvalid || len(got.Documents) != 0 || len(got.Report.Problems) == 0 {
+	if got.Report.Verdict().Status != ResultInvalid || len(got.Documents) != 0 || len(got.Report.Problems) == 0 {
 		t.Fatalf("report %+v, %d documents", got.Report, len(got.Documents))
 	}
 	found := false
@@ -226,7 +245,7 @@ func TestSignedProject(t *testing.T) {
 		t.Fatalf("warnings %q", pkg.Warnings)
 	}
 	d, parts := w.roundTrip(t, pkg)
-	got, err := reader(t, true).Read(context.Background(), d, parts, t.TempDir())
+	got, err := reader(t, generalCAs...).Read(context.Background(), d, parts, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +255,7 @@ func TestSignedProject(t *testing.T) {
 			objects[s.Object] = s.Integrity + "/" + s.CertValidity
 		}
 	}
-	if got.Report.Status() != ResultValid || len(objects) != 2 || objects["Inhaltsdatencontainer project_coco"] != "ok/valid" {
+	if got.Report.Verdict().Status != ResultValid || len(objects) != 2 || objects["Inhaltsdatencontainer project_coco"] != "ok/valid" {
 		t.Fatalf("content signatures %v, report %+v", objects, got.Report)
 	}
 }
@@ -251,11 +270,11 @@ func TestUntrustedSigner(t *testing.T) {
 	}
 	defer pkg.Close()
 	d, parts := w.roundTrip(t, pkg)
-	got, err := reader(t, false).Read(context.Background(), d, parts, t.TempDir())
+	got, err := reader(t).Read(context.Background(), d, parts, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Report.Status() != ResultInvalid || got.Report.VHNPresent || len(got.Documents) != 1 {
+	if got.Report.Verdict().Status != ResultInvalid || got.Report.VHNPresent || len(got.Documents) != 1 {
 		t.Fatalf("report %+v", got.Report)
 	}
 	for _, s := range got.Report.Signatures {
@@ -274,13 +293,13 @@ func TestNotForUs(t *testing.T) {
 	}
 	defer pkg.Close()
 	d, parts := w.roundTrip(t, pkg)
-	r := reader(t, true)
+	r := reader(t, generalCAs...)
 	r.Cipher = pki(t, "intermediary-cipher")
 	got, err := r.Read(context.Background(), d, parts, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Report.Status() != ResultInvalid || len(got.Report.Problems) == 0 || got.MessageID != d.MessageID {
+	if got.Report.Verdict().Status != ResultInvalid || len(got.Report.Problems) == 0 || got.MessageID != d.MessageID {
 		t.Fatalf("report %+v", got.Report)
 	}
 }

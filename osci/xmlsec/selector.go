@@ -18,7 +18,10 @@ type KeySelector interface {
 
 // ValidatorSelector accepts the first offered certificate that the certs
 // Validator finds valid for signatures (pinned, or chaining to a configured
-// CA, with key usage, validity and revocation per its policy).
+// CA, with key usage, validity and revocation per its policy). Give it the
+// validator of the one use the signature serves (certs.Validators): the
+// intermediary's for responses, the content signers' for containers; a
+// validator of a cipher use accepts no signer.
 type ValidatorSelector struct {
 	V *certs.Validator
 }

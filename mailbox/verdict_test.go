@@ -1,0 +1,96 @@
+package mailbox_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+)
+
+// TestStoredVerdictIsTheStatus: the mailbox acts on the verdict the
+// verifier stored and never judges the signatures itself; a report
+// without a verdict (stored before there was one) or with an unknown one
+// is indeterminate.
+func TestStoredVerdictIsTheStatus(t *testing.T) {
+	corrupted := []mailbox.SignatureCheck{{Integrity: mailbox.ResultCorrupted, CertValidity: mailbox.ResultInvalid}}
+	for _, tc := range []struct {
+		verdict string
+		want    string
+	}{
+		{"", mailbox.ResultIndeterminate},
+		{mailbox.ResultValid, mailbox.ResultValid},
+		{mailbox.ResultInvalid, mailbox.ResultInvalid},
+		{mailbox.ResultIndeterminate, mailbox.ResultIndeterminate},
+		{"VALID", mailbox.ResultIndeterminate},
+		{"ok", mailbox.ResultIndeterminate},
+	} {
+		r := mailbox.VerificationReport{Verdict: tc.verdict, Signatures: corrupted, Problems: []string{"x"}}
+		if got := r.Status(); got != tc.want {
+			t.Errorf("verdict %q: status %q, want %q", tc.verdict, got, tc.want)
+		}
+	}
+}
+
+// TestLegacySenderIsAClaim: metadata stored before the sender was split
+// held the business card flat; it reads back as the sender's claim, never
+// as confirmed.
+func TestLegacySenderIsAClaim(t *testing.T) {
+	var meta mailbox.IncomingMeta
+	if err := json.Unmarshal([]byte(`{"sender":{"safeId":"DE.Justiz.x","name":"Amtsgericht"},"report":{"checkedAt":"2026-03-02T09:30:00Z"}}`), &meta); err != nil {
+		t.Fatal(err)
+	}
+	if meta.Sender.Confirmed != (mailbox.ConfirmedSender{}) || meta.Sender.Claimed.SafeID != "DE.Justiz.x" || meta.Sender.Claimed.Name != "Amtsgericht" ||
+		meta.Report.Status() != mailbox.ResultIndeterminate {
+		t.Fatalf("legacy meta %+v", meta)
+	}
+	in := mailbox.SenderIdentity{Confirmed: mailbox.ConfirmedSender{SafeID: "DE.Justiz.a", TrustedFor: "vhn"}, Claimed: mailbox.Party{SafeID: "DE.Justiz.b"}}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out mailbox.SenderIdentity
+	if err := json.Unmarshal(b, &out); err != nil || out != in {
+		t.Fatalf("round trip %s: %+v %v", b, out, err)
+	}
+}
+
+// TestForgedSenderIsQuarantinedWithItsReason: a delivery whose verifier
+// found the sender's claims contradicting its certificate is quarantined
+// with that reason and its German text, not as a generic verification
+// failure, and the claim never reaches the intake as the sender.
+func TestForgedSenderIsQuarantinedWithItsReason(t *testing.T) {
+	e := newEnv(t)
+	peer := newFakeMailbox()
+	peer.add("govapp_forged", true)
+	d := peer.deliveries["govapp_forged"]
+	d.Meta.Sender = mailbox.SenderIdentity{Confirmed: mailbox.ConfirmedSender{SafeID: "DE.Justiz.attacker", TrustedFor: "vhn"},
+		Claimed: mailbox.Party{SafeID: "DE.Justiz.ag", Name: "Amtsgericht Erkelenz"}}
+	d.Meta.Report.Verdict, d.Meta.Report.Reason = mailbox.ResultInvalid, "sender_identity_mismatch"
+	d.Meta.Report.ReasonText = "Die Angaben des Absenders widersprechen seinem geprüften Zertifikat oder dem Verzeichnis: Nutzer-ID der Visitenkarte DE.Justiz.ag"
+	d.Meta.Report.VHNPresent = false
+	fe := &mailbox.Fetcher{Store: e.store, Blobs: e.blobs, Open: peer.open, Now: e.clk.Now}
+	if _, err := fe.FetchMailbox(ctx, "mb"); err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(e.dir, "eakte")
+	folder, err := mailbox.NewFolderIntake(root, nil, e.clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&mailbox.Deliverer{Store: e.store, Blobs: e.blobs, Sink: folder, Now: e.clk.Now}).RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m, err := e.store.GetByOSCIMessageID(ctx, mailbox.In, "mb", "govapp_forged")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.State != mailbox.StateQuarantined || m.LastErrorCode != "sender_identity_mismatch" || !strings.Contains(m.LastErrorText, "widersprechen") {
+		t.Fatalf("state %s code %q text %q", m.State, m.LastErrorCode, m.LastErrorText)
+	}
+	if ents, _ := os.ReadDir(root); len(ents) != 0 {
+		t.Fatalf("intake holds %d entries", len(ents))
+	}
+}
