@@ -316,6 +316,7 @@ func (d *Daemon) Logger() *zap.Logger { return d.log }
 // once. A fatal store error (sqlite.ErrIO) drains and returns it.
 func (d *Daemon) Run(ctx context.Context, sig <-chan os.Signal) error {
 	d.start()
+	d.logJournalHead(ctx, "start")
 	d.log.Info("gateway running", zap.String("api", d.ln.Addr().String()), zap.Int("mailboxes", len(d.current().mailboxes)))
 	for {
 		select {
@@ -401,6 +402,7 @@ wait:
 	if d.api != nil {
 		d.api.FlushRefused(context.Background())
 	}
+	d.logJournalHead(context.Background(), "stop")
 	d.closeStore()
 	if cause != nil {
 		return cause
@@ -473,4 +475,22 @@ func Serve(opt DaemonOptions, sig <-chan os.Signal, started func(*Daemon)) error
 		go started(d)
 	}
 	return d.Run(ctx, sig)
+}
+
+// logJournalHead logs the journal's anchored head (sequence number and
+// hash), so a copy of it lives outside the data directory: in the log
+// archive, at start, at stop and every hour. A head that could not be
+// anchored is logged as an error.
+func (d *Daemon) logJournalHead(ctx context.Context, when string) {
+	h, err := d.store.AnchoredHead(ctx)
+	if err != nil {
+		d.log.Error("journal head unavailable", zap.String("at", when), zap.Error(err))
+		return
+	}
+	d.log.Info("journal head", zap.String("at", when), zap.Int64("seq", h.Seq), zap.String("hash", h.Hash))
+	if a, ok := d.store.(interface{ AnchorErr() error }); ok {
+		if err := a.AnchorErr(); err != nil {
+			d.log.Error("journal head could not be written outside the journal; journal verify will say so", zap.Error(err))
+		}
+	}
 }

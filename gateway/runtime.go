@@ -198,7 +198,12 @@ func buildIntake(key string, cfg *config.Config, in config.IntakeConfig, d build
 			}
 			h.Set("Authorization", "Bearer "+tok)
 		}
-		return &mailbox.HTTPIntake{URL: in.URL, Header: h, Rand: d.rand, Now: d.now}, nil
+		hi := &mailbox.HTTPIntake{URL: in.URL, Header: h, Rand: d.rand, Now: d.now, AllowInsecureHTTP: in.AllowInsecureHTTP,
+			BaseTimeout: in.Timeout, TimeoutPerMiB: in.TimeoutPerMiB}
+		if err := hi.Validate(); err != nil {
+			return nil, fmt.Errorf("%w: %s.url: %w", config.ErrConfig, key, err)
+		}
+		return hi, nil
 	}
 	return nil, fmt.Errorf("%w: %s.type: must be folder or http, not %q", config.ErrConfig, key, in.Type)
 }

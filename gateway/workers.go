@@ -37,6 +37,14 @@ func (d *Daemon) startWorkers() {
 		d.api.FlushRefused(ctx)
 		return false, nil
 	})
+	started := false // Run logs the head at start; the loop logs it hourly after that
+	d.loop("journal head", func() time.Duration { return time.Hour }, nil, func(ctx context.Context) (bool, error) {
+		if started {
+			d.logJournalHead(ctx, "hourly")
+		}
+		started = true
+		return false, nil
+	})
 	d.loop("certificate expiry", func() time.Duration { return 6 * time.Hour }, nil, func(context.Context) (bool, error) {
 		d.updateExpiryMetrics(d.current())
 		return false, nil

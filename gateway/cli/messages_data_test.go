@@ -160,3 +160,34 @@ func TestJournalVerifyDetectsTampering(t *testing.T) {
 }
 
 func queueItoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// A journal cut short at its end fails verification; an operator who has
+// checked it against the logged heads can make it the reference again.
+func TestJournalTruncationAndReanchor(t *testing.T) {
+	dir, st, _ := queueFixture(t)
+	st.Close()
+	db, err := sql.Open("sqlite", filepath.Join(dir, sqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{`DROP TRIGGER journal_no_delete`, `DELETE FROM journal WHERE seq > 3`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	code, out, errs := runQueueCLI("journal", "verify", "--data", dir)
+	if code != ExitFail || !strings.Contains(errs, "journal broken at entry 4") {
+		t.Fatalf("truncated journal: exit %d stdout %q stderr %q", code, out, errs)
+	}
+	if code, _, errs := runQueueCLI("journal", "reanchor", "--data", dir); code != ExitUsage || !strings.Contains(errs, "--reason") {
+		t.Fatalf("reanchor without reason: exit %d %q", code, errs)
+	}
+	code, out, errs = runQueueCLI("journal", "reanchor", "--data", dir, "--reason", "Prüfung gegen Protokoll 2026-12-03")
+	if code != ExitOK || !strings.Contains(out, "anchored at #3") {
+		t.Fatalf("reanchor: exit %d %q %q", code, out, errs)
+	}
+	if code, out, errs := runQueueCLI("journal", "verify", "--data", dir); code != ExitOK || !strings.Contains(out, "journal intact: 4 entries") {
+		t.Fatalf("after reanchor: exit %d %q %q", code, out, errs)
+	}
+}

@@ -9,7 +9,8 @@ func commands() []*Command {
 		messagesCommand(),
 		{Name: "status", Summary: "show whether a running gateway is ready, and its queues", Run: runStatus},
 		{Name: "journal", Summary: "check the audit journal", Subs: []*Command{
-			{Name: "verify", Summary: "verify the hash chain of the audit journal", Run: runJournalVerify},
+			{Name: "verify", Summary: "verify the hash chain of the audit journal and its head", Run: runJournalVerify},
+			{Name: "reanchor", Summary: "make the journal as it is the reference after its head file was lost", Run: runJournalReanchor},
 		}},
 		{Name: "addressbook", Summary: "manage the recipients (SAFE-ID, cipher certificate) of a running gateway", Subs: []*Command{
 			{Name: "list", Summary: "list the recipients", Run: runAddressList},

@@ -143,6 +143,11 @@ type IntakeConfig struct {
 	// AllowInsecureHTTP permits a plain http URL that is not on the
 	// loopback interface. Off by default.
 	AllowInsecureHTTP bool `yaml:"allow_insecure_http"`
+	// Timeout and TimeoutPerMiB bound one hand-over: Timeout plus
+	// TimeoutPerMiB for every MiB of the entry (defaults 60s and 5s, so a
+	// 200 MB delivery gets about 17 minutes).
+	Timeout       time.Duration `yaml:"timeout"`
+	TimeoutPerMiB time.Duration `yaml:"timeout_per_mib"`
 }
 
 // OutgoingConfig is the watched folder for specialist applications.

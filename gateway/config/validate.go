@@ -219,6 +219,9 @@ func (in *IntakeConfig) validate(p *problems, key string) {
 		}
 	case "http":
 		checkURL(p, key+".url", in.URL, in.AllowInsecureHTTP)
+		if in.Timeout < 0 || in.TimeoutPerMiB < 0 {
+			p.add(key+".timeout", "must not be negative")
+		}
 		if in.Path != "" {
 			p.add(key+".path", "is for folder intakes only")
 		}
