@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -161,9 +162,9 @@ func TestJournalVerifyDetectsTampering(t *testing.T) {
 
 func queueItoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// A journal cut short at its end fails verification; an operator who has
-// checked it against the logged heads can make it the reference again.
-func TestJournalTruncationAndReanchor(t *testing.T) {
+// A journal cut short at its end fails verification, naming the first
+// missing entry.
+func TestJournalTruncationDetectedByVerify(t *testing.T) {
 	dir, st, _ := queueFixture(t)
 	st.Close()
 	db, err := sql.Open("sqlite", filepath.Join(dir, sqlite.FileName))
@@ -177,17 +178,33 @@ func TestJournalTruncationAndReanchor(t *testing.T) {
 		}
 	}
 	code, out, errs := runQueueCLI("journal", "verify", "--data", dir)
-	if code != ExitFail || !strings.Contains(errs, "journal broken at entry 4") {
+	if code != ExitFail || !strings.Contains(errs, "journal broken at entry 4") || !strings.Contains(errs, "truncated") {
 		t.Fatalf("truncated journal: exit %d stdout %q stderr %q", code, out, errs)
+	}
+}
+
+// A lost head file makes verification fail (truncation could no longer be
+// ruled out); after checking the journal against the logged heads, an
+// operator makes it the reference again.
+func TestJournalReanchorAfterLostHead(t *testing.T) {
+	dir, st, _ := queueFixture(t)
+	head := st.HeadPath()
+	st.Close()
+	if err := os.Remove(head); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs := runQueueCLI("journal", "verify", "--data", dir)
+	if code != ExitFail || !strings.Contains(errs, "head missing") {
+		t.Fatalf("without head: exit %d stderr %q", code, errs)
 	}
 	if code, _, errs := runQueueCLI("journal", "reanchor", "--data", dir); code != ExitUsage || !strings.Contains(errs, "--reason") {
 		t.Fatalf("reanchor without reason: exit %d %q", code, errs)
 	}
-	code, out, errs = runQueueCLI("journal", "reanchor", "--data", dir, "--reason", "Prüfung gegen Protokoll 2026-12-03")
-	if code != ExitOK || !strings.Contains(out, "anchored at #3") {
+	code, out, errs := runQueueCLI("journal", "reanchor", "--data", dir, "--reason", "Prüfung gegen Protokoll 2026-12-03")
+	if code != ExitOK || !strings.Contains(out, "anchored at #5") {
 		t.Fatalf("reanchor: exit %d %q %q", code, out, errs)
 	}
-	if code, out, errs := runQueueCLI("journal", "verify", "--data", dir); code != ExitOK || !strings.Contains(out, "journal intact: 4 entries") {
+	if code, out, errs := runQueueCLI("journal", "verify", "--data", dir); code != ExitOK || !strings.Contains(out, "journal intact: 6 entries") {
 		t.Fatalf("after reanchor: exit %d %q %q", code, out, errs)
 	}
 }
