@@ -12,7 +12,10 @@ STATICCHECK_VERSION ?= v0.8.2
 # System tools the tests use as independent peers.
 DEB_TOOLS := xmlsec1:xmlsec1 xmllint:libxml2-utils openssl:openssl java:default-jdk-headless
 
-.PHONY: all run build test test-short lint bench fuzz crash testdata clean deps help
+# Packages whose tests rewrite their golden files with -update.
+GOLDEN_PKGS := ./osci/ ./osci/xmlsec/ ./osci/xmlenc/ ./osci/egvp/ ./osci/intermediary/ ./mailbox/
+
+.PHONY: all run build test test-short lint bench fuzz crash testdata testdata-pki testdata-check clean deps help
 
 all: build
 
@@ -24,7 +27,9 @@ help:
 	@echo "make bench     benchmarks, with xmlsec1/openssl/sha256sum references"
 	@echo "make fuzz      run every fuzz target for FUZZTIME (default $(FUZZTIME))"
 	@echo "make crash     kill -9 crash test of the real binary"
-	@echo "make testdata  regenerate the test PKI and golden files"
+	@echo "make testdata  regenerate every golden file (transcripts, intake entries, C14N, fuzz seeds)"
+	@echo "make testdata-pki   issue a new test PKI, then regenerate the golden files"
+	@echo "make testdata-check regenerate the golden files and fail if any differs from the committed one"
 	@echo "make clean     remove build output"
 
 build:
@@ -73,8 +78,15 @@ crash: build
 	@if [ -x testdata/crash/run.sh ]; then testdata/crash/run.sh ./$(BIN); else echo "no crash test yet"; fi
 
 testdata: deps
-	$(GO) test ./certs/ -run TestGeneratePKI -update
-	$(GO) test ./osci/ ./osci/intermediary/ -run 'Golden|Transcript' -update
+	$(GO) test -count=1 $(GOLDEN_PKGS) -update
+
+# The test PKI is input, not output: new keys change every transcript.
+testdata-pki: deps
+	$(GO) test -count=1 ./certs/ -run TestGeneratePKI -update
+	$(MAKE) testdata
+
+testdata-check:
+	.ci/testdata-check
 
 clean:
 	rm -rf bin bench.out

@@ -482,6 +482,9 @@ func Serve(opt DaemonOptions, sig <-chan os.Signal, started func(*Daemon)) error
 // archive, at start, at stop and every hour. A head that could not be
 // anchored is logged as an error.
 func (d *Daemon) logJournalHead(ctx context.Context, when string) {
+	if d.store == nil {
+		return
+	}
 	h, err := d.store.AnchoredHead(ctx)
 	if err != nil {
 		d.log.Error("journal head unavailable", zap.String("at", when), zap.Error(err))

@@ -3,10 +3,10 @@ package mailbox_test
 import (
 	"context"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
 )
@@ -17,26 +17,17 @@ type ctxT = context.Context
 
 var t0 = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 type env struct {
 	dir   string
 	store *sqlite.Store
 	blobs *mailbox.Blobs
-	clk   *clock
+	clk   *certstest.Clock
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	dir := t.TempDir()
-	e := &env{dir: dir, clk: &clock{t: t0}}
+	e := &env{dir: dir, clk: certstest.NewClock(t0, 0)}
 	e.reopen(t)
 	return e
 }

@@ -1,14 +1,30 @@
-// Package certstest locates the material tests share: the repository root,
-// the committed test PKI under testdata/pki, the reference material in
-// ../shared beside the checkout, and the external peer tools (xmlsec1,
-// xmllint, openssl). It is imported by tests only.
+// Package certstest is the module's one test-support package: it locates
+// the material tests share (the repository root, the committed test PKI
+// under testdata/pki, the reference material in ../shared beside the
+// checkout, the external peer tools xmlsec1, xmllint and openssl), and
+// gives tests a deterministic byte stream (DetRand), a settable clock
+// (Clock) and certificates issued on the fly (Issue). It sits at the
+// bottom of the module (it imports only certs) so that the tests of every
+// package can use it; it is imported by tests only.
 package certstest
 
 import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"io"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 )
 
 // RepoRoot walks up from the test's working directory to the directory
@@ -56,4 +72,113 @@ func NeedTool(t testing.TB, name string) string {
 	}
 	t.Skipf("%s not installed; run make deps (required under CI=true)", name)
 	return ""
+}
+
+// DetRand returns a deterministic, goroutine-safe byte stream derived
+// from seed (the state is SHA-256 of the seed; each 32-byte block is the
+// SHA-256 of the one before). It is not random at all: it makes golden
+// files and transcripts byte-stable.
+func DetRand(seed string) io.Reader {
+	return &detRand{state: sha256.Sum256([]byte(seed))}
+}
+
+type detRand struct {
+	mu    sync.Mutex
+	state [32]byte
+}
+
+func (d *detRand) Read(p []byte) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for n < len(p) {
+		d.state = sha256.Sum256(d.state[:])
+		n += copy(p[n:], d.state[:])
+	}
+	return n, nil
+}
+
+// Clock is a settable test clock, safe for concurrent use. Each reading
+// first advances it by Step (zero: it stands still until Set or Add).
+type Clock struct {
+	mu   sync.Mutex
+	t    time.Time
+	Step time.Duration
+}
+
+// NewClock returns a clock at t0 that advances by step per reading.
+func NewClock(t0 time.Time, step time.Duration) *Clock { return &Clock{t: t0, Step: step} }
+
+// Now reads the clock.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(c.Step)
+	return c.t
+}
+
+// Set moves the clock to t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// Add moves the clock by d.
+func (c *Clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// PKIKeyPair loads a key pair of the committed test PKI (name.pem and
+// name.key; the key file's mode is not checked, a checkout has none).
+func PKIKeyPair(t testing.TB, name string) *certs.KeyPair {
+	t.Helper()
+	keyPEM, err := os.ReadFile(PKIPath(t, name+".key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, err := os.ReadFile(PKIPath(t, name+".pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, err := certs.LoadPEMData(keyPEM, certPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kp
+}
+
+// Issue issues tmpl for key (nil: a fresh ECDSA P-256 key) from ca (nil:
+// self-signed). Serial number and validity default to 1 and 2026-2036.
+func Issue(t testing.TB, ca *certs.KeyPair, tmpl *x509.Certificate, key crypto.Signer) *certs.KeyPair {
+	t.Helper()
+	if key == nil {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key = k
+	}
+	if tmpl.SerialNumber == nil {
+		tmpl.SerialNumber = big.NewInt(1)
+	}
+	if tmpl.NotBefore.IsZero() {
+		tmpl.NotBefore, tmpl.NotAfter = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2036, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	parent, signer := tmpl, key
+	var chain []*x509.Certificate
+	if ca != nil {
+		parent, signer, chain = ca.Cert, ca.Key, append([]*x509.Certificate{ca.Cert}, ca.Chain...)
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &certs.KeyPair{Key: key, Cert: c, Chain: chain}
 }

@@ -1,9 +1,6 @@
 package cli
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
@@ -13,11 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
-
-	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 )
 
 // certsRepoRoot walks up from the test directory to the one holding go.mod.
@@ -29,34 +23,12 @@ func certsRepoRoot(t *testing.T) string {
 // certsLeafWithoutRevocationInfo issues a signature certificate under the
 // test intermediate that names neither OCSP responder nor CRL, so that
 // revocation is unavailable without any network access.
-func certsLeafWithoutRevocationInfo(t *testing.T, pki func(string) string) string {
+func certsLeafWithoutRevocationInfo(t *testing.T) string {
 	t.Helper()
-	keyPEM, err := os.ReadFile(pki("intermediate-ca.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPEM, err := os.ReadFile(pki("intermediate-ca.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := certs.LoadPEMData(keyPEM, certPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
-		SerialNumber: big.NewInt(1000), Subject: pkix.Name{CommonName: "No Revocation Info"},
-		NotBefore: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2036, 1, 1, 0, 0, 0, 0, time.UTC),
-		KeyUsage: x509.KeyUsageDigitalSignature,
-	}, ca.Cert, key.Public(), ca.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kp := certstest.Issue(t, certstest.PKIKeyPair(t, "intermediate-ca"), &x509.Certificate{SerialNumber: big.NewInt(1000),
+		Subject: pkix.Name{CommonName: "No Revocation Info"}, KeyUsage: x509.KeyUsageDigitalSignature}, nil)
 	p := filepath.Join(t.TempDir(), "no-pointers.pem")
-	if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+	if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: kp.Cert.Raw}), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -156,7 +128,7 @@ func TestCertsVerify(t *testing.T) {
 	if err := os.WriteFile(chainFile, append(leaf, inter...), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	noPointers := certsLeafWithoutRevocationInfo(t, pki)
+	noPointers := certsLeafWithoutRevocationInfo(t)
 	at := []string{"--at", "2026-06-01T00:00:00Z", "--revocation", "off"}
 	trust := []string{"--trust", pki("root-ca.pem"), "--trust", pki("intermediate-ca.pem")}
 	args := func(parts ...[]string) []string {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/sha256"
 	"crypto/x509"
 	"flag"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
@@ -44,33 +44,13 @@ func keyPair(t testing.TB, name string) *certs.KeyPair {
 	return kp
 }
 
-type detRand struct{ state [32]byte }
+// newRand is the module's deterministic byte stream.
+func newRand(seed string) io.Reader { return certstest.DetRand(seed) }
 
-func (d *detRand) Read(p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		d.state = sha256.Sum256(d.state[:])
-		n += copy(p[n:], d.state[:])
-	}
-	return n, nil
+// newClock advances one second per reading, from a fixed start.
+func newClock() *certstest.Clock {
+	return certstest.NewClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), time.Second)
 }
-
-func newRand(seed string) *detRand { return &detRand{state: sha256.Sum256([]byte(seed))} }
-
-// clock advances one second per reading, from a fixed start.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(time.Second)
-	return c.t
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)} }
 
 func newSimulator(t testing.TB, faults ...Fault) (*Server, *httptest.Server) {
 	s, err := New(Config{Cipher: keyPair(t, "osci_manager_cipher_4096"), Signature: keyPair(t, "osci_manager_signature_4096"),

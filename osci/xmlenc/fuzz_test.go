@@ -16,6 +16,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
@@ -42,17 +43,17 @@ func makeSeeds(t testing.TB) []fuzzSeed {
 		return b
 	}
 	both := []Recipient{{Cert: alice.cert}, {Cert: bob.cert}}
-	inline, err := (&Encrypter{Recipients: both, DeclareNamespaces: true, MimeType: "text/xml"}).EncryptBytes([]byte("<osci:ContentContainer xmlns:osci=\"http://www.osci.de/2002/04/osci\" Id=\"c\"/>"))
+	inline, err := (&Encrypter{Recipients: both, DeclareNamespaces: true, MimeType: "text/xml", Rand: certstest.DetRand("seed inline")}).EncryptBytes([]byte("<osci:ContentContainer xmlns:osci=\"http://www.osci.de/2002/04/osci\" Id=\"c\"/>"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var part bytes.Buffer
-	ref, _, err := (&Encrypter{Recipients: both, DeclareNamespaces: true}).EncryptStream(&part, strings.NewReader("Anlage äöü"), "a")
+	ref, _, err := (&Encrypter{Recipients: both, DeclareNamespaces: true, Rand: certstest.DetRand("seed reference")}).EncryptStream(&part, strings.NewReader("Anlage äöü"), "a")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var mpart bytes.Buffer
-	mgmt, _, err := (&Encrypter{MgmtData: true, DeclareNamespaces: true, Id: "Attachmenta"}).EncryptStream(&mpart, strings.NewReader("x"), "a")
+	mgmt, _, err := (&Encrypter{MgmtData: true, DeclareNamespaces: true, Id: "Attachmenta", Rand: certstest.DetRand("seed mgmtdata")}).EncryptStream(&mpart, strings.NewReader("x"), "a")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,26 +57,6 @@ func PKIPEM(t testing.TB, name string) string {
 	return string(b)
 }
 
-// Clock is a settable clock; every reading advances it by a millisecond
-// so creation times differ.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(time.Millisecond) // distinct creation times
-	return c.t
-}
-
-func (c *Clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 // PollMap is an api.PollStatus as the daemon reports it: last outcome per mailbox.
 type PollMap struct {
 	mu sync.Mutex
@@ -112,7 +92,7 @@ type Env struct {
 	Book  *addressbook.Book
 	Srv   *api.Server
 	TS    *httptest.Server
-	Clock *Clock
+	Clock *certstest.Clock
 	Poll  *PollMap
 }
 
@@ -121,7 +101,7 @@ type Env struct {
 func NewEnv(t testing.TB, lim api.Limits, opts ...Option) *Env {
 	t.Helper()
 	dir := t.TempDir()
-	clock := &Clock{t: T0}
+	clock := certstest.NewClock(T0, time.Millisecond) // distinct creation times
 	st, err := sqlite.Open(context.Background(), filepath.Join(dir, sqlite.FileName), sqlite.Options{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
