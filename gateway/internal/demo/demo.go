@@ -29,14 +29,15 @@ import (
 
 // The demo's two mailboxes and the intermediary holding them.
 var (
-	Stadt        = Mailbox{Party{"stadt", "Demo-Stadtverwaltung"}, "DE.Demo.Stadtverwaltung.0001", "Stadtverwaltung Demohausen"}
-	Gericht      = Mailbox{Party{"gericht", "Demo-Amtsgericht"}, "DE.Demo.Amtsgericht.0002", "Amtsgericht Demohausen"}
-	Intermediary = Party{"intermediary", "Demo-Intermediaer"}
+	Stadt        = Mailbox{Party{"stadt", "Demo-Stadtverwaltung", "DE.Demo.Stadtverwaltung.0001"}, "Stadtverwaltung Demohausen"}
+	Gericht      = Mailbox{Party{"gericht", "Demo-Amtsgericht", "DE.Demo.Amtsgericht.0002"}, "Amtsgericht Demohausen"}
+	Intermediary = Party{ID: "intermediary", Name: "Demo-Intermediaer"}
 )
 
+// Mailbox is one of the demo's beBPo mailboxes.
 type Mailbox struct {
 	Party
-	SafeID, Organisation string
+	Organisation string
 }
 
 // Layout names the files of a demo directory.
@@ -70,7 +71,12 @@ api:
   listen: {{.API}}
   tokens_file: api.tokens
 trust:
-  cas: [keys/ca.pem]
+  # The demo CA issues every certificate, so it is listed for both uses. In
+  # production vhn_cas holds the beBPo VHN CA (the mailboxes' transport
+  # certificates, which carry their SAFE-ID) and content_cas the CAs of the
+  # signature cards and authority certificates whose signatures you accept.
+  vhn_cas: [keys/ca.pem]
+  content_cas: [keys/ca.pem]
   revocation: prefer  # the demo CA has no OCSP responder; production uses require
 intakes:
 {{- range .Mailboxes}}

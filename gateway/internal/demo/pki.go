@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
@@ -33,8 +34,9 @@ type demoPKI struct {
 
 // Party is one holder of demo keys: a mailbox or the intermediary.
 type Party struct {
-	ID   string // file name stem: "stadt", "gericht", "intermediary"
-	Name string // certificate subject CN
+	ID     string // file name stem: "stadt", "gericht", "intermediary"
+	Name   string // certificate subject CN
+	SafeID string // a mailbox's SAFE-ID: the UID of its signature (VHN) certificate
 }
 
 func (p demoPKI) caCertPath() string { return filepath.Join(p.dir, "ca.pem") }
@@ -86,6 +88,11 @@ func (p demoPKI) usable(parties []Party) bool {
 		}
 		// Renew well before expiry so a long-running demo never trips over it.
 		if id.Check(p.now().Add(30*24*time.Hour)) != nil {
+			return false
+		}
+		// A mailbox's signature certificate is its VHN certificate: it
+		// names the mailbox (keys issued by an older demo do not).
+		if party.SafeID != "" && !hasUID(id.Signature.Cert, party.SafeID) {
 			return false
 		}
 	}
@@ -151,6 +158,9 @@ func (p demoPKI) issue(party Party, purpose certs.Purpose, caKey *rsa.PrivateKey
 	tpl := &x509.Certificate{SerialNumber: sn,
 		Subject:   pkix.Name{CommonName: party.Name + " (" + label + ")", Organization: []string{"bebpo-gateway demo"}},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(2, 0, 0), KeyUsage: usage, BasicConstraintsValid: true}
+	if purpose == certs.PurposeSignature && party.SafeID != "" {
+		tpl.Subject.ExtraNames = []pkix.AttributeTypeAndValue{{Type: oidUID, Value: party.SafeID}}
+	}
 	der, err := x509.CreateCertificate(p.rand, tpl, ca, &key.PublicKey, caKey)
 	if err != nil {
 		return err
@@ -186,4 +196,18 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 		return err
 	}
 	return durable.WriteFile(path, data, mode)
+}
+
+// oidUID is the LDAP userid attribute: VHN certificates carry the
+// mailbox's SAFE-ID in it.
+var oidUID = asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 1}
+
+// hasUID reports whether cert's subject carries uid as its UID.
+func hasUID(cert *x509.Certificate, uid string) bool {
+	for _, n := range cert.Subject.Names {
+		if v, ok := n.Value.(string); ok && n.Type.Equal(oidUID) && v == uid {
+			return true
+		}
+	}
+	return false
 }
