@@ -57,8 +57,8 @@ type Result struct {
 
 func newResult(c *x509.Certificate, p Purpose, at time.Time) *Result {
 	return &Result{
-		Subject:     c.Subject.String(),
-		Issuer:      c.Issuer.String(),
+		Subject:     DN(c.Subject),
+		Issuer:      DN(c.Issuer),
 		Serial:      fmt.Sprintf("%x", c.SerialNumber),
 		NotBefore:   c.NotBefore.UTC(),
 		NotAfter:    c.NotAfter.UTC(),

@@ -3,9 +3,9 @@
 // under testdata/pki, the reference material in ../shared beside the
 // checkout, the external peer tools xmlsec1, xmllint and openssl), and
 // gives tests a deterministic byte stream (DetRand), a settable clock
-// (Clock) and certificates issued on the fly (Issue). It sits at the
-// bottom of the module (it imports only certs) so that the tests of every
-// package can use it; it is imported by tests only.
+// (Clock) and certificates issued on the fly (Issue). It imports nothing
+// of the module, so that the tests of every package, certs included, can
+// use it; it is imported by tests only.
 package certstest
 
 import (
@@ -15,6 +15,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/pem"
 	"io"
 	"math/big"
 	"os"
@@ -23,8 +24,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 )
 
 // RepoRoot walks up from the test's working directory to the directory
@@ -131,28 +130,41 @@ func (c *Clock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// PKIKeyPair loads a key pair of the committed test PKI (name.pem and
-// name.key; the key file's mode is not checked, a checkout has none).
-func PKIKeyPair(t testing.TB, name string) *certs.KeyPair {
+// PKIKey loads a key pair of the committed test PKI (name.key and
+// name.pem; the key file's mode is not checked, a checkout has none).
+func PKIKey(t testing.TB, name string) (crypto.Signer, *x509.Certificate) {
 	t.Helper()
-	keyPEM, err := os.ReadFile(PKIPath(t, name+".key"))
+	block := func(file string) []byte {
+		data, err := os.ReadFile(PKIPath(t, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := pem.Decode(data)
+		if b == nil {
+			t.Fatalf("%s holds no PEM block", file)
+		}
+		return b.Bytes
+	}
+	cert, err := x509.ParseCertificate(block(name + ".pem"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	certPEM, err := os.ReadFile(PKIPath(t, name+".pem"))
-	if err != nil {
-		t.Fatal(err)
+	der := block(name + ".key")
+	var key any
+	if key, err = x509.ParsePKCS8PrivateKey(der); err != nil {
+		if key, err = x509.ParsePKCS1PrivateKey(der); err != nil {
+			if key, err = x509.ParseECPrivateKey(der); err != nil {
+				t.Fatalf("%s.key: %v", name, err)
+			}
+		}
 	}
-	kp, err := certs.LoadPEMData(keyPEM, certPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return kp
+	return key.(crypto.Signer), cert
 }
 
-// Issue issues tmpl for key (nil: a fresh ECDSA P-256 key) from ca (nil:
-// self-signed). Serial number and validity default to 1 and 2026-2036.
-func Issue(t testing.TB, ca *certs.KeyPair, tmpl *x509.Certificate, key crypto.Signer) *certs.KeyPair {
+// Issue issues tmpl for key (nil: a fresh ECDSA P-256 key), signed by
+// caKey for caCert (nil: self-signed). Serial number and validity
+// default to 1 and 2026-2036.
+func Issue(t testing.TB, caKey crypto.Signer, caCert, tmpl *x509.Certificate, key crypto.Signer) (crypto.Signer, *x509.Certificate) {
 	t.Helper()
 	if key == nil {
 		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -168,9 +180,8 @@ func Issue(t testing.TB, ca *certs.KeyPair, tmpl *x509.Certificate, key crypto.S
 		tmpl.NotBefore, tmpl.NotAfter = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2036, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
 	parent, signer := tmpl, key
-	var chain []*x509.Certificate
-	if ca != nil {
-		parent, signer, chain = ca.Cert, ca.Key, append([]*x509.Certificate{ca.Cert}, ca.Chain...)
+	if caCert != nil {
+		parent, signer = caCert, caKey
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), signer)
 	if err != nil {
@@ -180,5 +191,5 @@ func Issue(t testing.TB, ca *certs.KeyPair, tmpl *x509.Certificate, key crypto.S
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &certs.KeyPair{Key: key, Cert: c, Chain: chain}
+	return key, c
 }

@@ -25,10 +25,11 @@ func certsRepoRoot(t *testing.T) string {
 // revocation is unavailable without any network access.
 func certsLeafWithoutRevocationInfo(t *testing.T) string {
 	t.Helper()
-	kp := certstest.Issue(t, certstest.PKIKeyPair(t, "intermediate-ca"), &x509.Certificate{SerialNumber: big.NewInt(1000),
+	caKey, caCert := certstest.PKIKey(t, "intermediate-ca")
+	_, cert := certstest.Issue(t, caKey, caCert, &x509.Certificate{SerialNumber: big.NewInt(1000),
 		Subject: pkix.Name{CommonName: "No Revocation Info"}, KeyUsage: x509.KeyUsageDigitalSignature}, nil)
 	p := filepath.Join(t.TempDir(), "no-pointers.pem")
-	if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: kp.Cert.Raw}), 0o644); err != nil {
+	if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return p
