@@ -9,6 +9,9 @@
 //     certificates. A key file that group or others can access is refused
 //     (ErrKeyFilePermissions); passwords come from the caller, which reads
 //     them from a file or an environment variable, never a command line.
+//     ReadSecretFile applies the same rule to password and token files
+//     (group access only when the caller allows it, others never), and
+//     checks the opened file, not the path.
 //   - Identity: the signature and cipher (Verschlüsselung) key pairs of one
 //     mailbox (Postfach), the own-key policy (RSA ≥ 3072, no SHA-1/MD5,
 //     matching key usage, inside the validity window) and the OSCI
