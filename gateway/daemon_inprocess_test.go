@@ -125,6 +125,19 @@ func TestDaemonInProcess(t *testing.T) {
 	if _, err := (&api.Client{BaseURL: client.BaseURL, Token: newTok}).Status(ctx); err != nil {
 		t.Errorf("the new token: %v", err)
 	}
+	// A change that needs a restart (the log format) is reported, and the
+	// rest of the file (the poll interval) is applied all the same.
+	b, _ = os.ReadFile(l.Config())
+	edited := strings.ReplaceAll(strings.Replace(string(b), "format: json", "format: console", 1), "poll_interval: 3s", "poll_interval: 4s")
+	if err := os.WriteFile(l.Config(), []byte(edited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Reload(ctx); err == nil || !strings.Contains(err.Error(), "log") || !strings.Contains(err.Error(), "restart") {
+		t.Fatalf("reload with a restart-only change: %v", err)
+	}
+	if mb, _ := d.Config().Mailbox(demo.Stadt.ID); mb.PollInterval != 4*time.Second || d.Config().Log.Format != "json" {
+		t.Fatalf("after a partly applied reload: poll %s, log format %q", mb.PollInterval, d.Config().Log.Format)
+	}
 
 	sig <- syscall.SIGTERM
 	select {
