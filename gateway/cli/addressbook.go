@@ -16,11 +16,8 @@ import (
 func runAddressList(env *Env, args []string) error {
 	fs := newFlagSet(env, "addressbook list [options]", "List the address book.")
 	af := addAPIFlags(fs)
-	if err := parseInterspersed(env, fs, args); err != nil {
+		if err := parseArgs(env, fs, args, 0, ""); err != nil {
 		return err
-	}
-	if fs.NArg() != 0 {
-		return usageErrorf(fs, "unexpected argument %q", fs.Arg(0))
 	}
 	return apiCommand(env, af, func(ctx context.Context, c *api.Client) error {
 		es, err := c.Addresses(ctx)
@@ -46,11 +43,8 @@ func runAddressList(env *Env, args []string) error {
 func runAddressShow(env *Env, args []string) error {
 	fs := newFlagSet(env, "addressbook show [options] SAFEID", "Show one address book entry with its certificate.")
 	af := addAPIFlags(fs)
-	if err := parseInterspersed(env, fs, args); err != nil {
+		if err := parseArgs(env, fs, args, 1, "one SAFE-ID"); err != nil {
 		return err
-	}
-	if fs.NArg() != 1 {
-		return usageErrorf(fs, "give one SAFE-ID")
 	}
 	return apiCommand(env, af, func(ctx context.Context, c *api.Client) error {
 		e, err := c.Address(ctx, fs.Arg(0))
@@ -127,11 +121,8 @@ func requireFlags(fs *flag.FlagSet, need map[string]string) error {
 func runAddressDelete(env *Env, args []string) error {
 	fs := newFlagSet(env, "addressbook delete [options] SAFEID", "Remove a recipient from the address book.")
 	af := addAPIFlags(fs)
-	if err := parseInterspersed(env, fs, args); err != nil {
+		if err := parseArgs(env, fs, args, 1, "one SAFE-ID"); err != nil {
 		return err
-	}
-	if fs.NArg() != 1 {
-		return usageErrorf(fs, "give one SAFE-ID")
 	}
 	return apiCommand(env, af, func(ctx context.Context, c *api.Client) error {
 		if err := c.DeleteAddress(ctx, fs.Arg(0)); err != nil {
@@ -151,11 +142,8 @@ func runAddressImport(env *Env, args []string) error {
 			"as a quoted field). All entries are checked first; the address book changes only if all are valid.")
 	af := addAPIFlags(fs)
 	format := fs.String("format", "", "json or csv (default: from the file extension)")
-	if err := parseInterspersed(env, fs, args); err != nil {
+		if err := parseArgs(env, fs, args, 1, "one FILE"); err != nil {
 		return err
-	}
-	if fs.NArg() != 1 {
-		return usageErrorf(fs, "give one FILE")
 	}
 	f := *format
 	if f == "" {

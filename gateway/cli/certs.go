@@ -43,11 +43,8 @@ func runCertsInspect(env *Env, args []string) error {
 	pwEnv := fs.String("password-env", "", "read the keystore password from environment variable `VAR`")
 	asJSON := fs.Bool("json", false, "print JSON")
 	role := fs.String("role", "originator", "OSCI role for the certificate Id (originator, addressee, intermed, readerN, authorN)")
-	if err := parseFlags(env, fs, args); err != nil {
+		if err := parseArgs(env, fs, args, 1, "exactly one FILE"); err != nil {
 		return err
-	}
-	if fs.NArg() != 1 {
-		return usageErrorf(fs, "want exactly one FILE, got %d arguments", fs.NArg())
 	}
 	if *role == "" || strings.ContainsAny(*role, " _\t") {
 		return usageErrorf(fs, "--role %q is not an OSCI role name", *role)
@@ -186,11 +183,8 @@ func runCertsVerify(env *Env, args []string) error {
 	atFlag := fs.String("at", "", "validate at this RFC 3339 `TIME` instead of now")
 	revFlag := fs.String("revocation", "default", "off, prefer (fail-open), require (fail-closed), or default (require for signature, prefer for cipher)")
 	asJSON := fs.Bool("json", false, "print the verification result as JSON")
-	if err := parseFlags(env, fs, args); err != nil {
+		if err := parseArgs(env, fs, args, 1, "exactly one FILE"); err != nil {
 		return err
-	}
-	if fs.NArg() != 1 {
-		return usageErrorf(fs, "want exactly one FILE, got %d arguments", fs.NArg())
 	}
 	if *purposeFlag == "" {
 		return usageErrorf(fs, "--purpose is required (signature or cipher)")

@@ -66,7 +66,7 @@ func TestCertsInspect(t *testing.T) {
 		{name: "pkcs12 without password", args: []string{filepath.Join(javaCerts, "bob_cipher_4096.p12")}, wantCode: ExitUsage, want: []string{"--password-file or --password-env"}},
 		{name: "password file and env", args: []string{"--password-file", pwFile, "--password-env", "P12_PASSWORD", pki("root-ca.pem")}, wantCode: ExitUsage, want: []string{"not both"}},
 		{name: "unset password variable", args: []string{"--password-env", "NOPE", pki("root-ca.pem")}, wantCode: ExitUsage, want: []string{"NOPE"}},
-		{name: "no file", args: nil, wantCode: ExitUsage, want: []string{"want exactly one FILE"}},
+		{name: "no file", args: nil, wantCode: ExitUsage, want: []string{"give exactly one FILE"}},
 		{name: "missing file", args: []string{pki("nope.pem")}, wantCode: ExitFail, want: []string{"no such file"}},
 		{name: "not a certificate", args: []string{pki("README.md")}, wantCode: ExitFail, want: []string{"neither PEM, DER nor PKCS#12"}},
 		{name: "bad role", args: []string{"--role", "a_b", pki("root-ca.pem")}, wantCode: ExitUsage, want: []string{"not an OSCI role"}},

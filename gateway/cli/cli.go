@@ -238,10 +238,18 @@ func parseInterspersed(env *Env, fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// noArgs refuses positional arguments.
-func noArgs(fs *flag.FlagSet) error {
-	if fs.NArg() != 0 {
+// parseArgs parses options anywhere among the arguments and checks that
+// exactly n arguments remain (none: n is 0; any number: n is -1); what
+// names them in the refusal ("one SAFE-ID").
+func parseArgs(env *Env, fs *flag.FlagSet, args []string, n int, what string) error {
+	if err := parseInterspersed(env, fs, args); err != nil {
+		return err
+	}
+	switch {
+	case n == 0 && fs.NArg() > 0:
 		return usageErrorf(fs, "unexpected argument %q", fs.Arg(0))
+	case n > 0 && fs.NArg() != n:
+		return usageErrorf(fs, "give %s, not %d arguments", what, fs.NArg())
 	}
 	return nil
 }

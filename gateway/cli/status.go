@@ -14,11 +14,8 @@ func runStatus(env *Env, args []string) error {
 		"Ask a running gateway whether it is ready (store writable, every mailbox polled recently)\n"+
 			"and show its mailboxes and message counts. Exit status 1 when it is not ready.")
 	af := addAPIFlags(fs)
-	if err := parseInterspersed(env, fs, args); err != nil {
+		if err := parseArgs(env, fs, args, 0, ""); err != nil {
 		return err
-	}
-	if fs.NArg() != 0 {
-		return usageErrorf(fs, "unexpected argument %q", fs.Arg(0))
 	}
 	ready := true
 	err := apiCommand(env, af, func(ctx context.Context, c *api.Client) error {

@@ -63,11 +63,8 @@ func runXMLSign(env *Env, args []string) error {
 	into := fs.String("into", "", "place the signature in the element with Id `ID`")
 	retrieval := fs.String("retrieval", "", "KeyInfo as RetrievalMethod to the certificate element with Id `ID`")
 	out := fs.String("out", "", "write to `FILE` instead of stdout")
-	if err := parseFlags(env, fs, args); err != nil {
+		if err := parseArgs(env, fs, args, 1, "exactly one FILE"); err != nil {
 		return err
-	}
-	if fs.NArg() != 1 {
-		return usageErrorf(fs, "want exactly one FILE, got %d arguments", fs.NArg())
 	}
 	if len(refs) == 0 {
 		return usageErrorf(fs, "give at least one --ref")
@@ -145,11 +142,8 @@ func runXMLVerify(env *Env, args []string) error {
 	sigIn := fs.String("signature-in", "", "verify the ds:Signature inside the element with Id `ID`")
 	revocation := fs.String("revocation", "require", "revocation check for CA-issued signers: require, prefer or off")
 	at := fs.String("at", "", "check certificate validity at `TIME` (RFC 3339) instead of now")
-	if err := parseFlags(env, fs, args); err != nil {
+		if err := parseArgs(env, fs, args, 1, "exactly one FILE"); err != nil {
 		return err
-	}
-	if fs.NArg() != 1 {
-		return usageErrorf(fs, "want exactly one FILE, got %d arguments", fs.NArg())
 	}
 	if len(trust) == 0 && len(pins) == 0 {
 		return usageErrorf(fs, "give at least one --trust or --pin certificate")
@@ -254,11 +248,8 @@ func runXMLC14N(env *Env, args []string) error {
 			"XML Canonicalization 1.0 without comments with --exclusive. The document passes the gateway's\n"+
 			"hardened parser first (no DOCTYPE); processing instructions are allowed here.")
 	exclusive := fs.Bool("exclusive", false, "exclusive canonicalization")
-	if err := parseFlags(env, fs, args); err != nil {
+		if err := parseArgs(env, fs, args, 1, "exactly one FILE"); err != nil {
 		return err
-	}
-	if fs.NArg() != 1 {
-		return usageErrorf(fs, "want exactly one FILE, got %d arguments", fs.NArg())
 	}
 	f, err := os.Open(fs.Arg(0))
 	if err != nil {

@@ -34,11 +34,8 @@ func runXMLEncrypt(env *Env, args []string) error {
 	fs.Var(&certFiles, "cert", "recipient cipher certificate `FILE` (PEM or DER); repeat for several readers")
 	elementID := fs.String("element", "", "encrypt the element whose Id attribute is `ID` instead of the root")
 	out := fs.String("out", "", "write to `FILE` instead of stdout")
-	if err := parseFlags(env, fs, args); err != nil {
+		if err := parseArgs(env, fs, args, 1, "exactly one FILE"); err != nil {
 		return err
-	}
-	if fs.NArg() != 1 {
-		return usageErrorf(fs, "want exactly one FILE, got %d arguments", fs.NArg())
 	}
 	if len(certFiles) == 0 {
 		return usageErrorf(fs, "give at least one --cert")
@@ -84,11 +81,8 @@ func runXMLDecrypt(env *Env, args []string) error {
 	var parts xmlencList
 	fs.Var(&parts, "part", "ciphertext of MIME part cid:ID in `ID=FILE`; repeatable")
 	out := fs.String("out", "", "write to `FILE` instead of stdout")
-	if err := parseFlags(env, fs, args); err != nil {
+		if err := parseArgs(env, fs, args, 1, "exactly one FILE"); err != nil {
 		return err
-	}
-	if fs.NArg() != 1 {
-		return usageErrorf(fs, "want exactly one FILE, got %d arguments", fs.NArg())
 	}
 	if (*p12 == "") == (*keyFile == "") {
 		return usageErrorf(fs, "give either --p12 or --key")
