@@ -125,6 +125,8 @@ type Daemon struct {
 	workers               sync.WaitGroup
 	fatal                 chan error
 
+	events eventLog // business events, logged from the journal
+
 	outMu     sync.Mutex
 	outCancel context.CancelFunc
 	outDone   chan struct{}
@@ -183,6 +185,11 @@ func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
 	if err := d.open(ctx, cfg); err != nil {
 		d.ln.Close()
 		return nil, err
+	}
+	if err := d.events.start(ctx, d.store); err != nil {
+		d.ln.Close()
+		d.closeStore()
+		return nil, fmt.Errorf("gateway: journal: %w", err)
 	}
 	d.rt.Store(rt)
 	mbs := make([]api.Mailbox, len(cfg.Mailboxes))
@@ -401,6 +408,14 @@ wait:
 	d.cancelWork()
 	if d.api != nil {
 		d.api.FlushRefused(context.Background())
+	}
+	if d.store != nil {
+		for more := true; more; {
+			var err error
+			if more, err = d.events.round(context.Background(), d.store, d.log); err != nil {
+				break
+			}
+		}
 	}
 	d.logJournalHead(context.Background(), "stop")
 	d.closeStore()

@@ -24,6 +24,12 @@
 // rounds within the drain timeout and exits; a second signal exits at
 // once. One process per data directory (flock on gateway.lock).
 //
+// Every business event (accepted, sent, confirmed, failed and why,
+// received, quarantined and why, delivered, operator actions) gets one
+// structured log line, read from the journal (events.go), so a line is
+// written exactly for the changes that committed; the log carries ids,
+// mailboxes, states and reason codes, never subjects or names.
+//
 // # How it fails
 //
 // A configuration or key problem at start is ErrConfig or ErrKeyMaterial

@@ -33,6 +33,9 @@ func (d *Daemon) startWorkers() {
 		d.loop("fetch "+name, func() time.Duration { return d.pollInterval(name) }, nil,
 			func(ctx context.Context) (bool, error) { return d.fetchRound(ctx, name) })
 	}
+	d.loop("business events", func() time.Duration { return time.Second }, nil, func(ctx context.Context) (bool, error) {
+		return d.events.round(ctx, d.store, d.log)
+	})
 	d.loop("api audit", func() time.Duration { return time.Minute }, nil, func(ctx context.Context) (bool, error) {
 		d.api.FlushRefused(ctx)
 		return false, nil

@@ -1,0 +1,109 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+
+	"go.uber.org/zap"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/logging"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+)
+
+// eventLog writes one structured log line for every business event: it
+// follows the journal, where every state change is recorded in the same
+// transaction as the change itself, so a line is never written for a
+// change that did not commit, and none is missed however the change was
+// made (an engine, the API, the CLI on the data directory). Subjects, names
+// and free texts stay in the journal: the log carries ids, mailboxes,
+// states and reason codes.
+type eventLog struct {
+	after int64 // the last journal entry logged
+}
+
+// start skips what the journal held before the daemon started.
+func (e *eventLog) start(ctx context.Context, st mailbox.Store) error {
+	h, err := st.AnchoredHead(ctx)
+	if err != nil {
+		return err
+	}
+	e.after = h.Seq
+	for {
+		evs, err := st.Events(ctx, e.after, 1000)
+		if err != nil || len(evs) == 0 {
+			return err
+		}
+		e.after = evs[len(evs)-1].Seq
+	}
+}
+
+// round logs the entries journaled since the last round.
+func (e *eventLog) round(ctx context.Context, st mailbox.Store, log *zap.Logger) (bool, error) {
+	evs, err := st.Events(ctx, e.after, 500)
+	if err != nil {
+		return false, err
+	}
+	for _, ev := range evs {
+		e.after = ev.Seq
+		var m mailbox.Message
+		if ev.MessageID != 0 && (ev.Kind == "state" || ev.Kind == "operator") {
+			m, _ = st.Get(ctx, ev.MessageID) // a line without the mailbox beats no line
+		}
+		logEvent(log, ev, m)
+	}
+	return len(evs) == 500, nil
+}
+
+// logEvent writes the line of one journal entry, if it is a business
+// event; m is its message where the entry does not name the mailbox.
+func logEvent(log *zap.Logger, ev mailbox.Event, m mailbox.Message) {
+	d := map[string]string{}
+	_ = json.Unmarshal([]byte(ev.Detail), &d)
+	if d["mailbox"] == "" && m.Mailbox != "" {
+		d["mailbox"], d["direction"] = m.Mailbox, string(m.Direction)
+	}
+	f := []zap.Field{zap.Int64(logging.KeyMessageID, ev.MessageID)}
+	add := func(key, detail string) {
+		if v := d[detail]; v != "" {
+			f = append(f, zap.String(key, v))
+		}
+	}
+	add(logging.KeyMailbox, "mailbox")
+	add("direction", "direction")
+	switch ev.Kind {
+	case "enqueued":
+		add("documents", "documents")
+		log.Info("message accepted for sending", f...)
+	case "received":
+		add(logging.KeyOSCIID, "osci_message_id")
+		add("sameContentAs", "same_content_as")
+		if d["state"] == string(mailbox.StateQuarantined) {
+			add(logging.KeyCode, "code")
+			log.Warn("message received and quarantined; it waits for an operator (messages show, requeue or reprocess)", f...)
+			return
+		}
+		log.Info("message received", f...)
+	case "duplicate_conflict":
+		log.Warn("a delivery came again under a known MessageId with other documents; the second original is kept", f...)
+	case "operator":
+		add("op", "op")
+		add("actor", "actor")
+		add(logging.KeyState, "to")
+		log.Info("operator action", f...)
+	case "state":
+		add(logging.KeyState, "to")
+		add(logging.KeyCode, "code")
+		switch d["to"] {
+		case string(mailbox.StateSent):
+			log.Info("message sent: the intermediary accepted it", f...)
+		case string(mailbox.StateConfirmed):
+			log.Info("message confirmed: the recipient fetched it", f...)
+		case string(mailbox.StateFailed):
+			log.Error("message failed permanently; an operator has to act (messages requeue or delete)", f...)
+		case string(mailbox.StateQuarantined):
+			log.Warn("message quarantined; it waits for an operator (messages show, requeue or reprocess)", f...)
+		case string(mailbox.StateDelivered):
+			log.Info("message delivered to the eAkte intake", f...)
+		}
+	}
+}
