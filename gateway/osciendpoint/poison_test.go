@@ -195,3 +195,47 @@ func TestPoisonDeliveryDoesNotStopMailbox(t *testing.T) {
 		})
 	}
 }
+
+// TestCrashLoopDeliveryIsParkedUnread: a delivery whose reads kept
+// stopping the process (every read counted, none ended) is no longer
+// read: the bridge fetches it unread, the engine parks its original, and
+// the next order acknowledges it, so the mailbox goes on.
+func TestCrashLoopDeliveryIsParkedUnread(t *testing.T) {
+	e := newOMEnv(t)
+	ctx := context.Background()
+	want := e.submit(t, 2)
+	if _, err := e.sender().RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.a.store.List(ctx, mailbox.Filter{Direction: mailbox.Out})
+	if err != nil || len(out) != 2 {
+		t.Fatal(err)
+	}
+	crash := out[0].OSCIMessageID
+	for range 3 {
+		if _, err := e.b.store.BeginFetch(ctx, "B", crash, e.clk.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := e.fetcher().FetchMailbox(ctx, "B")
+	if err != nil || res.Parked != 1 || res.Stored != 1 || res.Skipped != 0 {
+		t.Fatalf("fetch %+v %v", res, err)
+	}
+	p, err := e.b.store.GetByOSCIMessageID(ctx, mailbox.In, "B", crash)
+	if err != nil || p.State != mailbox.StateQuarantined || p.LastErrorCode != mailbox.ReasonUnreadable {
+		t.Fatalf("parked %+v %v", p, err)
+	}
+	if card, err := e.a.mb.Transport().FetchProcessCard(ctx, crash); err != nil || card.Reception.IsZero() {
+		t.Fatalf("card %+v %v, want Reception", card, err)
+	}
+	m, err := mailbox.Reprocess(ctx, e.b.store, e.b.blobs, e.b.mb, p.ID, "op", e.clk.Now())
+	if err != nil || m.State != mailbox.StateReceived {
+		t.Fatalf("reprocess %+v %v", m, err)
+	}
+	if _, err := e.deliverer().RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if entries, err := os.ReadDir(e.root); err != nil || len(entries) != len(want) {
+		t.Fatalf("%d intake entries: %v", len(entries), err)
+	}
+}
