@@ -104,7 +104,6 @@ func Run(env *Env, args []string) int {
 	if len(args) > 0 {
 		switch args[0] {
 		case "-h", "--help", "-help":
-			args = args[:0]
 			printGroupUsage(env.Stdout, root)
 			return ExitOK
 		case "help":
