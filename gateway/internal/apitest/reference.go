@@ -111,9 +111,12 @@ func ReferenceConfig(t testing.TB, dir, simURL, dataDir, intake, apiListen strin
 	write("tokens", []byte("ops:"+Token+"\n"))
 	write("osci-manager-cipher.pem", pemCert(referenceKey(t, "osci_manager_cipher_4096").Cert.Raw))
 	write("osci-manager-signature.pem", pemCert(referenceKey(t, "osci_manager_signature_4096").Cert.Raw))
-	// The sample keystores carry their chain; its root is the library's test root CA.
-	chain := referenceKey(t, "alice_signature_4096").Chain
-	write("reference-root.pem", pemCert(chain[len(chain)-1].Raw))
+	// The sample keystores carry their chain: the library's test CA and root.
+	var cas []byte
+	for _, c := range referenceKey(t, "alice_signature_4096").Chain {
+		cas = append(cas, pemCert(c.Raw)...)
+	}
+	write("reference-cas.pem", cas)
 	cfg := fmt.Sprintf(`data_dir: %q
 log:
   format: json
@@ -122,7 +125,7 @@ api:
   listen: %q
   tokens_file: tokens
 trust:
-  cas: [reference-root.pem]
+  cas: [reference-cas.pem]
   revocation: "off"
 intakes:
   - name: eakte
