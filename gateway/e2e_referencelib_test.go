@@ -33,19 +33,6 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
-func referenceKeyPair(t *testing.T, name string) *certs.KeyPair {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(certstest.SharedDir(t), "vectors", "osci-java", "certs", name+".p12"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kp, err := certs.LoadPKCS12Data(data, "123456")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return kp
-}
-
 // libraryMessage is one storeDelivery the reference library wrote: its
 // content package and attachment parts as transmitted.
 type libraryMessage struct {
@@ -114,8 +101,8 @@ func TestE2EReferenceLibraryMessagesSurviveKillDuringFetch(t *testing.T) {
 	cfg := apitest.ReferenceConfig(t, dir, simURL, data, intake, apiAddr)
 	// The simulator is the library's test intermediary; each fetchDelivery
 	// takes 150 ms, so a kill lands inside a fetch round.
-	sim, err := intermediary.New(intermediary.Config{Cipher: referenceKeyPair(t, "osci_manager_cipher_4096"),
-		Signature: referenceKeyPair(t, "osci_manager_signature_4096"), DataDir: t.TempDir(), Now: time.Now, Rand: rand.Reader,
+	sim, err := intermediary.New(intermediary.Config{Cipher: apitest.ReferenceKey(t, "osci_manager_cipher_4096"),
+		Signature: apitest.ReferenceKey(t, "osci_manager_signature_4096"), DataDir: t.TempDir(), Now: time.Now, Rand: rand.Reader,
 		Faults: []intermediary.Fault{{Type: osci.TypeFetchDelivery, Kind: intermediary.FaultDelay, Delay: 150 * time.Millisecond}}})
 	if err != nil {
 		t.Fatal(err)
@@ -128,15 +115,15 @@ func TestE2EReferenceLibraryMessagesSurviveKillDuringFetch(t *testing.T) {
 
 	// alice stores the library's messages, three of each shape.
 	inter := certs.NewTrustStore()
-	inter.Pin(referenceKeyPair(t, "osci_manager_signature_4096").Cert)
-	alice, err := osci.NewClient(osci.ClientConfig{URL: simURL, Signature: referenceKeyPair(t, "alice_signature_4096"),
-		Cipher: referenceKeyPair(t, "alice_cipher_4096"), IntermediaryCipher: referenceKeyPair(t, "osci_manager_cipher_4096").Cert,
+	inter.Pin(apitest.ReferenceKey(t, "osci_manager_signature_4096").Cert)
+	alice, err := osci.NewClient(osci.ClientConfig{URL: simURL, Signature: apitest.ReferenceKey(t, "alice_signature_4096"),
+		Cipher: apitest.ReferenceKey(t, "alice_cipher_4096"), IntermediaryCipher: apitest.ReferenceKey(t, "osci_manager_cipher_4096").Cert,
 		IntermediaryKeys: xmlsec.ValidatorSelector{V: certs.TrustSets{Intermediary: inter}.Validators(certs.Validator{}).Intermediary},
 		Rand:             rand.Reader, SpoolDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	bob := referenceKeyPair(t, "bob_cipher_4096").Cert
+	bob := apitest.ReferenceKey(t, "bob_cipher_4096").Cert
 	shapes := []libraryMessage{
 		loadLibraryMessage(t, "signed-plain-encrypted", "content0.txt", "schriftsatz.txt", "content2.txt", "geheim.txt"),
 		loadLibraryMessage(t, "signed-encrypted", "content0.txt", "geheim.txt"),

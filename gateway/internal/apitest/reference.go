@@ -21,7 +21,9 @@ import (
 // (testdata/osci-java) were made.
 var ReferenceNow = time.Date(2026, 12, 3, 6, 0, 0, 0, time.UTC)
 
-func referenceKey(t testing.TB, name string) *certs.KeyPair {
+// ReferenceKey loads one of the reference library's sample keystores
+// (../shared/vectors/osci-java/certs, password 123456), e.g. "bob_cipher_4096".
+func ReferenceKey(t testing.TB, name string) *certs.KeyPair {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(certstest.SharedDir(t), "vectors", "osci-java", "certs", name+".p12"))
 	if err != nil {
@@ -41,13 +43,13 @@ func referenceKey(t testing.TB, name string) *certs.KeyPair {
 func ReferenceReprocessor(t testing.TB) func(string) (mailbox.Reprocessor, error) {
 	t.Helper()
 	inter, content := certs.NewTrustStore(), certs.NewTrustStore()
-	inter.Pin(referenceKey(t, "osci_manager_signature_4096").Cert)
-	content.Pin(referenceKey(t, "alice_signature_4096").Cert)
+	inter.Pin(ReferenceKey(t, "osci_manager_signature_4096").Cert)
+	content.Pin(ReferenceKey(t, "alice_signature_4096").Cert)
 	sets := certs.TrustSets{Intermediary: inter, ContentSigner: content}
 	now := func() time.Time { return ReferenceNow }
 	mb, err := osciendpoint.New(osciendpoint.Config{Name: "bob", SafeID: "bob",
-		Identity:        &certs.Identity{Signature: referenceKey(t, "bob_signature_4096"), Cipher: referenceKey(t, "bob_cipher_4096")},
-		IntermediaryURL: "http://127.0.0.1:1/", IntermediaryCipher: referenceKey(t, "osci_manager_cipher_4096").Cert,
+		Identity:        &certs.Identity{Signature: ReferenceKey(t, "bob_signature_4096"), Cipher: ReferenceKey(t, "bob_cipher_4096")},
+		IntermediaryURL: "http://127.0.0.1:1/", IntermediaryCipher: ReferenceKey(t, "osci_manager_cipher_4096").Cert,
 		Trust:    sets.Validators(certs.Validator{Now: now, Policy: certs.Policy{SignatureRevocation: certs.RevocationOff, CipherRevocation: certs.RevocationOff}}),
 		SpoolDir: t.TempDir(), Now: now, Rand: rand.Reader})
 	if err != nil {
@@ -109,11 +111,11 @@ func ReferenceConfig(t testing.TB, dir, simURL, dataDir, intake, apiListen strin
 	}
 	write("p12.password", []byte("123456\n"))
 	write("tokens", []byte("ops:"+Token+"\n"))
-	write("osci-manager-cipher.pem", pemCert(referenceKey(t, "osci_manager_cipher_4096").Cert.Raw))
-	write("osci-manager-signature.pem", pemCert(referenceKey(t, "osci_manager_signature_4096").Cert.Raw))
+	write("osci-manager-cipher.pem", pemCert(ReferenceKey(t, "osci_manager_cipher_4096").Cert.Raw))
+	write("osci-manager-signature.pem", pemCert(ReferenceKey(t, "osci_manager_signature_4096").Cert.Raw))
 	// The sample keystores carry their chain: the library's test CA and root.
 	var cas []byte
-	for _, c := range referenceKey(t, "alice_signature_4096").Chain {
+	for _, c := range ReferenceKey(t, "alice_signature_4096").Chain {
 		cas = append(cas, pemCert(c.Raw)...)
 	}
 	write("reference-cas.pem", cas)
