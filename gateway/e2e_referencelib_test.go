@@ -210,7 +210,12 @@ func TestE2EReferenceLibraryMessagesSurviveKillDuringFetch(t *testing.T) {
 	// A kill between a delivery's receipt and its record holds it from
 	// the intake for the receipt wait (2 minutes) by design.
 	deadline := time.Now().Add(150 * time.Second)
+	logged := false
 	for len(completeEntries(t, intake)) < len(want) && time.Now().Before(deadline) {
+		if !logged && time.Until(deadline) < 140*time.Second {
+			t.Logf("still waiting for the intake:\n%s", storeStates(t, data))
+			logged = true
+		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	time.Sleep(2 * time.Second) // a late duplicate would show now
