@@ -143,6 +143,7 @@ func (d *Daemon) fetchRound(ctx context.Context, name string) (bool, error) {
 	d.api.Metrics().ObservePoll(name, dur, err == nil, end)
 	log := d.log.With(zap.String(logging.KeyMailbox, name), zap.Int64(logging.KeyDurationMs, dur.Milliseconds()))
 	for _, n := range res.Notices {
+		d.api.Metrics().FetchNotice(name, n.Kind)
 		log.Warn("fetched delivery needs attention", zap.String("notice", n.Kind), zap.Int64(logging.KeyMessageID, n.Message),
 			zap.String(logging.KeyOSCIID, n.OSCIMessageID), zap.String("sameContentAs", n.SameContentAs), zap.String(logging.KeyReason, n.Reason), zap.Int("attempts", n.Attempts))
 	}

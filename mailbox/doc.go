@@ -116,7 +116,10 @@
 // to the intake after inspection. The intake shows the sender in two
 // parts that are never mixed: sender.confirmed (only from verified
 // certificates) and sender.claimed (the business card, "Angaben des
-// Absenders (nicht bestätigt)"), and each document's signed status.
+// Absenders (nicht bestätigt)"), each document's signed status and what
+// covers it (a content signature, or the sender's transport signature),
+// and the verifier's notes (what is unusual but no failure, e.g. content
+// not end-to-end encrypted), which never change the verdict.
 //
 // Deduplication is by (mailbox, MessageId) among incoming messages and by
 // nothing else. The same MessageId handed out again is stored once

@@ -123,6 +123,9 @@ type VerificationReport struct {
 	Signatures []SignatureCheck `json:"signatures"`         // every signature found
 	Contents   []ContentCheck   `json:"contents,omitempty"` // every content, signed or not
 	Problems   []string         `json:"problems,omitempty"` // failures not tied to one signature (decryption, structure)
+	// Notes say what is unusual but no failure, e.g. "Inhalt nicht
+	// Ende-zu-Ende verschlüsselt", "keine EGVP-Nachricht" (German).
+	Notes []string `json:"notes,omitempty"`
 	// SenderConflicts are sender claims that a verified certificate or the
 	// directory contradicts; SenderNotes say what could not be confirmed.
 	SenderConflicts []string `json:"senderConflicts,omitempty"`
@@ -156,12 +159,17 @@ type SignatureCheck struct {
 // ContentCheck is one content of the delivery and the verified
 // signatures that cover it.
 type ContentCheck struct {
-	Container string   `json:"container"`
-	Name      string   `json:"name"`
-	Kind      string   `json:"kind"`      // "document", "form", "stylesheet", "not-read"
-	Delivered bool     `json:"delivered"` // handed on, or read into the metadata
-	Signed    bool     `json:"signed"`
-	SignedBy  []string `json:"signedBy,omitempty"`
+	Container string `json:"container"`
+	Name      string `json:"name"`               // the content's Id as the sender wrote it
+	Document  string `json:"document,omitempty"` // the name a delivered document carries (IncomingDocument.Name)
+	Kind      string `json:"kind"`               // "document", "form", "stylesheet", "not-read"
+	Delivered bool   `json:"delivered"`          // handed on, or read into the metadata
+	Signed    bool   `json:"signed"`
+	// Coverage says what covers it: "content-signature" or
+	// "transport-signature" (the sender's transport signature, for a
+	// container without content signatures).
+	Coverage string   `json:"coverage,omitempty"`
+	SignedBy []string `json:"signedBy,omitempty"`
 }
 
 // Status is the stored verdict. A report without one (stored before the
@@ -196,19 +204,29 @@ func unreadableReport(err error) VerificationReport {
 }
 
 // DocumentSignature is whether verified signatures cover the delivered
-// document name, and by whom. A name the report does not list, or lists
-// more than once with one of them unsigned, counts as unsigned.
-func (r VerificationReport) DocumentSignature(name string) (signed bool, by []string) {
+// document name, how (Coverage) and by whom. A name the report does not
+// list, or lists more than once with one of them unsigned, counts as
+// unsigned.
+func (r VerificationReport) DocumentSignature(name string) (signed bool, how string, by []string) {
 	for _, c := range r.Contents {
-		if c.Kind != "document" || !c.Delivered || c.Name != name {
+		doc := c.Document
+		if doc == "" {
+			doc = c.Name // reports stored before documents were named apart
+		}
+		if c.Kind != "document" || !c.Delivered || doc != name {
 			continue
 		}
 		if !c.Signed {
-			return false, nil
+			return false, "", nil
+		}
+		if how != "" && how != c.Coverage {
+			how = "mixed"
+		} else {
+			how = c.Coverage
 		}
 		signed, by = true, append(by, c.SignedBy...)
 	}
-	return signed, by
+	return signed, how, by
 }
 
 // IntakeMessage is one received message ready for hand-over.
@@ -251,7 +269,22 @@ type IntakeMetadata struct {
 	VerificationReason  string         `json:"verificationReason,omitempty" xml:"PruefergebnisGrund,omitempty"`
 	VHNPresent          bool           `json:"vhnPresent" xml:"VHNVorhanden"`
 	SameContentAs       string         `json:"sameContentAs,omitempty" xml:"GleicherInhaltWie,omitempty"` // MessageId of an earlier message to the mailbox with the same documents
+	Notes               NoteList       `json:"notes,omitempty" xml:"Hinweise"`                            // what the verification found unusual, no failure (German)
 	Documents           []DocumentMeta `json:"documents" xml:"Dokumente>Dokument"`
+}
+
+// NoteList is notes of the verification (German). In XML it is one
+// Hinweis element per note inside its own element, and nothing when empty.
+type NoteList []string
+
+// MarshalXML writes the notes, or nothing when there are none.
+func (n NoteList) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	if len(n) == 0 {
+		return nil
+	}
+	return e.EncodeElement(struct {
+		Hinweis []string `xml:"Hinweis"`
+	}{n}, start)
 }
 
 // DocumentMeta describes one document of an intake entry.
@@ -263,6 +296,10 @@ type DocumentMeta struct {
 	ContentType  string `json:"contentType" xml:"Typ"`
 	// Signed: verified content signatures cover the document; SignedBy
 	// names their certificates' subjects.
-	Signed   bool     `json:"signed" xml:"Signiert"`
+	Signed bool `json:"signed" xml:"Signiert"`
+	// Coverage: "content-signature" or "transport-signature" (the
+	// sender's transport signature covers a container without content
+	// signatures).
+	Coverage string   `json:"coverage,omitempty" xml:"SigniertDurch,omitempty"`
 	SignedBy []string `json:"signedBy,omitempty" xml:"SigniertVon,omitempty"`
 }

@@ -66,9 +66,9 @@ func sampleIntake() *IntakeMessage {
 		f := IntakeFile{FileName: safe, OriginalName: docs[i].name, ContentType: docs[i].ct, Size: int64(len(body)), SHA256: sha256Hex(body),
 			Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }}
 		im.Documents = append(im.Documents, f)
-		signed, by := rep.DocumentSignature(f.OriginalName)
+		signed, how, by := rep.DocumentSignature(f.OriginalName)
 		md.Documents = append(md.Documents, DocumentMeta{FileName: safe, OriginalName: f.OriginalName, Size: f.Size, SHA256: f.SHA256,
-			ContentType: f.ContentType, Signed: signed, SignedBy: by})
+			ContentType: f.ContentType, Signed: signed, Coverage: how, SignedBy: by})
 	}
 	im.Original = IntakeFile{FileName: FileOriginal, Size: 8, SHA256: sha256Hex("original"),
 		Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("original")), nil }}

@@ -82,6 +82,7 @@ type reportXML struct {
 	Signaturen     []signatureXML `xml:"Signaturen>Signatur"`
 	Inhalte        []contentXML   `xml:"Inhalte>Inhalt,omitempty"`
 	Probleme       []string       `xml:"Probleme>Problem,omitempty"`
+	Hinweise       NoteList       `xml:"Hinweise"`
 }
 
 type reasonXML struct {
@@ -104,12 +105,14 @@ type claimedXML struct {
 }
 
 type contentXML struct {
-	Container   string   `xml:"container,attr"`
-	Name        string   `xml:"Name"`
-	Art         string   `xml:"Art"`
-	Uebergeben  bool     `xml:"Uebergeben"`
-	Signiert    bool     `xml:"Signiert"`
-	SigniertVon []string `xml:"SigniertVon,omitempty"`
+	Container     string   `xml:"container,attr"`
+	Name          string   `xml:"Name"`
+	Dokument      string   `xml:"Dokument,omitempty"`
+	Art           string   `xml:"Art"`
+	Uebergeben    bool     `xml:"Uebergeben"`
+	Signiert      bool     `xml:"Signiert"`
+	SigniertDurch string   `xml:"SigniertDurch,omitempty"`
+	SigniertVon   []string `xml:"SigniertVon,omitempty"`
 }
 
 type signatureXML struct {
@@ -129,7 +132,7 @@ type signatureXML struct {
 // RenderReportXML returns pruefprotokoll.xml.
 func RenderReportXML(m IntakeMetadata, r VerificationReport) ([]byte, error) {
 	x := reportXML{Version: intakeFormatVer, MessageID: m.MessageID, Pruefzeitpunkt: fmtTime(r.CheckedAt),
-		Gesamtergebnis: r.Status(), VHNVorhanden: r.VHNPresent, VHNText: r.VHNText, Probleme: r.Problems,
+		Gesamtergebnis: r.Status(), VHNVorhanden: r.VHNPresent, VHNText: r.VHNText, Probleme: r.Problems, Hinweise: r.Notes,
 		Absender: senderXML{Bestaetigt: m.Sender.Confirmed, Angaben: claimedXML{Bestaetigt: "nein", Party: m.Sender.Claimed},
 			Widersprueche: r.SenderConflicts, Hinweise: r.SenderNotes}}
 	if r.Reason != "" || r.ReasonText != "" {
@@ -141,8 +144,8 @@ func RenderReportXML(m IntakeMetadata, r VerificationReport) ([]byte, error) {
 			Seriennummer: s.Serial, Signaturzeitpunkt: fmtTime(s.SigningTime), Pruefzeitpunkt: fmtTime(s.CheckedAt), Hinweis: s.Detail})
 	}
 	for _, c := range r.Contents {
-		x.Inhalte = append(x.Inhalte, contentXML{Container: c.Container, Name: c.Name, Art: c.Kind, Uebergeben: c.Delivered,
-			Signiert: c.Signed, SigniertVon: c.SignedBy})
+		x.Inhalte = append(x.Inhalte, contentXML{Container: c.Container, Name: c.Name, Dokument: c.Document, Art: c.Kind, Uebergeben: c.Delivered,
+			Signiert: c.Signed, SigniertDurch: c.Coverage, SigniertVon: c.SignedBy})
 	}
 	return renderXML(x, "pruefprotokoll.xml")
 }
@@ -171,6 +174,17 @@ var reportHTML = template.Must(template.New("pruefprotokoll").Funcs(template.Fun
 		return "nein"
 	},
 	"join": func(s []string) string { return strings.Join(s, "; ") },
+	"coverage": func(s string) string {
+		switch s {
+		case "content-signature":
+			return " durch Inhaltssignatur"
+		case "transport-signature":
+			return " durch die Transportsignatur des Absenders (vom Intermediär geprüft)"
+		case "mixed":
+			return " durch Inhalts- und Transportsignatur"
+		}
+		return ""
+	},
 	"trust": func(s string) string {
 		switch s {
 		case "vhn":
@@ -210,6 +224,7 @@ th{background:#eee;width:14em}
 {{if .M.SameContentAs}}<tr><th>Hinweis</th><td>Gleicher Inhalt wie Nachricht {{.M.SameContentAs}}: die Dokumente gleichen denen einer früher eingegangenen Nachricht. Zugestellt wie jede andere Nachricht.</td></tr>
 {{end}}</table>
 {{range .R.Problems}}<p class="invalid">Problem: {{.}}</p>
+{{end}}{{range .R.Notes}}<p class="indeterminate">Hinweis: {{.}}</p>
 {{end}}<h2>Absender (durch geprüftes Zertifikat bestätigt)</h2>
 <table>
 {{with .M.Sender.Confirmed}}{{if .TrustedFor}}<tr><th>Nutzer-ID (SAFE-ID)</th><td>{{or .SafeID "nicht bestätigt"}}</td></tr>
@@ -245,12 +260,12 @@ th{background:#eee;width:14em}
 {{end}}<h2>Dokumente</h2>
 <table>
 <tr><th>Datei</th><td><b>Originalname · Größe · SHA-256 · Typ · Signatur</b></td></tr>
-{{range .M.Documents}}<tr><th>{{.FileName}}</th><td>{{.OriginalName}} · {{.Size}} Bytes · <code>{{.SHA256}}</code> · {{.ContentType}} · {{if .Signed}}<span class="valid">signiert</span> von {{join .SignedBy}}{{else}}<span class="indeterminate">nicht signiert</span>{{end}}</td></tr>
+{{range .M.Documents}}<tr><th>{{.FileName}}</th><td>{{.OriginalName}} · {{.Size}} Bytes · <code>{{.SHA256}}</code> · {{.ContentType}} · {{if .Signed}}<span class="valid">signiert</span>{{coverage .Coverage}} von {{join .SignedBy}}{{else}}<span class="indeterminate">nicht signiert</span>{{end}}</td></tr>
 {{end}}</table>
 {{if .R.Contents}}<h2>Inhalte</h2>
 <table>
 <tr><th>Container / Inhalt</th><td><b>Art · Signatur</b></td></tr>
-{{range .R.Contents}}<tr><th>{{.Container}} / {{or .Name "(ohne Namen)"}}</th><td>{{.Kind}}{{if not .Delivered}} (nicht übergeben){{end}} · {{if .Signed}}<span class="valid">signiert</span> von {{join .SignedBy}}{{else}}<span class="indeterminate">nicht signiert</span>{{end}}</td></tr>
+{{range .R.Contents}}<tr><th>{{.Container}} / {{or .Name "(ohne Namen)"}}</th><td>{{.Kind}}{{if .Document}} {{.Document}}{{end}}{{if not .Delivered}} (nicht übergeben){{end}} · {{if .Signed}}<span class="valid">signiert</span>{{coverage .Coverage}} von {{join .SignedBy}}{{else}}<span class="indeterminate">nicht signiert</span>{{end}}</td></tr>
 {{end}}</table>
 {{end}}</body>
 </html>

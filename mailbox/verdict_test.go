@@ -94,3 +94,44 @@ func TestForgedSenderIsQuarantinedWithItsReason(t *testing.T) {
 		t.Fatalf("intake holds %d entries", len(ents))
 	}
 }
+
+// TestNotesAndCoverageReachTheIntake: the verifier's notes ("Inhalt nicht
+// Ende-zu-Ende verschlüsselt", "keine EGVP-Nachricht") and how each
+// document is covered appear in metadata.json, metadata.xml and the
+// Prüfprotokoll; a document is found by the name it was delivered under,
+// which for plain OSCI content differs from the content's Id.
+func TestNotesAndCoverageReachTheIntake(t *testing.T) {
+	rep := mailbox.VerificationReport{Verdict: mailbox.ResultValid, Notes: []string{"Inhalt nicht Ende-zu-Ende verschlüsselt: Container c0", "keine EGVP-Nachricht"},
+		Contents: []mailbox.ContentCheck{
+			{Container: "c0", Name: "content1", Document: "schriftsatz.txt", Kind: "document", Delivered: true, Signed: true,
+				Coverage: "transport-signature", SignedBy: []string{"CN=Alice"}},
+			{Container: "c1", Name: "content3", Document: "geheim.txt", Kind: "document", Delivered: true, Signed: true,
+				Coverage: "content-signature", SignedBy: []string{"CN=Alice"}}}}
+	for name, want := range map[string]string{"schriftsatz.txt": "transport-signature", "geheim.txt": "content-signature", "content1": ""} {
+		if signed, how, _ := rep.DocumentSignature(name); how != want || signed != (want != "") {
+			t.Errorf("%s: signed %v by %q, want %q", name, signed, how, want)
+		}
+	}
+	md := mailbox.IntakeMetadata{MessageID: "m", Notes: rep.Notes,
+		Documents: []mailbox.DocumentMeta{{FileName: "schriftsatz.txt", OriginalName: "schriftsatz.txt", Signed: true, Coverage: "transport-signature"}}}
+	j, err := mailbox.RenderMetadataJSON(md)
+	if err != nil || !strings.Contains(string(j), `"notes": [`) || !strings.Contains(string(j), `"coverage": "transport-signature"`) {
+		t.Fatalf("metadata.json %s %v", j, err)
+	}
+	x, err := mailbox.RenderMetadataXML(md)
+	if err != nil || !strings.Contains(string(x), "<Hinweis>keine EGVP-Nachricht</Hinweis>") || !strings.Contains(string(x), "<SigniertDurch>transport-signature</SigniertDurch>") {
+		t.Fatalf("metadata.xml %s %v", x, err)
+	}
+	if x, err := mailbox.RenderMetadataXML(mailbox.IntakeMetadata{}); err != nil || strings.Contains(string(x), "Hinweise") {
+		t.Fatalf("metadata.xml without notes %s %v", x, err)
+	}
+	h, err := mailbox.RenderReportHTML(md, rep)
+	if err != nil || !strings.Contains(string(h), "Hinweis: Inhalt nicht Ende-zu-Ende verschlüsselt") ||
+		!strings.Contains(string(h), "durch die Transportsignatur des Absenders") {
+		t.Fatalf("pruefprotokoll.html %s %v", h, err)
+	}
+	px, err := mailbox.RenderReportXML(md, rep)
+	if err != nil || !strings.Contains(string(px), "<Hinweis>keine EGVP-Nachricht</Hinweis>") || !strings.Contains(string(px), "<Dokument>geheim.txt</Dokument>") {
+		t.Fatalf("pruefprotokoll.xml %s %v", px, err)
+	}
+}

@@ -231,6 +231,9 @@ type exchange struct {
 	attachments []Attachment // octets as transmitted; Body re-opened via open
 	open        xmlsec.AttachmentResolver
 	sink        AttachmentStore // receives the response's attachments
+	// whole, when set, learns on failure whether the response arrived
+	// completely with status 200 (its failure is one of its content).
+	whole *bool
 }
 
 // AttachmentStore keeps the attachments of a response as received and gives
@@ -300,34 +303,70 @@ func (c *Client) do(ctx context.Context, x exchange) (*Verified, *Incoming, erro
 		// A 500 may carry a SOAP fault; other statuses are not OSCI answers.
 		return nil, nil, &TransportError{Stage: StageSent, StatusCode: resp.StatusCode, Err: errors.New(resp.Status)}
 	}
-	var sink AttachmentSink
-	if x.sink != nil {
-		sink = x.sink
+	in, err := c.readResponse(resp.Body, x.sink)
+	var fault *FaultError
+	switch {
+	case in != nil && in.Message != nil && in.Message.Type == TypeFault && errors.As(err, &fault):
+		err = &UnverifiedError{Err: fault}
+	case err != nil:
+		err = &TransportError{Stage: StageSent, StatusCode: resp.StatusCode, Err: err}
+	default:
+		var v *Verified
+		if v, err = c.verifyResponse(ctx, in, x.sink); err == nil {
+			return v, in, nil
+		}
+		err = &UnverifiedError{Err: err}
 	}
-	in, err := ReadMessage(resp.Body, ReadOptions{
-		MIME: c.cfg.MIME, XML: c.cfg.XML, RequireEncryption: true, Sink: sink,
+	if x.whole != nil {
+		*x.whole = resp.StatusCode == http.StatusOK && drained(resp.Body, c.maxResponse())
+	}
+	return nil, in, err
+}
+
+// readResponse reads a response body: MIME, transport decryption with our
+// cipher key (required), parsing. A SOAP fault returns its *FaultError
+// with the Incoming.
+func (c *Client) readResponse(body io.Reader, sink AttachmentStore) (*Incoming, error) {
+	var s AttachmentSink
+	if sink != nil {
+		s = sink
+	}
+	return ReadMessage(body, ReadOptions{
+		MIME: c.cfg.MIME, XML: c.cfg.XML, RequireEncryption: true, Sink: s,
 		Decrypter: &xmlenc.Decrypter{Key: c.cfg.Cipher.Key.(crypto.Decrypter), SpoolDir: c.cfg.SpoolDir},
 	})
-	var fault *FaultError
-	if in != nil && in.Message != nil && in.Message.Type == TypeFault && errors.As(err, &fault) {
-		return nil, in, &UnverifiedError{Err: fault}
-	}
-	if err != nil {
-		return nil, in, &TransportError{Stage: StageSent, StatusCode: resp.StatusCode, Err: err}
-	}
+}
+
+// verifyResponse checks the SupplierSignature of a response read by
+// readResponse with the intermediary's keys and returns only what it signed.
+func (c *Client) verifyResponse(ctx context.Context, in *Incoming, sink AttachmentStore) (*Verified, error) {
 	var ids []string
 	for _, a := range in.Entity.Attachments {
 		ids = append(ids, a.Header.ContentID)
 	}
 	var open xmlsec.AttachmentResolver
-	if x.sink != nil {
-		open = x.sink.Open
+	if sink != nil {
+		open = sink.Open
 	}
-	v, err := in.Message.Verify(ctx, VerifyOptions{Keys: c.cfg.IntermediaryKeys, Attachments: open, AttachmentIDs: ids})
-	if err != nil {
-		return nil, in, &UnverifiedError{Err: err}
+	return in.Message.Verify(ctx, VerifyOptions{Keys: c.cfg.IntermediaryKeys, Attachments: open, AttachmentIDs: ids})
+}
+
+// maxResponse is the most octets of a response body read to learn whether
+// it arrived whole.
+func (c *Client) maxResponse() int64 {
+	n := c.cfg.MIME.MaxTotalBytes
+	if n <= 0 {
+		n = DefaultMIMELimits().MaxTotalBytes
 	}
-	return v, in, nil
+	return n + 64<<10
+}
+
+// drained reads what is left of a response body that could not be read,
+// at most max octets, and reports whether it ended cleanly: the response
+// arrived whole, and its failure is one of its content, not of the line.
+func drained(body io.Reader, max int64) bool {
+	n, err := io.Copy(io.Discard, io.LimitReader(body, max+1))
+	return err == nil && n <= max
 }
 
 // lenReader lets the HTTP request carry a Content-Length, as the reference

@@ -109,8 +109,13 @@ type PackageBuilder struct {
 	Signer *Signer
 	// SignerID is the Id of the signer's certificate in NonIntermediaryCertificates.
 	SignerID string
-	// Attachments provides attachment octets as transmitted (ciphertext for
-	// encrypted attachments) for content signatures.
+	// Attachments provides the octets a content signature's "cid:"
+	// reference digests: an attachment's plaintext, also when it travels
+	// encrypted under a key in the container. That is what the reference
+	// library signs and verifies (ContentContainer.sign digests
+	// Attachment.getDigestValue, the digest of the data before
+	// encryption); the ciphertext is digested only by the transport
+	// signature.
 	Attachments xmlsec.AttachmentResolver
 
 	encrypted [][]byte

@@ -172,7 +172,11 @@ func (c *ReadContainer) DecryptAttachment(w io.Writer, contentID string, parts x
 
 // VerifySignatures checks every content signature of the container: each
 // must cover every Content and every attachment the container references.
-// It returns the verified results (signer and signed octets).
+// att must give what a "cid:" reference digests: an attachment's
+// plaintext, so for an attachment encrypted under a key in this container
+// (AttachmentEncrypted) its decrypted octets, for any other the octets as
+// received (see PackageBuilder.Attachments). It returns the verified
+// results (signer and signed octets).
 func (c *ReadContainer) VerifySignatures(ctx context.Context, keys xmlsec.KeySelector, att xmlsec.AttachmentResolver) ([]*xmlsec.Verified, error) {
 	var required []string
 	for _, ct := range c.Contents {

@@ -14,6 +14,7 @@ const (
 	dialogOpen                        // explicit dialog open, ready for the next order
 	dialogClosed                      // exitDialog answered
 	dialogBroken                      // a response failed its checks: send nothing more
+	dialogUnread                      // a response arrived whole but could not be read; see Resume
 )
 
 // Dialog is the client side of OSCI's challenge-response dialogs. Request
@@ -55,12 +56,35 @@ func (d *Dialog) ConversationID() string { return d.convID }
 // Abort marks the dialog broken; every further Request fails.
 func (d *Dialog) Abort() { d.state = dialogBroken }
 
+// Unread marks the pending order's response as arrived whole but not
+// readable: every further Request fails until Resume has checked the
+// ControlBlock read from it, and Abort still ends the dialog.
+func (d *Dialog) Unread() {
+	if d.state == dialogAwaiting {
+		d.state = dialogUnread
+	}
+}
+
+// Resume checks the ControlBlock of a response marked Unread, as Response
+// does, and on success continues the dialog as after a response that was
+// read. The check is what makes it safe: the ControlBlock must return the
+// Challenge of our order, which only the intermediary could read (orders
+// are encrypted to it), so a response forged on the path cannot resume a
+// dialog and make the next order acknowledge anything.
+func (d *Dialog) Resume(t MessageType, cb ControlBlock) error {
+	if d.state != dialogUnread {
+		return fmt.Errorf("%w: no unread response to resume from", ErrDialogState)
+	}
+	d.state = dialogAwaiting
+	return d.Response(t, cb)
+}
+
 // Request returns the ControlBlock for an order of type t and marks it pending.
 func (d *Dialog) Request(t MessageType) (ControlBlock, error) {
 	if d.state == dialogAwaiting {
 		return ControlBlock{}, fmt.Errorf("%w: %s while %s unanswered", ErrDialogState, t, d.pendingType)
 	}
-	if d.state == dialogBroken {
+	if d.state == dialogBroken || d.state == dialogUnread {
 		return ControlBlock{}, fmt.Errorf("%w: dialog broken", ErrDialogState)
 	}
 	ch, err := NewChallenge(d.Rand)

@@ -58,6 +58,13 @@
 //     readers (EncryptedKey per reader, named by RetrievalMethod); encrypted
 //     attachments with their own keys in ds:MgmtData (EncryptAttachment,
 //     ReadContainer.DecryptAttachment), streamed, no plaintext before the tag.
+//     A content signature's "cid:" reference digests the attachment's
+//     plaintext, also when it travels encrypted; only the transport
+//     signature digests the ciphertext. That is what the reference library
+//     signs and verifies (ContentContainer.sign takes the digest of
+//     Attachment.getDigestValue, computed over the data before encryption;
+//     on reading, the attachment is decrypted with the key from MgmtData
+//     before it is digested), so both sides verify each other.
 //
 // # Not implemented
 //
@@ -92,8 +99,18 @@
 // answer showed that nothing was stored. A
 // Session hands out one delivery at a time and sends nothing more (not even
 // exitDialog) until Acknowledge, because the next order in the dialog is what
-// acknowledges the reception to the intermediary. The simulator lives in
-// package osci/intermediary.
+// acknowledges the reception to the intermediary. A fetchDelivery response
+// that arrives whole (status 200, the body read to its end) but cannot be
+// read (parsing, transport decryption, a limit or its signature check
+// fail on what it holds) leaves the Session resumable:
+// ResumeUnreadable reads only that response's ControlBlock, streamed, and
+// checks it as every response's is; since it must return the Challenge of
+// our encrypted order, only the intermediary's own response resumes the
+// dialog, and the next order then acknowledges the delivery, which the
+// caller keeps as received. Client.ReadDelivery reads such a kept response
+// again later, offline: transport decryption, the intermediary's signature
+// verified, the selection checked. The simulator lives in package
+// osci/intermediary.
 //
 // # How it fails
 //

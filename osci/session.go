@@ -175,6 +175,7 @@ type Session struct {
 	c      *Client
 	d      *Dialog
 	unack  string
+	unread string // MessageId of a delivery whose response arrived whole but unreadable
 	closed bool
 	mu     sync.Mutex
 }
@@ -203,9 +204,18 @@ func (s *Session) order(ctx context.Context, m *Message, x exchange) (*Verified,
 	}
 	m.ControlBlock = cb
 	x.req = m
+	whole := false
+	x.whole = &whole
 	v, _, err := s.c.do(ctx, x)
 	if err != nil {
-		s.d.Abort()
+		// A delivery handed out whole but unreadable may be resumed
+		// (ResumeUnreadable); any other failure ends the dialog.
+		if whole && m.Type == TypeFetchDelivery && m.Selection != nil && len(m.Selection.MessageIDs) == 1 {
+			s.d.Unread()
+			s.unread = m.Selection.MessageIDs[0]
+		} else {
+			s.d.Abort()
+		}
 		s.closed = true
 		return nil, err
 	}
@@ -249,16 +259,13 @@ func (s *Session) FetchDelivery(ctx context.Context, messageID string, store Att
 	if err != nil {
 		return nil, err
 	}
-	if v.Selection == nil || len(v.Selection.MessageIDs) != 1 || v.Selection.MessageIDs[0] != messageID {
-		return nil, &TransportError{Stage: StageSent, StatusCode: 200, Err: fmt.Errorf("%w: response echoes another selection", ErrInvalidOrder)}
+	d, err := newDelivery(v, messageID)
+	if err != nil {
+		return nil, &TransportError{Stage: StageSent, StatusCode: 200, Err: err}
 	}
 	s.mu.Lock()
 	s.unack = messageID
 	s.mu.Unlock()
-	d := &Delivery{MessageID: messageID, Response: v, Sender: v.NonIntermediary, More: v.Feedback.Has(CodeMoreDeliveries)}
-	if len(v.ProcessCards) > 0 {
-		d.Card = &v.ProcessCards[0]
-	}
 	return d, nil
 }
 
@@ -285,7 +292,7 @@ func (s *Session) Close(ctx context.Context) error {
 func (s *Session) Abandon() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.closed = true
+	s.closed, s.unread = true, ""
 	s.d.Abort()
 }
 

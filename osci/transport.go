@@ -196,10 +196,9 @@ func decryptInner(mr *MIMEReader, m *Message, o ReadOptions) (*Entity, error) {
 	if o.Decrypter == nil {
 		return nil, fmt.Errorf("%w: no decryption key", ErrEncryption)
 	}
-	body := child(m.doc.Root(), NSSoap, "Body")
-	eds := body.ChildElements()
-	if len(eds) != 1 || !is(eds[0], NSXenc, "EncryptedData") {
-		return nil, fmt.Errorf("%w: body must hold one xenc:EncryptedData", ErrEncryption)
+	ed, err := encryptedBody(m)
+	if err != nil {
+		return nil, err
 	}
 	p, err := mr.NextPart()
 	if err != nil {
@@ -213,7 +212,7 @@ func decryptInner(mr *MIMEReader, m *Message, o ReadOptions) (*Entity, error) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		_, err := dec.DecryptTo(pw, eds[0])
+		_, err := dec.DecryptTo(pw, ed)
 		pw.CloseWithError(err)
 		done <- err
 	}()

@@ -213,6 +213,19 @@ func (c *Client) Operate(ctx context.Context, id int64, op, reason string) (Mess
 	return out, c.doJSON(ctx, http.MethodPost, fmt.Sprintf("/v1/messages/%d/%s", id, op), in, &out)
 }
 
+// Reprocess reads a parked delivery again (POST /v1/messages/{id}/reprocess).
+func (c *Client) Reprocess(ctx context.Context, id int64) (MessageView, error) {
+	var out MessageView
+	return out, c.doJSON(ctx, http.MethodPost, fmt.Sprintf("/v1/messages/%d/reprocess", id), nil, &out)
+}
+
+// ClearFetch forgets the reads counted for a delivery no longer read
+// (POST /v1/mailboxes/{mailbox}/fetches/{osciMessageId}/clear).
+func (c *Client) ClearFetch(ctx context.Context, mailboxName, osciMessageID string) error {
+	var out ClearFetchResponse
+	return c.doJSON(ctx, http.MethodPost, "/v1/mailboxes/"+url.PathEscape(mailboxName)+"/fetches/"+url.PathEscape(osciMessageID)+"/clear", nil, &out)
+}
+
 // Download writes document n of message id to w and checks it against the
 // SHA-256 the gateway sends; it returns the file name the gateway gives.
 func (c *Client) Download(ctx context.Context, id int64, n int, w io.Writer) (name, sum string, err error) {

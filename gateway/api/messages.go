@@ -334,3 +334,78 @@ func decodeJSONBody(w http.ResponseWriter, r *http.Request, max int64, v any, op
 	}
 	return nil
 }
+
+// ErrNoReprocessor: the gateway cannot read deliveries again (the API runs
+// without the OSCI bridge).
+var ErrNoReprocessor = errors.New("api: reading deliveries again is not available")
+
+// reprocess reads a parked delivery (quarantined as unreadable) again from
+// its stored original with the bridge of its mailbox (mailbox.Reprocess):
+// read, it goes on like a fresh delivery; still unreadable, it stays
+// parked with the new reason. No body.
+func (s *Server) reprocess(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var none struct{}
+	if err := decodeJSONBody(w, r, s.lim.MaxJSONBytes, &none, true); err != nil {
+		return err
+	}
+	m, err := s.d.Store.Get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if s.d.Reprocessor == nil {
+		return ErrNoReprocessor
+	}
+	rp, err := s.d.Reprocessor(m.Mailbox)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrNoReprocessor, err)
+	}
+	actor := s.d.Tokens.principal(r)
+	m, err = mailbox.Reprocess(r.Context(), s.d.Store, s.d.Blobs, rp, id, actor, s.d.Now())
+	if err != nil {
+		return err
+	}
+	s.d.Logger.Info("parked delivery read again", zap.Int64(logging.KeyMessageID, m.ID), zap.String(logging.KeyMailbox, m.Mailbox),
+		zap.String(logging.KeyState, string(m.State)), zap.String("actor", actor))
+	writeJSON(w, http.StatusOK, ViewMessage(m))
+	return nil
+}
+
+// clearFetch forgets the reads counted for one delivery of a mailbox
+// (mailbox.FetchEnd with Clear): a delivery no longer read because its
+// reads kept stopping the process (a "skipped" notice) is read again at
+// the next poll. Journaled with the principal. No body.
+func (s *Server) clearFetch(w http.ResponseWriter, r *http.Request) error {
+	name, osciID := r.PathValue("mailbox"), r.PathValue("osciMessageId")
+	known := false
+	for _, m := range s.d.Mailboxes {
+		known = known || m.Name == name
+	}
+	if !known {
+		return field.Errorf(submit.ErrUnknownMailbox, "mailbox", "%q is not one of our mailboxes", name)
+	}
+	if err := field.Text("osciMessageId", osciID, 200, true); err != nil {
+		return err
+	}
+	var none struct{}
+	if err := decodeJSONBody(w, r, s.lim.MaxJSONBytes, &none, true); err != nil {
+		return err
+	}
+	actor := s.d.Tokens.principal(r)
+	if err := s.d.Store.EndFetch(r.Context(), mailbox.FetchEnd{Mailbox: name, OSCIMessageID: osciID, Now: s.d.Now(), Clear: true, Actor: actor}); err != nil {
+		return err
+	}
+	s.d.Logger.Info("fetch count cleared", zap.String(logging.KeyMailbox, name), zap.String(logging.KeyOSCIID, osciID), zap.String("actor", actor))
+	writeJSON(w, http.StatusOK, ClearFetchResponse{Mailbox: name, OSCIMessageID: osciID, Cleared: true})
+	return nil
+}
+
+// ClearFetchResponse is the answer to POST /v1/mailboxes/{mailbox}/fetches/{osciMessageId}/clear.
+type ClearFetchResponse struct {
+	Mailbox       string `json:"mailbox"`
+	OSCIMessageID string `json:"osciMessageId"`
+	Cleared       bool   `json:"cleared"`
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -222,4 +223,74 @@ func TestAPIHealthReadyMetrics(t *testing.T) {
 type pollEntry struct {
 	ok bool
 	at time.Time
+}
+
+// TestAPIReprocess: an operator reads a parked delivery again through the
+// API (POST /v1/messages/{id}/reprocess): read, it goes on as received;
+// anything but a parked delivery is refused with 409. A delivery no
+// longer read is cleared for the next poll.
+func TestAPIReprocess(t *testing.T) {
+	e := apitest.NewEnv(t, api.Limits{}, apitest.WithReprocessor(apitest.ReferenceReprocessor(t)))
+	p := apitest.ParkReference(t, e.Store, e.Blobs, apitest.Mailbox, "names")
+	path := fmt.Sprintf("/v1/messages/%d/reprocess", p.ID)
+	var m api.MessageView
+	if r := e.DoJSON(t, "POST", path, nil, &m); r.StatusCode != 200 || m.State != string(mailbox.StateReceived) || len(m.Documents) != 4 {
+		t.Fatalf("reprocess: %d %+v", r.StatusCode, m)
+	}
+	if r := e.Do(t, "POST", path, nil, nil); r.StatusCode != 409 || apitest.ProblemOf(t, r).Field != "state" {
+		t.Fatalf("reprocess of a delivery no longer parked: %d", r.StatusCode)
+	}
+	if r := e.Do(t, "POST", "/v1/messages/999/reprocess", nil, nil); r.StatusCode != 404 {
+		t.Fatalf("reprocess of an unknown message: %d", r.StatusCode)
+	}
+	found := false
+	e.DoJSON(t, "GET", fmt.Sprintf("/v1/messages/%d", p.ID), nil, &m)
+	for _, ev := range m.Events {
+		var d map[string]string
+		json.Unmarshal(ev.Detail, &d)
+		found = found || (ev.Kind == "reread" && d["actor"] == "token:ops")
+	}
+	if !found {
+		t.Fatalf("reprocess not journaled with the principal: %+v", m.Events)
+	}
+	// Without the bridge the route says so.
+	bare := apitest.NewEnv(t, api.Limits{})
+	q := apitest.ParkReference(t, bare.Store, bare.Blobs, apitest.Mailbox, "names")
+	if r := bare.Do(t, "POST", fmt.Sprintf("/v1/messages/%d/reprocess", q.ID), nil, nil); r.StatusCode != 503 {
+		t.Fatalf("reprocess without a bridge: %d", r.StatusCode)
+	}
+
+	ctx := context.Background()
+	for range 4 {
+		if _, err := e.Store.BeginFetch(ctx, apitest.Mailbox, "govapp_skipped", e.Clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var c api.ClearFetchResponse
+	if r := e.DoJSON(t, "POST", "/v1/mailboxes/"+apitest.Mailbox+"/fetches/govapp_skipped/clear", nil, &c); r.StatusCode != 200 || !c.Cleared {
+		t.Fatalf("clear: %d %+v", r.StatusCode, c)
+	}
+	if n, err := e.Store.BeginFetch(ctx, apitest.Mailbox, "govapp_skipped", e.Clock.Now()); err != nil || n != 1 {
+		t.Fatalf("reads after clearing: %d %v", n, err)
+	}
+	if r := e.Do(t, "POST", "/v1/mailboxes/nobody/fetches/govapp_skipped/clear", nil, nil); r.StatusCode != 422 || apitest.ProblemOf(t, r).Field != "mailbox" {
+		t.Fatalf("clear for an unknown mailbox: %d", r.StatusCode)
+	}
+}
+
+// TestAPIMetricsCountFetchNotices: parked, skipped and same-content
+// deliveries are counted per mailbox and kind for /metrics.
+func TestAPIMetricsCountFetchNotices(t *testing.T) {
+	e := apitest.NewEnv(t, api.Limits{})
+	for _, k := range []string{mailbox.NoticeParked, mailbox.NoticeParked, mailbox.NoticeSkipped, mailbox.NoticeSameContent} {
+		e.Srv.Metrics().FetchNotice(apitest.Mailbox, k)
+	}
+	r := e.Do(t, "GET", "/metrics", nil, nil)
+	body, _ := io.ReadAll(r.Body)
+	for _, want := range []string{`bebpo_fetch_notices_total{kind="parked",mailbox="stadt"} 2`, `bebpo_fetch_notices_total{kind="skipped",mailbox="stadt"} 1`,
+		`bebpo_fetch_notices_total{kind="same_content",mailbox="stadt"} 1`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, body)
+		}
+	}
 }

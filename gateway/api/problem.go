@@ -48,6 +48,8 @@ func problemFor(err error) (status int, detail, fieldName string) {
 		return http.StatusConflict, fmt.Sprintf("message %d: %s is not allowed from %s to %s", te.ID, te.Op, te.From, opTarget(te.Op)), "state"
 	case errors.Is(err, mailbox.ErrBusy):
 		return http.StatusConflict, "the message is being worked on by the gateway; try again in a moment", "state"
+	case errors.Is(err, ErrNoReprocessor):
+		return http.StatusServiceUnavailable, "the gateway cannot read deliveries again right now: " + err.Error(), ""
 	case errors.Is(err, mailbox.ErrNotFound):
 		return http.StatusNotFound, "no such message", "id"
 	case errors.Is(err, mailbox.ErrBlobMissing), errors.Is(err, mailbox.ErrBlobCorrupt):

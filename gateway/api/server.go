@@ -106,8 +106,12 @@ type Deps struct {
 	Metrics *metrics.Registry // nil: a fresh registry
 	Logger  *zap.Logger       // nil: no logging
 	Poll    PollStatus        // nil: no mailbox counts as polled
-	Now     func() time.Time
-	Limits  Limits
+	// Reprocessor returns the bridge that reads a parked delivery of one
+	// of our mailboxes again (POST /v1/messages/{id}/reprocess); nil: the
+	// route answers 503.
+	Reprocessor func(mailbox string) (mailbox.Reprocessor, error)
+	Now         func() time.Time
+	Limits      Limits
 }
 
 // Server is the admin HTTP API. It is a value the daemon constructs and
@@ -178,6 +182,8 @@ func (s *Server) routes() {
 	s.private("POST /v1/messages/{id}/hold", s.operate(mailbox.OpHold))
 	s.private("POST /v1/messages/{id}/release", s.operate(mailbox.OpRelease))
 	s.private("POST /v1/messages/{id}/delete", s.operate(mailbox.OpDelete))
+	s.private("POST /v1/messages/{id}/reprocess", s.reprocess)
+	s.private("POST /v1/mailboxes/{mailbox}/fetches/{osciMessageId}/clear", s.clearFetch)
 	s.private("GET /v1/status", s.getStatus)
 
 	s.private("GET /v1/addressbook", s.listAddresses)

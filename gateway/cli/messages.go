@@ -16,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
@@ -31,6 +32,8 @@ func messagesCommand() *Command {
 			{Name: "list", Summary: "list messages (filters, paging)", Run: runMessagesList},
 			{Name: "show", Summary: "show a message with its process card and journal events", Run: runMessagesShow},
 			{Name: "download", Summary: "download the documents of a message", Run: runMessagesDownload},
+			{Name: "reprocess", Summary: "read a parked (unreadable) delivery again from its stored original", Run: runMessagesReprocess},
+			{Name: "clear-fetch", Summary: "read again a delivery no longer read because its reads kept stopping the gateway", Run: runMessagesClearFetch},
 		}}
 	for _, op := range []struct {
 		op      mailbox.Op
@@ -57,6 +60,10 @@ type messageSource interface {
 	// Download writes document n to w and returns its name and SHA-256,
 	// checked against what the gateway recorded.
 	Download(ctx context.Context, id int64, n int, w io.Writer) (string, string, error)
+	// Reprocess reads a parked delivery again (mailbox.Reprocess).
+	Reprocess(ctx context.Context, id int64) (api.MessageView, error)
+	// ClearFetch forgets the reads counted for a skipped delivery.
+	ClearFetch(ctx context.Context, mailbox, osciMessageID string) error
 	Close() error
 }
 
@@ -341,10 +348,7 @@ func runMessagesOp(env *Env, op mailbox.Op, summary string, args []string) error
 	}
 	return sf.run(env, func(ctx context.Context, src messageSource) error {
 		if ds, ok := src.(*dataSource); ok {
-			ds.actor = "cli"
-			if u := env.Getenv("USER"); u != "" {
-				ds.actor = "cli:" + u
-			}
+			ds.actor = cliActor(env)
 		}
 		m, err := src.Operate(ctx, id, op, *reason)
 		if err != nil {
@@ -354,6 +358,84 @@ func runMessagesOp(env *Env, op mailbox.Op, summary string, args []string) error
 			return printJSON(env.Stdout, m)
 		}
 		fmt.Fprintf(env.Stdout, "message %d: %s\n", m.ID, stateLabel(m))
+		return nil
+	})
+}
+
+// cliActor names who acts with --data: the user running the command.
+func cliActor(env *Env) string {
+	if u := env.Getenv("USER"); u != "" {
+		return "cli:" + u
+	}
+	return "cli"
+}
+
+func runMessagesReprocess(env *Env, args []string) error {
+	fs := newFlagSet(env, "messages reprocess [options] ID",
+		"Read a parked delivery (quarantined as \"unreadable\") again from the original the gateway stored, once\n"+
+			"the cause is gone (e.g. a limit raised): read, it goes on like a fresh delivery (verification, then\n"+
+			"the intake or quarantine); still unreadable, it stays parked with the new reason. With --data the\n"+
+			"mailboxes' keys come from --config. Journaled with your name.")
+	sf := addSourceFlags(fs)
+	if err := parseInterspersed(env, fs, args); err != nil {
+		return err
+	}
+	id, err := messageIDArg(fs, false)
+	if err != nil {
+		return err
+	}
+	if sf.data != "" && sf.config == "" {
+		return usageErrorf(fs, "with --data, give --config FILE: reading a delivery needs the mailbox's keys")
+	}
+	return sf.run(env, func(ctx context.Context, src messageSource) error {
+		if ds, ok := src.(*dataSource); ok {
+			ds.actor = cliActor(env)
+			get, done, err := gateway.OfflineReprocessors(ctx, sf.config, env.Getenv)
+			if err != nil {
+				return err
+			}
+			defer done()
+			ds.reprocessor = get
+		}
+		m, err := src.Reprocess(ctx, id)
+		if err != nil {
+			return err
+		}
+		if sf.json {
+			return printJSON(env.Stdout, m)
+		}
+		if m.State == string(mailbox.StateQuarantined) && m.LastError != nil {
+			fmt.Fprintf(env.Stdout, "message %d: still unreadable: %s\n", m.ID, m.LastError.Text)
+			return nil
+		}
+		fmt.Fprintf(env.Stdout, "message %d: %s\n", m.ID, stateLabel(m))
+		return nil
+	})
+}
+
+func runMessagesClearFetch(env *Env, args []string) error {
+	fs := newFlagSet(env, "messages clear-fetch [options] MAILBOX MESSAGEID",
+		"Forget the reads counted for a delivery that is no longer read because its reads kept stopping the\n"+
+			"gateway (logged as \"skipped\"), so that the next poll of MAILBOX reads it again. MESSAGEID is the\n"+
+			"OSCI MessageId from the log line. Journaled with your name.")
+	sf := addSourceFlags(fs)
+	if err := parseInterspersed(env, fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 || fs.Arg(0) == "" || fs.Arg(1) == "" {
+		return usageErrorf(fs, "give MAILBOX and MESSAGEID")
+	}
+	return sf.run(env, func(ctx context.Context, src messageSource) error {
+		if ds, ok := src.(*dataSource); ok {
+			ds.actor = cliActor(env)
+		}
+		if err := src.ClearFetch(ctx, fs.Arg(0), fs.Arg(1)); err != nil {
+			return err
+		}
+		if sf.json {
+			return printJSON(env.Stdout, api.ClearFetchResponse{Mailbox: fs.Arg(0), OSCIMessageID: fs.Arg(1), Cleared: true})
+		}
+		fmt.Fprintf(env.Stdout, "%s %s: read again at the next poll\n", fs.Arg(0), fs.Arg(1))
 		return nil
 	})
 }
@@ -376,6 +458,12 @@ func (s apiSource) Operate(ctx context.Context, id int64, op mailbox.Op, reason 
 func (s apiSource) Download(ctx context.Context, id int64, n int, w io.Writer) (string, string, error) {
 	return s.c.Download(ctx, id, n, w)
 }
+func (s apiSource) Reprocess(ctx context.Context, id int64) (api.MessageView, error) {
+	return s.c.Reprocess(ctx, id)
+}
+func (s apiSource) ClearFetch(ctx context.Context, mailboxName, osciMessageID string) error {
+	return s.c.ClearFetch(ctx, mailboxName, osciMessageID)
+}
 func (s apiSource) Close() error { return nil }
 
 // dataSource reads and acts on a data directory's store and blobs.
@@ -383,6 +471,8 @@ type dataSource struct {
 	st    *sqlite.Store
 	blobs *mailbox.Blobs
 	actor string
+	// reprocessor reads deliveries again (built from --config).
+	reprocessor func(mailbox string) (mailbox.Reprocessor, error)
 }
 
 // openDataStore opens the store of a gateway data directory; it never
@@ -454,6 +544,28 @@ func (s *dataSource) Download(ctx context.Context, id int64, n int, w io.Writer)
 		return "", "", fmt.Errorf("%w: stored document %d of message %d", api.ErrDownloadCorrupt, n, id)
 	}
 	return d.Name, d.SHA256, nil
+}
+
+func (s *dataSource) Reprocess(ctx context.Context, id int64) (api.MessageView, error) {
+	m, err := s.st.Get(ctx, id)
+	if err != nil {
+		return api.MessageView{}, err
+	}
+	if s.reprocessor == nil {
+		return api.MessageView{}, api.ErrNoReprocessor
+	}
+	rp, err := s.reprocessor(m.Mailbox)
+	if err != nil {
+		return api.MessageView{}, err
+	}
+	if m, err = mailbox.Reprocess(ctx, s.st, s.blobs, rp, id, s.actor, time.Now()); err != nil {
+		return api.MessageView{}, err
+	}
+	return api.ViewMessage(m), nil
+}
+
+func (s *dataSource) ClearFetch(ctx context.Context, mailboxName, osciMessageID string) error {
+	return s.st.EndFetch(ctx, mailbox.FetchEnd{Mailbox: mailboxName, OSCIMessageID: osciMessageID, Now: time.Now(), Clear: true, Actor: s.actor})
 }
 
 func (s *dataSource) Close() error { return s.st.Close() }

@@ -16,6 +16,21 @@
 // with its report (the engine quarantines it), never dropped; the raw
 // response is kept as evidence; and the order that acknowledges a
 // delivery is sent only when the engine calls again after committing it.
+//
+// A delivery whose response arrived whole but cannot be read (a limit of
+// the response's XML or MIME, its transport decryption or signature, or
+// more documents than the mailbox's egvp.Limits) is a
+// *mailbox.UnreadableError carrying the response as received, with the
+// dialog kept usable: from the response's ControlBlock when osci could
+// not read it (osci.Session.ResumeUnreadable, which only the
+// intermediary's own response passes), and the delivery pending, so the
+// engine's next call acknowledges it once it parked it. Nothing is
+// removed before the engine has read the original. A response cut short
+// or never received is a PeerError as before, never unreadable.
+// FetchOriginal fetches a delivery without its egvp reading, for one whose
+// earlier reads stopped the process. Reprocess (mailbox.Reprocessor)
+// reads a parked original again offline: transport decryption with our
+// cipher key, the intermediary's signature, then the same egvp reading.
 package osciendpoint
 
 import (
@@ -77,6 +92,15 @@ type Config struct {
 	// AllowInsecureHTTP permits a plain http IntermediaryURL to a host that
 	// is not loopback (osci.ClientConfig.AllowInsecureHTTP); test networks only.
 	AllowInsecureHTTP bool
+	// RequireEndToEnd is the mailbox's policy that every content container
+	// of a delivery be end-to-end encrypted (egvp.Reader.RequireEndToEnd):
+	// one that is only transport-encrypted is then quarantined with the
+	// policy reason. Off, such content is read and noted.
+	RequireEndToEnd bool
+	// XML bounds every XML the mailbox reads (responses, forms, XJustiz
+	// records); zero fields take xmlsec's defaults. A delivery beyond it is
+	// parked, and reprocessed once it is raised.
+	XML xmlsec.Limits
 }
 
 // Errors of the OSCI mailbox's send path (wrapped in a permanent
@@ -141,7 +165,7 @@ func New(cfg Config) (*Mailbox, error) {
 	hc.Transport = &captureTransport{base: base}
 	client, err := osci.NewClient(osci.ClientConfig{
 		URL: cfg.IntermediaryURL, AllowInsecureHTTP: cfg.AllowInsecureHTTP, Signature: cfg.Identity.Signature, Cipher: cfg.Identity.Cipher,
-		SignatureAlgorithm: cfg.SignatureAlgorithm,
+		SignatureAlgorithm: cfg.SignatureAlgorithm, XML: cfg.XML,
 		IntermediaryCipher: cfg.IntermediaryCipher, IntermediaryKeys: xmlsec.ValidatorSelector{V: cfg.Trust.Intermediary},
 		RequestTimeout: cfg.RequestTimeout, ConnectRetries: cfg.ConnectRetries, RetryWaitMax: cfg.RetryWaitMax,
 		Rand: cfg.Rand, SpoolDir: cfg.SpoolDir, HTTPClient: hc,

@@ -14,6 +14,8 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/egvp"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
 // OpenSession opens an explicit dialog (initDialog) for the fetch engine.
@@ -40,6 +42,7 @@ type osciSession struct {
 	s       *osci.Session
 	pending string // MessageId handed out, not yet acknowledged
 	dir     string // files of the pending delivery
+	orig    *os.File
 	open    []io.Closer
 }
 
@@ -61,7 +64,7 @@ func (s *osciSession) cleanup() {
 	for _, c := range s.open {
 		c.Close()
 	}
-	s.open = nil
+	s.open, s.orig = nil, nil
 	if s.dir != "" {
 		if err := os.RemoveAll(s.dir); err != nil {
 			s.m.log.Warn("removing fetched delivery files", zap.Error(err))
@@ -118,7 +121,12 @@ func (s *osciSession) ListUndelivered(ctx context.Context) ([]string, error) {
 
 // FetchDelivery fetches one delivery into a private directory, decrypts
 // and verifies it with egvp, and hands it to the engine. Verification
-// failures are in Meta.Report; an error means nothing usable arrived.
+// failures are in Meta.Report. A delivery whose response arrived whole
+// but cannot be read is a *mailbox.UnreadableError carrying that response
+// as received, and the session stays usable: the dialog goes on from the
+// response's ControlBlock (osci.Session.ResumeUnreadable), the delivery
+// is pending, and the engine's next call acknowledges it once parked.
+// Any other error means nothing usable arrived.
 func (s *osciSession) FetchDelivery(ctx context.Context, id string) (*mailbox.Delivery, error) {
 	if err := s.acknowledge(); err != nil {
 		return nil, err
@@ -128,15 +136,46 @@ func (s *osciSession) FetchDelivery(ctx context.Context, id string) (*mailbox.De
 		return nil, fmt.Errorf("osciendpoint: fetch spool: %w", err)
 	}
 	s.dir = dir
-	d, err := s.fetch(ctx, id, dir)
-	if err != nil {
+	d, err := s.fetch(ctx, id, dir, true)
+	var ue *mailbox.UnreadableError
+	if err != nil && !errors.As(err, &ue) {
 		s.cleanup()
 		return nil, err
 	}
-	return d, nil
+	return d, err
 }
 
-func (s *osciSession) fetch(ctx context.Context, id, dir string) (*mailbox.Delivery, error) {
+// FetchOriginal fetches delivery id without reading its content: the
+// response as received, checked as far as the dialog needs (transport
+// decryption, the intermediary's signature, the ControlBlock), or, when
+// even that fails on a response that arrived whole, resumed from its
+// ControlBlock. The engine uses it for a delivery whose earlier reads
+// ended without an outcome, so that it is parked rather than read again;
+// the next call acknowledges it.
+func (s *osciSession) FetchOriginal(ctx context.Context, id string) (io.Reader, error) {
+	if err := s.acknowledge(); err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp(s.m.cfg.SpoolDir, "osci-in-*")
+	if err != nil {
+		return nil, fmt.Errorf("osciendpoint: fetch spool: %w", err)
+	}
+	s.dir = dir
+	_, err = s.fetch(ctx, id, dir, false)
+	var ue *mailbox.UnreadableError
+	switch {
+	case errors.As(err, &ue):
+		return ue.Original, nil
+	case err != nil:
+		s.cleanup()
+		return nil, err
+	}
+	return rewound(s.orig)
+}
+
+// fetch receives delivery id into dir and, with read, reads it with egvp.
+// Without read it returns no delivery, only the original in s.orig.
+func (s *osciSession) fetch(ctx context.Context, id, dir string, read bool) (*mailbox.Delivery, error) {
 	for _, sub := range []string{"parts", "docs"} {
 		if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil {
 			return nil, fmt.Errorf("osciendpoint: fetch spool: %w", err)
@@ -147,23 +186,101 @@ func (s *osciSession) fetch(ctx context.Context, id, dir string) (*mailbox.Deliv
 		return nil, fmt.Errorf("osciendpoint: fetch spool: %w", err)
 	}
 	s.open = append(s.open, orig)
+	s.orig = orig
 	parts := &osci.DirAttachments{Dir: filepath.Join(dir, "parts")}
 	od, err := s.s.FetchDelivery(withCapture(ctx, orig), id, parts)
 	if err != nil {
-		return nil, peerError(err)
+		// A response that arrived whole resumes the dialog from its
+		// ControlBlock; only the intermediary's own response can.
+		r, rerr := rewound(orig)
+		if rerr != nil {
+			return nil, rerr
+		}
+		if rerr := s.s.ResumeUnreadable(id, r); rerr != nil {
+			return nil, peerError(err)
+		}
+		s.pending = id
+		return nil, s.unreadable(id, orig, err)
 	}
 	s.pending = id
-	cfg := s.m.cfg
-	r := &egvp.Reader{Cipher: cfg.Identity.Cipher, Trust: cfg.Trust, SpoolDir: dir, Now: s.m.now, Limits: cfg.Limits}
-	rcv, err := r.Read(ctx, od, parts, filepath.Join(dir, "docs"))
+	if !read {
+		return nil, nil
+	}
+	rcv, err := s.m.reader(dir).Read(ctx, od, parts, filepath.Join(dir, "docs"))
+	if errors.Is(err, egvp.ErrTooLarge) {
+		return nil, s.unreadable(id, orig, err)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if _, err := orig.Seek(0, io.SeekStart); err != nil {
+	r, err := rewound(orig)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.m.delivery(id, od, rcv, r, &s.open)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// unreadable is the engine's error for a delivery received whole that
+// cannot be read, with the response as received.
+func (s *osciSession) unreadable(id string, orig *os.File, err error) error {
+	r, rerr := rewound(orig)
+	if rerr != nil {
+		return rerr
+	}
+	ue := &mailbox.UnreadableError{Original: r, Reason: unreadableReason(err), Err: err}
+	s.m.log.Warn("fetched delivery cannot be read", zap.String("osci_message_id", id), zap.String("reason", ue.Reason))
+	return ue
+}
+
+// rewound returns f from its start.
+func rewound(f *os.File) (io.Reader, error) {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("osciendpoint: fetch spool: %w", err)
 	}
-	d := &mailbox.Delivery{MessageID: id, Original: orig, Card: processCard(od.Card), Sender: rcv.SenderID,
-		Recipient: cfg.SafeID, Subject: rcv.Subject, Meta: incomingMeta(rcv)}
+	return f, nil
+}
+
+// unreadableReasons are the causes a delivery cannot be read for, each
+// named by its sentinel's text (no content, no names).
+var unreadableReasons = []error{egvp.ErrTooLarge, osci.ErrLimit, xmlsec.ErrTooLarge, xmlsec.ErrTooDeep, xmlsec.ErrTooManyElements,
+	xmlsec.ErrTooManyAttrs, xmlsec.ErrTooManyNamespace, xmlsec.ErrDoctype, xmlsec.ErrSyntax, xmlenc.ErrDecrypt, osci.ErrEncryption,
+	osci.ErrNotEncrypted, osci.ErrMIME, osci.ErrMIMETruncated, osci.ErrNotOSCI, osci.ErrUnknownType, osci.ErrInvalidOrder,
+	osci.ErrUnverified}
+
+// unreadableReason says why a delivery could not be read, short and
+// without personal data: it becomes the parked row's LastErrorText.
+func unreadableReason(err error) string {
+	for _, r := range unreadableReasons {
+		if errors.Is(err, r) {
+			if errors.Is(err, egvp.ErrTooLarge) {
+				return err.Error() // the limit and count, nothing of the content
+			}
+			return r.Error()
+		}
+	}
+	return "the response could not be read"
+}
+
+// reader is the egvp reading of this mailbox, spooling into dir.
+func (m *Mailbox) reader(dir string) *egvp.Reader {
+	cfg := m.cfg
+	return &egvp.Reader{Cipher: cfg.Identity.Cipher, Trust: cfg.Trust, SpoolDir: dir, Now: m.now, Limits: cfg.Limits,
+		XML: cfg.XML, RequireEndToEnd: cfg.RequireEndToEnd}
+}
+
+// delivery turns what egvp read into the engine's delivery; the documents
+// are opened from their files and added to open.
+func (m *Mailbox) delivery(id string, od *osci.Delivery, rcv *egvp.Received, orig io.Reader, open *[]io.Closer) (*mailbox.Delivery, error) {
+	sender := rcv.SenderID
+	if sender == "" {
+		sender = rcv.Report.Sender.Confirmed.SafeID
+	}
+	d := &mailbox.Delivery{MessageID: id, Original: orig, Card: processCard(od.Card), Sender: sender,
+		Recipient: m.cfg.SafeID, Subject: rcv.Subject, Meta: incomingMeta(rcv)}
 	if rcv.Nachricht.RecipientID != "" {
 		d.Recipient = rcv.Nachricht.RecipientID
 	}
@@ -173,18 +290,45 @@ func (s *osciSession) fetch(ctx context.Context, id, dir string) (*mailbox.Deliv
 		if err != nil {
 			return nil, fmt.Errorf("osciendpoint: fetched document: %w", err)
 		}
-		s.open = append(s.open, f)
+		*open = append(*open, f)
 		role := mailbox.RoleDocument
 		if doc.Structured {
 			role = mailbox.RoleStructured
 		}
 		d.Documents = append(d.Documents, mailbox.IncomingDocument{Name: doc.Name, ContentType: doc.ContentType, Role: role, Body: f})
 	}
-	if v := rcv.Report.Verdict(); v.Status != egvp.ResultValid {
-		s.m.log.Warn("fetched delivery did not verify", zap.String("osci_message_id", id), zap.String("status", v.Status),
+	v := rcv.Report.Verdict()
+	if v.Status != egvp.ResultValid {
+		m.log.Warn(verdictLogLine(v), zap.String("osci_message_id", id), zap.String("status", v.Status),
 			zap.String("reason", v.Reason), zap.Int("problems", len(rcv.Report.Problems)))
 	}
+	if len(rcv.Report.Notes) > 0 {
+		m.log.Info("fetched delivery with notes", zap.String("osci_message_id", id), zap.Bool("egvp", rcv.EGVP), zap.Int("notes", len(rcv.Report.Notes)))
+	}
 	return d, nil
+}
+
+// verdictLogLine is the one log line of each verdict reason.
+func verdictLogLine(v egvp.Verdict) string {
+	switch v.Reason {
+	case egvp.ReasonSenderMismatch:
+		return "fetched delivery quarantined: the sender's claims contradict its certificate or the directory"
+	case egvp.ReasonSignatureInvalid:
+		return "fetched delivery quarantined: a signature is broken"
+	case egvp.ReasonCertificateInvalid:
+		return "fetched delivery quarantined: a certificate is not valid"
+	case egvp.ReasonFormatUnreadable:
+		return "fetched delivery quarantined: a part could not be read"
+	case egvp.ReasonPolicyEndToEnd:
+		return "fetched delivery quarantined: the mailbox requires end-to-end encryption"
+	case egvp.ReasonNoSignature:
+		return "fetched delivery is not signed"
+	case egvp.ReasonCheckIndeterminate:
+		return "fetched delivery: a check had no result (e.g. a certificate of an unconfigured CA)"
+	case egvp.ReasonUnsignedContent:
+		return "fetched delivery holds content no signature covers"
+	}
+	return "fetched delivery did not verify"
 }
 
 // incomingMeta maps what egvp read onto the engine's metadata: the
@@ -200,7 +344,7 @@ func incomingMeta(r *egvp.Received) mailbox.IncomingMeta {
 		OSCISubject: r.OSCISubject, UserSubject: r.Subject, CaseNumberSender: r.Nachricht.CaseNumberSender,
 		CaseNumberRecipient: r.Nachricht.CaseNumberRecipient, EEBRequested: r.EEBRequested,
 		Report: mailbox.VerificationReport{CheckedAt: r.Report.CheckedAt, Verdict: v.Status, Reason: v.Reason, ReasonText: v.Text,
-			VHNPresent: r.Report.VHNPresent, VHNText: r.Report.VHNText, Problems: r.Report.Problems,
+			VHNPresent: r.Report.VHNPresent, VHNText: r.Report.VHNText, Problems: problems(r.Report), Notes: r.Report.Notes,
 			SenderConflicts: r.Report.Sender.Conflicts, SenderNotes: r.Report.Sender.Notes},
 	}
 	if conf.TrustedFor != 0 {
@@ -218,10 +362,21 @@ func incomingMeta(r *egvp.Received) mailbox.IncomingMeta {
 			Serial: c.Serial, SigningTime: c.SigningTime, CheckedAt: c.CheckedAt, Detail: c.Detail})
 	}
 	for _, c := range r.Report.Contents {
-		m.Report.Contents = append(m.Report.Contents, mailbox.ContentCheck{Container: c.Container, Name: c.Name, Kind: c.Kind,
-			Delivered: c.Delivered, Signed: c.Signed, SignedBy: c.SignedBy})
+		m.Report.Contents = append(m.Report.Contents, mailbox.ContentCheck{Container: c.Container, Name: c.Name, Document: c.Document,
+			Kind: c.Kind, Delivered: c.Delivered, Signed: c.Signed, Coverage: c.Coverage, SignedBy: c.SignedBy})
 	}
 	return m
+}
+
+// problems lists every failure of a report that is not a signature's for
+// the Prüfprotokoll: reading problems, the intermediary's negative
+// inspections, and what breaks the mailbox's policy.
+func problems(r egvp.Report) []string {
+	out := append([]string(nil), r.Problems...)
+	for _, f := range r.Inspections {
+		out = append(out, f.Text)
+	}
+	return append(out, r.Policy...)
 }
 
 // Receipt acknowledges the pending delivery and, as that order, asks for

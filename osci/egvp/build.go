@@ -30,9 +30,15 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// Document is one file of an outgoing message, read once while building.
+// Document is one file of an outgoing message.
 type Document struct {
-	Name string // as the user named it; SafeName/UniqueNames make the Content Id
+	// Name is the file name the submission validated (the ERVB rule of
+	// package mailbox); it becomes the Content Id and MIME Content-ID
+	// unchanged. Build refuses one that cannot serve as such (ErrInvalid).
+	Name string
+	// Open is called twice: to encrypt the document, and for the content
+	// signature, whose reference digests the plaintext of an encrypted
+	// attachment as the reference library does.
 	Open func() (io.ReadCloser, error)
 }
 
@@ -149,11 +155,9 @@ func (b *Builder) Build(o Outgoing, addressee *x509.Certificate) (_ *Package, er
 			p.Close()
 		}
 	}()
-	var names []string
-	for _, d := range o.Documents {
-		names = append(names, d.Name)
+	if p.Names, err = contentIDs(o.Documents); err != nil {
+		return nil, err
 	}
-	p.Names = UniqueNames(names)
 	if o.EEBRequested && !hasXJustiz(p.Names) {
 		p.Warnings = append(p.Warnings, "eEB requested, but EGVP carries the request only in xjustiz_nachricht.xml, which the message lacks")
 	}
@@ -203,28 +207,25 @@ func (b *Builder) Build(o Outgoing, addressee *x509.Certificate) (_ *Package, er
 	if b.Signature != nil {
 		pb.Signer = &osci.Signer{Key: b.Signature.Key, Certificate: b.Signature.Cert, Algorithm: b.SignatureAlgorithm, Rand: b.Rand}
 		pb.SignerID = osci.NewCertEntry(osci.SignatureOriginator, 0, b.Signature.Cert).ID
+		// The reference library digests an encrypted attachment's
+		// plaintext for the content signature (its ciphertext only for the
+		// transport signature), and so verifies ours.
+		plain := map[string]func() (io.ReadCloser, error){}
+		for i, d := range o.Documents {
+			plain[p.Names[i]] = d.Open
+		}
 		pb.Attachments = func(cid string) (io.ReadCloser, error) {
-			path, ok := files[cid]
+			open, ok := plain[cid]
 			if !ok {
 				return nil, fmt.Errorf("%w: no attachment %q", ErrInvalid, cid)
 			}
-			return os.Open(path)
+			return open()
 		}
 	}
 	readers := []*x509.Certificate{addressee}
-	signer := pb.Signer
-	if signer != nil && !signable(project) {
-		// XML-DSig refers to Contents by "#Id"; a Content Id that is not a
-		// plain name (xmlsec.ReferenceableID) cannot be referenced, so
-		// such a container goes unsigned: the transport signature (VHN)
-		// still covers it.
-		pb.Signer = nil
-		p.Warnings = append(p.Warnings, "project_coco not content-signed: a file name is not a signable Id")
-	}
 	if err := pb.AddEncrypted(project, osci.ReaderIDs(readers), keys...); err != nil {
 		return nil, fmt.Errorf("egvp: %s: %w", ContainerProject, err)
 	}
-	pb.Signer = signer
 	if err := pb.AddEncrypted(govello, osci.ReaderIDs(readers)); err != nil {
 		return nil, fmt.Errorf("egvp: %s: %w", ContainerGovello, err)
 	}
@@ -301,13 +302,31 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func signable(c *osci.Container) bool {
-	for _, ct := range c.Contents {
-		if !xmlsec.ReferenceableID(ct.ID) {
-			return false
-		}
+// contentIDs takes the documents' names as their Content Ids, as the
+// submission validated them: each must be a name XML-DSig can reference
+// and a MIME Content-ID can carry (xmlsec.ReferenceableID, which every
+// name of the ERVB rule is unless it starts with '-'), none may be one of
+// the package's reserved Ids, and no two may be equal without regard to
+// case (the addressee's folder may not tell them apart). A name is never
+// changed here: what would need changing is refused.
+func contentIDs(docs []Document) ([]string, error) {
+	taken := map[string]string{}
+	for _, r := range reservedNames {
+		taken[strings.ToLower(r)] = r
 	}
-	return true
+	names := make([]string, len(docs))
+	for i, d := range docs {
+		key := strings.ToLower(d.Name)
+		switch prev, dup := taken[key]; {
+		case !xmlsec.ReferenceableID(d.Name):
+			return nil, fmt.Errorf("%w: document %d: %q cannot serve as a Content Id", ErrInvalid, i, d.Name)
+		case dup:
+			return nil, fmt.Errorf("%w: document %d: %q is taken (%q)", ErrInvalid, i, d.Name, prev)
+		}
+		taken[key] = d.Name
+		names[i] = d.Name
+	}
+	return names, nil
 }
 
 func hasXJustiz(names []string) bool {

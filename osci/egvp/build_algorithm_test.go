@@ -1,8 +1,10 @@
 package egvp
 
 import (
+	"bytes"
 	"context"
 	"crypto"
+	"io"
 	"testing"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
@@ -38,7 +40,7 @@ func TestBuilderSignatureAlgorithm(t *testing.T) {
 			}
 			signed := 0
 			for _, c := range cs {
-				vs, err := c.VerifySignatures(context.Background(), xmlsec.ValidatorSelector{V: validators(t, generalCAs...).ContentSigner}, parts.Open)
+				vs, err := c.VerifySignatures(context.Background(), xmlsec.ValidatorSelector{V: validators(t, generalCAs...).ContentSigner}, plaintext(t, c, parts))
 				if err != nil {
 					t.Fatalf("container %s: %v", c.ID, err)
 				}
@@ -57,5 +59,20 @@ func TestBuilderSignatureAlgorithm(t *testing.T) {
 				t.Fatalf("report %+v: %v", got.Report, err)
 			}
 		})
+	}
+}
+
+// plaintext resolves an attachment of c to its plaintext, as the reference
+// library digests it for a content signature.
+func plaintext(t *testing.T, c *osci.ReadContainer, parts osci.AttachmentStore) xmlsec.AttachmentResolver {
+	return func(cid string) (io.ReadCloser, error) {
+		if !c.AttachmentEncrypted(cid) {
+			return parts.Open(cid)
+		}
+		var b bytes.Buffer
+		if _, err := c.DecryptAttachment(&b, cid, partOpener{parts}, t.TempDir()); err != nil {
+			return nil, err
+		}
+		return io.NopCloser(&b), nil
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
@@ -34,16 +35,35 @@ func (c *capture) SelectSigner(ctx context.Context, offered []*x509.Certificate)
 	return cert, res, err
 }
 
-// coverage is what the verified content signatures of one container
-// cover: reference URIs ("#Id", "cid:Content-ID") with the subjects of the
-// certificates that signed them. A container whose signatures did not all
-// verify covers nothing.
-type coverage map[string][]string
+// Kinds of coverage (ContentCheck.Coverage): what vouches that a
+// delivered content is the sender's and unaltered.
+const (
+	// CoverContent: verified content signatures reference it, its Id and,
+	// for an attachment, its octets.
+	CoverContent = "content-signature"
+	// CoverTransport: its container carries no content signature, and the
+	// sender's transport signature (ClientSignature), which covers the
+	// whole storeDelivery with every container and attachment, was
+	// inspected as intact by the intermediary on a response whose
+	// signature we verified.
+	CoverTransport = "transport-signature"
+)
+
+// coverage is what covers the contents of one container. A container
+// with content signatures is covered by them alone, reference by
+// reference (a signature that does not verify covers nothing); one
+// without is covered by the sender's transport signature when transport
+// names its certificate's subject.
+type coverage struct {
+	signed    bool                // the container carries content signatures
+	refs      map[string][]string // verified reference URIs ("#Id", "cid:Content-ID") → signers' subjects
+	transport string              // subject of the intact transport signature's certificate, "" when it covers nothing
+}
 
 // containerChecks verifies the content signatures of one container with
-// the content-signer validator and returns their checks, signers and what
-// they cover.
-func containerChecks(ctx context.Context, rc *osci.ReadContainer, val *certs.Validator, att xmlsec.AttachmentResolver, now time.Time) ([]SignatureCheck, []*x509.Certificate, coverage) {
+// the content-signer validator and returns their checks, signers and the
+// references they cover. att gives an attachment's plaintext.
+func containerChecks(ctx context.Context, rc *osci.ReadContainer, val *certs.Validator, att xmlsec.AttachmentResolver, now time.Time) ([]SignatureCheck, []*x509.Certificate, map[string][]string) {
 	object := "Inhaltsdatencontainer " + rc.ID
 	sel := &capture{v: val}
 	vs, err := rc.VerifySignatures(ctx, sel, att)
@@ -51,10 +71,12 @@ func containerChecks(ctx context.Context, rc *osci.ReadContainer, val *certs.Val
 		c := SignatureCheck{Object: object, Kind: KindContent, Detail: err.Error()}
 		fromResult(&c, sel.res, sel.cert, now)
 		switch {
-		case errors.Is(err, xmlsec.ErrDigestMismatch), errors.Is(err, xmlsec.ErrBadSignature):
+		case errors.Is(err, xmlsec.ErrDigestMismatch), errors.Is(err, xmlsec.ErrBadSignature), errors.Is(err, xmlenc.ErrDecrypt):
+			// An attachment that fails its GCM tag was altered as surely
+			// as one whose digest differs.
 			c.Integrity = ResultCorrupted
 		case errors.Is(err, xmlsec.ErrUntrustedKey), errors.Is(err, xmlsec.ErrWeakKey):
-			c.Integrity, c.CertValidity = ResultIndeterminate, ResultInvalid
+			c.Integrity, c.CertValidity = ResultIndeterminate, certValidity(err)
 		default:
 			c.Integrity = ResultIndeterminate
 		}
@@ -62,49 +84,80 @@ func containerChecks(ctx context.Context, rc *osci.ReadContainer, val *certs.Val
 	}
 	var out []SignatureCheck
 	var signers []*x509.Certificate
-	cov := coverage{}
+	refs := map[string][]string{}
 	for _, v := range vs {
 		c := SignatureCheck{Object: object, Kind: KindContent, Integrity: ResultOK}
 		fromResult(&c, v.Certificate, v.Signer, now)
 		out = append(out, c)
 		signers = append(signers, v.Signer)
 		for _, ref := range v.References {
-			cov[ref.URI] = append(cov[ref.URI], v.Signer.Subject.String())
+			refs[ref.URI] = append(refs[ref.URI], v.Signer.Subject.String())
 		}
 	}
-	return out, signers, cov
+	return out, signers, refs
 }
 
-// signedBy returns the signers that cover ct completely: its Id (which
-// names the file) and, for an attachment, its octets. Identifiers are
-// unique in the decrypted container (xmlsec refuses a repeated one), so
-// "#Id" names exactly the element whose data the reader takes. A content
-// without an Id is outside every reference.
-func (cov coverage) signedBy(ct osci.Content) []string {
-	if ct.ID == "" || cov == nil {
-		return nil
-	}
-	byID := cov["#"+ct.ID]
-	if ct.Href == "" {
-		return byID
-	}
-	byOctets := map[string]bool{}
-	for _, s := range cov["cid:"+ct.Href] {
-		byOctets[s] = true
-	}
-	var out []string
-	for _, s := range byID {
-		if byOctets[s] {
-			out = append(out, s)
+// covers says how ct is covered and by whom. With content signatures:
+// the signers whose verified references cover its Id (which names the
+// file) and, for an attachment, its octets; identifiers are unique in the
+// decrypted container (xmlsec refuses a repeated one), so "#Id" names
+// exactly the element whose data the reader takes, and a content without
+// an Id is outside every reference. Without: the transport signature.
+func (cov coverage) covers(ct osci.Content) (how string, by []string) {
+	if !cov.signed {
+		if cov.transport == "" {
+			return "", nil
 		}
+		return CoverTransport, []string{cov.transport}
 	}
-	return out
+	if ct.ID == "" {
+		return "", nil
+	}
+	byID := cov.refs["#"+ct.ID]
+	if ct.Href != "" {
+		byOctets := map[string]bool{}
+		for _, s := range cov.refs["cid:"+ct.Href] {
+			byOctets[s] = true
+		}
+		var both []string
+		for _, s := range byID {
+			if byOctets[s] {
+				both = append(both, s)
+			}
+		}
+		byID = both
+	}
+	if len(byID) == 0 {
+		return "", nil
+	}
+	return CoverContent, byID
 }
 
-// contentCheck records one Content of a container in the report.
-func (r *Report) contentCheck(container string, ct osci.Content, kind string, delivered bool, cov coverage) ContentCheck {
-	by := cov.signedBy(ct)
-	c := ContentCheck{Container: container, Name: ct.ID, Kind: kind, Delivered: delivered, Signed: len(by) > 0, SignedBy: by}
+// contentCheck records one Content of a container in the report; doc is
+// the name a delivered document is handed on under.
+func (r *Report) contentCheck(container string, ct osci.Content, kind string, delivered bool, cov coverage, doc string) ContentCheck {
+	how, by := cov.covers(ct)
+	c := ContentCheck{Container: container, Name: ct.ID, Document: doc, Kind: kind, Delivered: delivered,
+		Signed: how != "", Coverage: how, SignedBy: by}
 	r.Contents = append(r.Contents, c)
 	return c
+}
+
+// certValidity is the certificate validity a failed validation gives: a
+// certificate that merely does not chain to a configured CA (a court's
+// self-signed EGVP certificate) or whose revocation status could not be
+// had is indeterminate, the signer's identity unconfirmed; one that is
+// expired, not yet valid, revoked, of the wrong key usage, weak or
+// broken is invalid.
+func certValidity(err error) string {
+	switch {
+	case err == nil:
+		return ResultValid
+	case errors.Is(err, certs.ErrExpired), errors.Is(err, certs.ErrNotYetValid), errors.Is(err, certs.ErrRevoked),
+		errors.Is(err, certs.ErrKeyUsage), errors.Is(err, certs.ErrWeakKey), errors.Is(err, certs.ErrWeakAlgorithm):
+		return ResultInvalid
+	case errors.Is(err, certs.ErrNotTrusted), errors.Is(err, certs.ErrRevocationUnavailable):
+		return ResultIndeterminate
+	}
+	return ResultInvalid
 }

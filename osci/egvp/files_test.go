@@ -14,7 +14,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
@@ -188,57 +187,6 @@ func TestFormsRefuse(t *testing.T) {
 	if _, err := ParseXJustiz(strings.NewReader(`<Nachricht/>`), xmlsec.Limits{}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("xjustiz: %v", err)
 	}
-}
-
-func TestSafeName(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"001_Antrag.pdf", "001_Antrag.pdf"},
-		{"Ermittlungsübersicht Abverfügung.pdf", "Ermittlungsübersicht_Abverfügung.pdf"},
-		{"../../etc/passwd", "passwd"},
-		{`C:\Akten\Bescheid (Kopie).v2.pdf`, "Bescheid_Kopie_v2.pdf"},
-		{"", "dokument"},
-		{"...", "dokument"},
-		{".pdf", "pdf"},
-		{"a\x00b\u202e.pdf", "a_b.pdf"},
-		{"brief.pdf.pkcs7", "brief_pdf.pkcs7"},
-		{strings.Repeat("x", 200) + ".pdf", strings.Repeat("x", 86) + ".pdf"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.in, func(t *testing.T) {
-			got := SafeName(tc.in)
-			if got != tc.want {
-				t.Fatalf("SafeName(%q) = %q, want %q", tc.in, got, tc.want)
-			}
-			if utf8.RuneCountInString(got) > MaxNameRunes || SafeName(got) != got {
-				t.Fatalf("%q not stable or too long", got)
-			}
-		})
-	}
-}
-
-func TestUniqueNames(t *testing.T) {
-	got := UniqueNames([]string{"a.pdf", "A.pdf", "a.pdf", "nachricht.xml", "visitenkarte.xml", "x/a.pdf"})
-	want := []string{"a.pdf", "A_2.pdf", "a_3.pdf", "nachricht_2.xml", "visitenkarte_2.xml", "a_4.pdf"}
-	if strings.Join(got, "|") != strings.Join(want, "|") {
-		t.Fatalf("got %q", got)
-	}
-}
-
-func FuzzSafeName(f *testing.F) {
-	for _, s := range []string{"001_Antrag.pdf", "../x", "ä.ü.ö", "\xff\xfe.pdf"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got := SafeName(s)
-		if got == "" || utf8.RuneCountInString(got) > MaxNameRunes || strings.Count(got, ".") > 1 || SafeName(got) != got {
-			t.Fatalf("SafeName(%q) = %q", s, got)
-		}
-		for _, r := range got {
-			if r != '.' && !allowedRune(r) {
-				t.Fatalf("SafeName(%q) = %q holds %q", s, got, r)
-			}
-		}
-	})
 }
 
 // TestVectorVHNCertificate: the VHN certificate of a real beBPo message

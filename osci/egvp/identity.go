@@ -36,25 +36,23 @@ type DirectoryEntry struct {
 	CipherCertificates []*x509.Certificate
 }
 
-// checkSender reports the sender's transport signature (ClientSignature of
-// its storeDelivery), which the intermediary verified and reports as an
-// Inspection on the process card; its certificate is validated again here,
-// first with the VHN set, else with the content-signer set. It then
-// decides what that certificate confirms about the sender, which claims
-// it or the directory contradicts, and whether the message has a VHN.
-func (r *Reader) checkSender(ctx context.Context, d *osci.Delivery, out *Received, now time.Time) {
+// senderSignature is the check of the sender's transport signature and
+// what it rests on.
+type senderSignature struct {
+	check   SignatureCheck
+	cert    *x509.Certificate // the originator's signature certificate, nil when the delivery names none
+	trusted certs.Use         // the set that validated cert; 0: none
+}
+
+// checkSender decides what the sender's transport signature certificate
+// (see transportCheck) confirms about the sender, which claims it or the
+// directory contradicts, and whether the message has a VHN, and adds the
+// check to the report.
+func (r *Reader) checkSender(ctx context.Context, d *osci.Delivery, out *Received, sender senderSignature) {
 	rep := &out.Report
 	id := &rep.Sender
 	id.Claimed = ClaimedSender{Card: out.Card, UserID: out.Infos["user_id"]}
-	c := SignatureCheck{Object: "OSCI-Nachricht des Absenders (Transportsignatur)", Kind: KindClient}
-	cert := d.Sender.Get(osci.SignatureOriginator)
-	trusted := certs.Use(0)
-	if cert == nil {
-		c.Integrity, c.CertValidity, c.CheckedAt = ResultIndeterminate, ResultIndeterminate, now
-		c.Detail = "the delivery names no signature certificate of the originator"
-	} else {
-		trusted = r.transportCheck(ctx, d, cert, &c, now)
-	}
+	c, cert, trusted := sender.check, sender.cert, sender.trusted
 	// A certificate confirms something only when the intermediary found
 	// the signature made with it intact: a message may name anyone's
 	// public certificate.
@@ -67,6 +65,8 @@ func (r *Reader) checkSender(ctx context.Context, d *osci.Delivery, out *Receive
 		}
 	case trusted != 0:
 		id.Notes = append(id.Notes, "Die Transportsignatur ist nicht als unversehrt geprüft; ihr Zertifikat bestätigt nichts.")
+	case cert != nil && c.CertValidity == ResultIndeterminate:
+		id.Notes = append(id.Notes, "Das Zertifikat der Transportsignatur führt zu keiner konfigurierten Zertifizierungsstelle; die Identität des Absenders ist nicht bestätigt.")
 	}
 	claims := id.claims()
 	uid := id.Confirmed.SafeID
@@ -109,10 +109,20 @@ func (r *Reader) checkSender(ctx context.Context, d *osci.Delivery, out *Receive
 	}
 }
 
-// transportCheck validates the transport signature certificate, a VHN
-// certificate first, and takes the integrity from the intermediary's
-// inspection. It returns the use whose set vouched for the certificate.
-func (r *Reader) transportCheck(ctx context.Context, d *osci.Delivery, cert *x509.Certificate, c *SignatureCheck, now time.Time) certs.Use {
+// transportCheck checks the sender's transport signature (ClientSignature
+// of its storeDelivery), which the intermediary verified and reports as an
+// Inspection on the process card: the integrity is the inspection's, the
+// certificate is validated again here, a VHN certificate first (VHN set),
+// else with the content-signer set. A certificate that merely chains to
+// no configured CA is indeterminate (see certValidity).
+func (r *Reader) transportCheck(ctx context.Context, d *osci.Delivery, now time.Time) senderSignature {
+	c := SignatureCheck{Object: "OSCI-Nachricht des Absenders (Transportsignatur)", Kind: KindClient}
+	cert := d.Sender.Get(osci.SignatureOriginator)
+	if cert == nil {
+		c.Integrity, c.CertValidity, c.CheckedAt = ResultIndeterminate, ResultIndeterminate, now
+		c.Detail = "the delivery names no signature certificate of the originator"
+		return senderSignature{check: c}
+	}
 	var others []*x509.Certificate
 	for _, e := range d.Sender {
 		if e.Cert != cert {
@@ -136,9 +146,12 @@ func (r *Reader) transportCheck(ctx context.Context, d *osci.Delivery, cert *x50
 			trusted = certs.UseContentSigner
 		}
 	}
-	fromResult(c, res, cert, now)
-	if err != nil && res == nil {
-		c.CertValidity, c.Detail = ResultInvalid, joinDetail(c.Detail, err.Error())
+	fromResult(&c, res, cert, now)
+	if err != nil {
+		c.CertValidity = certValidity(err)
+		if res == nil || res.Error == "" {
+			c.Detail = joinDetail(c.Detail, err.Error())
+		}
 	}
 	c.Integrity = ResultIndeterminate
 	if in, ok := inspectionFor(d.Card, cert); ok {
@@ -149,7 +162,7 @@ func (r *Reader) transportCheck(ctx context.Context, d *osci.Delivery, cert *x50
 	} else {
 		c.Detail = joinDetail(c.Detail, "no inspection of the intermediary for this certificate")
 	}
-	return trusted
+	return senderSignature{check: c, cert: cert, trusted: trusted}
 }
 
 type claim struct{ field, value string }
@@ -289,15 +302,19 @@ func sameName(a, b string) bool {
 	return true
 }
 
-// inspectionProblems lists the intermediary's negative findings.
-func inspectionProblems(card *osci.ProcessCardBundle) []string {
+// inspectionFindings lists the intermediary's negative findings: a
+// signature whose mathematics it found corrupted, a certificate it found
+// invalid or revoked.
+func inspectionFindings(card *osci.ProcessCardBundle) []InspectionFinding {
 	if card == nil {
 		return nil
 	}
-	var out []string
+	var out []InspectionFinding
 	for _, in := range card.Inspections {
-		if strings.EqualFold(in.MathResult, ResultCorrupted) || strings.EqualFold(in.OfflineResult, ResultInvalid) || strings.EqualFold(in.OnlineResult, "revoked") {
-			out = append(out, "intermediary inspection of "+in.SubjectName+": mathematics "+in.MathResult+", certificate "+in.OfflineResult+" "+in.OnlineResult)
+		corrupted := strings.EqualFold(in.MathResult, ResultCorrupted)
+		if corrupted || strings.EqualFold(in.OfflineResult, ResultInvalid) || strings.EqualFold(in.OnlineResult, "revoked") {
+			out = append(out, InspectionFinding{Corrupted: corrupted, Text: "Prüfung des Intermediärs für " + in.SubjectName + ": Mathematik " +
+				in.MathResult + ", Zertifikat " + strings.TrimSpace(in.OfflineResult+" "+in.OnlineResult)})
 		}
 	}
 	return out

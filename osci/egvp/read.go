@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
@@ -36,8 +37,14 @@ type Reader struct {
 	Now       func() time.Time
 	XML       xmlsec.Limits // for nachricht.xml, visitenkarte.xml, … and XJustiz records
 	// Limits guard our disk, not the ERVB rules: what a sender sent is
-	// read even if it breaks them. Zero fields: 10000 files, 2 GiB.
+	// read even if it breaks them. Zero fields: 10000 files, 2 GiB. A
+	// delivery beyond them is not read (ErrTooLarge).
 	Limits Limits
+	// RequireEndToEnd is the mailbox's policy that every content container
+	// be end-to-end encrypted. Without it a container that is only
+	// transport-encrypted is read and noted; with it, it is a policy
+	// violation (ReasonPolicyEndToEnd).
+	RequireEndToEnd bool
 }
 
 // check reports a reader that cannot keep its guarantees.
@@ -58,6 +65,10 @@ func (r *Reader) check() error {
 type Received struct {
 	MessageID   string
 	OSCISubject string // EGVP message type (process card Subject)
+	// EGVP: the delivery has the EGVP structure (project_coco). Without
+	// it every container was read as plain OSCI content and the report
+	// notes "keine EGVP-Nachricht".
+	EGVP bool
 	// Forms of project_coco; the Has* flags say whether they were present and parsed.
 	Nachricht       Nachricht
 	Card            BusinessCard
@@ -69,8 +80,10 @@ type Received struct {
 	// SenderID is the SAFE-ID the message claims (visitenkarte Nutzer_ID,
 	// else additional_infos user_id); Report.Sender says what of it a
 	// verified certificate confirms.
-	SenderID     string
-	Subject      string // the user's subject: Betreff, else additional_infos subject
+	SenderID string
+	// Subject is the user's subject: Betreff, else additional_infos
+	// subject; for a message without the EGVP structure the OSCI Subject.
+	Subject      string
 	Documents    []ReceivedDocument
 	XJustiz      *XJustiz // the first XJustiz record, nil when none parsed
 	EEBRequested bool     // the XJustiz record asks for an eEB
@@ -81,23 +94,41 @@ type Received struct {
 
 // ReceivedDocument is one decrypted attachment or inline content.
 type ReceivedDocument struct {
-	Name        string // the Content Id as the sender wrote it
+	// Name is the document's name as the sender gave it, unchanged: an
+	// attachment's Content-ID, an inline content's Id (".txt" added to
+	// a text without extension, ".bin" to other data). Making it a file
+	// name for the intake is the intake's business.
+	Name        string
 	ContentType string // guessed from the extension
 	Size        int64
 	SHA256      string // hex, of the decrypted octets
-	Path        string // the decrypted file in the caller's directory
+	Path        string // the decrypted file in the caller's directory, under a neutral name
 	Structured  bool   // an XJustiz record
-	// Signed: verified content signatures cover the document (its Id and
-	// octets); SignedBy names their certificates' subjects.
+	// Signed: a verified signature covers the document; Coverage says
+	// which (CoverContent, CoverTransport) and SignedBy names its
+	// certificates' subjects.
 	Signed   bool
+	Coverage string
 	SignedBy []string
 }
 
+// Notes the report gives (German, for the Prüfprotokoll and metadata.json).
+const (
+	// NoteNotEndToEnd: a content container travelled only
+	// transport-encrypted, as OSCI-Transport allows.
+	NoteNotEndToEnd = "Inhalt nicht Ende-zu-Ende verschlüsselt"
+	// NoteNotEGVP: the delivery has no EGVP structure; its containers were
+	// read as plain OSCI content.
+	NoteNotEGVP = "keine EGVP-Nachricht"
+)
+
 // Read decrypts and verifies d. Attachments are read from parts (as
-// received); decrypted documents are written into dir. Every failure of
-// decryption or verification goes into the Report and the delivery is
-// still returned; an error means only that dir could not be written or
-// that the Reader lacks its cipher key or content-signer validator.
+// received); decrypted documents are written into dir under neutral
+// names. Every failure of decryption or verification goes into the Report
+// and the delivery is still returned. An error means that the delivery
+// was not read: dir could not be written, the Reader lacks its cipher key
+// or content-signer validator, or the delivery exceeds Limits
+// (ErrTooLarge; it can be read again with higher limits).
 func (r *Reader) Read(ctx context.Context, d *osci.Delivery, parts osci.AttachmentStore, dir string) (*Received, error) {
 	now := time.Now
 	if r.Now != nil {
@@ -116,60 +147,93 @@ func (r *Reader) Read(ctx context.Context, d *osci.Delivery, parts osci.Attachme
 	if d.Card != nil {
 		out.OSCISubject = d.Card.ProcessCard.Subject
 	}
+	if err := r.check(); err != nil {
+		return nil, err
+	}
 	if d.Response != nil {
 		rep.Signatures = append(rep.Signatures, supplierCheck(d.Response, t))
 		rep.addCert("intermediary", d.Response.Signer)
 	}
-	rep.Problems = append(rep.Problems, inspectionProblems(d.Card)...)
-	if err := r.check(); err != nil {
-		return nil, err
-	}
+	rep.Inspections = inspectionFindings(d.Card)
+	sender := r.transportCheck(ctx, d, t)
 	key, ok := r.Cipher.Key.(crypto.Decrypter)
 	if !ok || d.Response == nil {
 		rep.problem("content: no cipher key to decrypt with, or no response")
+		r.checkSender(ctx, d, out, sender)
 		return out, nil
 	}
 	cs, err := osci.OpenContentPackage(d.Response.Message, &xmlenc.Decrypter{Key: key, SpoolDir: r.SpoolDir})
 	if err != nil {
 		rep.problem("content could not be decrypted or read: " + err.Error())
+		r.checkSender(ctx, d, out, sender)
 		return out, nil
 	}
-	var project, govello *osci.ReadContainer
-	var projectCov, govelloCov coverage
+	// The sender's transport signature covers the whole storeDelivery;
+	// it covers a container that carries no content signature once the
+	// intermediary found it intact on a response whose signature we
+	// verified (osci returns no other).
+	transport := ""
+	if sender.cert != nil && sender.check.Integrity == ResultOK && d.Response.Signature != nil {
+		transport = sender.cert.Subject.String()
+	}
+	// The first project_coco makes an EGVP message, whose govello_coco is
+	// read as EGVP too; every other container is read as plain content.
+	project, govello := -1, -1
+	for i, c := range cs {
+		if c.ID == ContainerProject && project < 0 {
+			project = i
+		}
+	}
+	for i, c := range cs {
+		if c.ID == ContainerGovello && govello < 0 && project >= 0 {
+			govello = i
+		}
+	}
+	out.EGVP = project >= 0
+	if !out.EGVP {
+		rep.note(NoteNotEGVP + ": die Nachricht hat keinen Container " + ContainerProject +
+			"; ihre Inhalte wurden als OSCI-Inhalte gelesen (Texte als .txt, Anlagen unter ihren Namen).")
+	}
+	ex := &extractor{r: r, parts: parts, dir: dir, lim: lim}
+	var reads []containerRead
 	for _, c := range cs {
 		if !c.Encrypted {
-			rep.problem("container " + c.ID + " was not end-to-end encrypted")
+			rep.note(NoteNotEndToEnd + ": Container " + c.ID + " wurde nur transportverschlüsselt übermittelt.")
+			if r.RequireEndToEnd {
+				rep.Policy = append(rep.Policy, "Container "+c.ID+" ist nicht Ende-zu-Ende verschlüsselt; das Postfach verlangt Ende-zu-Ende-Verschlüsselung.")
+			}
 		}
-		var cov coverage
+		files, err := ex.extract(c)
+		if err != nil {
+			return nil, err
+		}
+		cov := coverage{transport: transport}
 		if c.Signed() {
-			checks, signers, cv := containerChecks(ctx, c, r.Trust.ContentSigner, parts.Open, t)
+			checks, signers, refs := containerChecks(ctx, c, r.Trust.ContentSigner, files.open, t)
 			rep.Signatures = append(rep.Signatures, checks...)
 			for _, s := range signers {
 				rep.addCert("author", s)
 			}
-			cov = cv
+			cov = coverage{signed: true, refs: refs}
 		}
+		reads = append(reads, containerRead{c: c, cov: cov, files: files})
+	}
+	for i := range reads {
+		cr := &reads[i]
+		var err error
 		switch {
-		case c.ID == ContainerProject && project == nil:
-			project, projectCov = c, cov
-		case c.ID == ContainerGovello && govello == nil:
-			govello, govelloCov = c, cov
+		case i == project:
+			err = r.readProject(cr, ex, out)
+		case i == govello:
+			r.readGovello(cr, out)
 		default:
-			// Not read, so not handed on; listed so that nothing is
-			// dropped unseen.
-			for _, ct := range c.Contents {
-				rep.contentCheck(c.ID, ct, ContentNotRead, false, cov)
-			}
+			err = r.readPlain(cr, ex, out)
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
-	if govello != nil {
-		r.readGovello(govello, govelloCov, out)
-	}
-	if project == nil {
-		rep.problem(ErrNoContent.Error() + ": no " + ContainerProject)
-	} else if err := r.readProject(project, projectCov, parts, dir, lim, out); err != nil {
-		return nil, err
-	}
+	r.readXJustiz(out)
 	out.SenderID = out.Card.UserID
 	if out.SenderID == "" {
 		out.SenderID = out.Infos["user_id"]
@@ -178,18 +242,29 @@ func (r *Reader) Read(ctx context.Context, d *osci.Delivery, parts osci.Attachme
 	if out.Subject == "" {
 		out.Subject = out.Infos["subject"]
 	}
-	r.checkSender(ctx, d, out, t)
+	if out.Subject == "" && !out.EGVP {
+		out.Subject = out.OSCISubject
+	}
+	r.checkSender(ctx, d, out, sender)
 	return out, nil
 }
 
-func (r *Reader) readGovello(c *osci.ReadContainer, cov coverage, out *Received) {
-	for _, ct := range c.Contents {
+// containerRead is one container with what covers its contents and its
+// attachments as files.
+type containerRead struct {
+	c     *osci.ReadContainer
+	cov   coverage
+	files *extracted
+}
+
+func (r *Reader) readGovello(cr *containerRead, out *Received) {
+	for _, ct := range cr.c.Contents {
 		read := ct.ID == FileAdditionalInfos && ct.Data != nil
 		kind := ContentForm
 		if !read {
 			kind = ContentNotRead
 		}
-		out.Report.contentCheck(c.ID, ct, kind, read, cov)
+		out.Report.contentCheck(cr.c.ID, ct, kind, read, cr.cov, "")
 		if read {
 			infos, err := ParseAdditionalInfos(ct.Data)
 			if err != nil {
@@ -201,60 +276,204 @@ func (r *Reader) readGovello(c *osci.ReadContainer, cov coverage, out *Received)
 	}
 }
 
-func (r *Reader) readProject(c *osci.ReadContainer, cov coverage, parts osci.AttachmentStore, dir string, lim Limits, out *Received) error {
+// readProject reads project_coco as EGVP clients write it: the forms
+// into the metadata, everything else as documents.
+func (r *Reader) readProject(cr *containerRead, ex *extractor, out *Received) error {
 	rep := &out.Report
-	var names []string
+	c := cr.c
 	for _, ct := range c.Contents {
-		names = append(names, ct.ID)
-	}
-	files := UniqueNames(names)
-	var total int64
-	for i, ct := range c.Contents {
 		var err error
 		switch {
 		case ct.Data != nil && ct.ID == FileNachricht:
-			rep.contentCheck(c.ID, ct, ContentForm, true, cov)
+			rep.contentCheck(c.ID, ct, ContentForm, true, cr.cov, "")
 			out.Nachricht, err = ParseNachricht(ct.Data, r.XML)
 			out.HasNachricht = err == nil
 		case ct.Data != nil && ct.ID == FileVisitenkarte:
-			rep.contentCheck(c.ID, ct, ContentForm, true, cov)
+			rep.contentCheck(c.ID, ct, ContentForm, true, cr.cov, "")
 			out.Card, err = ParseBusinessCard(ct.Data, r.XML)
 			out.HasCard = err == nil
 		case ct.Data != nil && ct.ID == FileHersteller:
-			rep.contentCheck(c.ID, ct, ContentForm, true, cov)
+			rep.contentCheck(c.ID, ct, ContentForm, true, cr.cov, "")
 			out.Manufacturer, err = ParseManufacturer(ct.Data, r.XML)
 			out.HasManufacturer = err == nil
 		case ct.Data != nil && (ct.ID == FileNachrichtXSL || ct.ID == FileVisitenkarteXSL):
-			rep.contentCheck(c.ID, ct, ContentStylesheet, false, cov) // presentation only
-		case ct.Container != nil:
-			rep.contentCheck(c.ID, ct, ContentNotRead, false, cov)
-			rep.problem("nested container in " + c.ID + " (" + ct.ID + ") is not read")
+			rep.contentCheck(c.ID, ct, ContentStylesheet, false, cr.cov, "") // presentation only
 		default:
-			if len(out.Documents) >= lim.MaxFiles {
-				rep.contentCheck(c.ID, ct, ContentNotRead, false, cov)
-				rep.problem(fmt.Sprintf("more than %d documents; %s not read", lim.MaxFiles, ct.ID))
-				continue
+			if err := r.readDocument(cr, ct, ex, out); err != nil {
+				return err
 			}
-			doc, ferr := r.document(c, ct, parts, dir, files[i], lim.MaxBytes-total)
-			if ferr != nil {
-				if isIOError(ferr) {
-					return ferr
-				}
-				rep.contentCheck(c.ID, ct, ContentDocument, false, cov)
-				rep.problem("document " + ct.ID + ": " + ferr.Error())
-				continue
-			}
-			cc := rep.contentCheck(c.ID, ct, ContentDocument, true, cov)
-			doc.Signed, doc.SignedBy = cc.Signed, cc.SignedBy
-			total += doc.Size
-			out.Documents = append(out.Documents, doc)
 		}
 		if err != nil {
 			rep.problem(err.Error())
 		}
 	}
-	r.readXJustiz(out)
 	return nil
+}
+
+// readPlain reads a container without the EGVP structure: every content
+// is a document.
+func (r *Reader) readPlain(cr *containerRead, ex *extractor, out *Received) error {
+	for _, ct := range cr.c.Contents {
+		if err := r.readDocument(cr, ct, ex, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readDocument hands on one content as a document: an attachment from its
+// extracted file, inline data written out now. A nested container is not
+// read. An error is ours (the disk) or ErrTooLarge.
+func (r *Reader) readDocument(cr *containerRead, ct osci.Content, ex *extractor, out *Received) error {
+	rep := &out.Report
+	c := cr.c
+	if ct.Container != nil {
+		rep.contentCheck(c.ID, ct, ContentNotRead, false, cr.cov, "")
+		rep.problem("nested container in " + c.ID + " (" + ct.ID + ") is not read")
+		return nil
+	}
+	name := documentName(ct)
+	var doc ReceivedDocument
+	if ct.Href != "" {
+		f, ok := cr.files.docs[ct.Href]
+		if !ok {
+			rep.contentCheck(c.ID, ct, ContentDocument, false, cr.cov, name)
+			rep.problem("document " + name + ": " + cr.files.failed[ct.Href].Error())
+			return nil
+		}
+		doc = f
+	} else {
+		var err error
+		if doc, err = ex.write(func(w io.Writer) error { _, err := w.Write(ct.Data); return err }); err != nil {
+			return err
+		}
+	}
+	doc.Name, doc.ContentType = name, ContentType(name)
+	cc := rep.contentCheck(c.ID, ct, ContentDocument, true, cr.cov, name)
+	doc.Signed, doc.Coverage, doc.SignedBy = cc.Signed, cc.Coverage, cc.SignedBy
+	out.Documents = append(out.Documents, doc)
+	return nil
+}
+
+// documentName is the name a content is handed on under, the sender's
+// own: an attachment's Content-ID, an inline content's Id, with ".txt"
+// for a text without extension (".bin" for other data); "inhalt.txt" for
+// inline content without Id.
+func documentName(ct osci.Content) string {
+	if ct.Href != "" {
+		return ct.Href
+	}
+	name := ct.ID
+	if strings.Contains(name, ".") {
+		return name
+	}
+	if name == "" {
+		name = "inhalt"
+	}
+	if utf8.Valid(ct.Data) && !strings.ContainsRune(string(ct.Data), 0) {
+		return name + ".txt"
+	}
+	return name + ".bin"
+}
+
+// extractor writes the documents of a delivery to files under neutral
+// names, within the Reader's limits.
+type extractor struct {
+	r     *Reader
+	parts osci.AttachmentStore
+	dir   string
+	lim   Limits
+	n     int
+	total int64
+}
+
+// extracted are the attachments of one container as files, by
+// Content-ID (plaintext: decrypted when the container holds their key),
+// and those that could not be extracted, with why.
+type extracted struct {
+	docs   map[string]ReceivedDocument
+	failed map[string]error
+}
+
+// open gives an attachment's plaintext for content signature references:
+// the reference library digests what an attachment carries, so for one
+// encrypted under a key in the container the decrypted octets (see
+// ContentContainer.sign and Attachment.getDigestValue in the library),
+// for any other the octets as received.
+func (x *extracted) open(cid string) (io.ReadCloser, error) {
+	if err, ok := x.failed[cid]; ok {
+		return nil, err
+	}
+	if d, ok := x.docs[cid]; ok {
+		return os.Open(d.Path)
+	}
+	return nil, fmt.Errorf("%w: attachment %q is not referenced by a content of the container", ErrInvalid, cid)
+}
+
+// extract writes each attachment c references to a file, once,
+// decrypted when c holds its key; nothing is kept that did not
+// authenticate. An error is ours (the disk) or ErrTooLarge.
+func (x *extractor) extract(c *osci.ReadContainer) (*extracted, error) {
+	out := &extracted{docs: map[string]ReceivedDocument{}, failed: map[string]error{}}
+	for _, ct := range c.Contents {
+		if ct.Href == "" {
+			continue
+		}
+		if _, done := out.docs[ct.Href]; done || out.failed[ct.Href] != nil {
+			continue
+		}
+		doc, err := x.write(func(w io.Writer) error {
+			if c.AttachmentEncrypted(ct.Href) {
+				_, err := c.DecryptAttachment(w, ct.Href, partOpener{x.parts}, x.r.SpoolDir)
+				return err
+			}
+			src, err := x.parts.Open(ct.Href)
+			if err != nil {
+				return err
+			}
+			defer src.Close()
+			_, err = io.Copy(w, src)
+			return err
+		})
+		switch {
+		case isIOError(err) || errors.Is(err, ErrTooLarge):
+			return nil, err
+		case err != nil:
+			out.failed[ct.Href] = err
+		default:
+			out.docs[ct.Href] = doc
+		}
+	}
+	return out, nil
+}
+
+// write writes one document to a new file under a neutral name.
+func (x *extractor) write(fill func(io.Writer) error) (ReceivedDocument, error) {
+	if x.n >= x.lim.MaxFiles {
+		return ReceivedDocument{}, fmt.Errorf("%w: more than %d documents", ErrTooLarge, x.lim.MaxFiles)
+	}
+	x.n++
+	doc := ReceivedDocument{Path: filepath.Join(x.dir, fmt.Sprintf("doc-%05d", x.n))}
+	f, err := os.OpenFile(doc.Path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return doc, &ioError{fmt.Errorf("egvp: document file: %w", err)}
+	}
+	h := sha256.New()
+	w := &capWriter{w: io.MultiWriter(f, h), left: x.lim.MaxBytes - x.total}
+	err = fill(w)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = &ioError{cerr}
+	}
+	if w.over {
+		err = fmt.Errorf("%w: documents exceed %d bytes", ErrTooLarge, x.lim.MaxBytes)
+	}
+	if err != nil {
+		os.Remove(doc.Path)
+		return doc, err
+	}
+	x.total += w.n
+	doc.Size, doc.SHA256 = w.n, hex.EncodeToString(h.Sum(nil))
+	return doc, nil
 }
 
 // ioError marks failures of our own disk, which are errors, not findings.
@@ -266,42 +485,6 @@ func (e *ioError) Unwrap() error { return e.err }
 func isIOError(err error) bool {
 	var e *ioError
 	return errors.As(err, &e)
-}
-
-// document writes one content to dir/file: decrypted attachment, plain
-// attachment, or inline data. Nothing is kept unless it authenticated.
-func (r *Reader) document(c *osci.ReadContainer, ct osci.Content, parts osci.AttachmentStore, dir, file string, room int64) (ReceivedDocument, error) {
-	doc := ReceivedDocument{Name: ct.ID, ContentType: ContentType(ct.ID), Path: filepath.Join(dir, file)}
-	f, err := os.OpenFile(doc.Path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-	if err != nil {
-		return doc, &ioError{fmt.Errorf("egvp: document file: %w", err)}
-	}
-	h := sha256.New()
-	w := &capWriter{w: io.MultiWriter(f, h), left: room}
-	switch {
-	case ct.Data != nil:
-		_, err = w.Write(ct.Data)
-	case ct.Href != "" && c.AttachmentEncrypted(ct.Href):
-		_, err = c.DecryptAttachment(w, ct.Href, partOpener{parts}, r.SpoolDir)
-	case ct.Href != "":
-		var src io.ReadCloser
-		if src, err = parts.Open(ct.Href); err == nil {
-			_, err = io.Copy(w, src)
-			src.Close()
-		}
-	}
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = &ioError{cerr}
-	}
-	if w.over {
-		err = fmt.Errorf("%w: documents exceed the limit", ErrTooLarge)
-	}
-	if err != nil {
-		os.Remove(doc.Path)
-		return doc, err
-	}
-	doc.Size, doc.SHA256 = w.n, hex.EncodeToString(h.Sum(nil))
-	return doc, nil
 }
 
 // partOpener lets an AttachmentStore serve as xmlenc.PartOpener.

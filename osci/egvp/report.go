@@ -44,10 +44,18 @@ type Report struct {
 	Sender     SenderIdentity
 	Signatures []SignatureCheck
 	// Contents lists every Content of every container read, with what
-	// covers it; a delivered one that no verified content signature
-	// covers is unsigned.
+	// covers it; a delivered one that nothing covers is unsigned.
 	Contents []ContentCheck
 	Problems []string // failures not tied to one signature (decryption, structure)
+	// Inspections are the intermediary's negative findings on the
+	// certificates of the delivery (its Inspection reports).
+	Inspections []InspectionFinding
+	// Notes report what is unusual but no failure (German, NoteNotEndToEnd,
+	// NoteNotEGVP); they never change the verdict.
+	Notes []string
+	// Policy lists what breaks the mailbox's policy (German); any entry
+	// makes the verdict invalid with ReasonPolicyEndToEnd.
+	Policy []string
 	// Certificates the checks used, kept as evidence beside the message.
 	Certificates []ReportCertificate
 }
@@ -92,17 +100,29 @@ func (c ClaimedSender) SafeID() string {
 	return c.UserID
 }
 
+// InspectionFinding is one negative inspection of the intermediary.
+type InspectionFinding struct {
+	Corrupted bool   // the signature's mathematics failed; else the certificate is invalid or revoked
+	Text      string // German
+}
+
 // ContentCheck is one osci:Content and what covers it.
 type ContentCheck struct {
 	Container string
 	Name      string // the Content Id as the sender wrote it ("" when it has none)
-	Kind      string // ContentDocument, ContentForm, ContentStylesheet, ContentNotRead
+	// Document is the name a delivered document is handed on under
+	// (ReceivedDocument.Name); "" for forms and what was not delivered.
+	Document string
+	Kind     string // ContentDocument, ContentForm, ContentStylesheet, ContentNotRead
 	// Delivered: handed on (documents) or read into the metadata (forms).
 	Delivered bool
-	// Signed: every verified content signature of the container covers it
-	// (its Id and, for an attachment, its octets); SignedBy names their
-	// certificates' subjects.
+	// Signed: a verified signature covers it; Coverage says which
+	// (CoverContent: every verified content signature naming its Id and,
+	// for an attachment, its octets; CoverTransport: the sender's
+	// transport signature, for a container without content signatures).
+	// SignedBy names the certificates' subjects.
 	Signed   bool
+	Coverage string
 	SignedBy []string
 }
 
@@ -150,20 +170,31 @@ type SignatureCheck struct {
 	Detail       string
 }
 
-// Reasons a verdict gives (Verdict.Reason), as the mailbox stores them.
+// Reasons a verdict gives (Verdict.Reason), as the mailbox stores them
+// (a quarantined message's code). Each says one thing.
 const (
 	// ReasonSenderMismatch: a claim of the sender contradicts its verified
 	// certificate or the directory.
 	ReasonSenderMismatch = "sender_identity_mismatch"
-	// ReasonVerificationFailed: a signature is corrupted, a certificate
-	// invalid, or the delivery could not be read completely.
-	ReasonVerificationFailed = "verification_failed"
+	// ReasonSignatureInvalid: a signature does not verify: what it signs
+	// was altered, or its mathematics fail.
+	ReasonSignatureInvalid = "signature_invalid"
+	// ReasonCertificateInvalid: a signature's certificate is not valid:
+	// expired, not yet valid, revoked, of the wrong key usage, weak.
+	ReasonCertificateInvalid = "certificate_invalid"
+	// ReasonFormatUnreadable: the delivery or a part of it could not be
+	// decrypted or read (a document, a form, the content package).
+	ReasonFormatUnreadable = "format_unreadable"
+	// ReasonPolicyEndToEnd: the mailbox requires end-to-end encryption
+	// (Reader.RequireEndToEnd) and a container was only transport-encrypted.
+	ReasonPolicyEndToEnd = "policy_end_to_end_required"
 	// ReasonNoSignature: nothing is signed at all.
 	ReasonNoSignature = "no_signature"
-	// ReasonCheckIndeterminate: a check could not reach a result.
+	// ReasonCheckIndeterminate: a check could not reach a result (a
+	// certificate that chains to no configured CA, revocation unknown).
 	ReasonCheckIndeterminate = "check_indeterminate"
 	// ReasonUnsignedContent: something delivered is covered by no verified
-	// content signature.
+	// signature.
 	ReasonUnsignedContent = "unsigned_content"
 )
 
@@ -174,34 +205,50 @@ type Verdict struct {
 	Text   string // German, for the Prüfprotokoll and a quarantine note
 }
 
-// Verdict is the one rule for the overall result. Invalid: a sender claim
-// contradicts a certificate or the directory (ReasonSenderMismatch), or a
-// problem was recorded, a signature is corrupted or its certificate
-// invalid (ReasonVerificationFailed). Indeterminate: no signature at all,
-// a check without result, or anything delivered that no verified content
-// signature covers. Valid otherwise, and only then.
+// Verdict is the one rule for the overall result, first match wins.
+// Invalid: a sender claim contradicts a certificate or the directory
+// (ReasonSenderMismatch); a signature is corrupted (ReasonSignatureInvalid);
+// a certificate is invalid (ReasonCertificateInvalid); something could not
+// be read (ReasonFormatUnreadable); the mailbox's policy is broken
+// (ReasonPolicyEndToEnd). Indeterminate: no signature at all, a check
+// without result, or anything delivered that no verified signature covers.
+// Valid otherwise, and only then. Notes never change it.
 func (r Report) Verdict() Verdict {
 	if len(r.Sender.Conflicts) > 0 {
 		return Verdict{ResultInvalid, ReasonSenderMismatch,
 			"Die Angaben des Absenders widersprechen seinem geprüften Zertifikat oder dem Verzeichnis: " + strings.Join(r.Sender.Conflicts, "; ")}
 	}
-	failed := append([]string(nil), r.Problems...)
-	var open []string
-	for _, s := range r.Signatures {
-		switch {
-		case s.Integrity == ResultCorrupted || s.CertValidity == ResultInvalid:
-			failed = append(failed, s.Object+": Integrität "+s.Integrity+", Zertifikat "+s.CertValidity)
-		case s.Integrity != ResultOK || s.CertValidity != ResultValid:
-			open = append(open, s.Object+": Integrität "+s.Integrity+", Zertifikat "+s.CertValidity)
+	var corrupted, badCert, open []string
+	for _, f := range r.Inspections {
+		if f.Corrupted {
+			corrupted = append(corrupted, f.Text)
+		} else {
+			badCert = append(badCert, f.Text)
 		}
 	}
-	if len(failed) > 0 {
-		return Verdict{ResultInvalid, ReasonVerificationFailed, "Mindestens eine Prüfung ist fehlgeschlagen: " + strings.Join(failed, "; ")}
+	for _, s := range r.Signatures {
+		state := s.Object + ": Integrität " + s.Integrity + ", Zertifikat " + s.CertValidity
+		switch {
+		case s.Integrity == ResultCorrupted:
+			corrupted = append(corrupted, state)
+		case s.CertValidity == ResultInvalid:
+			badCert = append(badCert, state)
+		case s.Integrity != ResultOK || s.CertValidity != ResultValid:
+			open = append(open, state)
+		}
 	}
-	if len(r.Signatures) == 0 {
+	switch {
+	case len(corrupted) > 0:
+		return Verdict{ResultInvalid, ReasonSignatureInvalid, "Mindestens eine Signatur ist verletzt; das Signierte wurde verändert: " + strings.Join(corrupted, "; ")}
+	case len(badCert) > 0:
+		return Verdict{ResultInvalid, ReasonCertificateInvalid, "Mindestens ein Zertifikat ist ungültig (abgelaufen, gesperrt, falsche Verwendung oder zu schwach): " + strings.Join(badCert, "; ")}
+	case len(r.Problems) > 0:
+		return Verdict{ResultInvalid, ReasonFormatUnreadable, "Die Nachricht konnte nicht vollständig gelesen werden: " + strings.Join(r.Problems, "; ")}
+	case len(r.Policy) > 0:
+		return Verdict{ResultInvalid, ReasonPolicyEndToEnd, "Die Nachricht verletzt die Vorgabe des Postfachs: " + strings.Join(r.Policy, "; ")}
+	case len(r.Signatures) == 0:
 		return Verdict{ResultIndeterminate, ReasonNoSignature, "Die Nachricht trägt keine Signatur."}
-	}
-	if len(open) > 0 {
+	case len(open) > 0:
 		return Verdict{ResultIndeterminate, ReasonCheckIndeterminate, "Mindestens eine Prüfung lieferte kein Ergebnis: " + strings.Join(open, "; ")}
 	}
 	var unsigned []string
@@ -216,12 +263,14 @@ func (r Report) Verdict() Verdict {
 	}
 	if len(unsigned) > 0 {
 		return Verdict{ResultIndeterminate, ReasonUnsignedContent,
-			"Nicht von einer geprüften Inhaltssignatur erfasst: " + strings.Join(unsigned, ", ")}
+			"Nicht von einer geprüften Signatur erfasst: " + strings.Join(unsigned, ", ")}
 	}
 	return Verdict{ResultValid, "", "Sämtliche durchgeführten Prüfungen lieferten ein positives Ergebnis."}
 }
 
 func (r *Report) problem(s string) { r.Problems = append(r.Problems, s) }
+
+func (r *Report) note(s string) { r.Notes = append(r.Notes, s) }
 
 // fromResult fills signer, issuer, serial and validity from a certs.Result.
 func fromResult(c *SignatureCheck, res *certs.Result, cert *x509.Certificate, now time.Time) {

@@ -72,12 +72,13 @@ func TestRoundTrip(t *testing.T) {
 	a, b2, x := pdf(300_000, "a"), pdf(70_001, "b"), xjustizWithEEB(t)
 	bl := builder(t)
 	bl.Signature = pki(t, "mailbox-vhn")
-	pkg, err := bl.Build(outgoing(t, doc("001 Antrag (Entwurf).pdf", a), doc("Anlage/002_Übersicht.pdf", b2),
+	pkg, err := bl.Build(outgoing(t, doc("001_Antrag_Entwurf.pdf", a), doc("002_Übersicht.pdf", b2),
 		doc("xjustiz_nachricht.xml", x)), pkiCert(t, "mailbox-cipher"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pkg.Close()
+	// The names the submission validated are the Content Ids, unchanged.
 	if want := []string{"001_Antrag_Entwurf.pdf", "002_Übersicht.pdf", "xjustiz_nachricht.xml"}; strings.Join(pkg.Names, "|") != strings.Join(want, "|") {
 		t.Fatalf("names %q", pkg.Names)
 	}
@@ -135,7 +136,7 @@ func TestRoundTrip(t *testing.T) {
 		if !bytes.Equal(plain, want[dd.Name]) || dd.SHA256 != sum(plain) || dd.Size != int64(len(plain)) {
 			t.Errorf("document %s differs", dd.Name)
 		}
-		if !dd.Signed || len(dd.SignedBy) != 1 {
+		if !dd.Signed || dd.Coverage != CoverContent || len(dd.SignedBy) != 1 {
 			t.Errorf("document %s signed %v by %q", dd.Name, dd.Signed, dd.SignedBy)
 		}
 		if dd.Structured != (dd.Name == FileXJustiz) {
@@ -261,7 +262,10 @@ func TestSignedProject(t *testing.T) {
 }
 
 // TestUntrustedSigner reads with a validator that does not trust the
-// sender's CA: the signatures are intact, their certificates invalid, no VHN.
+// sender's CA: the signatures are intact, but their certificates chain to
+// no configured CA, so the sender's identity is unconfirmed
+// (indeterminate), not invalid; nothing is covered by a content signature
+// that did not verify, no VHN, and the message is not quarantined.
 func TestUntrustedSigner(t *testing.T) {
 	w := newWorld(t)
 	pkg, err := builder(t).Build(outgoing(t, doc("a.pdf", pdf(100, "u"))), pkiCert(t, "mailbox-cipher"))
@@ -274,13 +278,17 @@ func TestUntrustedSigner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Report.Verdict().Status != ResultInvalid || got.Report.VHNPresent || len(got.Documents) != 1 {
-		t.Fatalf("report %+v", got.Report)
+	if v := got.Report.Verdict(); v.Status != ResultIndeterminate || v.Reason != ReasonCheckIndeterminate || got.Report.VHNPresent ||
+		len(got.Documents) != 1 || got.Documents[0].Signed {
+		t.Fatalf("verdict %+v, report %+v", v, got.Report)
 	}
 	for _, s := range got.Report.Signatures {
-		if s.Kind != KindSupplier && s.CertValidity != ResultInvalid {
+		if s.Kind != KindSupplier && s.CertValidity != ResultIndeterminate {
 			t.Errorf("%s: certificate %s", s.Object, s.CertValidity)
 		}
+	}
+	if got.Report.Sender.Confirmed != (ConfirmedSender{}) {
+		t.Fatalf("confirmed %+v", got.Report.Sender.Confirmed)
 	}
 }
 
@@ -322,6 +330,13 @@ func TestBuildRefuses(t *testing.T) {
 		{"no addressee", outgoing(t), Limits{}, false, ErrInvalid},
 		{"no recipient id", Outgoing{SenderID: ourID}, Limits{}, true, ErrInvalid},
 		{"control character", Outgoing{SenderID: ourID, RecipientID: theirID, Subject: "a\x01b"}, Limits{}, true, ErrInvalid},
+		// Names come validated by the submission; what cannot be a Content
+		// Id is refused, never renamed.
+		{"name not a content id", outgoing(t, doc("001 Antrag (Entwurf).pdf", []byte("x"))), Limits{}, true, ErrInvalid},
+		{"name with a path", outgoing(t, doc("Anlage/002.pdf", []byte("x"))), Limits{}, true, ErrInvalid},
+		{"name starting with a dash", outgoing(t, doc("-a.pdf", []byte("x"))), Limits{}, true, ErrInvalid},
+		{"reserved name", outgoing(t, doc("Nachricht.xml", []byte("x"))), Limits{}, true, ErrInvalid},
+		{"same name without regard to case", outgoing(t, doc("CON.pdf", []byte("x")), doc("con.pdf", []byte("y"))), Limits{}, true, ErrInvalid},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -351,5 +366,27 @@ func TestEEBWithoutXJustizWarns(t *testing.T) {
 	defer pkg.Close()
 	if len(pkg.Warnings) != 1 {
 		t.Fatalf("warnings %q", pkg.Warnings)
+	}
+}
+
+// TestReadBeyondLimits: a delivery beyond the Reader's limits (which guard
+// our disk) is not read: Read returns ErrTooLarge, so that the caller
+// keeps it as received and reads it again with higher limits.
+func TestReadBeyondLimits(t *testing.T) {
+	pkg, err := builder(t).Build(outgoing(t, doc("a.pdf", pdf(2000, "a")), doc("b.pdf", pdf(2000, "b"))), pkiCert(t, "mailbox-cipher"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pkg.Close()
+	d, parts := newWorld(t).roundTrip(t, pkg)
+	for _, lim := range []Limits{{MaxFiles: 1}, {MaxBytes: 3000}} {
+		r := reader(t, generalCAs...)
+		r.Limits = lim
+		if got, err := r.Read(context.Background(), d, parts, t.TempDir()); !errors.Is(err, ErrTooLarge) || got != nil {
+			t.Fatalf("limits %+v: %v", lim, err)
+		}
+	}
+	if got, err := reader(t, generalCAs...).Read(context.Background(), d, parts, t.TempDir()); err != nil || len(got.Documents) != 2 {
+		t.Fatalf("default limits: %v", err)
 	}
 }

@@ -130,7 +130,7 @@ func NewEnv(t testing.TB, lim api.Limits, opts ...Option) *Env {
 	}
 	srv, err := api.New(api.Deps{Logger: o.logger, Store: st, Blobs: blobs, AddressBook: book, DataDir: dir,
 		Mailboxes: []api.Mailbox{{Name: Mailbox, SafeID: "DE.BeBPo.erkelenz", PollInterval: time.Minute}, {Name: "ordnungsamt", PollInterval: time.Minute}},
-		Tokens:    toks, Poll: poll, Now: clock.Now, Limits: lim})
+		Tokens:    toks, Poll: poll, Now: clock.Now, Limits: lim, Reprocessor: o.reprocessor})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +289,16 @@ func NewEnvWithRecipient(t testing.TB) *Env {
 // Option changes how NewEnv builds the API.
 type Option func(*options)
 
-type options struct{ logger *zap.Logger }
+type options struct {
+	logger      *zap.Logger
+	reprocessor func(string) (mailbox.Reprocessor, error)
+}
 
 // WithLogger gives the API server logger l.
 func WithLogger(l *zap.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithReprocessor gives the API server the bridges that read parked
+// deliveries again.
+func WithReprocessor(r func(mailbox string) (mailbox.Reprocessor, error)) Option {
+	return func(o *options) { o.reprocessor = r }
+}

@@ -19,6 +19,7 @@ const (
 	MetricIntermediaryErrors = "bebpo_intermediary_errors_total"
 	MetricCertificateExpiry  = "bebpo_certificate_expiry_days"
 	MetricAPIRequests        = "bebpo_api_requests_total"
+	MetricFetchNotices       = "bebpo_fetch_notices_total"
 )
 
 // Gateway wires the store into the metrics registry (message counts by
@@ -42,6 +43,7 @@ func NewGateway(m *Registry, st mailbox.Store, now func() time.Time) *Gateway {
 	m.Describe(MetricIntermediaryErrors, "counter", "Errors reported by the intermediary, by mailbox and OSCI feedback code.")
 	m.Describe(MetricCertificateExpiry, "gauge", "Days until each of our certificates expires (negative once expired).")
 	m.Describe(MetricAPIRequests, "counter", "Admin API requests by route and status.")
+	m.Describe(MetricFetchNotices, "counter", "Fetched deliveries an operator must hear of, by mailbox and kind: parked (unreadable, stored unread), skipped (reads kept stopping the process; left at the intermediary), same_content (the documents of an earlier message under a new MessageId).")
 	m.Collect(a.collect)
 	return a
 }
@@ -62,6 +64,12 @@ func (a *Gateway) ObservePoll(mailboxName string, d time.Duration, ok bool, at t
 // feedback code such as "9802", or "transport" for no answer).
 func (a *Gateway) IntermediaryError(mailboxName, code string) {
 	a.m.Add(MetricIntermediaryErrors, Labels{"mailbox": mailboxName, "code": code}, 1)
+}
+
+// FetchNotice counts one delivery of a fetch round an operator must hear
+// of (mailbox.FetchNotice.Kind: parked, skipped, same_content).
+func (a *Gateway) FetchNotice(mailboxName, kind string) {
+	a.m.Add(MetricFetchNotices, Labels{"mailbox": mailboxName, "kind": kind}, 1)
 }
 
 // SetCertificateExpiry records the days until one of our certificates

@@ -1,0 +1,115 @@
+package egvp
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci"
+)
+
+// selfSigned is a leaf certificate signed by its own key, as courts'
+// EGVP clients make for their transport signature.
+func selfSigned(t *testing.T, ku x509.KeyUsage) *x509.Certificate {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 3072)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(77), Subject: pkix.Name{CommonName: "Amtsgericht Beispielstadt EGVP"},
+		NotBefore: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC),
+		KeyUsage: ku, SignatureAlgorithm: x509.SHA256WithRSA}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// inspected is a delivery whose sender signed its orders with cert and
+// whose intermediary found that signature intact.
+func inspected(cert *x509.Certificate) *osci.Delivery {
+	return &osci.Delivery{Sender: osci.Certificates{osci.NewCertEntry(osci.SignatureOriginator, 0, cert)},
+		Card: &osci.ProcessCardBundle{Inspections: []osci.Inspection{{SubjectName: cert.Subject.String(), IssuerName: cert.Issuer.String(),
+			SerialNumber: cert.SerialNumber.String(), MathResult: ResultOK, OfflineResult: ResultValid}}}}
+}
+
+// TestSenderCertificateValidity is the rule for the sender's transport
+// certificate as a table: one that merely does not chain to a configured
+// CA (a court's self-signed EGVP certificate, a CA we do not know) leaves
+// the sender's identity unconfirmed, indeterminate, and the message is
+// delivered so; invalid, and quarantined as certificate_invalid, is only a
+// certificate that is expired or not yet valid, of the wrong key usage,
+// weak, or with broken mathematics.
+func TestSenderCertificateValidity(t *testing.T) {
+	tests := []struct {
+		name     string
+		cert     *x509.Certificate
+		validity string
+		reason   string
+	}{
+		{"chains to a configured CA", pkiCert(t, "mailbox-signature"), ResultValid, ""},
+		{"self-signed, as courts' EGVP clients make it", selfSigned(t, x509.KeyUsageDigitalSignature), ResultIndeterminate, ReasonCheckIndeterminate},
+		{"issued by a CA not configured", pkiCert(t, "unknown-ca-leaf"), ResultIndeterminate, ReasonCheckIndeterminate},
+		{"expired", pkiCert(t, "expired"), ResultInvalid, ReasonCertificateInvalid},
+		{"not yet valid", pkiCert(t, "not-yet-valid"), ResultInvalid, ReasonCertificateInvalid},
+		{"wrong key usage", pkiCert(t, "wrong-usage"), ResultInvalid, ReasonCertificateInvalid},
+		{"self-signed with the wrong key usage", selfSigned(t, x509.KeyUsageKeyEncipherment), ResultInvalid, ReasonCertificateInvalid},
+		{"RSA 1024", pkiCert(t, "rsa1024"), ResultInvalid, ReasonCertificateInvalid},
+		{"signed with SHA-1", pkiCert(t, "sha1"), ResultInvalid, ReasonCertificateInvalid},
+		{"signed with MD5", pkiCert(t, "md5"), ResultInvalid, ReasonCertificateInvalid},
+	}
+	r := reader(t, generalCAs...)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := r.transportCheck(context.Background(), inspected(tc.cert), testNow)
+			if s.check.Integrity != ResultOK || s.check.CertValidity != tc.validity {
+				t.Fatalf("integrity %s, certificate %s, want ok/%s (%s)", s.check.Integrity, s.check.CertValidity, tc.validity, s.check.Detail)
+			}
+			rep := Report{Signatures: []SignatureCheck{{Object: "supplier", Integrity: ResultOK, CertValidity: ResultValid}, s.check}}
+			if v := rep.Verdict(); v.Reason != tc.reason || (v.Status == ResultInvalid) != (tc.validity == ResultInvalid) {
+				t.Fatalf("verdict %+v, want reason %q", v, tc.reason)
+			}
+		})
+	}
+}
+
+// TestCertValidity maps validation failures to a certificate validity,
+// revocation included (its fixtures need a responder; the mapping is the
+// rule).
+func TestCertValidity(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{nil, ResultValid},
+		{certs.ErrNotTrusted, ResultIndeterminate},
+		{certs.ErrRevocationUnavailable, ResultIndeterminate},
+		{certs.ErrExpired, ResultInvalid},
+		{certs.ErrNotYetValid, ResultInvalid},
+		{certs.ErrRevoked, ResultInvalid},
+		{certs.ErrKeyUsage, ResultInvalid},
+		{certs.ErrWeakKey, ResultInvalid},
+		{certs.ErrWeakAlgorithm, ResultInvalid},
+		{errors.New("anything else"), ResultInvalid},
+	} {
+		if got := certValidity(fmt.Errorf("wrapped: %w", tc.err)); tc.err != nil && got != tc.want {
+			t.Errorf("%v: %s, want %s", tc.err, got, tc.want)
+		}
+		if tc.err == nil && certValidity(nil) != tc.want {
+			t.Errorf("nil: %s", certValidity(nil))
+		}
+	}
+}
