@@ -201,15 +201,19 @@ func (b *PackageBuilder) container(c *Container, keys []AttachmentKey) ([]byte, 
 	}
 	ce := doc.Root().ChildElements()[0]
 	var refs []string
+	inline := map[string]bool{} // inline data is referenced with the base64 transform (OSCI 1.2)
 	for _, ct := range c.Contents {
 		refs = append(refs, "#"+ct.ID)
 		if ct.Href != "" {
 			refs = append(refs, "cid:"+ct.Href)
 		}
+		if ct.Href == "" && ct.Container == nil {
+			inline[ct.ID] = true
+		}
 	}
 	sig, err := xmlsec.Sign(doc, ce, refs, xmlsec.SignOptions{
 		Key: b.Signer.Key, Certificate: b.Signer.Certificate, Algorithm: b.Signer.Algorithm,
-		RetrievalURI: "#" + b.SignerID, Attachments: b.Attachments, Rand: b.Signer.Rand,
+		RetrievalURI: "#" + b.SignerID, Attachments: b.Attachments, Rand: b.Signer.Rand, Base64IDs: inline,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("osci: content signature: %w", err)

@@ -35,11 +35,29 @@ func TestInteropWeSignJavaVerifies(t *testing.T) {
 		{"rsa-pss-sha256 labelled rsa-sha256", SignOptions{Algorithm: SignatureRSAPSSSHA256}, func(b []byte) []byte {
 			return bytes.Replace(b, []byte(RSAPSSSHA256), []byte(RSASHA256), 1)
 		}, false},
+		// The base64 transform, as OSCI content signatures reference inline
+		// Content: the JDK decodes the element's text and digests that.
+		{"base64 transform", SignOptions{Base64IDs: map[string]bool{"originator_signature_1": true}}, nil, true},
+		{"base64 transform, text changed", SignOptions{Base64IDs: map[string]bool{"originator_signature_1": true}}, func(b []byte) []byte {
+			at := bytes.Index(b, []byte(`Id="originator_signature_1"`))
+			i := at + bytes.Index(b[at:], []byte("<ds:X509Certificate>")) + len("<ds:X509Certificate>")
+			c := append([]byte(nil), b...)
+			if c[i+100] == 'A' { // another base64 letter: other decoded octets
+				c[i+100] = 'B'
+			} else {
+				c[i+100] = 'A'
+			}
+			return c
+		}, false},
 	}
 	dir := t.TempDir()
 	var files []string
 	for i, tc := range tests {
-		msg := signedMessage(t, refs, tc.o)
+		r := refs
+		if tc.o.Base64IDs != nil {
+			r = append(append([]string(nil), refs...), "#originator_signature_1")
+		}
+		msg := signedMessage(t, r, tc.o)
 		if tc.mutate != nil {
 			msg = tc.mutate(msg)
 		}

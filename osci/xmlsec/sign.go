@@ -34,6 +34,12 @@ type SignOptions struct {
 	Rand io.Reader
 	// MinRSABits refuses smaller keys; default 3072 (BSI TR-02102-1).
 	MinRSABits int
+	// Base64IDs are the Ids whose #Id reference takes the base64 transform
+	// instead of canonicalization: the digest covers the decoded text of the
+	// element, as OSCI content signatures reference inline Content (the
+	// reference library digests inline data that way, whatever a reference
+	// declares, so a canonicalizing reference fails there).
+	Base64IDs map[string]bool
 }
 
 // Sign adds one ds:Signature as the last child of into (the root when into
@@ -150,6 +156,17 @@ func addReference(si, sig *etree.Element, ids map[string]*etree.Element, uri str
 		target := ids[uri[1:]]
 		if target == nil {
 			return fmt.Errorf("%w: %s", ErrUnresolvedReference, uri)
+		}
+		if o.Base64IDs[uri[1:]] {
+			octets, err := decodeBase64(textContent(target))
+			if err != nil {
+				return fmt.Errorf("%w: base64 transform on %s: %v", ErrMalformedSignature, uri, err)
+			}
+			ref.CreateElement("ds:Transforms").CreateElement("ds:Transform").CreateAttr("Algorithm", Base64Transform)
+			h := hash.New()
+			h.Write(octets)
+			digest = h.Sum(nil)
+			break
 		}
 		c := C14NOptions{Method: o.Canonicalization}
 		tr := ref.CreateElement("ds:Transforms")
