@@ -54,6 +54,7 @@ func newEndpoint(_ context.Context, p endpointParams) (mailboxEndpoint, error) {
 		Name: p.cfg.Name, SafeID: p.cfg.SafeID, Identity: p.identity,
 		IntermediaryURL: p.cfg.Intermediary.URL, IntermediaryCipher: p.intermediaryCipher,
 		AllowInsecureHTTP: p.cfg.Intermediary.AllowInsecureHTTP, SignatureAlgorithm: p.cfg.SignatureAlgorithm,
+		RequireEndToEnd: p.cfg.RequireEndToEnd, XML: p.cfg.XMLLimits.Limits(),
 		Trust: p.sets.Validators(p.rt.base), Recipients: recipients, Card: card, SpoolDir: p.spoolDir,
 		Now: p.deps.now, Rand: p.deps.rand, Logger: p.deps.logger.Named("osci"),
 		HTTPClient: client,

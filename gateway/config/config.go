@@ -113,6 +113,47 @@ type MailboxConfig struct {
 	// signature, the VHN) and its content: rsa-sha256 (default, what the
 	// EGVP clients send), rsa-pss-sha256, rsa-sha512 or rsa-pss-sha512.
 	SignatureAlgorithm xmlsec.SignatureAlgorithm `yaml:"signature_algorithm"`
+	// RequireEndToEnd quarantines a delivery with a content container that
+	// was only transport-encrypted (reason policy_end_to_end_required);
+	// off by default, because OSCI allows such containers and many senders'
+	// software writes them.
+	RequireEndToEnd bool `yaml:"require_end_to_end"`
+	// XMLLimits bound every XML document the mailbox reads; zero fields
+	// keep the defaults. Raise one to read a parked delivery that broke a
+	// limit again (messages reprocess).
+	XMLLimits XMLLimitsConfig `yaml:"xml_limits"`
+}
+
+// XMLLimitsConfig are the limits of the hardened XML parser
+// (osci/xmlsec.Limits); zero means the default.
+type XMLLimitsConfig struct {
+	MaxBytes          int64 `yaml:"max_bytes"`           // default 32 MiB
+	MaxDepth          int   `yaml:"max_depth"`           // default 64
+	MaxElements       int   `yaml:"max_elements"`        // default 100000
+	MaxAttributes     int   `yaml:"max_attributes"`      // default 64 per element
+	MaxNamespaceDecls int   `yaml:"max_namespace_decls"` // default 1024
+}
+
+// Limits returns the parser limits: the defaults, with every field set
+// here in their place.
+func (x XMLLimitsConfig) Limits() xmlsec.Limits {
+	l := xmlsec.DefaultLimits()
+	if x.MaxBytes > 0 {
+		l.MaxBytes = x.MaxBytes
+	}
+	if x.MaxDepth > 0 {
+		l.MaxDepth = x.MaxDepth
+	}
+	if x.MaxElements > 0 {
+		l.MaxElements = x.MaxElements
+	}
+	if x.MaxAttributes > 0 {
+		l.MaxAttributes = x.MaxAttributes
+	}
+	if x.MaxNamespaceDecls > 0 {
+		l.MaxNamespaceDecls = x.MaxNamespaceDecls
+	}
+	return l
 }
 
 // BusinessCardConfig is the mailbox's Visitenkarte, sent with every

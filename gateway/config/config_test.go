@@ -257,3 +257,22 @@ func TestSignatureAlgorithmPerMailbox(t *testing.T) {
 		t.Errorf("rsa-sha1: %v", err)
 	}
 }
+
+// The end-to-end policy and the XML limits are per mailbox; a limit left
+// out keeps its default, a negative one is refused.
+func TestEndToEndPolicyAndXMLLimits(t *testing.T) {
+	c, err := Decode(strings.NewReader(strings.Replace(validConfig, "    intake: eakte",
+		"    intake: eakte\n    require_end_to_end: true\n    xml_limits: {max_elements: 500000}", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Mailboxes[0]
+	l := m.XMLLimits.Limits()
+	if !m.RequireEndToEnd || l.MaxElements != 500000 || l.MaxDepth != 64 || l.MaxBytes != 32<<20 {
+		t.Errorf("policy %v, limits %+v", m.RequireEndToEnd, l)
+	}
+	c, _ = Decode(strings.NewReader(strings.Replace(validConfig, "    intake: eakte", "    intake: eakte\n    xml_limits: {max_depth: -1}", 1)))
+	if err := c.Validate(); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "mailboxes[0].xml_limits") {
+		t.Errorf("negative limit: %v", err)
+	}
+}

@@ -156,6 +156,9 @@ func (m *MailboxConfig) validate(p *problems, key string) {
 	if m.Intake == "" {
 		p.add(key+".intake", "is required")
 	}
+	if x := m.XMLLimits; x.MaxBytes < 0 || x.MaxDepth < 0 || x.MaxElements < 0 || x.MaxAttributes < 0 || x.MaxNamespaceDecls < 0 {
+		p.add(key+".xml_limits", "must not be negative")
+	}
 	m.Signature.validate(p, key+".signature")
 	m.Cipher.validate(p, key+".cipher")
 	m.Card.validate(p, key+".business_card")
