@@ -2,9 +2,9 @@ package osci
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"crypto/x509"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -39,19 +39,8 @@ func loadCert(t testing.TB, name string) *x509.Certificate {
 	return c
 }
 
-// detRand is a deterministic byte stream for golden files (not random at all).
-type detRand struct{ state [32]byte }
-
-func newDetRand(seed string) *detRand { return &detRand{state: sha256.Sum256([]byte(seed))} }
-
-func (d *detRand) Read(p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		d.state = sha256.Sum256(d.state[:])
-		n += copy(p[n:], d.state[:])
-	}
-	return n, nil
-}
+// newDetRand is the module's deterministic byte stream (golden files).
+func newDetRand(seed string) io.Reader { return certstest.DetRand(seed) }
 
 var fixedNow = time.Date(2026, 3, 2, 10, 20, 53, 0, time.FixedZone("CET", 3600))
 

@@ -8,27 +8,19 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
-var keyPairs sync.Map // name -> *certs.KeyPair; PKCS#12 key derivation is slow
-
+// loadKeyPair loads a sample keystore of the reference library.
 func loadKeyPair(t testing.TB, name string) *certs.KeyPair {
 	t.Helper()
-	if kp, ok := keyPairs.Load(name); ok {
-		return kp.(*certs.KeyPair)
-	}
-	kp, err := certs.LoadPKCS12Data(readShared(t, "vectors/osci-java/certs/"+name+".p12"), "123456")
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyPairs.Store(name, kp)
-	return kp
+	k, c, chain := certstest.ReferenceKey(t, name)
+	return &certs.KeyPair{Key: k, Cert: c, Chain: chain}
 }
 
 // pinned returns a key selector that trusts exactly the given certificates.

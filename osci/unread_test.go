@@ -9,8 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -25,20 +23,8 @@ import (
 
 func pkiPair(t *testing.T, name string) *certs.KeyPair {
 	t.Helper()
-	dir := filepath.Join(certstest.RepoRoot(t), "testdata", "pki")
-	key, err := os.ReadFile(filepath.Join(dir, name+".key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	crt, err := os.ReadFile(filepath.Join(dir, name+".pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kp, err := certs.LoadPEMData(key, crt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return kp
+	k, c := certstest.PKIKey(t, name)
+	return &certs.KeyPair{Key: k, Cert: c}
 }
 
 // tee keeps the last response body a client read, as the gateway keeps

@@ -24,6 +24,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	pkcs12 "software.sslmate.com/src/go-pkcs12"
 )
 
 // RepoRoot walks up from the test's working directory to the directory
@@ -145,12 +147,10 @@ func PKIKey(t testing.TB, name string) (crypto.Signer, *x509.Certificate) {
 		}
 		return b.Bytes
 	}
-	cert, err := x509.ParseCertificate(block(name + ".pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cert := PKICert(t, name)
 	der := block(name + ".key")
 	var key any
+	var err error
 	if key, err = x509.ParsePKCS8PrivateKey(der); err != nil {
 		if key, err = x509.ParsePKCS1PrivateKey(der); err != nil {
 			if key, err = x509.ParseECPrivateKey(der); err != nil {
@@ -159,6 +159,24 @@ func PKIKey(t testing.TB, name string) (crypto.Signer, *x509.Certificate) {
 		}
 	}
 	return key.(crypto.Signer), cert
+}
+
+// PKICert loads a certificate of the committed test PKI (name.pem).
+func PKICert(t testing.TB, name string) *x509.Certificate {
+	t.Helper()
+	data, err := os.ReadFile(PKIPath(t, name+".pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := pem.Decode(data)
+	if b == nil {
+		t.Fatalf("%s.pem holds no PEM block", name)
+	}
+	c, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // Issue issues tmpl for key (nil: a fresh ECDSA P-256 key), signed by
@@ -192,4 +210,38 @@ func Issue(t testing.TB, caKey crypto.Signer, caCert, tmpl *x509.Certificate, ke
 		t.Fatal(err)
 	}
 	return key, c
+}
+
+var referenceKeys sync.Map // name → referenceKey; PKCS#12 key derivation is slow
+
+type referenceKey struct {
+	key   crypto.Signer
+	cert  *x509.Certificate
+	chain []*x509.Certificate
+}
+
+// ReferenceKey loads one of the public OSCI reference library's sample
+// keystores (../shared/vectors/osci-java/certs/<name>.p12, password
+// 123456), e.g. "bob_cipher_4096", once per test binary, with the chain
+// the keystore carries.
+func ReferenceKey(t testing.TB, name string) (crypto.Signer, *x509.Certificate, []*x509.Certificate) {
+	t.Helper()
+	if k, ok := referenceKeys.Load(name); ok {
+		r := k.(referenceKey)
+		return r.key, r.cert, r.chain
+	}
+	data, err := os.ReadFile(filepath.Join(SharedDir(t), "vectors", "osci-java", "certs", name+".p12"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, cert, chain, err := pkcs12.DecodeChain(data, "123456")
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		t.Fatalf("%s: key %T is no signer", name, key)
+	}
+	referenceKeys.Store(name, referenceKey{signer, cert, chain})
+	return signer, cert, chain
 }

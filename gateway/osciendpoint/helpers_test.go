@@ -4,11 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
+	"io"
 	"math/big"
 	"net/http/httptest"
 	"os"
@@ -34,58 +34,19 @@ const (
 	omSafeB = "DE.Justiz.00000000-0000-4000-8000-00000000000b.000b"
 )
 
-// omClock is a settable clock for the engines, the store and the simulator.
-type omClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// newOMRand is the module's deterministic byte stream.
+func newOMRand(seed string) io.Reader { return certstest.DetRand(seed) }
 
-func (c *omClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *omClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
-type omRand struct {
-	mu    sync.Mutex
-	state [32]byte
-}
-
-func newOMRand(seed string) *omRand { return &omRand{state: sha256.Sum256([]byte(seed))} }
-
-func (d *omRand) Read(p []byte) (int, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	n := 0
-	for n < len(p) {
-		d.state = sha256.Sum256(d.state[:])
-		n += copy(p[n:], d.state[:])
-	}
-	return n, nil
-}
-
+// omPKI loads a key pair of the test PKI.
 func omPKI(t testing.TB, name string) *certs.KeyPair {
 	t.Helper()
-	dir := filepath.Join(certstest.RepoRoot(t), "testdata", "pki")
-	key, err := os.ReadFile(filepath.Join(dir, name+".key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	crt, err := os.ReadFile(filepath.Join(dir, name+".pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kp, err := certs.LoadPEMData(key, crt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return kp
+	k, c := certstest.PKIKey(t, name)
+	return &certs.KeyPair{Key: k, Cert: c}
 }
 
 func omPKIcert(t testing.TB, name string) *x509.Certificate {
 	t.Helper()
-	cs, err := certs.LoadCertificates(filepath.Join(certstest.RepoRoot(t), "testdata", "pki", name+".pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cs[0]
+	return certstest.PKICert(t, name)
 }
 
 var (
@@ -172,7 +133,7 @@ type omSide struct {
 
 // omEnv is two gateways (A sends, B receives) at one simulator.
 type omEnv struct {
-	clk    *omClock
+	clk    *certstest.Clock
 	a, b   *omSide
 	intake *mailbox.FolderIntake
 	root   string
@@ -186,7 +147,7 @@ func newOMEnv(t *testing.T, faults ...intermediary.Fault) *omEnv {
 // newOMEnvWith is newOMEnv with A's identity given.
 func newOMEnvWith(t *testing.T, idA *certs.Identity, faults ...intermediary.Fault) *omEnv {
 	t.Helper()
-	e := &omEnv{clk: &omClock{t: time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)}}
+	e := &omEnv{clk: certstest.NewClock(time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC), 0)}
 	sim, err := intermediary.New(intermediary.Config{Cipher: omPKI(t, "intermediary-cipher"), Signature: omPKI(t, "intermediary-signature"),
 		DataDir: t.TempDir(), Now: e.clk.Now, Rand: newOMRand("sim"), Faults: faults})
 	if err != nil {

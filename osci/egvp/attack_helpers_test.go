@@ -109,7 +109,7 @@ func injectInline(t *testing.T, o Outgoing, data []byte) *Package {
 func impostorSimulator(t *testing.T, sig *certs.KeyPair) *osci.Client {
 	t.Helper()
 	sim, err := intermediary.New(intermediary.Config{Cipher: pki(t, "intermediary-cipher"), Signature: sig,
-		DataDir: t.TempDir(), Now: (&clock{t: testNow}).Now, Rand: newRand("sim")})
+		DataDir: t.TempDir(), Now: newClock().Now, Rand: newRand("sim")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,12 +2,11 @@ package egvp
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/x509"
+	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -38,57 +37,25 @@ func shared(t testing.TB, rel string) []byte {
 	return readFile(t, filepath.Join(repoRoot(t), "..", "shared", filepath.FromSlash(rel)))
 }
 
+// pki loads a key pair of the test PKI.
 func pki(t testing.TB, name string) *certs.KeyPair {
 	t.Helper()
-	dir := filepath.Join(repoRoot(t), "testdata", "pki")
-	kp, err := certs.LoadPEMData(readFile(t, filepath.Join(dir, name+".key")), readFile(t, filepath.Join(dir, name+".pem")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return kp
+	k, c := certstest.PKIKey(t, name)
+	return &certs.KeyPair{Key: k, Cert: c}
 }
 
 func pkiCert(t testing.TB, name string) *x509.Certificate {
 	t.Helper()
-	cs, err := certs.ParseCertificates(readFile(t, filepath.Join(repoRoot(t), "testdata", "pki", name+".pem")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cs[0]
+	return certstest.PKICert(t, name)
 }
 
 var testNow = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 
-// clock advances one second per reading.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// newClock advances one second per reading, from testNow.
+func newClock() *certstest.Clock { return certstest.NewClock(testNow, time.Second) }
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(time.Second)
-	return c.t
-}
-
-type detRand struct {
-	mu    sync.Mutex
-	state [32]byte
-}
-
-func newRand(seed string) *detRand { return &detRand{state: sha256.Sum256([]byte(seed))} }
-
-func (d *detRand) Read(p []byte) (int, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	n := 0
-	for n < len(p) {
-		d.state = sha256.Sum256(d.state[:])
-		n += copy(p[n:], d.state[:])
-	}
-	return n, nil
-}
+// newRand is the module's deterministic byte stream.
+func newRand(seed string) io.Reader { return certstest.DetRand(seed) }
 
 // generalCAs are the test PKI's root and intermediate CA.
 var generalCAs = []string{"root-ca", "intermediate-ca"}
@@ -134,7 +101,7 @@ func newWorld(t testing.TB) *world {
 // transport signature) with sig.
 func newWorldAs(t testing.TB, sig *certs.KeyPair) *world {
 	sim, err := intermediary.New(intermediary.Config{Cipher: pki(t, "intermediary-cipher"), Signature: pki(t, "intermediary-signature"),
-		DataDir: t.TempDir(), Now: (&clock{t: testNow}).Now, Rand: newRand("sim")})
+		DataDir: t.TempDir(), Now: newClock().Now, Rand: newRand("sim")})
 	if err != nil {
 		t.Fatal(err)
 	}

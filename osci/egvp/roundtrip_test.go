@@ -51,7 +51,7 @@ func outgoing(t *testing.T, docs ...Document) Outgoing {
 }
 
 func builder(t *testing.T) *Builder {
-	return &Builder{Signature: pki(t, "mailbox-signature"), Rand: newRand("builder"), SpoolDir: t.TempDir(), Now: (&clock{t: testNow}).Now}
+	return &Builder{Signature: pki(t, "mailbox-signature"), Rand: newRand("builder"), SpoolDir: t.TempDir(), Now: newClock().Now}
 }
 
 // reader reads as the test mailbox, trusting contentCAs for party signatures.

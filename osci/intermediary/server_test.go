@@ -8,10 +8,8 @@ import (
 	"flag"
 	"io"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,22 +24,11 @@ var update = flag.Bool("update", false, "rewrite the golden transcripts in testd
 
 func sharedDir(t testing.TB) string { return filepath.Join(moduleDir(t), "..", "shared") }
 
-var keyPairs sync.Map
-
+// keyPair loads a sample keystore of the reference library.
 func keyPair(t testing.TB, name string) *certs.KeyPair {
-	if kp, ok := keyPairs.Load(name); ok {
-		return kp.(*certs.KeyPair)
-	}
-	b, err := os.ReadFile(filepath.Join(sharedDir(t), "vectors", "osci-java", "certs", name+".p12"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kp, err := certs.LoadPKCS12Data(b, "123456")
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyPairs.Store(name, kp)
-	return kp
+	t.Helper()
+	k, c, chain := certstest.ReferenceKey(t, name)
+	return &certs.KeyPair{Key: k, Cert: c, Chain: chain}
 }
 
 // newRand is the module's deterministic byte stream.

@@ -7,16 +7,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 
 	"github.com/beevik/etree"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
@@ -40,31 +36,12 @@ type party struct {
 	key  crypto.Decrypter
 }
 
-var (
-	partiesMu sync.Mutex
-	parties   = map[string]party{}
-)
-
-// vectorParty loads ../shared/vectors/osci-java/certs/<name>.p12 (password
-// 123456), e.g. "bob_cipher_4096".
+// vectorParty loads a sample keystore of the reference library, e.g.
+// "bob_cipher_4096".
 func vectorParty(t testing.TB, name string) party {
 	t.Helper()
-	partiesMu.Lock()
-	defer partiesMu.Unlock()
-	if p, ok := parties[name]; ok {
-		return p
-	}
-	data, err := os.ReadFile(filepath.Join(sharedDir(t), "vectors", "osci-java", "certs", name+".p12"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kp, err := certs.LoadPKCS12Data(data, "123456")
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	p := party{cert: kp.Cert, key: kp.Key.(crypto.Decrypter)}
-	parties[name] = p
-	return p
+	k, c, _ := certstest.ReferenceKey(t, name)
+	return party{cert: c, key: k.(crypto.Decrypter)}
 }
 
 func (p party) decrypter() *Decrypter { return &Decrypter{Key: p.key} }

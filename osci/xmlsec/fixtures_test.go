@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 )
 

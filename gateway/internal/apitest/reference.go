@@ -25,15 +25,8 @@ var ReferenceNow = time.Date(2026, 12, 3, 6, 0, 0, 0, time.UTC)
 // (../shared/vectors/osci-java/certs, password 123456), e.g. "bob_cipher_4096".
 func ReferenceKey(t testing.TB, name string) *certs.KeyPair {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(certstest.SharedDir(t), "vectors", "osci-java", "certs", name+".p12"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kp, err := certs.LoadPKCS12Data(data, "123456")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return kp
+	k, c, chain := certstest.ReferenceKey(t, name)
+	return &certs.KeyPair{Key: k, Cert: c, Chain: chain}
 }
 
 // ReferenceReprocessor is the OSCI bridge of bob's mailbox at the
