@@ -16,7 +16,7 @@ import (
 func runAddressList(env *Env, args []string) error {
 	fs := newFlagSet(env, "addressbook list [options]", "List the address book.")
 	af := addAPIFlags(fs)
-		if err := parseArgs(env, fs, args, 0, ""); err != nil {
+	if err := parseArgs(env, fs, args, 0, ""); err != nil {
 		return err
 	}
 	return apiCommand(env, af, func(ctx context.Context, c *api.Client) error {
@@ -43,7 +43,7 @@ func runAddressList(env *Env, args []string) error {
 func runAddressShow(env *Env, args []string) error {
 	fs := newFlagSet(env, "addressbook show [options] SAFEID", "Show one address book entry with its certificate.")
 	af := addAPIFlags(fs)
-		if err := parseArgs(env, fs, args, 1, "one SAFE-ID"); err != nil {
+	if err := parseArgs(env, fs, args, 1, "one SAFE-ID"); err != nil {
 		return err
 	}
 	return apiCommand(env, af, func(ctx context.Context, c *api.Client) error {
@@ -121,7 +121,7 @@ func requireFlags(fs *flag.FlagSet, need map[string]string) error {
 func runAddressDelete(env *Env, args []string) error {
 	fs := newFlagSet(env, "addressbook delete [options] SAFEID", "Remove a recipient from the address book.")
 	af := addAPIFlags(fs)
-		if err := parseArgs(env, fs, args, 1, "one SAFE-ID"); err != nil {
+	if err := parseArgs(env, fs, args, 1, "one SAFE-ID"); err != nil {
 		return err
 	}
 	return apiCommand(env, af, func(ctx context.Context, c *api.Client) error {
@@ -142,7 +142,7 @@ func runAddressImport(env *Env, args []string) error {
 			"as a quoted field). All entries are checked first; the address book changes only if all are valid.")
 	af := addAPIFlags(fs)
 	format := fs.String("format", "", "json or csv (default: from the file extension)")
-		if err := parseArgs(env, fs, args, 1, "one FILE"); err != nil {
+	if err := parseArgs(env, fs, args, 1, "one FILE"); err != nil {
 		return err
 	}
 	f := *format

@@ -43,7 +43,7 @@ func runCertsInspect(env *Env, args []string) error {
 	pwEnv := fs.String("password-env", "", "read the keystore password from environment variable `VAR`")
 	asJSON := fs.Bool("json", false, "print JSON")
 	role := fs.String("role", "originator", "OSCI role for the certificate Id (originator, addressee, intermed, readerN, authorN)")
-		if err := parseArgs(env, fs, args, 1, "exactly one FILE"); err != nil {
+	if err := parseArgs(env, fs, args, 1, "exactly one FILE"); err != nil {
 		return err
 	}
 	if *role == "" || strings.ContainsAny(*role, " _\t") {
@@ -183,7 +183,7 @@ func runCertsVerify(env *Env, args []string) error {
 	atFlag := fs.String("at", "", "validate at this RFC 3339 `TIME` instead of now")
 	revFlag := fs.String("revocation", "default", "off, prefer (fail-open), require (fail-closed), or default (require for signature, prefer for cipher)")
 	asJSON := fs.Bool("json", false, "print the verification result as JSON")
-		if err := parseArgs(env, fs, args, 1, "exactly one FILE"); err != nil {
+	if err := parseArgs(env, fs, args, 1, "exactly one FILE"); err != nil {
 		return err
 	}
 	if *purposeFlag == "" {

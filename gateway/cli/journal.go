@@ -16,7 +16,7 @@ func runJournalVerify(env *Env, args []string) error {
 			"entries cut off the end, reordered or edited make it fail, naming the first bad entry.\n"+
 			"Compare the head it prints with the heads the gateway logs at start, at stop and every hour.")
 	data := fs.String("data", "", "the gateway's data directory (required)")
-		if err := parseArgs(env, fs, args, 0, ""); err != nil {
+	if err := parseArgs(env, fs, args, 0, ""); err != nil {
 		return err
 	}
 	if *data == "" {
@@ -51,7 +51,7 @@ func runJournalReanchor(env *Env, args []string) error {
 			"the step is journaled with your user name and the reason.")
 	data := fs.String("data", "", "the gateway's data directory (required)")
 	reason := fs.String("reason", "", "why (required; recorded in the journal)")
-		if err := parseArgs(env, fs, args, 0, ""); err != nil {
+	if err := parseArgs(env, fs, args, 0, ""); err != nil {
 		return err
 	}
 	if *data == "" || *reason == "" {

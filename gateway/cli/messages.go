@@ -110,7 +110,7 @@ func runMessagesList(env *Env, args []string) error {
 	after := fs.Int64("after", 0, "start after this message id")
 	limit := fs.Int("limit", 50, "messages per page (1-500)")
 	all := fs.Bool("all", false, "follow every page")
-		if err := parseArgs(env, fs, args, 0, ""); err != nil {
+	if err := parseArgs(env, fs, args, 0, ""); err != nil {
 		return err
 	}
 	q := url.Values{}

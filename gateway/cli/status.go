@@ -14,7 +14,7 @@ func runStatus(env *Env, args []string) error {
 		"Ask a running gateway whether it is ready (store writable, every mailbox polled recently)\n"+
 			"and show its mailboxes and message counts. Exit status 1 when it is not ready.")
 	af := addAPIFlags(fs)
-		if err := parseArgs(env, fs, args, 0, ""); err != nil {
+	if err := parseArgs(env, fs, args, 0, ""); err != nil {
 		return err
 	}
 	ready := true

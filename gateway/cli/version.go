@@ -8,7 +8,7 @@ import (
 
 func runVersion(env *Env, args []string) error {
 	fs := newFlagSet(env, "version", "Print the version of bebpo-gateway and the Go toolchain that built it.")
-		if err := parseArgs(env, fs, args, 0, ""); err != nil {
+	if err := parseArgs(env, fs, args, 0, ""); err != nil {
 		return err
 	}
 	fmt.Fprintln(env.Stdout, version.String())

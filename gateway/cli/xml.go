@@ -63,7 +63,7 @@ func runXMLSign(env *Env, args []string) error {
 	into := fs.String("into", "", "place the signature in the element with Id `ID`")
 	retrieval := fs.String("retrieval", "", "KeyInfo as RetrievalMethod to the certificate element with Id `ID`")
 	out := fs.String("out", "", "write to `FILE` instead of stdout")
-		if err := parseArgs(env, fs, args, 1, "exactly one FILE"); err != nil {
+	if err := parseArgs(env, fs, args, 1, "exactly one FILE"); err != nil {
 		return err
 	}
 	if len(refs) == 0 {
@@ -142,7 +142,7 @@ func runXMLVerify(env *Env, args []string) error {
 	sigIn := fs.String("signature-in", "", "verify the ds:Signature inside the element with Id `ID`")
 	revocation := fs.String("revocation", "require", "revocation check for CA-issued signers: require, prefer or off")
 	at := fs.String("at", "", "check certificate validity at `TIME` (RFC 3339) instead of now")
-		if err := parseArgs(env, fs, args, 1, "exactly one FILE"); err != nil {
+	if err := parseArgs(env, fs, args, 1, "exactly one FILE"); err != nil {
 		return err
 	}
 	if len(trust) == 0 && len(pins) == 0 {
@@ -248,7 +248,7 @@ func runXMLC14N(env *Env, args []string) error {
 			"XML Canonicalization 1.0 without comments with --exclusive. The document passes the gateway's\n"+
 			"hardened parser first (no DOCTYPE); processing instructions are allowed here.")
 	exclusive := fs.Bool("exclusive", false, "exclusive canonicalization")
-		if err := parseArgs(env, fs, args, 1, "exactly one FILE"); err != nil {
+	if err := parseArgs(env, fs, args, 1, "exactly one FILE"); err != nil {
 		return err
 	}
 	f, err := os.Open(fs.Arg(0))

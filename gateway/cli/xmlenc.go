@@ -34,7 +34,7 @@ func runXMLEncrypt(env *Env, args []string) error {
 	fs.Var(&certFiles, "cert", "recipient cipher certificate `FILE` (PEM or DER); repeat for several readers")
 	elementID := fs.String("element", "", "encrypt the element whose Id attribute is `ID` instead of the root")
 	out := fs.String("out", "", "write to `FILE` instead of stdout")
-		if err := parseArgs(env, fs, args, 1, "exactly one FILE"); err != nil {
+	if err := parseArgs(env, fs, args, 1, "exactly one FILE"); err != nil {
 		return err
 	}
 	if len(certFiles) == 0 {
@@ -81,7 +81,7 @@ func runXMLDecrypt(env *Env, args []string) error {
 	var parts xmlencList
 	fs.Var(&parts, "part", "ciphertext of MIME part cid:ID in `ID=FILE`; repeatable")
 	out := fs.String("out", "", "write to `FILE` instead of stdout")
-		if err := parseArgs(env, fs, args, 1, "exactly one FILE"); err != nil {
+	if err := parseArgs(env, fs, args, 1, "exactly one FILE"); err != nil {
 		return err
 	}
 	if (*p12 == "") == (*keyFile == "") {

@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
@@ -32,14 +34,10 @@ type omDoc struct {
 }
 
 func omPDF(n int, seed string) []byte {
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.7\n")
-	h := sha256.Sum256([]byte(seed))
-	for b.Len() < n {
-		h = sha256.Sum256(h[:])
-		b.Write(h[:])
-	}
-	return b.Bytes()[:n]
+	b := make([]byte, n)
+	m := copy(b, "%PDF-1.7\n")
+	io.ReadFull(certstest.DetRand(seed), b[m:])
+	return b
 }
 
 // submit queues n messages from A to B; it returns each subject's documents.

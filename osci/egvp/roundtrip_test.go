@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
 )
@@ -29,14 +30,10 @@ func doc(name string, data []byte) Document {
 }
 
 func pdf(n int, seed string) []byte {
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.7\n")
-	h := sha256.Sum256([]byte(seed))
-	for b.Len() < n {
-		h = sha256.Sum256(h[:])
-		b.Write(h[:])
-	}
-	return b.Bytes()[:n]
+	b := make([]byte, n)
+	m := copy(b, "%PDF-1.7\n")
+	io.ReadFull(certstest.DetRand(seed), b[m:])
+	return b
 }
 
 func xjustizWithEEB(t *testing.T) []byte {
