@@ -91,7 +91,7 @@ func containerChecks(ctx context.Context, rc *osci.ReadContainer, val *certs.Val
 		out = append(out, c)
 		signers = append(signers, v.Signer)
 		for _, ref := range v.References {
-			refs[ref.URI] = append(refs[ref.URI], v.Signer.Subject.String())
+			refs[ref.URI] = append(refs[ref.URI], certs.DN(v.Signer.Subject))
 		}
 	}
 	return out, signers, refs

@@ -59,7 +59,7 @@ func (r *Reader) checkSender(ctx context.Context, d *osci.Delivery, out *Receive
 	intact := c.Integrity == ResultOK && c.CertValidity == ResultValid
 	switch {
 	case trusted != 0 && intact:
-		id.Confirmed = ConfirmedSender{SafeID: certSafeID(cert), Subject: cert.Subject.String(), Issuer: cert.Issuer.String(), TrustedFor: trusted}
+		id.Confirmed = ConfirmedSender{SafeID: certSafeID(cert), Subject: certs.DN(cert.Subject), Issuer: certs.DN(cert.Issuer), TrustedFor: trusted}
 		if trusted == certs.UseVHN {
 			id.Confirmed.RoleID = RoleBeBPo
 		}

@@ -174,7 +174,7 @@ func (r *Reader) Read(ctx context.Context, d *osci.Delivery, parts osci.Attachme
 	// verified (osci returns no other).
 	transport := ""
 	if sender.cert != nil && sender.check.Integrity == ResultOK && d.Response.Signature != nil {
-		transport = sender.cert.Subject.String()
+		transport = certs.DN(sender.cert.Subject)
 	}
 	// The first project_coco makes an EGVP message, whose govello_coco is
 	// read as EGVP too; every other container is read as plain content.

@@ -288,13 +288,13 @@ func fromResult(c *SignatureCheck, res *certs.Result, cert *x509.Certificate, no
 			c.Detail = joinDetail(c.Detail, res.Error)
 		}
 	case cert != nil:
-		c.Signer, c.Issuer, c.Serial = cert.Subject.String(), cert.Issuer.String(), cert.SerialNumber.Text(16)
+		c.Signer, c.Issuer, c.Serial = certs.DN(cert.Subject), certs.DN(cert.Issuer), cert.SerialNumber.Text(16)
 		c.CertValidity = ResultIndeterminate
 	default:
 		c.CertValidity = ResultIndeterminate
 	}
 	if c.Signer == "" && cert != nil {
-		c.Signer, c.Issuer, c.Serial = cert.Subject.String(), cert.Issuer.String(), cert.SerialNumber.Text(16)
+		c.Signer, c.Issuer, c.Serial = certs.DN(cert.Subject), certs.DN(cert.Issuer), cert.SerialNumber.Text(16)
 	}
 }
 
