@@ -22,7 +22,15 @@ var dnNames = map[string]string{
 // first), naming the attribute types people meet in German justice
 // certificates (UID=DE.Justiz…) instead of showing dotted numbers and hex.
 func DN(n pkix.Name) string {
+	// A parsed certificate keeps every attribute, UID among them, in Names
+	// (ToRDNSequence writes only the fields and ExtraNames).
 	seq := n.ToRDNSequence()
+	if len(n.Names) > 0 {
+		seq = nil
+		for _, a := range n.Names {
+			seq = append(seq, pkix.RelativeDistinguishedNameSET{a})
+		}
+	}
 	var parts []string
 	for i := len(seq) - 1; i >= 0; i-- {
 		var attrs []string

@@ -14,6 +14,13 @@ func TestDN(t *testing.T) {
 	if got := DN(n); got != want {
 		t.Errorf("DN = %q\nwant %q", got, want)
 	}
+	// As parsed from a certificate: every attribute in Names.
+	var parsed pkix.Name
+	parsed.FillFromRDNSequence(&pkix.RDNSequence{
+		{{Type: asn1.ObjectIdentifier{2, 5, 4, 6}, Value: "DE"}}, {{Type: asn1.ObjectIdentifier{2, 5, 4, 3}, Value: "Stadt"}}, {{Type: uid, Value: "DE.Demo.0001"}}})
+	if got := DN(parsed); got != "UID=DE.Demo.0001,CN=Stadt,C=DE" {
+		t.Errorf("parsed name: %q", got)
+	}
 	if got := DN(pkix.Name{ExtraNames: []pkix.AttributeTypeAndValue{{Type: asn1.ObjectIdentifier{1, 2, 3}, Value: 7}}}); got != "1.2.3=#020107" {
 		t.Errorf("non-string value: %q", got)
 	}

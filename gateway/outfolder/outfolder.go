@@ -107,9 +107,16 @@ func (o *Folder) Run(ctx context.Context) error {
 	o.defaults()
 	t := time.NewTicker(o.Interval)
 	defer t.Stop()
+	last := "" // a failure that lasts is logged once, and again when it ends
 	for {
-		if _, err := o.RunOnce(ctx); err != nil && ctx.Err() == nil {
-			o.Logger.Error("outgoing folder round failed", zap.Error(err))
+		_, err := o.RunOnce(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && err.Error() != last:
+			last = err.Error()
+			o.Logger.Error("outgoing folder round failed; nothing is taken from the folder until this is fixed", zap.Error(err))
+		case err == nil && last != "":
+			last = ""
+			o.Logger.Info("outgoing folder works again")
 		}
 		select {
 		case <-ctx.Done():
@@ -132,6 +139,9 @@ type round struct {
 // It returns how many directories reached done/ or failed/.
 func (o *Folder) RunOnce(ctx context.Context) (int, error) {
 	o.defaults()
+	if err := os.MkdirAll(o.Root, 0o750); err != nil { // the configured folder itself is trusted
+		return 0, fmt.Errorf("outfolder: %w", err)
+	}
 	root, err := os.OpenRoot(o.Root)
 	if err != nil {
 		return 0, fmt.Errorf("outfolder: %w", err)

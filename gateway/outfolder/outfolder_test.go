@@ -6,10 +6,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/logging"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
 )
 
@@ -249,5 +252,36 @@ func TestOutFolderCrashWhileWritingResult(t *testing.T) {
 	}
 	if n := e.MessageCount(t); n != 1 {
 		t.Errorf("%d messages, want 1", n)
+	}
+}
+
+// A configured folder that does not exist yet is created; a lasting
+// failure is logged once, not every round.
+func TestOutFolderCreatedAndLastingFailureLoggedOnce(t *testing.T) {
+	e := apitest.NewEnv(t, api.Limits{})
+	root := filepath.Join(e.Dir, "not-yet", "outgoing")
+	var logs lockedBuffer
+	logger, err := logging.New(logging.Config{Format: "json", Level: "info"}, &logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &Folder{Root: root, Mailbox: apitest.Mailbox, Submitter: e.Srv.Submitter(), Now: e.Clock.Now, Logger: logger, Interval: 10 * time.Millisecond}
+	if _, err := o.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Join(root, Done)); err != nil || !fi.IsDir() {
+		t.Fatalf("folder not prepared: %v", err)
+	}
+	if err := os.RemoveAll(filepath.Join(root, Failed)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(t.TempDir(), filepath.Join(root, Failed)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	o.Run(ctx)
+	if n := strings.Count(logs.String(), "outgoing folder round failed"); n != 1 {
+		t.Errorf("%d failure lines, want 1:\n%s", n, logs.String())
 	}
 }

@@ -121,7 +121,7 @@ func TestReferenceLibraryMessagesReachTheIntake(t *testing.T) {
 			{"con.pdf", "Anlage con.pdf: vertrauliche Bytes", CoverContent},
 		}, []string{notEGVP}},
 	}
-	alice := libraryKey(t, "alice_signature_4096").Cert.Subject.String()
+	alice := certs.DN(libraryKey(t, "alice_signature_4096").Cert.Subject)
 	for _, tc := range tests {
 		t.Run(tc.shape, func(t *testing.T) {
 			got := readGolden(t, tc.shape, nil)
