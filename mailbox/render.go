@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	_ "time/tzdata"
 )
 
 // The fixed file names of an intake entry besides the documents.
@@ -44,6 +45,45 @@ func fmtTime(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(intakeTimeLayout)
+}
+
+// berlin is the time zone of the people who read the Prüfprotokoll: a
+// message that arrived at 00:30 German time arrived on that day, not on
+// the day before as UTC would say (tzdata is embedded).
+var berlin = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}()
+
+// localTime shows a time (a time.Time, or one in the intake's RFC 3339
+// form) as German readers expect it: "03.12.2026, 07:51:47 Uhr (MEZ)".
+func localTime(v any) string {
+	var t time.Time
+	switch x := v.(type) {
+	case time.Time:
+		t = x
+	case string:
+		p, err := time.Parse(time.RFC3339Nano, x)
+		if err != nil {
+			return x
+		}
+		t = p
+	}
+	if t.IsZero() {
+		return ""
+	}
+	t = t.In(berlin)
+	zone, _ := t.Zone()
+	switch zone {
+	case "CET":
+		zone = "MEZ"
+	case "CEST":
+		zone = "MESZ"
+	}
+	return t.Format("02.01.2006, 15:04:05") + " Uhr (" + zone + ")"
 }
 
 // RenderMetadataJSON returns metadata.json.
@@ -151,7 +191,7 @@ func RenderReportXML(m IntakeMetadata, r VerificationReport) ([]byte, error) {
 }
 
 var reportHTML = template.Must(template.New("pruefprotokoll").Funcs(template.FuncMap{
-	"t": fmtTime,
+	"t": localTime,
 	"de": func(s string) string {
 		switch s {
 		case ResultOK:
@@ -214,9 +254,9 @@ th{background:#eee;width:14em}
 <tr><th>Gesamtergebnis</th><td class="{{.R.Status}}">{{de .R.Status}}{{if .R.ReasonText}}: {{.R.ReasonText}}{{end}}</td></tr>
 <tr><th>Prüfzeitpunkt</th><td>{{t .R.CheckedAt}}</td></tr>
 <tr><th>Übermittlungsweg (VHN)</th><td>{{yn .R.VHNPresent}}{{if .R.VHNText}}: {{.R.VHNText}}{{end}}</td></tr>
-<tr><th>Eingang beim Intermediär</th><td>{{.M.Creation}}</td></tr>
-<tr><th>Weiterleitung durch den Intermediär</th><td>{{.M.Forwarding}}</td></tr>
-<tr><th>Abholung (Empfangsbestätigung)</th><td>{{.M.Reception}}</td></tr>
+<tr><th>Eingang beim Intermediär</th><td>{{t .M.Creation}}</td></tr>
+<tr><th>Weiterleitung durch den Intermediär</th><td>{{t .M.Forwarding}}</td></tr>
+<tr><th>Abholung (Empfangsbestätigung)</th><td>{{t .M.Reception}}</td></tr>
 <tr><th>Empfängerpostfach</th><td>{{.M.Mailbox}}</td></tr>
 <tr><th>Betreff</th><td>{{.M.UserSubject}}</td></tr>
 <tr><th>OSCI-Betreff</th><td>{{.M.OSCISubject}}</td></tr>

@@ -150,7 +150,9 @@ func (e *omEnv) check(t *testing.T, want map[string][]omDoc, lateReception bool)
 			if ferr != nil || rerr != nil || rc.Before(fw) {
 				t.Errorf("metadata: forwarding %q, reception %q", md.Forwarding, md.Reception)
 			}
-			if html := string(omRead(t, dir, mailbox.FileReportHTML)); !strings.Contains(html, "<td>"+md.Reception+"</td>") {
+			berlin, _ := time.LoadLocation("Europe/Berlin")
+			local := rc.In(berlin).Format("02.01.2006, 15:04:05")
+			if html := string(omRead(t, dir, mailbox.FileReportHTML)); !strings.Contains(html, "<td>"+local+" Uhr (M") {
 				t.Errorf("pruefprotokoll.html lacks the reception time %s", md.Reception)
 			}
 		}
