@@ -109,8 +109,13 @@ func SafeFileName(name string) string {
 	return joinName(base, ext, "")
 }
 
-// joinName builds base[suffix].ext within MaxFileNameRunes, shortening base.
+// joinName builds base[suffix].ext within MaxFileNameRunes, shortening
+// base, and the extension too when it leaves base no room (a valid name
+// may have an extension of almost the whole length).
 func joinName(base, ext, suffix string) string {
+	if max := MaxFileNameRunes - 2 - utf8.RuneCountInString(suffix); ext != "" && utf8.RuneCountInString(ext) > max {
+		ext = string([]rune(ext)[:max])
+	}
 	tail := suffix
 	if ext != "" {
 		tail += "." + ext
