@@ -212,6 +212,11 @@ func Issue(t testing.TB, caKey crypto.Signer, caCert, tmpl *x509.Certificate, ke
 	return key, c
 }
 
+// ReferenceNow is when the reference library's messages in
+// testdata/osci-java (golden fetches) were made: certificates and
+// signatures are checked at this time.
+var ReferenceNow = time.Date(2026, 12, 3, 6, 0, 0, 0, time.UTC)
+
 var referenceKeys sync.Map // name → referenceKey; PKCS#12 key derivation is slow
 
 type referenceKey struct {

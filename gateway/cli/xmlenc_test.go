@@ -34,11 +34,8 @@ func xmlencKeyFiles(t *testing.T, dir, name string) (p12, pwFile, keyPEM string)
 	p12 = filepath.Join(dir, name+".p12")
 	pwFile = filepath.Join(dir, name+".pw")
 	keyPEM = filepath.Join(dir, name+".key")
-	kp, err := certs.LoadPKCS12Data(data, "123456")
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(kp.Key)
+	key, _, _ := certstest.ReferenceKey(t, name)
+	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,22 +18,6 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
 )
 
-// libraryNow is when the golden fetches of testdata/osci-java were made.
-var libraryNow = time.Date(2026, 12, 3, 6, 0, 0, 0, time.UTC)
-
-func libraryKey(t *testing.T, name string) *certs.KeyPair {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(certstest.SharedDir(t), "vectors", "osci-java", "certs", name+".p12"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kp, err := certs.LoadPKCS12Data(data, "123456")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return kp
-}
-
 // bobMailbox is bob's mailbox at the reference library's test
 // intermediary: its keys, the intermediary's signature pinned, alice's
 // signature certificate pinned for party signatures.
@@ -42,7 +26,7 @@ func bobMailbox(t *testing.T) *Mailbox {
 	inter.Pin(libraryKey(t, "osci_manager_signature_4096").Cert)
 	content.Pin(libraryKey(t, "alice_signature_4096").Cert)
 	sets := certs.TrustSets{Intermediary: inter, ContentSigner: content}
-	now := func() time.Time { return libraryNow }
+	now := func() time.Time { return certstest.ReferenceNow }
 	mb, err := New(Config{Name: "bob", SafeID: "bob", Identity: &certs.Identity{Signature: libraryKey(t, "bob_signature_4096"),
 		Cipher: libraryKey(t, "bob_cipher_4096")}, IntermediaryURL: "http://127.0.0.1:1/", IntermediaryCipher: libraryKey(t, "osci_manager_cipher_4096").Cert,
 		Trust:    sets.Validators(certs.Validator{Now: now, Policy: certs.Policy{SignatureRevocation: certs.RevocationOff, CipherRevocation: certs.RevocationOff}}),
@@ -61,7 +45,7 @@ func bobMailbox(t *testing.T) *Mailbox {
 func TestReferenceLibraryMessagesReachTheIntake(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, sqlite.FileName), sqlite.Options{Now: func() time.Time { return libraryNow }})
+	st, err := sqlite.Open(ctx, filepath.Join(dir, sqlite.FileName), sqlite.Options{Now: func() time.Time { return certstest.ReferenceNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +58,7 @@ func TestReferenceLibraryMessagesReachTheIntake(t *testing.T) {
 	if err := os.Mkdir(root, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	intake, err := mailbox.NewFolderIntake(root, nil, func() time.Time { return libraryNow })
+	intake, err := mailbox.NewFolderIntake(root, nil, func() time.Time { return certstest.ReferenceNow })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,16 +87,16 @@ func TestReferenceLibraryMessagesReachTheIntake(t *testing.T) {
 			t.Fatal(err)
 		}
 		m, err := st.InsertIncoming(ctx, mailbox.NewIncoming{Mailbox: "bob", OSCIMessageID: strings.TrimSpace(string(id)), ContentSHA256: ref.SHA256,
-			Size: ref.Size, Meta: []byte(`{}`), Now: libraryNow, Unreadable: "kept for this test", Attempts: 1,
+			Size: ref.Size, Meta: []byte(`{}`), Now: certstest.ReferenceNow, Unreadable: "kept for this test", Attempts: 1,
 			Documents: []mailbox.Document{{Role: mailbox.RoleOriginal, Name: mailbox.FileOriginal, ContentType: "multipart/related", SHA256: ref.SHA256, Size: ref.Size}}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if m, err = mailbox.Reprocess(ctx, st, blobs, mb, m.ID, "test", libraryNow); err != nil || m.State != mailbox.StateReceived {
+		if m, err = mailbox.Reprocess(ctx, st, blobs, mb, m.ID, "test", certstest.ReferenceNow); err != nil || m.State != mailbox.StateReceived {
 			t.Fatalf("%s: %+v %v", shape, m, err)
 		}
 	}
-	d := &mailbox.Deliverer{Store: st, Blobs: blobs, Sink: intake, Now: func() time.Time { return libraryNow }, Rand: newOMRand("d")}
+	d := &mailbox.Deliverer{Store: st, Blobs: blobs, Sink: intake, Now: func() time.Time { return certstest.ReferenceNow }, Rand: newOMRand("d")}
 	if _, err := d.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -155,4 +139,11 @@ func TestReferenceLibraryMessagesReachTheIntake(t *testing.T) {
 			t.Errorf("%+v", c)
 		}
 	}
+}
+
+// libraryKey loads a sample keystore of the reference library.
+func libraryKey(t *testing.T, name string) *certs.KeyPair {
+	t.Helper()
+	k, c, chain := certstest.ReferenceKey(t, name)
+	return &certs.KeyPair{Key: k, Cert: c, Chain: chain}
 }

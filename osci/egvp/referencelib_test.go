@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
@@ -21,18 +22,6 @@ import (
 // library 2.4.1 wrote as alice; library-check.txt is what the library
 // itself read from the same delivery, its own signature check included.
 
-// referenceNow is when the golden fetches were made.
-var referenceNow = time.Date(2026, 12, 3, 6, 0, 0, 0, time.UTC)
-
-func libraryKey(t *testing.T, name string) *certs.KeyPair {
-	t.Helper()
-	kp, err := certs.LoadPKCS12Data(shared(t, "vectors/osci-java/certs/"+name+".p12"), "123456")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return kp
-}
-
 // libraryTrust is bob's trust: the test intermediary's signature pinned,
 // alice's signature certificate pinned for party signatures (the
 // library's sample CA is not published).
@@ -41,7 +30,7 @@ func libraryTrust(t *testing.T) certs.Validators {
 	inter.Pin(libraryKey(t, "osci_manager_signature_4096").Cert)
 	content.Pin(libraryKey(t, "alice_signature_4096").Cert)
 	sets := certs.TrustSets{Intermediary: inter, ContentSigner: content}
-	return sets.Validators(certs.Validator{Now: func() time.Time { return referenceNow },
+	return sets.Validators(certs.Validator{Now: func() time.Time { return certstest.ReferenceNow },
 		Policy: certs.Policy{SignatureRevocation: certs.RevocationOff, CipherRevocation: certs.RevocationOff}})
 }
 
@@ -80,7 +69,7 @@ func readGolden(t *testing.T, shape string, r *Reader) *Received {
 }
 
 func libraryReader(t *testing.T) *Reader {
-	return &Reader{Cipher: libraryKey(t, "bob_cipher_4096"), Trust: libraryTrust(t), SpoolDir: t.TempDir(), Now: func() time.Time { return referenceNow }}
+	return &Reader{Cipher: libraryKey(t, "bob_cipher_4096"), Trust: libraryTrust(t), SpoolDir: t.TempDir(), Now: func() time.Time { return certstest.ReferenceNow }}
 }
 
 type wantDoc struct{ name, text, coverage string }
@@ -198,4 +187,11 @@ func TestEndToEndPolicyQuarantinesTransportOnlyContent(t *testing.T) {
 	if got := readGolden(t, "signed-encrypted", r); got.Report.Verdict().Status != ResultValid {
 		t.Fatalf("an encrypted container breaks no policy: %+v", got.Report.Verdict())
 	}
+}
+
+// libraryKey loads a sample keystore of the reference library.
+func libraryKey(t *testing.T, name string) *certs.KeyPair {
+	t.Helper()
+	k, c, chain := certstest.ReferenceKey(t, name)
+	return &certs.KeyPair{Key: k, Cert: c, Chain: chain}
 }

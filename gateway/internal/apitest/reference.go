@@ -17,10 +17,6 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
-// ReferenceNow is when the reference library's golden fetches
-// (testdata/osci-java) were made.
-var ReferenceNow = time.Date(2026, 12, 3, 6, 0, 0, 0, time.UTC)
-
 // ReferenceKey loads one of the reference library's sample keystores
 // (../shared/vectors/osci-java/certs, password 123456), e.g. "bob_cipher_4096".
 func ReferenceKey(t testing.TB, name string) *certs.KeyPair {
@@ -39,7 +35,7 @@ func ReferenceReprocessor(t testing.TB) func(string) (mailbox.Reprocessor, error
 	inter.Pin(ReferenceKey(t, "osci_manager_signature_4096").Cert)
 	content.Pin(ReferenceKey(t, "alice_signature_4096").Cert)
 	sets := certs.TrustSets{Intermediary: inter, ContentSigner: content}
-	now := func() time.Time { return ReferenceNow }
+	now := func() time.Time { return certstest.ReferenceNow }
 	mb, err := osciendpoint.New(osciendpoint.Config{Name: "bob", SafeID: "bob",
 		Identity:        &certs.Identity{Signature: ReferenceKey(t, "bob_signature_4096"), Cipher: ReferenceKey(t, "bob_cipher_4096")},
 		IntermediaryURL: "http://127.0.0.1:1/", IntermediaryCipher: ReferenceKey(t, "osci_manager_cipher_4096").Cert,
@@ -70,7 +66,7 @@ func ParkReference(t testing.TB, st mailbox.Store, blobs *mailbox.Blobs, mailbox
 		t.Fatal(err)
 	}
 	m, err := st.InsertIncoming(context.Background(), mailbox.NewIncoming{Mailbox: mailboxName, OSCIMessageID: strings.TrimSpace(string(id)),
-		ContentSHA256: ref.SHA256, Size: ref.Size, Meta: []byte(`{}`), Now: ReferenceNow, Unreadable: "XML limit", Attempts: 3,
+		ContentSHA256: ref.SHA256, Size: ref.Size, Meta: []byte(`{}`), Now: certstest.ReferenceNow, Unreadable: "XML limit", Attempts: 3,
 		Documents: []mailbox.Document{{Role: mailbox.RoleOriginal, Name: mailbox.FileOriginal, ContentType: "multipart/related", SHA256: ref.SHA256, Size: ref.Size}}})
 	if err != nil {
 		t.Fatal(err)
