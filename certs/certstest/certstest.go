@@ -3,7 +3,8 @@
 // under testdata/pki, the reference material in ../shared beside the
 // checkout, the external peer tools xmlsec1, xmllint and openssl), and
 // gives tests a deterministic byte stream (DetRand), a settable clock
-// (Clock) and certificates issued on the fly (Issue). It imports nothing
+// (Clock), certificates issued on the fly (Issue) and a small file system
+// to fill (Tmpfs). It imports nothing
 // of the module, so that the tests of every package, certs included, can
 // use it; it is imported by tests only.
 package certstest
@@ -210,6 +211,22 @@ func Issue(t testing.TB, caKey crypto.Signer, caCert, tmpl *x509.Certificate, ke
 		t.Fatal(err)
 	}
 	return key, c
+}
+
+// Tmpfs mounts a tmpfs of size (mount's size option, e.g. "1m") on a new
+// temporary directory and unmounts it when the test ends. It needs root:
+// without, or where the mount fails, the test is skipped.
+func Tmpfs(t testing.TB, size string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a tmpfs")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("mount tmpfs: %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", dir).Run() })
+	return dir
 }
 
 // ReferenceNow is when the reference library's messages in

@@ -7,13 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/storetest"
 )
@@ -144,14 +144,7 @@ func TestClaimsAcrossProcesses(t *testing.T) {
 // with ErrDiskFull, nothing is reported committed, and writes succeed again
 // once space is freed, without reopening. Needs root to mount.
 func TestDiskFull(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a tmpfs")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("mount tmpfs: %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	dir := certstest.Tmpfs(t, "1m")
 	s, err := Open(ctx, filepath.Join(dir, FileName), Options{})
 	if err != nil {
 		t.Fatal(err)
