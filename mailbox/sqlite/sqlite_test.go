@@ -5,11 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -100,44 +98,7 @@ func TestClaimsAcrossProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	const n = 80
-	for i := 0; i < n; i++ {
-		if _, err := a.Enqueue(ctx, mailbox.NewOutgoing{Mailbox: "mb", Recipient: "r", Documents: []mailbox.Document{{Role: mailbox.RoleDocument, Name: "x", SHA256: strings.Repeat("0", 64), Size: 1}}, Now: storetest.T0}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var mu sync.Mutex
-	seen := map[int64]string{}
-	var wg sync.WaitGroup
-	for i, st := range []*Store{a, b, a, b} {
-		owner := fmt.Sprintf("p%d", i)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				ms, err := st.ClaimDue(ctx, mailbox.Out, storetest.T0, owner, time.Hour, 2)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if len(ms) == 0 {
-					return
-				}
-				mu.Lock()
-				for _, m := range ms {
-					if prev, dup := seen[m.ID]; dup {
-						t.Errorf("message %d claimed by %s and %s", m.ID, prev, owner)
-					}
-					seen[m.ID] = owner
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	if len(seen) != n {
-		t.Fatalf("claimed %d, want %d", len(seen), n)
-	}
+	storetest.ClaimConcurrently(t, []mailbox.Store{a, b, a, b}, 80, 2)
 }
 
 // TestDiskFull fills a 1 MiB tmpfs under the database: the write fails
