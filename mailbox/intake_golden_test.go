@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"flag"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/golden")
@@ -92,23 +93,7 @@ func TestIntakeGolden(t *testing.T) {
 	}
 	for _, name := range []string{FileMetadataJSON, FileMetadataXML, FileReportXML, FileReportHTML} {
 		t.Run(name, func(t *testing.T) {
-			got := rendered[name]
-			path := filepath.Join("testdata", "golden", name)
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Fatalf("%s differs from golden file; run go test -run Golden -update and review the diff\n%s", name, got)
-			}
+			certstest.Golden(t, filepath.Join("testdata", "golden", name), rendered[name], *update)
 		})
 	}
 }
