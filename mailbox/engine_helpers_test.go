@@ -24,7 +24,7 @@ type env struct {
 	clk   *certstest.Clock
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	dir := t.TempDir()
 	e := &env{dir: dir, clk: certstest.NewClock(t0, 0)}
@@ -33,7 +33,7 @@ func newEnv(t *testing.T) *env {
 }
 
 // reopen opens store and blobs again, as a restarted process does.
-func (e *env) reopen(t *testing.T) {
+func (e *env) reopen(t testing.TB) {
 	t.Helper()
 	if e.store != nil {
 		e.store.Close()
