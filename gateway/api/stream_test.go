@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
 )
 
@@ -34,8 +33,7 @@ func (p *patternReader) Read(b []byte) (int, error) {
 // in this process and checks that neither side held it in memory.
 func TestAPISubmitStreams(t *testing.T) {
 	const size = 32 << 20
-	e := apitest.NewEnv(t, api.Limits{})
-	e.AddRecipient(t)
+	e := apitest.NewEnvWithRecipient(t)
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
 	go func() {

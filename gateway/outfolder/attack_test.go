@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
 )
 
@@ -20,8 +19,7 @@ import (
 func TestOutFolderSymlinkedDoneIsRefused(t *testing.T) {
 	for _, d := range []string{Processing, Done, Failed} {
 		t.Run(d, func(t *testing.T) {
-			e := apitest.NewEnv(t, api.Limits{})
-			e.AddRecipient(t)
+			e := apitest.NewEnvWithRecipient(t)
 			o := newOutFolder(t, e)
 			elsewhere := t.TempDir()
 			if err := os.Symlink(elsewhere, filepath.Join(o.Root, d)); err != nil {
@@ -48,8 +46,7 @@ func TestOutFolderSymlinkedDoneIsRefused(t *testing.T) {
 // A document that is a link to a file the daemon can read (its own key, a
 // password file) is refused, never sent.
 func TestOutFolderLinkedDocumentIsRefused(t *testing.T) {
-	e := apitest.NewEnv(t, api.Limits{})
-	e.AddRecipient(t)
+	e := apitest.NewEnvWithRecipient(t)
 	o := newOutFolder(t, e)
 	secret := filepath.Join(t.TempDir(), "gateway.key")
 	if err := os.WriteFile(secret, []byte("PRIVATE KEY"), 0o600); err != nil {
@@ -74,8 +71,7 @@ func TestOutFolderLinkedDocumentIsRefused(t *testing.T) {
 // The race: the file is regular when it is checked and a link when it is
 // opened. The opened handle is checked, so the link's target is never read.
 func TestOutFolderFileSwappedForLinkAfterCheck(t *testing.T) {
-	e := apitest.NewEnv(t, api.Limits{})
-	e.AddRecipient(t)
+	e := apitest.NewEnvWithRecipient(t)
 	o := newOutFolder(t, e)
 	inside := filepath.Join(o.Root, "inside.pdf") // a link within the folder, which os.Root alone would follow
 	if err := os.WriteFile(inside, []byte("not meant to be sent"), 0o600); err != nil {
@@ -110,8 +106,7 @@ func TestOutFolderFileSwappedForLinkAfterCheck(t *testing.T) {
 // A result.json planted as a link to a file elsewhere is replaced, never
 // written through.
 func TestOutFolderResultNotWrittenThroughLink(t *testing.T) {
-	e := apitest.NewEnv(t, api.Limits{})
-	e.AddRecipient(t)
+	e := apitest.NewEnvWithRecipient(t)
 	o := newOutFolder(t, e)
 	victim := filepath.Join(t.TempDir(), "victim")
 	if err := os.WriteFile(victim, []byte("precious"), 0o600); err != nil {
@@ -147,8 +142,7 @@ func TestOutFolderResultNotWrittenThroughLink(t *testing.T) {
 func TestOutFolderFIFODoesNotHang(t *testing.T) {
 	for _, name := range []string{MessageFile, "Anlage.pdf"} {
 		t.Run(name, func(t *testing.T) {
-			e := apitest.NewEnv(t, api.Limits{})
-			e.AddRecipient(t)
+			e := apitest.NewEnvWithRecipient(t)
 			o := newOutFolder(t, e)
 			docs := map[string]string{"A.pdf": "%PDF"}
 			dir := writeDrop(t, o.Root, "vorgang", apitest.OKMessage(), docs, false)

@@ -82,8 +82,7 @@ func submitOnly(t *testing.T, o *Folder, name string) (submit.Accepted, error) {
 }
 
 func TestOutFolderPickup(t *testing.T) {
-	e := apitest.NewEnv(t, api.Limits{})
-	e.AddRecipient(t)
+	e := apitest.NewEnvWithRecipient(t)
 	o := newOutFolder(t, e)
 	ctx := context.Background()
 	writeDrop(t, o.Root, "vorgang-1", apitest.OKMessage(), map[string]string{"Bescheid.pdf": "%PDF one", "Anlage_1.pdf": "%PDF two"}, true)
@@ -136,8 +135,7 @@ func TestOutFolderPickup(t *testing.T) {
 // TestOutFolderCrashRestart puts directories into processing/ as a crash
 // leaves them: once after the submission was stored, once before.
 func TestOutFolderCrashRestart(t *testing.T) {
-	e := apitest.NewEnv(t, api.Limits{})
-	e.AddRecipient(t)
+	e := apitest.NewEnvWithRecipient(t)
 	o := newOutFolder(t, e)
 	ctx := context.Background()
 	processing := filepath.Join(o.Root, Processing)
@@ -172,8 +170,7 @@ func TestOutFolderCrashRestart(t *testing.T) {
 // TestOutFolderTemporaryFailure leaves a directory in processing/ when the
 // store fails, and finishes it once the store works again.
 func TestOutFolderTemporaryFailure(t *testing.T) {
-	e := apitest.NewEnv(t, api.Limits{})
-	e.AddRecipient(t)
+	e := apitest.NewEnvWithRecipient(t)
 	o := newOutFolder(t, e)
 	ctx := context.Background()
 	writeDrop(t, o.Root, "vorgang", apitest.OKMessage(), map[string]string{"A.pdf": "%PDF"}, true)
@@ -219,8 +216,7 @@ func TestOutFolderRunStops(t *testing.T) {
 // report it done (replayed), never failed (which would make the
 // application send it again).
 func TestOutFolderCrashWhileWritingResult(t *testing.T) {
-	e := apitest.NewEnv(t, api.Limits{})
-	e.AddRecipient(t)
+	e := apitest.NewEnvWithRecipient(t)
 	o := newOutFolder(t, e)
 	ctx := context.Background()
 	processing := filepath.Join(o.Root, Processing)
