@@ -106,10 +106,7 @@ func TestPoisonDeliveryDoesNotStopMailbox(t *testing.T) {
 			ctx := context.Background()
 			e.rebuildB(t, tc.lower)
 			poison := tc.poison(t, e)
-			want := e.submit(t, 2)
-			if _, err := e.sender().RunOnce(ctx); err != nil {
-				t.Fatal(err)
-			}
+			want := e.send(t, 2)
 			f := e.fetcher()
 			for i := 1; i < 3; i++ {
 				res, err := f.FetchMailbox(ctx, "B")
@@ -203,10 +200,7 @@ func TestPoisonDeliveryDoesNotStopMailbox(t *testing.T) {
 func TestCrashLoopDeliveryIsParkedUnread(t *testing.T) {
 	e := newOMEnv(t)
 	ctx := context.Background()
-	want := e.submit(t, 2)
-	if _, err := e.sender().RunOnce(ctx); err != nil {
-		t.Fatal(err)
-	}
+	want := e.send(t, 2)
 	out, err := e.a.store.List(ctx, mailbox.Filter{Direction: mailbox.Out})
 	if err != nil || len(out) != 2 {
 		t.Fatal(err)
