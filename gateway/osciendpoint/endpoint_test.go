@@ -506,7 +506,7 @@ func TestSessionReceipt(t *testing.T) {
 
 func TestStoreDeliveryRefuses(t *testing.T) {
 	e := newOMEnv(t)
-	expired := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: omPKIcert(t, "expired").Raw}))
+	expired := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: certstest.PKICert(t, "expired").Raw}))
 	tests := []struct {
 		name      string
 		recipient string
