@@ -52,7 +52,7 @@ func RepoRoot(t testing.TB) string {
 // PKIPEM reads a certificate of the test PKI.
 func PKIPEM(t testing.TB, name string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(RepoRoot(t), "testdata", "pki", name))
+	b, err := os.ReadFile(certstest.PKIPath(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}
