@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 )
 
 type collected struct {
@@ -260,7 +262,7 @@ func TestMIMEWriterChecks(t *testing.T) {
 }
 
 func TestNewBoundary(t *testing.T) {
-	b, err := NewBoundary(newDetRand("b"))
+	b, err := NewBoundary(certstest.DetRand("b"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
@@ -28,7 +29,7 @@ func TestBuilderSignatureAlgorithm(t *testing.T) {
 			w := newWorld(t)
 			b := builder(t)
 			b.SignatureAlgorithm = tc.alg
-			pkg, err := b.Build(outgoing(t, doc("antrag.pdf", pdf(4000, "alg"))), pkiCert(t, "mailbox-cipher"))
+			pkg, err := b.Build(outgoing(t, doc("antrag.pdf", pdf(4000, "alg"))), certstest.PKICert(t, "mailbox-cipher"))
 			if err != nil {
 				t.Fatal(err)
 			}

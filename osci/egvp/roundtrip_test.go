@@ -48,7 +48,7 @@ func outgoing(t *testing.T, docs ...Document) Outgoing {
 }
 
 func builder(t *testing.T) *Builder {
-	return &Builder{Signature: pki(t, "mailbox-signature"), Rand: newRand("builder"), SpoolDir: t.TempDir(), Now: newClock().Now}
+	return &Builder{Signature: pki(t, "mailbox-signature"), Rand: certstest.DetRand("builder"), SpoolDir: t.TempDir(), Now: newClock().Now}
 }
 
 // reader reads as the test mailbox, trusting contentCAs for party signatures.
@@ -70,7 +70,7 @@ func TestRoundTrip(t *testing.T) {
 	bl := builder(t)
 	bl.Signature = pki(t, "mailbox-vhn")
 	pkg, err := bl.Build(outgoing(t, doc("001_Antrag_Entwurf.pdf", a), doc("002_Übersicht.pdf", b2),
-		doc("xjustiz_nachricht.xml", x)), pkiCert(t, "mailbox-cipher"))
+		doc("xjustiz_nachricht.xml", x)), certstest.PKICert(t, "mailbox-cipher"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("report %+v", got.Report)
 	}
 	if c := got.Report.Sender.Confirmed; c.SafeID != ourID || c.RoleID != RoleBeBPo || c.TrustedFor != certs.UseVHN ||
-		c.Issuer != pkiCert(t, "vhn-ca").Subject.String() || len(got.Report.Sender.Conflicts) != 0 {
+		c.Issuer != certstest.PKICert(t, "vhn-ca").Subject.String() || len(got.Report.Sender.Conflicts) != 0 {
 		t.Fatalf("confirmed sender %+v", got.Report.Sender)
 	}
 	if cl := got.Report.Sender.Claimed; cl.SafeID() != ourID || cl.Card.Organisation != "Stadt Erkelenz" || cl.UserID != ourID {
@@ -129,7 +129,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("%d documents", len(got.Documents))
 	}
 	for _, dd := range got.Documents {
-		plain := readFile(t, dd.Path)
+		plain := certstest.ReadFile(t, dd.Path)
 		if !bytes.Equal(plain, want[dd.Name]) || dd.SHA256 != sum(plain) || dd.Size != int64(len(plain)) {
 			t.Errorf("document %s differs", dd.Name)
 		}
@@ -151,7 +151,7 @@ func TestRoundTrip(t *testing.T) {
 func TestLayoutMatchesEGVP(t *testing.T) {
 	w := newWorld(t)
 	pkg, err := builder(t).Build(outgoing(t, doc("xjustiz_nachricht.xml", shared(t, "vectors/egvp/TestnachrichtEeb_1/attachments/xjustiz_nachricht.xml"))),
-		pkiCert(t, "mailbox-cipher"))
+		certstest.PKICert(t, "mailbox-cipher"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestLayoutMatchesEGVP(t *testing.T) {
 // document is not handed on, and the delivery is still returned.
 func TestTamperedAttachment(t *testing.T) {
 	w := newWorld(t)
-	pkg, err := builder(t).Build(outgoing(t, doc("antrag.pdf", pdf(5000, "t"))), pkiCert(t, "mailbox-cipher"))
+	pkg, err := builder(t).Build(outgoing(t, doc("antrag.pdf", pdf(5000, "t"))), certstest.PKICert(t, "mailbox-cipher"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func TestTamperedAttachment(t *testing.T) {
 // originator's content signature, and both verify.
 func TestSignedProject(t *testing.T) {
 	w := newWorld(t)
-	pkg, err := builder(t).Build(outgoing(t, doc("antrag.pdf", pdf(4000, "s")), doc("xjustiz_nachricht.xml", xjustizWithEEB(t))), pkiCert(t, "mailbox-cipher"))
+	pkg, err := builder(t).Build(outgoing(t, doc("antrag.pdf", pdf(4000, "s")), doc("xjustiz_nachricht.xml", xjustizWithEEB(t))), certstest.PKICert(t, "mailbox-cipher"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +265,7 @@ func TestSignedProject(t *testing.T) {
 // that did not verify, no VHN, and the message is not quarantined.
 func TestUntrustedSigner(t *testing.T) {
 	w := newWorld(t)
-	pkg, err := builder(t).Build(outgoing(t, doc("a.pdf", pdf(100, "u"))), pkiCert(t, "mailbox-cipher"))
+	pkg, err := builder(t).Build(outgoing(t, doc("a.pdf", pdf(100, "u"))), certstest.PKICert(t, "mailbox-cipher"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +292,7 @@ func TestUntrustedSigner(t *testing.T) {
 // TestNotForUs: content encrypted to another key is reported, not dropped.
 func TestNotForUs(t *testing.T) {
 	w := newWorld(t)
-	pkg, err := builder(t).Build(outgoing(t, doc("a.pdf", pdf(100, "n"))), pkiCert(t, "mailbox-cipher"))
+	pkg, err := builder(t).Build(outgoing(t, doc("a.pdf", pdf(100, "n"))), certstest.PKICert(t, "mailbox-cipher"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +310,7 @@ func TestNotForUs(t *testing.T) {
 }
 
 func TestBuildRefuses(t *testing.T) {
-	cipher := pkiCert(t, "mailbox-cipher")
+	cipher := certstest.PKICert(t, "mailbox-cipher")
 	many := make([]Document, 3)
 	for i := range many {
 		many[i] = doc("d.pdf", []byte("x"))
@@ -356,7 +356,7 @@ func TestBuildRefuses(t *testing.T) {
 }
 
 func TestEEBWithoutXJustizWarns(t *testing.T) {
-	pkg, err := builder(t).Build(outgoing(t, doc("a.pdf", []byte("%PDF"))), pkiCert(t, "mailbox-cipher"))
+	pkg, err := builder(t).Build(outgoing(t, doc("a.pdf", []byte("%PDF"))), certstest.PKICert(t, "mailbox-cipher"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,7 +370,7 @@ func TestEEBWithoutXJustizWarns(t *testing.T) {
 // our disk) is not read: Read returns ErrTooLarge, so that the caller
 // keeps it as received and reads it again with higher limits.
 func TestReadBeyondLimits(t *testing.T) {
-	pkg, err := builder(t).Build(outgoing(t, doc("a.pdf", pdf(2000, "a")), doc("b.pdf", pdf(2000, "b"))), pkiCert(t, "mailbox-cipher"))
+	pkg, err := builder(t).Build(outgoing(t, doc("a.pdf", pdf(2000, "a")), doc("b.pdf", pdf(2000, "b"))), certstest.PKICert(t, "mailbox-cipher"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 )
 
@@ -27,7 +28,7 @@ func TestUnsignedInlineContentIsNotValid(t *testing.T) {
 		}
 	}
 	if len(got.Documents) != 1 || got.Documents[0].Signed || len(got.Documents[0].SignedBy) != 0 ||
-		!bytes.Equal(readFile(t, got.Documents[0].Path), injected) {
+		!bytes.Equal(certstest.ReadFile(t, got.Documents[0].Path), injected) {
 		t.Fatalf("documents %+v", got.Documents)
 	}
 	signed := map[string]bool{}
@@ -54,7 +55,7 @@ func TestUnsignedInlineContentIsNotValid(t *testing.T) {
 func TestContainerWithoutContentSignatureIsCoveredByTransport(t *testing.T) {
 	b := builder(t)
 	b.Signature = nil
-	pkg, err := b.Build(outgoing(t, doc("a.pdf", pdf(100, "n"))), pkiCert(t, "mailbox-cipher"))
+	pkg, err := b.Build(outgoing(t, doc("a.pdf", pdf(100, "n"))), certstest.PKICert(t, "mailbox-cipher"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func TestContainerWithoutContentSignatureIsCoveredByTransport(t *testing.T) {
 	if v := got.Report.Verdict(); v.Status != ResultValid {
 		t.Fatalf("verdict %+v", v)
 	}
-	sender := pkiCert(t, "mailbox-signature").Subject.String()
+	sender := certstest.PKICert(t, "mailbox-signature").Subject.String()
 	for _, c := range got.Report.Contents {
 		if c.Delivered && (!c.Signed || c.Coverage != CoverTransport || len(c.SignedBy) != 1 || c.SignedBy[0] != sender) {
 			t.Errorf("%+v", c)
@@ -91,7 +92,7 @@ func TestTransportSignatureNotIntactCoversNothing(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := builder(t)
 			b.Signature = nil
-			pkg, err := b.Build(outgoing(t, doc("a.pdf", pdf(100, "n"))), pkiCert(t, "mailbox-cipher"))
+			pkg, err := b.Build(outgoing(t, doc("a.pdf", pdf(100, "n"))), certstest.PKICert(t, "mailbox-cipher"))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -16,20 +16,6 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
-// sharedDir returns ../shared beside the repository root (the directory
-// holding go.mod).
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	return certstest.SharedDir(t)
-}
-
-// needTool returns the path of an external peer tool; it fails under
-// CI=true when the tool is missing and skips otherwise.
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	return certstest.NeedTool(t, name)
-}
-
 // party is one key pair of the OSCI reference library's sample PKI.
 type party struct {
 	cert *x509.Certificate

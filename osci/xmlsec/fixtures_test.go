@@ -14,6 +14,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 )
 
 // testNow lies inside the validity of the committed test certificates.
@@ -22,7 +23,7 @@ var testNow = time.Date(2027, 6, 1, 12, 0, 0, 0, time.UTC)
 func loadKeyPair(t testing.TB, name string) *certs.KeyPair {
 	t.Helper()
 	dir := filepath.Join("testdata", "keys")
-	kp, err := certs.LoadPEMData(readFile(t, filepath.Join(dir, name+".key")), readFile(t, filepath.Join(dir, name+".crt")))
+	kp, err := certs.LoadPEMData(certstest.ReadFile(t, filepath.Join(dir, name+".key")), certstest.ReadFile(t, filepath.Join(dir, name+".crt")))
 	if err != nil {
 		t.Fatal(err)
 	}

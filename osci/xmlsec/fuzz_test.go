@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/beevik/etree"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 )
 
 func fuzzLimits() Limits {
@@ -170,7 +172,7 @@ func TestFuzzSeedCorpus(t *testing.T) {
 		files, _ := filepath.Glob("testdata/c14n/*.xml")
 		var docs [][]byte
 		for _, f := range files {
-			docs = append(docs, readFile(t, f))
+			docs = append(docs, certstest.ReadFile(t, f))
 		}
 		docs = append(docs, []byte(`<!DOCTYPE r><r/>`), []byte(`<a:b xmlns:a="urn:a" a:x="1" a:x="2"/>`), []byte("<r>\xff</r>"))
 		writeSeeds(t, filepath.Join(dir, "FuzzParse"), docs, nil)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 )
 
 // TestInteropWeSignJavaVerifies has the JDK's XML-DSig implementation
@@ -17,7 +19,7 @@ import (
 // check of our RSA-PSS signatures as a whole: C14N, digests and the PSS
 // parameters (MGF1 of the same hash, salt = hash length).
 func TestInteropWeSignJavaVerifies(t *testing.T) {
-	java := needTool(t, "java")
+	java := certstest.NeedTool(t, "java")
 	refs := []string{"#controlblock", "#body", "#nonintermediarycertificates"}
 	tests := []struct {
 		name   string
@@ -90,7 +92,7 @@ func TestInteropWeSignJavaVerifies(t *testing.T) {
 			if v != want && !(!tc.ok && strings.HasPrefix(v, "invalid")) {
 				t.Fatalf("java: %q, want %q\n%s", v, want, out)
 			}
-			_, ours := verifyBytes(t, readFile(t, files[i]), signerPolicy(t))
+			_, ours := verifyBytes(t, certstest.ReadFile(t, files[i]), signerPolicy(t))
 			if (ours == nil) != tc.ok {
 				t.Fatalf("we: %v, want ok=%v", ours, tc.ok)
 			}

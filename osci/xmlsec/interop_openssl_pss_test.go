@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 )
 
 // TestInteropOpenSSLPSS checks RSA-PSS (sha256-rsa-MGF1, salt = 32) against
@@ -15,7 +17,7 @@ import (
 // SignatureValue verifies with openssl dgst over the canonical SignedInfo,
 // and a SignatureValue made by openssl over our SignedInfo verifies here.
 func TestInteropOpenSSLPSS(t *testing.T) {
-	openssl := needTool(t, "openssl")
+	openssl := certstest.NeedTool(t, "openssl")
 	dir := t.TempDir()
 	keys := filepath.Join("testdata", "keys")
 	run := func(args ...string) []byte {
@@ -53,7 +55,7 @@ func TestInteropOpenSSLPSS(t *testing.T) {
 		theirs := filepath.Join(dir, "theirs")
 		args := append([]string{"dgst", "-sha256", "-sign", filepath.Join(keys, "signer.key")}, pss...)
 		run(append(args, "-out", theirs, siFile)...)
-		doc.Root().FindElement(".//ds:SignatureValue").SetText(base64.StdEncoding.EncodeToString(readFile(t, theirs)))
+		doc.Root().FindElement(".//ds:SignatureValue").SetText(base64.StdEncoding.EncodeToString(certstest.ReadFile(t, theirs)))
 		if _, err := verifyBytes(t, serialize(t, doc), signerPolicy(t)); err != nil {
 			t.Fatal(err)
 		}

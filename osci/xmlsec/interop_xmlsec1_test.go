@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 )
 
 // xmlsec1IDArgs declares the Id attributes xmlsec1 must know (it resolves
@@ -20,7 +22,7 @@ var xmlsec1IDArgs = []string{
 
 func runXmlsec1(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	bin := needTool(t, "xmlsec1")
+	bin := certstest.NeedTool(t, "xmlsec1")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
@@ -49,7 +51,7 @@ func xmlsec1Signed(t *testing.T) []byte {
 	if msg, err := runXmlsec1(t, args...); err != nil {
 		t.Fatalf("xmlsec1 --sign: %v\n%s", err, msg)
 	}
-	return readFile(t, out)
+	return certstest.ReadFile(t, out)
 }
 
 func TestInteropXmlsec1SignsWeVerify(t *testing.T) {
@@ -135,7 +137,7 @@ func TestInteropXmlsec1WholeDocument(t *testing.T) {
 		"--output", out, filepath.Join("testdata", "interop", "xmlsec1-whole-document-template.xml")); err != nil {
 		t.Fatalf("xmlsec1 --sign: %v\n%s", err, msg)
 	}
-	signed := readFile(t, out)
+	signed := certstest.ReadFile(t, out)
 	tests := []struct {
 		name  string
 		msg   []byte
