@@ -117,14 +117,7 @@ func ReadMessage(r io.Reader, o ReadOptions) (*Incoming, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := mr.NextPart()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMissingSOAPPart, err)
-	}
-	if p.Header.ContentID != SOAPContentID {
-		return nil, fmt.Errorf("%w: first part is %q", ErrMissingSOAPPart, p.Header.ContentID)
-	}
-	soap, err := io.ReadAll(p.Decoded())
+	h, soap, err := readSOAPPart(mr)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +129,7 @@ func ReadMessage(r io.Reader, o ReadOptions) (*Incoming, error) {
 		if perr != nil && m == nil {
 			return nil, perr
 		}
-		e, err := readRest(mr, &Entity{Boundary: mr.Boundary(), SOAPHeader: p.Header, SOAP: soap}, o.Sink)
+		e, err := readRest(mr, &Entity{Boundary: mr.Boundary(), SOAPHeader: h, SOAP: soap}, o.Sink)
 		if err != nil {
 			return nil, err
 		}
@@ -151,35 +144,6 @@ func ReadMessage(r io.Reader, o ReadOptions) (*Incoming, error) {
 		return nil, perr
 	}
 	return &Incoming{Message: im, Entity: inner, Encrypted: true}, perr
-}
-
-// readRest hands the remaining parts of mr to sink.
-func readRest(mr *MIMEReader, e *Entity, sink AttachmentSink) (*Entity, error) {
-	seen := map[string]bool{e.SOAPHeader.ContentID: true}
-	for {
-		p, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			return e, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if seen[p.Header.ContentID] {
-			return nil, fmt.Errorf("%w: content-id %q", ErrDuplicatePart, p.Header.ContentID)
-		}
-		seen[p.Header.ContentID] = true
-		if sink == nil {
-			return nil, fmt.Errorf("%w: attachment %q not expected", ErrMIME, p.Header.ContentID)
-		}
-		cr := &countingReader{r: p.Decoded()}
-		if err := sink.Attachment(p.Header, cr); err != nil {
-			return nil, fmt.Errorf("%w: %q: %w", ErrAttachmentSink, p.Header.ContentID, err)
-		}
-		if _, err := io.Copy(io.Discard, cr); err != nil {
-			return nil, err
-		}
-		e.Attachments = append(e.Attachments, AttachmentInfo{Header: p.Header, Size: cr.n})
-	}
 }
 
 type onePart struct{ p *Part }
