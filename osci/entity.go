@@ -112,7 +112,12 @@ func WriteEntity(w io.Writer, rand io.Reader, envelope []byte, atts ...Attachmen
 	if err != nil {
 		return err
 	}
-	mw := NewMIMEWriter(w, b)
+	return writeEntity(w, b, envelope, atts)
+}
+
+// writeEntity writes envelope and attachments as one MIME entity.
+func writeEntity(w io.Writer, boundary string, envelope []byte, atts []Attachment) error {
+	mw := NewMIMEWriter(w, boundary)
 	if err := mw.WriteSOAP(envelope, false); err != nil {
 		return err
 	}

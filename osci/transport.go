@@ -41,20 +41,8 @@ func WriteMessage(w io.Writer, o WriteOptions, envelope []byte, atts ...Attachme
 	if err != nil {
 		return err
 	}
-	inner := func(w io.Writer) error {
-		mw := NewMIMEWriter(w, boundary)
-		if err := mw.WriteSOAP(envelope, false); err != nil {
-			return err
-		}
-		for _, a := range atts {
-			if err := mw.WriteAttachment(a); err != nil {
-				return err
-			}
-		}
-		return mw.Close()
-	}
 	if o.EncryptTo == nil {
-		return inner(w)
+		return writeEntity(w, boundary, envelope, atts)
 	}
 	spool, err := os.CreateTemp(o.SpoolDir, "osci-enc-*")
 	if err != nil {
@@ -63,7 +51,7 @@ func WriteMessage(w io.Writer, o WriteOptions, envelope []byte, atts ...Attachme
 	defer os.Remove(spool.Name())
 	defer spool.Close()
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(inner(pw)) }()
+	go func() { pw.CloseWithError(writeEntity(pw, boundary, envelope, atts)) }()
 	enc := &xmlenc.Encrypter{Recipients: []xmlenc.Recipient{{Cert: o.EncryptTo}}, MimeType: "Multipart/Related", Rand: o.Rand}
 	ed, n, err := enc.EncryptStream(spool, pr, EncryptedContentID)
 	pr.CloseWithError(err) // stops the writer goroutine if encryption failed early
