@@ -219,33 +219,27 @@ func TestSupplierChecks(t *testing.T) {
 // TestPresenceMatrix checks every cell of the matrix for every supported type.
 func TestPresenceMatrix(t *testing.T) {
 	full := ControlBlock{Response: "r", Challenge: "c", ConversationID: "1", SequenceNumber: 0}
+	// unset removes field i (in the matrix's order) from cb.
+	unset := func(cb *ControlBlock, i int) {
+		switch i {
+		case 0:
+			cb.Response = ""
+		case 1:
+			cb.Challenge = ""
+		case 2:
+			cb.ConversationID = ""
+		case 3:
+			cb.SequenceNumber = NoSequence
+		}
+	}
 	for typ, rules := range presence {
 		for i, rule := range rules {
 			cb := full
-			switch i {
-			case 0:
-				cb.Response = ""
-			case 1:
-				cb.Challenge = ""
-			case 2:
-				cb.ConversationID = ""
-			case 3:
-				cb.SequenceNumber = NoSequence
-			}
+			unset(&cb, i)
 			// Fill required fields, clear forbidden ones except field i.
 			for j, r := range rules {
-				if j == i || r != forbidden {
-					continue
-				}
-				switch j {
-				case 0:
-					cb.Response = ""
-				case 1:
-					cb.Challenge = ""
-				case 2:
-					cb.ConversationID = ""
-				case 3:
-					cb.SequenceNumber = NoSequence
+				if j != i && r == forbidden {
+					unset(&cb, j)
 				}
 			}
 			errAbsent := cb.CheckPresence(typ)
