@@ -110,18 +110,7 @@ func FuzzVerify(f *testing.F) {
 		if err != nil {
 			return
 		}
-		var sigs []*etree.Element
-		var walk func(el *etree.Element)
-		walk = func(el *etree.Element) {
-			if isDSig(el, "Signature") {
-				sigs = append(sigs, el)
-			}
-			for _, c := range el.ChildElements() {
-				walk(c)
-			}
-		}
-		walk(doc.Root())
-		for _, sig := range sigs {
+		for _, sig := range signatures(doc) {
 			v, err := Verify(context.Background(), doc, sig, fuzzVerifyOnce.policy)
 			if err != nil {
 				continue
