@@ -45,6 +45,31 @@ func reparse(t testing.TB, el *etree.Element) *etree.Element {
 	return parseRoot(t, b.Bytes())
 }
 
+// declaredRoot returns a new document whose root element, tag, declares
+// the soap, ds, xenc and osci prefixes.
+func declaredRoot(tag string) (*etree.Document, *etree.Element) {
+	doc := etree.NewDocument()
+	root := doc.CreateElement(tag)
+	root.CreateAttr("xmlns:soap", "http://schemas.xmlsoap.org/soap/envelope/")
+	root.CreateAttr("xmlns:ds", NSDsig)
+	root.CreateAttr("xmlns:xenc", NSXenc)
+	root.CreateAttr("xmlns:osci", "http://www.osci.de/2002/04/osci")
+	return doc, root
+}
+
+// parsedIn places ed under a new declaredRoot(tag) and returns that root
+// as a peer parses it.
+func parsedIn(t testing.TB, tag string, ed *etree.Element) *etree.Element {
+	t.Helper()
+	doc, root := declaredRoot(tag)
+	root.AddChild(ed)
+	wire, err := doc.WriteToBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parseRoot(t, wire)
+}
+
 func parseRoot(t testing.TB, b []byte) *etree.Element {
 	t.Helper()
 	doc, err := xmlsec.ParseBytes(b, xmlsec.Limits{})
