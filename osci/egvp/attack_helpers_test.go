@@ -28,11 +28,7 @@ func sendAs(t *testing.T, sig *certs.KeyPair, o Outgoing, r *Reader) *Received {
 	t.Helper()
 	b := builder(t)
 	b.Signature = sig
-	pkg, err := b.Build(o, certstest.PKICert(t, "mailbox-cipher"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pkg.Close()
+	pkg := build(t, b, o)
 	return readBack(t, newWorldAs(t, sig), pkg, r)
 }
 
@@ -53,10 +49,7 @@ func readBack(t *testing.T, w *world, pkg *Package, r *Reader) *Received {
 func injectInline(t *testing.T, o Outgoing, data []byte) *Package {
 	t.Helper()
 	b := builder(t)
-	pkg, err := b.Build(o, certstest.PKICert(t, "mailbox-cipher"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	pkg := build(t, b, o)
 	card := o.Card
 	card.UserID, card.RoleID = o.SenderID, RoleBeBPo
 	fs, err := forms(o, card, DefaultManufacturer())

@@ -55,11 +55,7 @@ func TestUnsignedInlineContentIsNotValid(t *testing.T) {
 func TestContainerWithoutContentSignatureIsCoveredByTransport(t *testing.T) {
 	b := builder(t)
 	b.Signature = nil
-	pkg, err := b.Build(outgoing(t, doc("a.pdf", pdf(100, "n"))), certstest.PKICert(t, "mailbox-cipher"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pkg.Close()
+	pkg := build(t, b, outgoing(t, doc("a.pdf", pdf(100, "n"))))
 	got := readBack(t, newWorld(t), pkg, reader(t, generalCAs...))
 	if v := got.Report.Verdict(); v.Status != ResultValid {
 		t.Fatalf("verdict %+v", v)
@@ -92,11 +88,7 @@ func TestTransportSignatureNotIntactCoversNothing(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := builder(t)
 			b.Signature = nil
-			pkg, err := b.Build(outgoing(t, doc("a.pdf", pdf(100, "n"))), certstest.PKICert(t, "mailbox-cipher"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer pkg.Close()
+			pkg := build(t, b, outgoing(t, doc("a.pdf", pdf(100, "n"))))
 			d, parts := newWorld(t).roundTrip(t, pkg)
 			if tc.math == "" {
 				d.Card.Inspections = nil
