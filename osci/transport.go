@@ -12,12 +12,6 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
-// Transport-encryption sentinels.
-var (
-	ErrNotEncrypted = errors.New("osci: message not transport-encrypted")
-	ErrEncryption   = errors.New("osci: transport encryption malformed")
-)
-
 // WriteOptions say how WriteMessage frames a message.
 type WriteOptions struct {
 	Rand io.Reader // boundary, keys, IVs
