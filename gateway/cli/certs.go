@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -35,10 +36,7 @@ type certsInfo struct {
 	OSCIIDs     []string  `json:"osci_ids,omitempty"`
 }
 
-func runCertsInspect(env *Env, args []string) error {
-	fs := newFlagSet(env, "certs inspect [options] FILE",
-		"Show subject, issuer, serial, validity, key, key usages, SHA-256 fingerprint and OSCI certificate Id\n"+
-			"of each certificate in FILE: PEM, DER or a PKCS#12 keystore (password from a file or variable).")
+func runCertsInspect(env *Env, fs *flag.FlagSet, args []string) error {
 	pwFile := fs.String("password-file", "", "read the keystore password from `FILE`")
 	pwEnv := fs.String("password-env", "", "read the keystore password from environment variable `VAR`")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -171,11 +169,7 @@ type certsFlagList []string
 func (s *certsFlagList) String() string     { return strings.Join(*s, ",") }
 func (s *certsFlagList) Set(v string) error { *s = append(*s, v); return nil }
 
-func runCertsVerify(env *Env, args []string) error {
-	fs := newFlagSet(env, "certs verify --purpose signature|cipher [options] FILE",
-		"Validate the first certificate in FILE for a purpose: algorithm and key policy, validity, key usage,\n"+
-			"trust (pinned, or a path to a --trust root; further certificates in FILE may serve as intermediates)\n"+
-			"and revocation (OCSP, then CRL). Exit 0 when valid, 1 with the reason when not, 2 on usage errors.")
+func runCertsVerify(env *Env, fs *flag.FlagSet, args []string) error {
 	purposeFlag := fs.String("purpose", "", "signature or cipher (required)")
 	var trust, pins certsFlagList
 	fs.Var(&trust, "trust", "trusted CA certificates: PEM/DER `FILE` or directory (repeatable)")

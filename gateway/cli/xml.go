@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -45,12 +46,7 @@ func (p xmlsigPartFiles) OpenPart(id string) (io.ReadCloser, error) {
 	return os.Open(path)
 }
 
-func runXMLSign(env *Env, args []string) error {
-	fs := newFlagSet(env, "xml sign (--p12 FILE --password-file FILE | --key FILE --cert FILE) --ref ID... [options] FILE",
-		"Add one ds:Signature covering the elements with the given Id values (C14N 1.0 transform) and\n"+
-			"cid:ID attachments (octets from --part ID=FILE). The signature goes into the element with Id\n"+
-			"--into, or last into the root. KeyInfo is X509Data, or a RetrievalMethod to --retrieval ID.\n"+
-			"Writes the document to stdout or, atomically, to --out.")
+func runXMLSign(env *Env, fs *flag.FlagSet, args []string) error {
 	p12 := fs.String("p12", "", "PKCS#12 keystore `FILE` with the signature key")
 	pwFile := fs.String("password-file", "", "read the keystore password from `FILE`")
 	pwEnv := fs.String("password-env", "", "read the keystore password from environment variable `VAR`")
@@ -129,11 +125,7 @@ func runXMLSign(env *Env, args []string) error {
 	return nil
 }
 
-func runXMLVerify(env *Env, args []string) error {
-	fs := newFlagSet(env, "xml verify [--trust FILE]... [--pin FILE]... [--require ID]... [options] FILE",
-		"Verify the first ds:Signature of FILE (or the one inside the element with Id --signature-in).\n"+
-			"The signer must be a --pin certificate or chain to a --trust CA; certificates in the message\n"+
-			"only select. Exits 0 when valid, 1 with the reason when not, 2 on usage errors.")
+func runXMLVerify(env *Env, fs *flag.FlagSet, args []string) error {
 	var trust, pins, require, parts xmlsigList
 	fs.Var(&trust, "trust", "trusted CA certificate `FILE` (PEM or DER, file or directory); repeatable")
 	fs.Var(&pins, "pin", "pinned signer certificate `FILE`; repeatable")
@@ -242,11 +234,7 @@ func xmlsigFind(doc *etree.Document, in string) (*etree.Element, error) {
 	return found, nil
 }
 
-func runXMLC14N(env *Env, args []string) error {
-	fs := newFlagSet(env, "xml c14n [--exclusive] FILE",
-		"Write the canonical form of FILE to stdout: Canonical XML 1.0 without comments, or Exclusive\n"+
-			"XML Canonicalization 1.0 without comments with --exclusive. The document passes the gateway's\n"+
-			"hardened parser first (no DOCTYPE); processing instructions are allowed here.")
+func runXMLC14N(env *Env, fs *flag.FlagSet, args []string) error {
 	exclusive := fs.Bool("exclusive", false, "exclusive canonicalization")
 	if err := parseArgs(env, fs, args, 1, "exactly one FILE"); err != nil {
 		return err

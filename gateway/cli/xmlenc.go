@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/rsa"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -25,11 +26,7 @@ type xmlencList []string
 func (l *xmlencList) String() string     { return strings.Join(*l, ",") }
 func (l *xmlencList) Set(v string) error { *l = append(*l, v); return nil }
 
-func runXMLEncrypt(env *Env, args []string) error {
-	fs := newFlagSet(env, "xml encrypt --cert FILE [--cert FILE...] [--element ID] [--out FILE] FILE",
-		"Replace the element with Id ID (default: the root element) by an xenc:EncryptedData of Type Element,\n"+
-			"encrypted with AES-256-GCM (12-byte IV) and one RSA-OAEP (SHA-256, MGF1-SHA256) EncryptedKey per\n"+
-			"recipient certificate (PEM or DER). Writes the document to stdout or, atomically, to --out.")
+func runXMLEncrypt(env *Env, fs *flag.FlagSet, args []string) error {
 	var certFiles xmlencList
 	fs.Var(&certFiles, "cert", "recipient cipher certificate `FILE` (PEM or DER); repeat for several readers")
 	elementID := fs.String("element", "", "encrypt the element whose Id attribute is `ID` instead of the root")
@@ -68,12 +65,7 @@ func runXMLEncrypt(env *Env, args []string) error {
 	return nil
 }
 
-func runXMLDecrypt(env *Env, args []string) error {
-	fs := newFlagSet(env, "xml decrypt (--p12 FILE --password-file FILE | --key FILE) [--part ID=FILE...] [--out FILE] FILE",
-		"Decrypt with our cipher key. EncryptedData of Type Element or Content are replaced in place and the\n"+
-			"document is written; a single EncryptedData without Type (an OSCI transport or content layer) is\n"+
-			"written as its raw plaintext. CipherReferences to cid:ID read the ciphertext from --part ID=FILE.\n"+
-			"Nothing is written unless the ciphertext authenticated. Every decryption failure reads the same.")
+func runXMLDecrypt(env *Env, fs *flag.FlagSet, args []string) error {
 	p12 := fs.String("p12", "", "PKCS#12 keystore `FILE` holding the cipher key")
 	pwFile := fs.String("password-file", "", "read the keystore password from `FILE`")
 	pwEnv := fs.String("password-env", "", "read the keystore password from environment variable `VAR`")
