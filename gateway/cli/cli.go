@@ -178,6 +178,12 @@ func printGroupUsage(w io.Writer, g *Command) {
 	}
 }
 
+// listFlag is a repeatable option (--trust A --trust B).
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
 // newFlagSet returns a flag set for a command that prints its usage
 // consistently and never exits the process. usage is the synopsis after
 // "bebpo-gateway ", e.g. "certs inspect [options] FILE".

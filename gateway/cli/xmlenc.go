@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/beevik/etree"
 
@@ -20,14 +19,8 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
-// xmlencList is a repeatable string flag.
-type xmlencList []string
-
-func (l *xmlencList) String() string     { return strings.Join(*l, ",") }
-func (l *xmlencList) Set(v string) error { *l = append(*l, v); return nil }
-
 func runXMLEncrypt(env *Env, fs *flag.FlagSet, args []string) error {
-	var certFiles xmlencList
+	var certFiles listFlag
 	fs.Var(&certFiles, "cert", "recipient cipher certificate `FILE` (PEM or DER); repeat for several readers")
 	elementID := fs.String("element", "", "encrypt the element whose Id attribute is `ID` instead of the root")
 	out := fs.String("out", "", "write to `FILE` instead of stdout")
@@ -70,7 +63,7 @@ func runXMLDecrypt(env *Env, fs *flag.FlagSet, args []string) error {
 	pwFile := fs.String("password-file", "", "read the keystore password from `FILE`")
 	pwEnv := fs.String("password-env", "", "read the keystore password from environment variable `VAR`")
 	keyFile := fs.String("key", "", "unencrypted PEM private key `FILE` (mode 0600)")
-	var parts xmlencList
+	var parts listFlag
 	fs.Var(&parts, "part", "ciphertext of MIME part cid:ID in `ID=FILE`; repeatable")
 	out := fs.String("out", "", "write to `FILE` instead of stdout")
 	if err := parseArgs(env, fs, args, 1, "exactly one FILE"); err != nil {
@@ -79,13 +72,9 @@ func runXMLDecrypt(env *Env, fs *flag.FlagSet, args []string) error {
 	if (*p12 == "") == (*keyFile == "") {
 		return usageErrorf(fs, "give either --p12 or --key")
 	}
-	partFiles := xmlencPartFiles{}
-	for _, p := range parts {
-		id, file, ok := strings.Cut(p, "=")
-		if !ok || id == "" || file == "" {
-			return usageErrorf(fs, "--part %q is not ID=FILE", p)
-		}
-		partFiles[id] = file
+	partFiles, err := parseCIDFiles(parts)
+	if err != nil {
+		return usageErrorf(fs, "%v", err)
 	}
 	key, err := xmlencLoadKey(env, *p12, *pwFile, *pwEnv, *keyFile)
 	if errors.Is(err, errXMLEncUsage) {
@@ -104,9 +93,7 @@ func runXMLDecrypt(env *Env, fs *flag.FlagSet, args []string) error {
 	// plaintext.
 	d := &xmlenc.Decrypter{Key: key, Parts: partFiles}
 	if *out != "" {
-		d.SpoolDir = filepath.Dir(*out)
-	} else {
-		d.Parts = xmlencStreamParts{partFiles}
+		d.Parts, d.SpoolDir = cidFilesInPlace(partFiles), filepath.Dir(*out)
 	}
 	var typed, untyped []*etree.Element
 	for _, ed := range doc.FindElements("//EncryptedData") {
@@ -216,16 +203,12 @@ func xmlencByID(root *etree.Element, id string) (*etree.Element, error) {
 	return found[0], nil
 }
 
-// xmlencPartFiles opens cid: parts from files named on the command line;
-// regular files are offered as io.ReaderAt (read in place).
-type xmlencPartFiles map[string]string
+// cidFilesInPlace offers the regular files of cid: parts as io.ReaderAt
+// (read in place) instead of as streams.
+type cidFilesInPlace cidFiles
 
-func (p xmlencPartFiles) OpenPart(id string) (io.ReadCloser, error) {
-	path, ok := p[id]
-	if !ok {
-		return nil, fmt.Errorf("no --part given for cid:%s", id)
-	}
-	f, err := os.Open(path)
+func (p cidFilesInPlace) OpenPart(id string) (io.ReadCloser, error) {
+	f, err := cidFiles(p).open(id)
 	if err != nil {
 		return nil, err
 	}
@@ -237,18 +220,6 @@ func (p xmlencPartFiles) OpenPart(id string) (io.ReadCloser, error) {
 		*io.SectionReader
 		io.Closer
 	}{io.NewSectionReader(f, 0, st.Size()), f}, nil
-}
-
-// xmlencStreamParts offers parts as plain streams, so they are spooled
-// before decryption.
-type xmlencStreamParts struct{ files xmlencPartFiles }
-
-func (p xmlencStreamParts) OpenPart(id string) (io.ReadCloser, error) {
-	path, ok := p.files[id]
-	if !ok {
-		return nil, fmt.Errorf("no --part given for cid:%s", id)
-	}
-	return os.Open(path)
 }
 
 // xmlencWrite runs write against stdout, or against a temporary file beside
