@@ -86,15 +86,7 @@ func TestCLIReprocessOnDataDirectory(t *testing.T) {
 	}
 	cfg := apitest.ReferenceConfig(t, dir, "http://127.0.0.1:1/osci", data, filepath.Join(dir, "intake"), "127.0.0.1:1")
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(data, sqlite.FileName), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	blobs, err := mailbox.OpenBlobs(filepath.Join(data, "blobs"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, blobs := newDataDir(t, data)
 	p := apitest.ParkReference(t, st, blobs, "bob", "unsigned")
 	code, out, errs := runCLI(t, map[string]string{"USER": "erika"}, "messages", "reprocess", "--data", data, "--config", cfg, "--json", fmt.Sprint(p.ID))
 	if code != ExitOK || !strings.Contains(out, `"state": "received"`) {
@@ -119,13 +111,11 @@ func TestCLIReprocessOnDataDirectory(t *testing.T) {
 
 var queueT0 = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 
-// queueFixture makes a data directory holding a queued, a failed and a
-// received message, and returns the store the "daemon" keeps open.
-func queueFixture(t *testing.T) (string, *sqlite.Store, map[string]int64) {
+// newDataDir opens the store and blobs of a gateway data directory in
+// dir as the running daemon would, closed when the test ends.
+func newDataDir(t *testing.T, dir string) (*sqlite.Store, *mailbox.Blobs) {
 	t.Helper()
-	dir := t.TempDir()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, sqlite.FileName), sqlite.Options{})
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, sqlite.FileName), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,6 +124,16 @@ func queueFixture(t *testing.T) (string, *sqlite.Store, map[string]int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return st, blobs
+}
+
+// queueFixture makes a data directory holding a queued, a failed and a
+// received message, and returns the store the "daemon" keeps open.
+func queueFixture(t *testing.T) (string, *sqlite.Store, map[string]int64) {
+	t.Helper()
+	dir := t.TempDir()
+	ctx := context.Background()
+	st, blobs := newDataDir(t, dir)
 	ids := map[string]int64{}
 	for _, name := range []string{"queued", "failed"} {
 		m, err := mailbox.Submit(ctx, st, blobs, mailbox.NewOutgoing{Mailbox: "DE.BeBPo.erkelenz", Recipient: "DE.Justiz.ag", Subject: "Antrag " + name, Now: queueT0}, []mailbox.Part{{Name: name + ".pdf", ContentType: "application/pdf", Body: strings.NewReader(name)}})
