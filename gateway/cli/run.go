@@ -26,10 +26,17 @@ func runDaemon(env *Env, fs *flag.FlagSet, args []string) error {
 	case *drain <= 0:
 		return usageErrorf(fs, "--drain-timeout must be positive")
 	}
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sig)
+	sig, stop := notifySignals()
+	defer stop()
 	return gateway.Serve(gateway.DaemonOptions{ConfigPath: *cfgPath, LogOutput: env.Stderr, Getenv: env.Getenv, DrainTimeout: *drain}, sig, nil)
+}
+
+// notifySignals delivers SIGHUP, SIGTERM and SIGINT to the returned
+// channel (room for the second signal that forces exit) until stop.
+func notifySignals() (sig chan os.Signal, stop func()) {
+	sig = make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	return sig, func() { signal.Stop(sig) }
 }
 
 func runDemo(env *Env, fs *flag.FlagSet, args []string) error {
@@ -37,9 +44,8 @@ func runDemo(env *Env, fs *flag.FlagSet, args []string) error {
 	if err := parseArgs(env, fs, args, 0, ""); err != nil {
 		return err
 	}
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sig)
+	sig, stop := notifySignals()
+	defer stop()
 	return demo.Run(env.Stdout, env.Getenv, *dir, sig)
 }
 
