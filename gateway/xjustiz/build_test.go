@@ -196,3 +196,49 @@ func TestFileNameCarriesUUID(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentUse builds and reads from several goroutines with one
+// Codec and with Codecs made concurrently (the schemas compile once).
+func TestConcurrentUse(t *testing.T) {
+	shared := newCodec(t, "shared")
+	sub := twoDocuments(t)
+	errs := make(chan error, 16)
+	for i := range 4 {
+		go func() {
+			c := shared
+			if i%2 == 1 {
+				var err error
+				if c, err = xjustiz.New(xjustiz.Options{}); err != nil {
+					errs <- err
+					return
+				}
+			}
+			for range 10 {
+				b, err := c.BuildSubmission(sub)
+				if err == nil {
+					_, err = c.Read(b.Record)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func BenchmarkBuildSubmission(b *testing.B) {
+	c := newCodec(b, "bench")
+	s := twoDocuments(b)
+	for b.Loop() {
+		if _, err := c.BuildSubmission(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

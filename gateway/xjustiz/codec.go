@@ -101,7 +101,8 @@ func (c *Codec) Generation() string { return c.gen.name }
 func (c *Codec) DocumentClasses() []Code { return append([]Code(nil), c.gen.classes.codes...) }
 
 // Validate checks record against the schemas of the generation its
-// nachrichtenkopf/@xjustizVersion names (any this build carries) and the
+// xjustizVersion names (any this build carries; none named: the Codec's
+// generation) and the
 // rules of the standard this package checks. It returns nil, or an error
 // wrapping ErrTooLarge, ErrMalformed, ErrSchema, ErrRule (a
 // *ValidationError with the validator's messages), ErrUnsupported or
@@ -125,8 +126,13 @@ func (c *Codec) check(record []byte, gen *generation) (*etree.Document, *generat
 	root := doc.Root()
 	msg := root.Tag
 	if gen == nil {
-		version := headerVersion(root)
-		if gen = generationForVersion(version); gen == nil {
+		// A record that declares no version is checked against the
+		// Codec's generation, so its author sees the schema's message.
+		version := declaredVersion(root)
+		if gen = c.gen; version != "" {
+			gen = generationForVersion(version)
+		}
+		if gen == nil {
 			return doc, nil, fmt.Errorf("%w: %q (this build has %v)", ErrUnknownGeneration, version, Generations())
 		}
 		if err := gen.load(); err != nil {
@@ -168,11 +174,12 @@ func (c *Codec) malformed(record []byte, perr error) error {
 	return fmt.Errorf("%w: %w", ErrMalformed, perr)
 }
 
-// headerVersion is nachrichtenkopf/@xjustizVersion (3.x), "" when absent.
-func headerVersion(root *etree.Element) string {
-	for _, h := range root.ChildElements() {
-		if h.Tag == "nachrichtenkopf" {
-			return h.SelectAttrValue("xjustizVersion", "")
+// declaredVersion is the xjustizVersion a record declares: on the
+// nachrichtenkopf (3.x) or on grunddaten (2.x); "" when none.
+func declaredVersion(root *etree.Element) string {
+	for _, name := range []string{"nachrichtenkopf", "grunddaten"} {
+		if e := child(root, name); e != nil && e.SelectAttrValue("xjustizVersion", "") != "" {
+			return e.SelectAttrValue("xjustizVersion", "")
 		}
 	}
 	return ""

@@ -38,7 +38,9 @@ type generation struct {
 	messages  map[string]string // root element → schema file that declares it
 	// listVersionID of the code lists the builder writes.
 	courtList, roleList, partList, eebList string
-	classList string // GDS.Dokumentklasse genericode file; its version is read from it
+	// classList is the GDS.Dokumentklasse genericode file; its version is
+	// read from it.
+	classList string
 
 	once    sync.Once
 	schemas map[string]*xsd.Schema

@@ -34,7 +34,7 @@ type Record struct {
 	Subject          string    // the first verfahrensgegenstand/gegenstand
 
 	Documents    []ReceivedDocument
-	EEBRequested bool     // some document carries ruecksendungEEB.erforderlich = true
+	EEBRequested bool      // some document carries ruecksendungEEB.erforderlich = true
 	EEB          *EEBReply // set for nachricht.eeb.zuruecklaufend.*
 }
 
@@ -89,10 +89,7 @@ func (c *Codec) Read(record []byte) (*Record, error) {
 }
 
 func (c *Codec) readHeader(r *Record, root *etree.Element) error {
-	r.Version = headerVersion(root)
-	if gd := child(root, "grunddaten"); r.Version == "" && gd != nil {
-		r.Version = gd.SelectAttrValue("xjustizVersion", "") // 2.x
-	}
+	r.Version = declaredVersion(root)
 	k := child(root, "nachrichtenkopf")
 	if k == nil {
 		return nil

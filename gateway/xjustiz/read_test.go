@@ -176,3 +176,19 @@ func TestValidateUnsupportedMessage(t *testing.T) {
 		t.Fatalf("got %v, want ErrUnsupported", err)
 	}
 }
+
+// TestValidateWithoutVersion: a record declaring no version is checked
+// against the Codec's generation, so the schema says what is missing.
+func TestValidateWithoutVersion(t *testing.T) {
+	c := newCodec(t, "x")
+	b, err := c.BuildEEB(eebAnswer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := bytes.Replace(b.Record, []byte(` xjustizVersion="3.5.1"`), nil, 1)
+	err = c.Validate(rec)
+	var ve *xjustiz.ValidationError
+	if !errors.As(err, &ve) || !errors.Is(err, xjustiz.ErrSchema) || !strings.Contains(ve.Problems[0].Message, "xjustizVersion") {
+		t.Fatalf("got %v, want the schema's message on xjustizVersion", err)
+	}
+}
