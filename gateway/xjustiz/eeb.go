@@ -77,6 +77,24 @@ func (c *Codec) BuildEEB(a EEBAnswer) (*Built, error) {
 	return b, nil
 }
 
+// EEBAnswer starts the answer to r, a received record that asks for an
+// eEB: to the court that sent it, naming its message (fremdeNachrichtenID),
+// with the case numbers swapped to our side (the court's aktenzeichen.absender
+// becomes our aktenzeichen.empfaenger). The caller sets Acknowledged or
+// Rejection (and Representative) and passes it to BuildEEB.
+func (r *Record) EEBAnswer(sender string) (EEBAnswer, error) {
+	if !r.EEBRequested {
+		return EEBAnswer{}, fmt.Errorf("%w: %s %s", ErrNoEEBAsked, r.Message, r.MessageID)
+	}
+	return EEBAnswer{
+		Court:            Court{Code: r.SenderCourt, Name: r.SenderName},
+		Sender:           sender,
+		ForeignMessageID: r.MessageID,
+		CaseSender:       r.CaseRecipient,
+		CaseRecipient:    r.CaseSender,
+	}, nil
+}
+
 // EEBReply is a received eEB answer, to be matched to the message we sent
 // by ForeignMessageID (our eigeneNachrichtenID).
 type EEBReply struct {

@@ -200,3 +200,58 @@ func TestEEBWithoutForeignIDBreaksRule(t *testing.T) {
 		t.Fatalf("read %v, %v", r, err)
 	}
 }
+
+// TestAnswerReceivedRequest walks the eEB workflow through the library:
+// a court's record asks for an eEB, we answer it, and the court reads the
+// answer and matches it to its message by fremdeNachrichtenID.
+func TestAnswerReceivedRequest(t *testing.T) {
+	courtSide := newCodec(t, "court")
+	req := twoDocuments(t)
+	req.Court, req.Sender = court(t, "R1504"), "Amtsgericht Mönchengladbach"
+	req.CaseSender, req.CaseRecipient = "5 C 17/26", "32.1-2026/0815"
+	sent, err := courtSide.BuildSubmission(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	us := newCodec(t, "city")
+	received, err := us.Read(sent.Record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := received.EEBAnswer("Stadt Erkelenz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.ForeignMessageID != sent.MessageID || a.CaseRecipient != "5 C 17/26" || a.CaseSender != "32.1-2026/0815" || a.Court.Name != "Amtsgericht Mönchengladbach" {
+		t.Fatalf("answer %+v", a)
+	}
+	a.Acknowledged = time.Date(2026, 3, 6, 0, 0, 0, 0, time.UTC)
+	answer, err := us.BuildEEB(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := courtSide.ReadEEB(answer.Record)
+	if err != nil || got.Validation != nil {
+		t.Fatalf("%+v %v", got, err)
+	}
+	if got.EEB.ForeignMessageID != sent.MessageID || !got.EEB.Acknowledged || got.EEB.Date.Format(time.DateOnly) != "2026-03-06" {
+		t.Errorf("court read %+v", got.EEB)
+	}
+	if got.RecipientName != "Amtsgericht Mönchengladbach" || got.CaseRecipient != "5 C 17/26" {
+		t.Errorf("header %+v", got)
+	}
+
+	noEEB := twoDocuments(t)
+	noEEB.EEB = false
+	plain, err := courtSide.BuildSubmission(noEEB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := us.Read(plain.Record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.EEBAnswer("Stadt Erkelenz"); !errors.Is(err, xjustiz.ErrNoEEBAsked) {
+		t.Fatalf("got %v, want ErrNoEEBAsked", err)
+	}
+}

@@ -24,6 +24,7 @@ var (
 	ErrRule        = errors.New("xjustiz: record breaks a rule of the standard")
 	ErrUnsupported = errors.New("xjustiz: unsupported message")
 	ErrNotEEB      = errors.New("xjustiz: not an eEB answer")
+	ErrNoEEBAsked  = errors.New("xjustiz: record asks for no eEB")
 
 	// Configuration and the embedded files.
 	ErrUnknownGeneration = errors.New("xjustiz: unknown schema generation")
