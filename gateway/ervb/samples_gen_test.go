@@ -83,8 +83,13 @@ func TestGenerateSamples(t *testing.T) {
 
 	// Ghostscript: a text page with an embedded font, classic cross-reference.
 	write(src("page.ps"), "%!PS\n/Helvetica findfont 14 scalefont setfont 72 720 moveto (Klage des Landes) show showpage\n")
+	// Ghostscript leaves the standard 14 fonts out unless told to embed
+	// every font (NeverEmbed empty), as PDF/A writers do.
 	run("gs", "-q", "-dBATCH", "-dNOPAUSE", "-dSAFER", "-sDEVICE=pdfwrite", "-dEmbedAllFonts=true", "-dSubsetFonts=true",
-		"-sOutputFile="+out("plain_gs.pdf"), src("page.ps"))
+		"-sOutputFile="+out("plain_gs.pdf"), "-c", "<</NeverEmbed []>> setdistillerparams", "-f", src("page.ps"))
+	// Its default output, with Helvetica not embedded.
+	run("gs", "-q", "-dBATCH", "-dNOPAUSE", "-dSAFER", "-sDEVICE=pdfwrite",
+		"-sOutputFile="+out("gs_default_font_not_embedded.pdf"), src("page.ps"))
 	// qpdf: the same with object streams and a cross-reference stream, and linearized.
 	run("qpdf", "--object-streams=generate", out("plain_gs.pdf"), out("plain_objstm.pdf"))
 	run("qpdf", "--linearize", out("plain_gs.pdf"), out("plain_linearized.pdf"))

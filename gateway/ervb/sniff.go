@@ -48,9 +48,11 @@ func (k kind) German() string {
 	return "in keinem zulässigen Format"
 }
 
+const sniffLen = 512
+
 // sniff tells the content's kind by its first bytes.
 func sniff(c content) kind {
-	head := make([]byte, 512)
+	head := make([]byte, sniffLen)
 	n, _ := c.r.ReadAt(head, 0)
 	head = head[:n]
 	switch {
@@ -77,7 +79,7 @@ func sniff(c content) kind {
 		return kindXML
 	}
 	// A rune cut at the 512-byte boundary does not make text binary.
-	if !bytes.ContainsRune(head, 0) && (utf8.Valid(head) || n == len(head) && utf8.Valid(head[:n-utf8.UTFMax])) {
+	if !bytes.ContainsRune(head, 0) && (utf8.Valid(head) || n == sniffLen && utf8.Valid(head[:n-utf8.UTFMax])) {
 		return kindText
 	}
 	return kindUnknown
