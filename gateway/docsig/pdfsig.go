@@ -179,4 +179,3 @@ func pdfDate(d pdf.Dict) time.Time {
 	}
 	return time.Date(num(0, 4, 0), time.Month(num(4, 2, 1)), num(6, 2, 1), num(8, 2, 0), num(10, 2, 0), num(12, 2, 0), 0, loc).UTC()
 }
-

@@ -2,8 +2,8 @@ package docsig
 
 import (
 	"context"
-	"crypto/x509"
 	"crypto"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"hash"
