@@ -102,7 +102,9 @@ func sign(t *testing.T, data []byte, s signer, extra ...string) []byte {
 // machine's time (openssl stamps the signing time with it); revocation
 // is asked of nobody and only warns, as the PKI's responders are not
 // running here.
-func verifier(t *testing.T) *docsig.Verifier {
+func verifier(t *testing.T) *docsig.Verifier { return verifierFor(t) }
+
+func verifierFor(t testing.TB) *docsig.Verifier {
 	t.Helper()
 	ts := certs.NewTrustStore()
 	if err := ts.AddCA(certstest.PKICert(t, "root-ca")); err != nil {

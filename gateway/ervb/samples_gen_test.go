@@ -59,7 +59,7 @@ func TestGenerateSamples(t *testing.T) {
 	if !*samples {
 		t.Skip("run with -samples to regenerate testdata/documents")
 	}
-	for _, tool := range []string{"qpdf", "gs", "img2pdf", "tiffcp"} {
+	for _, tool := range []string{"qpdf", "gs", "img2pdf", "tiffcp", "openssl"} {
 		certstest.NeedTool(t, tool)
 	}
 	dir := filepath.Join(certstest.RepoRoot(t), "testdata", "documents")
@@ -118,6 +118,10 @@ func TestGenerateSamples(t *testing.T) {
 		write(src(name+".src"), pdf)
 		run("qpdf", src(name+".src"), out(name+".pdf"))
 	}
+	// A detached signature of plain_gs.pdf by the test PKI's mailbox key.
+	run("openssl", "cms", "-sign", "-binary", "-outform", "DER", "-in", out("plain_gs.pdf"), "-out", out("plain_gs.pdf.p7s"),
+		"-signer", certstest.PKIPath(t, "mailbox-signature.pem"), "-inkey", certstest.PKIPath(t, "mailbox-signature.key"),
+		"-certfile", certstest.PKIPath(t, "intermediate-ca.pem"))
 	// JavaScript that only an object stream holds.
 	run("qpdf", "--object-streams=generate", out("javascript_openaction.pdf"), out("javascript_objstm.pdf"))
 }
