@@ -17,10 +17,10 @@ import (
 func TestRealCourtFilings(t *testing.T) {
 	dir := filepath.Join(certstest.SharedDir(t), "vectors", "egvp", "Testnachricht_xjustiz321", "attachments")
 	for name, notEmbedded := range map[string][]string{
-		"001_Ermittlungsübersicht_Abverfügung.pdf":                               nil,
+		"001_Ermittlungsübersicht_Abverfügung.pdf":                              nil,
 		"002_Antrag_auf_richterliche_Entscheidung_zur_Wohnungsdurchsuchung.pdf": {"Arial-BoldMT", "Arial-ItalicMT", "ArialMT"},
-		"003_Sachverhalt.pdf":                                                    {"Arial-BoldMT", "ArialMT"},
-		"xjustiz_nachricht.xml":                                                  nil,
+		"003_Sachverhalt.pdf":   {"Arial-BoldMT", "ArialMT"},
+		"xjustiz_nachricht.xml": nil,
 	} {
 		t.Run(name, func(t *testing.T) {
 			fs := check(t, ervb.OSFile(name, filepath.Join(dir, name)))
