@@ -1,0 +1,172 @@
+package docsig_test
+
+import (
+	"bytes"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/docsig"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+)
+
+var document = []byte("%PDF-1.7\nSchriftsatz des Klägers vom 1. Dezember 2026\n")
+
+func verifyOne(t *testing.T, v *docsig.Verifier, sig, doc []byte) docsig.Result {
+	t.Helper()
+	rs := v.VerifyDetached(ctx, "Klage.pdf", "Klage.pdf.p7s", sig, bytes.NewReader(doc))
+	if len(rs) != 1 {
+		t.Fatalf("%d results", len(rs))
+	}
+	return rs[0]
+}
+
+func TestDetachedValid(t *testing.T) {
+	v := verifier(t)
+	for _, tc := range []struct {
+		name  string
+		s     signer
+		extra []string
+	}{
+		{"rsa pkcs1 v1.5 sha-256", pkiSigner(t, "mailbox-signature"), nil},
+		{"rsa-pss sha-256", pkiSigner(t, "mailbox-signature"), []string{"-keyopt", "rsa_padding_mode:pss"}},
+		{"sha-512", pkiSigner(t, "mailbox-signature"), []string{"-md", "sha512"}},
+		{"ecdsa p-256", issue(t, "intermediate-ca", &x509.Certificate{}, false), nil},
+		{"without signed attributes", pkiSigner(t, "mailbox-signature"), []string{"-noattr"}},
+		{"signer identified by key identifier", issue(t, "intermediate-ca", &x509.Certificate{SubjectKeyId: []byte("signer-key-id-01")}, true), []string{"-keyid"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := verifyOne(t, v, sign(t, document, tc.s, tc.extra...), document)
+			if r.Err != nil {
+				t.Fatalf("Err = %v", r.Err)
+			}
+			sc := r.SignatureCheck()
+			if sc.Integrity != mailbox.ResultOK || sc.CertValidity != mailbox.ResultValid || sc.CertType != "advanced" || sc.Kind != "document" {
+				t.Fatalf("check %+v", sc)
+			}
+			if sc.Signer != certs.DN(tc.s.c.Subject) || sc.Object != "Klage.pdf (Klage.pdf.p7s)" {
+				t.Fatalf("signer %q object %q", sc.Signer, sc.Object)
+			}
+			if tc.extra == nil && r.SigningTime.IsZero() {
+				t.Fatal("openssl's signingTime attribute was not read")
+			}
+		})
+	}
+}
+
+func TestQualifiedWhereTheCertificateSaysSo(t *testing.T) {
+	v := verifier(t)
+	s := issue(t, "intermediate-ca", &x509.Certificate{ExtraExtensions: []pkix.Extension{qcStatements(t, qcCompliance, qcSSCD, qcType)}}, true)
+	r := verifyOne(t, v, sign(t, document, s), document)
+	if r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	if q := r.Qualification; !q.Qualified || !q.QSCD || q.Type != "esign" {
+		t.Fatalf("qualification %+v", q)
+	}
+	if sc := r.SignatureCheck(); sc.CertType != "qualified" || !strings.Contains(sc.Detail, "Qualifizierte elektronische Signatur") {
+		t.Fatalf("check %+v", sc)
+	}
+	// An untrusted issuer's claim to qualification is not reported.
+	u := issue(t, "unknown-root-ca", &x509.Certificate{ExtraExtensions: []pkix.Extension{qcStatements(t, qcCompliance, qcSSCD)}}, true)
+	r = verifyOne(t, v, sign(t, document, u), document)
+	if r.Qualification.Qualified || r.SignatureCheck().CertType != "" {
+		t.Fatalf("untrusted issuer's qualification reported: %+v", r.Qualification)
+	}
+}
+
+// Each attack on a detached signature fails with its own sentinel.
+func TestDetachedTampering(t *testing.T) {
+	v := verifier(t)
+	good := pkiSigner(t, "mailbox-signature")
+	sig := sign(t, document, good)
+	flipped := bytes.Clone(document)
+	flipped[20] ^= 1
+	other := []byte("%PDF-1.7\nein ganz anderer Schriftsatz\n")
+
+	for _, tc := range []struct {
+		name      string
+		sig, doc  []byte
+		want      []error
+		integrity string
+		validity  string
+	}{
+		{"one byte of the document changed", sig, flipped, []error{docsig.ErrDigestMismatch}, mailbox.ResultCorrupted, mailbox.ResultIndeterminate},
+		{"signature over other content", sign(t, other, good), document, []error{docsig.ErrDigestMismatch}, mailbox.ResultCorrupted, mailbox.ResultIndeterminate},
+		{"document changed, no signed attributes", sign(t, document, good, "-noattr"), flipped, []error{docsig.ErrDigestMismatch}, mailbox.ResultCorrupted, mailbox.ResultIndeterminate},
+		{"wrong certificate: same issuer and serial, other key", swapCertificate(t, sig, good.c), document, []error{docsig.ErrSignatureInvalid}, mailbox.ResultCorrupted, mailbox.ResultIndeterminate},
+		{"signer certificate left out", sign(t, document, good, "-nocerts"), document, []error{docsig.ErrNoSigner}, mailbox.ResultIndeterminate, mailbox.ResultIndeterminate},
+		{"signature value altered", flipLast(sig), document, []error{docsig.ErrSignatureInvalid}, mailbox.ResultCorrupted, mailbox.ResultIndeterminate},
+		{"expired certificate", sign(t, document, issue(t, "intermediate-ca", expiredTmpl(), true)), document, []error{docsig.ErrCertificate, certs.ErrExpired}, mailbox.ResultOK, mailbox.ResultInvalid},
+		{"untrusted CA", sign(t, document, issue(t, "unknown-root-ca", &x509.Certificate{}, true)), document, []error{docsig.ErrCertificate, certs.ErrNotTrusted}, mailbox.ResultOK, mailbox.ResultIndeterminate},
+		{"certificate not for signatures", sign(t, document, issue(t, "intermediate-ca", &x509.Certificate{KeyUsage: x509.KeyUsageKeyEncipherment}, true)), document, []error{docsig.ErrCertificate, certs.ErrKeyUsage}, mailbox.ResultOK, mailbox.ResultInvalid},
+		{"sha-1 digest", sign(t, document, good, "-md", "sha1"), document, []error{docsig.ErrWeakAlgorithm}, mailbox.ResultIndeterminate, mailbox.ResultIndeterminate},
+		{"not a signature", []byte("-----BEGIN PKCS7-----"), document, []error{docsig.ErrMalformed}, mailbox.ResultIndeterminate, mailbox.ResultIndeterminate},
+		{"signature embeds its content", sign(t, document, good, "-nodetach"), document, []error{docsig.ErrUnsupported}, mailbox.ResultIndeterminate, mailbox.ResultIndeterminate},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := verifyOne(t, v, tc.sig, tc.doc)
+			for _, w := range tc.want {
+				if !errors.Is(r.Err, w) {
+					t.Fatalf("Err = %v, want %v", r.Err, w)
+				}
+			}
+			if r.Valid() || r.Error == "" {
+				t.Fatal("tampered signature reported valid")
+			}
+			if sc := r.SignatureCheck(); sc.Integrity != tc.integrity || sc.CertValidity != tc.validity || sc.CertType != "" {
+				t.Fatalf("integrity %s validity %s type %q, want %s %s", sc.Integrity, sc.CertValidity, sc.CertType, tc.integrity, tc.validity)
+			}
+		})
+	}
+}
+
+func flipLast(b []byte) []byte {
+	b = bytes.Clone(b)
+	b[len(b)-1] ^= 1
+	return b
+}
+
+// A signing time the signer claims in the future of the verifier's clock.
+func TestSigningTimeInTheFuture(t *testing.T) {
+	base := verifier(t)
+	_ = base
+	ts := certs.NewTrustStore()
+	if err := ts.AddCA(certstest.PKICert(t, "root-ca")); err != nil {
+		t.Fatal(err)
+	}
+	vs := certs.TrustSets{ContentSigner: ts}.Validators(certs.Validator{Policy: certs.Policy{SignatureRevocation: certs.RevocationPrefer}})
+	v, err := docsig.New(docsig.Config{Validator: vs.ContentSigner, Now: func() time.Time { return time.Now().Add(-time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := verifyOne(t, v, sign(t, document, pkiSigner(t, "mailbox-signature")), document)
+	if !errors.Is(r.Err, docsig.ErrSigningTime) || r.SignatureCheck().CertValidity != mailbox.ResultInvalid {
+		t.Fatalf("Err = %v", r.Err)
+	}
+}
+
+func TestSeveralSigners(t *testing.T) {
+	v := verifier(t)
+	a, b := pkiSigner(t, "mailbox-signature"), issue(t, "intermediate-ca", &x509.Certificate{}, false)
+	sig := sign(t, document, a, "-signer", b.cert, "-inkey", b.key)
+	rs := v.VerifyDetached(ctx, "Klage.pdf", "Klage.pdf.p7s", sig, bytes.NewReader(document))
+	if len(rs) != 2 || rs[0].Err != nil || rs[1].Err != nil || rs[0].Signer == rs[1].Signer {
+		t.Fatalf("results %+v", rs)
+	}
+}
+
+// Only the content-signer set may vouch for document signers.
+func TestVerifierRefusesAnotherTrustSet(t *testing.T) {
+	vs := certs.TrustSets{VHN: certs.NewTrustStore()}.Validators(certs.Validator{})
+	for _, val := range []*certs.Validator{vs.VHN, vs.Intermediary, vs.RecipientCipher, nil} {
+		if _, err := docsig.New(docsig.Config{Validator: val}); !errors.Is(err, docsig.ErrConfig) {
+			t.Fatalf("New(%v) = %v", val, err)
+		}
+	}
+}
