@@ -32,10 +32,10 @@ var ErrConfig = errors.New("gateway: invalid configuration")
 
 // Config is the daemon's configuration.
 type Config struct {
-	DataDir        string          `yaml:"data_dir"`
-	Log            logging.Config  `yaml:"log"`
-	API            APIConfig       `yaml:"api"`
-	Trust          TrustConfig     `yaml:"trust"`
+	DataDir string         `yaml:"data_dir"`
+	Log     logging.Config `yaml:"log"`
+	API     APIConfig      `yaml:"api"`
+	Trust   TrustConfig    `yaml:"trust"`
 	// Intermediaries are the OSCI intermediaries the gateway speaks to by
 	// name: its mailboxes' own and the ones recipients live at. A mailbox's
 	// inline intermediary is added here by Validate, under its name or, when
@@ -43,9 +43,9 @@ type Config struct {
 	Intermediaries []IntermediaryConfig `yaml:"intermediaries"`
 	Mailboxes      []MailboxConfig      `yaml:"mailboxes"`
 	Sending        SendingConfig        `yaml:"sending"`
-	Intakes        []IntakeConfig  `yaml:"intakes"`
-	OutgoingFolder *OutgoingConfig `yaml:"outgoing_folder"`
-	AddressBook    string          `yaml:"address_book"`
+	Intakes        []IntakeConfig       `yaml:"intakes"`
+	OutgoingFolder *OutgoingConfig      `yaml:"outgoing_folder"`
+	AddressBook    string               `yaml:"address_book"`
 	// AllowGroupReadableSecrets accepts password and token files that the
 	// file's group may read (mode 0640, for a deployment where an
 	// administrators' group owns them). Files others may read are refused
