@@ -116,6 +116,10 @@ type IntermediaryConfig struct {
 	// again (default 1 minute, doubling while the tries fail, at most 15).
 	CircuitFailures int           `yaml:"circuit_failures"`
 	CircuitOpen     time.Duration `yaml:"circuit_open"`
+
+	// Key is where the file defines it ("intermediaries[0]",
+	// "mailboxes[1].intermediary"), set by Validate for error messages.
+	Key string `yaml:"-"`
 }
 
 // UnmarshalYAML reads either a plain name (`intermediary: bebpo`) or the

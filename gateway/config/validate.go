@@ -59,6 +59,9 @@ func (c *Config) Validate() error {
 		}
 		inter[ic.Name] = true
 		ic.validate(&p, key)
+		if ic.Key == "" {
+			ic.Key = key
+		}
 	}
 	if c.Sending.ConfirmFirst < time.Second || c.Sending.ConfirmMax < c.Sending.ConfirmFirst || c.Sending.ConfirmFor < c.Sending.ConfirmMax {
 		p.add("sending", "needs 1s <= confirm_first <= confirm_max <= confirm_for, not %s, %s, %s",
@@ -239,7 +242,7 @@ func (c *Config) resolveIntermediary(p *problems, key string, m *MailboxConfig) 
 		return
 	}
 	same := func(a, b IntermediaryConfig) bool {
-		a.Name, b.Name = "", ""
+		a.Name, b.Name, a.Key, b.Key = "", "", "", ""
 		return reflect.DeepEqual(a, b)
 	}
 	for i, other := range c.Intermediaries {
@@ -262,6 +265,7 @@ func (c *Config) resolveIntermediary(p *problems, key string, m *MailboxConfig) 
 			return
 		}
 	}
+	ic.Key = key
 	c.Intermediaries = append(c.Intermediaries, *ic)
 }
 
