@@ -2,33 +2,16 @@ package certs
 
 import (
 	"crypto/x509"
+	"errors"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 )
 
-// repoRoot walks up from the test's working directory to the directory
-// holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	return certstest.RepoRoot(t)
-}
-
-// sharedDir is the shared reference material beside the checkout.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	return certstest.SharedDir(t)
-}
-
-func pkiPath(t testing.TB, file string) string {
-	return filepath.Join(repoRoot(t), "testdata", "pki", file)
-}
-
 func readPKI(t testing.TB, file string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(pkiPath(t, file))
+	b, err := os.ReadFile(certstest.PKIPath(t, file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,4 +34,21 @@ func loadKP(t testing.TB, base string) *KeyPair {
 		t.Fatal(err)
 	}
 	return kp
+}
+
+// failedAsWanted checks err against want, the error a test case expects:
+// with want set, err must match it and the case is done (true); without,
+// err must be nil and the case goes on (false).
+func failedAsWanted(t testing.TB, err, want error) bool {
+	t.Helper()
+	if want != nil {
+		if !errors.Is(err, want) {
+			t.Fatalf("err = %v, want %v", err, want)
+		}
+		return true
+	}
+	if err != nil {
+		t.Fatalf("err = %v", err)
+	}
+	return false
 }

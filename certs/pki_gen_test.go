@@ -19,6 +19,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 )
 
 var update = flag.Bool("update", false, "regenerate the test PKI under testdata/pki")
@@ -95,7 +97,7 @@ func TestGeneratePKI(t *testing.T) {
 	if !*update {
 		t.Skip("regenerates testdata/pki; run with -update")
 	}
-	g := &pkiGen{t: t, dir: filepath.Join(repoRoot(t), "testdata", "pki")}
+	g := &pkiGen{t: t, dir: filepath.Join(certstest.RepoRoot(t), "testdata", "pki")}
 	if err := os.RemoveAll(g.dir); err != nil {
 		t.Fatal(err)
 	}

@@ -3,32 +3,17 @@ package mailbox_test
 import (
 	"bytes"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
-	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
 )
-
-func benchEnv(b *testing.B) (*sqlite.Store, *mailbox.Blobs) {
-	dir := b.TempDir()
-	s, err := sqlite.Open(ctx, filepath.Join(dir, sqlite.FileName), sqlite.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() })
-	bl, err := mailbox.OpenBlobs(filepath.Join(dir, "blobs"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return s, bl
-}
 
 // BenchmarkSubmit is the durable hand-in of a small message: one blob
 // (fsync file + directory) and one row (fsync'd WAL commit).
 func BenchmarkSubmit(b *testing.B) {
-	s, bl := benchEnv(b)
+	e := newEnv(b)
+	s, bl := e.store, e.blobs
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		body := bytes.NewReader([]byte(fmt.Sprintf("%%PDF-1.7 message %d", i)))
@@ -41,7 +26,8 @@ func BenchmarkSubmit(b *testing.B) {
 // BenchmarkSendCycle runs queued → sent through the engine against the
 // scripted peer: three commits per message.
 func BenchmarkSendCycle(b *testing.B) {
-	s, bl := benchEnv(b)
+	e := newEnv(b)
+	s, bl := e.store, e.blobs
 	f := newFake(time.Now)
 	snd := &mailbox.Sender{Store: s, Blobs: bl, Transport: func(string) (mailbox.Transport, error) { return f, nil }, Owner: "b", Now: time.Now, Batch: 64}
 	for i := 0; b.Loop(); i++ {
@@ -56,7 +42,7 @@ func BenchmarkSendCycle(b *testing.B) {
 
 // BenchmarkBlobPut1MiB streams 1 MiB into the blob store.
 func BenchmarkBlobPut1MiB(b *testing.B) {
-	_, bl := benchEnv(b)
+	bl := newEnv(b).blobs
 	buf := make([]byte, 1<<20)
 	b.SetBytes(int64(len(buf)))
 	for i := 0; b.Loop(); i++ {

@@ -7,11 +7,12 @@ import (
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 )
 
 // faultFS wraps the real file system and fails chosen operations, the way
@@ -264,14 +265,7 @@ func TestBlobOpenAndVerify(t *testing.T) {
 
 // TestBlobDiskFullTmpfs fills a real 1 MiB tmpfs. It needs root and mount.
 func TestBlobDiskFullTmpfs(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a tmpfs")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("mount tmpfs: %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	dir := certstest.Tmpfs(t, "1m")
 	b, err := OpenBlobs(dir, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -16,9 +16,7 @@ func TestCheck(t *testing.T) {
 	run(t, newSender(e, f))
 	peer := newFakeMailbox()
 	peer.add("govapp_in", true)
-	if _, err := (&mailbox.Fetcher{Store: e.store, Blobs: e.blobs, Open: peer.open, Now: e.clk.Now}).FetchMailbox(ctx, "mb"); err != nil {
-		t.Fatal(err)
-	}
+	e.fetch(t, peer, "mb")
 	r, err := mailbox.Check(ctx, e.store, e.blobs)
 	if err != nil || r.Messages != 2 || r.Documents != 4 || len(r.Problems) != 0 {
 		t.Fatalf("intact: %+v %v", r, err)

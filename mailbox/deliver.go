@@ -48,22 +48,7 @@ func (d *Deliverer) defaults() {
 // RunOnce works through one batch; see Sender.RunOnce.
 func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
 	d.defaults()
-	// Leases a failed round could not end come first; while the store
-	// still refuses writes, nothing new is claimed.
-	if err := d.Stale.end(ctx, d.Store, d.Owner, d.Now()); err != nil {
-		return 0, err
-	}
-	ms, err := d.Store.ClaimDue(ctx, In, d.Now(), d.Owner, d.Lease, d.Batch)
-	if err != nil {
-		return 0, err
-	}
-	for i, m := range ms {
-		if err := d.process(ctx, m); err != nil {
-			endLeases(ctx, d.Store, d.Owner, d.Now(), ms[i:], d.Stale)
-			return len(ms), err
-		}
-	}
-	return len(ms), nil
+	return leaseRound{store: d.Store, dir: In, owner: d.Owner, lease: d.Lease, batch: d.Batch, now: d.Now, stale: d.Stale}.run(ctx, d.process)
 }
 
 func (d *Deliverer) step(ctx context.Context, m Message, c Change) (Message, error) {

@@ -30,15 +30,8 @@ func TestDelivererToFolder(t *testing.T) {
 	peer := newFakeMailbox()
 	peer.add("govapp_ok", true)
 	peer.add("govapp_bad", false)
-	fe := &mailbox.Fetcher{Store: e.store, Blobs: e.blobs, Open: peer.open, Now: e.clk.Now}
-	if _, err := fe.FetchMailbox(ctx, "DE.BeBPo.erkelenz"); err != nil {
-		t.Fatal(err)
-	}
-	root := filepath.Join(e.dir, "eakte")
-	folder, err := mailbox.NewFolderIntake(root, nil, e.clk.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e.fetch(t, peer, "DE.BeBPo.erkelenz")
+	folder, root := e.folderIntake(t)
 	sink := &failingSink{Intake: folder, n: 1}
 	pol := mailbox.RetryPolicy{Initial: 10 * time.Second, Factor: 2, Max: time.Minute}
 	d := &mailbox.Deliverer{Store: e.store, Blobs: e.blobs, Sink: sink, Policy: pol, Now: e.clk.Now}
@@ -100,12 +93,8 @@ func TestDelivererCrashAfterHandOver(t *testing.T) {
 	e := newEnv(t)
 	peer := newFakeMailbox()
 	peer.add("govapp_x", true)
-	fe := &mailbox.Fetcher{Store: e.store, Blobs: e.blobs, Open: peer.open, Now: e.clk.Now}
-	if _, err := fe.FetchMailbox(ctx, "mb"); err != nil {
-		t.Fatal(err)
-	}
-	root := filepath.Join(e.dir, "eakte")
-	folder, _ := mailbox.NewFolderIntake(root, nil, e.clk.Now)
+	e.fetch(t, peer, "mb")
+	folder, root := e.folderIntake(t)
 	m, _ := e.store.GetByOSCIMessageID(ctx, mailbox.In, "mb", "govapp_x")
 	var meta mailbox.IncomingMeta
 	jsonUnmarshal(m.Meta, &meta)

@@ -24,7 +24,7 @@ type env struct {
 	clk   *certstest.Clock
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	dir := t.TempDir()
 	e := &env{dir: dir, clk: certstest.NewClock(t0, 0)}
@@ -33,7 +33,7 @@ func newEnv(t *testing.T) *env {
 }
 
 // reopen opens store and blobs again, as a restarted process does.
-func (e *env) reopen(t *testing.T) {
+func (e *env) reopen(t testing.TB) {
 	t.Helper()
 	if e.store != nil {
 		e.store.Close()
@@ -59,15 +59,34 @@ func (e *env) get(t *testing.T, id int64) mailbox.Message {
 	return m
 }
 
-// deliverToFolder runs the intake engine into a folder intake until it
-// finds nothing more to do, and returns the folder.
-func (e *env) deliverToFolder(t *testing.T) string {
+// fetch fetches mbox from peer once, as the fetch engine's round does; a
+// fetch that fails fails the test.
+func (e *env) fetch(t *testing.T, peer *fakeMailbox, mbox string) mailbox.FetchResult {
+	t.Helper()
+	fe := &mailbox.Fetcher{Store: e.store, Blobs: e.blobs, Open: peer.open, Now: e.clk.Now}
+	res, err := fe.FetchMailbox(ctx, mbox)
+	if err != nil {
+		t.Fatalf("fetch %s: %v", mbox, err)
+	}
+	return res
+}
+
+// folderIntake is the eAkte intake folder of the environment and its root.
+func (e *env) folderIntake(t *testing.T) (*mailbox.FolderIntake, string) {
 	t.Helper()
 	root := filepath.Join(e.dir, "eakte")
 	folder, err := mailbox.NewFolderIntake(root, nil, e.clk.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return folder, root
+}
+
+// deliverToFolder runs the intake engine into a folder intake until it
+// finds nothing more to do, and returns the folder.
+func (e *env) deliverToFolder(t *testing.T) string {
+	t.Helper()
+	folder, root := e.folderIntake(t)
 	d := &mailbox.Deliverer{Store: e.store, Blobs: e.blobs, Sink: folder, Now: e.clk.Now}
 	for {
 		n, err := d.RunOnce(ctx)

@@ -388,15 +388,11 @@ func (f *Fetcher) persist(ctx context.Context, mailbox string, d *Delivery, now,
 func readDelivery(blobs *Blobs, d *Delivery, orig Document, now time.Time) (NewIncoming, error) {
 	docs := []Document{orig}
 	for _, doc := range d.Documents {
-		ref, err := blobs.Put(doc.Body)
+		stored, err := putPart(blobs, Part(doc))
 		if err != nil {
 			return NewIncoming{}, err
 		}
-		role := doc.Role
-		if role == "" {
-			role = RoleDocument
-		}
-		docs = append(docs, Document{Role: role, Name: doc.Name, ContentType: doc.ContentType, SHA256: ref.SHA256, Size: ref.Size})
+		docs = append(docs, stored)
 	}
 	meta, err := json.Marshal(d.Meta)
 	if err != nil {

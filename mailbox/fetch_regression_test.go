@@ -27,10 +27,8 @@ func TestSelfAddressedMessageReachesIntake(t *testing.T) {
 
 	peer := newFakeMailbox()
 	peer.add(id, true)
-	fe := &mailbox.Fetcher{Store: e.store, Blobs: e.blobs, Open: peer.open, Now: e.clk.Now}
-	res, err := fe.FetchMailbox(ctx, mbox)
-	if err != nil || res.Stored != 1 || res.Duplicates != 0 || res.Conflicts != 0 {
-		t.Fatalf("fetch of the message to oneself: %+v %v, want one stored", res, err)
+	if res := e.fetch(t, peer, mbox); res.Stored != 1 || res.Duplicates != 0 || res.Conflicts != 0 {
+		t.Fatalf("fetch of the message to oneself: %+v, want one stored", res)
 	}
 	in, err := e.store.GetByOSCIMessageID(ctx, mailbox.In, mbox, id)
 	if err != nil || in.Direction != mailbox.In || in.ID == out.ID || in.State != mailbox.StateReceived {
@@ -71,10 +69,9 @@ func TestFormLetterUnderNewMessageIDsIsDelivered(t *testing.T) {
 		peer.add(id, true)
 		peer.bodies[id] = []string{"original of " + id, "<xjustiz/>", "%PDF Formbrief"}
 	}
-	fe := &mailbox.Fetcher{Store: e.store, Blobs: e.blobs, Open: peer.open, Now: e.clk.Now}
-	res, err := fe.FetchMailbox(ctx, mbox)
-	if err != nil || res.Stored != 10 || res.SameContent != 9 || res.Duplicates != 0 {
-		t.Fatalf("form letters: %+v %v, want 10 stored, 9 with the same content", res, err)
+	res := e.fetch(t, peer, mbox)
+	if res.Stored != 10 || res.SameContent != 9 || res.Duplicates != 0 {
+		t.Fatalf("form letters: %+v, want 10 stored, 9 with the same content", res)
 	}
 	var notices []string
 	for _, n := range res.Notices {
@@ -91,8 +88,8 @@ func TestFormLetterUnderNewMessageIDsIsDelivered(t *testing.T) {
 	peer.add("govapp_copy", true)
 	peer.deliveries["govapp_copy"].Sender = "DE.Other.x"
 	peer.bodies["govapp_copy"] = []string{"original of the copy", "<xjustiz/>", "%PDF Formbrief"}
-	if res, err := fe.FetchMailbox(ctx, mbox); err != nil || res.Stored != 1 || res.SameContent != 1 {
-		t.Fatalf("copy: %+v %v", res, err)
+	if res := e.fetch(t, peer, mbox); res.Stored != 1 || res.SameContent != 1 {
+		t.Fatalf("copy: %+v", res)
 	}
 
 	root := e.deliverToFolder(t)

@@ -424,9 +424,8 @@ func TestFetchStopBeforeReceipt(t *testing.T) {
 	// The next poll finds it unacknowledged: a duplicate whose receipt
 	// completes the card and releases the row.
 	e.clk.Add(10 * time.Second)
-	res, err := (&mailbox.Fetcher{Store: e.store, Blobs: e.blobs, Open: peer.open, Now: e.clk.Now}).FetchMailbox(ctx, mbox)
-	if err != nil || res.Duplicates != 1 || res.Receipts != 1 {
-		t.Fatalf("redelivery %+v: %v", res, err)
+	if res := e.fetch(t, peer, mbox); res.Duplicates != 1 || res.Receipts != 1 {
+		t.Fatalf("redelivery %+v", res)
 	}
 	if pc, _ := e.store.ProcessCard(ctx, m.ID); !pc.Reception.Equal(receptionAt) {
 		t.Fatalf("card %+v", pc)

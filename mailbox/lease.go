@@ -91,6 +91,41 @@ func (l *StaleLeases) add(m Message) {
 	l.mu.Unlock()
 }
 
+// leaseRound is one round of an engine that works under leases (Sender,
+// Deliverer): it claims due messages of one direction and processes them
+// in order.
+type leaseRound struct {
+	store Store
+	dir   Direction
+	owner string
+	lease time.Duration
+	batch int
+	now   func() time.Time
+	stale *StaleLeases
+}
+
+// run works through one batch and returns how many messages it claimed.
+// Leases a failed round could not end come first; while the store still
+// refuses writes, nothing new is claimed. When process fails (the store
+// failed), the leases of the messages not yet done are ended and the
+// round stops with that error.
+func (r leaseRound) run(ctx context.Context, process func(context.Context, Message) error) (int, error) {
+	if err := r.stale.end(ctx, r.store, r.owner, r.now()); err != nil {
+		return 0, err
+	}
+	ms, err := r.store.ClaimDue(ctx, r.dir, r.now(), r.owner, r.lease, r.batch)
+	if err != nil {
+		return 0, err
+	}
+	for i, m := range ms {
+		if err := process(ctx, m); err != nil {
+			endLeases(ctx, r.store, r.owner, r.now(), ms[i:], r.stale)
+			return len(ms), err
+		}
+	}
+	return len(ms), nil
+}
+
 // endLeases ends the leases of claimed messages a round could not work
 // through because the store failed (e.g. the disk is full), so that the
 // next round takes them as soon as the store works again instead of

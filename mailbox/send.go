@@ -79,22 +79,7 @@ func (s *Sender) defaults() {
 // returned only when the store itself fails (then the caller stops).
 func (s *Sender) RunOnce(ctx context.Context) (int, error) {
 	s.defaults()
-	// Leases a failed round could not end come first; while the store
-	// still refuses writes, nothing new is claimed.
-	if err := s.Stale.end(ctx, s.Store, s.Owner, s.Now()); err != nil {
-		return 0, err
-	}
-	ms, err := s.Store.ClaimDue(ctx, Out, s.Now(), s.Owner, s.Lease, s.Batch)
-	if err != nil {
-		return 0, err
-	}
-	for i, m := range ms {
-		if err := s.process(ctx, m); err != nil {
-			endLeases(ctx, s.Store, s.Owner, s.Now(), ms[i:], s.Stale)
-			return len(ms), err
-		}
-	}
-	return len(ms), nil
+	return leaseRound{store: s.Store, dir: Out, owner: s.Owner, lease: s.Lease, batch: s.Batch, now: s.Now, stale: s.Stale}.run(ctx, s.process)
 }
 
 // step applies a change to m as the lease holder.

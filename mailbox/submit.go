@@ -26,16 +26,26 @@ func Submit(ctx context.Context, st Store, blobs *Blobs, n NewOutgoing, parts []
 		if err := ctx.Err(); err != nil {
 			return Message{}, err
 		}
-		ref, err := blobs.Put(p.Body)
+		doc, err := putPart(blobs, p)
 		if err != nil {
 			return Message{}, err
 		}
-		role := p.Role
-		if role == "" {
-			role = RoleDocument
-		}
-		docs = append(docs, Document{Role: role, Name: p.Name, ContentType: p.ContentType, SHA256: ref.SHA256, Size: ref.Size})
+		docs = append(docs, doc)
 	}
 	n.Documents = docs
 	return st.Enqueue(ctx, n)
+}
+
+// putPart commits the body of p as a blob and returns the document that
+// names it, outgoing or incoming alike.
+func putPart(blobs *Blobs, p Part) (Document, error) {
+	ref, err := blobs.Put(p.Body)
+	if err != nil {
+		return Document{}, err
+	}
+	role := p.Role
+	if role == "" {
+		role = RoleDocument
+	}
+	return Document{Role: role, Name: p.Name, ContentType: p.ContentType, SHA256: ref.SHA256, Size: ref.Size}, nil
 }

@@ -3,7 +3,6 @@ package mailbox_test
 import (
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -71,15 +70,8 @@ func TestForgedSenderIsQuarantinedWithItsReason(t *testing.T) {
 	d.Meta.Report.Verdict, d.Meta.Report.Reason = mailbox.ResultInvalid, "sender_identity_mismatch"
 	d.Meta.Report.ReasonText = "Die Angaben des Absenders widersprechen seinem geprüften Zertifikat oder dem Verzeichnis: Nutzer-ID der Visitenkarte DE.Justiz.ag"
 	d.Meta.Report.VHNPresent = false
-	fe := &mailbox.Fetcher{Store: e.store, Blobs: e.blobs, Open: peer.open, Now: e.clk.Now}
-	if _, err := fe.FetchMailbox(ctx, "mb"); err != nil {
-		t.Fatal(err)
-	}
-	root := filepath.Join(e.dir, "eakte")
-	folder, err := mailbox.NewFolderIntake(root, nil, e.clk.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e.fetch(t, peer, "mb")
+	folder, root := e.folderIntake(t)
 	if _, err := (&mailbox.Deliverer{Store: e.store, Blobs: e.blobs, Sink: folder, Now: e.clk.Now}).RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -3,12 +3,14 @@
 // under testdata/pki, the reference material in ../shared beside the
 // checkout, the external peer tools xmlsec1, xmllint and openssl), and
 // gives tests a deterministic byte stream (DetRand), a settable clock
-// (Clock) and certificates issued on the fly (Issue). It imports nothing
+// (Clock), certificates issued on the fly (Issue), golden-file comparison
+// (Golden) and a small file system to fill (Tmpfs). It imports nothing
 // of the module, so that the tests of every package, certs included, can
 // use it; it is imported by tests only.
 package certstest
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -210,6 +212,51 @@ func Issue(t testing.TB, caKey crypto.Signer, caCert, tmpl *x509.Certificate, ke
 		t.Fatal(err)
 	}
 	return key, c
+}
+
+// Golden compares got with the golden file at path or, with update (the
+// test binary's -update flag), writes got there and passes. A difference
+// is reported at its first byte, with the bytes around it.
+func Golden(t testing.TB, path string, got []byte, update bool) {
+	t.Helper()
+	if update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update writes it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		i := 0
+		for i < len(got) && i < len(want) && got[i] == want[i] {
+			i++
+		}
+		lo := max(0, i-60)
+		t.Errorf("%s differs at byte %d (go test -update rewrites it; review the diff):\n got: %q\nwant: %q",
+			path, i, got[lo:min(len(got), i+60)], want[lo:min(len(want), i+60)])
+	}
+}
+
+// Tmpfs mounts a tmpfs of size (mount's size option, e.g. "1m") on a new
+// temporary directory and unmounts it when the test ends. It needs root:
+// without, or where the mount fails, the test is skipped.
+func Tmpfs(t testing.TB, size string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a tmpfs")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("mount tmpfs: %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", dir).Run() })
+	return dir
 }
 
 // ReferenceNow is when the reference library's messages in

@@ -85,11 +85,7 @@ func (s *Store) EndFetch(ctx context.Context, e mailbox.FetchEnd) error {
 // Reread records a new reading of a parked message; see mailbox.Reread.
 func (s *Store) Reread(ctx context.Context, r mailbox.Reread) (mailbox.Message, error) {
 	r.Now = s.stamp(r.Now)
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		m, err := getMessage(ctx, tx, r.ID)
-		if err != nil {
-			return err
-		}
+	return s.change(ctx, r.ID, func(tx *sql.Tx, m mailbox.Message) error {
 		if m.Direction != mailbox.In || m.State != mailbox.StateQuarantined || m.LastErrorCode != mailbox.ReasonUnreadable {
 			return &mailbox.TransitionError{ID: m.ID, From: m.State, To: mailbox.StateReceived, Op: "reread"}
 		}
@@ -134,11 +130,7 @@ func (s *Store) Reread(ctx context.Context, r mailbox.Reread) (mailbox.Message, 
 				detail["same_content_as"], detail["same_content_message"] = twinID, strconv.FormatInt(twin, 10)
 			}
 		}
-		_, err = appendEvent(ctx, tx, mailbox.EventInput{At: r.Now, MessageID: m.ID, Kind: "reread", Detail: detail})
+		_, err := appendEvent(ctx, tx, mailbox.EventInput{At: r.Now, MessageID: m.ID, Kind: "reread", Detail: detail})
 		return err
 	})
-	if err != nil {
-		return mailbox.Message{}, err
-	}
-	return s.Get(ctx, r.ID)
 }

@@ -184,14 +184,7 @@ func (s *Store) Enqueue(ctx context.Context, n mailbox.NewOutgoing) (mailbox.Mes
 			Detail: map[string]string{"mailbox": n.Mailbox, "recipient": n.Recipient, "documents": strconv.Itoa(len(n.Documents)), "size": strconv.FormatInt(size, 10)}})
 		return err
 	})
-	if err != nil {
-		return mailbox.Message{}, err
-	}
-	m, err := s.Get(ctx, id)
-	if err != nil {
-		return m, err
-	}
-	return m, outcome
+	return s.inserted(ctx, id, outcome, err)
 }
 
 // GetByIdempotencyKey finds the message a submission key became.
@@ -225,6 +218,20 @@ func (s *Store) CountByState(ctx context.Context) ([]mailbox.StateCount, error) 
 		out = append(out, c)
 	}
 	return out, mapErr(rows.Err())
+}
+
+// inserted ends an insertion whose write returned err: it returns message
+// id as stored (by this write, or before it for a duplicate) together with
+// the insertion's outcome (nil, or why nothing new was stored).
+func (s *Store) inserted(ctx context.Context, id int64, outcome, err error) (mailbox.Message, error) {
+	if err != nil {
+		return mailbox.Message{}, err
+	}
+	m, err := s.Get(ctx, id)
+	if err != nil {
+		return m, err
+	}
+	return m, outcome
 }
 
 // InsertIncoming stores a fetched delivery; see mailbox.Store.
@@ -305,14 +312,7 @@ func (s *Store) InsertIncoming(ctx context.Context, n mailbox.NewIncoming) (mail
 		_, err = appendEvent(ctx, tx, mailbox.EventInput{At: n.Now, MessageID: id, Kind: "received", Detail: d})
 		return err
 	})
-	if err != nil {
-		return mailbox.Message{}, err
-	}
-	m, err := s.Get(ctx, id)
-	if err != nil {
-		return m, err
-	}
-	return m, outcome
+	return s.inserted(ctx, id, outcome, err)
 }
 
 // ClaimDue leases due messages; see mailbox.Store.

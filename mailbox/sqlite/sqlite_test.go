@@ -5,15 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"flag"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/storetest"
 )
@@ -100,58 +98,14 @@ func TestClaimsAcrossProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	const n = 80
-	for i := 0; i < n; i++ {
-		if _, err := a.Enqueue(ctx, mailbox.NewOutgoing{Mailbox: "mb", Recipient: "r", Documents: []mailbox.Document{{Role: mailbox.RoleDocument, Name: "x", SHA256: strings.Repeat("0", 64), Size: 1}}, Now: storetest.T0}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var mu sync.Mutex
-	seen := map[int64]string{}
-	var wg sync.WaitGroup
-	for i, st := range []*Store{a, b, a, b} {
-		owner := fmt.Sprintf("p%d", i)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				ms, err := st.ClaimDue(ctx, mailbox.Out, storetest.T0, owner, time.Hour, 2)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if len(ms) == 0 {
-					return
-				}
-				mu.Lock()
-				for _, m := range ms {
-					if prev, dup := seen[m.ID]; dup {
-						t.Errorf("message %d claimed by %s and %s", m.ID, prev, owner)
-					}
-					seen[m.ID] = owner
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	if len(seen) != n {
-		t.Fatalf("claimed %d, want %d", len(seen), n)
-	}
+	storetest.ClaimConcurrently(t, []mailbox.Store{a, b, a, b}, 80, 2)
 }
 
 // TestDiskFull fills a 1 MiB tmpfs under the database: the write fails
 // with ErrDiskFull, nothing is reported committed, and writes succeed again
 // once space is freed, without reopening. Needs root to mount.
 func TestDiskFull(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a tmpfs")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("mount tmpfs: %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	dir := certstest.Tmpfs(t, "1m")
 	s, err := Open(ctx, filepath.Join(dir, FileName), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -237,15 +191,17 @@ func TestReleaseLeases(t *testing.T) {
 	}
 }
 
-// createAtVersion makes a database as a gateway of schema version v left
-// it, for the migration tests.
-func createAtVersion(t *testing.T, path string, v int) *sql.DB {
+// migratedFrom makes a database as a gateway of schema version v left it,
+// with the rows old writes into it, and opens it as a Store, which
+// migrates it: the migration tests.
+func migratedFrom(t *testing.T, v int, old func(db *sql.DB)) *Store {
 	t.Helper()
+	path := filepath.Join(t.TempDir(), FileName)
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	defer db.Close()
 	if _, err := db.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
@@ -257,32 +213,35 @@ func createAtVersion(t *testing.T, path string, v int) *sql.DB {
 			t.Fatal(err)
 		}
 	}
-	return db
+	old(db)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 // TestMigrationKeepsVersion2Data: a database written before MessageIds
 // were unique per direction opens with every row, document, card and
 // journal entry, and then takes the incoming copy of a message to itself.
 func TestMigrationKeepsVersion2Data(t *testing.T) {
-	path := filepath.Join(t.TempDir(), FileName)
-	db := createAtVersion(t, path, 2)
-	for _, q := range []string{
-		`INSERT INTO messages (id, direction, mailbox, state, osci_message_id, content_sha256, size, created_at, updated_at, idempotency_key)
-			VALUES (1, 'out', 'mb', 'sent', 'govapp_1', 'aa', 1, 1, 1, 'key-1'), (2, 'in', 'mb', 'delivered', 'govapp_2', 'bb', 2, 1, 1, NULL)`,
-		`INSERT INTO documents (message_id, seq, role, name, sha256, size) VALUES (1, 0, 'document', 'a.pdf', 'aa', 1), (2, 0, 'original', 'nachricht.osci', 'bb', 2)`,
-		`INSERT INTO process_cards (message_id, osci_message_id, creation, updated_at) VALUES (1, 'govapp_1', 5, 5)`,
-		`INSERT INTO intake_records (message_id, sink, location, manifest_sha256, delivered_at) VALUES (2, 'folder', 'govapp_2', 'cc', 7)`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(err)
+	s := migratedFrom(t, 2, func(db *sql.DB) {
+		for _, q := range []string{
+			`INSERT INTO messages (id, direction, mailbox, state, osci_message_id, content_sha256, size, created_at, updated_at, idempotency_key)
+				VALUES (1, 'out', 'mb', 'sent', 'govapp_1', 'aa', 1, 1, 1, 'key-1'), (2, 'in', 'mb', 'delivered', 'govapp_2', 'bb', 2, 1, 1, NULL)`,
+			`INSERT INTO documents (message_id, seq, role, name, sha256, size) VALUES (1, 0, 'document', 'a.pdf', 'aa', 1), (2, 0, 'original', 'nachricht.osci', 'bb', 2)`,
+			`INSERT INTO process_cards (message_id, osci_message_id, creation, updated_at) VALUES (1, 'govapp_1', 5, 5)`,
+			`INSERT INTO intake_records (message_id, sink, location, manifest_sha256, delivered_at) VALUES (2, 'folder', 'govapp_2', 'cc', 7)`,
+		} {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	db.Close()
-	s, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	})
 	if v, err := s.SchemaVersion(ctx); err != nil || v != len(migrations) {
 		t.Fatalf("schema version %d %v", v, err)
 	}
@@ -313,27 +272,21 @@ func TestMigrationKeepsVersion2Data(t *testing.T) {
 // before the head was anchored gets its current head anchored on the first
 // Open, and verifies.
 func TestMigrationAnchorsExistingJournal(t *testing.T) {
-	path := filepath.Join(t.TempDir(), FileName)
-	db := createAtVersion(t, path, 5)
-	prev := mailbox.GenesisHash
 	var last mailbox.Event
-	for i := int64(1); i <= 3; i++ {
-		last = mailbox.Seal(mailbox.EventInput{At: storetest.T0, Kind: "note"}, i, prev)
-		prev = last.Hash
-		if _, err := db.Exec(`INSERT INTO journal (seq, at, message_id, kind, detail, prev_hash, hash) VALUES (?, ?, 0, ?, ?, ?, ?)`,
-			last.Seq, last.At.UnixNano(), last.Kind, last.Detail, last.PrevHash, last.Hash); err != nil {
+	s := migratedFrom(t, 5, func(db *sql.DB) {
+		prev := mailbox.GenesisHash
+		for i := int64(1); i <= 3; i++ {
+			last = mailbox.Seal(mailbox.EventInput{At: storetest.T0, Kind: "note"}, i, prev)
+			prev = last.Hash
+			if _, err := db.Exec(`INSERT INTO journal (seq, at, message_id, kind, detail, prev_hash, hash) VALUES (?, ?, 0, ?, ?, ?, ?)`,
+				last.Seq, last.At.UnixNano(), last.Kind, last.Detail, last.PrevHash, last.Hash); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.Exec(`INSERT INTO journal_head (id, seq, hash) VALUES (1, ?, ?)`, last.Seq, last.Hash); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if _, err := db.Exec(`INSERT INTO journal_head (id, seq, hash) VALUES (1, ?, ?)`, last.Seq, last.Hash); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	s, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	})
 	if h, err := s.AnchoredHead(ctx); err != nil || h.Seq != 3 || h.Hash != last.Hash {
 		t.Fatalf("anchored head after the migration: %+v %v", h, err)
 	}

@@ -13,14 +13,26 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
-// Apply makes an engine transition; see mailbox.Store.
-func (s *Store) Apply(ctx context.Context, c mailbox.Change) (mailbox.Message, error) {
-	c.Now = s.stamp(c.Now)
+// change runs fn on message id in one write transaction and returns the
+// message as committed.
+func (s *Store) change(ctx context.Context, id int64, fn func(tx *sql.Tx, m mailbox.Message) error) (mailbox.Message, error) {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		m, err := getMessage(ctx, tx, c.ID)
+		m, err := getMessage(ctx, tx, id)
 		if err != nil {
 			return err
 		}
+		return fn(tx, m)
+	})
+	if err != nil {
+		return mailbox.Message{}, err
+	}
+	return s.Get(ctx, id)
+}
+
+// Apply makes an engine transition; see mailbox.Store.
+func (s *Store) Apply(ctx context.Context, c mailbox.Change) (mailbox.Message, error) {
+	c.Now = s.stamp(c.Now)
+	return s.change(ctx, c.ID, func(tx *sql.Tx, m mailbox.Message) error {
 		if c.Owner == "" || m.LeaseOwner != c.Owner || m.LeaseToken != c.Token {
 			return fmt.Errorf("%w: message %d", mailbox.ErrLeaseLost, c.ID)
 		}
@@ -89,13 +101,9 @@ func (s *Store) Apply(ctx context.Context, c mailbox.Change) (mailbox.Message, e
 		if c.To == m.State {
 			kind = "deferred"
 		}
-		_, err = appendEvent(ctx, tx, mailbox.EventInput{At: c.Now, MessageID: m.ID, Kind: kind, Detail: detail})
+		_, err := appendEvent(ctx, tx, mailbox.EventInput{At: c.Now, MessageID: m.ID, Kind: kind, Detail: detail})
 		return err
 	})
-	if err != nil {
-		return mailbox.Message{}, err
-	}
-	return s.Get(ctx, c.ID)
 }
 
 // ExtendLease renews a lease; see mailbox.Store.
@@ -116,11 +124,7 @@ func (s *Store) ExtendLease(ctx context.Context, id int64, owner string, token i
 // Operate makes an operator transition; see mailbox.OperatorTarget.
 func (s *Store) Operate(ctx context.Context, a mailbox.OperatorAction) (mailbox.Message, error) {
 	a.Now = s.stamp(a.Now)
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		m, err := getMessage(ctx, tx, a.ID)
-		if err != nil {
-			return err
-		}
+	return s.change(ctx, a.ID, func(tx *sql.Tx, m mailbox.Message) error {
 		r, err := mailbox.OperatorTarget(m, a.Op, a.Now)
 		if err != nil {
 			return err
@@ -153,10 +157,6 @@ func (s *Store) Operate(ctx context.Context, a mailbox.OperatorAction) (mailbox.
 		_, err = appendEvent(ctx, tx, mailbox.EventInput{At: a.Now, MessageID: m.ID, Kind: "operator", Detail: detail})
 		return err
 	})
-	if err != nil {
-		return mailbox.Message{}, err
-	}
-	return s.Get(ctx, a.ID)
 }
 
 // putCard stores a process card, keeping fields already known that the

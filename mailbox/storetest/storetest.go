@@ -111,6 +111,16 @@ func apply(t *testing.T, s mailbox.Store, m mailbox.Message, c mailbox.Change) m
 	return out
 }
 
+// operate applies an operator action of actor "test" at T0 that must succeed.
+func operate(t *testing.T, s mailbox.Store, id int64, op mailbox.Op) mailbox.Message {
+	t.Helper()
+	m, err := s.Operate(ctx, mailbox.OperatorAction{ID: id, Op: op, Actor: "test", Now: T0})
+	if err != nil {
+		t.Fatalf("%s of message %d: %v", op, id, err)
+	}
+	return m
+}
+
 // reach returns a fresh message in state st, unleased and due at T0.
 func reach(t *testing.T, s mailbox.Store, st mailbox.State, n int) mailbox.Message {
 	t.Helper()
@@ -136,11 +146,7 @@ func reach(t *testing.T, s mailbox.Store, st mailbox.State, n int) mailbox.Messa
 	case mailbox.StateSent, mailbox.StateConfirmed:
 		return step(reach(t, s, mailbox.StateSending, n), st)
 	case mailbox.StateHeld:
-		m, err := s.Operate(ctx, mailbox.OperatorAction{ID: enqueue(t, s, "mb").ID, Op: mailbox.OpHold, Actor: "test", Now: T0})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
+		return operate(t, s, enqueue(t, s, "mb").ID, mailbox.OpHold)
 	case mailbox.StateReceived:
 		return incoming(t, s, "mb", id, fmt.Sprintf("%064x", 1000+n))
 	case mailbox.StateIntakePending, mailbox.StateQuarantined:
@@ -148,11 +154,7 @@ func reach(t *testing.T, s mailbox.Store, st mailbox.State, n int) mailbox.Messa
 	case mailbox.StateDelivered:
 		return step(reach(t, s, mailbox.StateIntakePending, n), st)
 	case mailbox.StateDeleted:
-		m, err := s.Operate(ctx, mailbox.OperatorAction{ID: enqueue(t, s, "mb").ID, Op: mailbox.OpDelete, Actor: "test", Now: T0})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
+		return operate(t, s, enqueue(t, s, "mb").ID, mailbox.OpDelete)
 	}
 	t.Fatalf("reach: unknown state %s", st)
 	return mailbox.Message{}
@@ -185,23 +187,30 @@ func testEnqueueAndGet(t *testing.T, open Opener) {
 
 func testConcurrentClaims(t *testing.T, open Opener) {
 	s := open(t, t.TempDir())
-	const n = 60
+	ClaimConcurrently(t, []mailbox.Store{s, s, s, s}, 60, 3)
+}
+
+// ClaimConcurrently enqueues n outgoing messages through stores[0], then
+// lets one worker per entry of stores claim them, batch at a time, until
+// none is due; the test fails unless every message was claimed exactly
+// once. Several entries may be one store, or stores on one database.
+func ClaimConcurrently(t *testing.T, stores []mailbox.Store, n, batch int) {
+	t.Helper()
 	for i := 0; i < n; i++ {
-		enqueue(t, s, "mb")
+		enqueue(t, stores[0], "mb")
 	}
 	var mu sync.Mutex
 	seen := map[int64]string{}
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
-	for w := 0; w < 4; w++ {
+	for w, s := range stores {
 		owner := fmt.Sprintf("worker%d", w)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
-				ms, err := s.ClaimDue(ctx, mailbox.Out, T0, owner, time.Hour, 3)
+				ms, err := s.ClaimDue(ctx, mailbox.Out, T0, owner, time.Hour, batch)
 				if err != nil {
-					errc <- err
+					t.Errorf("%s: %v", owner, err)
 					return
 				}
 				if len(ms) == 0 {
@@ -210,7 +219,7 @@ func testConcurrentClaims(t *testing.T, open Opener) {
 				mu.Lock()
 				for _, m := range ms {
 					if prev, dup := seen[m.ID]; dup {
-						errc <- fmt.Errorf("message %d claimed by %s and %s", m.ID, prev, owner)
+						t.Errorf("message %d claimed by %s and %s", m.ID, prev, owner)
 					}
 					seen[m.ID] = owner
 				}
@@ -219,10 +228,6 @@ func testConcurrentClaims(t *testing.T, open Opener) {
 		}()
 	}
 	wg.Wait()
-	close(errc)
-	for err := range errc {
-		t.Error(err)
-	}
 	if len(seen) != n {
 		t.Fatalf("claimed %d distinct messages, want %d", len(seen), n)
 	}

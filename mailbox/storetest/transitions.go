@@ -132,10 +132,7 @@ func testOperatorTransitions(t *testing.T, open Opener) {
 	// A hold returns to exactly where it came from.
 	s := open(t, t.TempDir())
 	m := reach(t, s, mailbox.StateIDAssigned, 9000)
-	h, err := s.Operate(ctx, mailbox.OperatorAction{ID: m.ID, Op: mailbox.OpHold, Actor: "a", Now: T0})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := operate(t, s, m.ID, mailbox.OpHold)
 	r, err := s.Operate(ctx, mailbox.OperatorAction{ID: h.ID, Op: mailbox.OpRelease, Actor: "a", Now: T0})
 	if err != nil || r.State != mailbox.StateIDAssigned || r.OSCIMessageID != m.OSCIMessageID || r.HeldFrom != "" {
 		t.Fatalf("release after hold: %+v %v", r, err)
