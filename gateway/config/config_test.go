@@ -348,8 +348,9 @@ func TestIntermediaryErrorsNameTheKey(t *testing.T) {
 			"intermediaries[0].cipher_cert: is required"},
 		{"listed twice", namedIntermediaries + "  - name: bebpo\n    url: https://c.example/osci\n    cipher_cert: c\n    signature_certs: [s]\n" + validConfig,
 			`intermediaries[2].name: "bebpo" is used twice`},
-		{"same url, other certificates", "intermediaries:\n  - name: bebpo\n    url: https://intermediaer.example/osci\n    cipher_cert: other.pem\n    signature_certs: [s.pem]\n" + validConfig,
-			`mailboxes[0].intermediary.url: is also the url of intermediary "bebpo"`},
+		{"inline name taken", "intermediaries:\n  - name: bebpo\n    url: https://intermediaer.example/osci\n    cipher_cert: other.pem\n    signature_certs: [s.pem]\n" +
+			strings.Replace(validConfig, "      url: https://intermediaer.example/osci", "      name: bebpo\n      url: https://intermediaer.example/osci", 1),
+			`mailboxes[0].intermediary.name: "bebpo" is also the name of intermediaries[0], with other settings`},
 		{"circuit", namedIntermediaries + "    circuit_open: 1h\n" + validConfig, "intermediaries[1].circuit_open: must be between 1s and 15m0s"},
 		{"confirm pacing", validConfig + "sending:\n  confirm_first: 1h\n  confirm_max: 1m\n", "sending: needs 1s <= confirm_first <= confirm_max"},
 	}

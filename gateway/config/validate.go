@@ -211,7 +211,9 @@ func (ic *IntermediaryConfig) validate(p *problems, key string) {
 
 // resolveIntermediary gives the mailbox the intermediary it names, or
 // lists its inline one among the intermediaries (under its own name, else
-// the mailbox's; an identical inline one at the same URL is listed once),
+// the mailbox's; an identical inline one is listed once; one at the same
+// URL with other pins stays apart, for a mailbox whose intermediary
+// certificates change before another's),
 // so that afterwards every mailbox's Intermediary is complete and named.
 func (c *Config) resolveIntermediary(p *problems, key string, m *MailboxConfig) {
 	ic := &m.Intermediary
@@ -249,9 +251,6 @@ func (c *Config) resolveIntermediary(p *problems, key string, m *MailboxConfig) 
 		switch {
 		case ic.Name != "" && other.Name == ic.Name && !same(*ic, other):
 			p.add(key+".name", "%q is also the name of intermediaries[%d], with other settings", ic.Name, i)
-			return
-		case strings.TrimRight(other.URL, "/") == strings.TrimRight(ic.URL, "/") && !same(*ic, other):
-			p.add(key+".url", "is also the url of intermediary %q, with other certificates or settings: name it instead", other.Name)
 			return
 		case (ic.Name == "" || ic.Name == other.Name) && same(*ic, other):
 			ic.Name = other.Name
