@@ -7,6 +7,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/internal/benchkit"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
@@ -33,7 +34,7 @@ func BenchmarkBuildParseSmall(b *testing.B) {
 func BenchmarkMIMERead(b *testing.B) {
 	data := bytes.Repeat([]byte("0123456789abcdef"), 1<<20)
 	var raw bytes.Buffer
-	if err := WriteEntity(&raw, newDetRand("b"), []byte("<soap:Envelope></soap:Envelope>"),
+	if err := WriteEntity(&raw, certstest.DetRand("b"), []byte("<soap:Envelope></soap:Envelope>"),
 		Attachment{ContentID: "a", Size: int64(len(data)), Body: bytes.NewReader(data)}); err != nil {
 		b.Fatal(err)
 	}
@@ -65,7 +66,7 @@ func BenchmarkTransportLarge(b *testing.B) {
 	for b.Loop() {
 		pr, pw := io.Pipe()
 		go func() {
-			pw.CloseWithError(WriteMessage(pw, WriteOptions{Rand: newDetRand("big"), EncryptTo: enc, SpoolDir: b.TempDir()}, env,
+			pw.CloseWithError(WriteMessage(pw, WriteOptions{Rand: certstest.DetRand("big"), EncryptTo: enc, SpoolDir: b.TempDir()}, env,
 				Attachment{ContentID: "big.pdf", Size: size, Body: benchkit.Pattern(size, 7)}))
 		}()
 		h := sha256.New()

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
@@ -97,18 +99,18 @@ func TestGoldenMessages(t *testing.T) {
 				atts = append(atts, Attachment{ContentID: "a.pdf", Size: 9, Body: strings.NewReader("%PDF-1.7\n")})
 			}
 			var b bytes.Buffer
-			if err := WriteEntity(&b, newDetRand(name), env, atts...); err != nil {
+			if err := WriteEntity(&b, certstest.DetRand(name), env, atts...); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, name+".mime", b.Bytes())
+			certstest.Golden(t, filepath.Join("testdata", "golden", name+".mime"), b.Bytes(), *update)
 		})
 	}
 	t.Run("fault", func(t *testing.T) {
 		var b bytes.Buffer
-		if err := WriteEntity(&b, newDetRand("fault"), FaultEnvelope(CodeSequence, "")); err != nil {
+		if err := WriteEntity(&b, certstest.DetRand("fault"), FaultEnvelope(CodeSequence, "")); err != nil {
 			t.Fatal(err)
 		}
-		golden(t, "fault9400.mime", b.Bytes())
+		certstest.Golden(t, filepath.Join("testdata", "golden", "fault9400.mime"), b.Bytes(), *update)
 	})
 }
 

@@ -354,11 +354,7 @@ func (c *Client) verifyResponse(ctx context.Context, in *Incoming, sink Attachme
 // maxResponse is the most octets of a response body read to learn whether
 // it arrived whole.
 func (c *Client) maxResponse() int64 {
-	n := c.cfg.MIME.MaxTotalBytes
-	if n <= 0 {
-		n = DefaultMIMELimits().MaxTotalBytes
-	}
-	return n + 64<<10
+	return c.cfg.MIME.withDefaults().MaxTotalBytes + 64<<10
 }
 
 // drained reads what is left of a response body that could not be read,

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
@@ -20,7 +21,7 @@ func newTestClient(t *testing.T, url string) *Client {
 	c, err := NewClient(ClientConfig{
 		URL: url, Signature: loadKeyPair(t, "alice_signature_4096"), Cipher: loadKeyPair(t, "alice_cipher_4096"),
 		IntermediaryCipher: loadCert(t, "osci_manager_cipher_4096"), IntermediaryKeys: pinned(loadCert(t, "osci_manager_signature_4096")),
-		Rand: newDetRand("client"), SpoolDir: t.TempDir(), RetryWaitMax: 10 * time.Millisecond, RequestTimeout: 30 * time.Second,
+		Rand: certstest.DetRand("client"), SpoolDir: t.TempDir(), RetryWaitMax: 10 * time.Millisecond, RequestTimeout: 30 * time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -43,11 +44,11 @@ func TestClientCycle(t *testing.T) {
 	}
 	me := c.cfg.Cipher.Cert
 	var enc bytes.Buffer
-	key, _, err := EncryptAttachment(&enc, bytes.NewReader([]byte("%PDF-1.7 Klage")), "klage.pdf", newDetRand("att"))
+	key, _, err := EncryptAttachment(&enc, bytes.NewReader([]byte("%PDF-1.7 Klage")), "klage.pdf", certstest.DetRand("att"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &PackageBuilder{Rand: newDetRand("pkg")}
+	b := &PackageBuilder{Rand: certstest.DetRand("pkg")}
 	if err := b.AddEncrypted(&Container{ID: "project_coco", Contents: []Content{{ID: "nachricht.xml", Data: []byte("<Nachricht/>")},
 		{ID: "klage.pdf", Href: "klage.pdf"}}}, ReaderIDs([]*x509.Certificate{me}), key); err != nil {
 		t.Fatal(err)
@@ -219,7 +220,7 @@ func TestClientFaults(t *testing.T) {
 			return true
 		}, nil, &TransportError{}, true, 1},
 		{"fault 9400", func(n int, w http.ResponseWriter, _ *Incoming) bool {
-			WriteMessage(w, WriteOptions{Rand: newDetRand("f")}, FaultEnvelope(CodeSequence, ""))
+			WriteMessage(w, WriteOptions{Rand: certstest.DetRand("f")}, FaultEnvelope(CodeSequence, ""))
 			return true
 		}, nil, ErrFaultSequence, true, 1},
 		{"wrong sequence number in response", nil, func(m *Message) { m.ControlBlock.SequenceNumber = 7 }, ErrDialogMismatch, true, 1},

@@ -3,7 +3,6 @@ package osci
 import (
 	"bytes"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -12,13 +11,6 @@ import (
 
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
-)
-
-// Content-layer sentinels.
-var (
-	ErrContent          = errors.New("osci: content malformed")
-	ErrNoContentKey     = errors.New("osci: no key for encrypted attachment")
-	ErrContentSignature = errors.New("osci: content signature invalid")
 )
 
 // Container is an osci:ContentContainer: the unit of end-to-end content

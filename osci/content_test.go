@@ -8,6 +8,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
@@ -86,7 +87,7 @@ func TestContentRoundTrip(t *testing.T) {
 	aliceSig, mgrCipher := loadKeyPair(t, "alice_signature_4096"), loadCert(t, "osci_manager_cipher_4096")
 	bob := loadCert(t, "bob_cipher_4096")
 	p := testParties(t)
-	rand := newDetRand("content")
+	rand := certstest.DetRand("content")
 	secret := bytes.Repeat([]byte("Schriftsatz "), 10000)
 	var encPart bytes.Buffer
 	key, _, err := EncryptAttachment(&encPart, bytes.NewReader(secret), "schriftsatz.pdf", rand)

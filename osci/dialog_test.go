@@ -3,6 +3,8 @@ package osci
 import (
 	"errors"
 	"testing"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 )
 
 // supplier is a minimal supplier side over SupplierDialog, as the simulator keeps it.
@@ -13,7 +15,7 @@ type supplier struct {
 
 func (s *supplier) answer(t *testing.T, typ MessageType, cb ControlBlock) (ControlBlock, error) {
 	t.Helper()
-	rand := newDetRand("supplier")
+	rand := certstest.DetRand("supplier")
 	switch {
 	case typ == TypeInitDialog:
 		s.next++
@@ -37,7 +39,7 @@ func (s *supplier) answer(t *testing.T, typ MessageType, cb ControlBlock) (Contr
 // between the client and the supplier checker.
 func TestDialogExplicitCycle(t *testing.T) {
 	s := &supplier{dialogs: map[string]*SupplierDialog{}}
-	d := NewDialog(newDetRand("client"))
+	d := NewDialog(certstest.DetRand("client"))
 	seqs := []int64{NoSequence, 0, 1, 2, 3}
 	for i, typ := range []MessageType{TypeInitDialog, TypeFetchDelivery, TypeFetchProcessCard, TypeGetMessageID, TypeExitDialog} {
 		cb, err := d.Request(typ)
@@ -61,7 +63,7 @@ func TestDialogExplicitCycle(t *testing.T) {
 }
 
 func TestDialogImplicit(t *testing.T) {
-	d := NewDialog(newDetRand("c"))
+	d := NewDialog(certstest.DetRand("c"))
 	for _, typ := range []MessageType{TypeGetMessageID, TypeStoreDelivery} {
 		cb, err := d.Request(typ)
 		if err != nil {
@@ -87,7 +89,7 @@ func TestDialogImplicit(t *testing.T) {
 func TestDialogClientChecks(t *testing.T) {
 	open := func(t *testing.T) (*Dialog, ControlBlock, ControlBlock) {
 		s := &supplier{dialogs: map[string]*SupplierDialog{}}
-		d := NewDialog(newDetRand("c"))
+		d := NewDialog(certstest.DetRand("c"))
 		cb, _ := d.Request(TypeInitDialog)
 		resp, _ := s.answer(t, TypeInitDialog, cb)
 		if err := d.Response(TypeResponseToInitDialog, resp); err != nil {
@@ -134,14 +136,14 @@ func TestDialogClientChecks(t *testing.T) {
 		}
 	})
 	t.Run("implicit answered with sequence 1", func(t *testing.T) {
-		d := NewDialog(newDetRand("c"))
+		d := NewDialog(certstest.DetRand("c"))
 		cb, _ := d.Request(TypeGetMessageID)
 		if err := d.Response(TypeResponseToGetMessageID, ControlBlock{Response: cb.Challenge, ConversationID: "1", SequenceNumber: 1}); !errors.Is(err, ErrDialogMismatch) {
 			t.Fatalf("err = %v", err)
 		}
 	})
 	t.Run("implicit answered without conversation id", func(t *testing.T) {
-		d := NewDialog(newDetRand("c"))
+		d := NewDialog(certstest.DetRand("c"))
 		cb, _ := d.Request(TypeStoreDelivery)
 		if err := d.Response(TypeResponseToStoreDelivery, ControlBlock{Response: cb.Challenge, SequenceNumber: 0}); !errors.Is(err, ErrControlBlock) {
 			t.Fatalf("err = %v", err)
@@ -151,7 +153,7 @@ func TestDialogClientChecks(t *testing.T) {
 
 // TestSupplierChecks: the answers a supplier gives to wrong dialog data.
 func TestSupplierChecks(t *testing.T) {
-	rand := newDetRand("s")
+	rand := certstest.DetRand("s")
 	d, initResp, err := OpenSupplierDialog(ControlBlock{Challenge: "c1", SequenceNumber: NoSequence}, "77", rand)
 	if err != nil {
 		t.Fatal(err)
@@ -217,33 +219,27 @@ func TestSupplierChecks(t *testing.T) {
 // TestPresenceMatrix checks every cell of the matrix for every supported type.
 func TestPresenceMatrix(t *testing.T) {
 	full := ControlBlock{Response: "r", Challenge: "c", ConversationID: "1", SequenceNumber: 0}
+	// unset removes field i (in the matrix's order) from cb.
+	unset := func(cb *ControlBlock, i int) {
+		switch i {
+		case 0:
+			cb.Response = ""
+		case 1:
+			cb.Challenge = ""
+		case 2:
+			cb.ConversationID = ""
+		case 3:
+			cb.SequenceNumber = NoSequence
+		}
+	}
 	for typ, rules := range presence {
 		for i, rule := range rules {
 			cb := full
-			switch i {
-			case 0:
-				cb.Response = ""
-			case 1:
-				cb.Challenge = ""
-			case 2:
-				cb.ConversationID = ""
-			case 3:
-				cb.SequenceNumber = NoSequence
-			}
+			unset(&cb, i)
 			// Fill required fields, clear forbidden ones except field i.
 			for j, r := range rules {
-				if j == i || r != forbidden {
-					continue
-				}
-				switch j {
-				case 0:
-					cb.Response = ""
-				case 1:
-					cb.Challenge = ""
-				case 2:
-					cb.ConversationID = ""
-				case 3:
-					cb.SequenceNumber = NoSequence
+				if j != i && r == forbidden {
+					unset(&cb, j)
 				}
 			}
 			errAbsent := cb.CheckPresence(typ)
@@ -255,7 +251,7 @@ func TestPresenceMatrix(t *testing.T) {
 }
 
 func TestChallenge(t *testing.T) {
-	c, err := NewChallenge(newDetRand("x"))
+	c, err := NewChallenge(certstest.DetRand("x"))
 	if err != nil || len(c) != 16 {
 		t.Fatalf("%q %v", c, err)
 	}

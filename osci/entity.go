@@ -1,7 +1,6 @@
 package osci
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -43,12 +42,36 @@ func ReadEntity(r io.Reader, lim MIMELimits, sink AttachmentSink) (*Entity, erro
 	if err != nil {
 		return nil, err
 	}
-	e := &Entity{Boundary: mr.Boundary()}
-	seen := map[string]bool{}
+	h, soap, err := readSOAPPart(mr)
+	if err != nil {
+		return nil, err
+	}
+	return readRest(mr, &Entity{Boundary: mr.Boundary(), SOAPHeader: h, SOAP: soap}, sink)
+}
+
+// readSOAPPart reads the first part of mr, which must be the SOAP part.
+func readSOAPPart(mr *MIMEReader) (PartHeader, []byte, error) {
+	p, err := mr.NextPart()
+	if err != nil {
+		return PartHeader{}, nil, fmt.Errorf("%w: %w", ErrMissingSOAPPart, err)
+	}
+	if p.Header.ContentID != SOAPContentID {
+		return PartHeader{}, nil, fmt.Errorf("%w: first part is %q", ErrMissingSOAPPart, p.Header.ContentID)
+	}
+	soap, err := io.ReadAll(p.Decoded())
+	if err != nil {
+		return PartHeader{}, nil, err
+	}
+	return p.Header, soap, nil
+}
+
+// readRest hands the remaining parts of mr to sink.
+func readRest(mr *MIMEReader, e *Entity, sink AttachmentSink) (*Entity, error) {
+	seen := map[string]bool{e.SOAPHeader.ContentID: true}
 	for {
 		p, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			break
+			return e, nil
 		}
 		if err != nil {
 			return nil, err
@@ -57,17 +80,6 @@ func ReadEntity(r io.Reader, lim MIMELimits, sink AttachmentSink) (*Entity, erro
 			return nil, fmt.Errorf("%w: content-id %q", ErrDuplicatePart, p.Header.ContentID)
 		}
 		seen[p.Header.ContentID] = true
-		if e.SOAP == nil {
-			if p.Header.ContentID != SOAPContentID {
-				return nil, fmt.Errorf("%w: first part is %q", ErrMissingSOAPPart, p.Header.ContentID)
-			}
-			var b bytes.Buffer
-			if _, err := io.Copy(&b, p.Decoded()); err != nil {
-				return nil, err
-			}
-			e.SOAPHeader, e.SOAP = p.Header, b.Bytes()
-			continue
-		}
 		if sink == nil {
 			return nil, fmt.Errorf("%w: attachment %q not expected", ErrMIME, p.Header.ContentID)
 		}
@@ -80,10 +92,6 @@ func ReadEntity(r io.Reader, lim MIMELimits, sink AttachmentSink) (*Entity, erro
 		}
 		e.Attachments = append(e.Attachments, AttachmentInfo{Header: p.Header, Size: cr.n})
 	}
-	if e.SOAP == nil {
-		return nil, ErrMissingSOAPPart
-	}
-	return e, nil
 }
 
 type countingReader struct {
@@ -104,7 +112,12 @@ func WriteEntity(w io.Writer, rand io.Reader, envelope []byte, atts ...Attachmen
 	if err != nil {
 		return err
 	}
-	mw := NewMIMEWriter(w, b)
+	return writeEntity(w, b, envelope, atts)
+}
+
+// writeEntity writes envelope and attachments as one MIME entity.
+func writeEntity(w io.Writer, boundary string, envelope []byte, atts []Attachment) error {
+	mw := NewMIMEWriter(w, boundary)
 	if err := mw.WriteSOAP(envelope, false); err != nil {
 		return err
 	}

@@ -159,9 +159,11 @@ var (
 	ErrFaultSequence       = &FaultError{Code: CodeSequence}
 )
 
-// Codec sentinels. Parse errors wrap one of these and, where the supplier side
-// needs it, a *FaultError carrying the code to answer with (see FaultCode).
+// Sentinels. Parse errors wrap one of the codec sentinels and, where the
+// supplier side needs it, a *FaultError carrying the code to answer with
+// (see FaultCode).
 var (
+	// Codec.
 	ErrMIME             = errors.New("osci: malformed mime")
 	ErrMIMETruncated    = errors.New("osci: mime truncated")
 	ErrLimit            = errors.New("osci: limit exceeded")
@@ -182,6 +184,24 @@ var (
 	ErrMissingSOAPPart  = errors.New("osci: soap part missing")
 	ErrAmbiguousOutcome = errors.New("osci: outcome unknown")
 	ErrUnverified       = errors.New("osci: answer not verified") // every *UnverifiedError
+
+	// Transport encryption.
+	ErrNotEncrypted = errors.New("osci: message not transport-encrypted")
+	ErrEncryption   = errors.New("osci: transport encryption malformed")
+
+	// Signatures.
+	ErrSignerCertificate = errors.New("osci: signer certificate not in the message")
+	ErrNotSigned         = errors.New("osci: message not signed")
+	ErrSignature         = errors.New("osci: signature invalid")
+
+	// Content layer.
+	ErrContent          = errors.New("osci: content malformed")
+	ErrNoContentKey     = errors.New("osci: no key for encrypted attachment")
+	ErrContentSignature = errors.New("osci: content signature invalid")
+
+	// Sessions.
+	ErrUnacknowledged = errors.New("osci: delivery not acknowledged")
+	ErrSessionClosed  = errors.New("osci: session closed")
 )
 
 // FaultCode returns the fault code a supplier answers a parse error with:

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
@@ -50,7 +51,7 @@ type stored struct {
 
 func newFake(t testing.TB) *fakeIntermediary {
 	return &fakeIntermediary{t: t, sig: loadKeyPair(t, "osci_manager_signature_4096"), dec: decrypterFor(t, "osci_manager_cipher_4096"),
-		rand: newDetRand("fake"), dialogs: map[string]*SupplierDialog{}, issued: map[string]bool{}, store: map[string]*stored{}}
+		rand: certstest.DetRand("fake"), dialogs: map[string]*SupplierDialog{}, issued: map[string]bool{}, store: map[string]*stored{}}
 }
 
 func (f *fakeIntermediary) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 )
 
 // forgeFault answers request n with an unsigned SOAP fault, as anyone
@@ -15,7 +17,7 @@ func forgeFault(n int, c Code) func(int, http.ResponseWriter) bool {
 		if i != n {
 			return false
 		}
-		_ = WriteMessage(w, WriteOptions{Rand: newDetRand("forged")}, FaultEnvelope(c, ""))
+		_ = WriteMessage(w, WriteOptions{Rand: certstest.DetRand("forged")}, FaultEnvelope(c, ""))
 		return true
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 )
 
 type collected struct {
@@ -204,6 +206,7 @@ func TestMIMELimitsAndErrors(t *testing.T) {
 		{"no boundary", []byte("Content-Type: Multipart/Related; type=text/xml\r\n\r\n"), MIMELimits{}, ErrMIME},
 		{"header without colon", []byte("MIME-Version 1.0\r\n\r\n"), MIMELimits{}, ErrMIME},
 		{"soap part not first", buildEntityFirst(t), MIMELimits{}, ErrMissingSOAPPart},
+		{"no part", []byte("Content-Type: Multipart/Related; boundary=B\r\n\r\n--B--\r\n"), MIMELimits{}, ErrMissingSOAPPart},
 		{"duplicate content id", buildEntity(t, "<a/>", Attachment{ContentID: "x", Size: 1, Body: strings.NewReader("1")},
 			Attachment{ContentID: "x", Size: 1, Body: strings.NewReader("2")}), MIMELimits{}, ErrDuplicatePart},
 	}
@@ -260,7 +263,7 @@ func TestMIMEWriterChecks(t *testing.T) {
 }
 
 func TestNewBoundary(t *testing.T) {
-	b, err := NewBoundary(newDetRand("b"))
+	b, err := NewBoundary(certstest.DetRand("b"))
 	if err != nil {
 		t.Fatal(err)
 	}

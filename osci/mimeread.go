@@ -8,6 +8,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/internal/limit"
 )
 
 // MIMELimits bound what a MIMEReader accepts. They are checked while reading,
@@ -31,25 +33,7 @@ func DefaultMIMELimits() MIMELimits {
 	}
 }
 
-func (l MIMELimits) withDefaults() MIMELimits {
-	d := DefaultMIMELimits()
-	if l.MaxParts > 0 {
-		d.MaxParts = l.MaxParts
-	}
-	if l.MaxHeaderBytes > 0 {
-		d.MaxHeaderBytes = l.MaxHeaderBytes
-	}
-	if l.MaxSOAPBytes > 0 {
-		d.MaxSOAPBytes = l.MaxSOAPBytes
-	}
-	if l.MaxAttachmentBytes > 0 {
-		d.MaxAttachmentBytes = l.MaxAttachmentBytes
-	}
-	if l.MaxTotalBytes > 0 {
-		d.MaxTotalBytes = l.MaxTotalBytes
-	}
-	return d
-}
+func (l MIMELimits) withDefaults() MIMELimits { return limit.Fill(l, DefaultMIMELimits()) }
 
 // PartHeader is the parsed header block of a MIME part.
 type PartHeader struct {

@@ -9,12 +9,6 @@ import (
 	"sync"
 )
 
-// Session sentinels.
-var (
-	ErrUnacknowledged = errors.New("osci: delivery not acknowledged")
-	ErrSessionClosed  = errors.New("osci: session closed")
-)
-
 // implicit runs one order in its own implicit dialog.
 func (c *Client) implicit(ctx context.Context, m *Message, x exchange) (*Verified, error) {
 	d := NewDialog(c.cfg.Rand)

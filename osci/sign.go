@@ -5,20 +5,12 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 
 	"github.com/beevik/etree"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
-)
-
-// Signature sentinels.
-var (
-	ErrSignerCertificate = errors.New("osci: signer certificate not in the message")
-	ErrNotSigned         = errors.New("osci: message not signed")
-	ErrSignature         = errors.New("osci: signature invalid")
 )
 
 // Signer makes the message signature: osci:ClientSignature on orders,

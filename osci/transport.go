@@ -12,12 +12,6 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
-// Transport-encryption sentinels.
-var (
-	ErrNotEncrypted = errors.New("osci: message not transport-encrypted")
-	ErrEncryption   = errors.New("osci: transport encryption malformed")
-)
-
 // WriteOptions say how WriteMessage frames a message.
 type WriteOptions struct {
 	Rand io.Reader // boundary, keys, IVs
@@ -41,20 +35,8 @@ func WriteMessage(w io.Writer, o WriteOptions, envelope []byte, atts ...Attachme
 	if err != nil {
 		return err
 	}
-	inner := func(w io.Writer) error {
-		mw := NewMIMEWriter(w, boundary)
-		if err := mw.WriteSOAP(envelope, false); err != nil {
-			return err
-		}
-		for _, a := range atts {
-			if err := mw.WriteAttachment(a); err != nil {
-				return err
-			}
-		}
-		return mw.Close()
-	}
 	if o.EncryptTo == nil {
-		return inner(w)
+		return writeEntity(w, boundary, envelope, atts)
 	}
 	spool, err := os.CreateTemp(o.SpoolDir, "osci-enc-*")
 	if err != nil {
@@ -63,7 +45,7 @@ func WriteMessage(w io.Writer, o WriteOptions, envelope []byte, atts ...Attachme
 	defer os.Remove(spool.Name())
 	defer spool.Close()
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(inner(pw)) }()
+	go func() { pw.CloseWithError(writeEntity(pw, boundary, envelope, atts)) }()
 	enc := &xmlenc.Encrypter{Recipients: []xmlenc.Recipient{{Cert: o.EncryptTo}}, MimeType: "Multipart/Related", Rand: o.Rand}
 	ed, n, err := enc.EncryptStream(spool, pr, EncryptedContentID)
 	pr.CloseWithError(err) // stops the writer goroutine if encryption failed early
@@ -117,14 +99,7 @@ func ReadMessage(r io.Reader, o ReadOptions) (*Incoming, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := mr.NextPart()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMissingSOAPPart, err)
-	}
-	if p.Header.ContentID != SOAPContentID {
-		return nil, fmt.Errorf("%w: first part is %q", ErrMissingSOAPPart, p.Header.ContentID)
-	}
-	soap, err := io.ReadAll(p.Decoded())
+	h, soap, err := readSOAPPart(mr)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +111,7 @@ func ReadMessage(r io.Reader, o ReadOptions) (*Incoming, error) {
 		if perr != nil && m == nil {
 			return nil, perr
 		}
-		e, err := readRest(mr, &Entity{Boundary: mr.Boundary(), SOAPHeader: p.Header, SOAP: soap}, o.Sink)
+		e, err := readRest(mr, &Entity{Boundary: mr.Boundary(), SOAPHeader: h, SOAP: soap}, o.Sink)
 		if err != nil {
 			return nil, err
 		}
@@ -151,35 +126,6 @@ func ReadMessage(r io.Reader, o ReadOptions) (*Incoming, error) {
 		return nil, perr
 	}
 	return &Incoming{Message: im, Entity: inner, Encrypted: true}, perr
-}
-
-// readRest hands the remaining parts of mr to sink.
-func readRest(mr *MIMEReader, e *Entity, sink AttachmentSink) (*Entity, error) {
-	seen := map[string]bool{e.SOAPHeader.ContentID: true}
-	for {
-		p, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			return e, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if seen[p.Header.ContentID] {
-			return nil, fmt.Errorf("%w: content-id %q", ErrDuplicatePart, p.Header.ContentID)
-		}
-		seen[p.Header.ContentID] = true
-		if sink == nil {
-			return nil, fmt.Errorf("%w: attachment %q not expected", ErrMIME, p.Header.ContentID)
-		}
-		cr := &countingReader{r: p.Decoded()}
-		if err := sink.Attachment(p.Header, cr); err != nil {
-			return nil, fmt.Errorf("%w: %q: %w", ErrAttachmentSink, p.Header.ContentID, err)
-		}
-		if _, err := io.Copy(io.Discard, cr); err != nil {
-			return nil, err
-		}
-		e.Attachments = append(e.Attachments, AttachmentInfo{Header: p.Header, Size: cr.n})
-	}
 }
 
 type onePart struct{ p *Part }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
 )
 
@@ -77,7 +78,7 @@ func TestTransportRoundTrip(t *testing.T) {
 	big := bytes.Repeat([]byte("0123456789abcdef"), 50000)
 	write := func(t *testing.T) []byte {
 		var b bytes.Buffer
-		err := WriteMessage(&b, WriteOptions{Rand: newDetRand("enc"), EncryptTo: bob, SpoolDir: t.TempDir()}, env,
+		err := WriteMessage(&b, WriteOptions{Rand: certstest.DetRand("enc"), EncryptTo: bob, SpoolDir: t.TempDir()}, env,
 			Attachment{ContentID: "a.pdf", Size: 9, Body: strings.NewReader("%PDF-1.7\n")},
 			Attachment{ContentID: "big.bin", Size: int64(len(big)), Body: bytes.NewReader(big)})
 		if err != nil {
@@ -134,7 +135,7 @@ func flipNear(b []byte, i int) []byte {
 
 func plainEntity(t *testing.T, env []byte) []byte {
 	var b bytes.Buffer
-	if err := WriteMessage(&b, WriteOptions{Rand: newDetRand("p")}, env); err != nil {
+	if err := WriteMessage(&b, WriteOptions{Rand: certstest.DetRand("p")}, env); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()

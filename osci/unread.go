@@ -11,6 +11,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/internal/limit"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
@@ -159,11 +160,7 @@ func encryptedBody(m *Message) (*etree.Element, error) {
 // xsi:schemaLocation and the osci:ControlBlock. It reads at most
 // lim.MaxBytes and refuses a DOCTYPE.
 func scanControlBlock(r io.Reader, lim xmlsec.Limits) (MessageType, ControlBlock, error) {
-	max := lim.MaxBytes
-	if max <= 0 {
-		max = xmlsec.DefaultLimits().MaxBytes
-	}
-	dec := xml.NewDecoder(io.LimitReader(r, max))
+	dec := xml.NewDecoder(io.LimitReader(r, limit.Fill(lim, xmlsec.DefaultLimits()).MaxBytes))
 	dec.Strict = true
 	var (
 		t      MessageType

@@ -10,7 +10,6 @@
 package certstest
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -212,35 +211,6 @@ func Issue(t testing.TB, caKey crypto.Signer, caCert, tmpl *x509.Certificate, ke
 		t.Fatal(err)
 	}
 	return key, c
-}
-
-// Golden compares got with the golden file at path or, with update (the
-// test binary's -update flag), writes got there and passes. A difference
-// is reported at its first byte, with the bytes around it.
-func Golden(t testing.TB, path string, got []byte, update bool) {
-	t.Helper()
-	if update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update writes it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		i := 0
-		for i < len(got) && i < len(want) && got[i] == want[i] {
-			i++
-		}
-		lo := max(0, i-60)
-		t.Errorf("%s differs at byte %d (go test -update rewrites it; review the diff):\n got: %q\nwant: %q",
-			path, i, got[lo:min(len(got), i+60)], want[lo:min(len(want), i+60)])
-	}
 }
 
 // Tmpfs mounts a tmpfs of size (mount's size option, e.g. "1m") on a new

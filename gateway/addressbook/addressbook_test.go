@@ -10,15 +10,13 @@ import (
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/field"
 )
 
 func TestAddressBookSentinels(t *testing.T) {
-	e := apitest.NewEnv(t, api.Limits{})
-	e.AddRecipient(t)
+	e := apitest.NewEnvWithRecipient(t)
 	ctx := context.Background()
 	good := addressbook.Recipient{SafeID: "DE.Justiz.x.1", Name: "LG", CipherCert: apitest.PKIPEM(t, "mailbox-cipher.pem")}
 	with := func(f func(*addressbook.Recipient)) addressbook.Recipient { r := good; f(&r); return r }
@@ -59,8 +57,7 @@ func TestAddressBookSentinels(t *testing.T) {
 }
 
 func TestAddressBookReload(t *testing.T) {
-	e := apitest.NewEnv(t, api.Limits{})
-	e.AddRecipient(t)
+	e := apitest.NewEnvWithRecipient(t)
 	path := filepath.Join(e.Dir, config.AddressBookFile)
 	good, err := os.ReadFile(path)
 	if err != nil {

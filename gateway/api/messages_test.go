@@ -16,8 +16,7 @@ import (
 )
 
 func TestAPIListPaging(t *testing.T) {
-	e := apitest.NewEnv(t, api.Limits{})
-	e.AddRecipient(t)
+	e := apitest.NewEnvWithRecipient(t)
 	ids := e.SubmitN(t, 5)
 	if _, err := e.Store.InsertIncoming(context.Background(), mailbox.NewIncoming{Mailbox: apitest.Mailbox, OSCIMessageID: "govapp_1",
 		ContentSHA256: strings.Repeat("a", 64), Size: 5, Sender: apitest.Recipient}); err != nil {
@@ -74,8 +73,7 @@ func TestAPIListPaging(t *testing.T) {
 }
 
 func TestAPIOperatorActions(t *testing.T) {
-	e := apitest.NewEnv(t, api.Limits{})
-	e.AddRecipient(t)
+	e := apitest.NewEnvWithRecipient(t)
 	ids := e.SubmitN(t, 2)
 	path := func(id int64, op string) string { return fmt.Sprintf("/v1/messages/%d/%s", id, op) }
 	steps := []struct {
@@ -138,8 +136,7 @@ func TestAPIOperatorActions(t *testing.T) {
 }
 
 func TestAPIHealthReadyMetrics(t *testing.T) {
-	e := apitest.NewEnv(t, api.Limits{})
-	e.AddRecipient(t)
+	e := apitest.NewEnvWithRecipient(t)
 	e.SubmitN(t, 1)
 	get := func(path string) (*http.Response, api.ReadyReport) {
 		req, _ := http.NewRequest("GET", e.TS.URL+path, nil) // unauthenticated, as a probe

@@ -219,11 +219,8 @@ func (s *Server) public(pattern string, h apiHandler) {
 func (s *Server) private(pattern string, h apiHandler) {
 	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w}
-		actor := s.d.Tokens.principal(r)
+		actor := s.authenticate(rec, r)
 		if actor == "" {
-			rec.Header().Set("WWW-Authenticate", `Bearer realm="bebpo-gateway"`)
-			writeProblem(rec, http.StatusUnauthorized, "a valid bearer token or client certificate is required", "Authorization")
-			s.refused(r, rec.status())
 			return
 		}
 		// Deferred so that a download cut off on purpose (http.ErrAbortHandler) is journaled too.
@@ -232,6 +229,18 @@ func (s *Server) private(pattern string, h apiHandler) {
 			s.fail(rec, r, err)
 		}
 	}))
+}
+
+// authenticate returns the principal r's credentials name. Without valid
+// credentials it answers 401, journals the refusal and returns "".
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) string {
+	actor := s.d.Tokens.principal(r)
+	if actor == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="bebpo-gateway"`)
+		writeProblem(w, http.StatusUnauthorized, "a valid bearer token or client certificate is required", "Authorization")
+		s.refused(r, http.StatusUnauthorized)
+	}
+	return actor
 }
 
 // Handler returns the API's HTTP handler. Requests no route matches get a
@@ -243,11 +252,8 @@ func (s *Server) Handler() http.Handler {
 			s.mux.ServeHTTP(w, r)
 			return
 		}
-		actor := s.d.Tokens.principal(r)
+		actor := s.authenticate(w, r)
 		if actor == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="bebpo-gateway"`)
-			writeProblem(w, http.StatusUnauthorized, "a valid bearer token or client certificate is required", "Authorization")
-			s.refused(r, http.StatusUnauthorized)
 			return
 		}
 		probe := &statusRecorder{ResponseWriter: discardWriter{h: http.Header{}}}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
 )
 
@@ -30,24 +29,36 @@ func (p *patternReader) Read(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// TestAPISubmitStreams sends a large document through client and server
-// in this process and checks that neither side held it in memory.
-func TestAPISubmitStreams(t *testing.T) {
-	const size = 32 << 20
-	e := apitest.NewEnv(t, api.Limits{})
-	e.AddRecipient(t)
+// streamingSubmit is a POST /v1/messages to the test recipient whose one
+// document, prefix and then size pattern bytes, is written into the
+// request body only as the request is sent.
+func streamingSubmit(tb testing.TB, e *apitest.Env, subject, prefix string, size int64) *http.Request {
+	tb.Helper()
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
 	go func() {
 		w, _ := mw.CreateFormField("message")
-		io.WriteString(w, `{"to":"`+apitest.Recipient+`","subject":"gross"}`)
+		io.WriteString(w, `{"to":"`+apitest.Recipient+`","subject":"`+subject+`"}`)
 		fw, _ := mw.CreateFormFile("document", "Akte.pdf")
+		io.WriteString(fw, prefix)
 		io.Copy(fw, &patternReader{n: size})
 		pw.CloseWithError(mw.Close())
 	}()
-	req, _ := http.NewRequest("POST", e.TS.URL+"/v1/messages", pr)
+	req, err := http.NewRequest("POST", e.TS.URL+"/v1/messages", pr)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Authorization", "Bearer "+apitest.Token)
+	return req
+}
+
+// TestAPISubmitStreams sends a large document through client and server
+// in this process and checks that neither side held it in memory.
+func TestAPISubmitStreams(t *testing.T) {
+	const size = 32 << 20
+	e := apitest.NewEnvWithRecipient(t)
+	req := streamingSubmit(t, e, "gross", "", size)
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -79,19 +90,7 @@ func BenchmarkAPISubmit(b *testing.B) {
 	b.SetBytes(size)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		pr, pw := io.Pipe()
-		mw := multipart.NewWriter(pw)
-		go func() {
-			w, _ := mw.CreateFormField("message")
-			io.WriteString(w, `{"to":"`+apitest.Recipient+`","subject":"bench"}`)
-			fw, _ := mw.CreateFormFile("document", "Akte.pdf")
-			io.WriteString(fw, strings.Repeat("x", i%7)) // distinct content per round
-			io.Copy(fw, &patternReader{n: size})
-			pw.CloseWithError(mw.Close())
-		}()
-		req, _ := http.NewRequest("POST", e.TS.URL+"/v1/messages", pr)
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		req.Header.Set("Authorization", "Bearer "+apitest.Token)
+		req := streamingSubmit(b, e, "bench", strings.Repeat("x", i%7), size) // distinct content per round
 		resp, err := e.TS.Client().Do(req)
 		if err != nil {
 			b.Fatal(err)

@@ -158,8 +158,7 @@ func extraPart(msg any) io.Reader {
 }
 
 func TestAPISubmitAccepted(t *testing.T) {
-	e := apitest.NewEnv(t, api.Limits{})
-	e.AddRecipient(t)
+	e := apitest.NewEnvWithRecipient(t)
 	docs := []apitest.Doc{{Name: "Klageerwiderung_Müller-Groß.pdf", Content: "%PDF-1.7 first"}, {Name: "Anlage_K1.pdf", Content: "%PDF-1.7 second"}}
 	body, ct := apitest.MultipartBody(t, apitest.OKMessage(), docs...)
 	resp := e.Do(t, "POST", "/v1/messages", body, map[string]string{"Content-Type": ct})
@@ -225,8 +224,7 @@ func (f *failingBody) Read(p []byte) (int, error) {
 }
 
 func TestAPISubmitFailsMidUpload(t *testing.T) {
-	e := apitest.NewEnv(t, api.Limits{})
-	e.AddRecipient(t)
+	e := apitest.NewEnvWithRecipient(t)
 	body, ct := apitest.MultipartBody(t, apitest.OKMessage(), apitest.Doc{Name: "A.pdf", Content: strings.Repeat("a", 100000)}, apitest.Doc{Name: "B.pdf", Content: strings.Repeat("b", 100000)})
 	cut := body.Bytes()[:body.Len()-50000] // inside the second document
 	req := httptest.NewRequest("POST", "/v1/messages", &failingBody{r: strings.NewReader(string(cut))})
@@ -246,8 +244,7 @@ func TestAPISubmitFailsMidUpload(t *testing.T) {
 }
 
 func TestAPIIdempotency(t *testing.T) {
-	e := apitest.NewEnv(t, api.Limits{})
-	e.AddRecipient(t)
+	e := apitest.NewEnvWithRecipient(t)
 	send := func(key, content string) (*http.Response, api.SubmitResponse) {
 		body, ct := apitest.MultipartBody(t, apitest.OKMessage(), apitest.Doc{Name: "A.pdf", Content: content})
 		resp := e.Do(t, "POST", "/v1/messages", body, map[string]string{"Content-Type": ct, "Idempotency-Key": key})

@@ -62,6 +62,32 @@ func (e *omEnv) submit(t *testing.T, n int) map[string][]omDoc {
 	return want
 }
 
+// send queues n messages from A to B, as submit, and runs A's sender once.
+func (e *omEnv) send(t *testing.T, n int) map[string][]omDoc {
+	t.Helper()
+	want := e.submit(t, n)
+	if _, err := e.sender().RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return want
+}
+
+// openWithOne opens a session of B and lists the one delivery waiting
+// there; it returns the session and the delivery's id.
+func (e *omEnv) openWithOne(t *testing.T) (mailbox.Session, string) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := e.b.mb.OpenSession(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := s.ListUndelivered(ctx)
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("ids %v: %v", ids, err)
+	}
+	return s, ids[0]
+}
+
 func (e *omEnv) states(t *testing.T, st mailbox.Store, dir mailbox.Direction) map[mailbox.State]int {
 	t.Helper()
 	ms, err := st.List(context.Background(), mailbox.Filter{Direction: dir, Limit: 1000})
@@ -403,11 +429,8 @@ func TestReceivedVerification(t *testing.T) {
 // leaves it to be handed out again.
 func TestSessionAcknowledgesOnNextCall(t *testing.T) {
 	e := newOMEnv(t)
-	e.submit(t, 1)
+	e.send(t, 1)
 	ctx := context.Background()
-	if _, err := e.sender().RunOnce(ctx); err != nil {
-		t.Fatal(err)
-	}
 	reception := func() bool {
 		t.Helper()
 		out, _ := e.a.store.List(ctx, mailbox.Filter{Direction: mailbox.Out})
@@ -418,15 +441,8 @@ func TestSessionAcknowledgesOnNextCall(t *testing.T) {
 		return !pc.Reception.IsZero()
 	}
 	for _, abandon := range []bool{true, false} {
-		s, err := e.b.mb.OpenSession(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids, err := s.ListUndelivered(ctx)
-		if err != nil || len(ids) != 1 {
-			t.Fatalf("ids %v: %v", ids, err)
-		}
-		d, err := s.FetchDelivery(ctx, ids[0])
+		s, id := e.openWithOne(t)
+		d, err := s.FetchDelivery(ctx, id)
 		if err != nil || len(d.Documents) != 2 {
 			t.Fatalf("delivery %+v: %v", d, err)
 		}
@@ -454,20 +470,10 @@ func TestSessionAcknowledgesOnNextCall(t *testing.T) {
 // intermediary does not have is ErrNoReceipt and the dialog goes on.
 func TestSessionReceipt(t *testing.T) {
 	e := newOMEnv(t)
-	e.submit(t, 1)
+	e.send(t, 1)
 	ctx := context.Background()
-	if _, err := e.sender().RunOnce(ctx); err != nil {
-		t.Fatal(err)
-	}
-	s, err := e.b.mb.OpenSession(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids, err := s.ListUndelivered(ctx)
-	if err != nil || len(ids) != 1 {
-		t.Fatalf("ids %v: %v", ids, err)
-	}
-	d, err := s.FetchDelivery(ctx, ids[0])
+	s, id := e.openWithOne(t)
+	d, err := s.FetchDelivery(ctx, id)
 	if err != nil || !d.Card.Reception.IsZero() {
 		t.Fatalf("delivery card %+v: %v", d.Card, err)
 	}
@@ -476,7 +482,7 @@ func TestSessionReceipt(t *testing.T) {
 		id     string
 		target error
 	}{
-		{"card of the fetched delivery", ids[0], nil},
+		{"card of the fetched delivery", id, nil},
 		{"card the intermediary does not have", "govapp_0000", mailbox.ErrNoReceipt},
 	}
 	for _, tc := range tests {
@@ -500,7 +506,7 @@ func TestSessionReceipt(t *testing.T) {
 
 func TestStoreDeliveryRefuses(t *testing.T) {
 	e := newOMEnv(t)
-	expired := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: omPKIcert(t, "expired").Raw}))
+	expired := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: certstest.PKICert(t, "expired").Raw}))
 	tests := []struct {
 		name      string
 		recipient string

@@ -8,7 +8,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
-	"io"
 	"math/big"
 	"net/http/httptest"
 	"os"
@@ -34,19 +33,11 @@ const (
 	omSafeB = "DE.Justiz.00000000-0000-4000-8000-00000000000b.000b"
 )
 
-// newOMRand is the module's deterministic byte stream.
-func newOMRand(seed string) io.Reader { return certstest.DetRand(seed) }
-
 // omPKI loads a key pair of the test PKI.
 func omPKI(t testing.TB, name string) *certs.KeyPair {
 	t.Helper()
 	k, c := certstest.PKIKey(t, name)
 	return &certs.KeyPair{Key: k, Cert: c}
-}
-
-func omPKIcert(t testing.TB, name string) *x509.Certificate {
-	t.Helper()
-	return certstest.PKICert(t, name)
 }
 
 var (
@@ -103,11 +94,11 @@ func omTrust(t testing.TB) certs.Validators {
 	inter := certs.NewTrustStore()
 	inter.Pin(omPKI(t, "intermediary-signature").Cert)
 	vhn, content := certs.NewTrustStore(), certs.NewTrustStore()
-	if err := vhn.AddCA(omPKIcert(t, "vhn-ca")); err != nil {
+	if err := vhn.AddCA(certstest.PKICert(t, "vhn-ca")); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"root-ca", "intermediate-ca", "vhn-ca"} {
-		if err := content.AddCA(omPKIcert(t, name)); err != nil {
+		if err := content.AddCA(certstest.PKICert(t, name)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -149,7 +140,7 @@ func newOMEnvWith(t *testing.T, idA *certs.Identity, faults ...intermediary.Faul
 	t.Helper()
 	e := &omEnv{clk: certstest.NewClock(time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC), 0)}
 	sim, err := intermediary.New(intermediary.Config{Cipher: omPKI(t, "intermediary-cipher"), Signature: omPKI(t, "intermediary-signature"),
-		DataDir: t.TempDir(), Now: e.clk.Now, Rand: newOMRand("sim"), Faults: faults})
+		DataDir: t.TempDir(), Now: e.clk.Now, Rand: certstest.DetRand("sim"), Faults: faults})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +171,7 @@ func newOMEnvWith(t *testing.T, idA *certs.Identity, faults ...intermediary.Faul
 		}
 		mb, err := New(Config{Name: name, SafeID: safeID, Identity: id, IntermediaryURL: srv.URL,
 			IntermediaryCipher: omPKI(t, "intermediary-cipher").Cert, Trust: omTrust(t), Recipients: book, Card: card,
-			SpoolDir: spool, Now: e.clk.Now, Rand: newOMRand(name), RetryWaitMax: 10 * time.Millisecond})
+			SpoolDir: spool, Now: e.clk.Now, Rand: certstest.DetRand(name), RetryWaitMax: 10 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -200,7 +191,7 @@ func newOMEnvWith(t *testing.T, idA *certs.Identity, faults ...intermediary.Faul
 }
 
 func (e *omEnv) sender() *mailbox.Sender {
-	return &mailbox.Sender{Store: e.a.store, Blobs: e.a.blobs, Now: e.clk.Now, Rand: newOMRand("sender"),
+	return &mailbox.Sender{Store: e.a.store, Blobs: e.a.blobs, Now: e.clk.Now, Rand: certstest.DetRand("sender"),
 		Transport: func(mailbox.Message) (mailbox.Transport, error) { return e.a.mb.Transport(), nil }}
 }
 
@@ -210,5 +201,5 @@ func (e *omEnv) fetcher() *mailbox.Fetcher {
 }
 
 func (e *omEnv) deliverer() *mailbox.Deliverer {
-	return &mailbox.Deliverer{Store: e.b.store, Blobs: e.b.blobs, Sink: e.intake, Now: e.clk.Now, Rand: newOMRand("deliverer")}
+	return &mailbox.Deliverer{Store: e.b.store, Blobs: e.b.blobs, Sink: e.intake, Now: e.clk.Now, Rand: certstest.DetRand("deliverer")}
 }

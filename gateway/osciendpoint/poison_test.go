@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/egvp"
@@ -38,7 +39,7 @@ func (e *omEnv) storeRaw(t *testing.T, n int) string {
 	a := e.a.mb.cfg
 	c, err := osci.NewClient(osci.ClientConfig{URL: a.IntermediaryURL, Signature: a.Identity.Signature, Cipher: a.Identity.Cipher,
 		IntermediaryCipher: a.IntermediaryCipher, IntermediaryKeys: xmlsec.ValidatorSelector{V: a.Trust.Intermediary},
-		Rand: newOMRand("raw"), SpoolDir: t.TempDir(), RetryWaitMax: 10 * time.Millisecond})
+		Rand: certstest.DetRand("raw"), SpoolDir: t.TempDir(), RetryWaitMax: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +52,7 @@ func (e *omEnv) storeRaw(t *testing.T, n int) string {
 	for i := range n {
 		cc.Contents = append(cc.Contents, osci.Content{ID: fmt.Sprintf("t%03d", i), Data: []byte("Text " + fmt.Sprint(i))})
 	}
-	pb := &osci.PackageBuilder{Rand: newOMRand("raw-content")}
+	pb := &osci.PackageBuilder{Rand: certstest.DetRand("raw-content")}
 	if err := pb.AddPlain(cc); err != nil {
 		t.Fatal(err)
 	}
@@ -106,10 +107,7 @@ func TestPoisonDeliveryDoesNotStopMailbox(t *testing.T) {
 			ctx := context.Background()
 			e.rebuildB(t, tc.lower)
 			poison := tc.poison(t, e)
-			want := e.submit(t, 2)
-			if _, err := e.sender().RunOnce(ctx); err != nil {
-				t.Fatal(err)
-			}
+			want := e.send(t, 2)
 			f := e.fetcher()
 			for i := 1; i < 3; i++ {
 				res, err := f.FetchMailbox(ctx, "B")
@@ -203,10 +201,7 @@ func TestPoisonDeliveryDoesNotStopMailbox(t *testing.T) {
 func TestCrashLoopDeliveryIsParkedUnread(t *testing.T) {
 	e := newOMEnv(t)
 	ctx := context.Background()
-	want := e.submit(t, 2)
-	if _, err := e.sender().RunOnce(ctx); err != nil {
-		t.Fatal(err)
-	}
+	want := e.send(t, 2)
 	out, err := e.a.store.List(ctx, mailbox.Filter{Direction: mailbox.Out})
 	if err != nil || len(out) != 2 {
 		t.Fatal(err)

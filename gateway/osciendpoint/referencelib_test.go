@@ -1,4 +1,4 @@
-package osciendpoint
+package osciendpoint_test
 
 import (
 	"context"
@@ -12,30 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
-	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
 )
-
-// bobMailbox is bob's mailbox at the reference library's test
-// intermediary: its keys, the intermediary's signature pinned, alice's
-// signature certificate pinned for party signatures.
-func bobMailbox(t *testing.T) *Mailbox {
-	inter, content := certs.NewTrustStore(), certs.NewTrustStore()
-	inter.Pin(libraryKey(t, "osci_manager_signature_4096").Cert)
-	content.Pin(libraryKey(t, "alice_signature_4096").Cert)
-	sets := certs.TrustSets{Intermediary: inter, ContentSigner: content}
-	now := func() time.Time { return certstest.ReferenceNow }
-	mb, err := New(Config{Name: "bob", SafeID: "bob", Identity: &certs.Identity{Signature: libraryKey(t, "bob_signature_4096"),
-		Cipher: libraryKey(t, "bob_cipher_4096")}, IntermediaryURL: "http://127.0.0.1:1/", IntermediaryCipher: libraryKey(t, "osci_manager_cipher_4096").Cert,
-		Trust:    sets.Validators(certs.Validator{Now: now, Policy: certs.Policy{SignatureRevocation: certs.RevocationOff, CipherRevocation: certs.RevocationOff}}),
-		SpoolDir: t.TempDir(), Now: now, Rand: newOMRand("bob")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return mb
-}
 
 // TestReferenceLibraryMessagesReachTheIntake: each message the reference
 // library stored for bob, kept as bob's gateway received it and read
@@ -44,17 +25,8 @@ func bobMailbox(t *testing.T) *Mailbox {
 // metadata.json, and CON.pdf beside con.pdf.
 func TestReferenceLibraryMessagesReachTheIntake(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, sqlite.FileName), sqlite.Options{Now: func() time.Time { return certstest.ReferenceNow }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	blobs, err := mailbox.OpenBlobs(filepath.Join(dir, "blobs"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := filepath.Join(dir, "intake")
+	e := apitest.NewEnv(t, api.Limits{})
+	root := filepath.Join(e.Dir, "intake")
 	if err := os.Mkdir(root, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +34,10 @@ func TestReferenceLibraryMessagesReachTheIntake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mb := bobMailbox(t)
+	bob, err := apitest.ReferenceReprocessor(t)("bob")
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := map[string][]string{
 		"signed-plain-encrypted": {"content0.txt", "content2.txt", "geheim.txt", "schriftsatz.txt"},
 		"signed-encrypted":       {"content0.txt", "geheim.txt"},
@@ -71,32 +46,14 @@ func TestReferenceLibraryMessagesReachTheIntake(t *testing.T) {
 	}
 	ids := map[string]string{}
 	for shape := range want {
-		corpus := filepath.Join(certstest.RepoRoot(t), "testdata", "osci-java", shape)
-		raw, err := os.ReadFile(filepath.Join(corpus, "fetchDelivery.mime"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		id, err := os.ReadFile(filepath.Join(corpus, "messageid"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[strings.TrimSpace(string(id))] = shape
 		// Stored as a fetch parks it, then read through the bridge.
-		ref, err := blobs.Put(strings.NewReader(string(raw)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := st.InsertIncoming(ctx, mailbox.NewIncoming{Mailbox: "bob", OSCIMessageID: strings.TrimSpace(string(id)), ContentSHA256: ref.SHA256,
-			Size: ref.Size, Meta: []byte(`{}`), Now: certstest.ReferenceNow, Unreadable: "kept for this test", Attempts: 1,
-			Documents: []mailbox.Document{{Role: mailbox.RoleOriginal, Name: mailbox.FileOriginal, ContentType: "multipart/related", SHA256: ref.SHA256, Size: ref.Size}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if m, err = mailbox.Reprocess(ctx, st, blobs, mb, m.ID, "test", certstest.ReferenceNow); err != nil || m.State != mailbox.StateReceived {
+		m := apitest.ParkReference(t, e.Store, e.Blobs, "bob", shape)
+		ids[m.OSCIMessageID] = shape
+		if m, err = mailbox.Reprocess(ctx, e.Store, e.Blobs, bob, m.ID, "test", certstest.ReferenceNow); err != nil || m.State != mailbox.StateReceived {
 			t.Fatalf("%s: %+v %v", shape, m, err)
 		}
 	}
-	d := &mailbox.Deliverer{Store: st, Blobs: blobs, Sink: intake, Now: func() time.Time { return certstest.ReferenceNow }, Rand: newOMRand("d")}
+	d := &mailbox.Deliverer{Store: e.Store, Blobs: e.Blobs, Sink: intake, Now: func() time.Time { return certstest.ReferenceNow }, Rand: certstest.DetRand("d")}
 	if _, err := d.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -106,15 +63,22 @@ func TestReferenceLibraryMessagesReachTheIntake(t *testing.T) {
 	}
 	for _, ent := range entries {
 		edir := filepath.Join(root, ent.Name())
+		read := func(rel string) []byte {
+			b, err := os.ReadFile(filepath.Join(edir, filepath.FromSlash(rel)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
 		var md mailbox.IntakeMetadata
-		if err := json.Unmarshal(omRead(t, edir, mailbox.FileMetadataJSON), &md); err != nil {
+		if err := json.Unmarshal(read(mailbox.FileMetadataJSON), &md); err != nil {
 			t.Fatal(err)
 		}
 		shape := ids[md.MessageID]
 		var names []string
 		for _, doc := range md.Documents {
 			names = append(names, doc.OriginalName)
-			sum := sha256.Sum256(omRead(t, edir, mailbox.DocumentsDir+"/"+doc.FileName))
+			sum := sha256.Sum256(read(mailbox.DocumentsDir + "/" + doc.FileName))
 			if hex.EncodeToString(sum[:]) != doc.SHA256 || !doc.Signed || doc.Coverage == "" {
 				t.Errorf("%s: document %+v", shape, doc)
 			}
@@ -130,7 +94,7 @@ func TestReferenceLibraryMessagesReachTheIntake(t *testing.T) {
 			t.Errorf("%s: notes %q", shape, md.Notes)
 		}
 	}
-	states, err := st.CountByState(ctx)
+	states, err := e.Store.CountByState(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,11 +103,4 @@ func TestReferenceLibraryMessagesReachTheIntake(t *testing.T) {
 			t.Errorf("%+v", c)
 		}
 	}
-}
-
-// libraryKey loads a sample keystore of the reference library.
-func libraryKey(t *testing.T, name string) *certs.KeyPair {
-	t.Helper()
-	k, c, chain := certstest.ReferenceKey(t, name)
-	return &certs.KeyPair{Key: k, Cert: c, Chain: chain}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/intermediaries"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
@@ -24,7 +25,7 @@ func secondIntermediary(t *testing.T, e *omEnv, reg *intermediaries.Registry) (*
 	t.Helper()
 	cipher := omIssue(t, "intermediate-ca", "intermediary B cipher", "", 9201, x509.KeyUsageKeyEncipherment)
 	sig := omIssue(t, "intermediate-ca", "intermediary B signature", "", 9202, x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment)
-	sim, err := intermediary.New(intermediary.Config{Cipher: cipher, Signature: sig, DataDir: t.TempDir(), Now: e.clk.Now, Rand: newOMRand("sim B")})
+	sim, err := intermediary.New(intermediary.Config{Cipher: cipher, Signature: sig, DataDir: t.TempDir(), Now: e.clk.Now, Rand: certstest.DetRand("sim B")})
 	if err != nil {
 		t.Fatal(err)
 	}

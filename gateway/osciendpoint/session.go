@@ -128,14 +128,10 @@ func (s *osciSession) ListUndelivered(ctx context.Context) ([]string, error) {
 // is pending, and the engine's next call acknowledges it once parked.
 // Any other error means nothing usable arrived.
 func (s *osciSession) FetchDelivery(ctx context.Context, id string) (*mailbox.Delivery, error) {
-	if err := s.acknowledge(); err != nil {
+	dir, err := s.spool()
+	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp(s.m.cfg.SpoolDir, "osci-in-*")
-	if err != nil {
-		return nil, fmt.Errorf("osciendpoint: fetch spool: %w", err)
-	}
-	s.dir = dir
 	d, err := s.fetch(ctx, id, dir, true)
 	var ue *mailbox.UnreadableError
 	if err != nil && !errors.As(err, &ue) {
@@ -153,14 +149,10 @@ func (s *osciSession) FetchDelivery(ctx context.Context, id string) (*mailbox.De
 // ended without an outcome, so that it is parked rather than read again;
 // the next call acknowledges it.
 func (s *osciSession) FetchOriginal(ctx context.Context, id string) (io.Reader, error) {
-	if err := s.acknowledge(); err != nil {
+	dir, err := s.spool()
+	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp(s.m.cfg.SpoolDir, "osci-in-*")
-	if err != nil {
-		return nil, fmt.Errorf("osciendpoint: fetch spool: %w", err)
-	}
-	s.dir = dir
 	_, err = s.fetch(ctx, id, dir, false)
 	var ue *mailbox.UnreadableError
 	switch {
@@ -171,6 +163,20 @@ func (s *osciSession) FetchOriginal(ctx context.Context, id string) (io.Reader, 
 		return nil, err
 	}
 	return rewound(s.orig)
+}
+
+// spool acknowledges the delivery handed out before, if any, and makes
+// the private directory the next one is fetched into.
+func (s *osciSession) spool() (string, error) {
+	if err := s.acknowledge(); err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp(s.m.cfg.SpoolDir, "osci-in-*")
+	if err != nil {
+		return "", fmt.Errorf("osciendpoint: fetch spool: %w", err)
+	}
+	s.dir = dir
+	return dir, nil
 }
 
 // fetch receives delivery id into dir and, with read, reads it with egvp.

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
 )
 
@@ -20,13 +19,9 @@ import (
 func TestOutFolderSymlinkedDoneIsRefused(t *testing.T) {
 	for _, d := range []string{Processing, Done, Failed} {
 		t.Run(d, func(t *testing.T) {
-			e := apitest.NewEnv(t, api.Limits{})
-			e.AddRecipient(t)
-			o := newOutFolder(t, e)
+			e, o := newRecipientFolder(t)
 			elsewhere := t.TempDir()
-			if err := os.Symlink(elsewhere, filepath.Join(o.Root, d)); err != nil {
-				t.Fatal(err)
-			}
+			symlink(t, elsewhere, filepath.Join(o.Root, d))
 			writeDrop(t, o.Root, "vorgang", apitest.OKMessage(), map[string]string{"A.pdf": "%PDF"}, true)
 			n, err := o.RunOnce(context.Background())
 			if !errors.Is(err, ErrUnsafeFolder) || n != 0 || !strings.Contains(err.Error(), "symbolic link") {
@@ -38,9 +33,7 @@ func TestOutFolderSymlinkedDoneIsRefused(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(o.Root, "vorgang", "A.pdf")); err != nil {
 				t.Errorf("the submission was touched: %v", err)
 			}
-			if c := e.MessageCount(t); c != 0 {
-				t.Errorf("%d messages stored", c)
-			}
+			wantMessages(t, e, 0)
 		})
 	}
 }
@@ -48,39 +41,19 @@ func TestOutFolderSymlinkedDoneIsRefused(t *testing.T) {
 // A document that is a link to a file the daemon can read (its own key, a
 // password file) is refused, never sent.
 func TestOutFolderLinkedDocumentIsRefused(t *testing.T) {
-	e := apitest.NewEnv(t, api.Limits{})
-	e.AddRecipient(t)
-	o := newOutFolder(t, e)
-	secret := filepath.Join(t.TempDir(), "gateway.key")
-	if err := os.WriteFile(secret, []byte("PRIVATE KEY"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	dir := writeDrop(t, o.Root, "vorgang", apitest.OKMessage(), map[string]string{"A.pdf": "%PDF"}, true)
-	if err := os.Symlink(secret, filepath.Join(dir, "Schluessel.pdf")); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := o.RunOnce(context.Background()); err != nil || n != 1 {
-		t.Fatalf("RunOnce = %d, %v", n, err)
-	}
-	r := readResult(t, filepath.Join(o.Root, Failed, "vorgang"))
-	if r.Field != "Schluessel.pdf" || !strings.Contains(r.Error, "symbolic link") {
-		t.Errorf("result %+v", r)
-	}
-	if c := e.MessageCount(t); c != 0 {
-		t.Errorf("%d messages stored", c)
-	}
+	e, o := newRecipientFolder(t)
+	dropWithLinkOut(t, o, "Schluessel.pdf", "PRIVATE KEY")
+	runOnce(t, o, 1)
+	wantFailed(t, o, "vorgang", "Schluessel.pdf", "symbolic link")
+	wantMessages(t, e, 0)
 }
 
 // The race: the file is regular when it is checked and a link when it is
 // opened. The opened handle is checked, so the link's target is never read.
 func TestOutFolderFileSwappedForLinkAfterCheck(t *testing.T) {
-	e := apitest.NewEnv(t, api.Limits{})
-	e.AddRecipient(t)
-	o := newOutFolder(t, e)
+	e, o := newRecipientFolder(t)
 	inside := filepath.Join(o.Root, "inside.pdf") // a link within the folder, which os.Root alone would follow
-	if err := os.WriteFile(inside, []byte("not meant to be sent"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, inside, "not meant to be sent")
 	writeDrop(t, o.Root, "vorgang", apitest.OKMessage(), map[string]string{"A.pdf": "%PDF"}, true)
 	swapped := 0
 	beforeOpen = func(name string) {
@@ -92,45 +65,25 @@ func TestOutFolderFileSwappedForLinkAfterCheck(t *testing.T) {
 		}
 	}
 	t.Cleanup(func() { beforeOpen = nil })
-	if n, err := o.RunOnce(context.Background()); err != nil || n != 1 {
-		t.Fatalf("RunOnce = %d, %v", n, err)
-	}
+	runOnce(t, o, 1)
 	if swapped == 0 {
 		t.Fatal("the hook never ran")
 	}
-	r := readResult(t, filepath.Join(o.Root, Failed, "vorgang"))
-	if r.Field != "A.pdf" || !strings.Contains(r.Error, "replaced while it was opened") {
-		t.Errorf("result %+v", r)
-	}
-	if c := e.MessageCount(t); c != 0 {
-		t.Errorf("%d messages stored", c)
-	}
+	wantFailed(t, o, "vorgang", "A.pdf", "replaced while it was opened")
+	wantMessages(t, e, 0)
 }
 
 // A result.json planted as a link to a file elsewhere is replaced, never
 // written through.
 func TestOutFolderResultNotWrittenThroughLink(t *testing.T) {
-	e := apitest.NewEnv(t, api.Limits{})
-	e.AddRecipient(t)
-	o := newOutFolder(t, e)
-	victim := filepath.Join(t.TempDir(), "victim")
-	if err := os.WriteFile(victim, []byte("precious"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	dir := writeDrop(t, o.Root, "vorgang", apitest.OKMessage(), map[string]string{"A.pdf": "%PDF"}, true)
-	if err := os.Symlink(victim, filepath.Join(dir, ResultFile)); err != nil {
-		t.Fatal(err)
-	}
+	_, o := newRecipientFolder(t)
+	victim := dropWithLinkOut(t, o, ResultFile, "precious")
 	// A link where a temporary result file goes, as an older version
 	// named it, is removed rather than written through.
 	os.MkdirAll(filepath.Join(o.Root, Processing), 0o750)
 	tmpLink := filepath.Join(o.Root, Processing, ".result-vorgang.tmp")
-	if err := os.Symlink(victim, tmpLink); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := o.RunOnce(context.Background()); err != nil || n != 1 {
-		t.Fatalf("RunOnce = %d, %v", n, err)
-	}
+	symlink(t, victim, tmpLink)
+	runOnce(t, o, 1)
 	if b, _ := os.ReadFile(victim); string(b) != "precious" {
 		t.Errorf("the link's target was overwritten: %q", b)
 	}
@@ -147,9 +100,7 @@ func TestOutFolderResultNotWrittenThroughLink(t *testing.T) {
 func TestOutFolderFIFODoesNotHang(t *testing.T) {
 	for _, name := range []string{MessageFile, "Anlage.pdf"} {
 		t.Run(name, func(t *testing.T) {
-			e := apitest.NewEnv(t, api.Limits{})
-			e.AddRecipient(t)
-			o := newOutFolder(t, e)
+			_, o := newRecipientFolder(t)
 			docs := map[string]string{"A.pdf": "%PDF"}
 			dir := writeDrop(t, o.Root, "vorgang", apitest.OKMessage(), docs, false)
 			os.Remove(filepath.Join(dir, name))
@@ -174,10 +125,7 @@ func TestOutFolderFIFODoesNotHang(t *testing.T) {
 			case <-time.After(10 * time.Second):
 				t.Fatal("RunOnce hangs on a named pipe")
 			}
-			r := readResult(t, filepath.Join(o.Root, Failed, "vorgang"))
-			if r.Field != name || !strings.Contains(r.Error, "named pipe") {
-				t.Errorf("result %+v", r)
-			}
+			wantFailed(t, o, "vorgang", name, "named pipe")
 		})
 	}
 }

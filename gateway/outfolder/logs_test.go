@@ -1,33 +1,13 @@
 package outfolder
 
 import (
-	"bytes"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/logging"
 )
-
-// lockedBuffer is a log sink safe for the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestAPILogsNoPersonalData drives the API and the outgoing folder at
 // debug level and greps the log for the token, subjects, case numbers,
@@ -51,9 +31,7 @@ func TestAPILogsNoPersonalData(t *testing.T) {
 	o := newOutFolder(t, e)
 	o.Logger = logger
 	writeDrop(t, o.Root, "v1", msg, map[string]string{"Gutachten Mustermann.pdf": "Befund: vertraulich"}, true)
-	if n, err := o.RunOnce(t.Context()); err != nil || n != 1 {
-		t.Fatalf("outgoing folder: %d %v", n, err)
-	}
+	runOnce(t, o, 1)
 	out := logs.String()
 	if !strings.Contains(out, "message accepted") || !strings.Contains(out, "submission refused") {
 		t.Fatalf("expected log lines missing:\n%s", out)

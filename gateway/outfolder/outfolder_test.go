@@ -2,7 +2,6 @@ package outfolder
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -13,78 +12,10 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/logging"
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
 )
 
-// dropDir writes a submission directory under parent; complete adds the marker.
-func dropDir(t *testing.T, parent, name string, files map[string]string, complete bool) string {
-	t.Helper()
-	dir := filepath.Join(parent, name)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	for n, c := range files {
-		if err := os.WriteFile(filepath.Join(dir, n), []byte(c), 0o640); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if complete {
-		if err := os.WriteFile(filepath.Join(dir, Marker), nil, 0o640); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
-func readResult(t *testing.T, path string) Result {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(path, ResultFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r Result
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-func newOutFolder(t *testing.T, e *apitest.Env) *Folder {
-	root := filepath.Join(e.Dir, "outgoing")
-	if err := os.MkdirAll(root, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	return &Folder{Root: root, Mailbox: apitest.Mailbox, Submitter: e.Srv.Submitter(), Now: e.Clock.Now}
-}
-
-func writeDrop(t *testing.T, parent, name string, msg submit.MessageRequest, docs map[string]string, complete bool) string {
-	t.Helper()
-	b, _ := json.Marshal(msg)
-	files := map[string]string{MessageFile: string(b)}
-	for k, v := range docs {
-		files[k] = v
-	}
-	return dropDir(t, parent, name, files, complete)
-}
-
-// submitOnly stores the submission processing/<name> without moving it
-// on, as a kill right after the store commit leaves it.
-func submitOnly(t *testing.T, o *Folder, name string) (submit.Accepted, error) {
-	t.Helper()
-	o.defaults()
-	root, err := os.OpenRoot(o.Root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer root.Close()
-	r := &round{Folder: o, root: root, owners: [2]uint32{uint32(os.Getuid()), uint32(os.Getuid())}}
-	return r.submit(context.Background(), name)
-}
-
 func TestOutFolderPickup(t *testing.T) {
-	e := apitest.NewEnv(t, api.Limits{})
-	e.AddRecipient(t)
-	o := newOutFolder(t, e)
+	e, o := newRecipientFolder(t)
 	ctx := context.Background()
 	writeDrop(t, o.Root, "vorgang-1", apitest.OKMessage(), map[string]string{"Bescheid.pdf": "%PDF one", "Anlage_1.pdf": "%PDF two"}, true)
 	writeDrop(t, o.Root, "vorgang-2", apitest.OKMessage(), map[string]string{"Bescheid 2.pdf": "%PDF"}, true)
@@ -96,10 +27,7 @@ func TestOutFolderPickup(t *testing.T) {
 	os.Mkdir(filepath.Join(nested, "sub"), 0o750)
 	dropDir(t, o.Root, "vorgang-6", map[string]string{"Bescheid.pdf": "%PDF"}, true)
 
-	n, err := o.RunOnce(ctx)
-	if err != nil || n != 5 {
-		t.Fatalf("RunOnce = %d, %v; want 5 finished", n, err)
-	}
+	runOnce(t, o, 5)
 	done := readResult(t, filepath.Join(o.Root, Done, "vorgang-1"))
 	m, err := e.Store.Get(ctx, done.ID)
 	if err != nil || done.State != "queued" || len(m.Documents) != 2 || m.Documents[0].Name != "Anlage_1.pdf" {
@@ -120,26 +48,17 @@ func TestOutFolderPickup(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(o.Root, "vorgang-4", "Bescheid.pdf")); err != nil {
 		t.Errorf("incomplete directory was touched: %v", err)
 	}
-	if n := e.MessageCount(t); n != 1 {
-		t.Errorf("%d messages, want 1", n)
-	}
+	wantMessages(t, e, 1)
 	// Completing the fourth directory later picks it up; nothing else repeats.
-	os.WriteFile(filepath.Join(o.Root, "vorgang-4", Marker), nil, 0o640)
-	if n, err := o.RunOnce(ctx); err != nil || n != 1 {
-		t.Fatalf("second round = %d, %v", n, err)
-	}
-	if n := e.MessageCount(t); n != 2 {
-		t.Errorf("%d messages, want 2", n)
-	}
+	writeFile(t, filepath.Join(o.Root, "vorgang-4", Marker), "")
+	runOnce(t, o, 1)
+	wantMessages(t, e, 2)
 }
 
 // TestOutFolderCrashRestart puts directories into processing/ as a crash
 // leaves them: once after the submission was stored, once before.
 func TestOutFolderCrashRestart(t *testing.T) {
-	e := apitest.NewEnv(t, api.Limits{})
-	e.AddRecipient(t)
-	o := newOutFolder(t, e)
-	ctx := context.Background()
+	e, o := newRecipientFolder(t)
 	processing := filepath.Join(o.Root, Processing)
 	writeDrop(t, processing, "after-commit", apitest.OKMessage(), map[string]string{"A.pdf": "%PDF a"}, true)
 	first, err := submitOnly(t, o, "after-commit") // the crash came before the move to done/
@@ -148,10 +67,7 @@ func TestOutFolderCrashRestart(t *testing.T) {
 	}
 	writeDrop(t, processing, "before-commit", apitest.OKMessage(), map[string]string{"B.pdf": "%PDF b"}, true)
 
-	n, err := o.RunOnce(ctx)
-	if err != nil || n != 2 {
-		t.Fatalf("RunOnce = %d, %v", n, err)
-	}
+	runOnce(t, o, 2)
 	r1 := readResult(t, filepath.Join(o.Root, Done, "after-commit"))
 	if r1.ID != first.Message.ID || !r1.Replayed {
 		t.Errorf("after-commit: %+v, want message %d replayed", r1, first.Message.ID)
@@ -160,9 +76,7 @@ func TestOutFolderCrashRestart(t *testing.T) {
 	if r2.ID == 0 || r2.ID == r1.ID || r2.Replayed {
 		t.Errorf("before-commit: %+v", r2)
 	}
-	if n := e.MessageCount(t); n != 2 {
-		t.Errorf("%d messages, want 2 (nothing twice, nothing lost)", n)
-	}
+	wantMessages(t, e, 2) // nothing twice, nothing lost
 	ents, _ := os.ReadDir(processing)
 	if len(ents) != 0 {
 		t.Errorf("processing/ still holds %d entries", len(ents))
@@ -172,29 +86,21 @@ func TestOutFolderCrashRestart(t *testing.T) {
 // TestOutFolderTemporaryFailure leaves a directory in processing/ when the
 // store fails, and finishes it once the store works again.
 func TestOutFolderTemporaryFailure(t *testing.T) {
-	e := apitest.NewEnv(t, api.Limits{})
-	e.AddRecipient(t)
-	o := newOutFolder(t, e)
-	ctx := context.Background()
+	e, o := newRecipientFolder(t)
 	writeDrop(t, o.Root, "vorgang", apitest.OKMessage(), map[string]string{"A.pdf": "%PDF"}, true)
 	// A blob store whose temp directory is gone cannot begin a document.
 	tmp := filepath.Join(e.Dir, "blobs", "tmp")
 	if err := os.Rename(tmp, tmp+".away"); err != nil {
 		t.Fatal(err)
 	}
-	n, err := o.RunOnce(ctx)
-	if err != nil || n != 0 {
-		t.Fatalf("RunOnce with a broken blob store = %d, %v", n, err)
-	}
+	runOnce(t, o, 0) // the blob store is broken: nothing finishes
 	if _, err := os.Stat(filepath.Join(o.Root, Processing, "vorgang", "A.pdf")); err != nil {
 		t.Fatalf("directory not kept in processing/: %v", err)
 	}
 	if err := os.Rename(tmp+".away", tmp); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := o.RunOnce(ctx); err != nil || n != 1 {
-		t.Fatalf("RunOnce after repair = %d, %v", n, err)
-	}
+	runOnce(t, o, 1)
 	if r := readResult(t, filepath.Join(o.Root, Done, "vorgang")); r.ID == 0 {
 		t.Errorf("result %+v", r)
 	}
@@ -219,10 +125,7 @@ func TestOutFolderRunStops(t *testing.T) {
 // report it done (replayed), never failed (which would make the
 // application send it again).
 func TestOutFolderCrashWhileWritingResult(t *testing.T) {
-	e := apitest.NewEnv(t, api.Limits{})
-	e.AddRecipient(t)
-	o := newOutFolder(t, e)
-	ctx := context.Background()
+	e, o := newRecipientFolder(t)
 	processing := filepath.Join(o.Root, Processing)
 	dir := writeDrop(t, processing, "crash-00034", apitest.OKMessage(), map[string]string{"A.pdf": "%PDF a"}, true)
 	first, err := submitOnly(t, o, "crash-00034")
@@ -233,16 +136,10 @@ func TestOutFolderCrashWhileWritingResult(t *testing.T) {
 		".result.json.2989771444.tmp": `{"id": 1, "sta`, // an older version's temporary file, cut off
 		ResultFile:                    `{"id": 1}`,
 	} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o640); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, filepath.Join(dir, name), content)
 	}
-	if err := os.WriteFile(filepath.Join(processing, ".result-"+"crash-00034.tmp"), []byte("{"), 0o640); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := o.RunOnce(ctx); err != nil || n != 1 {
-		t.Fatalf("RunOnce = %d, %v", n, err)
-	}
+	writeFile(t, filepath.Join(processing, ".result-"+"crash-00034.tmp"), "{")
+	runOnce(t, o, 1)
 	r := readResult(t, filepath.Join(o.Root, Done, "crash-00034"))
 	if r.ID != first.Message.ID || !r.Replayed || r.Error != "" {
 		t.Errorf("result %+v, want message %d replayed", r, first.Message.ID)
@@ -250,9 +147,7 @@ func TestOutFolderCrashWhileWritingResult(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(o.Root, Failed, "crash-00034")); err == nil {
 		t.Error("an accepted submission was moved to failed/")
 	}
-	if n := e.MessageCount(t); n != 1 {
-		t.Errorf("%d messages, want 1", n)
-	}
+	wantMessages(t, e, 1)
 }
 
 // A configured folder that does not exist yet is created; a lasting
@@ -275,9 +170,7 @@ func TestOutFolderCreatedAndLastingFailureLoggedOnce(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(root, Failed)); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(t.TempDir(), filepath.Join(root, Failed)); err != nil {
-		t.Fatal(err)
-	}
+	symlink(t, t.TempDir(), filepath.Join(root, Failed))
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	o.Run(ctx)

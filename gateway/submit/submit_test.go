@@ -16,8 +16,7 @@ import (
 )
 
 func TestSubmitIdempotencyConflict(t *testing.T) {
-	e := apitest.NewEnv(t, api.Limits{})
-	e.AddRecipient(t)
+	e := apitest.NewEnvWithRecipient(t)
 	sub := e.Srv.Submitter()
 	commit := func(content string) (submit.Accepted, error) {
 		d := sub.Begin()

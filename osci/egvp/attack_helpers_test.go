@@ -12,6 +12,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/intermediary"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
@@ -27,11 +28,7 @@ func sendAs(t *testing.T, sig *certs.KeyPair, o Outgoing, r *Reader) *Received {
 	t.Helper()
 	b := builder(t)
 	b.Signature = sig
-	pkg, err := b.Build(o, pkiCert(t, "mailbox-cipher"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pkg.Close()
+	pkg := build(t, b, o)
 	return readBack(t, newWorldAs(t, sig), pkg, r)
 }
 
@@ -52,10 +49,7 @@ func readBack(t *testing.T, w *world, pkg *Package, r *Reader) *Received {
 func injectInline(t *testing.T, o Outgoing, data []byte) *Package {
 	t.Helper()
 	b := builder(t)
-	pkg, err := b.Build(o, pkiCert(t, "mailbox-cipher"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	pkg := build(t, b, o)
 	card := o.Card
 	card.UserID, card.RoleID = o.SenderID, RoleBeBPo
 	fs, err := forms(o, card, DefaultManufacturer())
@@ -84,7 +78,7 @@ func injectInline(t *testing.T, o Outgoing, data []byte) *Package {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addressee := pkiCert(t, "mailbox-cipher")
+	addressee := certstest.PKICert(t, "mailbox-cipher")
 	enc := &xmlenc.Encrypter{Id: "encdata_0", MimeType: "text/xml", Rand: b.Rand,
 		Recipients: []xmlenc.Recipient{{Cert: addressee, RetrievalURI: "#" + osci.ReaderIDs([]*x509.Certificate{addressee})[0].ID}}}
 	ed, err := enc.EncryptBytes(c14n)
@@ -109,15 +103,15 @@ func injectInline(t *testing.T, o Outgoing, data []byte) *Package {
 func impostorSimulator(t *testing.T, sig *certs.KeyPair) *osci.Client {
 	t.Helper()
 	sim, err := intermediary.New(intermediary.Config{Cipher: pki(t, "intermediary-cipher"), Signature: sig,
-		DataDir: t.TempDir(), Now: newClock().Now, Rand: newRand("sim")})
+		DataDir: t.TempDir(), Now: newClock().Now, Rand: certstest.DetRand("sim")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	c, err := osci.NewClient(osci.ClientConfig{URL: srv.URL, Signature: pki(t, "mailbox-signature"), Cipher: pki(t, "mailbox-cipher"),
-		IntermediaryCipher: pkiCert(t, "intermediary-cipher"), IntermediaryKeys: xmlsec.ValidatorSelector{V: validators(t, generalCAs...).Intermediary},
-		Rand: newRand("client"), SpoolDir: t.TempDir(), RetryWaitMax: 10 * time.Millisecond, ConnectRetries: 1})
+		IntermediaryCipher: certstest.PKICert(t, "intermediary-cipher"), IntermediaryKeys: xmlsec.ValidatorSelector{V: validators(t, generalCAs...).Intermediary},
+		Rand: certstest.DetRand("client"), SpoolDir: t.TempDir(), RetryWaitMax: 10 * time.Millisecond, ConnectRetries: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/internal/benchkit"
 )
 
@@ -31,10 +32,10 @@ func BenchmarkRoundTrip32MiB(b *testing.B) {
 	stopPeak := benchkit.HeapPeak()
 	b.SetBytes(size)
 	for b.Loop() {
-		bl := &Builder{Rand: newRand("bench"), SpoolDir: b.TempDir()}
+		bl := &Builder{Rand: certstest.DetRand("bench"), SpoolDir: b.TempDir()}
 		pkg, err := bl.Build(Outgoing{SenderID: ourID, RecipientID: theirID, Subject: "gross",
 			Documents: []Document{{Name: "gross.pdf", Open: func() (io.ReadCloser, error) { return io.NopCloser(&zeros{left: size}), nil }}}},
-			pkiCert(b, "mailbox-cipher"))
+			certstest.PKICert(b, "mailbox-cipher"))
 		if err != nil {
 			b.Fatal(err)
 		}

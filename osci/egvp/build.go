@@ -11,6 +11,7 @@ import (
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/internal/limit"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
@@ -21,13 +22,7 @@ type Limits struct {
 }
 
 func (l Limits) withDefaults() Limits {
-	if l.MaxFiles <= 0 {
-		l.MaxFiles = 1000
-	}
-	if l.MaxBytes <= 0 {
-		l.MaxBytes = 200_000_000
-	}
-	return l
+	return limit.Fill(l, Limits{MaxFiles: 1000, MaxBytes: 200_000_000})
 }
 
 // Document is one file of an outgoing message.

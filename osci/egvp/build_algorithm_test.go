@@ -28,11 +28,7 @@ func TestBuilderSignatureAlgorithm(t *testing.T) {
 			w := newWorld(t)
 			b := builder(t)
 			b.SignatureAlgorithm = tc.alg
-			pkg, err := b.Build(outgoing(t, doc("antrag.pdf", pdf(4000, "alg"))), pkiCert(t, "mailbox-cipher"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer pkg.Close()
+			pkg := build(t, b, outgoing(t, doc("antrag.pdf", pdf(4000, "alg"))))
 			d, parts := w.roundTrip(t, pkg)
 			cs, err := osci.OpenContentPackage(d.Response.Message, &xmlenc.Decrypter{Key: pki(t, "mailbox-cipher").Key.(crypto.Decrypter)})
 			if err != nil {

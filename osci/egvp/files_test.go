@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
@@ -199,7 +200,7 @@ func TestVectorVHNCertificate(t *testing.T) {
 	if got := certSafeID(cs[0]); got != "DE.Justiz.a19afb3b-f92b-436e-aaff-e8de56a6d507.7650" {
 		t.Fatalf("uid %q", got)
 	}
-	if got := certSafeID(pkiCert(t, "mailbox-signature")); got != "" {
+	if got := certSafeID(certstest.PKICert(t, "mailbox-signature")); got != "" {
 		t.Fatalf("uid %q", got)
 	}
 	// Two UIDs name no mailbox: fail closed rather than pick one.

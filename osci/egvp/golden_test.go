@@ -1,11 +1,11 @@
 package egvp
 
 import (
-	"bytes"
 	"flag"
-	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/golden")
@@ -13,23 +13,7 @@ var update = flag.Bool("update", false, "rewrite golden files under testdata/gol
 // golden compares got with testdata/golden/name, or rewrites it with -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs:\n got %q\nwant %q", name, got, want)
-	}
+	certstest.Golden(t, filepath.Join("testdata", "golden", name), got, *update)
 }
 
 // TestGoldenForms pins the bytes of the forms we write.

@@ -2,10 +2,7 @@ package egvp
 
 import (
 	"context"
-	"crypto/x509"
-	"io"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -18,23 +15,10 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
-// repoRoot is the directory holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	return certstest.RepoRoot(t)
-}
-
-func readFile(t testing.TB, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
+// shared reads a file of the shared reference material.
 func shared(t testing.TB, rel string) []byte {
-	return readFile(t, filepath.Join(repoRoot(t), "..", "shared", filepath.FromSlash(rel)))
+	t.Helper()
+	return certstest.ReadFile(t, filepath.Join(certstest.SharedDir(t), filepath.FromSlash(rel)))
 }
 
 // pki loads a key pair of the test PKI.
@@ -44,18 +28,10 @@ func pki(t testing.TB, name string) *certs.KeyPair {
 	return &certs.KeyPair{Key: k, Cert: c}
 }
 
-func pkiCert(t testing.TB, name string) *x509.Certificate {
-	t.Helper()
-	return certstest.PKICert(t, name)
-}
-
 var testNow = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 
 // newClock advances one second per reading, from testNow.
 func newClock() *certstest.Clock { return certstest.NewClock(testNow, time.Second) }
-
-// newRand is the module's deterministic byte stream.
-func newRand(seed string) io.Reader { return certstest.DetRand(seed) }
 
 // generalCAs are the test PKI's root and intermediate CA.
 var generalCAs = []string{"root-ca", "intermediate-ca"}
@@ -66,14 +42,14 @@ var generalCAs = []string{"root-ca", "intermediate-ca"}
 func trustSets(t testing.TB, contentCAs ...string) certs.TrustSets {
 	t.Helper()
 	inter := certs.NewTrustStore()
-	inter.Pin(pkiCert(t, "intermediary-signature"))
+	inter.Pin(certstest.PKICert(t, "intermediary-signature"))
 	vhn := certs.NewTrustStore()
-	if err := vhn.AddCA(pkiCert(t, "vhn-ca")); err != nil {
+	if err := vhn.AddCA(certstest.PKICert(t, "vhn-ca")); err != nil {
 		t.Fatal(err)
 	}
 	content := certs.NewTrustStore()
 	for _, n := range contentCAs {
-		if err := content.AddCA(pkiCert(t, n)); err != nil {
+		if err := content.AddCA(certstest.PKICert(t, n)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -101,15 +77,15 @@ func newWorld(t testing.TB) *world {
 // transport signature) with sig.
 func newWorldAs(t testing.TB, sig *certs.KeyPair) *world {
 	sim, err := intermediary.New(intermediary.Config{Cipher: pki(t, "intermediary-cipher"), Signature: pki(t, "intermediary-signature"),
-		DataDir: t.TempDir(), Now: newClock().Now, Rand: newRand("sim")})
+		DataDir: t.TempDir(), Now: newClock().Now, Rand: certstest.DetRand("sim")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	c, err := osci.NewClient(osci.ClientConfig{URL: srv.URL, Signature: sig, Cipher: pki(t, "mailbox-cipher"),
-		IntermediaryCipher: pkiCert(t, "intermediary-cipher"), IntermediaryKeys: xmlsec.ValidatorSelector{V: validators(t).Intermediary},
-		Rand: newRand("client"), SpoolDir: t.TempDir(), RetryWaitMax: 10 * time.Millisecond})
+		IntermediaryCipher: certstest.PKICert(t, "intermediary-cipher"), IntermediaryKeys: xmlsec.ValidatorSelector{V: validators(t).Intermediary},
+		Rand: certstest.DetRand("client"), SpoolDir: t.TempDir(), RetryWaitMax: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

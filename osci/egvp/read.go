@@ -16,6 +16,7 @@ import (
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/internal/limit"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
@@ -135,13 +136,7 @@ func (r *Reader) Read(ctx context.Context, d *osci.Delivery, parts osci.Attachme
 		now = r.Now
 	}
 	t := now()
-	lim := r.Limits
-	if lim.MaxFiles <= 0 {
-		lim.MaxFiles = 10000
-	}
-	if lim.MaxBytes <= 0 {
-		lim.MaxBytes = 2 << 30
-	}
+	lim := limit.Fill(r.Limits, Limits{MaxFiles: 10000, MaxBytes: 2 << 30})
 	out := &Received{MessageID: d.MessageID, ProcessCard: d.Card, SenderCerts: d.Sender, Report: Report{CheckedAt: t}}
 	rep := &out.Report
 	if d.Card != nil {

@@ -39,12 +39,12 @@ func libraryTrust(t *testing.T) certs.Validators {
 // then the Reader.
 func readGolden(t *testing.T, shape string, r *Reader) *Received {
 	t.Helper()
-	dir := filepath.Join(repoRoot(t), "testdata", "osci-java", shape)
-	id := strings.TrimSpace(string(readFile(t, filepath.Join(dir, "messageid"))))
+	dir := filepath.Join(certstest.RepoRoot(t), "testdata", "osci-java", shape)
+	id := strings.TrimSpace(string(certstest.ReadFile(t, filepath.Join(dir, "messageid"))))
 	trust := libraryTrust(t)
 	c, err := osci.NewClient(osci.ClientConfig{URL: "http://127.0.0.1:1/", Signature: libraryKey(t, "bob_signature_4096"),
 		Cipher: libraryKey(t, "bob_cipher_4096"), IntermediaryCipher: libraryKey(t, "osci_manager_cipher_4096").Cert,
-		IntermediaryKeys: xmlsec.ValidatorSelector{V: trust.Intermediary}, Rand: newRand("bob"), SpoolDir: t.TempDir()})
+		IntermediaryKeys: xmlsec.ValidatorSelector{V: trust.Intermediary}, Rand: certstest.DetRand("bob"), SpoolDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestReferenceLibraryMessagesReachTheIntake(t *testing.T) {
 			}
 			for i, w := range tc.docs {
 				d := got.Documents[i]
-				if d.Name != w.name || string(readFile(t, d.Path)) != w.text || !d.Signed || d.Coverage != w.coverage ||
+				if d.Name != w.name || string(certstest.ReadFile(t, d.Path)) != w.text || !d.Signed || d.Coverage != w.coverage ||
 					len(d.SignedBy) != 1 || d.SignedBy[0] != alice {
 					t.Errorf("document %d: %+v, want %+v", i, d, w)
 				}
@@ -156,7 +156,7 @@ func TestReferenceLibraryMessagesReachTheIntake(t *testing.T) {
 // check of the same container passing.
 func TestReferenceLibrarySignsEncryptedAttachmentPlaintext(t *testing.T) {
 	got := readGolden(t, "signed-encrypted", nil)
-	if !strings.Contains(string(readFile(t, filepath.Join(repoRoot(t), "testdata", "osci-java", "signed-encrypted", "library-check.txt"))),
+	if !strings.Contains(string(certstest.ReadFile(t, filepath.Join(certstest.RepoRoot(t), "testdata", "osci-java", "signed-encrypted", "library-check.txt"))),
 		"library signature check: true") {
 		t.Fatal("the library's own check is not recorded as passing")
 	}

@@ -48,7 +48,19 @@ func outgoing(t *testing.T, docs ...Document) Outgoing {
 }
 
 func builder(t *testing.T) *Builder {
-	return &Builder{Signature: pki(t, "mailbox-signature"), Rand: newRand("builder"), SpoolDir: t.TempDir(), Now: newClock().Now}
+	return &Builder{Signature: pki(t, "mailbox-signature"), Rand: certstest.DetRand("builder"), SpoolDir: t.TempDir(), Now: newClock().Now}
+}
+
+// build builds o with b for the test mailbox's cipher certificate; the
+// package is closed when the test ends.
+func build(t testing.TB, b *Builder, o Outgoing) *Package {
+	t.Helper()
+	pkg, err := b.Build(o, certstest.PKICert(t, "mailbox-cipher"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pkg.Close() })
+	return pkg
 }
 
 // reader reads as the test mailbox, trusting contentCAs for party signatures.
@@ -69,12 +81,7 @@ func TestRoundTrip(t *testing.T) {
 	a, b2, x := pdf(300_000, "a"), pdf(70_001, "b"), xjustizWithEEB(t)
 	bl := builder(t)
 	bl.Signature = pki(t, "mailbox-vhn")
-	pkg, err := bl.Build(outgoing(t, doc("001_Antrag_Entwurf.pdf", a), doc("002_Übersicht.pdf", b2),
-		doc("xjustiz_nachricht.xml", x)), pkiCert(t, "mailbox-cipher"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pkg.Close()
+	pkg := build(t, bl, outgoing(t, doc("001_Antrag_Entwurf.pdf", a), doc("002_Übersicht.pdf", b2), doc("xjustiz_nachricht.xml", x)))
 	// The names the submission validated are the Content Ids, unchanged.
 	if want := []string{"001_Antrag_Entwurf.pdf", "002_Übersicht.pdf", "xjustiz_nachricht.xml"}; strings.Join(pkg.Names, "|") != strings.Join(want, "|") {
 		t.Fatalf("names %q", pkg.Names)
@@ -94,7 +101,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("report %+v", got.Report)
 	}
 	if c := got.Report.Sender.Confirmed; c.SafeID != ourID || c.RoleID != RoleBeBPo || c.TrustedFor != certs.UseVHN ||
-		c.Issuer != pkiCert(t, "vhn-ca").Subject.String() || len(got.Report.Sender.Conflicts) != 0 {
+		c.Issuer != certstest.PKICert(t, "vhn-ca").Subject.String() || len(got.Report.Sender.Conflicts) != 0 {
 		t.Fatalf("confirmed sender %+v", got.Report.Sender)
 	}
 	if cl := got.Report.Sender.Claimed; cl.SafeID() != ourID || cl.Card.Organisation != "Stadt Erkelenz" || cl.UserID != ourID {
@@ -129,7 +136,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("%d documents", len(got.Documents))
 	}
 	for _, dd := range got.Documents {
-		plain := readFile(t, dd.Path)
+		plain := certstest.ReadFile(t, dd.Path)
 		if !bytes.Equal(plain, want[dd.Name]) || dd.SHA256 != sum(plain) || dd.Size != int64(len(plain)) {
 			t.Errorf("document %s differs", dd.Name)
 		}
@@ -150,12 +157,7 @@ func TestRoundTrip(t *testing.T) {
 // the stylesheets, which we do not write).
 func TestLayoutMatchesEGVP(t *testing.T) {
 	w := newWorld(t)
-	pkg, err := builder(t).Build(outgoing(t, doc("xjustiz_nachricht.xml", shared(t, "vectors/egvp/TestnachrichtEeb_1/attachments/xjustiz_nachricht.xml"))),
-		pkiCert(t, "mailbox-cipher"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pkg.Close()
+	pkg := build(t, builder(t), outgoing(t, doc("xjustiz_nachricht.xml", shared(t, "vectors/egvp/TestnachrichtEeb_1/attachments/xjustiz_nachricht.xml"))))
 	d, _ := w.roundTrip(t, pkg)
 	cs, err := osci.OpenContentPackage(d.Response.Message, &xmlenc.Decrypter{Key: pki(t, "mailbox-cipher").Key.(crypto.Decrypter)})
 	if err != nil {
@@ -195,11 +197,7 @@ func TestLayoutMatchesEGVP(t *testing.T) {
 // document is not handed on, and the delivery is still returned.
 func TestTamperedAttachment(t *testing.T) {
 	w := newWorld(t)
-	pkg, err := builder(t).Build(outgoing(t, doc("antrag.pdf", pdf(5000, "t"))), pkiCert(t, "mailbox-cipher"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pkg.Close()
+	pkg := build(t, builder(t), outgoing(t, doc("antrag.pdf", pdf(5000, "t"))))
 	f, err := os.OpenFile(pkg.spool[0], os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -234,11 +232,7 @@ func TestTamperedAttachment(t *testing.T) {
 // originator's content signature, and both verify.
 func TestSignedProject(t *testing.T) {
 	w := newWorld(t)
-	pkg, err := builder(t).Build(outgoing(t, doc("antrag.pdf", pdf(4000, "s")), doc("xjustiz_nachricht.xml", xjustizWithEEB(t))), pkiCert(t, "mailbox-cipher"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pkg.Close()
+	pkg := build(t, builder(t), outgoing(t, doc("antrag.pdf", pdf(4000, "s")), doc("xjustiz_nachricht.xml", xjustizWithEEB(t))))
 	if len(pkg.Warnings) != 0 {
 		t.Fatalf("warnings %q", pkg.Warnings)
 	}
@@ -265,11 +259,7 @@ func TestSignedProject(t *testing.T) {
 // that did not verify, no VHN, and the message is not quarantined.
 func TestUntrustedSigner(t *testing.T) {
 	w := newWorld(t)
-	pkg, err := builder(t).Build(outgoing(t, doc("a.pdf", pdf(100, "u"))), pkiCert(t, "mailbox-cipher"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pkg.Close()
+	pkg := build(t, builder(t), outgoing(t, doc("a.pdf", pdf(100, "u"))))
 	d, parts := w.roundTrip(t, pkg)
 	got, err := reader(t).Read(context.Background(), d, parts, t.TempDir())
 	if err != nil {
@@ -292,11 +282,7 @@ func TestUntrustedSigner(t *testing.T) {
 // TestNotForUs: content encrypted to another key is reported, not dropped.
 func TestNotForUs(t *testing.T) {
 	w := newWorld(t)
-	pkg, err := builder(t).Build(outgoing(t, doc("a.pdf", pdf(100, "n"))), pkiCert(t, "mailbox-cipher"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pkg.Close()
+	pkg := build(t, builder(t), outgoing(t, doc("a.pdf", pdf(100, "n"))))
 	d, parts := w.roundTrip(t, pkg)
 	r := reader(t, generalCAs...)
 	r.Cipher = pki(t, "intermediary-cipher")
@@ -310,7 +296,7 @@ func TestNotForUs(t *testing.T) {
 }
 
 func TestBuildRefuses(t *testing.T) {
-	cipher := pkiCert(t, "mailbox-cipher")
+	cipher := certstest.PKICert(t, "mailbox-cipher")
 	many := make([]Document, 3)
 	for i := range many {
 		many[i] = doc("d.pdf", []byte("x"))
@@ -356,11 +342,7 @@ func TestBuildRefuses(t *testing.T) {
 }
 
 func TestEEBWithoutXJustizWarns(t *testing.T) {
-	pkg, err := builder(t).Build(outgoing(t, doc("a.pdf", []byte("%PDF"))), pkiCert(t, "mailbox-cipher"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pkg.Close()
+	pkg := build(t, builder(t), outgoing(t, doc("a.pdf", []byte("%PDF"))))
 	if len(pkg.Warnings) != 1 {
 		t.Fatalf("warnings %q", pkg.Warnings)
 	}
@@ -370,11 +352,7 @@ func TestEEBWithoutXJustizWarns(t *testing.T) {
 // our disk) is not read: Read returns ErrTooLarge, so that the caller
 // keeps it as received and reads it again with higher limits.
 func TestReadBeyondLimits(t *testing.T) {
-	pkg, err := builder(t).Build(outgoing(t, doc("a.pdf", pdf(2000, "a")), doc("b.pdf", pdf(2000, "b"))), pkiCert(t, "mailbox-cipher"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pkg.Close()
+	pkg := build(t, builder(t), outgoing(t, doc("a.pdf", pdf(2000, "a")), doc("b.pdf", pdf(2000, "b"))))
 	d, parts := newWorld(t).roundTrip(t, pkg)
 	for _, lim := range []Limits{{MaxFiles: 1}, {MaxBytes: 3000}} {
 		r := reader(t, generalCAs...)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 )
 
@@ -60,16 +61,16 @@ func TestSenderCertificateValidity(t *testing.T) {
 		validity string
 		reason   string
 	}{
-		{"chains to a configured CA", pkiCert(t, "mailbox-signature"), ResultValid, ""},
+		{"chains to a configured CA", certstest.PKICert(t, "mailbox-signature"), ResultValid, ""},
 		{"self-signed, as courts' EGVP clients make it", selfSigned(t, x509.KeyUsageDigitalSignature), ResultIndeterminate, ReasonCheckIndeterminate},
-		{"issued by a CA not configured", pkiCert(t, "unknown-ca-leaf"), ResultIndeterminate, ReasonCheckIndeterminate},
-		{"expired", pkiCert(t, "expired"), ResultInvalid, ReasonCertificateInvalid},
-		{"not yet valid", pkiCert(t, "not-yet-valid"), ResultInvalid, ReasonCertificateInvalid},
-		{"wrong key usage", pkiCert(t, "wrong-usage"), ResultInvalid, ReasonCertificateInvalid},
+		{"issued by a CA not configured", certstest.PKICert(t, "unknown-ca-leaf"), ResultIndeterminate, ReasonCheckIndeterminate},
+		{"expired", certstest.PKICert(t, "expired"), ResultInvalid, ReasonCertificateInvalid},
+		{"not yet valid", certstest.PKICert(t, "not-yet-valid"), ResultInvalid, ReasonCertificateInvalid},
+		{"wrong key usage", certstest.PKICert(t, "wrong-usage"), ResultInvalid, ReasonCertificateInvalid},
 		{"self-signed with the wrong key usage", selfSigned(t, x509.KeyUsageKeyEncipherment), ResultInvalid, ReasonCertificateInvalid},
-		{"RSA 1024", pkiCert(t, "rsa1024"), ResultInvalid, ReasonCertificateInvalid},
-		{"signed with SHA-1", pkiCert(t, "sha1"), ResultInvalid, ReasonCertificateInvalid},
-		{"signed with MD5", pkiCert(t, "md5"), ResultInvalid, ReasonCertificateInvalid},
+		{"RSA 1024", certstest.PKICert(t, "rsa1024"), ResultInvalid, ReasonCertificateInvalid},
+		{"signed with SHA-1", certstest.PKICert(t, "sha1"), ResultInvalid, ReasonCertificateInvalid},
+		{"signed with MD5", certstest.PKICert(t, "md5"), ResultInvalid, ReasonCertificateInvalid},
 	}
 	r := reader(t, generalCAs...)
 	for _, tc := range tests {

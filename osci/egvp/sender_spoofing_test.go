@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 )
 
 // vhnReader trusts the general CAs and the VHN CA for content signatures
@@ -27,7 +28,7 @@ func TestForgedBusinessCardGetsNoVHN(t *testing.T) {
 		t.Fatalf("forged card got the VHN mark: %+v", rep)
 	}
 	if c := rep.Sender.Confirmed; c.SafeID != "" || c.RoleID != "" || c.TrustedFor != certs.UseContentSigner ||
-		c.Subject != pkiCert(t, "mailbox-signature").Subject.String() {
+		c.Subject != certstest.PKICert(t, "mailbox-signature").Subject.String() {
 		t.Fatalf("confirmed %+v", c)
 	}
 	if cl := rep.Sender.Claimed; cl.SafeID() != victimID || cl.Card.RoleID != RoleBeBPo || cl.Card.Organisation != "Amtsgericht Musterstadt" {
@@ -137,7 +138,7 @@ func (f fakeDirectory) LookupSender(_ context.Context, safeID string) (Directory
 // for the claimed SAFE-ID: the verdict is invalid for the identity. An
 // unlisted SAFE-ID or an unreachable directory is only noted.
 func TestClaimContradictingDirectoryIsQuarantined(t *testing.T) {
-	mailboxCipher := []*x509.Certificate{pkiCert(t, "mailbox-cipher")}
+	mailboxCipher := []*x509.Certificate{certstest.PKICert(t, "mailbox-cipher")}
 	tests := []struct {
 		name     string
 		dir      fakeDirectory
@@ -147,7 +148,7 @@ func TestClaimContradictingDirectoryIsQuarantined(t *testing.T) {
 		{"organisation", fakeDirectory{id: ourID, entry: DirectoryEntry{Organisation: "Amtsgericht Musterstadt", CipherCertificates: mailboxCipher}},
 			"Organisation", ""},
 		{"role", fakeDirectory{id: ourID, entry: DirectoryEntry{RoleID: "egvp_justiz"}}, "Rollen-ID", ""},
-		{"cipher certificate", fakeDirectory{id: ourID, entry: DirectoryEntry{CipherCertificates: []*x509.Certificate{pkiCert(t, "safe-cipher")}}},
+		{"cipher certificate", fakeDirectory{id: ourID, entry: DirectoryEntry{CipherCertificates: []*x509.Certificate{certstest.PKICert(t, "safe-cipher")}}},
 			"Verschlüsselungszertifikat", ""},
 		{"agrees", fakeDirectory{id: ourID, entry: DirectoryEntry{Organisation: " stadt  erkelenz", RoleID: RoleBeBPo, CipherCertificates: mailboxCipher}}, "", ""},
 		{"not listed", fakeDirectory{id: victimID}, "", "nicht verzeichnet"},

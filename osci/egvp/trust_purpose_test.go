@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
@@ -17,7 +18,7 @@ import (
 func TestRecipientCipherKeyDoesNotSignContent(t *testing.T) {
 	sets := trustSets(t, generalCAs...)
 	sets.RecipientCipher = certs.NewTrustStore()
-	sets.RecipientCipher.Pin(pkiCert(t, "safe-cipher"))
+	sets.RecipientCipher.Pin(certstest.PKICert(t, "safe-cipher"))
 	r := reader(t)
 	r.Trust = sets.Validators(certs.Validator{Now: r.Now, Policy: certs.Policy{SignatureRevocation: certs.RevocationOff}})
 	got := sendAs(t, pki(t, "safe-cipher"), outgoing(t, doc("a.pdf", pdf(100, "k"))), r)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 )
 
@@ -27,7 +28,7 @@ func TestUnsignedInlineContentIsNotValid(t *testing.T) {
 		}
 	}
 	if len(got.Documents) != 1 || got.Documents[0].Signed || len(got.Documents[0].SignedBy) != 0 ||
-		!bytes.Equal(readFile(t, got.Documents[0].Path), injected) {
+		!bytes.Equal(certstest.ReadFile(t, got.Documents[0].Path), injected) {
 		t.Fatalf("documents %+v", got.Documents)
 	}
 	signed := map[string]bool{}
@@ -54,16 +55,12 @@ func TestUnsignedInlineContentIsNotValid(t *testing.T) {
 func TestContainerWithoutContentSignatureIsCoveredByTransport(t *testing.T) {
 	b := builder(t)
 	b.Signature = nil
-	pkg, err := b.Build(outgoing(t, doc("a.pdf", pdf(100, "n"))), pkiCert(t, "mailbox-cipher"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pkg.Close()
+	pkg := build(t, b, outgoing(t, doc("a.pdf", pdf(100, "n"))))
 	got := readBack(t, newWorld(t), pkg, reader(t, generalCAs...))
 	if v := got.Report.Verdict(); v.Status != ResultValid {
 		t.Fatalf("verdict %+v", v)
 	}
-	sender := pkiCert(t, "mailbox-signature").Subject.String()
+	sender := certstest.PKICert(t, "mailbox-signature").Subject.String()
 	for _, c := range got.Report.Contents {
 		if c.Delivered && (!c.Signed || c.Coverage != CoverTransport || len(c.SignedBy) != 1 || c.SignedBy[0] != sender) {
 			t.Errorf("%+v", c)
@@ -91,11 +88,7 @@ func TestTransportSignatureNotIntactCoversNothing(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := builder(t)
 			b.Signature = nil
-			pkg, err := b.Build(outgoing(t, doc("a.pdf", pdf(100, "n"))), pkiCert(t, "mailbox-cipher"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer pkg.Close()
+			pkg := build(t, b, outgoing(t, doc("a.pdf", pdf(100, "n"))))
 			d, parts := newWorld(t).roundTrip(t, pkg)
 			if tc.math == "" {
 				d.Card.Inspections = nil

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/internal/benchkit"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
@@ -47,12 +48,12 @@ func BenchmarkStoreFetchLarge(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		key, n, err := osci.EncryptAttachment(f, benchkit.Pattern(size, 13), "big.pdf", newRand("big"))
+		key, n, err := osci.EncryptAttachment(f, benchkit.Pattern(size, 13), "big.pdf", certstest.DetRand("big"))
 		if err != nil {
 			b.Fatal(err)
 		}
 		f.Close()
-		pkg := &osci.PackageBuilder{Rand: newRand("pkg")}
+		pkg := &osci.PackageBuilder{Rand: certstest.DetRand("pkg")}
 		if err := pkg.AddEncrypted(&osci.Container{ID: "project_coco", Contents: []osci.Content{{ID: "big.pdf", Href: "big.pdf"}}},
 			osci.ReaderIDs([]*x509.Certificate{bobCert}), key); err != nil {
 			b.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 )
 
@@ -38,7 +39,7 @@ func postWith(t *testing.T, hc *http.Client, url string, m *osci.Message, unsign
 		env = tamper(env) // unsigned: changes the order itself; signed: breaks the signature
 	}
 	var body bytes.Buffer
-	if err := osci.WriteMessage(&body, osci.WriteOptions{Rand: newRand("post"), EncryptTo: keyPair(t, "osci_manager_cipher_4096").Cert, SpoolDir: t.TempDir()}, env); err != nil {
+	if err := osci.WriteMessage(&body, osci.WriteOptions{Rand: certstest.DetRand("post"), EncryptTo: keyPair(t, "osci_manager_cipher_4096").Cert, SpoolDir: t.TempDir()}, env); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := hc.Post(url, "text/xml", &body)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 )
 
@@ -24,7 +25,7 @@ func outgoing(t *testing.T, id string, rich bool, text string) osci.OutgoingDeli
 	bob := keyPair(t, "bob_cipher_4096").Cert
 	aliceSig := keyPair(t, "alice_signature_4096")
 	var ct bytes.Buffer
-	key, _, err := osci.EncryptAttachment(&ct, strings.NewReader(text), "schriftsatz.pdf", newRand("attachment "+id))
+	key, _, err := osci.EncryptAttachment(&ct, strings.NewReader(text), "schriftsatz.pdf", certstest.DetRand("attachment "+id))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +40,7 @@ func outgoing(t *testing.T, id string, rich bool, text string) osci.OutgoingDeli
 		}
 		return io.NopCloser(bytes.NewReader(b)), nil
 	}
-	b := &osci.PackageBuilder{Rand: newRand("package " + id)}
+	b := &osci.PackageBuilder{Rand: certstest.DetRand("package " + id)}
 	if err := b.AddEncrypted(&osci.Container{ID: "project_coco", Contents: []osci.Content{{ID: "nachricht.xml", Data: []byte("<Nachricht/>")},
 		{ID: "schriftsatz.pdf", Href: "schriftsatz.pdf"}}}, osci.ReaderIDs([]*x509.Certificate{bob}), key); err != nil {
 		t.Fatal(err)

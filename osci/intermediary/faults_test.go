@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 )
 
@@ -128,7 +129,7 @@ func TestReferenceVectorsAnswered(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
 			_, srv := newSimulator(t)
-			body, err := os.ReadFile(filepath.Join(sharedDir(t), "vectors", "osci-java", tc.file))
+			body, err := os.ReadFile(filepath.Join(certstest.SharedDir(t), "vectors", "osci-java", tc.file))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/internal/limit"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
@@ -144,11 +145,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // maxBody is the most octets read of a request body.
 func (s *Server) maxBody() int64 {
-	n := s.cfg.MIME.MaxTotalBytes
-	if n <= 0 {
-		n = osci.DefaultMIMELimits().MaxTotalBytes
-	}
-	return n + 64<<10 // an epilogue after the closing delimiter
+	return limit.Fill(s.cfg.MIME, osci.DefaultMIMELimits()).MaxTotalBytes + 64<<10 // an epilogue after the closing delimiter
 }
 
 // handle answers an order read by ServeHTTP, holding the lock except

@@ -8,7 +8,6 @@ import (
 	"flag"
 	"io"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,17 +21,12 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden transcripts in testdata/osci at the module root")
 
-func sharedDir(t testing.TB) string { return filepath.Join(moduleDir(t), "..", "shared") }
-
 // keyPair loads a sample keystore of the reference library.
 func keyPair(t testing.TB, name string) *certs.KeyPair {
 	t.Helper()
 	k, c, chain := certstest.ReferenceKey(t, name)
 	return &certs.KeyPair{Key: k, Cert: c, Chain: chain}
 }
-
-// newRand is the module's deterministic byte stream.
-func newRand(seed string) io.Reader { return certstest.DetRand(seed) }
 
 // newClock advances one second per reading, from a fixed start.
 func newClock() *certstest.Clock {
@@ -41,7 +35,7 @@ func newClock() *certstest.Clock {
 
 func newSimulator(t testing.TB, faults ...Fault) (*Server, *httptest.Server) {
 	s, err := New(Config{Cipher: keyPair(t, "osci_manager_cipher_4096"), Signature: keyPair(t, "osci_manager_signature_4096"),
-		DataDir: t.TempDir(), Now: newClock().Now, Rand: newRand("simulator"), Faults: faults})
+		DataDir: t.TempDir(), Now: newClock().Now, Rand: certstest.DetRand("simulator"), Faults: faults})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +53,7 @@ func pinned(c *x509.Certificate) xmlsec.KeySelector {
 func clientConfig(t testing.TB, url, who string) osci.ClientConfig {
 	return osci.ClientConfig{URL: url, Signature: keyPair(t, who+"_signature_4096"), Cipher: keyPair(t, who+"_cipher_4096"),
 		IntermediaryCipher: keyPair(t, "osci_manager_cipher_4096").Cert, IntermediaryKeys: pinned(keyPair(t, "osci_manager_signature_4096").Cert),
-		Rand: newRand(who), SpoolDir: t.TempDir(), RetryWaitMax: 10 * time.Millisecond}
+		Rand: certstest.DetRand(who), SpoolDir: t.TempDir(), RetryWaitMax: 10 * time.Millisecond}
 }
 
 func newClient(t testing.TB, url, who string) *osci.Client {
@@ -79,11 +73,11 @@ func send(t *testing.T, alice *osci.Client, bob *x509.Certificate, subject, text
 		t.Fatal(err)
 	}
 	var ct bytes.Buffer
-	key, _, err := osci.EncryptAttachment(&ct, strings.NewReader(text), "schriftsatz.pdf", newRand(id))
+	key, _, err := osci.EncryptAttachment(&ct, strings.NewReader(text), "schriftsatz.pdf", certstest.DetRand(id))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &osci.PackageBuilder{Rand: newRand("pkg" + id)}
+	b := &osci.PackageBuilder{Rand: certstest.DetRand("pkg" + id)}
 	if err := b.AddEncrypted(&osci.Container{ID: "project_coco", Contents: []osci.Content{{ID: "nachricht.xml", Data: []byte("<Nachricht/>")},
 		{ID: "schriftsatz.pdf", Href: "schriftsatz.pdf"}}}, osci.ReaderIDs([]*x509.Certificate{bob}), key); err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 )
 
@@ -79,7 +80,7 @@ func TestSlowBodyStallsNoOtherClient(t *testing.T) {
 // limit; what lies beyond is neither read nor waited for.
 func TestOversizedBodyIsNotReadToTheEnd(t *testing.T) {
 	sim, err := New(Config{Cipher: keyPair(t, "osci_manager_cipher_4096"), Signature: keyPair(t, "osci_manager_signature_4096"),
-		DataDir: t.TempDir(), Now: newClock().Now, Rand: newRand("simulator"), MIME: osci.MIMELimits{MaxTotalBytes: 64 << 10}})
+		DataDir: t.TempDir(), Now: newClock().Now, Rand: certstest.DetRand("simulator"), MIME: osci.MIMELimits{MaxTotalBytes: 64 << 10}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -32,45 +31,6 @@ import (
 // generation; EncryptOAEP and SignPSS draw from the reader they are given).
 // Signatures are rsa-sha256 (PKCS#1 v1.5). Nothing is replaced by a
 // placeholder; the SHA-256 of each body's wire octets is recorded as well.
-
-// moduleDir is the directory holding go.mod.
-func moduleDir(t testing.TB) string {
-	t.Helper()
-	return certstest.RepoRoot(t)
-}
-
-// goldenTranscript compares got with testdata/osci/name at the module root,
-// or rewrites it with -update.
-func goldenTranscript(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join(moduleDir(t), "testdata", "osci", filepath.FromSlash(name))
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -run Transcript -update writes it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("transcript differs from testdata/osci/%s at line %d (go test -run Transcript -update rewrites it)", name, firstDiffLine(got, want))
-	}
-}
-
-func firstDiffLine(a, b []byte) int {
-	la, lb := bytes.Split(a, []byte("\n")), bytes.Split(b, []byte("\n"))
-	for i := range min(len(la), len(lb)) {
-		if !bytes.Equal(la[i], lb[i]) {
-			return i + 1
-		}
-	}
-	return min(len(la), len(lb)) + 1
-}
 
 // wireExchange is one HTTP exchange as it crossed the wire.
 type wireExchange struct {
@@ -227,7 +187,7 @@ func (tr *transcript) finish(name string) {
 	if tr.t.Failed() {
 		return
 	}
-	goldenTranscript(tr.t, name, []byte(tr.out.String()))
+	certstest.Golden(tr.t, filepath.Join(certstest.RepoRoot(tr.t), "testdata", "osci", filepath.FromSlash(name)), []byte(tr.out.String()), *update)
 }
 
 // render writes one exchange and returns the order's type.

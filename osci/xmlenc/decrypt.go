@@ -14,6 +14,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/internal/limit"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc/gcmstream"
 )
 
@@ -35,19 +36,7 @@ func DefaultLimits() Limits {
 	return Limits{MaxInlineBytes: 32 << 20, MaxPartBytes: 1 << 30, MaxEncryptedKeys: 64}
 }
 
-func (l Limits) withDefaults() Limits {
-	d := DefaultLimits()
-	if l.MaxInlineBytes <= 0 {
-		l.MaxInlineBytes = d.MaxInlineBytes
-	}
-	if l.MaxPartBytes <= 0 {
-		l.MaxPartBytes = d.MaxPartBytes
-	}
-	if l.MaxEncryptedKeys <= 0 {
-		l.MaxEncryptedKeys = d.MaxEncryptedKeys
-	}
-	return l
-}
+func (l Limits) withDefaults() Limits { return limit.Fill(l, DefaultLimits()) }
 
 // PartOpener gives access to the MIME parts a CipherReference names.
 // OpenPart receives the text after "cid:" as written in the URI and returns

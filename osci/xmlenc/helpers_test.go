@@ -16,20 +16,6 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
-// sharedDir returns ../shared beside the repository root (the directory
-// holding go.mod).
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	return certstest.SharedDir(t)
-}
-
-// needTool returns the path of an external peer tool; it fails under
-// CI=true when the tool is missing and skips otherwise.
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	return certstest.NeedTool(t, name)
-}
-
 // party is one key pair of the OSCI reference library's sample PKI.
 type party struct {
 	cert *x509.Certificate
@@ -57,6 +43,31 @@ func reparse(t testing.TB, el *etree.Element) *etree.Element {
 		t.Fatal(err)
 	}
 	return parseRoot(t, b.Bytes())
+}
+
+// declaredRoot returns a new document whose root element, tag, declares
+// the soap, ds, xenc and osci prefixes.
+func declaredRoot(tag string) (*etree.Document, *etree.Element) {
+	doc := etree.NewDocument()
+	root := doc.CreateElement(tag)
+	root.CreateAttr("xmlns:soap", "http://schemas.xmlsoap.org/soap/envelope/")
+	root.CreateAttr("xmlns:ds", NSDsig)
+	root.CreateAttr("xmlns:xenc", NSXenc)
+	root.CreateAttr("xmlns:osci", "http://www.osci.de/2002/04/osci")
+	return doc, root
+}
+
+// parsedIn places ed under a new declaredRoot(tag) and returns that root
+// as a peer parses it.
+func parsedIn(t testing.TB, tag string, ed *etree.Element) *etree.Element {
+	t.Helper()
+	doc, root := declaredRoot(tag)
+	root.AddChild(ed)
+	wire, err := doc.WriteToBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parseRoot(t, wire)
 }
 
 func parseRoot(t testing.TB, b []byte) *etree.Element {

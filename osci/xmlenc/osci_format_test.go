@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/beevik/etree"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 )
 
 // shape serializes el with base64 text replaced by a placeholder and
@@ -49,7 +51,7 @@ func shape(t *testing.T, el *etree.Element) string {
 // writes and compares the shapes: transport (soapMessageEncrypted), content
 // container for a reader by RetrievalMethod, attachment with MgmtData.
 func TestOSCIFormat(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(sharedDir(t), "vectors", "osci-java", "requests-encrypted", "storeDelivery.mime"))
+	raw, err := os.ReadFile(filepath.Join(certstest.SharedDir(t), "vectors", "osci-java", "requests-encrypted", "storeDelivery.mime"))
 	if err != nil {
 		t.Fatal(err)
 	}

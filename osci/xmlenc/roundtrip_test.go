@@ -53,12 +53,7 @@ func TestRetrievalMethodRecipient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc := etree.NewDocument()
-	root := doc.CreateElement("soap:Envelope")
-	root.CreateAttr("xmlns:soap", "http://schemas.xmlsoap.org/soap/envelope/")
-	root.CreateAttr("xmlns:ds", NSDsig)
-	root.CreateAttr("xmlns:xenc", NSXenc)
-	root.CreateAttr("xmlns:osci", "http://www.osci.de/2002/04/osci")
+	doc, root := declaredRoot("soap:Envelope")
 	certsEl := root.CreateElement("soap:Header").CreateElement("osci:NonIntermediaryCertificates")
 	for id, p := range map[string]party{"reader0_cipher_a": alice, "addressee_cipher_b": bob} {
 		c := certsEl.CreateElement("osci:CipherCertificateOtherReader")
@@ -215,14 +210,7 @@ func TestContentRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc := etree.NewDocument()
-	root := doc.CreateElement("osci:Content")
-	root.CreateAttr("xmlns:osci", "http://www.osci.de/2002/04/osci")
-	root.CreateAttr("xmlns:ds", NSDsig)
-	root.CreateAttr("xmlns:xenc", NSXenc)
-	root.AddChild(ed)
-	wire, _ := doc.WriteToBytes()
-	parsed := parseRoot(t, wire)
+	parsed := parsedIn(t, "osci:Content", ed)
 	if err := bob.decrypter().DecryptElement(parsed.FindElement("EncryptedData")); err != nil {
 		t.Fatal(err)
 	}
@@ -256,13 +244,7 @@ func TestDecryptElementBadPlaintext(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			doc := etree.NewDocument()
-			root := doc.CreateElement("r")
-			root.CreateAttr("xmlns:ds", NSDsig)
-			root.CreateAttr("xmlns:xenc", NSXenc)
-			root.AddChild(ed)
-			wire, _ := doc.WriteToBytes()
-			parsed := parseRoot(t, wire)
+			parsed := parsedIn(t, "r", ed)
 			err = bob.decrypter().DecryptElement(parsed.FindElement("EncryptedData"))
 			if c.want == ErrDecrypt && err != ErrDecrypt || !errors.Is(err, c.want) {
 				t.Fatalf("got %v, want %v", err, c.want)

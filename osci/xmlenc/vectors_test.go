@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 )
 
 // splitMIME is a test-only reader of the OSCI MIME framing: the entity
@@ -56,7 +58,7 @@ func splitMIME(t testing.TB, raw []byte) map[string][]byte {
 // request written by the OSCI reference library (Java, 2.4.1) with the
 // intermediary's cipher key, streaming the cid:osci_enc part.
 func TestOSCIReferenceTransportEncrypted(t *testing.T) {
-	dir := filepath.Join(sharedDir(t), "vectors", "osci-java", "requests-encrypted")
+	dir := filepath.Join(certstest.SharedDir(t), "vectors", "osci-java", "requests-encrypted")
 	files, err := filepath.Glob(filepath.Join(dir, "*.mime"))
 	if err != nil || len(files) < 3 {
 		t.Fatalf("vectors: %v %v", files, err)
@@ -132,7 +134,7 @@ var boundaryParam = regexp.MustCompile(`(?i)boundary=("[^"]+"|[^;\s]+)`)
 // it the attachment keys carried in ds:MgmtData with CipherReferences to
 // the message's cid: parts.
 func TestOSCIReferenceContentLayer(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(sharedDir(t), "vectors", "osci-java", "requests-encrypted", "storeDelivery.mime"))
+	raw, err := os.ReadFile(filepath.Join(certstest.SharedDir(t), "vectors", "osci-java", "requests-encrypted", "storeDelivery.mime"))
 	if err != nil {
 		t.Fatal(err)
 	}

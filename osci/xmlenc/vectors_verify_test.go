@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
@@ -27,7 +28,7 @@ var vectorSigner = map[string]string{
 // the pinned signature certificate of its sender, including cid: parts.
 func verifyInner(t *testing.T, file string, soap []byte, parts map[string][]byte) {
 	t.Helper()
-	der, err := os.ReadFile(filepath.Join(sharedDir(t), "vectors", "osci-java", "certs", vectorSigner[file]+".cer"))
+	der, err := os.ReadFile(filepath.Join(certstest.SharedDir(t), "vectors", "osci-java", "certs", vectorSigner[file]+".cer"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/beevik/etree"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 )
 
 // Debian's xmlsec1 1.2 has AES-GCM but no xmlenc11#rsa-oaep, so it is the
@@ -50,7 +52,7 @@ func writeDoc(t *testing.T, path string, root *etree.Element) {
 }
 
 func TestXmlsec1DecryptsOurAESGCM(t *testing.T) {
-	xmlsec1 := needTool(t, "xmlsec1")
+	xmlsec1 := certstest.NeedTool(t, "xmlsec1")
 	dir := t.TempDir()
 	plain := []byte("Geheimer Inhalt äöü, aus Go")
 	ed, err := (&Encrypter{MgmtData: true, DeclareNamespaces: true}).EncryptBytes(plain)
@@ -74,7 +76,7 @@ func TestXmlsec1DecryptsOurAESGCM(t *testing.T) {
 }
 
 func TestXmlsec1EncryptedWeDecrypt(t *testing.T) {
-	xmlsec1 := needTool(t, "xmlsec1")
+	xmlsec1 := certstest.NeedTool(t, "xmlsec1")
 	dir := t.TempDir()
 	key := bytes.Repeat([]byte{0x5a}, 32)
 	plain := []byte("Geheimer Inhalt äöü, von xmlsec1")
@@ -104,7 +106,7 @@ func TestXmlsec1EncryptedWeDecrypt(t *testing.T) {
 // so we refuse it before using the key, although xmlsec1 itself decrypts
 // the same file with bob's key.
 func TestXmlsec1RSAOAEPMGF1PRefused(t *testing.T) {
-	xmlsec1 := needTool(t, "xmlsec1")
+	xmlsec1 := certstest.NeedTool(t, "xmlsec1")
 	dir := t.TempDir()
 	bob := vectorParty(t, "bob_cipher_4096")
 	der, err := x509.MarshalPKCS8PrivateKey(bob.key)
@@ -139,7 +141,7 @@ func TestXmlsec1RSAOAEPMGF1PRefused(t *testing.T) {
 // TestXmlsec1DecryptsOurElement: an element we encrypted in place (Type
 // Element, plaintext its canonical form) is restored by xmlsec1.
 func TestXmlsec1DecryptsOurElement(t *testing.T) {
-	xmlsec1 := needTool(t, "xmlsec1")
+	xmlsec1 := certstest.NeedTool(t, "xmlsec1")
 	dir := t.TempDir()
 	root := parseRoot(t, []byte(`<osci:Request xmlns:osci="http://www.osci.de/2002/04/osci"><osci:Content Id="c">Geheim &amp; äöü</osci:Content></osci:Request>`))
 	ed, err := (&Encrypter{MgmtData: true, DeclareNamespaces: true}).EncryptElement(root.FindElement("Content"))

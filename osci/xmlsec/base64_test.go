@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 )
 
 // TestBase64Lines pins the one base64 line rule: 76 characters, each full
@@ -50,7 +52,7 @@ func TestBase64Lines(t *testing.T) {
 // library's requests (a full last line ends with LF, a partial one does
 // not) are what EncodeBase64 writes for their octets.
 func TestBase64AsTheReferenceLibrary(t *testing.T) {
-	msg, err := os.ReadFile(filepath.Join(sharedDir(t), "vectors", "osci-java", "requests-plain", "storeDelivery.mime"))
+	msg, err := os.ReadFile(filepath.Join(certstest.SharedDir(t), "vectors", "osci-java", "requests-plain", "storeDelivery.mime"))
 	if err != nil {
 		t.Fatal(err)
 	}

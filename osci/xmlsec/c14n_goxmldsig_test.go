@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 )
 
 // goxmldsigDivergent lists the corpus documents where goxmldsig v1.6.1's
@@ -30,7 +32,7 @@ func TestC14NCrossCheckGoxmldsig(t *testing.T) {
 	for _, f := range corpus(t) {
 		lim := DefaultLimits()
 		lim.AllowProcInst = true
-		doc, err := ParseBytes(readFile(t, f), lim)
+		doc, err := ParseBytes(certstest.ReadFile(t, f), lim)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,11 +3,12 @@ package xmlsec
 import (
 	"bytes"
 	"errors"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 )
 
 var c14nMethods = []struct {
@@ -32,7 +33,7 @@ func canonicalFile(t *testing.T, path, method string) []byte {
 	t.Helper()
 	lim := DefaultLimits()
 	lim.AllowProcInst = true
-	doc, err := ParseBytes(readFile(t, path), lim)
+	doc, err := ParseBytes(certstest.ReadFile(t, path), lim)
 	if err != nil {
 		t.Fatalf("parse %s: %v", path, err)
 	}
@@ -50,16 +51,7 @@ func TestC14NGolden(t *testing.T) {
 		for _, m := range c14nMethods {
 			t.Run(filepath.Base(f)+"/"+m.name, func(t *testing.T) {
 				got := canonicalFile(t, f, m.method)
-				golden := strings.TrimSuffix(f, ".xml") + m.ext
-				if *update {
-					if err := os.WriteFile(golden, got, 0o644); err != nil {
-						t.Fatal(err)
-					}
-					return
-				}
-				if want := readFile(t, golden); !bytes.Equal(got, want) {
-					t.Errorf("canonical form differs from %s\n got: %q\nwant: %q", golden, got, want)
-				}
+				certstest.Golden(t, strings.TrimSuffix(f, ".xml")+m.ext, got, *update)
 			})
 		}
 	}
@@ -68,7 +60,7 @@ func TestC14NGolden(t *testing.T) {
 // TestC14NDifferentialXmllint checks every corpus document against libxml2's
 // canonicalizer, an independent implementation.
 func TestC14NDifferentialXmllint(t *testing.T) {
-	xmllint := needTool(t, "xmllint")
+	xmllint := certstest.NeedTool(t, "xmllint")
 	for _, f := range corpus(t) {
 		for _, m := range c14nMethods {
 			t.Run(filepath.Base(f)+"/"+m.name, func(t *testing.T) {

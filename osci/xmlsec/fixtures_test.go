@@ -14,6 +14,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 )
 
 // testNow lies inside the validity of the committed test certificates.
@@ -22,7 +23,7 @@ var testNow = time.Date(2027, 6, 1, 12, 0, 0, 0, time.UTC)
 func loadKeyPair(t testing.TB, name string) *certs.KeyPair {
 	t.Helper()
 	dir := filepath.Join("testdata", "keys")
-	kp, err := certs.LoadPEMData(readFile(t, filepath.Join(dir, name+".key")), readFile(t, filepath.Join(dir, name+".crt")))
+	kp, err := certs.LoadPEMData(certstest.ReadFile(t, filepath.Join(dir, name+".key")), certstest.ReadFile(t, filepath.Join(dir, name+".crt")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,9 +76,8 @@ func serialize(t testing.TB, doc *etree.Document) []byte {
 	return b.Bytes()
 }
 
-// findSignature returns the only ds:Signature below el.
-func findSignature(t testing.TB, doc *etree.Document) *etree.Element {
-	t.Helper()
+// signatures returns every ds:Signature of doc, in document order.
+func signatures(doc *etree.Document) []*etree.Element {
 	var found []*etree.Element
 	var walk func(*etree.Element)
 	walk = func(el *etree.Element) {
@@ -89,6 +89,13 @@ func findSignature(t testing.TB, doc *etree.Document) *etree.Element {
 		}
 	}
 	walk(doc.Root())
+	return found
+}
+
+// findSignature returns the only ds:Signature of doc.
+func findSignature(t testing.TB, doc *etree.Document) *etree.Element {
+	t.Helper()
+	found := signatures(doc)
 	if len(found) != 1 {
 		t.Fatalf("%d signatures in document", len(found))
 	}
@@ -129,6 +136,25 @@ func verifyBytes(t testing.TB, msg []byte, p VerifyPolicy) (*Verified, error) {
 		return nil, err
 	}
 	return Verify(context.Background(), doc, findSignature(t, doc), p)
+}
+
+// verifiedBody verifies msg under signerPolicy, which must succeed, and
+// returns the #body reference and the element Verified holds for it.
+func verifiedBody(t testing.TB, msg []byte) (*VerifiedReference, *etree.Element) {
+	t.Helper()
+	v, err := verifyBytes(t, msg, signerPolicy(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, ok := v.Reference("#body")
+	if !ok {
+		t.Fatal("no #body reference")
+	}
+	el, err := body.Element()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body, el
 }
 
 func signerPolicy(t testing.TB) VerifyPolicy {

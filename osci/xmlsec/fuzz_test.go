@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/beevik/etree"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 )
 
 func fuzzLimits() Limits {
@@ -108,18 +110,7 @@ func FuzzVerify(f *testing.F) {
 		if err != nil {
 			return
 		}
-		var sigs []*etree.Element
-		var walk func(el *etree.Element)
-		walk = func(el *etree.Element) {
-			if isDSig(el, "Signature") {
-				sigs = append(sigs, el)
-			}
-			for _, c := range el.ChildElements() {
-				walk(c)
-			}
-		}
-		walk(doc.Root())
-		for _, sig := range sigs {
+		for _, sig := range signatures(doc) {
 			v, err := Verify(context.Background(), doc, sig, fuzzVerifyOnce.policy)
 			if err != nil {
 				continue
@@ -170,7 +161,7 @@ func TestFuzzSeedCorpus(t *testing.T) {
 		files, _ := filepath.Glob("testdata/c14n/*.xml")
 		var docs [][]byte
 		for _, f := range files {
-			docs = append(docs, readFile(t, f))
+			docs = append(docs, certstest.ReadFile(t, f))
 		}
 		docs = append(docs, []byte(`<!DOCTYPE r><r/>`), []byte(`<a:b xmlns:a="urn:a" a:x="1" a:x="2"/>`), []byte("<r>\xff</r>"))
 		writeSeeds(t, filepath.Join(dir, "FuzzParse"), docs, nil)

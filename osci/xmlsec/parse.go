@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/beevik/etree"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/internal/limit"
 )
 
 // Namespace URIs the parser and canonicalizer treat specially.
@@ -44,25 +46,7 @@ func DefaultLimits() Limits {
 	}
 }
 
-func (l Limits) withDefaults() Limits {
-	d := DefaultLimits()
-	if l.MaxBytes <= 0 {
-		l.MaxBytes = d.MaxBytes
-	}
-	if l.MaxDepth <= 0 {
-		l.MaxDepth = d.MaxDepth
-	}
-	if l.MaxElements <= 0 {
-		l.MaxElements = d.MaxElements
-	}
-	if l.MaxAttributes <= 0 {
-		l.MaxAttributes = d.MaxAttributes
-	}
-	if l.MaxNamespaceDecls <= 0 {
-		l.MaxNamespaceDecls = d.MaxNamespaceDecls
-	}
-	return l
-}
+func (l Limits) withDefaults() Limits { return limit.Fill(l, DefaultLimits()) }
 
 // Parse reads at most lim.MaxBytes from r and parses it with ParseBytes.
 func Parse(r io.Reader, lim Limits) (*etree.Document, error) {

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 )
 
 // readOSCIMIME splits a stored OSCI message (MIME headers inside the body)
@@ -23,7 +25,7 @@ import (
 // the osci package owns the real codec.
 func readOSCIMIME(t *testing.T, path string) ([]byte, map[string][]byte) {
 	t.Helper()
-	r := textproto.NewReader(bufio.NewReader(bytes.NewReader(readFile(t, path))))
+	r := textproto.NewReader(bufio.NewReader(bytes.NewReader(certstest.ReadFile(t, path))))
 	h, err := r.ReadMIMEHeader()
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +75,7 @@ func partResolver(parts map[string][]byte) AttachmentResolver {
 
 func loadDERCert(t *testing.T, path string) *x509.Certificate {
 	t.Helper()
-	c, err := x509.ParseCertificate(readFile(t, path))
+	c, err := x509.ParseCertificate(certstest.ReadFile(t, path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +94,7 @@ func signatureAt(t *testing.T, doc *etree.Document, path string) *etree.Element 
 // TestVectorsOSCIJava verifies the ClientSignature (and the content
 // signature of the plain container) written by the OSCI reference library.
 func TestVectorsOSCIJava(t *testing.T) {
-	dir := filepath.Join(sharedDir(t), "vectors", "osci-java")
+	dir := filepath.Join(certstest.SharedDir(t), "vectors", "osci-java")
 	alice := loadDERCert(t, filepath.Join(dir, "certs", "alice_signature_4096.cer"))
 	bob := loadDERCert(t, filepath.Join(dir, "certs", "bob_signature_4096.cer"))
 	tests := []struct {
@@ -133,7 +135,7 @@ func TestVectorsEGVP(t *testing.T) {
 	unaltered := map[string]bool{"#intermediarycertificates": true, "#nonintermediarycertificates": true, "#RequestSignatureMandatory": true}
 	for _, name := range []string{"TestnachrichtEeb_1", "Testnachricht_xjustiz321"} {
 		t.Run(name, func(t *testing.T) {
-			dir := filepath.Join(sharedDir(t), "vectors", "egvp", name)
+			dir := filepath.Join(certstest.SharedDir(t), "vectors", "egvp", name)
 			soap, parts := readOSCIMIME(t, filepath.Join(dir, "oscicontentdata.osci"))
 			doc, err := ParseBytes(soap, DefaultLimits())
 			if err != nil {
@@ -174,11 +176,11 @@ func TestVectorsEGVP(t *testing.T) {
 // TestVectorsEGVPRSAPSS verifies the RSA-PSS SupplierSignature of the
 // stored EGVP message Testnachricht_1 (excerpt, see testdata/egvp/README.md).
 func TestVectorsEGVPRSAPSS(t *testing.T) {
-	doc, err := ParseBytes(readFile(t, filepath.Join("testdata", "egvp", "testnachricht1-supplier-signature.xml")), DefaultLimits())
+	doc, err := ParseBytes(certstest.ReadFile(t, filepath.Join("testdata", "egvp", "testnachricht1-supplier-signature.xml")), DefaultLimits())
 	if err != nil {
 		t.Fatal(err)
 	}
-	intermediary := loadDERCert(t, filepath.Join(sharedDir(t), "vectors", "egvp", "TestnachrichtEeb_1", "certificates", "osci-manager.crt"))
+	intermediary := loadDERCert(t, filepath.Join(certstest.SharedDir(t), "vectors", "egvp", "TestnachrichtEeb_1", "certificates", "osci-manager.crt"))
 	keys := pinned(intermediary)
 	keys.(ValidatorSelector).V.Now = func() time.Time { return time.Date(2021, 10, 29, 12, 0, 0, 0, time.UTC) }
 	sig := signatureAt(t, doc, "./soap:Header/osci:SupplierSignature/ds:Signature")
@@ -211,7 +213,7 @@ func TestVectorsEGVPRSAPSS(t *testing.T) {
 		}
 	})
 	t.Run("altered SignedInfo", func(t *testing.T) {
-		bad := mustParse(t, strings.Replace(string(readFile(t, filepath.Join("testdata", "egvp", "testnachricht1-supplier-signature.xml"))),
+		bad := mustParse(t, strings.Replace(string(certstest.ReadFile(t, filepath.Join("testdata", "egvp", "testnachricht1-supplier-signature.xml"))),
 			"CUS/e0l8sMq/7R1AI1rwvkPTTB54JLPQFnVN3eRxmWI=", "CUS/e0l8sMq/7R1AI1rwvkPTTB54JLPQFnVN3eRxmWA=", 1))
 		_, err := VerifySignedInfo(context.Background(), bad, signatureAt(t, bad, "./soap:Header/osci:SupplierSignature/ds:Signature"), VerifyPolicy{Keys: keys})
 		if !errors.Is(err, ErrBadSignature) {

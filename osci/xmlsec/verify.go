@@ -11,7 +11,9 @@ import (
 	"strings"
 
 	"github.com/beevik/etree"
+
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/internal/limit"
 )
 
 // AttachmentResolver opens the octets of a MIME part by its Content-ID (the
@@ -41,16 +43,7 @@ type VerifyPolicy struct {
 }
 
 func (p VerifyPolicy) withDefaults() VerifyPolicy {
-	if p.MinRSABits <= 0 {
-		p.MinRSABits = 2048
-	}
-	if p.MaxReferences <= 0 {
-		p.MaxReferences = 64
-	}
-	if p.MaxCanonicalBytes <= 0 {
-		p.MaxCanonicalBytes = 64 << 20
-	}
-	return p
+	return limit.Fill(p, VerifyPolicy{MinRSABits: 2048, MaxReferences: 64, MaxCanonicalBytes: 64 << 20})
 }
 
 // ReferenceSpec is one Reference as read from the verified SignedInfo.

@@ -1,7 +1,9 @@
 // Package apitest runs the admin API on a real SQLite store, blob store
 // and address book for the tests of the packages that talk to it (api,
-// cli, outfolder). It is test support: nothing in it is used in
-// production, and it fails a test rather than returning errors.
+// cli, outfolder, submit, addressbook), and parks the reference library's
+// messages for those that read them again (osciendpoint). It is test
+// support: nothing in it is used in production, and it fails a test
+// rather than returning errors.
 package apitest
 
 import (
@@ -50,7 +52,7 @@ func RepoRoot(t testing.TB) string {
 // PKIPEM reads a certificate of the test PKI.
 func PKIPEM(t testing.TB, name string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(RepoRoot(t), "testdata", "pki", name))
+	b, err := os.ReadFile(certstest.PKIPath(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}

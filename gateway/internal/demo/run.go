@@ -6,19 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
-	"github.com/stadt-erkelenz/bebpo-gateway/osci/intermediary"
 )
 
 // Run runs the demo in dir until a signal arrives on sig: demo keys and a
@@ -84,36 +80,6 @@ func runDemo(out io.Writer, getenv func(string) string, l Layout, sig <-chan os.
 	}
 	fmt.Fprintln(out, "\nStopped. Run `make run` again to continue where you left off.")
 	return nil
-}
-
-// startDemoSimulator serves the in-process intermediary simulator.
-func startDemoSimulator(l Layout, ln net.Listener) (*http.Server, error) {
-	pki := demoPKI{dir: l.Keys()}
-	cipher, err := pki.load(Intermediary.ID, certs.PurposeCipher)
-	if err != nil {
-		return nil, err
-	}
-	sig, err := pki.load(Intermediary.ID, certs.PurposeSignature)
-	if err != nil {
-		return nil, err
-	}
-	logFile, err := os.OpenFile(filepath.Join(l.Dir, "simulator.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	sim, err := intermediary.New(intermediary.Config{Cipher: cipher, Signature: sig, DataDir: l.Simulator(),
-		Now: time.Now, Rand: rand.Reader,
-		Log: func(format string, a ...any) {
-			fmt.Fprintf(logFile, time.Now().UTC().Format(time.RFC3339)+" "+format+"\n", a...)
-		}})
-	if err != nil {
-		logFile.Close()
-		return nil, err
-	}
-	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 30 * time.Second}
-	srv.RegisterOnShutdown(func() { logFile.Close() })
-	go func() { _ = srv.Serve(ln) }()
-	return srv, nil
 }
 
 // walkthrough sends the sample PDF through the API, waits for it in

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
@@ -37,8 +38,7 @@ func LoadSimulatorKey(path, password string) (*certs.KeyPair, error) {
 
 // RunSimulator serves an OSCI intermediary simulator until ctx ends.
 func RunSimulator(ctx context.Context, o SimulatorOptions) error {
-	sim, err := intermediary.New(intermediary.Config{Cipher: o.Cipher, Signature: o.Signature, DataDir: o.DataDir, Now: time.Now, Rand: rand.Reader,
-		Log: func(format string, a ...any) { fmt.Fprintf(o.Log, "simulator: "+format+"\n", a...) }})
+	srv, err := simulatorServer(o.Cipher, o.Signature, o.DataDir, func(format string, a ...any) { fmt.Fprintf(o.Log, "simulator: "+format+"\n", a...) })
 	if err != nil {
 		return err
 	}
@@ -46,7 +46,6 @@ func RunSimulator(ctx context.Context, o SimulatorOptions) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 30 * time.Second}
 	go func() {
 		<-ctx.Done()
 		shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -58,4 +57,41 @@ func RunSimulator(ctx context.Context, o SimulatorOptions) error {
 		return err
 	}
 	return nil
+}
+
+// startDemoSimulator serves the in-process intermediary simulator.
+func startDemoSimulator(l Layout, ln net.Listener) (*http.Server, error) {
+	pki := demoPKI{dir: l.Keys()}
+	cipher, err := pki.load(Intermediary.ID, certs.PurposeCipher)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := pki.load(Intermediary.ID, certs.PurposeSignature)
+	if err != nil {
+		return nil, err
+	}
+	logFile, err := os.OpenFile(filepath.Join(l.Dir, "simulator.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := simulatorServer(cipher, sig, l.Simulator(), func(format string, a ...any) {
+		fmt.Fprintf(logFile, time.Now().UTC().Format(time.RFC3339)+" "+format+"\n", a...)
+	})
+	if err != nil {
+		logFile.Close()
+		return nil, err
+	}
+	srv.RegisterOnShutdown(func() { logFile.Close() })
+	go func() { _ = srv.Serve(ln) }()
+	return srv, nil
+}
+
+// simulatorServer is the intermediary simulator (keys cipher and sig, its
+// store in dataDir, its log lines to logf) behind an HTTP server.
+func simulatorServer(cipher, sig *certs.KeyPair, dataDir string, logf func(format string, a ...any)) (*http.Server, error) {
+	sim, err := intermediary.New(intermediary.Config{Cipher: cipher, Signature: sig, DataDir: dataDir, Now: time.Now, Rand: rand.Reader, Log: logf})
+	if err != nil {
+		return nil, err
+	}
+	return &http.Server{Handler: sim, ReadHeaderTimeout: 30 * time.Second}, nil
 }
