@@ -209,12 +209,12 @@ func (s *Submitter) Check(ctx context.Context, req MessageRequest) (resolved, er
 		r.meta.MessageType = DefaultMessageType
 	}
 	if req.RecipientCert != "" {
-		probe := addressbook.Recipient{SafeID: r.recipient, Name: r.recipient, CipherCert: req.RecipientCert, Intermediary: req.RecipientIntermediaryURL}
+		probe := addressbook.Recipient{SafeID: r.recipient, Name: r.recipient, CipherCert: req.RecipientCert, IntermediaryURL: req.RecipientIntermediaryURL}
 		v, err := s.book.Check(ctx, probe)
 		if err != nil {
 			return r, field.Rename(err, map[string]string{"cipherCert": "recipientCert", "intermediaryUrl": "recipientIntermediaryUrl"})
 		}
-		r.meta.RecipientCert, r.meta.RecipientFingerprint, r.meta.RecipientIntermediaryURL = v.CipherCert, v.Fingerprint, v.Intermediary
+		r.meta.RecipientCert, r.meta.RecipientFingerprint, r.meta.RecipientIntermediaryURL = v.CipherCert, v.Fingerprint, v.IntermediaryURL
 		return r, nil
 	}
 	e, err := s.book.Get(r.recipient)
@@ -227,7 +227,8 @@ func (s *Submitter) Check(ctx context.Context, req MessageRequest) (resolved, er
 		fe.Cause = err
 		return r, fe
 	}
-	r.meta.RecipientCert, r.meta.RecipientFingerprint, r.meta.RecipientIntermediaryURL = e.CipherCert, e.Fingerprint, e.Intermediary
+	r.meta.RecipientCert, r.meta.RecipientFingerprint = e.CipherCert, e.Fingerprint
+	r.meta.RecipientIntermediary, r.meta.RecipientIntermediaryURL = e.Intermediary, e.IntermediaryURL
 	return r, nil
 }
 
