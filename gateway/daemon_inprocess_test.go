@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,13 +47,7 @@ func TestDaemonInProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim, err := intermediary.New(intermediary.Config{Cipher: ciph, Signature: sigKP, DataDir: t.TempDir(), Now: time.Now, Rand: rand.Reader})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(simLn)
-	defer srv.Close()
+	serveSimulator(t, simLn, intermediary.Config{Cipher: ciph, Signature: sigKP, DataDir: t.TempDir(), Now: time.Now, Rand: rand.Reader})
 
 	var logs bytes.Buffer
 	var logMu sync.Mutex

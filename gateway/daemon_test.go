@@ -21,37 +21,26 @@ func TestMain(m *testing.M) {
 
 func TestRunRefusesBrokenConfiguration(t *testing.T) {
 	tests := []struct {
-		name    string
-		edit    func(t *testing.T, l demo.Layout, cfg string) string
-		wantKey string
+		name     string
+		from, to string                         // replaced once in the configuration
+		keys     func(t *testing.T, dir string) // changes the key directory
+		wantKey  string
 	}{
-		{"unknown key", func(t *testing.T, l demo.Layout, cfg string) string {
-			return strings.Replace(cfg, "    poll_interval: 2s\n", "    poll_interval: 2s\n    polling: fast\n", 1)
-		}, "polling"},
-		{"bad revocation mode", func(t *testing.T, l demo.Layout, cfg string) string {
-			return strings.Replace(cfg, "revocation: prefer", "revocation: sometimes", 1)
-		}, "trust.revocation"},
-		{"poll interval too short", func(t *testing.T, l demo.Layout, cfg string) string {
-			return strings.Replace(cfg, "poll_interval: 2s", "poll_interval: 10ms", 1)
-		}, "mailboxes[0].poll_interval"},
-		{"keystore missing", func(t *testing.T, l demo.Layout, cfg string) string {
-			return strings.Replace(cfg, "keys/stadt-cipher.p12", "keys/nowhere.p12", 1)
-		}, "mailboxes[0].cipher.pkcs12"},
-		{"wrong keystore password", func(t *testing.T, l demo.Layout, cfg string) string {
-			if err := os.WriteFile(filepath.Join(l.Keys(), "gericht-signature.password"), []byte("not-the-password\n"), 0o600); err != nil {
+		{"unknown key", "    poll_interval: 2s\n", "    poll_interval: 2s\n    polling: fast\n", nil, "polling"},
+		{"bad revocation mode", "revocation: prefer", "revocation: sometimes", nil, "trust.revocation"},
+		{"poll interval too short", "poll_interval: 2s", "poll_interval: 10ms", nil, "mailboxes[0].poll_interval"},
+		{"keystore missing", "keys/stadt-cipher.p12", "keys/nowhere.p12", nil, "mailboxes[0].cipher.pkcs12"},
+		{"wrong keystore password", "", "", func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, "gericht-signature.password"), []byte("not-the-password\n"), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			return cfg
 		}, "mailboxes[1].signature.pkcs12"},
-		{"keystore readable by others", func(t *testing.T, l demo.Layout, cfg string) string {
-			if err := os.Chmod(filepath.Join(l.Keys(), "stadt-signature.p12"), 0o644); err != nil {
+		{"keystore readable by others", "", "", func(t *testing.T, dir string) {
+			if err := os.Chmod(filepath.Join(dir, "stadt-signature.p12"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			return cfg
 		}, "mailboxes[0].signature.pkcs12"},
-		{"pinned certificate missing", func(t *testing.T, l demo.Layout, cfg string) string {
-			return strings.Replace(cfg, "[keys/intermediary-signature.pem]", "[keys/none.pem]", 1)
-		}, "mailboxes[0].intermediary.signature_certs[0]"},
+		{"pinned certificate missing", "[keys/intermediary-signature.pem]", "[keys/none.pem]", nil, "mailboxes[0].intermediary.signature_certs[0]"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -60,8 +49,17 @@ func TestRunRefusesBrokenConfiguration(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(l.Config(), []byte(tc.edit(t, l, string(b))), 0o600); err != nil {
+			cfg := string(b)
+			if tc.from != "" {
+				if cfg = strings.Replace(cfg, tc.from, tc.to, 1); cfg == string(b) {
+					t.Fatalf("%q is not in the configuration", tc.from)
+				}
+			}
+			if err := os.WriteFile(l.Config(), []byte(cfg), 0o600); err != nil {
 				t.Fatal(err)
+			}
+			if tc.keys != nil {
+				tc.keys(t, l.Keys())
 			}
 			var stdout, stderr bytes.Buffer
 			code := cli.Run(&cli.Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(string) string { return "" }},

@@ -13,7 +13,6 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -101,17 +100,9 @@ func TestE2EReferenceLibraryMessagesSurviveKillDuringFetch(t *testing.T) {
 	cfg := apitest.ReferenceConfig(t, dir, simURL, data, intake, apiAddr)
 	// The simulator is the library's test intermediary; each fetchDelivery
 	// takes 150 ms, so a kill lands inside a fetch round.
-	sim, err := intermediary.New(intermediary.Config{Cipher: apitest.ReferenceKey(t, "osci_manager_cipher_4096"),
+	serveSimulator(t, simLn, intermediary.Config{Cipher: apitest.ReferenceKey(t, "osci_manager_cipher_4096"),
 		Signature: apitest.ReferenceKey(t, "osci_manager_signature_4096"), DataDir: t.TempDir(), Now: time.Now, Rand: rand.Reader,
 		Faults: []intermediary.Fault{{Type: osci.TypeFetchDelivery, Kind: intermediary.FaultDelay, Delay: 150 * time.Millisecond}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(sim)
-	srv.Listener.Close()
-	srv.Listener = simLn
-	srv.Start()
-	t.Cleanup(srv.Close)
 
 	// alice stores the library's messages, three of each shape.
 	inter := certs.NewTrustStore()

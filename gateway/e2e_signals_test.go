@@ -20,24 +20,8 @@ import (
 // exactly once.
 func TestE2ESIGTERMDuringSend(t *testing.T) {
 	t.Parallel()
-	e := newE2E(t, intermediary.Fault{Type: osci.TypeStoreDelivery, Nth: 1, Kind: intermediary.FaultDelay, Delay: 2 * time.Second})
-	e.start()
+	e, id := sendHeld(t, 2*time.Second, "Beim Beenden", "e2e-term-1")
 	ctx := context.Background()
-	id, err := e.send(ctx, "Beim Beenden", "e2e-term-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		m, err := e.client.GetMessage(ctx, id)
-		if err == nil && m.State == string(mailbox.StateSending) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("message never reached sending (state %q, %v)", m.State, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 	if code := e.stop(syscall.SIGTERM); code != 0 {
 		t.Fatalf("SIGTERM during send: exit %d, want 0\n%s", code, e.logText())
 	}
@@ -57,6 +41,28 @@ func TestE2ESIGTERMDuringSend(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	if got := e.incomingCount(ctx); got != 1 {
 		t.Errorf("store holds %d incoming messages, want 1", got)
+	}
+}
+
+// sendHeld starts a gateway whose first storeDelivery the simulator holds
+// for hold, sends one message and returns once it is being sent.
+func sendHeld(t *testing.T, hold time.Duration, subject, key string) (*e2eEnv, int64) {
+	t.Helper()
+	e := newE2E(t, intermediary.Fault{Type: osci.TypeStoreDelivery, Nth: 1, Kind: intermediary.FaultDelay, Delay: hold})
+	e.start()
+	ctx := context.Background()
+	id, err := e.send(ctx, subject, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		m, err := e.client.GetMessage(ctx, id)
+		if err == nil && m.State == string(mailbox.StateSending) {
+			return e, id
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("message never reached sending (state %q, %v)", m.State, err)
+		}
 	}
 }
 
@@ -80,21 +86,8 @@ func (e *e2eEnv) storedState(id int64) mailbox.State {
 // store and is resolved after a restart.
 func TestE2ESecondSignalForcesExit(t *testing.T) {
 	t.Parallel()
-	e := newE2E(t, intermediary.Fault{Type: osci.TypeStoreDelivery, Nth: 1, Kind: intermediary.FaultDelay, Delay: 20 * time.Second})
-	e.start()
+	e, id := sendHeld(t, 20*time.Second, "Abgebrochen", "e2e-force-1")
 	ctx := context.Background()
-	id, err := e.send(ctx, "Abgebrochen", "e2e-force-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if m, err := e.client.GetMessage(ctx, id); err == nil && m.State == string(mailbox.StateSending) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("message never reached sending")
-		}
-	}
 	if err := e.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

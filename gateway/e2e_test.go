@@ -96,15 +96,7 @@ func newE2E(t *testing.T, faults ...intermediary.Fault) *e2eEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim, err := intermediary.New(intermediary.Config{Cipher: ciph, Signature: sig, DataDir: simDir, Now: time.Now, Rand: rand.Reader, Faults: faults})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(sim)
-	srv.Listener.Close()
-	srv.Listener = simLn
-	srv.Start()
-	t.Cleanup(srv.Close)
+	serveSimulator(t, simLn, intermediary.Config{Cipher: ciph, Signature: sig, DataDir: simDir, Now: time.Now, Rand: rand.Reader, Faults: faults})
 	tok, err := api.FirstToken(l.Tokens(), false)
 	if err != nil {
 		t.Fatal(err)
@@ -116,6 +108,21 @@ func newE2E(t *testing.T, faults ...intermediary.Fault) *e2eEnv {
 		e.assertNoSecretsLogged()
 	})
 	return e
+}
+
+// serveSimulator runs an intermediary simulator with cfg on ln until the
+// test ends.
+func serveSimulator(t *testing.T, ln net.Listener, cfg intermediary.Config) {
+	t.Helper()
+	sim, err := intermediary.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(sim)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
 }
 
 func freeAddr(t *testing.T) string {

@@ -4,71 +4,56 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 )
 
-func runAddressList(env *Env, args []string) error {
-	fs := newFlagSet(env, "addressbook list [options]", "List the address book.")
+func runAddressList(env *Env, fs *flag.FlagSet, args []string) error {
 	af := addAPIFlags(fs)
 	if err := parseArgs(env, fs, args, 0, ""); err != nil {
 		return err
 	}
 	return apiCommand(env, af, func(ctx context.Context, c *api.Client) error {
 		es, err := c.Addresses(ctx)
-		if err != nil {
-			return err
-		}
-		if af.json {
-			return printJSON(env.Stdout, api.AddressList{Entries: es})
-		}
-		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "SAFE-ID\tNAME\tORGANISATION\tCERT EXPIRES\tFINGERPRINT")
-		for _, e := range es {
-			fp := e.Fingerprint
-			if len(fp) > 16 {
-				fp = fp[:16] + "…"
+		return answer(env, af, api.AddressList{Entries: es}, err, func(w io.Writer, l api.AddressList) error {
+			tw := newTable(w, "SAFE-ID\tNAME\tORGANISATION\tCERT EXPIRES\tFINGERPRINT")
+			for _, e := range l.Entries {
+				fp := e.Fingerprint
+				if len(fp) > 16 {
+					fp = fp[:16] + "…"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.SafeID, e.Name, cliDash(e.Organisation), cliTime(e.CertExpires), fp)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.SafeID, e.Name, cliDash(e.Organisation), cliTime(e.CertExpires), fp)
-		}
-		return tw.Flush()
+			return tw.Flush()
+		})
 	})
 }
 
-func runAddressShow(env *Env, args []string) error {
-	fs := newFlagSet(env, "addressbook show [options] SAFEID", "Show one address book entry with its certificate.")
+func runAddressShow(env *Env, fs *flag.FlagSet, args []string) error {
 	af := addAPIFlags(fs)
 	if err := parseArgs(env, fs, args, 1, "one SAFE-ID"); err != nil {
 		return err
 	}
 	return apiCommand(env, af, func(ctx context.Context, c *api.Client) error {
 		e, err := c.Address(ctx, fs.Arg(0))
-		if err != nil {
-			return err
-		}
-		if af.json {
-			return printJSON(env.Stdout, e)
-		}
-		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-		for _, kv := range [][2]string{{"SAFE-ID", e.SafeID}, {"name", e.Name}, {"organisation", cliDash(e.Organisation)},
-			{"intermediary", cliDash(e.Intermediary + e.IntermediaryURL)}, {"certificate", e.CertSubject}, {"expires", cliTime(e.CertExpires)},
-			{"sha256", e.Fingerprint}, {"updated", cliTime(e.UpdatedAt)}} {
-			fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
-		}
-		return tw.Flush()
+		return answer(env, af, e, err, func(w io.Writer, e addressbook.Recipient) error {
+			tw := newTable(w, "")
+			for _, kv := range [][2]string{{"SAFE-ID", e.SafeID}, {"name", e.Name}, {"organisation", cliDash(e.Organisation)},
+				{"intermediary", cliDash(e.Intermediary + e.IntermediaryURL)}, {"certificate", e.CertSubject}, {"expires", cliTime(e.CertExpires)},
+				{"sha256", e.Fingerprint}, {"updated", cliTime(e.UpdatedAt)}} {
+				fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
+			}
+			return tw.Flush()
+		})
 	})
 }
 
-func runAddressWrite(env *Env, verb string, args []string) error {
-	name := "addressbook " + verb
-	fs := newFlagSet(env, name+" [options] --safe-id ID --name N --cert FILE",
-		"Add or replace a recipient. The cipher certificate (PEM) is checked for use as a cipher\n"+
-			"certificate (key, algorithm, validity, key usage) and pinned; SAFE certificates are often self-signed.")
+func runAddressWrite(env *Env, fs *flag.FlagSet, verb string, args []string) error {
 	af := addAPIFlags(fs)
 	var r addressbook.Recipient
 	fs.StringVar(&r.SafeID, "safe-id", "", "the recipient's SAFE-ID (required)")
@@ -95,14 +80,10 @@ func runAddressWrite(env *Env, verb string, args []string) error {
 		} else {
 			e, err = c.UpdateAddress(ctx, r)
 		}
-		if err != nil {
+		return answer(env, af, e, err, func(w io.Writer, e addressbook.Recipient) error {
+			_, err := fmt.Fprintf(w, "%s: %s (certificate %s, expires %s)\n", e.SafeID, e.Name, e.CertSubject, cliTime(e.CertExpires))
 			return err
-		}
-		if af.json {
-			return printJSON(env.Stdout, e)
-		}
-		fmt.Fprintf(env.Stdout, "%s: %s (certificate %s, expires %s)\n", e.SafeID, e.Name, e.CertSubject, cliTime(e.CertExpires))
-		return nil
+		})
 	})
 }
 
@@ -118,8 +99,7 @@ func requireFlags(fs *flag.FlagSet, need map[string]string) error {
 	return nil
 }
 
-func runAddressDelete(env *Env, args []string) error {
-	fs := newFlagSet(env, "addressbook delete [options] SAFEID", "Remove a recipient from the address book.")
+func runAddressDelete(env *Env, fs *flag.FlagSet, args []string) error {
 	af := addAPIFlags(fs)
 	if err := parseArgs(env, fs, args, 1, "one SAFE-ID"); err != nil {
 		return err
@@ -135,11 +115,7 @@ func runAddressDelete(env *Env, args []string) error {
 	})
 }
 
-func runAddressImport(env *Env, args []string) error {
-	fs := newFlagSet(env, "addressbook import [options] FILE",
-		"Add or replace recipients from FILE: JSON (a list of entries, or {\"entries\": [...]}) or CSV\n"+
-			"with a header row (safeId,name,organisation,cipherCert,intermediaryUrl; cipherCert holds the PEM\n"+
-			"as a quoted field). All entries are checked first; the address book changes only if all are valid.")
+func runAddressImport(env *Env, fs *flag.FlagSet, args []string) error {
 	af := addAPIFlags(fs)
 	format := fs.String("format", "", "json or csv (default: from the file extension)")
 	if err := parseArgs(env, fs, args, 1, "one FILE"); err != nil {
@@ -159,13 +135,9 @@ func runAddressImport(env *Env, args []string) error {
 	}
 	return apiCommand(env, af, func(ctx context.Context, c *api.Client) error {
 		res, err := c.ImportAddresses(ctx, data, ct)
-		if err != nil {
+		return answer(env, af, res, err, func(w io.Writer, res addressbook.ImportResult) error {
+			_, err := fmt.Fprintf(w, "imported: %d added, %d updated\n", res.Added, res.Updated)
 			return err
-		}
-		if af.json {
-			return printJSON(env.Stdout, res)
-		}
-		fmt.Fprintf(env.Stdout, "imported: %d added, %d updated\n", res.Added, res.Updated)
-		return nil
+		})
 	})
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
@@ -31,12 +30,7 @@ func TestCLIAddressBook(t *testing.T) {
 	ab := func(args ...string) []string {
 		return append([]string{"addressbook", args[0], "--api", e.TS.URL}, args[1:]...)
 	}
-	tests := []struct {
-		name     string
-		args     []string
-		code     int
-		out, err string
-	}{
+	runCLICases(t, env, []cliCase{
 		{"add", ab("add", "--safe-id", apitest.Recipient, "--name", "AG Erkelenz", "--cert", pki("intermediary-cipher.pem")), ExitOK, apitest.Recipient + ": AG Erkelenz", ""},
 		{"add again", ab("add", "--safe-id", apitest.Recipient, "--name", "AG Erkelenz", "--cert", pki("intermediary-cipher.pem")), ExitFail, "", "(field safeId)"},
 		{"add wrong usage", ab("add", "--safe-id", "DE.Justiz.w.1", "--name", "x", "--cert", pki("wrong-usage.pem")), ExitFail, "", "(field cipherCert)"},
@@ -51,15 +45,7 @@ func TestCLIAddressBook(t *testing.T) {
 		{"list json", ab("list", "--json"), ExitOK, `"safeId": "DE.Justiz.json.1"`, ""},
 		{"delete", ab("delete", "DE.Justiz.csv.1"), ExitOK, "DE.Justiz.csv.1 deleted", ""},
 		{"delete again", ab("delete", "DE.Justiz.csv.1"), ExitFail, "", "(field safeId)"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			code, out, errs := runCLI(t, env, tc.args...)
-			if code != tc.code || !strings.Contains(out, tc.out) || !strings.Contains(errs, tc.err) {
-				t.Fatalf("exit %d (want %d)\nstdout %q (want %q)\nstderr %q (want %q)", code, tc.code, out, tc.out, errs, tc.err)
-			}
-		})
-	}
+	})
 	if n := len(e.Book.List()); n != 2 {
 		t.Errorf("%d entries, want 2", n)
 	}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"text/tabwriter"
 	"time"
 	_ "time/tzdata"
 
@@ -118,6 +119,29 @@ func explainAPIError(err error) error {
 		return fmt.Errorf("%w (field %s)", err, ae.Problem.Field)
 	}
 	return err
+}
+
+// answer ends every command that talks to a gateway or a data directory:
+// err if the call failed, else v as JSON with --json, else v as human
+// writes it for people.
+func answer[T any](env *Env, f *apiFlags, v T, err error, human func(w io.Writer, v T) error) error {
+	if err != nil {
+		return err
+	}
+	if f.json {
+		return printJSON(env.Stdout, v)
+	}
+	return human(env.Stdout, v)
+}
+
+// newTable returns the writer every table goes through: columns separated
+// by tabs, aligned with two spaces; header is its first row ("" for none).
+func newTable(w io.Writer, header string) *tabwriter.Writer {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if header != "" {
+		fmt.Fprintln(tw, header)
+	}
+	return tw
 }
 
 func printJSON(w io.Writer, v any) error {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -35,10 +36,7 @@ type certsInfo struct {
 	OSCIIDs     []string  `json:"osci_ids,omitempty"`
 }
 
-func runCertsInspect(env *Env, args []string) error {
-	fs := newFlagSet(env, "certs inspect [options] FILE",
-		"Show subject, issuer, serial, validity, key, key usages, SHA-256 fingerprint and OSCI certificate Id\n"+
-			"of each certificate in FILE: PEM, DER or a PKCS#12 keystore (password from a file or variable).")
+func runCertsInspect(env *Env, fs *flag.FlagSet, args []string) error {
 	pwFile := fs.String("password-file", "", "read the keystore password from `FILE`")
 	pwEnv := fs.String("password-env", "", "read the keystore password from environment variable `VAR`")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -165,23 +163,9 @@ func certsJoinOr(s []string, empty string) string {
 	return strings.Join(s, ", ")
 }
 
-// certsFlagList is a repeatable string flag.
-type certsFlagList []string
-
-func (s *certsFlagList) String() string     { return strings.Join(*s, ",") }
-func (s *certsFlagList) Set(v string) error { *s = append(*s, v); return nil }
-
-func runCertsVerify(env *Env, args []string) error {
-	fs := newFlagSet(env, "certs verify --purpose signature|cipher [options] FILE",
-		"Validate the first certificate in FILE for a purpose: algorithm and key policy, validity, key usage,\n"+
-			"trust (pinned, or a path to a --trust root; further certificates in FILE may serve as intermediates)\n"+
-			"and revocation (OCSP, then CRL). Exit 0 when valid, 1 with the reason when not, 2 on usage errors.")
+func runCertsVerify(env *Env, fs *flag.FlagSet, args []string) error {
 	purposeFlag := fs.String("purpose", "", "signature or cipher (required)")
-	var trust, pins certsFlagList
-	fs.Var(&trust, "trust", "trusted CA certificates: PEM/DER `FILE` or directory (repeatable)")
-	fs.Var(&pins, "pin", "pinned peer certificates: PEM/DER `FILE` or directory (repeatable)")
-	atFlag := fs.String("at", "", "validate at this RFC 3339 `TIME` instead of now")
-	revFlag := fs.String("revocation", "default", "off, prefer (fail-open), require (fail-closed), or default (require for signature, prefer for cipher)")
+	tf := addTrustFlags(fs, "default", "off, prefer (fail-open), require (fail-closed), or default (require for signature, prefer for cipher)")
 	asJSON := fs.Bool("json", false, "print the verification result as JSON")
 	if err := parseArgs(env, fs, args, 1, "exactly one FILE"); err != nil {
 		return err
@@ -193,27 +177,9 @@ func runCertsVerify(env *Env, args []string) error {
 	if err != nil {
 		return usageErrorf(fs, "--purpose: %v", err)
 	}
-	mode, err := certs.ParseRevocationMode(*revFlag)
+	v, err := tf.validator(fs)
 	if err != nil {
-		return usageErrorf(fs, "--revocation: %v", err)
-	}
-	now, err := clockFlag(*atFlag)
-	if err != nil {
-		return usageErrorf(fs, "--at: %v", err)
-	}
-	if len(trust) == 0 && len(pins) == 0 {
-		return usageErrorf(fs, "nothing is trusted: give --trust or --pin")
-	}
-	store := certs.NewTrustStore()
-	for _, p := range trust {
-		if err := store.LoadCAs(p); err != nil {
-			return fmt.Errorf("--trust: %v", err)
-		}
-	}
-	for _, p := range pins {
-		if err := store.LoadPins(p); err != nil {
-			return fmt.Errorf("--pin: %v", err)
-		}
+		return err
 	}
 	data, err := certsReadFile(fs.Arg(0))
 	if err != nil {
@@ -223,8 +189,6 @@ func runCertsVerify(env *Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %v", fs.Arg(0), err)
 	}
-	v := &certs.Validator{Trust: store, Now: now, Revocation: &certs.RevocationChecker{},
-		Policy: certs.Policy{SignatureRevocation: mode, CipherRevocation: mode}}
 	res, verr := v.Validate(context.Background(), list[0], list[1:], purpose)
 	if *asJSON {
 		if err := printJSON(env.Stdout, res); err != nil {
@@ -248,6 +212,53 @@ func runCertsVerify(env *Env, args []string) error {
 		}
 	}
 	return nil
+}
+
+// trustFlags are the options of the verifying commands: which
+// certificates are trusted, how revocation is checked, and when.
+type trustFlags struct {
+	trust, pins    listFlag
+	at, revocation *string
+}
+
+func addTrustFlags(fs *flag.FlagSet, revocation, revocationHelp string) *trustFlags {
+	f := &trustFlags{}
+	fs.Var(&f.trust, "trust", "trusted CA certificates: PEM/DER `FILE` or directory (repeatable)")
+	fs.Var(&f.pins, "pin", "pinned certificates: PEM/DER `FILE` or directory (repeatable)")
+	f.at = fs.String("at", "", "validate at this RFC 3339 `TIME` instead of now")
+	f.revocation = fs.String("revocation", revocation, revocationHelp)
+	return f
+}
+
+// validator checks the options and makes the validator they describe.
+func (f *trustFlags) validator(fs *flag.FlagSet) (*certs.Validator, error) {
+	mode, err := certs.ParseRevocationMode(*f.revocation)
+	if err != nil {
+		return nil, usageErrorf(fs, "--revocation: %v", err)
+	}
+	now, err := clockFlag(*f.at)
+	if err != nil {
+		return nil, usageErrorf(fs, "--at: %v", err)
+	}
+	if len(f.trust) == 0 && len(f.pins) == 0 {
+		return nil, usageErrorf(fs, "nothing is trusted: give --trust or --pin")
+	}
+	store := certs.NewTrustStore()
+	for _, p := range f.trust {
+		if err := store.LoadCAs(p); err != nil {
+			return nil, fmt.Errorf("--trust %s: %v", p, err)
+		}
+	}
+	for _, p := range f.pins {
+		if err := store.LoadPins(p); err != nil {
+			return nil, fmt.Errorf("--pin %s: %v", p, err)
+		}
+	}
+	v := &certs.Validator{Trust: store, Now: now, Policy: certs.Policy{SignatureRevocation: mode, CipherRevocation: mode}}
+	if mode != certs.RevocationOff {
+		v.Revocation = &certs.RevocationChecker{}
+	}
+	return v, nil
 }
 
 func certsReadFile(path string) ([]byte, error) {

@@ -14,12 +14,6 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 )
 
-// certsRepoRoot walks up from the test directory to the one holding go.mod.
-func certsRepoRoot(t *testing.T) string {
-	t.Helper()
-	return certstest.RepoRoot(t)
-}
-
 // certsLeafWithoutRevocationInfo issues a signature certificate under the
 // test intermediate that names neither OCSP responder nor CRL, so that
 // revocation is unavailable without any network access.
@@ -35,8 +29,27 @@ func certsLeafWithoutRevocationInfo(t *testing.T) string {
 	return p
 }
 
+// checkCertsCLI runs a certs command and checks its exit code and that
+// its output (stdout on success, else stderr) holds each of want.
+func checkCertsCLI(t *testing.T, env map[string]string, args []string, wantCode int, want ...string) {
+	t.Helper()
+	code, out, errs := runCLI(t, env, args...)
+	if code != wantCode {
+		t.Fatalf("exit %d, want %d\nstdout %s\nstderr %s", code, wantCode, out, errs)
+	}
+	got := out
+	if code != ExitOK {
+		got = errs
+	}
+	for _, w := range want {
+		if !strings.Contains(got, w) {
+			t.Errorf("output lacks %q:\n%s", w, got)
+		}
+	}
+}
+
 func TestCertsInspect(t *testing.T) {
-	root := certsRepoRoot(t)
+	root := certstest.RepoRoot(t)
 	pki := func(f string) string { return filepath.Join(root, "testdata", "pki", f) }
 	javaCerts := filepath.Join(root, "..", "shared", "vectors", "osci-java", "certs")
 	egvp := filepath.Join(root, "..", "shared", "vectors", "egvp", "TestnachrichtEeb_1", "certificates")
@@ -73,25 +86,13 @@ func TestCertsInspect(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code, out, errs := runCLI(t, env, append([]string{"certs", "inspect"}, tc.args...)...)
-			if code != tc.wantCode {
-				t.Fatalf("exit %d, want %d\nstdout %s\nstderr %s", code, tc.wantCode, out, errs)
-			}
-			got := out
-			if code != ExitOK {
-				got = errs
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(got, w) {
-					t.Errorf("output lacks %q:\n%s", w, got)
-				}
-			}
+			checkCertsCLI(t, env, append([]string{"certs", "inspect"}, tc.args...), tc.wantCode, tc.want...)
 		})
 	}
 }
 
 func TestCertsInspectJSON(t *testing.T) {
-	root := certsRepoRoot(t)
+	root := certstest.RepoRoot(t)
 	bundle := filepath.Join(t.TempDir(), "bundle.pem")
 	var data []byte
 	for _, f := range []string{"intermediary-signature.pem", "intermediate-ca.pem"} {
@@ -121,7 +122,7 @@ func TestCertsInspectJSON(t *testing.T) {
 }
 
 func TestCertsVerify(t *testing.T) {
-	root := certsRepoRoot(t)
+	root := certstest.RepoRoot(t)
 	pki := func(f string) string { return filepath.Join(root, "testdata", "pki", f) }
 	chainFile := filepath.Join(t.TempDir(), "chain.pem")
 	leaf, _ := os.ReadFile(pki("mailbox-signature.pem"))
@@ -169,23 +170,13 @@ func TestCertsVerify(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code, out, errs := runCLI(t, nil, append([]string{"certs", "verify"}, tc.args...)...)
-			if code != tc.wantCode {
-				t.Fatalf("exit %d, want %d\nstdout %s\nstderr %s", code, tc.wantCode, out, errs)
-			}
-			got := out
-			if code != ExitOK {
-				got = errs
-			}
-			if !strings.Contains(got, tc.want) {
-				t.Errorf("output lacks %q:\n%s", tc.want, got)
-			}
+			checkCertsCLI(t, nil, append([]string{"certs", "verify"}, tc.args...), tc.wantCode, tc.want)
 		})
 	}
 }
 
 func TestCertsVerifyJSON(t *testing.T) {
-	root := certsRepoRoot(t)
+	root := certstest.RepoRoot(t)
 	pki := func(f string) string { return filepath.Join(root, "testdata", "pki", f) }
 	for _, tc := range []struct {
 		name      string

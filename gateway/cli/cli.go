@@ -37,8 +37,13 @@ type Env struct {
 type Command struct {
 	Name    string
 	Summary string
-	Run     func(env *Env, args []string) error // nil for a group
-	Subs    []*Command
+	// Usage is the synopsis after "bebpo-gateway " ("certs inspect
+	// [options] FILE") and Help what --help says below it.
+	Usage, Help string
+	// Run declares the command's options on fs (made from Usage and
+	// Help), parses args and does the work; nil for a group.
+	Run  func(env *Env, fs *flag.FlagSet, args []string) error
+	Subs []*Command
 }
 
 // Outcomes a command returns besides plain errors.
@@ -120,7 +125,7 @@ func Run(env *Env, args []string) int {
 // dispatch finds the (sub)command named by args and runs it.
 func dispatch(env *Env, c *Command, path []string, args []string) int {
 	if c.Run != nil {
-		return finish(env, strings.Join(path, " "), c.Run(env, args))
+		return finish(env, strings.Join(path, " "), c.Run(env, newFlagSet(env, c.Usage, c.Help), args))
 	}
 	if len(args) == 0 {
 		printGroupUsage(env.Stderr, &Command{Name: strings.Join(path, " "), Subs: c.Subs})
@@ -172,6 +177,12 @@ func printGroupUsage(w io.Writer, g *Command) {
 		fmt.Fprintf(w, "Run 'bebpo-gateway %s <subcommand> --help' for its options.\n", g.Name)
 	}
 }
+
+// listFlag is a repeatable option (--trust A --trust B).
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 // newFlagSet returns a flag set for a command that prints its usage
 // consistently and never exits the process. usage is the synopsis after

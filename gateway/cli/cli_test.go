@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -12,20 +11,6 @@ import (
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
 )
-
-// runCLI runs the CLI in-process and returns exit code, stdout and stderr.
-func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	e := &Env{
-		Stdin:  strings.NewReader(""),
-		Stdout: &out,
-		Stderr: &errb,
-		Getenv: func(k string) string { return env[k] },
-	}
-	code := Run(e, args)
-	return code, out.String(), errb.String()
-}
 
 func TestCLIUsage(t *testing.T) {
 	tests := []struct {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"time"
 
@@ -9,12 +10,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
-func runJournalVerify(env *Env, args []string) error {
-	fs := newFlagSet(env, "journal verify --data DIR",
-		"Check that the journal's entries are contiguous, each carries the SHA-256 of the one before, and\n"+
-			"the journal reaches the head kept outside it (gateway.db.journal-head, written with every entry):\n"+
-			"entries cut off the end, reordered or edited make it fail, naming the first bad entry.\n"+
-			"Compare the head it prints with the heads the gateway logs at start, at stop and every hour.")
+func runJournalVerify(env *Env, fs *flag.FlagSet, args []string) error {
 	data := fs.String("data", "", "the gateway's data directory (required)")
 	if err := parseArgs(env, fs, args, 0, ""); err != nil {
 		return err
@@ -43,12 +39,7 @@ func runJournalVerify(env *Env, args []string) error {
 	return nil
 }
 
-func runJournalReanchor(env *Env, args []string) error {
-	fs := newFlagSet(env, "journal reanchor --data DIR --reason TEXT",
-		"Write the journal's current head to the file kept outside it, after that file was lost or database\n"+
-			"and head file were restored from different backups. Check the journal against the heads the gateway\n"+
-			"logged first: this makes the journal as it is now the reference. The gateway must be stopped;\n"+
-			"the step is journaled with your user name and the reason.")
+func runJournalReanchor(env *Env, fs *flag.FlagSet, args []string) error {
 	data := fs.String("data", "", "the gateway's data directory (required)")
 	reason := fs.String("reason", "", "why (required; recorded in the journal)")
 	if err := parseArgs(env, fs, args, 0, ""); err != nil {
@@ -68,11 +59,7 @@ func runJournalReanchor(env *Env, args []string) error {
 		return err
 	}
 	defer src.Close()
-	actor := "cli"
-	if u := env.Getenv("USER"); u != "" {
-		actor = "cli:" + u
-	}
-	h, err := src.st.Reanchor(ctx, actor+" ("+*reason+")", time.Now())
+	h, err := src.st.Reanchor(ctx, cliActor(env)+" ("+*reason+")", time.Now())
 	if err != nil {
 		return err
 	}

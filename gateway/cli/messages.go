@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway"
@@ -21,34 +20,6 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
 )
-
-// messagesCommand lists, shows, downloads and steers messages: through
-// the admin API of a running gateway (--config or --api), or directly on
-// a gateway's data directory (--data), which also works while it is
-// stopped. Both print the same table and the same JSON (api.MessageView).
-func messagesCommand() *Command {
-	c := &Command{Name: "messages", Summary: "list, show, download and steer messages",
-		Subs: []*Command{
-			{Name: "list", Summary: "list messages (filters, paging)", Run: runMessagesList},
-			{Name: "show", Summary: "show a message with its process card and journal events", Run: runMessagesShow},
-			{Name: "download", Summary: "download the documents of a message", Run: runMessagesDownload},
-			{Name: "reprocess", Summary: "read a parked (unreadable) delivery again from its stored original", Run: runMessagesReprocess},
-			{Name: "clear-fetch", Summary: "read again a delivery no longer read because its reads kept stopping the gateway", Run: runMessagesClearFetch},
-		}}
-	for _, op := range []struct {
-		op      mailbox.Op
-		summary string
-	}{
-		{mailbox.OpRequeue, "send (or hand to the intake) again now; a failed message starts afresh"},
-		{mailbox.OpHold, "stop a message until it is released"},
-		{mailbox.OpRelease, "let a held message continue where it stopped"},
-		{mailbox.OpDelete, "delete an unsent, failed or quarantined message (kept as a tombstone)"},
-	} {
-		c.Subs = append(c.Subs, &Command{Name: string(op.op), Summary: op.summary,
-			Run: func(env *Env, args []string) error { return runMessagesOp(env, op.op, op.summary, args) }})
-	}
-	return c
-}
 
 // messageSource is where the messages commands read and act: the API of a
 // running gateway or a data directory.
@@ -89,6 +60,7 @@ func (f *sourceFlags) run(env *Env, fn func(ctx context.Context, src messageSour
 		if err != nil {
 			return err
 		}
+		st.actor = cliActor(env)
 		src = st
 	} else {
 		c, err := f.client(env)
@@ -101,8 +73,7 @@ func (f *sourceFlags) run(env *Env, fn func(ctx context.Context, src messageSour
 	return explainAPIError(fn(ctx, src))
 }
 
-func runMessagesList(env *Env, args []string) error {
-	fs := newFlagSet(env, "messages list [options]", "List messages, oldest first. --all follows the pages to the end.")
+func runMessagesList(env *Env, fs *flag.FlagSet, args []string) error {
 	sf := addSourceFlags(fs)
 	dir := fs.String("direction", "", "in or out")
 	state := fs.String("state", "", "only these states (comma-separated, e.g. failed,held,quarantined)")
@@ -135,24 +106,22 @@ func runMessagesList(env *Env, args []string) error {
 			}
 			out = append(out, page.Messages...)
 		}
-		if sf.json {
-			return printJSON(env.Stdout, api.MessageList{Messages: out, Next: page.Next})
-		}
-		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tDIR\tMAILBOX\tSTATE\tTRIES\tPEER\tSIZE\tCREATED\tMESSAGEID\tLAST ERROR")
-		for _, m := range out {
-			peer := m.Recipient
-			if m.Direction == string(mailbox.In) {
-				peer = m.Sender
+		return answer(env, sf.apiFlags, api.MessageList{Messages: out, Next: page.Next}, nil, func(w io.Writer, l api.MessageList) error {
+			tw := newTable(w, "ID\tDIR\tMAILBOX\tSTATE\tTRIES\tPEER\tSIZE\tCREATED\tMESSAGEID\tLAST ERROR")
+			for _, m := range l.Messages {
+				peer := m.Recipient
+				if m.Direction == string(mailbox.In) {
+					peer = m.Sender
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\t%s\n", m.ID, m.Direction, m.Mailbox, stateLabel(m), m.Attempts,
+					cliDash(peer), m.Size, cliTime(m.CreatedAt), cliDash(m.OSCIMessageID), cliDash(oneLine(m.LastError)))
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\t%s\n", m.ID, m.Direction, m.Mailbox, stateLabel(m), m.Attempts,
-				cliDash(peer), m.Size, cliTime(m.CreatedAt), cliDash(m.OSCIMessageID), cliDash(oneLine(m.LastError)))
-		}
-		tw.Flush()
-		if page.Next != "" && !*all {
-			fmt.Fprintf(env.Stdout, "more: --after %d (or --all)\n", out[len(out)-1].ID)
-		}
-		return nil
+			if err := tw.Flush(); err != nil || l.Next == "" || *all {
+				return err
+			}
+			_, err := fmt.Fprintf(w, "more: --after %d (or --all)\n", l.Messages[len(l.Messages)-1].ID)
+			return err
+		})
 	})
 }
 
@@ -174,8 +143,12 @@ func oneLine(e *api.ErrorView) string {
 	return s
 }
 
-// messageIDArg parses the message ID, the first argument.
-func messageIDArg(fs *flag.FlagSet, extra bool) (int64, error) {
+// parseMessageID parses args (options anywhere) and the message ID, the
+// first argument; more arguments are refused unless extra.
+func parseMessageID(env *Env, fs *flag.FlagSet, args []string, extra bool) (int64, error) {
+	if err := parseInterspersed(env, fs, args); err != nil {
+		return 0, err
+	}
 	if fs.NArg() < 1 || (!extra && fs.NArg() > 1) {
 		return 0, usageErrorf(fs, "give one message ID")
 	}
@@ -186,31 +159,20 @@ func messageIDArg(fs *flag.FlagSet, extra bool) (int64, error) {
 	return id, nil
 }
 
-func runMessagesShow(env *Env, args []string) error {
-	fs := newFlagSet(env, "messages show [options] ID", "Show a message: state, documents, process card (Laufzettel) and journal events.")
+func runMessagesShow(env *Env, fs *flag.FlagSet, args []string) error {
 	sf := addSourceFlags(fs)
-	if err := parseInterspersed(env, fs, args); err != nil {
-		return err
-	}
-	id, err := messageIDArg(fs, false)
+	id, err := parseMessageID(env, fs, args, false)
 	if err != nil {
 		return err
 	}
 	return sf.run(env, func(ctx context.Context, src messageSource) error {
 		m, err := src.Get(ctx, id)
-		if err != nil {
-			return err
-		}
-		if sf.json {
-			return printJSON(env.Stdout, m)
-		}
-		printMessageView(env.Stdout, m)
-		return nil
+		return answer(env, sf.apiFlags, m, err, printMessageView)
 	})
 }
 
-func printMessageView(w io.Writer, m api.MessageView) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+func printMessageView(w io.Writer, m api.MessageView) error {
+	tw := newTable(w, "")
 	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
 	row("id", strconv.FormatInt(m.ID, 10))
 	row("direction", m.Direction)
@@ -241,8 +203,7 @@ func printMessageView(w io.Writer, m api.MessageView) {
 	tw.Flush()
 	if len(m.Documents) > 0 {
 		fmt.Fprintln(w, "\nDocuments:")
-		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "N\tNAME\tTYPE\tSIZE\tSHA-256")
+		tw = newTable(w, "N\tNAME\tTYPE\tSIZE\tSHA-256")
 		for _, d := range m.Documents {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", d.N, d.Name, d.ContentType, d.Size, d.SHA256)
 		}
@@ -250,24 +211,19 @@ func printMessageView(w io.Writer, m api.MessageView) {
 	}
 	if len(m.Events) > 0 {
 		fmt.Fprintln(w, "\nEvents:")
-		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		tw = newTable(w, "")
 		for _, e := range m.Events {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", e.Seq, cliTime(e.At), e.Kind, string(e.Detail))
 		}
-		tw.Flush()
+		return tw.Flush()
 	}
+	return nil
 }
 
-func runMessagesDownload(env *Env, args []string) error {
-	fs := newFlagSet(env, "messages download [options] ID [N...]",
-		"Download documents of a message into a directory (all, or the numbers N from 'messages show').\n"+
-			"Each file is checked against the SHA-256 the gateway recorded; existing files are never overwritten.")
+func runMessagesDownload(env *Env, fs *flag.FlagSet, args []string) error {
 	sf := addSourceFlags(fs)
 	dir := fs.String("dir", ".", "directory to write the documents to")
-	if err := parseInterspersed(env, fs, args); err != nil {
-		return err
-	}
-	id, err := messageIDArg(fs, true)
+	id, err := parseMessageID(env, fs, args, true)
 	if err != nil {
 		return err
 	}
@@ -333,33 +289,24 @@ func downloadOne(ctx context.Context, src messageSource, id int64, n int, dir st
 	return target, sum, nil
 }
 
-func runMessagesOp(env *Env, op mailbox.Op, summary string, args []string) error {
-	name := "messages " + string(op)
-	fs := newFlagSet(env, name+" [options] ID", strings.ToUpper(summary[:1])+summary[1:]+".\n"+
-		"The change is journaled with your name (token label, or the user running the command with --data) and the reason.")
+func runMessagesOp(env *Env, fs *flag.FlagSet, op mailbox.Op, args []string) error {
 	sf := addSourceFlags(fs)
 	reason := fs.String("reason", "", "why (recorded in the journal)")
-	if err := parseInterspersed(env, fs, args); err != nil {
-		return err
-	}
-	id, err := messageIDArg(fs, false)
+	id, err := parseMessageID(env, fs, args, false)
 	if err != nil {
 		return err
 	}
 	return sf.run(env, func(ctx context.Context, src messageSource) error {
-		if ds, ok := src.(*dataSource); ok {
-			ds.actor = cliActor(env)
-		}
 		m, err := src.Operate(ctx, id, op, *reason)
-		if err != nil {
-			return err
-		}
-		if sf.json {
-			return printJSON(env.Stdout, m)
-		}
-		fmt.Fprintf(env.Stdout, "message %d: %s\n", m.ID, stateLabel(m))
-		return nil
+		return answer(env, sf.apiFlags, m, err, printMessageState)
 	})
+}
+
+// printMessageState is the one line a command that changed a message
+// answers with.
+func printMessageState(w io.Writer, m api.MessageView) error {
+	_, err := fmt.Fprintf(w, "message %d: %s\n", m.ID, stateLabel(m))
+	return err
 }
 
 // cliActor names who acts with --data: the user running the command.
@@ -370,17 +317,9 @@ func cliActor(env *Env) string {
 	return "cli"
 }
 
-func runMessagesReprocess(env *Env, args []string) error {
-	fs := newFlagSet(env, "messages reprocess [options] ID",
-		"Read a parked delivery (quarantined as \"unreadable\") again from the original the gateway stored, once\n"+
-			"the cause is gone (e.g. a limit raised): read, it goes on like a fresh delivery (verification, then\n"+
-			"the intake or quarantine); still unreadable, it stays parked with the new reason. With --data the\n"+
-			"mailboxes' keys come from --config. Journaled with your name.")
+func runMessagesReprocess(env *Env, fs *flag.FlagSet, args []string) error {
 	sf := addSourceFlags(fs)
-	if err := parseInterspersed(env, fs, args); err != nil {
-		return err
-	}
-	id, err := messageIDArg(fs, false)
+	id, err := parseMessageID(env, fs, args, false)
 	if err != nil {
 		return err
 	}
@@ -389,7 +328,6 @@ func runMessagesReprocess(env *Env, args []string) error {
 	}
 	return sf.run(env, func(ctx context.Context, src messageSource) error {
 		if ds, ok := src.(*dataSource); ok {
-			ds.actor = cliActor(env)
 			get, done, err := gateway.OfflineReprocessors(ctx, sf.config, env.Getenv)
 			if err != nil {
 				return err
@@ -398,26 +336,17 @@ func runMessagesReprocess(env *Env, args []string) error {
 			ds.reprocessor = get
 		}
 		m, err := src.Reprocess(ctx, id)
-		if err != nil {
-			return err
-		}
-		if sf.json {
-			return printJSON(env.Stdout, m)
-		}
-		if m.State == string(mailbox.StateQuarantined) && m.LastError != nil {
-			fmt.Fprintf(env.Stdout, "message %d: still unreadable: %s\n", m.ID, m.LastError.Text)
-			return nil
-		}
-		fmt.Fprintf(env.Stdout, "message %d: %s\n", m.ID, stateLabel(m))
-		return nil
+		return answer(env, sf.apiFlags, m, err, func(w io.Writer, m api.MessageView) error {
+			if m.State == string(mailbox.StateQuarantined) && m.LastError != nil {
+				_, err := fmt.Fprintf(w, "message %d: still unreadable: %s\n", m.ID, m.LastError.Text)
+				return err
+			}
+			return printMessageState(w, m)
+		})
 	})
 }
 
-func runMessagesClearFetch(env *Env, args []string) error {
-	fs := newFlagSet(env, "messages clear-fetch [options] MAILBOX MESSAGEID",
-		"Forget the reads counted for a delivery that is no longer read because its reads kept stopping the\n"+
-			"gateway (logged as \"skipped\"), so that the next poll of MAILBOX reads it again. MESSAGEID is the\n"+
-			"OSCI MessageId from the log line. Journaled with your name.")
+func runMessagesClearFetch(env *Env, fs *flag.FlagSet, args []string) error {
 	sf := addSourceFlags(fs)
 	if err := parseInterspersed(env, fs, args); err != nil {
 		return err
@@ -426,17 +355,12 @@ func runMessagesClearFetch(env *Env, args []string) error {
 		return usageErrorf(fs, "give MAILBOX and MESSAGEID")
 	}
 	return sf.run(env, func(ctx context.Context, src messageSource) error {
-		if ds, ok := src.(*dataSource); ok {
-			ds.actor = cliActor(env)
-		}
-		if err := src.ClearFetch(ctx, fs.Arg(0), fs.Arg(1)); err != nil {
+		err := src.ClearFetch(ctx, fs.Arg(0), fs.Arg(1))
+		res := api.ClearFetchResponse{Mailbox: fs.Arg(0), OSCIMessageID: fs.Arg(1), Cleared: true}
+		return answer(env, sf.apiFlags, res, err, func(w io.Writer, res api.ClearFetchResponse) error {
+			_, err := fmt.Fprintf(w, "%s %s: read again at the next poll\n", res.Mailbox, res.OSCIMessageID)
 			return err
-		}
-		if sf.json {
-			return printJSON(env.Stdout, api.ClearFetchResponse{Mailbox: fs.Arg(0), OSCIMessageID: fs.Arg(1), Cleared: true})
-		}
-		fmt.Fprintf(env.Stdout, "%s %s: read again at the next poll\n", fs.Arg(0), fs.Arg(1))
-		return nil
+		})
 	})
 }
 

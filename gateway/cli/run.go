@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -13,15 +14,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/demo"
 )
 
-func runDaemon(env *Env, args []string) error {
-	fs := newFlagSet(env, "run --config FILE [options]",
-		"Run the gateway: send and fetch for every configured mailbox, hand received messages to the\n"+
-			"eAkte intake, serve the admin API and watch the outgoing folder.\n\n"+
-			"Signals: SIGHUP reloads the configuration, API tokens, address book, keys and certificates (a\n"+
-			"broken file is refused and the running configuration kept); SIGTERM or SIGINT stops claiming\n"+
-			"work, lets in-flight work finish within --drain-timeout and exits 0; a second signal exits at once\n"+
-			"with status 1 (interrupted work is recovered at the next start).\n\n"+
-			"Exit status: 0 stopped cleanly, 1 runtime failure, 2 bad command line, configuration or keys.")
+func runDaemon(env *Env, fs *flag.FlagSet, args []string) error {
 	cfgPath := fs.String("config", "", "configuration file (required)")
 	drain := fs.Duration("drain-timeout", 30*time.Second, "how long SIGTERM waits for in-flight work")
 	if err := parseArgs(env, fs, args, 0, ""); err != nil {
@@ -33,34 +26,30 @@ func runDaemon(env *Env, args []string) error {
 	case *drain <= 0:
 		return usageErrorf(fs, "--drain-timeout must be positive")
 	}
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sig)
+	sig, stop := notifySignals()
+	defer stop()
 	return gateway.Serve(gateway.DaemonOptions{ConfigPath: *cfgPath, LogOutput: env.Stderr, Getenv: env.Getenv, DrainTimeout: *drain}, sig, nil)
 }
 
-func runDemo(env *Env, args []string) error {
-	fs := newFlagSet(env, "demo [options]",
-		"Create demo keys and a configuration under --dir (reused when run again), start an OSCI\n"+
-			"intermediary simulator and the gateway with two mailboxes on loopback, send a PDF from one\n"+
-			"mailbox to the other through the admin API and show it arriving in the folder intake.\n"+
-			"Then keep running until Ctrl-C so you can try the API and the CLI.")
+// notifySignals delivers SIGHUP, SIGTERM and SIGINT to the returned
+// channel (room for the second signal that forces exit) until stop.
+func notifySignals() (sig chan os.Signal, stop func()) {
+	sig = make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	return sig, func() { signal.Stop(sig) }
+}
+
+func runDemo(env *Env, fs *flag.FlagSet, args []string) error {
 	dir := fs.String("dir", filepath.Join("var", "demo"), "demo directory")
 	if err := parseArgs(env, fs, args, 0, ""); err != nil {
 		return err
 	}
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sig)
+	sig, stop := notifySignals()
+	defer stop()
 	return demo.Run(env.Stdout, env.Getenv, *dir, sig)
 }
 
-func runSimulator(env *Env, args []string) error {
-	fs := newFlagSet(env, "simulator [options]",
-		"Answer OSCI-Transport 1.2 orders on any path like an intermediary (getMessageId, storeDelivery,\n"+
-			"initDialog, fetchDelivery, fetchProcessCard, exitDialog). Mailboxes are keyed by the addressee's\n"+
-			"cipher certificate; deliveries are stored under --data as received. For tests only: the key files\n"+
-			"are read whatever their permissions. SIGINT or SIGTERM stops it.")
+func runSimulator(env *Env, fs *flag.FlagSet, args []string) error {
 	listen := fs.String("listen", "127.0.0.1:18081", "address to listen on")
 	cipherP12 := fs.String("cipher-p12", "", "PKCS#12 file with the intermediary's cipher key (required)")
 	sigP12 := fs.String("signature-p12", "", "PKCS#12 file with the intermediary's signature key (required)")

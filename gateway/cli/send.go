@@ -2,19 +2,16 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
 )
 
-func runSend(env *Env, args []string) error {
-	fs := newFlagSet(env, "send [options] --to SAFEID --subject S FILE...",
-		"Hand documents to a running gateway for sending. The recipient must be in the address book\n"+
-			"unless --recipient-cert gives its cipher certificate. File names must follow the ERVB rules\n"+
-			"(letters incl. umlauts and ß, digits, _ and -, one dot before the extension, at most 90 characters).\n"+
-			"Prints the message id; the gateway sends it in the background ('messages show ID' follows it).")
+func runSend(env *Env, fs *flag.FlagSet, args []string) error {
 	af := addAPIFlags(fs)
 	var m submit.MessageRequest
 	fs.StringVar(&m.To, "to", "", "recipient SAFE-ID (required)")
@@ -46,17 +43,13 @@ func runSend(env *Env, args []string) error {
 	}
 	return apiCommand(env, af, func(ctx context.Context, c *api.Client) error {
 		res, err := c.Send(ctx, m, fs.Args(), *key)
-		if err != nil {
+		return answer(env, af, res, err, func(w io.Writer, res api.SubmitResponse) error {
+			note := ""
+			if res.Replayed {
+				note = " (already submitted with this idempotency key)"
+			}
+			_, err := fmt.Fprintf(w, "message %d accepted, state %s%s\n", res.ID, res.State, note)
 			return err
-		}
-		if af.json {
-			return printJSON(env.Stdout, res)
-		}
-		note := ""
-		if res.Replayed {
-			note = " (already submitted with this idempotency key)"
-		}
-		fmt.Fprintf(env.Stdout, "message %d accepted, state %s%s\n", res.ID, res.State, note)
-		return nil
+		})
 	})
 }

@@ -71,38 +71,30 @@ func TestCLISend(t *testing.T) {
 	wrongTok := filepath.Join(t.TempDir(), "tok")
 	os.WriteFile(wrongTok, []byte("ops:wrong-token-0123456789\n"), 0o600)
 	tests := []struct {
-		name     string
-		env      map[string]string
-		args     []string
-		code     int
-		out, err string
+		env map[string]string
+		cliCase
 	}{
-		{"send two files", tokenEnv, send(append(base, files...)...), ExitOK, "message 1 accepted, state queued", ""},
-		{"json", tokenEnv, send(append(append([]string{"--json"}, base...), files[0])...), ExitOK, `"id": 2`, ""},
-		{"idempotency key", tokenEnv, send(append(append([]string{"--idempotency-key", "k-1"}, base...), files[0])...), ExitOK, "message 3 accepted", ""},
-		{"idempotency key repeated", tokenEnv, send(append(append([]string{"--idempotency-key", "k-1"}, base...), files[0])...), ExitOK, "message 3 accepted, state queued (already submitted", ""},
-		{"token file", nil, send(append(append([]string{"--token-file", tokFile}, base...), files[0])...), ExitOK, "message 4 accepted", ""},
-		{"config file", nil, append([]string{"send", "--config", cliConfig(t, e)}, append(base, files[0])...), ExitOK, "message 5 accepted", ""},
-		{"recipient certificate", tokenEnv, send("--to", "DE.Justiz.new.1", "--subject", "s", "--recipient-cert", filepath.Join(apitest.RepoRoot(t), "testdata", "pki", "mailbox-cipher.pem"), files[0]), ExitOK, "message 6 accepted", ""},
-		{"unknown recipient", tokenEnv, send("--to", "DE.Justiz.unknown.1", "--subject", "s", files[0]), ExitFail, "", "(field message.to)"},
-		{"bad file name", tokenEnv, send(append(base, bad...)...), ExitFail, "", "(field document[0].filename)"},
-		{"missing file", tokenEnv, send(append(base, "/nonexistent/x.pdf")...), ExitFail, "", "no such file"},
-		{"wrong token", nil, send(append(append([]string{"--token-file", wrongTok}, base...), files[0])...), ExitFail, "", "401"},
-		{"no token", nil, send(append(base, files[0])...), ExitFail, "", "no API token"},
-		{"no API", tokenEnv, append([]string{"send"}, append(base, files[0])...), ExitFail, "", "--config FILE or --api URL"},
-		{"no recipient", tokenEnv, send("--subject", "s", files[0]), ExitUsage, "", "--to is required"},
-		{"no subject", tokenEnv, send("--to", apitest.Recipient, files[0]), ExitUsage, "", "--subject is required"},
-		{"no files", tokenEnv, send(base...), ExitUsage, "", "at least one FILE"},
-		{"options after the files", tokenEnv, append(append([]string{"send", files[0]}, api...), base...), ExitOK, "message 7 accepted", ""},
-		{"bad option after the files", tokenEnv, append([]string{"send", files[0], "--bogus"}, api...), ExitUsage, "", "flag provided but not defined"},
+		{tokenEnv, cliCase{"send two files", send(append(base, files...)...), ExitOK, "message 1 accepted, state queued", ""}},
+		{tokenEnv, cliCase{"json", send(append(append([]string{"--json"}, base...), files[0])...), ExitOK, `"id": 2`, ""}},
+		{tokenEnv, cliCase{"idempotency key", send(append(append([]string{"--idempotency-key", "k-1"}, base...), files[0])...), ExitOK, "message 3 accepted", ""}},
+		{tokenEnv, cliCase{"idempotency key repeated", send(append(append([]string{"--idempotency-key", "k-1"}, base...), files[0])...), ExitOK, "message 3 accepted, state queued (already submitted", ""}},
+		{nil, cliCase{"token file", send(append(append([]string{"--token-file", tokFile}, base...), files[0])...), ExitOK, "message 4 accepted", ""}},
+		{nil, cliCase{"config file", append([]string{"send", "--config", cliConfig(t, e)}, append(base, files[0])...), ExitOK, "message 5 accepted", ""}},
+		{tokenEnv, cliCase{"recipient certificate", send("--to", "DE.Justiz.new.1", "--subject", "s", "--recipient-cert", filepath.Join(apitest.RepoRoot(t), "testdata", "pki", "mailbox-cipher.pem"), files[0]), ExitOK, "message 6 accepted", ""}},
+		{tokenEnv, cliCase{"unknown recipient", send("--to", "DE.Justiz.unknown.1", "--subject", "s", files[0]), ExitFail, "", "(field message.to)"}},
+		{tokenEnv, cliCase{"bad file name", send(append(base, bad...)...), ExitFail, "", "(field document[0].filename)"}},
+		{tokenEnv, cliCase{"missing file", send(append(base, "/nonexistent/x.pdf")...), ExitFail, "", "no such file"}},
+		{nil, cliCase{"wrong token", send(append(append([]string{"--token-file", wrongTok}, base...), files[0])...), ExitFail, "", "401"}},
+		{nil, cliCase{"no token", send(append(base, files[0])...), ExitFail, "", "no API token"}},
+		{tokenEnv, cliCase{"no API", append([]string{"send"}, append(base, files[0])...), ExitFail, "", "--config FILE or --api URL"}},
+		{tokenEnv, cliCase{"no recipient", send("--subject", "s", files[0]), ExitUsage, "", "--to is required"}},
+		{tokenEnv, cliCase{"no subject", send("--to", apitest.Recipient, files[0]), ExitUsage, "", "--subject is required"}},
+		{tokenEnv, cliCase{"no files", send(base...), ExitUsage, "", "at least one FILE"}},
+		{tokenEnv, cliCase{"options after the files", append(append([]string{"send", files[0]}, api...), base...), ExitOK, "message 7 accepted", ""}},
+		{tokenEnv, cliCase{"bad option after the files", append([]string{"send", files[0], "--bogus"}, api...), ExitUsage, "", "flag provided but not defined"}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			code, out, errs := runCLI(t, tc.env, tc.args...)
-			if code != tc.code || !strings.Contains(out, tc.out) || !strings.Contains(errs, tc.err) {
-				t.Fatalf("exit %d (want %d)\nstdout %q (want %q)\nstderr %q (want %q)", code, tc.code, out, tc.out, errs, tc.err)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkCLI(t, tc.env, tc.cliCase) })
 	}
 	if n := e.MessageCount(t); n != 7 {
 		t.Errorf("%d messages stored, want 7", n)

@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -18,25 +16,11 @@ func TestSimulatorCommandArguments(t *testing.T) {
 	if err := os.WriteFile(notP12, []byte("not a keystore"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		name string
-		args []string
-		code int
-		err  string
-	}{
-		{"help", []string{"simulator", "--help"}, ExitOK, ""},
-		{"missing flags", []string{"simulator", "--data", dir}, ExitUsage, "required"},
-		{"extra argument", []string{"simulator", "x"}, ExitUsage, "unexpected argument"},
-		{"bad keystore", []string{"simulator", "--cipher-p12", notP12, "--signature-p12", notP12, "--password-file", pw, "--data", dir}, ExitFail, "cipher key"},
-		{"password twice", []string{"simulator", "--cipher-p12", notP12, "--signature-p12", notP12, "--password-file", pw, "--password-env", "X", "--data", dir}, ExitFail, "either"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			var out, errb bytes.Buffer
-			code := Run(&Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}, tc.args)
-			if code != tc.code || !strings.Contains(errb.String(), tc.err) {
-				t.Fatalf("code %d stderr %q", code, errb.String())
-			}
-		})
-	}
+	runCLICases(t, nil, []cliCase{
+		{"help", []string{"simulator", "--help"}, ExitOK, "", ""},
+		{"missing flags", []string{"simulator", "--data", dir}, ExitUsage, "", "required"},
+		{"extra argument", []string{"simulator", "x"}, ExitUsage, "", "unexpected argument"},
+		{"bad keystore", []string{"simulator", "--cipher-p12", notP12, "--signature-p12", notP12, "--password-file", pw, "--data", dir}, ExitFail, "", "cipher key"},
+		{"password twice", []string{"simulator", "--cipher-p12", notP12, "--signature-p12", notP12, "--password-file", pw, "--password-env", "X", "--data", dir}, ExitFail, "", "either"},
+	})
 }

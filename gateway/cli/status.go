@@ -2,17 +2,15 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"io"
 	"sort"
-	"text/tabwriter"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 )
 
-func runStatus(env *Env, args []string) error {
-	fs := newFlagSet(env, "status [options]",
-		"Ask a running gateway whether it is ready (store writable, every mailbox polled recently)\n"+
-			"and show its mailboxes and message counts. Exit status 1 when it is not ready.")
+func runStatus(env *Env, fs *flag.FlagSet, args []string) error {
 	af := addAPIFlags(fs)
 	if err := parseArgs(env, fs, args, 0, ""); err != nil {
 		return err
@@ -20,15 +18,8 @@ func runStatus(env *Env, args []string) error {
 	ready := true
 	err := apiCommand(env, af, func(ctx context.Context, c *api.Client) error {
 		rep, err := c.Status(ctx)
-		if err != nil {
-			return err
-		}
 		ready = rep.Ready.Ready
-		if af.json {
-			return printJSON(env.Stdout, rep)
-		}
-		printStatus(env, rep)
-		return nil
+		return answer(env, af, rep, err, printStatus)
 	})
 	if err == nil && !ready {
 		return fmt.Errorf("the gateway is not ready")
@@ -36,15 +27,13 @@ func runStatus(env *Env, args []string) error {
 	return err
 }
 
-func printStatus(env *Env, rep api.StatusReport) {
-	w := env.Stdout
+func printStatus(w io.Writer, rep api.StatusReport) error {
 	state := "ready"
 	if !rep.Ready.Ready {
 		state = "NOT READY"
 	}
 	fmt.Fprintf(w, "gateway %s: %s (at %s)\n\n", rep.Version, state, cliTime(rep.Now))
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CHECK\tOK\tDETAIL")
+	tw := newTable(w, "CHECK\tOK\tDETAIL")
 	for _, c := range rep.Ready.Checks {
 		ok := "yes"
 		if !c.OK {
@@ -54,18 +43,16 @@ func printStatus(env *Env, rep api.StatusReport) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "MAILBOX\tSAFE-ID\tPOLL EVERY\tLAST POLL\tOK")
+	tw = newTable(w, "MAILBOX\tSAFE-ID\tPOLL EVERY\tLAST POLL\tOK")
 	for _, m := range rep.Mailboxes {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\n", m.Name, cliDash(m.SafeID), cliDash(m.PollInterval), cliTime(m.LastPollAt), m.LastPollOK)
 	}
 	tw.Flush()
 	if rep.Counts == nil {
-		return
+		return nil
 	}
 	fmt.Fprintln(w)
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DIRECTION\tSTATE\tMESSAGES")
+	tw = newTable(w, "DIRECTION\tSTATE\tMESSAGES")
 	for _, dir := range []string{"out", "in"} {
 		var states []string
 		for st := range rep.Counts.ByState[dir] {
@@ -86,4 +73,5 @@ func printStatus(env *Env, rep api.StatusReport) {
 	for _, mb := range mbs {
 		fmt.Fprintf(w, "intake backlog %s: %d\n", mb, rep.Counts.IntakeBacklog[mb])
 	}
+	return nil
 }

@@ -1,38 +1,178 @@
 package cli
 
+import (
+	"flag"
+	"strings"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+)
+
 // commands is the one ordered table of the CLI: `bebpo-gateway --help`
 // lists it in this order, and every entry answers --help.
 func commands() []*Command {
 	return []*Command{
-		{Name: "run", Summary: "run the gateway daemon", Run: runDaemon},
-		{Name: "send", Summary: "send documents to a recipient through a running gateway", Run: runSend},
+		{Name: "run", Summary: "run the gateway daemon", Run: runDaemon,
+			Usage: "run --config FILE [options]",
+			Help: "Run the gateway: send and fetch for every configured mailbox, hand received messages to the\n" +
+				"eAkte intake, serve the admin API and watch the outgoing folder.\n\n" +
+				"Signals: SIGHUP reloads the configuration, API tokens, address book, keys and certificates (a\n" +
+				"broken file is refused and the running configuration kept); SIGTERM or SIGINT stops claiming\n" +
+				"work, lets in-flight work finish within --drain-timeout and exits 0; a second signal exits at once\n" +
+				"with status 1 (interrupted work is recovered at the next start).\n\n" +
+				"Exit status: 0 stopped cleanly, 1 runtime failure, 2 bad command line, configuration or keys."},
+		{Name: "send", Summary: "send documents to a recipient through a running gateway", Run: runSend,
+			Usage: "send [options] --to SAFEID --subject S FILE...",
+			Help: "Hand documents to a running gateway for sending. The recipient must be in the address book\n" +
+				"unless --recipient-cert gives its cipher certificate. File names must follow the ERVB rules\n" +
+				"(letters incl. umlauts and ß, digits, _ and -, one dot before the extension, at most 90 characters).\n" +
+				"Prints the message id; the gateway sends it in the background ('messages show ID' follows it)."},
 		messagesCommand(),
-		{Name: "status", Summary: "show whether a running gateway is ready, and its queues", Run: runStatus},
+		{Name: "status", Summary: "show whether a running gateway is ready, and its queues", Run: runStatus,
+			Usage: "status [options]",
+			Help: "Ask a running gateway whether it is ready (store writable, every mailbox polled recently)\n" +
+				"and show its mailboxes and message counts. Exit status 1 when it is not ready."},
 		{Name: "journal", Summary: "check the audit journal", Subs: []*Command{
-			{Name: "verify", Summary: "verify the hash chain of the audit journal and its head", Run: runJournalVerify},
-			{Name: "reanchor", Summary: "make the journal as it is the reference after its head file was lost", Run: runJournalReanchor},
+			{Name: "verify", Summary: "verify the hash chain of the audit journal and its head", Run: runJournalVerify,
+				Usage: "journal verify --data DIR",
+				Help: "Check that the journal's entries are contiguous, each carries the SHA-256 of the one before, and\n" +
+					"the journal reaches the head kept outside it (gateway.db.journal-head, written with every entry):\n" +
+					"entries cut off the end, reordered or edited make it fail, naming the first bad entry.\n" +
+					"Compare the head it prints with the heads the gateway logs at start, at stop and every hour."},
+			{Name: "reanchor", Summary: "make the journal as it is the reference after its head file was lost", Run: runJournalReanchor,
+				Usage: "journal reanchor --data DIR --reason TEXT",
+				Help: "Write the journal's current head to the file kept outside it, after that file was lost or database\n" +
+					"and head file were restored from different backups. Check the journal against the heads the gateway\n" +
+					"logged first: this makes the journal as it is now the reference. The gateway must be stopped;\n" +
+					"the step is journaled with your user name and the reason."},
 		}},
 		{Name: "addressbook", Summary: "manage the recipients (SAFE-ID, cipher certificate) of a running gateway", Subs: []*Command{
-			{Name: "list", Summary: "list the recipients", Run: runAddressList},
-			{Name: "show", Summary: "show one recipient", Run: runAddressShow},
-			{Name: "add", Summary: "add a recipient", Run: func(env *Env, args []string) error { return runAddressWrite(env, "add", args) }},
-			{Name: "update", Summary: "replace a recipient", Run: func(env *Env, args []string) error { return runAddressWrite(env, "update", args) }},
-			{Name: "delete", Summary: "remove a recipient", Run: runAddressDelete},
-			{Name: "import", Summary: "add or replace recipients from a JSON or CSV file", Run: runAddressImport},
+			{Name: "list", Summary: "list the recipients", Run: runAddressList,
+				Usage: "addressbook list [options]",
+				Help:  "List the address book."},
+			{Name: "show", Summary: "show one recipient", Run: runAddressShow,
+				Usage: "addressbook show [options] SAFEID",
+				Help:  "Show one address book entry with its certificate."},
+			addressWriteCommand("add", "add a recipient"),
+			addressWriteCommand("update", "replace a recipient"),
+			{Name: "delete", Summary: "remove a recipient", Run: runAddressDelete,
+				Usage: "addressbook delete [options] SAFEID",
+				Help:  "Remove a recipient from the address book."},
+			{Name: "import", Summary: "add or replace recipients from a JSON or CSV file", Run: runAddressImport,
+				Usage: "addressbook import [options] FILE",
+				Help: "Add or replace recipients from FILE: JSON (a list of entries, or {\"entries\": [...]}) or CSV\n" +
+					"with a header row (safeId,name,organisation,cipherCert,intermediaryUrl; cipherCert holds the PEM\n" +
+					"as a quoted field). All entries are checked first; the address book changes only if all are valid."},
 		}},
 		{Name: "certs", Summary: "inspect and verify certificates and keystores", Subs: []*Command{
-			{Name: "inspect", Summary: "show a certificate, certificate file or PKCS#12 keystore", Run: runCertsInspect},
-			{Name: "verify", Summary: "validate a certificate for signature or cipher use", Run: runCertsVerify},
+			{Name: "inspect", Summary: "show a certificate, certificate file or PKCS#12 keystore", Run: runCertsInspect,
+				Usage: "certs inspect [options] FILE",
+				Help: "Show subject, issuer, serial, validity, key, key usages, SHA-256 fingerprint and OSCI certificate Id\n" +
+					"of each certificate in FILE: PEM, DER or a PKCS#12 keystore (password from a file or variable)."},
+			{Name: "verify", Summary: "validate a certificate for signature or cipher use", Run: runCertsVerify,
+				Usage: "certs verify --purpose signature|cipher [options] FILE",
+				Help: "Validate the first certificate in FILE for a purpose: algorithm and key policy, validity, key usage,\n" +
+					"trust (pinned, or a path to a --trust root; further certificates in FILE may serve as intermediates)\n" +
+					"and revocation (OCSP, then CRL). Exit 0 when valid, 1 with the reason when not, 2 on usage errors."},
 		}},
 		{Name: "xml", Summary: "sign, verify, encrypt, decrypt and canonicalize XML", Subs: []*Command{
-			{Name: "sign", Summary: "sign elements and attachments with one XML signature", Run: runXMLSign},
-			{Name: "verify", Summary: "verify an XML signature against pinned or trusted certificates", Run: runXMLVerify},
-			{Name: "c14n", Summary: "write the canonical form (C14N 1.0, or exclusive) of a document", Run: runXMLC14N},
-			{Name: "encrypt", Summary: "encrypt an element or the whole document (AES-256-GCM, RSA-OAEP)", Run: runXMLEncrypt},
-			{Name: "decrypt", Summary: "decrypt the EncryptedData of a document with a cipher key", Run: runXMLDecrypt},
+			{Name: "sign", Summary: "sign elements and attachments with one XML signature", Run: runXMLSign,
+				Usage: "xml sign (--p12 FILE --password-file FILE | --key FILE --cert FILE) --ref ID... [options] FILE",
+				Help: "Add one ds:Signature covering the elements with the given Id values (C14N 1.0 transform) and\n" +
+					"cid:ID attachments (octets from --part ID=FILE). The signature goes into the element with Id\n" +
+					"--into, or last into the root. KeyInfo is X509Data, or a RetrievalMethod to --retrieval ID.\n" +
+					"Writes the document to stdout or, atomically, to --out."},
+			{Name: "verify", Summary: "verify an XML signature against pinned or trusted certificates", Run: runXMLVerify,
+				Usage: "xml verify [--trust FILE]... [--pin FILE]... [--require ID]... [options] FILE",
+				Help: "Verify the first ds:Signature of FILE (or the one inside the element with Id --signature-in).\n" +
+					"The signer must be a --pin certificate or chain to a --trust CA; certificates in the message\n" +
+					"only select. Exits 0 when valid, 1 with the reason when not, 2 on usage errors."},
+			{Name: "c14n", Summary: "write the canonical form (C14N 1.0, or exclusive) of a document", Run: runXMLC14N,
+				Usage: "xml c14n [--exclusive] FILE",
+				Help: "Write the canonical form of FILE to stdout: Canonical XML 1.0 without comments, or Exclusive\n" +
+					"XML Canonicalization 1.0 without comments with --exclusive. The document passes the gateway's\n" +
+					"hardened parser first (no DOCTYPE); processing instructions are allowed here."},
+			{Name: "encrypt", Summary: "encrypt an element or the whole document (AES-256-GCM, RSA-OAEP)", Run: runXMLEncrypt,
+				Usage: "xml encrypt --cert FILE [--cert FILE...] [--element ID] [--out FILE] FILE",
+				Help: "Replace the element with Id ID (default: the root element) by an xenc:EncryptedData of Type Element,\n" +
+					"encrypted with AES-256-GCM (12-byte IV) and one RSA-OAEP (SHA-256, MGF1-SHA256) EncryptedKey per\n" +
+					"recipient certificate (PEM or DER). Writes the document to stdout or, atomically, to --out."},
+			{Name: "decrypt", Summary: "decrypt the EncryptedData of a document with a cipher key", Run: runXMLDecrypt,
+				Usage: "xml decrypt (--p12 FILE --password-file FILE | --key FILE) [--part ID=FILE...] [--out FILE] FILE",
+				Help: "Decrypt with our cipher key. EncryptedData of Type Element or Content are replaced in place and the\n" +
+					"document is written; a single EncryptedData without Type (an OSCI transport or content layer) is\n" +
+					"written as its raw plaintext. CipherReferences to cid:ID read the ciphertext from --part ID=FILE.\n" +
+					"Nothing is written unless the ciphertext authenticated. Every decryption failure reads the same."},
 		}},
-		{Name: "simulator", Summary: "run an OSCI intermediary simulator for tests", Run: runSimulator},
-		{Name: "demo", Summary: "run a self-contained demo: simulator, two mailboxes, one message", Run: runDemo},
-		{Name: "version", Summary: "print the version and build information", Run: runVersion},
+		{Name: "simulator", Summary: "run an OSCI intermediary simulator for tests", Run: runSimulator,
+			Usage: "simulator [options]",
+			Help: "Answer OSCI-Transport 1.2 orders on any path like an intermediary (getMessageId, storeDelivery,\n" +
+				"initDialog, fetchDelivery, fetchProcessCard, exitDialog). Mailboxes are keyed by the addressee's\n" +
+				"cipher certificate; deliveries are stored under --data as received. For tests only: the key files\n" +
+				"are read whatever their permissions. SIGINT or SIGTERM stops it."},
+		{Name: "demo", Summary: "run a self-contained demo: simulator, two mailboxes, one message", Run: runDemo,
+			Usage: "demo [options]",
+			Help: "Create demo keys and a configuration under --dir (reused when run again), start an OSCI\n" +
+				"intermediary simulator and the gateway with two mailboxes on loopback, send a PDF from one\n" +
+				"mailbox to the other through the admin API and show it arriving in the folder intake.\n" +
+				"Then keep running until Ctrl-C so you can try the API and the CLI."},
+		{Name: "version", Summary: "print the version and build information", Run: runVersion,
+			Usage: "version",
+			Help:  "Print the version of bebpo-gateway and the Go toolchain that built it."},
 	}
+}
+
+// messagesCommand lists, shows, downloads and steers messages: through
+// the admin API of a running gateway (--config or --api), or directly on
+// a gateway's data directory (--data), which also works while it is
+// stopped. Both print the same table and the same JSON (api.MessageView).
+func messagesCommand() *Command {
+	c := &Command{Name: "messages", Summary: "list, show, download and steer messages",
+		Subs: []*Command{
+			{Name: "list", Summary: "list messages (filters, paging)", Run: runMessagesList,
+				Usage: "messages list [options]",
+				Help:  "List messages, oldest first. --all follows the pages to the end."},
+			{Name: "show", Summary: "show a message with its process card and journal events", Run: runMessagesShow,
+				Usage: "messages show [options] ID",
+				Help:  "Show a message: state, documents, process card (Laufzettel) and journal events."},
+			{Name: "download", Summary: "download the documents of a message", Run: runMessagesDownload,
+				Usage: "messages download [options] ID [N...]",
+				Help: "Download documents of a message into a directory (all, or the numbers N from 'messages show').\n" +
+					"Each file is checked against the SHA-256 the gateway recorded; existing files are never overwritten."},
+			{Name: "reprocess", Summary: "read a parked (unreadable) delivery again from its stored original", Run: runMessagesReprocess,
+				Usage: "messages reprocess [options] ID",
+				Help: "Read a parked delivery (quarantined as \"unreadable\") again from the original the gateway stored, once\n" +
+					"the cause is gone (e.g. a limit raised): read, it goes on like a fresh delivery (verification, then\n" +
+					"the intake or quarantine); still unreadable, it stays parked with the new reason. With --data the\n" +
+					"mailboxes' keys come from --config. Journaled with your name."},
+			{Name: "clear-fetch", Summary: "read again a delivery no longer read because its reads kept stopping the gateway", Run: runMessagesClearFetch,
+				Usage: "messages clear-fetch [options] MAILBOX MESSAGEID",
+				Help: "Forget the reads counted for a delivery that is no longer read because its reads kept stopping the\n" +
+					"gateway (logged as \"skipped\"), so that the next poll of MAILBOX reads it again. MESSAGEID is the\n" +
+					"OSCI MessageId from the log line. Journaled with your name."},
+		}}
+	for _, op := range []struct {
+		op      mailbox.Op
+		summary string
+	}{
+		{mailbox.OpRequeue, "send (or hand to the intake) again now; a failed message starts afresh"},
+		{mailbox.OpHold, "stop a message until it is released"},
+		{mailbox.OpRelease, "let a held message continue where it stopped"},
+		{mailbox.OpDelete, "delete an unsent, failed or quarantined message (kept as a tombstone)"},
+	} {
+		c.Subs = append(c.Subs, &Command{Name: string(op.op), Summary: op.summary,
+			Run:   func(env *Env, fs *flag.FlagSet, args []string) error { return runMessagesOp(env, fs, op.op, args) },
+			Usage: "messages " + string(op.op) + " [options] ID",
+			Help: strings.ToUpper(op.summary[:1]) + op.summary[1:] + ".\n" +
+				"The change is journaled with your name (token label, or the user running the command with --data) and the reason."})
+	}
+	return c
+}
+
+// addressWriteCommand adds (verb "add") or replaces ("update") a recipient.
+func addressWriteCommand(verb, summary string) *Command {
+	return &Command{Name: verb, Summary: summary,
+		Run:   func(env *Env, fs *flag.FlagSet, args []string) error { return runAddressWrite(env, fs, verb, args) },
+		Usage: "addressbook " + verb + " [options] --safe-id ID --name N --cert FILE",
+		Help: "Add or replace a recipient. The cipher certificate (PEM) is checked for use as a cipher\n" +
+			"certificate (key, algorithm, validity, key usage) and pinned; SAFE certificates are often self-signed."}
 }

@@ -1,13 +1,13 @@
 package cli
 
 import (
+	"flag"
 	"fmt"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/version"
 )
 
-func runVersion(env *Env, args []string) error {
-	fs := newFlagSet(env, "version", "Print the version of bebpo-gateway and the Go toolchain that built it.")
+func runVersion(env *Env, fs *flag.FlagSet, args []string) error {
 	if err := parseArgs(env, fs, args, 0, ""); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,18 +15,13 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
-// xmlsigList is a repeatable string flag.
-type xmlsigList []string
+// cidFiles maps Content-IDs to the files given for cid: references with
+// --part ID=FILE.
+type cidFiles map[string]string
 
-func (l *xmlsigList) String() string     { return strings.Join(*l, ",") }
-func (l *xmlsigList) Set(v string) error { *l = append(*l, v); return nil }
-
-// xmlsigPartFiles maps Content-IDs to files for cid: references.
-type xmlsigPartFiles map[string]string
-
-// xmlsigParts reads --part ID=FILE flags.
-func xmlsigParts(parts []string) (xmlsigPartFiles, error) {
-	files := xmlsigPartFiles{}
+// parseCIDFiles reads --part ID=FILE options.
+func parseCIDFiles(parts []string) (cidFiles, error) {
+	files := cidFiles{}
 	for _, p := range parts {
 		id, file, ok := strings.Cut(p, "=")
 		if !ok || id == "" || file == "" {
@@ -37,7 +33,15 @@ func xmlsigParts(parts []string) (xmlsigPartFiles, error) {
 }
 
 // OpenPart streams the file given for cid:id.
-func (p xmlsigPartFiles) OpenPart(id string) (io.ReadCloser, error) {
+func (p cidFiles) OpenPart(id string) (io.ReadCloser, error) {
+	f, err := p.open(id)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func (p cidFiles) open(id string) (*os.File, error) {
 	path, ok := p[id]
 	if !ok {
 		return nil, fmt.Errorf("no --part given for cid:%s", id)
@@ -45,18 +49,13 @@ func (p xmlsigPartFiles) OpenPart(id string) (io.ReadCloser, error) {
 	return os.Open(path)
 }
 
-func runXMLSign(env *Env, args []string) error {
-	fs := newFlagSet(env, "xml sign (--p12 FILE --password-file FILE | --key FILE --cert FILE) --ref ID... [options] FILE",
-		"Add one ds:Signature covering the elements with the given Id values (C14N 1.0 transform) and\n"+
-			"cid:ID attachments (octets from --part ID=FILE). The signature goes into the element with Id\n"+
-			"--into, or last into the root. KeyInfo is X509Data, or a RetrievalMethod to --retrieval ID.\n"+
-			"Writes the document to stdout or, atomically, to --out.")
+func runXMLSign(env *Env, fs *flag.FlagSet, args []string) error {
 	p12 := fs.String("p12", "", "PKCS#12 keystore `FILE` with the signature key")
 	pwFile := fs.String("password-file", "", "read the keystore password from `FILE`")
 	pwEnv := fs.String("password-env", "", "read the keystore password from environment variable `VAR`")
 	keyFile := fs.String("key", "", "PEM private key `FILE` (mode 0600)")
 	certFile := fs.String("cert", "", "PEM certificate `FILE` of --key")
-	var refs, parts xmlsigList
+	var refs, parts listFlag
 	fs.Var(&refs, "ref", "sign the element with Id `ID` (or cid:ID for an attachment); repeatable")
 	fs.Var(&parts, "part", "octets of attachment cid:ID in `ID=FILE`; repeatable")
 	alg := fs.String("alg", "rsa-sha256", "signature algorithm: rsa-sha256, rsa-pss-sha256, rsa-sha512 or rsa-pss-sha512")
@@ -73,7 +72,7 @@ func runXMLSign(env *Env, args []string) error {
 	if err != nil {
 		return usageErrorf(fs, "--alg: %v", err)
 	}
-	partFiles, err := xmlsigParts(parts)
+	partFiles, err := parseCIDFiles(parts)
 	if err != nil {
 		return usageErrorf(fs, "%v", err)
 	}
@@ -129,51 +128,22 @@ func runXMLSign(env *Env, args []string) error {
 	return nil
 }
 
-func runXMLVerify(env *Env, args []string) error {
-	fs := newFlagSet(env, "xml verify [--trust FILE]... [--pin FILE]... [--require ID]... [options] FILE",
-		"Verify the first ds:Signature of FILE (or the one inside the element with Id --signature-in).\n"+
-			"The signer must be a --pin certificate or chain to a --trust CA; certificates in the message\n"+
-			"only select. Exits 0 when valid, 1 with the reason when not, 2 on usage errors.")
-	var trust, pins, require, parts xmlsigList
-	fs.Var(&trust, "trust", "trusted CA certificate `FILE` (PEM or DER, file or directory); repeatable")
-	fs.Var(&pins, "pin", "pinned signer certificate `FILE`; repeatable")
+func runXMLVerify(env *Env, fs *flag.FlagSet, args []string) error {
+	tf := addTrustFlags(fs, "require", "revocation check for CA-issued signers: require, prefer or off")
+	var require, parts listFlag
 	fs.Var(&require, "require", "the element with Id `ID` (or cid:ID) must be signed; repeatable")
 	fs.Var(&parts, "part", "octets of attachment cid:ID in `ID=FILE`; repeatable")
 	sigIn := fs.String("signature-in", "", "verify the ds:Signature inside the element with Id `ID`")
-	revocation := fs.String("revocation", "require", "revocation check for CA-issued signers: require, prefer or off")
-	at := fs.String("at", "", "check certificate validity at `TIME` (RFC 3339) instead of now")
 	if err := parseArgs(env, fs, args, 1, "exactly one FILE"); err != nil {
 		return err
 	}
-	if len(trust) == 0 && len(pins) == 0 {
-		return usageErrorf(fs, "give at least one --trust or --pin certificate")
+	v, err := tf.validator(fs)
+	if err != nil {
+		return err
 	}
-	mode, err := certs.ParseRevocationMode(*revocation)
+	partFiles, err := parseCIDFiles(parts)
 	if err != nil {
 		return usageErrorf(fs, "%v", err)
-	}
-	now, err := clockFlag(*at)
-	if err != nil {
-		return usageErrorf(fs, "--at: %v", err)
-	}
-	partFiles, err := xmlsigParts(parts)
-	if err != nil {
-		return usageErrorf(fs, "%v", err)
-	}
-	store := certs.NewTrustStore()
-	for _, f := range trust {
-		if err := store.LoadCAs(f); err != nil {
-			return fmt.Errorf("--trust %s: %v", f, err)
-		}
-	}
-	for _, f := range pins {
-		if err := store.LoadPins(f); err != nil {
-			return fmt.Errorf("--pin %s: %v", f, err)
-		}
-	}
-	v := &certs.Validator{Trust: store, Now: now, Policy: certs.Policy{SignatureRevocation: mode}}
-	if mode != certs.RevocationOff {
-		v.Revocation = &certs.RevocationChecker{}
 	}
 	doc, err := xmlencReadDoc(fs.Arg(0))
 	if err != nil {
@@ -242,11 +212,7 @@ func xmlsigFind(doc *etree.Document, in string) (*etree.Element, error) {
 	return found, nil
 }
 
-func runXMLC14N(env *Env, args []string) error {
-	fs := newFlagSet(env, "xml c14n [--exclusive] FILE",
-		"Write the canonical form of FILE to stdout: Canonical XML 1.0 without comments, or Exclusive\n"+
-			"XML Canonicalization 1.0 without comments with --exclusive. The document passes the gateway's\n"+
-			"hardened parser first (no DOCTYPE); processing instructions are allowed here.")
+func runXMLC14N(env *Env, fs *flag.FlagSet, args []string) error {
 	exclusive := fs.Bool("exclusive", false, "exclusive canonicalization")
 	if err := parseArgs(env, fs, args, 1, "exactly one FILE"); err != nil {
 		return err

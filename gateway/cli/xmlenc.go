@@ -5,11 +5,11 @@ import (
 	"crypto"
 	"crypto/rsa"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/beevik/etree"
 
@@ -19,18 +19,8 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
-// xmlencList is a repeatable string flag.
-type xmlencList []string
-
-func (l *xmlencList) String() string     { return strings.Join(*l, ",") }
-func (l *xmlencList) Set(v string) error { *l = append(*l, v); return nil }
-
-func runXMLEncrypt(env *Env, args []string) error {
-	fs := newFlagSet(env, "xml encrypt --cert FILE [--cert FILE...] [--element ID] [--out FILE] FILE",
-		"Replace the element with Id ID (default: the root element) by an xenc:EncryptedData of Type Element,\n"+
-			"encrypted with AES-256-GCM (12-byte IV) and one RSA-OAEP (SHA-256, MGF1-SHA256) EncryptedKey per\n"+
-			"recipient certificate (PEM or DER). Writes the document to stdout or, atomically, to --out.")
-	var certFiles xmlencList
+func runXMLEncrypt(env *Env, fs *flag.FlagSet, args []string) error {
+	var certFiles listFlag
 	fs.Var(&certFiles, "cert", "recipient cipher certificate `FILE` (PEM or DER); repeat for several readers")
 	elementID := fs.String("element", "", "encrypt the element whose Id attribute is `ID` instead of the root")
 	out := fs.String("out", "", "write to `FILE` instead of stdout")
@@ -68,17 +58,12 @@ func runXMLEncrypt(env *Env, args []string) error {
 	return nil
 }
 
-func runXMLDecrypt(env *Env, args []string) error {
-	fs := newFlagSet(env, "xml decrypt (--p12 FILE --password-file FILE | --key FILE) [--part ID=FILE...] [--out FILE] FILE",
-		"Decrypt with our cipher key. EncryptedData of Type Element or Content are replaced in place and the\n"+
-			"document is written; a single EncryptedData without Type (an OSCI transport or content layer) is\n"+
-			"written as its raw plaintext. CipherReferences to cid:ID read the ciphertext from --part ID=FILE.\n"+
-			"Nothing is written unless the ciphertext authenticated. Every decryption failure reads the same.")
+func runXMLDecrypt(env *Env, fs *flag.FlagSet, args []string) error {
 	p12 := fs.String("p12", "", "PKCS#12 keystore `FILE` holding the cipher key")
 	pwFile := fs.String("password-file", "", "read the keystore password from `FILE`")
 	pwEnv := fs.String("password-env", "", "read the keystore password from environment variable `VAR`")
 	keyFile := fs.String("key", "", "unencrypted PEM private key `FILE` (mode 0600)")
-	var parts xmlencList
+	var parts listFlag
 	fs.Var(&parts, "part", "ciphertext of MIME part cid:ID in `ID=FILE`; repeatable")
 	out := fs.String("out", "", "write to `FILE` instead of stdout")
 	if err := parseArgs(env, fs, args, 1, "exactly one FILE"); err != nil {
@@ -87,13 +72,9 @@ func runXMLDecrypt(env *Env, args []string) error {
 	if (*p12 == "") == (*keyFile == "") {
 		return usageErrorf(fs, "give either --p12 or --key")
 	}
-	partFiles := xmlencPartFiles{}
-	for _, p := range parts {
-		id, file, ok := strings.Cut(p, "=")
-		if !ok || id == "" || file == "" {
-			return usageErrorf(fs, "--part %q is not ID=FILE", p)
-		}
-		partFiles[id] = file
+	partFiles, err := parseCIDFiles(parts)
+	if err != nil {
+		return usageErrorf(fs, "%v", err)
 	}
 	key, err := xmlencLoadKey(env, *p12, *pwFile, *pwEnv, *keyFile)
 	if errors.Is(err, errXMLEncUsage) {
@@ -112,9 +93,7 @@ func runXMLDecrypt(env *Env, args []string) error {
 	// plaintext.
 	d := &xmlenc.Decrypter{Key: key, Parts: partFiles}
 	if *out != "" {
-		d.SpoolDir = filepath.Dir(*out)
-	} else {
-		d.Parts = xmlencStreamParts{partFiles}
+		d.Parts, d.SpoolDir = cidFilesInPlace(partFiles), filepath.Dir(*out)
 	}
 	var typed, untyped []*etree.Element
 	for _, ed := range doc.FindElements("//EncryptedData") {
@@ -224,16 +203,12 @@ func xmlencByID(root *etree.Element, id string) (*etree.Element, error) {
 	return found[0], nil
 }
 
-// xmlencPartFiles opens cid: parts from files named on the command line;
-// regular files are offered as io.ReaderAt (read in place).
-type xmlencPartFiles map[string]string
+// cidFilesInPlace offers the regular files of cid: parts as io.ReaderAt
+// (read in place) instead of as streams.
+type cidFilesInPlace cidFiles
 
-func (p xmlencPartFiles) OpenPart(id string) (io.ReadCloser, error) {
-	path, ok := p[id]
-	if !ok {
-		return nil, fmt.Errorf("no --part given for cid:%s", id)
-	}
-	f, err := os.Open(path)
+func (p cidFilesInPlace) OpenPart(id string) (io.ReadCloser, error) {
+	f, err := cidFiles(p).open(id)
 	if err != nil {
 		return nil, err
 	}
@@ -245,18 +220,6 @@ func (p xmlencPartFiles) OpenPart(id string) (io.ReadCloser, error) {
 		*io.SectionReader
 		io.Closer
 	}{io.NewSectionReader(f, 0, st.Size()), f}, nil
-}
-
-// xmlencStreamParts offers parts as plain streams, so they are spooled
-// before decryption.
-type xmlencStreamParts struct{ files xmlencPartFiles }
-
-func (p xmlencStreamParts) OpenPart(id string) (io.ReadCloser, error) {
-	path, ok := p.files[id]
-	if !ok {
-		return nil, fmt.Errorf("no --part given for cid:%s", id)
-	}
-	return os.Open(path)
 }
 
 // xmlencWrite runs write against stdout, or against a temporary file beside

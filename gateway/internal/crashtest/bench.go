@@ -33,16 +33,12 @@ func runBench(o options) int {
 
 func benchSmall(o options) int {
 	dir := filepath.Join(o.dir, "small")
-	c, err := newCluster(o.bin, dir, clusterOptions{}, logf)
+	c, err := startCluster(o.bin, dir, clusterOptions{})
 	if err != nil {
-		logf("bench: setup: %v", err)
-		return 1
-	}
-	defer c.close()
-	if err := prepare(c); err != nil {
 		logf("bench: %v", err)
 		return 1
 	}
+	defer c.close()
 	const size = 1024
 	docs := make([]document, o.benchN)
 	for i := range docs {

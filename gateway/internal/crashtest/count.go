@@ -270,14 +270,11 @@ func count(docs []document, sim []simDelivery, intake []intakeEntry, unfinished 
 		for _, p := range s.Problems {
 			t.Details = append(t.Details, fmt.Sprintf("simulator: delivery %s: %s", s.IDHash, p))
 		}
-		known := false
-		for _, sum := range s.Docs {
-			if _, ok := want[sum]; ok {
-				atSim[sum] = append(atSim[sum], s.IDHash)
-				known = true
-			}
+		known := submitted(s.Docs, want)
+		for _, sum := range known {
+			atSim[sum] = append(atSim[sum], s.IDHash)
 		}
-		if !known {
+		if len(known) == 0 {
 			t.Duplicated++
 			t.Details = append(t.Details, fmt.Sprintf("simulator: delivery %s holds no submitted document (%d files)", s.IDHash, len(s.Docs)))
 		}
@@ -304,14 +301,11 @@ func count(docs []document, sim []simDelivery, intake []intakeEntry, unfinished 
 		if len(e.Problems) > 0 {
 			continue // not a verified entry
 		}
-		known := false
-		for _, sum := range e.Docs {
-			if _, ok := want[sum]; ok {
-				inIntake[sum] = append(inIntake[sum], e.Name)
-				known = true
-			}
+		known := submitted(e.Docs, want)
+		for _, sum := range known {
+			inIntake[sum] = append(inIntake[sum], e.Name)
 		}
-		if !known {
+		if len(known) == 0 {
 			t.Duplicated++
 			t.Details = append(t.Details, fmt.Sprintf("intake: %s (MessageId %s) holds no submitted document", e.Name, e.MessageID))
 		}

@@ -39,16 +39,12 @@ func runDiskFull(o options) (code int) {
 		}
 	}()
 	logf("diskfull: data_dir on a %d MiB tmpfs", diskFullSize>>20)
-	c, err := newCluster(o.bin, o.dir, clusterOptions{dataDir: data}, logf)
+	c, err := startCluster(o.bin, o.dir, clusterOptions{dataDir: data})
 	if err != nil {
-		logf("diskfull: setup: %v", err)
-		return 1
-	}
-	defer c.close()
-	if err := prepare(c); err != nil {
 		logf("diskfull: %v", err)
 		return 1
 	}
+	defer c.close()
 	fail := func(format string, a ...any) int {
 		logf("diskfull: FAIL: "+format, a...)
 		if c.daemon != nil {

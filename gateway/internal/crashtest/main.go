@@ -158,16 +158,12 @@ func logf(format string, a ...any) {
 func runCrash(o options) int {
 	start := time.Now()
 	logf("crash: seed=%d n=%d kills=%d window=[%s,%s] workers=%d (repeat with -seed %d)", o.seed, o.n, o.kills, o.minDelay, o.maxDelay, o.workers, o.seed)
-	c, err := newCluster(o.bin, o.dir, clusterOptions{}, logf)
+	c, err := startCluster(o.bin, o.dir, clusterOptions{})
 	if err != nil {
-		logf("crash: setup: %v", err)
-		return 1
-	}
-	defer c.close()
-	if err := prepare(c); err != nil {
 		logf("crash: %v", err)
 		return 1
 	}
+	defer c.close()
 	rng := rand.New(rand.NewPCG(o.seed, 0x6372617368))
 	docs := make([]document, o.n)
 	for i := range docs {
@@ -338,6 +334,20 @@ func runCrash(o options) int {
 // prepare starts the simulator and the daemon and enters b into the
 // address book; the daemon is then restarted so every generation built
 // from the configuration sees the entry from its start.
+// startCluster makes a cluster in dir and prepares it; on failure nothing
+// of it is left running.
+func startCluster(bin, dir string, o clusterOptions) (*cluster, error) {
+	c, err := newCluster(bin, dir, o, logf)
+	if err != nil {
+		return nil, fmt.Errorf("setup: %w", err)
+	}
+	if err := prepare(c); err != nil {
+		c.close()
+		return nil, err
+	}
+	return c, nil
+}
+
 func prepare(c *cluster) error {
 	if err := c.startSimulator(); err != nil {
 		return err
