@@ -72,27 +72,10 @@ type buildDeps struct {
 // names (book: the address book entries it is built with). It touches no mailbox and no store: a failure leaves nothing
 // behind, and every error names the configuration key.
 func buildRuntime(ctx context.Context, cfg *config.Config, d buildDeps, book []addressbook.Recipient) (*runtimeConfig, error) {
-	rt := &runtimeConfig{cfg: cfg, mailboxes: map[string]*mailboxRuntime{},
-		intakes: map[string]mailbox.Intake{}, intakeCfg: map[string]config.IntakeConfig{}}
-	sets, err := buildTrust(cfg, book)
+	rt, err := buildTrustAndIntermediaries(cfg, d, book)
 	if err != nil {
 		return nil, err
 	}
-	mode, err := certs.ParseRevocationMode(cfg.Trust.Revocation)
-	if err != nil {
-		return nil, fmt.Errorf("%w: trust.revocation: %w", config.ErrConfig, err)
-	}
-	rt.sets = sets
-	health := d.health
-	if health == nil {
-		health = intermediaries.NewRegistry(d.now, nil)
-	}
-	if rt.inters, err = intermediaries.Load(cfg, health); err != nil {
-		return nil, err
-	}
-	rt.base = certs.Validator{Now: d.now,
-		Policy:     certs.Policy{SignatureRevocation: mode, CipherRevocation: mode},
-		Revocation: &certs.RevocationChecker{Timeout: 15 * time.Second}}
 	for i, in := range cfg.Intakes {
 		sink, err := buildIntake(fmt.Sprintf("intakes[%d]", i), cfg, in, d)
 		if err != nil {
@@ -100,15 +83,49 @@ func buildRuntime(ctx context.Context, cfg *config.Config, d buildDeps, book []a
 		}
 		rt.intakes[in.Name], rt.intakeCfg[in.Name] = sink, in
 	}
-	for i, mc := range cfg.Mailboxes {
-		key := fmt.Sprintf("mailboxes[%d]", i)
-		mr, err := buildMailbox(ctx, key, cfg, mc, rt, d)
+	if err := rt.buildMailboxes(ctx, d); err != nil {
+		return nil, err
+	}
+	return rt, nil
+}
+
+// buildTrustAndIntermediaries starts a generation with what every
+// mailbox shares: the trust sets, the validators' base (clock, policy,
+// revocation) and the intermediaries.
+func buildTrustAndIntermediaries(cfg *config.Config, d buildDeps, book []addressbook.Recipient) (*runtimeConfig, error) {
+	rt := &runtimeConfig{cfg: cfg, mailboxes: map[string]*mailboxRuntime{},
+		intakes: map[string]mailbox.Intake{}, intakeCfg: map[string]config.IntakeConfig{}}
+	var err error
+	if rt.sets, err = buildTrust(cfg, book); err != nil {
+		return nil, err
+	}
+	mode, err := certs.ParseRevocationMode(cfg.Trust.Revocation)
+	if err != nil {
+		return nil, fmt.Errorf("%w: trust.revocation: %w", config.ErrConfig, err)
+	}
+	rt.base = certs.Validator{Now: d.now,
+		Policy:     certs.Policy{SignatureRevocation: mode, CipherRevocation: mode},
+		Revocation: &certs.RevocationChecker{Timeout: 15 * time.Second}}
+	health := d.health
+	if health == nil {
+		health = intermediaries.NewRegistry(d.now, nil)
+	}
+	if rt.inters, err = intermediaries.Load(cfg, health); err != nil {
+		return nil, err
+	}
+	return rt, nil
+}
+
+// buildMailboxes loads every configured mailbox into rt.
+func (rt *runtimeConfig) buildMailboxes(ctx context.Context, d buildDeps) error {
+	for i, mc := range rt.cfg.Mailboxes {
+		mr, err := buildMailbox(ctx, fmt.Sprintf("mailboxes[%d]", i), rt.cfg, mc, rt, d)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		rt.mailboxes[mc.Name] = mr
 	}
-	return rt, nil
+	return nil
 }
 
 // buildTrust assembles the trust sets the mailboxes share: party
