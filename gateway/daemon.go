@@ -21,6 +21,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/intermediaries"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/logging"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
@@ -112,6 +113,7 @@ type Daemon struct {
 	poll   *pollTable
 	tokens *api.TokenSet // nil without api.tokens_file
 	rt     atomic.Pointer[runtimeConfig]
+	health *intermediaries.Registry // each intermediary's circuit, across reloads
 	reload sync.Mutex
 
 	// Leases a failed send or intake round could not end (disk full),
@@ -158,6 +160,7 @@ func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
 			d.cancelWork()
 		}
 	}()
+	d.health = intermediaries.NewRegistry(opt.Now, d.intermediaryChanged)
 	host, _ := os.Hostname()
 	d.owner = fmt.Sprintf("%s/%d", host, os.Getpid())
 
@@ -197,7 +200,8 @@ func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
 		mbs[i] = api.Mailbox{Name: m.Name, SafeID: m.SafeID, PollInterval: m.PollInterval}
 	}
 	d.api, err = api.New(api.Deps{Store: wakingStore{d.store, d.wakeSend}, Blobs: d.blobs, AddressBook: d.book,
-		DataDir: cfg.DataDir, Mailboxes: mbs, Tokens: tokens, Logger: log.Named("api"), Poll: d.poll, Now: opt.Now, Reprocessor: d.reprocessor})
+		DataDir: cfg.DataDir, Mailboxes: mbs, Tokens: tokens, Logger: log.Named("api"), Poll: d.poll, Now: opt.Now, Reprocessor: d.reprocessor,
+		Intermediaries: func() []intermediaries.View { return d.current().inters.Views() }})
 	if err != nil {
 		d.ln.Close()
 		d.closeStore()
@@ -301,7 +305,18 @@ func (d *Daemon) closeStore() {
 
 func (d *Daemon) buildDeps(cfg *config.Config, prev *runtimeConfig) buildDeps {
 	return buildDeps{book: d.book, logger: d.log, now: d.opt.Now, rand: d.opt.Rand, getenv: d.opt.Getenv,
-		spoolDir: filepath.Join(cfg.DataDir, "spool"), client: d.opt.HTTPClient, previous: prev}
+		spoolDir: filepath.Join(cfg.DataDir, "spool"), client: d.opt.HTTPClient, previous: prev, health: d.health}
+}
+
+// intermediaryChanged logs the one line of an intermediary becoming
+// unreachable (its circuit opened: sends to it wait) or answering again.
+func (d *Daemon) intermediaryChanged(c intermediaries.Change) {
+	log := d.log.With(zap.String(logging.KeyIntermediary, c.Name), zap.String("url", c.URL), zap.Int("failures", c.ConsecutiveFailures))
+	if c.Recovered {
+		log.Info("intermediary recovered; waiting messages are sent")
+		return
+	}
+	log.Warn("intermediary unreachable; messages to it wait", zap.Time("retryAt", c.OpenUntil), zap.String(logging.KeyReason, c.LastError))
 }
 
 // current returns the runtime generation in force.

@@ -13,6 +13,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/intermediaries"
 )
 
 // trustFixture builds one mailbox's trust sets as the daemon does: the
@@ -32,14 +33,21 @@ func trustFixture(t *testing.T) certs.Validators {
 		t.Fatal(err)
 	}
 	cfg := &config.Config{Trust: config.TrustConfig{CAs: []string{pki("root-ca"), pki("intermediate-ca")}, VHNCAs: []string{pki("vhn-ca")}},
-		Mailboxes: []config.MailboxConfig{{Intermediary: config.IntermediaryConfig{SignCerts: []string{pki("intermediary-signature")}}}}}
+		Intermediaries: []config.IntermediaryConfig{{Name: "bebpo", URL: "https://bebpo.example/osci",
+			CipherCert: pki("intermediary-cipher"), SignCerts: []string{pki("intermediary-signature")}}}}
 	sets, err := buildTrust(cfg, book.List())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sets.Intermediary, err = intermediaryTrust("mailboxes[0]", cfg.Mailboxes[0]); err != nil {
+	inters, err := intermediaries.Load(cfg, intermediaries.NewRegistry(now, nil))
+	if err != nil {
 		t.Fatal(err)
 	}
+	own, err := inters.Get("bebpo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sets.Intermediary = own.Signers
 	return sets.Validators(certs.Validator{Now: now, Policy: certs.Policy{SignatureRevocation: certs.RevocationOff, CipherRevocation: certs.RevocationOff}})
 }
 

@@ -3,22 +3,22 @@ package gateway
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"net/http"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/intermediaries"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/osciendpoint"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/egvp"
 )
 
 // endpointParams is what one mailbox's OSCI endpoint is built from.
 type endpointParams struct {
-	cfg                config.MailboxConfig
-	identity           *certs.Identity
-	intermediaryCipher *x509.Certificate
-	rt                 *runtimeConfig
+	cfg      config.MailboxConfig
+	identity *certs.Identity
+	own      *intermediaries.Intermediary // the mailbox's intermediary
+	rt       *runtimeConfig
 	sets               certs.TrustSets // the mailbox's trust sets, its intermediary's pins included
 	deps               buildDeps
 	spoolDir           string
@@ -52,8 +52,8 @@ func newEndpoint(_ context.Context, p endpointParams) (mailboxEndpoint, error) {
 		Country: c.Country, Email: c.Email, Phone: c.Phone, UserID: p.cfg.SafeID}
 	return osciendpoint.New(osciendpoint.Config{
 		Name: p.cfg.Name, SafeID: p.cfg.SafeID, Identity: p.identity,
-		IntermediaryURL: p.cfg.Intermediary.URL, IntermediaryCipher: p.intermediaryCipher,
-		AllowInsecureHTTP: p.cfg.Intermediary.AllowInsecureHTTP, SignatureAlgorithm: p.cfg.SignatureAlgorithm,
+		IntermediaryURL: p.own.URL, IntermediaryCipher: p.own.Cipher, IntermediaryName: p.own.Name, Health: p.own.Health,
+		Intermediaries: p.rt.inters, AllowInsecureHTTP: p.own.AllowInsecureHTTP, SignatureAlgorithm: p.cfg.SignatureAlgorithm,
 		RequireEndToEnd: p.cfg.RequireEndToEnd, XML: p.cfg.XMLLimits.Limits(),
 		Trust: p.sets.Validators(p.rt.base), Recipients: recipients, Card: card, SpoolDir: p.spoolDir,
 		Now: p.deps.now, Rand: p.deps.rand, Logger: p.deps.logger.Named("osci"),

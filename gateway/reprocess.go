@@ -9,7 +9,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
@@ -49,25 +48,13 @@ func OfflineReprocessors(ctx context.Context, cfgPath string, getenv func(string
 	}
 	close = func() { os.RemoveAll(spool) }
 	deps := buildDeps{logger: zap.NewNop(), now: time.Now, rand: rand.Reader, getenv: getenv, spoolDir: spool}
-	rt := &runtimeConfig{cfg: cfg, mailboxes: map[string]*mailboxRuntime{}}
-	if rt.sets, err = buildTrust(cfg, nil); err != nil {
-		close()
-		return nil, nil, err
+	rt, err := buildTrustAndIntermediaries(cfg, deps, nil)
+	if err == nil {
+		err = rt.buildMailboxes(ctx, deps)
 	}
-	mode, err := certs.ParseRevocationMode(cfg.Trust.Revocation)
 	if err != nil {
 		close()
-		return nil, nil, fmt.Errorf("%w: trust.revocation: %w", config.ErrConfig, err)
-	}
-	rt.base = certs.Validator{Now: deps.now, Policy: certs.Policy{SignatureRevocation: mode, CipherRevocation: mode},
-		Revocation: &certs.RevocationChecker{Timeout: 15 * time.Second}}
-	for i, mc := range cfg.Mailboxes {
-		mr, err := buildMailbox(ctx, fmt.Sprintf("mailboxes[%d]", i), cfg, mc, rt, deps)
-		if err != nil {
-			close()
-			return nil, nil, err
-		}
-		rt.mailboxes[mc.Name] = mr
+		return nil, nil, err
 	}
 	return func(name string) (mailbox.Reprocessor, error) { return reprocessorOf(rt, name) }, close, nil
 }

@@ -15,13 +15,17 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/intermediaries"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
 // mailboxEndpoint is what the workers need of one mailbox's OSCI side:
 // the send transport and the fetch dialog (osciendpoint.Mailbox).
 type mailboxEndpoint interface {
-	Transport() mailbox.Transport
+	// TransportFor is the send transport for a message with this outgoing
+	// metadata, towards the intermediary Route names (the send lane).
+	TransportFor(meta []byte) (mailbox.Transport, error)
+	Route(meta []byte) (string, error)
 	OpenSession(ctx context.Context) (mailbox.Session, error)
 }
 
@@ -36,6 +40,7 @@ type runtimeConfig struct {
 	// the clock, policy and revocation checker of every validator.
 	sets      certs.TrustSets
 	base      certs.Validator
+	inters    *intermediaries.Set // every configured intermediary, by name
 	mailboxes map[string]*mailboxRuntime
 	intakes   map[string]mailbox.Intake // by intake name
 	intakeCfg map[string]config.IntakeConfig
@@ -58,26 +63,19 @@ type buildDeps struct {
 	spoolDir string
 	client   *http.Client
 	previous *runtimeConfig // intake sinks whose configuration is unchanged are kept
+	// health keeps each intermediary's circuit across generations (nil: a
+	// fresh one, for a runtime built outside the daemon).
+	health *intermediaries.Registry
 }
 
 // buildRuntime loads every key, certificate and sink the configuration
 // names (book: the address book entries it is built with). It touches no mailbox and no store: a failure leaves nothing
 // behind, and every error names the configuration key.
 func buildRuntime(ctx context.Context, cfg *config.Config, d buildDeps, book []addressbook.Recipient) (*runtimeConfig, error) {
-	rt := &runtimeConfig{cfg: cfg, mailboxes: map[string]*mailboxRuntime{},
-		intakes: map[string]mailbox.Intake{}, intakeCfg: map[string]config.IntakeConfig{}}
-	sets, err := buildTrust(cfg, book)
+	rt, err := buildTrustAndIntermediaries(cfg, d, book)
 	if err != nil {
 		return nil, err
 	}
-	mode, err := certs.ParseRevocationMode(cfg.Trust.Revocation)
-	if err != nil {
-		return nil, fmt.Errorf("%w: trust.revocation: %w", config.ErrConfig, err)
-	}
-	rt.sets = sets
-	rt.base = certs.Validator{Now: d.now,
-		Policy:     certs.Policy{SignatureRevocation: mode, CipherRevocation: mode},
-		Revocation: &certs.RevocationChecker{Timeout: 15 * time.Second}}
 	for i, in := range cfg.Intakes {
 		sink, err := buildIntake(fmt.Sprintf("intakes[%d]", i), cfg, in, d)
 		if err != nil {
@@ -85,15 +83,49 @@ func buildRuntime(ctx context.Context, cfg *config.Config, d buildDeps, book []a
 		}
 		rt.intakes[in.Name], rt.intakeCfg[in.Name] = sink, in
 	}
-	for i, mc := range cfg.Mailboxes {
-		key := fmt.Sprintf("mailboxes[%d]", i)
-		mr, err := buildMailbox(ctx, key, cfg, mc, rt, d)
+	if err := rt.buildMailboxes(ctx, d); err != nil {
+		return nil, err
+	}
+	return rt, nil
+}
+
+// buildTrustAndIntermediaries starts a generation with what every
+// mailbox shares: the trust sets, the validators' base (clock, policy,
+// revocation) and the intermediaries.
+func buildTrustAndIntermediaries(cfg *config.Config, d buildDeps, book []addressbook.Recipient) (*runtimeConfig, error) {
+	rt := &runtimeConfig{cfg: cfg, mailboxes: map[string]*mailboxRuntime{},
+		intakes: map[string]mailbox.Intake{}, intakeCfg: map[string]config.IntakeConfig{}}
+	var err error
+	if rt.sets, err = buildTrust(cfg, book); err != nil {
+		return nil, err
+	}
+	mode, err := certs.ParseRevocationMode(cfg.Trust.Revocation)
+	if err != nil {
+		return nil, fmt.Errorf("%w: trust.revocation: %w", config.ErrConfig, err)
+	}
+	rt.base = certs.Validator{Now: d.now,
+		Policy:     certs.Policy{SignatureRevocation: mode, CipherRevocation: mode},
+		Revocation: &certs.RevocationChecker{Timeout: 15 * time.Second}}
+	health := d.health
+	if health == nil {
+		health = intermediaries.NewRegistry(d.now, nil)
+	}
+	if rt.inters, err = intermediaries.Load(cfg, health); err != nil {
+		return nil, err
+	}
+	return rt, nil
+}
+
+// buildMailboxes loads every configured mailbox into rt.
+func (rt *runtimeConfig) buildMailboxes(ctx context.Context, d buildDeps) error {
+	for i, mc := range rt.cfg.Mailboxes {
+		mr, err := buildMailbox(ctx, fmt.Sprintf("mailboxes[%d]", i), rt.cfg, mc, rt, d)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		rt.mailboxes[mc.Name] = mr
 	}
-	return rt, nil
+	return nil
 }
 
 // buildTrust assembles the trust sets the mailboxes share: party
@@ -134,36 +166,24 @@ func buildTrust(cfg *config.Config, book []addressbook.Recipient) (certs.TrustSe
 	return sets, nil
 }
 
-// intermediaryTrust pins one mailbox's intermediary signature
-// certificates: the only certificates trusted to sign its responses.
-func intermediaryTrust(key string, mc config.MailboxConfig) (*certs.TrustStore, error) {
-	ts := certs.NewTrustStore()
-	for j, p := range mc.Intermediary.SignCerts {
-		if err := ts.LoadPins(p); err != nil {
-			return nil, fmt.Errorf("%w: %s.intermediary.signature_certs[%d]: %w", config.ErrKeyMaterial, key, j, err)
-		}
-	}
-	return ts, nil
-}
-
 func buildMailbox(ctx context.Context, key string, cfg *config.Config, mc config.MailboxConfig, rt *runtimeConfig, d buildDeps) (*mailboxRuntime, error) {
 	id, err := cfg.LoadIdentity(key, mc, d.now(), d.getenv)
 	if err != nil {
 		return nil, err
 	}
-	ic, err := config.LoadCertificate(key+".intermediary.cipher_cert", mc.Intermediary.CipherCert)
+	own, err := rt.inters.Get(mc.Intermediary.Name)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %s.intermediary: %w", config.ErrConfig, key, err)
 	}
+	// The intermediary's pins are the only certificates trusted to sign
+	// its responses.
 	sets := rt.sets
-	if sets.Intermediary, err = intermediaryTrust(key, mc); err != nil {
-		return nil, err
-	}
+	sets.Intermediary = own.Signers
 	spool := filepath.Join(d.spoolDir, mc.Name)
 	if err := os.MkdirAll(spool, 0o700); err != nil {
 		return nil, fmt.Errorf("gateway: spool directory: %w", err)
 	}
-	ep, err := newEndpoint(ctx, endpointParams{cfg: mc, identity: id, intermediaryCipher: ic, rt: rt, sets: sets, deps: d, spoolDir: spool})
+	ep, err := newEndpoint(ctx, endpointParams{cfg: mc, identity: id, own: own, rt: rt, sets: sets, deps: d, spoolDir: spool})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", config.ErrKeyMaterial, key, err)
 	}

@@ -112,7 +112,9 @@ func (d *Daemon) pollInterval(name string) time.Duration {
 
 func (d *Daemon) sendRound(ctx context.Context) (bool, error) {
 	rt := d.current()
-	s := &mailbox.Sender{Store: d.store, Blobs: d.blobs, Transport: d.transport(rt),
+	sc := rt.cfg.Sending
+	s := &mailbox.Sender{Store: d.store, Blobs: d.blobs, Transport: d.transport(rt), Lane: lane(rt),
+		Confirm: mailbox.RetryPolicy{Initial: sc.ConfirmFirst, Factor: 2, Max: sc.ConfirmMax, Lifetime: sc.ConfirmFor, Jitter: mailbox.EqualJitter},
 		Owner: d.owner + "/send", Now: d.opt.Now, Rand: d.opt.Rand, Stale: &d.sendStale}
 	n, err := s.RunOnce(ctx)
 	return n > 0, err
@@ -168,15 +170,34 @@ func (d *Daemon) fetchRound(ctx context.Context, name string) (bool, error) {
 	return res.More(), nil
 }
 
-// transport returns the send transport of a configured mailbox, counting
-// the intermediary's errors in the metrics.
-func (d *Daemon) transport(rt *runtimeConfig) func(string) (mailbox.Transport, error) {
-	return func(name string) (mailbox.Transport, error) {
-		mb, ok := rt.mailboxes[name]
+// transport returns a message's send transport: its mailbox's, towards
+// the recipient's intermediary, counting the intermediary's errors in the
+// metrics.
+func (d *Daemon) transport(rt *runtimeConfig) func(mailbox.Message) (mailbox.Transport, error) {
+	return func(m mailbox.Message) (mailbox.Transport, error) {
+		mb, ok := rt.mailboxes[m.Mailbox]
 		if !ok {
-			return nil, fmt.Errorf("gateway: mailbox %q is not configured", name)
+			return nil, fmt.Errorf("gateway: mailbox %q is not configured", m.Mailbox)
 		}
-		return countingTransport{mb.endpoint.Transport(), name, d.api.Metrics()}, nil
+		t, err := mb.endpoint.TransportFor(m.Meta)
+		if err != nil {
+			return nil, err
+		}
+		return countingTransport{t, m.Mailbox, d.api.Metrics()}, nil
+	}
+}
+
+// lane sends the messages to one intermediary in order and those to
+// different intermediaries side by side, so that one that does not
+// answer holds up only its own.
+func lane(rt *runtimeConfig) func(mailbox.Message) string {
+	return func(m mailbox.Message) string {
+		if mb, ok := rt.mailboxes[m.Mailbox]; ok {
+			if name, err := mb.endpoint.Route(m.Meta); err == nil {
+				return name
+			}
+		}
+		return "" // refused by its transport at once
 	}
 }
 

@@ -29,7 +29,7 @@ func BenchmarkSendCycle(b *testing.B) {
 	e := newEnv(b)
 	s, bl := e.store, e.blobs
 	f := newFake(time.Now)
-	snd := &mailbox.Sender{Store: s, Blobs: bl, Transport: func(string) (mailbox.Transport, error) { return f, nil }, Owner: "b", Now: time.Now, Batch: 64}
+	snd := &mailbox.Sender{Store: s, Blobs: bl, Transport: func(mailbox.Message) (mailbox.Transport, error) { return f, nil }, Owner: "b", Now: time.Now, Batch: 64}
 	for i := 0; b.Loop(); i++ {
 		if _, err := mailbox.Submit(ctx, s, bl, mailbox.NewOutgoing{Mailbox: "mb", Recipient: "court", Subject: "s", Now: time.Now()}, []mailbox.Part{{Name: "a.pdf", Body: bytes.NewReader([]byte(fmt.Sprint(i)))}}); err != nil {
 			b.Fatal(err)

@@ -92,8 +92,8 @@ func (l *StaleLeases) add(m Message) {
 }
 
 // leaseRound is one round of an engine that works under leases (Sender,
-// Deliverer): it claims due messages of one direction and processes them
-// in order.
+// Deliverer): it claims due messages of one direction and processes them,
+// in claim order within a lane and the lanes side by side.
 type leaseRound struct {
 	store Store
 	dir   Direction
@@ -102,13 +102,20 @@ type leaseRound struct {
 	batch int
 	now   func() time.Time
 	stale *StaleLeases
+	// lane names the lane of a message (nil: one lane). A lane waiting on
+	// a slow peer holds up only its own messages of the round.
+	lane func(Message) string
 }
+
+// maxLanes bounds the lanes a round works on at once.
+const maxLanes = 8
 
 // run works through one batch and returns how many messages it claimed.
 // Leases a failed round could not end come first; while the store still
 // refuses writes, nothing new is claimed. When process fails (the store
-// failed), the leases of the messages not yet done are ended and the
-// round stops with that error.
+// failed), the leases of that lane's messages not yet done are ended, the
+// other lanes finish what they are doing and stop too, and the round
+// returns the first error.
 func (r leaseRound) run(ctx context.Context, process func(context.Context, Message) error) (int, error) {
 	if err := r.stale.end(ctx, r.store, r.owner, r.now()); err != nil {
 		return 0, err
@@ -117,13 +124,55 @@ func (r leaseRound) run(ctx context.Context, process func(context.Context, Messa
 	if err != nil {
 		return 0, err
 	}
-	for i, m := range ms {
-		if err := process(ctx, m); err != nil {
-			endLeases(ctx, r.store, r.owner, r.now(), ms[i:], r.stale)
-			return len(ms), err
+	var lanes [][]Message
+	index := map[string]int{}
+	for _, m := range ms {
+		name := ""
+		if r.lane != nil {
+			name = r.lane(m)
 		}
+		i, ok := index[name]
+		if !ok {
+			i = len(lanes)
+			index[name] = i
+			lanes = append(lanes, nil)
+		}
+		lanes[i] = append(lanes[i], m)
 	}
-	return len(ms), nil
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		first  error
+		failed bool
+		slots  = make(chan struct{}, maxLanes)
+	)
+	for _, lane := range lanes {
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			for i, m := range lane {
+				mu.Lock()
+				stop := failed
+				mu.Unlock()
+				var err error
+				if !stop {
+					err = process(ctx, m)
+				}
+				if stop || err != nil {
+					endLeases(ctx, r.store, r.owner, r.now(), lane[i:], r.stale)
+					mu.Lock()
+					if err != nil && first == nil {
+						first, failed = err, true
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return len(ms), first
 }
 
 // endLeases ends the leases of claimed messages a round could not work

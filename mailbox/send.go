@@ -37,8 +37,14 @@ type OutgoingDelivery struct {
 type Sender struct {
 	Store Store
 	Blobs *Blobs
-	// Transport returns the transport for one of our mailboxes.
-	Transport func(mailbox string) (Transport, error)
+	// Transport returns the transport for a message: the one of its
+	// mailbox, towards the intermediary its recipient lives at.
+	Transport func(m Message) (Transport, error)
+	// Lane names the lane of a message (nil: one lane for all). Messages
+	// of one lane are worked on in order, the lanes of a round side by
+	// side: with a lane per intermediary, one that does not answer holds
+	// up only the messages to it.
+	Lane func(m Message) string
 	Policy    RetryPolicy // temporary failures; default DefaultSendPolicy
 	// Confirm paces the polling of a sent message's Laufzettel until
 	// Reception is recorded; after its Lifetime the message stays sent.
@@ -79,7 +85,7 @@ func (s *Sender) defaults() {
 // returned only when the store itself fails (then the caller stops).
 func (s *Sender) RunOnce(ctx context.Context) (int, error) {
 	s.defaults()
-	return leaseRound{store: s.Store, dir: Out, owner: s.Owner, lease: s.Lease, batch: s.Batch, now: s.Now, stale: s.Stale}.run(ctx, s.process)
+	return leaseRound{store: s.Store, dir: Out, owner: s.Owner, lease: s.Lease, batch: s.Batch, now: s.Now, stale: s.Stale, lane: s.Lane}.run(ctx, s.process)
 }
 
 // step applies a change to m as the lease holder.
@@ -89,7 +95,7 @@ func (s *Sender) step(ctx context.Context, m Message, c Change) (Message, error)
 }
 
 func (s *Sender) process(ctx context.Context, m Message) error {
-	t, err := s.Transport(m.Mailbox)
+	t, err := s.Transport(m)
 	if err != nil {
 		return s.retry(ctx, m, m.State, Temporary, "config", err.Error())
 	}

@@ -25,7 +25,7 @@ func TestSendMessageIDDurableBeforeStoreDelivery(t *testing.T) {
 	m := submit(t, e, "x")
 	seen := mailbox.Message{}
 	s := newSender(e, f)
-	s.Transport = func(string) (mailbox.Transport, error) { return observing{f, other, &seen}, nil }
+	s.Transport = func(mailbox.Message) (mailbox.Transport, error) { return observing{f, other, &seen}, nil }
 	run(t, s)
 	if seen.State != mailbox.StateSending || seen.OSCIMessageID != "govapp_0001" || seen.ID != m.ID {
 		t.Fatalf("at storeDelivery the database held %+v", seen)
@@ -155,7 +155,7 @@ func TestSendLeaseRenewedDuringUpload(t *testing.T) {
 	peer := slowPeer{f, make(chan struct{}), make(chan struct{})}
 	s := newSender(e, f)
 	s.Now, s.Lease = time.Now, 300*time.Millisecond
-	s.Transport = func(string) (mailbox.Transport, error) { return peer, nil }
+	s.Transport = func(mailbox.Message) (mailbox.Transport, error) { return peer, nil }
 	m, err := mailbox.Submit(ctx, e.store, e.blobs, mailbox.NewOutgoing{Mailbox: "mb", Recipient: "court", Subject: "big", Now: time.Now()}, []mailbox.Part{{Name: "a.pdf", Body: stringsReader("a")}})
 	if err != nil {
 		t.Fatal(err)
@@ -209,7 +209,7 @@ func TestSendStaleLeaseNeverSends(t *testing.T) {
 	time.Sleep(5 * time.Millisecond)
 	s := newSender(e, f)
 	s.Now, s.Lease, s.Batch = time.Now, 300*time.Millisecond, 2
-	s.Transport = func(string) (mailbox.Transport, error) { return peer, nil }
+	s.Transport = func(mailbox.Message) (mailbox.Transport, error) { return peer, nil }
 	done := make(chan error)
 	go func() { _, err := s.RunOnce(ctx); done <- err }() // claims a and b, blocks on a
 	<-peer.started

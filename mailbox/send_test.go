@@ -138,7 +138,7 @@ var testPolicy = mailbox.RetryPolicy{Initial: time.Minute, Factor: 2, Max: 10 * 
 func newSender(e *env, f *fakeIntermediary) *mailbox.Sender {
 	return &mailbox.Sender{Store: e.store, Blobs: e.blobs, Policy: testPolicy,
 		Confirm:   mailbox.RetryPolicy{Initial: 5 * time.Minute, Factor: 2, Max: time.Hour, Lifetime: 24 * time.Hour},
-		Transport: func(string) (mailbox.Transport, error) { return f, nil },
+		Transport: func(mailbox.Message) (mailbox.Transport, error) { return f, nil },
 		Owner:     "sender-1", Lease: time.Minute, Now: e.clk.Now}
 }
 
@@ -242,5 +242,67 @@ func TestSendEngine(t *testing.T) {
 				t.Errorf("journal: %+v %v", r, err)
 			}
 		})
+	}
+}
+
+// stallingTransport blocks every request until release is closed.
+type stallingTransport struct {
+	*fakeIntermediary
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s stallingTransport) GetMessageID(ctx context.Context) (string, error) {
+	s.entered <- struct{}{}
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	return s.fakeIntermediary.GetMessageID(ctx)
+}
+
+// TestSilentIntermediaryHoldsUpOnlyItsOwnLane: messages to an
+// intermediary that does not answer wait in their lane, while the
+// messages to another intermediary in the same round are sent.
+func TestSilentIntermediaryHoldsUpOnlyItsOwnLane(t *testing.T) {
+	e := newEnv(t)
+	fast := newFake(e.clk.Now)
+	slow := stallingTransport{newFake(e.clk.Now), make(chan struct{}, 8), make(chan struct{})}
+	slow.next = 100 // another intermediary issues other MessageIds
+	toSlow := submit(t, e, "an das Gericht")
+	toFast := submit(t, e, "an die Behörde")
+	s := newSender(e, fast)
+	s.Lane = func(m mailbox.Message) string { return map[bool]string{true: "justiz", false: "bebpo"}[m.ID == toSlow.ID] }
+	s.Transport = func(m mailbox.Message) (mailbox.Transport, error) {
+		if s.Lane(m) == "justiz" {
+			return slow, nil
+		}
+		return fast, nil
+	}
+	done := make(chan error, 1)
+	go func() { _, err := s.RunOnce(ctx); done <- err }()
+	<-slow.entered
+	deadline := time.After(10 * time.Second)
+	for {
+		m, err := e.store.Get(ctx, toFast.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.State == mailbox.StateSent {
+			break
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("the message to the answering intermediary is %s while the other lane waits", m.State)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	close(slow.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := e.store.Get(ctx, toSlow.ID); m.State != mailbox.StateSent {
+		t.Errorf("the message to the slow intermediary is %s after it answered", m.State)
 	}
 }

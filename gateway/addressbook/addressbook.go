@@ -45,8 +45,12 @@ type Recipient struct {
 	Organisation string `json:"organisation,omitempty"`
 	// CipherCert is the recipient's cipher certificate (PEM). SAFE
 	// publishes these, often self-signed; the address book pins it.
-	CipherCert   string `json:"cipherCert"`
-	Intermediary string `json:"intermediaryUrl,omitempty"`
+	CipherCert string `json:"cipherCert"`
+	// Intermediary is the configured name of the intermediary the
+	// recipient lives at; empty: the sending mailbox's own.
+	// IntermediaryURL is the form earlier versions stored.
+	Intermediary    string `json:"intermediary,omitempty"`
+	IntermediaryURL string `json:"intermediaryUrl,omitempty"`
 
 	// Filled in by the address book from the certificate.
 	Fingerprint string    `json:"fingerprint,omitempty"`
@@ -272,6 +276,7 @@ func (ab *Book) Check(ctx context.Context, r Recipient) (Recipient, error) {
 	r.Name = strings.TrimSpace(r.Name)
 	r.Organisation = strings.TrimSpace(r.Organisation)
 	r.Intermediary = strings.TrimSpace(r.Intermediary)
+	r.IntermediaryURL = strings.TrimSpace(r.IntermediaryURL)
 	if !safeid.Valid(r.SafeID) {
 		return Recipient{}, field.Errorf(nil, "safeId", "%q is not a SAFE-ID (e.g. "+safeid.Example+")", r.SafeID)
 	}
@@ -281,10 +286,10 @@ func (ab *Book) Check(ctx context.Context, r Recipient) (Recipient, error) {
 	if err := field.Text("organisation", r.Organisation, 200, false); err != nil {
 		return Recipient{}, err
 	}
-	if r.Intermediary != "" {
-		u, err := url.Parse(r.Intermediary)
+	if r.IntermediaryURL != "" {
+		u, err := url.Parse(r.IntermediaryURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return Recipient{}, field.Errorf(nil, "intermediaryUrl", "must be an http(s) URL, not %q", r.Intermediary)
+			return Recipient{}, field.Errorf(nil, "intermediaryUrl", "must be an http(s) URL, not %q", r.IntermediaryURL)
 		}
 	}
 	c, res, err := ValidateCipherCert(ctx, r.CipherCert, ab.now)

@@ -30,7 +30,7 @@ func TestAddressBookSentinels(t *testing.T) {
 		{"exists", with(func(r *addressbook.Recipient) { r.SafeID = apitest.Recipient }), addressbook.ErrExists, nil, "safeId"},
 		{"bad SAFE-ID", with(func(r *addressbook.Recipient) { r.SafeID = "x" }), field.ErrInvalid, nil, "safeId"},
 		{"no name", with(func(r *addressbook.Recipient) { r.Name = "" }), field.ErrInvalid, nil, "name"},
-		{"bad intermediary", with(func(r *addressbook.Recipient) { r.Intermediary = "ftp://x" }), field.ErrInvalid, nil, "intermediaryUrl"},
+		{"bad intermediary", with(func(r *addressbook.Recipient) { r.IntermediaryURL = "ftp://x" }), field.ErrInvalid, nil, "intermediaryUrl"},
 		{"no certificate", with(func(r *addressbook.Recipient) { r.CipherCert = "" }), addressbook.ErrBadCertificate, nil, "cipherCert"},
 		{"wrong key usage", with(func(r *addressbook.Recipient) { r.CipherCert = apitest.PKIPEM(t, "wrong-usage.pem") }), addressbook.ErrBadCertificate, certs.ErrKeyUsage, "cipherCert"},
 		{"expired", with(func(r *addressbook.Recipient) { r.CipherCert = apitest.PKIPEM(t, "expired.pem") }), addressbook.ErrBadCertificate, certs.ErrExpired, "cipherCert"},

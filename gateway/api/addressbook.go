@@ -173,6 +173,6 @@ func parseAddressCSV(data []byte) ([]addressbook.Recipient, error) {
 			return ""
 		}
 		out = append(out, addressbook.Recipient{SafeID: get("safeId"), Name: get("name"), Organisation: get("organisation"),
-			CipherCert: get("cipherCert"), Intermediary: get("intermediaryUrl")})
+			CipherCert: get("cipherCert"), Intermediary: get("intermediary"), IntermediaryURL: get("intermediaryUrl")})
 	}
 }

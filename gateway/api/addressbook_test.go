@@ -16,7 +16,7 @@ import (
 func TestAPIAddressBookCRUD(t *testing.T) {
 	e := apitest.NewEnv(t, api.Limits{})
 	entry := addressbook.Recipient{SafeID: apitest.Recipient, Name: "Amtsgericht Erkelenz", Organisation: "Justiz NRW",
-		CipherCert: apitest.PKIPEM(t, "intermediary-cipher.pem"), Intermediary: "https://egvp.example/osci"}
+		CipherCert: apitest.PKIPEM(t, "intermediary-cipher.pem"), IntermediaryURL: "https://egvp.example/osci"}
 	steps := []struct {
 		name, method, path string
 		body               any

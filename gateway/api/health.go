@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/intermediaries"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/metrics"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/version"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
@@ -37,11 +38,31 @@ type MailboxStatus struct {
 
 // StatusReport is the answer to GET /v1/status.
 type StatusReport struct {
-	Version   string                 `json:"version"`
-	Now       time.Time              `json:"now"`
-	Ready     ReadyReport            `json:"readiness"`
-	Mailboxes []MailboxStatus        `json:"mailboxes"`
-	Counts    *metrics.MessageCounts `json:"counts,omitempty"`
+	Version   string          `json:"version"`
+	Now       time.Time       `json:"now"`
+	Ready     ReadyReport     `json:"readiness"`
+	Mailboxes []MailboxStatus `json:"mailboxes"`
+	// Intermediaries is each configured intermediary's health: state ok,
+	// failing or open (its circuit: sends to it wait without a request).
+	Intermediaries []intermediaries.View  `json:"intermediaries"`
+	Counts         *metrics.MessageCounts `json:"counts,omitempty"`
+}
+
+// IntermediaryList is the answer to GET /v1/intermediaries.
+type IntermediaryList struct {
+	Intermediaries []intermediaries.View `json:"intermediaries"`
+}
+
+func (s *Server) intermediaryViews() []intermediaries.View {
+	if s.d.Intermediaries == nil {
+		return []intermediaries.View{}
+	}
+	return s.d.Intermediaries()
+}
+
+func (s *Server) getIntermediaries(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, IntermediaryList{Intermediaries: s.intermediaryViews()})
+	return nil
 }
 
 func (s *Server) getHealthz(w http.ResponseWriter, r *http.Request) error {
@@ -134,6 +155,7 @@ func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) error {
 		}
 		rep.Mailboxes = append(rep.Mailboxes, ms)
 	}
+	rep.Intermediaries = s.intermediaryViews()
 	c, err := s.m.Counts(r.Context())
 	if err != nil {
 		return err

@@ -35,6 +35,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/intermediaries"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/metrics"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
@@ -110,8 +111,11 @@ type Deps struct {
 	// of our mailboxes again (POST /v1/messages/{id}/reprocess); nil: the
 	// route answers 503.
 	Reprocessor func(mailbox string) (mailbox.Reprocessor, error)
-	Now         func() time.Time
-	Limits      Limits
+	// Intermediaries tells each configured intermediary's health (GET
+	// /v1/intermediaries, the status and the metrics); nil: none shown.
+	Intermediaries func() []intermediaries.View
+	Now            func() time.Time
+	Limits         Limits
 }
 
 // Server is the admin HTTP API. It is a value the daemon constructs and
@@ -155,6 +159,9 @@ func New(d Deps) (*Server, error) {
 	}
 	s := &Server{d: d, lim: lim, mux: http.NewServeMux(), sub: sub, uploads: make(chan struct{}, lim.MaxUploads)}
 	s.m = metrics.NewGateway(d.Metrics, d.Store, d.Now)
+	if d.Intermediaries != nil {
+		s.m.WatchIntermediaries(d.Intermediaries)
+	}
 	s.routes()
 	return s, nil
 }
@@ -185,6 +192,7 @@ func (s *Server) routes() {
 	s.private("POST /v1/messages/{id}/reprocess", s.reprocess)
 	s.private("POST /v1/mailboxes/{mailbox}/fetches/{osciMessageId}/clear", s.clearFetch)
 	s.private("GET /v1/status", s.getStatus)
+	s.private("GET /v1/intermediaries", s.getIntermediaries)
 
 	s.private("GET /v1/addressbook", s.listAddresses)
 	s.private("POST /v1/addressbook", s.postAddress)

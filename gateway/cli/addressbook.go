@@ -44,7 +44,7 @@ func runAddressShow(env *Env, fs *flag.FlagSet, args []string) error {
 		return answer(env, af, e, err, func(w io.Writer, e addressbook.Recipient) error {
 			tw := newTable(w, "")
 			for _, kv := range [][2]string{{"SAFE-ID", e.SafeID}, {"name", e.Name}, {"organisation", cliDash(e.Organisation)},
-				{"intermediary", cliDash(e.Intermediary)}, {"certificate", e.CertSubject}, {"expires", cliTime(e.CertExpires)},
+				{"intermediary", cliDash(e.Intermediary + e.IntermediaryURL)}, {"certificate", e.CertSubject}, {"expires", cliTime(e.CertExpires)},
 				{"sha256", e.Fingerprint}, {"updated", cliTime(e.UpdatedAt)}} {
 				fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
 			}
@@ -59,7 +59,7 @@ func runAddressWrite(env *Env, fs *flag.FlagSet, verb string, args []string) err
 	fs.StringVar(&r.SafeID, "safe-id", "", "the recipient's SAFE-ID (required)")
 	fs.StringVar(&r.Name, "name", "", "display name (required)")
 	fs.StringVar(&r.Organisation, "organisation", "", "organisation")
-	fs.StringVar(&r.Intermediary, "intermediary", "", "the recipient's intermediary URL")
+	fs.StringVar(&r.Intermediary, "intermediary", "", "the configured name of the recipient's intermediary (default: the sending mailbox's own)")
 	cert := fs.String("cert", "", "PEM file with the recipient's cipher certificate (required)")
 	if err := parseInterspersed(env, fs, args); err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -31,14 +32,20 @@ var ErrConfig = errors.New("gateway: invalid configuration")
 
 // Config is the daemon's configuration.
 type Config struct {
-	DataDir        string          `yaml:"data_dir"`
-	Log            logging.Config  `yaml:"log"`
-	API            APIConfig       `yaml:"api"`
-	Trust          TrustConfig     `yaml:"trust"`
-	Mailboxes      []MailboxConfig `yaml:"mailboxes"`
-	Intakes        []IntakeConfig  `yaml:"intakes"`
-	OutgoingFolder *OutgoingConfig `yaml:"outgoing_folder"`
-	AddressBook    string          `yaml:"address_book"`
+	DataDir string         `yaml:"data_dir"`
+	Log     logging.Config `yaml:"log"`
+	API     APIConfig      `yaml:"api"`
+	Trust   TrustConfig    `yaml:"trust"`
+	// Intermediaries are the OSCI intermediaries the gateway speaks to by
+	// name: its mailboxes' own and the ones recipients live at. A mailbox's
+	// inline intermediary is added here by Validate, under its name or, when
+	// it has none, under the mailbox's name.
+	Intermediaries []IntermediaryConfig `yaml:"intermediaries"`
+	Mailboxes      []MailboxConfig      `yaml:"mailboxes"`
+	Sending        SendingConfig        `yaml:"sending"`
+	Intakes        []IntakeConfig       `yaml:"intakes"`
+	OutgoingFolder *OutgoingConfig      `yaml:"outgoing_folder"`
+	AddressBook    string               `yaml:"address_book"`
 	// AllowGroupReadableSecrets accepts password and token files that the
 	// file's group may read (mode 0640, for a deployment where an
 	// administrators' group owns them). Files others may read are refused
@@ -88,8 +95,13 @@ type KeystoreConfig struct {
 	Password SecretRef `yaml:"password"`
 }
 
-// IntermediaryConfig is the OSCI intermediary a mailbox lives at.
+// IntermediaryConfig is one OSCI intermediary: where it is, the cipher
+// certificate requests to it are encrypted to, and the certificates whose
+// signatures are accepted from it (for its responses and process cards
+// only). In a mailbox, `intermediary: NAME` names one of the top-level
+// intermediaries; the inline form (url, cipher_cert, ...) stays valid.
 type IntermediaryConfig struct {
+	Name       string   `yaml:"name"`
 	URL        string   `yaml:"url"`
 	CipherCert string   `yaml:"cipher_cert"` // pinned; requests are encrypted to it
 	SignCerts  []string `yaml:"signature_certs"`
@@ -97,7 +109,81 @@ type IntermediaryConfig struct {
 	// loopback interface (a test intermediary behind a TLS-terminating
 	// proxy on the same host, say). Off by default.
 	AllowInsecureHTTP bool `yaml:"allow_insecure_http"`
+	// CircuitFailures is how many requests in a row must fail to reach the
+	// intermediary before its circuit opens (default 3); while open, sends
+	// to it wait without a request, so an outage costs no other recipient
+	// time. CircuitOpen is how long it stays open before one request tries
+	// again (default 1 minute, doubling while the tries fail, at most 15).
+	CircuitFailures int           `yaml:"circuit_failures"`
+	CircuitOpen     time.Duration `yaml:"circuit_open"`
+
+	// Key is where the file defines it ("intermediaries[0]",
+	// "mailboxes[1].intermediary"), set by Validate for error messages.
+	Key string `yaml:"-"`
 }
+
+// UnmarshalYAML reads either a plain name (`intermediary: bebpo`) or the
+// inline form, strictly (an unknown key is an error).
+func (ic *IntermediaryConfig) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*ic = IntermediaryConfig{Name: n.Value}
+		return nil
+	}
+	type plain IntermediaryConfig
+	return decodeStrict(n, (*plain)(ic))
+}
+
+// decodeStrict decodes a node with unknown keys refused, as Decode does
+// for the whole file (a node's own Decode would accept them).
+func decodeStrict(n *yaml.Node, v any) error {
+	data, err := yaml.Marshal(n)
+	if err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil {
+		// The decoder counts lines of the node alone; name the file's.
+		msg := strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n")
+		msg = lineRef.ReplaceAllStringFunc(strings.TrimSpace(msg), func(m string) string {
+			var l int
+			fmt.Sscanf(m, "line %d", &l)
+			return fmt.Sprintf("line %d", n.Line+l-1)
+		})
+		return errors.New(strings.ReplaceAll(msg, "config.plain", "config.IntermediaryConfig"))
+	}
+	return nil
+}
+
+var lineRef = regexp.MustCompile(`line \d+`)
+
+// Circuit defaults.
+const (
+	DefaultCircuitFailures = 3
+	DefaultCircuitOpen     = time.Minute
+	MaxCircuitOpen         = 15 * time.Minute
+)
+
+// SendingConfig paces what follows a send.
+type SendingConfig struct {
+	// ConfirmFirst is when the process card of a sent message is first
+	// asked for its reception (default 10s): the recipient's intermediary
+	// records the reception as soon as the message is stored in the
+	// recipient's mailbox, usually at once. The checks then back off,
+	// doubling up to ConfirmMax (default 10 minutes), for ConfirmFor
+	// (default 14 days) after which the message stays "sent".
+	// `messages requeue ID` asks at once.
+	ConfirmFirst time.Duration `yaml:"confirm_first"`
+	ConfirmMax   time.Duration `yaml:"confirm_max"`
+	ConfirmFor   time.Duration `yaml:"confirm_for"`
+}
+
+// Sending defaults.
+const (
+	DefaultConfirmFirst = 10 * time.Second
+	DefaultConfirmMax   = 10 * time.Minute
+	DefaultConfirmFor   = 14 * 24 * time.Hour
+)
 
 // MailboxConfig is one beBPo mailbox served by the gateway.
 type MailboxConfig struct {
@@ -273,6 +359,18 @@ func (c *Config) applyDefaults() {
 			c.Mailboxes[i].PollInterval = DefaultPollInterval
 		}
 	}
+	for i := range c.Intermediaries {
+		c.Intermediaries[i].applyDefaults()
+	}
+	if c.Sending.ConfirmFirst == 0 {
+		c.Sending.ConfirmFirst = DefaultConfirmFirst
+	}
+	if c.Sending.ConfirmMax == 0 {
+		c.Sending.ConfirmMax = DefaultConfirmMax
+	}
+	if c.Sending.ConfirmFor == 0 {
+		c.Sending.ConfirmFor = DefaultConfirmFor
+	}
 	if c.OutgoingFolder != nil && c.OutgoingFolder.Interval == 0 {
 		c.OutgoingFolder.Interval = 5 * time.Second
 	}
@@ -295,12 +393,18 @@ func (c *Config) resolvePaths(base string) {
 			abs(&list[i])
 		}
 	}
+	absIntermediary := func(ic *IntermediaryConfig) {
+		abs(&ic.CipherCert)
+		for j := range ic.SignCerts {
+			abs(&ic.SignCerts[j])
+		}
+	}
+	for i := range c.Intermediaries {
+		absIntermediary(&c.Intermediaries[i])
+	}
 	for i := range c.Mailboxes {
 		m := &c.Mailboxes[i]
-		abs(&m.Intermediary.CipherCert)
-		for j := range m.Intermediary.SignCerts {
-			abs(&m.Intermediary.SignCerts[j])
-		}
+		absIntermediary(&m.Intermediary)
 		for _, k := range []*KeystoreConfig{&m.Signature, &m.Cipher} {
 			abs(&k.PKCS12)
 			abs(&k.Key)
@@ -332,6 +436,26 @@ func (c *Config) MailboxNames() []string {
 	out := make([]string, len(c.Mailboxes))
 	for i, m := range c.Mailboxes {
 		out[i] = m.Name
+	}
+	return out
+}
+
+// Intermediary returns the intermediary named name (after Validate, a
+// mailbox's inline one too).
+func (c *Config) Intermediary(name string) (IntermediaryConfig, bool) {
+	for _, ic := range c.Intermediaries {
+		if ic.Name == name {
+			return ic, true
+		}
+	}
+	return IntermediaryConfig{}, false
+}
+
+// IntermediaryNames returns the names of the configured intermediaries in order.
+func (c *Config) IntermediaryNames() []string {
+	out := make([]string, len(c.Intermediaries))
+	for i, ic := range c.Intermediaries {
+		out[i] = ic.Name
 	}
 	return out
 }

@@ -276,3 +276,96 @@ func TestEndToEndPolicyAndXMLLimits(t *testing.T) {
 		t.Errorf("negative limit: %v", err)
 	}
 }
+
+const namedIntermediaries = `
+intermediaries:
+  - name: bebpo
+    url: https://bebpo.example/osci
+    cipher_cert: pki/bebpo-cipher.pem
+    signature_certs: [pki/bebpo-sig.pem]
+  - name: justiz-nrw
+    url: https://justiz.nrw.example/osci
+    cipher_cert: pki/nrw-cipher.pem
+    signature_certs: [pki/nrw-sig.pem]
+    circuit_failures: 5
+`
+
+func TestMailboxNamesItsIntermediary(t *testing.T) {
+	cfg := namedIntermediaries + strings.Replace(validConfig, `    intermediary:
+      url: https://intermediaer.example/osci
+      cipher_cert: pki/intermed-cipher.pem
+      signature_certs: [pki/intermed-sig.pem]
+`, "    intermediary: justiz-nrw\n", 1)
+	c, err := Decode(strings.NewReader(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ic := c.Mailboxes[0].Intermediary
+	if ic.Name != "justiz-nrw" || ic.URL != "https://justiz.nrw.example/osci" || ic.CircuitFailures != 5 || ic.CircuitOpen != DefaultCircuitOpen {
+		t.Errorf("mailbox intermediary %+v", ic)
+	}
+	if got := c.IntermediaryNames(); strings.Join(got, ",") != "bebpo,justiz-nrw" {
+		t.Errorf("intermediaries %v", got)
+	}
+	if err := c.Validate(); err != nil || len(c.Intermediaries) != 2 {
+		t.Errorf("a second validation changed the configuration: %v, %d intermediaries", err, len(c.Intermediaries))
+	}
+}
+
+func TestInlineIntermediaryIsListedOnce(t *testing.T) {
+	second := strings.Replace(validConfig[strings.Index(validConfig, "  - name: stadt"):], "name: stadt", "name: ordnungsamt", 1)
+	second = strings.Replace(second, "9999", "9998", 1)
+	c, err := Decode(strings.NewReader(validConfig + second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Intermediaries) != 1 || c.Intermediaries[0].Name != "stadt" {
+		t.Fatalf("intermediaries %+v, want the inline one once, named after its first mailbox", c.Intermediaries)
+	}
+	if c.Mailboxes[1].Intermediary.Name != "stadt" {
+		t.Errorf("second mailbox's intermediary %q", c.Mailboxes[1].Intermediary.Name)
+	}
+}
+
+func TestIntermediaryErrorsNameTheKey(t *testing.T) {
+	inline := `    intermediary:
+      url: https://intermediaer.example/osci
+      cipher_cert: pki/intermed-cipher.pem
+      signature_certs: [pki/intermed-sig.pem]
+`
+	tests := []struct{ name, cfg, want string }{
+		{"unknown name", strings.Replace(validConfig, inline, "    intermediary: justiz-bw\n", 1),
+			`mailboxes[0].intermediary: names no intermediary "justiz-bw" (defined: none)`},
+		{"missing", strings.Replace(validConfig, inline, "", 1), "mailboxes[0].intermediary: is required"},
+		{"unknown inline key", strings.Replace(validConfig, "      cipher_cert: pki/intermed-cipher.pem", "      cipher: x", 1), "field cipher not found"},
+		{"listed without certificates", "intermediaries:\n  - name: bebpo\n    url: https://b.example/osci\n" + validConfig,
+			"intermediaries[0].cipher_cert: is required"},
+		{"listed twice", namedIntermediaries + "  - name: bebpo\n    url: https://c.example/osci\n    cipher_cert: c\n    signature_certs: [s]\n" + validConfig,
+			`intermediaries[2].name: "bebpo" is used twice`},
+		{"inline name taken", "intermediaries:\n  - name: bebpo\n    url: https://intermediaer.example/osci\n    cipher_cert: other.pem\n    signature_certs: [s.pem]\n" +
+			strings.Replace(validConfig, "      url: https://intermediaer.example/osci", "      name: bebpo\n      url: https://intermediaer.example/osci", 1),
+			`mailboxes[0].intermediary.name: "bebpo" is also the name of intermediaries[0], with other settings`},
+		{"circuit", namedIntermediaries + "    circuit_open: 1h\n" + validConfig, "intermediaries[1].circuit_open: must be between 1s and 15m0s"},
+		{"confirm pacing", validConfig + "sending:\n  confirm_first: 1h\n  confirm_max: 1m\n", "sending: needs 1s <= confirm_first <= confirm_max"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Decode(strings.NewReader(tt.cfg))
+			if err == nil {
+				err = c.Validate()
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want it to contain %q", err, tt.want)
+			}
+			if !errors.Is(err, ErrConfig) {
+				t.Errorf("error %v does not match ErrConfig", err)
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -46,6 +47,26 @@ func (c *Config) Validate() error {
 		}
 		intakes[in.Name] = true
 	}
+	inter := map[string]bool{}
+	for i := range c.Intermediaries {
+		ic := &c.Intermediaries[i]
+		key := fmt.Sprintf("intermediaries[%d]", i)
+		if !namePattern.MatchString(ic.Name) {
+			p.add(key+".name", "must be 1-63 lowercase letters, digits, '-' or '_', not %q", ic.Name)
+		}
+		if inter[ic.Name] {
+			p.add(key+".name", "%q is used twice", ic.Name)
+		}
+		inter[ic.Name] = true
+		ic.validate(&p, key)
+		if ic.Key == "" {
+			ic.Key = key
+		}
+	}
+	if c.Sending.ConfirmFirst < time.Second || c.Sending.ConfirmMax < c.Sending.ConfirmFirst || c.Sending.ConfirmFor < c.Sending.ConfirmMax {
+		p.add("sending", "needs 1s <= confirm_first <= confirm_max <= confirm_for, not %s, %s, %s",
+			c.Sending.ConfirmFirst, c.Sending.ConfirmMax, c.Sending.ConfirmFor)
+	}
 	if len(c.Mailboxes) == 0 {
 		p.add("mailboxes", "at least one mailbox is required")
 	}
@@ -54,6 +75,7 @@ func (c *Config) Validate() error {
 		m := &c.Mailboxes[i]
 		key := fmt.Sprintf("mailboxes[%d]", i)
 		m.validate(&p, key)
+		c.resolveIntermediary(&p, key+".intermediary", m)
 		if names[m.Name] {
 			p.add(key+".name", "%q is used twice", m.Name)
 		}
@@ -143,13 +165,6 @@ func (m *MailboxConfig) validate(p *problems, key string) {
 	if !safeid.Valid(m.SafeID) {
 		p.add(key+".safe_id", "%q is not a SAFE-ID (e.g. %s)", m.SafeID, safeid.Example)
 	}
-	checkURL(p, key+".intermediary.url", m.Intermediary.URL, m.Intermediary.AllowInsecureHTTP)
-	if m.Intermediary.CipherCert == "" {
-		p.add(key+".intermediary.cipher_cert", "is required: requests are encrypted to the intermediary's pinned cipher certificate")
-	}
-	if len(m.Intermediary.SignCerts) == 0 {
-		p.add(key+".intermediary.signature_certs", "at least one pinned intermediary signature certificate is required")
-	}
 	if m.PollInterval < MinPollInterval {
 		p.add(key+".poll_interval", "must be at least %s, not %s", MinPollInterval, m.PollInterval)
 	}
@@ -162,6 +177,95 @@ func (m *MailboxConfig) validate(p *problems, key string) {
 	m.Signature.validate(p, key+".signature")
 	m.Cipher.validate(p, key+".cipher")
 	m.Card.validate(p, key+".business_card")
+}
+
+func (ic *IntermediaryConfig) applyDefaults() {
+	if ic.CircuitFailures == 0 {
+		ic.CircuitFailures = DefaultCircuitFailures
+	}
+	if ic.CircuitOpen == 0 {
+		ic.CircuitOpen = DefaultCircuitOpen
+	}
+}
+
+func (ic *IntermediaryConfig) validate(p *problems, key string) {
+	checkURL(p, key+".url", ic.URL, ic.AllowInsecureHTTP)
+	if ic.CipherCert == "" {
+		p.add(key+".cipher_cert", "is required: requests are encrypted to the intermediary's pinned cipher certificate")
+	}
+	if len(ic.SignCerts) == 0 {
+		p.add(key+".signature_certs", "at least one pinned intermediary signature certificate is required")
+	}
+	for i, path := range ic.SignCerts {
+		if path == "" {
+			p.add(fmt.Sprintf("%s.signature_certs[%d]", key, i), "is empty")
+		}
+	}
+	if ic.CircuitFailures < 1 {
+		p.add(key+".circuit_failures", "must be at least 1, not %d", ic.CircuitFailures)
+	}
+	if ic.CircuitOpen < time.Second || ic.CircuitOpen > MaxCircuitOpen {
+		p.add(key+".circuit_open", "must be between 1s and %s, not %s", MaxCircuitOpen, ic.CircuitOpen)
+	}
+}
+
+// resolveIntermediary gives the mailbox the intermediary it names, or
+// lists its inline one among the intermediaries (under its own name, else
+// the mailbox's; an identical inline one is listed once; one at the same
+// URL with other pins stays apart, for a mailbox whose intermediary
+// certificates change before another's),
+// so that afterwards every mailbox's Intermediary is complete and named.
+func (c *Config) resolveIntermediary(p *problems, key string, m *MailboxConfig) {
+	ic := &m.Intermediary
+	defined := "none"
+	if names := c.IntermediaryNames(); len(names) > 0 {
+		defined = strings.Join(names, ", ")
+	}
+	if ic.URL == "" {
+		if ic.Name == "" {
+			p.add(key, "is required: the name of one of intermediaries (defined: %s), or url, cipher_cert and signature_certs", defined)
+			return
+		}
+		named, ok := c.Intermediary(ic.Name)
+		if !ok {
+			p.add(key, "names no intermediary %q (defined: %s)", ic.Name, defined)
+			return
+		}
+		*ic = named
+		return
+	}
+	ic.applyDefaults()
+	n := len(*p)
+	ic.validate(p, key)
+	if ic.Name != "" && !namePattern.MatchString(ic.Name) {
+		p.add(key+".name", "must be 1-63 lowercase letters, digits, '-' or '_', not %q", ic.Name)
+	}
+	if len(*p) > n {
+		return
+	}
+	same := func(a, b IntermediaryConfig) bool {
+		a.Name, b.Name, a.Key, b.Key = "", "", "", ""
+		return reflect.DeepEqual(a, b)
+	}
+	for i, other := range c.Intermediaries {
+		switch {
+		case ic.Name != "" && other.Name == ic.Name && !same(*ic, other):
+			p.add(key+".name", "%q is also the name of intermediaries[%d], with other settings", ic.Name, i)
+			return
+		case (ic.Name == "" || ic.Name == other.Name) && same(*ic, other):
+			ic.Name = other.Name
+			return
+		}
+	}
+	if ic.Name == "" {
+		ic.Name = m.Name
+		if _, taken := c.Intermediary(ic.Name); taken {
+			p.add(key+".name", "the inline intermediary needs a name: %q is taken", ic.Name)
+			return
+		}
+	}
+	ic.Key = key
+	c.Intermediaries = append(c.Intermediaries, *ic)
 }
 
 // checkURL requires an http(s) URL with a host; plain http only to the

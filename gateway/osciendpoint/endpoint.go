@@ -43,12 +43,14 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/intermediaries"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
@@ -63,6 +65,18 @@ type Config struct {
 	Identity           *certs.Identity   // signature + cipher key pairs
 	IntermediaryURL    string            // our intermediary's OSCI endpoint
 	IntermediaryCipher *x509.Certificate // pinned; requests are encrypted to it
+	// IntermediaryName is our intermediary's configured name (default
+	// "own"): the route of messages to recipients there.
+	IntermediaryName string
+	// Health is our intermediary's circuit (optional): sends to it wait
+	// without a request while it is open, and every request's outcome
+	// is recorded.
+	Health *intermediaries.Health
+	// Intermediaries are the configured intermediaries recipients may live
+	// at (optional; nil: every recipient is at ours). A message goes to the
+	// one its outgoing metadata names, with that intermediary's cipher
+	// certificate and signature pins; fetching stays with ours.
+	Intermediaries *intermediaries.Set
 	// Trust are the mailbox's validators per use (certs.TrustSets): the
 	// intermediary's pinned signature certificates for its responses, the
 	// VHN and content-signer sets for what the reader checks.
@@ -108,7 +122,9 @@ type Config struct {
 var (
 	ErrOutgoingMeta      = errors.New("osciendpoint: outgoing metadata unreadable")
 	ErrRecipientUnusable = errors.New("osciendpoint: recipient has no usable cipher certificate")
-	ErrOtherIntermediary = errors.New("osciendpoint: recipient is served by another intermediary")
+	// ErrUnknownIntermediary: the message names an intermediary that is
+	// not (or no longer) configured; configure it and requeue the message.
+	ErrUnknownIntermediary = errors.New("osciendpoint: recipient's intermediary is not configured")
 )
 
 // Mailbox is one configured mailbox: mailbox.Transport for the send
@@ -125,9 +141,13 @@ var (
 // again after committing it.
 type Mailbox struct {
 	cfg    Config
-	client *osci.Client
+	client *osci.Client // to our intermediary
 	now    func() time.Time
 	log    *zap.Logger
+	http   *http.Client
+
+	mu     sync.Mutex
+	others map[string]*osci.Client // to other intermediaries, by name, built when first needed
 }
 
 // New checks cfg and builds the OSCI client.
@@ -144,6 +164,9 @@ func New(cfg Config) (*Mailbox, error) {
 	}
 	if cfg.Name == "" {
 		cfg.Name = cfg.SafeID
+	}
+	if cfg.IntermediaryName == "" {
+		cfg.IntermediaryName = "own"
 	}
 	now := cfg.Now
 	if now == nil {
@@ -163,35 +186,131 @@ func New(cfg Config) (*Mailbox, error) {
 		base = http.DefaultTransport
 	}
 	hc.Transport = &captureTransport{base: base}
-	client, err := osci.NewClient(osci.ClientConfig{
-		URL: cfg.IntermediaryURL, AllowInsecureHTTP: cfg.AllowInsecureHTTP, Signature: cfg.Identity.Signature, Cipher: cfg.Identity.Cipher,
-		SignatureAlgorithm: cfg.SignatureAlgorithm, XML: cfg.XML,
-		IntermediaryCipher: cfg.IntermediaryCipher, IntermediaryKeys: xmlsec.ValidatorSelector{V: cfg.Trust.Intermediary},
-		RequestTimeout: cfg.RequestTimeout, ConnectRetries: cfg.ConnectRetries, RetryWaitMax: cfg.RetryWaitMax,
-		Rand: cfg.Rand, SpoolDir: cfg.SpoolDir, HTTPClient: hc,
-	})
+	m := &Mailbox{cfg: cfg, now: now, log: log.With(zap.String("mailbox", cfg.Name)), http: hc, others: map[string]*osci.Client{}}
+	client, err := m.newClient(cfg.IntermediaryURL, cfg.IntermediaryCipher, cfg.Trust.Intermediary, cfg.AllowInsecureHTTP)
 	if err != nil {
 		return nil, fmt.Errorf("osciendpoint: mailbox %s: %w", cfg.Name, err)
 	}
-	return &Mailbox{cfg: cfg, client: client, now: now, log: log.With(zap.String("mailbox", cfg.Name))}, nil
+	m.client = client
+	return m, nil
 }
 
-// Transport returns the mailbox as the send engine's transport.
-func (m *Mailbox) Transport() mailbox.Transport { return (*osciTransport)(m) }
+// newClient builds an OSCI client of this mailbox (its identity, spool
+// and limits) towards one intermediary, trusting only signers for its
+// answers.
+func (m *Mailbox) newClient(url string, cipher *x509.Certificate, signers *certs.Validator, allowHTTP bool) (*osci.Client, error) {
+	cfg := m.cfg
+	return osci.NewClient(osci.ClientConfig{
+		URL: url, AllowInsecureHTTP: allowHTTP, Signature: cfg.Identity.Signature, Cipher: cfg.Identity.Cipher,
+		SignatureAlgorithm: cfg.SignatureAlgorithm, XML: cfg.XML,
+		IntermediaryCipher: cipher, IntermediaryKeys: xmlsec.ValidatorSelector{V: signers},
+		RequestTimeout: cfg.RequestTimeout, ConnectRetries: cfg.ConnectRetries, RetryWaitMax: cfg.RetryWaitMax,
+		Rand: cfg.Rand, SpoolDir: cfg.SpoolDir, HTTPClient: m.http,
+	})
+}
 
-// osciTransport implements mailbox.Transport. Storing uses
-// osci.Client.StoreDelivery without its own resolution: after any failure
-// that is not a refusal, the send engine asks FetchProcessCard before it
-// sends again, so a second resolution here would only cost a request.
-type osciTransport Mailbox
+// Route names the intermediary a message goes to, from its outgoing
+// metadata: the name pinned at submission, else (messages queued by
+// earlier versions) the URL pinned then, else ours. It is the send
+// engine's lane: messages to one intermediary are sent in order, those to
+// others beside them.
+func (m *Mailbox) Route(meta []byte) (string, error) {
+	var sm sendMeta
+	if len(meta) > 0 {
+		if err := json.Unmarshal(meta, &sm); err != nil {
+			return "", permanent("meta", fmt.Errorf("%w: %w", ErrOutgoingMeta, err))
+		}
+	}
+	switch {
+	case sm.RecipientIntermediary != "":
+		return sm.RecipientIntermediary, nil
+	case sm.RecipientIntermediaryURL == "", sameURL(sm.RecipientIntermediaryURL, m.cfg.IntermediaryURL):
+		return m.cfg.IntermediaryName, nil
+	case m.cfg.Intermediaries != nil:
+		if im, err := m.cfg.Intermediaries.ByURL(sm.RecipientIntermediaryURL); err == nil {
+			return im.Name, nil
+		}
+	}
+	return "", permanent("intermediary", fmt.Errorf("%w: %s", ErrUnknownIntermediary, sm.RecipientIntermediaryURL))
+}
+
+func sameURL(a, b string) bool { return strings.TrimRight(a, "/") == strings.TrimRight(b, "/") }
+
+// TransportFor returns the send transport for a message with this
+// outgoing metadata: towards the intermediary Route names, with that
+// intermediary's certificates and circuit. An intermediary that is not
+// configured is a permanent ErrUnknownIntermediary.
+func (m *Mailbox) TransportFor(meta []byte) (mailbox.Transport, error) {
+	name, err := m.Route(meta)
+	if err != nil {
+		return nil, err
+	}
+	if name == m.cfg.IntermediaryName {
+		return &osciTransport{m: m, client: m.client, health: m.cfg.Health}, nil
+	}
+	var im *intermediaries.Intermediary
+	if m.cfg.Intermediaries != nil {
+		im, err = m.cfg.Intermediaries.Get(name)
+	}
+	if im == nil {
+		if err == nil {
+			err = fmt.Errorf("no intermediaries configured: %s", name)
+		}
+		return nil, permanent("intermediary", fmt.Errorf("%w: %w", ErrUnknownIntermediary, err))
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.others[name]
+	if !ok {
+		v := *m.cfg.Trust.Intermediary
+		v.Trust = im.Signers
+		if c, err = m.newClient(im.URL, im.Cipher, &v, im.AllowInsecureHTTP); err != nil {
+			return nil, permanent("intermediary", fmt.Errorf("osciendpoint: intermediary %s: %w", name, err))
+		}
+		m.others[name] = c
+	}
+	return &osciTransport{m: m, client: c, health: im.Health}, nil
+}
+
+// Transport returns the send transport towards our own intermediary.
+func (m *Mailbox) Transport() mailbox.Transport {
+	return &osciTransport{m: m, client: m.client, health: m.cfg.Health}
+}
+
+// osciTransport implements mailbox.Transport towards one intermediary.
+// Storing uses osci.Client.StoreDelivery without its own resolution:
+// after any failure that is not a refusal, the send engine asks
+// FetchProcessCard before it sends again, so a second resolution here
+// would only cost a request.
+type osciTransport struct {
+	m      *Mailbox
+	client *osci.Client
+	health *intermediaries.Health // nil: no circuit
+}
+
+// call makes one request through the intermediary's circuit: refused at
+// once while it is open (temporary, nothing sent), its outcome recorded.
+func (t *osciTransport) call(ctx context.Context, fn func() error) error {
+	if t.health == nil {
+		return fn()
+	}
+	if err := t.health.Allow(); err != nil {
+		return &mailbox.PeerError{Class: mailbox.Temporary, FeedbackCode: "circuit_open", Err: err}
+	}
+	err := fn()
+	t.health.Record(err, ctx.Err() != nil)
+	return err
+}
 
 func (t *osciTransport) GetMessageID(ctx context.Context) (string, error) {
-	id, err := t.client.GetMessageID(ctx)
+	var id string
+	err := t.call(ctx, func() (err error) { id, err = t.client.GetMessageID(ctx); return err })
 	return id, peerError(err)
 }
 
 func (t *osciTransport) FetchProcessCard(ctx context.Context, id string) (mailbox.ProcessCard, error) {
-	pc, err := t.client.FetchProcessCard(ctx, id)
+	var pc *osci.ProcessCardBundle
+	err := t.call(ctx, func() (err error) { pc, err = t.client.FetchProcessCard(ctx, id); return err })
 	if err != nil {
 		return mailbox.ProcessCard{}, peerError(err)
 	}
@@ -205,7 +324,7 @@ type sendMeta struct {
 }
 
 func (t *osciTransport) StoreDelivery(ctx context.Context, d *mailbox.OutgoingDelivery) (mailbox.ProcessCard, error) {
-	m := (*Mailbox)(t)
+	m := t.m
 	var meta sendMeta
 	if len(d.Meta) > 0 {
 		if err := json.Unmarshal(d.Meta, &meta); err != nil {
@@ -243,7 +362,8 @@ func (t *osciTransport) StoreDelivery(ctx context.Context, d *mailbox.OutgoingDe
 		m.log.Warn("outgoing message", zap.String("osci_message_id", d.MessageID), zap.String("warning", w))
 	}
 	pkg.Delivery.MessageID = d.MessageID
-	pc, err := m.client.StoreDelivery(ctx, pkg.Delivery)
+	var pc *osci.ProcessCardBundle
+	err = t.call(ctx, func() (err error) { pc, err = t.client.StoreDelivery(ctx, pkg.Delivery); return err })
 	if err != nil {
 		return mailbox.ProcessCard{}, peerError(err)
 	}
@@ -252,10 +372,10 @@ func (t *osciTransport) StoreDelivery(ctx context.Context, d *mailbox.OutgoingDe
 
 // recipientCert resolves the addressee's cipher certificate: from the
 // message's metadata (validated and pinned at submission), else from the
-// address book. Recipients at another intermediary are refused: this
-// client speaks to one intermediary, whose cipher certificate it pins.
+// address book. Which intermediary the message goes to is the
+// transport's (Route), decided before its MessageId was asked for.
 func (m *Mailbox) recipientCert(ctx context.Context, safeID string, meta sendMeta) (*x509.Certificate, error) {
-	pemText, inter := meta.RecipientCert, meta.RecipientIntermediary
+	pemText := meta.RecipientCert
 	if pemText == "" {
 		if m.cfg.Recipients == nil {
 			return nil, permanent("recipient", fmt.Errorf("%w: %s (no address book)", ErrRecipientUnusable, safeID))
@@ -265,12 +385,6 @@ func (m *Mailbox) recipientCert(ctx context.Context, safeID string, meta sendMet
 			return nil, permanent("recipient", fmt.Errorf("osciendpoint: recipient %s: %w", safeID, err))
 		}
 		pemText = r.CipherCert
-		if inter == "" {
-			inter = r.Intermediary
-		}
-	}
-	if inter != "" && strings.TrimRight(inter, "/") != strings.TrimRight(m.cfg.IntermediaryURL, "/") {
-		return nil, permanent("recipient", fmt.Errorf("%w: %s at %s", ErrOtherIntermediary, safeID, inter))
 	}
 	cs, err := certs.ParseCertificates([]byte(pemText))
 	if err != nil || len(cs) != 1 {

@@ -515,7 +515,6 @@ func TestStoreDeliveryRefuses(t *testing.T) {
 	}{
 		{"unknown recipient", "DE.Justiz.unknown", "", addressbook.ErrNotFound},
 		{"metadata not json", omSafeB, "{", ErrOutgoingMeta},
-		{"other intermediary", omSafeB, `{"recipientIntermediaryUrl":"https://elsewhere.invalid/osci"}`, ErrOtherIntermediary},
 		{"fingerprint mismatch", omSafeB, `{"recipientCert":` + strconv.Quote(string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE",
 			Bytes: omSecondIdentity(t).Cipher.Cert.Raw}))) + `,"recipientFingerprint":"00"}`, ErrRecipientUnusable},
 		{"expired certificate", omSafeB, `{"recipientCert":` + strconv.Quote(expired) + `}`, certs.ErrExpired},

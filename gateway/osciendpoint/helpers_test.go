@@ -192,7 +192,7 @@ func newOMEnvWith(t *testing.T, idA *certs.Identity, faults ...intermediary.Faul
 
 func (e *omEnv) sender() *mailbox.Sender {
 	return &mailbox.Sender{Store: e.a.store, Blobs: e.a.blobs, Now: e.clk.Now, Rand: certstest.DetRand("sender"),
-		Transport: func(string) (mailbox.Transport, error) { return e.a.mb.Transport(), nil }}
+		Transport: func(mailbox.Message) (mailbox.Transport, error) { return e.a.mb.Transport(), nil }}
 }
 
 func (e *omEnv) fetcher() *mailbox.Fetcher {

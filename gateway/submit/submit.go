@@ -53,13 +53,13 @@ type MessageRequest struct {
 	To string `json:"to"`
 	// RecipientCert is the recipient's cipher certificate (PEM), for a
 	// recipient not in the address book.
-	RecipientCert         string `json:"recipientCert,omitempty"`
-	RecipientIntermediary string `json:"recipientIntermediaryUrl,omitempty"`
-	Subject               string `json:"subject"`
-	CaseNumberSender      string `json:"caseNumberSender,omitempty"`    // Aktenzeichen des Absenders
-	CaseNumberRecipient   string `json:"caseNumberRecipient,omitempty"` // Aktenzeichen des Empfängers
-	EEBRequested          bool   `json:"eebRequested,omitempty"`        // elektronisches Empfangsbekenntnis
-	MessageType           string `json:"messageType,omitempty"`         // OSCI/EGVP Nachrichtentyp
+	RecipientCert            string `json:"recipientCert,omitempty"`
+	RecipientIntermediaryURL string `json:"recipientIntermediaryUrl,omitempty"`
+	Subject                  string `json:"subject"`
+	CaseNumberSender         string `json:"caseNumberSender,omitempty"`    // Aktenzeichen des Absenders
+	CaseNumberRecipient      string `json:"caseNumberRecipient,omitempty"` // Aktenzeichen des Empfängers
+	EEBRequested             bool   `json:"eebRequested,omitempty"`        // elektronisches Empfangsbekenntnis
+	MessageType              string `json:"messageType,omitempty"`         // OSCI/EGVP Nachrichtentyp
 }
 
 // DefaultMessageType is the EGVP message type of an ordinary message.
@@ -68,13 +68,19 @@ const DefaultMessageType = "Allgemeine Nachricht"
 // OutgoingMeta is the sending metadata of an outgoing message beyond what
 // the message row holds; it is what the send path needs on the wire.
 type OutgoingMeta struct {
-	MessageType           string `json:"messageType"`
-	CaseNumberSender      string `json:"caseNumberSender,omitempty"`
-	CaseNumberRecipient   string `json:"caseNumberRecipient,omitempty"`
-	EEBRequested          bool   `json:"eebRequested,omitempty"`
-	RecipientCert         string `json:"recipientCert"`
-	RecipientFingerprint  string `json:"recipientFingerprint"`
-	RecipientIntermediary string `json:"recipientIntermediaryUrl,omitempty"`
+	MessageType          string `json:"messageType"`
+	CaseNumberSender     string `json:"caseNumberSender,omitempty"`
+	CaseNumberRecipient  string `json:"caseNumberRecipient,omitempty"`
+	EEBRequested         bool   `json:"eebRequested,omitempty"`
+	RecipientCert        string `json:"recipientCert"`
+	RecipientFingerprint string `json:"recipientFingerprint"`
+	// RecipientIntermediary is the configured name of the intermediary the
+	// recipient lives at, resolved at submission: the message, its
+	// MessageId and its process cards go there. Empty: the sending
+	// mailbox's own. RecipientIntermediaryURL is what earlier versions
+	// pinned instead; it is still read for messages they queued.
+	RecipientIntermediary    string `json:"recipientIntermediary,omitempty"`
+	RecipientIntermediaryURL string `json:"recipientIntermediaryUrl,omitempty"`
 }
 
 // Limits are the ERVB limits for one message, checked while the
@@ -203,12 +209,12 @@ func (s *Submitter) Check(ctx context.Context, req MessageRequest) (resolved, er
 		r.meta.MessageType = DefaultMessageType
 	}
 	if req.RecipientCert != "" {
-		probe := addressbook.Recipient{SafeID: r.recipient, Name: r.recipient, CipherCert: req.RecipientCert, Intermediary: req.RecipientIntermediary}
+		probe := addressbook.Recipient{SafeID: r.recipient, Name: r.recipient, CipherCert: req.RecipientCert, IntermediaryURL: req.RecipientIntermediaryURL}
 		v, err := s.book.Check(ctx, probe)
 		if err != nil {
 			return r, field.Rename(err, map[string]string{"cipherCert": "recipientCert", "intermediaryUrl": "recipientIntermediaryUrl"})
 		}
-		r.meta.RecipientCert, r.meta.RecipientFingerprint, r.meta.RecipientIntermediary = v.CipherCert, v.Fingerprint, v.Intermediary
+		r.meta.RecipientCert, r.meta.RecipientFingerprint, r.meta.RecipientIntermediaryURL = v.CipherCert, v.Fingerprint, v.IntermediaryURL
 		return r, nil
 	}
 	e, err := s.book.Get(r.recipient)
@@ -221,7 +227,8 @@ func (s *Submitter) Check(ctx context.Context, req MessageRequest) (resolved, er
 		fe.Cause = err
 		return r, fe
 	}
-	r.meta.RecipientCert, r.meta.RecipientFingerprint, r.meta.RecipientIntermediary = e.CipherCert, e.Fingerprint, e.Intermediary
+	r.meta.RecipientCert, r.meta.RecipientFingerprint = e.CipherCert, e.Fingerprint
+	r.meta.RecipientIntermediary, r.meta.RecipientIntermediaryURL = e.Intermediary, e.IntermediaryURL
 	return r, nil
 }
 

@@ -154,9 +154,9 @@ func demoAddressBook(ctx context.Context, l Layout, simAddr string, now func() t
 			return err
 		}
 		r := addressbook.Recipient{SafeID: mb.SafeID, Name: mb.Name, Organisation: mb.Organisation,
-			CipherCert: string(pemText), Intermediary: "http://" + simAddr + "/osci"}
+			CipherCert: string(pemText), IntermediaryURL: "http://" + simAddr + "/osci"}
 		if old, err := book.Get(mb.SafeID); err == nil {
-			if old.CipherCert == r.CipherCert && old.Intermediary == r.Intermediary {
+			if old.CipherCert == r.CipherCert && old.IntermediaryURL == r.IntermediaryURL {
 				continue
 			}
 			_, err = book.Update(ctx, r)

@@ -18,13 +18,14 @@ import (
 // Stable log keys. Every component uses these names so that operators can
 // filter on them; nothing else identifies a message in the logs.
 const (
-	KeyMailbox    = "mailbox"
-	KeyMessageID  = "messageId"
-	KeyOSCIID     = "osciMessageId"
-	KeyState      = "state"
-	KeyCode       = "code"
-	KeyReason     = "reason"
-	KeyDurationMs = "durationMs"
+	KeyMailbox      = "mailbox"
+	KeyMessageID    = "messageId"
+	KeyOSCIID       = "osciMessageId"
+	KeyState        = "state"
+	KeyCode         = "code"
+	KeyReason       = "reason"
+	KeyDurationMs   = "durationMs"
+	KeyIntermediary = "intermediary"
 )
 
 // Config selects the log format and level.

@@ -3,8 +3,10 @@ package metrics
 import (
 	"context"
 	"strconv"
+	"sync"
 	"time"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/intermediaries"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -20,6 +22,9 @@ const (
 	MetricCertificateExpiry  = "bebpo_certificate_expiry_days"
 	MetricAPIRequests        = "bebpo_api_requests_total"
 	MetricFetchNotices       = "bebpo_fetch_notices_total"
+	MetricIntermediaryUp     = "bebpo_intermediary_up"
+	MetricIntermediaryFails  = "bebpo_intermediary_consecutive_failures"
+	MetricIntermediaryOK     = "bebpo_intermediary_last_success_timestamp_seconds"
 )
 
 // Gateway wires the store into the metrics registry (message counts by
@@ -30,6 +35,17 @@ type Gateway struct {
 	m   *Registry
 	st  mailbox.Store
 	now func() time.Time
+
+	mu     sync.Mutex
+	health func() []intermediaries.View
+}
+
+// WatchIntermediaries makes every scrape report the intermediaries'
+// health as health tells it (the daemon's current generation).
+func (a *Gateway) WatchIntermediaries(health func() []intermediaries.View) {
+	a.mu.Lock()
+	a.health = health
+	a.mu.Unlock()
 }
 
 func NewGateway(m *Registry, st mailbox.Store, now func() time.Time) *Gateway {
@@ -43,6 +59,9 @@ func NewGateway(m *Registry, st mailbox.Store, now func() time.Time) *Gateway {
 	m.Describe(MetricIntermediaryErrors, "counter", "Errors reported by the intermediary, by mailbox and OSCI feedback code.")
 	m.Describe(MetricCertificateExpiry, "gauge", "Days until each of our certificates expires (negative once expired).")
 	m.Describe(MetricAPIRequests, "counter", "Admin API requests by route and status.")
+	m.Describe(MetricIntermediaryUp, "gauge", "1 while requests reach the intermediary or its circuit is closed, 0 while its circuit is open (sends to it wait without a request).")
+	m.Describe(MetricIntermediaryFails, "gauge", "Requests in a row that did not reach the intermediary.")
+	m.Describe(MetricIntermediaryOK, "gauge", "Unix time of the last answer of the intermediary.")
 	m.Describe(MetricFetchNotices, "counter", "Fetched deliveries an operator must hear of, by mailbox and kind: parked (unreadable, stored unread), skipped (reads kept stopping the process; left at the intermediary), same_content (the documents of an earlier message under a new MessageId).")
 	m.Collect(a.collect)
 	return a
@@ -88,6 +107,23 @@ func (a *Gateway) Request(route string, status int) {
 }
 
 func (a *Gateway) collect(emit func(string, Labels, float64)) {
+	a.mu.Lock()
+	health := a.health
+	a.mu.Unlock()
+	if health != nil {
+		for _, v := range health() {
+			l := Labels{"intermediary": v.Name}
+			up := 1.0
+			if v.State == "open" {
+				up = 0
+			}
+			emit(MetricIntermediaryUp, l, up)
+			emit(MetricIntermediaryFails, l, float64(v.ConsecutiveFailures))
+			if !v.LastSuccess.IsZero() {
+				emit(MetricIntermediaryOK, l, float64(v.LastSuccess.Unix()))
+			}
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, err := a.Counts(ctx)
