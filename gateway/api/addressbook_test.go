@@ -102,7 +102,7 @@ func TestAPIAddressBookImport(t *testing.T) {
 			} else {
 				var got addressbook.ImportResult
 				json.NewDecoder(r.Body).Decode(&got)
-				if got != tc.want {
+				if got.Added != tc.want.Added || got.Updated != tc.want.Updated || got.Unchanged != tc.want.Unchanged {
 					t.Errorf("result %+v, want %+v", got, tc.want)
 				}
 			}

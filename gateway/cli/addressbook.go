@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
@@ -56,6 +57,7 @@ func runAddressShow(env *Env, args []string) error {
 		}
 		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 		for _, kv := range [][2]string{{"SAFE-ID", e.SafeID}, {"name", e.Name}, {"organisation", cliDash(e.Organisation)},
+			{"court", cliDash(strings.TrimSpace(e.CourtCode + " " + e.CourtName))},
 			{"intermediary", cliDash(e.Intermediary + e.IntermediaryURL)}, {"certificate", e.CertSubject}, {"expires", cliTime(e.CertExpires)},
 			{"sha256", e.Fingerprint}, {"updated", cliTime(e.UpdatedAt)}} {
 			fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
@@ -68,13 +70,17 @@ func runAddressWrite(env *Env, verb string, args []string) error {
 	name := "addressbook " + verb
 	fs := newFlagSet(env, name+" [options] --safe-id ID --name N --cert FILE",
 		"Add or replace a recipient. The cipher certificate (PEM) is checked for use as a cipher\n"+
-			"certificate (key, algorithm, validity, key usage) and pinned; SAFE certificates are often self-signed.")
+			"certificate (key, algorithm, validity, key usage) and pinned; SAFE certificates are often self-signed.\n"+
+			"--intermediary must name a configured intermediary; without it the recipient is reached through\n"+
+			"the sending mailbox's own. --court must be a code of GDS.Gerichte that is not dissolved.\n"+
+			"A refused entry changes nothing; exit status 1 names the field and the reason.")
 	af := addAPIFlags(fs)
 	var r addressbook.Recipient
 	fs.StringVar(&r.SafeID, "safe-id", "", "the recipient's SAFE-ID (required)")
 	fs.StringVar(&r.Name, "name", "", "display name (required)")
 	fs.StringVar(&r.Organisation, "organisation", "", "organisation")
 	fs.StringVar(&r.Intermediary, "intermediary", "", "the configured name of the recipient's intermediary (default: the sending mailbox's own)")
+	fs.StringVar(&r.CourtCode, "court", "", "the recipient's court code in GDS.Gerichte (e.g. F1100)")
 	cert := fs.String("cert", "", "PEM file with the recipient's cipher certificate (required)")
 	if err := parseInterspersed(env, fs, args); err != nil {
 		return err
@@ -101,7 +107,8 @@ func runAddressWrite(env *Env, verb string, args []string) error {
 		if af.json {
 			return printJSON(env.Stdout, e)
 		}
-		fmt.Fprintf(env.Stdout, "%s: %s (certificate %s, expires %s)\n", e.SafeID, e.Name, e.CertSubject, cliTime(e.CertExpires))
+		fmt.Fprintf(env.Stdout, "%s: %s (intermediary %s, certificate %s, expires %s)\n", e.SafeID, e.Name,
+			cliDash(e.Intermediary+e.IntermediaryURL), e.CertSubject, cliTime(e.CertExpires))
 		return nil
 	})
 }
@@ -138,10 +145,13 @@ func runAddressDelete(env *Env, args []string) error {
 func runAddressImport(env *Env, args []string) error {
 	fs := newFlagSet(env, "addressbook import [options] FILE",
 		"Add or replace recipients from FILE: JSON (a list of entries, or {\"entries\": [...]}) or CSV\n"+
-			"with a header row (safeId,name,organisation,cipherCert,intermediaryUrl; cipherCert holds the PEM\n"+
-			"as a quoted field). All entries are checked first; the address book changes only if all are valid.")
+			"with a header row ("+strings.Join(addressbook.CSVColumns, ",")+"; separated by , or ;\n"+
+			"cipherCert holds the PEM as a quoted field, or base64 DER). All entries are checked first; the\n"+
+			"address book changes only if all are valid. An entry equal to the stored one is left unchanged.\n"+
+			"--dry-run prints what would change and writes nothing.")
 	af := addAPIFlags(fs)
 	format := fs.String("format", "", "json or csv (default: from the file extension)")
+	dryRun := fs.Bool("dry-run", false, "check the file and print what would change, without changing anything")
 	if err := parseArgs(env, fs, args, 1, "one FILE"); err != nil {
 		return err
 	}
@@ -149,7 +159,7 @@ func runAddressImport(env *Env, args []string) error {
 	if f == "" {
 		f = strings.TrimPrefix(strings.ToLower(filepath.Ext(fs.Arg(0))), ".")
 	}
-	ct := map[string]string{"json": "application/json", "csv": "text/csv"}[f]
+	ct := map[string]string{addressbook.FormatJSON: "application/json", addressbook.FormatCSV: "text/csv"}[f]
 	if ct == "" {
 		return usageErrorf(fs, "cannot tell the format of %q: give --format json or --format csv", fs.Arg(0))
 	}
@@ -158,14 +168,76 @@ func runAddressImport(env *Env, args []string) error {
 		return err
 	}
 	return apiCommand(env, af, func(ctx context.Context, c *api.Client) error {
-		res, err := c.ImportAddresses(ctx, data, ct)
+		res, err := c.ImportAddresses(ctx, data, ct, *dryRun)
 		if err != nil {
 			return err
 		}
 		if af.json {
 			return printJSON(env.Stdout, res)
 		}
-		fmt.Fprintf(env.Stdout, "imported: %d added, %d updated\n", res.Added, res.Updated)
+		for _, ch := range res.Changes {
+			fmt.Fprintf(env.Stdout, "%-6s %s %s\n", ch.Action, ch.SafeID, strings.Join(ch.Fields, ", "))
+		}
+		verb := "imported"
+		if res.DryRun {
+			verb = "dry run, nothing changed"
+		}
+		fmt.Fprintf(env.Stdout, "%s: %d added, %d updated, %d unchanged\n", verb, res.Added, res.Updated, res.Unchanged)
 		return nil
 	})
+}
+
+func runAddressLookup(env *Env, args []string) error {
+	fs := newFlagSet(env, "addressbook lookup [options] TEXT",
+		"Find recipients by SAFE-ID, court code (e.g. F1100) or any part of the name, organisation or\n"+
+			"court name, without regard to case or umlauts (Köln, Koeln and koln are the same). Shows name,\n"+
+			"SAFE-ID, court, intermediary and the expiry of the cipher certificate. Exit status 1 when\n"+
+			"nothing is found.")
+	af := addAPIFlags(fs)
+	if err := parseArgs(env, fs, args, 1, "one TEXT"); err != nil {
+		return err
+	}
+	return apiCommand(env, af, func(ctx context.Context, c *api.Client) error {
+		es, err := c.LookupAddresses(ctx, fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		if af.json {
+			if err := printJSON(env.Stdout, api.AddressList{Entries: es}); err != nil {
+				return err
+			}
+		} else if len(es) > 0 {
+			printLookup(env, es)
+		}
+		if len(es) == 0 {
+			if af.json {
+				return errFailed
+			}
+			return fmt.Errorf("kein Eintrag gefunden für %q", fs.Arg(0))
+		}
+		return nil
+	})
+}
+
+// printLookup shows found entries for clerks: German headings and dates.
+func printLookup(env *Env, es []addressbook.Recipient) {
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSAFE-ID\tGERICHT\tINTERMEDIÄR\tZERTIFIKAT GÜLTIG BIS")
+	for _, e := range es {
+		court := cliDash(strings.TrimSpace(e.CourtCode + " " + e.CourtName))
+		im := e.Intermediary + e.IntermediaryURL
+		if im == "" {
+			im = "(eigener des Postfachs)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Name, e.SafeID, court, im, germanDate(e.CertExpires))
+	}
+	tw.Flush()
+}
+
+// germanDate is a day as clerks write it (31.12.2027), in German time.
+func germanDate(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.In(berlin).Format("02.01.2006")
 }

@@ -10,14 +10,18 @@ import (
 )
 
 func runSend(env *Env, args []string) error {
-	fs := newFlagSet(env, "send [options] --to SAFEID --subject S FILE...",
+	fs := newFlagSet(env, "send [options] (--to SAFEID | --court CODE) --subject S FILE...",
 		"Hand documents to a running gateway for sending. The recipient must be in the address book\n"+
-			"unless --recipient-cert gives its cipher certificate. File names must follow the ERVB rules\n"+
+			"unless --recipient-cert gives its cipher certificate. --court sends to the one address book\n"+
+			"entry with that court code (GDS.Gerichte); it is refused, naming the candidates, when the\n"+
+			"address book holds none or more than one. File names must follow the ERVB rules\n"+
 			"(letters incl. umlauts and ß, digits, _ and -, one dot before the extension, at most 90 characters).\n"+
 			"Prints the message id; the gateway sends it in the background ('messages show ID' follows it).")
 	af := addAPIFlags(fs)
 	var m submit.MessageRequest
-	fs.StringVar(&m.To, "to", "", "recipient SAFE-ID (required)")
+	fs.StringVar(&m.To, "to", "", "recipient SAFE-ID (required without --court)")
+	fs.StringVar(&m.Court, "court", "", "recipient court code (GDS.Gerichte, e.g. F1100) instead of --to")
+	fs.StringVar(&m.RecipientIntermediary, "recipient-intermediary", "", "with --recipient-cert: the configured name of the recipient's intermediary")
 	fs.StringVar(&m.Subject, "subject", "", "subject (Betreff; required)")
 	fs.StringVar(&m.CaseNumberSender, "case-sender", "", "our case number (Aktenzeichen des Absenders)")
 	fs.StringVar(&m.CaseNumberRecipient, "case-recipient", "", "the recipient's case number (Aktenzeichen des Empfängers)")
@@ -30,8 +34,8 @@ func runSend(env *Env, args []string) error {
 		return err
 	}
 	switch {
-	case m.To == "":
-		return usageErrorf(fs, "--to is required")
+	case m.To == "" && m.Court == "":
+		return usageErrorf(fs, "--to or --court is required")
 	case m.Subject == "":
 		return usageErrorf(fs, "--subject is required")
 	case fs.NArg() == 0:

@@ -90,7 +90,7 @@ func TestCLISend(t *testing.T) {
 		{"wrong token", nil, send(append(append([]string{"--token-file", wrongTok}, base...), files[0])...), ExitFail, "", "401"},
 		{"no token", nil, send(append(base, files[0])...), ExitFail, "", "no API token"},
 		{"no API", tokenEnv, append([]string{"send"}, append(base, files[0])...), ExitFail, "", "--config FILE or --api URL"},
-		{"no recipient", tokenEnv, send("--subject", "s", files[0]), ExitUsage, "", "--to is required"},
+		{"no recipient", tokenEnv, send("--subject", "s", files[0]), ExitUsage, "", "--to or --court is required"},
 		{"no subject", tokenEnv, send("--to", apitest.Recipient, files[0]), ExitUsage, "", "--subject is required"},
 		{"no files", tokenEnv, send(base...), ExitUsage, "", "at least one FILE"},
 		{"options after the files", tokenEnv, append(append([]string{"send", files[0]}, api...), base...), ExitOK, "message 7 accepted", ""},

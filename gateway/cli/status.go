@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"sort"
 	"text/tabwriter"
 
@@ -60,6 +61,7 @@ func printStatus(env *Env, rep api.StatusReport) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\n", m.Name, cliDash(m.SafeID), cliDash(m.PollInterval), cliTime(m.LastPollAt), m.LastPollOK)
 	}
 	tw.Flush()
+	printDirectoryExpiry(w, rep)
 	if rep.Counts == nil {
 		return
 	}
@@ -86,4 +88,19 @@ func printStatus(env *Env, rep api.StatusReport) {
 	for _, mb := range mbs {
 		fmt.Fprintf(w, "intake backlog %s: %d\n", mb, rep.Counts.IntakeBacklog[mb])
 	}
+}
+
+// printDirectoryExpiry shows, per intermediary, the address book entries'
+// earliest cipher certificate expiry and how many expire within 30 days.
+func printDirectoryExpiry(w io.Writer, rep api.StatusReport) {
+	if len(rep.Directory) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DIRECTORY AT\tENTRIES\tEARLIEST CERT EXPIRY\tDAYS\tSAFE-ID\tEXPIRING <30 DAYS")
+	for _, d := range rep.Directory {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%d\n", d.Intermediary, d.Entries, cliTime(d.EarliestExpiry), d.EarliestDays, d.EarliestSafeID, d.ExpiringSoon)
+	}
+	tw.Flush()
 }

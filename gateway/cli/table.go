@@ -12,9 +12,10 @@ func commands() []*Command {
 			{Name: "verify", Summary: "verify the hash chain of the audit journal and its head", Run: runJournalVerify},
 			{Name: "reanchor", Summary: "make the journal as it is the reference after its head file was lost", Run: runJournalReanchor},
 		}},
-		{Name: "addressbook", Summary: "manage the recipients (SAFE-ID, cipher certificate) of a running gateway", Subs: []*Command{
+		{Name: "addressbook", Summary: "manage the recipients (SAFE-ID, court, intermediary, cipher certificate) of a running gateway", Subs: []*Command{
 			{Name: "list", Summary: "list the recipients", Run: runAddressList},
 			{Name: "show", Summary: "show one recipient", Run: runAddressShow},
+			{Name: "lookup", Summary: "find recipients by SAFE-ID, court code or part of a name", Run: runAddressLookup},
 			{Name: "add", Summary: "add a recipient", Run: func(env *Env, args []string) error { return runAddressWrite(env, "add", args) }},
 			{Name: "update", Summary: "replace a recipient", Run: func(env *Env, args []string) error { return runAddressWrite(env, "update", args) }},
 			{Name: "delete", Summary: "remove a recipient", Run: runAddressDelete},
