@@ -319,8 +319,8 @@ func TestLookup(t *testing.T) {
 	book, _ := openBook(t, addressbook.WithIntermediaries(twoIntermediaries()))
 	cipher := apitest.PKIPEM(t, "safe-cipher.pem")
 	for _, r := range []addressbook.Recipient{
-		{SafeID: "DE.Justiz.koeln.1", Name: "Landgericht Köln", CourtCode: "R3300"},
-		{SafeID: "DE.Justiz.koeln.2", Name: "Amtsgericht", Organisation: "Justiz Köln", CourtCode: "R3306"},
+		{SafeID: "DE.Justiz.lg.3300", Name: "Landgericht Köln", CourtCode: "R3300"},
+		{SafeID: "DE.Justiz.ag.3306", Name: "Amtsgericht", Organisation: "Justiz Köln", CourtCode: "R3306"},
 		{SafeID: "DE.Justiz.berlin.1", Name: "LG Berlin, Strafkammer", CourtCode: "F1100", Intermediary: "bebpo"},
 		{SafeID: "DE.BeBPo.strasse.1", Name: "Straßenverkehrsamt Düsseldorf"},
 	} {
@@ -333,16 +333,16 @@ func TestLookup(t *testing.T) {
 		q    string
 		want []string
 	}{
-		{"Köln", []string{"DE.Justiz.koeln.2", "DE.Justiz.koeln.1"}},
-		{"Koeln", []string{"DE.Justiz.koeln.2", "DE.Justiz.koeln.1"}},
-		{"KOLN", []string{"DE.Justiz.koeln.2", "DE.Justiz.koeln.1"}},
-		{"landgericht köln", []string{"DE.Justiz.koeln.1"}},
+		{"Köln", []string{"DE.Justiz.ag.3306", "DE.Justiz.lg.3300"}},
+		{"Koeln", []string{"DE.Justiz.ag.3306", "DE.Justiz.lg.3300"}},
+		{"KOLN", []string{"DE.Justiz.ag.3306", "DE.Justiz.lg.3300"}},
+		{"landgericht köln", []string{"DE.Justiz.lg.3300"}},
 		{"f1100", []string{"DE.Justiz.berlin.1"}},
 		{"Strafgerichtsbarkeit", []string{"DE.Justiz.berlin.1"}}, // the court name from the code list
 		{"strasse", []string{"DE.BeBPo.strasse.1"}},
 		{"Straße", []string{"DE.BeBPo.strasse.1"}},
 		{"duesseldorf", []string{"DE.BeBPo.strasse.1"}},
-		{"de.justiz.koeln.1", []string{"DE.Justiz.koeln.1"}},
+		{"de.justiz.lg.3300", []string{"DE.Justiz.lg.3300"}},
 		{"Hamburg", nil},
 		{"  ", nil},
 	}
@@ -357,7 +357,7 @@ func TestLookup(t *testing.T) {
 			}
 		})
 	}
-	if got := book.ByCourt("r3300"); len(got) != 1 || got[0].SafeID != "DE.Justiz.koeln.1" {
+	if got := book.ByCourt("r3300"); len(got) != 1 || got[0].SafeID != "DE.Justiz.lg.3300" {
 		t.Errorf("ByCourt = %+v", got)
 	}
 }
