@@ -65,7 +65,9 @@ func TestEntryRefusedWhenAdded(t *testing.T) {
 	}{
 		{"unknown intermediary", with(func(r *addressbook.Recipient) { r.Intermediary = "justiz-xy" }), addressbook.ErrUnknownIntermediary, nil, "intermediary", `"justiz-xy" is not configured (configured: bebpo, justiz-nrw)`},
 		{"URL of no configured intermediary", with(func(r *addressbook.Recipient) { r.IntermediaryURL = "https://other.example/osci" }), addressbook.ErrUnknownIntermediary, nil, "intermediaryUrl", "https://other.example/osci"},
-		{"name and another URL", with(func(r *addressbook.Recipient) { r.Intermediary, r.IntermediaryURL = "bebpo", "https://justiz-nrw.example/osci" }), field.ErrInvalid, nil, "intermediaryUrl", "not the URL of intermediary"},
+		{"name and another URL", with(func(r *addressbook.Recipient) {
+			r.Intermediary, r.IntermediaryURL = "bebpo", "https://justiz-nrw.example/osci"
+		}), field.ErrInvalid, nil, "intermediaryUrl", "not the URL of intermediary"},
 		{"certificates of a named intermediary", with(func(r *addressbook.Recipient) { r.Intermediary, r.IntermediaryCipherCert = "bebpo", cipher }), field.ErrInvalid, nil, "intermediaryCipherCert", "only with intermediaryUrl"},
 		{"intermediary certificates without URL", with(func(r *addressbook.Recipient) { r.IntermediaryCipherCert = cipher }), field.ErrInvalid, nil, "intermediaryUrl", "is required"},
 		{"inline cipher certificate for signing only", with(func(r *addressbook.Recipient) {

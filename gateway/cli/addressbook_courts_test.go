@@ -70,7 +70,9 @@ func TestDirectoryOfEveryCourt(t *testing.T) {
 	}
 	all := writeJSON(t, map[string]any{"entries": entries})
 	doc := cliFiles(t, apitest.Doc{Name: "Klage.pdf", Content: "%PDF klage"})[0]
-	ab := func(args ...string) []string { return append([]string{"addressbook", args[0], "--api", e.TS.URL}, args[1:]...) }
+	ab := func(args ...string) []string {
+		return append([]string{"addressbook", args[0], "--api", e.TS.URL}, args[1:]...)
+	}
 	send := func(args ...string) []string {
 		return append(append([]string{"send", "--api", e.TS.URL, "--subject", "Klage"}, args...), doc)
 	}
@@ -147,7 +149,9 @@ func TestDirectoryRefusals(t *testing.T) {
 	e := directoryEnv(t)
 	env := map[string]string{TokenEnv: apitest.Token}
 	cipher, expired := apitest.PKIPEM(t, "safe-cipher.pem"), apitest.PKIPEM(t, "expired.pem")
-	ab := func(args ...string) []string { return append([]string{"addressbook", args[0], "--api", e.TS.URL}, args[1:]...) }
+	ab := func(args ...string) []string {
+		return append([]string{"addressbook", args[0], "--api", e.TS.URL}, args[1:]...)
+	}
 	unknown := writeJSON(t, []addressbook.Recipient{{SafeID: "DE.Justiz.a.1", Name: "AG", CipherCert: cipher, Intermediary: "justiz-nrw"},
 		{SafeID: "DE.Justiz.b.1", Name: "LG", CipherCert: cipher, Intermediary: "justiz-xy"}})
 	old := writeJSON(t, []addressbook.Recipient{{SafeID: "DE.Justiz.a.1", Name: "AG", CipherCert: cipher, Intermediary: "justiz-nrw"},
