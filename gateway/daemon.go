@@ -164,7 +164,7 @@ func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
 	host, _ := os.Hostname()
 	d.owner = fmt.Sprintf("%s/%d", host, os.Getpid())
 
-	if d.book, err = addressbook.Open(cfg.AddressBookPath(), opt.Now); err != nil {
+	if d.book, err = addressbook.Open(cfg.AddressBookPath(), opt.Now, addressbook.WithIntermediaries(cfg)); err != nil {
 		return nil, fmt.Errorf("%w: address_book: %w", config.ErrConfig, err)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {

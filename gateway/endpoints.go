@@ -19,9 +19,9 @@ type endpointParams struct {
 	identity *certs.Identity
 	own      *intermediaries.Intermediary // the mailbox's intermediary
 	rt       *runtimeConfig
-	sets               certs.TrustSets // the mailbox's trust sets, its intermediary's pins included
-	deps               buildDeps
-	spoolDir           string
+	sets     certs.TrustSets // the mailbox's trust sets, its intermediary's pins included
+	deps     buildDeps
+	spoolDir string
 }
 
 // newEndpoint builds the OSCI side of a mailbox. Recipients come from the

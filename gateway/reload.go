@@ -59,7 +59,7 @@ func (d *Daemon) reloadLocked(ctx context.Context) error {
 			return fmt.Errorf("%w: api.tokens_file: %w", config.ErrConfig, err)
 		}
 	}
-	book, err := addressbook.Open(cfg.AddressBookPath(), d.opt.Now)
+	book, err := addressbook.Open(cfg.AddressBookPath(), d.opt.Now, addressbook.WithIntermediaries(cfg))
 	if err != nil {
 		return fmt.Errorf("%w: address_book: %w", config.ErrConfig, err)
 	}

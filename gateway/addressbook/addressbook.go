@@ -1,13 +1,3 @@
-// Package addressbook is the gateway's directory of recipients: beBPo/EGVP
-// mailboxes by SAFE-ID with the cipher certificate messages to them are
-// encrypted to. Guarantee: an entry is stored only after its SAFE-ID,
-// texts and certificate (algorithm, key size, validity, key usage for
-// encryption) were checked; every change is one durable file write (a
-// crash leaves the old book or the new one, never a mix); an import
-// changes the book only when every entry is valid. Refusals are
-// field.Errors naming the field, matching ErrNotFound, ErrExists or
-// ErrBadCertificate. A certificate held here is a recipient's encryption
-// key and nothing else: it never makes a signature trusted.
 package addressbook
 
 import (
@@ -16,11 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -32,9 +20,11 @@ import (
 
 // Refusals of the address book, wrapped in a field.Error naming the field.
 var (
-	ErrNotFound       = errors.New("addressbook: entry not found")
-	ErrExists         = errors.New("addressbook: entry exists")
-	ErrBadCertificate = errors.New("addressbook: certificate not usable")
+	ErrNotFound            = errors.New("addressbook: entry not found")
+	ErrExists              = errors.New("addressbook: entry exists")
+	ErrBadCertificate      = errors.New("addressbook: certificate not usable")
+	ErrUnknownIntermediary = errors.New("addressbook: unknown intermediary")
+	ErrUnknownCourt        = errors.New("addressbook: not a court of GDS.Gerichte")
 )
 
 // Recipient is one address book entry: a beBPo/EGVP recipient by its
@@ -43,16 +33,27 @@ type Recipient struct {
 	SafeID       string `json:"safeId"`
 	Name         string `json:"name"`
 	Organisation string `json:"organisation,omitempty"`
-	// CipherCert is the recipient's cipher certificate (PEM). SAFE
-	// publishes these, often self-signed; the address book pins it.
+	// CourtCode is the recipient's code in GDS.Gerichte (e.g. F1100), for
+	// courts, prosecutors and justice authorities.
+	CourtCode string `json:"courtCode,omitempty"`
+	// CipherCert is the recipient's cipher certificate (PEM; base64 DER
+	// is accepted and stored as PEM). SAFE publishes these, often
+	// self-signed; the address book pins it.
 	CipherCert string `json:"cipherCert"`
 	// Intermediary is the configured name of the intermediary the
-	// recipient lives at; empty: the sending mailbox's own.
-	// IntermediaryURL is the form earlier versions stored.
-	Intermediary    string `json:"intermediary,omitempty"`
-	IntermediaryURL string `json:"intermediaryUrl,omitempty"`
+	// recipient lives at. Empty, with no IntermediaryURL either: the
+	// sending mailbox's own.
+	Intermediary string `json:"intermediary,omitempty"`
+	// IntermediaryURL with IntermediaryCipherCert and
+	// IntermediarySignatureCerts (PEM) is an intermediary given inline,
+	// not configured. IntermediaryURL alone is the form earlier versions
+	// stored: it stands for the configured intermediary at that URL.
+	IntermediaryURL            string   `json:"intermediaryUrl,omitempty"`
+	IntermediaryCipherCert     string   `json:"intermediaryCipherCert,omitempty"`
+	IntermediarySignatureCerts []string `json:"intermediarySignatureCerts,omitempty"`
 
-	// Filled in by the address book from the certificate.
+	// Filled in by the address book from the code list and the certificate.
+	CourtName   string    `json:"courtName,omitempty"`
 	Fingerprint string    `json:"fingerprint,omitempty"`
 	CertSubject string    `json:"certSubject,omitempty"`
 	CertExpires time.Time `json:"certNotAfter,omitzero"`
@@ -63,14 +64,15 @@ type Recipient struct {
 // directory, rewritten whole on every change (temporary file, fsync,
 // rename, directory fsync), so a crash leaves the old or the new book,
 // never a mix. A single mutex serialises changes; reads see a snapshot.
-// The book is small (hundreds of entries), so a file is simpler and as
-// safe as a table, and it can be reviewed and backed up on its own.
+// The book is small (thousands of entries at most), so a file is simpler
+// and as safe as a table, and it can be reviewed and backed up on its own.
 type Book struct {
 	path string
 	now  func() time.Time
 
 	mu      sync.RWMutex
 	entries map[string]Recipient
+	inters  Intermediaries
 }
 
 // AddressBookFile is the address book's file name in the data directory.
@@ -82,13 +84,25 @@ type addressBookFile struct {
 	Entries []Recipient `json:"entries"`
 }
 
+// Option configures a Book at Open.
+type Option func(*Book)
+
+// WithIntermediaries tells the book which intermediaries are configured,
+// so that an entry naming another is refused when it is added.
+func WithIntermediaries(im Intermediaries) Option {
+	return func(ab *Book) { ab.inters = im }
+}
+
 // Open loads the book at path; a missing file is an empty book.
 // now is the clock certificates are checked against (nil: time.Now).
-func Open(path string, now func() time.Time) (*Book, error) {
+func Open(path string, now func() time.Time, opts ...Option) (*Book, error) {
 	if now == nil {
 		now = time.Now
 	}
 	ab := &Book{path: path, now: now}
+	for _, o := range opts {
+		o(ab)
+	}
 	entries, err := readAddressBook(path)
 	if err != nil {
 		return nil, err
@@ -130,11 +144,15 @@ func (ab *Book) List() []Recipient {
 	for _, e := range ab.entries {
 		out = append(out, e)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].SafeID < out[j].SafeID })
+	sortBySafeID(out)
 	return out
 }
 
-// Get returns one entry or ErrAddressNotFound.
+func sortBySafeID(rs []Recipient) {
+	sort.Slice(rs, func(i, j int) bool { return rs[i].SafeID < rs[j].SafeID })
+}
+
+// Get returns one entry or ErrNotFound.
 func (ab *Book) Get(safeID string) (Recipient, error) {
 	ab.mu.RLock()
 	defer ab.mu.RUnlock()
@@ -145,7 +163,7 @@ func (ab *Book) Get(safeID string) (Recipient, error) {
 	return e, nil
 }
 
-// Add stores a new entry; ErrAddressExists if the SAFE-ID is taken.
+// Add stores a new entry; ErrExists if the SAFE-ID is taken.
 func (ab *Book) Add(ctx context.Context, r Recipient) (Recipient, error) {
 	return ab.change(ctx, r, func(exists bool) error {
 		if exists {
@@ -155,7 +173,8 @@ func (ab *Book) Add(ctx context.Context, r Recipient) (Recipient, error) {
 	})
 }
 
-// Update replaces an existing entry; ErrAddressNotFound if there is none.
+// Update replaces an existing entry; ErrNotFound if there is none. An
+// entry equal to the stored one is left as it is.
 func (ab *Book) Update(ctx context.Context, r Recipient) (Recipient, error) {
 	return ab.change(ctx, r, func(exists bool) error {
 		if !exists {
@@ -172,9 +191,12 @@ func (ab *Book) change(ctx context.Context, r Recipient, check func(exists bool)
 	}
 	ab.mu.Lock()
 	defer ab.mu.Unlock()
-	_, exists := ab.entries[r.SafeID]
+	old, exists := ab.entries[r.SafeID]
 	if err := check(exists); err != nil {
 		return Recipient{}, err
+	}
+	if exists && len(changedFields(old, r)) == 0 {
+		return old, nil
 	}
 	next := ab.copyLocked()
 	next[r.SafeID] = r
@@ -184,7 +206,7 @@ func (ab *Book) change(ctx context.Context, r Recipient, check func(exists bool)
 	return r, nil
 }
 
-// Delete removes an entry; ErrAddressNotFound if there is none.
+// Delete removes an entry; ErrNotFound if there is none.
 func (ab *Book) Delete(safeID string) error {
 	ab.mu.Lock()
 	defer ab.mu.Unlock()
@@ -194,50 +216,6 @@ func (ab *Book) Delete(safeID string) error {
 	next := ab.copyLocked()
 	delete(next, safeID)
 	return ab.saveLocked(next)
-}
-
-// ImportResult counts what an import changed.
-type ImportResult struct {
-	Added   int `json:"added"`
-	Updated int `json:"updated"`
-}
-
-// Import adds or replaces all entries at once: every entry is validated
-// first, and the book changes only if all are valid (one durable write).
-// A SAFE-ID given twice in one import is an error.
-func (ab *Book) Import(ctx context.Context, rs []Recipient) (ImportResult, error) {
-	if len(rs) == 0 {
-		return ImportResult{}, field.Errorf(nil, "entries", "the file holds no entries")
-	}
-	seen := map[string]int{}
-	valid := make([]Recipient, len(rs))
-	for i, r := range rs {
-		v, err := ab.Check(ctx, r)
-		if err != nil {
-			return ImportResult{}, field.Prefix(fmt.Sprintf("entries[%d].", i), err)
-		}
-		if j, dup := seen[v.SafeID]; dup {
-			return ImportResult{}, field.Errorf(nil, fmt.Sprintf("entries[%d].safeId", i), "%q also in entries[%d]", v.SafeID, j)
-		}
-		seen[v.SafeID] = i
-		valid[i] = v
-	}
-	ab.mu.Lock()
-	defer ab.mu.Unlock()
-	next := ab.copyLocked()
-	var res ImportResult
-	for _, v := range valid {
-		if _, ok := next[v.SafeID]; ok {
-			res.Updated++
-		} else {
-			res.Added++
-		}
-		next[v.SafeID] = v
-	}
-	if err := ab.saveLocked(next); err != nil {
-		return ImportResult{}, err
-	}
-	return res, nil
 }
 
 func (ab *Book) copyLocked() map[string]Recipient {
@@ -254,7 +232,7 @@ func (ab *Book) saveLocked(next map[string]Recipient) error {
 	for _, e := range next {
 		f.Entries = append(f.Entries, e)
 	}
-	sort.Slice(f.Entries, func(i, j int) bool { return f.Entries[i].SafeID < f.Entries[j].SafeID })
+	sortBySafeID(f.Entries)
 	data, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		return fmt.Errorf("addressbook: %w", err)
@@ -269,65 +247,6 @@ func (ab *Book) saveLocked(next map[string]Recipient) error {
 	return nil
 }
 
-// Check validates an entry and fills in the certificate details; it does
-// not store it.
-func (ab *Book) Check(ctx context.Context, r Recipient) (Recipient, error) {
-	r.SafeID = strings.TrimSpace(r.SafeID)
-	r.Name = strings.TrimSpace(r.Name)
-	r.Organisation = strings.TrimSpace(r.Organisation)
-	r.Intermediary = strings.TrimSpace(r.Intermediary)
-	r.IntermediaryURL = strings.TrimSpace(r.IntermediaryURL)
-	if !safeid.Valid(r.SafeID) {
-		return Recipient{}, field.Errorf(nil, "safeId", "%q is not a SAFE-ID (e.g. "+safeid.Example+")", r.SafeID)
-	}
-	if err := field.Text("name", r.Name, 200, true); err != nil {
-		return Recipient{}, err
-	}
-	if err := field.Text("organisation", r.Organisation, 200, false); err != nil {
-		return Recipient{}, err
-	}
-	if r.IntermediaryURL != "" {
-		u, err := url.Parse(r.IntermediaryURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return Recipient{}, field.Errorf(nil, "intermediaryUrl", "must be an http(s) URL, not %q", r.IntermediaryURL)
-		}
-	}
-	c, res, err := ValidateCipherCert(ctx, r.CipherCert, ab.now)
-	if err != nil {
-		fe := field.Errorf(ErrBadCertificate, "cipherCert", "%v", err)
-		fe.Cause = err
-		return Recipient{}, fe
-	}
-	r.Fingerprint, r.CertSubject, r.CertExpires = res.Fingerprint, res.Subject, c.NotAfter.UTC()
-	r.UpdatedAt = ab.now().UTC()
-	return r, nil
-}
-
-// ValidateCipherCert parses one PEM certificate and checks it with the
-// certs validator for purpose cipher, trusting it by pin: SAFE-published
-// cipher certificates are often self-signed, so what is checked is the
-// algorithm, key size, validity and key usage.
-func ValidateCipherCert(ctx context.Context, pemText string, now func() time.Time) (*x509.Certificate, *certs.Result, error) {
-	if strings.TrimSpace(pemText) == "" {
-		return nil, nil, errors.New("is required (PEM)")
-	}
-	cs, err := certs.ParseCertificates([]byte(pemText))
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(cs) != 1 {
-		return nil, nil, fmt.Errorf("holds %d certificates, want exactly one", len(cs))
-	}
-	ts := certs.NewTrustStore()
-	ts.Pin(cs[0])
-	v := &certs.Validator{Trust: ts, Now: now}
-	res, err := v.Validate(ctx, cs[0], nil, certs.PurposeCipher)
-	if err != nil {
-		return nil, nil, err
-	}
-	return cs[0], res, nil
-}
-
 // Certificate parses the entry's cipher certificate.
 func (r Recipient) Certificate() (*x509.Certificate, error) {
 	cs, err := certs.ParseCertificates([]byte(r.CipherCert))
@@ -340,13 +259,20 @@ func (r Recipient) Certificate() (*x509.Certificate, error) {
 	return cs[0], nil
 }
 
-// Replace makes next's entries this book's (a reload after everything
-// else of the new configuration was validated); next is not used again.
+// Replace makes next's entries and configured intermediaries this book's
+// (a reload after everything else of the new configuration was
+// validated); next is not used again.
 func (ab *Book) Replace(next *Book) {
 	next.mu.RLock()
-	entries := next.entries
+	entries, inters := next.entries, next.inters
 	next.mu.RUnlock()
 	ab.mu.Lock()
-	ab.entries = entries
+	ab.entries, ab.inters = entries, inters
 	ab.mu.Unlock()
+}
+
+func (ab *Book) intermediaries() Intermediaries {
+	ab.mu.RLock()
+	defer ab.mu.RUnlock()
+	return ab.inters
 }

@@ -1,15 +1,13 @@
 package api
 
 import (
-	"bytes"
-	"encoding/csv"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
+
+	"go.uber.org/zap"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/field"
@@ -20,8 +18,22 @@ type AddressList struct {
 	Entries []addressbook.Recipient `json:"entries"`
 }
 
+// listAddresses answers every entry, or with ?q=TEXT those Book.Lookup
+// finds (an empty list when none).
 func (s *Server) listAddresses(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, AddressList{Entries: s.d.AddressBook.List()})
+	if !r.URL.Query().Has("q") {
+		writeJSON(w, http.StatusOK, AddressList{Entries: s.d.AddressBook.List()})
+		return nil
+	}
+	q := r.URL.Query().Get("q")
+	if strings.TrimSpace(q) == "" {
+		return field.Errorf(nil, "q", "is empty: give a SAFE-ID, a court code or part of a name")
+	}
+	found := s.d.AddressBook.Lookup(q)
+	if found == nil {
+		found = []addressbook.Recipient{}
+	}
+	writeJSON(w, http.StatusOK, AddressList{Entries: found})
 	return nil
 }
 
@@ -76,103 +88,36 @@ func (s *Server) deleteAddress(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// importAddresses takes a JSON file (an array of entries, or an object
-// with "entries") or a CSV file with a header row, and adds or replaces
-// all its entries at once.
+// importAddresses takes a JSON or CSV file (addressbook.Parse) and adds
+// or replaces all its entries at once; ?dryRun=true only reports what
+// would change.
 func (s *Server) importAddresses(w http.ResponseWriter, r *http.Request) error {
+	var opt addressbook.ImportOptions
+	if v := r.URL.Query().Get("dryRun"); v != "" {
+		var err error
+		if opt.DryRun, err = strconv.ParseBool(v); err != nil {
+			return field.Errorf(nil, "dryRun", "must be true or false, not %q", v)
+		}
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	format := map[string]string{"application/json": addressbook.FormatJSON, "text/csv": addressbook.FormatCSV}[mt]
+	if format == "" {
+		return field.Errorf(nil, "Content-Type", "must be application/json or text/csv, not %q", mt)
+	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.lim.MaxImportBytes))
 	if err != nil {
 		return err
 	}
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	var entries []addressbook.Recipient
-	switch mt {
-	case "application/json":
-		entries, err = parseAddressJSON(data)
-	case "text/csv":
-		entries, err = parseAddressCSV(data)
-	default:
-		return field.Errorf(nil, "Content-Type", "must be application/json or text/csv, not %q", mt)
-	}
+	entries, err := addressbook.Parse(data, format)
 	if err != nil {
 		return err
 	}
-	res, err := s.d.AddressBook.Import(r.Context(), entries)
+	res, err := s.d.AddressBook.Import(r.Context(), entries, opt)
 	if err != nil {
 		return err
 	}
+	s.d.Logger.Info("address book imported", zap.String("format", format), zap.Bool("dryRun", res.DryRun),
+		zap.Int("added", res.Added), zap.Int("updated", res.Updated), zap.Int("unchanged", res.Unchanged))
 	writeJSON(w, http.StatusOK, res)
 	return nil
-}
-
-// parseAddressJSON reads [entry...] or {"entries": [entry...]}.
-func parseAddressJSON(data []byte) ([]addressbook.Recipient, error) {
-	data = bytes.TrimSpace(data)
-	var list []addressbook.Recipient
-	strict := func(v any) error {
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		return dec.Decode(v)
-	}
-	if len(data) > 0 && data[0] == '[' {
-		if err := strict(&list); err != nil {
-			return nil, field.Errorf(nil, "entries", "not a JSON list of entries: %v", err)
-		}
-		return list, nil
-	}
-	var wrapped AddressList
-	if err := strict(&wrapped); err != nil {
-		return nil, field.Errorf(nil, "entries", "not a JSON object with entries: %v", err)
-	}
-	return wrapped.Entries, nil
-}
-
-// addressCSVColumns are the CSV header names (case-insensitive).
-var addressCSVColumns = []string{"safeId", "name", "organisation", "cipherCert", "intermediaryUrl"}
-
-// parseAddressCSV reads a CSV file whose first row names the columns;
-// safeId, name and cipherCert (PEM, a quoted multi-line field) are needed.
-func parseAddressCSV(data []byte) ([]addressbook.Recipient, error) {
-	cr := csv.NewReader(bytes.NewReader(data))
-	cr.FieldsPerRecord = 0
-	head, err := cr.Read()
-	if err != nil {
-		return nil, field.Errorf(nil, "csv", "no header row: %v", err)
-	}
-	col := map[string]int{}
-	for i, h := range head {
-		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
-		known := false
-		for _, c := range addressCSVColumns {
-			if strings.EqualFold(h, c) {
-				col[c], known = i, true
-			}
-		}
-		if !known {
-			return nil, field.Errorf(nil, "csv.header", "unknown column %q (known: %s)", h, strings.Join(addressCSVColumns, ", "))
-		}
-	}
-	for _, need := range []string{"safeId", "name", "cipherCert"} {
-		if _, ok := col[need]; !ok {
-			return nil, field.Errorf(nil, "csv.header", "column %q is required", need)
-		}
-	}
-	var out []addressbook.Recipient
-	for row := 2; ; row++ {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, field.Errorf(nil, fmt.Sprintf("csv.row[%d]", row), "%v", err)
-		}
-		get := func(c string) string {
-			if i, ok := col[c]; ok {
-				return rec[i]
-			}
-			return ""
-		}
-		out = append(out, addressbook.Recipient{SafeID: get("safeId"), Name: get("name"), Organisation: get("organisation"),
-			CipherCert: get("cipherCert"), Intermediary: get("intermediary"), IntermediaryURL: get("intermediaryUrl")})
-	}
 }

@@ -269,6 +269,12 @@ func (c *Client) Addresses(ctx context.Context) ([]addressbook.Recipient, error)
 	return out.Entries, c.doJSON(ctx, http.MethodGet, "/v1/addressbook", nil, &out)
 }
 
+// LookupAddresses returns the entries Book.Lookup finds for text.
+func (c *Client) LookupAddresses(ctx context.Context, text string) ([]addressbook.Recipient, error) {
+	var out AddressList
+	return out.Entries, c.doJSON(ctx, http.MethodGet, "/v1/addressbook?q="+url.QueryEscape(text), nil, &out)
+}
+
 // Address returns one entry.
 func (c *Client) Address(ctx context.Context, safeID string) (addressbook.Recipient, error) {
 	var out addressbook.Recipient
@@ -292,10 +298,15 @@ func (c *Client) DeleteAddress(ctx context.Context, safeID string) error {
 	return c.doJSON(ctx, http.MethodDelete, "/v1/addressbook/"+url.PathEscape(safeID), nil, nil)
 }
 
-// ImportAddresses uploads a JSON or CSV file of entries.
-func (c *Client) ImportAddresses(ctx context.Context, data []byte, contentType string) (addressbook.ImportResult, error) {
+// ImportAddresses uploads a JSON or CSV file of entries; with dryRun the
+// gateway only reports what would change.
+func (c *Client) ImportAddresses(ctx context.Context, data []byte, contentType string, dryRun bool) (addressbook.ImportResult, error) {
 	var out addressbook.ImportResult
-	req, err := c.newRequest(ctx, http.MethodPost, "/v1/addressbook/import", bytes.NewReader(data))
+	path := "/v1/addressbook/import"
+	if dryRun {
+		path += "?dryRun=true"
+	}
+	req, err := c.newRequest(ctx, http.MethodPost, path, bytes.NewReader(data))
 	if err != nil {
 		return out, err
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/intermediaries"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/metrics"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/version"
@@ -44,8 +45,11 @@ type StatusReport struct {
 	Mailboxes []MailboxStatus `json:"mailboxes"`
 	// Intermediaries is each configured intermediary's health: state ok,
 	// failing or open (its circuit: sends to it wait without a request).
-	Intermediaries []intermediaries.View  `json:"intermediaries"`
-	Counts         *metrics.MessageCounts `json:"counts,omitempty"`
+	Intermediaries []intermediaries.View `json:"intermediaries"`
+	// Directory is the expiry of the address book's cipher certificates,
+	// per intermediary of the entries.
+	Directory []addressbook.ExpirySummary `json:"directory"`
+	Counts    *metrics.MessageCounts      `json:"counts,omitempty"`
 }
 
 // IntermediaryList is the answer to GET /v1/intermediaries.
@@ -156,6 +160,7 @@ func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) error {
 		rep.Mailboxes = append(rep.Mailboxes, ms)
 	}
 	rep.Intermediaries = s.intermediaryViews()
+	rep.Directory = s.d.AddressBook.Expiries(s.d.Now())
 	c, err := s.m.Counts(r.Context())
 	if err != nil {
 		return err

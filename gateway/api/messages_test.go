@@ -205,6 +205,9 @@ func TestAPIHealthReadyMetrics(t *testing.T) {
 		`bebpo_intermediary_errors_total{code="9802",mailbox="stadt"} 1`,
 		`bebpo_certificate_expiry_days{mailbox="stadt",purpose="cipher"} 42`,
 		`bebpo_api_requests_total{route="POST /v1/messages",status="202"} 1`,
+		// The address book's recipient names no intermediary: its own.
+		`bebpo_directory_certificate_expiry_days{intermediary="(own)"} `,
+		`bebpo_directory_certificates_expiring{intermediary="(own)"} 0`,
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("metrics lack %s", want)
@@ -213,6 +216,10 @@ func TestAPIHealthReadyMetrics(t *testing.T) {
 	var st api.StatusReport
 	if r := e.DoJSON(t, "GET", "/v1/status", nil, &st); r.StatusCode != 200 || st.Counts.ByState["out"]["queued"] != 1 || len(st.Mailboxes) != 2 {
 		t.Errorf("status %d %+v", r.StatusCode, st)
+	}
+	if len(st.Directory) != 1 || st.Directory[0].Intermediary != "(own)" || st.Directory[0].Entries != 1 ||
+		st.Directory[0].EarliestSafeID != apitest.Recipient || st.Directory[0].EarliestExpiry.IsZero() {
+		t.Errorf("status directory %+v", st.Directory)
 	}
 }
 

@@ -37,7 +37,8 @@ func problemFor(err error) (status int, detail, fieldName string) {
 			status = http.StatusNotFound
 		case errors.Is(fe.Err, addressbook.ErrExists), errors.Is(fe.Err, submit.ErrIdempotencyConflict):
 			status = http.StatusConflict
-		case errors.Is(fe.Err, submit.ErrUnknownRecipient), errors.Is(fe.Err, addressbook.ErrBadCertificate), errors.Is(fe.Err, submit.ErrUnknownMailbox):
+		case errors.Is(fe.Err, submit.ErrUnknownRecipient), errors.Is(fe.Err, addressbook.ErrBadCertificate), errors.Is(fe.Err, submit.ErrUnknownMailbox),
+			errors.Is(fe.Err, addressbook.ErrUnknownIntermediary), errors.Is(fe.Err, addressbook.ErrUnknownCourt), errors.Is(fe.Err, submit.ErrAmbiguousRecipient):
 			status = http.StatusUnprocessableEntity
 		}
 		return status, fe.Field + ": " + fe.Reason, fe.Field

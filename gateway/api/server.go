@@ -162,6 +162,7 @@ func New(d Deps) (*Server, error) {
 	if d.Intermediaries != nil {
 		s.m.WatchIntermediaries(d.Intermediaries)
 	}
+	s.m.WatchDirectory(func() []addressbook.ExpirySummary { return d.AddressBook.Expiries(d.Now()) })
 	s.routes()
 	return s, nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
@@ -44,6 +45,7 @@ func runAddressShow(env *Env, fs *flag.FlagSet, args []string) error {
 		return answer(env, af, e, err, func(w io.Writer, e addressbook.Recipient) error {
 			tw := newTable(w, "")
 			for _, kv := range [][2]string{{"SAFE-ID", e.SafeID}, {"name", e.Name}, {"organisation", cliDash(e.Organisation)},
+				{"court", cliDash(strings.TrimSpace(e.CourtCode + " " + e.CourtName))},
 				{"intermediary", cliDash(e.Intermediary + e.IntermediaryURL)}, {"certificate", e.CertSubject}, {"expires", cliTime(e.CertExpires)},
 				{"sha256", e.Fingerprint}, {"updated", cliTime(e.UpdatedAt)}} {
 				fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
@@ -60,6 +62,7 @@ func runAddressWrite(env *Env, fs *flag.FlagSet, verb string, args []string) err
 	fs.StringVar(&r.Name, "name", "", "display name (required)")
 	fs.StringVar(&r.Organisation, "organisation", "", "organisation")
 	fs.StringVar(&r.Intermediary, "intermediary", "", "the configured name of the recipient's intermediary (default: the sending mailbox's own)")
+	fs.StringVar(&r.CourtCode, "court", "", "the recipient's court code in GDS.Gerichte (e.g. F1100)")
 	cert := fs.String("cert", "", "PEM file with the recipient's cipher certificate (required)")
 	if err := parseInterspersed(env, fs, args); err != nil {
 		return err
@@ -81,7 +84,8 @@ func runAddressWrite(env *Env, fs *flag.FlagSet, verb string, args []string) err
 			e, err = c.UpdateAddress(ctx, r)
 		}
 		return answer(env, af, e, err, func(w io.Writer, e addressbook.Recipient) error {
-			_, err := fmt.Fprintf(w, "%s: %s (certificate %s, expires %s)\n", e.SafeID, e.Name, e.CertSubject, cliTime(e.CertExpires))
+			_, err := fmt.Fprintf(w, "%s: %s (intermediary %s, certificate %s, expires %s)\n", e.SafeID, e.Name,
+				cliDash(e.Intermediary+e.IntermediaryURL), e.CertSubject, cliTime(e.CertExpires))
 			return err
 		})
 	})
@@ -118,6 +122,7 @@ func runAddressDelete(env *Env, fs *flag.FlagSet, args []string) error {
 func runAddressImport(env *Env, fs *flag.FlagSet, args []string) error {
 	af := addAPIFlags(fs)
 	format := fs.String("format", "", "json or csv (default: from the file extension)")
+	dryRun := fs.Bool("dry-run", false, "check the file and print what would change, without changing anything")
 	if err := parseArgs(env, fs, args, 1, "one FILE"); err != nil {
 		return err
 	}
@@ -125,7 +130,7 @@ func runAddressImport(env *Env, fs *flag.FlagSet, args []string) error {
 	if f == "" {
 		f = strings.TrimPrefix(strings.ToLower(filepath.Ext(fs.Arg(0))), ".")
 	}
-	ct := map[string]string{"json": "application/json", "csv": "text/csv"}[f]
+	ct := map[string]string{addressbook.FormatJSON: "application/json", addressbook.FormatCSV: "text/csv"}[f]
 	if ct == "" {
 		return usageErrorf(fs, "cannot tell the format of %q: give --format json or --format csv", fs.Arg(0))
 	}
@@ -134,10 +139,65 @@ func runAddressImport(env *Env, fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	return apiCommand(env, af, func(ctx context.Context, c *api.Client) error {
-		res, err := c.ImportAddresses(ctx, data, ct)
+		res, err := c.ImportAddresses(ctx, data, ct, *dryRun)
 		return answer(env, af, res, err, func(w io.Writer, res addressbook.ImportResult) error {
-			_, err := fmt.Fprintf(w, "imported: %d added, %d updated\n", res.Added, res.Updated)
+			for _, ch := range res.Changes {
+				fmt.Fprintf(w, "%-6s %s %s\n", ch.Action, ch.SafeID, strings.Join(ch.Fields, ", "))
+			}
+			verb := "imported"
+			if res.DryRun {
+				verb = "dry run, nothing changed"
+			}
+			_, err := fmt.Fprintf(w, "%s: %d added, %d updated, %d unchanged\n", verb, res.Added, res.Updated, res.Unchanged)
 			return err
 		})
 	})
+}
+
+func runAddressLookup(env *Env, fs *flag.FlagSet, args []string) error {
+	af := addAPIFlags(fs)
+	if err := parseArgs(env, fs, args, 1, "one TEXT"); err != nil {
+		return err
+	}
+	return apiCommand(env, af, func(ctx context.Context, c *api.Client) error {
+		es, err := c.LookupAddresses(ctx, fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		if err := answer(env, af, api.AddressList{Entries: es}, nil, printLookup); err != nil {
+			return err
+		}
+		if len(es) == 0 {
+			if af.json {
+				return errFailed
+			}
+			return fmt.Errorf("kein Eintrag gefunden für %q", fs.Arg(0))
+		}
+		return nil
+	})
+}
+
+// printLookup shows found entries for clerks: German headings and dates.
+func printLookup(w io.Writer, l api.AddressList) error {
+	if len(l.Entries) == 0 {
+		return nil
+	}
+	tw := newTable(w, "NAME\tSAFE-ID\tGERICHT\tINTERMEDIÄR\tZERTIFIKAT GÜLTIG BIS")
+	for _, e := range l.Entries {
+		court := cliDash(strings.TrimSpace(e.CourtCode + " " + e.CourtName))
+		im := e.Intermediary + e.IntermediaryURL
+		if im == "" {
+			im = "(eigener des Postfachs)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Name, e.SafeID, court, im, germanDate(e.CertExpires))
+	}
+	return tw.Flush()
+}
+
+// germanDate is a day as clerks write it (31.12.2027), in German time.
+func germanDate(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.In(berlin).Format("02.01.2006")
 }

@@ -14,7 +14,9 @@ import (
 func runSend(env *Env, fs *flag.FlagSet, args []string) error {
 	af := addAPIFlags(fs)
 	var m submit.MessageRequest
-	fs.StringVar(&m.To, "to", "", "recipient SAFE-ID (required)")
+	fs.StringVar(&m.To, "to", "", "recipient SAFE-ID (required without --court)")
+	fs.StringVar(&m.Court, "court", "", "recipient court code (GDS.Gerichte, e.g. F1100) instead of --to")
+	fs.StringVar(&m.RecipientIntermediary, "recipient-intermediary", "", "with --recipient-cert: the configured name of the recipient's intermediary")
 	fs.StringVar(&m.Subject, "subject", "", "subject (Betreff; required)")
 	fs.StringVar(&m.CaseNumberSender, "case-sender", "", "our case number (Aktenzeichen des Absenders)")
 	fs.StringVar(&m.CaseNumberRecipient, "case-recipient", "", "the recipient's case number (Aktenzeichen des Empfängers)")
@@ -27,8 +29,8 @@ func runSend(env *Env, fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	switch {
-	case m.To == "":
-		return usageErrorf(fs, "--to is required")
+	case m.To == "" && m.Court == "":
+		return usageErrorf(fs, "--to or --court is required")
 	case m.Subject == "":
 		return usageErrorf(fs, "--subject is required")
 	case fs.NArg() == 0:

@@ -87,7 +87,7 @@ func TestCLISend(t *testing.T) {
 		{nil, cliCase{"wrong token", send(append(append([]string{"--token-file", wrongTok}, base...), files[0])...), ExitFail, "", "401"}},
 		{nil, cliCase{"no token", send(append(base, files[0])...), ExitFail, "", "no API token"}},
 		{tokenEnv, cliCase{"no API", append([]string{"send"}, append(base, files[0])...), ExitFail, "", "--config FILE or --api URL"}},
-		{tokenEnv, cliCase{"no recipient", send("--subject", "s", files[0]), ExitUsage, "", "--to is required"}},
+		{tokenEnv, cliCase{"no recipient", send("--subject", "s", files[0]), ExitUsage, "", "--to or --court is required"}},
 		{tokenEnv, cliCase{"no subject", send("--to", apitest.Recipient, files[0]), ExitUsage, "", "--subject is required"}},
 		{tokenEnv, cliCase{"no files", send(base...), ExitUsage, "", "at least one FILE"}},
 		{tokenEnv, cliCase{"options after the files", append(append([]string{"send", files[0]}, api...), base...), ExitOK, "message 7 accepted", ""}},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"text/tabwriter"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 )
@@ -48,6 +49,7 @@ func printStatus(w io.Writer, rep api.StatusReport) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\n", m.Name, cliDash(m.SafeID), cliDash(m.PollInterval), cliTime(m.LastPollAt), m.LastPollOK)
 	}
 	tw.Flush()
+	printDirectoryExpiry(w, rep)
 	if rep.Counts == nil {
 		return nil
 	}
@@ -74,4 +76,19 @@ func printStatus(w io.Writer, rep api.StatusReport) error {
 		fmt.Fprintf(w, "intake backlog %s: %d\n", mb, rep.Counts.IntakeBacklog[mb])
 	}
 	return nil
+}
+
+// printDirectoryExpiry shows, per intermediary, the address book entries'
+// earliest cipher certificate expiry and how many expire within 30 days.
+func printDirectoryExpiry(w io.Writer, rep api.StatusReport) {
+	if len(rep.Directory) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DIRECTORY AT\tENTRIES\tEARLIEST CERT EXPIRY\tDAYS\tSAFE-ID\tEXPIRING <30 DAYS")
+	for _, d := range rep.Directory {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%d\n", d.Intermediary, d.Entries, cliTime(d.EarliestExpiry), d.EarliestDays, d.EarliestSafeID, d.ExpiringSoon)
+	}
+	tw.Flush()
 }

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"strings"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -21,9 +22,11 @@ func commands() []*Command {
 				"with status 1 (interrupted work is recovered at the next start).\n\n" +
 				"Exit status: 0 stopped cleanly, 1 runtime failure, 2 bad command line, configuration or keys."},
 		{Name: "send", Summary: "send documents to a recipient through a running gateway", Run: runSend,
-			Usage: "send [options] --to SAFEID --subject S FILE...",
+			Usage: "send [options] (--to SAFEID | --court CODE) --subject S FILE...",
 			Help: "Hand documents to a running gateway for sending. The recipient must be in the address book\n" +
-				"unless --recipient-cert gives its cipher certificate. File names must follow the ERVB rules\n" +
+				"unless --recipient-cert gives its cipher certificate. --court sends to the one address book\n" +
+				"entry with that court code (GDS.Gerichte); it is refused, naming the candidates, when the\n" +
+				"address book holds none or more than one. File names must follow the ERVB rules\n" +
 				"(letters incl. umlauts and ß, digits, _ and -, one dot before the extension, at most 90 characters).\n" +
 				"Prints the message id; the gateway sends it in the background ('messages show ID' follows it)."},
 		messagesCommand(),
@@ -45,13 +48,19 @@ func commands() []*Command {
 					"logged first: this makes the journal as it is now the reference. The gateway must be stopped;\n" +
 					"the step is journaled with your user name and the reason."},
 		}},
-		{Name: "addressbook", Summary: "manage the recipients (SAFE-ID, cipher certificate) of a running gateway", Subs: []*Command{
+		{Name: "addressbook", Summary: "manage the recipients (SAFE-ID, court, intermediary, cipher certificate) of a running gateway", Subs: []*Command{
 			{Name: "list", Summary: "list the recipients", Run: runAddressList,
 				Usage: "addressbook list [options]",
 				Help:  "List the address book."},
 			{Name: "show", Summary: "show one recipient", Run: runAddressShow,
 				Usage: "addressbook show [options] SAFEID",
 				Help:  "Show one address book entry with its certificate."},
+			{Name: "lookup", Summary: "find recipients by SAFE-ID, court code or part of a name", Run: runAddressLookup,
+				Usage: "addressbook lookup [options] TEXT",
+				Help: "Find recipients by SAFE-ID, court code (e.g. F1100) or any part of the name, organisation or\n" +
+					"court name, without regard to case or umlauts (Köln, Koeln and koln are the same). Shows name,\n" +
+					"SAFE-ID, court, intermediary and the expiry of the cipher certificate. Exit status 1 when\n" +
+					"nothing is found."},
 			addressWriteCommand("add", "add a recipient"),
 			addressWriteCommand("update", "replace a recipient"),
 			{Name: "delete", Summary: "remove a recipient", Run: runAddressDelete,
@@ -60,8 +69,10 @@ func commands() []*Command {
 			{Name: "import", Summary: "add or replace recipients from a JSON or CSV file", Run: runAddressImport,
 				Usage: "addressbook import [options] FILE",
 				Help: "Add or replace recipients from FILE: JSON (a list of entries, or {\"entries\": [...]}) or CSV\n" +
-					"with a header row (safeId,name,organisation,cipherCert,intermediaryUrl; cipherCert holds the PEM\n" +
-					"as a quoted field). All entries are checked first; the address book changes only if all are valid."},
+					"with a header row (" + strings.Join(addressbook.CSVColumns, ",") + "; separated by , or ;\n" +
+					"cipherCert holds the PEM as a quoted field, or base64 DER). All entries are checked first; the\n" +
+					"address book changes only if all are valid. An entry equal to the stored one is left unchanged.\n" +
+					"--dry-run prints what would change and writes nothing."},
 		}},
 		{Name: "certs", Summary: "inspect and verify certificates and keystores", Subs: []*Command{
 			{Name: "inspect", Summary: "show a certificate, certificate file or PKCS#12 keystore", Run: runCertsInspect,
@@ -174,5 +185,8 @@ func addressWriteCommand(verb, summary string) *Command {
 		Run:   func(env *Env, fs *flag.FlagSet, args []string) error { return runAddressWrite(env, fs, verb, args) },
 		Usage: "addressbook " + verb + " [options] --safe-id ID --name N --cert FILE",
 		Help: "Add or replace a recipient. The cipher certificate (PEM) is checked for use as a cipher\n" +
-			"certificate (key, algorithm, validity, key usage) and pinned; SAFE certificates are often self-signed."}
+			"certificate (key, algorithm, validity, key usage) and pinned; SAFE certificates are often self-signed.\n" +
+			"--intermediary must name a configured intermediary; without it the recipient is reached through\n" +
+			"the sending mailbox's own. --court must be a code of GDS.Gerichte that is not dissolved.\n" +
+			"A refused entry changes nothing; exit status 1 names the field and the reason."}
 }

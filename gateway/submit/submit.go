@@ -1,7 +1,10 @@
 // Package submit is the one path by which outgoing messages enter the
 // gateway: the admin API, the outgoing folder and the CLI (through the
 // API) all use it. A submission is validated (sending mailbox, recipient
-// and its cipher certificate, texts, ERVB file names, limits), then handed
+// and its cipher certificate, texts, ERVB file names, limits), the
+// recipient resolved once here (by SAFE-ID, or by court code to the one
+// address book entry with it) and pinned with its certificate and the
+// name of its intermediary into the outgoing metadata, then handed
 // over in two phases: Begin, AddDocument for each document (streamed into
 // the blob store, limits checked while streaming), and Commit or Abort.
 // Guarantee: nothing is visible to a worker and nothing is acknowledged
@@ -40,6 +43,7 @@ var (
 	ErrNoDocuments         = errors.New("submit: message without documents")
 	ErrUnknownMailbox      = errors.New("submit: unknown mailbox")
 	ErrIdempotencyConflict = errors.New("submit: idempotency key used for another message")
+	ErrAmbiguousRecipient  = errors.New("submit: court code of more than one address book entry")
 )
 
 // MessageRequest is what a caller hands in to send a message: the JSON
@@ -50,10 +54,18 @@ type MessageRequest struct {
 	Mailbox string `json:"mailbox,omitempty"`
 	// To is the recipient's SAFE-ID. Without RecipientCert it must be in
 	// the address book.
-	To string `json:"to"`
+	To string `json:"to,omitempty"`
+	// Court is the recipient's court code (GDS.Gerichte, e.g. F1100)
+	// instead of To: the address book must hold exactly one entry with
+	// it. Given with To, both must name the same entry.
+	Court string `json:"court,omitempty"`
 	// RecipientCert is the recipient's cipher certificate (PEM), for a
-	// recipient not in the address book.
+	// recipient not in the address book; RecipientIntermediary is then
+	// the configured name of its intermediary (default: the sending
+	// mailbox's own). RecipientIntermediaryURL is the form of earlier
+	// versions: the configured intermediary at that URL.
 	RecipientCert            string `json:"recipientCert,omitempty"`
+	RecipientIntermediary    string `json:"recipientIntermediary,omitempty"`
 	RecipientIntermediaryURL string `json:"recipientIntermediaryUrl,omitempty"`
 	Subject                  string `json:"subject"`
 	CaseNumberSender         string `json:"caseNumberSender,omitempty"`    // Aktenzeichen des Absenders
@@ -77,10 +89,15 @@ type OutgoingMeta struct {
 	// RecipientIntermediary is the configured name of the intermediary the
 	// recipient lives at, resolved at submission: the message, its
 	// MessageId and its process cards go there. Empty: the sending
-	// mailbox's own. RecipientIntermediaryURL is what earlier versions
-	// pinned instead; it is still read for messages they queued.
-	RecipientIntermediary    string `json:"recipientIntermediary,omitempty"`
-	RecipientIntermediaryURL string `json:"recipientIntermediaryUrl,omitempty"`
+	// mailbox's own. RecipientIntermediaryURL alone is what earlier
+	// versions pinned instead; it is still read for messages they queued.
+	// With RecipientIntermediaryCipherCert and
+	// RecipientIntermediarySignatureCerts (PEM) it is an intermediary the
+	// address book entry gives inline, not configured.
+	RecipientIntermediary               string   `json:"recipientIntermediary,omitempty"`
+	RecipientIntermediaryURL            string   `json:"recipientIntermediaryUrl,omitempty"`
+	RecipientIntermediaryCipherCert     string   `json:"recipientIntermediaryCipherCert,omitempty"`
+	RecipientIntermediarySignatureCerts []string `json:"recipientIntermediarySignatureCerts,omitempty"`
 }
 
 // Limits are the ERVB limits for one message, checked while the
@@ -185,6 +202,13 @@ func (s *Submitter) Check(ctx context.Context, req MessageRequest) (resolved, er
 		return r, field.Errorf(ErrUnknownMailbox, "mailbox", "%q is not one of ours (%s)", r.mailbox, strings.Join(s.mailboxes, ", "))
 	}
 	r.recipient = strings.TrimSpace(req.To)
+	if strings.TrimSpace(req.Court) != "" {
+		e, err := s.courtEntry(req)
+		if err != nil {
+			return r, err
+		}
+		r.recipient = e.SafeID
+	}
 	if !safeid.Valid(r.recipient) {
 		return r, field.Errorf(nil, "to", "%q is not a SAFE-ID (e.g. %s)", r.recipient, safeid.Example)
 	}
@@ -209,12 +233,15 @@ func (s *Submitter) Check(ctx context.Context, req MessageRequest) (resolved, er
 		r.meta.MessageType = DefaultMessageType
 	}
 	if req.RecipientCert != "" {
-		probe := addressbook.Recipient{SafeID: r.recipient, Name: r.recipient, CipherCert: req.RecipientCert, IntermediaryURL: req.RecipientIntermediaryURL}
+		probe := addressbook.Recipient{SafeID: r.recipient, Name: r.recipient, CipherCert: req.RecipientCert,
+			Intermediary: req.RecipientIntermediary, IntermediaryURL: req.RecipientIntermediaryURL}
 		v, err := s.book.Check(ctx, probe)
 		if err != nil {
-			return r, field.Rename(err, map[string]string{"cipherCert": "recipientCert", "intermediaryUrl": "recipientIntermediaryUrl"})
+			return r, field.Rename(err, map[string]string{"cipherCert": "recipientCert",
+				"intermediary": "recipientIntermediary", "intermediaryUrl": "recipientIntermediaryUrl"})
 		}
-		r.meta.RecipientCert, r.meta.RecipientFingerprint, r.meta.RecipientIntermediaryURL = v.CipherCert, v.Fingerprint, v.IntermediaryURL
+		r.meta.RecipientCert, r.meta.RecipientFingerprint = v.CipherCert, v.Fingerprint
+		r.meta.RecipientIntermediary, r.meta.RecipientIntermediaryURL = v.Intermediary, v.IntermediaryURL
 		return r, nil
 	}
 	e, err := s.book.Get(r.recipient)
@@ -227,9 +254,53 @@ func (s *Submitter) Check(ctx context.Context, req MessageRequest) (resolved, er
 		fe.Cause = err
 		return r, fe
 	}
+	// So may its intermediary have left the configuration.
+	if e, err = s.book.Resolve(e); err != nil {
+		var fe *field.Error
+		errors.As(err, &fe)
+		return r, field.Errorf(addressbook.ErrUnknownIntermediary, "to", "the address book's entry for %q: %s: %s", r.recipient, fe.Field, fe.Reason)
+	}
 	r.meta.RecipientCert, r.meta.RecipientFingerprint = e.CipherCert, e.Fingerprint
 	r.meta.RecipientIntermediary, r.meta.RecipientIntermediaryURL = e.Intermediary, e.IntermediaryURL
+	r.meta.RecipientIntermediaryCipherCert, r.meta.RecipientIntermediarySignatureCerts = e.IntermediaryCipherCert, e.IntermediarySignatureCerts
 	return r, nil
+}
+
+// maxCandidates bounds the entries a refusal of an ambiguous court names.
+const maxCandidates = 10
+
+// courtEntry returns the one address book entry with the request's court
+// code, refusing an unknown or dissolved court, a court the book does not
+// hold, a court it holds more than once (naming the candidates), and a
+// To that names another entry.
+func (s *Submitter) courtEntry(req MessageRequest) (addressbook.Recipient, error) {
+	if req.RecipientCert != "" {
+		return addressbook.Recipient{}, field.Errorf(nil, "court", "is sent to from the address book: give court or recipientCert, not both")
+	}
+	c, err := addressbook.CheckCourt("court", strings.TrimSpace(req.Court))
+	if err != nil {
+		return addressbook.Recipient{}, err
+	}
+	es := s.book.ByCourt(c.Code)
+	switch {
+	case len(es) == 0:
+		return addressbook.Recipient{}, field.Errorf(ErrUnknownRecipient, "court", "no address book entry has court code %s (%s); add it or send with to", c.Code, c.Name)
+	case len(es) > 1:
+		names := make([]string, 0, maxCandidates+1)
+		for i, e := range es {
+			if i == maxCandidates {
+				names = append(names, fmt.Sprintf("and %d more", len(es)-maxCandidates))
+				break
+			}
+			names = append(names, fmt.Sprintf("%s (%s)", e.SafeID, e.Name))
+		}
+		return addressbook.Recipient{}, field.Errorf(ErrAmbiguousRecipient, "court", "%s (%s) is the court code of %d address book entries: %s; send with to",
+			c.Code, c.Name, len(es), strings.Join(names, ", "))
+	}
+	if to := strings.TrimSpace(req.To); to != "" && to != es[0].SafeID {
+		return addressbook.Recipient{}, field.Errorf(nil, "to", "%q is not the address book's entry for court %s (%s is)", to, c.Code, es[0].SafeID)
+	}
+	return es[0], nil
 }
 
 // Draft is a submission whose documents are being streamed in. Nothing

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/intermediaries"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
@@ -25,6 +26,8 @@ const (
 	MetricIntermediaryUp     = "bebpo_intermediary_up"
 	MetricIntermediaryFails  = "bebpo_intermediary_consecutive_failures"
 	MetricIntermediaryOK     = "bebpo_intermediary_last_success_timestamp_seconds"
+	MetricDirectoryExpiry    = "bebpo_directory_certificate_expiry_days"
+	MetricDirectoryExpiring  = "bebpo_directory_certificates_expiring"
 )
 
 // Gateway wires the store into the metrics registry (message counts by
@@ -36,8 +39,9 @@ type Gateway struct {
 	st  mailbox.Store
 	now func() time.Time
 
-	mu     sync.Mutex
-	health func() []intermediaries.View
+	mu        sync.Mutex
+	health    func() []intermediaries.View
+	directory func() []addressbook.ExpirySummary
 }
 
 // WatchIntermediaries makes every scrape report the intermediaries'
@@ -45,6 +49,14 @@ type Gateway struct {
 func (a *Gateway) WatchIntermediaries(health func() []intermediaries.View) {
 	a.mu.Lock()
 	a.health = health
+	a.mu.Unlock()
+}
+
+// WatchDirectory makes every scrape report the expiry of the address
+// book's cipher certificates per intermediary as directory tells it.
+func (a *Gateway) WatchDirectory(directory func() []addressbook.ExpirySummary) {
+	a.mu.Lock()
+	a.directory = directory
 	a.mu.Unlock()
 }
 
@@ -62,6 +74,8 @@ func NewGateway(m *Registry, st mailbox.Store, now func() time.Time) *Gateway {
 	m.Describe(MetricIntermediaryUp, "gauge", "1 while requests reach the intermediary or its circuit is closed, 0 while its circuit is open (sends to it wait without a request).")
 	m.Describe(MetricIntermediaryFails, "gauge", "Requests in a row that did not reach the intermediary.")
 	m.Describe(MetricIntermediaryOK, "gauge", "Unix time of the last answer of the intermediary.")
+	m.Describe(MetricDirectoryExpiry, "gauge", "Days until the earliest expiry of an address book entry's cipher certificate, per intermediary of the entries (negative once expired).")
+	m.Describe(MetricDirectoryExpiring, "gauge", "Address book entries per intermediary whose cipher certificate expires within 30 days or has expired.")
 	m.Describe(MetricFetchNotices, "counter", "Fetched deliveries an operator must hear of, by mailbox and kind: parked (unreadable, stored unread), skipped (reads kept stopping the process; left at the intermediary), same_content (the documents of an earlier message under a new MessageId).")
 	m.Collect(a.collect)
 	return a
@@ -108,8 +122,15 @@ func (a *Gateway) Request(route string, status int) {
 
 func (a *Gateway) collect(emit func(string, Labels, float64)) {
 	a.mu.Lock()
-	health := a.health
+	health, directory := a.health, a.directory
 	a.mu.Unlock()
+	if directory != nil {
+		for _, s := range directory() {
+			l := Labels{"intermediary": s.Intermediary}
+			emit(MetricDirectoryExpiry, l, float64(s.EarliestDays))
+			emit(MetricDirectoryExpiring, l, float64(s.ExpiringSoon))
+		}
+	}
 	if health != nil {
 		for _, v := range health() {
 			l := Labels{"intermediary": v.Name}
