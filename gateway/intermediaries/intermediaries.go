@@ -20,7 +20,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
+	"sync"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
@@ -40,17 +42,96 @@ type Intermediary struct {
 	Health            *Health
 }
 
-// Set is the intermediaries of one configuration generation.
+// Set is the intermediaries of one configuration generation, and the
+// ones address-book entries give inline (Inline).
 type Set struct {
 	byName map[string]*Intermediary
 	names  []string
+	reg    *Registry
+
+	mu     sync.Mutex
+	inline map[string]*Intermediary // by InlineName(url), built when first used
+}
+
+// InlinePrefix starts the name of an intermediary an address-book entry
+// gives inline (URL and certificates) rather than by configured name.
+const InlinePrefix = "inline "
+
+// InlineName is the name of the inline intermediary at url: its lane,
+// its health and its metric label.
+func InlineName(url string) string { return InlinePrefix + strings.TrimRight(url, "/") }
+
+// Inline returns the intermediary an address-book entry gives inline:
+// its URL, the cipher certificate requests are encrypted to and the
+// certificates whose signatures are accepted from it, for that purpose
+// only (PEM, as the address book checked and stored them). The same URL
+// with other certificates is refused: an intermediary has one set of keys
+// at a time, and a second would share the first's health and lane.
+func (s *Set) Inline(url, cipherPEM string, signerPEMs []string, allowInsecureHTTP bool) (*Intermediary, error) {
+	name := InlineName(url)
+	cipher, err := onePEM(cipherPEM)
+	if err != nil {
+		return nil, fmt.Errorf("intermediaries: %s: cipher certificate: %w", name, err)
+	}
+	pins := certs.NewTrustStore()
+	if len(signerPEMs) == 0 {
+		return nil, fmt.Errorf("intermediaries: %s: no signature certificate", name)
+	}
+	for i, p := range signerPEMs {
+		c, err := onePEM(p)
+		if err != nil {
+			return nil, fmt.Errorf("intermediaries: %s: signature certificate %d: %w", name, i, err)
+		}
+		pins.Pin(c)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if im, ok := s.inline[name]; ok {
+		if !im.Cipher.Equal(cipher) || !sameSigners(im.Signers, signerPEMs) {
+			return nil, fmt.Errorf("%w: %s is already known with other certificates", ErrUnknown, name)
+		}
+		return im, nil
+	}
+	reg := s.reg
+	if reg == nil {
+		reg = NewRegistry(nil, nil)
+	}
+	im := &Intermediary{Name: name, URL: url, Cipher: cipher, Signers: pins, AllowInsecureHTTP: allowInsecureHTTP,
+		Health: reg.health(config.IntermediaryConfig{Name: name})}
+	if s.inline == nil {
+		s.inline = map[string]*Intermediary{}
+	}
+	s.inline[name] = im
+	return im, nil
+}
+
+func onePEM(p string) (*x509.Certificate, error) {
+	cs, err := certs.ParseCertificates([]byte(p))
+	if err != nil {
+		return nil, err
+	}
+	if len(cs) != 1 {
+		return nil, fmt.Errorf("%d certificates, want one", len(cs))
+	}
+	return cs[0], nil
+}
+
+func sameSigners(pins *certs.TrustStore, signerPEMs []string) bool {
+	for _, p := range signerPEMs {
+		c, err := onePEM(p)
+		if err != nil || !pins.IsPinned(c) {
+			return false
+		}
+	}
+	_, _, n := pins.Counts()
+	return n == len(signerPEMs)
 }
 
 // Load loads every intermediary of a validated configuration; health
 // comes from reg, so that it survives a reload. Errors name the
 // configuration key and match config.ErrKeyMaterial.
 func Load(cfg *config.Config, reg *Registry) (*Set, error) {
-	s := &Set{byName: map[string]*Intermediary{}}
+	s := &Set{byName: map[string]*Intermediary{}, reg: reg}
 	for i, ic := range cfg.Intermediaries {
 		key := ic.Key
 		if key == "" {
@@ -94,11 +175,25 @@ func (s *Set) ByURL(url string) (*Intermediary, error) {
 // Names returns the names in configuration order.
 func (s *Set) Names() []string { return append([]string(nil), s.names...) }
 
-// Views returns every intermediary's health, in configuration order.
+// Views returns every intermediary's health, in configuration order,
+// then the inline ones in use.
 func (s *Set) Views() []View {
-	out := make([]View, 0, len(s.names))
+	list := make([]*Intermediary, 0, len(s.names))
 	for _, n := range s.names {
-		im := s.byName[n]
+		list = append(list, s.byName[n])
+	}
+	s.mu.Lock()
+	inline := make([]string, 0, len(s.inline))
+	for n := range s.inline {
+		inline = append(inline, n)
+	}
+	sort.Strings(inline)
+	for _, n := range inline {
+		list = append(list, s.inline[n])
+	}
+	s.mu.Unlock()
+	out := make([]View, 0, len(list))
+	for _, im := range list {
 		v := im.Health.View()
 		v.URL = im.URL
 		out = append(out, v)

@@ -210,28 +210,45 @@ func (m *Mailbox) newClient(url string, cipher *x509.Certificate, signers *certs
 }
 
 // Route names the intermediary a message goes to, from its outgoing
-// metadata: the name pinned at submission, else (messages queued by
-// earlier versions) the URL pinned then, else ours. It is the send
-// engine's lane: messages to one intermediary are sent in order, those to
-// others beside them.
+// metadata: the name pinned at submission; else the URL pinned (by
+// earlier versions, or with the certificates of an intermediary an
+// address-book entry gives inline: intermediaries.InlineName); else ours.
+// It is the send engine's lane: messages to one intermediary are sent in
+// order, those to others beside them.
 func (m *Mailbox) Route(meta []byte) (string, error) {
+	sm, err := parseSendMeta(meta)
+	if err != nil {
+		return "", err
+	}
+	return m.route(sm)
+}
+
+func parseSendMeta(meta []byte) (sendMeta, error) {
 	var sm sendMeta
 	if len(meta) > 0 {
 		if err := json.Unmarshal(meta, &sm); err != nil {
-			return "", permanent("meta", fmt.Errorf("%w: %w", ErrOutgoingMeta, err))
+			return sm, permanent("meta", fmt.Errorf("%w: %w", ErrOutgoingMeta, err))
 		}
 	}
+	return sm, nil
+}
+
+func (m *Mailbox) route(sm sendMeta) (string, error) {
+	u := sm.RecipientIntermediaryURL
 	switch {
 	case sm.RecipientIntermediary != "":
 		return sm.RecipientIntermediary, nil
-	case sm.RecipientIntermediaryURL == "", sameURL(sm.RecipientIntermediaryURL, m.cfg.IntermediaryURL):
+	case u == "", sameURL(u, m.cfg.IntermediaryURL):
 		return m.cfg.IntermediaryName, nil
 	case m.cfg.Intermediaries != nil:
-		if im, err := m.cfg.Intermediaries.ByURL(sm.RecipientIntermediaryURL); err == nil {
+		if im, err := m.cfg.Intermediaries.ByURL(u); err == nil {
 			return im.Name, nil
 		}
+		if sm.RecipientIntermediaryCipherCert != "" {
+			return intermediaries.InlineName(u), nil
+		}
 	}
-	return "", permanent("intermediary", fmt.Errorf("%w: %s", ErrUnknownIntermediary, sm.RecipientIntermediaryURL))
+	return "", permanent("intermediary", fmt.Errorf("%w: %s", ErrUnknownIntermediary, u))
 }
 
 func sameURL(a, b string) bool { return strings.TrimRight(a, "/") == strings.TrimRight(b, "/") }
@@ -241,7 +258,11 @@ func sameURL(a, b string) bool { return strings.TrimRight(a, "/") == strings.Tri
 // intermediary's certificates and circuit. An intermediary that is not
 // configured is a permanent ErrUnknownIntermediary.
 func (m *Mailbox) TransportFor(meta []byte) (mailbox.Transport, error) {
-	name, err := m.Route(meta)
+	sm, err := parseSendMeta(meta)
+	if err != nil {
+		return nil, err
+	}
+	name, err := m.route(sm)
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +270,12 @@ func (m *Mailbox) TransportFor(meta []byte) (mailbox.Transport, error) {
 		return &osciTransport{m: m, client: m.client, health: m.cfg.Health}, nil
 	}
 	var im *intermediaries.Intermediary
-	if m.cfg.Intermediaries != nil {
+	switch {
+	case m.cfg.Intermediaries == nil:
+	case strings.HasPrefix(name, intermediaries.InlinePrefix):
+		im, err = m.cfg.Intermediaries.Inline(sm.RecipientIntermediaryURL, sm.RecipientIntermediaryCipherCert,
+			sm.RecipientIntermediarySignatureCerts, false)
+	default:
 		im, err = m.cfg.Intermediaries.Get(name)
 	}
 	if im == nil {

@@ -148,3 +148,58 @@ func TestOutageOfOneIntermediaryOpensItsCircuit(t *testing.T) {
 		t.Errorf("our own intermediary during the other's outage: %v", err)
 	}
 }
+
+// TestIntermediaryGivenInlineByTheEntry: an address-book entry may give
+// its intermediary's URL and certificates instead of a configured name;
+// the message goes there, encrypted to and verified with exactly those
+// certificates, in a lane of its own; the same URL with another key is
+// refused rather than mixed up with the first.
+func TestIntermediaryGivenInlineByTheEntry(t *testing.T) {
+	e := newOMEnv(t)
+	configured, srv := secondIntermediary(t, e, intermediaries.NewRegistry(e.clk.Now, nil))
+	pemOf := func(c *x509.Certificate) string {
+		return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}))
+	}
+	cipherB := omIssue(t, "intermediate-ca", "intermediary B cipher", "", 9201, x509.KeyUsageKeyEncipherment).Cert
+	sigB := omIssue(t, "intermediate-ca", "intermediary B signature", "", 9202, x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment).Cert
+	if _, err := configured.Get("justiz"); err != nil {
+		t.Fatal(err)
+	}
+	empty, err := intermediaries.Load(&config.Config{}, intermediaries.NewRegistry(e.clk.Now, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.a.mb.cfg
+	cfg.IntermediaryName, cfg.Intermediaries = "bebpo", empty
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bCert := pemOf(omSecondIdentity(t).Cipher.Cert)
+	metaWith := func(cipher *x509.Certificate) []byte {
+		return []byte(`{"recipientCert":` + strconv.Quote(bCert) + `,"recipientIntermediaryUrl":` + strconv.Quote(srv.URL) +
+			`,"recipientIntermediaryCipherCert":` + strconv.Quote(pemOf(cipher)) + `,"recipientIntermediarySignatureCerts":[` + strconv.Quote(pemOf(sigB)) + `]}`)
+	}
+	meta := metaWith(cipherB)
+	if lane, err := a.Route(meta); err != nil || lane != intermediaries.InlineName(srv.URL) {
+		t.Fatalf("Route = %q, %v", lane, err)
+	}
+	tr, err := a.TransportFor(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	id, err := tr.GetMessageID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.StoreDelivery(ctx, &mailbox.OutgoingDelivery{MessageID: id, Recipient: omSafeB, Subject: "Klage", Meta: meta}); err != nil {
+		t.Fatalf("store at the inline intermediary: %v", err)
+	}
+	if v := empty.Views(); len(v) != 1 || v[0].Name != intermediaries.InlineName(srv.URL) || v[0].LastSuccess.IsZero() {
+		t.Errorf("health of the inline intermediary: %+v", v)
+	}
+	if _, err := a.TransportFor(metaWith(sigB)); !errors.Is(err, ErrUnknownIntermediary) || mailbox.Classify(err) != mailbox.Permanent {
+		t.Errorf("the same URL with another cipher certificate: %v", err)
+	}
+}
