@@ -197,7 +197,7 @@ func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
 	d.rt.Store(rt)
 	mbs := make([]api.Mailbox, len(cfg.Mailboxes))
 	for i, m := range cfg.Mailboxes {
-		mbs[i] = api.Mailbox{Name: m.Name, SafeID: m.SafeID, PollInterval: m.PollInterval}
+		mbs[i] = api.Mailbox{Name: m.Name, SafeID: m.SafeID, PollInterval: m.PollInterval, Organisation: m.Card.Organisation}
 	}
 	d.api, err = api.New(api.Deps{Store: wakingStore{d.store, d.wakeSend}, Blobs: d.blobs, AddressBook: d.book,
 		DataDir: cfg.DataDir, Mailboxes: mbs, Tokens: tokens, Logger: log.Named("api"), Poll: d.poll, Now: opt.Now, Reprocessor: d.reprocessor,

@@ -233,6 +233,15 @@ func (w *BlobWriter) removeTemp(name string) {
 	_ = w.b.fs.Remove(name)
 }
 
+// Open reads back what was written so far, before Commit (a check that
+// must see the content before it is kept).
+func (w *BlobWriter) Open() (io.ReadCloser, error) {
+	if w.done {
+		return nil, ErrClosed
+	}
+	return w.b.fs.Open(w.f.Name())
+}
+
 // Abort discards the blob and removes its temporary file.
 func (w *BlobWriter) Abort() {
 	if w.done {

@@ -49,3 +49,10 @@ func Golden(t testing.TB, path string, got []byte, update bool) {
 	t.Errorf("%s differs at line %d, byte %d (go test -update rewrites it; review the diff):\n got: %q\nwant: %q",
 		path, line, i, got[lo:min(len(got), i+60)], want[lo:min(len(want), i+60)])
 }
+
+// Document returns a sample document of testdata/documents (PDF and TIFF
+// files made by real software: plain_gs.pdf is a plain one-page PDF).
+func Document(t testing.TB, name string) []byte {
+	t.Helper()
+	return ReadFile(t, filepath.Join(RepoRoot(t), "testdata", "documents", name))
+}

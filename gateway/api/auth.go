@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/ervb"
 )
 
 // Problem is an RFC 9457 problem detail, the body of every API error.
@@ -21,20 +22,23 @@ type Problem struct {
 	Detail string `json:"detail,omitempty"`
 	// Field names the request field that is wrong, where there is one.
 	Field string `json:"field,omitempty"`
+	// Findings are the ERVB pre-flight's findings of a refused message to
+	// a court: each with severity, file, rule and a German message.
+	Findings ervb.Findings `json:"findings,omitempty"`
 }
 
 // writeProblem answers with application/problem+json.
 func writeProblem(w http.ResponseWriter, status int, detail, field string) {
+	writeProblemOf(w, Problem{Status: status, Detail: detail, Field: field})
+}
+
+// writeProblemOf answers p, its type and title filled in.
+func writeProblemOf(w http.ResponseWriter, p Problem) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(Problem{
-		Type:   "about:blank",
-		Title:  http.StatusText(status),
-		Status: status,
-		Detail: detail,
-		Field:  field,
-	})
+	w.WriteHeader(p.Status)
+	p.Type, p.Title = "about:blank", http.StatusText(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
 }
 
 // writeJSON answers with a JSON body.

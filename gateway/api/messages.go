@@ -16,6 +16,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/ervb"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/field"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/logging"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
@@ -27,6 +28,9 @@ type SubmitResponse struct {
 	ID       int64  `json:"id"`
 	State    string `json:"state"`
 	Replayed bool   `json:"replayed,omitempty"`
+	// Warnings are the ERVB pre-flight's findings that did not refuse the
+	// message (a font not embedded, a link), in German.
+	Warnings ervb.Findings `json:"warnings,omitempty"`
 }
 
 // postMessage accepts a multipart/form-data message: one "message" JSON
@@ -130,7 +134,7 @@ func (s *Server) accepted(w http.ResponseWriter, a submit.Accepted) error {
 	if a.Replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
-	writeJSON(w, http.StatusAccepted, SubmitResponse{ID: a.Message.ID, State: string(a.Message.State), Replayed: a.Replayed})
+	writeJSON(w, http.StatusAccepted, SubmitResponse{ID: a.Message.ID, State: string(a.Message.State), Replayed: a.Replayed, Warnings: a.Warnings})
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -25,7 +26,15 @@ func problemFor(err error) (status int, detail, fieldName string) {
 	var fe *field.Error
 	var mbe *http.MaxBytesError
 	var te *mailbox.TransitionError
+	var pe *submit.PreflightError
 	switch {
+	case errors.As(err, &pe):
+		errs := pe.Findings.Errors()
+		msgs := make([]string, len(errs))
+		for i, f := range errs {
+			msgs[i] = f.File + ": " + f.Message
+		}
+		return http.StatusUnprocessableEntity, "the ERVB pre-flight refused the documents: " + strings.Join(msgs, "; "), "document"
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body exceeds %d bytes", mbe.Limit), "body"
 	case errors.As(err, &fe):
@@ -37,7 +46,8 @@ func problemFor(err error) (status int, detail, fieldName string) {
 			status = http.StatusNotFound
 		case errors.Is(fe.Err, addressbook.ErrExists), errors.Is(fe.Err, submit.ErrIdempotencyConflict):
 			status = http.StatusConflict
-		case errors.Is(fe.Err, submit.ErrUnknownRecipient), errors.Is(fe.Err, addressbook.ErrBadCertificate), errors.Is(fe.Err, submit.ErrUnknownMailbox),
+		case errors.Is(fe.Err, submit.ErrRecord), errors.Is(fe.Err, submit.ErrNoRecord),
+			errors.Is(fe.Err, submit.ErrUnknownRecipient), errors.Is(fe.Err, addressbook.ErrBadCertificate), errors.Is(fe.Err, submit.ErrUnknownMailbox),
 			errors.Is(fe.Err, addressbook.ErrUnknownIntermediary), errors.Is(fe.Err, addressbook.ErrUnknownCourt), errors.Is(fe.Err, submit.ErrAmbiguousRecipient):
 			status = http.StatusUnprocessableEntity
 		}
@@ -69,7 +79,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if status >= 500 {
 		s.d.Logger.Error("api request failed", zap.String("path", r.URL.Path), zap.Int("status", status), zap.Error(err))
 	}
-	writeProblem(w, status, detail, name)
+	p := Problem{Status: status, Detail: detail, Field: name}
+	if pe := (*submit.PreflightError)(nil); errors.As(err, &pe) {
+		p.Findings = pe.Findings
+	}
+	writeProblemOf(w, p)
 }
 
 // opTarget names where an operator action would have taken a message.

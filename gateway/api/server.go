@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,6 +53,9 @@ type Mailbox struct {
 	Name         string
 	SafeID       string
 	PollInterval time.Duration
+	// Organisation names the mailbox as the sender of XJustiz records
+	// (its business card's organisation); empty: its name.
+	Organisation string
 }
 
 // Limits bound what a request may cost. Zero fields take the defaults.
@@ -149,11 +153,24 @@ func New(d Deps) (*Server, error) {
 	}
 	lim := d.Limits.withDefaults()
 	names := make([]string, len(d.Mailboxes))
+	senders := map[string]string{}
 	for i, m := range d.Mailboxes {
 		names[i] = m.Name
+		if m.Organisation != "" {
+			senders[m.Name] = m.Organisation
+		}
+	}
+	// The ERVB pre-flight spools what it must read twice beside the
+	// gateway's other spools, never in a shared temporary directory.
+	spool := ""
+	if d.DataDir != "" {
+		spool = filepath.Join(d.DataDir, "spool")
+		if err := os.MkdirAll(spool, 0o700); err != nil {
+			return nil, fmt.Errorf("api: spool: %w", err)
+		}
 	}
 	sub, err := submit.New(submit.Config{Store: d.Store, Blobs: d.Blobs, AddressBook: d.AddressBook,
-		Mailboxes: names, Limits: lim.Submit, Now: d.Now})
+		Mailboxes: names, Senders: senders, Limits: lim.Submit, Now: d.Now, TempDir: spool})
 	if err != nil {
 		return nil, err
 	}

@@ -69,7 +69,7 @@ func TestDirectoryOfEveryCourt(t *testing.T) {
 		t.Fatalf("%d courts, dissolved %q", len(entries), dissolved)
 	}
 	all := writeJSON(t, map[string]any{"entries": entries})
-	doc := cliFiles(t, apitest.Doc{Name: "Klage.pdf", Content: "%PDF klage"})[0]
+	doc := cliFiles(t, apitest.Doc{Name: "Klage.pdf", Content: string(certstest.Document(t, "plain_gs.pdf"))})[0]
 	ab := func(args ...string) []string {
 		return append([]string{"addressbook", args[0], "--api", e.TS.URL}, args[1:]...)
 	}

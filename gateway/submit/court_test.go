@@ -1,6 +1,7 @@
 package submit_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
@@ -66,7 +68,7 @@ func TestSubmitResolvesCourtAndIntermediary(t *testing.T) {
 			req.Subject = "Klage"
 			d := sub.Begin()
 			defer d.Abort()
-			if err := d.AddDocument("Klage.pdf", "", strings.NewReader("%PDF")); err != nil {
+			if err := d.AddDocument("Klage.pdf", "", bytes.NewReader(certstest.Document(t, "plain_gs.pdf"))); err != nil {
 				t.Fatal(err)
 			}
 			acc, err := d.Commit(context.Background(), req, "")

@@ -18,6 +18,7 @@ package submit
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,8 +29,11 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/courts"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/ervb"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/field"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/safeid"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/xjustiz"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -72,6 +76,10 @@ type MessageRequest struct {
 	CaseNumberRecipient      string `json:"caseNumberRecipient,omitempty"` // Aktenzeichen des Empfängers
 	EEBRequested             bool   `json:"eebRequested,omitempty"`        // elektronisches Empfangsbekenntnis
 	MessageType              string `json:"messageType,omitempty"`         // OSCI/EGVP Nachrichtentyp
+	// DocumentClass is the GDS.Dokumentklasse code of the documents in
+	// the XJustiz record built for a message to a court (default "015",
+	// Schreiben; "003" is Klage / Antrag).
+	DocumentClass string `json:"documentClass,omitempty"`
 }
 
 // DefaultMessageType is the EGVP message type of an ordinary message.
@@ -98,6 +106,12 @@ type OutgoingMeta struct {
 	RecipientIntermediaryURL            string   `json:"recipientIntermediaryUrl,omitempty"`
 	RecipientIntermediaryCipherCert     string   `json:"recipientIntermediaryCipherCert,omitempty"`
 	RecipientIntermediarySignatureCerts []string `json:"recipientIntermediarySignatureCerts,omitempty"`
+	// CourtCode is the recipient's court (GDS.Gerichte) when its address
+	// book entry names one; XJustizMessageID is the eigeneNachrichtenID of
+	// the message's XJustiz record, which a court's eEB answer names in
+	// fremdeNachrichtenID.
+	CourtCode        string `json:"courtCode,omitempty"`
+	XJustizMessageID string `json:"xjustizMessageId,omitempty"`
 }
 
 // Limits are the ERVB limits for one message, checked while the
@@ -129,8 +143,11 @@ type Submitter struct {
 	blobs     *mailbox.Blobs
 	book      *addressbook.Book
 	mailboxes []string
+	senders   map[string]string
 	limits    Limits
 	now       func() time.Time
+	codec     *xjustiz.Codec
+	ervb      ervb.Checker
 }
 
 // Config wires a Submitter.
@@ -139,8 +156,18 @@ type Config struct {
 	Blobs       *mailbox.Blobs
 	AddressBook *addressbook.Book
 	Mailboxes   []string // our mailbox names; the first is the default
-	Limits      Limits
-	Now         func() time.Time
+	// Senders names each mailbox's organisation as an XJustiz record's
+	// sender (absender); a mailbox not listed is named by its name.
+	Senders map[string]string
+	Limits  Limits
+	Now     func() time.Time
+	Rand    io.Reader // UUIDs of XJustiz records; default crypto/rand
+	// XJustiz builds and validates the records of messages to courts;
+	// nil: the default generation.
+	XJustiz *xjustiz.Codec
+	// TempDir is where the pre-flight spools a document it must read
+	// twice; default the system's.
+	TempDir string
 }
 
 // New builds a Submitter.
@@ -151,8 +178,21 @@ func New(c Config) (*Submitter, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	return &Submitter{store: c.Store, blobs: c.Blobs, book: c.AddressBook, mailboxes: c.Mailboxes,
-		limits: c.Limits.WithDefaults(), now: c.Now}, nil
+	if c.Rand == nil {
+		c.Rand = rand.Reader
+	}
+	s := &Submitter{store: c.Store, blobs: c.Blobs, book: c.AddressBook, mailboxes: c.Mailboxes, senders: c.Senders,
+		limits: c.Limits.WithDefaults(), now: c.Now, codec: c.XJustiz}
+	s.ervb.Limits = ervb.Limits{MaxFiles: s.limits.MaxFiles, MaxBytes: s.limits.MaxTotalBytes}
+	s.ervb.TempDir = c.TempDir
+	if s.codec == nil {
+		codec, err := xjustiz.New(xjustiz.Options{Now: c.Now, Rand: c.Rand})
+		if err != nil {
+			return nil, fmt.Errorf("submit: %w", err)
+		}
+		s.codec = codec
+	}
+	return s, nil
 }
 
 // Limits returns the effective limits.
@@ -184,6 +224,7 @@ func (s *Submitter) DecodeMessageRequest(r io.Reader) (MessageRequest, error) {
 type resolved struct {
 	mailbox, recipient, subject string
 	meta                        OutgoingMeta
+	court                       courts.Court // the recipient's court, when its entry has a court code
 }
 
 // Check validates a request and resolves its recipient; errors are
@@ -263,6 +304,12 @@ func (s *Submitter) Check(ctx context.Context, req MessageRequest) (resolved, er
 	r.meta.RecipientCert, r.meta.RecipientFingerprint = e.CipherCert, e.Fingerprint
 	r.meta.RecipientIntermediary, r.meta.RecipientIntermediaryURL = e.Intermediary, e.IntermediaryURL
 	r.meta.RecipientIntermediaryCipherCert, r.meta.RecipientIntermediarySignatureCerts = e.IntermediaryCipherCert, e.IntermediarySignatureCerts
+	if e.CourtCode != "" {
+		if r.court, err = addressbook.CheckCourt("to", e.CourtCode); err != nil {
+			return r, err
+		}
+		r.meta.CourtCode = r.court.Code
+	}
 	return r, nil
 }
 
@@ -378,6 +425,9 @@ func (d *Draft) Abort() {
 type Accepted struct {
 	Message  mailbox.Message
 	Replayed bool // an earlier submission with the same idempotency key
+	// Warnings are the ERVB pre-flight's findings that do not refuse the
+	// message (a font not embedded, a link), in German for the clerk.
+	Warnings ervb.Findings
 }
 
 // Commit checks the request, commits the documents and enqueues the
@@ -391,6 +441,19 @@ func (d *Draft) Commit(ctx context.Context, req MessageRequest, key string) (Acc
 	}
 	if len(d.docs) == 0 {
 		return Accepted{}, field.Errorf(ErrNoDocuments, "document", "a message needs at least one document")
+	}
+	toCourt, err := d.courtRecord(ctx, &r, req)
+	if err != nil {
+		return Accepted{}, err
+	}
+	// The ERVB governs what courts accept: a message with an XJustiz
+	// record is checked file by file; between authorities the names and
+	// limits above are the rule.
+	var warnings ervb.Findings
+	if toCourt {
+		if warnings, err = d.preflight(ctx); err != nil {
+			return Accepted{}, err
+		}
 	}
 	for i, w := range d.writers {
 		ref, err := w.Commit()
@@ -409,13 +472,13 @@ func (d *Draft) Commit(ctx context.Context, req MessageRequest, key string) (Acc
 		Documents: d.docs, Meta: meta, IdempotencyKey: key, Now: d.s.now().UTC()})
 	switch {
 	case errors.Is(err, mailbox.ErrDuplicate):
-		return Accepted{Message: m, Replayed: true}, nil
+		return Accepted{Message: m, Replayed: true, Warnings: warnings}, nil
 	case errors.Is(err, mailbox.ErrDuplicateConflict):
 		return Accepted{}, field.Errorf(ErrIdempotencyConflict, "Idempotency-Key", "was used for message %d with other documents", m.ID)
 	case err != nil:
 		return Accepted{}, err
 	}
-	return Accepted{Message: m}, nil
+	return Accepted{Message: m, Warnings: warnings}, nil
 }
 
 // Lookup returns the message an idempotency key became, if any.
