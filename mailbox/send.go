@@ -44,8 +44,8 @@ type Sender struct {
 	// of one lane are worked on in order, the lanes of a round side by
 	// side: with a lane per intermediary, one that does not answer holds
 	// up only the messages to it.
-	Lane func(m Message) string
-	Policy    RetryPolicy // temporary failures; default DefaultSendPolicy
+	Lane   func(m Message) string
+	Policy RetryPolicy // temporary failures; default DefaultSendPolicy
 	// Confirm paces the polling of a sent message's Laufzettel until
 	// Reception is recorded; after its Lifetime the message stays sent.
 	Confirm RetryPolicy

@@ -273,7 +273,9 @@ func TestSilentIntermediaryHoldsUpOnlyItsOwnLane(t *testing.T) {
 	toSlow := submit(t, e, "an das Gericht")
 	toFast := submit(t, e, "an die Behörde")
 	s := newSender(e, fast)
-	s.Lane = func(m mailbox.Message) string { return map[bool]string{true: "justiz", false: "bebpo"}[m.ID == toSlow.ID] }
+	s.Lane = func(m mailbox.Message) string {
+		return map[bool]string{true: "justiz", false: "bebpo"}[m.ID == toSlow.ID]
+	}
 	s.Transport = func(m mailbox.Message) (mailbox.Transport, error) {
 		if s.Lane(m) == "justiz" {
 			return slow, nil
