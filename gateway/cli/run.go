@@ -41,10 +41,12 @@ func runDaemon(env *Env, args []string) error {
 
 func runDemo(env *Env, args []string) error {
 	fs := newFlagSet(env, "demo [options]",
-		"Create demo keys and a configuration under --dir (reused when run again), start an OSCI\n"+
-			"intermediary simulator and the gateway with two mailboxes on loopback, send a PDF from one\n"+
-			"mailbox to the other through the admin API and show it arriving in the folder intake.\n"+
-			"Then keep running until Ctrl-C so you can try the API and the CLI.")
+		"Create demo keys and a configuration under --dir (reused when run again), start two OSCI\n"+
+			"intermediary simulators (bebpo and justiz-nrw, each with its own keys) and the gateway with\n"+
+			"three mailboxes on loopback, send a PDF to a mailbox at the same intermediary and to a court\n"+
+			"at the other through the admin API, and show both arriving in the folder intakes and the\n"+
+			"court's reception on the process card. Then keep running until Ctrl-C so you can try the API\n"+
+			"and the CLI.")
 	dir := fs.String("dir", filepath.Join("var", "demo"), "demo directory")
 	if err := parseArgs(env, fs, args, 0, ""); err != nil {
 		return err
@@ -59,13 +61,17 @@ func runSimulator(env *Env, args []string) error {
 	fs := newFlagSet(env, "simulator [options]",
 		"Answer OSCI-Transport 1.2 orders on any path like an intermediary (getMessageId, storeDelivery,\n"+
 			"initDialog, fetchDelivery, fetchProcessCard, exitDialog). Mailboxes are keyed by the addressee's\n"+
-			"cipher certificate; deliveries are stored under --data as received. For tests only: the key files\n"+
-			"are read whatever their permissions. SIGINT or SIGTERM stops it.")
+			"cipher certificate; deliveries are stored under --data as received. It plays one intermediary\n"+
+			"with the keys given: run one process per intermediary, each with its own keys, --listen and\n"+
+			"--data. State other than the stored files lives in memory. For tests only: the key files are\n"+
+			"read whatever their permissions. SIGINT or SIGTERM stops it.")
 	listen := fs.String("listen", "127.0.0.1:18081", "address to listen on")
 	cipherP12 := fs.String("cipher-p12", "", "PKCS#12 file with the intermediary's cipher key (required)")
 	sigP12 := fs.String("signature-p12", "", "PKCS#12 file with the intermediary's signature key (required)")
 	pwFile := fs.String("password-file", "", "file holding the PKCS#12 password")
 	pwEnv := fs.String("password-env", "", "environment variable holding the PKCS#12 password")
+	sigPwFile := fs.String("signature-password-file", "", "file holding the signature keystore's password, when it differs")
+	sigPwEnv := fs.String("signature-password-env", "", "environment variable holding the signature keystore's password, when it differs")
 	data := fs.String("data", "", "directory for stored deliveries (required)")
 	if err := parseArgs(env, fs, args, 0, ""); err != nil {
 		return err
@@ -77,11 +83,17 @@ func runSimulator(env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	sigPw := pw
+	if *sigPwFile != "" || *sigPwEnv != "" {
+		if sigPw, err = readSecret(env, *sigPwFile, *sigPwEnv); err != nil {
+			return fmt.Errorf("signature key: %w", err)
+		}
+	}
 	cipher, err := demo.LoadSimulatorKey(*cipherP12, pw)
 	if err != nil {
 		return fmt.Errorf("cipher key: %w", err)
 	}
-	sig, err := demo.LoadSimulatorKey(*sigP12, pw)
+	sig, err := demo.LoadSimulatorKey(*sigP12, sigPw)
 	if err != nil {
 		return fmt.Errorf("signature key: %w", err)
 	}
