@@ -1,11 +1,13 @@
 // Package demo is the self-contained demonstration behind `make run`: demo
-// keys (a demo CA, RSA-3072 keystores), a configuration, the OSCI
-// intermediary simulator and the gateway with two mailboxes, all on
-// loopback under one directory that a second run reuses. It also serves
-// the stand-alone simulator command and gives the gateway's end-to-end
-// tests their fixture. It is the only production package that imports
-// osci/intermediary. Failures are returned as they are; nothing here is
-// retried.
+// keys (a demo CA, RSA-3072 keystores), a configuration, two OSCI
+// intermediary simulators with their own keys (bebpo and justiz-nrw) and
+// the gateway with three mailboxes, one of them a court at the second
+// intermediary, all on loopback under one directory that a second run
+// reuses. It also serves the stand-alone simulator command and gives the
+// gateway's end-to-end tests their fixture (Installation: one gateway's
+// directory; several may share the demo keys). It is the only production
+// package that imports osci/intermediary. Failures are returned as they
+// are; nothing here is retried.
 package demo
 
 import (
