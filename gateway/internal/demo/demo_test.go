@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/courts"
 )
 
 // TestDemoRunsAndReruns runs `bebpo-gateway demo` twice on one directory,
@@ -112,6 +113,15 @@ func TestDemoPKIKeysFollowOwnKeyPolicy(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDemoCourtIsInTheCodeList: the demo court's organisation is the
+// name GDS.Gerichte gives its court code.
+func TestDemoCourtIsInTheCodeList(t *testing.T) {
+	c, ok := courts.Lookup(Landgericht.CourtCode)
+	if !ok || c.Name != Landgericht.Organisation || c.Dissolved {
+		t.Fatalf("court code %q: %+v (found %v), want %q", Landgericht.CourtCode, c, ok, Landgericht.Organisation)
 	}
 }
 

@@ -140,14 +140,14 @@ func walkthrough(out io.Writer, l Layout, d *gateway.Daemon) {
 		filepath.Base(l.PDF()), Stadt.ID, apiURL, Gericht.ID, Intermediary.ConfigName, ids[Gericht.ID],
 		Landgericht.ID, Landgericht.Organisation, Landgericht.CourtCode, JustizIntermediary.ConfigName, ids[Landgericht.ID])
 	arrived := true
-	for _, to := range []Mailbox{Gericht, Landgericht} {
+	for i, to := range []Mailbox{Gericht, Landgericht} {
 		entry, state, err := waitIntake(ctx, client, l, to, ids[to.ID])
 		if err != nil {
 			fmt.Fprintf(out, "   not arrived at %q yet (outgoing state %q): %v\n   the gateway keeps trying; see %s\n", to.ID, state, err, l.Log())
 			arrived = false
 			continue
 		}
-		fmt.Fprintf(out, "5. Arrived in the folder intake of %q (outgoing message now %q):\n   %s\n", to.ID, state, entry)
+		fmt.Fprintf(out, "%d. Arrived in the folder intake of %q (outgoing message now %q):\n   %s\n", 5+i, to.ID, state, entry)
 		if ents, err := os.ReadDir(entry); err == nil {
 			for _, e := range ents {
 				fmt.Fprintf(out, "     %s\n", e.Name())
@@ -162,12 +162,13 @@ func walkthrough(out io.Writer, l Layout, d *gateway.Daemon) {
 	}
 	cfg := l.Config()
 	fmt.Fprintf(out, `
-What happened: the API stored the PDF durably and queued it; the send engine signed and encrypted it
-and delivered it to each recipient's intermediary (OSCI storeDelivery): to %s for %q, to %s for the
-court, encrypted to that intermediary's certificate; the fetch engines of %q and %q fetched them from
-their own intermediaries, verified signatures and certificates, decrypted them, stored them, and handed
-them to the eAkte folder intakes. The process card of the court's message came from %s, signed with
-its key, which the gateway checked against the certificate pinned for %s.
+What happened: the API stored the PDF durably and queued it twice; the send engine signed and
+encrypted each message and delivered it to its recipient's intermediary (OSCI storeDelivery), %s
+for %q and %s for the court, encrypted to that intermediary's certificate. The fetch engines of
+%q and %q fetched them from their own intermediaries, verified signatures and certificates,
+decrypted them, stored them and handed them to the eAkte folder intakes. The court's process card
+came from %s, signed with its own key, which the gateway checked against the certificate pinned
+for %s.
 
 Try (in another terminal, from this directory):
   ./bin/bebpo-gateway messages list --config %s
@@ -204,7 +205,7 @@ func printCourtCard(ctx context.Context, out io.Writer, c *api.Client, id int64,
 		return
 	}
 	pc := m.ProcessCard
-	fmt.Fprintf(out, "6. The court fetched it: process card (Laufzettel) of %s from %s, message now %q:\n", pc.OSCIMessageID, JustizIntermediary.ConfigName, m.State)
+	fmt.Fprintf(out, "7. The court fetched it: process card (Laufzettel) of %s from %s, message now %q:\n", pc.OSCIMessageID, JustizIntermediary.ConfigName, m.State)
 	for _, row := range []struct {
 		what string
 		at   time.Time
