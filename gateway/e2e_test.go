@@ -25,7 +25,6 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/durable"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/outfolder"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
-	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/intermediary"
 )
 
@@ -229,18 +228,7 @@ func (e *e2eEnv) send(ctx context.Context, subject, key string) (int64, error) {
 }
 
 // intakeEntries returns the complete entries of gericht's folder intake.
-func (e *e2eEnv) intakeEntries() []string {
-	ents, _ := os.ReadDir(e.l.Intake(demo.Gericht.ID))
-	var out []string
-	for _, d := range ents {
-		if d.IsDir() && !strings.HasPrefix(d.Name(), ".") {
-			if _, err := os.Stat(filepath.Join(e.l.Intake(demo.Gericht.ID), d.Name(), mailbox.FileManifest)); err == nil {
-				out = append(out, d.Name())
-			}
-		}
-	}
-	return out
-}
+func (e *e2eEnv) intakeEntries() []string { return intakeEntries(e.l, demo.Gericht) }
 
 // waitIntake waits until gericht's intake holds n entries, then checks
 // that it stays at n (no late duplicate).

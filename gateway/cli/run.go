@@ -55,6 +55,8 @@ func runSimulator(env *Env, fs *flag.FlagSet, args []string) error {
 	sigP12 := fs.String("signature-p12", "", "PKCS#12 file with the intermediary's signature key (required)")
 	pwFile := fs.String("password-file", "", "file holding the PKCS#12 password")
 	pwEnv := fs.String("password-env", "", "environment variable holding the PKCS#12 password")
+	sigPwFile := fs.String("signature-password-file", "", "file holding the signature keystore's password, when it differs")
+	sigPwEnv := fs.String("signature-password-env", "", "environment variable holding the signature keystore's password, when it differs")
 	data := fs.String("data", "", "directory for stored deliveries (required)")
 	if err := parseArgs(env, fs, args, 0, ""); err != nil {
 		return err
@@ -66,11 +68,17 @@ func runSimulator(env *Env, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
+	sigPw := pw
+	if *sigPwFile != "" || *sigPwEnv != "" {
+		if sigPw, err = readSecret(env, *sigPwFile, *sigPwEnv); err != nil {
+			return fmt.Errorf("signature key: %w", err)
+		}
+	}
 	cipher, err := demo.LoadSimulatorKey(*cipherP12, pw)
 	if err != nil {
 		return fmt.Errorf("cipher key: %w", err)
 	}
-	sig, err := demo.LoadSimulatorKey(*sigP12, pw)
+	sig, err := demo.LoadSimulatorKey(*sigP12, sigPw)
 	if err != nil {
 		return fmt.Errorf("signature key: %w", err)
 	}

@@ -21,6 +21,7 @@ func TestSimulatorCommandArguments(t *testing.T) {
 		{"missing flags", []string{"simulator", "--data", dir}, ExitUsage, "", "required"},
 		{"extra argument", []string{"simulator", "x"}, ExitUsage, "", "unexpected argument"},
 		{"bad keystore", []string{"simulator", "--cipher-p12", notP12, "--signature-p12", notP12, "--password-file", pw, "--data", dir}, ExitFail, "", "cipher key"},
+		{"signature password twice", []string{"simulator", "--cipher-p12", notP12, "--signature-p12", notP12, "--password-file", pw, "--signature-password-file", pw, "--signature-password-env", "X", "--data", dir}, ExitFail, "", "signature key: give the secret either"},
 		{"password twice", []string{"simulator", "--cipher-p12", notP12, "--signature-p12", notP12, "--password-file", pw, "--password-env", "X", "--data", dir}, ExitFail, "", "either"},
 	})
 }

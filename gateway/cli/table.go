@@ -118,14 +118,18 @@ func commands() []*Command {
 			Usage: "simulator [options]",
 			Help: "Answer OSCI-Transport 1.2 orders on any path like an intermediary (getMessageId, storeDelivery,\n" +
 				"initDialog, fetchDelivery, fetchProcessCard, exitDialog). Mailboxes are keyed by the addressee's\n" +
-				"cipher certificate; deliveries are stored under --data as received. For tests only: the key files\n" +
-				"are read whatever their permissions. SIGINT or SIGTERM stops it."},
-		{Name: "demo", Summary: "run a self-contained demo: simulator, two mailboxes, one message", Run: runDemo,
+				"cipher certificate; deliveries are stored under --data as received. It plays one intermediary\n" +
+				"with the keys given: run one process per intermediary, each with its own keys, --listen and\n" +
+				"--data. State other than the stored files lives in memory. For tests only: the key files are\n" +
+				"read whatever their permissions. SIGINT or SIGTERM stops it."},
+		{Name: "demo", Summary: "run a self-contained demo: two intermediaries, three mailboxes, a court", Run: runDemo,
 			Usage: "demo [options]",
-			Help: "Create demo keys and a configuration under --dir (reused when run again), start an OSCI\n" +
-				"intermediary simulator and the gateway with two mailboxes on loopback, send a PDF from one\n" +
-				"mailbox to the other through the admin API and show it arriving in the folder intake.\n" +
-				"Then keep running until Ctrl-C so you can try the API and the CLI."},
+			Help: "Create demo keys and a configuration under --dir (reused when run again), start two OSCI\n" +
+				"intermediary simulators (bebpo and justiz-nrw, each with its own keys) and the gateway with\n" +
+				"three mailboxes on loopback, send a PDF to a mailbox at the same intermediary and to a court\n" +
+				"at the other through the admin API, and show both arriving in the folder intakes and the\n" +
+				"court's reception on the process card. Then keep running until Ctrl-C so you can try the API\n" +
+				"and the CLI."},
 		{Name: "version", Summary: "print the version and build information", Run: runVersion,
 			Usage: "version",
 			Help:  "Print the version of bebpo-gateway and the Go toolchain that built it."},

@@ -33,10 +33,17 @@
 //     sequence number, SOAP fault with a given code (before the order is
 //     executed, or after it as an attacker on the path could forge it),
 //     signed feedback with a given code instead of executing the order.
+//   - One Server is one intermediary: its own cipher and signature keys
+//     (Config.Cipher, Config.Signature) and data directory. Several run
+//     side by side, each behind its own listener, as a sender's and a
+//     recipient's intermediaries do.
 //
 // # What it does not
 //
-// State lives in memory (the files on disk are for inspection); no
+// State lives in memory (the files on disk are for inspection): a
+// restarted simulator on the same data directory keeps the stored files
+// but knows none of their deliveries, process cards or issued MessageIds;
+// no
 // forward/mediate/accept/process orders, no chunking, no certificate
 // validation beyond the signature math and the validity period.
 package intermediary

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/courts"
 )
 
 // TestDemoRunsAndReruns runs `bebpo-gateway demo` twice on one directory,
@@ -58,6 +59,18 @@ func TestDemoRunsAndReruns(t *testing.T) {
 		if _, err := os.Stat(m[2]); err != nil {
 			t.Errorf("run %d: printed intake path: %v", run, err)
 		}
+		// The court lives at the second intermediary: its intake has the
+		// message with a valid report, and its process card the reception.
+		m = regexp.MustCompile(`Arrived in the folder intake of "landgericht" \(outgoing message now "(sent|confirmed)"\):\n   (\S+)\n(?:     \S+\n)+   verification report \(pruefprotokoll\): valid\n`).FindStringSubmatch(got)
+		if m == nil {
+			t.Fatalf("run %d: no valid arrival at the court reported:\n%s", run, got)
+		}
+		if !strings.Contains(m[2], l.Intake(Landgericht.ID)) {
+			t.Errorf("run %d: the court's entry %s is not in its intake", run, m[2])
+		}
+		if !regexp.MustCompile(`process card \(Laufzettel\) of \S+ from justiz-nrw, message now "confirmed":\n(?:.*\n)*   received by the court \(reception\) +\d{4}-`).MatchString(got) {
+			t.Errorf("run %d: the court's reception is not shown:\n%s", run, got)
+		}
 		sig <- syscall.SIGTERM
 		select {
 		case err := <-done:
@@ -73,7 +86,8 @@ func TestDemoRunsAndReruns(t *testing.T) {
 func TestDemoPKIKeysFollowOwnKeyPolicy(t *testing.T) {
 	l := NewTestDir(t, "127.0.0.1:1", "127.0.0.1:2")
 	pki := demoPKI{dir: l.Keys()}
-	for _, party := range []string{Stadt.ID, Gericht.ID, Intermediary.ID} {
+	for _, p := range Parties() {
+		party := p.ID
 		t.Run(party, func(t *testing.T) {
 			sig, err := pki.load(party, certs.PurposeSignature)
 			if err != nil {
@@ -99,6 +113,15 @@ func TestDemoPKIKeysFollowOwnKeyPolicy(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDemoCourtIsInTheCodeList: the demo court's organisation is the
+// name GDS.Gerichte gives its court code.
+func TestDemoCourtIsInTheCodeList(t *testing.T) {
+	c, ok := courts.Lookup(Landgericht.CourtCode)
+	if !ok || c.Name != Landgericht.Organisation || c.Dissolved {
+		t.Fatalf("court code %q: %+v (found %v), want %q", Landgericht.CourtCode, c, ok, Landgericht.Organisation)
 	}
 }
 

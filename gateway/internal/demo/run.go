@@ -3,9 +3,11 @@ package demo
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -18,13 +20,18 @@ import (
 )
 
 // Run runs the demo in dir until a signal arrives on sig: demo keys and a
-// configuration (reused when run again), an OSCI intermediary simulator
-// and the gateway with two mailboxes on loopback; it sends a PDF from one
-// mailbox to the other through the admin API and shows it arriving in the
-// folder intake.
+// configuration (reused when run again), two OSCI intermediary
+// simulators and the gateway with three mailboxes on loopback; it sends
+// a PDF to a mailbox at the same intermediary and one to a court at the
+// other through the admin API, shows both arriving in the folder intakes
+// and the court's reception on the process card.
 func Run(out io.Writer, getenv func(string) string, dir string, sig <-chan os.Signal) error {
 	return runDemo(out, getenv, Layout{Dir: dir}, sig)
 }
+
+// demoSimulatorAddrs are the loopback addresses the demo's simulators
+// prefer, in the order of Sites.
+var demoSimulatorAddrs = []string{"127.0.0.1:18081", "127.0.0.1:18082"}
 
 func runDemo(out io.Writer, getenv func(string) string, l Layout, sig <-chan os.Signal) error {
 	ctx := context.Background()
@@ -37,21 +44,35 @@ func runDemo(out io.Writer, getenv func(string) string, l Layout, sig <-chan os.
 	} else {
 		lock.Close()
 	}
-	simLn, err := listenPreferred("127.0.0.1:18081")
-	if err != nil {
-		return fmt.Errorf("simulator: %w", err)
+	var lns []net.Listener
+	closeAll := func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+	inst := Installation{Sites: map[string]string{}, Mailboxes: []Mailbox{Stadt, Gericht, Landgericht},
+		Recipients: []Mailbox{Stadt, Gericht, Landgericht}}
+	for i, site := range Sites {
+		ln, err := listenPreferred(demoSimulatorAddrs[i])
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("simulator %s: %w", site.ConfigName, err)
+		}
+		lns = append(lns, ln)
+		inst.Sites[site.ConfigName] = ln.Addr().String()
 	}
 	apiLn, err := listenPreferred(config.DefaultAPIListen)
 	if err != nil {
-		simLn.Close()
+		closeAll()
 		return fmt.Errorf("api: %w", err)
 	}
-	fmt.Fprintln(out, "1. Keys: a demo CA, and RSA-3072 signature and cipher keys for two mailboxes and the intermediary")
+	lns = append(lns, apiLn)
+	inst.API = apiLn.Addr().String()
+	fmt.Fprintln(out, "1. Keys: a demo CA, and RSA-3072 signature and cipher keys for three mailboxes and two intermediaries")
 	start := time.Now()
-	created, err := prepareDemo(ctx, l, simLn.Addr().String(), apiLn.Addr().String(), time.Now, rand.Reader)
+	created, err := prepareDemo(ctx, l, inst, time.Now, rand.Reader)
 	if err != nil {
-		simLn.Close()
-		apiLn.Close()
+		closeAll()
 		return err
 	}
 	if created {
@@ -59,13 +80,18 @@ func runDemo(out io.Writer, getenv func(string) string, l Layout, sig <-chan os.
 	} else {
 		fmt.Fprintf(out, "   reusing %s/*.p12\n", l.Keys())
 	}
-	sim, err := startDemoSimulator(l, simLn)
-	if err != nil {
-		apiLn.Close()
-		return fmt.Errorf("simulator: %w", err)
+	for i, site := range Sites {
+		sim, err := startDemoSimulator(l, site, lns[i])
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("simulator %s: %w", site.ConfigName, err)
+		}
+		defer sim.Close()
 	}
-	defer sim.Close()
-	fmt.Fprintf(out, "2. OSCI intermediary simulator listening on http://%s/osci\n", simLn.Addr())
+	fmt.Fprintf(out, "2. Two OSCI intermediary simulators, each with its own keys:\n")
+	for _, site := range Sites {
+		fmt.Fprintf(out, "   %-11s %s (%s; log %s)\n", site.ConfigName, siteURL(inst.Sites[site.ConfigName]), site.Name, l.SimulatorLog(site.ConfigName))
+	}
 
 	logFile, err := os.OpenFile(l.Log(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -82,12 +108,15 @@ func runDemo(out io.Writer, getenv func(string) string, l Layout, sig <-chan os.
 	return nil
 }
 
-// walkthrough sends the sample PDF through the API, waits for it in
-// the recipient's folder intake and prints where to look next.
+// walkthrough sends the sample PDF through the API to a mailbox at the
+// same intermediary and to the court at the other, waits for both in the
+// recipients' folder intakes and for the court's reception on the
+// process card, and prints where to look next.
 func walkthrough(out io.Writer, l Layout, d *gateway.Daemon) {
 	apiURL := "http://" + d.APIAddr().String()
-	fmt.Fprintf(out, "3. Gateway running with mailboxes %q (%s) and %q (%s); admin API on %s\n",
-		Stadt.ID, Stadt.SafeID, Gericht.ID, Gericht.SafeID, apiURL)
+	fmt.Fprintf(out, "3. Gateway running with mailboxes %q (%s) and %q (%s) at %s, and %q (%s) at %s; admin API on %s\n",
+		Stadt.ID, Stadt.SafeID, Gericht.ID, Gericht.SafeID, Intermediary.ConfigName, Landgericht.ID, Landgericht.SafeID,
+		JustizIntermediary.ConfigName, apiURL)
 	tok, err := api.FirstToken(l.Tokens(), false)
 	if err != nil {
 		fmt.Fprintf(out, "   cannot read the API token: %v\n", err)
@@ -96,42 +125,61 @@ func walkthrough(out io.Writer, l Layout, d *gateway.Daemon) {
 	client := &api.Client{BaseURL: apiURL, Token: tok}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	req := submit.MessageRequest{Mailbox: Stadt.ID, To: Gericht.SafeID, Subject: "Demo: Klageschrift",
-		CaseNumberSender: "DEMO-1/2026"}
-	resp, err := client.Send(ctx, req, []string{l.PDF()}, fmt.Sprintf("demo-%d", time.Now().UnixNano()))
-	if err != nil {
-		fmt.Fprintf(out, "   sending failed: %v\n   see %s\n", err, l.Log())
-		return
+	ids := map[string]int64{}
+	for _, to := range []Mailbox{Gericht, Landgericht} {
+		req := submit.MessageRequest{Mailbox: Stadt.ID, To: to.SafeID, Subject: "Demo: Klageschrift an " + to.Organisation,
+			CaseNumberSender: "DEMO-1/2026"}
+		resp, err := client.Send(ctx, req, []string{l.PDF()}, fmt.Sprintf("demo-%s-%d", to.ID, time.Now().UnixNano()))
+		if err != nil {
+			fmt.Fprintf(out, "   sending to %q failed: %v\n   see %s\n", to.ID, err, l.Log())
+			return
+		}
+		ids[to.ID] = resp.ID
 	}
-	id := resp.ID
-	fmt.Fprintf(out, "4. Sent %s from %q to %q via POST %s/v1/messages: message id %d\n",
-		filepath.Base(l.PDF()), Stadt.ID, Gericht.ID, apiURL, id)
-	entry, state, err := WaitForIntake(ctx, client, l, id)
-	if err != nil {
-		fmt.Fprintf(out, "   not arrived yet (outgoing state %q): %v\n   the gateway keeps trying; see %s\n", state, err, l.Log())
-	} else {
-		fmt.Fprintf(out, "5. Arrived in the folder intake of %q (outgoing message now %q):\n   %s\n",
-			Gericht.ID, state, entry)
+	fmt.Fprintf(out, "4. Sent %s from %q via POST %s/v1/messages\n   to %q at %s (message id %d)\n   and to %q, %s (court code %s), at %s (message id %d)\n",
+		filepath.Base(l.PDF()), Stadt.ID, apiURL, Gericht.ID, Intermediary.ConfigName, ids[Gericht.ID],
+		Landgericht.ID, Landgericht.Organisation, Landgericht.CourtCode, JustizIntermediary.ConfigName, ids[Landgericht.ID])
+	arrived := true
+	for i, to := range []Mailbox{Gericht, Landgericht} {
+		entry, state, err := waitIntake(ctx, client, l, to, ids[to.ID])
+		if err != nil {
+			fmt.Fprintf(out, "   not arrived at %q yet (outgoing state %q): %v\n   the gateway keeps trying; see %s\n", to.ID, state, err, l.Log())
+			arrived = false
+			continue
+		}
+		fmt.Fprintf(out, "%d. Arrived in the folder intake of %q (outgoing message now %q):\n   %s\n", 5+i, to.ID, state, entry)
 		if ents, err := os.ReadDir(entry); err == nil {
 			for _, e := range ents {
 				fmt.Fprintf(out, "     %s\n", e.Name())
 			}
 		}
+		if v, err := readVerdict(entry); err == nil {
+			fmt.Fprintf(out, "   verification report (pruefprotokoll): %s\n", v)
+		}
+	}
+	if arrived {
+		printCourtCard(ctx, out, client, ids[Landgericht.ID], l)
 	}
 	cfg := l.Config()
 	fmt.Fprintf(out, `
-What happened: the API stored the PDF durably and queued it; the send engine signed and encrypted it
-and delivered it to the simulator (OSCI storeDelivery); the fetch engine of %q fetched it, verified
-signatures and certificates, decrypted it, stored it, and handed it to the eAkte folder intake.
+What happened: the API stored the PDF durably and queued it twice; the send engine signed and
+encrypted each message and delivered it to its recipient's intermediary (OSCI storeDelivery), %s
+for %q and %s for the court, encrypted to that intermediary's certificate. The fetch engines of
+%q and %q fetched them from their own intermediaries, verified signatures and certificates,
+decrypted them, stored them and handed them to the eAkte folder intakes. The court's process card
+came from %s, signed with its own key, which the gateway checked against the certificate pinned
+for %s.
 
 Try (in another terminal, from this directory):
   ./bin/bebpo-gateway messages list --config %s
   ./bin/bebpo-gateway messages show --config %s %d
-  ./bin/bebpo-gateway status --config %s
+  ./bin/bebpo-gateway messages requeue --config %s ID   (asks a sent message's process card at once)
+  ./bin/bebpo-gateway status --config %s --json   (each intermediary's health)
   ./bin/bebpo-gateway send --config %s --to %s --subject "Noch eine" %s
   ./bin/bebpo-gateway journal verify --data %s
   curl -s %s/metrics          (Prometheus metrics, no token needed)
   curl -s -H "Authorization: Bearer $(cut -d: -f2 %s)" %s/v1/messages
+  curl -s -H "Authorization: Bearer $(cut -d: -f2 %s)" %s/v1/intermediaries
 Or drop a folder with a document, message.json ({"to":"%s","subject":"Per Ordner"}) and
 an empty file .ready into %s.
 
@@ -141,20 +189,52 @@ an empty file .ready into %s.
   Config:    %s (edit, then kill -HUP %d to reload)
 
 Running until Ctrl-C.
-`, Gericht.ID, cfg, cfg, id, cfg, cfg, Gericht.SafeID, l.path("documents", "Antrag.pdf"), l.Data(), apiURL, l.Tokens(), apiURL,
-		Gericht.SafeID, l.Outgoing(), apiURL, l.Tokens(), apiURL, l.Log(), cfg, os.Getpid())
+`, Intermediary.ConfigName, Gericht.ID, JustizIntermediary.ConfigName, Gericht.ID, Landgericht.ID,
+		JustizIntermediary.ConfigName, JustizIntermediary.ConfigName,
+		cfg, cfg, ids[Landgericht.ID], cfg, cfg, cfg, Landgericht.SafeID, l.path("documents", "Antrag.pdf"), l.Data(), apiURL,
+		l.Tokens(), apiURL, l.Tokens(), apiURL, Gericht.SafeID, l.Outgoing(), apiURL, l.Tokens(), apiURL, l.Log(), cfg, os.Getpid())
+}
+
+// printCourtCard waits until the court's message is confirmed (the
+// gateway asks its process card at sending.confirm_first) and prints the
+// card's times and the checks the intermediary recorded.
+func printCourtCard(ctx context.Context, out io.Writer, c *api.Client, id int64, l Layout) {
+	m, err := WaitForState(ctx, c, id, string(mailbox.StateConfirmed))
+	if err != nil || m.ProcessCard == nil {
+		fmt.Fprintf(out, "   the court's process card shows no reception yet (state %q): %v\n   see %s\n", m.State, err, l.Log())
+		return
+	}
+	pc := m.ProcessCard
+	fmt.Fprintf(out, "7. The court fetched it: process card (Laufzettel) of %s from %s, message now %q:\n", pc.OSCIMessageID, JustizIntermediary.ConfigName, m.State)
+	for _, row := range []struct {
+		what string
+		at   time.Time
+	}{{"received by the intermediary (creation)", pc.Creation}, {"handed to the court (forwarding)", pc.Forwarding}, {"received by the court (reception)", pc.Reception}} {
+		fmt.Fprintf(out, "   %-40s %s\n", row.what, row.at.Local().Format(time.RFC3339))
+	}
+	for _, in := range pc.Inspections {
+		fmt.Fprintf(out, "   certificate checked by the intermediary: %s (%s, %s)\n", in.Subject, in.MathResult, in.OfflineResult)
+	}
 }
 
 // WaitForIntake follows the outgoing message until its OSCI MessageId
-// is known, then waits for the complete intake entry of that MessageId.
+// is known, then waits for the complete intake entry of that MessageId
+// at Gericht.
 func WaitForIntake(ctx context.Context, c *api.Client, l Layout, id int64) (string, string, error) {
+	return waitIntake(ctx, c, l, Gericht, id)
+}
+
+// waitIntake follows the outgoing message until its OSCI MessageId is
+// known, then waits for the complete intake entry of that MessageId in
+// the folder intake of to.
+func waitIntake(ctx context.Context, c *api.Client, l Layout, to Mailbox, id int64) (string, string, error) {
 	var state string
 	for {
 		m, err := c.GetMessage(ctx, id)
 		if err == nil {
 			state = m.State
 			if m.OSCIMessageID != "" {
-				entry := filepath.Join(l.Intake(Gericht.ID), mailbox.EntryName(m.OSCIMessageID))
+				entry := filepath.Join(l.Intake(to.ID), mailbox.EntryName(m.OSCIMessageID))
 				if _, err := os.Stat(filepath.Join(entry, mailbox.FileManifest)); err == nil {
 					return entry, state, nil
 				}
@@ -162,8 +242,38 @@ func WaitForIntake(ctx context.Context, c *api.Client, l Layout, id int64) (stri
 		}
 		select {
 		case <-ctx.Done():
-			return "", state, errors.New("no intake entry within 90 s")
+			return "", state, errors.New("no intake entry in time")
 		case <-time.After(300 * time.Millisecond):
 		}
 	}
+}
+
+// WaitForState follows a message until it is in state or ctx ends.
+func WaitForState(ctx context.Context, c *api.Client, id int64, state string) (api.MessageView, error) {
+	var m api.MessageView
+	for {
+		var err error
+		if m, err = c.GetMessage(ctx, id); err == nil && m.State == state {
+			return m, nil
+		}
+		select {
+		case <-ctx.Done():
+			return m, fmt.Errorf("message %d not %s in time (now %q)", id, state, m.State)
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+// readVerdict returns the verdict of an intake entry's verification
+// report (valid, invalid, indeterminate) as metadata.json holds it.
+func readVerdict(entry string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(entry, mailbox.FileMetadataJSON))
+	if err != nil {
+		return "", err
+	}
+	var meta mailbox.IntakeMetadata
+	if err := json.Unmarshal(b, &meta); err != nil {
+		return "", err
+	}
+	return meta.VerificationStatus, nil
 }

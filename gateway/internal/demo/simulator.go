@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
@@ -59,22 +58,26 @@ func RunSimulator(ctx context.Context, o SimulatorOptions) error {
 	return nil
 }
 
-// startDemoSimulator serves the in-process intermediary simulator.
-func startDemoSimulator(l Layout, ln net.Listener) (*http.Server, error) {
+// startDemoSimulator serves the in-process simulator playing site, with
+// its own keys, data directory and log.
+func startDemoSimulator(l Layout, site Site, ln net.Listener) (*http.Server, error) {
 	pki := demoPKI{dir: l.Keys()}
-	cipher, err := pki.load(Intermediary.ID, certs.PurposeCipher)
+	cipher, err := pki.load(site.ID, certs.PurposeCipher)
 	if err != nil {
 		return nil, err
 	}
-	sig, err := pki.load(Intermediary.ID, certs.PurposeSignature)
+	sig, err := pki.load(site.ID, certs.PurposeSignature)
 	if err != nil {
 		return nil, err
 	}
-	logFile, err := os.OpenFile(filepath.Join(l.Dir, "simulator.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err := os.MkdirAll(l.Simulator(site.ConfigName), 0o700); err != nil {
+		return nil, err
+	}
+	logFile, err := os.OpenFile(l.SimulatorLog(site.ConfigName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	srv, err := simulatorServer(cipher, sig, l.Simulator(), func(format string, a ...any) {
+	srv, err := simulatorServer(cipher, sig, l.Simulator(site.ConfigName), func(format string, a ...any) {
 		fmt.Fprintf(logFile, time.Now().UTC().Format(time.RFC3339)+" "+format+"\n", a...)
 	})
 	if err != nil {
