@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -251,6 +252,9 @@ func (s *Server) getDocument(w http.ResponseWriter, r *http.Request) error {
 		return field.Errorf(ErrDocumentNotFound, "n", "message %d has documents 0-%d, not %q", id, len(m.Documents)-1, r.PathValue("n"))
 	}
 	doc := m.Documents[n]
+	if !doc.PurgedAt.IsZero() {
+		return fmt.Errorf("%w on %s (its name, size and SHA-256 stay)", mailbox.ErrPurged, doc.PurgedAt.UTC().Format(time.RFC3339))
+	}
 	body, err := s.d.Blobs.Open(doc.SHA256)
 	if err != nil {
 		return err
