@@ -25,7 +25,11 @@ func commands() []*Command {
 			Help: "Hand documents to a running gateway for sending. The recipient must be in the address book\n" +
 				"unless --recipient-cert gives its cipher certificate. File names must follow the ERVB rules\n" +
 				"(letters incl. umlauts and ß, digits, _ and -, one dot before the extension, at most 90 characters).\n" +
-				"Prints the message id; the gateway sends it in the background ('messages show ID' follows it)."},
+				"Prints the message id; the gateway sends it in the background ('messages show ID' follows it).\n" +
+				"With --wait it shows the upload's progress and waits, within --timeout, until the recipient fetched\n" +
+				"the message (exit 0) or it failed (exit 1, with the reason). A busy gateway (503) is asked again after\n" +
+				"the time it names. Confirmation follows the recipient's intermediary (sending.confirm_first and\n" +
+				"sending.confirm_max; see docs/sending-and-keeping.md)."},
 		messagesCommand(),
 		{Name: "status", Summary: "show whether a running gateway is ready, and its queues", Run: runStatus,
 			Usage: "status [options]",
