@@ -201,6 +201,7 @@ func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
 	}
 	d.api, err = api.New(api.Deps{Store: wakingStore{d.store, d.wakeSend}, Blobs: d.blobs, AddressBook: d.book,
 		DataDir: cfg.DataDir, Mailboxes: mbs, Tokens: tokens, Logger: log.Named("api"), Poll: d.poll, Now: opt.Now, Reprocessor: d.reprocessor,
+		Limits: api.Limits{MaxUploadBytes: cfg.API.MaxUploadBytes},
 		Intermediaries: func() []intermediaries.View { return d.current().inters.Views() }})
 	if err != nil {
 		d.ln.Close()

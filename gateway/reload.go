@@ -100,7 +100,7 @@ func (d *Daemon) startOutFolder(cfg *config.Config) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	of := &outfolder.Folder{Root: o.Path, Mailbox: o.Mailbox, Interval: o.Interval, Submitter: d.api.Submitter(),
-		Logger: d.log.Named("outfolder"), Now: d.opt.Now}
+		Logger: d.log.Named("outfolder"), Now: d.opt.Now, Messages: d.store, Uploads: d.api.Uploads()}
 	d.outMu.Lock()
 	d.outCancel, d.outDone = cancel, done
 	d.outMu.Unlock()

@@ -48,6 +48,7 @@ func (d *Daemon) startWorkers() {
 		started = true
 		return false, nil
 	})
+	d.loop("retention", func() time.Duration { return retentionInterval }, nil, d.retentionRound)
 	d.loop("certificate expiry", func() time.Duration { return 6 * time.Hour }, nil, func(context.Context) (bool, error) {
 		d.updateExpiryMetrics(d.current())
 		return false, nil

@@ -93,14 +93,15 @@ type Blobs struct {
 	MaxBytes int64 // limit per blob, checked while writing; 0 = 1 GiB
 }
 
-// OpenBlobs opens (creating) a blob store and removes the temporary files
-// left by writes that were aborted or cut short by a crash.
+// OpenBlobs opens (creating) a blob store, removes the temporary files
+// left by writes that were aborted or cut short by a crash, and puts back
+// the files a garbage collection moved aside and did not finish with.
 func OpenBlobs(root string, fs FileSystem) (*Blobs, error) {
 	if fs == nil {
 		fs = OSFS{}
 	}
 	b := &Blobs{root: root, fs: fs, MaxBytes: 1 << 30}
-	for _, d := range []string{b.tmpDir(), filepath.Join(root, "sha256")} {
+	for _, d := range []string{b.tmpDir(), filepath.Join(root, "sha256"), b.purgeDir()} {
 		if err := fs.MkdirAll(d); err != nil {
 			return nil, diskErr("create blob directory", err)
 		}
@@ -117,7 +118,17 @@ func OpenBlobs(root string, fs FileSystem) (*Blobs, error) {
 			return nil, diskErr("remove stale temp file", err)
 		}
 	}
+	if err := b.restorePurged(); err != nil {
+		return nil, err
+	}
 	return b, nil
+}
+
+// ReadBlobs returns the blob store at root for reading beside the process
+// that writes it (a backup): unlike OpenBlobs it creates, removes and
+// restores nothing.
+func ReadBlobs(root string) *Blobs {
+	return &Blobs{root: root, fs: OSFS{}, MaxBytes: 1 << 30}
 }
 
 func (b *Blobs) tmpDir() string { return filepath.Join(b.root, "tmp") }

@@ -19,7 +19,8 @@ type CheckReport struct {
 
 // Check verifies the invariants a crash must never break: the journal
 // chain holds; every document of every message is a durable blob with the
-// recorded hash; a message past queued has a MessageId; a delivered one
+// recorded hash, unless retention removed it from a finished message; a
+// message past queued has a MessageId; a delivered one
 // has an intake record. It reads only and works beside a running gateway.
 func Check(ctx context.Context, st Store, blobs *Blobs) (CheckReport, error) {
 	var r CheckReport
@@ -65,6 +66,12 @@ func checkMessage(ctx context.Context, st Store, blobs *Blobs, m Message, docs *
 	}
 	for _, d := range m.Documents {
 		*docs++
+		if !d.PurgedAt.IsZero() {
+			if !IsFinal(m.State) {
+				bad("document %q purged while the message is %s", d.Name, m.State)
+			}
+			continue
+		}
 		if err := blobs.Verify(d.SHA256); err != nil {
 			bad("document %q: %v", d.Name, err)
 		}

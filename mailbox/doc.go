@@ -101,8 +101,28 @@
 //     stay as tombstones so a MessageId is never reused; their blobs are
 //     not yet garbage-collected.
 //
-// Temporary files of interrupted blob writes are removed by OpenBlobs, and
-// unfinished intake entries by NewFolderIntake.
+// Temporary files of interrupted blob writes are removed by OpenBlobs,
+// blob files a garbage collection had moved aside are put back by it, and
+// unfinished intake entries are removed by NewFolderIntake.
+//
+// # Retention
+//
+// Retention (per mailbox and direction) removes the documents of messages
+// that reached their end, delivered or confirmed, a configured time ago:
+// by default the bodies (BodyRoles); the original OSCI message is the
+// evidence of what arrived and goes only when a rule names it. Store.Purge
+// marks the document rows (Document.PurgedAt), journals one "purged"
+// entry per message and puts each blob that no unpurged document refers
+// to on a garbage list, in one transaction; message rows, process cards,
+// intake records and the journal stay. CollectGarbage then removes those
+// files, journaled as "blobs_removed". Blobs are shared by content, so a
+// file is removed only if it was last written before a grace period
+// (DefaultRetentionGrace, longer than any submission between its blob and
+// its row) and if, once moved aside into purge/, no kept document refers
+// to it; otherwise it is put back. A stop anywhere loses nothing kept: a
+// blob stays on the garbage list until its file is gone, and OpenBlobs
+// puts back a file left aside. A backup holds the collection lock
+// (Blobs.LockCollection) while it copies, and no file is removed then.
 //
 // # Incoming messages
 //

@@ -76,6 +76,9 @@ type Document struct {
 	ContentType string
 	SHA256      string // hex; the blob key
 	Size        int64
+	// PurgedAt is when retention removed the content (Store.Purge); the
+	// row, its name, hash and size stay as evidence. Zero while kept.
+	PurgedAt time.Time
 }
 
 // Role says what a document is to its message.
@@ -130,6 +133,9 @@ var (
 	ErrBlobMissing       = errors.New("mailbox: blob missing")
 	ErrBlobCorrupt       = errors.New("mailbox: blob corrupt")
 	ErrClosed            = errors.New("mailbox: closed")
+	// ErrPurged is returned for the content of a document that retention
+	// removed (Document.PurgedAt).
+	ErrPurged = errors.New("mailbox: document content removed by retention")
 )
 
 // TransitionError names the refused change; it matches ErrInvalidTransition.

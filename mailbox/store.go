@@ -96,6 +96,26 @@ type Store interface {
 	// that is no longer in the journal unchanged; see the package doc.
 	AnchoredHead(ctx context.Context) (JournalHead, error)
 
+	// Purge removes the content of the documents in p.Roles of up to
+	// p.Limit messages of one mailbox and direction that reached their end
+	// (PurgeableState) before p.Before: each document row stays with
+	// PurgedAt set, the message row, its card, intake record and journal
+	// stay, and one "purged" entry per message is journaled. Every blob
+	// that no document left unpurged refers to any more is put on the
+	// garbage list in the same transaction; the caller removes the files
+	// (CollectGarbage).
+	Purge(ctx context.Context, p PurgeRequest) (PurgeResult, error)
+	// BlobGarbage returns up to limit blobs of the garbage list, in hash
+	// order after the hash after ("" for the first page).
+	BlobGarbage(ctx context.Context, after string, limit int) ([]string, error)
+	// BlobReferenced reports whether a document not purged refers to the
+	// blob with SHA-256 h (a message stored after the blob was put on the
+	// garbage list, say).
+	BlobReferenced(ctx context.Context, h string) (bool, error)
+	// ForgetBlobGarbage takes blobs off the garbage list: their files are
+	// gone, or a document refers to them again.
+	ForgetBlobGarbage(ctx context.Context, hashes []string) error
+
 	Close() error
 }
 
@@ -108,6 +128,43 @@ type NewOutgoing struct {
 	Meta           []byte // the submitter's metadata (JSON), handed to the transport as OutgoingDelivery.Meta
 	IdempotencyKey string // optional; unique over all outgoing messages
 	Now            time.Time
+}
+
+// PurgeRequest selects what Store.Purge removes.
+type PurgeRequest struct {
+	Mailbox   string
+	Direction Direction
+	// Before: messages that reached PurgeableState(Direction) (their
+	// FinalizedAt) before this instant.
+	Before time.Time
+	Roles  []Role // default BodyRoles
+	Limit  int    // messages per call; default 100
+	Now    time.Time
+}
+
+// PurgeResult is what one Store.Purge call removed.
+type PurgeResult struct {
+	Messages  int   // messages with documents purged
+	Documents int   // document rows marked purged
+	Bytes     int64 // their recorded sizes
+	Garbage   int   // blobs put on the garbage list
+	More      bool  // Limit messages were purged: call again
+}
+
+// BodyRoles are the document bodies retention removes by default: the
+// content documents and structured data. The original OSCI message
+// (RoleOriginal) is the evidence of what arrived and is kept unless a
+// rule names it.
+var BodyRoles = []Role{RoleDocument, RoleStructured}
+
+// PurgeableState is the end state after which retention may remove the
+// documents of a message: delivered to the intake (incoming) or confirmed
+// as fetched by the recipient (outgoing).
+func PurgeableState(d Direction) State {
+	if d == Out {
+		return StateConfirmed
+	}
+	return StateDelivered
 }
 
 // StateCount is one row of CountByState.

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -16,7 +17,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
@@ -27,12 +30,20 @@ type Client struct {
 	BaseURL string // e.g. http://127.0.0.1:8440
 	Token   string
 	HTTP    *http.Client
+	// Progress, when set, is told the bytes of a submission sent so far
+	// and its total (Send).
+	Progress func(sent, total int64)
+	// Jitter spreads the waits after a 503: it returns how much to add to
+	// a wait of d (default: up to half of d, at random).
+	Jitter func(d time.Duration) time.Duration
 }
 
 // Error is an error answer of the API.
 type Error struct {
 	Status  int
 	Problem Problem
+	// RetryAfter is what a 503 answer's Retry-After header asked for.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -88,6 +99,9 @@ func (c *Client) send(req *http.Request, out any) error {
 
 func readAPIError(resp *http.Response) error {
 	e := &Error{Status: resp.StatusCode}
+	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs >= 0 {
+		e.RetryAfter = time.Duration(secs) * time.Second
+	}
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if json.Unmarshal(data, &e.Problem) != nil {
 		e.Problem.Detail = strings.TrimSpace(string(data))
@@ -114,33 +128,112 @@ func (c *Client) doJSON(ctx context.Context, method, path string, in, out any) e
 	return c.send(req, out)
 }
 
-// Send submits a message with the files as documents, streaming them.
-// A non-empty idempotency key makes a repeat return the first message.
+// Send submits a message with the files as documents, streaming them
+// with their length announced, so the gateway's upload budget counts
+// them right. A gateway that is busy (503 with Retry-After) is asked
+// again after the time it names, plus jitter, until ctx ends; a
+// non-empty idempotency key makes a repeat return the first message.
 func (c *Client) Send(ctx context.Context, m submit.MessageRequest, files []string, idempotencyKey string) (SubmitResponse, error) {
 	var out SubmitResponse
-	for _, f := range files {
-		if _, err := os.Stat(f); err != nil {
+	sizes := make([]int64, len(files))
+	for i, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil {
 			return out, err
 		}
+		sizes[i] = fi.Size()
 	}
-	pr, pw := io.Pipe()
-	mw := multipart.NewWriter(pw)
-	go func() { pw.CloseWithError(writeSendBody(mw, m, files)) }()
-	req, err := c.newRequest(ctx, http.MethodPost, "/v1/messages", pr)
-	if err != nil {
-		pr.Close()
+	boundary := multipart.NewWriter(io.Discard).Boundary()
+	var cw countingWriter
+	if err := writeSendBody(&cw, boundary, m, files, sizes); err != nil {
 		return out, err
 	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	if idempotencyKey != "" {
-		req.Header.Set("Idempotency-Key", idempotencyKey)
+	for {
+		err := c.sendOnce(ctx, m, files, idempotencyKey, boundary, cw.n, &out)
+		wait, busy := retryAfter(err)
+		if !busy {
+			return out, err
+		}
+		if c.Jitter != nil {
+			wait += c.Jitter(wait)
+		} else {
+			wait += time.Duration(rand.Int64N(int64(wait)/2 + 1))
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return out, fmt.Errorf("%w (gave up waiting: %w)", err, ctx.Err())
+		case <-t.C:
+		}
 	}
-	err = c.send(req, &out)
-	pr.Close()
-	return out, err
 }
 
-func writeSendBody(mw *multipart.Writer, m submit.MessageRequest, files []string) error {
+// sendOnce makes one submission request of length bytes.
+func (c *Client) sendOnce(ctx context.Context, m submit.MessageRequest, files []string, key, boundary string, length int64, out *SubmitResponse) error {
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(writeSendBody(pw, boundary, m, files, nil)) }()
+	var body io.Reader = pr
+	if c.Progress != nil {
+		body = &progressReader{r: pr, total: length, report: c.Progress}
+	}
+	req, err := c.newRequest(ctx, http.MethodPost, "/v1/messages", body)
+	if err != nil {
+		pr.Close()
+		return err
+	}
+	req.ContentLength = length
+	req.Header.Set("Content-Type", "multipart/form-data; boundary="+boundary)
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	err = c.send(req, out)
+	pr.Close()
+	return err
+}
+
+// retryAfter reports whether err is a busy gateway's 503 and how long it
+// asked to wait.
+func retryAfter(err error) (time.Duration, bool) {
+	var ae *Error
+	if !errors.As(err, &ae) || ae.Status != http.StatusServiceUnavailable || ae.RetryAfter <= 0 {
+		return 0, false
+	}
+	return ae.RetryAfter, true
+}
+
+type countingWriter struct{ n int64 }
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.n += int64(len(p))
+	return len(p), nil
+}
+
+// progressReader reports the bytes read through it.
+type progressReader struct {
+	r      io.Reader
+	sent   int64
+	total  int64
+	report func(sent, total int64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.sent += int64(n)
+	if n > 0 {
+		p.report(p.sent, p.total)
+	}
+	return n, err
+}
+
+// writeSendBody writes the multipart body to w. With sizes set it writes
+// the framing only and counts the files by their sizes: how long the body
+// will be.
+func writeSendBody(w io.Writer, boundary string, m submit.MessageRequest, files []string, sizes []int64) error {
+	mw := multipart.NewWriter(w)
+	if err := mw.SetBoundary(boundary); err != nil {
+		return err
+	}
 	h := textproto.MIMEHeader{}
 	h.Set("Content-Disposition", `form-data; name="message"`)
 	h.Set("Content-Type", "application/json")
@@ -151,20 +244,21 @@ func writeSendBody(mw *multipart.Writer, m submit.MessageRequest, files []string
 	if err := json.NewEncoder(pw).Encode(m); err != nil {
 		return err
 	}
-	for _, f := range files {
-		if err := writeFilePart(mw, f); err != nil {
+	for i, f := range files {
+		var size int64 = -1
+		if sizes != nil {
+			size = sizes[i]
+		}
+		if err := writeFilePart(mw, w, f, size); err != nil {
 			return err
 		}
 	}
 	return mw.Close()
 }
 
-func writeFilePart(mw *multipart.Writer, path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
+// writeFilePart writes one document part; with size >= 0 it writes the
+// part's header only and counts size bytes on w (a countingWriter).
+func writeFilePart(mw *multipart.Writer, w io.Writer, path string, size int64) error {
 	name := filepath.Base(path)
 	h := textproto.MIMEHeader{}
 	h.Set("Content-Disposition", mime.FormatMediaType("form-data", map[string]string{"name": "document", "filename": name}))
@@ -177,6 +271,15 @@ func writeFilePart(mw *multipart.Writer, path string) error {
 	if err != nil {
 		return err
 	}
+	if cw, ok := w.(*countingWriter); ok && size >= 0 {
+		cw.n += size
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
 	_, err = io.Copy(pw, f)
 	return err
 }

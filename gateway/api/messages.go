@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -36,14 +37,11 @@ type SubmitResponse struct {
 // postMessage accepts a multipart/form-data message: one "message" JSON
 // part and one or more "document" file parts, streamed to the blob store.
 func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
-	select {
-	case s.uploads <- struct{}{}:
-		defer func() { <-s.uploads }()
-	default:
-		w.Header().Set("Retry-After", "5")
-		writeProblem(w, http.StatusServiceUnavailable, fmt.Sprintf("%d uploads are in progress; try again shortly", cap(s.uploads)), "")
+	release, ok := s.admitUpload(w, r)
+	if !ok {
 		return nil
 	}
+	defer release()
 	var key string
 	if h := r.Header.Get("Idempotency-Key"); h != "" {
 		if err := submit.CheckIdempotencyKey(h); err != nil {
@@ -58,7 +56,7 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
 			return s.accepted(w, submit.Accepted{Message: m, Replayed: true})
 		}
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, s.lim.Submit.MaxTotalBytes+s.lim.Submit.MaxMessageBytes+8<<20)
+	r.Body = http.MaxBytesReader(w, r.Body, s.maxRequestBytes())
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return field.Errorf(nil, "Content-Type", "must be multipart/form-data with a boundary: %v", err)
@@ -258,6 +256,9 @@ func (s *Server) getDocument(w http.ResponseWriter, r *http.Request) error {
 		return field.Errorf(ErrDocumentNotFound, "n", "message %d has documents 0-%d, not %q", id, len(m.Documents)-1, r.PathValue("n"))
 	}
 	doc := m.Documents[n]
+	if !doc.PurgedAt.IsZero() {
+		return fmt.Errorf("%w on %s (its name, size and SHA-256 stay)", mailbox.ErrPurged, doc.PurgedAt.UTC().Format(time.RFC3339))
+	}
 	body, err := s.d.Blobs.Open(doc.SHA256)
 	if err != nil {
 		return err

@@ -63,6 +63,8 @@ func problemFor(err error) (status int, detail, fieldName string) {
 		return http.StatusServiceUnavailable, "the gateway cannot read deliveries again right now: " + err.Error(), ""
 	case errors.Is(err, mailbox.ErrNotFound):
 		return http.StatusNotFound, "no such message", "id"
+	case errors.Is(err, mailbox.ErrPurged):
+		return http.StatusGone, err.Error(), "n"
 	case errors.Is(err, mailbox.ErrBlobMissing), errors.Is(err, mailbox.ErrBlobCorrupt):
 		return http.StatusInternalServerError, "the stored document is missing or damaged; see the gateway log", ""
 	case errors.Is(err, mailbox.ErrDiskFull):

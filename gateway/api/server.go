@@ -64,7 +64,12 @@ type Limits struct {
 	MaxJSONBytes   int64 // JSON request bodies; default 1 MiB
 	MaxImportBytes int64 // address book import files; default 16 MiB
 	PageLimit      int   // default page size of lists; default 50 (max 500)
-	MaxUploads     int   // concurrent POST /v1/messages; default 4
+	// MaxUploadBytes bounds the bytes of the submissions (POST
+	// /v1/messages) being uploaded at once; default 256 MiB. Past it a
+	// submission is answered 503 with Retry-After, unless it is at most
+	// SmallUploadBytes (default 1 MiB) or nothing else is in flight.
+	MaxUploadBytes   int64
+	SmallUploadBytes int64
 	// PollStaleAfter is how many poll intervals may pass without a
 	// successful poll before /readyz fails; default 3 (at least 1 minute).
 	PollStaleAfter int
@@ -84,8 +89,11 @@ func (l Limits) withDefaults() Limits {
 	if l.PageLimit <= 0 {
 		l.PageLimit = 50
 	}
-	if l.MaxUploads <= 0 {
-		l.MaxUploads = 4
+	if l.MaxUploadBytes <= 0 {
+		l.MaxUploadBytes = 256 << 20
+	}
+	if l.SmallUploadBytes <= 0 {
+		l.SmallUploadBytes = 1 << 20
 	}
 	if l.PollStaleAfter <= 0 {
 		l.PollStaleAfter = 3
@@ -129,7 +137,7 @@ type Server struct {
 	lim     Limits
 	mux     *http.ServeMux
 	sub     *submit.Submitter
-	uploads chan struct{}
+	uploads *UploadBudget
 	m       *metrics.Gateway
 	ref     refusedCounts
 }
@@ -174,7 +182,7 @@ func New(d Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{d: d, lim: lim, mux: http.NewServeMux(), sub: sub, uploads: make(chan struct{}, lim.MaxUploads)}
+	s := &Server{d: d, lim: lim, mux: http.NewServeMux(), sub: sub, uploads: NewUploadBudget(lim.MaxUploadBytes, lim.SmallUploadBytes)}
 	s.m = metrics.NewGateway(d.Metrics, d.Store, d.Now)
 	if d.Intermediaries != nil {
 		s.m.WatchIntermediaries(d.Intermediaries)
@@ -183,6 +191,10 @@ func New(d Deps) (*Server, error) {
 	s.routes()
 	return s, nil
 }
+
+// Uploads returns the upload byte budget, which the outgoing folder
+// shares by waiting for it.
+func (s *Server) Uploads() *UploadBudget { return s.uploads }
 
 // Submitter returns the submission path, for the outgoing folder.
 func (s *Server) Submitter() *submit.Submitter { return s.sub }

@@ -57,6 +57,9 @@ type DocumentView struct {
 	SHA256      string `json:"sha256"`
 	Size        int64  `json:"size"`
 	Href        string `json:"href"`
+	// PurgedAt is when retention removed the content (the download then
+	// answers 410 Gone).
+	PurgedAt time.Time `json:"purgedAt,omitzero"`
 }
 
 // ProcessCardView is the Laufzettel.
@@ -102,7 +105,7 @@ func ViewMessage(m mailbox.Message) MessageView {
 	}
 	for i, d := range m.Documents {
 		v.Documents = append(v.Documents, DocumentView{N: i, Role: string(d.Role), Name: d.Name, ContentType: d.ContentType,
-			SHA256: d.SHA256, Size: d.Size, Href: fmt.Sprintf("/v1/messages/%d/documents/%d", m.ID, i)})
+			SHA256: d.SHA256, Size: d.Size, Href: fmt.Sprintf("/v1/messages/%d/documents/%d", m.ID, i), PurgedAt: d.PurgedAt})
 	}
 	return v
 }

@@ -28,7 +28,11 @@ func commands() []*Command {
 				"entry with that court code (GDS.Gerichte); it is refused, naming the candidates, when the\n" +
 				"address book holds none or more than one. File names must follow the ERVB rules\n" +
 				"(letters incl. umlauts and ß, digits, _ and -, one dot before the extension, at most 90 characters).\n" +
-				"Prints the message id; the gateway sends it in the background ('messages show ID' follows it)."},
+				"Prints the message id; the gateway sends it in the background ('messages show ID' follows it).\n" +
+				"With --wait it shows the upload's progress and waits, within --timeout, until the recipient fetched\n" +
+				"the message (exit 0) or it failed (exit 1, with the reason). A busy gateway (503) is asked again after\n" +
+				"the time it names. Confirmation follows the recipient's intermediary (sending.confirm_first and\n" +
+				"sending.confirm_max; see docs/sending-and-keeping.md)."},
 		messagesCommand(),
 		{Name: "status", Summary: "show whether a running gateway is ready, and its queues", Run: runStatus,
 			Usage: "status [options]",
@@ -48,6 +52,18 @@ func commands() []*Command {
 					"logged first: this makes the journal as it is now the reference. The gateway must be stopped;\n" +
 					"the step is journaled with your user name and the reason."},
 		}},
+		{Name: "backup", Summary: "back up a gateway's data consistently, also while it runs", Run: runBackup,
+			Usage: "backup (--config FILE | --data DIR) [options] DIR",
+			Help: "Write a consistent backup into DIR (new or empty), also while the gateway runs: the journal head\n" +
+				"file, then a snapshot of the database (one committed state), then every document the snapshot keeps\n" +
+				"(re-hashed while copied; retention removes none meanwhile), the address book, and last backup.json\n" +
+				"with the SHA-256 of each file. Run it as the gateway's user; the files are private (0600)."},
+		{Name: "restore", Summary: "restore a backup into a new or empty data directory", Run: runRestore,
+			Usage: "restore --data DIR [options] BACKUP",
+			Help: "Restore the backup in BACKUP into the data directory DIR, which must be new or empty (a directory\n" +
+				"holding anything is refused). Every file is checked against backup.json; afterwards the journal is\n" +
+				"verified against its head and every kept document against its SHA-256, as 'journal verify' does.\n" +
+				"Then point data_dir at DIR and start the gateway."},
 		{Name: "addressbook", Summary: "manage the recipients (SAFE-ID, court, intermediary, cipher certificate) of a running gateway", Subs: []*Command{
 			{Name: "list", Summary: "list the recipients", Run: runAddressList,
 				Usage: "addressbook list [options]",

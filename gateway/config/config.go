@@ -60,6 +60,11 @@ type APIConfig struct {
 	ClientCA   string `yaml:"client_ca"`   // PEM; enables TLS client certificates
 	TLSCert    string `yaml:"tls_cert"`
 	TLSKey     string `yaml:"tls_key"`
+	// MaxUploadBytes bounds the bytes of the submissions being uploaded
+	// at once (default 256 MiB); past it a submission is answered 503
+	// with Retry-After, except one of at most 1 MiB, which is never held
+	// back.
+	MaxUploadBytes int64 `yaml:"max_upload_bytes"`
 }
 
 // TrustConfig lists the CA certificates per use (certs.TrustSets); a CA
@@ -208,6 +213,8 @@ type MailboxConfig struct {
 	// keep the defaults. Raise one to read a parked delivery that broke a
 	// limit again (messages reprocess).
 	XMLLimits XMLLimitsConfig `yaml:"xml_limits"`
+	// Retention removes the documents of finished messages after a time.
+	Retention RetentionConfig `yaml:"retention"`
 }
 
 // XMLLimitsConfig are the limits of the hardened XML parser

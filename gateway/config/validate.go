@@ -128,6 +128,9 @@ func (a *APIConfig) validate(p *problems) {
 	if (a.TLSCert == "") != (a.TLSKey == "") {
 		p.add("api.tls_cert", "and api.tls_key go together")
 	}
+	if a.MaxUploadBytes < 0 {
+		p.add("api.max_upload_bytes", "must not be negative")
+	}
 }
 
 // IsLoopback reports whether host (a name or an address) is this host's
@@ -171,6 +174,7 @@ func (m *MailboxConfig) validate(p *problems, key string) {
 	if m.Intake == "" {
 		p.add(key+".intake", "is required")
 	}
+	m.Retention.validate(p, key+".retention")
 	if x := m.XMLLimits; x.MaxBytes < 0 || x.MaxDepth < 0 || x.MaxElements < 0 || x.MaxAttributes < 0 || x.MaxNamespaceDecls < 0 {
 		p.add(key+".xml_limits", "must not be negative")
 	}

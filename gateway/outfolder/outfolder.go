@@ -4,7 +4,13 @@
 // ".ready"; the watcher claims it by an atomic rename into processing/,
 // submits it through the one submission path (package submit: same
 // validation and limits as the API) and moves it to done/ or failed/ with
-// result.json beside the documents.
+// result.json beside the documents. In done/, result.json then follows
+// the message to its end: queued, sent (sentAt), confirmed (receptionAt)
+// or failed (code and reason), each time replaced atomically (temporary
+// file, fsync, rename, fsync directory), so a reader sees the old file or
+// the new one. While the gateway is busy (the API's upload budget is
+// spent) a submission waits for it, and after UploadWait stays in
+// processing/ for the next round; it is never refused for that.
 //
 // Guarantees:
 //   - A submission is sent at most once however often the daemon is
@@ -60,6 +66,16 @@ type Folder struct {
 	Submitter *submit.Submitter
 	Logger    *zap.Logger
 	Now       func() time.Time
+	// Messages, when set, lets result.json of each submission in done/
+	// follow its message to its end (sent, confirmed, failed).
+	Messages Messages
+	// Uploads, when set, is the byte budget the watcher waits for, at
+	// most UploadWait (default 10 minutes) before it leaves the
+	// submission for the next round.
+	Uploads    Uploads
+	UploadWait time.Duration
+
+	tracked map[string]string // submissions in done/ not at their end → state last written
 }
 
 // Names inside an outgoing folder.
@@ -80,14 +96,25 @@ var ErrUnsafeFolder = errors.New("outfolder: unsafe folder layout")
 // submission is tried again in the next round.
 var errChanged = errors.New("outfolder: a document changed while it was read")
 
-// Result is the content of result.json.
+// Result is the content of result.json: for a refused submission the
+// error and the field; for an accepted one the message id and its state
+// (queued, sent, confirmed, failed; held or deleted by an operator),
+// rewritten atomically as the message moves on, with the time the
+// intermediary took it (sentAt, Laufzettel Creation), the time the
+// recipient fetched it (receptionAt, Reception) and, failed, the
+// intermediary's code and reason. At is when the file was written.
 type Result struct {
-	ID       int64     `json:"id,omitempty"`
-	State    string    `json:"state,omitempty"`
-	Replayed bool      `json:"replayed,omitempty"`
-	Error    string    `json:"error,omitempty"`
-	Field    string    `json:"field,omitempty"`
-	At       time.Time `json:"at"`
+	ID            int64      `json:"id,omitempty"`
+	State         string     `json:"state,omitempty"`
+	Replayed      bool       `json:"replayed,omitempty"`
+	Error         string     `json:"error,omitempty"`
+	Field         string     `json:"field,omitempty"`
+	OSCIMessageID string     `json:"osciMessageId,omitempty"`
+	SentAt        *time.Time `json:"sentAt,omitempty"`
+	ReceptionAt   *time.Time `json:"receptionAt,omitempty"`
+	Code          string     `json:"code,omitempty"`
+	Reason        string     `json:"reason,omitempty"`
+	At            time.Time  `json:"at"`
 }
 
 func (o *Folder) defaults() {
@@ -99,6 +126,9 @@ func (o *Folder) defaults() {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.UploadWait <= 0 {
+		o.UploadWait = 10 * time.Minute
 	}
 }
 
@@ -207,7 +237,7 @@ func (o *Folder) RunOnce(ctx context.Context) (int, error) {
 			finished++
 		}
 	}
-	return finished, nil
+	return finished, r.track(ctx)
 }
 
 // prepare makes processing/, done/ and failed/ and refuses to work when
@@ -301,15 +331,24 @@ func (r *round) process(ctx context.Context, name string) (bool, error) {
 	var fe *field.Error
 	switch {
 	case err == nil:
-		res.ID, res.State, res.Replayed = acc.Message.ID, string(acc.Message.State), acc.Replayed
+		res.ID, res.State, res.Replayed = acc.Message.ID, ResultQueued, acc.Replayed
+		final := false
+		if r.Messages != nil {
+			final = r.follow(ctx, &res, acc.Message) // a replay may find the message further on
+		}
 		r.Logger.Info("outgoing folder: message accepted", zap.String("submission", name),
 			zap.Int64(logging.KeyMessageID, acc.Message.ID), zap.String(logging.KeyState, res.State), zap.Bool("replayed", acc.Replayed))
-		return true, r.finish(dir, name, Done, res)
+		target, err := r.finish(dir, name, Done, res)
+		if err == nil && r.tracked != nil && !final {
+			r.tracked[path.Base(target)] = res.State
+		}
+		return true, err
 	case errors.As(err, &fe):
 		res.Error, res.Field = err.Error(), fe.Field
 		// The reason may quote file names or subjects: it goes to result.json, not to the log.
 		r.Logger.Warn("outgoing folder: submission refused", zap.String("submission", name), zap.String("field", fe.Field), zap.String(logging.KeyReason, fe.Err.Error()))
-		return true, r.finish(dir, name, Failed, res)
+		_, err := r.finish(dir, name, Failed, res)
+		return true, err
 	case ctx.Err() != nil:
 		return false, ctx.Err()
 	default:
@@ -343,6 +382,13 @@ func (r *round) submit(ctx context.Context, name string) (submit.Accepted, error
 	key := "outfolder:" + name + ":" + digest
 	if m, ok, err := r.Submitter.Lookup(ctx, key); err != nil || ok {
 		return submit.Accepted{Message: m, Replayed: ok}, err
+	}
+	if r.Uploads != nil {
+		release, err := r.waitForUploads(ctx, dir, files)
+		if err != nil {
+			return submit.Accepted{}, err
+		}
+		defer release()
 	}
 	draft := r.Submitter.Begin()
 	defer draft.Abort()
@@ -465,25 +511,25 @@ func (r *round) openRegular(name string) (*os.File, fs.FileInfo, error) {
 // written in processing/, beside the submission, so a crash while it is
 // written never leaves a file that the recovery would take for a
 // document; the rename replaces whatever stands at result.json.
-func (r *round) finish(dir, name, to string, res Result) error {
+func (r *round) finish(dir, name, to string, res Result) (string, error) {
 	data, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := durable.WriteFileIn(r.root, path.Join(dir, ResultFile), Processing, append(data, '\n'), 0o640); err != nil {
-		return fmt.Errorf("outfolder: result: %w", err)
+		return "", fmt.Errorf("outfolder: result: %w", err)
 	}
 	target := path.Join(to, name)
 	if _, err := r.root.Lstat(target); err == nil {
 		target = fmt.Sprintf("%s-%d", target, r.Now().UnixNano())
 	}
 	if err := r.root.Rename(dir, target); err != nil {
-		return fmt.Errorf("outfolder: %w", err)
+		return "", fmt.Errorf("outfolder: %w", err)
 	}
 	if err := errors.Join(durable.SyncDirIn(r.root, Processing), durable.SyncDirIn(r.root, to)); err != nil {
-		return fmt.Errorf("outfolder: %w", err)
+		return "", fmt.Errorf("outfolder: %w", err)
 	}
-	return nil
+	return target, nil
 }
 
 // ownFile reports the gateway's own files in a submission directory: the
@@ -492,4 +538,24 @@ func (r *round) finish(dir, name, to string, res Result) error {
 func ownFile(n string) bool {
 	return n == Marker || n == ResultFile ||
 		strings.HasPrefix(n, "."+ResultFile+".") && strings.HasSuffix(n, ".tmp")
+}
+
+// waitForUploads reserves the documents' bytes from the upload budget the
+// API shares, waiting at most UploadWait: a busy gateway holds the
+// submission back, never refuses it (it stays in processing/ for the next
+// round).
+func (r *round) waitForUploads(ctx context.Context, dir string, files []string) (func(), error) {
+	var total int64
+	for _, n := range files {
+		if fi, err := r.root.Lstat(path.Join(dir, n)); err == nil {
+			total += fi.Size()
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, r.UploadWait)
+	defer cancel()
+	release, err := r.Uploads.Acquire(wctx, total)
+	if err != nil {
+		return nil, fmt.Errorf("outfolder: waited %s for the upload budget: %w", r.UploadWait, err)
+	}
+	return release, nil
 }

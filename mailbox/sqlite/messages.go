@@ -56,7 +56,7 @@ func getMessage(ctx context.Context, q querier, id int64) (mailbox.Message, erro
 }
 
 func loadDocuments(ctx context.Context, q querier, id int64) ([]mailbox.Document, error) {
-	rows, err := q.QueryContext(ctx, `SELECT role, name, content_type, sha256, size FROM documents WHERE message_id = ? ORDER BY seq`, id)
+	rows, err := q.QueryContext(ctx, `SELECT role, name, content_type, sha256, size, purged_at FROM documents WHERE message_id = ? ORDER BY seq`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -65,10 +65,11 @@ func loadDocuments(ctx context.Context, q querier, id int64) ([]mailbox.Document
 	for rows.Next() {
 		var d mailbox.Document
 		var role string
-		if err := rows.Scan(&role, &d.Name, &d.ContentType, &d.SHA256, &d.Size); err != nil {
+		var purged int64
+		if err := rows.Scan(&role, &d.Name, &d.ContentType, &d.SHA256, &d.Size, &purged); err != nil {
 			return nil, err
 		}
-		d.Role = mailbox.Role(role)
+		d.Role, d.PurgedAt = mailbox.Role(role), tm(purged)
 		docs = append(docs, d)
 	}
 	return docs, rows.Err()

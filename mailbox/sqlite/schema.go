@@ -166,5 +166,15 @@ CREATE TABLE journal_anchor (
 	at     INTEGER NOT NULL,
 	reason TEXT    NOT NULL
 );
+`, // 7: retention removes the content of documents of finished messages;
+	// the row stays, marked, and a blob no kept document refers to any
+	// more waits on blob_garbage until its file is removed.
+	`
+ALTER TABLE documents ADD COLUMN purged_at INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX messages_finalized ON messages (mailbox, direction, state, finalized_at);
+CREATE TABLE blob_garbage (
+	sha256    TEXT    PRIMARY KEY,
+	marked_at INTEGER NOT NULL
+);
 `,
 }

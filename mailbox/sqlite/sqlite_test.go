@@ -294,3 +294,52 @@ func TestMigrationAnchorsExistingJournal(t *testing.T) {
 		t.Fatalf("verify after the migration: %+v %v", r, err)
 	}
 }
+
+// TestSnapshotWhileWriting copies the database while another connection
+// commits: the copy is one committed state whose journal verifies.
+func TestSnapshotWhileWriting(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(ctx, filepath.Join(dir, FileName), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			s.Enqueue(ctx, mailbox.NewOutgoing{Mailbox: "mb", Recipient: "r", Documents: []mailbox.Document{{Role: mailbox.RoleDocument, Name: "a.pdf", SHA256: strings.Repeat("ab", 32), Size: 1}}})
+		}
+	}()
+	time.Sleep(50 * time.Millisecond)
+	cp := filepath.Join(t.TempDir(), "copy.db")
+	info, err := Snapshot(ctx, filepath.Join(dir, FileName), cp)
+	close(stop)
+	<-done
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Messages == 0 || info.Head.Seq != int64(info.Messages) || len(info.Blobs) != 1 {
+		t.Fatalf("snapshot %+v: want every message with its one journal entry and the one blob", info)
+	}
+	if _, err := Snapshot(ctx, filepath.Join(dir, FileName), cp); err == nil {
+		t.Fatal("a snapshot over an existing file must fail")
+	}
+	if err := mailbox.WriteJournalHead(nil, cp+HeadSuffix, info.Head); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(ctx, cp, Options{MustExist: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if r, err := mailbox.VerifyJournal(ctx, c); err != nil || r.HeadSeq != info.Head.Seq {
+		t.Fatalf("journal of the copy: %+v %v", r, err)
+	}
+}

@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"List", testList},
 		{"IdempotencyKey", testIdempotency},
 		{"CountByState", testCountByState},
+		{"Purge", testPurge},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })

@@ -112,6 +112,16 @@ func (a *Gateway) SetCertificateExpiry(mailboxName, purpose string, days int) {
 	a.m.Set(MetricCertificateExpiry, Labels{"mailbox": mailboxName, "purpose": purpose}, float64(days))
 }
 
+// MetricPurgedDocuments counts the documents retention removed.
+const MetricPurgedDocuments = "bebpo_retention_purged_documents_total"
+
+// Purged counts documents retention removed from finished messages of a
+// mailbox and direction (mailbox.Retention).
+func (a *Gateway) Purged(mailboxName, direction string, documents int) {
+	a.m.Describe(MetricPurgedDocuments, "counter", "Documents whose content retention removed, by mailbox and direction (the rows and the journal stay).")
+	a.m.Add(MetricPurgedDocuments, Labels{"mailbox": mailboxName, "direction": direction}, float64(documents))
+}
+
 // Request counts one admin API request by route pattern and status.
 func (a *Gateway) Request(route string, status int) {
 	if route == "" {

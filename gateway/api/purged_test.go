@@ -1,0 +1,45 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+)
+
+// TestPurgedDocumentIsGone: a document retention removed is shown with
+// its purge time and answers 410, the message itself stays.
+func TestPurgedDocumentIsGone(t *testing.T) {
+	e := apitest.NewEnvWithRecipient(t)
+	id := e.SubmitN(t, 1)[0]
+	ctx := context.Background()
+	for _, to := range []mailbox.State{mailbox.StateIDAssigned, mailbox.StateSending, mailbox.StateConfirmed} {
+		now := e.Clock.Now()
+		ms, err := e.Store.ClaimDue(ctx, mailbox.Out, now.Add(time.Hour), "w", time.Minute, 1)
+		if err != nil || len(ms) != 1 {
+			t.Fatalf("claim %v", err)
+		}
+		next := now
+		if to == mailbox.StateConfirmed {
+			next = time.Time{}
+		}
+		if _, err := e.Store.Apply(ctx, mailbox.Change{ID: id, Owner: "w", Token: ms[0].LeaseToken, To: to, OSCIMessageID: "govapp_1", Now: now, Next: next}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r, err := e.Store.Purge(ctx, mailbox.PurgeRequest{Mailbox: apitest.Mailbox, Direction: mailbox.Out, Before: e.Clock.Now().Add(time.Hour)}); err != nil || r.Documents != 1 {
+		t.Fatalf("purge %+v %v", r, err)
+	}
+	var v api.MessageView
+	if resp := e.DoJSON(t, "GET", fmt.Sprintf("/v1/messages/%d", id), nil, &v); resp.StatusCode != 200 || v.State != "confirmed" || v.Documents[0].PurgedAt.IsZero() {
+		t.Fatalf("view %d %+v", resp.StatusCode, v)
+	}
+	resp := e.Do(t, "GET", fmt.Sprintf("/v1/messages/%d/documents/0", id), nil, nil)
+	if p := apitest.ProblemOf(t, resp); resp.StatusCode != 410 || p.Field != "n" {
+		t.Fatalf("download of a purged document: %d %+v", resp.StatusCode, p)
+	}
+}
