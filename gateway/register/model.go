@@ -128,9 +128,9 @@ const (
 // query: the legal conditions are met, and only staff involved in the
 // award will see the answer.
 type Confirmation struct {
-	ConditionsMet    bool   `json:"conditionsMet"`
+	ConditionsMet     bool   `json:"conditionsMet"`
 	OnlyInvolvedStaff bool   `json:"onlyInvolvedStaff"`
-	By               string `json:"by"`
+	By                string `json:"by"`
 }
 
 // ConfirmationText is the German wording recorded with every query.
