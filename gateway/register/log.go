@@ -118,7 +118,7 @@ func QuerySheet(p Procedure, b Bidder, m Member, q Query) []byte {
 		"",
 		"Die Auskunft (PDF) danach dem Gateway übergeben:",
 		fmt.Sprintf("   bebpo-gateway register answer --query %d [--entries] DATEI.pdf", q.ID))
-	return renderPDF("Abfrage beim Wettbewerbsregister", lines)
+	return TextPDF("Abfrage beim Wettbewerbsregister", lines)
 }
 
 func dash(s string) string {

@@ -7,11 +7,11 @@ import (
 	"unicode/utf8"
 )
 
-// renderPDF writes a plain PDF 1.4 (A4, Helvetica with WinAnsiEncoding, so
+// TextPDF writes a plain PDF 1.4 (A4, Helvetica with WinAnsiEncoding, so
 // German umlauts print) of a title and lines of text, wrapped at width and
 // broken into pages. It is how the query sheet and the registration form
 // become documents the eAkte and the ERVB rules accept.
-func renderPDF(title string, lines []string) []byte {
+func TextPDF(title string, lines []string) []byte {
 	const perPage, width = 52, 95
 	var wrapped []string
 	for _, l := range lines {
