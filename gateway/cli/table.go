@@ -63,6 +63,7 @@ func commands() []*Command {
 					"with a header row (safeId,name,organisation,cipherCert,intermediaryUrl; cipherCert holds the PEM\n" +
 					"as a quoted field). All entries are checked first; the address book changes only if all are valid."},
 		}},
+		registerCommand(),
 		{Name: "certs", Summary: "inspect and verify certificates and keystores", Subs: []*Command{
 			{Name: "inspect", Summary: "show a certificate, certificate file or PKCS#12 keystore", Run: runCertsInspect,
 				Usage: "certs inspect [options] FILE",
