@@ -129,6 +129,8 @@ type Daemon struct {
 
 	events eventLog // business events, logged from the journal
 
+	reg *registerRuntime // the Wettbewerbsregister workflow; nil without register:
+
 	outMu     sync.Mutex
 	outCancel context.CancelFunc
 	outDone   chan struct{}
@@ -194,6 +196,11 @@ func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
 		d.closeStore()
 		return nil, fmt.Errorf("gateway: journal: %w", err)
 	}
+	if d.reg, err = openRegister(ctx, cfg, log, opt.Now, opt.Getenv); err != nil {
+		d.ln.Close()
+		d.closeStore()
+		return nil, err
+	}
 	d.rt.Store(rt)
 	mbs := make([]api.Mailbox, len(cfg.Mailboxes))
 	for i, m := range cfg.Mailboxes {
@@ -201,7 +208,7 @@ func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
 	}
 	d.api, err = api.New(api.Deps{Store: wakingStore{d.store, d.wakeSend}, Blobs: d.blobs, AddressBook: d.book,
 		DataDir: cfg.DataDir, Mailboxes: mbs, Tokens: tokens, Logger: log.Named("api"), Poll: d.poll, Now: opt.Now, Reprocessor: d.reprocessor,
-		Limits: api.Limits{MaxUploadBytes: cfg.API.MaxUploadBytes},
+		Register: d.reg.register(), Limits: api.Limits{MaxUploadBytes: cfg.API.MaxUploadBytes},
 		Intermediaries: func() []intermediaries.View { return d.current().inters.Views() }})
 	if err != nil {
 		d.ln.Close()
@@ -295,6 +302,10 @@ func (d *Daemon) unlock() {
 }
 
 func (d *Daemon) closeStore() {
+	if err := d.reg.close(); err != nil {
+		d.log.Error("closing the register store", zap.Error(err))
+	}
+	d.reg = nil
 	if d.store != nil {
 		if err := d.store.Close(); err != nil {
 			d.log.Error("closing the store", zap.Error(err))

@@ -28,6 +28,7 @@ const fetchLimit = 100
 func (d *Daemon) startWorkers() {
 	d.loop("send", func() time.Duration { return d.opt.SendInterval }, d.wakeSend, d.sendRound)
 	d.loop("intake", func() time.Duration { return d.opt.DeliverInterval }, d.wakeDeliver, d.deliverRound)
+	d.startRegisterWorkers()
 	for _, m := range d.current().cfg.Mailboxes {
 		name := m.Name
 		d.loop("fetch "+name, func() time.Duration { return d.pollInterval(name) }, nil,

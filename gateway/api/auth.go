@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -73,18 +74,36 @@ func (ts *TokenSet) Replace(next *TokenSet) {
 type tokenEntry struct {
 	label  string
 	digest [32]byte
+	roles  []string
 }
+
+// Roles a token may carry beyond the rights every token has. Register
+// data (Wettbewerbsregister answers: personal data about offences) needs
+// RoleProcurement; "legal" is reserved for the legal office.
+const (
+	RoleProcurement = "procurement"
+	RoleLegal       = "legal"
+)
+
+// knownRoles are the role names a tokens file line may end in.
+var knownRoles = map[string]bool{RoleProcurement: true, RoleLegal: true}
 
 // ErrNoTokens is returned for a tokens file that holds no token.
 var ErrNoTokens = errors.New("api: tokens file holds no token")
 
-// tokenLine is one token of a tokens file with its label.
-type tokenLine struct{ label, token string }
+// tokenLine is one token of a tokens file with its label and roles.
+type tokenLine struct {
+	label, token string
+	roles        []string
+}
 
 // readTokens reads a tokens file: one token a line, optionally
-// "label:token"; blank lines and lines starting with # are ignored. The
-// file is refused when others may read it, or its group unless
-// allowGroup; a token shorter than 16 characters is refused.
+// "label:token", optionally followed by ":role,role" naming known roles
+// ("vergabe:TOKEN:procurement"); a line whose last ":" part is not a list
+// of known roles keeps that part in the token, as before roles existed.
+// Blank lines and lines starting with # are ignored. The file is refused
+// when others may read it, or its group unless allowGroup; a token
+// shorter than 16 characters is refused.
 func readTokens(path string, allowGroup bool) ([]tokenLine, error) {
 	data, err := certs.ReadSecretFile(path, allowGroup)
 	if err != nil {
@@ -100,10 +119,16 @@ func readTokens(path string, allowGroup bool) ([]tokenLine, error) {
 		if i := strings.IndexByte(line, ':'); i > 0 {
 			label, line = line[:i], line[i+1:]
 		}
+		var roles []string
+		if i := strings.LastIndexByte(line, ':'); i > 0 {
+			if rs, ok := parseRoles(line[i+1:]); ok {
+				roles, line = rs, line[:i]
+			}
+		}
 		if len(line) < 16 {
 			return nil, fmt.Errorf("api: tokens file %s line %d: token shorter than 16 characters", path, n+1)
 		}
-		out = append(out, tokenLine{label, line})
+		out = append(out, tokenLine{label, line, roles})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%w: %s", ErrNoTokens, path)
@@ -119,7 +144,7 @@ func LoadTokens(path string, allowGroup bool) (*TokenSet, error) {
 	}
 	ts := &TokenSet{}
 	for _, l := range lines {
-		ts.entries = append(ts.entries, tokenEntry{label: l.label, digest: sha256.Sum256([]byte(l.token))})
+		ts.entries = append(ts.entries, tokenEntry{label: l.label, digest: sha256.Sum256([]byte(l.token)), roles: l.roles})
 	}
 	return ts, nil
 }
@@ -147,6 +172,40 @@ func (ts *TokenSet) Match(token string) (string, bool) {
 		}
 	}
 	return label, ok
+}
+
+// parseRoles reads "procurement,legal"; ok only when every name is a
+// known role.
+func parseRoles(s string) ([]string, bool) {
+	rs := strings.Split(s, ",")
+	for _, r := range rs {
+		if !knownRoles[r] {
+			return nil, false
+		}
+	}
+	return rs, true
+}
+
+// hasRole reports whether r's bearer token carries role. A client
+// certificate carries no role.
+func (ts *TokenSet) hasRole(r *http.Request, role string) bool {
+	if ts == nil {
+		return false
+	}
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return false
+	}
+	d := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	ts.mu.RLock()
+	defer ts.mu.RUnlock()
+	has := false
+	for _, e := range ts.entries {
+		if subtle.ConstantTimeCompare(d[:], e.digest[:]) == 1 && slices.Contains(e.roles, role) {
+			has = true
+		}
+	}
+	return has
 }
 
 // principal returns who made an authenticated request: a token label or

@@ -38,6 +38,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/intermediaries"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/metrics"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/register"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
@@ -126,8 +127,11 @@ type Deps struct {
 	// Intermediaries tells each configured intermediary's health (GET
 	// /v1/intermediaries, the status and the metrics); nil: none shown.
 	Intermediaries func() []intermediaries.View
-	Now            func() time.Time
-	Limits         Limits
+	// Register is the Wettbewerbsregister workflow (/v1/register/...,
+	// procurement role only); nil: those routes answer 503.
+	Register *register.Register
+	Now      func() time.Time
+	Limits   Limits
 }
 
 // Server is the admin HTTP API. It is a value the daemon constructs and
@@ -230,6 +234,8 @@ func (s *Server) routes() {
 	s.private("GET /v1/addressbook/{safeId}", s.getAddress)
 	s.private("PUT /v1/addressbook/{safeId}", s.putAddress)
 	s.private("DELETE /v1/addressbook/{safeId}", s.deleteAddress)
+
+	s.registerRoutes()
 }
 
 // public routes carry no message data: health, readiness, metrics. They

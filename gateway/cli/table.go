@@ -90,6 +90,7 @@ func commands() []*Command {
 					"address book changes only if all are valid. An entry equal to the stored one is left unchanged.\n" +
 					"--dry-run prints what would change and writes nothing."},
 		}},
+		registerCommand(),
 		{Name: "certs", Summary: "inspect and verify certificates and keystores", Subs: []*Command{
 			{Name: "inspect", Summary: "show a certificate, certificate file or PKCS#12 keystore", Run: runCertsInspect,
 				Usage: "certs inspect [options] FILE",

@@ -46,6 +46,7 @@ type Config struct {
 	Intakes        []IntakeConfig       `yaml:"intakes"`
 	OutgoingFolder *OutgoingConfig      `yaml:"outgoing_folder"`
 	AddressBook    string               `yaml:"address_book"`
+	Register       *RegisterConfig      `yaml:"register"`
 	// AllowGroupReadableSecrets accepts password and token files that the
 	// file's group may read (mode 0640, for a deployment where an
 	// administrators' group owns them). Files others may read are refused
@@ -425,6 +426,9 @@ func (c *Config) resolvePaths(base string) {
 	}
 	if c.OutgoingFolder != nil {
 		abs(&c.OutgoingFolder.Path)
+	}
+	if c.Register != nil {
+		c.Register.resolvePaths(abs)
 	}
 }
 

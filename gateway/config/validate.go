@@ -95,6 +95,9 @@ func (c *Config) Validate() error {
 			p.add("outgoing_folder.interval", "must be at least 100ms, not %s", o.Interval)
 		}
 	}
+	if c.Register != nil {
+		c.Register.validate(&p, names)
+	}
 	return p.err()
 }
 
