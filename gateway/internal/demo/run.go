@@ -10,11 +10,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/register/registersim"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
@@ -160,6 +162,7 @@ func walkthrough(out io.Writer, l Layout, d *gateway.Daemon) {
 	if arrived {
 		printCourtCard(ctx, out, client, ids[Landgericht.ID], l)
 	}
+	registerDemo(ctx, out, l)
 	cfg := l.Config()
 	fmt.Fprintf(out, `
 What happened: the API stored the PDF durably and queued it twice; the send engine signed and
@@ -193,6 +196,38 @@ Running until Ctrl-C.
 		JustizIntermediary.ConfigName, JustizIntermediary.ConfigName,
 		cfg, cfg, ids[Landgericht.ID], cfg, cfg, cfg, Landgericht.SafeID, l.path("documents", "Antrag.pdf"), l.Data(), apiURL,
 		l.Tokens(), apiURL, l.Tokens(), apiURL, Gericht.SafeID, l.Outgoing(), apiURL, l.Tokens(), apiURL, l.Log(), cfg, os.Getpid())
+}
+
+// registerDemo shows the procurement office's duty before an award: a
+// two-member consortium queried at the Wettbewerbsregister (its
+// simulator), one answer with an entry, the gate blocked until that entry
+// is assessed, then open; answers and query sheets go into the city's
+// intake folder.
+func registerDemo(ctx context.Context, out io.Writer, l Layout) {
+	fmt.Fprintf(out, "8. Wettbewerbsregister (Vergabestelle), against the register's simulator:\n")
+	dir := l.path("register-demo")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		fmt.Fprintf(out, "   %v\n", err)
+		return
+	}
+	sink, err := mailbox.NewFolderIntake(l.Intake(Stadt.ID), nil, nil)
+	if err == nil {
+		_, err = registersim.Demo(ctx, dir, sink, Stadt.ID, indent{out})
+	}
+	if err != nil {
+		fmt.Fprintf(out, "   the register demo stopped: %v\n", err)
+	}
+}
+
+// indent writes every line three spaces in, as the walkthrough's steps.
+type indent struct{ w io.Writer }
+
+func (i indent) Write(p []byte) (int, error) {
+	s := strings.ReplaceAll(strings.TrimRight(string(p), "\n"), "\n", "\n   ")
+	if _, err := io.WriteString(i.w, "   "+s+"\n"); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // printCourtCard waits until the court's message is confirmed (the
