@@ -139,7 +139,7 @@ func TestScrapeServesEveryFamily(t *testing.T) {
 		{metrics.MetricQueueDepth, map[string]string{"direction": "out"}, 2},
 		{metrics.MetricIntakeBacklog, map[string]string{"mailbox": "amt"}, 1},
 		{metrics.MetricOldestWaiting, map[string]string{"direction": "out", "mailbox": "stadt"}, float64(out.CreatedAt.UnixNano()) / 1e9},
-		{metrics.MetricOldestWaiting, map[string]string{"direction": "in", "mailbox": "amt"}, float64(t0.Add(2*time.Hour).Unix())},
+		{metrics.MetricOldestWaiting, map[string]string{"direction": "in", "mailbox": "amt"}, float64(t0.Add(2 * time.Hour).Unix())},
 		{metrics.MetricPollDuration, map[string]string{"mailbox": "stadt"}, 1},
 		{metrics.MetricPollLastSuccess, map[string]string{"mailbox": "stadt"}, float64(t0.Unix())},
 		{metrics.MetricPolls, map[string]string{"mailbox": "stadt", "outcome": "ok"}, 1},
