@@ -10,7 +10,7 @@ FUZZTIME  ?= 20s
 STATICCHECK_VERSION ?= v0.8.2
 
 # System tools the tests use as independent peers.
-DEB_TOOLS := xmlsec1:xmlsec1 xmllint:libxml2-utils openssl:openssl java:default-jdk-headless gcc:gcc pkg-config:pkg-config xml2-config:libxml2-dev pdfsig:poppler-utils
+DEB_TOOLS := xmlsec1:xmlsec1 xmllint:libxml2-utils openssl:openssl java:default-jdk-headless gcc:gcc pkg-config:pkg-config xml2-config:libxml2-dev pdfsig:poppler-utils promtool:prometheus
 
 # Packages whose tests rewrite their golden files with -update.
 GOLDEN_PKGS := ./osci/ ./osci/xmlsec/ ./osci/xmlenc/ ./osci/egvp/ ./osci/intermediary/ ./mailbox/ ./gateway/xjustiz/ ./gateway/courts/

@@ -325,8 +325,9 @@ func TestE2EDeliveryThroughAPICLIAndOutgoingFolder(t *testing.T) {
 	var body bytes.Buffer
 	_, _ = body.ReadFrom(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{`bebpo_certificate_expiry_days{mailbox="stadt",purpose="signature"}`,
-		`bebpo_poll_last_success_timestamp_seconds{mailbox="gericht"}`, `bebpo_queue_depth`} {
+	for _, want := range []string{`bebpo_certificate_expiry_timestamp_seconds{mailbox="stadt",purpose="signature"}`,
+		`bebpo_poll_last_success_timestamp_seconds{mailbox="gericht"}`, `bebpo_queue_depth`, `bebpo_build_info{`,
+		`process_resident_memory_bytes `, `go_goroutines `, `bebpo_api_requests_total{method="GET",route="/readyz",status="200"}`} {
 		if !strings.Contains(body.String(), want) {
 			t.Errorf("metrics lack %s", want)
 		}

@@ -16,7 +16,9 @@ import (
 // change that did not commit, and none is missed however the change was
 // made (an engine, the API, the CLI on the data directory). Subjects, names
 // and free texts stay in the journal: the log carries ids, mailboxes,
-// states and reason codes.
+// states and reason codes. A message that needs an operator (quarantined,
+// failed permanently) gets exactly one warning line, with its id and the
+// reason (KeyReason).
 type eventLog struct {
 	after int64 // the last journal entry logged
 }
@@ -79,6 +81,11 @@ func logEvent(log *zap.Logger, ev mailbox.Event, m mailbox.Message) {
 		add("sameContentAs", "same_content_as")
 		if d["state"] == string(mailbox.StateQuarantined) {
 			add(logging.KeyCode, "code")
+			add(logging.KeyReason, "code")
+			add("attempts", "attempts")
+			if d["code"] == mailbox.ReasonUnreadable {
+				add("readError", "text") // short and free of personal data (mailbox.UnreadableError)
+			}
 			log.Warn("message received and quarantined; it waits for an operator (messages show, requeue or reprocess)", f...)
 			return
 		}
@@ -99,11 +106,27 @@ func logEvent(log *zap.Logger, ev mailbox.Event, m mailbox.Message) {
 		case string(mailbox.StateConfirmed):
 			log.Info("message confirmed: the recipient fetched it", f...)
 		case string(mailbox.StateFailed):
-			log.Error("message failed permanently; an operator has to act (messages requeue or delete)", f...)
+			log.Warn("message failed permanently; an operator has to act (messages requeue or delete)", append(f, failReason(d)...)...)
 		case string(mailbox.StateQuarantined):
+			add(logging.KeyReason, "code")
 			log.Warn("message quarantined; it waits for an operator (messages show, requeue or reprocess)", f...)
 		case string(mailbox.StateDelivered):
 			log.Info("message delivered to the eAkte intake", f...)
 		}
 	}
+}
+
+// failReason names why a send failed for good: the intermediary's or the
+// transport's code when the error was permanent, retries_exhausted when a
+// temporary one lasted past the retry lifetime (the line's code is then
+// the last error's).
+func failReason(d map[string]string) []zap.Field {
+	reason := d["code"]
+	if c := d["class"]; c != "" && c != "permanent" {
+		reason = "retries_exhausted"
+	}
+	if reason == "" {
+		reason = "unknown"
+	}
+	return []zap.Field{zap.String(logging.KeyReason, reason)}
 }

@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/logging"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/metrics"
@@ -148,8 +149,7 @@ func (d *Daemon) fetchRound(ctx context.Context, name string) (bool, error) {
 	log := d.log.With(zap.String(logging.KeyMailbox, name), zap.Int64(logging.KeyDurationMs, dur.Milliseconds()))
 	for _, n := range res.Notices {
 		d.api.Metrics().FetchNotice(name, n.Kind)
-		log.Warn("fetched delivery needs attention", zap.String("notice", n.Kind), zap.Int64(logging.KeyMessageID, n.Message),
-			zap.String(logging.KeyOSCIID, n.OSCIMessageID), zap.String("sameContentAs", n.SameContentAs), zap.String(logging.KeyReason, n.Reason), zap.Int("attempts", n.Attempts))
+		logFetchNotice(log, n)
 	}
 	if res.Stored > 0 {
 		notify(d.wakeDeliver)
@@ -170,6 +170,17 @@ func (d *Daemon) fetchRound(ctx context.Context, name string) (bool, error) {
 	}
 	log.Debug("poll ok", zap.Int("stored", res.Stored))
 	return res.More(), nil
+}
+
+// logFetchNotice writes the line of a fetch notice. A parked delivery is
+// a quarantined message whose one line the business event log writes
+// from the journal, so it gets none here.
+func logFetchNotice(log *zap.Logger, n mailbox.FetchNotice) {
+	if n.Kind == mailbox.NoticeParked {
+		return
+	}
+	log.Warn("fetched delivery needs attention", zap.String("notice", n.Kind), zap.Int64(logging.KeyMessageID, n.Message),
+		zap.String(logging.KeyOSCIID, n.OSCIMessageID), zap.String("sameContentAs", n.SameContentAs), zap.String(logging.KeyReason, n.Reason), zap.Int("attempts", n.Attempts))
 }
 
 // transport returns a message's send transport: its mailbox's, towards
@@ -255,17 +266,35 @@ func (t countingTransport) FetchProcessCard(ctx context.Context, id string) (mai
 	return c, err
 }
 
-// updateExpiryMetrics publishes the days until each of our certificates
-// expires, per mailbox and purpose, and warns within 30 days.
+// updateExpiryMetrics publishes when each of our certificates expires,
+// per mailbox and purpose, and logs one line per certificate within
+// certificateWarnDays of its end (an error once it has ended). It runs at
+// start, on every reload and every six hours.
 func (d *Daemon) updateExpiryMetrics(rt *runtimeConfig) {
 	now := d.opt.Now()
+	var es []metrics.CertificateExpiry
 	for name, mb := range rt.mailboxes {
 		for _, e := range mb.identity.Expiries(now) {
-			d.api.Metrics().SetCertificateExpiry(name, e.Purpose.String(), e.Days)
-			if e.Days < 30 {
-				d.log.Warn("certificate expires soon", zap.String(logging.KeyMailbox, name),
-					zap.String("purpose", e.Purpose.String()), zap.Int("days", e.Days))
-			}
+			es = append(es, metrics.CertificateExpiry{Mailbox: name, Purpose: e.Purpose.String(), NotAfter: e.NotAfter})
+			logCertificateExpiry(d.log, name, e, now)
 		}
+	}
+	d.api.Metrics().SetCertificateExpiries(es)
+}
+
+// certificateWarnDays is how close to its end a certificate is logged.
+const certificateWarnDays = 30
+
+// logCertificateExpiry writes the line for one of our certificates near
+// or past its end: the mailbox, purpose, end and days left; never the
+// subject, which may name a person.
+func logCertificateExpiry(log *zap.Logger, mailboxName string, e certs.Expiry, now time.Time) {
+	f := []zap.Field{zap.String(logging.KeyMailbox, mailboxName), zap.String("purpose", e.Purpose.String()),
+		zap.Time("notAfter", e.NotAfter), zap.Int("days", e.Days)}
+	switch {
+	case !now.Before(e.NotAfter):
+		log.Error("certificate expired; replace it and reload", f...)
+	case e.Days < certificateWarnDays:
+		log.Warn("certificate expires soon; replace it and reload before it does", f...)
 	}
 }

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/metrics"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -182,7 +184,8 @@ func TestAPIHealthReadyMetrics(t *testing.T) {
 	}
 	e.Srv.Metrics().ObservePoll(apitest.Mailbox, 1500*time.Millisecond, true, now)
 	e.Srv.Metrics().IntermediaryError(apitest.Mailbox, "9802")
-	e.Srv.Metrics().SetCertificateExpiry(apitest.Mailbox, "cipher", 42)
+	e.Srv.Metrics().SetCertificateExpiries([]metrics.CertificateExpiry{{Mailbox: apitest.Mailbox, Purpose: "cipher",
+		NotAfter: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}})
 	r, _ := get("/metrics")
 	var b strings.Builder
 	buf := make([]byte, 1<<16)
@@ -203,10 +206,15 @@ func TestAPIHealthReadyMetrics(t *testing.T) {
 		`bebpo_polls_total{mailbox="stadt",outcome="ok"} 1`,
 		`bebpo_poll_duration_seconds{mailbox="stadt"} 1.5`,
 		`bebpo_intermediary_errors_total{code="9802",mailbox="stadt"} 1`,
-		`bebpo_certificate_expiry_days{mailbox="stadt",purpose="cipher"} 42`,
-		`bebpo_api_requests_total{route="POST /v1/messages",status="202"} 1`,
+		`bebpo_certificate_expiry_timestamp_seconds{mailbox="stadt",purpose="cipher"} 1.7987616e+09`,
+		`bebpo_api_requests_total{method="POST",route="/v1/messages",status="202"} 1`,
+		`bebpo_api_request_duration_seconds_count{method="POST",route="/v1/messages"} 1`,
+		`bebpo_api_requests_total{method="GET",route="/readyz",status="503"} 3`,
+		`bebpo_build_info{goversion="` + runtime.Version() + `"`,
+		`process_start_time_seconds `,
+		`go_goroutines `,
 		// The address book's recipient names no intermediary: its own.
-		`bebpo_directory_certificate_expiry_days{intermediary="(own)"} `,
+		`bebpo_directory_certificate_expiry_timestamp_seconds{intermediary="(own)"} `,
 		`bebpo_directory_certificates_expiring{intermediary="(own)"} 0`,
 	} {
 		if !strings.Contains(b.String(), want) {

@@ -116,10 +116,9 @@ type Deps struct {
 	Mailboxes []Mailbox
 	// Tokens authenticate bearer requests; client certificates verified by
 	// the TLS layer (APITLSConfig) authenticate too.
-	Tokens  *TokenSet
-	Metrics *metrics.Registry // nil: a fresh registry
-	Logger  *zap.Logger       // nil: no logging
-	Poll    PollStatus        // nil: no mailbox counts as polled
+	Tokens *TokenSet
+	Logger *zap.Logger // nil: no logging
+	Poll   PollStatus  // nil: no mailbox counts as polled
 	// Reprocessor returns the bridge that reads a parked delivery of one
 	// of our mailboxes again (POST /v1/messages/{id}/reprocess); nil: the
 	// route answers 503.
@@ -143,7 +142,10 @@ type Server struct {
 	sub     *submit.Submitter
 	uploads *UploadBudget
 	m       *metrics.Gateway
+	metrics http.Handler
 	ref     refusedCounts
+	// routes are the patterns registered, in order.
+	routes []string
 }
 
 // New builds the API server.
@@ -153,9 +155,6 @@ func New(d Deps) (*Server, error) {
 	}
 	if d.Tokens == nil {
 		d.Tokens = &TokenSet{}
-	}
-	if d.Metrics == nil {
-		d.Metrics = metrics.NewRegistry()
 	}
 	if d.Logger == nil {
 		d.Logger = zap.NewNop()
@@ -187,12 +186,13 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{d: d, lim: lim, mux: http.NewServeMux(), sub: sub, uploads: NewUploadBudget(lim.MaxUploadBytes, lim.SmallUploadBytes)}
-	s.m = metrics.NewGateway(d.Metrics, d.Store, d.Now)
+	s.m = metrics.NewGateway(d.Store)
+	s.metrics = s.m.Handler(d.Logger)
 	if d.Intermediaries != nil {
 		s.m.WatchIntermediaries(d.Intermediaries)
 	}
 	s.m.WatchDirectory(func() []addressbook.ExpirySummary { return d.AddressBook.Expiries(d.Now()) })
-	s.routes()
+	s.register()
 	return s, nil
 }
 
@@ -203,14 +203,25 @@ func (s *Server) Uploads() *UploadBudget { return s.uploads }
 // Submitter returns the submission path, for the outgoing folder.
 func (s *Server) Submitter() *submit.Submitter { return s.sub }
 
-// Metrics returns the hooks the daemon reports polls, intermediary errors
-// and certificate expiry through.
+// Metrics returns the hooks the daemon reports polls, intermediary errors,
+// fetch notices and certificate expiry through.
 func (s *Server) Metrics() *metrics.Gateway { return s.m }
 
 // apiHandler is a route; an error it returns is answered as problem+json.
 type apiHandler func(w http.ResponseWriter, r *http.Request) error
 
-func (s *Server) routes() {
+// Routes returns the patterns of every route the server serves
+// ("GET /v1/messages/{id}"), in the order they were registered.
+func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
+
+// Route returns the pattern of the route r matches, "" for none (an
+// unknown path, or a method the path does not allow).
+func (s *Server) Route(r *http.Request) string {
+	_, pattern := s.mux.Handler(r)
+	return pattern
+}
+
+func (s *Server) register() {
 	s.public("GET /healthz", s.getHealthz)
 	s.public("GET /readyz", s.getReadyz)
 	s.public("GET /metrics", s.getMetrics)
@@ -242,17 +253,17 @@ func (s *Server) routes() {
 // are not authenticated (probes and scrapers reach them on the loopback
 // interface) and not journaled (they would flood the journal).
 func (s *Server) public(pattern string, h apiHandler) {
+	s.routes = append(s.routes, pattern)
 	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusRecorder{ResponseWriter: w}
-		if err := h(rec, r); err != nil {
-			s.fail(rec, r, err)
+		if err := h(w, r); err != nil {
+			s.fail(w, r, err)
 		}
-		s.m.Request(r.Pattern, rec.status())
 	}))
 }
 
 // private routes need a principal and are journaled.
 func (s *Server) private(pattern string, h apiHandler) {
+	s.routes = append(s.routes, pattern)
 	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w}
 		actor := s.authenticate(rec, r)
@@ -281,29 +292,42 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) string {
 
 // Handler returns the API's HTTP handler. Requests no route matches get a
 // problem+json 404 or 405 (after authentication, so unauthenticated
-// callers learn nothing about the routes).
+// callers learn nothing about the routes). Every request is counted in
+// the metrics by its route pattern, method and status, once, however it
+// ended (a download cut off on purpose included).
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := s.mux.Handler(r); pattern != "" {
-			s.mux.ServeHTTP(w, r)
-			return
-		}
-		actor := s.authenticate(w, r)
-		if actor == "" {
-			return
-		}
-		probe := &statusRecorder{ResponseWriter: discardWriter{h: http.Header{}}}
-		s.mux.ServeHTTP(probe, r)
-		status := probe.status()
-		if status == http.StatusMethodNotAllowed {
-			w.Header().Set("Allow", probe.Header().Get("Allow"))
-			writeProblem(w, status, fmt.Sprintf("%s is not allowed on %s", r.Method, r.URL.Path), "method")
-		} else {
-			status = http.StatusNotFound
-			writeProblem(w, status, fmt.Sprintf("no resource at %s", r.URL.Path), "path")
-		}
-		s.audit(r, actor, status)
+		// The duration is measured on the monotonic clock, not Deps.Now:
+		// it is only reported, and must not move an injected test clock.
+		start := time.Now()
+		pattern := s.Route(r)
+		rec := &statusRecorder{ResponseWriter: w}
+		defer func() { s.m.Request(metrics.RoutePath(pattern), r.Method, rec.status(), time.Since(start)) }()
+		s.serve(rec, r, pattern)
 	})
+}
+
+// serve routes r; pattern is the route it matches, "" for none.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, pattern string) {
+	if pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	actor := s.authenticate(w, r)
+	if actor == "" {
+		return
+	}
+	probe := &statusRecorder{ResponseWriter: discardWriter{h: http.Header{}}}
+	s.mux.ServeHTTP(probe, r)
+	status := probe.status()
+	if status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", probe.Header().Get("Allow"))
+		writeProblem(w, status, fmt.Sprintf("%s is not allowed on %s", r.Method, r.URL.Path), "method")
+	} else {
+		status = http.StatusNotFound
+		writeProblem(w, status, fmt.Sprintf("no resource at %s", r.URL.Path), "path")
+	}
+	s.audit(r, actor, status)
 }
 
 // unauthenticatedActor tells a request without credentials from one with
@@ -340,7 +364,6 @@ func (s *Server) audit(r *http.Request, actor string, status int) {
 	}
 	s.journal(r.Context(), mailbox.EventInput{At: s.d.Now(), MessageID: id, Kind: "api", Detail: map[string]string{
 		"actor": actor, "method": r.Method, "path": auditPath(r), "status": strconv.Itoa(status)}})
-	s.m.Request(r.Pattern, status)
 }
 
 func (s *Server) journal(ctx context.Context, e mailbox.EventInput) {
@@ -358,7 +381,6 @@ func (s *Server) journal(ctx context.Context, e mailbox.EventInput) {
 // What unauthenticated callers can make the gateway store is thereby
 // bounded by time, not by how many requests they send.
 func (s *Server) refused(r *http.Request, status int) {
-	s.m.Request(r.Pattern, status)
 	s.ref.mu.Lock()
 	key := unauthenticatedActor(r) + " " + strconv.Itoa(status)
 	if s.ref.counts == nil {
@@ -500,6 +522,6 @@ func (d discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (d discardWriter) WriteHeader(int)             {}
 
 func (s *Server) getMetrics(w http.ResponseWriter, r *http.Request) error {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	return s.d.Metrics.Write(w)
+	s.metrics.ServeHTTP(w, r)
+	return nil
 }
