@@ -140,10 +140,13 @@ type Daemon struct {
 // any mailbox is touched.
 func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
 	opt.defaults()
-	cfg, err := config.Load(opt.ConfigPath)
-	if err != nil {
+	// The checks of check-config (check.go), every problem at once.
+	rep := CheckConfig(ctx, CheckOptions{ConfigPath: opt.ConfigPath, Getenv: opt.Getenv, Now: opt.Now})
+	if err := rep.Err(); err != nil {
 		return nil, err
 	}
+	cfg := rep.Config
+	var err error
 	log := opt.Logger
 	if log == nil {
 		if log, err = logging.New(cfg.Log, opt.LogOutput); err != nil {

@@ -78,9 +78,8 @@ func buildRuntime(ctx context.Context, cfg *config.Config, d buildDeps, book []a
 	if err != nil {
 		return nil, err
 	}
-	mode, err := certs.ParseRevocationMode(cfg.Trust.Revocation)
-	if err != nil {
-		return nil, fmt.Errorf("%w: trust.revocation: %w", config.ErrConfig, err)
+	if rt.base, err = baseValidator(cfg, d.now); err != nil {
+		return nil, err
 	}
 	rt.sets = sets
 	health := d.health
@@ -90,9 +89,6 @@ func buildRuntime(ctx context.Context, cfg *config.Config, d buildDeps, book []a
 	if rt.inters, err = intermediaries.Load(cfg, health); err != nil {
 		return nil, err
 	}
-	rt.base = certs.Validator{Now: d.now,
-		Policy:     certs.Policy{SignatureRevocation: mode, CipherRevocation: mode},
-		Revocation: &certs.RevocationChecker{Timeout: 15 * time.Second}}
 	for i, in := range cfg.Intakes {
 		sink, err := buildIntake(fmt.Sprintf("intakes[%d]", i), cfg, in, d)
 		if err != nil {
@@ -109,6 +105,18 @@ func buildRuntime(ctx context.Context, cfg *config.Config, d buildDeps, book []a
 		rt.mailboxes[mc.Name] = mr
 	}
 	return rt, nil
+}
+
+// baseValidator is what every validator of a runtime shares: the clock,
+// the revocation policy of trust.revocation and the revocation checker.
+func baseValidator(cfg *config.Config, now func() time.Time) (certs.Validator, error) {
+	mode, err := certs.ParseRevocationMode(cfg.Trust.Revocation)
+	if err != nil {
+		return certs.Validator{}, config.NewProblem(config.ErrConfig, "trust.revocation", err)
+	}
+	return certs.Validator{Now: now,
+		Policy:     certs.Policy{SignatureRevocation: mode, CipherRevocation: mode},
+		Revocation: &certs.RevocationChecker{Timeout: 15 * time.Second}}, nil
 }
 
 // buildTrust assembles the trust sets the mailboxes share: party
