@@ -8,6 +8,12 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/version.Version=$(VERSION)
 FUZZTIME  ?= 20s
 STATICCHECK_VERSION ?= v0.8.2
+# The Debian package and the container image.
+DEB_ARCH       ?= $(shell $(GO) env GOARCH)
+DEB_MAINTAINER ?= bebpo-gateway maintainers <bebpo-gateway@maintainers.invalid>
+IMAGE          ?= bebpo-gateway:$(VERSION)
+# Every file of the package carries the time of the last commit (reproducible builds).
+export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 
 # System tools the tests use as independent peers.
 DEB_TOOLS := xmlsec1:xmlsec1 xmllint:libxml2-utils openssl:openssl java:default-jdk-headless gcc:gcc pkg-config:pkg-config xml2-config:libxml2-dev pdfsig:poppler-utils promtool:prometheus
@@ -15,7 +21,7 @@ DEB_TOOLS := xmlsec1:xmlsec1 xmllint:libxml2-utils openssl:openssl java:default-
 # Packages whose tests rewrite their golden files with -update.
 GOLDEN_PKGS := ./osci/ ./osci/xmlsec/ ./osci/xmlenc/ ./osci/egvp/ ./osci/intermediary/ ./mailbox/ ./gateway/xjustiz/ ./gateway/courts/
 
-.PHONY: all run build test test-short lint bench fuzz crash testdata testdata-pki testdata-check clean deps help
+.PHONY: all run build test test-short lint bench fuzz crash testdata testdata-pki testdata-check clean deps help deb image
 
 all: build
 
@@ -23,6 +29,8 @@ help:
 	@echo "make run       build and run the demo (embedded defaults)"
 	@echo "make test      install test tools if missing, run all tests with the race detector"
 	@echo "make build     build $(BIN)"
+	@echo "make deb       build the Debian package (bin/bebpo-gateway_*.deb): binary, systemd unit, example configuration, manual"
+	@echo "make image     build the container image $(IMAGE) with docker (packaging/Containerfile)"
 	@echo "make lint      gofmt, go vet, staticcheck"
 	@echo "make bench     benchmarks, with xmlsec1/openssl/sha256sum references"
 	@echo "make fuzz      run every fuzz target for FUZZTIME (default $(FUZZTIME))"
@@ -55,6 +63,7 @@ deps:
 
 test: deps
 	$(GO) test -race -count=1 ./...
+	cd packaging && $(GO) test -count=1 ./...
 
 # test-short skips the slower interop and end-to-end tests.
 test-short:
@@ -65,6 +74,7 @@ lint:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+	cd packaging && $(GO) vet ./... && $(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
 bench: deps build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime=$${BENCHTIME:-1x} ./... | tee bench.out
@@ -87,6 +97,16 @@ testdata-pki: deps
 
 testdata-check:
 	.ci/testdata-check
+
+# The package is built by packaging/ (its own module, so that the packaging
+# library never enters the gateway's build) from a static binary.
+deb:
+	CGO_ENABLED=0 GOARCH=$(DEB_ARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/deb/bebpo-gateway $(PKG)
+	cd packaging && $(GO) run . --bin ../bin/deb/bebpo-gateway --version '$(VERSION)' --arch $(DEB_ARCH) \
+	  --maintainer '$(DEB_MAINTAINER)' --readme ../README.md --out ../bin
+
+image:
+	docker build -f packaging/Containerfile --build-arg VERSION=$(VERSION) -t $(IMAGE) .
 
 clean:
 	rm -rf bin bench.out

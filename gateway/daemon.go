@@ -142,10 +142,13 @@ type Daemon struct {
 // any mailbox is touched.
 func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
 	opt.defaults()
-	cfg, err := config.Load(opt.ConfigPath)
-	if err != nil {
+	// The checks of check-config (check.go), every problem at once.
+	rep := CheckConfig(ctx, CheckOptions{ConfigPath: opt.ConfigPath, Getenv: opt.Getenv, Now: opt.Now})
+	if err := rep.Err(); err != nil {
 		return nil, err
 	}
+	cfg := rep.Config
+	var err error
 	log := opt.Logger
 	if log == nil {
 		if log, err = logging.New(cfg.Log, opt.LogOutput); err != nil {
@@ -348,25 +351,43 @@ func (d *Daemon) Logger() *zap.Logger { return d.log }
 // within DrainTimeout, shut the API down, close the store) and returns
 // nil; a second SIGTERM or SIGINT during the drain returns ErrForced at
 // once. A fatal store error (sqlite.ErrIO) drains and returns it.
+//
+// Under systemd (NOTIFY_SOCKET) it reports READY=1 once the API serves,
+// RELOADING=1 and READY=1 around each reload, STOPPING=1 when it drains,
+// and feeds the watchdog from this loop, so a loop that hangs is restarted.
 func (d *Daemon) Run(ctx context.Context, sig <-chan os.Signal) error {
+	sd := d.systemd()
 	d.start()
 	d.logJournalHead(ctx, "start")
 	d.log.Info("gateway running", zap.String("api", d.ln.Addr().String()), zap.Int("mailboxes", len(d.current().mailboxes)))
+	d.tellSystemd(sd.Ready(d.serviceStatus("running")))
+	watchdog, stopWatchdog := watchdogTicks(sd)
+	defer stopWatchdog()
 	for {
 		select {
 		case s := <-sig:
 			if s == syscall.SIGHUP {
-				_ = d.Reload(ctx)
+				d.tellSystemd(sd.Reloading("reloading the configuration"))
+				status := "running"
+				if err := d.Reload(ctx); err != nil {
+					status = "running; last reload: " + reloadOutcome(err)
+				}
+				d.tellSystemd(sd.Ready(d.serviceStatus(status)))
 				continue
 			}
 			d.log.Info("signal received: draining", zap.String("signal", s.String()))
+			d.tellSystemd(sd.Stopping("draining"))
 			return d.drain(sig, nil)
 		case <-ctx.Done():
 			d.log.Info("stopping: draining")
+			d.tellSystemd(sd.Stopping("draining"))
 			return d.drain(sig, nil)
 		case err := <-d.fatal:
 			d.log.Error("fatal error: draining and exiting; a restart recovers from the last commit", zap.Error(err))
+			d.tellSystemd(sd.Stopping("draining after a fatal error"))
 			return d.drain(sig, err)
+		case <-watchdog:
+			d.tellSystemd(sd.Watchdog())
 		}
 	}
 }

@@ -22,7 +22,12 @@
 // (data_dir, api, log, address_book, the set of mailboxes) are reported
 // and the rest applied. SIGTERM stops claiming work, waits for in-flight
 // rounds within the drain timeout and exits; a second signal exits at
-// once. One process per data directory (flock on gateway.lock).
+// once. One process per data directory (flock on gateway.lock). Start and
+// reload first run CheckConfig, the checks of `check-config` (check.go),
+// and refuse with every problem it finds, each with its key and line.
+// Under systemd (NOTIFY_SOCKET) Run reports READY=1 once the API serves,
+// RELOADING=1 and READY=1 around a reload, STOPPING=1 before the drain,
+// and feeds the watchdog from its loop (systemd.go).
 //
 // Every business event (accepted, sent, confirmed, failed and why,
 // received, quarantined and why, delivered, operator actions) gets one

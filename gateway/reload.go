@@ -44,16 +44,18 @@ func (d *Daemon) Reload(ctx context.Context) error {
 // change while running keep their running values; they are returned as a
 // restartPendingError after the rest was applied.
 func (d *Daemon) reloadLocked(ctx context.Context) error {
-	next, err := config.Load(d.opt.ConfigPath)
-	if err != nil {
+	rep := CheckConfig(ctx, CheckOptions{ConfigPath: d.opt.ConfigPath, Getenv: d.opt.Getenv, Now: d.opt.Now})
+	if err := rep.Err(); err != nil {
 		return err
 	}
+	next := rep.Config
 	old := d.current()
 	cfg, pending := liveConfig(old.cfg, next)
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w (with %v kept as running until a restart)", err, pending)
 	}
 	var tokens *api.TokenSet
+	var err error
 	if cfg.API.TokensFile != "" {
 		if tokens, err = api.LoadTokens(cfg.API.TokensFile, cfg.AllowGroupReadableSecrets); err != nil {
 			return fmt.Errorf("%w: api.tokens_file: %w", config.ErrConfig, err)

@@ -99,13 +99,9 @@ func buildTrustAndIntermediaries(cfg *config.Config, d buildDeps, book []address
 	if rt.sets, err = buildTrust(cfg, book); err != nil {
 		return nil, err
 	}
-	mode, err := certs.ParseRevocationMode(cfg.Trust.Revocation)
-	if err != nil {
-		return nil, fmt.Errorf("%w: trust.revocation: %w", config.ErrConfig, err)
+	if rt.base, err = baseValidator(cfg, d.now); err != nil {
+		return nil, err
 	}
-	rt.base = certs.Validator{Now: d.now,
-		Policy:     certs.Policy{SignatureRevocation: mode, CipherRevocation: mode},
-		Revocation: &certs.RevocationChecker{Timeout: 15 * time.Second}}
 	health := d.health
 	if health == nil {
 		health = intermediaries.NewRegistry(d.now, nil)
@@ -128,11 +124,23 @@ func (rt *runtimeConfig) buildMailboxes(ctx context.Context, d buildDeps) error 
 	return nil
 }
 
+// baseValidator is what every validator of a runtime shares: the clock,
+// the revocation policy of trust.revocation and the revocation checker.
+func baseValidator(cfg *config.Config, now func() time.Time) (certs.Validator, error) {
+	mode, err := certs.ParseRevocationMode(cfg.Trust.Revocation)
+	if err != nil {
+		return certs.Validator{}, config.NewProblem(config.ErrConfig, "trust.revocation", err)
+	}
+	return certs.Validator{Now: now,
+		Policy:     certs.Policy{SignatureRevocation: mode, CipherRevocation: mode},
+		Revocation: &certs.RevocationChecker{Timeout: 15 * time.Second}}, nil
+}
+
 // buildTrust assembles the trust sets the mailboxes share: party
 // signature CAs (trust.content_cas and trust.cas), VHN CAs
 // (trust.vhn_cas), TLS roots (trust.tls_cas) and the address book's
 // cipher certificates as recipient cipher keys only. The intermediaries'
-// signature pins are per mailbox (intermediaryTrust).
+// signature pins are each intermediary's (gateway/intermediaries).
 func buildTrust(cfg *config.Config, book []addressbook.Recipient) (certs.TrustSets, error) {
 	load := func(ts *certs.TrustStore, key string, paths []string) error {
 		for i, p := range paths {

@@ -21,6 +21,14 @@ func commands() []*Command {
 				"work, lets in-flight work finish within --drain-timeout and exits 0; a second signal exits at once\n" +
 				"with status 1 (interrupted work is recovered at the next start).\n\n" +
 				"Exit status: 0 stopped cleanly, 1 runtime failure, 2 bad command line, configuration or keys."},
+		{Name: "check-config", Summary: "check a configuration file before a start or reload", Run: runCheckConfig,
+			Usage: "check-config [--config FILE] [--online] [options]",
+			Help: "Check a configuration as the gateway does at start and on SIGHUP, and report every problem at once,\n" +
+				"each with its key and line: the file (unknown keys, wrong values), every key and certificate it names\n" +
+				"(password, purpose, days left), the secrets, the address book, and that the data, intake and outgoing\n" +
+				"folders can be written. --online also asks every intermediary for a message id. Changes nothing.\n" +
+				"Run it as the service user (sudo -u bebpo-gateway) to check the permissions the gateway has.\n\n" +
+				"Exit status: 0 usable (warnings aside), 1 an intermediary did not answer, 2 the gateway would refuse it."},
 		{Name: "send", Summary: "send documents to a recipient through a running gateway", Run: runSend,
 			Usage: "send [options] (--to SAFEID | --court CODE) --subject S FILE...",
 			Help: "Hand documents to a running gateway for sending. The recipient must be in the address book\n" +

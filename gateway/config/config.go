@@ -1,9 +1,11 @@
 // Package config is the gateway's configuration: one YAML file, decoded
 // strictly (an unknown key is an error), with defaults applied and paths
 // taken relative to the file. Validate reports every problem at once, each
-// naming its key ("mailboxes[1].intermediary.url: ..."), wrapped in
-// ErrConfig; loading the keys and certificates a configuration names
-// fails with ErrKeyMaterial, naming the key too. Secrets are never in the
+// a *Problem naming its key ("mailboxes[1].intermediary.url: ...") and
+// matching ErrConfig; loading the keys and certificates a configuration
+// names fails with ErrKeyMaterial, naming the key too. Load and Read add
+// the line of the file that sets each key, and decode past an unknown key
+// or a value of the wrong type, so one run reports them all. Secrets are never in the
 // file: it names a file or an environment variable, and a secret file that
 // group or others may read is refused unless allow_group_readable_secrets
 // says otherwise. Nothing here touches a mailbox or the store, so a
@@ -149,14 +151,25 @@ func decodeStrict(n *yaml.Node, v any) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(v); err != nil {
-		// The decoder counts lines of the node alone; name the file's.
-		msg := strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n")
-		msg = lineRef.ReplaceAllStringFunc(strings.TrimSpace(msg), func(m string) string {
-			var l int
-			fmt.Sscanf(m, "line %d", &l)
-			return fmt.Sprintf("line %d", n.Line+l-1)
-		})
-		return errors.New(strings.ReplaceAll(msg, "config.plain", "config.IntermediaryConfig"))
+		// The decoder counts lines of the node alone; name the file's. A
+		// *yaml.TypeError lets the file's decoder go on past this node.
+		fix := func(msg string) string {
+			msg = lineRef.ReplaceAllStringFunc(msg, func(m string) string {
+				var l int
+				fmt.Sscanf(m, "line %d", &l)
+				return fmt.Sprintf("line %d", n.Line+l-1)
+			})
+			return strings.ReplaceAll(msg, "config.plain", "config.IntermediaryConfig")
+		}
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			out := &yaml.TypeError{}
+			for _, m := range te.Errors {
+				out.Errors = append(out.Errors, fix(m))
+			}
+			return out
+		}
+		return errors.New(fix(strings.TrimSpace(err.Error())))
 	}
 	return nil
 }
@@ -305,48 +318,119 @@ const AddressBookFile = "addressbook.json"
 
 // Load reads, strictly decodes, defaults and validates a config file.
 // Relative paths in the file are taken relative to the file's directory.
+// Every problem is reported at once, each a *Problem with its key and
+// line (Problems lists them).
 func Load(path string) (*Config, error) {
+	f, err := Read(path)
+	if err != nil {
+		return nil, err
+	}
+	return f.Config, nil
+}
+
+// File is a configuration file as read: the configuration, as far as it
+// could be decoded, and where each key stands in the file.
+type File struct {
+	Path string
+	// Config is nil when the file could not be read or parsed at all;
+	// otherwise it holds what could be decoded, defaulted and validated.
+	Config *Config
+	lines  *lines
+}
+
+// Read reads path as Load does, but returns the file along with its
+// problems, so that a check can go on to the keys and folders of a
+// configuration with mistakes elsewhere.
+func Read(path string) (*File, error) {
+	f := &File{Path: path}
+	data, err := readLimited(path)
+	if err != nil {
+		return f, fmt.Errorf("%s: %w", path, NewProblem(ErrConfig, "", err))
+	}
+	f.lines = parseLines(data)
+	c, ps := decode(data, f.lines)
+	if c != nil {
+		c.resolvePaths(filepath.Dir(path))
+		ps = append(ps, Problems(c.Validate())...)
+		f.Config = c
+	}
+	f.lines.locate(ps)
+	if len(ps) > 0 {
+		return f, fmt.Errorf("%s: %w", path, joinProblems(ps))
+	}
+	return f, nil
+}
+
+// Line returns the line of the file that sets key, or of the nearest
+// enclosing key it sets; 0 when it sets none of it.
+func (f *File) Line(key string) int { return f.lines.line(key) }
+
+// Locate gives every problem in err without a line the line of its key,
+// and returns err.
+func (f *File) Locate(err error) error {
+	f.lines.locate(Problems(err))
+	return err
+}
+
+func readLimited(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		return nil, err
 	}
 	defer f.Close()
-	c, err := Decode(io.LimitReader(f, maxConfigBytes+1))
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
-	c.resolvePaths(filepath.Dir(path))
-	if err := c.Validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if len(data) > maxConfigBytes {
+		return nil, fmt.Errorf("file larger than %d bytes", maxConfigBytes)
 	}
-	return c, nil
+	return data, nil
 }
 
 // Decode decodes YAML strictly (unknown keys are errors) and applies
 // defaults. It does not validate.
 func Decode(r io.Reader) (*Config, error) {
-	data, err := io.ReadAll(r)
+	data, err := io.ReadAll(io.LimitReader(r, maxConfigBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		return nil, NewProblem(ErrConfig, "", err)
 	}
 	if len(data) > maxConfigBytes {
-		return nil, fmt.Errorf("%w: file larger than %d bytes", ErrConfig, maxConfigBytes)
+		return nil, NewProblem(ErrConfig, "", fmt.Errorf("file larger than %d bytes", maxConfigBytes))
 	}
+	l := parseLines(data)
+	c, ps := decode(data, l)
+	if len(ps) > 0 {
+		return nil, joinProblems(ps)
+	}
+	return c, nil
+}
+
+// decode decodes and defaults data. A value of the wrong type or an
+// unknown key is a problem, and decoding goes on past it, so that the
+// configuration returned holds everything else; a file that does not
+// parse returns no configuration.
+func decode(data []byte, l *lines) (*Config, []*Problem) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var c Config
+	var ps []*Problem
 	if err := dec.Decode(&c); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%w: the file is empty", ErrConfig)
+		var te *yaml.TypeError
+		switch {
+		case errors.Is(err, io.EOF):
+			return nil, []*Problem{NewProblem(ErrConfig, "", errors.New("the file is empty"))}
+		case !errors.As(err, &te):
+			return nil, decodeProblems(err, l)
 		}
-		return nil, fmt.Errorf("%w: %s", ErrConfig, strings.TrimPrefix(err.Error(), "yaml: "))
+		ps = decodeProblems(err, l)
 	}
 	var extra any
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%w: more than one YAML document", ErrConfig)
+		ps = append(ps, NewProblem(ErrConfig, "", errors.New("more than one YAML document")))
 	}
 	c.applyDefaults()
-	return &c, nil
+	return &c, ps
 }
 
 func (c *Config) applyDefaults() {

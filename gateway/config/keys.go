@@ -23,7 +23,7 @@ func LoadCertificate(key, path string) (*x509.Certificate, error) {
 		err = fmt.Errorf("%s holds %d certificates, want exactly one", path, len(cs))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrKeyMaterial, key, err)
+		return nil, NewProblem(ErrKeyMaterial, key, err)
 	}
 	return cs[0], nil
 }
@@ -34,42 +34,44 @@ func (c *Config) LoadKeystore(key string, k KeystoreConfig, getenv func(string) 
 	if k.PKCS12 != "" {
 		pw, err := c.Resolve(k.Password, getenv)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s.password: %w", ErrKeyMaterial, key, err)
+			return nil, NewProblem(ErrKeyMaterial, key+".password", err)
 		}
 		kp, err := certs.LoadPKCS12(k.PKCS12, pw)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s.pkcs12: %w", ErrKeyMaterial, key, err)
+			return nil, NewProblem(ErrKeyMaterial, key+".pkcs12", err)
 		}
 		return kp, nil
 	}
 	kp, err := certs.LoadPEM(k.Key, k.Cert)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrKeyMaterial, key, err)
+		return nil, NewProblem(ErrKeyMaterial, key, err)
 	}
 	return kp, nil
 }
 
 // LoadIdentity loads a mailbox's own key pairs and checks them against the
 // own-key policy (RSA ≥ 3072, key usage, validity at now). key is the
-// mailbox's configuration key ("mailboxes[0]").
+// mailbox's configuration key ("mailboxes[0]"). A problem with the
+// signature key pair and one with the cipher key pair are both reported.
 func (c *Config) LoadIdentity(key string, mc MailboxConfig, now time.Time, getenv func(string) string) (*certs.Identity, error) {
-	sig, err := c.LoadKeystore(key+".signature", mc.Signature, getenv)
-	if err != nil {
+	load := func(role string, k KeystoreConfig, p certs.Purpose) (*certs.KeyPair, error) {
+		kp, err := c.LoadKeystore(key+"."+role, k, getenv)
+		if err != nil {
+			return nil, err
+		}
+		if err := certs.CheckOwnKeyPair(kp, p, now); err != nil {
+			return nil, NewProblem(ErrKeyMaterial, key+"."+role, err)
+		}
+		return kp, nil
+	}
+	sig, sigErr := load("signature", mc.Signature, certs.PurposeSignature)
+	ciph, ciphErr := load("cipher", mc.Cipher, certs.PurposeCipher)
+	if err := errors.Join(sigErr, ciphErr); err != nil {
 		return nil, err
-	}
-	ciph, err := c.LoadKeystore(key+".cipher", mc.Cipher, getenv)
-	if err != nil {
-		return nil, err
-	}
-	if err := certs.CheckOwnKeyPair(sig, certs.PurposeSignature, now); err != nil {
-		return nil, fmt.Errorf("%w: %s.signature: %w", ErrKeyMaterial, key, err)
-	}
-	if err := certs.CheckOwnKeyPair(ciph, certs.PurposeCipher, now); err != nil {
-		return nil, fmt.Errorf("%w: %s.cipher: %w", ErrKeyMaterial, key, err)
 	}
 	id := &certs.Identity{Signature: sig, Cipher: ciph}
 	if err := id.Check(now); err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrKeyMaterial, key, err)
+		return nil, NewProblem(ErrKeyMaterial, key, err)
 	}
 	return id, nil
 }

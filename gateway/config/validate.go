@@ -22,7 +22,7 @@ var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 type problems []error
 
 func (p *problems) add(key, format string, a ...any) {
-	*p = append(*p, fmt.Errorf("%w: %s: %s", ErrConfig, key, fmt.Sprintf(format, a...)))
+	*p = append(*p, NewProblem(ErrConfig, key, fmt.Errorf(format, a...)))
 }
 
 func (p problems) err() error { return errors.Join(p...) }
