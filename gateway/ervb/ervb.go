@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/pdf"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
@@ -153,8 +152,8 @@ const RecordName = "xjustiz_nachricht.xml"
 
 // SignatureExt is the extension of a detached signature, appended to the
 // name of the document it signs (Klage_<uuid>.pdf.p7s), as the justice
-// sample data name them.
-const SignatureExt = ".p7s"
+// sample data name them; the rule is mailbox's.
+const SignatureExt = mailbox.SignatureExt
 
 // Check checks one message: its file count and size, every name, and
 // every file's content. It returns every finding; the error is not nil
@@ -203,20 +202,12 @@ func (c *Checker) Check(ctx context.Context, files []File) (Findings, error) {
 
 func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
 
-// nameProblem applies the ERVB name rule of package mailbox; a detached
-// signature is the signed document's valid name plus ".p7s", within the
-// same length limit.
+// nameProblem is the German finding for a name that breaks the ERVB rule
+// of package mailbox (a detached signature's name included), or "".
 func nameProblem(name string) string {
-	base := name
-	if ext := fileExt(name); ext == "p7s" && strings.Count(name, ".") == 2 {
-		base = name[:len(name)-len(SignatureExt)]
-		if utf8.RuneCountInString(name) > mailbox.MaxFileNameRunes {
-			return fmt.Sprintf("Der Dateiname ist länger als %d Zeichen.", mailbox.MaxFileNameRunes)
-		}
-	}
-	if err := mailbox.ValidFileName(base); err != nil {
-		return "Der Dateiname verstößt gegen die ERVB (Buchstaben, Ziffern, _ und -, ein Punkt vor der Endung, höchstens 90 Zeichen): " +
-			strings.TrimPrefix(err.Error(), mailbox.ErrFileName.Error()+": ")
+	if err := mailbox.ValidFileName(name); err != nil {
+		return "Der Dateiname verstößt gegen die ERVB (Buchstaben, Ziffern, _ und -, ein Punkt vor der Endung, bei einer Signatur " +
+			"der Name des Dokuments mit .p7s, höchstens 90 Zeichen): " + strings.TrimPrefix(err.Error(), mailbox.ErrFileName.Error()+": ")
 	}
 	return ""
 }

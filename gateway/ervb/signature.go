@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/docsig"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
 // checkSignatureFile checks that a .p7s is a CMS signature and that the
@@ -12,7 +13,7 @@ import (
 // certificate) is for docsig.Verifier, which needs the trust settings.
 func checkSignatureFile(name string, c content, lim Limits, names map[string]bool) Findings {
 	var out Findings
-	doc := name[:len(name)-len(SignatureExt)]
+	doc, _ := mailbox.SignedDocumentName(name)
 	if !names[doc] {
 		out = append(out, Finding{Severity: SeverityError, File: name, Rule: RuleSignatureOrphan,
 			Message: fmt.Sprintf("Die Signaturdatei gehört zu %q, das nicht in der Nachricht ist.", doc)})
