@@ -51,8 +51,9 @@
 // certificate), ErrDigestMismatch (the document was altered, or the
 // signature is over other content), ErrByteRange, ErrSigningTime,
 // ErrCertificate (with the certs sentinel: certs.ErrExpired,
-// certs.ErrNotTrusted, certs.ErrKeyUsage, certs.ErrRevoked, ...), or
-// ErrTooLarge. Integrity and CertValidity map them to the Prüfprotokoll's
+// certs.ErrNotTrusted, certs.ErrKeyUsage, certs.ErrRevoked, ...),
+// ErrTooLarge, or ErrNoDocument (MissingDocument: a .p7s whose document
+// is not in the message). Integrity and CertValidity map them to the Prüfprotokoll's
 // ok/corrupted/indeterminate and valid/invalid/indeterminate: an
 // untrusted issuer or unknown revocation is indeterminate, not invalid.
 // Result.Status is the signature's own result (invalid: altered, forged,

@@ -29,6 +29,7 @@ var (
 	ErrCertificate      = errors.New("docsig: signer certificate not valid")
 	ErrTooLarge         = errors.New("docsig: signature too large")
 	ErrConfig           = errors.New("docsig: verifier misconfigured")
+	ErrNoDocument       = errors.New("docsig: signed document not in the message")
 )
 
 // Kinds of signature.
@@ -134,6 +135,8 @@ func (r Result) detail() string {
 		d = "Signatur gültig (kein qualifiziertes Zertifikat)."
 	case errors.Is(r.Err, ErrDigestMismatch), errors.Is(r.Err, ErrSignatureInvalid), errors.Is(r.Err, ErrByteRange):
 		d = "Das Dokument wurde nach der Signatur verändert oder die Signatur ist gefälscht."
+	case errors.Is(r.Err, ErrNoDocument):
+		d = "Das signierte Dokument ist nicht in der Nachricht; die Signatur kann nicht geprüft werden."
 	case errors.Is(r.Err, ErrCertificate):
 		d = "Das Zertifikat des Unterzeichners ist nicht gültig: " + r.Error
 	default:
@@ -287,6 +290,13 @@ func unique(s []string) []string {
 		}
 	}
 	return out
+}
+
+// MissingDocument is the Result of a detached signature sigName whose
+// document is not there to check it against (ErrNoDocument,
+// indeterminate).
+func (v *Verifier) MissingDocument(document, sigName string) Result {
+	return v.finish(Result{Document: document, Kind: KindDetached, SignatureFile: sigName}, fmt.Errorf("%w: %q", ErrNoDocument, document))
 }
 
 // digestAll reads r once, hashing it with every digest the signers name.
