@@ -50,7 +50,11 @@ const (
 	RuleTIFFUnreadable   Rule = "tiff-unreadable"       // header or first IFD do not parse
 	RuleSignatureOrphan  Rule = "signature-orphan"      // a .p7s without the document it signs
 	RuleSignatureInvalid Rule = "signature-unreadable"  // a .p7s that is not a CMS signature
-	RuleRecordName       Rule = "xml-not-record"        // an XML file other than the XJustiz record
+	// Rules of CheckSignatures, which needs the trust settings.
+	RuleSignatureBroken      Rule = "signature-broken"      // a signature on a document does not verify: altered after signing, forged, invalid certificate
+	RuleSignatureUnconfirmed Rule = "signature-unconfirmed" // a signature without a result here: an issuer outside our trust set, an unsupported format (warning)
+	RuleSignatureIncomplete  Rule = "signature-incomplete"  // a PDF signature over an earlier version only (warning)
+	RuleRecordName           Rule = "xml-not-record"        // an XML file other than the XJustiz record
 )
 
 // Finding is one result of the pre-flight.
