@@ -120,7 +120,7 @@ func BuildIntakeMessage(m Message, meta IncomingMeta, card ProcessCard, blobs *B
 		CaseNumberRecipient: meta.CaseNumberRecipient, XJustizMessageID: meta.XJustizMessageID, EEBRequested: meta.EEBRequested,
 		Creation: fmtTime(card.Creation), Forwarding: fmtTime(card.Forwarding), Reception: fmtTime(card.Reception),
 		StoredAt: fmtTime(m.CreatedAt), OriginalSHA256: im.Original.SHA256, VerificationStatus: meta.Report.Status(),
-		VerificationReason: meta.Report.Reason, VHNPresent: meta.Report.VHNPresent, SameContentAs: m.SameContentAs, Notes: meta.Report.Notes,
+		VerificationReason: meta.Report.Reason, VHNPresent: meta.Report.VHNPresent, DocumentSignatureStatus: meta.Report.DocumentVerdict, SameContentAs: m.SameContentAs, Notes: meta.Report.Notes,
 		Documents: []DocumentMeta{}}
 	if md.Sender.Claimed.SafeID == "" {
 		md.Sender.Claimed.SafeID = m.Sender
@@ -131,7 +131,7 @@ func BuildIntakeMessage(m Message, meta IncomingMeta, card ProcessCard, blobs *B
 		im.Documents = append(im.Documents, f)
 		signed, how, by := meta.Report.DocumentSignature(f.OriginalName)
 		md.Documents = append(md.Documents, DocumentMeta{FileName: safe, OriginalName: f.OriginalName, Size: f.Size, SHA256: f.SHA256,
-			ContentType: f.ContentType, Signed: signed, Coverage: how, SignedBy: by})
+			ContentType: f.ContentType, Signed: signed, Coverage: how, SignedBy: by, DocumentSignature: meta.Report.DocumentSignatureResult(f.OriginalName)})
 	}
 	im.Metadata = md
 	return im, nil

@@ -139,7 +139,12 @@
 // Absenders (nicht bestätigt)"), each document's signed status and what
 // covers it (a content signature, or the sender's transport signature),
 // and the verifier's notes (what is unusual but no failure, e.g. content
-// not end-to-end encrypted), which never change the verdict.
+// not end-to-end encrypted), which never change the verdict. Signatures on
+// the documents themselves (SignatureKindDocument: a detached .p7s, one
+// inside a PDF) are listed with the others, each with its own result, and
+// their worst result (DocumentVerdict) stands beside the verdict and, per
+// document, in the metadata; whether one changes the verdict is the
+// verifier's policy, never the mailbox's.
 //
 // Deduplication is by (mailbox, MessageId) among incoming messages and by
 // nothing else. The same MessageId handed out again is stored once

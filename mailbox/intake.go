@@ -130,6 +130,13 @@ type VerificationReport struct {
 	// directory contradicts; SenderNotes say what could not be confirmed.
 	SenderConflicts []string `json:"senderConflicts,omitempty"`
 	SenderNotes     []string `json:"senderNotes,omitempty"`
+	// DocumentVerdict is the verifier's result over the signatures on the
+	// documents themselves (SignatureKindDocument; "" when there are
+	// none), with its German wording. It is the authors' signatures', not
+	// the delivery's: it changes Verdict only where the mailbox's policy
+	// says so, and the verifier then gives its own reason.
+	DocumentVerdict     string `json:"documentVerdict,omitempty"`
+	DocumentVerdictText string `json:"documentVerdictText,omitempty"`
 	// Certificates are the certificates the checks used (the sender's, the
 	// VHN, the intermediary's), kept as evidence beside the message.
 	Certificates []ReportCertificate `json:"certificates,omitempty"`
@@ -141,10 +148,15 @@ type ReportCertificate struct {
 	DER  []byte `json:"der"`
 }
 
+// SignatureKindDocument is the Kind of a signature on a document itself
+// (a detached .p7s, or one inside a PDF): the author's, not the
+// transport's.
+const SignatureKindDocument = "document"
+
 // SignatureCheck is the check of one signature.
 type SignatureCheck struct {
 	Object       string    `json:"object" xml:"Objekt"`                               // what is signed: "OSCI-Nachricht", "Inhaltsdatencontainer project_coco", "001_Antrag.pdf"
-	Kind         string    `json:"kind" xml:"Art"`                                    // "vhn", "client", "supplier", "content", "document"
+	Kind         string    `json:"kind" xml:"Art"`                                    // "vhn", "client", "supplier", "content", SignatureKindDocument
 	Integrity    string    `json:"integrity" xml:"Integritaet"`                       // ok|corrupted|indeterminate
 	CertValidity string    `json:"certValidity" xml:"Zertifikat"`                     // valid|invalid|indeterminate
 	CertType     string    `json:"certType,omitempty" xml:"Zertifikatstyp,omitempty"` // advanced|qualified|accredited|unknown
@@ -154,6 +166,11 @@ type SignatureCheck struct {
 	SigningTime  time.Time `json:"signingTime,omitzero" xml:"Signaturzeitpunkt,omitempty"`
 	CheckedAt    time.Time `json:"checkedAt" xml:"Pruefzeitpunkt"`
 	Detail       string    `json:"detail,omitempty" xml:"Hinweis,omitempty"`
+	// Document (SignatureKindDocument) is the delivered document the
+	// signature is on (IncomingDocument.Name), and Result the verifier's
+	// result of this signature: valid, invalid or indeterminate.
+	Document string `json:"document,omitempty" xml:"Dokument,omitempty"`
+	Result   string `json:"result,omitempty" xml:"Ergebnis,omitempty"`
 }
 
 // ContentCheck is one content of the delivery and the verified
@@ -229,6 +246,28 @@ func (r VerificationReport) DocumentSignature(name string) (signed bool, how str
 	return signed, how, by
 }
 
+// DocumentSignatureResult is the verifier's result of the signatures on
+// the delivered document name itself (detached or inside it): invalid
+// when one is, else indeterminate when one is, else valid; "" when none
+// is on it.
+func (r VerificationReport) DocumentSignatureResult(name string) string {
+	rank := map[string]int{ResultValid: 1, ResultIndeterminate: 2, ResultInvalid: 3}
+	out := ""
+	for _, s := range r.Signatures {
+		if s.Kind != SignatureKindDocument || s.Document != name {
+			continue
+		}
+		res := s.Result
+		if rank[res] == 0 {
+			res = ResultIndeterminate // a result this version does not know is never valid
+		}
+		if rank[res] > rank[out] {
+			out = res
+		}
+	}
+	return out
+}
+
 // IntakeMessage is one received message ready for hand-over.
 type IntakeMessage struct {
 	Metadata  IntakeMetadata
@@ -268,9 +307,13 @@ type IntakeMetadata struct {
 	VerificationStatus  string         `json:"verificationStatus" xml:"Pruefergebnis"`
 	VerificationReason  string         `json:"verificationReason,omitempty" xml:"PruefergebnisGrund,omitempty"`
 	VHNPresent          bool           `json:"vhnPresent" xml:"VHNVorhanden"`
-	SameContentAs       string         `json:"sameContentAs,omitempty" xml:"GleicherInhaltWie,omitempty"` // MessageId of an earlier message to the mailbox with the same documents
-	Notes               NoteList       `json:"notes,omitempty" xml:"Hinweise"`                            // what the verification found unusual, no failure (German)
-	Documents           []DocumentMeta `json:"documents" xml:"Dokumente>Dokument"`
+	// DocumentSignatureStatus is VerificationReport.DocumentVerdict: the
+	// result over the signatures on the documents themselves, "" when
+	// there are none.
+	DocumentSignatureStatus string         `json:"documentSignatureStatus,omitempty" xml:"DokumentsignaturErgebnis,omitempty"`
+	SameContentAs           string         `json:"sameContentAs,omitempty" xml:"GleicherInhaltWie,omitempty"` // MessageId of an earlier message to the mailbox with the same documents
+	Notes                   NoteList       `json:"notes,omitempty" xml:"Hinweise"`                            // what the verification found unusual, no failure (German)
+	Documents               []DocumentMeta `json:"documents" xml:"Dokumente>Dokument"`
 }
 
 // NoteList is notes of the verification (German). In XML it is one
@@ -302,4 +345,8 @@ type DocumentMeta struct {
 	// signatures).
 	Coverage string   `json:"coverage,omitempty" xml:"SigniertDurch,omitempty"`
 	SignedBy []string `json:"signedBy,omitempty" xml:"SigniertVon,omitempty"`
+	// DocumentSignature is the result of the signatures on the document
+	// itself (VerificationReport.DocumentSignatureResult): "" when it
+	// carries none.
+	DocumentSignature string `json:"documentSignature,omitempty" xml:"Dokumentsignatur,omitempty"`
 }

@@ -12,13 +12,32 @@ import (
 // break it (ValidFileName), the intake renames what other senders' software
 // wrote (SafeFileName, UniqueFileNames), and the two agree: every valid
 // name is its own safe name, and every safe name a sanitiser returns with
-// an extension is valid.
+// an extension is valid. A detached signature is named after the document
+// it signs plus SignatureExt (Klage_<uuid>.pdf.p7s, as the justice sample
+// data name them): the one name with two dots the rule allows, and the
+// sanitiser keeps it beside its document's safe name.
 
 // MaxFileNameRunes is the ERVB limit for a file name, extension included.
 const MaxFileNameRunes = 90
 
+// SignatureExt ends the name of a detached signature, appended to the
+// name of the document it signs.
+const SignatureExt = ".p7s"
+
 // ErrFileName is a file name that breaks the ERVB rule.
 var ErrFileName = errors.New("mailbox: file name breaks the ERVB rules")
+
+// SignedDocumentName is the name of the document a detached signature
+// named name signs: name without SignatureExt (in any case), when it ends
+// with it and something is left. Whether either name is valid is
+// ValidFileName's business.
+func SignedDocumentName(name string) (string, bool) {
+	n := len(name) - len(SignatureExt)
+	if n <= 0 || !strings.EqualFold(name[n:], SignatureExt) {
+		return "", false
+	}
+	return name[:n], true
+}
 
 // nameRune reports the characters ERVB allows in a file name besides the
 // dot: letters A–Z, a–z with ä ö ü Ä Ö Ü ß, digits, '_' and '-'.
@@ -36,8 +55,24 @@ func extRune(r rune) bool {
 // ä ö ü Ä Ö Ü ß), digits, '_' and '-'; exactly one dot, between a name
 // and an extension of letters and digits; and, so that it can be written
 // on every file system, not a Windows device name (CON, PRN, AUX, NUL,
-// COM1-9, LPT1-9 in any case). Errors match ErrFileName.
+// COM1-9, LPT1-9 in any case). A detached signature's name is a valid
+// document name plus SignatureExt, within the same length. Errors match
+// ErrFileName.
 func ValidFileName(name string) error {
+	if doc, ok := SignedDocumentName(name); ok && strings.Count(name, ".") == 2 {
+		if utf8.RuneCountInString(name) > MaxFileNameRunes {
+			return fmt.Errorf("%w: %q is longer than %d characters", ErrFileName, name, MaxFileNameRunes)
+		}
+		if err := validDocumentName(doc); err != nil {
+			return fmt.Errorf("%w (the signature's name is the signed document's and %s)", err, SignatureExt)
+		}
+		return nil
+	}
+	return validDocumentName(name)
+}
+
+// validDocumentName is the rule for every name but a signature's.
+func validDocumentName(name string) error {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: %q %s", ErrFileName, name, fmt.Sprintf(format, a...))
 	}
@@ -82,8 +117,11 @@ func FileNameKey(name string) string { return strings.ToLower(SafeFileName(name)
 // '_' inside the name and is dropped at its ends and in the extension; a
 // dot appears only before the extension; at most MaxFileNameRunes runes;
 // never empty, hidden or a device name ("CON.pdf" becomes
-// "Datei_CON.pdf"). It is stable: SafeFileName(SafeFileName(x)) equals
-// SafeFileName(x), and a name ValidFileName accepts is returned unchanged.
+// "Datei_CON.pdf"). A detached signature's name stays its document's safe
+// name plus SignatureExt ("Klage (1).pdf.p7s" becomes "Klage__1.pdf.p7s"
+// beside "Klage__1.pdf"). It is stable: SafeFileName(SafeFileName(x))
+// equals SafeFileName(x), and a name ValidFileName accepts is returned
+// unchanged.
 func SafeFileName(name string) string {
 	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
 		name = name[i+1:]
@@ -92,6 +130,14 @@ func SafeFileName(name string) string {
 	if ValidFileName(name) == nil {
 		return name
 	}
+	if doc, ok := SignedDocumentName(name); ok && strings.Contains(doc, ".") {
+		return safeName(doc, MaxFileNameRunes-len(SignatureExt)) + name[len(doc):]
+	}
+	return safeName(name, MaxFileNameRunes)
+}
+
+// safeName sanitises a name as a document's, within limit runes.
+func safeName(name string, limit int) string {
 	base, ext := name, ""
 	if i := strings.LastIndexByte(name, '.'); i >= 0 {
 		base, ext = name[:i], name[i+1:]
@@ -103,24 +149,24 @@ func SafeFileName(name string) string {
 	if isDeviceName(base) {
 		base = "Datei_" + base
 	}
-	if ext != "" && utf8.RuneCountInString(ext) > MaxFileNameRunes-10 {
-		ext = string([]rune(ext)[:MaxFileNameRunes-10])
+	if ext != "" && utf8.RuneCountInString(ext) > limit-10 {
+		ext = string([]rune(ext)[:limit-10])
 	}
-	return joinName(base, ext, "")
+	return joinName(base, ext, "", limit)
 }
 
-// joinName builds base[suffix].ext within MaxFileNameRunes, shortening
-// base, and the extension too when it leaves base no room (a valid name
-// may have an extension of almost the whole length).
-func joinName(base, ext, suffix string) string {
-	if max := MaxFileNameRunes - 2 - utf8.RuneCountInString(suffix); ext != "" && utf8.RuneCountInString(ext) > max {
-		ext = string([]rune(ext)[:max])
+// joinName builds base[suffix].ext within limit runes, shortening base, and
+// the extension too when it leaves base no room (a valid name may have an
+// extension of almost the whole length).
+func joinName(base, ext, suffix string, limit int) string {
+	if m := limit - 2 - utf8.RuneCountInString(suffix); ext != "" && utf8.RuneCountInString(ext) > m {
+		ext = string([]rune(ext)[:m])
 	}
 	tail := suffix
 	if ext != "" {
 		tail += "." + ext
 	}
-	room := MaxFileNameRunes - utf8.RuneCountInString(tail)
+	room := limit - utf8.RuneCountInString(tail)
 	if r := []rune(base); len(r) > room {
 		base = string(r[:room])
 	}
@@ -158,9 +204,11 @@ func isDeviceName(base string) bool {
 
 // UniqueFileNames sanitises names and makes them unique without regard to
 // case (intake folders may live on case-insensitive shares) by appending
-// _2, _3 … before the extension. reserved names are treated as taken.
-// Every name it returns is its own SafeFileName, so an intake that checks
-// the names it is given accepts them.
+// _2, _3 … before the extension (before the document's extension in a
+// signature's name, so that Klage_2.pdf.p7s stays beside Klage_2.pdf).
+// reserved names are treated as taken. Every name it returns is its own
+// SafeFileName, so an intake that checks the names it is given accepts
+// them.
 func UniqueFileNames(names []string, reserved ...string) []string {
 	taken := map[string]bool{}
 	for _, r := range reserved {
@@ -169,12 +217,16 @@ func UniqueFileNames(names []string, reserved ...string) []string {
 	out := make([]string, len(names))
 	for i, n := range names {
 		s := SafeFileName(n)
-		base, ext := s, ""
-		if j := strings.LastIndexByte(s, '.'); j >= 0 {
-			base, ext = s[:j], s[j+1:]
+		stem, sig, limit := s, "", MaxFileNameRunes
+		if doc, ok := SignedDocumentName(s); ok && strings.Contains(doc, ".") {
+			stem, sig, limit = doc, s[len(doc):], MaxFileNameRunes-len(SignatureExt)
+		}
+		base, ext := stem, ""
+		if j := strings.LastIndexByte(stem, '.'); j >= 0 {
+			base, ext = stem[:j], stem[j+1:]
 		}
 		for k := 2; taken[strings.ToLower(s)]; k++ {
-			s = SafeFileName(joinName(base, ext, fmt.Sprintf("_%d", k)))
+			s = SafeFileName(joinName(base, ext, fmt.Sprintf("_%d", k), limit) + sig)
 		}
 		taken[strings.ToLower(s)] = true
 		out[i] = s

@@ -7,9 +7,11 @@ import (
 )
 
 // FuzzSafeFileName: whatever a sender names a document, the result stays
-// inside the intake entry, keeps the ERVB limits and is stable.
+// inside the intake entry, keeps the ERVB limits and is stable. Two dots
+// only in a signature's name (a document's name plus ".p7s").
 func FuzzSafeFileName(f *testing.F) {
-	for _, s := range []string{"Klage.pdf", "../../etc/passwd", `..\..\x`, ".", "..", "", "NUL", "CON.pdf", "con.pdf", "_con_2.pdf", "a.b.c", "ä\x00.pdf", strings.Repeat("ß", 100) + ".pdf", "x." + strings.Repeat("p", 100)} {
+	for _, s := range []string{"Klage.pdf", "../../etc/passwd", `..\..\x`, ".", "..", "", "NUL", "CON.pdf", "con.pdf", "_con_2.pdf", "a.b.c", "ä\x00.pdf", strings.Repeat("ß", 100) + ".pdf", "x." + strings.Repeat("p", 100),
+		"Klage_0f8fad5b-d9cb-469f-a165-70867728950e.pdf.p7s", "a (1).pdf.P7S", "x..p7s", "CON.pdf.p7s", ".pdf.p7s", "a.p7s.p7s", strings.Repeat("ä", 90) + ".pdf.p7s"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -21,8 +23,8 @@ func FuzzSafeFileName(f *testing.F) {
 			t.Fatalf("SafeFileName(%q) = %q contains a separator or space", in, out)
 		case strings.HasPrefix(out, "."):
 			t.Fatalf("SafeFileName(%q) = %q is hidden", in, out)
-		case strings.Count(out, ".") > 1:
-			t.Fatalf("SafeFileName(%q) = %q has more than one dot", in, out)
+		case strings.Count(out, ".") > 2 || strings.Count(out, ".") == 2 && !isSignatureName(out):
+			t.Fatalf("SafeFileName(%q) = %q has more than one dot and is no signature's name", in, out)
 		case !utf8.ValidString(out) || utf8.RuneCountInString(out) > MaxFileNameRunes:
 			t.Fatalf("SafeFileName(%q) = %q breaks the length or encoding rule", in, out)
 		case SafeFileName(out) != out:
@@ -43,4 +45,9 @@ func FuzzSafeFileName(f *testing.F) {
 			seen[strings.ToLower(n)] = true
 		}
 	})
+}
+
+func isSignatureName(name string) bool {
+	doc, ok := SignedDocumentName(name)
+	return ok && strings.Count(doc, ".") == 1
 }

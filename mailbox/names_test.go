@@ -117,3 +117,54 @@ func TestEntryName(t *testing.T) {
 		t.Fatal("distinct ids share an entry")
 	}
 }
+
+// The justice sample data name a detached signature after its document
+// plus ".p7s" (Klage_<uuid>.pdf.p7s): the one name with two dots the rule
+// accepts, and every function of the rule keeps it beside its document.
+func TestSignatureFileNames(t *testing.T) {
+	const uuid = "0f8fad5b-d9cb-469f-a165-70867728950e"
+	for _, n := range []string{"Klage_" + uuid + ".pdf.p7s", "Scan.tif.P7S", "a.p7s.p7s", strings.Repeat("a", 82) + ".pdf.p7s"} {
+		if err := ValidFileName(n); err != nil {
+			t.Errorf("ValidFileName(%q): %v", n, err)
+		}
+		if SafeFileName(n) != n {
+			t.Errorf("SafeFileName(%q) = %q", n, SafeFileName(n))
+		}
+	}
+	for _, n := range []string{"Klage.final.pdf.p7s", "Klage.pdf.p7m", "Kla ge.pdf.p7s", "CON.pdf.p7s", ".pdf.p7s", "Klage..p7s",
+		strings.Repeat("a", 83) + ".pdf.p7s", "Klage.pdf.p7s.p7s"} {
+		if err := ValidFileName(n); !errors.Is(err, ErrFileName) {
+			t.Errorf("ValidFileName(%q) = %v, want ErrFileName", n, err)
+		}
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"Klage (1).pdf.p7s", "Klage__1.pdf.p7s"},
+		{"CON.pdf.p7s", "Datei_CON.pdf.p7s"},
+		{"../Klage.pdf.P7S", "Klage.pdf.P7S"},
+		{"x..p7s", "x.p7s"},
+		{".pdf.p7s", "dokument.pdf.p7s"},
+		{"Klage.final.pdf.p7s", "Klage_final.pdf.p7s"},
+		{strings.Repeat("b", 100) + ".pdf.p7s", strings.Repeat("b", 82) + ".pdf.p7s"},
+	} {
+		if got := SafeFileName(tc.in); got != tc.want {
+			t.Errorf("SafeFileName(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if doc, _ := SignedDocumentName(tc.in); strings.Count(tc.want, ".") == 2 && len(tc.in) < MaxFileNameRunes && SafeFileName(tc.in) != SafeFileName(doc)+tc.in[len(doc):] {
+			t.Errorf("SafeFileName(%q) is not beside its document's %q", tc.in, SafeFileName(doc))
+		}
+	}
+	got := UniqueFileNames([]string{"Klage.pdf", "klage.pdf", "Klage.pdf.p7s", "klage.pdf.p7s", "Klage.PDF.P7S"})
+	want := []string{"Klage.pdf", "klage_2.pdf", "Klage.pdf.p7s", "klage_2.pdf.p7s", "Klage_3.PDF.P7S"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("UniqueFileNames = %v, want %v", got, want)
+	}
+	if FileNameKey("Klage.PDF.p7s") != FileNameKey("klage.pdf.P7S") || FileNameKey("Klage.pdf.p7s") == FileNameKey("Klage.pdf") {
+		t.Fatal("FileNameKey does not tell signatures apart by their document alone")
+	}
+	if doc, ok := SignedDocumentName("Klage.pdf.P7S"); !ok || doc != "Klage.pdf" {
+		t.Fatalf("SignedDocumentName = %q, %v", doc, ok)
+	}
+	if _, ok := SignedDocumentName(".p7s"); ok {
+		t.Fatal("SignedDocumentName(.p7s) names a document")
+	}
+}

@@ -116,6 +116,7 @@ type reportXML struct {
 	Pruefzeitpunkt string         `xml:"Pruefzeitpunkt"`
 	Gesamtergebnis string         `xml:"Gesamtergebnis"`
 	Begruendung    *reasonXML     `xml:"Begruendung,omitempty"`
+	Dokumente      *docVerdictXML `xml:"Dokumentsignaturen,omitempty"`
 	VHNVorhanden   bool           `xml:"VHNVorhanden"`
 	VHNText        string         `xml:"Uebermittlungsweg,omitempty"`
 	Absender       senderXML      `xml:"Absender"`
@@ -123,6 +124,13 @@ type reportXML struct {
 	Inhalte        []contentXML   `xml:"Inhalte>Inhalt,omitempty"`
 	Probleme       []string       `xml:"Probleme>Problem,omitempty"`
 	Hinweise       NoteList       `xml:"Hinweise"`
+}
+
+// docVerdictXML is the result over the signatures on the documents
+// themselves, beside the message's Gesamtergebnis.
+type docVerdictXML struct {
+	Ergebnis string `xml:"ergebnis,attr"`
+	Text     string `xml:",chardata"`
 }
 
 type reasonXML struct {
@@ -167,6 +175,8 @@ type signatureXML struct {
 	Signaturzeitpunkt string `xml:"Signaturzeitpunkt,omitempty"`
 	Pruefzeitpunkt    string `xml:"Pruefzeitpunkt"`
 	Hinweis           string `xml:"Hinweis,omitempty"`
+	Dokument          string `xml:"Dokument,omitempty"`
+	Ergebnis          string `xml:"Ergebnis,omitempty"`
 }
 
 // RenderReportXML returns pruefprotokoll.xml.
@@ -178,10 +188,14 @@ func RenderReportXML(m IntakeMetadata, r VerificationReport) ([]byte, error) {
 	if r.Reason != "" || r.ReasonText != "" {
 		x.Begruendung = &reasonXML{Code: r.Reason, Text: r.ReasonText}
 	}
+	if r.DocumentVerdict != "" {
+		x.Dokumente = &docVerdictXML{Ergebnis: r.DocumentVerdict, Text: r.DocumentVerdictText}
+	}
 	for _, s := range r.Signatures {
 		x.Signaturen = append(x.Signaturen, signatureXML{Objekt: s.Object, Art: s.Kind, Integritaet: s.Integrity,
 			Zertifikat: s.CertValidity, Zertifikatstyp: s.CertType, Signierer: s.Signer, Aussteller: s.Issuer,
-			Seriennummer: s.Serial, Signaturzeitpunkt: fmtTime(s.SigningTime), Pruefzeitpunkt: fmtTime(s.CheckedAt), Hinweis: s.Detail})
+			Seriennummer: s.Serial, Signaturzeitpunkt: fmtTime(s.SigningTime), Pruefzeitpunkt: fmtTime(s.CheckedAt), Hinweis: s.Detail,
+			Dokument: s.Document, Ergebnis: s.Result})
 	}
 	for _, c := range r.Contents {
 		x.Inhalte = append(x.Inhalte, contentXML{Container: c.Container, Name: c.Name, Dokument: c.Document, Art: c.Kind, Uebergeben: c.Delivered,
@@ -252,7 +266,8 @@ th{background:#eee;width:14em}
 <table>
 <tr><th>Nachrichtenkennzeichen</th><td>{{.M.MessageID}}</td></tr>
 <tr><th>Gesamtergebnis</th><td class="{{.R.Status}}">{{de .R.Status}}{{if .R.ReasonText}}: {{.R.ReasonText}}{{end}}</td></tr>
-<tr><th>Prüfzeitpunkt</th><td>{{t .R.CheckedAt}}</td></tr>
+{{if .R.DocumentVerdict}}<tr><th>Signaturen der Dokumente</th><td class="{{.R.DocumentVerdict}}">{{de .R.DocumentVerdict}}{{if .R.DocumentVerdictText}}: {{.R.DocumentVerdictText}}{{end}}</td></tr>
+{{end}}<tr><th>Prüfzeitpunkt</th><td>{{t .R.CheckedAt}}</td></tr>
 <tr><th>Übermittlungsweg (VHN)</th><td>{{yn .R.VHNPresent}}{{if .R.VHNText}}: {{.R.VHNText}}{{end}}</td></tr>
 <tr><th>Eingang beim Intermediär</th><td>{{t .M.Creation}}</td></tr>
 <tr><th>Weiterleitung durch den Intermediär</th><td>{{t .M.Forwarding}}</td></tr>
@@ -287,7 +302,8 @@ th{background:#eee;width:14em}
 {{end}}<h2>Signaturen</h2>
 {{range .R.Signatures}}<table>
 <tr><th>Objekt</th><td>{{.Object}} ({{.Kind}})</td></tr>
-<tr><th>Integrität</th><td class="{{if eq .Integrity "ok"}}valid{{else}}invalid{{end}}">{{de .Integrity}}</td></tr>
+{{if .Result}}<tr><th>Ergebnis</th><td class="{{.Result}}">{{de .Result}}</td></tr>
+{{end}}<tr><th>Integrität</th><td class="{{if eq .Integrity "ok"}}valid{{else}}invalid{{end}}">{{de .Integrity}}</td></tr>
 <tr><th>Zertifikat</th><td class="{{.CertValidity}}">{{de .CertValidity}}{{if .CertType}} ({{.CertType}}){{end}}</td></tr>
 <tr><th>Signierer</th><td>{{.Signer}}</td></tr>
 <tr><th>Aussteller</th><td>{{.Issuer}}</td></tr>
@@ -300,7 +316,7 @@ th{background:#eee;width:14em}
 {{end}}<h2>Dokumente</h2>
 <table>
 <tr><th>Datei</th><td><b>Originalname · Größe · SHA-256 · Typ · Signatur</b></td></tr>
-{{range .M.Documents}}<tr><th>{{.FileName}}</th><td>{{.OriginalName}} · {{.Size}} Bytes · <code>{{.SHA256}}</code> · {{.ContentType}} · {{if .Signed}}<span class="valid">signiert</span>{{coverage .Coverage}} von {{join .SignedBy}}{{else}}<span class="indeterminate">nicht signiert</span>{{end}}</td></tr>
+{{range .M.Documents}}<tr><th>{{.FileName}}</th><td>{{.OriginalName}} · {{.Size}} Bytes · <code>{{.SHA256}}</code> · {{.ContentType}} · {{if .Signed}}<span class="valid">signiert</span>{{coverage .Coverage}} von {{join .SignedBy}}{{else}}<span class="indeterminate">nicht signiert</span>{{end}}{{with .DocumentSignature}} · Signatur im Dokument: <span class="{{.}}">{{de .}}</span>{{end}}</td></tr>
 {{end}}</table>
 {{if .R.Contents}}<h2>Inhalte</h2>
 <table>

@@ -42,9 +42,16 @@ func sampleIntake() *IntakeMessage {
 				SigningTime: g0.Add(-time.Hour), CheckedAt: g0.Add(time.Minute)},
 			{Object: "002 Antrag <b>.pdf", Kind: "document", Integrity: ResultOK, CertValidity: ResultIndeterminate, CertType: "qualified",
 				Signer: `CN=Max "<Mustermann>" & Co`, Issuer: "CN=QES CA", Serial: "01", CheckedAt: g0.Add(time.Minute),
-				Detail: "Sperrstatus nicht abrufbar <OCSP>"},
+				Detail: "Sperrstatus nicht abrufbar <OCSP>", Document: "../002 Antrag <b>.pdf", Result: ResultIndeterminate},
+			{Object: "001_Ermittlungsübersicht_Abverfügung.pdf (001_Ermittlungsübersicht_Abverfügung.pdf.p7s)", Kind: SignatureKindDocument,
+				Integrity: ResultCorrupted, CertValidity: ResultIndeterminate, Signer: "CN=Staatsanwältin Test", Issuer: "CN=QES CA", Serial: "02",
+				SigningTime: g0.Add(-2 * time.Hour), CheckedAt: g0.Add(time.Minute),
+				Detail:   "Das Dokument wurde nach der Signatur verändert oder die Signatur ist gefälscht.",
+				Document: "001_Ermittlungsübersicht_Abverfügung.pdf", Result: ResultInvalid},
 		},
-		Certificates: []ReportCertificate{{Role: "originator", DER: []byte{0x30, 0x03, 0x02, 0x01, 0x01}}, {Role: "vhn", DER: []byte{0x30, 0x03, 0x02, 0x01, 0x02}}}}
+		DocumentVerdict:     ResultInvalid,
+		DocumentVerdictText: "1 von 2 Signaturen der Dokumente ist ungültig: 001_Ermittlungsübersicht_Abverfügung.pdf <verändert>",
+		Certificates:        []ReportCertificate{{Role: "originator", DER: []byte{0x30, 0x03, 0x02, 0x01, 0x01}}, {Role: "vhn", DER: []byte{0x30, 0x03, 0x02, 0x01, 0x02}}}}
 	im := &IntakeMessage{Report: rep}
 	var names []string
 	for _, d := range docs {
@@ -61,7 +68,8 @@ func sampleIntake() *IntakeMessage {
 		CaseNumberRecipient: "32-10/2026", XJustizMessageID: "2f1c7a4e-9d1b-4c55-8a1e-2b7f4a9d0c11", EEBRequested: true,
 		Creation: fmtTime(g0), Forwarding: fmtTime(g0.Add(time.Second)), StoredAt: fmtTime(g0.Add(2 * time.Second)),
 		Reception:      fmtTime(g0.Add(3 * time.Second)),
-		OriginalSHA256: sha256Hex("original"), VerificationStatus: rep.Status(), VerificationReason: rep.Reason, VHNPresent: true}
+		OriginalSHA256: sha256Hex("original"), VerificationStatus: rep.Status(), VerificationReason: rep.Reason, VHNPresent: true,
+		DocumentSignatureStatus: rep.DocumentVerdict}
 	for i, safe := range UniqueFileNames(names) {
 		body := docs[i].body
 		f := IntakeFile{FileName: safe, OriginalName: docs[i].name, ContentType: docs[i].ct, Size: int64(len(body)), SHA256: sha256Hex(body),
@@ -69,7 +77,7 @@ func sampleIntake() *IntakeMessage {
 		im.Documents = append(im.Documents, f)
 		signed, how, by := rep.DocumentSignature(f.OriginalName)
 		md.Documents = append(md.Documents, DocumentMeta{FileName: safe, OriginalName: f.OriginalName, Size: f.Size, SHA256: f.SHA256,
-			ContentType: f.ContentType, Signed: signed, Coverage: how, SignedBy: by})
+			ContentType: f.ContentType, Signed: signed, Coverage: how, SignedBy: by, DocumentSignature: rep.DocumentSignatureResult(f.OriginalName)})
 	}
 	im.Original = IntakeFile{FileName: FileOriginal, Size: 8, SHA256: sha256Hex("original"),
 		Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("original")), nil }}
@@ -138,6 +146,24 @@ func TestReportShowsGermanLocalTime(t *testing.T) {
 	} {
 		if got := localTime(c.in); got != c.want {
 			t.Errorf("localTime(%v) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// A document with a broken signature beside a valid one counts as broken,
+// a result this version does not know never as valid, and another
+// document's signatures not at all.
+func TestDocumentSignatureResult(t *testing.T) {
+	r := VerificationReport{Signatures: []SignatureCheck{
+		{Kind: "vhn", Document: "a.pdf", Result: ResultInvalid},
+		{Kind: SignatureKindDocument, Document: "a.pdf", Result: ResultValid},
+		{Kind: SignatureKindDocument, Document: "a.pdf", Result: ResultInvalid},
+		{Kind: SignatureKindDocument, Document: "b.pdf", Result: ResultValid},
+		{Kind: SignatureKindDocument, Document: "c.pdf", Result: "qualified-ish"},
+	}}
+	for name, want := range map[string]string{"a.pdf": ResultInvalid, "b.pdf": ResultValid, "c.pdf": ResultIndeterminate, "d.pdf": ""} {
+		if got := r.DocumentSignatureResult(name); got != want {
+			t.Errorf("DocumentSignatureResult(%q) = %q, want %q", name, got, want)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -169,4 +170,75 @@ func TestVerifierRefusesAnotherTrustSet(t *testing.T) {
 			t.Fatalf("New(%v) = %v", val, err)
 		}
 	}
+}
+
+// Each signature has its own result in the Prüfprotokoll, on its document,
+// and Summary gives the worst of a message's: an altered document or an
+// invalid certificate is invalid, an issuer outside the trust set only
+// indeterminate.
+func TestResultStatusAndSummary(t *testing.T) {
+	v := verifier(t)
+	good := pkiSigner(t, "mailbox-signature")
+	flipped := bytes.Clone(document)
+	flipped[20] ^= 1
+	valid := verifyOne(t, v, sign(t, document, good), document)
+	altered := verifyOne(t, v, sign(t, document, good), flipped)
+	expired := verifyOne(t, v, sign(t, document, issue(t, "intermediate-ca", expiredTmpl(), true)), document)
+	untrusted := verifyOne(t, v, sign(t, document, issue(t, "unknown-root-ca", &x509.Certificate{}, true)), document)
+	for _, tc := range []struct {
+		name string
+		r    docsig.Result
+		want string
+	}{
+		{"valid", valid, mailbox.ResultValid},
+		{"document altered after signing", altered, mailbox.ResultInvalid},
+		{"expired certificate", expired, mailbox.ResultInvalid},
+		{"untrusted CA", untrusted, mailbox.ResultIndeterminate},
+	} {
+		sc := tc.r.SignatureCheck()
+		if tc.r.Status() != tc.want || sc.Result != tc.want || sc.Document != "Klage.pdf" || sc.Kind != mailbox.SignatureKindDocument {
+			t.Errorf("%s: status %s, check %+v, want %s", tc.name, tc.r.Status(), sc, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		rs         []docsig.Result
+		want, text string
+	}{
+		{nil, "", ""},
+		{[]docsig.Result{valid}, mailbox.ResultValid, "Die Signatur des Dokuments ist gültig."},
+		{[]docsig.Result{valid, untrusted}, mailbox.ResultIndeterminate, "1 von 2 Signaturen der Dokumente ist nicht abschließend prüfbar: Klage.pdf."},
+		{[]docsig.Result{untrusted, altered, expired}, mailbox.ResultInvalid, "2 von 3 Signaturen der Dokumente sind ungültig: Klage.pdf."},
+	} {
+		if st, text := docsig.Summary(tc.rs); st != tc.want || text != tc.text {
+			t.Errorf("Summary of %d = %q %q, want %q %q", len(tc.rs), st, text, tc.want, tc.text)
+		}
+	}
+}
+
+// A signature file beyond the limit is not read whole.
+func TestDetachedReaderTooLarge(t *testing.T) {
+	ts := certs.NewTrustStore()
+	vs := certs.TrustSets{ContentSigner: ts}.Validators(certs.Validator{})
+	v, err := docsig.New(docsig.Config{Validator: vs.ContentSigner, Limits: docsig.Limits{MaxSignatureBytes: 1000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := &countingReader{left: 1 << 30}
+	rs := v.VerifyDetachedReader(ctx, "Klage.pdf", "Klage.pdf.p7s", big, bytes.NewReader(document))
+	if len(rs) != 1 || !errors.Is(rs[0].Err, docsig.ErrTooLarge) || rs[0].Status() != mailbox.ResultIndeterminate || big.read > 1001 {
+		t.Fatalf("results %+v after reading %d bytes", rs, big.read)
+	}
+}
+
+type countingReader struct{ left, read int64 }
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if c.left == 0 {
+		return 0, io.EOF
+	}
+	n := int64(len(p))
+	n = min(n, c.left)
+	c.left -= n
+	c.read += n
+	return int(n), nil
 }

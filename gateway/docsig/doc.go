@@ -51,10 +51,18 @@
 // certificate), ErrDigestMismatch (the document was altered, or the
 // signature is over other content), ErrByteRange, ErrSigningTime,
 // ErrCertificate (with the certs sentinel: certs.ErrExpired,
-// certs.ErrNotTrusted, certs.ErrKeyUsage, certs.ErrRevoked, ...), or
-// ErrTooLarge. Integrity and CertValidity map them to the Prüfprotokoll's
+// certs.ErrNotTrusted, certs.ErrKeyUsage, certs.ErrRevoked, ...),
+// ErrTooLarge, or ErrNoDocument (MissingDocument: a .p7s whose document
+// is not in the message). Integrity and CertValidity map them to the Prüfprotokoll's
 // ok/corrupted/indeterminate and valid/invalid/indeterminate: an
 // untrusted issuer or unknown revocation is indeterminate, not invalid.
+// Result.Status is the signature's own result (invalid: altered, forged,
+// or an invalid certificate; indeterminate: not decidable), and Summary
+// the worst over a message's document signatures with its German text;
+// what a broken one does to the message is the caller's policy (the OSCI
+// bridge delivers it with the result shown unless the mailbox says
+// otherwise). VerifyDetachedReader reads a signature file only up to
+// Limits.MaxSignatureBytes.
 // VerifyPDF returns an error only for a PDF that cannot be read; New
 // refuses a validator of another trust set (ErrConfig).
 package docsig

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
@@ -28,6 +29,7 @@ var (
 	ErrCertificate      = errors.New("docsig: signer certificate not valid")
 	ErrTooLarge         = errors.New("docsig: signature too large")
 	ErrConfig           = errors.New("docsig: verifier misconfigured")
+	ErrNoDocument       = errors.New("docsig: signed document not in the message")
 )
 
 // Kinds of signature.
@@ -70,6 +72,20 @@ type Result struct {
 // Valid reports an intact signature by a valid certificate.
 func (r Result) Valid() bool { return r.Err == nil }
 
+// Status is the signature's result for the Prüfprotokoll:
+// mailbox.ResultValid, ResultInvalid (the content was altered, the value
+// is forged, or the certificate is not valid) or ResultIndeterminate (it
+// could not be decided, e.g. an issuer outside the trust set).
+func (r Result) Status() string {
+	switch {
+	case r.Err == nil:
+		return mailbox.ResultValid
+	case r.Integrity == mailbox.ResultCorrupted || r.CertValidity() == mailbox.ResultInvalid:
+		return mailbox.ResultInvalid
+	}
+	return mailbox.ResultIndeterminate
+}
+
 // CertValidity is mailbox.ResultValid, ResultInvalid or
 // ResultIndeterminate (not reached, untrusted issuer, revocation unknown).
 func (r Result) CertValidity() string {
@@ -92,8 +108,9 @@ func (r Result) SignatureCheck() mailbox.SignatureCheck {
 	} else if r.Field != "" {
 		obj += " (Signaturfeld " + r.Field + ")"
 	}
-	sc := mailbox.SignatureCheck{Object: obj, Kind: "document", Integrity: r.Integrity, CertValidity: r.CertValidity(),
-		Signer: r.Signer, Issuer: r.Issuer, Serial: r.Serial, SigningTime: r.SigningTime, CheckedAt: r.CheckedAt, Detail: r.detail()}
+	sc := mailbox.SignatureCheck{Object: obj, Kind: mailbox.SignatureKindDocument, Integrity: r.Integrity, CertValidity: r.CertValidity(),
+		Signer: r.Signer, Issuer: r.Issuer, Serial: r.Serial, SigningTime: r.SigningTime, CheckedAt: r.CheckedAt, Detail: r.detail(),
+		Document: r.Document, Result: r.Status()}
 	if sc.CertValidity == mailbox.ResultValid {
 		sc.CertType = "advanced"
 		if r.Qualification.Qualified {
@@ -118,6 +135,8 @@ func (r Result) detail() string {
 		d = "Signatur gültig (kein qualifiziertes Zertifikat)."
 	case errors.Is(r.Err, ErrDigestMismatch), errors.Is(r.Err, ErrSignatureInvalid), errors.Is(r.Err, ErrByteRange):
 		d = "Das Dokument wurde nach der Signatur verändert oder die Signatur ist gefälscht."
+	case errors.Is(r.Err, ErrNoDocument):
+		d = "Das signierte Dokument ist nicht in der Nachricht; die Signatur kann nicht geprüft werden."
 	case errors.Is(r.Err, ErrCertificate):
 		d = "Das Zertifikat des Unterzeichners ist nicht gültig: " + r.Error
 	default:
@@ -212,6 +231,72 @@ func (v *Verifier) VerifyDetached(ctx context.Context, document, sigName string,
 		out = append(out, v.verifySigner(ctx, base, s, &s.Signers[i], digests, time.Time{}))
 	}
 	return out
+}
+
+// VerifyDetachedReader is VerifyDetached with the signature read from sig,
+// at most Limits.MaxSignatureBytes of it (a longer one is ErrTooLarge,
+// never read whole).
+func (v *Verifier) VerifyDetachedReader(ctx context.Context, document, sigName string, sig, doc io.Reader) []Result {
+	b, err := io.ReadAll(io.LimitReader(sig, v.lim.MaxSignatureBytes+1))
+	if err != nil {
+		return []Result{v.finish(Result{Document: document, Kind: KindDetached, SignatureFile: sigName},
+			fmt.Errorf("%w: reading the signature: %w", ErrMalformed, err))}
+	}
+	return v.VerifyDetached(ctx, document, sigName, b, doc)
+}
+
+// Summary is the result over the signatures on a message's documents and
+// its German wording for the Prüfprotokoll: invalid when one is invalid,
+// else indeterminate when one is, else valid; "" for none.
+func Summary(results []Result) (status, text string) {
+	var bad, open []string
+	for _, r := range results {
+		switch r.Status() {
+		case mailbox.ResultInvalid:
+			bad = append(bad, r.Document)
+		case mailbox.ResultIndeterminate:
+			open = append(open, r.Document)
+		}
+	}
+	n := len(results)
+	switch {
+	case n == 0:
+		return "", ""
+	case len(bad) > 0:
+		return mailbox.ResultInvalid, fmt.Sprintf("%d von %d Signaturen der Dokumente %s ungültig: %s.", len(bad), n, verb(len(bad)), strings.Join(unique(bad), ", "))
+	case len(open) > 0:
+		return mailbox.ResultIndeterminate, fmt.Sprintf("%d von %d Signaturen der Dokumente %s nicht abschließend prüfbar: %s.",
+			len(open), n, verb(len(open)), strings.Join(unique(open), ", "))
+	case n == 1:
+		return mailbox.ResultValid, "Die Signatur des Dokuments ist gültig."
+	}
+	return mailbox.ResultValid, fmt.Sprintf("Alle %d Signaturen der Dokumente sind gültig.", n)
+}
+
+func verb(n int) string {
+	if n == 1 {
+		return "ist"
+	}
+	return "sind"
+}
+
+func unique(s []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// MissingDocument is the Result of a detached signature sigName whose
+// document is not there to check it against (ErrNoDocument,
+// indeterminate).
+func (v *Verifier) MissingDocument(document, sigName string) Result {
+	return v.finish(Result{Document: document, Kind: KindDetached, SignatureFile: sigName}, fmt.Errorf("%w: %q", ErrNoDocument, document))
 }
 
 // digestAll reads r once, hashing it with every digest the signers name.

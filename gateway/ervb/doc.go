@@ -15,8 +15,8 @@
 //     0, a cross-reference that leads to its objects, object streams
 //     included), not encrypted; a .tif/.tiff a TIFF (II*\0 or MM\0*, a
 //     first IFD inside the file naming width, length and image data); a
-//     .p7s a CMS signature (its validity is docsig's, which needs the
-//     trust settings); an .xml only as the XJustiz record
+//     .p7s a CMS signature (its validity is CheckSignatures', which needs
+//     the trust settings); an .xml only as the XJustiz record
 //     xjustiz_nachricht.xml (its schema is the XJustiz validator's).
 //     Every other extension (Word, ZIP, programs, text) is refused, and the
 //     finding says what the content really is.
@@ -27,6 +27,14 @@
 //     /ImportData), content loaded from outside (external streams,
 //     reference XObjects, URL file specifications). Links (/URI) and
 //     fonts without their font program are warnings.
+//   - Signatures (Checker.CheckSignatures, with the sending mailbox's
+//     docsig.Verifier): every .p7s against its document and every
+//     signature inside a PDF. A broken one (document altered after
+//     signing, forged value, invalid certificate) refuses the message, so
+//     that a court never receives a filing whose signature fails; one
+//     without a result here (an issuer outside our trust set, which the
+//     court may know) and a PDF signature over an earlier version only are
+//     warnings. The signature files are then sent along unchanged.
 //
 // # Guarantee and how it fails
 //

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/pdf"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
@@ -51,7 +50,11 @@ const (
 	RuleTIFFUnreadable   Rule = "tiff-unreadable"       // header or first IFD do not parse
 	RuleSignatureOrphan  Rule = "signature-orphan"      // a .p7s without the document it signs
 	RuleSignatureInvalid Rule = "signature-unreadable"  // a .p7s that is not a CMS signature
-	RuleRecordName       Rule = "xml-not-record"        // an XML file other than the XJustiz record
+	// Rules of CheckSignatures, which needs the trust settings.
+	RuleSignatureBroken      Rule = "signature-broken"      // a signature on a document does not verify: altered after signing, forged, invalid certificate
+	RuleSignatureUnconfirmed Rule = "signature-unconfirmed" // a signature without a result here: an issuer outside our trust set, an unsupported format (warning)
+	RuleSignatureIncomplete  Rule = "signature-incomplete"  // a PDF signature over an earlier version only (warning)
+	RuleRecordName           Rule = "xml-not-record"        // an XML file other than the XJustiz record
 )
 
 // Finding is one result of the pre-flight.
@@ -153,8 +156,8 @@ const RecordName = "xjustiz_nachricht.xml"
 
 // SignatureExt is the extension of a detached signature, appended to the
 // name of the document it signs (Klage_<uuid>.pdf.p7s), as the justice
-// sample data name them.
-const SignatureExt = ".p7s"
+// sample data name them; the rule is mailbox's.
+const SignatureExt = mailbox.SignatureExt
 
 // Check checks one message: its file count and size, every name, and
 // every file's content. It returns every finding; the error is not nil
@@ -203,20 +206,12 @@ func (c *Checker) Check(ctx context.Context, files []File) (Findings, error) {
 
 func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
 
-// nameProblem applies the ERVB name rule of package mailbox; a detached
-// signature is the signed document's valid name plus ".p7s", within the
-// same length limit.
+// nameProblem is the German finding for a name that breaks the ERVB rule
+// of package mailbox (a detached signature's name included), or "".
 func nameProblem(name string) string {
-	base := name
-	if ext := fileExt(name); ext == "p7s" && strings.Count(name, ".") == 2 {
-		base = name[:len(name)-len(SignatureExt)]
-		if utf8.RuneCountInString(name) > mailbox.MaxFileNameRunes {
-			return fmt.Sprintf("Der Dateiname ist länger als %d Zeichen.", mailbox.MaxFileNameRunes)
-		}
-	}
-	if err := mailbox.ValidFileName(base); err != nil {
-		return "Der Dateiname verstößt gegen die ERVB (Buchstaben, Ziffern, _ und -, ein Punkt vor der Endung, höchstens 90 Zeichen): " +
-			strings.TrimPrefix(err.Error(), mailbox.ErrFileName.Error()+": ")
+	if err := mailbox.ValidFileName(name); err != nil {
+		return "Der Dateiname verstößt gegen die ERVB (Buchstaben, Ziffern, _ und -, ein Punkt vor der Endung, bei einer Signatur " +
+			"der Name des Dokuments mit .p7s, höchstens 90 Zeichen): " + strings.TrimPrefix(err.Error(), mailbox.ErrFileName.Error()+": ")
 	}
 	return ""
 }

@@ -31,6 +31,36 @@
 // earlier reads stopped the process. Reprocess (mailbox.Reprocessor)
 // reads a parked original again offline: transport decryption with our
 // cipher key, the intermediary's signature, then the same egvp reading.
+//
+// # Signatures on documents
+//
+// Besides the transport and content signatures egvp checks, the bridge
+// verifies the signatures on the documents themselves with
+// gateway/docsig, against the mailbox's content-signer trust set: every
+// detached signature (Klage.pdf.p7s beside Klage.pdf, the name rule of
+// mailbox.SignedDocumentName) and every signature inside a PDF. Each is a
+// "document" entry of the Prüfprotokoll with its own result (integrity,
+// certificate, qualified where the certificate says so), their worst
+// result stands beside the Gesamtergebnis (VerificationReport.
+// DocumentVerdict), and the intake metadata give it per document. A .p7s
+// without its document is shown as not checkable; a PDF that cannot be
+// searched for signatures is a note. Fetch and Reprocess verify at the
+// same point (delivery), so both give the same report.
+//
+// A document signature is the author's declaration about a document, not
+// the delivery's proof of origin. The verdict says that the message came
+// unaltered from the confirmed sender; whether a filing is validly signed
+// is for the recipient to judge in the proceedings, a broken signature is
+// itself evidence that belongs in the file, and holding the message back
+// would hide a receipt from which deadlines run. So by default an invalid
+// document signature (altered after signing, forged, an invalid
+// certificate) leaves the verdict alone: the message is delivered with
+// the broken signature shown, in the report and per document in the
+// metadata. A mailbox that wants a person to look first sets
+// Config.QuarantineInvalidDocumentSignatures: the verdict then becomes
+// invalid with its own reason, ReasonPolicyDocumentSignature, as
+// RequireEndToEnd does for encryption. An indeterminate result (an issuer
+// outside the trust set, an unsupported format) never quarantines.
 package osciendpoint
 
 import (
@@ -50,7 +80,9 @@ import (
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/docsig"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/intermediaries"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/pdf"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
@@ -111,6 +143,18 @@ type Config struct {
 	// one that is only transport-encrypted is then quarantined with the
 	// policy reason. Off, such content is read and noted.
 	RequireEndToEnd bool
+	// QuarantineInvalidDocumentSignatures is the mailbox's policy that a
+	// delivery with an invalid signature on one of its documents (a
+	// detached .p7s or one inside a PDF: altered after signing, forged, or
+	// by an invalid certificate) is quarantined with
+	// ReasonPolicyDocumentSignature. Off (the default), it is delivered
+	// with the broken signature shown in the Prüfprotokoll and the intake
+	// metadata; an indeterminate one never quarantines.
+	QuarantineInvalidDocumentSignatures bool
+	// DocumentPDFLimits bound the search for signatures inside a received
+	// PDF; zero fields take pdf's defaults. A PDF beyond them is noted as
+	// not searched.
+	DocumentPDFLimits pdf.Limits
 	// XML bounds every XML the mailbox reads (responses, forms, XJustiz
 	// records); zero fields take xmlsec's defaults. A delivery beyond it is
 	// parked, and reprocessed once it is raised.
@@ -141,7 +185,8 @@ var (
 // again after committing it.
 type Mailbox struct {
 	cfg    Config
-	client *osci.Client // to our intermediary
+	client *osci.Client     // to our intermediary
+	docsig *docsig.Verifier // document signatures, with the content-signer set
 	now    func() time.Time
 	log    *zap.Logger
 	http   *http.Client
@@ -192,6 +237,9 @@ func New(cfg Config) (*Mailbox, error) {
 		return nil, fmt.Errorf("osciendpoint: mailbox %s: %w", cfg.Name, err)
 	}
 	m.client = client
+	if m.docsig, err = docsig.New(docsig.Config{Validator: cfg.Trust.ContentSigner, Now: now}); err != nil {
+		return nil, fmt.Errorf("osciendpoint: mailbox %s: %w", cfg.Name, err)
+	}
 	return m, nil
 }
 

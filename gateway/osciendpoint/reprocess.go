@@ -55,7 +55,7 @@ func (m *Mailbox) Reprocess(ctx context.Context, mailboxName, osciMessageID stri
 		return nil, err
 	}
 	var open []io.Closer
-	d, err := m.delivery(osciMessageID, od, rcv, nil, &open)
+	d, err := m.delivery(ctx, osciMessageID, od, rcv, nil, &open)
 	if err != nil {
 		for _, c := range open {
 			c.Close()

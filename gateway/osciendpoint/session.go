@@ -223,7 +223,7 @@ func (s *osciSession) fetch(ctx context.Context, id, dir string, read bool) (*ma
 	if err != nil {
 		return nil, err
 	}
-	d, err := s.m.delivery(id, od, rcv, r, &s.open)
+	d, err := s.m.delivery(ctx, id, od, rcv, r, &s.open)
 	if err != nil {
 		return nil, err
 	}
@@ -278,9 +278,10 @@ func (m *Mailbox) reader(dir string) *egvp.Reader {
 		XML: cfg.XML, RequireEndToEnd: cfg.RequireEndToEnd}
 }
 
-// delivery turns what egvp read into the engine's delivery; the documents
-// are opened from their files and added to open.
-func (m *Mailbox) delivery(id string, od *osci.Delivery, rcv *egvp.Received, orig io.Reader, open *[]io.Closer) (*mailbox.Delivery, error) {
+// delivery turns what egvp read into the engine's delivery, with the
+// signatures on its documents checked (checkDocumentSignatures); the
+// documents are opened from their files and added to open.
+func (m *Mailbox) delivery(ctx context.Context, id string, od *osci.Delivery, rcv *egvp.Received, orig io.Reader, open *[]io.Closer) (*mailbox.Delivery, error) {
 	sender := rcv.SenderID
 	if sender == "" {
 		sender = rcv.Report.Sender.Confirmed.SafeID
@@ -302,6 +303,9 @@ func (m *Mailbox) delivery(id string, od *osci.Delivery, rcv *egvp.Received, ori
 			role = mailbox.RoleStructured
 		}
 		d.Documents = append(d.Documents, mailbox.IncomingDocument{Name: doc.Name, ContentType: doc.ContentType, Role: role, Body: f})
+	}
+	if err := m.checkDocumentSignatures(ctx, id, rcv.Documents, &d.Meta.Report); err != nil {
+		return nil, err
 	}
 	v := rcv.Report.Verdict()
 	if v.Status != egvp.ResultValid {
