@@ -21,6 +21,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/docsig"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/intermediaries"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/logging"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
@@ -212,6 +213,10 @@ func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
 	d.api, err = api.New(api.Deps{Store: wakingStore{d.store, d.wakeSend}, Blobs: d.blobs, AddressBook: d.book,
 		DataDir: cfg.DataDir, Mailboxes: mbs, Tokens: tokens, Logger: log.Named("api"), Poll: d.poll, Now: opt.Now, Reprocessor: d.reprocessor,
 		Register: d.reg.register(), Limits: api.Limits{MaxUploadBytes: cfg.API.MaxUploadBytes},
+		DocumentSignatures: func() (*docsig.Verifier, error) {
+			rt := d.current()
+			return docsig.New(docsig.Config{Validator: rt.sets.Validators(rt.base).ContentSigner, Now: opt.Now})
+		},
 		Intermediaries: func() []intermediaries.View { return d.current().inters.Views() }})
 	if err != nil {
 		d.ln.Close()

@@ -36,6 +36,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/docsig"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/intermediaries"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/metrics"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/register"
@@ -126,6 +127,10 @@ type Deps struct {
 	// Intermediaries tells each configured intermediary's health (GET
 	// /v1/intermediaries, the status and the metrics); nil: none shown.
 	Intermediaries func() []intermediaries.View
+	// DocumentSignatures verifies the documents' own signatures of a
+	// message to a court before it is queued, with the trust in force
+	// (submit.Config.DocumentSignatures); nil: not checked.
+	DocumentSignatures func() (*docsig.Verifier, error)
 	// Register is the Wettbewerbsregister workflow (/v1/register/...,
 	// procurement role only); nil: those routes answer 503.
 	Register *register.Register
@@ -181,7 +186,8 @@ func New(d Deps) (*Server, error) {
 		}
 	}
 	sub, err := submit.New(submit.Config{Store: d.Store, Blobs: d.Blobs, AddressBook: d.AddressBook,
-		Mailboxes: names, Senders: senders, Limits: lim.Submit, Now: d.Now, TempDir: spool})
+		Mailboxes: names, Senders: senders, Limits: lim.Submit, Now: d.Now, TempDir: spool,
+		DocumentSignatures: d.DocumentSignatures})
 	if err != nil {
 		return nil, err
 	}

@@ -223,6 +223,13 @@ type MailboxConfig struct {
 	// off by default, because OSCI allows such containers and many senders'
 	// software writes them.
 	RequireEndToEnd bool `yaml:"require_end_to_end"`
+	// QuarantineInvalidDocumentSignatures quarantines a delivery with a
+	// document whose own signature (a .p7s beside it, or one inside a PDF)
+	// is broken (reason policy_document_signature_invalid). Off by default:
+	// the author's signature is for the recipient to judge, so the
+	// delivery arrives with the broken signature shown in its
+	// Prüfprotokoll and metadata.
+	QuarantineInvalidDocumentSignatures bool `yaml:"quarantine_invalid_document_signatures"`
 	// XMLLimits bound every XML document the mailbox reads; zero fields
 	// keep the defaults. Raise one to read a parked delivery that broke a
 	// limit again (messages reprocess).

@@ -94,9 +94,25 @@ func (d *Draft) courtRecord(ctx context.Context, r *resolved, req MessageRequest
 		if class == "" {
 			class = DefaultDocumentClass
 		}
-		docs := make([]xjustiz.Document, len(d.docs))
+		// A detached signature travels beside its document under the
+		// name the record gives it; it is no document of its own.
+		var docs []xjustiz.Document
+		index := map[string]int{} // document name key -> index in docs
+		sigOf := map[int]int{}    // d.docs index of a .p7s -> index in docs of its document
+		for _, doc := range d.docs {
+			if _, ok := mailbox.SignedDocumentName(doc.Name); !ok {
+				index[mailbox.FileNameKey(doc.Name)] = len(docs)
+				docs = append(docs, xjustiz.Document{Name: doc.Name, Class: class})
+			}
+		}
 		for i, doc := range d.docs {
-			docs[i] = xjustiz.Document{Name: doc.Name, Class: class}
+			if signed, ok := mailbox.SignedDocumentName(doc.Name); ok {
+				j, found := index[mailbox.FileNameKey(signed)]
+				if !found {
+					return false, field.Errorf(ErrRecord, fmt.Sprintf("document[%d]", i), "%s is a signature of %s, which the message does not hold", doc.Name, signed)
+				}
+				docs[j].Signature, sigOf[i] = true, j
+			}
 		}
 		sender := d.s.senders[r.mailbox]
 		if sender == "" {
@@ -111,7 +127,11 @@ func (d *Draft) courtRecord(ctx context.Context, r *resolved, req MessageRequest
 			return false, fe
 		}
 		for i := range d.docs {
-			d.docs[i].Name = built.Documents[i].FileName
+			if j, isSig := sigOf[i]; isSig {
+				d.docs[i].Name = built.Documents[j].SignatureName
+				continue
+			}
+			d.docs[i].Name = built.Documents[index[mailbox.FileNameKey(d.docs[i].Name)]].FileName
 		}
 		if err := d.AddDocument(RecordName, "application/xml", bytes.NewReader(built.Record)); err != nil {
 			return false, err
@@ -136,6 +156,17 @@ func (d *Draft) preflight(ctx context.Context) (ervb.Findings, error) {
 	fs, err := d.s.ervb.Check(ctx, files)
 	if err != nil {
 		return nil, err
+	}
+	if d.s.docsig != nil {
+		v, err := d.s.docsig()
+		if err != nil {
+			return nil, err
+		}
+		sfs, err := d.s.ervb.CheckSignatures(ctx, v, files)
+		if err != nil {
+			return nil, err
+		}
+		fs = append(fs, sfs...)
 	}
 	if fs.Err() != nil {
 		return nil, &PreflightError{Findings: fs}

@@ -10,10 +10,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/docsig"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/ervb"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
@@ -174,5 +177,53 @@ func TestEEBWithoutRecordIsRefused(t *testing.T) {
 	}
 	if n := e.MessageCount(t); n != 0 {
 		t.Errorf("%d messages queued", n)
+	}
+}
+
+// TestSignedDocumentToACourt: a document's detached signature travels
+// beside it under the name the record gives it, and a document changed
+// after signing is refused before it is queued (the court would see a
+// broken signature).
+func TestSignedDocumentToACourt(t *testing.T) {
+	e := courtEnv(t)
+	ts := certs.NewTrustStore()
+	for _, ca := range []string{"root-ca", "intermediate-ca"} {
+		if err := ts.AddCA(certstest.PKICert(t, ca)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vs := certs.TrustSets{ContentSigner: ts}.Validators(certs.Validator{Policy: certs.Policy{SignatureRevocation: certs.RevocationOff}})
+	sub, err := submit.New(submit.Config{Store: e.Store, Blobs: e.Blobs, AddressBook: e.Book, Mailboxes: []string{"stadt"}, TempDir: t.TempDir(),
+		DocumentSignatures: func() (*docsig.Verifier, error) { return docsig.New(docsig.Config{Validator: vs.ContentSigner}) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf, p7s := certstest.Document(t, "plain_gs.pdf"), certstest.Document(t, "plain_gs.pdf.p7s")
+	send := func(body []byte) (submit.Accepted, error) {
+		d := sub.Begin()
+		defer d.Abort()
+		for _, dc := range []doc{{"Klage.pdf", body}, {"Klage.pdf.p7s", p7s}} {
+			if err := d.AddDocument(dc.name, "", bytes.NewReader(dc.body)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return d.Commit(context.Background(), submit.MessageRequest{Court: "F1100", Subject: "Klage"}, "")
+	}
+	acc, err := send(pdf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := e.Store.Get(context.Background(), acc.Message.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Documents) != 3 || m.Documents[1].Name != m.Documents[0].Name+".p7s" || !strings.HasPrefix(m.Documents[0].Name, "Klage_") {
+		t.Fatalf("documents %+v, want the PDF, its signature beside it, the record", m.Documents)
+	}
+	changed := append(append([]byte(nil), pdf...), []byte("\n% appended after signing\n")...)
+	_, err = send(changed)
+	var pe *submit.PreflightError
+	if !errors.As(err, &pe) || pe.Findings.Errors()[0].Rule != "signature-broken" {
+		t.Fatalf("a document changed after signing: %v", err)
 	}
 }

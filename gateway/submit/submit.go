@@ -30,6 +30,7 @@ import (
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/courts"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/docsig"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/ervb"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/field"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/safeid"
@@ -148,6 +149,7 @@ type Submitter struct {
 	now       func() time.Time
 	codec     *xjustiz.Codec
 	ervb      ervb.Checker
+	docsig    func() (*docsig.Verifier, error)
 }
 
 // Config wires a Submitter.
@@ -168,6 +170,11 @@ type Config struct {
 	// TempDir is where the pre-flight spools a document it must read
 	// twice; default the system's.
 	TempDir string
+	// DocumentSignatures verifies the signatures of the documents of a
+	// message to a court (a .p7s beside its document, those inside PDFs)
+	// with the trust in force; a broken one refuses the message. Nil: not
+	// checked before sending.
+	DocumentSignatures func() (*docsig.Verifier, error)
 }
 
 // New builds a Submitter.
@@ -182,7 +189,7 @@ func New(c Config) (*Submitter, error) {
 		c.Rand = rand.Reader
 	}
 	s := &Submitter{store: c.Store, blobs: c.Blobs, book: c.AddressBook, mailboxes: c.Mailboxes, senders: c.Senders,
-		limits: c.Limits.WithDefaults(), now: c.Now, codec: c.XJustiz}
+		limits: c.Limits.WithDefaults(), now: c.Now, codec: c.XJustiz, docsig: c.DocumentSignatures}
 	s.ervb.Limits = ervb.Limits{MaxFiles: s.limits.MaxFiles, MaxBytes: s.limits.MaxTotalBytes}
 	s.ervb.TempDir = c.TempDir
 	if s.codec == nil {
