@@ -75,6 +75,9 @@ func New(c Config) (*Service, error) {
 // Tasks is the service's task store, for reading.
 func (s *Service) Tasks() Store { return s.c.Tasks }
 
+// Codec reads and builds the records.
+func (s *Service) Codec() *xjustiz.Codec { return s.c.Codec }
+
 // OverdueAfter is how long a task may stay open.
 func (s *Service) OverdueAfter() time.Duration { return s.c.OverdueAfter }
 
