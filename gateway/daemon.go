@@ -128,6 +128,7 @@ type Daemon struct {
 	fatal                 chan error
 
 	events eventLog // business events, logged from the journal
+	eeb    *eebRuntime
 
 	outMu     sync.Mutex
 	outCancel context.CancelFunc
@@ -194,6 +195,11 @@ func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
 		d.closeStore()
 		return nil, fmt.Errorf("gateway: journal: %w", err)
 	}
+	if err := d.openEEB(ctx, cfg); err != nil {
+		d.ln.Close()
+		d.closeStore()
+		return nil, err
+	}
 	d.rt.Store(rt)
 	mbs := make([]api.Mailbox, len(cfg.Mailboxes))
 	for i, m := range cfg.Mailboxes {
@@ -201,7 +207,7 @@ func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
 	}
 	d.api, err = api.New(api.Deps{Store: wakingStore{d.store, d.wakeSend}, Blobs: d.blobs, AddressBook: d.book,
 		DataDir: cfg.DataDir, Mailboxes: mbs, Tokens: tokens, Logger: log.Named("api"), Poll: d.poll, Now: opt.Now, Reprocessor: d.reprocessor,
-		Intermediaries: func() []intermediaries.View { return d.current().inters.Views() }})
+		Intermediaries: func() []intermediaries.View { return d.current().inters.Views() }, EEB: d.eebService()})
 	if err != nil {
 		d.ln.Close()
 		d.closeStore()
@@ -294,6 +300,7 @@ func (d *Daemon) unlock() {
 }
 
 func (d *Daemon) closeStore() {
+	d.closeEEB()
 	if d.store != nil {
 		if err := d.store.Close(); err != nil {
 			d.log.Error("closing the store", zap.Error(err))
