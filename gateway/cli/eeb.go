@@ -378,7 +378,7 @@ func (s *dataSource) evidence(ctx context.Context, id int64) (*evidence.Bundle, 
 	if tasks, err := openTaskStore(ctx, s.dir); err == nil {
 		defer tasks.Close()
 		src.Replies = tasks.ReplyTo
-	} else if !errors.Is(err, eeb.ErrNotFound) {
+	} else if !errors.Is(err, eeb.ErrNoDatabase) {
 		return nil, err
 	}
 	return evidence.Build(ctx, src, id, time.Now())
@@ -387,7 +387,7 @@ func (s *dataSource) evidence(ctx context.Context, id int64) (*evidence.Bundle, 
 // attachEEB adds what the data directory's task database knows of a message.
 func (s *dataSource) attachEEB(ctx context.Context, v *api.MessageView) error {
 	tasks, err := openTaskStore(ctx, s.dir)
-	if errors.Is(err, eeb.ErrNotFound) {
+	if errors.Is(err, eeb.ErrNoDatabase) {
 		return nil
 	}
 	if err != nil {

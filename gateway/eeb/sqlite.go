@@ -33,7 +33,8 @@ type SQLite struct {
 
 var _ Store = (*SQLite)(nil)
 
-// OpenSQLite opens (and unless mustExist creates) the task database.
+// OpenSQLite opens (and unless mustExist creates) the task database;
+// with mustExist a missing file is ErrNoDatabase.
 func OpenSQLite(ctx context.Context, path string, mustExist bool) (*SQLite, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -44,7 +45,7 @@ func OpenSQLite(ctx context.Context, path string, mustExist bool) (*SQLite, erro
 	}
 	if _, err := os.Stat(abs); errors.Is(err, os.ErrNotExist) {
 		if mustExist {
-			return nil, fmt.Errorf("eeb: no task database at %s: %w", abs, ErrNotFound)
+			return nil, fmt.Errorf("%w at %s", ErrNoDatabase, abs)
 		}
 		f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil && !errors.Is(err, os.ErrExist) {

@@ -17,6 +17,7 @@ var (
 	ErrUnavailable  = errors.New("eeb: answering is not available here")
 	ErrNoRecord     = errors.New("eeb: message carries no readable XJustiz record")
 	ErrSchemaTooNew = errors.New("eeb: task database is newer than this program")
+	ErrNoDatabase   = errors.New("eeb: no task database")
 )
 
 // State is where a task stands.
