@@ -129,6 +129,7 @@ type Daemon struct {
 	fatal                 chan error
 
 	events eventLog // business events, logged from the journal
+	eeb    *eebRuntime
 
 	reg *registerRuntime // the Wettbewerbsregister workflow; nil without register:
 
@@ -205,6 +206,11 @@ func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
 		d.closeStore()
 		return nil, err
 	}
+	if err := d.openEEB(ctx, cfg); err != nil {
+		d.ln.Close()
+		d.closeStore()
+		return nil, err
+	}
 	d.rt.Store(rt)
 	mbs := make([]api.Mailbox, len(cfg.Mailboxes))
 	for i, m := range cfg.Mailboxes {
@@ -217,7 +223,7 @@ func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
 			rt := d.current()
 			return docsig.New(docsig.Config{Validator: rt.sets.Validators(rt.base).ContentSigner, Now: opt.Now})
 		},
-		Intermediaries: func() []intermediaries.View { return d.current().inters.Views() }})
+		Intermediaries: func() []intermediaries.View { return d.current().inters.Views() }, EEB: d.eebService()})
 	if err != nil {
 		d.ln.Close()
 		d.closeStore()
@@ -314,6 +320,7 @@ func (d *Daemon) closeStore() {
 		d.log.Error("closing the register store", zap.Error(err))
 	}
 	d.reg = nil
+	d.closeEEB()
 	if d.store != nil {
 		if err := d.store.Close(); err != nil {
 			d.log.Error("closing the store", zap.Error(err))

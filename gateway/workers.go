@@ -38,6 +38,7 @@ func (d *Daemon) startWorkers() {
 	d.loop("business events", func() time.Duration { return time.Second }, nil, func(ctx context.Context) (bool, error) {
 		return d.events.round(ctx, d.store, d.log)
 	})
+	d.startEEB()
 	d.loop("api audit", func() time.Duration { return time.Minute }, nil, func(ctx context.Context) (bool, error) {
 		d.api.FlushRefused(ctx)
 		return false, nil

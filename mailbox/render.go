@@ -58,9 +58,10 @@ var berlin = func() *time.Location {
 	return loc
 }()
 
-// localTime shows a time (a time.Time, or one in the intake's RFC 3339
-// form) as German readers expect it: "03.12.2026, 07:51:47 Uhr (MEZ)".
-func localTime(v any) string {
+// LocalTime shows a time (a time.Time, or one in the intake's RFC 3339
+// form) as German readers expect it: "03.12.2026, 07:51:47 Uhr (MEZ)",
+// in Europe/Berlin; every German page of the gateway shows times so.
+func LocalTime(v any) string {
 	var t time.Time
 	switch x := v.(type) {
 	case time.Time:
@@ -205,7 +206,7 @@ func RenderReportXML(m IntakeMetadata, r VerificationReport) ([]byte, error) {
 }
 
 var reportHTML = template.Must(template.New("pruefprotokoll").Funcs(template.FuncMap{
-	"t": localTime,
+	"t": LocalTime,
 	"de": func(s string) string {
 		switch s {
 		case ResultOK:

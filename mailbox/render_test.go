@@ -144,8 +144,8 @@ func TestReportShowsGermanLocalTime(t *testing.T) {
 		{"", ""},
 		{time.Time{}, ""},
 	} {
-		if got := localTime(c.in); got != c.want {
-			t.Errorf("localTime(%v) = %q, want %q", c.in, got, c.want)
+		if got := LocalTime(c.in); got != c.want {
+			t.Errorf("LocalTime(%v) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }

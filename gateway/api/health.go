@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/eeb"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/intermediaries"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/metrics"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/version"
@@ -50,6 +51,8 @@ type StatusReport struct {
 	// per intermediary of the entries.
 	Directory []addressbook.ExpirySummary `json:"directory"`
 	Counts    *metrics.MessageCounts      `json:"counts,omitempty"`
+	// EEB is the deadline guard's view of the eEB tasks.
+	EEB *eeb.Summary `json:"eeb,omitempty"`
 }
 
 // IntermediaryList is the answer to GET /v1/intermediaries.
@@ -166,6 +169,13 @@ func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	rep.Counts = c
+	if s.d.EEB != nil {
+		sum, err := s.d.EEB.Summary(r.Context())
+		if err != nil {
+			return err
+		}
+		rep.EEB = &sum
+	}
 	writeJSON(w, http.StatusOK, rep)
 	return nil
 }

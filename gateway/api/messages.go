@@ -238,6 +238,11 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if s.d.EEB != nil {
+		if err := AttachEEB(r.Context(), &v, s.d.EEB.Tasks()); err != nil {
+			return err
+		}
+	}
 	writeJSON(w, http.StatusOK, v)
 	return nil
 }

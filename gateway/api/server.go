@@ -37,6 +37,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/docsig"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/eeb"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/intermediaries"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/metrics"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/register"
@@ -136,6 +137,9 @@ type Deps struct {
 	Register *register.Register
 	Now      func() time.Time
 	Limits   Limits
+	// EEB serves the eEB tasks and the courts' answers (/v1/eeb/...,
+	// messages, status); nil: those routes answer 503.
+	EEB *eeb.Service
 }
 
 // Server is the admin HTTP API. It is a value the daemon constructs and
@@ -244,6 +248,12 @@ func (s *Server) register() {
 	s.private("POST /v1/mailboxes/{mailbox}/fetches/{osciMessageId}/clear", s.clearFetch)
 	s.private("GET /v1/status", s.getStatus)
 	s.private("GET /v1/intermediaries", s.getIntermediaries)
+	s.private("GET /v1/messages/{id}/evidence", s.getEvidence)
+	s.private("GET /v1/eeb/tasks", s.eebRoute(s.listTasks))
+	s.private("GET /v1/eeb/tasks/{task}", s.eebRoute(s.getTask))
+	s.private("POST /v1/eeb/tasks/{task}/acknowledge", s.eebRoute(s.acknowledgeTask))
+	s.private("POST /v1/eeb/tasks/{task}/reject", s.eebRoute(s.rejectTask))
+	s.private("GET /v1/eeb/replies", s.eebRoute(s.listReplies))
 
 	s.private("GET /v1/addressbook", s.listAddresses)
 	s.private("POST /v1/addressbook", s.postAddress)

@@ -40,6 +40,7 @@ type MessageView struct {
 	ProcessCard *ProcessCardView `json:"processCard,omitempty"`
 	Intake      *IntakeView      `json:"intake,omitempty"`
 	Events      []EventView      `json:"events,omitempty"`
+	EEB         *EEBView         `json:"eeb,omitempty"`
 }
 
 // ErrorView is the last error recorded on a message.

@@ -209,6 +209,7 @@ func printMessageView(w io.Writer, m api.MessageView) error {
 		}
 		tw.Flush()
 	}
+	printMessageEEB(w, m.EEB)
 	if len(m.Events) > 0 {
 		fmt.Fprintln(w, "\nEvents:")
 		tw = newTable(w, "")
@@ -394,6 +395,7 @@ func (s apiSource) Close() error { return nil }
 type dataSource struct {
 	st    *sqlite.Store
 	blobs *mailbox.Blobs
+	dir   string
 	actor string
 	// reprocessor reads deliveries again (built from --config).
 	reprocessor func(mailbox string) (mailbox.Reprocessor, error)
@@ -411,7 +413,7 @@ func openDataStore(ctx context.Context, dir string) (*dataSource, error) {
 		st.Close()
 		return nil, err
 	}
-	return &dataSource{st: st, blobs: blobs, actor: "cli"}, nil
+	return &dataSource{st: st, blobs: blobs, dir: dir, actor: "cli"}, nil
 }
 
 func (s *dataSource) List(ctx context.Context, q url.Values) (api.MessageList, error) {
@@ -435,7 +437,11 @@ func (s *dataSource) NextPage(ctx context.Context, next string) (api.MessageList
 }
 
 func (s *dataSource) Get(ctx context.Context, id int64) (api.MessageView, error) {
-	return api.Detail(ctx, s.st, id)
+	v, err := api.Detail(ctx, s.st, id)
+	if err != nil {
+		return v, err
+	}
+	return v, s.attachEEB(ctx, &v)
 }
 
 func (s *dataSource) Operate(ctx context.Context, id int64, op mailbox.Op, reason string) (api.MessageView, error) {

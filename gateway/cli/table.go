@@ -42,6 +42,8 @@ func commands() []*Command {
 				"the time it names. Confirmation follows the recipient's intermediary (sending.confirm_first and\n" +
 				"sending.confirm_max; see docs/sending-and-keeping.md)."},
 		messagesCommand(),
+		courtCommand(),
+		eebCommand(),
 		{Name: "status", Summary: "show whether a running gateway is ready, and its queues", Run: runStatus,
 			Usage: "status [options]",
 			Help: "Ask a running gateway whether it is ready (store writable, every mailbox polled recently)\n" +
@@ -174,6 +176,11 @@ func messagesCommand() *Command {
 			{Name: "show", Summary: "show a message with its process card and journal events", Run: runMessagesShow,
 				Usage: "messages show [options] ID",
 				Help:  "Show a message: state, documents, process card (Laufzettel) and journal events."},
+			{Name: "evidence", Summary: "the proof of filing of a sent message (reception, hashes, record, eEB, journal)", Run: runMessagesEvidence,
+				Usage: "messages evidence [options] [--html FILE] [--json] ID",
+				Help: "Show the proof of filing of a message we sent: the reception time from the intermediary's signed process card,\n" +
+					"the SHA-256 of every document (recomputed), the XJustiz record, the court's eEB answer and the journal entries.\n" +
+					"--html writes the German page for the case file, --json prints the machine-readable bundle."},
 			{Name: "download", Summary: "download the documents of a message", Run: runMessagesDownload,
 				Usage: "messages download [options] ID [N...]",
 				Help: "Download documents of a message into a directory (all, or the numbers N from 'messages show').\n" +

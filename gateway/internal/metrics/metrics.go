@@ -79,6 +79,8 @@ type Gateway struct {
 	requests        *prometheus.CounterVec
 	requestDuration *prometheus.HistogramVec
 	purged          *prometheus.CounterVec
+	eebOpen         prometheus.Gauge
+	eebOverdue      prometheus.Gauge
 }
 
 // NewGateway builds the registry on its own (not the process-global
@@ -104,12 +106,13 @@ func NewGateway(st mailbox.Store) *Gateway {
 	g.purged = prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricPurgedDocuments,
 		Help: "Documents whose content retention removed, by mailbox and direction (the rows and the journal stay)."},
 		[]string{"mailbox", "direction"})
+	g.eebOpen, g.eebOverdue = newEEBGauges()
 	build := prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricBuildInfo,
 		Help:        "Always 1; the labels describe the running build.",
 		ConstLabels: prometheus.Labels{"version": version.Version, "goversion": runtime.Version(), "revision": revision()}})
 	build.Set(1)
 	g.reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector(),
-		build, g.pollDuration, g.pollLastSuccess, g.polls, g.interErrors, g.fetchNotices, g.requests, g.requestDuration, g.purged, g.sc)
+		build, g.pollDuration, g.pollLastSuccess, g.polls, g.interErrors, g.fetchNotices, g.requests, g.requestDuration, g.purged, g.eebOpen, g.eebOverdue, g.sc)
 	return g
 }
 
