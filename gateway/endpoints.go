@@ -55,7 +55,7 @@ func newEndpoint(_ context.Context, p endpointParams) (mailboxEndpoint, error) {
 		IntermediaryURL: p.own.URL, IntermediaryCipher: p.own.Cipher, IntermediaryName: p.own.Name, Health: p.own.Health,
 		Intermediaries: p.rt.inters, AllowInsecureHTTP: p.own.AllowInsecureHTTP, SignatureAlgorithm: p.cfg.SignatureAlgorithm,
 		RequireEndToEnd: p.cfg.RequireEndToEnd, QuarantineInvalidDocumentSignatures: p.cfg.QuarantineInvalidDocumentSignatures,
-		XML: p.cfg.XMLLimits.Limits(),
+		XML:   p.cfg.XMLLimits.Limits(),
 		Trust: p.sets.Validators(p.rt.base), Recipients: recipients, Card: card, SpoolDir: p.spoolDir,
 		Now: p.deps.now, Rand: p.deps.rand, Logger: p.deps.logger.Named("osci"),
 		HTTPClient: client,
