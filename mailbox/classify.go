@@ -3,6 +3,7 @@ package mailbox
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // CodeMessageIDUsed is the OSCI feedback code for a MessageId that was not
@@ -116,7 +117,18 @@ func (e *PeerError) Error() string {
 	return "mailbox: peer error " + e.FeedbackCode
 }
 
-func (e *PeerError) Unwrap() error   { return e.Err }
+func (e *PeerError) Unwrap() error { return e.Err }
+
+// RetryAt is when err says to come back (an error in its chain with a
+// RetryAt method: an intermediary whose circuit is open says when it
+// opens again); zero when it says nothing.
+func RetryAt(err error) time.Time {
+	var r interface{ RetryAt() time.Time }
+	if errors.As(err, &r) {
+		return r.RetryAt()
+	}
+	return time.Time{}
+}
 func (e *PeerError) Temporary() bool { return e.Class == Temporary }
 func (e *PeerError) Ambiguous() bool { return e.Class == Ambiguous }
 func (e *PeerError) NotFound() bool  { return e.Missing }

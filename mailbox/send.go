@@ -97,7 +97,7 @@ func (s *Sender) step(ctx context.Context, m Message, c Change) (Message, error)
 func (s *Sender) process(ctx context.Context, m Message) error {
 	t, err := s.Transport(m)
 	if err != nil {
-		return s.retry(ctx, m, m.State, Temporary, "config", err.Error())
+		return s.retry(ctx, m, m.State, Temporary, "config", err.Error(), time.Time{})
 	}
 	switch m.State {
 	case StateQueued:
@@ -107,7 +107,7 @@ func (s *Sender) process(ctx context.Context, m Message) error {
 			if class == Ambiguous { // nothing was sent yet
 				class = Temporary
 			}
-			return s.retry(ctx, m, StateQueued, class, ErrorCode(err), err.Error())
+			return s.retry(ctx, m, StateQueued, class, ErrorCode(err), err.Error(), RetryAt(err))
 		}
 		// The MessageId is durable before storeDelivery can use it.
 		if m, err = s.step(ctx, m, Change{To: StateIDAssigned, OSCIMessageID: id, KeepLease: true, Next: s.Now()}); err != nil {
@@ -134,7 +134,7 @@ func (s *Sender) send(ctx context.Context, t Transport, m Message, resend bool) 
 	}
 	d, err := s.delivery(m)
 	if err != nil {
-		return s.retry(ctx, m, StateSending, Permanent, "blob", err.Error())
+		return s.retry(ctx, m, StateSending, Permanent, "blob", err.Error(), time.Time{})
 	}
 	var card ProcessCard
 	err = withLease(ctx, s.Store, m, s.Owner, s.Lease, s.Now, func(ctx context.Context) error {
@@ -162,7 +162,7 @@ func (s *Sender) send(ctx context.Context, t Transport, m Message, resend bool) 
 			// id, so keep asking for the card instead.
 			class = Ambiguous
 		}
-		return s.retry(ctx, m, StateSending, class, code, err.Error())
+		return s.retry(ctx, m, StateSending, class, code, err.Error(), RetryAt(err))
 	}
 	return s.accepted(ctx, m, card)
 }
@@ -183,7 +183,7 @@ func (s *Sender) resolve(ctx context.Context, t Transport, m Message) error {
 	if class == Permanent { // the lookup failed, not the delivery: keep asking
 		class = Ambiguous
 	}
-	return s.retry(ctx, m, StateSending, class, ErrorCode(err), "process card lookup: "+err.Error())
+	return s.retry(ctx, m, StateSending, class, ErrorCode(err), "process card lookup: "+err.Error(), RetryAt(err))
 }
 
 func (s *Sender) accepted(ctx context.Context, m Message, card ProcessCard) error {
@@ -227,7 +227,11 @@ func (s *Sender) poll(ctx context.Context, t Transport, m Message) error {
 // happened (ambiguous, or in sending) is not parked for exhaustion: it
 // keeps asking for its Laufzettel at the longest interval, because parking
 // could lead an operator to send it twice.
-func (s *Sender) retry(ctx context.Context, m Message, to State, class Class, code, text string) error {
+//
+// hint is when the peer said to come back (RetryAt: an intermediary whose
+// circuit opens again then); an earlier hint than the policy's delay wins,
+// so messages that waited for an outage go out as soon as it is over.
+func (s *Sender) retry(ctx context.Context, m Message, to State, class Class, code, text string, hint time.Time) error {
 	now := s.Now()
 	c := Change{To: to, ErrCode: code, ErrText: text, Detail: map[string]string{"class": class.String()}}
 	if c.ErrCode == "" {
@@ -246,6 +250,12 @@ func (s *Sender) retry(ctx context.Context, m Message, to State, class Class, co
 		c.ErrText = "retry lifetime exhausted: " + text
 	default:
 		c.Next = now.Add(s.Policy.Delay(m.Attempts, s.Rand))
+		if !hint.IsZero() && hint.Before(c.Next) {
+			c.Next = hint
+			if hint.Before(now) {
+				c.Next = now
+			}
+		}
 	}
 	_, err := s.step(ctx, m, c)
 	return ignoreLost(err)

@@ -308,3 +308,38 @@ func TestSilentIntermediaryHoldsUpOnlyItsOwnLane(t *testing.T) {
 		t.Errorf("the message to the slow intermediary is %s after it answered", m.State)
 	}
 }
+
+// retryAtErr is a temporary error that says when to come back, as an
+// intermediary's open circuit does.
+type retryAtErr struct{ at time.Time }
+
+func (e retryAtErr) Error() string      { return "circuit open" }
+func (e retryAtErr) Temporary() bool    { return true }
+func (e retryAtErr) RetryAt() time.Time { return e.at }
+func (e retryAtErr) Code() string       { return "circuit_open" }
+
+// TestOutageEndsAtItsRetryTime: a message refused at once by an open
+// circuit is due when the circuit lets requests through again, not at its
+// (longer) back-off; a later hint never stretches the back-off.
+func TestOutageEndsAtItsRetryTime(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		after time.Duration
+		want  time.Duration
+	}{{"hint before the back-off", 10 * time.Second, 10 * time.Second}, {"hint after the back-off", time.Hour, testPolicy.Initial}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			f := newFake(e.clk.Now)
+			f.getScript = []error{retryAtErr{e.clk.Now().Add(tc.after)}}
+			m := submit(t, e, "Klage "+tc.name)
+			run(t, newSender(e, f))
+			got, err := e.store.Get(ctx, m.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.State != mailbox.StateQueued || got.LastErrorCode != "circuit_open" || got.NextAttemptAt.Sub(e.clk.Now()) > tc.want {
+				t.Errorf("state %s code %s next in %s, want queued, circuit_open, at most %s", got.State, got.LastErrorCode, got.NextAttemptAt.Sub(e.clk.Now()), tc.want)
+			}
+		})
+	}
+}

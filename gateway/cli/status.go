@@ -49,6 +49,7 @@ func printStatus(w io.Writer, rep api.StatusReport) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\n", m.Name, cliDash(m.SafeID), cliDash(m.PollInterval), cliTime(m.LastPollAt), m.LastPollOK)
 	}
 	tw.Flush()
+	printIntermediaries(w, rep)
 	printDirectoryExpiry(w, rep)
 	if rep.Counts == nil {
 		return nil
@@ -76,6 +77,26 @@ func printStatus(w io.Writer, rep api.StatusReport) error {
 		fmt.Fprintf(w, "intake backlog %s: %d\n", mb, rep.Counts.IntakeBacklog[mb])
 	}
 	return nil
+}
+
+// printIntermediaries shows each intermediary's health: whether requests
+// reach it, since when they fail, and until when its circuit holds sends
+// to it back.
+func printIntermediaries(w io.Writer, rep api.StatusReport) {
+	if len(rep.Intermediaries) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	tw := newTable(w, "INTERMEDIARY	STATE	FAILURES	LAST ANSWER	LAST FAILURE	RETRY AT	LAST ERROR")
+	for _, v := range rep.Intermediaries {
+		retry := "-"
+		if v.State == "open" {
+			retry = cliTime(v.OpenUntil)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", v.Name, v.State, v.ConsecutiveFailures, cliTime(v.LastSuccess),
+			cliTime(v.LastFailure), retry, cliDash(v.LastError))
+	}
+	tw.Flush()
 }
 
 // printDirectoryExpiry shows, per intermediary, the address book entries'

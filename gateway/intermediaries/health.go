@@ -23,6 +23,11 @@ func (e *CircuitOpenError) Error() string {
 // Temporary: the intermediary may come back.
 func (e *CircuitOpenError) Temporary() bool { return true }
 
+// RetryAt is when the circuit lets a request try again
+// (mailbox.RetryAt): a message waiting for the outage is due then, not at
+// its back-off.
+func (e *CircuitOpenError) RetryAt() time.Time { return e.Until }
+
 // Code names the failure for the message's last error and the metrics.
 func (e *CircuitOpenError) Code() string { return "circuit_open" }
 
