@@ -6,15 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
-	sqlite "modernc.org/sqlite"
-
-	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/sqlitedb"
 )
 
 // FileName is the task database inside a gateway data directory, beside
@@ -27,7 +22,8 @@ const FileName = "eeb.db"
 // IMMEDIATE (so the daemon and the CLI on the same data directory never
 // interleave a read-then-write), the file created 0600.
 type SQLite struct {
-	db   *sql.DB
+	d    *sqlitedb.DB
+	db   *sql.DB // d.W: one connection for reads and writes
 	path string
 }
 
@@ -36,43 +32,16 @@ var _ Store = (*SQLite)(nil)
 // OpenSQLite opens (and unless mustExist creates) the task database;
 // with mustExist a missing file is ErrNoDatabase.
 func OpenSQLite(ctx context.Context, path string, mustExist bool) (*SQLite, error) {
-	abs, err := filepath.Abs(path)
+	d, err := sqlitedb.Open(ctx, path, sqlitedb.Options{MustExist: mustExist})
+	if errors.Is(err, sqlitedb.ErrNoDatabase) {
+		return nil, fmt.Errorf("%w: %w", ErrNoDatabase, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("eeb: %w", err)
 	}
-	if strings.ContainsAny(abs, "?#") {
-		return nil, fmt.Errorf("eeb: database path must not contain ? or #: %q", abs)
-	}
-	if _, err := os.Stat(abs); errors.Is(err, os.ErrNotExist) {
-		if mustExist {
-			return nil, fmt.Errorf("%w at %s", ErrNoDatabase, abs)
-		}
-		f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil && !errors.Is(err, os.ErrExist) {
-			return nil, fmt.Errorf("eeb: create %s: %w", abs, err)
-		}
-		if f != nil {
-			f.Close()
-		}
-	} else if err != nil {
-		return nil, fmt.Errorf("eeb: %w", err)
-	}
-	q := url.Values{"_pragma": {"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)"}, "_txlock": {"immediate"}}
-	db, err := sql.Open("sqlite", "file:"+abs+"?"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("eeb: %w", err)
-	}
-	db.SetMaxOpenConns(1)
-	db.SetMaxIdleConns(1)
-	db.SetConnMaxLifetime(0)
-	s := &SQLite{db: db, path: abs}
-	var mode string
-	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
-		db.Close()
-		return nil, fmt.Errorf("eeb: open %s: journal mode %q: %w", abs, mode, mapErr(err))
-	}
+	s := &SQLite{d: d, db: d.W, path: d.Path}
 	if err := s.migrate(ctx); err != nil {
-		db.Close()
+		d.Close()
 		return nil, err
 	}
 	return s, nil
@@ -82,7 +51,7 @@ func OpenSQLite(ctx context.Context, path string, mustExist bool) (*SQLite, erro
 func (s *SQLite) Path() string { return s.path }
 
 // Close closes the database.
-func (s *SQLite) Close() error { return s.db.Close() }
+func (s *SQLite) Close() error { return s.d.Close() }
 
 var migrations = []string{`
 CREATE TABLE cursor (
@@ -148,39 +117,14 @@ func (s *SQLite) migrate(ctx context.Context) error {
 
 // write runs fn in one BEGIN IMMEDIATE transaction and commits.
 func (s *SQLite) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return mapErr(err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return mapErr(err)
-	}
-	return mapErr(tx.Commit())
+	return s.d.WriteTx(ctx, fn)
 }
 
-// mapErr turns a full disk into mailbox.ErrDiskFull, as the message store does.
-func mapErr(err error) error {
-	var se *sqlite.Error
-	if errors.As(err, &se) && se.Code()&0xff == 13 { // SQLITE_FULL
-		return fmt.Errorf("%w: %w", mailbox.ErrDiskFull, err)
-	}
-	return err
-}
-
-func ns(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func tm(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
-}
+var (
+	mapErr = sqlitedb.MapErr
+	ns     = sqlitedb.NS
+	tm     = sqlitedb.Time
+)
 
 // Cursor implements Store.
 func (s *SQLite) Cursor(ctx context.Context) (int64, error) {

@@ -32,16 +32,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/sqlitedb"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
-	sqlite "modernc.org/sqlite"
 )
 
 // FileName is the database file inside a gateway data directory.
@@ -55,10 +51,10 @@ var ErrSchemaTooNew = errors.New("sqlite: database schema is newer than this pro
 // fsync. After a failed fsync the kernel may have dropped the dirty pages,
 // so the process should exit and let recovery on restart rebuild from the
 // WAL rather than retry in place.
-var ErrIO = errors.New("sqlite: i/o error")
+var ErrIO = sqlitedb.ErrIO
 
 // ErrNoDatabase is returned by Open with MustExist when the file is missing.
-var ErrNoDatabase = errors.New("sqlite: no database")
+var ErrNoDatabase = sqlitedb.ErrNoDatabase
 
 // Options tune Open. The zero value is safe.
 type Options struct {
@@ -72,6 +68,7 @@ type Options struct {
 // Store implements mailbox.Store on SQLite.
 type Store struct {
 	now  func() time.Time
+	d    *sqlitedb.DB
 	w    *sql.DB
 	r    *sql.DB
 	path string
@@ -92,68 +89,25 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	if opt.Readers <= 0 {
 		opt.Readers = 4
 	}
-	abs, err := filepath.Abs(path)
+	d, err := sqlitedb.Open(ctx, path, sqlitedb.Options{MustExist: opt.MustExist, BusyTimeout: opt.BusyTimeout})
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
+		return nil, err
 	}
-	if strings.ContainsAny(abs, "?#") {
-		return nil, fmt.Errorf("sqlite: database path must not contain ? or #: %q", abs)
-	}
-	if _, err := os.Stat(abs); err != nil {
-		if !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("sqlite: %w", err)
-		}
-		if opt.MustExist {
-			return nil, fmt.Errorf("%w at %s", ErrNoDatabase, abs)
-		}
-		// The database holds personal data: create it private (SQLite
-		// gives its -wal and -shm files the same mode).
-		f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil && !errors.Is(err, os.ErrExist) {
-			return nil, fmt.Errorf("sqlite: create %s: %w", abs, err)
-		}
-		if f != nil {
-			f.Close()
-		}
-	}
-	common := url.Values{}
-	common.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opt.BusyTimeout.Milliseconds()))
-	common.Add("_pragma", "foreign_keys(1)")
-	common.Add("_pragma", "synchronous(FULL)")
-	wq := url.Values{"_pragma": append([]string{"journal_mode(WAL)"}, common["_pragma"]...), "_txlock": {"immediate"}}
-	rq := url.Values{"_pragma": append([]string{"query_only(1)"}, common["_pragma"]...)}
-
-	w, err := sql.Open("sqlite", "file:"+abs+"?"+wq.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
-	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	s := &Store{w: w, path: abs, now: opt.Now}
+	w, abs := d.W, d.Path
+	s := &Store{d: d, w: w, path: abs, now: opt.Now}
 	if s.now == nil {
 		s.now = time.Now
-	}
-	var mode string
-	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", abs, mapErr(err))
-	}
-	if mode != "wal" {
-		w.Close()
-		return nil, fmt.Errorf("sqlite: journal mode is %q, need wal (filesystem without shared memory?)", mode)
 	}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite", "file:"+abs+"?"+rq.Encode())
-	if err != nil {
+	// Readers open after the migrations, on the migrated schema.
+	if err := d.OpenReaders(opt.Readers); err != nil {
 		w.Close()
-		return nil, fmt.Errorf("sqlite: %w", err)
+		return nil, err
 	}
-	r.SetMaxOpenConns(opt.Readers)
-	s.r = r
+	s.r = d.R
 	if err := s.openAnchor(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -259,44 +213,15 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // writeTx is write without the head write.
 func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return mapErr(err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return mapErr(err)
-	}
-	return mapErr(tx.Commit())
+	return s.d.WriteTx(ctx, fn)
 }
 
-const (
-	sqliteFull             = 13   // SQLITE_FULL
-	sqliteIOErr            = 10   // SQLITE_IOERR
-	sqliteConstraintUnique = 2067 // SQLITE_CONSTRAINT_UNIQUE
+var (
+	isUnique = sqlitedb.IsUnique
+	mapErr   = sqlitedb.MapErr
+	ns       = sqlitedb.NS
+	tm       = sqlitedb.Time
 )
-
-func isUnique(err error) bool {
-	var se *sqlite.Error
-	return errors.As(err, &se) && se.Code() == sqliteConstraintUnique
-}
-
-// mapErr turns SQLite's "database or disk is full" into mailbox.ErrDiskFull.
-func mapErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() & 0xff {
-		case sqliteFull:
-			return fmt.Errorf("%w: %w", mailbox.ErrDiskFull, err)
-		case sqliteIOErr:
-			return fmt.Errorf("%w: %w", ErrIO, err)
-		}
-	}
-	return err
-}
 
 // stamp returns t, or the store's clock when t is zero.
 func (s *Store) stamp(t time.Time) time.Time {
@@ -304,18 +229,4 @@ func (s *Store) stamp(t time.Time) time.Time {
 		return s.now().UTC()
 	}
 	return t
-}
-
-func ns(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func tm(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
 }

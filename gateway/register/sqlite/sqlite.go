@@ -24,17 +24,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	sqlite "modernc.org/sqlite"
-
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/register"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/sqlitedb"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	msqlite "github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
 )
@@ -53,7 +49,8 @@ type Options struct {
 
 // Store implements register.Store on SQLite.
 type Store struct {
-	w, r     *sql.DB
+	d        *sqlitedb.DB
+	w, r     *sql.DB // d.W, d.R
 	path     string
 	anchorMu sync.Mutex
 }
@@ -63,60 +60,18 @@ var _ register.Store = (*Store)(nil)
 // Open opens (and, unless MustExist, creates) the database at path and
 // applies pending migrations.
 func Open(ctx context.Context, path string, opt Options) (*Store, error) {
-	if opt.BusyTimeout <= 0 {
-		opt.BusyTimeout = 10 * time.Second
-	}
-	abs, err := filepath.Abs(path)
+	// secure_delete: a deleted answer's bytes are overwritten, not left in
+	// free pages (answers are personal data about offences).
+	d, err := sqlitedb.Open(ctx, path, sqlitedb.Options{MustExist: opt.MustExist, BusyTimeout: opt.BusyTimeout, Readers: 4,
+		Pragmas: []string{"secure_delete(1)"}})
 	if err != nil {
-		return nil, fmt.Errorf("register/sqlite: %w", err)
+		return nil, fmt.Errorf("register/%w", err)
 	}
-	if strings.ContainsAny(abs, "?#") {
-		return nil, fmt.Errorf("register/sqlite: database path must not contain ? or #: %q", abs)
-	}
-	if _, err := os.Stat(abs); err != nil {
-		if !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("register/sqlite: %w", err)
-		}
-		if opt.MustExist {
-			return nil, fmt.Errorf("%w at %s", msqlite.ErrNoDatabase, abs)
-		}
-		f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil && !errors.Is(err, os.ErrExist) {
-			return nil, fmt.Errorf("register/sqlite: create %s: %w", abs, err)
-		}
-		if f != nil {
-			f.Close()
-		}
-	}
-	common := []string{fmt.Sprintf("busy_timeout(%d)", opt.BusyTimeout.Milliseconds()), "foreign_keys(1)", "synchronous(FULL)", "secure_delete(1)"}
-	wq := url.Values{"_pragma": append([]string{"journal_mode(WAL)"}, common...), "_txlock": {"immediate"}}
-	rq := url.Values{"_pragma": append([]string{"query_only(1)"}, common...)}
-	w, err := sql.Open("sqlite", "file:"+abs+"?"+wq.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("register/sqlite: %w", err)
-	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	s := &Store{w: w, path: abs}
-	var mode string
-	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("register/sqlite: open %s: %w", abs, mapErr(err))
-	}
-	if mode != "wal" {
-		w.Close()
-		return nil, fmt.Errorf("register/sqlite: journal mode is %q, need wal", mode)
-	}
+	s := &Store{d: d, w: d.W, r: d.R, path: d.Path}
 	if err := s.migrate(ctx); err != nil {
-		w.Close()
+		d.Close()
 		return nil, err
 	}
-	if s.r, err = sql.Open("sqlite", "file:"+abs+"?"+rq.Encode()); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("register/sqlite: %w", err)
-	}
-	s.r.SetMaxOpenConns(4)
 	// A process that stopped between a commit and its head write left
 	// the head behind: bring it up to date.
 	if h, err := s.head(ctx, s.r); err == nil && h.Seq > 0 {
@@ -130,7 +85,7 @@ func (s *Store) Path() string     { return s.path }
 func (s *Store) HeadPath() string { return s.path + HeadSuffix }
 
 // Close closes both pools.
-func (s *Store) Close() error { return errors.Join(s.r.Close(), s.w.Close()) }
+func (s *Store) Close() error { return s.d.Close() }
 
 func (s *Store) migrate(ctx context.Context) error {
 	return s.writeTx(ctx, func(tx *sql.Tx) error {
@@ -180,15 +135,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) ([]register.Entry
 }
 
 func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return mapErr(err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return mapErr(err)
-	}
-	return mapErr(tx.Commit())
+	return s.d.WriteTx(ctx, fn)
 }
 
 type querier interface {
@@ -271,46 +218,9 @@ func (s *Store) Append(ctx context.Context, e register.Entry) error {
 	return s.write(ctx, func(*sql.Tx) ([]register.Entry, error) { return []register.Entry{e}, nil })
 }
 
-const (
-	sqliteFull             = 13
-	sqliteIOErr            = 10
-	sqliteConstraintUnique = 2067
-	sqliteConstraintPK     = 1555
+var (
+	isUnique = sqlitedb.IsUnique
+	mapErr   = sqlitedb.MapErr
+	ns       = sqlitedb.NS
+	tm       = sqlitedb.Time
 )
-
-func isUnique(err error) bool {
-	var se *sqlite.Error
-	return errors.As(err, &se) && (se.Code() == sqliteConstraintUnique || se.Code() == sqliteConstraintPK)
-}
-
-// mapErr turns "disk full" into mailbox.ErrDiskFull and I/O errors into
-// the mailbox store's ErrIO, which the daemon treats as fatal.
-func mapErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() & 0xff {
-		case sqliteFull:
-			return fmt.Errorf("%w: %w", mailbox.ErrDiskFull, err)
-		case sqliteIOErr:
-			return fmt.Errorf("%w: %w", msqlite.ErrIO, err)
-		}
-	}
-	return err
-}
-
-func ns(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func tm(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
-}
