@@ -26,7 +26,8 @@ type OIDCConfig struct {
 	// an environment variable.
 	ClientSecret SecretRef `yaml:"client_secret"`
 	// RedirectURL is this application's callback as registered at the
-	// provider (https://gateway.example/web/oidc/callback).
+	// provider: the web application's address and OIDCCallbackPath
+	// (https://gateway.example/anmeldung/oidc/callback).
 	RedirectURL string `yaml:"redirect_url"`
 	// Scopes requested (default openid, profile, email); openid is
 	// required. With group_overage: graph, add User.Read.
@@ -45,8 +46,8 @@ type OIDCConfig struct {
 	GraphURL string `yaml:"graph_url"`
 	// GroupMappings map a directory group (the value in the token's
 	// groups claim: an object id for Entra ID, a name elsewhere; compared
-	// ignoring case) to roles and mailboxes. A user in several mapped
-	// groups gets the union.
+	// ignoring case) to roles and mailboxes ("*": every mailbox). A user
+	// in several mapped groups gets the union.
 	GroupMappings []GroupMappingConfig `yaml:"group_mappings"`
 }
 
@@ -63,6 +64,10 @@ const (
 	GroupOverageRefuse = "refuse"
 	GroupOverageGraph  = "graph"
 )
+
+// OIDCCallbackPath is where the web application serves the provider's
+// redirect back; redirect_url must end in it.
+const OIDCCallbackPath = "/anmeldung/oidc/callback"
 
 // DefaultGraphURL is OIDCConfig.GraphURL's default.
 const DefaultGraphURL = "https://graph.microsoft.com"
@@ -113,6 +118,9 @@ func (o *OIDCConfig) validate(p *problems, key string, mailboxes map[string]bool
 		p.add(key+".client_secret", "give the secret either as a file or as an environment variable, not both")
 	}
 	checkURL(p, key+".redirect_url", o.RedirectURL, false)
+	if u, err := url.Parse(o.RedirectURL); err == nil && o.RedirectURL != "" && !strings.HasSuffix(u.Path, OIDCCallbackPath) {
+		p.add(key+".redirect_url", "must end in %s, where the web application receives the log-in, not %q", OIDCCallbackPath, o.RedirectURL)
+	}
 	if !slices.Contains(o.Scopes, "openid") {
 		p.add(key+".scopes", "must include openid, not %q", o.Scopes)
 	}
@@ -147,7 +155,7 @@ func (o *OIDCConfig) validate(p *problems, key string, mailboxes map[string]bool
 			}
 		}
 		for j, mb := range m.Mailboxes {
-			if !mailboxes[mb] {
+			if mb != "*" && !mailboxes[mb] {
 				p.add(fmt.Sprintf("%s.mailboxes[%d]", mk, j), "names no mailbox %q", mb)
 			}
 		}

@@ -11,7 +11,7 @@ func validOIDC() OIDCConfig {
 		Issuer:        "https://login.microsoftonline.com/8c3f1b2e-0d4a-4f7e-9b1c-2a5d6e7f8a9b/v2.0",
 		ClientID:      "gateway",
 		ClientSecret:  SecretRef{Env: "OIDC_SECRET"},
-		RedirectURL:   "https://gateway.example/web/oidc/callback",
+		RedirectURL:   "https://gateway.example/anmeldung/oidc/callback",
 		GroupMappings: []GroupMappingConfig{{Group: "0b6a3c1d-1111-4222-8333-944455566677", Roles: []string{"legal"}, Mailboxes: []string{"stadt"}}},
 	}
 }
@@ -29,7 +29,7 @@ func TestOIDCConfigValidate(t *testing.T) {
 			o.GroupMappings = []GroupMappingConfig{{Group: "Rechtsamt", Roles: []string{"legal", "records"}, Mailboxes: []string{"stadt"}}}
 		}, nil},
 		{"local provider on loopback", func(o *OIDCConfig) {
-			o.Issuer, o.RedirectURL = "http://127.0.0.1:9/", "http://localhost:8441/web/oidc/callback"
+			o.Issuer, o.RedirectURL = "http://127.0.0.1:9/", "http://localhost:8441/anmeldung/oidc/callback"
 		}, nil},
 		{"entra common endpoint", func(o *OIDCConfig) { o.Issuer = "https://login.microsoftonline.com/common/v2.0" }, []string{"web.oidc.issuer"}},
 		{"entra organizations endpoint", func(o *OIDCConfig) { o.Issuer = "https://login.microsoftonline.com/organizations/v2.0" }, []string{"web.oidc.issuer"}},
@@ -40,6 +40,8 @@ func TestOIDCConfigValidate(t *testing.T) {
 			o.GroupMappings[0].Group = "Rechtsamt"
 		}, []string{"web.oidc.group_mappings[0].group"}},
 		{"graph with object ids", func(o *OIDCConfig) { o.GroupOverage = "graph" }, nil},
+		{"every mailbox", func(o *OIDCConfig) { o.GroupMappings[0].Mailboxes = []string{"*"} }, nil},
+		{"callback elsewhere", func(o *OIDCConfig) { o.RedirectURL = "https://gateway.example/callback" }, []string{"web.oidc.redirect_url"}},
 		{"everything wrong at once", func(o *OIDCConfig) {
 			o.Issuer, o.ClientID, o.ClientSecret, o.RedirectURL = "", "", SecretRef{}, "ftp://x"
 			o.Scopes = []string{"profile"}
