@@ -91,3 +91,15 @@ func TestOIDCConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestOIDCConfigSecretFileRelativeToConfig(t *testing.T) {
+	o := OIDCConfig{ClientSecret: SecretRef{File: "secrets/oidc"}}
+	o.resolvePaths(func(p *string) {
+		if *p != "" {
+			*p = "/etc/bebpo-gateway/" + *p
+		}
+	})
+	if o.ClientSecret.File != "/etc/bebpo-gateway/secrets/oidc" {
+		t.Fatalf("client secret file %q", o.ClientSecret.File)
+	}
+}
