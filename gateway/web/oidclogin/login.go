@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"sync"
 	"time"
 
@@ -97,7 +98,7 @@ func New(o Options) (*Method, error) {
 		o.Rand = rand.Reader
 	}
 	if len(o.Config.Scopes) == 0 {
-		o.Config.Scopes = config.DefaultOIDCScopes
+		o.Config.Scopes = slices.Clone(config.DefaultOIDCScopes)
 	}
 	if o.ClientSecret == "" {
 		return nil, errors.New("oidclogin: no client secret")
