@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -24,6 +25,9 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/metrics"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
+
+// The evidence page is text/html, which the validator reads as text.
+func init() { openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder) }
 
 // loadOpenAPI reads and validates docs/openapi.yaml.
 func loadOpenAPI(t *testing.T) *openapi3.T {
@@ -93,9 +97,28 @@ type validator struct {
 	doc *openapi3.T
 	srv *api.Server
 	h   http.Handler
+	cov *coverage
+}
 
+// coverage records the statuses each route answered, across servers.
+type coverage struct {
 	mu      sync.Mutex
 	checked map[string]map[int]bool // pattern -> statuses seen
+}
+
+func (c *coverage) add(pattern string, status int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.checked[pattern] == nil {
+		c.checked[pattern] = map[int]bool{}
+	}
+	c.checked[pattern][status] = true
+}
+
+func (c *coverage) seen(pattern string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.checked[pattern]) > 0
 }
 
 func (v *validator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -118,11 +141,11 @@ func (v *validator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		copyResponse(w, rec)
 		return
 	}
-	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: pathParams(path, r.URL.Path),
+	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: pathParams(path, r.URL.EscapedPath()),
 		Route:   &routers.Route{Spec: v.doc, Path: path, PathItem: item, Method: method, Operation: op},
 		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true}}
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	in.Options.ExcludeRequestBody = mt != "application/json" // multipart and CSV bodies: the handlers' tests check them
+	in.Options.ExcludeRequestBody = mt != "application/json" // multipart, CSV and document bodies: the handlers' tests check them
 	var body []byte
 	if r.Body != nil {
 		body, _ = io.ReadAll(r.Body)
@@ -145,12 +168,7 @@ func (v *validator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
 		v.t.Errorf("%s %s: answer %d does not match the document: %v\n%s", r.Method, r.URL, rec.Code, err, rec.Body.Bytes())
 	}
-	v.mu.Lock()
-	if v.checked[pattern] == nil {
-		v.checked[pattern] = map[int]bool{}
-	}
-	v.checked[pattern][rec.Code] = true
-	v.mu.Unlock()
+	v.cov.add(pattern, rec.Code)
 	copyResponse(w, rec)
 }
 
@@ -162,13 +180,92 @@ func copyResponse(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
 	w.Write(rec.Body.Bytes())
 }
 
-// pathParams reads the values of pattern's wildcards from path.
-func pathParams(pattern, path string) map[string]string {
+// harness calls a server through the validator.
+type harness struct {
+	t      *testing.T
+	ts     *httptest.Server
+	client *http.Client
+}
+
+func newHarness(t *testing.T, doc *openapi3.T, srv *api.Server, cov *coverage) *harness {
+	ts := httptest.NewServer(&validator{t: t, doc: doc, srv: srv, h: srv.Handler(), cov: cov})
+	t.Cleanup(ts.Close)
+	return &harness{t: t, ts: ts, client: &http.Client{Transport: &http.Transport{DisableCompression: true}}}
+}
+
+// do sends a request with the test token unless hdr sets Authorization
+// (an empty value removes a header).
+func (h *harness) do(method, path string, body io.Reader, hdr map[string]string) (int, []byte) {
+	h.t.Helper()
+	req, err := http.NewRequest(method, h.ts.URL+path, body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if _, ok := hdr["Authorization"]; !ok {
+		req.Header.Set("Authorization", "Bearer "+apitest.Token)
+	}
+	for k, val := range hdr {
+		if val == "" {
+			req.Header.Del(k)
+			continue
+		}
+		req.Header.Set(k, val)
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func (h *harness) expect(want int, method, path string, body io.Reader, hdr map[string]string) []byte {
+	h.t.Helper()
+	got, b := h.do(method, path, body, hdr)
+	if got != want {
+		h.t.Errorf("%s %s: %d, want %d: %s", method, path, got, want, b)
+	}
+	return b
+}
+
+// expectJSON sends v as JSON (with the extra headers hdr) and decodes a
+// successful answer into out when it is not nil.
+func (h *harness) expectJSON(want int, method, path string, v any, out any, hdr ...string) {
+	h.t.Helper()
+	var body io.Reader
+	if v != nil {
+		if s, ok := v.(string); ok {
+			body = strings.NewReader(s)
+		} else {
+			b, _ := json.Marshal(v)
+			body = bytes.NewReader(b)
+		}
+	}
+	m := map[string]string{"Content-Type": "application/json"}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		m[hdr[i]] = hdr[i+1]
+	}
+	b := h.expect(want, method, path, body, m)
+	if out != nil && want < 300 {
+		if err := json.Unmarshal(b, out); err != nil {
+			h.t.Errorf("%s %s: %v", method, path, err)
+		}
+	}
+}
+
+// pathParams reads the values of pattern's wildcards from an escaped
+// path, so that a value holding an escaped "/" stays one segment.
+func pathParams(pattern, escaped string) map[string]string {
 	out := map[string]string{}
-	ps, vs := strings.Split(pattern, "/"), strings.Split(path, "/")
+	ps, vs := strings.Split(pattern, "/"), strings.Split(escaped, "/")
 	for i, p := range ps {
 		if strings.HasPrefix(p, "{") && i < len(vs) {
-			out[strings.Trim(p, "{}")] = vs[i]
+			v, err := url.PathUnescape(vs[i])
+			if err != nil {
+				v = vs[i]
+			}
+			out[strings.Trim(p, "{}")] = v
 		}
 	}
 	return out
@@ -179,43 +276,11 @@ func pathParams(pattern, path string) map[string]string {
 // answer is validated.
 func TestOpenAPIMatchesHandlers(t *testing.T) {
 	doc := loadOpenAPI(t)
-	e := apitest.NewEnvWithRecipient(t)
-	v := &validator{t: t, doc: doc, srv: e.Srv, h: e.Srv.Handler(), checked: map[string]map[int]bool{}}
-	ts := httptest.NewServer(v)
-	defer ts.Close()
-	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
-	do := func(method, path string, body io.Reader, hdr map[string]string) (int, []byte) {
-		t.Helper()
-		req, err := http.NewRequest(method, ts.URL+path, body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, ok := hdr["Authorization"]; !ok {
-			req.Header.Set("Authorization", "Bearer "+apitest.Token)
-		}
-		for k, val := range hdr {
-			if val == "" {
-				req.Header.Del(k)
-				continue
-			}
-			req.Header.Set(k, val)
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, b
-	}
-	expect := func(want int, method, path string, body io.Reader, hdr map[string]string) []byte {
-		t.Helper()
-		got, b := do(method, path, body, hdr)
-		if got != want {
-			t.Errorf("%s %s: %d, want %d: %s", method, path, got, want, b)
-		}
-		return b
-	}
+	e := apitest.NewEnv(t, api.Limits{}, apitest.WithEEB(), apitest.WithRegister())
+	e.AddRecipient(t)
+	cov := &coverage{checked: map[string]map[int]bool{}}
+	hs := newHarness(t, doc, e.Srv, cov)
+	do, expect := hs.do, hs.expect
 	jsonBody := func(v any) (io.Reader, map[string]string) {
 		b, _ := json.Marshal(v)
 		return bytes.NewReader(b), map[string]string{"Content-Type": "application/json"}
@@ -298,6 +363,16 @@ func TestOpenAPIMatchesHandlers(t *testing.T) {
 	expect(204, "DELETE", "/v1/addressbook/DE.Justiz.lg.2", nil, nil)
 	expect(404, "DELETE", "/v1/addressbook/DE.Justiz.lg.2", nil, nil)
 
+	// Proof of filing, eEB, messages to courts and the register.
+	exerciseEvidence(t, hs, e)
+	exerciseEEB(t, hs, e)
+	exerciseCourtSubmissions(t, hs)
+	exerciseRegister(t, hs, e)
+	// A gateway without the eEB service and the register answers 503.
+	bare := apitest.NewEnv(t, api.Limits{}, apitest.WithProcurementToken())
+	bare.AddRecipient(t)
+	exerciseUnconfigured(newHarness(t, doc, bare.Srv, cov))
+
 	// No route: problem answers outside the document's paths.
 	if got, b := do("GET", "/v1/nothing", nil, nil); got != 404 || !bytes.Contains(b, []byte(`"field":"path"`)) {
 		t.Errorf("unknown route: %d %s", got, b)
@@ -305,7 +380,7 @@ func TestOpenAPIMatchesHandlers(t *testing.T) {
 
 	// Every documented route was called and validated.
 	for _, p := range documented(doc) {
-		if len(v.checked[p]) == 0 {
+		if !cov.seen(p) {
 			t.Errorf("%s was not exercised", p)
 		}
 	}

@@ -182,7 +182,8 @@ func (s *Server) registerProcedure(w http.ResponseWriter, r *http.Request) error
 }
 
 // RegisterProcedureView gathers a procedure with its bidder, queries,
-// reliances, filings and assessments (the API's and the CLI's view).
+// reliances, filings and assessments (the API's and the CLI's view); a
+// list with nothing in it is empty, never null.
 func RegisterProcedureView(ctx context.Context, reg *register.Register, number string) (ProcedureView, error) {
 	st := reg.Store
 	p, err := st.Procedure(ctx, number)
@@ -204,8 +205,19 @@ func RegisterProcedureView(ctx context.Context, reg *register.Register, number s
 	if v.Filings, err = st.Filings(ctx, p.ID); err != nil {
 		return v, err
 	}
-	v.Assessed, err = st.Assessments(ctx, p.ID)
-	return v, err
+	if v.Assessed, err = st.Assessments(ctx, p.ID); err != nil {
+		return v, err
+	}
+	v.Queries, v.Reliances, v.Filings, v.Assessed = orEmpty(v.Queries), orEmpty(v.Reliances), orEmpty(v.Filings), orEmpty(v.Assessed)
+	return v, nil
+}
+
+// orEmpty is s, or an empty slice for nil (a JSON list, not null).
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 // BidderRequest is the body of PUT .../bidder.

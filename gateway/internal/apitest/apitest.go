@@ -28,7 +28,10 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/eeb"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/register"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/xjustiz"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
@@ -96,6 +99,10 @@ type Env struct {
 	TS    *httptest.Server
 	Clock *certstest.Clock
 	Poll  *PollMap
+	// EEB, its codec, and Register are set by WithEEB and WithRegister.
+	EEB      *eeb.Service
+	Codec    *xjustiz.Codec
+	Register *register.Register
 }
 
 // NewEnv starts the API (limits lim) on fresh stores in a temporary
@@ -117,8 +124,16 @@ func NewEnv(t testing.TB, lim api.Limits, opts ...Option) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	tokens := "ops:" + Token + "\n"
+	if o.register || o.procurement {
+		tokens += "vergabe:" + ProcurementToken + ":" + api.RoleProcurement + "\n"
+	}
 	tokPath := filepath.Join(dir, "tokens")
-	if err := os.WriteFile(tokPath, []byte("ops:"+Token+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(tokPath, []byte(tokens), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	toks, err := api.LoadTokens(tokPath, false)
@@ -126,19 +141,24 @@ func NewEnv(t testing.TB, lim api.Limits, opts ...Option) *Env {
 		t.Fatal(err)
 	}
 	poll := &PollMap{}
-	var o options
-	for _, f := range opts {
-		f(&o)
+	e := &Env{Dir: dir, Store: st, Blobs: blobs, Book: book, Clock: clock, Poll: poll}
+	mailboxes := []api.Mailbox{{Name: Mailbox, SafeID: "DE.BeBPo.erkelenz", PollInterval: time.Minute}, {Name: "ordnungsamt", PollInterval: time.Minute}}
+	if o.eeb {
+		e.openEEB(t, mailboxes)
+	}
+	if o.register {
+		e.openRegister(t)
 	}
 	srv, err := api.New(api.Deps{Logger: o.logger, Store: st, Blobs: blobs, AddressBook: book, DataDir: dir,
-		Mailboxes: []api.Mailbox{{Name: Mailbox, SafeID: "DE.BeBPo.erkelenz", PollInterval: time.Minute}, {Name: "ordnungsamt", PollInterval: time.Minute}},
-		Tokens:    toks, Poll: poll, Now: clock.Now, Limits: lim, Reprocessor: o.reprocessor})
+		Mailboxes: mailboxes, Tokens: toks, Poll: poll, Now: clock.Now, Limits: lim, Reprocessor: o.reprocessor,
+		EEB: e.EEB, Register: e.Register})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	return &Env{Dir: dir, Store: st, Blobs: blobs, Book: book, Srv: srv, TS: ts, Clock: clock, Poll: poll}
+	e.Srv = srv
+	e.TS = httptest.NewServer(srv.Handler())
+	t.Cleanup(e.TS.Close)
+	return e
 }
 
 // AddRecipient puts the test recipient (self-signed pinned cipher
@@ -292,8 +312,9 @@ func NewEnvWithRecipient(t testing.TB) *Env {
 type Option func(*options)
 
 type options struct {
-	logger      *zap.Logger
-	reprocessor func(string) (mailbox.Reprocessor, error)
+	logger                     *zap.Logger
+	reprocessor                func(string) (mailbox.Reprocessor, error)
+	eeb, register, procurement bool
 }
 
 // WithLogger gives the API server logger l.
