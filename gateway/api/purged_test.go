@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -41,5 +42,49 @@ func TestPurgedDocumentIsGone(t *testing.T) {
 	resp := e.Do(t, "GET", fmt.Sprintf("/v1/messages/%d/documents/0", id), nil, nil)
 	if p := apitest.ProblemOf(t, resp); resp.StatusCode != 410 || p.Field != "n" {
 		t.Fatalf("download of a purged document: %d %+v", resp.StatusCode, p)
+	}
+}
+
+// TestProofOfFilingOutlivesRetention: once retention removed a sent
+// message's documents and their files, its proof of filing is still given,
+// with the sizes and hashes recorded at submission and the date of the
+// purge, instead of failing as if the documents were damaged.
+func TestProofOfFilingOutlivesRetention(t *testing.T) {
+	e := apitest.NewEnvWithRecipient(t)
+	id := e.SubmitN(t, 1)[0]
+	ctx := context.Background()
+	for _, to := range []mailbox.State{mailbox.StateIDAssigned, mailbox.StateSending, mailbox.StateConfirmed} {
+		now := e.Clock.Now()
+		ms, err := e.Store.ClaimDue(ctx, mailbox.Out, now.Add(time.Hour), "w", time.Minute, 1)
+		if err != nil || len(ms) != 1 {
+			t.Fatalf("claim %v", err)
+		}
+		next := now
+		if to == mailbox.StateConfirmed {
+			next = time.Time{}
+		}
+		if _, err := e.Store.Apply(ctx, mailbox.Change{ID: id, Owner: "w", Token: ms[0].LeaseToken, To: to, OSCIMessageID: "govapp_1", Now: now, Next: next}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := e.Store.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Store.Purge(ctx, mailbox.PurgeRequest{Mailbox: apitest.Mailbox, Direction: mailbox.Out, Before: e.Clock.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(e.Blobs.Path(m.Documents[0].SHA256)); err != nil {
+		t.Fatal(err)
+	}
+	var b struct {
+		Documents []struct {
+			SHA256   string    `json:"sha256"`
+			PurgedAt time.Time `json:"purgedAt"`
+		} `json:"documents"`
+	}
+	if resp := e.DoJSON(t, "GET", fmt.Sprintf("/v1/messages/%d/evidence", id), nil, &b); resp.StatusCode != 200 ||
+		len(b.Documents) != 1 || b.Documents[0].SHA256 != m.Documents[0].SHA256 || b.Documents[0].PurgedAt.IsZero() {
+		t.Fatalf("proof of filing after retention: %d %+v", resp.StatusCode, b)
 	}
 }

@@ -81,6 +81,10 @@ type Document struct {
 	ContentType string `json:"contentType,omitempty"`
 	Size        int64  `json:"size"`
 	SHA256      string `json:"sha256"`
+	// PurgedAt is when retention removed the content: the size and the
+	// SHA-256 recorded at submission (and chained into the journal) still
+	// say what was sent; the content can no longer be hashed again.
+	PurgedAt time.Time `json:"purgedAt,omitzero"`
 }
 
 // Record is the XJustiz record the message carried.
@@ -147,6 +151,11 @@ func Build(ctx context.Context, src Sources, id int64, now time.Time) (*Bundle, 
 		return nil, err
 	}
 	for _, d := range m.Documents {
+		if !d.PurgedAt.IsZero() {
+			b.Documents = append(b.Documents, Document{Name: d.Name, Role: string(d.Role), ContentType: d.ContentType, Size: d.Size,
+				SHA256: d.SHA256, PurgedAt: d.PurgedAt})
+			continue
+		}
 		data, err := readVerified(src.Blobs, d)
 		if err != nil {
 			return nil, err

@@ -63,7 +63,7 @@ code, pre { font-family: monospace; word-break: break-all; white-space: pre-wrap
 <h2>Dokumente</h2>
 <table>
 <tr><th>Datei</th><th>Art</th><th>Größe (Bytes)</th><th>SHA-256</th></tr>
-{{range .Documents}}<tr><td>{{.Name}}</td><td>{{.Role}}</td><td>{{.Size}}</td><td><code>{{.SHA256}}</code></td></tr>
+{{range .Documents}}<tr><td>{{.Name}}{{if not .PurgedAt.IsZero}}<br>Inhalt nach der Aufbewahrungsfrist gelöscht am {{t .PurgedAt}}; Größe und SHA-256 wie bei der Einreichung im Journal festgehalten{{end}}</td><td>{{.Role}}</td><td>{{.Size}}</td><td><code>{{.SHA256}}</code></td></tr>
 {{end}}</table>
 
 {{with .Record}}<h2>XJustiz-Datensatz ({{.File}})</h2>
