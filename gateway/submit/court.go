@@ -126,12 +126,15 @@ func (d *Draft) courtRecord(ctx context.Context, r *resolved, req MessageRequest
 			fe.Cause = err
 			return false, fe
 		}
+		d.given = map[string]string{}
 		for i := range d.docs {
+			given := d.docs[i].Name
 			if j, isSig := sigOf[i]; isSig {
 				d.docs[i].Name = built.Documents[j].SignatureName
-				continue
+			} else {
+				d.docs[i].Name = built.Documents[index[mailbox.FileNameKey(given)]].FileName
 			}
-			d.docs[i].Name = built.Documents[index[mailbox.FileNameKey(d.docs[i].Name)]].FileName
+			d.given[d.docs[i].Name] = given
 		}
 		if err := d.AddDocument(RecordName, "application/xml", bytes.NewReader(built.Record)); err != nil {
 			return false, err
@@ -167,6 +170,13 @@ func (d *Draft) preflight(ctx context.Context) (ervb.Findings, error) {
 			return nil, err
 		}
 		fs = append(fs, sfs...)
+	}
+	// Findings name the files as the submitter named them, not by the
+	// names the record gave them.
+	for i := range fs {
+		if given, ok := d.given[fs[i].File]; ok {
+			fs[i].File = given
+		}
 	}
 	if fs.Err() != nil {
 		return nil, &PreflightError{Findings: fs}

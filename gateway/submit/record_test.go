@@ -151,6 +151,9 @@ func TestFakeDocumentsNeverReachACourt(t *testing.T) {
 			if !errors.As(err, &pe) || !errors.Is(err, ervb.ErrRefused) || len(pe.Findings.Errors()) == 0 || pe.Findings.Errors()[0].Rule != tc.rule {
 				t.Fatalf("err = %v, want a refusal by rule %s", err, tc.rule)
 			}
+			if f := pe.Findings.Errors()[0].File; f != tc.name {
+				t.Errorf("the finding names %q, not the file as the clerk named it (%s)", f, tc.name)
+			}
 		})
 	}
 	if n := e.MessageCount(t); n != 0 {

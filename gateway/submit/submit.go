@@ -370,6 +370,7 @@ type Draft struct {
 	docs    []mailbox.Document
 	names   map[string]int
 	total   int64
+	given   map[string]string // name a document travels under -> the name the submitter gave
 }
 
 // Begin starts a submission.
