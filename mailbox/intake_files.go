@@ -88,11 +88,16 @@ func entryFiles(m *IntakeMessage) ([]entryFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	rp, err := RenderReportPDF(m.Metadata, m.Report)
+	if err != nil {
+		return nil, err
+	}
 	return append(out,
 		entryFile{Path: FileMetadataJSON, ContentType: "application/json", Data: js},
 		entryFile{Path: FileMetadataXML, ContentType: "application/xml", Data: xm},
 		entryFile{Path: FileReportXML, ContentType: "application/xml", Data: rx},
 		entryFile{Path: FileReportHTML, ContentType: "text/html; charset=utf-8", Data: rh},
+		entryFile{Path: FileReportPDF, ContentType: "application/pdf", Data: rp},
 	), nil
 }
 

@@ -19,6 +19,7 @@ import (
 // Completeness contract: a directory below Root whose name does not start
 // with "." is complete. It holds the documents under dokumente/, the files
 // metadata.json, metadata.xml, pruefprotokoll.xml, pruefprotokoll.html,
+// pruefprotokoll.pdf (for an eAkte that files PDFs),
 // nachricht.osci, the certificates of the checks under zertifikate/ (PEM),
 // and manifest.sha256 listing the SHA-256 of every other
 // file. The entry is assembled in ".tmp-<name>-*", every file and directory

@@ -53,7 +53,7 @@ func TestFolderIntakeWritesCompleteEntry(t *testing.T) {
 		t.Fatalf("entry mode %v (%v), want 0750", fi.Mode(), err)
 	}
 	want := []string{"dokumente/001_Ermittlungsübersicht_Abverfügung.pdf", "dokumente/002_Antrag__b.pdf", "dokumente/xjustiz_nachricht.xml",
-		FileManifest, FileMetadataJSON, FileMetadataXML, FileOriginal, FileReportHTML, FileReportXML,
+		FileManifest, FileMetadataJSON, FileMetadataXML, FileOriginal, FileReportHTML, FileReportPDF, FileReportXML,
 		"zertifikate/originator.crt", "zertifikate/vhn.crt"}
 	sort.Strings(want)
 	if got := listDir(t, entry); strings.Join(got, ",") != strings.Join(want, ",") {

@@ -106,7 +106,7 @@ func TestHTTPIntake(t *testing.T) {
 				t.Fatalf("record %+v", rec)
 			}
 			parts := d.entries[im.Metadata.MessageID]
-			if len(parts) != 11 || parts["zertifikate/vhn.crt"] == "" || parts["dokumente/xjustiz_nachricht.xml"] != sum([]byte("<nachricht/>")) || parts[FileManifest] == "" {
+			if len(parts) != 12 || parts[FileReportPDF] == "" || parts["zertifikate/vhn.crt"] == "" || parts["dokumente/xjustiz_nachricht.xml"] != sum([]byte("<nachricht/>")) || parts[FileManifest] == "" {
 				t.Fatalf("parts %v", parts)
 			}
 			// A duplicate POST (e.g. after a lost response) leaves one entry.

@@ -205,50 +205,63 @@ func RenderReportXML(m IntakeMetadata, r VerificationReport) ([]byte, error) {
 	return renderXML(x, "pruefprotokoll.xml")
 }
 
+// The German words of the Prüfprotokoll, shared by its HTML and PDF.
+
+// resultDE names a check's result.
+func resultDE(s string) string {
+	switch s {
+	case ResultOK:
+		return "unverändert (ok)"
+	case ResultCorrupted:
+		return "verändert (fehlerhaft)"
+	case ResultValid:
+		return "gültig"
+	case ResultInvalid:
+		return "ungültig"
+	case ResultIndeterminate:
+		return "nicht feststellbar"
+	}
+	return s
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "ja"
+	}
+	return "nein"
+}
+
+// coverageDE says what a signature covering a document was.
+func coverageDE(s string) string {
+	switch s {
+	case "content-signature":
+		return " durch Inhaltssignatur"
+	case "transport-signature":
+		return " durch die Transportsignatur des Absenders (vom Intermediär geprüft)"
+	case "mixed":
+		return " durch Inhalts- und Transportsignatur"
+	}
+	return ""
+}
+
+// trustDE names what a sender's certificate was checked as.
+func trustDE(s string) string {
+	switch s {
+	case "vhn":
+		return "VHN-Zertifikat (vertrauenswürdiger Herkunftsnachweis)"
+	case "content-signer":
+		return "Signaturzertifikat eines Beteiligten"
+	}
+	return s
+}
+
 var reportHTML = template.Must(template.New("pruefprotokoll").Funcs(template.FuncMap{
-	"t": LocalTime,
-	"de": func(s string) string {
-		switch s {
-		case ResultOK:
-			return "unverändert (ok)"
-		case ResultCorrupted:
-			return "verändert (fehlerhaft)"
-		case ResultValid:
-			return "gültig"
-		case ResultInvalid:
-			return "ungültig"
-		case ResultIndeterminate:
-			return "nicht feststellbar"
-		}
-		return s
-	},
-	"yn": func(b bool) string {
-		if b {
-			return "ja"
-		}
-		return "nein"
-	},
-	"join": func(s []string) string { return strings.Join(s, "; ") },
-	"coverage": func(s string) string {
-		switch s {
-		case "content-signature":
-			return " durch Inhaltssignatur"
-		case "transport-signature":
-			return " durch die Transportsignatur des Absenders (vom Intermediär geprüft)"
-		case "mixed":
-			return " durch Inhalts- und Transportsignatur"
-		}
-		return ""
-	},
-	"trust": func(s string) string {
-		switch s {
-		case "vhn":
-			return "VHN-Zertifikat (vertrauenswürdiger Herkunftsnachweis)"
-		case "content-signer":
-			return "Signaturzertifikat eines Beteiligten"
-		}
-		return s
-	},
+	"t":        LocalTime,
+	"de":       resultDE,
+	"yn":       yesNo,
+	"join":     func(s []string) string { return strings.Join(s, "; ") },
+	"coverage": coverageDE,
+	"trust":    trustDE,
 }).Parse(`<!DOCTYPE html>
 <html lang="de">
 <head>

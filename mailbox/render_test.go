@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"flag"
 	"io"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -99,7 +101,7 @@ func TestIntakeGolden(t *testing.T) {
 			rendered[f.Path] = f.Data
 		}
 	}
-	for _, name := range []string{FileMetadataJSON, FileMetadataXML, FileReportXML, FileReportHTML} {
+	for _, name := range []string{FileMetadataJSON, FileMetadataXML, FileReportXML, FileReportHTML, FileReportPDF} {
 		t.Run(name, func(t *testing.T) {
 			certstest.Golden(t, filepath.Join("testdata", "golden", name), rendered[name], *update)
 		})
@@ -141,6 +143,9 @@ func TestReportShowsGermanLocalTime(t *testing.T) {
 	}{
 		{time.Date(2026, 12, 2, 23, 30, 0, 0, time.UTC), "03.12.2026, 00:30:00 Uhr (MEZ)"},
 		{"2026-07-01T22:15:00Z", "02.07.2026, 00:15:00 Uhr (MESZ)"},
+		// Received at 23:30 UTC on 31 March: in Erkelenz it is 1 April, the
+		// day a deadline counts from.
+		{time.Date(2026, 3, 31, 23, 30, 0, 0, time.UTC), "01.04.2026, 01:30:00 Uhr (MESZ)"},
 		{"", ""},
 		{time.Time{}, ""},
 	} {
@@ -165,5 +170,36 @@ func TestDocumentSignatureResult(t *testing.T) {
 		if got := r.DocumentSignatureResult(name); got != want {
 			t.Errorf("DocumentSignatureResult(%q) = %q, want %q", name, got, want)
 		}
+	}
+}
+
+// TestReportPDFSaysWhatTheHTMLSays: the PDF the records office files is a
+// PDF other software reads (poppler's pdftotext), in German, with local
+// time and the same verdict as the HTML.
+func TestReportPDFSaysWhatTheHTMLSays(t *testing.T) {
+	pdftotext := certstest.NeedTool(t, "pdftotext")
+	im := sampleIntake()
+	b, err := RenderReportPDF(im.Metadata, im.Report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), FileReportPDF)
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(pdftotext, "-enc", "UTF-8", p, "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdftotext: %v\n%s", err, out)
+	}
+	text := strings.Join(strings.Fields(string(out)), " ")
+	for _, want := range []string{"Prüfprotokoll", "Gesamtergebnis", resultDE(im.Report.Status()), LocalTime(im.Report.CheckedAt),
+		im.Metadata.MessageID, "Angaben des Absenders (nicht bestätigt)", "Dokumente"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the PDF lacks %q:\n%s", want, text)
+		}
+	}
+	again, err := RenderReportPDF(im.Metadata, im.Report)
+	if err != nil || !bytes.Equal(again, b) {
+		t.Errorf("a second rendering differs (%v): a repeated delivery would not be byte-identical", err)
 	}
 }
