@@ -34,7 +34,7 @@ func TestDemoRunsAndReruns(t *testing.T) {
 		sig := make(chan os.Signal, 1)
 		done := make(chan error, 1)
 		go func() {
-			done <- runDemo(w, func(string) string { return "" }, l, sig)
+			done <- runDemo(w, func(string) string { return "" }, l, sig, Options{})
 		}()
 		text := func() string { mu.Lock(); defer mu.Unlock(); return out.String() }
 		deadline := time.Now().Add(60 * time.Second)
