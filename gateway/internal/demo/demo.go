@@ -3,7 +3,10 @@
 // intermediary simulators with their own keys (bebpo and justiz-nrw) and
 // the gateway with three mailboxes, one of them a court at the second
 // intermediary, all on loopback under one directory that a second run
-// reuses. It also serves the stand-alone simulator command and gives the
+// reuses. Its walkthrough sends to the court with an eEB request and,
+// with the court's mailbox playing the court, answers an eEB each way and
+// shows the proof of filing (RunWith lets a test answer by the printed
+// command). It also serves the stand-alone simulator command and gives the
 // gateway's end-to-end tests their fixture (Installation: one gateway's
 // directory; several may share the demo keys). It is the only production
 // package that imports osci/intermediary. Failures are returned as they

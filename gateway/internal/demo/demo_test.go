@@ -34,10 +34,10 @@ func TestDemoRunsAndReruns(t *testing.T) {
 		sig := make(chan os.Signal, 1)
 		done := make(chan error, 1)
 		go func() {
-			done <- runDemo(w, func(string) string { return "" }, l, sig)
+			done <- runDemo(w, func(string) string { return "" }, l, sig, Options{})
 		}()
 		text := func() string { mu.Lock(); defer mu.Unlock(); return out.String() }
-		deadline := time.Now().Add(60 * time.Second)
+		deadline := time.Now().Add(5 * time.Minute) // the walkthrough gives up on its own before
 		for !strings.Contains(text(), "Running until Ctrl-C") {
 			select {
 			case err := <-done:
@@ -45,7 +45,7 @@ func TestDemoRunsAndReruns(t *testing.T) {
 			case <-time.After(50 * time.Millisecond):
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("run %d: no walkthrough within 60 s:\n%s", run, text())
+				t.Fatalf("run %d: no walkthrough within 5 minutes:\n%s", run, text())
 			}
 		}
 		got := text()
@@ -70,6 +70,12 @@ func TestDemoRunsAndReruns(t *testing.T) {
 		}
 		if !regexp.MustCompile(`process card \(Laufzettel\) of \S+ from justiz-nrw, message now "confirmed":\n(?:.*\n)*   received by the court \(reception\) +\d{4}-`).MatchString(got) {
 			t.Errorf("run %d: the court's reception is not shown:\n%s", run, got)
+		}
+		// The eEB both ways and the proof of filing, on a second run too
+		// (TestDemoEEBAnsweredByCLIAndProofOfFiling checks them in depth).
+		if strings.Contains(got, "   stopped:") || !strings.Contains(got, "= the summons' record\n") ||
+			!strings.Contains(got, "received by the court (reception, process card) ") {
+			t.Errorf("run %d: the eEB walkthrough did not complete:\n%s", run, got)
 		}
 		sig <- syscall.SIGTERM
 		select {

@@ -24,18 +24,33 @@ import (
 // Run runs the demo in dir until a signal arrives on sig: demo keys and a
 // configuration (reused when run again), two OSCI intermediary
 // simulators and the gateway with three mailboxes on loopback; it sends
-// a PDF to a mailbox at the same intermediary and one to a court at the
-// other through the admin API, shows both arriving in the folder intakes
-// and the court's reception on the process card.
+// a PDF to a mailbox at the same intermediary and one with an eEB
+// request to a court at the other through the admin API, shows both
+// arriving in the folder intakes and the court's reception on the
+// process card, answers the eEB both ways and shows the proof of filing.
 func Run(out io.Writer, getenv func(string) string, dir string, sig <-chan os.Signal) error {
-	return runDemo(out, getenv, Layout{Dir: dir}, sig)
+	return RunWith(out, getenv, dir, sig, Options{})
+}
+
+// Options change how the demo acts where a person would; the zero value
+// is what `make run` does.
+type Options struct {
+	// Answer answers an eEB task by the command line the demo prints for
+	// it (arguments after the program name); nil answers through the API
+	// call that command makes.
+	Answer func(ctx context.Context, args []string) error
+}
+
+// RunWith is Run with opt.
+func RunWith(out io.Writer, getenv func(string) string, dir string, sig <-chan os.Signal, opt Options) error {
+	return runDemo(out, getenv, Layout{Dir: dir}, sig, opt)
 }
 
 // demoSimulatorAddrs are the loopback addresses the demo's simulators
 // prefer, in the order of Sites.
 var demoSimulatorAddrs = []string{"127.0.0.1:18081", "127.0.0.1:18082"}
 
-func runDemo(out io.Writer, getenv func(string) string, l Layout, sig <-chan os.Signal) error {
+func runDemo(out io.Writer, getenv func(string) string, l Layout, sig <-chan os.Signal, demoOpt Options) error {
 	ctx := context.Background()
 	fmt.Fprintf(out, "bebpo-gateway demo: everything lives in %s (delete it to start afresh)\n\n", l.Dir)
 	if err := os.MkdirAll(l.Data(), 0o700); err != nil {
@@ -103,7 +118,7 @@ func runDemo(out io.Writer, getenv func(string) string, l Layout, sig <-chan os.
 	defer logFile.Close()
 	opt := gateway.DaemonOptions{ConfigPath: l.Config(), LogOutput: logFile, Getenv: getenv, APIListener: apiLn,
 		SendInterval: time.Second, DeliverInterval: time.Second, DrainTimeout: 15 * time.Second}
-	if err := gateway.Serve(opt, sig, func(d *gateway.Daemon) { walkthrough(out, l, d) }); err != nil {
+	if err := gateway.Serve(opt, sig, func(d *gateway.Daemon) { walkthrough(out, l, d, demoOpt) }); err != nil {
 		return err
 	}
 	fmt.Fprintln(out, "\nStopped. Run `make run` again to continue where you left off.")
@@ -114,7 +129,7 @@ func runDemo(out io.Writer, getenv func(string) string, l Layout, sig <-chan os.
 // same intermediary and to the court at the other, waits for both in the
 // recipients' folder intakes and for the court's reception on the
 // process card, and prints where to look next.
-func walkthrough(out io.Writer, l Layout, d *gateway.Daemon) {
+func walkthrough(out io.Writer, l Layout, d *gateway.Daemon, opt Options) {
 	apiURL := "http://" + d.APIAddr().String()
 	fmt.Fprintf(out, "3. Gateway running with mailboxes %q (%s) and %q (%s) at %s, and %q (%s) at %s; admin API on %s\n",
 		Stadt.ID, Stadt.SafeID, Gericht.ID, Gericht.SafeID, Intermediary.ConfigName, Landgericht.ID, Landgericht.SafeID,
@@ -130,7 +145,10 @@ func walkthrough(out io.Writer, l Layout, d *gateway.Daemon) {
 	ids := map[string]int64{}
 	for _, to := range []Mailbox{Gericht, Landgericht} {
 		req := submit.MessageRequest{Mailbox: Stadt.ID, To: to.SafeID, Subject: "Demo: Klageschrift an " + to.Organisation,
-			CaseNumberSender: "DEMO-1/2026"}
+			CaseNumberSender: CaseCity}
+		if to.CourtCode != "" { // the record the gateway builds asks the court for an eEB
+			req.CaseNumberRecipient, req.EEBRequested = CaseCourt, true
+		}
 		resp, err := client.Send(ctx, req, []string{l.PDF()}, fmt.Sprintf("demo-%s-%d", to.ID, time.Now().UnixNano()))
 		if err != nil {
 			fmt.Fprintf(out, "   sending to %q failed: %v\n   see %s\n", to.ID, err, l.Log())
@@ -138,7 +156,7 @@ func walkthrough(out io.Writer, l Layout, d *gateway.Daemon) {
 		}
 		ids[to.ID] = resp.ID
 	}
-	fmt.Fprintf(out, "4. Sent %s from %q via POST %s/v1/messages\n   to %q at %s (message id %d)\n   and to %q, %s (court code %s), at %s (message id %d)\n",
+	fmt.Fprintf(out, "4. Sent %s from %q via POST %s/v1/messages\n   to %q at %s (message id %d)\n   and, asking for an eEB, to %q, %s (court code %s), at %s (message id %d)\n",
 		filepath.Base(l.PDF()), Stadt.ID, apiURL, Gericht.ID, Intermediary.ConfigName, ids[Gericht.ID],
 		Landgericht.ID, Landgericht.Organisation, Landgericht.CourtCode, JustizIntermediary.ConfigName, ids[Landgericht.ID])
 	arrived := true
@@ -159,8 +177,8 @@ func walkthrough(out io.Writer, l Layout, d *gateway.Daemon) {
 			fmt.Fprintf(out, "   verification report (pruefprotokoll): %s\n", v)
 		}
 	}
-	if arrived {
-		printCourtCard(ctx, out, client, ids[Landgericht.ID], l)
+	if arrived && printCourtCard(ctx, out, client, ids[Landgericht.ID], l) {
+		legalOffice(out, l, client, ids[Landgericht.ID], opt)
 	}
 	registerDemo(ctx, out, l)
 	cfg := l.Config()
@@ -171,11 +189,15 @@ for %q and %s for the court, encrypted to that intermediary's certificate. The f
 %q and %q fetched them from their own intermediaries, verified signatures and certificates,
 decrypted them, stored them and handed them to the eAkte folder intakes. The court's process card
 came from %s, signed with its own key, which the gateway checked against the certificate pinned
-for %s.
+for %s. The XJustiz record the gateway built for the court asked for an eEB; the
+court's mailbox (played by this gateway) answered it with a 2200007, which the gateway matched to
+our message, and the city answered the court's own request in the same way.
 
 Try (in another terminal, from this directory):
   ./bin/bebpo-gateway messages list --config %s
   ./bin/bebpo-gateway messages show --config %s %d
+  ./bin/bebpo-gateway messages evidence --config %s %d   (proof of filing)
+  ./bin/bebpo-gateway eeb list --state all --config %s   (eEB tasks, both ways)
   ./bin/bebpo-gateway messages requeue --config %s ID   (asks a sent message's process card at once)
   ./bin/bebpo-gateway status --config %s --json   (each intermediary's health)
   ./bin/bebpo-gateway send --config %s --to %s --subject "Noch eine" %s
@@ -194,7 +216,7 @@ an empty file .ready into %s.
 Running until Ctrl-C.
 `, Intermediary.ConfigName, Gericht.ID, JustizIntermediary.ConfigName, Gericht.ID, Landgericht.ID,
 		JustizIntermediary.ConfigName, JustizIntermediary.ConfigName,
-		cfg, cfg, ids[Landgericht.ID], cfg, cfg, cfg, Landgericht.SafeID, l.path("documents", "Antrag.pdf"), l.Data(), apiURL,
+		cfg, cfg, ids[Landgericht.ID], cfg, ids[Landgericht.ID], cfg, cfg, cfg, cfg, Landgericht.SafeID, l.path("documents", "Antrag.pdf"), l.Data(), apiURL,
 		l.Tokens(), apiURL, l.Tokens(), apiURL, Gericht.SafeID, l.Outgoing(), apiURL, l.Tokens(), apiURL, l.Log(), cfg, os.Getpid())
 }
 
@@ -204,7 +226,7 @@ Running until Ctrl-C.
 // is assessed, then open; answers and query sheets go into the city's
 // intake folder.
 func registerDemo(ctx context.Context, out io.Writer, l Layout) {
-	fmt.Fprintf(out, "8. Wettbewerbsregister (Vergabestelle), against the register's simulator:\n")
+	fmt.Fprintf(out, "11. Wettbewerbsregister (Vergabestelle), against the register's simulator:\n")
 	dir := l.path("register-demo")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		fmt.Fprintf(out, "   %v\n", err)
@@ -233,11 +255,11 @@ func (i indent) Write(p []byte) (int, error) {
 // printCourtCard waits until the court's message is confirmed (the
 // gateway asks its process card at sending.confirm_first) and prints the
 // card's times and the checks the intermediary recorded.
-func printCourtCard(ctx context.Context, out io.Writer, c *api.Client, id int64, l Layout) {
+func printCourtCard(ctx context.Context, out io.Writer, c *api.Client, id int64, l Layout) bool {
 	m, err := WaitForState(ctx, c, id, string(mailbox.StateConfirmed))
 	if err != nil || m.ProcessCard == nil {
 		fmt.Fprintf(out, "   the court's process card shows no reception yet (state %q): %v\n   see %s\n", m.State, err, l.Log())
-		return
+		return false
 	}
 	pc := m.ProcessCard
 	fmt.Fprintf(out, "7. The court fetched it: process card (Laufzettel) of %s from %s, message now %q:\n", pc.OSCIMessageID, JustizIntermediary.ConfigName, m.State)
@@ -250,6 +272,20 @@ func printCourtCard(ctx context.Context, out io.Writer, c *api.Client, id int64,
 	for _, in := range pc.Inspections {
 		fmt.Fprintf(out, "   certificate checked by the intermediary: %s (%s, %s)\n", in.Subject, in.MathResult, in.OfflineResult)
 	}
+	return true
+}
+
+// legalOffice runs the eEB steps (8-10) on the message to the court.
+func legalOffice(out io.Writer, l Layout, c *api.Client, ours int64, opt Options) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	codec, err := newCodec()
+	if err != nil {
+		fmt.Fprintf(out, "   XJustiz: %v\n", err)
+		return
+	}
+	e := &eebDemo{out: out, l: l, c: c, apiURL: c.BaseURL, opt: opt, codec: codec}
+	e.run(ctx, 8, ours)
 }
 
 // WaitForIntake follows the outgoing message until its OSCI MessageId
