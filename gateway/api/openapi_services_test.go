@@ -184,6 +184,7 @@ var registerRoutes = [][2]string{
 	{"GET", "/v1/register/procedures/VG-1/log"},
 	{"POST", "/v1/register/queries/1/answer?entries=false"},
 	{"GET", "/v1/register/answers/1/document"},
+	{"POST", "/v1/register/registrations"},
 }
 
 // exerciseRegister: the workflow of two procedures with the procurement
@@ -287,6 +288,18 @@ func exerciseRegister(t *testing.T, h *harness, e *apitest.Env) {
 	}
 	h.expect(410, "GET", docPath, nil, map[string]string{vergabe[0]: vergabe[1]})
 	h.expectJSON(410, "POST", path2+"/reuse", api.ReuseRequest{MemberID: member, AnswerID: a.ID}, nil, vergabe...)
+
+	// The registration form goes to the register authority through the
+	// sending path; an incomplete form is refused.
+	form := register.RegistrationForm{Authority: "Stadt Erkelenz", AuthorityKind: "öffentlicher Auftraggeber nach § 99 Nr. 1 GWB",
+		Address: "Johannismarkt 17, 41812 Erkelenz", Contact: "Vergabestelle", Administrators: []register.Administrator{{Name: "A. Admin", Email: "admin@example.invalid"}}}
+	var reg register.Registration
+	h.expectJSON(201, "POST", "/v1/register/registrations", api.RegistrationRequest{Kind: register.RegistrationNew, To: apitest.Recipient, Form: form}, &reg, vergabe...)
+	if reg.MessageID == 0 || reg.SHA256 == "" {
+		t.Errorf("registration %+v", reg)
+	}
+	form.Administrators = nil
+	h.expectJSON(400, "POST", "/v1/register/registrations", api.RegistrationRequest{Kind: register.RegistrationAdminChange, To: apitest.Recipient, Form: form}, nil, vergabe...)
 }
 
 // exerciseUnconfigured: without the eEB service and the register, their

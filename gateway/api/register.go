@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/register"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
 )
 
 // registerRoutes are the Wettbewerbsregister routes (docs/api.md). Every
@@ -33,6 +34,7 @@ func (s *Server) registerRoutes() {
 		{"GET /v1/register/procedures/{number}/log", s.registerLog},
 		{"POST /v1/register/queries/{id}/answer", s.registerAnswer},
 		{"GET /v1/register/answers/{id}/document", s.registerDocument},
+		{"POST /v1/register/registrations", s.registerRegistration},
 	} {
 		s.private(rt.pattern, s.procurement(rt.h))
 	}
@@ -359,4 +361,35 @@ func (s *Server) registerDocument(w http.ResponseWriter, r *http.Request) error 
 	w.Header().Set("Digest", "sha-256="+a.SHA256)
 	_, err = w.Write(data)
 	return err
+}
+
+// RegistrationRequest asks to send the registration form (§ 2 WRegV), or a
+// change of the user administrators, to the register authority: To is its
+// SAFE-ID (in the address book), Mailbox our sending mailbox.
+type RegistrationRequest struct {
+	Kind    string                    `json:"kind"` // registration, admin_change
+	Mailbox string                    `json:"mailbox,omitempty"`
+	To      string                    `json:"to"`
+	Form    register.RegistrationForm `json:"form"`
+}
+
+// registerRegistration sends the form through the one submission path;
+// the register keeps the message's process card as proof. A repeat with
+// the same Idempotency-Key returns the first registration.
+func (s *Server) registerRegistration(w http.ResponseWriter, r *http.Request) error {
+	var req RegistrationRequest
+	if err := decodeJSONBody(w, r, s.lim.MaxJSONBytes, &req, false); err != nil {
+		return err
+	}
+	subject := "Registrierung beim Wettbewerbsregister"
+	if req.Kind == register.RegistrationAdminChange {
+		subject = "Änderung der Nutzeradministratoren (Wettbewerbsregister)"
+	}
+	reg, err := s.d.Register.SubmitRegistration(r.Context(), s.sub, submit.MessageRequest{Mailbox: req.Mailbox, To: req.To, Subject: subject},
+		req.Kind, req.Form, r.Header.Get("Idempotency-Key"), actorOf(s, r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, reg)
+	return nil
 }
