@@ -94,6 +94,22 @@ func provider(db *sql.DB, locked bool) (*goose.Provider, error) {
 	return goose.NewProvider(goose.DialectPostgres, db, sub, opts...)
 }
 
+// Version returns the schema version of the database dsn names (0: none
+// applied), changing nothing.
+func Version(ctx context.Context, dsn string) (int64, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return 0, fmt.Errorf("%w: postgres: malformed connection string", mailbox.ErrInvalidInput)
+	}
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	defer pool.Close()
+	return SchemaVersion(ctx, pool)
+}
+
 // SchemaVersion returns the applied schema version (0: none).
 func SchemaVersion(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
 	var exists bool
