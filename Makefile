@@ -17,6 +17,11 @@ export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date 
 
 # System tools the tests use as independent peers.
 DEB_TOOLS := xmlsec1:xmlsec1 xmllint:libxml2-utils openssl:openssl java:default-jdk-headless gcc:gcc pkg-config:pkg-config xml2-config:libxml2-dev pdfsig:poppler-utils promtool:prometheus
+# Tools outside PATH, as a file pattern: the PostgreSQL server (initdb,
+# postgres) lives in /usr/lib/postgresql/<version>/bin, where the
+# mailbox/postgres tests (pgtest) look for it; postgresql-common's wrappers
+# on PATH do not prove the server is installed.
+DEB_FILES := /usr/lib/postgresql/*/bin/postgres:postgresql
 
 # Packages whose tests rewrite their golden files with -update.
 GOLDEN_PKGS := ./osci/ ./osci/xmlsec/ ./osci/xmlenc/ ./osci/egvp/ ./osci/intermediary/ ./mailbox/ ./gateway/xjustiz/ ./gateway/courts/ ./gateway/evidence/
@@ -51,6 +56,10 @@ deps:
 	@missing=""; for t in $(DEB_TOOLS); do \
 	  cmd=$${t%%:*}; pkg=$${t##*:}; \
 	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	done; \
+	for t in $(DEB_FILES); do \
+	  pat=$${t%%:*}; pkg=$${t##*:}; \
+	  ls $$pat >/dev/null 2>&1 || missing="$$missing $$pkg"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \

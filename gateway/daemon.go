@@ -25,7 +25,6 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/intermediaries"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/logging"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
-	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
 )
 
 // leaseReleaser is a store that can free every lease at start-up, when
@@ -262,7 +261,7 @@ func (d *Daemon) open(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	d.lock = lock
-	st, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, sqlite.FileName), sqlite.Options{Now: d.opt.Now})
+	st, err := OpenStore(ctx, cfg, d.opt.Now, d.opt.Getenv)
 	if err != nil {
 		d.unlock()
 		return fmt.Errorf("gateway: open store: %w", err)

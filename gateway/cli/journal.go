@@ -11,20 +11,35 @@ import (
 )
 
 func runJournalVerify(env *Env, fs *flag.FlagSet, args []string) error {
-	data := fs.String("data", "", "the gateway's data directory (required)")
+	data := fs.String("data", "", "the gateway's data directory")
+	cfgPath := fs.String("config", "", "gateway configuration (instead of --data): the store it names, PostgreSQL too")
 	if err := parseArgs(env, fs, args, 0, ""); err != nil {
 		return err
 	}
-	if *data == "" {
-		return usageErrorf(fs, "--data is required")
+	switch {
+	case *data == "" && *cfgPath == "":
+		return usageErrorf(fs, "--data is required (or --config FILE)")
+	case *data != "" && *cfgPath != "":
+		return usageErrorf(fs, "give either --data DIR or --config FILE")
 	}
 	ctx := context.Background()
-	src, err := openDataStore(ctx, *data)
-	if err != nil {
-		return err
+	var st mailbox.Store
+	if *cfgPath != "" {
+		s, err := openConfiguredStore(ctx, env, *cfgPath)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		st = s
+	} else {
+		src, err := openDataStore(ctx, *data)
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		st = src.st
 	}
-	defer src.Close()
-	r, err := mailbox.VerifyJournal(ctx, src.st)
+	r, err := mailbox.VerifyJournal(ctx, st)
 	if err != nil {
 		if r.BrokenAt != 0 {
 			return fmt.Errorf("journal broken at entry %d: %s (%d entries before it are intact)", r.BrokenAt, r.Reason, r.Entries)

@@ -50,9 +50,10 @@ func commands() []*Command {
 				"and show its mailboxes and message counts. Exit status 1 when it is not ready."},
 		{Name: "journal", Summary: "check the audit journal", Subs: []*Command{
 			{Name: "verify", Summary: "verify the hash chain of the audit journal and its head", Run: runJournalVerify,
-				Usage: "journal verify --data DIR",
+				Usage: "journal verify --data DIR | --config FILE",
 				Help: "Check that the journal's entries are contiguous, each carries the SHA-256 of the one before, and\n" +
-					"the journal reaches the head kept outside it (gateway.db.journal-head, written with every entry):\n" +
+					"the journal reaches the head kept outside it (gateway.db.journal-head, written with every entry;\n" +
+					"on PostgreSQL each gateway's postgres.journal-head, so --config verifies the database against this one's):\n" +
 					"entries cut off the end, reordered or edited make it fail, naming the first bad entry.\n" +
 					"Compare the head it prints with the heads the gateway logs at start, at stop and every hour."},
 			{Name: "reanchor", Summary: "make the journal as it is the reference after its head file was lost", Run: runJournalReanchor,
@@ -62,6 +63,7 @@ func commands() []*Command {
 					"logged first: this makes the journal as it is now the reference. The gateway must be stopped;\n" +
 					"the step is journaled with your user name and the reason."},
 		}},
+		migrateCommand(),
 		{Name: "backup", Summary: "back up a gateway's data consistently, also while it runs", Run: runBackup,
 			Usage: "backup (--config FILE | --data DIR) [options] DIR",
 			Help: "Write a consistent backup into DIR (new or empty), also while the gateway runs: the journal head\n" +

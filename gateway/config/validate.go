@@ -35,6 +35,7 @@ func (c *Config) Validate() error {
 		p.add("data_dir", "is required")
 	}
 	c.validateLog(&p)
+	c.Store.validate(&p)
 	c.API.validate(&p)
 	c.Trust.validate(&p)
 	intakes := map[string]bool{}

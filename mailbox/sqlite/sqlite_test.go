@@ -84,23 +84,6 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
-// TestClaimsAcrossProcesses: two stores on one file (the daemon and a
-// second process) claim concurrently; no row goes to both.
-func TestClaimsAcrossProcesses(t *testing.T) {
-	path := filepath.Join(t.TempDir(), FileName)
-	a, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	storetest.ClaimConcurrently(t, []mailbox.Store{a, b, a, b}, 80, 2)
-}
-
 // TestDiskFull fills a 1 MiB tmpfs under the database: the write fails
 // with ErrDiskFull, nothing is reported committed, and writes succeed again
 // once space is freed, without reopening. Needs root to mount.

@@ -1,6 +1,6 @@
 // Package storetest is the conformance suite every mailbox.Store must
-// pass: the SQLite store runs it in its tests, a PostgreSQL store will run
-// the same suite against a database in CI.
+// pass: the SQLite and the PostgreSQL store run Run and RunJournalAttacks
+// in their tests (the PostgreSQL one against a real server, in CI too).
 package storetest
 
 import (
@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 		{"LeaseFencing", testLeaseFencing},
 		{"LeaseExpiryAndRecovery", testLeaseExpiry},
 		{"ConcurrentClaims", testConcurrentClaims},
+		{"ClaimsAcrossStores", testClaimsAcrossStores},
 		{"ClaimOrderAndDue", testClaimOrder},
 		{"OutgoingMessageIDUnique", testOutgoingUnique},
 		{"IncomingDedup", testIncomingDedup},
@@ -189,6 +190,14 @@ func testEnqueueAndGet(t *testing.T, open Opener) {
 func testConcurrentClaims(t *testing.T, open Opener) {
 	s := open(t, t.TempDir())
 	ClaimConcurrently(t, []mailbox.Store{s, s, s, s}, 60, 3)
+}
+
+// testClaimsAcrossStores: two stores on one database (the daemon and the
+// operator CLI, or two gateways) claim concurrently; no row goes to both.
+func testClaimsAcrossStores(t *testing.T, open Opener) {
+	dir := t.TempDir()
+	a, b := open(t, dir), open(t, dir)
+	ClaimConcurrently(t, []mailbox.Store{a, b, a, b}, 80, 2)
 }
 
 // ClaimConcurrently enqueues n outgoing messages through stores[0], then
