@@ -50,6 +50,7 @@ type Config struct {
 	AddressBook    string               `yaml:"address_book"`
 	Register       *RegisterConfig      `yaml:"register"`
 	EEB            EEBConfig            `yaml:"eeb"`
+	Notify         *NotifyConfig        `yaml:"notify"`
 	// AllowGroupReadableSecrets accepts password and token files that the
 	// file's group may read (mode 0640, for a deployment where an
 	// administrators' group owns them). Files others may read are refused
@@ -521,6 +522,9 @@ func (c *Config) resolvePaths(base string) {
 	}
 	if c.Register != nil {
 		c.Register.resolvePaths(abs)
+	}
+	if c.Notify != nil {
+		c.Notify.resolvePaths(abs)
 	}
 }
 
