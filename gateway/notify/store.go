@@ -131,6 +131,18 @@ CREATE TABLE jobs (
 	UNIQUE (notice, user, channel)
 );
 CREATE INDEX jobs_due ON jobs (state, next_at);
+CREATE TABLE preferences (
+	user    TEXT    NOT NULL,
+	kind    TEXT    NOT NULL,
+	email   INTEGER NOT NULL,
+	webhook INTEGER NOT NULL,
+	PRIMARY KEY (user, kind)
+);
+CREATE TABLE webhooks (
+	user   TEXT PRIMARY KEY,
+	url    TEXT NOT NULL,
+	format TEXT NOT NULL
+);
 `}
 
 func (s *Store) migrate(ctx context.Context) error {
