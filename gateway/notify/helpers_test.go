@@ -254,5 +254,4 @@ func assertNoPersonalData(t *testing.T, what string, b []byte) {
 	}
 }
 
-
 func bigOne() *big.Int { return big.NewInt(7001) }

@@ -381,4 +381,3 @@ func TestMaskAddress(t *testing.T) {
 		}
 	}
 }
-
