@@ -132,6 +132,8 @@ type Daemon struct {
 
 	reg *registerRuntime // the Wettbewerbsregister workflow; nil without register:
 
+	notify *notifyRuntime // notifications; nil without notify: or a web application
+
 	outMu     sync.Mutex
 	outCancel context.CancelFunc
 	outDone   chan struct{}
@@ -206,6 +208,11 @@ func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
 		return nil, err
 	}
 	if err := d.openEEB(ctx, cfg); err != nil {
+		d.ln.Close()
+		d.closeStore()
+		return nil, err
+	}
+	if err := d.openNotify(ctx, cfg); err != nil {
 		d.ln.Close()
 		d.closeStore()
 		return nil, err
@@ -319,6 +326,7 @@ func (d *Daemon) closeStore() {
 		d.log.Error("closing the register store", zap.Error(err))
 	}
 	d.reg = nil
+	d.closeNotify()
 	d.closeEEB()
 	if d.store != nil {
 		if err := d.store.Close(); err != nil {

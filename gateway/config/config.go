@@ -51,6 +51,7 @@ type Config struct {
 	Register       *RegisterConfig      `yaml:"register"`
 	EEB            EEBConfig            `yaml:"eeb"`
 	Store          StoreConfig          `yaml:"store"`
+	Notify         *NotifyConfig        `yaml:"notify"`
 	// AllowGroupReadableSecrets accepts password and token files that the
 	// file's group may read (mode 0640, for a deployment where an
 	// administrators' group owns them). Files others may read are refused
@@ -522,6 +523,9 @@ func (c *Config) resolvePaths(base string) {
 	}
 	if c.Register != nil {
 		c.Register.resolvePaths(abs)
+	}
+	if c.Notify != nil {
+		c.Notify.resolvePaths(abs)
 	}
 }
 

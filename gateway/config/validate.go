@@ -99,6 +99,9 @@ func (c *Config) Validate() error {
 	if c.Register != nil {
 		c.Register.validate(&p, names)
 	}
+	if c.Notify != nil {
+		c.Notify.validate(&p)
+	}
 	return p.err()
 }
 
