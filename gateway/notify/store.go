@@ -5,15 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
-	sqlite "modernc.org/sqlite"
-
-	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/sqlitedb"
 )
 
 // FileName is the queue database inside a gateway data directory, beside
@@ -51,46 +45,20 @@ type Job struct {
 // with BEGIN IMMEDIATE, the file created 0600. It keeps the journal
 // cursors, the notices already resolved (each once) and the jobs.
 type Store struct {
-	db   *sql.DB
+	d    *sqlitedb.DB
+	db   *sql.DB // d.W: one connection for reads and writes
 	path string
 }
 
 // Open opens (and creates) the queue database.
 func Open(ctx context.Context, path string) (*Store, error) {
-	abs, err := filepath.Abs(path)
+	d, err := sqlitedb.Open(ctx, path, sqlitedb.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("notify: %w", err)
 	}
-	if strings.ContainsAny(abs, "?#") {
-		return nil, fmt.Errorf("notify: database path must not contain ? or #: %q", abs)
-	}
-	if _, err := os.Stat(abs); errors.Is(err, os.ErrNotExist) {
-		f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil && !errors.Is(err, os.ErrExist) {
-			return nil, fmt.Errorf("notify: create %s: %w", abs, err)
-		}
-		if f != nil {
-			f.Close()
-		}
-	} else if err != nil {
-		return nil, fmt.Errorf("notify: %w", err)
-	}
-	q := url.Values{"_pragma": {"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)"}, "_txlock": {"immediate"}}
-	db, err := sql.Open("sqlite", "file:"+abs+"?"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("notify: %w", err)
-	}
-	db.SetMaxOpenConns(1)
-	db.SetMaxIdleConns(1)
-	db.SetConnMaxLifetime(0)
-	s := &Store{db: db, path: abs}
-	var mode string
-	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
-		db.Close()
-		return nil, fmt.Errorf("notify: open %s: journal mode %q: %w", abs, mode, mapErr(err))
-	}
+	s := &Store{d: d, db: d.W, path: d.Path}
 	if err := s.migrate(ctx); err != nil {
-		db.Close()
+		d.Close()
 		return nil, err
 	}
 	return s, nil
@@ -100,7 +68,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 func (s *Store) Path() string { return s.path }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return s.d.Close() }
 
 var migrations = []string{`
 CREATE TABLE cursors (
@@ -168,39 +136,14 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // write runs fn in one BEGIN IMMEDIATE transaction and commits.
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return mapErr(err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return mapErr(err)
-	}
-	return mapErr(tx.Commit())
+	return s.d.WriteTx(ctx, fn)
 }
 
-// mapErr turns a full disk into mailbox.ErrDiskFull, as the message store does.
-func mapErr(err error) error {
-	var se *sqlite.Error
-	if errors.As(err, &se) && se.Code()&0xff == 13 { // SQLITE_FULL
-		return fmt.Errorf("%w: %w", mailbox.ErrDiskFull, err)
-	}
-	return err
-}
-
-func ns(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func tm(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
-}
+var (
+	mapErr = sqlitedb.MapErr
+	ns     = sqlitedb.NS
+	tm     = sqlitedb.Time
+)
 
 // Cursor is the last journal entry of the named journal whose notices
 // are recorded; ok is false before the first Record naming it.
