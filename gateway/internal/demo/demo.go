@@ -22,7 +22,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"text/template"
 	"time"
 
@@ -30,6 +29,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/textpdf"
 )
 
 // The demo's intermediaries, by the names the configuration gives them.
@@ -282,38 +282,10 @@ func listenPreferred(addr string) (net.Listener, error) {
 	return net.Listen("tcp", "127.0.0.1:0")
 }
 
-// PDF returns a small, valid one-page PDF 1.4 ("Klageschrift" in
-// Helvetica) with a correct cross-reference table. note (ASCII) is printed
-// below the title: every message gets its own, because the gateway
-// quarantines a second message with documents it has already received.
+// PDF returns a small, valid one-page PDF ("Klageschrift" in Helvetica,
+// textpdf). note is printed below the title: every message gets its own,
+// because the gateway flags a second message with documents it has
+// already received.
 func PDF(note string) []byte {
-	clean := strings.Map(func(r rune) rune {
-		if r < 0x20 || r > 0x7e || r == '(' || r == ')' || r == '\\' {
-			return '_'
-		}
-		return r
-	}, note)
-	stream := "BT /F1 18 Tf 72 760 Td (Klageschrift - Demo) Tj 0 -28 Td /F1 11 Tf " +
-		"(Gesendet mit bebpo-gateway ueber den Demo-Intermediaer.) Tj 0 -16 Td (" + clean + ") Tj ET"
-	objs := []string{
-		"<< /Type /Catalog /Pages 2 0 R >>",
-		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
-		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(stream), stream),
-		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-	}
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-	offsets := make([]int, len(objs))
-	for i, o := range objs {
-		offsets[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, off := range offsets {
-		fmt.Fprintf(&b, "%010d 00000 n \n", off)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
-	return b.Bytes()
+	return textpdf.Document("Klageschrift - Demo", []string{"Gesendet mit bebpo-gateway über den Demo-Intermediär.", note})
 }
