@@ -50,6 +50,8 @@ type Config struct {
 	AddressBook    string               `yaml:"address_book"`
 	Register       *RegisterConfig      `yaml:"register"`
 	EEB            EEBConfig            `yaml:"eeb"`
+	// Web serves the clerks' web application; nil: none.
+	Web *WebConfig `yaml:"web"`
 	// AllowGroupReadableSecrets accepts password and token files that the
 	// file's group may read (mode 0640, for a deployment where an
 	// administrators' group owns them). Files others may read are refused

@@ -98,6 +98,9 @@ func (c *Config) Validate() error {
 	if c.Register != nil {
 		c.Register.validate(&p, names)
 	}
+	if c.Web != nil {
+		c.Web.validate(&p)
+	}
 	return p.err()
 }
 
