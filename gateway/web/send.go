@@ -215,6 +215,13 @@ func (e *recipientError) Error() string {
 // refuse shows the form again with the reason in German.
 func (a *App) refuse(w http.ResponseWriter, r *http.Request, u User, d sendData, nonce string, err error) error {
 	d.Nonce = nonce
+	if d.Nonce == "" {
+		n, rerr := a.sessions.random()
+		if rerr != nil {
+			return rerr
+		}
+		d.Nonce = n
+	}
 	var pe *submit.PreflightError
 	var re *recipientError
 	var fe *field.Error
