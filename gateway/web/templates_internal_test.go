@@ -32,8 +32,8 @@ func TestEveryTemplateExecutesWithSampleData(t *testing.T) {
 	sample := row{ID: 7, State: "confirmed", Subject: "Klage", Party: "Amtsgericht Köln", Court: "F1100", CaseOurs: "32-1", CaseTheirs: "12 C 3/26", EEB: true, At: at}
 	task := eeb.Task{ID: 3, MessageID: 7, Mailbox: "stadt", CourtName: "Amtsgericht Köln", Subject: "Beschluss", ReceivedAt: at, State: eeb.StateOpen}
 	msg := api.MessageView{ID: 7, Direction: "in", Mailbox: "stadt", State: "quarantined", Subject: "Klage", CreatedAt: at, OSCIMessageID: "m1",
-		LastError: &api.ErrorView{Code: "unreadable", Text: "kaputt"},
-		Documents: []api.DocumentView{{N: 0, Name: "a.pdf", Size: 2048}, {N: 1, Name: "b.pdf", PurgedAt: at}},
+		LastError:   &api.ErrorView{Code: "unreadable", Text: "kaputt"},
+		Documents:   []api.DocumentView{{N: 0, Name: "a.pdf", Size: 2048}, {N: 1, Name: "b.pdf", PurgedAt: at}},
 		ProcessCard: &api.ProcessCardView{Creation: at, Reception: at},
 		Events:      []api.EventView{{Seq: 1, At: at, Kind: "received", Detail: json.RawMessage(`{}`)}},
 		EEB:         &api.EEBView{Task: &task, Replies: []eeb.Reply{{ReceivedAt: at}}}}
