@@ -39,8 +39,6 @@ type listQuery struct {
 	EEB                                        bool
 }
 
-func (q listQuery) empty() bool { return q == listQuery{} }
-
 type listData struct {
 	Mailbox   Mailbox
 	Direction string

@@ -73,15 +73,15 @@ type templates struct {
 }
 
 var funcs = template.FuncMap{
-	"t":      mailbox.LocalTime,
-	"asset":  func(name string) string { return assetNames[name] },
-	"state":  stateLabel,
-	"dir":    func(d string) string { return map[string]string{"in": "Eingang", "out": "Ausgang"}[d] },
-	"size":   humanSize,
-	"day":    func(t time.Time) string { return t.In(berlin).Format("2006-01-02") },
-	"role":   roleLabel,
-	"join":   strings.Join,
-	"ismail": func(s string) bool { return strings.Contains(s, "@") },
+	"t":     mailbox.LocalTime,
+	"asset": func(name string) string { return assetNames[name] },
+	"state": stateLabel,
+	"dir":   func(d string) string { return map[string]string{"in": "Eingang", "out": "Ausgang"}[d] },
+	"size":  humanSize,
+	"day":   func(t time.Time) string { return t.In(berlin).Format("2006-01-02") },
+	"role":  roleLabel,
+	"join":  strings.Join,
+	"event": eventText,
 }
 
 func parseTemplates() (*templates, error) {

@@ -141,6 +141,9 @@ func TestQuarantineReleaseAndRejectAreJournaledWithTheUser(t *testing.T) {
 	if !found {
 		t.Fatalf("release not journaled with the user and reason: %+v", evs)
 	}
+	if p := b.get("/nachricht/" + id(a)); !strings.Contains(p.Body, "Erneut eingereiht") || !strings.Contains(p.Body, "von anna – Grund: Original geprüft") {
+		t.Fatal("the message page does not show who released it and why")
+	}
 	if n := len(e.journal("web")); n < 3 {
 		t.Fatalf("%d web action entries, want one per post (3)", n)
 	}
