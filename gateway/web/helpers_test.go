@@ -19,6 +19,8 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/eeb"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/xjustiz"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/web"
@@ -42,6 +44,8 @@ type env struct {
 	App   *web.App
 	TS    *httptest.Server
 	Clock *certstest.Clock
+	EEB   *eeb.Service
+	codec *xjustiz.Codec
 }
 
 func newEnv(t *testing.T) *env {
@@ -74,7 +78,21 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := web.New(web.Config{Store: st, Blobs: blobs, Book: book, Submitter: sub, Users: users, Now: clock.Now,
+	codec, err := xjustiz.New(xjustiz.Options{Now: clock.Now, Rand: certstest.DetRand("web-eeb")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks, err := eeb.OpenSQLite(ctx, filepath.Join(dir, eeb.FileName), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tasks.Close() })
+	svc, err := eeb.New(eeb.Config{Tasks: tasks, Mail: st, Blobs: blobs, Codec: codec, Submitter: sub,
+		Sender: func(string) string { return "Stadt Erkelenz" }, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := web.New(web.Config{Store: st, Blobs: blobs, Book: book, Submitter: sub, Users: users, Now: clock.Now, EEB: svc,
 		Mailboxes: []web.Mailbox{{Name: "stadt", Organisation: "Stadt Erkelenz"}, {Name: "ordnungsamt"}},
 		Session:   web.SessionConfig{TTL: 8 * time.Hour, Idle: time.Hour}})
 	if err != nil {
@@ -82,7 +100,7 @@ func newEnv(t *testing.T) *env {
 	}
 	ts := httptest.NewServer(app.Handler())
 	t.Cleanup(ts.Close)
-	return &env{t: t, Store: st, Blobs: blobs, Book: book, Users: users, App: app, TS: ts, Clock: clock}
+	return &env{t: t, Store: st, Blobs: blobs, Book: book, Users: users, App: app, TS: ts, Clock: clock, EEB: svc, codec: codec}
 }
 
 // addUser creates a local user with password.
