@@ -21,6 +21,8 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/eeb"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/register"
+	rsqlite "github.com/stadt-erkelenz/bebpo-gateway/gateway/register/sqlite"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/web"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/xjustiz"
@@ -44,8 +46,9 @@ type env struct {
 	App   *web.App
 	TS    *httptest.Server
 	Clock *certstest.Clock
-	EEB   *eeb.Service
-	codec *xjustiz.Codec
+	EEB      *eeb.Service
+	codec    *xjustiz.Codec
+	Register *register.Register
 }
 
 func newEnv(t *testing.T) *env {
@@ -92,7 +95,16 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := web.New(web.Config{Store: st, Blobs: blobs, Book: book, Submitter: sub, Users: users, Now: clock.Now, EEB: svc,
+	rst, err := rsqlite.Open(ctx, filepath.Join(dir, rsqlite.FileName), rsqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rst.Close() })
+	reg, err := register.New(rst, clock.Now, nil, register.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := web.New(web.Config{Store: st, Blobs: blobs, Book: book, Submitter: sub, Users: users, Now: clock.Now, EEB: svc, Register: reg,
 		Mailboxes: []web.Mailbox{{Name: "stadt", Organisation: "Stadt Erkelenz"}, {Name: "ordnungsamt"}},
 		Session:   web.SessionConfig{TTL: 8 * time.Hour, Idle: time.Hour}})
 	if err != nil {
@@ -100,7 +112,7 @@ func newEnv(t *testing.T) *env {
 	}
 	ts := httptest.NewServer(app.Handler())
 	t.Cleanup(ts.Close)
-	return &env{t: t, Store: st, Blobs: blobs, Book: book, Users: users, App: app, TS: ts, Clock: clock, EEB: svc, codec: codec}
+	return &env{t: t, Store: st, Blobs: blobs, Book: book, Users: users, App: app, TS: ts, Clock: clock, EEB: svc, codec: codec, Register: reg}
 }
 
 // addUser creates a local user with password.
@@ -177,15 +189,21 @@ func (b *browser) login(name string) {
 	}
 }
 
-// multipart posts fields in order (csrf first when given) and files.
+// multipart posts fields in order (csrf first when given) and files as
+// "dokument" parts.
 func (b *browser) multipart(path string, fields [][2]string, files map[string]string) page {
+	return b.multipartAs(path, "dokument", fields, files)
+}
+
+// multipartAs is multipart with the files' part name.
+func (b *browser) multipartAs(path, part string, fields [][2]string, files map[string]string) page {
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	for _, f := range fields {
 		_ = mw.WriteField(f[0], f[1])
 	}
 	for name, content := range files {
-		w, _ := mw.CreateFormFile("dokument", name)
+		w, _ := mw.CreateFormFile(part, name)
 		_, _ = io.WriteString(w, content)
 	}
 	mw.Close()
