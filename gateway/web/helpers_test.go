@@ -38,14 +38,14 @@ const password = "ein-langes-passwort"
 // env is the application on a real SQLite store, blob store, address
 // book, submission path and users file, with a test clock.
 type env struct {
-	t     *testing.T
-	Store *sqlite.Store
-	Blobs *mailbox.Blobs
-	Book  *addressbook.Book
-	Users *web.FileUsers
-	App   *web.App
-	TS    *httptest.Server
-	Clock *certstest.Clock
+	t        *testing.T
+	Store    *sqlite.Store
+	Blobs    *mailbox.Blobs
+	Book     *addressbook.Book
+	Users    *web.FileUsers
+	App      *web.App
+	TS       *httptest.Server
+	Clock    *certstest.Clock
 	EEB      *eeb.Service
 	codec    *xjustiz.Codec
 	Register *register.Register
