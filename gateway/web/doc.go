@@ -9,10 +9,16 @@
 // mailbox outside the scope is answered 404, as if it did not exist;
 // every POST carries the session's CSRF token or is refused 403 before
 // anything is read; every answer carries a Content-Security-Policy that
-// allows no inline script or style and no other origin; every action
-// that changes something is journaled with the user ("user:NAME") by
-// the same store call the API makes, and fails the request when the
-// journal fails. Sessions live in memory (a restart signs everyone
+// allows no inline script or style and no other origin (the
+// Prüfprotokoll and the proof of filing, documents of their own, are
+// served sandboxed without any script); a change to a message or an
+// eEB task is made by the same store or service call the API makes,
+// which journals it with the user ("user:NAME"); every POST and every
+// document download is further journaled as a "web" entry (user, path,
+// status): a download is refused when that entry cannot be written, a
+// POST's failing entry is logged. Sign-in and sign-out are journaled
+// ("web_login", "web_logout"), and a sign-in whose entry cannot be
+// written fails. Sessions live in memory (a restart signs everyone
 // out), end after SessionConfig.TTL or Idle, and are found by a cookie
 // that is HttpOnly, SameSite=Strict and, over TLS, Secure with the
 // __Host- prefix. Local users' passwords are kept as argon2id hashes in
