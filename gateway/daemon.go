@@ -63,6 +63,9 @@ type DaemonOptions struct {
 	// APIListener, when set, serves the API instead of api.listen (tests
 	// and the demo listen on port 0).
 	APIListener net.Listener
+	// WebListener, when set, serves the web application instead of
+	// web.listen (when the configuration has a web section).
+	WebListener net.Listener
 }
 
 func (o *DaemonOptions) defaults() {
@@ -106,6 +109,7 @@ type Daemon struct {
 	blobs  *mailbox.Blobs
 	book   *addressbook.Book
 	api    *api.Server
+	web    *webServer // nil without a web section
 	hs     *http.Server
 	ln     net.Listener
 	lock   *os.File
@@ -231,6 +235,11 @@ func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
 		},
 		Intermediaries: func() []intermediaries.View { return d.current().inters.Views() }, EEB: d.eebService()})
 	if err != nil {
+		d.ln.Close()
+		d.closeStore()
+		return nil, err
+	}
+	if err := d.openWeb(cfg, mbs); err != nil {
 		d.ln.Close()
 		d.closeStore()
 		return nil, err
@@ -418,6 +427,7 @@ func (d *Daemon) start() {
 			d.failWith(fmt.Errorf("gateway: api: %w", err))
 		}
 	}()
+	d.startWeb()
 	d.startWorkers()
 	d.startOutFolder(d.current().cfg)
 }
@@ -442,6 +452,7 @@ func (d *Daemon) drain(sig <-chan os.Signal, cause error) error {
 		if err := d.hs.Shutdown(shut); err != nil {
 			d.log.Warn("api shutdown", zap.Error(err))
 		}
+		d.stopWeb(shut)
 		d.workers.Wait()
 		close(done)
 	}()

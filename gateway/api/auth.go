@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -75,6 +76,8 @@ type tokenEntry struct {
 	label  string
 	digest [32]byte
 	roles  []string
+	// mailboxes is the token's scope; nil: every mailbox.
+	mailboxes []string
 }
 
 // Roles a token may carry beyond the rights every token has. Register
@@ -83,10 +86,13 @@ type tokenEntry struct {
 const (
 	RoleProcurement = "procurement"
 	RoleLegal       = "legal"
+	RoleRecords     = "records"
+	RoleAdmin       = "admin"
 )
 
-// knownRoles are the role names a tokens file line may end in.
-var knownRoles = map[string]bool{RoleProcurement: true, RoleLegal: true}
+// knownRoles are the role names a tokens file line may end in (the web
+// application's roles).
+var knownRoles = map[string]bool{RoleProcurement: true, RoleLegal: true, RoleRecords: true, RoleAdmin: true}
 
 // ErrNoTokens is returned for a tokens file that holds no token.
 var ErrNoTokens = errors.New("api: tokens file holds no token")
@@ -95,12 +101,15 @@ var ErrNoTokens = errors.New("api: tokens file holds no token")
 type tokenLine struct {
 	label, token string
 	roles        []string
+	mailboxes    []string
 }
 
 // readTokens reads a tokens file: one token a line, optionally
 // "label:token", optionally followed by ":role,role" naming known roles
-// ("vergabe:TOKEN:procurement"); a line whose last ":" part is not a list
-// of known roles keeps that part in the token, as before roles existed.
+// and "@mailbox" scopes ("vergabe:TOKEN:procurement",
+// "rechtsamt:TOKEN:legal,@rechtsamt"); a token without an "@" entry
+// reaches every mailbox. A line whose last ":" part is not such a list
+// keeps that part in the token, as before roles existed.
 // Blank lines and lines starting with # are ignored. The file is refused
 // when others may read it, or its group unless allowGroup; a token
 // shorter than 16 characters is refused.
@@ -119,16 +128,16 @@ func readTokens(path string, allowGroup bool) ([]tokenLine, error) {
 		if i := strings.IndexByte(line, ':'); i > 0 {
 			label, line = line[:i], line[i+1:]
 		}
-		var roles []string
+		var roles, mailboxes []string
 		if i := strings.LastIndexByte(line, ':'); i > 0 {
-			if rs, ok := parseRoles(line[i+1:]); ok {
-				roles, line = rs, line[:i]
+			if rs, mbs, ok := parseRoles(line[i+1:]); ok {
+				roles, mailboxes, line = rs, mbs, line[:i]
 			}
 		}
 		if len(line) < 16 {
 			return nil, fmt.Errorf("api: tokens file %s line %d: token shorter than 16 characters", path, n+1)
 		}
-		out = append(out, tokenLine{label, line, roles})
+		out = append(out, tokenLine{label, line, roles, mailboxes})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%w: %s", ErrNoTokens, path)
@@ -144,7 +153,7 @@ func LoadTokens(path string, allowGroup bool) (*TokenSet, error) {
 	}
 	ts := &TokenSet{}
 	for _, l := range lines {
-		ts.entries = append(ts.entries, tokenEntry{label: l.label, digest: sha256.Sum256([]byte(l.token)), roles: l.roles})
+		ts.entries = append(ts.entries, tokenEntry{label: l.label, digest: sha256.Sum256([]byte(l.token)), roles: l.roles, mailboxes: l.mailboxes})
 	}
 	return ts, nil
 }
@@ -174,16 +183,57 @@ func (ts *TokenSet) Match(token string) (string, bool) {
 	return label, ok
 }
 
-// parseRoles reads "procurement,legal"; ok only when every name is a
-// known role.
-func parseRoles(s string) ([]string, bool) {
-	rs := strings.Split(s, ",")
-	for _, r := range rs {
+// parseRoles reads "procurement,legal,@rechtsamt"; ok only when every
+// entry is a known role or "@" and a mailbox name.
+func parseRoles(s string) (roles, mailboxes []string, ok bool) {
+	for _, r := range strings.Split(s, ",") {
+		if name, isScope := strings.CutPrefix(r, "@"); isScope && mailboxName.MatchString(name) {
+			mailboxes = append(mailboxes, name)
+			continue
+		}
 		if !knownRoles[r] {
-			return nil, false
+			return nil, nil, false
+		}
+		roles = append(roles, r)
+	}
+	return roles, mailboxes, true
+}
+
+// mailboxName is the form of a mailbox name in a scope (as configured).
+var mailboxName = regexp.MustCompile(`^[a-z0-9_-]{1,63}$`)
+
+// scope is the set of mailboxes a request may reach.
+type scope struct {
+	all   bool
+	names []string
+}
+
+// has reports whether mailbox is in the scope.
+func (sc scope) has(mailbox string) bool { return sc.all || slices.Contains(sc.names, mailbox) }
+
+// scopeOf returns the mailboxes r's credentials reach: a token's
+// "@mailbox" entries, or every mailbox for a token without them and for
+// a client certificate.
+func (ts *TokenSet) scopeOf(r *http.Request) scope {
+	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 || ts == nil {
+		return scope{all: true}
+	}
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return scope{}
+	}
+	d := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	ts.mu.RLock()
+	defer ts.mu.RUnlock()
+	var sc scope
+	found := false
+	for _, e := range ts.entries {
+		if subtle.ConstantTimeCompare(d[:], e.digest[:]) == 1 && !found {
+			found = true
+			sc = scope{all: e.mailboxes == nil, names: e.mailboxes}
 		}
 	}
-	return rs, true
+	return sc
 }
 
 // hasRole reports whether r's bearer token carries role. A client

@@ -174,7 +174,7 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ts, err := s.d.EEB.Tasks().Tasks(r.Context(), f)
+	ts, err := TasksIn(r.Context(), s.d.EEB.Tasks(), f, s.scopedNames(r))
 	if err != nil {
 		return err
 	}
@@ -187,7 +187,7 @@ func (s *Server) getTask(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	t, err := s.d.EEB.Tasks().Task(r.Context(), id)
+	t, err := s.scopedTask(r, id)
 	if err != nil {
 		return err
 	}
@@ -238,6 +238,9 @@ func (s *Server) rejectTask(w http.ResponseWriter, r *http.Request) error {
 // answerTask answers a task on behalf of the request's principal (the
 // token's name); the answer is queued like any submission.
 func (s *Server) answerTask(w http.ResponseWriter, r *http.Request, id int64, d eeb.Decision) error {
+	if _, err := s.scopedTask(r, id); err != nil {
+		return err
+	}
 	t, err := s.d.EEB.Answer(r.Context(), id, d, s.d.Tokens.principal(r))
 	if err != nil {
 		return err
@@ -256,6 +259,9 @@ func (s *Server) getEvidence(w http.ResponseWriter, r *http.Request) error {
 	format := r.URL.Query().Get("format")
 	if format != "" && format != "json" && format != "html" {
 		return field.Errorf(nil, "format", "must be html or json, not %q", format)
+	}
+	if _, err := s.scopedMessage(r, id); err != nil {
+		return err
 	}
 	src := evidence.Sources{Mail: s.d.Store, Blobs: s.d.Blobs}
 	if s.d.EEB != nil {

@@ -81,6 +81,9 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
 			if err != nil {
 				return bodyErr(err)
 			}
+			if err := s.checkSubmitScope(r, &m); err != nil {
+				return field.Prefix("message.", err)
+			}
 			// Reject a bad recipient before the documents are streamed.
 			if _, err := s.sub.Check(r.Context(), m); err != nil {
 				return field.Prefix("message.", err)
@@ -158,7 +161,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ms, err := s.d.Store.List(r.Context(), f)
+	ms, err := ListIn(r.Context(), s.d.Store, f, s.scopedNames(r))
 	if err != nil {
 		return err
 	}
@@ -234,6 +237,9 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if _, err := s.scopedMessage(r, id); err != nil {
+		return err
+	}
 	v, err := Detail(r.Context(), s.d.Store, id)
 	if err != nil {
 		return err
@@ -252,7 +258,7 @@ func (s *Server) getDocument(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	m, err := s.d.Store.Get(r.Context(), id)
+	m, err := s.scopedMessage(r, id)
 	if err != nil {
 		return err
 	}
@@ -314,6 +320,9 @@ func (s *Server) operate(op mailbox.Op) apiHandler {
 		if err := field.Text("reason", req.Reason, 500, false); err != nil {
 			return err
 		}
+		if _, err := s.scopedMessage(r, id); err != nil {
+			return err
+		}
 		m, err := s.d.Store.Operate(r.Context(), mailbox.OperatorAction{ID: id, Op: op,
 			Actor: s.d.Tokens.principal(r), Reason: req.Reason, Now: s.d.Now()})
 		if err != nil {
@@ -362,7 +371,7 @@ func (s *Server) reprocess(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSONBody(w, r, s.lim.MaxJSONBytes, &none, true); err != nil {
 		return err
 	}
-	m, err := s.d.Store.Get(r.Context(), id)
+	m, err := s.scopedMessage(r, id)
 	if err != nil {
 		return err
 	}
@@ -394,6 +403,7 @@ func (s *Server) clearFetch(w http.ResponseWriter, r *http.Request) error {
 	for _, m := range s.d.Mailboxes {
 		known = known || m.Name == name
 	}
+	known = known && s.d.Tokens.scopeOf(r).has(name)
 	if !known {
 		return field.Errorf(submit.ErrUnknownMailbox, "mailbox", "%q is not one of our mailboxes", name)
 	}

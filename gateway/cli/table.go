@@ -103,6 +103,7 @@ func commands() []*Command {
 					"--dry-run prints what would change and writes nothing."},
 		}},
 		registerCommand(),
+		usersCommand(),
 		{Name: "certs", Summary: "inspect and verify certificates and keystores", Subs: []*Command{
 			{Name: "inspect", Summary: "show a certificate, certificate file or PKCS#12 keystore", Run: runCertsInspect,
 				Usage: "certs inspect [options] FILE",

@@ -52,6 +52,8 @@ type Config struct {
 	EEB            EEBConfig            `yaml:"eeb"`
 	Store          StoreConfig          `yaml:"store"`
 	Notify         *NotifyConfig        `yaml:"notify"`
+	// Web serves the clerks' web application; nil: none.
+	Web *WebConfig `yaml:"web"`
 	// AllowGroupReadableSecrets accepts password and token files that the
 	// file's group may read (mode 0640, for a deployment where an
 	// administrators' group owns them). Files others may read are refused

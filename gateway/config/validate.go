@@ -102,6 +102,9 @@ func (c *Config) Validate() error {
 	if c.Notify != nil {
 		c.Notify.validate(&p)
 	}
+	if c.Web != nil {
+		c.Web.validate(&p)
+	}
 	return p.err()
 }
 
