@@ -24,11 +24,40 @@ type notifyRuntime struct {
 // notifyDirectory is the web application's user store as notify sees
 // it; nil while the daemon serves no web application, and then nobody
 // can choose to be told, so notifications stay off.
-func (d *Daemon) notifyDirectory() notifications.Directory { return nil }
+func (d *Daemon) notifyDirectory(cfg *config.Config) notifications.Directory {
+	if cfg.Web == nil {
+		return nil
+	}
+	return webPeople{d}
+}
+
+// webPeople lists the web application's users for notify, read when
+// notify asks (the web application opens after the queue).
+type webPeople struct{ d *Daemon }
+
+func (p webPeople) People(ctx context.Context) ([]notifications.Person, error) {
+	us := p.d.WebUsers()
+	if us == nil {
+		return nil, nil
+	}
+	users, err := us.Users(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]notifications.Person, 0, len(users))
+	for _, u := range users {
+		roles := make([]string, len(u.Roles))
+		for i, r := range u.Roles {
+			roles[i] = string(r)
+		}
+		out = append(out, notifications.Person{Name: u.Name, Email: u.Email, Roles: roles, Mailboxes: u.Mailboxes})
+	}
+	return out, nil
+}
 
 // openNotify opens the queue of a notify: section and builds the service.
 func (d *Daemon) openNotify(ctx context.Context, cfg *config.Config) error {
-	nc, dir := cfg.Notify, d.notifyDirectory()
+	nc, dir := cfg.Notify, d.notifyDirectory(cfg)
 	if nc == nil {
 		return nil
 	}

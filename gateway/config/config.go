@@ -523,6 +523,9 @@ func (c *Config) resolvePaths(base string) {
 	if c.OutgoingFolder != nil {
 		abs(&c.OutgoingFolder.Path)
 	}
+	if c.Web != nil && c.Web.OIDC != nil {
+		c.Web.OIDC.resolvePaths(abs)
+	}
 	if c.Register != nil {
 		c.Register.resolvePaths(abs)
 	}

@@ -104,6 +104,7 @@ func (c *Config) Validate() error {
 	}
 	if c.Web != nil {
 		c.Web.validate(&p)
+		c.Web.validateOIDC(&p, names)
 	}
 	return p.err()
 }

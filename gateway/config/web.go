@@ -25,6 +25,9 @@ type WebConfig struct {
 	// TLSCert and TLSKey serve the pages over TLS.
 	TLSCert string `yaml:"tls_cert"`
 	TLSKey  string `yaml:"tls_key"`
+	// OIDC signs in through the authority's directory (OpenID Connect,
+	// e.g. Microsoft Entra ID); nil: local users only.
+	OIDC *OIDCConfig `yaml:"oidc"`
 }
 
 // Defaults of the web application.
@@ -72,5 +75,13 @@ func (w *WebConfig) validate(p *problems) {
 	}
 	if (w.TLSCert == "") != (w.TLSKey == "") {
 		p.add("web.tls_cert", "and web.tls_key must be given together")
+	}
+}
+
+// validateOIDC checks the directory sign-in against the mailboxes it may
+// grant.
+func (w *WebConfig) validateOIDC(p *problems, mailboxes map[string]bool) {
+	if w.OIDC != nil {
+		w.OIDC.validate(p, "web.oidc", mailboxes)
 	}
 }

@@ -106,6 +106,13 @@ func (s *Sessions) Start(w http.ResponseWriter, r *http.Request, u User) error {
 		return err
 	}
 	if u.Source == SourceOIDC {
+		// A directory account never takes over a local user of the same
+		// name (and with it that user's roles and mailboxes).
+		if old, err := s.cfg.Users.User(r.Context(), u.Name); err == nil && old.Source != SourceOIDC {
+			return fmt.Errorf("%w: %q is a local user; the directory account of that name is not let in", ErrInvalidUser, u.Name)
+		} else if err != nil && !errors.Is(err, ErrNoUser) {
+			return fmt.Errorf("web: look up directory user: %w", err)
+		}
 		if err := s.cfg.Users.Put(r.Context(), u); err != nil {
 			return fmt.Errorf("web: store directory user: %w", err)
 		}
