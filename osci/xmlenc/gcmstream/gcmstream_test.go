@@ -106,10 +106,12 @@ func TestCounterWrap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var ctr [16]byte
 	for i := range 12 {
-		s.ctr[i] = 0xaa
+		ctr[i] = 0xaa
 	}
-	copy(s.ctr[12:], []byte{0xff, 0xff, 0xff, 0xff})
+	copy(ctr[12:], []byte{0xff, 0xff, 0xff, 0xff})
+	s.setCounter(ctr)
 	got := make([]byte, 48)
 	if err := s.xorKeyStream(got, got); err != nil {
 		t.Fatal(err)

@@ -39,9 +39,13 @@ var reduce8 = func() (t [256]uint64) {
 	return t
 }()
 
-// ghash is the GHASH universal hash keyed with H, fed as a stream. It uses
-// Shoup's 8-bit table method: table[b] = b·H for every byte polynomial b.
+// ghash is the GHASH universal hash keyed with H, fed as a stream. Where
+// the CPU multiplies carry-less (ghash_amd64.s), whole blocks go to the
+// assembly with the powers H..H^8; elsewhere it uses Shoup's 8-bit table
+// method: table[b] = b·H for every byte polynomial b.
 type ghash struct {
+	clmul bool
+	htab  clmulTable
 	table [256]fieldElement
 	y     fieldElement
 	buf   [16]byte
@@ -50,6 +54,17 @@ type ghash struct {
 }
 
 func (g *ghash) init(h []byte) {
+	g.initWith(h, useCLMUL)
+}
+
+// initWith keys the hash for the assembly or for the table method; tests
+// use it to run both on one machine.
+func (g *ghash) initWith(h []byte, clmul bool) {
+	g.clmul = clmul
+	if clmul {
+		g.htab = newCLMULTable(loadElement(h))
+		return
+	}
 	// table[0x80] = H (x^0), table[0x40] = H·x, ..., table[0x01] = H·x^7.
 	e := loadElement(h)
 	for bit := 0x80; bit > 0; bit >>= 1 {
@@ -61,6 +76,43 @@ func (g *ghash) init(h []byte) {
 			g.table[i|j] = fieldElement{g.table[i].hi ^ g.table[j].hi, g.table[i].lo ^ g.table[j].lo}
 		}
 	}
+}
+
+// clmulTable holds H^1..H^8, each times x^-1, as the 128-bit integers whose
+// bits are GCM's bit order reversed, low 64 bits first: the form in which
+// one carry-less multiplication of two such integers yields the product's
+// 256 bits without a shift (the x^-1 absorbs it).
+type clmulTable [8][2]uint64
+
+func newCLMULTable(h fieldElement) clmulTable {
+	var t clmulTable
+	p := h
+	for i := range t {
+		// Reversed, multiplying by x^-1 is a left shift; x^-1 itself is
+		// x^127 + x^6 + x + 1, which is 0xc2 ‖ 0^112 ‖ 0x01.
+		carry := p.hi >> 63
+		t[i] = [2]uint64{p.lo<<1 ^ carry, p.hi<<1 | p.lo>>63 ^ (0xc2<<56)&-carry}
+		p = mulField(p, h)
+	}
+	return t
+}
+
+// mulField multiplies bit by bit (SP 800-38D Algorithm 1); it keys the
+// assembly and is the reference the tests hold both methods to.
+func mulField(x, y fieldElement) fieldElement {
+	var z fieldElement
+	for i := range 128 {
+		var bit uint64
+		if i < 64 {
+			bit = x.hi >> (63 - i) & 1
+		} else {
+			bit = x.lo >> (127 - i) & 1
+		}
+		z.hi ^= y.hi & -bit
+		z.lo ^= y.lo & -bit
+		y = y.timesX()
+	}
+	return z
 }
 
 // mulH returns x·H by Horner's rule over the bytes of x, last byte first
@@ -110,21 +162,33 @@ func (g *ghash) write(p []byte) {
 		if g.nbuf < 16 {
 			return
 		}
-		g.block(g.buf[:])
+		g.blocks(g.buf[:])
 		g.nbuf = 0
+	}
+	if whole := len(p) &^ 15; whole > 0 {
+		g.blocks(p[:whole])
+		p = p[whole:]
+	}
+	g.nbuf = copy(g.buf[:], p)
+}
+
+// blocks absorbs p, a whole number of blocks.
+func (g *ghash) blocks(p []byte) {
+	if g.clmul {
+		ghashCLMUL(&g.y, &g.htab, p)
+		return
 	}
 	for len(p) >= 16 {
 		g.block(p[:16])
 		p = p[16:]
 	}
-	g.nbuf = copy(g.buf[:], p)
 }
 
 // padFlush hashes a buffered partial block, zero-padded.
 func (g *ghash) padFlush() {
 	if g.nbuf > 0 {
 		clear(g.buf[g.nbuf:])
-		g.block(g.buf[:])
+		g.blocks(g.buf[:])
 		g.nbuf = 0
 	}
 }
@@ -135,7 +199,7 @@ func (g *ghash) sum(aadBits, dataBits uint64) [16]byte {
 	var lens [16]byte
 	binary.BigEndian.PutUint64(lens[:8], aadBits)
 	binary.BigEndian.PutUint64(lens[8:], dataBits)
-	g.block(lens[:])
+	g.blocks(lens[:])
 	var out [16]byte
 	g.y.store(out[:])
 	return out
