@@ -52,7 +52,7 @@ func (c *chunkedReader) Read(p []byte) (int, error) {
 // testLengths returns the edge lengths and, for the parameter sets OSCI
 // uses (AES-256 with 12- or 16-byte IVs), random lengths up to 3 MB.
 func testLengths(rng *rand.Rand, many bool) []int {
-	ls := []int{0, 1, 15, 16, 17, 31, 32, 33, 511, 512, 513, 65535, 65536, 65537, 70000}
+	ls := []int{0, 1, 15, 16, 17, 31, 32, 33, 127, 128, 129, 143, 144, 511, 512, 513, 65535, 65536, 65537, 70000}
 	if many {
 		for range 6 {
 			ls = append(ls, rng.IntN(3<<20))

@@ -46,7 +46,7 @@ var reduce8 = func() (t [256]uint64) {
 type ghash struct {
 	clmul bool
 	htab  clmulTable
-	table [256]fieldElement
+	table *[256]fieldElement // only for the table method
 	y     fieldElement
 	buf   [16]byte
 	nbuf  int
@@ -66,6 +66,7 @@ func (g *ghash) initWith(h []byte, clmul bool) {
 		return
 	}
 	// table[0x80] = H (x^0), table[0x40] = H·x, ..., table[0x01] = H·x^7.
+	g.table = new([256]fieldElement)
 	e := loadElement(h)
 	for bit := 0x80; bit > 0; bit >>= 1 {
 		g.table[bit] = e
@@ -86,33 +87,26 @@ type clmulTable [8][2]uint64
 
 func newCLMULTable(h fieldElement) clmulTable {
 	var t clmulTable
+	t[0] = timesXInv(h)
 	p := h
-	for i := range t {
-		// Reversed, multiplying by x^-1 is a left shift; x^-1 itself is
-		// x^127 + x^6 + x + 1, which is 0xc2 ‖ 0^112 ‖ 0x01.
-		carry := p.hi >> 63
-		t[i] = [2]uint64{p.lo<<1 ^ carry, p.hi<<1 | p.lo>>63 ^ (0xc2<<56)&-carry}
-		p = mulField(p, h)
+	for i := 1; i < len(t); i++ {
+		// One block through the assembly keyed with H alone: (0 ⊕ p)·H.
+		var b [16]byte
+		p.store(b[:])
+		var y fieldElement
+		ghashCLMUL(&y, &t, b[:])
+		p = y
+		t[i] = timesXInv(p)
 	}
 	return t
 }
 
-// mulField multiplies bit by bit (SP 800-38D Algorithm 1); it keys the
-// assembly and is the reference the tests hold both methods to.
-func mulField(x, y fieldElement) fieldElement {
-	var z fieldElement
-	for i := range 128 {
-		var bit uint64
-		if i < 64 {
-			bit = x.hi >> (63 - i) & 1
-		} else {
-			bit = x.lo >> (127 - i) & 1
-		}
-		z.hi ^= y.hi & -bit
-		z.lo ^= y.lo & -bit
-		y = y.timesX()
-	}
-	return z
+// timesXInv returns e·x^-1 in the assembly's form. Reversed, multiplying by
+// x^-1 is a left shift; x^-1 itself is x^127 + x^6 + x + 1, which is
+// 0xc2 ‖ 0^112 ‖ 0x01.
+func timesXInv(e fieldElement) [2]uint64 {
+	carry := e.hi >> 63
+	return [2]uint64{e.lo<<1 ^ carry, e.hi<<1 | e.lo>>63 ^ (0xc2<<56)&-carry}
 }
 
 // mulH returns x·H by Horner's rule over the bytes of x, last byte first
