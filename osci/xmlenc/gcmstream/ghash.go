@@ -41,27 +41,36 @@ var reduce8 = func() (t [256]uint64) {
 
 // ghash is the GHASH universal hash keyed with H, fed as a stream. Where
 // the CPU multiplies carry-less (ghash_amd64.s), whole blocks go to the
-// assembly with the powers H..H^8; elsewhere it uses Shoup's 8-bit table
+// assembly with the powers of H; elsewhere it uses Shoup's 8-bit table
 // method: table[b] = b·H for every byte polynomial b.
 type ghash struct {
-	clmul bool
-	htab  clmulTable
-	table *[256]fieldElement // only for the table method
-	y     fieldElement
-	buf   [16]byte
-	nbuf  int
-	n     uint64 // bytes hashed so far (ciphertext only; AAD is always empty)
+	method ghashMethod
+	htab   *clmulTable        // only for the assembly
+	table  *[256]fieldElement // only for the table method
+	y      fieldElement
+	buf    [16]byte
+	nbuf   int
+	n      uint64 // bytes hashed so far (ciphertext only; AAD is always empty)
 }
+
+// ghashMethod says how blocks are multiplied by H.
+type ghashMethod int
+
+const (
+	methodTable  ghashMethod = iota // Shoup's tables, pure Go
+	methodCLMUL                     // PCLMULQDQ, eight blocks per reduction
+	methodCLMUL4                    // VPCLMULQDQ on 512-bit registers, sixteen blocks per reduction
+)
 
 func (g *ghash) init(h []byte) {
-	g.initWith(h, useCLMUL)
+	g.initWith(h, bestMethod)
 }
 
-// initWith keys the hash for the assembly or for the table method; tests
-// use it to run both on one machine.
-func (g *ghash) initWith(h []byte, clmul bool) {
-	g.clmul = clmul
-	if clmul {
+// initWith keys the hash for one method; tests use it to run every method
+// the CPU has.
+func (g *ghash) initWith(h []byte, m ghashMethod) {
+	g.method = m
+	if m != methodTable {
 		g.htab = newCLMULTable(loadElement(h))
 		return
 	}
@@ -79,24 +88,32 @@ func (g *ghash) initWith(h []byte, clmul bool) {
 	}
 }
 
-// clmulTable holds H^1..H^8, each times x^-1, as the 128-bit integers whose
-// bits are GCM's bit order reversed, low 64 bits first: the form in which
-// one carry-less multiplication of two such integers yields the product's
-// 256 bits without a shift (the x^-1 absorbs it).
-type clmulTable [8][2]uint64
+// clmulTable holds powers of H, each times x^-1, as the 128-bit integers
+// whose bits are GCM's bit order reversed, low 64 bits first: the form in
+// which one carry-less multiplication of two such integers yields the
+// product's 256 bits without a shift (the x^-1 absorbs it). The assembly
+// reads it at fixed offsets: pow at 0, wide at 128.
+type clmulTable struct {
+	pow  [8][2]uint64  // H^1 … H^8
+	wide [16][2]uint64 // H^16 … H^1, the order of sixteen blocks in four registers
+}
 
-func newCLMULTable(h fieldElement) clmulTable {
-	var t clmulTable
-	t[0] = timesXInv(h)
+func newCLMULTable(h fieldElement) *clmulTable {
+	t := new(clmulTable)
+	t.pow[0] = timesXInv(h)
+	t.wide[15] = t.pow[0]
 	p := h
-	for i := 1; i < len(t); i++ {
+	for i := 1; i < 16; i++ {
 		// One block through the assembly keyed with H alone: (0 ⊕ p)·H.
 		var b [16]byte
 		p.store(b[:])
 		var y fieldElement
-		ghashCLMUL(&y, &t, b[:])
+		ghashCLMUL(&y, t, b[:])
 		p = y
-		t[i] = timesXInv(p)
+		if i < len(t.pow) {
+			t.pow[i] = timesXInv(p)
+		}
+		t.wide[15-i] = timesXInv(p)
 	}
 	return t
 }
@@ -168,13 +185,22 @@ func (g *ghash) write(p []byte) {
 
 // blocks absorbs p, a whole number of blocks.
 func (g *ghash) blocks(p []byte) {
-	if g.clmul {
-		ghashCLMUL(&g.y, &g.htab, p)
-		return
-	}
-	for len(p) >= 16 {
-		g.block(p[:16])
-		p = p[16:]
+	switch g.method {
+	case methodCLMUL4:
+		if n := len(p) &^ 255; n > 0 {
+			ghashCLMUL4(&g.y, g.htab, p[:n])
+			p = p[n:]
+		}
+		fallthrough
+	case methodCLMUL:
+		if len(p) > 0 {
+			ghashCLMUL(&g.y, g.htab, p)
+		}
+	default:
+		for len(p) >= 16 {
+			g.block(p[:16])
+			p = p[16:]
+		}
 	}
 }
 

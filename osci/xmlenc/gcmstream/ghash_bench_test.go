@@ -10,15 +10,15 @@ import (
 func BenchmarkGHASH(b *testing.B) {
 	p := make([]byte, 64<<10)
 	for _, c := range []struct {
-		name  string
-		clmul bool
-	}{{"clmul", true}, {"table", false}} {
-		if c.clmul && !useCLMUL {
+		name string
+		m    ghashMethod
+	}{{"table", methodTable}, {"clmul", methodCLMUL}, {"clmul4", methodCLMUL4}} {
+		if c.m > bestMethod {
 			continue
 		}
 		b.Run(c.name, func(b *testing.B) {
 			var g ghash
-			g.initWith(make([]byte, 16), c.clmul)
+			g.initWith(make([]byte, 16), c.m)
 			b.SetBytes(int64(len(p)))
 			for b.Loop() {
 				g.write(p)

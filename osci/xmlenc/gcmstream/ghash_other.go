@@ -2,9 +2,13 @@
 
 package gcmstream
 
-// useCLMUL is false: GHASH uses the table method on this architecture.
-const useCLMUL = false
+// bestMethod is the table method: no assembly for this architecture.
+const bestMethod = methodTable
 
 func ghashCLMUL(*fieldElement, *clmulTable, []byte) {
+	panic("gcmstream: no carry-less multiplication on this architecture")
+}
+
+func ghashCLMUL4(*fieldElement, *clmulTable, []byte) {
 	panic("gcmstream: no carry-less multiplication on this architecture")
 }
