@@ -103,17 +103,18 @@ func newCLMULTable(h fieldElement) *clmulTable {
 	t.pow[0] = timesXInv(h)
 	t.wide[15] = t.pow[0]
 	p := h
-	for i := 1; i < 16; i++ {
-		// One block through the assembly keyed with H alone: (0 ⊕ p)·H.
+	for i := range 15 {
+		// One block through the assembly keyed with H alone: (0 ⊕ p)·H,
+		// so p becomes H^(i+2).
 		var b [16]byte
 		p.store(b[:])
 		var y fieldElement
 		ghashCLMUL(&y, t, b[:])
 		p = y
-		if i < len(t.pow) {
-			t.pow[i] = timesXInv(p)
+		if i+1 < len(t.pow) {
+			t.pow[i+1] = timesXInv(p)
 		}
-		t.wide[15-i] = timesXInv(p)
+		t.wide[14-i] = timesXInv(p)
 	}
 	return t
 }
