@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // benchSizes are the payload sizes of every benchmark here, ours and the
@@ -91,6 +92,73 @@ func BenchmarkCryptoCipherGCM(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkVsCryptoCipher prints each figure beside its floor: every
+// iteration runs ours and crypto/cipher's one-shot GCM on the same bytes,
+// one right after the other, so both see the same machine load, and
+// reports both throughputs and their ratio. It is meaningful even with
+// -benchtime=1x (make bench): a warm-up pair runs first, untimed.
+func BenchmarkVsCryptoCipher(b *testing.B) {
+	key, iv := make([]byte, 32), make([]byte, 12)
+	blk, _ := aes.NewCipher(key)
+	g, _ := cipher.NewGCM(blk)
+	for _, size := range []int{1 << 20, 16 << 20} {
+		pt := make([]byte, size)
+		sealed := append(append([]byte{}, iv...), g.Seal(nil, iv, pt, nil)...)
+		out := make([]byte, 0, size+TagSize)
+		ops := []struct {
+			name   string
+			ours   func() error
+			stdlib func() error
+		}{
+			{"Seal", func() error {
+				w, err := NewWriter(io.Discard, key, iv)
+				if err != nil {
+					return err
+				}
+				if _, err := w.Write(pt); err != nil {
+					return err
+				}
+				return w.Close()
+			}, func() error {
+				out = g.Seal(out[:0], iv, pt, nil)
+				return nil
+			}},
+			{"Open", func() error {
+				_, err := Open(io.Discard, bytes.NewReader(sealed), int64(len(sealed)), key, len(iv))
+				return err
+			}, func() error {
+				var err error
+				out, err = g.Open(out[:0], iv, sealed[len(iv):], nil)
+				return err
+			}},
+		}
+		for _, op := range ops {
+			b.Run(op.name+"/"+sizeName(size), func(b *testing.B) {
+				run := func(f func() error) time.Duration {
+					start := time.Now()
+					if err := f(); err != nil {
+						b.Fatal(err)
+					}
+					return time.Since(start)
+				}
+				run(op.ours)
+				run(op.stdlib)
+				var ours, floor time.Duration
+				n := 0
+				for b.Loop() {
+					ours += run(op.ours)
+					floor += run(op.stdlib)
+					n++
+				}
+				mbs := func(d time.Duration) float64 { return float64(size) * float64(n) / d.Seconds() / 1e6 }
+				b.ReportMetric(mbs(ours), "MB/s")
+				b.ReportMetric(mbs(floor), "stdlib-MB/s")
+				b.ReportMetric(100*floor.Seconds()/ours.Seconds(), "%-of-stdlib")
+			})
+		}
 	}
 }
 
