@@ -59,7 +59,7 @@ type ghashMethod int
 const (
 	methodTable  ghashMethod = iota // Shoup's tables, pure Go
 	methodCLMUL                     // PCLMULQDQ, eight blocks per reduction
-	methodCLMUL4                    // VPCLMULQDQ on 512-bit registers, sixteen blocks per reduction
+	methodCLMUL4                    // VPCLMULQDQ on 512-bit registers, 32 blocks per reduction
 )
 
 func (g *ghash) init(h []byte) {
@@ -95,15 +95,16 @@ func (g *ghash) initWith(h []byte, m ghashMethod) {
 // reads it at fixed offsets: pow at 0, wide at 128.
 type clmulTable struct {
 	pow  [8][2]uint64  // H^1 … H^8
-	wide [16][2]uint64 // H^16 … H^1, the order of sixteen blocks in four registers
+	wide [32][2]uint64 // H^32 … H^1, the order of 32 blocks in eight registers
 }
 
 func newCLMULTable(h fieldElement) *clmulTable {
 	t := new(clmulTable)
+	last := len(t.wide) - 1
 	t.pow[0] = timesXInv(h)
-	t.wide[15] = t.pow[0]
+	t.wide[last] = t.pow[0]
 	p := h
-	for i := range 15 {
+	for i := range last {
 		// One block through the assembly keyed with H alone: (0 ⊕ p)·H,
 		// so p becomes H^(i+2).
 		var b [16]byte
@@ -114,7 +115,7 @@ func newCLMULTable(h fieldElement) *clmulTable {
 		if i+1 < len(t.pow) {
 			t.pow[i+1] = timesXInv(p)
 		}
-		t.wide[14-i] = timesXInv(p)
+		t.wide[last-1-i] = timesXInv(p)
 	}
 	return t
 }
@@ -188,7 +189,7 @@ func (g *ghash) write(p []byte) {
 func (g *ghash) blocks(p []byte) {
 	switch g.method {
 	case methodCLMUL4:
-		if n := len(p) &^ 255; n > 0 {
+		if n := len(p) &^ 511; n > 0 {
 			ghashCLMUL4(&g.y, g.htab, p[:n])
 			p = p[n:]
 		}

@@ -23,8 +23,8 @@ var bestMethod = func() ghashMethod {
 //go:noescape
 func ghashCLMUL(y *fieldElement, htab *clmulTable, p []byte)
 
-// ghashCLMUL4 absorbs p, a multiple of 256 bytes, into y: sixteen blocks
-// per reduction, four to a register.
+// ghashCLMUL4 absorbs p, a multiple of 512 bytes, into y: 32 blocks per
+// reduction, four to a register.
 //
 //go:noescape
 func ghashCLMUL4(y *fieldElement, htab *clmulTable, p []byte)

@@ -121,9 +121,11 @@ done:
 	MOVOU  X0, (DI)
 	RET
 
-// The same with VPCLMULQDQ on 512-bit registers: sixteen blocks, four to
-// a register, each 128-bit lane multiplied by its own power (htab.wide,
-// H^16..H^1); the lanes' unreduced sums are added and reduced once.
+// The same with VPCLMULQDQ on 512-bit registers: 32 blocks, four to a
+// register, each 128-bit lane multiplied by its own power (htab.wide,
+// H^32..H^1); the lanes' unreduced sums are added and reduced once. Only
+// the first block depends on the previous reduction, so the other 31
+// products overlap it.
 
 // MUL4ADD adds the lane-wise unreduced products of data D and powers P to
 // Z5 (low), Z6 (high) and Z7 (middle).
@@ -137,6 +139,11 @@ done:
 	VPXORQ     Z10, Z7, Z7; \
 	VPXORQ     Z11, Z7, Z7
 
+// LOAD4 loads four blocks at DX+off into D, byte-reversed.
+#define LOAD4(off, D) \
+	VMOVDQU64 off(DX), D; \
+	VPSHUFB   Z31, D, D
+
 // func ghashCLMUL4(y *fieldElement, htab *clmulTable, p []byte)
 TEXT ·ghashCLMUL4(SB), NOSPLIT, $0-40
 	MOVQ            y+0(FP), DI
@@ -149,32 +156,39 @@ TEXT ·ghashCLMUL4(SB), NOSPLIT, $0-40
 	VMOVDQU64       192(SI), Z17
 	VMOVDQU64       256(SI), Z18
 	VMOVDQU64       320(SI), Z19
+	VMOVDQU64       384(SI), Z20
+	VMOVDQU64       448(SI), Z21
+	VMOVDQU64       512(SI), Z22
+	VMOVDQU64       576(SI), Z23
 
 	// VEX-encoded: the upper lanes of Z0 become zero, so Y joins lane 0 only.
 	VMOVDQU (DI), X0
 	VPSHUFD $0x4e, X0, X0
 
-	CMPQ CX, $256
+	CMPQ CX, $512
 	JB   done4
 
-sixteen:
-	VMOVDQU64 0(DX), Z1
-	VMOVDQU64 64(DX), Z2
-	VMOVDQU64 128(DX), Z3
-	VMOVDQU64 192(DX), Z4
-	VPSHUFB   Z31, Z1, Z1
-	VPSHUFB   Z31, Z2, Z2
-	VPSHUFB   Z31, Z3, Z3
-	VPSHUFB   Z31, Z4, Z4
-	VPXORQ    Z0, Z1, Z1
-
+wide:
+	LOAD4(0, Z1)
+	VPXORQ Z0, Z1, Z1
 	VPXORQ Z5, Z5, Z5
 	VPXORQ Z6, Z6, Z6
 	VPXORQ Z7, Z7, Z7
 	MUL4ADD(Z1, Z16)
-	MUL4ADD(Z2, Z17)
-	MUL4ADD(Z3, Z18)
-	MUL4ADD(Z4, Z19)
+	LOAD4(64, Z1)
+	MUL4ADD(Z1, Z17)
+	LOAD4(128, Z1)
+	MUL4ADD(Z1, Z18)
+	LOAD4(192, Z1)
+	MUL4ADD(Z1, Z19)
+	LOAD4(256, Z1)
+	MUL4ADD(Z1, Z20)
+	LOAD4(320, Z1)
+	MUL4ADD(Z1, Z21)
+	LOAD4(384, Z1)
+	MUL4ADD(Z1, Z22)
+	LOAD4(448, Z1)
+	MUL4ADD(Z1, Z23)
 
 	// Fold the middle into each lane, then add the four lanes.
 	VPSLLDQ       $8, Z7, Z8
@@ -199,10 +213,10 @@ sixteen:
 	VPXOR      X5, X6, X6
 	VPXOR      X8, X6, X0
 
-	ADDQ $256, DX
-	SUBQ $256, CX
-	CMPQ CX, $256
-	JAE  sixteen
+	ADDQ $512, DX
+	SUBQ $512, CX
+	CMPQ CX, $512
+	JAE  wide
 
 done4:
 	VPSHUFD    $0x4e, X0, X0

@@ -56,7 +56,7 @@ func TestGHASHMethodsAgree(t *testing.T) {
 		methods = append(methods, m)
 	}
 	t.Logf("GHASH methods tested on this CPU: %v", methods)
-	lengths := []int{0, 1, 15, 16, 17, 112, 127, 128, 129, 143, 144, 255, 256, 257, 383, 384, 385, 511, 512, 513, 1000, 4099}
+	lengths := []int{0, 1, 15, 16, 17, 112, 127, 128, 129, 143, 144, 255, 256, 257, 511, 512, 513, 1023, 1024, 1025, 1535, 1536, 4099}
 	for range 20 {
 		lengths = append(lengths, rng.IntN(20000))
 	}
