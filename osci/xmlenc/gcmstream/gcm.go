@@ -34,14 +34,15 @@ var (
 )
 
 // state is one GCM invocation: the block cipher, GHASH keyed with H, the
-// pre-counter block J0 and the running counter for the keystream.
+// pre-counter block J0 and the counter-mode keystream.
 type state struct {
-	block   cipher.Block
-	hash    ghash
-	j0      [16]byte
-	ctr     [16]byte
-	stream  [512]byte // keystream buffer, 32 blocks
-	pos     int       // next unused keystream byte in stream
+	block  cipher.Block
+	hash   ghash
+	j0     [16]byte
+	ctr    cipher.Stream // crypto/cipher CTR: assembly on AES-NI and ARMv8 AES
+	toWrap uint64        // keystream bytes left before the low 32 counter bits wrap
+	upper  [12]byte      // the counter bits inc32 never changes
+	// written counts plaintext bytes against the GCM length limit.
 	written uint64
 }
 
@@ -75,27 +76,23 @@ func newState(key, iv []byte) (*state, error) {
 }
 
 // reset starts the invocation again under the same key and IV, keeping
-// the GHASH tables: used between the two decryption passes.
+// the GHASH key: used between the two decryption passes.
 func (s *state) reset() {
 	s.hash.y, s.hash.n, s.hash.nbuf = fieldElement{}, 0, 0
-	s.ctr = s.j0
-	s.incCounter()
-	s.pos = len(s.stream)
+	ctr := s.j0
+	binary.BigEndian.PutUint32(ctr[12:], binary.BigEndian.Uint32(ctr[12:])+1)
+	s.setCounter(ctr)
 	s.written = 0
 }
 
-// incCounter is inc32: only the last 32 bits count, wrapping modulo 2^32.
-func (s *state) incCounter() {
-	c := binary.BigEndian.Uint32(s.ctr[12:])
-	binary.BigEndian.PutUint32(s.ctr[12:], c+1)
-}
-
-func (s *state) refill() {
-	for off := 0; off < len(s.stream); off += 16 {
-		s.block.Encrypt(s.stream[off:off+16], s.ctr[:])
-		s.incCounter()
-	}
-	s.pos = 0
+// setCounter starts the keystream at counter block ctr. GCM's inc32 wraps
+// the low 32 bits and leaves the rest alone, while crypto/cipher's CTR
+// carries into the upper bits: the stream is restarted at each wrap, which
+// only a non-96-bit IV can reach within one message.
+func (s *state) setCounter(ctr [16]byte) {
+	copy(s.upper[:], ctr[:12])
+	s.toWrap = (1<<32 - uint64(binary.BigEndian.Uint32(ctr[12:]))) * 16
+	s.ctr = cipher.NewCTR(s.block, ctr[:])
 }
 
 // xorKeyStream sets dst = src XOR keystream; dst and src may alias exactly.
@@ -105,11 +102,14 @@ func (s *state) xorKeyStream(dst, src []byte) error {
 		return ErrTooLong
 	}
 	for len(src) > 0 {
-		if s.pos == len(s.stream) {
-			s.refill()
+		if s.toWrap == 0 {
+			var ctr [16]byte
+			copy(ctr[:], s.upper[:])
+			s.setCounter(ctr)
 		}
-		n := subtle.XORBytes(dst, src, s.stream[s.pos:])
-		s.pos += n
+		n := int(min(uint64(len(src)), s.toWrap))
+		s.ctr.XORKeyStream(dst[:n], src[:n])
+		s.toWrap -= uint64(n)
 		dst, src = dst[n:], src[n:]
 	}
 	return nil

@@ -1,7 +1,6 @@
 package gcmstream
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -10,8 +9,6 @@ import (
 
 // ErrTooLarge is returned by OpenStream when the input exceeds Spool.MaxBytes.
 var ErrTooLarge = errors.New("gcmstream: input exceeds spool limit")
-
-const chunkSize = 64 << 10
 
 // Open authenticates and decrypts IV ‖ C ‖ tag read from src[0:size]
 // (ivSize is the IV length the protocol announces) and writes the plaintext
@@ -42,7 +39,9 @@ func Open(dst io.Writer, src io.ReaderAt, size int64, key []byte, ivSize int) (i
 	if err != nil {
 		return 0, err
 	}
-	buf := make([]byte, chunkSize)
+	c := getChunk()
+	defer putChunk(c, int(min(body.Size(), chunkSize)))
+	buf := c[:]
 	if err := hashAll(s, body, buf); err != nil {
 		return 0, err
 	}
@@ -159,15 +158,19 @@ func OpenStream(dst io.Writer, src io.Reader, key []byte, ivSize int, sp Spool) 
 	defer store.close()
 
 	// The last TagSize bytes seen so far may be the tag: hold them back.
-	buf := make([]byte, TagSize+chunkSize)
+	c := getChunk()
+	used := 0
+	defer func() { putChunk(c, used) }()
+	buf := c[:]
 	held := 0
 	for {
 		k, rerr := src.Read(buf[held:])
 		held += k
+		used = max(used, held)
 		if held > TagSize {
-			c := buf[:held-TagSize]
-			s.hash.write(c)
-			if err := store.write(c); err != nil {
+			ct := buf[:held-TagSize]
+			s.hash.write(ct)
+			if err := store.write(ct); err != nil {
 				return 0, err
 			}
 			copy(buf, buf[held-TagSize:held])
@@ -183,23 +186,23 @@ func OpenStream(dst io.Writer, src io.Reader, key []byte, ivSize int, sp Spool) 
 	if held < TagSize || !tagEqual(s.tag(), buf[:TagSize]) {
 		return 0, ErrAuth
 	}
-	r, err := store.reader()
-	if err != nil {
-		return 0, err
-	}
 	s.reset()
-	return decryptAll(dst, s, r, make([]byte, chunkSize), false)
+	used = chunkSize // pass 2 may fill the buffer with plaintext
+	return store.decrypt(dst, s, buf)
 }
 
-// spoolStore keeps ciphertext in memory up to MemBytes, then in a file.
+// spoolStore keeps ciphertext in memory chunks up to MemBytes, then in a
+// file. Nobody else can reach either, so what pass 1 authenticated is what
+// pass 2 decrypts.
 type spoolStore struct {
 	sp   Spool
-	mem  bytes.Buffer
+	mem  []*chunk
 	file *os.File
 	n    int64
 }
 
 func (st *spoolStore) write(p []byte) error {
+	filled := st.n
 	st.n += int64(len(p))
 	if st.sp.MaxBytes > 0 && st.n > st.sp.MaxBytes {
 		return ErrTooLarge
@@ -209,7 +212,15 @@ func (st *spoolStore) write(p []byte) error {
 		memMax = DefaultMemBytes
 	}
 	if st.file == nil && st.n <= memMax {
-		st.mem.Write(p)
+		for len(p) > 0 {
+			i := int(filled / chunkSize)
+			if i == len(st.mem) {
+				st.mem = append(st.mem, getChunk())
+			}
+			k := copy(st.mem[i][filled%chunkSize:], p)
+			filled += int64(k)
+			p = p[k:]
+		}
 		return nil
 	}
 	if st.file == nil {
@@ -219,10 +230,12 @@ func (st *spoolStore) write(p []byte) error {
 		}
 		st.file = f
 		_ = os.Remove(f.Name()) // unlinked: only this descriptor reaches it
-		if _, err := f.Write(st.mem.Bytes()); err != nil {
-			return fmt.Errorf("gcmstream: spool: %w", err)
+		for i := range st.mem {
+			if _, err := f.Write(st.memBytes(i, filled)); err != nil {
+				return fmt.Errorf("gcmstream: spool: %w", err)
+			}
 		}
-		st.mem = bytes.Buffer{}
+		st.releaseMem(filled)
 	}
 	if _, err := st.file.Write(p); err != nil {
 		return fmt.Errorf("gcmstream: spool: %w", err)
@@ -230,17 +243,44 @@ func (st *spoolStore) write(p []byte) error {
 	return nil
 }
 
-func (st *spoolStore) reader() (io.Reader, error) {
-	if st.file == nil {
-		return bytes.NewReader(st.mem.Bytes()), nil
+// memBytes is the part of memory chunk i holding spooled bytes, of n.
+func (st *spoolStore) memBytes(i int, n int64) []byte {
+	return st.mem[i][:min(chunkSize, n-int64(i)*chunkSize)]
+}
+
+func (st *spoolStore) releaseMem(n int64) {
+	for i, c := range st.mem {
+		putChunk(c, len(st.memBytes(i, n)))
 	}
-	if _, err := st.file.Seek(0, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("gcmstream: spool: %w", err)
+	st.mem = nil
+}
+
+// decrypt writes the spooled ciphertext's plaintext to dst: memory chunks
+// in place, a file through buf.
+func (st *spoolStore) decrypt(dst io.Writer, s *state, buf []byte) (int64, error) {
+	if st.file != nil {
+		if _, err := st.file.Seek(0, io.SeekStart); err != nil {
+			return 0, fmt.Errorf("gcmstream: spool: %w", err)
+		}
+		return decryptAll(dst, s, st.file, buf, false)
 	}
-	return st.file, nil
+	var n int64
+	for i := range st.mem {
+		p := st.memBytes(i, st.n)
+		if err := s.xorKeyStream(p, p); err != nil {
+			return n, err
+		}
+		w, err := dst.Write(p)
+		n += int64(w)
+		if err != nil {
+			return n, fmt.Errorf("gcmstream: write: %w", err)
+		}
+	}
+	return n, nil
 }
 
 func (st *spoolStore) close() {
+	st.releaseMem(st.n)
 	if st.file != nil {
 		name := st.file.Name()
 		st.file.Close()

@@ -14,7 +14,8 @@ var ErrClosed = errors.New("gcmstream: writer closed")
 type Writer struct {
 	dst    io.Writer
 	s      *state
-	buf    []byte
+	buf    *chunk // from the pool on first use, back on Close
+	used   int    // bytes of buf ever written, cleared on Close
 	closed bool
 	err    error
 }
@@ -31,48 +32,41 @@ func NewWriter(dst io.Writer, key, iv []byte) (*Writer, error) {
 	if _, err := dst.Write(iv); err != nil {
 		return nil, fmt.Errorf("gcmstream: write iv: %w", err)
 	}
-	return &Writer{dst: dst, s: s, buf: make([]byte, 32<<10)}, nil
+	return &Writer{dst: dst, s: s}, nil
 }
 
 // Write encrypts p and writes the ciphertext. It never modifies p.
 func (w *Writer) Write(p []byte) (int, error) {
-	if w.closed {
-		return 0, ErrClosed
-	}
-	if w.err != nil {
-		return 0, w.err
+	if err := w.usable(); err != nil {
+		return 0, err
 	}
 	n := 0
 	for len(p) > 0 {
-		chunk := p[:min(len(p), len(w.buf))]
-		c := w.buf[:len(chunk)]
-		if err := w.s.xorKeyStream(c, chunk); err != nil {
-			w.err = err
+		k := min(len(p), chunkSize)
+		if err := w.sealChunk(p[:k]); err != nil {
 			return n, err
 		}
-		w.s.hash.write(c)
-		if _, err := w.dst.Write(c); err != nil {
-			w.err = fmt.Errorf("gcmstream: write: %w", err)
-			return n, w.err
-		}
-		n += len(chunk)
-		p = p[len(chunk):]
+		n += k
+		p = p[k:]
 	}
 	return n, nil
 }
 
-// ReadFrom encrypts everything from r, so io.Copy avoids an extra buffer.
+// ReadFrom encrypts everything from r, reading straight into the working
+// buffer, so io.Copy costs no extra buffer or copy.
 func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
+	if err := w.usable(); err != nil {
+		return 0, err
+	}
 	var total int64
-	in := make([]byte, len(w.buf))
 	for {
-		k, rerr := r.Read(in)
+		k, rerr := r.Read(w.buf[:])
+		w.used = max(w.used, k)
 		if k > 0 {
-			n, err := w.Write(in[:k])
-			total += int64(n)
-			if err != nil {
+			if err := w.sealChunk(w.buf[:k]); err != nil {
 				return total, err
 			}
+			total += int64(k)
 		}
 		if rerr == io.EOF {
 			return total, nil
@@ -83,12 +77,46 @@ func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 	}
 }
 
+func (w *Writer) usable() error {
+	if w.closed {
+		return ErrClosed
+	}
+	if w.err != nil {
+		return w.err
+	}
+	if w.buf == nil {
+		w.buf = getChunk()
+	}
+	return nil
+}
+
+// sealChunk encrypts p (at most chunkSize bytes; it may be w.buf itself)
+// into w.buf, hashes and writes it.
+func (w *Writer) sealChunk(p []byte) error {
+	c := w.buf[:len(p)]
+	w.used = max(w.used, len(p))
+	if err := w.s.xorKeyStream(c, p); err != nil {
+		w.err = err
+		return err
+	}
+	w.s.hash.write(c)
+	if _, err := w.dst.Write(c); err != nil {
+		w.err = fmt.Errorf("gcmstream: write: %w", err)
+		return w.err
+	}
+	return nil
+}
+
 // Close writes the authentication tag. Calling it twice is an error.
 func (w *Writer) Close() error {
 	if w.closed {
 		return ErrClosed
 	}
 	w.closed = true
+	if w.buf != nil {
+		putChunk(w.buf, w.used)
+		w.buf = nil
+	}
 	if w.err != nil {
 		return w.err
 	}
@@ -101,23 +129,21 @@ func (w *Writer) Close() error {
 
 // Seal is a convenience for small messages: it returns IV ‖ C ‖ tag.
 func Seal(key, iv, plaintext []byte) ([]byte, error) {
-	out := &sliceWriter{b: make([]byte, 0, len(iv)+len(plaintext)+TagSize)}
-	w, err := NewWriter(out, key, iv)
+	s, err := newState(key, iv)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := w.Write(plaintext); err != nil {
-		return nil, err
+	out := make([]byte, len(iv)+len(plaintext)+TagSize)
+	copy(out, iv)
+	c := out[len(iv) : len(iv)+len(plaintext)]
+	for off := 0; off < len(c); off += chunkSize {
+		part := c[off:min(len(c), off+chunkSize)]
+		if err := s.xorKeyStream(part, plaintext[off:off+len(part)]); err != nil {
+			return nil, err
+		}
+		s.hash.write(part)
 	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return out.b, nil
-}
-
-type sliceWriter struct{ b []byte }
-
-func (s *sliceWriter) Write(p []byte) (int, error) {
-	s.b = append(s.b, p...)
-	return len(p), nil
+	t := s.tag()
+	copy(out[len(iv)+len(plaintext):], t[:])
+	return out, nil
 }
