@@ -26,6 +26,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/logging"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/routing"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
@@ -214,6 +215,9 @@ type MailboxConfig struct {
 	Cipher       KeystoreConfig     `yaml:"cipher"`
 	PollInterval time.Duration      `yaml:"poll_interval"`
 	Intake       string             `yaml:"intake"`
+	// Routes choose another intake than Intake (the default) for the
+	// messages they match; the first match wins (gateway/routing).
+	Routes []routing.Rule `yaml:"routes"`
 	Card         BusinessCardConfig `yaml:"business_card"`
 	// SignatureAlgorithm signs this mailbox's orders (its transport
 	// signature, the VHN) and its content: rsa-sha256 (default, what the

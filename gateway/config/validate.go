@@ -83,6 +83,7 @@ func (c *Config) Validate() error {
 		if m.Intake != "" && !intakes[m.Intake] {
 			p.add(key+".intake", "names no intake %q (defined: %s)", m.Intake, strings.Join(sortedKeys(intakes), ", "))
 		}
+		m.validateRoutes(&p, key, intakes)
 	}
 	if o := c.OutgoingFolder; o != nil {
 		if o.Path == "" {
