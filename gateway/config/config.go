@@ -217,8 +217,8 @@ type MailboxConfig struct {
 	Intake       string             `yaml:"intake"`
 	// Routes choose another intake than Intake (the default) for the
 	// messages they match; the first match wins (gateway/routing).
-	Routes []routing.Rule `yaml:"routes"`
-	Card         BusinessCardConfig `yaml:"business_card"`
+	Routes []routing.Rule     `yaml:"routes"`
+	Card   BusinessCardConfig `yaml:"business_card"`
 	// SignatureAlgorithm signs this mailbox's orders (its transport
 	// signature, the VHN) and its content: rsa-sha256 (default, what the
 	// EGVP clients send), rsa-pss-sha256, rsa-sha512 or rsa-pss-sha512.

@@ -38,8 +38,8 @@ const registerSubjectPrefix = "wettbewerbsregister-"
 // Match is what a rule asks of a message. Empty criteria match anything;
 // a rule needs at least one.
 type Match struct {
-	Court      string `yaml:"court" json:"court,omitempty"`             // GDS.Gerichte code of the sending court, e.g. F1100
-	Sender     string `yaml:"sender" json:"sender,omitempty"`           // the sender's SAFE-ID, exactly
+	Court      string `yaml:"court" json:"court,omitempty"`            // GDS.Gerichte code of the sending court, e.g. F1100
+	Sender     string `yaml:"sender" json:"sender,omitempty"`          // the sender's SAFE-ID, exactly
 	CaseNumber string `yaml:"case_number" json:"caseNumber,omitempty"` // anchored regular expression on the recipient's case number
 	Type       Type   `yaml:"type" json:"type,omitempty"`
 }
