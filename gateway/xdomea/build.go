@@ -69,9 +69,9 @@ func (o Options) Check() error {
 type Abgabe struct {
 	ProzessID string
 	XML       []byte
-	XMLName   string             // {ProzessID}_Abgabe.Abgabe.0401.xml
-	Files     []Member           // primary files, in archive order
-	Modified  time.Time          // the archive's time stamps: when the gateway stored the message
+	XMLName   string    // {ProzessID}_Abgabe.Abgabe.0401.xml
+	Files     []Member  // primary files, in archive order
+	Modified  time.Time // the archive's time stamps: when the gateway stored the message
 	Metadata  mailbox.IntakeMetadata
 }
 

@@ -27,7 +27,6 @@ func newIntake(t *testing.T, dir string) *xdomea.Intake {
 	return x
 }
 
-
 func TestIntakeWritesCompleteArchiveOnce(t *testing.T) {
 	dir := t.TempDir()
 	os.MkdirAll(dir, 0o750)

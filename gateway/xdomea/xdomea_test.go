@@ -93,9 +93,13 @@ func TestValidateMatchesXmllint(t *testing.T) {
 		t.Fatal(err)
 	}
 	breaks := map[string]func([]byte) []byte{
-		"no ProzessID":          func(b []byte) []byte { return cut(t, b, "<xdomea:ProzessID>", "</xdomea:ProzessID>") },
-		"ProzessID not a UUID":  func(b []byte) []byte { return bytes.Replace(b, []byte("<xdomea:ProzessID>"), []byte("<xdomea:ProzessID>x"), 1) },
-		"Dateiname not UUID":    func(b []byte) []byte { return bytes.Replace(b, []byte("<xdomea:Dateiname>"), []byte("<xdomea:Dateiname>Ladung-"), 1) },
+		"no ProzessID": func(b []byte) []byte { return cut(t, b, "<xdomea:ProzessID>", "</xdomea:ProzessID>") },
+		"ProzessID not a UUID": func(b []byte) []byte {
+			return bytes.Replace(b, []byte("<xdomea:ProzessID>"), []byte("<xdomea:ProzessID>x"), 1)
+		},
+		"Dateiname not UUID": func(b []byte) []byte {
+			return bytes.Replace(b, []byte("<xdomea:Dateiname>"), []byte("<xdomea:Dateiname>Ladung-"), 1)
+		},
 		"wrong message type list": func(b []byte) []byte {
 			return bytes.Replace(b, []byte(`listVersionID="2.0"`), []byte(`listVersionID="9.9"`), 1)
 		},
