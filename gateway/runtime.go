@@ -239,8 +239,10 @@ func buildIntake(key string, cfg *config.Config, in config.IntakeConfig, d build
 			return nil, fmt.Errorf("%w: %s.url: %w", config.ErrConfig, key, err)
 		}
 		return hi, nil
+	case "xdomea":
+		return buildXDomeaIntake(key, in, d)
 	}
-	return nil, fmt.Errorf("%w: %s.type: must be folder or http, not %q", config.ErrConfig, key, in.Type)
+	return nil, fmt.Errorf("%w: %s.type: must be folder, http or xdomea, not %q", config.ErrConfig, key, in.Type)
 }
 
 // intakeRouter is the Deliverer's sink: it hands each message to the

@@ -295,8 +295,8 @@ type BusinessCardConfig struct {
 // IntakeConfig is one eAkte intake sink.
 type IntakeConfig struct {
 	Name string            `yaml:"name"`
-	Type string            `yaml:"type"` // folder or http
-	Path string            `yaml:"path"` // folder
+	Type string            `yaml:"type"` // folder, http or xdomea
+	Path string            `yaml:"path"` // folder, xdomea
 	URL  string            `yaml:"url"`  // http
 	Auth SecretRef         `yaml:"token"`
 	Meta map[string]string `yaml:"headers"`
@@ -308,6 +308,8 @@ type IntakeConfig struct {
 	// 200 MB delivery gets about 17 minutes).
 	Timeout       time.Duration `yaml:"timeout"`
 	TimeoutPerMiB time.Duration `yaml:"timeout_per_mib"`
+	// XDomea configures an xdomea intake (type xdomea).
+	XDomea *XDomeaConfig `yaml:"xdomea"`
 }
 
 // OutgoingConfig is the watched folder for specialist applications.
@@ -519,6 +521,9 @@ func (c *Config) resolvePaths(base string) {
 	for i := range c.Intakes {
 		abs(&c.Intakes[i].Path)
 		abs(&c.Intakes[i].Auth.File)
+		if x := c.Intakes[i].XDomea; x != nil {
+			abs(&x.Confirmations)
+		}
 	}
 	if c.OutgoingFolder != nil {
 		abs(&c.OutgoingFolder.Path)

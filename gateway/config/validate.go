@@ -340,8 +340,13 @@ func (in *IntakeConfig) validate(p *problems, key string) {
 		if in.Path != "" {
 			p.add(key+".path", "is for folder intakes only")
 		}
+	case "xdomea":
+		in.validateXDomea(p, key)
 	default:
-		p.add(key+".type", "must be folder or http, not %q", in.Type)
+		p.add(key+".type", "must be folder, http or xdomea, not %q", in.Type)
+	}
+	if in.XDomea != nil && in.Type != "xdomea" {
+		p.add(key+".xdomea", "is for xdomea intakes only")
 	}
 	if in.Auth.File != "" && in.Auth.Env != "" {
 		p.add(key+".token", "give file or env, not both")
