@@ -39,6 +39,7 @@ func (d *Daemon) startWorkers() {
 		return d.events.round(ctx, d.store, d.log)
 	})
 	d.startEEB()
+	d.loop("xdomea confirmations", func() time.Duration { return xdomeaConfirmationInterval }, nil, d.xdomeaConfirmationsRound)
 	d.loop("api audit", func() time.Duration { return time.Minute }, nil, func(ctx context.Context) (bool, error) {
 		d.api.FlushRefused(ctx)
 		return false, nil
