@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/routing"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
 )
@@ -104,6 +105,12 @@ func TestIntakeRouterByRecipientMailbox(t *testing.T) {
 		mailboxes: map[string]*mailboxRuntime{"a": {cfg: config.MailboxConfig{Intake: "ia"}}, "b": {cfg: config.MailboxConfig{Intake: "ib"}}},
 		intakes:   map[string]mailbox.Intake{"ia": a, "ib": b},
 	}
+	for key, mb := range rt.mailboxes {
+		var err error
+		if mb.routes, err = routesFor(key, mb.cfg, rt); err != nil {
+			t.Fatal(err)
+		}
+	}
 	r := intakeRouter{current: func() *runtimeConfig { return rt }}
 	tests := []struct {
 		name, mailbox string
@@ -122,6 +129,33 @@ func TestIntakeRouterByRecipientMailbox(t *testing.T) {
 		})
 	}
 	if fmt.Sprint(a.got, b.got) != "[m-a] [m-b]" {
+		t.Errorf("routed %v %v", a.got, b.got)
+	}
+}
+
+// TestIntakeRouterFollowsRoutes: a mailbox's rules send a message to
+// another intake than its default, and the record and the entry name the
+// rule; the court comes from the address book.
+func TestIntakeRouterFollowsRoutes(t *testing.T) {
+	a, b := &recordingIntake{}, &recordingIntake{}
+	mc := config.MailboxConfig{Intake: "ia", Routes: []routing.Rule{{Name: "lg-koeln", Match: routing.Match{Court: "R3300"}, Intake: "ib"}}}
+	rt := &runtimeConfig{intakes: map[string]mailbox.Intake{"ia": a, "ib": b},
+		courtOf: func(id string) string { return map[string]string{"DE.Justiz.lg-koeln.1": "R3300"}[id] }}
+	routes, err := routesFor("mailboxes[0]", mc, rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.mailboxes = map[string]*mailboxRuntime{"a": {cfg: mc, routes: routes}}
+	r := intakeRouter{current: func() *runtimeConfig { return rt }}
+	for _, tc := range []struct{ sender, rule string }{{"DE.Justiz.lg-koeln.1", "lg-koeln"}, {"DE.Justiz.other.1", routing.DefaultRule}} {
+		im := &mailbox.IntakeMessage{Metadata: mailbox.IntakeMetadata{Mailbox: "a", MessageID: "m-" + tc.rule,
+			Sender: mailbox.SenderIdentity{Confirmed: mailbox.ConfirmedSender{SafeID: tc.sender}}}}
+		rec, err := r.Deliver(context.Background(), im)
+		if err != nil || rec.Route != tc.rule || im.Metadata.Route != tc.rule {
+			t.Fatalf("%s: record %+v, entry rule %q, %v; want rule %q", tc.sender, rec, im.Metadata.Route, err, tc.rule)
+		}
+	}
+	if fmt.Sprint(a.got, b.got) != "[m-default] [m-lg-koeln]" {
 		t.Errorf("routed %v %v", a.got, b.got)
 	}
 }

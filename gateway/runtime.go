@@ -16,6 +16,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/intermediaries"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/routing"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -44,6 +45,7 @@ type runtimeConfig struct {
 	mailboxes map[string]*mailboxRuntime
 	intakes   map[string]mailbox.Intake // by intake name
 	intakeCfg map[string]config.IntakeConfig
+	courtOf   func(safeID string) string // the address book's court codes, for routing
 }
 
 // mailboxRuntime is one configured mailbox with its loaded identity.
@@ -51,6 +53,7 @@ type mailboxRuntime struct {
 	cfg      config.MailboxConfig
 	identity *certs.Identity
 	endpoint mailboxEndpoint
+	routes   *routing.Table // which intake receives which message
 }
 
 // buildDeps is what building a runtime needs from the daemon.
@@ -94,7 +97,7 @@ func buildRuntime(ctx context.Context, cfg *config.Config, d buildDeps, book []a
 // revocation) and the intermediaries.
 func buildTrustAndIntermediaries(cfg *config.Config, d buildDeps, book []addressbook.Recipient) (*runtimeConfig, error) {
 	rt := &runtimeConfig{cfg: cfg, mailboxes: map[string]*mailboxRuntime{},
-		intakes: map[string]mailbox.Intake{}, intakeCfg: map[string]config.IntakeConfig{}}
+		intakes: map[string]mailbox.Intake{}, intakeCfg: map[string]config.IntakeConfig{}, courtOf: courtOf(d.book)}
 	var err error
 	if rt.sets, err = buildTrust(cfg, book); err != nil {
 		return nil, err
@@ -195,7 +198,11 @@ func buildMailbox(ctx context.Context, key string, cfg *config.Config, mc config
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", config.ErrKeyMaterial, key, err)
 	}
-	return &mailboxRuntime{cfg: mc, identity: id, endpoint: ep}, nil
+	routes, err := routesFor(key, mc, rt)
+	if err != nil {
+		return nil, err
+	}
+	return &mailboxRuntime{cfg: mc, identity: id, endpoint: ep, routes: routes}, nil
 }
 
 // buildIntake returns the sink for one intake section, reusing the
@@ -232,13 +239,15 @@ func buildIntake(key string, cfg *config.Config, in config.IntakeConfig, d build
 			return nil, fmt.Errorf("%w: %s.url: %w", config.ErrConfig, key, err)
 		}
 		return hi, nil
+	case "xdomea":
+		return buildXDomeaIntake(key, in, d)
 	}
-	return nil, fmt.Errorf("%w: %s.type: must be folder or http, not %q", config.ErrConfig, key, in.Type)
+	return nil, fmt.Errorf("%w: %s.type: must be folder, http or xdomea, not %q", config.ErrConfig, key, in.Type)
 }
 
 // intakeRouter is the Deliverer's sink: it hands each message to the
-// intake its recipient mailbox is configured with, in the current
-// runtime generation.
+// intake its recipient mailbox's routing rules choose, in the current
+// runtime generation, and records the rule in the entry and the record.
 type intakeRouter struct{ current func() *runtimeConfig }
 
 func (r intakeRouter) Name() string { return "router" }
@@ -249,11 +258,15 @@ func (r intakeRouter) Deliver(ctx context.Context, m *mailbox.IntakeMessage) (ma
 	if !ok {
 		return mailbox.IntakeRecord{}, fmt.Errorf("gateway: mailbox %q is not configured; the message waits for it", m.Metadata.Mailbox)
 	}
-	sink, ok := rt.intakes[mb.cfg.Intake]
+	route := mb.routes.Route(routing.MessageOf(m.Metadata, rt.courtOf))
+	sink, ok := rt.intakes[route.Intake]
 	if !ok {
-		return mailbox.IntakeRecord{}, fmt.Errorf("gateway: intake %q is not configured", mb.cfg.Intake)
+		return mailbox.IntakeRecord{}, fmt.Errorf("gateway: intake %q is not configured", route.Intake)
 	}
-	return sink.Deliver(ctx, m)
+	m.Metadata.Route = route.Rule
+	rec, err := sink.Deliver(ctx, m)
+	rec.Route = route.Rule
+	return rec, err
 }
 
 // liveConfig is what a reload applies: next, except for the settings a

@@ -40,6 +40,7 @@ func (d *Daemon) startWorkers() {
 	})
 	d.startEEB()
 	d.startNotify()
+	d.loop("xdomea confirmations", func() time.Duration { return xdomeaConfirmationInterval }, nil, d.xdomeaConfirmationsRound)
 	d.loop("api audit", func() time.Duration { return time.Minute }, nil, func(ctx context.Context) (bool, error) {
 		d.api.FlushRefused(ctx)
 		return false, nil

@@ -85,7 +85,11 @@ func (d *Deliverer) process(ctx context.Context, m Message) error {
 			return err
 		})
 		if err == nil {
-			_, err = d.step(ctx, m, Change{To: StateDelivered, Intake: &rec, ClearError: true})
+			c := Change{To: StateDelivered, Intake: &rec, ClearError: true}
+			if rec.Route != "" {
+				c.Detail = map[string]string{"route": rec.Route}
+			}
+			_, err = d.step(ctx, m, c)
 			return ignoreLost(err)
 		}
 	}

@@ -117,3 +117,44 @@ func TestDelivererCrashAfterHandOver(t *testing.T) {
 		t.Fatalf("%d entries, want 1", len(ents))
 	}
 }
+
+// routingSink stands for the daemon's router: it names the rule that
+// chose the sink in the metadata and the record.
+type routingSink struct {
+	mailbox.Intake
+	rule string
+}
+
+func (r routingSink) Deliver(ctx context.Context, m *mailbox.IntakeMessage) (mailbox.IntakeRecord, error) {
+	m.Metadata.Route = r.rule
+	rec, err := r.Intake.Deliver(ctx, m)
+	rec.Route = r.rule
+	return rec, err
+}
+
+// TestDelivererJournalsTheRoute: the rule that routed a delivery is in its
+// journal entry and in the entry's metadata.
+func TestDelivererJournalsTheRoute(t *testing.T) {
+	e := newEnv(t)
+	peer := newFakeMailbox()
+	peer.add("govapp_ok", true)
+	e.fetch(t, peer, "DE.BeBPo.erkelenz")
+	folder, root := e.folderIntake(t)
+	d := &mailbox.Deliverer{Store: e.store, Blobs: e.blobs, Sink: routingSink{folder, "lg-zivil"}, Now: e.clk.Now}
+	if _, err := d.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := e.store.GetByOSCIMessageID(ctx, mailbox.In, "DE.BeBPo.erkelenz", "govapp_ok")
+	evs, err := e.store.MessageEvents(ctx, m.ID)
+	if err != nil || len(evs) == 0 {
+		t.Fatal(evs, err)
+	}
+	last := evs[len(evs)-1]
+	if !strings.Contains(last.Detail, `"to":"delivered"`) || !strings.Contains(last.Detail, `"route":"lg-zivil"`) {
+		t.Fatalf("delivery entry %s", last.Detail)
+	}
+	meta, _ := os.ReadFile(filepath.Join(root, "govapp_ok", mailbox.FileMetadataJSON))
+	if !strings.Contains(string(meta), `"route": "lg-zivil"`) {
+		t.Fatalf("metadata.json lacks the route:\n%s", meta)
+	}
+}

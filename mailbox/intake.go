@@ -314,6 +314,9 @@ type IntakeMetadata struct {
 	SameContentAs           string         `json:"sameContentAs,omitempty" xml:"GleicherInhaltWie,omitempty"` // MessageId of an earlier message to the mailbox with the same documents
 	Notes                   NoteList       `json:"notes,omitempty" xml:"Hinweise"`                            // what the verification found unusual, no failure (German)
 	Documents               []DocumentMeta `json:"documents" xml:"Dokumente>Dokument"`
+	// Route names the routing rule that chose the intake ("default" when
+	// none matched); empty where nothing routed the entry.
+	Route string `json:"route,omitempty" xml:"Regel,omitempty"`
 }
 
 // NoteList is notes of the verification (German). In XML it is one

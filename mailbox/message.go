@@ -119,6 +119,9 @@ type IntakeRecord struct {
 	Location       string // directory name or the endpoint's reference
 	ManifestSHA256 string
 	DeliveredAt    time.Time
+	// Route is the routing rule that chose the sink; the engine journals
+	// it with the delivery ("" when nothing routed the message).
+	Route string
 }
 
 // Sentinel errors of the store and the engines.

@@ -26,6 +26,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/logging"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/routing"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
@@ -218,7 +219,10 @@ type MailboxConfig struct {
 	Cipher       KeystoreConfig     `yaml:"cipher"`
 	PollInterval time.Duration      `yaml:"poll_interval"`
 	Intake       string             `yaml:"intake"`
-	Card         BusinessCardConfig `yaml:"business_card"`
+	// Routes choose another intake than Intake (the default) for the
+	// messages they match; the first match wins (gateway/routing).
+	Routes []routing.Rule     `yaml:"routes"`
+	Card   BusinessCardConfig `yaml:"business_card"`
 	// SignatureAlgorithm signs this mailbox's orders (its transport
 	// signature, the VHN) and its content: rsa-sha256 (default, what the
 	// EGVP clients send), rsa-pss-sha256, rsa-sha512 or rsa-pss-sha512.
@@ -295,8 +299,8 @@ type BusinessCardConfig struct {
 // IntakeConfig is one eAkte intake sink.
 type IntakeConfig struct {
 	Name string            `yaml:"name"`
-	Type string            `yaml:"type"` // folder or http
-	Path string            `yaml:"path"` // folder
+	Type string            `yaml:"type"` // folder, http or xdomea
+	Path string            `yaml:"path"` // folder, xdomea
 	URL  string            `yaml:"url"`  // http
 	Auth SecretRef         `yaml:"token"`
 	Meta map[string]string `yaml:"headers"`
@@ -308,6 +312,8 @@ type IntakeConfig struct {
 	// 200 MB delivery gets about 17 minutes).
 	Timeout       time.Duration `yaml:"timeout"`
 	TimeoutPerMiB time.Duration `yaml:"timeout_per_mib"`
+	// XDomea configures an xdomea intake (type xdomea).
+	XDomea *XDomeaConfig `yaml:"xdomea"`
 }
 
 // OutgoingConfig is the watched folder for specialist applications.
@@ -519,6 +525,9 @@ func (c *Config) resolvePaths(base string) {
 	for i := range c.Intakes {
 		abs(&c.Intakes[i].Path)
 		abs(&c.Intakes[i].Auth.File)
+		if x := c.Intakes[i].XDomea; x != nil {
+			abs(&x.Confirmations)
+		}
 	}
 	if c.OutgoingFolder != nil {
 		abs(&c.OutgoingFolder.Path)

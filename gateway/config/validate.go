@@ -84,6 +84,7 @@ func (c *Config) Validate() error {
 		if m.Intake != "" && !intakes[m.Intake] {
 			p.add(key+".intake", "names no intake %q (defined: %s)", m.Intake, strings.Join(sortedKeys(intakes), ", "))
 		}
+		m.validateRoutes(&p, key, intakes)
 	}
 	if o := c.OutgoingFolder; o != nil {
 		if o.Path == "" {
@@ -347,8 +348,13 @@ func (in *IntakeConfig) validate(p *problems, key string) {
 		if in.Path != "" {
 			p.add(key+".path", "is for folder intakes only")
 		}
+	case "xdomea":
+		in.validateXDomea(p, key)
 	default:
-		p.add(key+".type", "must be folder or http, not %q", in.Type)
+		p.add(key+".type", "must be folder, http or xdomea, not %q", in.Type)
+	}
+	if in.XDomea != nil && in.Type != "xdomea" {
+		p.add(key+".xdomea", "is for xdomea intakes only")
 	}
 	if in.Auth.File != "" && in.Auth.Env != "" {
 		p.add(key+".token", "give file or env, not both")

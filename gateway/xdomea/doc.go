@@ -1,0 +1,35 @@
+// Package xdomea hands received messages to a records system in xdomea
+// (KoSIT, XÖV), the standard the IT-Planungsrat made binding for the
+// exchange of files between authorities, and reads its import
+// confirmations back.
+//
+// Messages: each received message becomes one Abgabe.Abgabe.0401 (xdomea
+// 3.0.0; 4.0.0 is refused while its schemas are not embedded, see
+// schema/README.md): a Vorgang with the subject and the recipient's case
+// number, one Dokument per delivered document (the sender's case number,
+// the sender), the Prüfprotokoll as a Dokument (HTML and XML), the
+// original OSCI message as a Dokument, and the gateway's intake metadata
+// in the Vorgang's AnwendungsspezifischeErweiterungXML. Intake writes it
+// with its primary files as {ProzessID}_Abgabe.Abgabe.0401.zip into a
+// folder the records system imports from. The records system answers
+// with Abgabe.ImportBestaetigen.0402 files in a folder the gateway
+// watches (Confirmations).
+//
+// Guarantee: Build returns only a message that libxml2's validator
+// (gateway/internal/xsd) found valid against the embedded official schema;
+// Intake writes nothing else. The ProzessID and every object ID derive
+// from the MessageId, so a repeated hand-over writes the same Abgabe; an
+// archive in place is complete (temporary name, fsync, rename, fsync of
+// the folder, all inside an os.Root). Intake is idempotent on the MessageId
+// as mailbox.Intake requires. A confirmation file is journaled once on
+// its message ("filed" or "filing_refused", with the ProzessID and the
+// file name) and then moved to erledigt/; one that is invalid or names no Abgabe of this gateway is
+// moved to fehlerhaft/ and logged, never dropped silently.
+//
+// Failure: a message that does not validate is ErrInvalid (a bug, never
+// retried into success); disk full is mailbox.ErrDiskFull; a damaged
+// archive in place is mailbox.ErrIntakeIncomplete, another message under
+// the same MessageId mailbox.ErrIntakeConflict. What the records system
+// needs to say and the gateway cannot know (the Dateiformat code list) is
+// configuration (Options); the gateway assumes no code.
+package xdomea

@@ -1,0 +1,5 @@
+package xdomea
+
+import "syscall"
+
+var errNoSpace error = syscall.ENOSPC
