@@ -103,7 +103,7 @@ type Daemon struct {
 	opt    DaemonOptions
 	log    *zap.Logger
 	store  mailbox.Store
-	blobs  *mailbox.Blobs
+	blobs  mailbox.BlobStore
 	book   *addressbook.Book
 	api    *api.Server
 	hs     *http.Server
