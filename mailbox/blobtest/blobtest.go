@@ -307,6 +307,9 @@ func testCrash(t *testing.T, h Harness) {
 	if h.Crash != nil {
 		h.Crash(s)
 	}
+	// The crashed process's writer is never used again; Abort at the end
+	// only hands back what it holds in this test process.
+	t.Cleanup(w.Abort)
 	s2 := open(0)
 	absent(t, s2, sum(b), "blob written but not committed before a crash")
 	ref := put(t, s2, b)
