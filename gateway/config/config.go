@@ -51,6 +51,7 @@ type Config struct {
 	Register       *RegisterConfig      `yaml:"register"`
 	EEB            EEBConfig            `yaml:"eeb"`
 	Store          StoreConfig          `yaml:"store"`
+	Blobs          BlobsConfig          `yaml:"blobs"`
 	Notify         *NotifyConfig        `yaml:"notify"`
 	// AllowGroupReadableSecrets accepts password and token files that the
 	// file's group may read (mode 0640, for a deployment where an
