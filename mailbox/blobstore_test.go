@@ -26,10 +26,3 @@ func folderHarness() blobtest.Harness {
 
 func TestBlobStoreConformanceFolder(t *testing.T) { blobtest.Run(t, folderHarness()) }
 
-func BenchmarkBlobStoreFolder(b *testing.B) {
-	blobs, err := mailbox.OpenBlobs(b.TempDir(), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	blobtest.Bench(b, blobs)
-}

@@ -457,7 +457,9 @@ func (s *Store) Collect(h string, writtenBefore time.Time, referenced func() (bo
 }
 
 // LockCollection takes the advisory lock of the collection, waiting.
-func (s *Store) LockCollection() (func(), error) { return s.lock(`SELECT true FROM pg_advisory_lock($1)`) }
+func (s *Store) LockCollection() (func(), error) {
+	return s.lock(`SELECT true FROM pg_advisory_lock($1)`)
+}
 
 // TryLockCollection takes it without waiting.
 func (s *Store) TryLockCollection() (func(), error) {

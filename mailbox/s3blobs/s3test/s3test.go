@@ -63,6 +63,10 @@ func Main(m *testing.M) int {
 	return code
 }
 
+// Stop stops the server if one was started, for a TestMain that runs
+// its tests through another package's Main (pgtest.Main).
+func Stop() { stop() }
+
 // Options returns the options of a store in a new bucket (created at
 // Open) with its own spool directory. It skips t when s3rver is missing,
 // and fails it under CI=true.
