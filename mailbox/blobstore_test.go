@@ -25,4 +25,3 @@ func folderHarness() blobtest.Harness {
 }
 
 func TestBlobStoreConformanceFolder(t *testing.T) { blobtest.Run(t, folderHarness()) }
-
