@@ -22,6 +22,10 @@ DEB_TOOLS := xmlsec1:xmlsec1 xmllint:libxml2-utils openssl:openssl java:default-
 # mailbox/postgres tests (pgtest) look for it; postgresql-common's wrappers
 # on PATH do not prove the server is installed.
 DEB_FILES := /usr/lib/postgresql/*/bin/postgres:postgresql
+# NPM_TOOLS are command:package pairs installed from the npm registry
+# under the machine's Node.js: s3rver (MIT) is the S3-compatible server
+# the mailbox/s3blobs tests (s3test) start.
+NPM_TOOLS := s3rver:s3rver@3.7.1
 
 # Packages whose tests rewrite their golden files with -update.
 GOLDEN_PKGS := ./osci/ ./osci/xmlsec/ ./osci/xmlenc/ ./osci/egvp/ ./osci/intermediary/ ./mailbox/ ./gateway/xjustiz/ ./gateway/courts/ ./gateway/evidence/
@@ -69,6 +73,12 @@ deps:
 	    echo "missing tools, install as root: apt-get install$$missing" >&2; exit 1; \
 	  fi; \
 	fi
+	@for t in $(NPM_TOOLS); do \
+	  cmd=$${t%%:*}; pkg=$${t##*:}; \
+	  command -v $$cmd >/dev/null 2>&1 && continue; \
+	  if ! command -v npm >/dev/null 2>&1; then echo "missing npm, install Node.js and npm for $$pkg" >&2; exit 1; fi; \
+	  echo "installing: $$pkg"; npm install --global --no-audit --no-fund $$pkg >/dev/null || exit 1; \
+	done
 
 test: deps
 	$(GO) test -race -count=1 ./...

@@ -106,7 +106,7 @@ type Daemon struct {
 	opt    DaemonOptions
 	log    *zap.Logger
 	store  mailbox.Store
-	blobs  *mailbox.Blobs
+	blobs  mailbox.BlobStore
 	book   *addressbook.Book
 	api    *api.Server
 	web    *webServer // nil without a web section
@@ -119,6 +119,8 @@ type Daemon struct {
 	rt     atomic.Pointer[runtimeConfig]
 	health *intermediaries.Registry // each intermediary's circuit, across reloads
 	reload sync.Mutex
+
+	closeBlobs func() // releases the blob store's connections
 
 	// Leases a failed send or intake round could not end (disk full),
 	// ended first by the next round.
@@ -283,7 +285,7 @@ func (d *Daemon) open(ctx context.Context, cfg *config.Config) error {
 		return fmt.Errorf("gateway: open store: %w", err)
 	}
 	d.store = st
-	if d.blobs, err = mailbox.OpenBlobs(filepath.Join(cfg.DataDir, "blobs"), nil); err != nil {
+	if d.blobs, d.closeBlobs, err = OpenBlobStore(ctx, cfg, d.opt.Now, d.opt.Getenv); err != nil {
 		d.closeStore()
 		return fmt.Errorf("gateway: open blobs: %w", err)
 	}
@@ -342,6 +344,10 @@ func (d *Daemon) closeStore() {
 			d.log.Error("closing the store", zap.Error(err))
 		}
 		d.store = nil
+	}
+	if d.closeBlobs != nil {
+		d.closeBlobs()
+		d.closeBlobs = nil
 	}
 	d.unlock()
 }

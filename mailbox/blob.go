@@ -87,10 +87,13 @@ func diskErr(op string, err error) error {
 // content with SHA-256 h lives at <root>/sha256/h[0:2]/h. Files are written
 // under <root>/tmp, fsync'd, renamed into place and the directory fsync'd,
 // so a committed blob survives a crash and a visible blob is complete.
+//
+// Blobs is the BlobStore of a single node (or of nodes sharing one POSIX
+// file system); Path, ReadBlobs and the backup are folder-only.
 type Blobs struct {
 	root     string
 	fs       FileSystem
-	MaxBytes int64 // limit per blob, checked while writing; 0 = 1 GiB
+	MaxBytes int64 // limit per blob, checked while writing; 0 = DefaultMaxBlobBytes
 }
 
 // OpenBlobs opens (creating) a blob store, removes the temporary files
@@ -100,7 +103,7 @@ func OpenBlobs(root string, fs FileSystem) (*Blobs, error) {
 	if fs == nil {
 		fs = OSFS{}
 	}
-	b := &Blobs{root: root, fs: fs, MaxBytes: 1 << 30}
+	b := &Blobs{root: root, fs: fs, MaxBytes: DefaultMaxBlobBytes}
 	for _, d := range []string{b.tmpDir(), filepath.Join(root, "sha256"), b.purgeDir()} {
 		if err := fs.MkdirAll(d); err != nil {
 			return nil, diskErr("create blob directory", err)
@@ -128,7 +131,7 @@ func OpenBlobs(root string, fs FileSystem) (*Blobs, error) {
 // that writes it (a backup): unlike OpenBlobs it creates, removes and
 // restores nothing.
 func ReadBlobs(root string) *Blobs {
-	return &Blobs{root: root, fs: OSFS{}, MaxBytes: 1 << 30}
+	return &Blobs{root: root, fs: OSFS{}, MaxBytes: DefaultMaxBlobBytes}
 }
 
 func (b *Blobs) tmpDir() string { return filepath.Join(b.root, "tmp") }
@@ -147,9 +150,8 @@ type BlobRef struct {
 	Size   int64
 }
 
-// BlobWriter is an open, uncommitted blob. Exactly one of Commit and Abort
-// ends it; Abort after Commit is a no-op, so `defer w.Abort()` is safe.
-type BlobWriter struct {
+// blobWriter is an open, uncommitted blob of the folder.
+type blobWriter struct {
 	b    *Blobs
 	f    WriteFile
 	h    hash.Hash
@@ -159,17 +161,17 @@ type BlobWriter struct {
 }
 
 // Begin starts a blob.
-func (b *Blobs) Begin() (*BlobWriter, error) {
+func (b *Blobs) Begin() (BlobWriter, error) {
 	f, err := b.fs.CreateTemp(b.tmpDir(), "blob-*.tmp")
 	if err != nil {
 		return nil, diskErr("create blob", err)
 	}
-	return &BlobWriter{b: b, f: f, h: sha256.New()}, nil
+	return &blobWriter{b: b, f: f, h: sha256.New()}, nil
 }
 
 // Write streams content. The first error sticks: later writes and Commit
 // return it.
-func (w *BlobWriter) Write(p []byte) (int, error) {
+func (w *blobWriter) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
@@ -178,7 +180,7 @@ func (w *BlobWriter) Write(p []byte) (int, error) {
 	}
 	max := w.b.MaxBytes
 	if max <= 0 {
-		max = 1 << 30
+		max = DefaultMaxBlobBytes
 	}
 	if w.n+int64(len(p)) > max {
 		w.err = fmt.Errorf("%w: blob exceeds %d bytes", ErrTooLarge, max)
@@ -200,7 +202,7 @@ func (w *BlobWriter) Write(p []byte) (int, error) {
 // Commit makes the blob durable and visible: fsync the file, close it,
 // rename it to its content address, fsync the directory. Only after Commit
 // returns nil may a database row refer to the blob.
-func (w *BlobWriter) Commit() (BlobRef, error) {
+func (w *blobWriter) Commit() (BlobRef, error) {
 	if w.done {
 		return BlobRef{}, ErrClosed
 	}
@@ -239,14 +241,14 @@ func (w *BlobWriter) Commit() (BlobRef, error) {
 	return ref, nil
 }
 
-func (w *BlobWriter) removeTemp(name string) {
+func (w *blobWriter) removeTemp(name string) {
 	w.done = true
 	_ = w.b.fs.Remove(name)
 }
 
 // Open reads back what was written so far, before Commit (a check that
 // must see the content before it is kept).
-func (w *BlobWriter) Open() (io.ReadCloser, error) {
+func (w *blobWriter) Open() (io.ReadCloser, error) {
 	if w.done {
 		return nil, ErrClosed
 	}
@@ -254,7 +256,7 @@ func (w *BlobWriter) Open() (io.ReadCloser, error) {
 }
 
 // Abort discards the blob and removes its temporary file.
-func (w *BlobWriter) Abort() {
+func (w *blobWriter) Abort() {
 	if w.done {
 		return
 	}
@@ -281,20 +283,7 @@ func (b *Blobs) ensureDir(dir string) error {
 }
 
 // Put stores all of r as one blob.
-func (b *Blobs) Put(r io.Reader) (BlobRef, error) {
-	w, err := b.Begin()
-	if err != nil {
-		return BlobRef{}, err
-	}
-	defer w.Abort()
-	if _, err := io.Copy(w, r); err != nil {
-		if w.err != nil {
-			return BlobRef{}, w.err
-		}
-		return BlobRef{}, fmt.Errorf("mailbox: read blob source: %w", err)
-	}
-	return w.Commit()
-}
+func (b *Blobs) Put(r io.Reader) (BlobRef, error) { return PutBlob(b, r) }
 
 // Open returns the content of a blob. It checks the name only; use Verify
 // to re-hash the content.
@@ -310,20 +299,19 @@ func (b *Blobs) Open(h string) (io.ReadCloser, error) {
 }
 
 // Verify re-hashes a blob and returns ErrBlobCorrupt when it does not match.
-func (b *Blobs) Verify(h string) error {
-	r, err := b.Open(h)
+func (b *Blobs) Verify(h string) error { return VerifyBlob(b, h) }
+
+// Stat returns the size of a blob; ErrBlobMissing when its file is not
+// there (or cannot be looked at).
+func (b *Blobs) Stat(h string) (int64, error) {
+	if !validHex(h) {
+		return 0, fmt.Errorf("%w: %q is not a SHA-256", ErrBlobMissing, h)
+	}
+	fi, err := b.fs.Stat(b.Path(h))
 	if err != nil {
-		return err
+		return 0, fmt.Errorf("%w: %s: %w", ErrBlobMissing, h, err)
 	}
-	defer r.Close()
-	s := sha256.New()
-	if _, err := io.Copy(s, r); err != nil {
-		return fmt.Errorf("mailbox: read blob %s: %w", h, err)
-	}
-	if got := hex.EncodeToString(s.Sum(nil)); got != h {
-		return fmt.Errorf("%w: %s hashes to %s", ErrBlobCorrupt, h, got)
-	}
-	return nil
+	return fi.Size(), nil
 }
 
 func validHex(h string) bool {

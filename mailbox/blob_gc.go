@@ -61,41 +61,33 @@ func (b *Blobs) putBack(h string) error {
 	return nil
 }
 
-// collectOutcome is what collect did with one blob of the garbage list.
-type collectOutcome int
+var _ BlobStore = (*Blobs)(nil)
 
-const (
-	collectRemoved    collectOutcome = iota // the file is removed
-	collectGone                             // there was no file
-	collectRecent                           // written within the grace period (or restored by another process): left for the next run
-	collectReferenced                       // a document refers to it again: left in place
-)
-
-// collect removes the file of blob h if it was last written before
+// Collect removes the file of blob h if it was last written before
 // writtenBefore and referenced, asked once the file is moved aside,
 // reports no reference. It returns the bytes removed.
-func (b *Blobs) collect(h string, writtenBefore time.Time, referenced func() (bool, error)) (collectOutcome, int64, error) {
+func (b *Blobs) Collect(h string, writtenBefore time.Time, referenced func() (bool, error)) (CollectOutcome, int64, error) {
 	if !validHex(h) {
-		return collectGone, 0, nil
+		return CollectGone, 0, nil
 	}
 	path := b.Path(h)
 	fi, err := b.fs.Stat(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return collectGone, 0, nil
+		return CollectGone, 0, nil
 	case err != nil:
 		return 0, 0, diskErr("stat blob", err)
 	case !fi.ModTime().Before(writtenBefore):
-		return collectRecent, 0, nil
+		return CollectRecent, 0, nil
 	}
 	aside := filepath.Join(b.purgeDir(), h)
 	if err := b.fs.Rename(path, aside); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return collectGone, 0, nil
+			return CollectGone, 0, nil
 		}
 		return 0, 0, diskErr("move blob aside", err)
 	}
-	keep := func(o collectOutcome, cause error) (collectOutcome, int64, error) {
+	keep := func(o CollectOutcome, cause error) (CollectOutcome, int64, error) {
 		if err := b.putBack(h); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return 0, 0, errors.Join(cause, err)
 		}
@@ -104,29 +96,29 @@ func (b *Blobs) collect(h string, writtenBefore time.Time, referenced func() (bo
 	fi, err = b.fs.Stat(aside)
 	switch {
 	case errors.Is(err, os.ErrNotExist): // another process put it back
-		return collectRecent, 0, nil
+		return CollectRecent, 0, nil
 	case err != nil:
 		return keep(0, diskErr("stat blob", err))
 	case !fi.ModTime().Before(writtenBefore): // a Put between the Stat and the rename
-		return keep(collectRecent, nil)
+		return keep(CollectRecent, nil)
 	}
 	ref, err := referenced()
 	if err != nil {
 		return keep(0, err)
 	}
 	if ref {
-		return keep(collectReferenced, nil)
+		return keep(CollectReferenced, nil)
 	}
 	if err := b.fs.Remove(aside); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return collectRecent, 0, nil
+			return CollectRecent, 0, nil
 		}
 		return keep(0, diskErr("remove blob", err))
 	}
 	if err := errors.Join(b.fs.SyncDir(b.purgeDir()), b.fs.SyncDir(filepath.Dir(path))); err != nil {
 		return 0, 0, diskErr("fsync blob directory", err)
 	}
-	return collectRemoved, fi.Size(), nil
+	return CollectRemoved, fi.Size(), nil
 }
 
 // ErrCollectionBusy is returned by TryLockCollection while another process

@@ -22,7 +22,7 @@ type CheckReport struct {
 // recorded hash, unless retention removed it from a finished message; a
 // message past queued has a MessageId; a delivered one
 // has an intake record. It reads only and works beside a running gateway.
-func Check(ctx context.Context, st Store, blobs *Blobs) (CheckReport, error) {
+func Check(ctx context.Context, st Store, blobs BlobStore) (CheckReport, error) {
 	var r CheckReport
 	var err error
 	if r.Journal, err = VerifyJournal(ctx, st); err != nil {
@@ -56,7 +56,7 @@ func Check(ctx context.Context, st Store, blobs *Blobs) (CheckReport, error) {
 	return r, nil
 }
 
-func checkMessage(ctx context.Context, st Store, blobs *Blobs, m Message, docs *int) []string {
+func checkMessage(ctx context.Context, st Store, blobs BlobStore, m Message, docs *int) []string {
 	var p []string
 	bad := func(format string, a ...any) {
 		p = append(p, fmt.Sprintf("message %d: ", m.ID)+fmt.Sprintf(format, a...))

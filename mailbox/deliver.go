@@ -14,7 +14,7 @@ import (
 // verified ones to the eAkte intake (intake_pending → delivered).
 type Deliverer struct {
 	Store  Store
-	Blobs  *Blobs
+	Blobs  BlobStore
 	Sink   Intake
 	Policy RetryPolicy // default DefaultIntakePolicy: retried forever
 	Owner  string
@@ -103,13 +103,13 @@ func (d *Deliverer) process(ctx context.Context, m Message) error {
 }
 
 // BuildIntakeMessage assembles what a sink hands over for message m.
-func BuildIntakeMessage(m Message, meta IncomingMeta, card ProcessCard, blobs *Blobs) (*IntakeMessage, error) {
+func BuildIntakeMessage(m Message, meta IncomingMeta, card ProcessCard, blobs BlobStore) (*IntakeMessage, error) {
 	im := &IntakeMessage{Report: meta.Report}
 	var names []string
 	var docs []Document
 	for _, doc := range m.Documents {
 		if doc.Role == RoleOriginal {
-			im.Original = blobs.file(doc)
+			im.Original = blobFile(blobs, doc)
 			continue
 		}
 		docs = append(docs, doc)
@@ -130,7 +130,7 @@ func BuildIntakeMessage(m Message, meta IncomingMeta, card ProcessCard, blobs *B
 		md.Sender.Claimed.SafeID = m.Sender
 	}
 	for i, safe := range UniqueFileNames(names) {
-		f := blobs.file(docs[i])
+		f := blobFile(blobs, docs[i])
 		f.FileName = safe
 		im.Documents = append(im.Documents, f)
 		signed, how, by := meta.Report.DocumentSignature(f.OriginalName)

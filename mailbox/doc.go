@@ -101,6 +101,12 @@
 //     stay as tombstones so a MessageId is never reused; their blobs are
 //     not yet garbage-collected.
 //
+// Blobs are kept by a BlobStore: the folder Blobs here, PostgreSQL
+// (mailbox/pgblobs) or an S3-compatible object store (mailbox/s3blobs),
+// all held to one contract by the conformance suite mailbox/blobtest;
+// docs/scale.md says which to use at what size. Path, ReadBlobs and the
+// backup are the folder's alone.
+//
 // Temporary files of interrupted blob writes are removed by OpenBlobs,
 // blob files a garbage collection had moved aside are put back by it, and
 // unfinished intake entries are removed by NewFolderIntake.

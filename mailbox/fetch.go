@@ -70,7 +70,7 @@ type IncomingDocument struct {
 // Fetcher is the fetch engine.
 type Fetcher struct {
 	Store Store
-	Blobs *Blobs
+	Blobs BlobStore
 	// Open starts an explicit dialog for one of our mailboxes.
 	Open  func(ctx context.Context, mailbox string) (Session, error)
 	Limit int // deliveries per dialog; default 100
@@ -385,7 +385,7 @@ func (f *Fetcher) persist(ctx context.Context, mailbox string, d *Delivery, now,
 
 // readDelivery commits the documents of d as blobs and returns the row
 // that stores them beside the original orig.
-func readDelivery(blobs *Blobs, d *Delivery, orig Document, now time.Time) (NewIncoming, error) {
+func readDelivery(blobs BlobStore, d *Delivery, orig Document, now time.Time) (NewIncoming, error) {
 	docs := []Document{orig}
 	for _, doc := range d.Documents {
 		stored, err := putPart(blobs, Part(doc))

@@ -72,7 +72,7 @@ type Reprocessor interface {
 // new reason. Both outcomes are journaled ("reread") with actor. Releasing
 // a parked delivery unread is OpRequeue: the intake then receives the
 // original and the reason in the Prüfprotokoll.
-func Reprocess(ctx context.Context, st Store, blobs *Blobs, r Reprocessor, id int64, actor string, now time.Time) (Message, error) {
+func Reprocess(ctx context.Context, st Store, blobs BlobStore, r Reprocessor, id int64, actor string, now time.Time) (Message, error) {
 	m, err := st.Get(ctx, id)
 	if err != nil {
 		return Message{}, err

@@ -29,7 +29,7 @@ const DefaultRetentionGrace = 24 * time.Hour
 // marked, their blobs stay on the garbage list until their files are gone.
 type Retention struct {
 	Store Store
-	Blobs *Blobs
+	Blobs BlobStore
 	Rules []RetentionRule
 	Grace time.Duration // default DefaultRetentionGrace
 	Limit int           // messages per Purge call; default 100
@@ -112,7 +112,7 @@ type GarbageReport struct {
 // left unpurged refers to, and journals what it removed
 // ("blobs_removed"). It takes the collection lock without waiting: while
 // a backup holds it, it removes nothing and reports Busy.
-func CollectGarbage(ctx context.Context, st Store, b *Blobs, writtenBefore time.Time) (GarbageReport, error) {
+func CollectGarbage(ctx context.Context, st Store, b BlobStore, writtenBefore time.Time) (GarbageReport, error) {
 	var rep GarbageReport
 	unlock, err := b.TryLockCollection()
 	if errors.Is(err, ErrCollectionBusy) {
@@ -132,21 +132,21 @@ func CollectGarbage(ctx context.Context, st Store, b *Blobs, writtenBefore time.
 		after = page[len(page)-1]
 		var forget []string
 		for _, h := range page {
-			out, n, err := b.collect(h, writtenBefore, func() (bool, error) { return st.BlobReferenced(ctx, h) })
+			out, n, err := b.Collect(h, writtenBefore, func() (bool, error) { return st.BlobReferenced(ctx, h) })
 			if err != nil {
 				return rep, errors.Join(err, st.ForgetBlobGarbage(ctx, forget), journalRemoved(ctx, st, rep))
 			}
 			switch out {
-			case collectRemoved:
+			case CollectRemoved:
 				rep.Removed++
 				rep.Freed += n
 				forget = append(forget, h)
-			case collectGone:
+			case CollectGone:
 				forget = append(forget, h)
-			case collectReferenced:
+			case CollectReferenced:
 				rep.Referenced++
 				forget = append(forget, h)
-			case collectRecent:
+			case CollectRecent:
 				rep.Deferred++
 			}
 		}

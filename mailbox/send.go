@@ -36,7 +36,7 @@ type OutgoingDelivery struct {
 // them along queued → id_assigned → sending → sent → confirmed.
 type Sender struct {
 	Store Store
-	Blobs *Blobs
+	Blobs BlobStore
 	// Transport returns the transport for a message: the one of its
 	// mailbox, towards the intermediary its recipient lives at.
 	Transport func(m Message) (Transport, error)
@@ -273,16 +273,16 @@ func ignoreLost(err error) error {
 func (s *Sender) delivery(m Message) (*OutgoingDelivery, error) {
 	d := &OutgoingDelivery{MessageID: m.OSCIMessageID, Mailbox: m.Mailbox, Recipient: m.Recipient, Subject: m.Subject, Meta: m.Meta}
 	for _, doc := range m.Documents {
-		if _, err := s.Blobs.fs.Stat(s.Blobs.Path(doc.SHA256)); err != nil {
+		if _, err := s.Blobs.Stat(doc.SHA256); err != nil {
 			return nil, fmt.Errorf("%w: %s of message %d", ErrBlobMissing, doc.Name, m.ID)
 		}
-		d.Documents = append(d.Documents, s.Blobs.file(doc))
+		d.Documents = append(d.Documents, blobFile(s.Blobs, doc))
 	}
 	return d, nil
 }
 
 // file describes a stored document for reading.
-func (b *Blobs) file(doc Document) IntakeFile {
+func blobFile(b BlobStore, doc Document) IntakeFile {
 	h := doc.SHA256
 	return IntakeFile{FileName: doc.Name, OriginalName: doc.Name, ContentType: doc.ContentType, Size: doc.Size, SHA256: h,
 		Open: func() (io.ReadCloser, error) { return b.Open(h) }}

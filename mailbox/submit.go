@@ -20,7 +20,7 @@ type Part struct {
 // and leaves no row (blobs already committed stay and are shared by
 // content with any later try).
 // n carries everything but the documents, which Submit fills in from parts.
-func Submit(ctx context.Context, st Store, blobs *Blobs, n NewOutgoing, parts []Part) (Message, error) {
+func Submit(ctx context.Context, st Store, blobs BlobStore, n NewOutgoing, parts []Part) (Message, error) {
 	docs := make([]Document, 0, len(parts))
 	for _, p := range parts {
 		if err := ctx.Err(); err != nil {
@@ -38,7 +38,7 @@ func Submit(ctx context.Context, st Store, blobs *Blobs, n NewOutgoing, parts []
 
 // putPart commits the body of p as a blob and returns the document that
 // names it, outgoing or incoming alike.
-func putPart(blobs *Blobs, p Part) (Document, error) {
+func putPart(blobs BlobStore, p Part) (Document, error) {
 	ref, err := blobs.Put(p.Body)
 	if err != nil {
 		return Document{}, err

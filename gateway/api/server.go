@@ -110,7 +110,7 @@ func (l Limits) withDefaults() Limits {
 // Deps is everything the admin API needs; the daemon builds it.
 type Deps struct {
 	Store       mailbox.Store
-	Blobs       *mailbox.Blobs
+	Blobs       mailbox.BlobStore
 	AddressBook *addressbook.Book
 	// DataDir is the gateway's data directory; the readiness write probe
 	// runs in it.

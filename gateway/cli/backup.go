@@ -59,6 +59,12 @@ func runBackup(env *Env, fs *flag.FlagSet, args []string) error {
 			return err
 		}
 		dataDir, book = cfg.DataDir, cfg.AddressBookPath()
+		if cfg.Blobs.Kind != config.BlobsFolder {
+			// backup copies the folder data_dir/blobs; blobs kept in
+			// PostgreSQL or S3 are backed up with the database's or the
+			// bucket's own means.
+			return fmt.Errorf("backup: blobs of kind %s are not in data_dir; back them up with the database's or the object store's own tools", cfg.Blobs.Kind)
+		}
 	default:
 		book = filepath.Join(dataDir, config.AddressBookFile)
 	}

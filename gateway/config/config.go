@@ -52,6 +52,7 @@ type Config struct {
 	Register       *RegisterConfig      `yaml:"register"`
 	EEB            EEBConfig            `yaml:"eeb"`
 	Store          StoreConfig          `yaml:"store"`
+	Blobs          BlobsConfig          `yaml:"blobs"`
 	Notify         *NotifyConfig        `yaml:"notify"`
 	// Web serves the clerks' web application; nil: none.
 	Web *WebConfig `yaml:"web"`

@@ -36,6 +36,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateLog(&p)
 	c.Store.validate(&p)
+	c.Blobs.validate(&p, c)
 	c.API.validate(&p)
 	c.Trust.validate(&p)
 	intakes := map[string]bool{}

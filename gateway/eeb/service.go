@@ -27,7 +27,7 @@ const DefaultOverdueAfter = 3 * 24 * time.Hour
 type Config struct {
 	Tasks Store
 	Mail  mailbox.Store
-	Blobs *mailbox.Blobs
+	Blobs mailbox.BlobStore
 	Codec *xjustiz.Codec
 	// Submitter queues the answers; nil: tasks can be read, not answered.
 	Submitter *submit.Submitter

@@ -124,7 +124,7 @@ type JournalEntry struct {
 // Sources are what a bundle is built from.
 type Sources struct {
 	Mail  mailbox.Store
-	Blobs *mailbox.Blobs
+	Blobs mailbox.BlobStore
 	Codec *xjustiz.Codec
 	// Replies are the eEB answers recorded on a message (the eEB task
 	// store); nil: none shown.
@@ -200,7 +200,7 @@ const maxRecordBytes = 4 << 20
 
 // readVerified re-hashes a stored document and returns its content when
 // it may be the XJustiz record.
-func readVerified(blobs *mailbox.Blobs, d mailbox.Document) ([]byte, error) {
+func readVerified(blobs mailbox.BlobStore, d mailbox.Document) ([]byte, error) {
 	if err := blobs.Verify(d.SHA256); err != nil {
 		return nil, err
 	}

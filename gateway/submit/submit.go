@@ -141,7 +141,7 @@ func (l Limits) WithDefaults() Limits {
 // documents into the blob store, idempotency, enqueue.
 type Submitter struct {
 	store     mailbox.Store
-	blobs     *mailbox.Blobs
+	blobs     mailbox.BlobStore
 	book      *addressbook.Book
 	mailboxes []string
 	senders   map[string]string
@@ -155,7 +155,7 @@ type Submitter struct {
 // Config wires a Submitter.
 type Config struct {
 	Store       mailbox.Store
-	Blobs       *mailbox.Blobs
+	Blobs       mailbox.BlobStore
 	AddressBook *addressbook.Book
 	Mailboxes   []string // our mailbox names; the first is the default
 	// Senders names each mailbox's organisation as an XJustiz record's
@@ -366,7 +366,7 @@ func (s *Submitter) courtEntry(req MessageRequest) (addressbook.Recipient, error
 // as unreferenced content-addressed files, as with mailbox.Submit.
 type Draft struct {
 	s       *Submitter
-	writers []*mailbox.BlobWriter
+	writers []mailbox.BlobWriter
 	docs    []mailbox.Document
 	names   map[string]int
 	total   int64
