@@ -55,7 +55,7 @@ func (l Limits) withDefaults() Limits {
 // Config is everything the application needs; the daemon builds it.
 type Config struct {
 	Store mailbox.Store
-	Blobs *mailbox.Blobs
+	Blobs mailbox.BlobStore
 	Book  *addressbook.Book
 	// Submitter is the one submission path (the API's, api.Server.Submitter).
 	Submitter *submit.Submitter
