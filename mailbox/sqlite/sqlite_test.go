@@ -300,7 +300,18 @@ func TestSnapshotWhileWriting(t *testing.T) {
 			s.Enqueue(ctx, mailbox.NewOutgoing{Mailbox: "mb", Recipient: "r", Documents: []mailbox.Document{{Role: mailbox.RoleDocument, Name: "a.pdf", SHA256: strings.Repeat("ab", 32), Size: 1}}})
 		}
 	}()
-	time.Sleep(50 * time.Millisecond)
+	// The snapshot is taken while the writer runs, once it has committed
+	// (on a loaded machine that can take longer than any fixed pause).
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		ms, err := s.List(ctx, mailbox.Filter{Direction: mailbox.Out, Limit: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ms) >= 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	cp := filepath.Join(t.TempDir(), "copy.db")
 	info, err := Snapshot(ctx, filepath.Join(dir, FileName), cp)
 	close(stop)
