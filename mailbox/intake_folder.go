@@ -33,8 +33,17 @@ type FolderIntake struct {
 	Now  func() time.Time // default time.Now
 }
 
+// StaleTempAge is how old a temporary entry directory must be before a
+// starting gateway removes it as the leftover of a hand-over cut short:
+// far longer than any hand-over runs, so that a gateway sharing the folder
+// never loses the entry it is writing to another's start (the directory's
+// time moves with every file written into it).
+const StaleTempAge = 6 * time.Hour
+
 // NewFolderIntake creates Root if needed and removes the temporary
-// directories of hand-overs cut short by a crash.
+// directories of hand-overs cut short by a crash, once they are older than
+// StaleTempAge (a younger one may be another gateway's, writing now; it is
+// hidden from consumers by its leading dot either way).
 func NewFolderIntake(root string, fs FileSystem, now func() time.Time) (*FolderIntake, error) {
 	f := &FolderIntake{Root: root, FS: fs, Now: now}
 	if f.FS == nil {
@@ -51,10 +60,16 @@ func NewFolderIntake(root string, fs FileSystem, now func() time.Time) (*FolderI
 		return nil, diskErr("list intake folder", err)
 	}
 	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), ".tmp-") {
-			if err := f.FS.RemoveAll(filepath.Join(root, e.Name())); err != nil {
-				return nil, diskErr("remove stale intake entry", err)
-			}
+		if !strings.HasPrefix(e.Name(), ".tmp-") {
+			continue
+		}
+		p := filepath.Join(root, e.Name())
+		fi, err := f.FS.Stat(p)
+		if err != nil || f.Now().Sub(fi.ModTime()) < StaleTempAge {
+			continue
+		}
+		if err := f.FS.RemoveAll(p); err != nil {
+			return nil, diskErr("remove stale intake entry", err)
 		}
 	}
 	return f, nil

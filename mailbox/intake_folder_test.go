@@ -161,14 +161,33 @@ func TestFolderIntakeFaults(t *testing.T) {
 	}
 }
 
+// TestFolderIntakeCleansCrashedEntries: a starting gateway removes the
+// leftover of a hand-over cut short, but not a temporary entry young
+// enough to be another gateway's that shares the folder and is writing it
+// now (removing it under that gateway left an empty entry recorded as
+// delivered).
 func TestFolderIntakeCleansCrashedEntries(t *testing.T) {
 	root := t.TempDir()
 	stale := filepath.Join(root, ".tmp-govapp_1-123")
-	os.MkdirAll(filepath.Join(stale, "dokumente"), 0o750)
-	os.WriteFile(filepath.Join(stale, "dokumente", "half.pdf"), []byte("%PDF"), 0o600)
+	fresh := filepath.Join(root, ".tmp-govapp_2-456")
+	for _, d := range []string{stale, fresh} {
+		os.MkdirAll(filepath.Join(d, "dokumente"), 0o750)
+		os.WriteFile(filepath.Join(d, "dokumente", "half.pdf"), []byte("%PDF"), 0o600)
+	}
+	old := g0.Add(-StaleTempAge - time.Minute) // the intake's clock is g0
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	recent := g0.Add(-time.Minute)
+	if err := os.Chtimes(fresh, recent, recent); err != nil {
+		t.Fatal(err)
+	}
 	newFolder(t, root, nil)
 	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("stale entry still there: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(fresh, "dokumente", "half.pdf")); err != nil {
+		t.Fatalf("another gateway's entry in progress was removed: %v", err)
 	}
 }
 
