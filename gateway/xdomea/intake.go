@@ -73,12 +73,18 @@ func NewIntake(name, dir string, opt Options, now func() time.Time) (*Intake, er
 		root.Close()
 		return nil, err
 	}
+	// Only leftovers older than any hand-over: a younger one may be
+	// another gateway's that shares the folder and is writing it now.
 	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), ".tmp-") {
-			if err := root.Remove(e.Name()); err != nil {
-				root.Close()
-				return nil, fmt.Errorf("xdomea: remove stale %s: %w", e.Name(), err)
-			}
+		if !strings.HasPrefix(e.Name(), ".tmp-") {
+			continue
+		}
+		if fi, err := e.Info(); err != nil || now().Sub(fi.ModTime()) < mailbox.StaleTempAge {
+			continue
+		}
+		if err := root.Remove(e.Name()); err != nil {
+			root.Close()
+			return nil, fmt.Errorf("xdomea: remove stale %s: %w", e.Name(), err)
 		}
 	}
 	return &Intake{name: name, root: root, opt: opt, now: now}, nil

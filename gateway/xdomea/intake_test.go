@@ -31,9 +31,16 @@ func TestIntakeWritesCompleteArchiveOnce(t *testing.T) {
 	dir := t.TempDir()
 	os.MkdirAll(dir, 0o750)
 	os.WriteFile(filepath.Join(dir, ".tmp-crashed-1"), []byte("half"), 0o600)
+	os.WriteFile(filepath.Join(dir, ".tmp-writing-2"), []byte("half"), 0o600)
+	old, recent := t0.Add(-mailbox.StaleTempAge-time.Minute), t0.Add(-time.Minute)
+	os.Chtimes(filepath.Join(dir, ".tmp-crashed-1"), old, old)
+	os.Chtimes(filepath.Join(dir, ".tmp-writing-2"), recent, recent)
 	x := newIntake(t, dir)
 	if _, err := os.Stat(filepath.Join(dir, ".tmp-crashed-1")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("stale temporary file kept: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".tmp-writing-2")); err != nil {
+		t.Fatalf("another gateway's archive in progress was removed: %v", err)
 	}
 	im := sample()
 	rec, err := x.Deliver(ctx, im)
