@@ -82,7 +82,7 @@ func TestIntakeWritesCompleteArchiveOnce(t *testing.T) {
 		t.Fatalf("repeat: %+v %v", rec2, err)
 	}
 	ents, _ := os.ReadDir(dir)
-	if len(ents) != 2 { // the archive and the index folder
+	if len(ents) != 3 { // the archive, the index folder and the other gateway's archive in progress
 		t.Fatalf("folder holds %d entries", len(ents))
 	}
 }
