@@ -140,6 +140,17 @@ func (d *Daemon) fetchRound(ctx context.Context, name string) (bool, error) {
 	if !ok {
 		return false, nil
 	}
+	if l, ok := d.store.(dialogLocker); ok {
+		unlock, ok, err := l.TryLockDialog(ctx, mb.cfg.SafeID)
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			d.log.Debug("poll skipped: another gateway holds the mailbox's dialog", zap.String(logging.KeyMailbox, name))
+			return false, nil
+		}
+		defer unlock()
+	}
 	f := &mailbox.Fetcher{Store: d.store, Blobs: d.blobs, Limit: fetchLimit, Now: d.opt.Now,
 		Open: func(ctx context.Context, _ string) (mailbox.Session, error) { return mb.endpoint.OpenSession(ctx) }}
 	start := d.opt.Now()
@@ -172,6 +183,13 @@ func (d *Daemon) fetchRound(ctx context.Context, name string) (bool, error) {
 	}
 	log.Debug("poll ok", zap.Int("stored", res.Stored))
 	return res.More(), nil
+}
+
+// dialogLocker is a store shared by several gateways (PostgreSQL): one
+// of them at a time holds a mailbox's fetch dialog (see
+// postgres.Store.TryLockDialog).
+type dialogLocker interface {
+	TryLockDialog(ctx context.Context, mailbox string) (unlock func(), ok bool, err error)
 }
 
 // logFetchNotice writes the line of a fetch notice. A parked delivery is
