@@ -120,13 +120,13 @@ func (d *Daemon) sendRound(ctx context.Context) (bool, error) {
 	sc := rt.cfg.Sending
 	s := &mailbox.Sender{Store: d.store, Blobs: d.blobs, Transport: d.transport(rt), Lane: lane(rt),
 		Confirm: mailbox.RetryPolicy{Initial: sc.ConfirmFirst, Factor: 2, Max: sc.ConfirmMax, Lifetime: sc.ConfirmFor, Jitter: mailbox.EqualJitter},
-		Owner:   d.owner + "/send", Now: d.opt.Now, Rand: d.opt.Rand, Stale: &d.sendStale}
+		Lease:   rt.cfg.Leases.Send, Owner: d.owner + "/send", Now: d.opt.Now, Rand: d.opt.Rand, Stale: &d.sendStale}
 	n, err := s.RunOnce(ctx)
 	return n > 0, err
 }
 
 func (d *Daemon) deliverRound(ctx context.Context) (bool, error) {
-	dl := &mailbox.Deliverer{Store: d.store, Blobs: d.blobs, Sink: intakeRouter{current: d.current},
+	dl := &mailbox.Deliverer{Store: d.store, Blobs: d.blobs, Sink: intakeRouter{current: d.current}, Lease: d.current().cfg.Leases.Intake,
 		Owner: d.owner + "/intake", Now: d.opt.Now, Rand: d.opt.Rand, Stale: &d.deliverStale}
 	n, err := dl.RunOnce(ctx)
 	return n > 0, err

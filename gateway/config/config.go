@@ -51,6 +51,7 @@ type Config struct {
 	Register       *RegisterConfig      `yaml:"register"`
 	EEB            EEBConfig            `yaml:"eeb"`
 	Store          StoreConfig          `yaml:"store"`
+	Leases         LeaseConfig          `yaml:"leases"`
 	Notify         *NotifyConfig        `yaml:"notify"`
 	// AllowGroupReadableSecrets accepts password and token files that the
 	// file's group may read (mode 0640, for a deployment where an
@@ -473,6 +474,7 @@ func (c *Config) applyDefaults() {
 	if c.Sending.ConfirmFor == 0 {
 		c.Sending.ConfirmFor = DefaultConfirmFor
 	}
+	c.Leases.applyDefaults()
 	if c.OutgoingFolder != nil && c.OutgoingFolder.Interval == 0 {
 		c.OutgoingFolder.Interval = 5 * time.Second
 	}
