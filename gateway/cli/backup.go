@@ -58,9 +58,15 @@ func runBackup(env *Env, fs *flag.FlagSet, args []string) error {
 		if err != nil {
 			return err
 		}
+		if cfg.Store.Kind == config.StorePostgres {
+			return errBackupPostgres
+		}
 		dataDir, book = cfg.DataDir, cfg.AddressBookPath()
 	default:
 		book = filepath.Join(dataDir, config.AddressBookFile)
+	}
+	if isPostgresDataDir(dataDir) {
+		return errBackupPostgres
 	}
 	man, err := backup(context.Background(), dataDir, book, fs.Arg(0), time.Now)
 	if err != nil {
