@@ -358,7 +358,6 @@ func runCrashPG(o options) int {
 			}
 			pausedUntil = time.Now().Add(pauseFor)
 			logf("crash-pg: SIGSTOP %s for %s (lease %s), holding %d live leases", paused.name(), pauseFor, pgLease, len(heldAtPause))
-			continue
 		}
 		var victims []*pgNode
 		for _, n := range pc.nodes {
