@@ -131,9 +131,6 @@ type omEnv struct {
 	root   string
 }
 
-// omOpener opens a gateway's store in its directory dir.
-type omOpener func(t *testing.T, dir string, now func() time.Time) mailbox.Store
-
 // omSQLite is the embedded store, one file per gateway.
 func omSQLite(t *testing.T, dir string, now func() time.Time) mailbox.Store {
 	t.Helper()

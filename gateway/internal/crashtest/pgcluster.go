@@ -87,7 +87,7 @@ func newPGCluster(bin, dir string, nodes int) (*pgCluster, error) {
 			return nil, err
 		}
 		n.apiURL = "http://" + addr
-		if err := os.MkdirAll(n.dataDir, 0o700); err == nil {
+		if err = os.MkdirAll(n.dataDir, 0o700); err == nil {
 			err = os.Symlink(pc.blobs, filepath.Join(n.dataDir, "blobs"))
 		}
 		if err == nil {
