@@ -14,6 +14,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/logging"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/metrics"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/postgres"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
 )
 
@@ -191,6 +192,10 @@ func (d *Daemon) fetchRound(ctx context.Context, name string) (bool, error) {
 type dialogLocker interface {
 	TryLockDialog(ctx context.Context, mailbox string) (unlock func(), ok bool, err error)
 }
+
+// The PostgreSQL store must keep offering the lock: were its signature to
+// drift, the type assertion in fetchRound would silently skip it.
+var _ dialogLocker = (*postgres.Store)(nil)
 
 // logFetchNotice writes the line of a fetch notice. A parked delivery is
 // a quarantined message whose one line the business event log writes
