@@ -30,7 +30,7 @@ NPM_TOOLS := s3rver:s3rver@3.7.1
 # Packages whose tests rewrite their golden files with -update.
 GOLDEN_PKGS := ./osci/ ./osci/xmlsec/ ./osci/xmlenc/ ./osci/egvp/ ./osci/intermediary/ ./mailbox/ ./gateway/xjustiz/ ./gateway/courts/ ./gateway/evidence/
 
-.PHONY: all run build test test-short lint bench fuzz crash testdata testdata-pki testdata-check clean deps help deb image
+.PHONY: all run build test test-short lint bench fuzz crash crash-pg testdata testdata-pki testdata-check clean deps help deb image
 
 all: build
 
@@ -44,6 +44,7 @@ help:
 	@echo "make bench     benchmarks, with xmlsec1/openssl/sha256sum references"
 	@echo "make fuzz      run every fuzz target for FUZZTIME (default $(FUZZTIME))"
 	@echo "make crash     kill -9 crash test of the real binary"
+	@echo "make crash-pg  kill -9 and SIGSTOP test of three gateways on one PostgreSQL database"
 	@echo "make testdata  regenerate every golden file (transcripts, intake entries, C14N, fuzz seeds)"
 	@echo "make testdata-pki   issue a new test PKI, then regenerate the golden files"
 	@echo "make testdata-check regenerate the golden files and fail if any differs from the committed one"
@@ -107,6 +108,9 @@ fuzz:
 
 crash: build
 	@if [ -x testdata/crash/run.sh ]; then testdata/crash/run.sh ./$(BIN); else echo "no crash test yet"; fi
+
+crash-pg: build
+	$(GO) run ./gateway/internal/crashtest crash-pg -bin ./$(BIN) -n $${CRASH_PG_N:-500} -kills $${CRASH_PG_KILLS:-40} $${CRASH_ARGS:-}
 
 testdata: deps
 	$(GO) test -count=1 $(GOLDEN_PKGS) -update

@@ -14,6 +14,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/logging"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/metrics"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/postgres"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
 )
 
@@ -121,13 +122,13 @@ func (d *Daemon) sendRound(ctx context.Context) (bool, error) {
 	sc := rt.cfg.Sending
 	s := &mailbox.Sender{Store: d.store, Blobs: d.blobs, Transport: d.transport(rt), Lane: lane(rt),
 		Confirm: mailbox.RetryPolicy{Initial: sc.ConfirmFirst, Factor: 2, Max: sc.ConfirmMax, Lifetime: sc.ConfirmFor, Jitter: mailbox.EqualJitter},
-		Owner:   d.owner + "/send", Now: d.opt.Now, Rand: d.opt.Rand, Stale: &d.sendStale}
+		Lease:   rt.cfg.Leases.Send, Owner: d.owner + "/send", Now: d.opt.Now, Rand: d.opt.Rand, Stale: &d.sendStale}
 	n, err := s.RunOnce(ctx)
 	return n > 0, err
 }
 
 func (d *Daemon) deliverRound(ctx context.Context) (bool, error) {
-	dl := &mailbox.Deliverer{Store: d.store, Blobs: d.blobs, Sink: intakeRouter{current: d.current},
+	dl := &mailbox.Deliverer{Store: d.store, Blobs: d.blobs, Sink: intakeRouter{current: d.current}, Lease: d.current().cfg.Leases.Intake,
 		Owner: d.owner + "/intake", Now: d.opt.Now, Rand: d.opt.Rand, Stale: &d.deliverStale}
 	n, err := dl.RunOnce(ctx)
 	return n > 0, err
@@ -140,6 +141,17 @@ func (d *Daemon) fetchRound(ctx context.Context, name string) (bool, error) {
 	mb, ok := rt.mailboxes[name]
 	if !ok {
 		return false, nil
+	}
+	if l, ok := d.store.(dialogLocker); ok {
+		unlock, ok, err := l.TryLockDialog(ctx, mb.cfg.SafeID)
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			d.log.Debug("poll skipped: another gateway holds the mailbox's dialog", zap.String(logging.KeyMailbox, name))
+			return false, nil
+		}
+		defer unlock()
 	}
 	f := &mailbox.Fetcher{Store: d.store, Blobs: d.blobs, Limit: fetchLimit, Now: d.opt.Now,
 		Open: func(ctx context.Context, _ string) (mailbox.Session, error) { return mb.endpoint.OpenSession(ctx) }}
@@ -174,6 +186,17 @@ func (d *Daemon) fetchRound(ctx context.Context, name string) (bool, error) {
 	log.Debug("poll ok", zap.Int("stored", res.Stored))
 	return res.More(), nil
 }
+
+// dialogLocker is a store shared by several gateways (PostgreSQL): one
+// of them at a time holds a mailbox's fetch dialog (see
+// postgres.Store.TryLockDialog).
+type dialogLocker interface {
+	TryLockDialog(ctx context.Context, mailbox string) (unlock func(), ok bool, err error)
+}
+
+// The PostgreSQL store must keep offering the lock: were its signature to
+// drift, the type assertion in fetchRound would silently skip it.
+var _ dialogLocker = (*postgres.Store)(nil)
 
 // logFetchNotice writes the line of a fetch notice. A parked delivery is
 // a quarantined message whose one line the business event log writes

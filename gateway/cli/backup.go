@@ -58,6 +58,9 @@ func runBackup(env *Env, fs *flag.FlagSet, args []string) error {
 		if err != nil {
 			return err
 		}
+		if cfg.Store.Kind == config.StorePostgres {
+			return errBackupPostgres
+		}
 		dataDir, book = cfg.DataDir, cfg.AddressBookPath()
 		if cfg.Blobs.Kind != config.BlobsFolder {
 			// backup copies the folder data_dir/blobs; blobs kept in
@@ -67,6 +70,9 @@ func runBackup(env *Env, fs *flag.FlagSet, args []string) error {
 		}
 	default:
 		book = filepath.Join(dataDir, config.AddressBookFile)
+	}
+	if isPostgresDataDir(dataDir) {
+		return errBackupPostgres
 	}
 	man, err := backup(context.Background(), dataDir, book, fs.Arg(0), time.Now)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -55,21 +56,30 @@ func runJournalVerify(env *Env, fs *flag.FlagSet, args []string) error {
 }
 
 func runJournalReanchor(env *Env, fs *flag.FlagSet, args []string) error {
-	data := fs.String("data", "", "the gateway's data directory (required)")
+	data := fs.String("data", "", "the gateway's data directory (or --config FILE)")
+	cfgPath := fs.String("config", "", "gateway configuration: its data_dir and the store it names, PostgreSQL too")
 	reason := fs.String("reason", "", "why (required; recorded in the journal)")
 	if err := parseArgs(env, fs, args, 0, ""); err != nil {
 		return err
 	}
-	if *data == "" || *reason == "" {
-		return usageErrorf(fs, "--data and --reason are required")
+	if (*data == "" && *cfgPath == "") || *reason == "" {
+		return usageErrorf(fs, "--data DIR (or --config FILE) and --reason are required")
 	}
-	lock, err := gateway.LockDataDir(*data)
+	dir := *data
+	if dir == "" {
+		cfg, err := config.Load(*cfgPath)
+		if err != nil {
+			return err
+		}
+		dir = cfg.DataDir
+	}
+	lock, err := gateway.LockDataDir(dir)
 	if err != nil {
 		return fmt.Errorf("%w (stop the gateway first)", err)
 	}
 	defer lock.Close()
 	ctx := context.Background()
-	src, err := openDataStore(ctx, *data)
+	src, err := openStoreSource(ctx, env, *data, *cfgPath)
 	if err != nil {
 		return err
 	}

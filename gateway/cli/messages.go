@@ -18,7 +18,6 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
-	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
 )
 
 // messageSource is where the messages commands read and act: the API of a
@@ -46,7 +45,7 @@ type sourceFlags struct {
 
 func addSourceFlags(fs *flag.FlagSet) *sourceFlags {
 	f := &sourceFlags{apiFlags: addAPIFlags(fs)}
-	fs.StringVar(&f.data, "data", "", "work on this data directory instead of through the API (also while the gateway is stopped)")
+	fs.StringVar(&f.data, "data", "", "work on this data directory instead of through the API (also while the gateway is stopped); with --config, on the store it names (PostgreSQL too)")
 	return f
 }
 
@@ -56,7 +55,7 @@ func (f *sourceFlags) run(env *Env, fn func(ctx context.Context, src messageSour
 	defer cancel()
 	var src messageSource
 	if f.data != "" {
-		st, err := openDataStore(ctx, f.data)
+		st, err := openStoreSource(ctx, env, f.data, f.config)
 		if err != nil {
 			return err
 		}
@@ -391,29 +390,14 @@ func (s apiSource) ClearFetch(ctx context.Context, mailboxName, osciMessageID st
 }
 func (s apiSource) Close() error { return nil }
 
-// dataSource reads and acts on a data directory's store and blobs.
+// dataSource reads and acts on a gateway's store and blobs directly.
 type dataSource struct {
-	st    *sqlite.Store
+	st    dataStore
 	blobs *mailbox.Blobs
 	dir   string
 	actor string
 	// reprocessor reads deliveries again (built from --config).
 	reprocessor func(mailbox string) (mailbox.Reprocessor, error)
-}
-
-// openDataStore opens the store of a gateway data directory; it never
-// creates one.
-func openDataStore(ctx context.Context, dir string) (*dataSource, error) {
-	st, err := sqlite.Open(ctx, filepath.Join(dir, sqlite.FileName), sqlite.Options{MustExist: true})
-	if err != nil {
-		return nil, err
-	}
-	blobs, err := mailbox.OpenBlobs(filepath.Join(dir, "blobs"), nil)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	return &dataSource{st: st, blobs: blobs, dir: dir, actor: "cli"}, nil
 }
 
 func (s *dataSource) List(ctx context.Context, q url.Values) (api.MessageList, error) {

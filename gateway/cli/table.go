@@ -57,11 +57,12 @@ func commands() []*Command {
 					"entries cut off the end, reordered or edited make it fail, naming the first bad entry.\n" +
 					"Compare the head it prints with the heads the gateway logs at start, at stop and every hour."},
 			{Name: "reanchor", Summary: "make the journal as it is the reference after its head file was lost", Run: runJournalReanchor,
-				Usage: "journal reanchor --data DIR --reason TEXT",
+				Usage: "journal reanchor (--data DIR | --config FILE) --reason TEXT",
 				Help: "Write the journal's current head to the file kept outside it, after that file was lost or database\n" +
 					"and head file were restored from different backups. Check the journal against the heads the gateway\n" +
 					"logged first: this makes the journal as it is now the reference. The gateway must be stopped;\n" +
-					"the step is journaled with your user name and the reason."},
+					"the step is journaled with your user name and the reason. On PostgreSQL give --config: it anchors\n" +
+					"this gateway's head file (postgres.journal-head) to the shared database."},
 		}},
 		migrateCommand(),
 		{Name: "backup", Summary: "back up a gateway's data consistently, also while it runs", Run: runBackup,
@@ -69,13 +70,16 @@ func commands() []*Command {
 			Help: "Write a consistent backup into DIR (new or empty), also while the gateway runs: the journal head\n" +
 				"file, then a snapshot of the database (one committed state), then every document the snapshot keeps\n" +
 				"(re-hashed while copied; retention removes none meanwhile), the address book, and last backup.json\n" +
-				"with the SHA-256 of each file. Run it as the gateway's user; the files are private (0600)."},
+				"with the SHA-256 of each file. Run it as the gateway's user; the files are private (0600).\n" +
+				"A gateway on PostgreSQL is refused: back up the database with pg_dump and the shared blob folder\n" +
+				"with the site's file backup (docs/several-gateways.md)."},
 		{Name: "restore", Summary: "restore a backup into a new or empty data directory", Run: runRestore,
 			Usage: "restore --data DIR [options] BACKUP",
 			Help: "Restore the backup in BACKUP into the data directory DIR, which must be new or empty (a directory\n" +
 				"holding anything is refused). Every file is checked against backup.json; afterwards the journal is\n" +
 				"verified against its head and every kept document against its SHA-256, as 'journal verify' does.\n" +
-				"Then point data_dir at DIR and start the gateway."},
+				"Then point data_dir at DIR and start the gateway. Backups of a SQLite store only; a PostgreSQL\n" +
+				"database is restored with pg_restore (docs/several-gateways.md)."},
 		{Name: "addressbook", Summary: "manage the recipients (SAFE-ID, court, intermediary, cipher certificate) of a running gateway", Subs: []*Command{
 			{Name: "list", Summary: "list the recipients", Run: runAddressList,
 				Usage: "addressbook list [options]",

@@ -53,6 +53,7 @@ type Config struct {
 	EEB            EEBConfig            `yaml:"eeb"`
 	Store          StoreConfig          `yaml:"store"`
 	Blobs          BlobsConfig          `yaml:"blobs"`
+	Leases         LeaseConfig          `yaml:"leases"`
 	Notify         *NotifyConfig        `yaml:"notify"`
 	// Web serves the clerks' web application; nil: none.
 	Web *WebConfig `yaml:"web"`
@@ -482,6 +483,7 @@ func (c *Config) applyDefaults() {
 	if c.Sending.ConfirmFor == 0 {
 		c.Sending.ConfirmFor = DefaultConfirmFor
 	}
+	c.Leases.applyDefaults()
 	if c.OutgoingFolder != nil && c.OutgoingFolder.Interval == 0 {
 		c.OutgoingFolder.Interval = 5 * time.Second
 	}

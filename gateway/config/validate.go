@@ -69,6 +69,7 @@ func (c *Config) Validate() error {
 		p.add("sending", "needs 1s <= confirm_first <= confirm_max <= confirm_for, not %s, %s, %s",
 			c.Sending.ConfirmFirst, c.Sending.ConfirmMax, c.Sending.ConfirmFor)
 	}
+	c.Leases.validate(&p)
 	if len(c.Mailboxes) == 0 {
 		p.add("mailboxes", "at least one mailbox is required")
 	}

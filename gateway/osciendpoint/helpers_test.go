@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net/http/httptest"
 	"os"
@@ -116,7 +117,7 @@ func omVHNIdentity(t testing.TB) *certs.Identity {
 
 // omSide is one gateway: store, blobs and its OSCI mailbox.
 type omSide struct {
-	store *sqlite.Store
+	store mailbox.Store
 	blobs *mailbox.Blobs
 	mb    *Mailbox
 	dir   string
@@ -130,6 +131,78 @@ type omEnv struct {
 	root   string
 }
 
+// omSQLite is the embedded store, one file per gateway.
+func omSQLite(t *testing.T, dir string, now func() time.Time) mailbox.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, sqlite.FileName), sqlite.Options{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// omWorld is what the gateways of a test share: the clock, the simulator
+// and the directory that knows mailbox B.
+type omWorld struct {
+	clk  *certstest.Clock
+	sim  *intermediary.Server
+	url  string
+	idB  *certs.Identity
+	book func(ctx context.Context, safeID string) (addressbook.Recipient, error)
+	// simLog collects the simulator's log lines (one per answered order).
+	simMu  sync.Mutex
+	simLog []string
+}
+
+func newOMWorld(t *testing.T, faults ...intermediary.Fault) *omWorld {
+	t.Helper()
+	w := &omWorld{clk: certstest.NewClock(time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC), 0)}
+	sim, err := intermediary.New(intermediary.Config{Cipher: omPKI(t, "intermediary-cipher"), Signature: omPKI(t, "intermediary-signature"),
+		DataDir: t.TempDir(), Now: w.clk.Now, Rand: certstest.DetRand("sim"), Faults: faults,
+		Log: func(format string, a ...any) {
+			w.simMu.Lock()
+			w.simLog = append(w.simLog, fmt.Sprintf(format, a...))
+			w.simMu.Unlock()
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	w.sim, w.url = sim, srv.URL
+	w.idB = omSecondIdentity(t)
+	bPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: w.idB.Cipher.Cert.Raw}))
+	w.book = func(_ context.Context, safeID string) (addressbook.Recipient, error) {
+		if safeID != omSafeB {
+			return addressbook.Recipient{}, addressbook.ErrNotFound
+		}
+		return addressbook.Recipient{SafeID: omSafeB, Name: "Amtsgericht Test", CipherCert: bPEM}, nil
+	}
+	return w
+}
+
+// mailbox is the OSCI mailbox name (safeID) of a gateway, spooling in
+// spool (created); seed makes its randomness its own.
+func (w *omWorld) mailbox(t *testing.T, name, safeID, seed, spool string, id *certs.Identity, card egvp.BusinessCard) *Mailbox {
+	t.Helper()
+	if err := os.Mkdir(spool, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	mb, err := New(Config{Name: name, SafeID: safeID, Identity: id, IntermediaryURL: w.url,
+		IntermediaryCipher: omPKI(t, "intermediary-cipher").Cert, Trust: omTrust(t), Recipients: w.book, Card: card,
+		SpoolDir: spool, Now: w.clk.Now, Rand: certstest.DetRand(seed), RetryWaitMax: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mb
+}
+
+var (
+	omCardA = egvp.BusinessCard{Organisation: "Stadt Erkelenz", Name: "Bußgeldstelle", City: "Erkelenz"}
+	omCardB = egvp.BusinessCard{Organisation: "Justiz", Name: "Amtsgericht Test"}
+)
+
 func newOMEnv(t *testing.T, faults ...intermediary.Fault) *omEnv {
 	t.Helper()
 	return newOMEnvWith(t, omVHNIdentity(t), faults...)
@@ -138,52 +211,23 @@ func newOMEnv(t *testing.T, faults ...intermediary.Fault) *omEnv {
 // newOMEnvWith is newOMEnv with A's identity given.
 func newOMEnvWith(t *testing.T, idA *certs.Identity, faults ...intermediary.Fault) *omEnv {
 	t.Helper()
-	e := &omEnv{clk: certstest.NewClock(time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC), 0)}
-	sim, err := intermediary.New(intermediary.Config{Cipher: omPKI(t, "intermediary-cipher"), Signature: omPKI(t, "intermediary-signature"),
-		DataDir: t.TempDir(), Now: e.clk.Now, Rand: certstest.DetRand("sim"), Faults: faults})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	idB := omSecondIdentity(t)
-	bPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: idB.Cipher.Cert.Raw}))
-	book := func(_ context.Context, safeID string) (addressbook.Recipient, error) {
-		if safeID != omSafeB {
-			return addressbook.Recipient{}, addressbook.ErrNotFound
-		}
-		return addressbook.Recipient{SafeID: omSafeB, Name: "Amtsgericht Test", CipherCert: bPEM}, nil
-	}
+	w := newOMWorld(t, faults...)
+	e := &omEnv{clk: w.clk}
 	mk := func(name, safeID string, id *certs.Identity, card egvp.BusinessCard) *omSide {
 		dir := t.TempDir()
-		st, err := sqlite.Open(context.Background(), filepath.Join(dir, sqlite.FileName), sqlite.Options{Now: e.clk.Now})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
 		bl, err := mailbox.OpenBlobs(filepath.Join(dir, "blobs"), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		spool := filepath.Join(dir, "spool")
-		if err := os.Mkdir(spool, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		mb, err := New(Config{Name: name, SafeID: safeID, Identity: id, IntermediaryURL: srv.URL,
-			IntermediaryCipher: omPKI(t, "intermediary-cipher").Cert, Trust: omTrust(t), Recipients: book, Card: card,
-			SpoolDir: spool, Now: e.clk.Now, Rand: certstest.DetRand(name), RetryWaitMax: 10 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &omSide{store: st, blobs: bl, mb: mb, dir: dir}
+		return &omSide{store: omSQLite(t, dir, w.clk.Now), blobs: bl, mb: w.mailbox(t, name, safeID, name, filepath.Join(dir, "spool"), id, card), dir: dir}
 	}
-	e.a = mk("A", omSafeA, idA,
-		egvp.BusinessCard{Organisation: "Stadt Erkelenz", Name: "Bußgeldstelle", City: "Erkelenz"})
-	e.b = mk("B", omSafeB, idB, egvp.BusinessCard{Organisation: "Justiz", Name: "Amtsgericht Test"})
+	e.a = mk("A", omSafeA, idA, omCardA)
+	e.b = mk("B", omSafeB, w.idB, omCardB)
 	e.root = filepath.Join(e.b.dir, "intake")
 	if err := os.Mkdir(e.root, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	var err error
 	if e.intake, err = mailbox.NewFolderIntake(e.root, nil, e.clk.Now); err != nil {
 		t.Fatal(err)
 	}

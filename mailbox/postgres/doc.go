@@ -48,7 +48,12 @@
 // it (ErrSchemaTooNew) always. Times are Unix nanoseconds in BIGINT
 // columns, as in the SQLite store: the journal hash covers nanoseconds.
 //
+// One OSCI dialog per mailbox across gateways: TryLockDialog takes a
+// session advisory lock per mailbox on a connection of its own; the
+// daemon's fetch loop skips a round while another gateway holds it. It is
+// freed when its holder unlocks, dies or loses its connection; a paused
+// holder keeps it (see TryLockDialog).
+//
 // Not yet here: blobs stay in the local folder of each gateway (shared
-// storage for several gateways), and one OSCI dialog per mailbox across
-// gateways is not enforced by the store.
+// storage for several gateways).
 package postgres

@@ -59,6 +59,8 @@ type Store struct {
 	anchorMu  sync.Mutex
 	anchorErr error
 	anchored  atomic.Int64
+
+	dialogs dialogLocks
 }
 
 var _ mailbox.Store = (*Store)(nil)
@@ -109,6 +111,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 
 // Close closes the pool.
 func (s *Store) Close() error {
+	s.closeDialogs()
 	s.pool.Close()
 	return nil
 }

@@ -293,9 +293,17 @@ func writeKeyPair(base string, k *certs.KeyPair) error {
 
 // writeConfig writes the gateway configuration; the simulator must run.
 func (c *cluster) writeConfig() error {
-	host := strings.TrimPrefix(c.apiURL, "http://")
+	return os.WriteFile(c.cfgPath, []byte(c.gatewayConfig(c.dataDir, c.apiURL, c.intake, c.outbox, "")), 0o600)
+}
+
+// gatewayConfig is the configuration of a gateway with its data in
+// dataDir, serving the API at apiURL and delivering into the folder
+// intake; outbox "" has no outgoing folder; extra is appended (YAML at
+// the top level).
+func (c *cluster) gatewayConfig(dataDir, apiURL, intake, outbox, extra string) string {
+	host := strings.TrimPrefix(apiURL, "http://")
 	var b strings.Builder
-	fmt.Fprintf(&b, "data_dir: %q\nlog:\n  format: json\n  level: info\napi:\n  listen: %q\n  tokens_file: tokens\n", c.dataDir, host)
+	fmt.Fprintf(&b, "data_dir: %q\nlog:\n  format: json\n  level: info\napi:\n  listen: %q\n  tokens_file: tokens\n", dataDir, host)
 	b.WriteString("trust:\n  cas: [pki/ca.pem]\n  revocation: \"off\"\nmailboxes:\n")
 	for _, m := range []struct{ name, id string }{{"a", safeIDA}, {"b", safeIDB}} {
 		fmt.Fprintf(&b, "  - name: %s\n    safe_id: %s\n    poll_interval: 1s\n    intake: eakte\n", m.name, m.id)
@@ -303,9 +311,12 @@ func (c *cluster) writeConfig() error {
 		fmt.Fprintf(&b, "    signature:\n      key: pki/%[1]s-signature.key\n      cert: pki/%[1]s-signature.pem\n", m.name)
 		fmt.Fprintf(&b, "    cipher:\n      key: pki/%[1]s-cipher.key\n      cert: pki/%[1]s-cipher.pem\n", m.name)
 	}
-	fmt.Fprintf(&b, "intakes:\n  - name: eakte\n    type: folder\n    path: %q\n", c.intake)
-	fmt.Fprintf(&b, "outgoing_folder:\n  path: %q\n  mailbox: a\n  interval: 200ms\n", c.outbox)
-	return os.WriteFile(c.cfgPath, []byte(b.String()), 0o600)
+	fmt.Fprintf(&b, "intakes:\n  - name: eakte\n    type: folder\n    path: %q\n", intake)
+	if outbox != "" {
+		fmt.Fprintf(&b, "outgoing_folder:\n  path: %q\n  mailbox: a\n  interval: 200ms\n", outbox)
+	}
+	b.WriteString(extra)
+	return b.String()
 }
 
 // startSimulator starts `bebpo-gateway simulator` on a free port and
@@ -399,10 +410,14 @@ func (c *cluster) close() {
 }
 
 // addRecipient enters mailbox b into the address book through the API.
-func (c *cluster) addRecipient(ctx context.Context) error {
+func (c *cluster) addRecipient(ctx context.Context) error { return c.addRecipientAt(ctx, c.apiURL) }
+
+// addRecipientAt enters mailbox b into the address book of the gateway
+// serving apiURL.
+func (c *cluster) addRecipientAt(ctx context.Context, apiURL string) error {
 	body := fmt.Sprintf(`{"safeId":%q,"name":"Crashtest B","organisation":"bebpo-gateway crash test","cipherCert":%q,"intermediaryUrl":%q}`,
 		safeIDB, string(pemCert(c.bCipher.Cert)), c.simURL)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.apiURL+"/v1/addressbook", strings.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, apiURL+"/v1/addressbook", strings.NewReader(body))
 	if err != nil {
 		return err
 	}

@@ -351,7 +351,12 @@ func fsck(ctx context.Context, dataDir string) (mailbox.CheckReport, error) {
 		return mailbox.CheckReport{}, err
 	}
 	defer st.Close()
-	blobs, err := mailbox.OpenBlobs(filepath.Join(dataDir, "blobs"), nil)
+	return fsckStore(ctx, st, filepath.Join(dataDir, "blobs"))
+}
+
+// fsckStore runs mailbox.Check on a stopped store with its blobs.
+func fsckStore(ctx context.Context, st mailbox.Store, blobDir string) (mailbox.CheckReport, error) {
+	blobs, err := mailbox.OpenBlobs(blobDir, nil)
 	if err != nil {
 		return mailbox.CheckReport{}, err
 	}
@@ -388,6 +393,11 @@ func storeStates(ctx context.Context, dataDir string) (map[string]int, error) {
 		return nil, err
 	}
 	defer st.Close()
+	return countStates(ctx, st)
+}
+
+// countStates counts a store's messages by direction and state.
+func countStates(ctx context.Context, st mailbox.Store) (map[string]int, error) {
 	out := map[string]int{}
 	var after int64
 	for {

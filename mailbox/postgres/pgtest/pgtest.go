@@ -9,7 +9,9 @@
 // durability. Each DSN call creates a database of its own, dropped when
 // the test ends. Main stops the server and removes the directory after
 // the tests; the server also dies with the test binary (parent-death
-// signal), so a killed test leaves no server running.
+// signal), so a killed test leaves no server running. Start and
+// Server.CreateDatabase do the same for a program that is not a test
+// (the crash harness runs several gateways on one).
 //
 // PostgreSQL refuses to run as root: as root, initdb and the server run
 // as the postgres system user the package creates.
@@ -41,8 +43,9 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// server is the cluster of this test binary.
-type server struct {
+// Server is one throwaway cluster: the one DSN uses, or one a program
+// that is not a test (the crash harness) starts with Start.
+type Server struct {
 	dir  string // temporary directory: data/, the socket, server.log
 	port int
 	cmd  *exec.Cmd
@@ -51,7 +54,7 @@ type server struct {
 
 var (
 	once sync.Once
-	srv  server
+	srv  Server
 	dbs  atomic.Int64
 )
 
@@ -92,7 +95,31 @@ func DSN(t testing.TB) string {
 	return srv.dsn(name)
 }
 
-func (s *server) dsn(db string) string {
+// Start creates and starts a cluster as DSN does (ErrNoServer when the
+// binaries are missing); Stop ends it.
+func Start() (*Server, error) {
+	bin, err := BinDir()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{}
+	if err := s.start(bin); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// CreateDatabase creates the empty database name and returns its
+// connection string.
+func (s *Server) CreateDatabase(ctx context.Context, name string) (string, error) {
+	if err := exec1(ctx, s.dsn("postgres"), "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return "", fmt.Errorf("pgtest: create database: %w", err)
+	}
+	return s.dsn(name), nil
+}
+
+func (s *Server) dsn(db string) string {
 	return fmt.Sprintf("host=%s port=%d user=postgres dbname=%s sslmode=disable", s.dir, s.port, db)
 }
 
@@ -145,7 +172,7 @@ func start() {
 	}
 }
 
-func (s *server) start(bin string) error {
+func (s *Server) start(bin string) error {
 	dir, err := os.MkdirTemp("", "pgtest-")
 	if err != nil {
 		return fmt.Errorf("pgtest: %w", err)
@@ -212,22 +239,26 @@ func tail(s string) string {
 	return s
 }
 
-// stop shuts the server down (fast shutdown, then kill) and removes its
+func stop() { srv.Stop() }
+
+// Stop shuts the server down (fast shutdown, then kill) and removes its
 // directory.
-func stop() {
-	if srv.cmd != nil && srv.cmd.Process != nil {
-		_ = srv.cmd.Process.Signal(syscall.SIGINT)
+func (s *Server) Stop() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		_ = s.cmd.Process.Signal(syscall.SIGINT)
 		done := make(chan struct{})
-		go func() { _ = srv.cmd.Wait(); close(done) }()
+		go func() { _ = s.cmd.Wait(); close(done) }()
 		select {
 		case <-done:
 		case <-time.After(20 * time.Second):
-			_ = srv.cmd.Process.Kill()
+			_ = s.cmd.Process.Kill()
 			<-done
 		}
+		s.cmd = nil
 	}
-	if srv.dir != "" {
-		os.RemoveAll(srv.dir)
+	if s.dir != "" {
+		os.RemoveAll(s.dir)
+		s.dir = ""
 	}
 }
 
