@@ -106,7 +106,8 @@ func newBrowserEnv(t *testing.T) *browserEnv {
 	setConfig(t, l, func(s string) string {
 		s = strings.Replace(s, "  - name: "+demo.Gericht.ID+"\n", fmt.Sprintf("  - name: %s\n    xml_limits: {max_elements: %d}\n", demo.Gericht.ID, browserQuarantineLimit), 1)
 		return s + "\nweb:\n  listen: " + webLn.Addr().String() + "\nregister:\n  mailbox: " + demo.Stadt.ID +
-			"\n  interface:\n    url: http://" + regLn.Addr().String() + "/\n    poll_interval: 1s\n"
+			"\n  interface:\n    url: http://" + regLn.Addr().String() + "/\n    poll_interval: 1s\n" +
+			"notify:\n  base_url: http://" + webLn.Addr().String() + "/\n  webhooks:\n    allowed_hosts: [hooks.example]\n"
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	d, err := gateway.NewDaemon(ctx, gateway.DaemonOptions{ConfigPath: l.Config(), LogOutput: io.Discard, APIListener: apiLn, WebListener: webLn,
@@ -407,6 +408,28 @@ func TestBrowserClerkWorkflows(t *testing.T) {
 		}
 	})
 
+	t.Run("each user chooses notifications", func(t *testing.T) {
+		clerk.t = t
+		clerk.open(gateway.PathNotifySettings)
+		for _, v := range clerk.axe(axe) {
+			t.Errorf("%s: %s", gateway.PathNotifySettings, v)
+		}
+		clerk.do("choose", chromedp.Click(chromedp.ID("quarantine_email")), chromedp.Click(chromedp.ID("new_mail_webhook")),
+			chromedp.SendKeys(chromedp.ID("webhook_url"), "https://evil.example/hook"))
+		clerk.submit("save a refused webhook", chromedp.Click(chromedp.ID("speichern")))
+		if msg := clerk.text("#einstellungen-fehler"); !strings.Contains(msg, "nicht zugelassen") {
+			t.Fatalf("a webhook to a host not allowed: %q", msg)
+		}
+		clerk.do("correct the address", chromedp.Clear(chromedp.ID("webhook_url")), chromedp.SendKeys(chromedp.ID("webhook_url"), "https://hooks.example/teams"))
+		clerk.submit("save", chromedp.Click(chromedp.ID("speichern")))
+		if clerk.text("#gespeichert") == "" {
+			t.Fatalf("not saved:\n%s", clerk.text("main"))
+		}
+		if !clerk.checked("quarantine_email") || !clerk.checked("new_mail_webhook") || clerk.checked("new_mail_email") {
+			t.Fatalf("the saved choices are not shown:\n%s", clerk.text("main"))
+		}
+	})
+
 	t.Run("records releases a quarantined message", func(t *testing.T) {
 		clerk.t = t
 		clerk.open("/quarantaene")
@@ -462,6 +485,14 @@ func (b *tab) attr(sel, name string) string {
 		return ""
 	}
 	return s
+}
+
+// checked reports whether the checkbox with the id is ticked.
+func (b *tab) checked(id string) bool {
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	ok, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`(function(){var e=document.getElementById(%q);return !!(e&&e.checked)})()`, id)))
+	return ok
 }
 
 // script runs JavaScript in the page through the DevTools protocol.
