@@ -15,8 +15,10 @@ IMAGE          ?= bebpo-gateway:$(VERSION)
 # Every file of the package carries the time of the last commit (reproducible builds).
 export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 
-# System tools the tests use as independent peers.
-DEB_TOOLS := xmlsec1:xmlsec1 xmllint:libxml2-utils openssl:openssl java:default-jdk-headless gcc:gcc pkg-config:pkg-config xml2-config:libxml2-dev pdfsig:poppler-utils promtool:prometheus
+# System tools the tests use as independent peers (chromium drives the web
+# application in the browser tests; npm installs axe-core for their
+# accessibility check).
+DEB_TOOLS := xmlsec1:xmlsec1 xmllint:libxml2-utils openssl:openssl java:default-jdk-headless gcc:gcc pkg-config:pkg-config xml2-config:libxml2-dev pdfsig:poppler-utils promtool:prometheus chromium:chromium npm:npm
 # Tools outside PATH, as a file pattern: the PostgreSQL server (initdb,
 # postgres) lives in /usr/lib/postgresql/<version>/bin, where the
 # mailbox/postgres tests (pgtest) look for it; postgresql-common's wrappers

@@ -11,14 +11,28 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
 	notifications "github.com/stadt-erkelenz/bebpo-gateway/gateway/notify"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/web"
 )
 
 // notifyRuntime is the daemon's part of the notifications: the queue
 // database beside the store and the service following the journals into
 // it and sending it. Built once at start; a reload does not change it.
 type notifyRuntime struct {
-	store *notifications.Store
-	svc   *notifications.Service
+	store    *notifications.Store
+	svc      *notifications.Service
+	webhooks *notifications.Webhooks // nil: no webhook hosts configured
+}
+
+// The notification settings page joins the web application whenever
+// notifications are on (openNotify runs before openWeb).
+func init() {
+	webExtenders = append(webExtenders, func(d *Daemon, _ *config.Config, wc *web.Config) error {
+		if d.notify == nil {
+			return nil
+		}
+		wc.Pages = append(wc.Pages, notifySettings{store: d.notify.store, webhooks: d.notify.webhooks, log: d.log.Named("notify")}.page())
+		return nil
+	})
 }
 
 // notifyDirectory is the web application's user store as notify sees
@@ -93,7 +107,7 @@ func (d *Daemon) openNotify(ctx context.Context, cfg *config.Config) error {
 		st.Close()
 		return fmt.Errorf("%w: notify: %w", config.ErrConfig, err)
 	}
-	d.notify = &notifyRuntime{store: st, svc: svc}
+	d.notify = &notifyRuntime{store: st, svc: svc, webhooks: c.Webhooks}
 	return nil
 }
 

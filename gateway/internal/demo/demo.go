@@ -6,7 +6,9 @@
 // reuses. Its walkthrough sends to the court with an eEB request and,
 // with the court's mailbox playing the court, answers an eEB each way and
 // shows the proof of filing (RunWith lets a test answer by the printed
-// command). It also serves the stand-alone simulator command and gives the
+// command). The gateway serves the clerks' web application (on
+// 127.0.0.1:8441, or a free port when that is taken) with a demo user
+// whose sign-in it prints. It also serves the stand-alone simulator command and gives the
 // gateway's end-to-end tests their fixture (Installation: one gateway's
 // directory; several may share the demo keys). It is the only production
 // package that imports osci/intermediary. Failures are returned as they
@@ -88,12 +90,14 @@ func (l Layout) PDF() string                     { return l.path("documents", "K
 
 // Installation is what one demo directory's gateway is configured with:
 // its API address, the intermediaries it knows with the addresses of
-// their simulators (configured name → host:port), the mailboxes it
+// their simulators (configured name → host:port), the web application's
+// address (none when empty), the mailboxes it
 // serves (the first one watches the outgoing folder) and the recipients
 // of its address book. With one intermediary, each mailbox carries it
 // inline, the form configurations had before the intermediaries list.
 type Installation struct {
 	API        string
+	Web        string // the web application's address; "" serves none
 	Sites      map[string]string
 	Mailboxes  []Mailbox
 	Recipients []Mailbox
@@ -114,6 +118,11 @@ log:
 api:
   listen: {{.API}}
   tokens_file: api.tokens
+{{- if .Web}}
+# The clerks' web application (sign in with the user the demo prints).
+web:
+  listen: {{.Web}}
+{{- end}}
 trust:
   # The demo CA issues every certificate, so it is listed for both uses. In
   # production vhn_cas holds the beBPo VHN CA (the mailboxes' transport
@@ -211,7 +220,7 @@ func prepareDemo(ctx context.Context, l Layout, inst Installation, now func() ti
 		return false, fmt.Errorf("demo: an installation needs mailboxes and known intermediaries, not %v", inst.Sites)
 	}
 	var cfg bytes.Buffer
-	err = demoConfigTemplate.Execute(&cfg, map[string]any{"API": inst.API, "Named": len(sites) > 1,
+	err = demoConfigTemplate.Execute(&cfg, map[string]any{"API": inst.API, "Web": inst.Web, "Named": len(sites) > 1,
 		"Sites": sites, "Mailboxes": inst.Mailboxes})
 	if err != nil {
 		return false, err

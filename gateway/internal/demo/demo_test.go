@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -76,6 +79,13 @@ func TestDemoRunsAndReruns(t *testing.T) {
 		if strings.Contains(got, "   stopped:") || !strings.Contains(got, "= the summons' record\n") ||
 			!strings.Contains(got, "received by the court (reception, process card) ") {
 			t.Errorf("run %d: the eEB walkthrough did not complete:\n%s", run, got)
+		}
+		// The web application: the printed address and sign-in work.
+		wa := regexp.MustCompile(`Web application \(German, for the clerks\): (\S+)\n   sign in as "(\S+)" with password "(\S+)"`).FindStringSubmatch(got)
+		if wa == nil || !strings.Contains(got, "  Web:       "+wa[1]+"   (sign in: "+wa[2]+" / "+wa[3]+")") {
+			t.Errorf("run %d: no web address and sign-in printed:\n%s", run, got)
+		} else if err := webSignInWorks(wa[1], wa[2], wa[3]); err != nil {
+			t.Errorf("run %d: signing in at %s: %v", run, wa[1], err)
 		}
 		sig <- syscall.SIGTERM
 		select {
@@ -175,4 +185,30 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// webSignInWorks signs in at the web application at base with the
+// sign-in form, as a person would.
+func webSignInWorks(base, name, password string) error {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(strings.TrimSuffix(base, "/") + "/anmeldung")
+	if err != nil {
+		return err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	tok := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(string(body))
+	if tok == nil {
+		return fmt.Errorf("no sign-in form (%d)", resp.StatusCode)
+	}
+	resp, err = c.PostForm(strings.TrimSuffix(base, "/")+"/anmeldung", url.Values{"csrf": {tok[1]}, "name": {name}, "passwort": {password}})
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		return fmt.Errorf("sign-in answered %d", resp.StatusCode)
+	}
+	return nil
 }

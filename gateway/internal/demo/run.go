@@ -18,6 +18,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/register/registersim"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/web"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -49,6 +50,9 @@ func RunWith(out io.Writer, getenv func(string) string, dir string, sig <-chan o
 // demoSimulatorAddrs are the loopback addresses the demo's simulators
 // prefer, in the order of Sites.
 var demoSimulatorAddrs = []string{"127.0.0.1:18081", "127.0.0.1:18082"}
+
+// demoWebListen is where the demo's web application prefers to listen.
+const demoWebListen = "127.0.0.1:8441"
 
 func runDemo(out io.Writer, getenv func(string) string, l Layout, sig <-chan os.Signal, demoOpt Options) error {
 	ctx := context.Background()
@@ -85,6 +89,13 @@ func runDemo(out io.Writer, getenv func(string) string, l Layout, sig <-chan os.
 	}
 	lns = append(lns, apiLn)
 	inst.API = apiLn.Addr().String()
+	webLn, err := listenPreferred(demoWebListen)
+	if err != nil {
+		closeAll()
+		return fmt.Errorf("web: %w", err)
+	}
+	lns = append(lns, webLn)
+	inst.Web = webLn.Addr().String()
 	fmt.Fprintln(out, "1. Keys: a demo CA, and RSA-3072 signature and cipher keys for three mailboxes and two intermediaries")
 	start := time.Now()
 	created, err := prepareDemo(ctx, l, inst, time.Now, rand.Reader)
@@ -116,7 +127,7 @@ func runDemo(out io.Writer, getenv func(string) string, l Layout, sig <-chan os.
 		return err
 	}
 	defer logFile.Close()
-	opt := gateway.DaemonOptions{ConfigPath: l.Config(), LogOutput: logFile, Getenv: getenv, APIListener: apiLn,
+	opt := gateway.DaemonOptions{ConfigPath: l.Config(), LogOutput: logFile, Getenv: getenv, APIListener: apiLn, WebListener: webLn,
 		SendInterval: time.Second, DeliverInterval: time.Second, DrainTimeout: 15 * time.Second}
 	if err := gateway.Serve(opt, sig, func(d *gateway.Daemon) { walkthrough(out, l, d, demoOpt) }); err != nil {
 		return err
@@ -134,14 +145,15 @@ func walkthrough(out io.Writer, l Layout, d *gateway.Daemon, opt Options) {
 	fmt.Fprintf(out, "3. Gateway running with mailboxes %q (%s) and %q (%s) at %s, and %q (%s) at %s; admin API on %s\n",
 		Stadt.ID, Stadt.SafeID, Gericht.ID, Gericht.SafeID, Intermediary.ConfigName, Landgericht.ID, Landgericht.SafeID,
 		JustizIntermediary.ConfigName, apiURL)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	webLine := webSignIn(ctx, out, l, d)
 	tok, err := api.FirstToken(l.Tokens(), false)
 	if err != nil {
 		fmt.Fprintf(out, "   cannot read the API token: %v\n", err)
 		return
 	}
 	client := &api.Client{BaseURL: apiURL, Token: tok}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
 	ids := map[string]int64{}
 	for _, to := range []Mailbox{Gericht, Landgericht} {
 		req := submit.MessageRequest{Mailbox: Stadt.ID, To: to.SafeID, Subject: "Demo: Klageschrift an " + to.Organisation,
@@ -208,6 +220,7 @@ Try (in another terminal, from this directory):
 Or drop a folder with a document, message.json ({"to":"%s","subject":"Per Ordner"}) and
 an empty file .ready into %s.
 
+%s
   API:       %s   (token file: %s)
   Metrics:   %s/metrics
   Logs:      %s (JSON; secrets are never logged)
@@ -217,7 +230,27 @@ Running until Ctrl-C.
 `, Intermediary.ConfigName, Gericht.ID, JustizIntermediary.ConfigName, Gericht.ID, Landgericht.ID,
 		JustizIntermediary.ConfigName, JustizIntermediary.ConfigName,
 		cfg, cfg, ids[Landgericht.ID], cfg, ids[Landgericht.ID], cfg, cfg, cfg, cfg, Landgericht.SafeID, l.path("documents", "Antrag.pdf"), l.Data(), apiURL,
-		l.Tokens(), apiURL, l.Tokens(), apiURL, Gericht.SafeID, l.Outgoing(), apiURL, l.Tokens(), apiURL, l.Log(), cfg, os.Getpid())
+		l.Tokens(), apiURL, l.Tokens(), apiURL, Gericht.SafeID, l.Outgoing(), webLine, apiURL, l.Tokens(), apiURL, l.Log(), cfg, os.Getpid())
+}
+
+// webSignIn puts the demo user into the web application, prints where to
+// sign in and how a clerk sends to the court there, and returns the line
+// for the summary.
+func webSignIn(ctx context.Context, out io.Writer, l Layout, d *gateway.Daemon) string {
+	if d.WebUsers() == nil {
+		return "  Web:       (not configured)"
+	}
+	name, pw, err := web.DemoUsers(ctx, d.WebUsers(), nil)
+	if err != nil {
+		fmt.Fprintf(out, "   the demo user of the web application: %v\n", err)
+		return "  Web:       " + d.WebURL()
+	}
+	fmt.Fprintf(out, `   Web application (German, for the clerks): %s
+   sign in as %q with password %q, then, to send a document to the court:
+     Senden -> Empfänger "%s" (or "Landgericht") -> Betreff -> choose a PDF (e.g. %s)
+     -> "Prüfen und senden"; the message page follows it until "Abgeholt (zugestellt)"
+`, d.WebURL(), name, pw, Landgericht.CourtCode, l.path("documents", "Antrag.pdf"))
+	return fmt.Sprintf("  Web:       %s   (sign in: %s / %s)", d.WebURL(), name, pw)
 }
 
 // registerDemo shows the procurement office's duty before an award: a
