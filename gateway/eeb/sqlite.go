@@ -95,24 +95,11 @@ CREATE INDEX replies_ours ON replies (our_message_id);
 `}
 
 func (s *SQLite) migrate(ctx context.Context) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		var have int
-		if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&have); err != nil {
-			return err
-		}
-		if have > len(migrations) {
-			return fmt.Errorf("%w: version %d, this program knows %d", ErrSchemaTooNew, have, len(migrations))
-		}
-		for v := have + 1; v <= len(migrations); v++ {
-			if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
-				return fmt.Errorf("eeb: migration %d: %w", v, err)
-			}
-			if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, v)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := s.d.Migrate(ctx, migrations)
+	if errors.Is(err, sqlitedb.ErrSchemaTooNew) {
+		return fmt.Errorf("%w: %w", ErrSchemaTooNew, err)
+	}
+	return err
 }
 
 // write runs fn in one BEGIN IMMEDIATE transaction and commits.

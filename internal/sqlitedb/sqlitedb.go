@@ -192,3 +192,33 @@ func Time(n int64) time.Time {
 	}
 	return time.Unix(0, n).UTC()
 }
+
+// ErrSchemaTooNew is a database whose schema a newer program wrote: it is
+// refused, never written with this program's older idea of it.
+var ErrSchemaTooNew = errors.New("sqlite: database schema is newer than this program")
+
+// Migrate brings the schema to len(migrations) in one transaction,
+// counting applied migrations in PRAGMA user_version; a database ahead of
+// migrations is ErrSchemaTooNew. For databases whose migrations are
+// plain statements (the message store has its own, with foreign keys
+// switched off around them).
+func (d *DB) Migrate(ctx context.Context, migrations []string) error {
+	return d.WriteTx(ctx, func(tx *sql.Tx) error {
+		var have int
+		if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&have); err != nil {
+			return err
+		}
+		if have > len(migrations) {
+			return fmt.Errorf("%w: version %d, this program knows %d", ErrSchemaTooNew, have, len(migrations))
+		}
+		for v := have + 1; v <= len(migrations); v++ {
+			if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
+				return fmt.Errorf("sqlite: migration %d: %w", v, err)
+			}
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, v)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
