@@ -128,7 +128,7 @@ testdata-check:
 # The package is built by packaging/ (its own module, so that the packaging
 # library never enters the gateway's build) from a static binary.
 deb:
-	CGO_ENABLED=0 GOARCH=$(DEB_ARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/deb/bebpo-gateway $(PKG)
+	CGO_ENABLED=1 GOARCH=$(DEB_ARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/deb/bebpo-gateway $(PKG)
 	cd packaging && $(GO) run . --bin ../bin/deb/bebpo-gateway --version '$(VERSION)' --arch $(DEB_ARCH) \
 	  --maintainer '$(DEB_MAINTAINER)' --readme ../README.md --out ../bin
 

@@ -98,6 +98,7 @@ func buildDeb(o options) (string, error) {
 			"exactly once and with its verification report, to the records system (eAkte).",
 		MTime: o.mtime,
 		Overridables: nfpm.Overridables{
+			Depends:    []string{"libxml2"},
 			Recommends: []string{"systemd", "ca-certificates"},
 			Contents:   contents,
 			Scripts: nfpm.Scripts{

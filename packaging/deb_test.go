@@ -53,7 +53,7 @@ func buildTestDeb(t *testing.T) (deb, bin string) {
 		}
 		sharedBin = filepath.Join(shared, "bebpo-gateway")
 		build := exec.Command("go", "build", "-trimpath", "-o", sharedBin, "github.com/stadt-erkelenz/bebpo-gateway/gateway/cmd/bebpo-gateway")
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		build.Env = append(os.Environ(), "CGO_ENABLED=1")
 		if out, err := build.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 			return
