@@ -3,7 +3,6 @@ package xjustiz
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/xsd"
 )
@@ -57,24 +56,11 @@ type ValidationError struct {
 }
 
 func (e *ValidationError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Kind.Error())
+	head := e.Kind.Error()
 	if e.Generation != "" {
-		fmt.Fprintf(&b, " (XJustiz %s)", e.Generation)
+		head += fmt.Sprintf(" (XJustiz %s)", e.Generation)
 	}
-	for i, p := range e.Problems {
-		if i == 3 {
-			fmt.Fprintf(&b, "; and %d more", e.Total-3)
-			break
-		}
-		if i == 0 {
-			b.WriteString(": ")
-		} else {
-			b.WriteString("; ")
-		}
-		b.WriteString(p.String())
-	}
-	return b.String()
+	return xsd.Summary(head, e.Problems, e.Total)
 }
 
 func (e *ValidationError) Unwrap() error { return e.Kind }

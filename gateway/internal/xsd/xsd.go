@@ -94,12 +94,21 @@ type Error struct {
 	Total    int // all problems reported; more than len(Problems) when MaxProblems cut the list
 }
 
-func (e *Error) Error() string {
+func (e *Error) Error() string { return Summary(e.Kind.Error(), e.Problems, e.Total) }
+
+// summaryShown is how many problems an error text names before it counts
+// the rest.
+const summaryShown = 3
+
+// Summary is the one way a list of problems reads in an error text:
+// "head: first; second; third; and 4 more" (total counts all problems,
+// also those not in the list).
+func Summary[P fmt.Stringer](head string, problems []P, total int) string {
 	var b strings.Builder
-	b.WriteString(e.Kind.Error())
-	for i, p := range e.Problems {
-		if i == 3 {
-			fmt.Fprintf(&b, "; and %d more", e.Total-3)
+	b.WriteString(head)
+	for i, p := range problems {
+		if i == summaryShown {
+			fmt.Fprintf(&b, "; and %d more", total-summaryShown)
 			break
 		}
 		if i == 0 {
