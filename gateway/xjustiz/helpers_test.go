@@ -1,7 +1,6 @@
 package xjustiz_test
 
 import (
-	"bytes"
 	"flag"
 	"os"
 	"path/filepath"
@@ -36,23 +35,7 @@ func newCodec(t testing.TB, seed string) *xjustiz.Codec {
 // golden compares got with testdata/golden/name, or rewrites it with -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	p := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs:\n got %s\nwant %s", name, got, want)
-	}
+	certstest.Golden(t, filepath.Join("testdata", "golden", name), got, *update)
 }
 
 func goldenFiles(t testing.TB) []string {
