@@ -39,6 +39,7 @@ type pgBenchRun struct {
 	Lost         int            `json:"lost"`
 	Duplicated   int            `json:"duplicated"`
 	States       map[string]int `json:"states"`
+	LoadAverage  string         `json:"loadAverage"` // /proc/loadavg's 1, 5 and 15 minute figures before the window
 	OK           bool           `json:"ok"`
 }
 
@@ -159,6 +160,7 @@ func benchPGRun(o options, nodes int) (pgBenchRun, error) {
 	for _, n := range pc.nodes {
 		pids = append(pids, n.daemon.cmd.Process.Pid)
 	}
+	r.LoadAverage = loadAverage()
 	before, err := takeCPU(pids, postmaster, self)
 	if err != nil {
 		return r, err
@@ -459,6 +461,20 @@ func machineBusy() (int64, error) {
 	return busy, nil
 }
 
+// loadAverage is the machine's load average (1, 5, 15 minutes): how many
+// processes wanted a core, the benchmark's own and other users'.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
 var clockTicks = sync.OnceValue(func() int64 {
 	if out, err := exec.Command("getconf", "CLK_TCK").Output(); err == nil {
 		if v, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64); err == nil && v > 0 {
@@ -479,8 +495,8 @@ func pgBenchTable(runs []pgBenchRun) string {
 		fmt.Fprintf(&b, "| %d | %d | %.2f s | %.2f s | %.1f | %d | %.2f s | %.1f | %d | %d |\n",
 			r.Nodes, r.Messages, r.AcceptedSecs, r.SentSecs, r.MsgsPerSec, r.Drain.Messages, r.Drain.Secs, r.Drain.MsgsPerSec, r.Lost, r.Duplicated)
 	}
-	b.WriteString("\n| nodes | CPU gateways | CPU simulator | CPU postgres | CPU harness | machine busy | gateways per message sending only | simulator per message | postgres per message |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("\n| nodes | CPU gateways | CPU simulator | CPU postgres | CPU harness | machine busy | load average before | gateways per message sending only | simulator per message | postgres per message |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range runs {
 		pct := func(s float64) string { return fmt.Sprintf("%.1f s (%.0f%%)", s, 100*s/r.SentSecs) }
 		var gw []string
@@ -503,8 +519,8 @@ func pgBenchTable(runs []pgBenchRun) string {
 			}
 			return fmt.Sprintf("%.1f ms", 1000*s/float64(r.Drain.Messages))
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			r.Nodes, gws, pct(r.CPU.Simulator), pct(r.CPU.Postgres), pct(r.CPU.Harness), pct(r.CPU.Machine),
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			r.Nodes, gws, pct(r.CPU.Simulator), pct(r.CPU.Postgres), pct(r.CPU.Harness), pct(r.CPU.Machine), r.LoadAverage,
 			per(dg), per(r.Drain.CPU.Simulator), per(r.Drain.CPU.Postgres))
 	}
 	return b.String()
