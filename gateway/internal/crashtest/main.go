@@ -134,6 +134,8 @@ func main() {
 		code = withDir(o, "bench", runBench)
 	case "crash-pg":
 		code = withDir(o, "crash-pg", runCrashPG)
+	case "bench-pg":
+		code = withDir(o, "bench-pg", runBenchPG)
 	default:
 		fmt.Fprintf(os.Stderr, "crashtest: unknown mode %q (crash, crash-pg, diskfull, bench)\n", mode)
 		code = 2

@@ -27,11 +27,11 @@ import (
 // over, within the run.
 const pgLease = 10 * time.Second
 
-// pgCluster is three gateway processes on one PostgreSQL database and the
-// simulator. The nodes share the blob folder (data_dir/blobs is a link to
-// it) and the intake folder, as shared storage would be in a site, and
-// nothing else: each has its own data directory, journal head file and
-// API port.
+// pgCluster is gateway processes (three in crash-pg, one to three in
+// bench-pg) on one PostgreSQL database and the simulator. The nodes share
+// the blob folder (data_dir/blobs is a link to it) and the intake folder,
+// as shared storage would be in a site, and nothing else: each has its
+// own data directory, journal head file and API port.
 type pgCluster struct {
 	*cluster // the simulator, the keys, mailbox b's cipher key
 	server   *pgtest.Server
@@ -53,7 +53,16 @@ type pgNode struct {
 
 func (n *pgNode) name() string { return fmt.Sprintf("node%d", n.i) }
 
-func newPGCluster(bin, dir string, nodes int) (*pgCluster, error) {
+// pgOptions shape the nodes' configuration.
+type pgOptions struct {
+	// sendOnly leaves mailbox b out of the nodes' configuration: they
+	// send from a and fetch nothing for b, so the deliveries stay at the
+	// simulator (the send benchmark).
+	sendOnly bool
+	extra    string // appended to every node's configuration (YAML at the top level)
+}
+
+func newPGCluster(bin, dir string, nodes int, po pgOptions) (*pgCluster, error) {
 	c, err := newCluster(bin, dir, clusterOptions{}, logf)
 	if err != nil {
 		return nil, err
@@ -78,7 +87,7 @@ func newPGCluster(bin, dir string, nodes int) (*pgCluster, error) {
 		pc.close()
 		return nil, err
 	}
-	extra := fmt.Sprintf("store:\n  kind: postgres\n  dsn:\n    file: %[2]q\n  max_conns: 8\nleases:\n  send: %[1]s\n  intake: %[1]s\n", pgLease, filepath.Join(dir, "pg.dsn"))
+	extra := fmt.Sprintf("store:\n  kind: postgres\n  dsn:\n    file: %[2]q\n  max_conns: 8\nleases:\n  send: %[1]s\n  intake: %[1]s\n", pgLease, filepath.Join(dir, "pg.dsn")) + po.extra
 	for i := range nodes {
 		n := &pgNode{i: i, cfgPath: filepath.Join(dir, fmt.Sprintf("node%d.yaml", i)), dataDir: filepath.Join(dir, fmt.Sprintf("node%d", i), "data")}
 		addr, err := freePort()
@@ -91,7 +100,13 @@ func newPGCluster(bin, dir string, nodes int) (*pgCluster, error) {
 			err = os.Symlink(pc.blobs, filepath.Join(n.dataDir, "blobs"))
 		}
 		if err == nil {
-			err = os.WriteFile(n.cfgPath, []byte(c.gatewayConfig(n.dataDir, n.apiURL, c.intake, "", extra)), 0o600)
+			cfg := c.gatewayConfig(n.dataDir, n.apiURL, c.intake, "", extra)
+			if po.sendOnly {
+				cfg, err = withoutMailboxB(cfg)
+			}
+			if err == nil {
+				err = os.WriteFile(n.cfgPath, []byte(cfg), 0o600)
+			}
 		}
 		if err != nil {
 			pc.close()
@@ -100,6 +115,16 @@ func newPGCluster(bin, dir string, nodes int) (*pgCluster, error) {
 		pc.nodes = append(pc.nodes, n)
 	}
 	return pc, nil
+}
+
+// withoutMailboxB removes mailbox b's entry from a configuration
+// gatewayConfig wrote (b is its last mailbox, followed by "intakes:").
+func withoutMailboxB(cfg string) (string, error) {
+	i, j := strings.Index(cfg, "  - name: b\n"), strings.Index(cfg, "intakes:\n")
+	if i < 0 || j < i {
+		return "", fmt.Errorf("crashtest: no mailbox b before the intakes in the generated configuration")
+	}
+	return cfg[:i] + cfg[j:], nil
 }
 
 // prepare migrates the database, starts every node, enters b into each
@@ -273,7 +298,7 @@ func runCrashPG(o options) int {
 	start := time.Now()
 	const nodes = 3
 	logf("crash-pg: seed=%d n=%d kills=%d nodes=%d window=[%s,%s] send lease %s (repeat with -seed %d)", o.seed, o.n, o.kills, nodes, o.minDelay, o.maxDelay, pgLease, o.seed)
-	pc, err := newPGCluster(o.bin, o.dir, nodes)
+	pc, err := newPGCluster(o.bin, o.dir, nodes, pgOptions{})
 	if err != nil {
 		logf("crash-pg: setup: %v", err)
 		return 1
