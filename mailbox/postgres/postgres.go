@@ -2,13 +2,13 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/internal/sqlstore"
 )
 
 // Errors of Open besides those of the database.
@@ -48,19 +49,40 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Store implements mailbox.Store on PostgreSQL.
+// Store implements mailbox.Store on PostgreSQL. Its operations are those
+// of the shared SQL store (mailbox/internal/sqlstore) and the few below.
 type Store struct {
-	pool     *pgxpool.Pool
-	r        conn
-	now      func() time.Time
-	headPath string
-	node     string
-
-	anchorMu  sync.Mutex
-	anchorErr error
-	anchored  atomic.Int64
+	*core
+	pool *pgxpool.Pool
 
 	dialogs dialogLocks
+}
+
+// core is the shared store; the alias keeps the embedded field unexported.
+type core = sqlstore.Store
+
+// dialect is PostgreSQL's SQL: gateways share the database, so a change
+// locks the rows it reads and a claim passes over rows others hold.
+var dialect = sqlstore.Dialect{
+	Name:        "postgres",
+	ForUpdate:   " FOR UPDATE",
+	SkipLocked:  " FOR UPDATE SKIP LOCKED",
+	Greatest:    "GREATEST",
+	Text:        "?::text",
+	Bigint:      "?::bigint",
+	AnchorCount: `SELECT COUNT(*) FROM journal_anchor WHERE node = ?`,
+	AnchorUpsert: `INSERT INTO journal_anchor (node, seq, hash, at, reason) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (node) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, at = excluded.at, reason = excluded.reason`,
+	MapErr:   mapErr,
+	IsUnique: isUnique,
+	// Two gateways inserting under one unique key (a MessageId, an
+	// idempotency key) take turns on a transaction-scoped advisory lock,
+	// and the second finds the first's row instead of failing on the
+	// unique index.
+	Serialize: func(ctx context.Context, tx sqlstore.Querier, key string) error {
+		_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, key)
+		return err
+	},
 }
 
 var _ mailbox.Store = (*Store)(nil)
@@ -94,15 +116,20 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	s := &Store{pool: pool, r: conn{pool}, now: opt.Now, headPath: opt.HeadPath, node: opt.Node}
-	if s.now == nil {
-		s.now = time.Now
-	}
+	s := &Store{pool: pool}
 	if err := checkVersion(ctx, pool); err != nil {
 		pool.Close()
 		return nil, err
 	}
-	if err := s.openAnchor(ctx); err != nil {
+	s.core, err = sqlstore.New(ctx, sqlstore.Config{
+		Dialect:   dialect,
+		Reader:    conn{pool},
+		WriteTx:   s.writeTx,
+		Now:       opt.Now,
+		HeadPath:  opt.HeadPath,
+		AnchorKey: []any{opt.Node},
+	})
+	if err != nil {
 		pool.Close()
 		return nil, err
 	}
@@ -116,36 +143,14 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// HeadPath returns the file this gateway anchors the journal head in.
-func (s *Store) HeadPath() string { return s.headPath }
-
 // maxRetries bounds the reruns of a transaction PostgreSQL aborted to
 // break a deadlock or a serialization conflict between gateways.
 const maxRetries = 5
 
-// write runs fn in a transaction and commits, rerunning it when the
+// writeTx runs fn in a transaction and commits, rerunning it when the
 // server aborted it for a deadlock or serialization conflict (nothing of
-// it was committed then). After a commit that appended journal entries the
-// head file is moved forward; a failed head write does not undo the
-// commit (see AnchorErr).
-func (s *Store) write(ctx context.Context, fn func(tx conn) error) error {
-	var h mailbox.JournalHead
-	err := s.writeTx(ctx, func(tx conn) error {
-		if err := fn(tx); err != nil {
-			return err
-		}
-		var err error
-		h, err = head(ctx, tx)
-		return err
-	})
-	if err == nil && h.Seq > s.anchored.Load() {
-		_ = s.anchor(context.WithoutCancel(ctx), h)
-	}
-	return err
-}
-
-// writeTx is write without the head write.
-func (s *Store) writeTx(ctx context.Context, fn func(tx conn) error) error {
+// it was committed then).
+func (s *Store) writeTx(ctx context.Context, fn func(tx sqlstore.Querier) error) error {
 	for try := 1; ; try++ {
 		err := s.tryTx(ctx, fn)
 		if try < maxRetries && retryable(err) {
@@ -155,7 +160,7 @@ func (s *Store) writeTx(ctx context.Context, fn func(tx conn) error) error {
 	}
 }
 
-func (s *Store) tryTx(ctx context.Context, fn func(tx conn) error) error {
+func (s *Store) tryTx(ctx context.Context, fn func(tx sqlstore.Querier) error) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return err
@@ -213,28 +218,6 @@ func mapErr(err error) error {
 	return err
 }
 
-// stamp returns t, or the store's clock when t is zero.
-func (s *Store) stamp(t time.Time) time.Time {
-	if t.IsZero() {
-		return s.now().UTC()
-	}
-	return t
-}
-
-func ns(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func tm(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
-}
-
 // querier is what a pool and a transaction share.
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
@@ -242,22 +225,51 @@ type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
-// conn runs the store's statements, which are written with ? placeholders
-// like the SQLite store's so that the two read alike; bind numbers them
-// for PostgreSQL.
+// conn runs the shared store's statements, which are written with ?
+// placeholders; bind numbers them for PostgreSQL.
 type conn struct{ q querier }
 
-func (c conn) Query(ctx context.Context, q string, args ...any) (pgx.Rows, error) {
-	return c.q.Query(ctx, bind(q), args...)
+func (c conn) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
+	rows, err := c.q.Query(ctx, bind(q), args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgRows{rows}, nil
 }
 
-func (c conn) QueryRow(ctx context.Context, q string, args ...any) pgx.Row {
-	return c.q.QueryRow(ctx, bind(q), args...)
+func (c conn) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Row {
+	return pgRow{c.q.QueryRow(ctx, bind(q), args...)}
 }
 
-func (c conn) Exec(ctx context.Context, q string, args ...any) (pgconn.CommandTag, error) {
-	return c.q.Exec(ctx, bind(q), args...)
+func (c conn) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	tag, err := c.q.Exec(ctx, bind(q), args...)
+	return tag.RowsAffected(), err
 }
+
+// pgRows reports the iteration's error at Close, as database/sql does.
+type pgRows struct{ pgx.Rows }
+
+func (r pgRows) Close() error {
+	r.Rows.Close()
+	return r.Rows.Err()
+}
+
+// pgRow reports "no rows" as sql.ErrNoRows, which the shared store tests
+// for, keeping pgx's error and its text.
+type pgRow struct{ pgx.Row }
+
+func (r pgRow) Scan(dest ...any) error {
+	err := r.Row.Scan(dest...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return noRows{err}
+	}
+	return err
+}
+
+type noRows struct{ error }
+
+func (e noRows) Unwrap() error        { return e.error }
+func (e noRows) Is(target error) bool { return target == sql.ErrNoRows }
 
 var bound sync.Map // statement → numbered statement
 

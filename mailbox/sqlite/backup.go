@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/internal/sqlstore"
 )
 
 // SnapshotInfo describes a database copy made by Snapshot.
@@ -58,7 +59,7 @@ func Snapshot(ctx context.Context, path, dst string) (SnapshotInfo, error) {
 		return info, err
 	}
 	defer cp.Close()
-	if info.Head, err = head(ctx, cp); err != nil {
+	if info.Head, err = sqlstore.Head(ctx, querier{cp}); err != nil {
 		return info, fmt.Errorf("sqlite: snapshot: %w", mapErr(err))
 	}
 	if err := cp.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages`).Scan(&info.Messages); err != nil {

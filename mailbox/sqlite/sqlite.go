@@ -32,12 +32,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/internal/sqlitedb"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/internal/sqlstore"
 )
 
 // FileName is the database file inside a gateway data directory.
@@ -65,17 +64,36 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Store implements mailbox.Store on SQLite.
+// HeadSuffix names the journal head file beside the database: for
+// gateway.db it is gateway.db.journal-head, locked through
+// gateway.db.journal-head.lock.
+const HeadSuffix = ".journal-head"
+
+// Store implements mailbox.Store on SQLite. Its operations are those of
+// the shared SQL store (mailbox/internal/sqlstore) and the few below.
 type Store struct {
-	now  func() time.Time
+	*core
 	d    *sqlitedb.DB
 	w    *sql.DB
 	r    *sql.DB
 	path string
+}
 
-	anchorMu  sync.Mutex   // one head write at a time in this process (the lock file orders processes)
-	anchorErr error        // outcome of the last head write
-	anchored  atomic.Int64 // highest head known anchored: commits at or below it need no head write
+// core is the shared store; the alias keeps the embedded field unexported.
+type core = sqlstore.Store
+
+// dialect is SQLite's SQL: one writer holds the whole database for a
+// transaction, so no statement locks rows.
+var dialect = sqlstore.Dialect{
+	Name:        "sqlite",
+	Greatest:    "MAX",
+	Text:        "?",
+	Bigint:      "?",
+	AnchorCount: `SELECT COUNT(*) FROM journal_anchor`,
+	AnchorUpsert: `INSERT INTO journal_anchor (id, seq, hash, at, reason) VALUES (1, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, at = excluded.at, reason = excluded.reason`,
+	MapErr:   sqlitedb.MapErr,
+	IsUnique: sqlitedb.IsUnique,
 }
 
 var _ mailbox.Store = (*Store)(nil)
@@ -94,10 +112,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	w, abs := d.W, d.Path
-	s := &Store{d: d, w: w, path: abs, now: opt.Now}
-	if s.now == nil {
-		s.now = time.Now
-	}
+	s := &Store{d: d, w: w, path: abs}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -108,7 +123,16 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	s.r = d.R
-	if err := s.openAnchor(ctx); err != nil {
+	s.core, err = sqlstore.New(ctx, sqlstore.Config{
+		Dialect: dialect,
+		Reader:  querier{s.r},
+		WriteTx: func(ctx context.Context, fn func(tx sqlstore.Querier) error) error {
+			return d.WriteTx(ctx, func(tx *sql.Tx) error { return fn(querier{tx}) })
+		},
+		Now:      opt.Now,
+		HeadPath: abs + HeadSuffix,
+	})
+	if err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -190,43 +214,43 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return v, mapErr(err)
 }
 
-// write runs fn in a BEGIN IMMEDIATE transaction on the writer connection
-// and commits. A failed commit is returned; nothing is reported durable
-// unless Commit returned nil. After a commit that appended journal entries
-// the head file is moved forward (anchor); a failed head write does not
-// undo the commit (see AnchorErr).
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	var h mailbox.JournalHead
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		if err := fn(tx); err != nil {
-			return err
-		}
-		var err error
-		h, err = head(ctx, tx)
-		return err
-	})
-	if err == nil && h.Seq > s.anchored.Load() {
-		_ = s.anchor(context.WithoutCancel(ctx), h)
+// ReleaseLeases frees every lease, live or not, raising each lease token so
+// that a worker still holding one is fenced off, and journals each as
+// "lease_released". It is for the start of the one process that owns the
+// data directory (the daemon holds an exclusive lock on it): every lease
+// in the file then belongs to a process that is gone. It is not part of
+// mailbox.Store because a shared store (several replicas) must never do it.
+func (s *Store) ReleaseLeases(ctx context.Context, now time.Time) ([]mailbox.Message, error) {
+	return sqlstore.ReleaseLeases(ctx, s.core, now)
+}
+
+// querier runs the shared store's statements on a pool or a transaction.
+type querier struct {
+	q interface {
+		QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+		QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+		ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
 	}
-	return err
 }
 
-// writeTx is write without the head write.
-func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return s.d.WriteTx(ctx, fn)
-}
-
-var (
-	isUnique = sqlitedb.IsUnique
-	mapErr   = sqlitedb.MapErr
-	ns       = sqlitedb.NS
-	tm       = sqlitedb.Time
-)
-
-// stamp returns t, or the store's clock when t is zero.
-func (s *Store) stamp(t time.Time) time.Time {
-	if t.IsZero() {
-		return s.now().UTC()
+func (c querier) Query(ctx context.Context, q string, args ...any) (sqlstore.Rows, error) {
+	rows, err := c.q.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
 	}
-	return t
+	return rows, nil
 }
+
+func (c querier) QueryRow(ctx context.Context, q string, args ...any) sqlstore.Row {
+	return c.q.QueryRowContext(ctx, q, args...)
+}
+
+func (c querier) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	res, err := c.q.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+var mapErr = sqlitedb.MapErr

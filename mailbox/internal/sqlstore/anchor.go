@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -14,14 +14,6 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
-// HeadSuffix names the journal head file beside the database: for
-// gateway.db it is gateway.db.journal-head, locked through
-// gateway.db.journal-head.lock.
-const HeadSuffix = ".journal-head"
-
-// HeadPath returns the journal head file of this database.
-func (s *Store) HeadPath() string { return s.path + HeadSuffix }
-
 // AnchoredHead returns the journal head kept in HeadPath; see
 // mailbox.Store.
 func (s *Store) AnchoredHead(ctx context.Context) (mailbox.JournalHead, error) {
@@ -31,7 +23,7 @@ func (s *Store) AnchoredHead(ctx context.Context) (mailbox.JournalHead, error) {
 	}
 	established, err := s.anchorEstablished(ctx, s.r)
 	if err != nil {
-		return h, mapErr(err)
+		return h, s.mapErr(err)
 	}
 	if established {
 		return h, fmt.Errorf("%w: %s was removed", mailbox.ErrNoAnchor, s.HeadPath())
@@ -48,25 +40,29 @@ func (s *Store) AnchorErr() error {
 	return s.anchorErr
 }
 
-func (s *Store) anchorEstablished(ctx context.Context, q querier) (bool, error) {
+func (s *Store) anchorEstablished(ctx context.Context, q Querier) (bool, error) {
 	var n int
-	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM journal_anchor`).Scan(&n)
+	err := q.QueryRow(ctx, s.d.AnchorCount, s.key...).Scan(&n)
 	return n > 0, err
 }
 
-// head returns the last committed journal entry as the database records it.
-func head(ctx context.Context, q querier) (mailbox.JournalHead, error) {
-	h := mailbox.JournalHead{Hash: mailbox.GenesisHash}
-	err := q.QueryRowContext(ctx, `SELECT seq, hash FROM journal_head WHERE id = 1`).Scan(&h.Seq, &h.Hash)
+// Head returns the last committed journal entry as the database records
+// it: a database without entries has the genesis hash at seq 0.
+func Head(ctx context.Context, q Querier) (mailbox.JournalHead, error) {
+	var h mailbox.JournalHead
+	err := q.QueryRow(ctx, `SELECT seq, hash FROM journal_head WHERE id = 1`).Scan(&h.Seq, &h.Hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = nil
+	}
+	if h.Seq == 0 {
+		h.Hash = mailbox.GenesisHash
 	}
 	return h, err
 }
 
 // anchor moves the head file forward to h after a commit. It holds a lock
-// file, so that the processes writing one database (the daemon and the
-// operator CLI) leave the highest head; it never moves the file backwards,
+// file, so that the processes of this gateway writing the database (the
+// daemon and the operator CLI) leave the highest head; it never moves the file backwards,
 // and moves it only while the entry the file names is still in the
 // journal with the hash the file records, so a cut or rewritten journal
 // is never anchored over and the file stays as evidence. A missing file is
@@ -75,7 +71,7 @@ func head(ctx context.Context, q querier) (mailbox.JournalHead, error) {
 func (s *Store) anchor(ctx context.Context, h mailbox.JournalHead) error {
 	s.anchorMu.Lock()
 	defer s.anchorMu.Unlock()
-	unlock, err := lockFile(s.HeadPath() + ".lock")
+	unlock, err := s.lockFile()
 	if err == nil {
 		err = s.anchorLocked(ctx, h, false)
 		unlock()
@@ -94,7 +90,7 @@ func (s *Store) anchorLocked(ctx context.Context, h mailbox.JournalHead, exact b
 	case errors.Is(err, mailbox.ErrNotFound):
 		established, err := s.anchorEstablished(ctx, s.r)
 		if err != nil {
-			return mapErr(err)
+			return s.mapErr(err)
 		}
 		if established {
 			return fmt.Errorf("%w: %s was removed; not written anew (see Reanchor)", mailbox.ErrNoAnchor, s.HeadPath())
@@ -117,11 +113,11 @@ func (s *Store) anchorLocked(ctx context.Context, h mailbox.JournalHead, exact b
 	}
 	hash := mailbox.GenesisHash
 	if cur.Seq > 0 {
-		err := s.r.QueryRowContext(ctx, `SELECT hash FROM journal WHERE seq = ?`, cur.Seq).Scan(&hash)
+		err := s.r.QueryRow(ctx, `SELECT hash FROM journal WHERE seq = ?`, cur.Seq).Scan(&hash)
 		if errors.Is(err, sql.ErrNoRows) {
 			hash = ""
 		} else if err != nil {
-			return mapErr(err)
+			return s.mapErr(err)
 		}
 	}
 	if hash != cur.Hash {
@@ -142,10 +138,8 @@ func (s *Store) establish(ctx context.Context, h mailbox.JournalHead, reason str
 	if err := mailbox.WriteJournalHead(nil, s.HeadPath(), h); err != nil {
 		return err
 	}
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO journal_anchor (id, seq, hash, at, reason) VALUES (1, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, at = excluded.at, reason = excluded.reason`,
-			h.Seq, h.Hash, ns(s.now().UTC()), reason)
+	err := s.writeTx(ctx, func(tx Querier) error {
+		_, err := tx.Exec(ctx, s.d.AnchorUpsert, append(s.key[:len(s.key):len(s.key)], h.Seq, h.Hash, ns(s.now().UTC()), reason)...)
 		return err
 	})
 	if err != nil {
@@ -162,25 +156,25 @@ func (s *Store) establish(ctx context.Context, h mailbox.JournalHead, reason str
 func (s *Store) openAnchor(ctx context.Context) error {
 	s.anchorMu.Lock()
 	defer s.anchorMu.Unlock()
-	unlock, err := lockFile(s.HeadPath() + ".lock")
+	unlock, err := s.lockFile()
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	stale, _ := filepath.Glob(filepath.Join(filepath.Dir(s.path), "."+filepath.Base(s.HeadPath())+"-*.tmp"))
+	stale, _ := filepath.Glob(filepath.Join(filepath.Dir(s.HeadPath()), "."+filepath.Base(s.HeadPath())+"-*.tmp"))
 	for _, f := range stale {
 		if err := os.Remove(f); err != nil {
-			return fmt.Errorf("sqlite: remove stale journal head file: %w", err)
+			return fmt.Errorf("%s: remove stale journal head file: %w", s.d.Name, err)
 		}
 	}
-	h, err := head(ctx, s.r)
+	h, err := Head(ctx, s.r)
 	if err != nil {
-		return mapErr(err)
+		return s.mapErr(err)
 	}
 	s.anchorErr = s.anchorLocked(ctx, h, true)
 	established, err := s.anchorEstablished(ctx, s.r)
 	if err != nil {
-		return mapErr(err)
+		return s.mapErr(err)
 	}
 	if !established {
 		return s.anchorErr // first use could not write the file: refuse to run without it
@@ -202,7 +196,7 @@ func (s *Store) Reanchor(ctx context.Context, actor string, now time.Time) (mail
 	h := mailbox.JournalHead{Seq: r.HeadSeq, Hash: r.HeadHash}
 	old, oerr := mailbox.ReadJournalHead(nil, s.HeadPath())
 	s.anchorMu.Lock()
-	unlock, err := lockFile(s.HeadPath() + ".lock")
+	unlock, err := s.lockFile()
 	if err == nil {
 		err = s.establish(ctx, h, "reanchored by "+actor)
 		unlock()
@@ -231,16 +225,16 @@ func (chainOnly) AnchoredHead(context.Context) (mailbox.JournalHead, error) {
 	return mailbox.JournalHead{Hash: mailbox.GenesisHash}, nil
 }
 
-// lockFile takes an exclusive flock on path (created 0600), held until
-// the returned function closes it.
-func lockFile(path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+// lockFile takes an exclusive flock on the head file's lock file (created
+// 0600), held until the returned function closes it.
+func (s *Store) lockFile() (func(), error) {
+	f, err := os.OpenFile(s.HeadPath()+".lock", os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: journal head lock: %w", err)
+		return nil, fmt.Errorf("%s: journal head lock: %w", s.d.Name, err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("sqlite: journal head lock: %w", err)
+		return nil, fmt.Errorf("%s: journal head lock: %w", s.d.Name, err)
 	}
 	return func() { f.Close() }, nil
 }

@@ -1,7 +1,8 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,16 +10,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
 // change runs fn on message id in one write transaction and returns the
 // message as committed.
-func (s *Store) change(ctx context.Context, id int64, fn func(tx conn, m mailbox.Message) error) (mailbox.Message, error) {
-	err := s.write(ctx, func(tx conn) error {
-		m, err := lockMessage(ctx, tx, id)
+func (s *Store) change(ctx context.Context, id int64, fn func(tx Querier, m mailbox.Message) error) (mailbox.Message, error) {
+	err := s.write(ctx, func(tx Querier) error {
+		m, err := s.lockMessage(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -33,7 +32,7 @@ func (s *Store) change(ctx context.Context, id int64, fn func(tx conn, m mailbox
 // Apply makes an engine transition; see mailbox.Store.
 func (s *Store) Apply(ctx context.Context, c mailbox.Change) (mailbox.Message, error) {
 	c.Now = s.stamp(c.Now)
-	return s.change(ctx, c.ID, func(tx conn, m mailbox.Message) error {
+	return s.change(ctx, c.ID, func(tx Querier, m mailbox.Message) error {
 		if c.Owner == "" || m.LeaseOwner != c.Owner || m.LeaseToken != c.Token {
 			return fmt.Errorf("%w: message %d", mailbox.ErrLeaseLost, c.ID)
 		}
@@ -81,7 +80,7 @@ func (s *Store) Apply(ctx context.Context, c mailbox.Change) (mailbox.Message, e
 		}
 		args = append(args, m.ID)
 		if _, err := tx.Exec(ctx, `UPDATE messages SET `+strings.Join(sets, ", ")+` WHERE id = ?`, args...); err != nil {
-			if isUnique(err) {
+			if s.d.IsUnique(err) {
 				return fmt.Errorf("%w: MessageId already used for an outgoing message of mailbox %s", mailbox.ErrDuplicate, m.Mailbox)
 			}
 			return err
@@ -91,7 +90,7 @@ func (s *Store) Apply(ctx context.Context, c mailbox.Change) (mailbox.Message, e
 			if id == "" {
 				id = m.OSCIMessageID
 			}
-			if err := putCard(ctx, tx, m.ID, id, *c.Card, c.Now); err != nil {
+			if err := s.putCard(ctx, tx, m.ID, id, *c.Card, c.Now); err != nil {
 				return err
 			}
 		}
@@ -102,20 +101,20 @@ func (s *Store) Apply(ctx context.Context, c mailbox.Change) (mailbox.Message, e
 		if c.To == m.State {
 			kind = "deferred"
 		}
-		_, err := appendEvent(ctx, tx, mailbox.EventInput{At: c.Now, MessageID: m.ID, Kind: kind, Detail: detail})
+		_, err := s.appendEvent(ctx, tx, mailbox.EventInput{At: c.Now, MessageID: m.ID, Kind: kind, Detail: detail})
 		return err
 	})
 }
 
 // ExtendLease renews a lease; see mailbox.Store.
 func (s *Store) ExtendLease(ctx context.Context, id int64, owner string, token int64, until time.Time) error {
-	return s.write(ctx, func(tx conn) error {
-		res, err := tx.Exec(ctx, `UPDATE messages SET lease_until = ? WHERE id = ? AND lease_owner = ? AND lease_owner <> '' AND lease_token = ?`,
+	return s.write(ctx, func(tx Querier) error {
+		n, err := tx.Exec(ctx, `UPDATE messages SET lease_until = ? WHERE id = ? AND lease_owner = ? AND lease_owner <> '' AND lease_token = ?`,
 			ns(until), id, owner, token)
 		if err != nil {
 			return err
 		}
-		if res.RowsAffected() != 1 {
+		if n != 1 {
 			return fmt.Errorf("%w: message %d", mailbox.ErrLeaseLost, id)
 		}
 		return nil
@@ -125,7 +124,7 @@ func (s *Store) ExtendLease(ctx context.Context, id int64, owner string, token i
 // Operate makes an operator transition; see mailbox.OperatorTarget.
 func (s *Store) Operate(ctx context.Context, a mailbox.OperatorAction) (mailbox.Message, error) {
 	a.Now = s.stamp(a.Now)
-	return s.change(ctx, a.ID, func(tx conn, m mailbox.Message) error {
+	return s.change(ctx, a.ID, func(tx Querier, m mailbox.Message) error {
 		r, err := mailbox.OperatorTarget(m, a.Op, a.Now)
 		if err != nil {
 			return err
@@ -155,14 +154,14 @@ func (s *Store) Operate(ctx context.Context, a mailbox.OperatorAction) (mailbox.
 		if _, err := tx.Exec(ctx, `UPDATE messages SET `+strings.Join(sets, ", ")+` WHERE id = ?`, args...); err != nil {
 			return err
 		}
-		_, err = appendEvent(ctx, tx, mailbox.EventInput{At: a.Now, MessageID: m.ID, Kind: "operator", Detail: detail})
+		_, err = s.appendEvent(ctx, tx, mailbox.EventInput{At: a.Now, MessageID: m.ID, Kind: "operator", Detail: detail})
 		return err
 	})
 }
 
 // putCard stores a process card, keeping fields already known that the
 // new card leaves empty.
-func putCard(ctx context.Context, tx conn, id int64, osciID string, c mailbox.ProcessCard, now time.Time) error {
+func (s *Store) putCard(ctx context.Context, tx Querier, id int64, osciID string, c mailbox.ProcessCard, now time.Time) error {
 	insp, err := json.Marshal(c.Inspections)
 	if err != nil {
 		return err
@@ -171,14 +170,14 @@ func putCard(ctx context.Context, tx conn, id int64, osciID string, c mailbox.Pr
 		insp = nil
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO process_cards (message_id, osci_message_id, creation, forwarding, reception, recent_modification, subject, inspections, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, COALESCE(?::text, '[]'), ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, COALESCE(`+s.d.Text+`, '[]'), ?)
 		ON CONFLICT (message_id) DO UPDATE SET
 			creation = CASE WHEN excluded.creation <> 0 THEN excluded.creation ELSE process_cards.creation END,
 			forwarding = CASE WHEN excluded.forwarding <> 0 THEN excluded.forwarding ELSE process_cards.forwarding END,
 			reception = CASE WHEN excluded.reception <> 0 THEN excluded.reception ELSE process_cards.reception END,
 			recent_modification = CASE WHEN excluded.recent_modification <> 0 THEN excluded.recent_modification ELSE process_cards.recent_modification END,
 			subject = CASE WHEN excluded.subject <> '' THEN excluded.subject ELSE process_cards.subject END,
-			inspections = CASE WHEN ?::text IS NOT NULL THEN excluded.inspections ELSE process_cards.inspections END,
+			inspections = CASE WHEN `+s.d.Text+` IS NOT NULL THEN excluded.inspections ELSE process_cards.inspections END,
 			updated_at = excluded.updated_at`,
 		id, osciID, ns(c.Creation), ns(c.Forwarding), ns(c.Reception), ns(c.RecentModification), c.Subject, nullable(insp), ns(now), nullable(insp))
 	return err
@@ -198,15 +197,15 @@ func (s *Store) ProcessCard(ctx context.Context, id int64) (mailbox.ProcessCard,
 	var insp string
 	err := s.r.QueryRow(ctx, `SELECT osci_message_id, creation, forwarding, reception, recent_modification, subject, inspections FROM process_cards WHERE message_id = ?`, id).
 		Scan(&c.OSCIMessageID, &cr, &fw, &rc, &rm, &c.Subject, &insp)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, sql.ErrNoRows) {
 		return c, fmt.Errorf("%w: process card of message %d", mailbox.ErrNotFound, id)
 	}
 	if err != nil {
-		return c, mapErr(err)
+		return c, s.mapErr(err)
 	}
 	c.Creation, c.Forwarding, c.Reception, c.RecentModification = tm(cr), tm(fw), tm(rc), tm(rm)
 	if err := json.Unmarshal([]byte(insp), &c.Inspections); err != nil {
-		return c, fmt.Errorf("postgres: process card inspections of message %d: %w", id, err)
+		return c, fmt.Errorf("%s: process card inspections of message %d: %w", s.d.Name, id, err)
 	}
 	return c, nil
 }
@@ -215,8 +214,8 @@ func (s *Store) ProcessCard(ctx context.Context, id int64) (mailbox.ProcessCard,
 // see mailbox.Store.
 func (s *Store) UpdateProcessCard(ctx context.Context, id int64, c mailbox.ProcessCard, now time.Time) error {
 	now = s.stamp(now)
-	return s.write(ctx, func(tx conn) error {
-		m, err := lockMessage(ctx, tx, id)
+	return s.write(ctx, func(tx Querier) error {
+		m, err := s.lockMessage(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -224,7 +223,7 @@ func (s *Store) UpdateProcessCard(ctx context.Context, id int64, c mailbox.Proce
 		if osciID == "" {
 			osciID = m.OSCIMessageID
 		}
-		if err := putCard(ctx, tx, m.ID, osciID, c, now); err != nil {
+		if err := s.putCard(ctx, tx, m.ID, osciID, c, now); err != nil {
 			return err
 		}
 		detail := map[string]string{"osci_message_id": osciID}
@@ -233,16 +232,16 @@ func (s *Store) UpdateProcessCard(ctx context.Context, id int64, c mailbox.Proce
 				detail[k] = t.UTC().Format(time.RFC3339Nano)
 			}
 		}
-		res, err := tx.Exec(ctx, `UPDATE messages SET next_attempt_at = ?, updated_at = ?
+		n, err := tx.Exec(ctx, `UPDATE messages SET next_attempt_at = ?, updated_at = ?
 			WHERE id = ? AND direction = 'in' AND state = ? AND next_attempt_at > ? AND (lease_owner = '' OR lease_until <= ?)`,
 			ns(now), ns(now), m.ID, string(mailbox.StateReceived), ns(now), ns(now))
 		if err != nil {
 			return err
 		}
-		if res.RowsAffected() == 1 {
+		if n == 1 {
 			detail["next_attempt_at"] = now.UTC().Format(time.RFC3339Nano)
 		}
-		_, err = appendEvent(ctx, tx, mailbox.EventInput{At: now, MessageID: m.ID, Kind: "process_card", Detail: detail})
+		_, err = s.appendEvent(ctx, tx, mailbox.EventInput{At: now, MessageID: m.ID, Kind: "process_card", Detail: detail})
 		return err
 	})
 }
@@ -253,19 +252,21 @@ func (s *Store) IntakeRecord(ctx context.Context, id int64) (mailbox.IntakeRecor
 	var at int64
 	err := s.r.QueryRow(ctx, `SELECT sink, location, manifest_sha256, delivered_at FROM intake_records WHERE message_id = ?`, id).
 		Scan(&r.Sink, &r.Location, &r.ManifestSHA256, &at)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("%w: intake record of message %d", mailbox.ErrNotFound, id)
 	}
 	r.DeliveredAt = tm(at)
-	return r, mapErr(err)
+	return r, s.mapErr(err)
 }
 
-func appendEvent(ctx context.Context, tx conn, in mailbox.EventInput) (mailbox.Event, error) {
-	// The row lock queues the appends of every gateway: the journal stays
-	// one chain, and seq N+1 commits only after seq N.
+func (s *Store) appendEvent(ctx context.Context, tx Querier, in mailbox.EventInput) (mailbox.Event, error) {
+	// Where rows are locked, the lock on the head row queues the appends
+	// of every gateway: the journal stays one chain, and seq N+1 commits
+	// only after seq N.
 	var seq int64
 	var head string
-	if err := tx.QueryRow(ctx, `SELECT seq, hash FROM journal_head WHERE id = 1 FOR UPDATE`).Scan(&seq, &head); err != nil {
+	err := tx.QueryRow(ctx, `SELECT seq, hash FROM journal_head WHERE id = 1`+s.d.ForUpdate).Scan(&seq, &head)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return mailbox.Event{}, err
 	}
 	if seq == 0 {
@@ -276,7 +277,7 @@ func appendEvent(ctx context.Context, tx conn, in mailbox.EventInput) (mailbox.E
 		e.Seq, e.At.UnixNano(), e.MessageID, e.Kind, e.Detail, e.PrevHash, e.Hash); err != nil {
 		return e, err
 	}
-	_, err := tx.Exec(ctx, `UPDATE journal_head SET seq = ?, hash = ? WHERE id = 1`, e.Seq, e.Hash)
+	_, err = tx.Exec(ctx, `INSERT INTO journal_head (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, e.Seq, e.Hash)
 	return e, err
 }
 
@@ -284,9 +285,9 @@ func appendEvent(ctx context.Context, tx conn, in mailbox.EventInput) (mailbox.E
 func (s *Store) Append(ctx context.Context, in mailbox.EventInput) (mailbox.Event, error) {
 	in.At = s.stamp(in.At)
 	var e mailbox.Event
-	err := s.write(ctx, func(tx conn) error {
+	err := s.write(ctx, func(tx Querier) error {
 		var err error
-		e, err = appendEvent(ctx, tx, in)
+		e, err = s.appendEvent(ctx, tx, in)
 		return err
 	})
 	return e, err
@@ -308,7 +309,7 @@ func (s *Store) MessageEvents(ctx context.Context, id int64) ([]mailbox.Event, e
 func (s *Store) events(ctx context.Context, q string, arg int64) ([]mailbox.Event, error) {
 	rows, err := s.r.Query(ctx, q, arg)
 	if err != nil {
-		return nil, mapErr(err)
+		return nil, s.mapErr(err)
 	}
 	defer rows.Close()
 	var out []mailbox.Event
@@ -316,10 +317,10 @@ func (s *Store) events(ctx context.Context, q string, arg int64) ([]mailbox.Even
 		var e mailbox.Event
 		var at int64
 		if err := rows.Scan(&e.Seq, &at, &e.MessageID, &e.Kind, &e.Detail, &e.PrevHash, &e.Hash); err != nil {
-			return nil, mapErr(err)
+			return nil, s.mapErr(err)
 		}
 		e.At = time.Unix(0, at).UTC()
 		out = append(out, e)
 	}
-	return out, mapErr(rows.Err())
+	return out, s.mapErr(rows.Err())
 }

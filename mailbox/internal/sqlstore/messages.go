@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -38,13 +38,8 @@ func scanMessage(sc scanner) (mailbox.Message, error) {
 	return m, nil
 }
 
-type querier interface {
-	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
-}
-
-func getMessage(ctx context.Context, q querier, id int64) (mailbox.Message, error) {
-	m, err := scanMessage(q.QueryRowContext(ctx, `SELECT `+msgCols+` FROM messages WHERE id = ?`, id))
+func getMessage(ctx context.Context, q Querier, id int64) (mailbox.Message, error) {
+	m, err := scanMessage(q.QueryRow(ctx, `SELECT `+msgCols+` FROM messages WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, fmt.Errorf("%w: message %d", mailbox.ErrNotFound, id)
 	}
@@ -55,8 +50,35 @@ func getMessage(ctx context.Context, q querier, id int64) (mailbox.Message, erro
 	return m, err
 }
 
-func loadDocuments(ctx context.Context, q querier, id int64) ([]mailbox.Document, error) {
-	rows, err := q.QueryContext(ctx, `SELECT role, name, content_type, sha256, size, purged_at FROM documents WHERE message_id = ? ORDER BY seq`, id)
+// lockMessage is getMessage holding the row's lock until the transaction
+// ends (where the dialect locks rows): a change of one gateway waits for
+// another's on the same message and then sees its outcome (lease token
+// included).
+func (s *Store) lockMessage(ctx context.Context, tx Querier, id int64) (mailbox.Message, error) {
+	if s.d.ForUpdate != "" {
+		var got int64
+		err := tx.QueryRow(ctx, `SELECT id FROM messages WHERE id = ?`+s.d.ForUpdate, id).Scan(&got)
+		if errors.Is(err, sql.ErrNoRows) {
+			return mailbox.Message{}, fmt.Errorf("%w: message %d", mailbox.ErrNotFound, id)
+		}
+		if err != nil {
+			return mailbox.Message{}, err
+		}
+	}
+	return getMessage(ctx, tx, id)
+}
+
+// serialize makes the insertions under one unique key take turns where
+// the dialect needs it.
+func (s *Store) serialize(ctx context.Context, tx Querier, key string) error {
+	if s.d.Serialize == nil {
+		return nil
+	}
+	return s.d.Serialize(ctx, tx, key)
+}
+
+func loadDocuments(ctx context.Context, q Querier, id int64) ([]mailbox.Document, error) {
+	rows, err := q.Query(ctx, `SELECT role, name, content_type, sha256, size, purged_at FROM documents WHERE message_id = ? ORDER BY seq`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -75,9 +97,9 @@ func loadDocuments(ctx context.Context, q querier, id int64) ([]mailbox.Document
 	return docs, rows.Err()
 }
 
-func insertDocuments(ctx context.Context, tx *sql.Tx, id int64, docs []mailbox.Document) error {
+func insertDocuments(ctx context.Context, tx Querier, id int64, docs []mailbox.Document) error {
 	for i, d := range docs {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO documents (message_id, seq, role, name, content_type, sha256, size) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := tx.Exec(ctx, `INSERT INTO documents (message_id, seq, role, name, content_type, sha256, size) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			id, i, string(d.Role), d.Name, d.ContentType, d.SHA256, d.Size); err != nil {
 			return err
 		}
@@ -88,19 +110,19 @@ func insertDocuments(ctx context.Context, tx *sql.Tx, id int64, docs []mailbox.D
 // Get returns one message with its documents.
 func (s *Store) Get(ctx context.Context, id int64) (mailbox.Message, error) {
 	m, err := getMessage(ctx, s.r, id)
-	return m, mapErr(err)
+	return m, s.mapErr(err)
 }
 
 // GetByOSCIMessageID finds a message of one direction by its OSCI
 // MessageId within a mailbox.
 func (s *Store) GetByOSCIMessageID(ctx context.Context, dir mailbox.Direction, mbox, osciID string) (mailbox.Message, error) {
 	var id int64
-	err := s.r.QueryRowContext(ctx, `SELECT id FROM messages WHERE mailbox = ? AND direction = ? AND osci_message_id = ?`, mbox, string(dir), osciID).Scan(&id)
+	err := s.r.QueryRow(ctx, `SELECT id FROM messages WHERE mailbox = ? AND direction = ? AND osci_message_id = ?`, mbox, string(dir), osciID).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return mailbox.Message{}, fmt.Errorf("%w: %s MessageId in mailbox %s", mailbox.ErrNotFound, dir, mbox)
 	}
 	if err != nil {
-		return mailbox.Message{}, mapErr(err)
+		return mailbox.Message{}, s.mapErr(err)
 	}
 	return s.Get(ctx, id)
 }
@@ -127,16 +149,12 @@ func (s *Store) List(ctx context.Context, f mailbox.Filter) ([]mailbox.Message, 
 		limit = 100
 	}
 	q := `SELECT ` + msgCols + ` FROM messages WHERE ` + strings.Join(where, " AND ") + ` ORDER BY id LIMIT ` + strconv.Itoa(limit)
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	rows, err := s.r.Query(ctx, q, args...)
 	if err != nil {
-		return nil, mapErr(err)
+		return nil, s.mapErr(err)
 	}
 	out, err := scanMessages(rows)
-	return out, mapErr(err)
-}
-
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+	return out, s.mapErr(err)
 }
 
 // Enqueue stores a new outgoing message in StateQueued, due at once.
@@ -157,10 +175,13 @@ func (s *Store) Enqueue(ctx context.Context, n mailbox.NewOutgoing) (mailbox.Mes
 	}
 	var id int64
 	var outcome error
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx Querier) error {
 		if key != nil {
+			if err := s.serialize(ctx, tx, "idempotency\n"+n.IdempotencyKey); err != nil {
+				return err
+			}
 			var haveSHA string
-			err := tx.QueryRowContext(ctx, `SELECT id, content_sha256 FROM messages WHERE idempotency_key = ?`, key).Scan(&id, &haveSHA)
+			err := tx.QueryRow(ctx, `SELECT id, content_sha256 FROM messages WHERE idempotency_key = ?`, key).Scan(&id, &haveSHA)
 			switch {
 			case err == nil && haveSHA == digest:
 				outcome = fmt.Errorf("%w: idempotency key already used by message %d", mailbox.ErrDuplicate, id)
@@ -172,7 +193,7 @@ func (s *Store) Enqueue(ctx context.Context, n mailbox.NewOutgoing) (mailbox.Mes
 				return err
 			}
 		}
-		err := tx.QueryRowContext(ctx, `INSERT INTO messages (direction, mailbox, state, next_attempt_at, content_sha256, size, subject, sender, recipient, meta, idempotency_key, created_at, updated_at)
+		err := tx.QueryRow(ctx, `INSERT INTO messages (direction, mailbox, state, next_attempt_at, content_sha256, size, subject, sender, recipient, meta, idempotency_key, created_at, updated_at)
 			VALUES ('out', ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			n.Mailbox, now, digest, size, n.Subject, n.Mailbox, n.Recipient, string(n.Meta), key, now, now).Scan(&id)
 		if err != nil {
@@ -181,7 +202,7 @@ func (s *Store) Enqueue(ctx context.Context, n mailbox.NewOutgoing) (mailbox.Mes
 		if err := insertDocuments(ctx, tx, id, n.Documents); err != nil {
 			return err
 		}
-		_, err = appendEvent(ctx, tx, mailbox.EventInput{At: n.Now, MessageID: id, Kind: "enqueued",
+		_, err = s.appendEvent(ctx, tx, mailbox.EventInput{At: n.Now, MessageID: id, Kind: "enqueued",
 			Detail: map[string]string{"mailbox": n.Mailbox, "recipient": n.Recipient, "documents": strconv.Itoa(len(n.Documents)), "size": strconv.FormatInt(size, 10)}})
 		return err
 	})
@@ -191,21 +212,21 @@ func (s *Store) Enqueue(ctx context.Context, n mailbox.NewOutgoing) (mailbox.Mes
 // GetByIdempotencyKey finds the message a submission key became.
 func (s *Store) GetByIdempotencyKey(ctx context.Context, key string) (mailbox.Message, error) {
 	var id int64
-	err := s.r.QueryRowContext(ctx, `SELECT id FROM messages WHERE idempotency_key = ?`, key).Scan(&id)
+	err := s.r.QueryRow(ctx, `SELECT id FROM messages WHERE idempotency_key = ?`, key).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) || key == "" {
 		return mailbox.Message{}, fmt.Errorf("%w: idempotency key", mailbox.ErrNotFound)
 	}
 	if err != nil {
-		return mailbox.Message{}, mapErr(err)
+		return mailbox.Message{}, s.mapErr(err)
 	}
 	return s.Get(ctx, id)
 }
 
 // CountByState counts messages per direction, mailbox and state.
 func (s *Store) CountByState(ctx context.Context) ([]mailbox.StateCount, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT direction, mailbox, state, COUNT(*) FROM messages GROUP BY direction, mailbox, state ORDER BY direction, mailbox, state`)
+	rows, err := s.r.Query(ctx, `SELECT direction, mailbox, state, COUNT(*) FROM messages GROUP BY direction, mailbox, state ORDER BY direction, mailbox, state`)
 	if err != nil {
-		return nil, mapErr(err)
+		return nil, s.mapErr(err)
 	}
 	defer rows.Close()
 	var out []mailbox.StateCount
@@ -213,12 +234,12 @@ func (s *Store) CountByState(ctx context.Context) ([]mailbox.StateCount, error) 
 		var c mailbox.StateCount
 		var dir, st string
 		if err := rows.Scan(&dir, &c.Mailbox, &st, &c.N); err != nil {
-			return nil, mapErr(err)
+			return nil, s.mapErr(err)
 		}
 		c.Direction, c.State = mailbox.Direction(dir), mailbox.State(st)
 		out = append(out, c)
 	}
-	return out, mapErr(rows.Err())
+	return out, s.mapErr(rows.Err())
 }
 
 // inserted ends an insertion whose write returned err: it returns message
@@ -243,10 +264,13 @@ func (s *Store) InsertIncoming(ctx context.Context, n mailbox.NewIncoming) (mail
 	n.Now = s.stamp(n.Now)
 	var id int64
 	var outcome error
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx Querier) error {
+		if err := s.serialize(ctx, tx, "incoming\n"+n.Mailbox+"\n"+n.OSCIMessageID); err != nil {
+			return err
+		}
 		var have int64
 		var haveSHA string
-		err := tx.QueryRowContext(ctx, `SELECT id, content_sha256 FROM messages WHERE mailbox = ? AND direction = 'in' AND osci_message_id = ?`, n.Mailbox, n.OSCIMessageID).Scan(&have, &haveSHA)
+		err := tx.QueryRow(ctx, `SELECT id, content_sha256 FROM messages WHERE mailbox = ? AND direction = 'in' AND osci_message_id = ?`, n.Mailbox, n.OSCIMessageID).Scan(&have, &haveSHA)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -262,7 +286,7 @@ func (s *Store) InsertIncoming(ctx context.Context, n mailbox.NewIncoming) (mail
 				kind = "duplicate_conflict"
 				outcome = fmt.Errorf("%w: message %d", mailbox.ErrDuplicateConflict, have)
 			}
-			_, err = appendEvent(ctx, tx, mailbox.EventInput{At: n.Now, MessageID: have, Kind: kind,
+			_, err = s.appendEvent(ctx, tx, mailbox.EventInput{At: n.Now, MessageID: have, Kind: kind,
 				Detail: map[string]string{"stored_sha256": haveSHA, "offered_sha256": n.ContentSHA256}})
 			return err
 		}
@@ -281,7 +305,7 @@ func (s *Store) InsertIncoming(ctx context.Context, n mailbox.NewIncoming) (mail
 		} else if n.NotBefore.After(n.Now) {
 			due = ns(n.NotBefore)
 		}
-		err = tx.QueryRowContext(ctx, `INSERT INTO messages (direction, mailbox, state, next_attempt_at, osci_message_id, content_sha256, size, subject, sender, recipient,
+		err = tx.QueryRow(ctx, `INSERT INTO messages (direction, mailbox, state, next_attempt_at, osci_message_id, content_sha256, size, subject, sender, recipient,
 			last_error_code, last_error_text, meta, created_at, updated_at, finalized_at, same_content_as)
 			VALUES ('in', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			n.Mailbox, string(state), due, n.OSCIMessageID, n.ContentSHA256, n.Size, n.Subject, n.Sender, n.Recipient,
@@ -293,7 +317,7 @@ func (s *Store) InsertIncoming(ctx context.Context, n mailbox.NewIncoming) (mail
 			return err
 		}
 		if n.Card != nil {
-			if err := putCard(ctx, tx, id, n.OSCIMessageID, *n.Card, n.Now); err != nil {
+			if err := s.putCard(ctx, tx, id, n.OSCIMessageID, *n.Card, n.Now); err != nil {
 				return err
 			}
 		}
@@ -310,7 +334,7 @@ func (s *Store) InsertIncoming(ctx context.Context, n mailbox.NewIncoming) (mail
 		if due != now {
 			d["held_until"] = n.NotBefore.UTC().Format(time.RFC3339Nano)
 		}
-		_, err = appendEvent(ctx, tx, mailbox.EventInput{At: n.Now, MessageID: id, Kind: "received", Detail: d})
+		_, err = s.appendEvent(ctx, tx, mailbox.EventInput{At: n.Now, MessageID: id, Kind: "received", Detail: d})
 		return err
 	})
 	return s.inserted(ctx, id, outcome, err)
@@ -328,12 +352,12 @@ func (s *Store) ClaimDue(ctx context.Context, dir mailbox.Direction, now time.Ti
 	}
 	args = append(args, ns(now), ns(now), limit)
 	var out []mailbox.Message
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx Querier) error {
 		out = out[:0]
-		rows, err := tx.QueryContext(ctx, `UPDATE messages SET lease_owner = ?, lease_until = ?, lease_token = lease_token + 1, attempts = attempts + 1, updated_at = ?
+		rows, err := tx.Query(ctx, `UPDATE messages SET lease_owner = ?, lease_until = ?, lease_token = lease_token + 1, attempts = attempts + 1, updated_at = ?
 			WHERE id IN (SELECT id FROM messages WHERE direction = ? AND state IN (`+placeholders(len(states))+`)
 				AND next_attempt_at BETWEEN 1 AND ? AND (lease_owner = '' OR lease_until <= ?)
-				ORDER BY next_attempt_at, id LIMIT ?)
+				ORDER BY next_attempt_at, id LIMIT ?`+s.d.SkipLocked+`)
 			RETURNING `+msgCols, args...)
 		if err != nil {
 			return err
@@ -360,22 +384,26 @@ func (s *Store) RecoverExpired(ctx context.Context, now time.Time) ([]mailbox.Me
 	return s.freeLeases(ctx, now, false, "lease_expired")
 }
 
-// ReleaseLeases frees every lease, live or not, raising each lease token so
-// that a worker still holding one is fenced off, and journals each as
-// "lease_released". It is for the start of the one process that owns the
-// data directory (the daemon holds an exclusive lock on it): every lease
-// in the file then belongs to a process that is gone. It is not part of
-// mailbox.Store because a shared store (several replicas) must never do it.
-func (s *Store) ReleaseLeases(ctx context.Context, now time.Time) ([]mailbox.Message, error) {
+// ReleaseLeases frees every lease of s, live or not, raising each lease
+// token so that a worker still holding one is fenced off, and journals
+// each as "lease_released". Only a store that one process owns may offer
+// it; it is a function and not a method so that no other store gets it.
+func ReleaseLeases(ctx context.Context, s *Store, now time.Time) ([]mailbox.Message, error) {
 	return s.freeLeases(ctx, now, true, "lease_released")
 }
 
+// freeLeases frees the leases that ended before now, or all of them.
 func (s *Store) freeLeases(ctx context.Context, now time.Time, all bool, kind string) ([]mailbox.Message, error) {
+	q, args := `UPDATE messages SET lease_owner = '', lease_until = 0, lease_token = lease_token + 1, updated_at = ?
+			WHERE lease_owner <> '' AND lease_until <= ? RETURNING `+msgCols, []any{ns(now), ns(now)}
+	if all {
+		q, args = `UPDATE messages SET lease_owner = '', lease_until = 0, lease_token = lease_token + 1, updated_at = ?
+			WHERE lease_owner <> '' RETURNING `+msgCols, []any{ns(now)}
+	}
 	var out []mailbox.Message
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx Querier) error {
 		out = out[:0]
-		rows, err := tx.QueryContext(ctx, `UPDATE messages SET lease_owner = '', lease_until = 0, lease_token = lease_token + 1, updated_at = ?
-			WHERE lease_owner <> '' AND (? OR lease_until <= ?) RETURNING `+msgCols, ns(now), all, ns(now))
+		rows, err := tx.Query(ctx, q, args...)
 		if err != nil {
 			return err
 		}
@@ -384,7 +412,7 @@ func (s *Store) freeLeases(ctx context.Context, now time.Time, all bool, kind st
 		}
 		sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 		for _, m := range out {
-			if _, err := appendEvent(ctx, tx, mailbox.EventInput{At: now, MessageID: m.ID, Kind: kind,
+			if _, err := s.appendEvent(ctx, tx, mailbox.EventInput{At: now, MessageID: m.ID, Kind: kind,
 				Detail: map[string]string{"state": string(m.State)}}); err != nil {
 				return err
 			}
@@ -395,7 +423,7 @@ func (s *Store) freeLeases(ctx context.Context, now time.Time, all bool, kind st
 }
 
 // scanMessages reads every row of rows as a message and closes rows.
-func scanMessages(rows *sql.Rows) ([]mailbox.Message, error) {
+func scanMessages(rows Rows) ([]mailbox.Message, error) {
 	defer rows.Close()
 	var out []mailbox.Message
 	for rows.Next() {

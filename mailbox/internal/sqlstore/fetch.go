@@ -1,13 +1,12 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
@@ -15,19 +14,19 @@ import (
 // sameContent finds the earliest incoming message of mbox (other than
 // exclude) whose documents hash to sha: the same documents under another
 // MessageId are another message, stored like any other and flagged.
-func sameContent(ctx context.Context, tx conn, mbox, sha string, exclude int64) (int64, string, error) {
+func sameContent(ctx context.Context, tx Querier, mbox, sha string, exclude int64) (int64, string, error) {
 	var id int64
 	var osciID string
 	err := tx.QueryRow(ctx, `SELECT id, osci_message_id FROM messages WHERE mailbox = ? AND direction = 'in' AND content_sha256 = ? AND id <> ?
 		ORDER BY id LIMIT 1`, mbox, sha, exclude).Scan(&id, &osciID)
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, sql.ErrNoRows) {
 		return 0, "", nil
 	}
 	return id, osciID, err
 }
 
 // forgetFetch drops the reads counted for a delivery now stored.
-func forgetFetch(ctx context.Context, tx conn, mbox, osciID string) error {
+func forgetFetch(ctx context.Context, tx Querier, mbox, osciID string) error {
 	_, err := tx.Exec(ctx, `DELETE FROM fetch_attempts WHERE mailbox = ? AND osci_message_id = ?`, mbox, osciID)
 	return err
 }
@@ -39,7 +38,7 @@ func (s *Store) BeginFetch(ctx context.Context, mbox, osciID string, now time.Ti
 	}
 	at := ns(s.stamp(now))
 	var n int
-	err := s.write(ctx, func(tx conn) error {
+	err := s.write(ctx, func(tx Querier) error {
 		return tx.QueryRow(ctx, `INSERT INTO fetch_attempts (mailbox, osci_message_id, attempts, first_at, updated_at) VALUES (?, ?, 1, ?, ?)
 			ON CONFLICT (mailbox, osci_message_id) DO UPDATE SET attempts = fetch_attempts.attempts + 1, updated_at = excluded.updated_at
 			RETURNING attempts`, mbox, osciID, at, at).Scan(&n)
@@ -50,10 +49,10 @@ func (s *Store) BeginFetch(ctx context.Context, mbox, osciID string, now time.Ti
 // EndFetch ends a read that stored nothing; see mailbox.FetchEnd.
 func (s *Store) EndFetch(ctx context.Context, e mailbox.FetchEnd) error {
 	e.Now = s.stamp(e.Now)
-	return s.write(ctx, func(tx conn) error {
+	return s.write(ctx, func(tx Querier) error {
 		var n int
-		err := tx.QueryRow(ctx, `SELECT attempts FROM fetch_attempts WHERE mailbox = ? AND osci_message_id = ? FOR UPDATE`, e.Mailbox, e.OSCIMessageID).Scan(&n)
-		if errors.Is(err, pgx.ErrNoRows) {
+		err := tx.QueryRow(ctx, `SELECT attempts FROM fetch_attempts WHERE mailbox = ? AND osci_message_id = ?`+s.d.ForUpdate, e.Mailbox, e.OSCIMessageID).Scan(&n)
+		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
 		if err != nil {
@@ -66,7 +65,7 @@ func (s *Store) EndFetch(ctx context.Context, e mailbox.FetchEnd) error {
 				return err
 			}
 			detail["actor"] = e.Actor
-			_, err = appendEvent(ctx, tx, mailbox.EventInput{At: e.Now, Kind: "fetch_cleared", Detail: detail})
+			_, err = s.appendEvent(ctx, tx, mailbox.EventInput{At: e.Now, Kind: "fetch_cleared", Detail: detail})
 			return err
 		case e.Unreadable != "":
 			if _, err := tx.Exec(ctx, `UPDATE fetch_attempts SET last_error = ?, updated_at = ? WHERE mailbox = ? AND osci_message_id = ?`,
@@ -74,10 +73,10 @@ func (s *Store) EndFetch(ctx context.Context, e mailbox.FetchEnd) error {
 				return err
 			}
 			detail["reason"] = e.Unreadable
-			_, err = appendEvent(ctx, tx, mailbox.EventInput{At: e.Now, Kind: "fetch_unreadable", Detail: detail})
+			_, err = s.appendEvent(ctx, tx, mailbox.EventInput{At: e.Now, Kind: "fetch_unreadable", Detail: detail})
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE fetch_attempts SET attempts = GREATEST(attempts - 1, 0), updated_at = ? WHERE mailbox = ? AND osci_message_id = ?`,
+		_, err = tx.Exec(ctx, `UPDATE fetch_attempts SET attempts = `+s.d.Greatest+`(attempts - 1, 0), updated_at = ? WHERE mailbox = ? AND osci_message_id = ?`,
 			ns(e.Now), e.Mailbox, e.OSCIMessageID)
 		return err
 	})
@@ -86,7 +85,7 @@ func (s *Store) EndFetch(ctx context.Context, e mailbox.FetchEnd) error {
 // Reread records a new reading of a parked message; see mailbox.Reread.
 func (s *Store) Reread(ctx context.Context, r mailbox.Reread) (mailbox.Message, error) {
 	r.Now = s.stamp(r.Now)
-	return s.change(ctx, r.ID, func(tx conn, m mailbox.Message) error {
+	return s.change(ctx, r.ID, func(tx Querier, m mailbox.Message) error {
 		if m.Direction != mailbox.In || m.State != mailbox.StateQuarantined || m.LastErrorCode != mailbox.ReasonUnreadable {
 			return &mailbox.TransitionError{ID: m.ID, From: m.State, To: mailbox.StateReceived, Op: "reread"}
 		}
@@ -122,7 +121,7 @@ func (s *Store) Reread(ctx context.Context, r mailbox.Reread) (mailbox.Message, 
 				return err
 			}
 			if n.Card != nil {
-				if err := putCard(ctx, tx, m.ID, m.OSCIMessageID, *n.Card, r.Now); err != nil {
+				if err := s.putCard(ctx, tx, m.ID, m.OSCIMessageID, *n.Card, r.Now); err != nil {
 					return err
 				}
 			}
@@ -131,7 +130,7 @@ func (s *Store) Reread(ctx context.Context, r mailbox.Reread) (mailbox.Message, 
 				detail["same_content_as"], detail["same_content_message"] = twinID, strconv.FormatInt(twin, 10)
 			}
 		}
-		_, err := appendEvent(ctx, tx, mailbox.EventInput{At: r.Now, MessageID: m.ID, Kind: "reread", Detail: detail})
+		_, err := s.appendEvent(ctx, tx, mailbox.EventInput{At: r.Now, MessageID: m.ID, Kind: "reread", Detail: detail})
 		return err
 	})
 }

@@ -1,8 +1,7 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"sort"
 	"strconv"
@@ -36,12 +35,12 @@ func (s *Store) Purge(ctx context.Context, p mailbox.PurgeRequest) (mailbox.Purg
 	}
 	sort.Strings(names)
 	inRoles := `role IN (` + placeholders(len(roles)) + `)`
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx Querier) error {
 		res = mailbox.PurgeResult{}
 		args := append([]any{p.Mailbox, string(p.Direction), string(mailbox.PurgeableState(p.Direction)), ns(p.Before)}, roleArgs...)
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM messages m WHERE mailbox = ? AND direction = ? AND state = ? AND finalized_at > 0 AND finalized_at < ?
+		rows, err := tx.Query(ctx, `SELECT id FROM messages m WHERE mailbox = ? AND direction = ? AND state = ? AND finalized_at > 0 AND finalized_at < ?
 			AND EXISTS (SELECT 1 FROM documents d WHERE d.message_id = m.id AND d.purged_at = 0 AND d.`+inRoles+`)
-			ORDER BY id LIMIT `+strconv.Itoa(limit), args...)
+			ORDER BY id LIMIT `+strconv.Itoa(limit)+s.d.SkipLocked, args...)
 		if err != nil {
 			return err
 		}
@@ -66,7 +65,7 @@ func (s *Store) Purge(ctx context.Context, p mailbox.PurgeRequest) (mailbox.Purg
 			res.Messages++
 			res.Documents += n
 			res.Bytes += bytes
-			if _, err := appendEvent(ctx, tx, mailbox.EventInput{At: p.Now, MessageID: id, Kind: "purged", Detail: map[string]string{
+			if _, err := s.appendEvent(ctx, tx, mailbox.EventInput{At: p.Now, MessageID: id, Kind: "purged", Detail: map[string]string{
 				"mailbox": p.Mailbox, "direction": string(p.Direction), "roles": strings.Join(names, ","),
 				"documents": strconv.Itoa(n), "bytes": strconv.FormatInt(bytes, 10),
 				"finished_before": p.Before.UTC().Format(time.RFC3339)}}); err != nil {
@@ -79,14 +78,12 @@ func (s *Store) Purge(ctx context.Context, p mailbox.PurgeRequest) (mailbox.Purg
 		}
 		sort.Strings(hashes)
 		for _, h := range hashes {
-			r, err := tx.ExecContext(ctx, `INSERT INTO blob_garbage (sha256, marked_at) SELECT ?, ?
+			n, err := tx.Exec(ctx, `INSERT INTO blob_garbage (sha256, marked_at) SELECT `+s.d.Text+`, `+s.d.Bigint+`
 				WHERE NOT EXISTS (SELECT 1 FROM documents WHERE sha256 = ? AND purged_at = 0) ON CONFLICT (sha256) DO NOTHING`, h, ns(p.Now), h)
 			if err != nil {
 				return err
 			}
-			if n, err := r.RowsAffected(); err != nil {
-				return err
-			} else if n > 0 {
+			if n > 0 {
 				res.Garbage++
 			}
 		}
@@ -101,8 +98,8 @@ func (s *Store) Purge(ctx context.Context, p mailbox.PurgeRequest) (mailbox.Purg
 
 // purgeMessage marks the documents of one message purged and adds their
 // blobs to blobs.
-func purgeMessage(ctx context.Context, tx *sql.Tx, id int64, now time.Time, inRoles string, roleArgs []any, blobs map[string]bool) (int, int64, error) {
-	rows, err := tx.QueryContext(ctx, `UPDATE documents SET purged_at = ? WHERE message_id = ? AND purged_at = 0 AND `+inRoles+` RETURNING sha256, size`,
+func purgeMessage(ctx context.Context, tx Querier, id int64, now time.Time, inRoles string, roleArgs []any, blobs map[string]bool) (int, int64, error) {
+	rows, err := tx.Query(ctx, `UPDATE documents SET purged_at = ? WHERE message_id = ? AND purged_at = 0 AND `+inRoles+` RETURNING sha256, size`,
 		append([]any{ns(now), id}, roleArgs...)...)
 	if err != nil {
 		return 0, 0, err
@@ -127,27 +124,27 @@ func (s *Store) BlobGarbage(ctx context.Context, after string, limit int) ([]str
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT sha256 FROM blob_garbage WHERE sha256 > ? ORDER BY sha256 LIMIT `+strconv.Itoa(limit), after)
+	rows, err := s.r.Query(ctx, `SELECT sha256 FROM blob_garbage WHERE sha256 > ? ORDER BY sha256 LIMIT `+strconv.Itoa(limit), after)
 	if err != nil {
-		return nil, mapErr(err)
+		return nil, s.mapErr(err)
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
 		var h string
 		if err := rows.Scan(&h); err != nil {
-			return nil, mapErr(err)
+			return nil, s.mapErr(err)
 		}
 		out = append(out, h)
 	}
-	return out, mapErr(rows.Err())
+	return out, s.mapErr(rows.Err())
 }
 
 // BlobReferenced reports a kept reference to a blob; see mailbox.Store.
 func (s *Store) BlobReferenced(ctx context.Context, h string) (bool, error) {
 	var n int
-	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM documents WHERE sha256 = ? AND purged_at = 0`, h).Scan(&n)
-	return n > 0, mapErr(err)
+	err := s.r.QueryRow(ctx, `SELECT COUNT(*) FROM documents WHERE sha256 = ? AND purged_at = 0`, h).Scan(&n)
+	return n > 0, s.mapErr(err)
 }
 
 // ForgetBlobGarbage takes blobs off the garbage list; see mailbox.Store.
@@ -155,9 +152,9 @@ func (s *Store) ForgetBlobGarbage(ctx context.Context, hashes []string) error {
 	if len(hashes) == 0 {
 		return nil
 	}
-	return s.writeTx(ctx, func(tx *sql.Tx) error {
+	return s.writeTx(ctx, func(tx Querier) error {
 		for _, h := range hashes {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM blob_garbage WHERE sha256 = ?`, h); err != nil {
+			if _, err := tx.Exec(ctx, `DELETE FROM blob_garbage WHERE sha256 = ?`, h); err != nil {
 				return err
 			}
 		}
