@@ -33,7 +33,9 @@ func (d *Daemon) startWorkers() {
 	d.startRegisterWorkers()
 	for _, m := range d.current().cfg.Mailboxes {
 		name := m.Name
-		d.loop("fetch "+name, func() time.Duration { return d.pollInterval(name) }, nil,
+		n := len(d.current().cfg.Mailboxes)
+		d.loopAfter("fetch "+name, mailbox.PollDelay(d.pollInterval(name), true, n, d.opt.Rand),
+			func() time.Duration { return mailbox.PollDelay(d.pollInterval(name), false, n, d.opt.Rand) }, nil,
 			func(ctx context.Context) (bool, error) { return d.fetchRound(ctx, name) })
 	}
 	d.loop("business events", func() time.Duration { return time.Second }, nil, func(ctx context.Context) (bool, error) {
@@ -67,10 +69,18 @@ func (d *Daemon) startWorkers() {
 // is never interrupted between the engine's durable steps by a plain
 // SIGTERM.
 func (d *Daemon) loop(name string, interval func() time.Duration, wake <-chan struct{}, round func(context.Context) (bool, error)) {
+	d.loopAfter(name, 0, interval, wake, round)
+}
+
+// loopAfter is loop with its first round after first (or when woken).
+func (d *Daemon) loopAfter(name string, first time.Duration, interval func() time.Duration, wake <-chan struct{}, round func(context.Context) (bool, error)) {
 	d.workers.Add(1)
 	go func() {
 		defer d.workers.Done()
 		log := d.log.With(zap.String("worker", name))
+		if first > 0 && !d.wait(first, wake) {
+			return
+		}
 		for {
 			select {
 			case <-d.stopping:
@@ -91,17 +101,24 @@ func (d *Daemon) loop(name string, interval func() time.Duration, wake <-chan st
 			if more {
 				continue
 			}
-			t := time.NewTimer(interval())
-			select {
-			case <-d.stopping:
-				t.Stop()
+			if !d.wait(interval(), wake) {
 				return
-			case <-t.C:
-			case <-wake:
-				t.Stop()
 			}
 		}
 	}()
+}
+
+// wait waits for dur or until woken; false when the daemon stops first.
+func (d *Daemon) wait(dur time.Duration, wake <-chan struct{}) bool {
+	t := time.NewTimer(dur)
+	defer t.Stop()
+	select {
+	case <-d.stopping:
+		return false
+	case <-t.C:
+	case <-wake:
+	}
+	return true
 }
 
 // isFatalStoreError reports a store failure after which the process must
