@@ -55,5 +55,8 @@ func newEndpoint(_ context.Context, p endpointParams) (mailboxEndpoint, error) {
 		Trust: p.sets.Validators(p.rt.base), Recipients: recipients, Card: card, SpoolDir: p.spoolDir,
 		Now: p.deps.now, Rand: p.deps.rand, Logger: p.deps.logger.Named("osci"),
 		HTTPClient: client,
+		// One gateway on its own store is the mailbox's only fetcher; gateways
+		// sharing PostgreSQL end every dialog (one open per mailbox at a time).
+		KeepIdleDialogs: p.rt.cfg.Store.Kind != config.StorePostgres,
 	})
 }

@@ -275,6 +275,15 @@ func (s *Session) Acknowledge(messageID string) error {
 	return nil
 }
 
+// Idle reports whether the dialog is open with nothing handed out that
+// the next order would acknowledge: it may then wait for a later order
+// (a dialog kept open between polls).
+func (s *Session) Idle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.closed && s.unack == "" && s.unread == ""
+}
+
 // Close sends exitDialog. It refuses while a delivery is unacknowledged.
 func (s *Session) Close(ctx context.Context) error {
 	_, err := s.order(ctx, &Message{Type: TypeExitDialog}, exchange{})
