@@ -44,8 +44,14 @@ type Sender struct {
 	// of one lane are worked on in order, the lanes of a round side by
 	// side: with a lane per intermediary, one that does not answer holds
 	// up only the messages to it.
-	Lane   func(m Message) string
-	Policy RetryPolicy // temporary failures; default DefaultSendPolicy
+	Lane func(m Message) string
+	// LaneWidth is how many messages of one lane are sent at once
+	// (default 1). Above 1, a message's signing and encryption overlap
+	// with another's round trip; they start in claim order, each under
+	// its own lease and state machine, so the guarantees per message hold
+	// (the intermediary may then receive them in another order).
+	LaneWidth int
+	Policy    RetryPolicy // temporary failures; default DefaultSendPolicy
 	// Confirm paces the polling of a sent message's Laufzettel until
 	// Reception is recorded; after its Lifetime the message stays sent.
 	Confirm RetryPolicy
@@ -85,7 +91,7 @@ func (s *Sender) defaults() {
 // returned only when the store itself fails (then the caller stops).
 func (s *Sender) RunOnce(ctx context.Context) (int, error) {
 	s.defaults()
-	return leaseRound{store: s.Store, dir: Out, owner: s.Owner, lease: s.Lease, batch: s.Batch, now: s.Now, stale: s.Stale, lane: s.Lane}.run(ctx, s.process)
+	return leaseRound{store: s.Store, dir: Out, owner: s.Owner, lease: s.Lease, batch: s.Batch, now: s.Now, stale: s.Stale, lane: s.Lane, width: s.LaneWidth}.run(ctx, s.process)
 }
 
 // step applies a change to m as the lease holder.
