@@ -22,6 +22,10 @@ import (
 // followed by another at once.
 const fetchLimit = 100
 
+// sendLaneWidth is how many messages of one lane (intermediary) are sent
+// at once: one is signed and encrypted while another waits on the network.
+const sendLaneWidth = 4
+
 // startWorkers starts the send engine, the intake engine, one fetch loop
 // per mailbox and the certificate expiry refresher. Each loop reads the
 // runtime generation afresh at the start of every round, so a reload
@@ -137,7 +141,7 @@ func (d *Daemon) pollInterval(name string) time.Duration {
 func (d *Daemon) sendRound(ctx context.Context) (bool, error) {
 	rt := d.current()
 	sc := rt.cfg.Sending
-	s := &mailbox.Sender{Store: d.store, Blobs: d.blobs, Transport: d.transport(rt), Lane: lane(rt),
+	s := &mailbox.Sender{Store: d.store, Blobs: d.blobs, Transport: d.transport(rt), Lane: lane(rt), LaneWidth: sendLaneWidth,
 		Confirm: mailbox.RetryPolicy{Initial: sc.ConfirmFirst, Factor: 2, Max: sc.ConfirmMax, Lifetime: sc.ConfirmFor, Jitter: mailbox.EqualJitter},
 		Lease:   rt.cfg.Leases.Send, Owner: d.owner + "/send", Now: d.opt.Now, Rand: d.opt.Rand, Stale: &d.sendStale}
 	n, err := s.RunOnce(ctx)
