@@ -108,7 +108,10 @@ type leaseRound struct {
 	lane func(Message) string
 	// width is how many messages of one lane are in flight at once
 	// (default 1: one after another). They start in claim order.
-	width int
+	width int // prepare, if set, runs first in each lane with the lane's messages
+	// (the send engine fetches the process cards of a lane's sent
+	// messages in one request).
+	prepare func(ctx context.Context, lane []Message)
 }
 
 // maxLanes bounds the lanes a round works on at once.
@@ -198,6 +201,9 @@ func (r leaseRound) runLane(ctx context.Context, lane []Message, process func(co
 		}
 		next++
 		return lane[next-1 : next]
+	}
+	if r.prepare != nil && !stopped() {
+		r.prepare(ctx, lane)
 	}
 	width := min(max(r.width, 1), len(lane))
 	for range width {
