@@ -313,6 +313,12 @@ func (t countingTransport) FetchProcessCard(ctx context.Context, id string) (mai
 	return c, err
 }
 
+func (t countingTransport) FetchProcessCards(ctx context.Context, ids []string) (map[string]mailbox.ProcessCard, error) {
+	c, err := mailbox.FetchProcessCards(ctx, t.Transport, ids)
+	t.count(ctx, err)
+	return c, err
+}
+
 // updateExpiryMetrics publishes when each of our certificates expires,
 // per mailbox and purpose, and logs one line per certificate within
 // certificateWarnDays of its end (an error once it has ended). It runs at

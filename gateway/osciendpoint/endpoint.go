@@ -404,6 +404,25 @@ func (t *osciTransport) FetchProcessCard(ctx context.Context, id string) (mailbo
 	return processCard(pc), nil
 }
 
+// FetchProcessCards returns the cards of several sent messages from one
+// dialog (mailbox.CardBatcher); the ones the intermediary has none of are
+// missing from the map.
+func (t *osciTransport) FetchProcessCards(ctx context.Context, ids []string) (map[string]mailbox.ProcessCard, error) {
+	var pcs []osci.ProcessCardBundle
+	err := t.call(ctx, func() (err error) { pcs, err = t.client.FetchProcessCards(ctx, ids); return err })
+	out := map[string]mailbox.ProcessCard{}
+	if err != nil {
+		if errors.Is(err, osci.ErrFeedbackNoProcessCard) && !errors.Is(err, osci.ErrUnverified) {
+			return out, nil
+		}
+		return nil, peerError(err)
+	}
+	for i := range pcs {
+		out[pcs[i].MessageID] = processCard(&pcs[i])
+	}
+	return out, nil
+}
+
 // sendMeta is the outgoing metadata (OutgoingMeta) plus the optional free text.
 type sendMeta struct {
 	submit.OutgoingMeta
