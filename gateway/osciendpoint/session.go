@@ -448,6 +448,35 @@ func (s *osciSession) Receipt(ctx context.Context, id string) (mailbox.ProcessCa
 	return mailbox.ProcessCard{}, fmt.Errorf("%w: the answer holds no card of %s", mailbox.ErrNoReceipt, id)
 }
 
+// Receipts is Receipt for several deliveries of the dialog in one order
+// (mailbox.ReceiptBatcher): it acknowledges the pending delivery and asks
+// for the cards of ids; the earlier ones were acknowledged by the orders
+// that followed them, so their cards carry Reception too.
+func (s *osciSession) Receipts(ctx context.Context, ids []string) (map[string]mailbox.ProcessCard, error) {
+	if err := s.acknowledge(); err != nil {
+		return nil, err
+	}
+	cards, _, err := s.s.ProcessCards(ctx, &osci.SelectionRule{MessageIDs: ids}, len(ids))
+	var fe *osci.FeedbackError
+	if errors.As(err, &fe) {
+		return nil, fmt.Errorf("%w: %w", mailbox.ErrNoReceipt, peerError(err))
+	}
+	if err != nil {
+		return nil, peerError(err)
+	}
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	out := make(map[string]mailbox.ProcessCard, len(cards))
+	for i := range cards {
+		if want[cards[i].MessageID] {
+			out[cards[i].MessageID] = processCard(&cards[i])
+		}
+	}
+	return out, nil
+}
+
 // Exit acknowledges the last delivery and ends the dialog (exitDialog).
 // A dialog whose last order handed nothing out (a listing, the receipts)
 // has nothing to acknowledge: it is kept open for the next poll instead.
