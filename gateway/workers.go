@@ -26,6 +26,10 @@ const fetchLimit = 100
 // at once: one is signed and encrypted while another waits on the network.
 const sendLaneWidth = 4
 
+// intakeWidth is how many received messages are handed to the intakes at
+// once: one's fsyncs overlap with another's.
+const intakeWidth = 4
+
 // startWorkers starts the send engine, the intake engine, one fetch loop
 // per mailbox and the certificate expiry refresher. Each loop reads the
 // runtime generation afresh at the start of every round, so a reload
@@ -149,7 +153,7 @@ func (d *Daemon) sendRound(ctx context.Context) (bool, error) {
 }
 
 func (d *Daemon) deliverRound(ctx context.Context) (bool, error) {
-	dl := &mailbox.Deliverer{Store: d.store, Blobs: d.blobs, Sink: intakeRouter{current: d.current}, Lease: d.current().cfg.Leases.Intake,
+	dl := &mailbox.Deliverer{Store: d.store, Blobs: d.blobs, Sink: intakeRouter{current: d.current}, Lease: d.current().cfg.Leases.Intake, Width: intakeWidth,
 		Owner: d.owner + "/intake", Now: d.opt.Now, Rand: d.opt.Rand, Stale: &d.deliverStale}
 	n, err := dl.RunOnce(ctx)
 	return n > 0, err
