@@ -199,7 +199,17 @@ func (f *Fetcher) FetchMailbox(ctx context.Context, mailbox string) (FetchResult
 			continue
 		}
 		if batch {
-			pending = append(pending, pendingReceipt{m: m, id: id, known: card})
+			pending = append(pending, pendingReceipt{m: m, id: id, known: card, at: now()})
+			// A long dialog asks on the way, before the rows' hold runs out.
+			if now().Sub(pending[0].at) < wait/2 {
+				continue
+			}
+			err := f.receipts(ctx, rb, pending, now, &res)
+			pending = nil
+			if err != nil {
+				sess.Abandon()
+				return res, fmt.Errorf("mailbox: receipts in %s: %w", mailbox, err)
+			}
 			continue
 		}
 		if err := f.receipt(ctx, sess, m, id, card, now, &res); err != nil {

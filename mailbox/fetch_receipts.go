@@ -27,6 +27,7 @@ type pendingReceipt struct {
 	m     Message
 	id    string
 	known ProcessCard
+	at    time.Time // stored
 }
 
 // receipts asks for the receipts of pending in one order and stores each

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
@@ -80,6 +81,28 @@ func TestFetchReceiptsInOneOrder(t *testing.T) {
 		t.Fatalf("broken dialog: %+v %v", res, err)
 	}
 	if c := peer.calls(); c != "list; fetch m4; fetch m5; abandon; receipts m4; exit" {
+		t.Fatalf("orders: %s", c)
+	}
+}
+
+// TestFetchReceiptsBeforeTheHoldEnds: in a dialog that takes longer than
+// half the ReceiptWait, the receipts are asked for on the way, so no row's
+// hold runs out before its receipt.
+func TestFetchReceiptsBeforeTheHoldEnds(t *testing.T) {
+	const mbox = "DE.BeBPo.erkelenz"
+	e := newEnv(t)
+	peer := newFakeMailbox()
+	for _, id := range []string{"m1", "m2", "m3"} {
+		peer.add(id, true)
+	}
+	open := func(context.Context, string) (mailbox.Session, error) { return &batchSession{fakeSession{peer}}, nil }
+	now := func() time.Time { e.clk.Add(20 * time.Second); return e.clk.Now() } // each step of the dialog takes 20 s
+	fe := &mailbox.Fetcher{Store: e.store, Blobs: e.blobs, Open: open, Now: now, ReceiptWait: time.Minute}
+	res, err := fe.FetchMailbox(ctx, mbox)
+	if err != nil || res.Stored != 3 || res.Receipts != 3 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if c := peer.calls(); c != "list; fetch m1; fetch m2; receipts m1,m2; fetch m3; receipts m3; exit" {
 		t.Fatalf("orders: %s", c)
 	}
 }
