@@ -40,9 +40,10 @@
 // deliveries of a dialog instead: each is acknowledged by the fetch that
 // follows it, and their cards come with one fetchProcessCard selecting
 // their MessageIds at the end of the dialog (on the way, once the first
-// has waited half the ReceiptWait); the rows stay held until then. If the dialog breaks before, their receipts are asked for in a
-// dialog of their own; failing that, they are released without Reception
-// and journaled as above.
+// has waited a quarter second); the rows stay held until then. If the
+// dialog breaks before, their receipts are asked for in a dialog of their
+// own; failing that, they are released without Reception and journaled
+// as above.
 //
 // # How failures are handled
 //

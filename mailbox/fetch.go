@@ -200,8 +200,10 @@ func (f *Fetcher) FetchMailbox(ctx context.Context, mailbox string) (FetchResult
 		}
 		if batch {
 			pending = append(pending, pendingReceipt{m: m, id: id, known: card, at: now()})
-			// A long dialog asks on the way, before the rows' hold runs out.
-			if now().Sub(pending[0].at) < wait/2 {
+			// The rows wait for their receipts from the intake: a dialog
+			// asks on the way once the first has waited receiptBatchAge
+			// (and always before the hold runs out).
+			if now().Sub(pending[0].at) < min(wait/2, receiptBatchAge) {
 				continue
 			}
 			err := f.receipts(ctx, rb, pending, now, &res)

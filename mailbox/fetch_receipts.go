@@ -21,6 +21,11 @@ type ReceiptBatcher interface {
 	Receipts(ctx context.Context, ids []string) (map[string]ProcessCard, error)
 }
 
+// receiptBatchAge bounds how long a stored delivery waits in a batch for
+// its receipt, and so for the intake: about one order per quarter second
+// of a long dialog.
+const receiptBatchAge = 250 * time.Millisecond
+
 // pendingReceipt is a delivery stored in this dialog whose receipt is
 // asked for at its end.
 type pendingReceipt struct {

@@ -3,6 +3,7 @@ package mailbox_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,24 +86,30 @@ func TestFetchReceiptsInOneOrder(t *testing.T) {
 	}
 }
 
-// TestFetchReceiptsBeforeTheHoldEnds: in a dialog that takes longer than
-// half the ReceiptWait, the receipts are asked for on the way, so no row's
-// hold runs out before its receipt.
-func TestFetchReceiptsBeforeTheHoldEnds(t *testing.T) {
+// TestFetchReceiptsOnTheWay: in a dialog that takes longer than
+// receiptBatchAge, the receipts are asked for on the way, so no stored
+// delivery waits long for the intake; each is asked for once.
+func TestFetchReceiptsOnTheWay(t *testing.T) {
 	const mbox = "DE.BeBPo.erkelenz"
 	e := newEnv(t)
 	peer := newFakeMailbox()
-	for _, id := range []string{"m1", "m2", "m3"} {
+	for _, id := range []string{"m1", "m2", "m3", "m4"} {
 		peer.add(id, true)
 	}
 	open := func(context.Context, string) (mailbox.Session, error) { return &batchSession{fakeSession{peer}}, nil }
-	now := func() time.Time { e.clk.Add(20 * time.Second); return e.clk.Now() } // each step of the dialog takes 20 s
-	fe := &mailbox.Fetcher{Store: e.store, Blobs: e.blobs, Open: open, Now: now, ReceiptWait: time.Minute}
+	now := func() time.Time { e.clk.Add(100 * time.Millisecond); return e.clk.Now() } // the dialog takes its time
+	fe := &mailbox.Fetcher{Store: e.store, Blobs: e.blobs, Open: open, Now: now}
 	res, err := fe.FetchMailbox(ctx, mbox)
-	if err != nil || res.Stored != 3 || res.Receipts != 3 {
+	if err != nil || res.Stored != 4 || res.Receipts != 4 {
 		t.Fatalf("%+v %v", res, err)
 	}
-	if c := peer.calls(); c != "list; fetch m1; fetch m2; receipts m1,m2; fetch m3; receipts m3; exit" {
-		t.Fatalf("orders: %s", c)
+	c := peer.calls()
+	if n := strings.Count(c, "receipts "); n < 2 || n > 3 {
+		t.Fatalf("%d receipt orders for 4 deliveries, want them asked for on the way in batches: %s", n, c)
+	}
+	for _, id := range []string{"m1", "m2", "m3", "m4"} {
+		if strings.Count(c, id) != 2 { // its fetch and its receipt
+			t.Errorf("%s: %s", id, c)
+		}
 	}
 }
