@@ -36,6 +36,7 @@ const intakeWidth = 4
 // takes effect between rounds and a round in flight finishes with the
 // generation it began with.
 func (d *Daemon) startWorkers() {
+	d.fetchWake = newFetchWakes(d.current()) // before the send loop reads it
 	d.loop("send", func() time.Duration { return d.opt.SendInterval }, d.wakeSend, d.sendRound)
 	d.loop("intake", func() time.Duration { return d.opt.DeliverInterval }, d.wakeDeliver, d.deliverRound)
 	d.startRegisterWorkers()
@@ -43,7 +44,7 @@ func (d *Daemon) startWorkers() {
 		name := m.Name
 		n := len(d.current().cfg.Mailboxes)
 		d.loopAfter("fetch "+name, mailbox.PollDelay(d.pollInterval(name), true, n, d.opt.Rand),
-			func() time.Duration { return mailbox.PollDelay(d.pollInterval(name), false, n, d.opt.Rand) }, nil,
+			func() time.Duration { return mailbox.PollDelay(d.pollInterval(name), false, n, d.opt.Rand) }, d.fetchWake.of(name),
 			func(ctx context.Context) (bool, error) { return d.fetchRound(ctx, name) })
 	}
 	d.loop("business events", func() time.Duration { return time.Second }, nil, func(ctx context.Context) (bool, error) {
@@ -247,7 +248,7 @@ func (d *Daemon) transport(rt *runtimeConfig) func(mailbox.Message) (mailbox.Tra
 		if err != nil {
 			return nil, err
 		}
-		return countingTransport{t, m.Mailbox, d.api.Metrics()}, nil
+		return wakingTransport{countingTransport{t, m.Mailbox, d.api.Metrics()}, d.fetchWake}, nil
 	}
 }
 
