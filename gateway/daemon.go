@@ -127,6 +127,7 @@ type Daemon struct {
 	sendStale, deliverStale mailbox.StaleLeases
 
 	wakeSend, wakeDeliver chan struct{}
+	fetchWake             *fetchWakes   // set when the workers start
 	stopping              chan struct{} // closed: claim no more work
 	workCtx               context.Context
 	cancelWork            context.CancelFunc

@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/tls"
-	"net/http"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
@@ -41,10 +39,8 @@ func newEndpoint(_ context.Context, p endpointParams) (mailboxEndpoint, error) {
 		return r, nil
 	}
 	client := p.deps.client
-	if roots := p.sets.TLSRoots(); roots != nil && client == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}
-		client = &http.Client{Transport: tr}
+	if client == nil {
+		client = p.rt.inters.HTTPClient(p.sets.TLSRoots())
 	}
 	c := p.cfg.Card
 	card := egvp.BusinessCard{Organisation: c.Organisation, OrganisationSuffix: c.OrganisationSuffix, Name: c.Name,
@@ -59,5 +55,8 @@ func newEndpoint(_ context.Context, p endpointParams) (mailboxEndpoint, error) {
 		Trust: p.sets.Validators(p.rt.base), Recipients: recipients, Card: card, SpoolDir: p.spoolDir,
 		Now: p.deps.now, Rand: p.deps.rand, Logger: p.deps.logger.Named("osci"),
 		HTTPClient: client,
+		// One gateway on its own store is the mailbox's only fetcher; gateways
+		// sharing PostgreSQL end every dialog (one open per mailbox at a time).
+		KeepIdleDialogs: p.rt.cfg.Store.Kind != config.StorePostgres,
 	})
 }

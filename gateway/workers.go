@@ -22,18 +22,29 @@ import (
 // followed by another at once.
 const fetchLimit = 100
 
+// sendLaneWidth is how many messages of one lane (intermediary) are sent
+// at once: one is signed and encrypted while another waits on the network.
+const sendLaneWidth = 4
+
+// intakeWidth is how many received messages are handed to the intakes at
+// once: one's fsyncs overlap with another's.
+const intakeWidth = 4
+
 // startWorkers starts the send engine, the intake engine, one fetch loop
 // per mailbox and the certificate expiry refresher. Each loop reads the
 // runtime generation afresh at the start of every round, so a reload
 // takes effect between rounds and a round in flight finishes with the
 // generation it began with.
 func (d *Daemon) startWorkers() {
+	d.fetchWake = newFetchWakes(d.current()) // before the send loop reads it
 	d.loop("send", func() time.Duration { return d.opt.SendInterval }, d.wakeSend, d.sendRound)
 	d.loop("intake", func() time.Duration { return d.opt.DeliverInterval }, d.wakeDeliver, d.deliverRound)
 	d.startRegisterWorkers()
 	for _, m := range d.current().cfg.Mailboxes {
 		name := m.Name
-		d.loop("fetch "+name, func() time.Duration { return d.pollInterval(name) }, nil,
+		n := len(d.current().cfg.Mailboxes)
+		d.loopAfter("fetch "+name, mailbox.PollDelay(d.pollInterval(name), true, n, d.opt.Rand),
+			func() time.Duration { return mailbox.PollDelay(d.pollInterval(name), false, n, d.opt.Rand) }, d.fetchWake.of(name),
 			func(ctx context.Context) (bool, error) { return d.fetchRound(ctx, name) })
 	}
 	d.loop("business events", func() time.Duration { return time.Second }, nil, func(ctx context.Context) (bool, error) {
@@ -67,10 +78,18 @@ func (d *Daemon) startWorkers() {
 // is never interrupted between the engine's durable steps by a plain
 // SIGTERM.
 func (d *Daemon) loop(name string, interval func() time.Duration, wake <-chan struct{}, round func(context.Context) (bool, error)) {
+	d.loopAfter(name, 0, interval, wake, round)
+}
+
+// loopAfter is loop with its first round after first (or when woken).
+func (d *Daemon) loopAfter(name string, first time.Duration, interval func() time.Duration, wake <-chan struct{}, round func(context.Context) (bool, error)) {
 	d.workers.Add(1)
 	go func() {
 		defer d.workers.Done()
 		log := d.log.With(zap.String("worker", name))
+		if first > 0 && !d.wait(first, wake) {
+			return
+		}
 		for {
 			select {
 			case <-d.stopping:
@@ -91,17 +110,24 @@ func (d *Daemon) loop(name string, interval func() time.Duration, wake <-chan st
 			if more {
 				continue
 			}
-			t := time.NewTimer(interval())
-			select {
-			case <-d.stopping:
-				t.Stop()
+			if !d.wait(interval(), wake) {
 				return
-			case <-t.C:
-			case <-wake:
-				t.Stop()
 			}
 		}
 	}()
+}
+
+// wait waits for dur or until woken; false when the daemon stops first.
+func (d *Daemon) wait(dur time.Duration, wake <-chan struct{}) bool {
+	t := time.NewTimer(dur)
+	defer t.Stop()
+	select {
+	case <-d.stopping:
+		return false
+	case <-t.C:
+	case <-wake:
+	}
+	return true
 }
 
 // isFatalStoreError reports a store failure after which the process must
@@ -120,7 +146,7 @@ func (d *Daemon) pollInterval(name string) time.Duration {
 func (d *Daemon) sendRound(ctx context.Context) (bool, error) {
 	rt := d.current()
 	sc := rt.cfg.Sending
-	s := &mailbox.Sender{Store: d.store, Blobs: d.blobs, Transport: d.transport(rt), Lane: lane(rt),
+	s := &mailbox.Sender{Store: d.store, Blobs: d.blobs, Transport: d.transport(rt), Lane: lane(rt), LaneWidth: sendLaneWidth,
 		Confirm: mailbox.RetryPolicy{Initial: sc.ConfirmFirst, Factor: 2, Max: sc.ConfirmMax, Lifetime: sc.ConfirmFor, Jitter: mailbox.EqualJitter},
 		Lease:   rt.cfg.Leases.Send, Owner: d.owner + "/send", Now: d.opt.Now, Rand: d.opt.Rand, Stale: &d.sendStale}
 	n, err := s.RunOnce(ctx)
@@ -128,7 +154,7 @@ func (d *Daemon) sendRound(ctx context.Context) (bool, error) {
 }
 
 func (d *Daemon) deliverRound(ctx context.Context) (bool, error) {
-	dl := &mailbox.Deliverer{Store: d.store, Blobs: d.blobs, Sink: intakeRouter{current: d.current}, Lease: d.current().cfg.Leases.Intake,
+	dl := &mailbox.Deliverer{Store: d.store, Blobs: d.blobs, Sink: intakeRouter{current: d.current}, Lease: d.current().cfg.Leases.Intake, Width: intakeWidth,
 		Owner: d.owner + "/intake", Now: d.opt.Now, Rand: d.opt.Rand, Stale: &d.deliverStale}
 	n, err := dl.RunOnce(ctx)
 	return n > 0, err
@@ -222,7 +248,7 @@ func (d *Daemon) transport(rt *runtimeConfig) func(mailbox.Message) (mailbox.Tra
 		if err != nil {
 			return nil, err
 		}
-		return countingTransport{t, m.Mailbox, d.api.Metrics()}, nil
+		return wakingTransport{countingTransport{t, m.Mailbox, d.api.Metrics()}, d.fetchWake}, nil
 	}
 }
 
@@ -288,6 +314,12 @@ func (t countingTransport) StoreDelivery(ctx context.Context, o *mailbox.Outgoin
 
 func (t countingTransport) FetchProcessCard(ctx context.Context, id string) (mailbox.ProcessCard, error) {
 	c, err := t.Transport.FetchProcessCard(ctx, id)
+	t.count(ctx, err)
+	return c, err
+}
+
+func (t countingTransport) FetchProcessCards(ctx context.Context, ids []string) (map[string]mailbox.ProcessCard, error) {
+	c, err := mailbox.FetchProcessCards(ctx, t.Transport, ids)
 	t.count(ctx, err)
 	return c, err
 }

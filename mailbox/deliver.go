@@ -20,8 +20,12 @@ type Deliverer struct {
 	Owner  string
 	Lease  time.Duration // default 10 minutes
 	Batch  int           // default 8
-	Now    func() time.Time
-	Rand   io.Reader
+	// Width is how many messages are handed over at once (default 1):
+	// above 1, the fsyncs of one hand-over overlap with another's. They
+	// start in claim order; the intake sees no order among them.
+	Width int
+	Now   func() time.Time
+	Rand  io.Reader
 	// Stale carries leases a failed round could not end into the next
 	// round (see Sender.Stale).
 	Stale *StaleLeases
@@ -48,7 +52,7 @@ func (d *Deliverer) defaults() {
 // RunOnce works through one batch; see Sender.RunOnce.
 func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
 	d.defaults()
-	return leaseRound{store: d.Store, dir: In, owner: d.Owner, lease: d.Lease, batch: d.Batch, now: d.Now, stale: d.Stale}.run(ctx, d.process)
+	return leaseRound{store: d.Store, dir: In, owner: d.Owner, lease: d.Lease, batch: d.Batch, now: d.Now, stale: d.Stale, width: d.Width}.run(ctx, d.process)
 }
 
 func (d *Deliverer) step(ctx context.Context, m Message, c Change) (Message, error) {

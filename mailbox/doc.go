@@ -36,6 +36,15 @@
 // runs out; the intermediary hands the unacknowledged delivery out again,
 // and that duplicate's receipt completes the card.
 //
+// A session that is a ReceiptBatcher gets one receipt order for all the
+// deliveries of a dialog instead: each is acknowledged by the fetch that
+// follows it, and their cards come with one fetchProcessCard selecting
+// their MessageIds at the end of the dialog (on the way, once the first
+// has waited a quarter second); the rows stay held until then. If the
+// dialog breaks before, their receipts are asked for in a dialog of their
+// own; failing that, they are released without Reception and journaled
+// as above.
+//
 // # How failures are handled
 //
 // The engines ask one helper, Classify, about every failed call:

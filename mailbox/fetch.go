@@ -187,18 +187,42 @@ func (f *Fetcher) FetchMailbox(ctx context.Context, mailbox string) (FetchResult
 		res.Left = len(ids) - limit
 		ids = ids[:limit]
 	}
+	rb, batch := sess.(ReceiptBatcher)
+	var pending []pendingReceipt // batch: fetched, receipt not yet asked for
 	for _, id := range ids {
 		m, card, fetched, err := f.fetchOne(ctx, sess, mailbox, id, now, wait, &res)
 		if err != nil {
 			sess.Abandon()
-			return res, err
+			return res, errors.Join(err, f.lateReceipts(ctx, mailbox, pending, now, &res))
 		}
 		if !fetched {
+			continue
+		}
+		if batch {
+			pending = append(pending, pendingReceipt{m: m, id: id, known: card, at: now()})
+			// The rows wait for their receipts from the intake: a dialog
+			// asks on the way once the first has waited receiptBatchAge
+			// (and always before the hold runs out).
+			if now().Sub(pending[0].at) < min(wait/2, receiptBatchAge) {
+				continue
+			}
+			err := f.receipts(ctx, rb, pending, now, &res)
+			pending = nil
+			if err != nil {
+				sess.Abandon()
+				return res, fmt.Errorf("mailbox: receipts in %s: %w", mailbox, err)
+			}
 			continue
 		}
 		if err := f.receipt(ctx, sess, m, id, card, now, &res); err != nil {
 			sess.Abandon()
 			return res, fmt.Errorf("mailbox: receipt in %s: %w", mailbox, err)
+		}
+	}
+	if len(pending) > 0 {
+		if err := f.receipts(ctx, rb, pending, now, &res); err != nil {
+			sess.Abandon()
+			return res, fmt.Errorf("mailbox: receipts in %s: %w", mailbox, err)
 		}
 	}
 	if err := sess.Exit(ctx); err != nil {
@@ -319,7 +343,13 @@ func (f *Fetcher) insertParked(ctx context.Context, mailbox, id string, orig io.
 // or the store failed.
 func (f *Fetcher) receipt(ctx context.Context, sess Session, m Message, id string, known ProcessCard, now func() time.Time, res *FetchResult) error {
 	card, rerr := sess.Receipt(ctx, id)
-	at := now()
+	return f.recordReceipt(ctx, m, id, known, card, rerr, now(), res)
+}
+
+// recordReceipt stores the receipt of delivery id (stored as m, known is
+// its card so far): card, or the failure rerr to get it. It returns an
+// error when the dialog (rerr other than ErrNoReceipt) or the store failed.
+func (f *Fetcher) recordReceipt(ctx context.Context, m Message, id string, known, card ProcessCard, rerr error, at time.Time, res *FetchResult) error {
 	if rerr == nil && card.OSCIMessageID != "" && card.OSCIMessageID != id {
 		rerr = fmt.Errorf("%w: card of another MessageId", ErrNoReceipt)
 	}

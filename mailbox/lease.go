@@ -93,7 +93,8 @@ func (l *StaleLeases) add(m Message) {
 
 // leaseRound is one round of an engine that works under leases (Sender,
 // Deliverer): it claims due messages of one direction and processes them,
-// in claim order within a lane and the lanes side by side.
+// started in claim order within a lane (up to width at once) and the lanes
+// side by side.
 type leaseRound struct {
 	store Store
 	dir   Direction
@@ -105,6 +106,12 @@ type leaseRound struct {
 	// lane names the lane of a message (nil: one lane). A lane waiting on
 	// a slow peer holds up only its own messages of the round.
 	lane func(Message) string
+	// width is how many messages of one lane are in flight at once
+	// (default 1: one after another). They start in claim order.
+	width int // prepare, if set, runs first in each lane with the lane's messages
+	// (the send engine fetches the process cards of a lane's sent
+	// messages in one request).
+	prepare func(ctx context.Context, lane []Message)
 }
 
 // maxLanes bounds the lanes a round works on at once.
@@ -146,33 +153,81 @@ func (r leaseRound) run(ctx context.Context, process func(context.Context, Messa
 		failed bool
 		slots  = make(chan struct{}, maxLanes)
 	)
+	stopped := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return failed
+	}
+	fail := func(err error) {
+		mu.Lock()
+		if first == nil {
+			first, failed = err, true
+		}
+		mu.Unlock()
+	}
 	for _, lane := range lanes {
 		wg.Add(1)
 		slots <- struct{}{}
 		go func() {
 			defer func() { <-slots; wg.Done() }()
-			for i, m := range lane {
-				mu.Lock()
-				stop := failed
-				mu.Unlock()
-				var err error
-				if !stop {
-					err = process(ctx, m)
+			r.runLane(ctx, lane, process, stopped, fail)
+		}()
+	}
+	wg.Wait()
+	return len(ms), first
+}
+
+// runLane works through the messages of one lane, starting them in claim
+// order with up to width of them in flight. When process fails, or
+// another lane failed (stopped), nothing more is started and the leases of
+// the messages not worked on are ended.
+func (r leaseRound) runLane(ctx context.Context, lane []Message, process func(context.Context, Message) error, stopped func() bool, fail func(error)) {
+	var (
+		mu   sync.Mutex
+		next int
+		wg   sync.WaitGroup
+	)
+	// take hands out the next message, or with rest all that are left.
+	take := func(rest bool) []Message {
+		mu.Lock()
+		defer mu.Unlock()
+		if next >= len(lane) {
+			return nil
+		}
+		if rest {
+			ms := lane[next:]
+			next = len(lane)
+			return ms
+		}
+		next++
+		return lane[next-1 : next]
+	}
+	if r.prepare != nil && !stopped() {
+		r.prepare(ctx, lane)
+	}
+	width := min(max(r.width, 1), len(lane))
+	for range width {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				ms := take(false)
+				if ms == nil {
+					return
 				}
-				if stop || err != nil {
-					endLeases(ctx, r.store, r.owner, r.now(), lane[i:], r.stale)
-					mu.Lock()
-					if err != nil && first == nil {
-						first, failed = err, true
-					}
-					mu.Unlock()
+				if stopped() {
+					endLeases(ctx, r.store, r.owner, r.now(), append([]Message{ms[0]}, take(true)...), r.stale)
+					return
+				}
+				if err := process(ctx, ms[0]); err != nil {
+					fail(err)
+					endLeases(ctx, r.store, r.owner, r.now(), append([]Message{ms[0]}, take(true)...), r.stale)
 					return
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	return len(ms), first
 }
 
 // endLeases ends the leases of claimed messages a round could not work

@@ -44,8 +44,14 @@ type Sender struct {
 	// of one lane are worked on in order, the lanes of a round side by
 	// side: with a lane per intermediary, one that does not answer holds
 	// up only the messages to it.
-	Lane   func(m Message) string
-	Policy RetryPolicy // temporary failures; default DefaultSendPolicy
+	Lane func(m Message) string
+	// LaneWidth is how many messages of one lane are sent at once
+	// (default 1). Above 1, a message's signing and encryption overlap
+	// with another's round trip; they start in claim order, each under
+	// its own lease and state machine, so the guarantees per message hold
+	// (the intermediary may then receive them in another order).
+	LaneWidth int
+	Policy    RetryPolicy // temporary failures; default DefaultSendPolicy
 	// Confirm paces the polling of a sent message's Laufzettel until
 	// Reception is recorded; after its Lifetime the message stays sent.
 	Confirm RetryPolicy
@@ -85,7 +91,10 @@ func (s *Sender) defaults() {
 // returned only when the store itself fails (then the caller stops).
 func (s *Sender) RunOnce(ctx context.Context) (int, error) {
 	s.defaults()
-	return leaseRound{store: s.Store, dir: Out, owner: s.Owner, lease: s.Lease, batch: s.Batch, now: s.Now, stale: s.Stale, lane: s.Lane}.run(ctx, s.process)
+	pre := &prefetched{cards: map[int64]ProcessCard{}, errs: map[int64]error{}}
+	r := leaseRound{store: s.Store, dir: Out, owner: s.Owner, lease: s.Lease, batch: s.Batch, now: s.Now, stale: s.Stale, lane: s.Lane, width: s.LaneWidth,
+		prepare: func(ctx context.Context, lane []Message) { s.prefetchCards(ctx, lane, pre) }}
+	return r.run(ctx, func(ctx context.Context, m Message) error { return s.process(ctx, m, pre) })
 }
 
 // step applies a change to m as the lease holder.
@@ -94,7 +103,7 @@ func (s *Sender) step(ctx context.Context, m Message, c Change) (Message, error)
 	return s.Store.Apply(ctx, c)
 }
 
-func (s *Sender) process(ctx context.Context, m Message) error {
+func (s *Sender) process(ctx context.Context, m Message, pre *prefetched) error {
 	t, err := s.Transport(m)
 	if err != nil {
 		return s.retry(ctx, m, m.State, Temporary, "config", err.Error(), time.Time{})
@@ -119,7 +128,7 @@ func (s *Sender) process(ctx context.Context, m Message) error {
 	case StateSending:
 		return s.resolve(ctx, t, m)
 	case StateSent:
-		return s.poll(ctx, t, m)
+		return s.poll(ctx, t, m, pre)
 	}
 	return nil
 }
@@ -199,8 +208,12 @@ func (s *Sender) accepted(ctx context.Context, m Message, card ProcessCard) erro
 }
 
 // poll asks for the Laufzettel of a sent message until Reception shows.
-func (s *Sender) poll(ctx context.Context, t Transport, m Message) error {
-	card, err := t.FetchProcessCard(ctx, m.OSCIMessageID)
+// Its card may have come with the round's batch (prefetchCards).
+func (s *Sender) poll(ctx context.Context, t Transport, m Message, pre *prefetched) error {
+	card, ok, err := pre.take(m.ID)
+	if !ok {
+		card, err = t.FetchProcessCard(ctx, m.OSCIMessageID)
+	}
 	now := s.Now()
 	if err == nil && !card.Reception.IsZero() {
 		if card.OSCIMessageID == "" {

@@ -275,6 +275,15 @@ func (s *Session) Acknowledge(messageID string) error {
 	return nil
 }
 
+// Idle reports whether the dialog is open with nothing handed out that
+// the next order would acknowledge: it may then wait for a later order
+// (a dialog kept open between polls).
+func (s *Session) Idle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.closed && s.unack == "" && s.unread == ""
+}
+
 // Close sends exitDialog. It refuses while a delivery is unacknowledged.
 func (s *Session) Close(ctx context.Context) error {
 	_, err := s.order(ctx, &Message{Type: TypeExitDialog}, exchange{})
@@ -293,21 +302,46 @@ func (s *Session) Abandon() {
 // FetchProcessCard returns the process card of one of our deliveries in a
 // short explicit dialog; ErrFeedbackNoProcessCard when the intermediary has none.
 func (c *Client) FetchProcessCard(ctx context.Context, messageID string) (*ProcessCardBundle, error) {
+	cards, err := c.FetchProcessCards(ctx, []string{messageID})
+	if err != nil {
+		return nil, err
+	}
+	if len(cards) == 0 {
+		return nil, ErrFeedbackNoProcessCard
+	}
+	return &cards[0], nil
+}
+
+// FetchProcessCards returns the process cards of several of our deliveries
+// in one short explicit dialog (one fetchProcessCard selecting all their
+// MessageIds), only those of messageIDs; ErrFeedbackNoProcessCard when the
+// intermediary has none of them. Cards the answer leaves out (it may stop
+// at its own limit, feedback 3801) are missing from the result.
+func (c *Client) FetchProcessCards(ctx context.Context, messageIDs []string) ([]ProcessCardBundle, error) {
 	s, err := c.OpenSession(ctx)
 	if err != nil {
 		return nil, err
 	}
-	cards, _, err := s.ProcessCards(ctx, &SelectionRule{MessageIDs: []string{messageID}}, 0)
+	cards, _, err := s.ProcessCards(ctx, &SelectionRule{MessageIDs: messageIDs}, 0)
 	if cerr := s.Close(ctx); err == nil && cerr != nil && !errors.Is(cerr, ErrSessionClosed) {
 		err = cerr
 	}
 	if err != nil {
 		return nil, err
 	}
+	want := make(map[string]bool, len(messageIDs))
+	for _, id := range messageIDs {
+		want[id] = true
+	}
+	var out []ProcessCardBundle
 	for i := range cards {
-		if cards[i].MessageID == messageID {
-			return &cards[i], nil
+		if want[cards[i].MessageID] {
+			want[cards[i].MessageID] = false // once each
+			out = append(out, cards[i])
 		}
 	}
-	return nil, ErrFeedbackNoProcessCard
+	if len(out) == 0 {
+		return nil, ErrFeedbackNoProcessCard
+	}
+	return out, nil
 }

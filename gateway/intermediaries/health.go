@@ -151,8 +151,9 @@ type Registry struct {
 	now      func() time.Time
 	onChange func(Change)
 
-	mu     sync.Mutex
-	byName map[string]*Health
+	mu      sync.Mutex
+	byName  map[string]*Health
+	clients []pooledClient // see HTTPClient
 }
 
 // NewRegistry returns an empty registry; now is the clock (nil:

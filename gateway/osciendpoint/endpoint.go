@@ -32,6 +32,13 @@
 // reads a parked original again offline: transport decryption with our
 // cipher key, the intermediary's signature, then the same egvp reading.
 //
+// With KeepIdleDialogs, a fetch dialog that ends with nothing to
+// acknowledge is kept open and continued by the next poll (one order per
+// idle poll instead of three); one the intermediary ended meanwhile is
+// replaced by a fresh dialog for the listing, which changes nothing at
+// the intermediary. A kept dialog is never exited: the intermediary ends
+// it by its own timeout.
+//
 // # Signatures on documents
 //
 // Besides the transport and content signatures egvp checks, the bridge
@@ -130,7 +137,12 @@ type Config struct {
 	RequestTimeout  time.Duration     // one HTTP exchange; default 10 minutes
 	ConnectRetries  int               // retries of requests that provably did not arrive; default 3
 	RetryWaitMax    time.Duration     // cap of their waits; default 30 s
-	Limits          egvp.Limits       // ERVB limits per message
+	// KeepIdleDialogs keeps a fetch dialog that ended with nothing to
+	// acknowledge open for the next poll. Only for a gateway that is the
+	// mailbox's one fetcher: where several gateways share a store, each
+	// poll ends its dialog, so that one dialog per mailbox is open at a time.
+	KeepIdleDialogs bool
+	Limits          egvp.Limits // ERVB limits per message
 
 	// SignatureAlgorithm signs orders (VHN/transport signature) and the
 	// content; the zero value is rsa-sha256, what current EGVP clients send.
@@ -193,6 +205,7 @@ type Mailbox struct {
 
 	mu     sync.Mutex
 	others map[string]*osci.Client // to other intermediaries, by name, built when first needed
+	kept   *osciSession            // fetch dialog kept open between polls (OpenSession)
 }
 
 // New checks cfg and builds the OSCI client.
@@ -389,6 +402,25 @@ func (t *osciTransport) FetchProcessCard(ctx context.Context, id string) (mailbo
 		return mailbox.ProcessCard{}, peerError(err)
 	}
 	return processCard(pc), nil
+}
+
+// FetchProcessCards returns the cards of several sent messages from one
+// dialog (mailbox.CardBatcher); the ones the intermediary has none of are
+// missing from the map.
+func (t *osciTransport) FetchProcessCards(ctx context.Context, ids []string) (map[string]mailbox.ProcessCard, error) {
+	var pcs []osci.ProcessCardBundle
+	err := t.call(ctx, func() (err error) { pcs, err = t.client.FetchProcessCards(ctx, ids); return err })
+	out := map[string]mailbox.ProcessCard{}
+	if err != nil {
+		if errors.Is(err, osci.ErrFeedbackNoProcessCard) && !errors.Is(err, osci.ErrUnverified) {
+			return out, nil
+		}
+		return nil, peerError(err)
+	}
+	for i := range pcs {
+		out[pcs[i].MessageID] = processCard(&pcs[i])
+	}
+	return out, nil
 }
 
 // sendMeta is the outgoing metadata (OutgoingMeta) plus the optional free text.

@@ -129,6 +129,28 @@ type omEnv struct {
 	a, b   *omSide
 	intake *mailbox.FolderIntake
 	root   string
+	log    *simLog // the simulator's line per order
+}
+
+// simLog collects the simulator's log lines.
+type simLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *simLog) logf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, fmt.Sprintf(format, args...))
+}
+
+// take returns the lines logged since the last take.
+func (l *simLog) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.lines
+	l.lines = nil
+	return out
 }
 
 // omSQLite is the embedded store, one file per gateway.
@@ -150,21 +172,15 @@ type omWorld struct {
 	url  string
 	idB  *certs.Identity
 	book func(ctx context.Context, safeID string) (addressbook.Recipient, error)
-	// simLog collects the simulator's log lines (one per answered order).
-	simMu  sync.Mutex
-	simLog []string
+	log  *simLog // the simulator's line per answered order
 }
 
 func newOMWorld(t *testing.T, faults ...intermediary.Fault) *omWorld {
 	t.Helper()
-	w := &omWorld{clk: certstest.NewClock(time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC), 0)}
+	w := &omWorld{clk: certstest.NewClock(time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC), 0), log: &simLog{}}
 	sim, err := intermediary.New(intermediary.Config{Cipher: omPKI(t, "intermediary-cipher"), Signature: omPKI(t, "intermediary-signature"),
 		DataDir: t.TempDir(), Now: w.clk.Now, Rand: certstest.DetRand("sim"), Faults: faults,
-		Log: func(format string, a ...any) {
-			w.simMu.Lock()
-			w.simLog = append(w.simLog, fmt.Sprintf(format, a...))
-			w.simMu.Unlock()
-		}})
+		Log: w.log.logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +228,7 @@ func newOMEnv(t *testing.T, faults ...intermediary.Fault) *omEnv {
 func newOMEnvWith(t *testing.T, idA *certs.Identity, faults ...intermediary.Fault) *omEnv {
 	t.Helper()
 	w := newOMWorld(t, faults...)
-	e := &omEnv{clk: w.clk}
+	e := &omEnv{clk: w.clk, log: w.log}
 	mk := func(name, safeID string, id *certs.Identity, card egvp.BusinessCard) *omSide {
 		dir := t.TempDir()
 		bl, err := mailbox.OpenBlobs(filepath.Join(dir, "blobs"), nil)

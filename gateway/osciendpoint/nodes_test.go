@@ -140,10 +140,10 @@ func (h *heldTransport) StoreDelivery(ctx context.Context, d *mailbox.OutgoingDe
 
 // accepted counts the storeDelivery orders the simulator accepted.
 func (w *omWorld) accepted() int {
-	w.simMu.Lock()
-	defer w.simMu.Unlock()
+	w.log.mu.Lock()
+	defer w.log.mu.Unlock()
 	n := 0
-	for _, l := range w.simLog {
+	for _, l := range w.log.lines {
 		if strings.Contains(l, ": StoreDelivery ") && strings.Contains(l, "feedback [0800]") {
 			n++
 		}

@@ -29,7 +29,21 @@ import (
 // acknowledges the delivery to osci.Session (Acknowledge) and then sends
 // its order, which records the reception at the intermediary. Abandon
 // acknowledges nothing.
+//
+// With KeepIdleDialogs, a dialog the engine ended with nothing handed out
+// is kept open instead of exited (Exit), and the next OpenSession
+// continues it: a poll then costs one order (the listing) instead of
+// three. If the intermediary has ended the kept dialog meanwhile, the
+// listing goes to a fresh one.
 func (m *Mailbox) OpenSession(ctx context.Context) (mailbox.Session, error) {
+	m.mu.Lock()
+	kept := m.kept
+	m.kept = nil
+	m.mu.Unlock()
+	if kept != nil {
+		kept.reused = true
+		return kept, nil
+	}
 	s, err := m.client.OpenSession(ctx)
 	if err != nil {
 		return nil, peerError(err)
@@ -40,6 +54,7 @@ func (m *Mailbox) OpenSession(ctx context.Context) (mailbox.Session, error) {
 type osciSession struct {
 	m       *Mailbox
 	s       *osci.Session
+	reused  bool   // continues a dialog kept open since an earlier poll
 	pending string // MessageId handed out, not yet acknowledged
 	dir     string // files of the pending delivery
 	orig    *os.File
@@ -81,6 +96,24 @@ func (s *osciSession) ListUndelivered(ctx context.Context) ([]string, error) {
 	if err := s.acknowledge(); err != nil {
 		return nil, err
 	}
+	ids, err := s.list(ctx)
+	if err != nil && s.reused {
+		// The kept dialog may have ended at the intermediary: the listing
+		// changes nothing there, so it is asked again in a fresh one.
+		s.reused = false
+		s.s.Abandon()
+		fresh, oerr := s.m.client.OpenSession(ctx)
+		if oerr != nil {
+			return nil, peerError(oerr)
+		}
+		s.s = fresh
+		ids, err = s.list(ctx)
+	}
+	s.reused = false
+	return ids, err
+}
+
+func (s *osciSession) list(ctx context.Context) ([]string, error) {
 	var ids []string
 	seen := map[string]bool{}
 	from := time.Time{}
@@ -415,8 +448,50 @@ func (s *osciSession) Receipt(ctx context.Context, id string) (mailbox.ProcessCa
 	return mailbox.ProcessCard{}, fmt.Errorf("%w: the answer holds no card of %s", mailbox.ErrNoReceipt, id)
 }
 
+// Receipts is Receipt for several deliveries of the dialog in one order
+// (mailbox.ReceiptBatcher): it acknowledges the pending delivery and asks
+// for the cards of ids; the earlier ones were acknowledged by the orders
+// that followed them, so their cards carry Reception too.
+func (s *osciSession) Receipts(ctx context.Context, ids []string) (map[string]mailbox.ProcessCard, error) {
+	if err := s.acknowledge(); err != nil {
+		return nil, err
+	}
+	cards, _, err := s.s.ProcessCards(ctx, &osci.SelectionRule{MessageIDs: ids}, len(ids))
+	var fe *osci.FeedbackError
+	if errors.As(err, &fe) {
+		return nil, fmt.Errorf("%w: %w", mailbox.ErrNoReceipt, peerError(err))
+	}
+	if err != nil {
+		return nil, peerError(err)
+	}
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	out := make(map[string]mailbox.ProcessCard, len(cards))
+	for i := range cards {
+		if want[cards[i].MessageID] {
+			out[cards[i].MessageID] = processCard(&cards[i])
+		}
+	}
+	return out, nil
+}
+
 // Exit acknowledges the last delivery and ends the dialog (exitDialog).
+// A dialog whose last order handed nothing out (a listing, the receipts)
+// has nothing to acknowledge: it is kept open for the next poll instead.
 func (s *osciSession) Exit(ctx context.Context) error {
+	if s.m.cfg.KeepIdleDialogs && s.pending == "" && s.s.Idle() {
+		s.cleanup()
+		s.m.mu.Lock()
+		old := s.m.kept
+		s.m.kept = s
+		s.m.mu.Unlock()
+		if old != nil && old != s {
+			return peerError(old.s.Close(ctx))
+		}
+		return nil
+	}
 	if err := s.acknowledge(); err != nil {
 		return err
 	}

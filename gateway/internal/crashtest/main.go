@@ -22,6 +22,8 @@
 //	go run ./gateway/internal/crashtest diskfull -bin bin/bebpo-gateway
 //	go run ./gateway/internal/crashtest bench    -bin bin/bebpo-gateway [-bench-n 200 -big-bytes 200000000]
 //	go run ./gateway/internal/crashtest crash-pg -bin bin/bebpo-gateway [-n 500 -kills 40 -seed S]
+//	go run ./gateway/internal/crashtest bench-pg -bin bin/bebpo-gateway [-bench-n 200]
+//	go run ./gateway/internal/crashtest idle     -bin bin/bebpo-gateway [-idle-n 500 -idle-poll 1m -idle-for 3m -idle-max-cpu 5]
 //
 // crash-pg runs the same count against three gateway processes on one
 // PostgreSQL database (a throwaway server, as mailbox/postgres/pgtest
@@ -76,6 +78,10 @@ type options struct {
 	via          string
 	benchN       int
 	bigBytes     int64
+	idleN        int
+	idlePoll     time.Duration
+	idleFor      time.Duration
+	idleMaxCPU   float64
 }
 
 func envInt(name string, def int) int {
@@ -87,7 +93,7 @@ func envInt(name string, def int) int {
 
 func main() {
 	if len(os.Args) < 2 || strings.HasPrefix(os.Args[1], "-") {
-		fmt.Fprintln(os.Stderr, "usage: crashtest crash|crash-pg|diskfull|bench -bin PATH [options]")
+		fmt.Fprintln(os.Stderr, "usage: crashtest crash|crash-pg|diskfull|bench|bench-pg|idle -bin PATH [options]")
 		os.Exit(2)
 	}
 	mode := os.Args[1]
@@ -107,6 +113,10 @@ func main() {
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 5*time.Minute, "how long to wait for the queue to drain after the last kill")
 	fs.IntVar(&o.benchN, "bench-n", envInt("BENCH_N", 200), "bench: small messages (env BENCH_N)")
 	fs.Int64Var(&o.bigBytes, "big-bytes", int64(envInt("BENCH_BIG_BYTES", 200_000_000)), "bench: size of the large message (env BENCH_BIG_BYTES)")
+	fs.IntVar(&o.idleN, "idle-n", envInt("IDLE_N", 500), "idle: mailboxes (env IDLE_N)")
+	fs.DurationVar(&o.idlePoll, "idle-poll", time.Minute, "idle: poll interval of every mailbox")
+	fs.DurationVar(&o.idleFor, "idle-for", 3*time.Minute, "idle: how long to measure after the first interval")
+	fs.Float64Var(&o.idleMaxCPU, "idle-max-cpu", 0, "idle: fail above this percentage of one core (0: report only)")
 	_ = fs.Parse(os.Args[2:])
 	o.seed = *seed
 	if o.seed == 0 {
@@ -136,8 +146,10 @@ func main() {
 		code = withDir(o, "crash-pg", runCrashPG)
 	case "bench-pg":
 		code = withDir(o, "bench-pg", runBenchPG)
+	case "idle":
+		code = withDir(o, "idle", runIdle)
 	default:
-		fmt.Fprintf(os.Stderr, "crashtest: unknown mode %q (crash, crash-pg, diskfull, bench)\n", mode)
+		fmt.Fprintf(os.Stderr, "crashtest: unknown mode %q (crash, crash-pg, diskfull, bench, bench-pg, idle)\n", mode)
 		code = 2
 	}
 	os.Exit(code)

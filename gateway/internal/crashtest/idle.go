@@ -1,0 +1,104 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// runIdle measures what idle mailboxes cost: the simulator and the daemon
+// with o.idleN mailboxes (all with mailbox a's keys, each its own SAFE-ID
+// and intake folder) polled every o.idlePoll; after one interval for the
+// first polls to spread, it measures over o.idleFor the daemon's CPU time
+// (utime+stime from /proc), its RSS, and the requests the simulator
+// answered (its log), and prints them per minute beside the target of 5 %
+// of one core. It fails (exit 1) when a mailbox was not polled in the
+// window or a poll failed, and with -idle-max-cpu when the CPU share is
+// above it.
+func runIdle(o options) int {
+	c, err := newCluster(o.bin, o.dir, clusterOptions{}, logf)
+	if err != nil {
+		logf("idle: setup: %v", err)
+		return 1
+	}
+	defer c.close()
+	if err := c.startSimulator(); err != nil {
+		logf("idle: %v", err)
+		return 1
+	}
+	if err := c.writeIdleConfig(o.idleN, o.idlePoll); err != nil {
+		logf("idle: %v", err)
+		return 1
+	}
+	t0 := time.Now()
+	if err := c.startDaemon(true); err != nil {
+		logf("idle: %v", err)
+		return 1
+	}
+	pid := c.daemon.cmd.Process.Pid
+	logf("idle: %d mailboxes up in %s; waiting %s for the first polls", o.idleN, time.Since(t0).Round(time.Millisecond), o.idlePoll)
+	time.Sleep(o.idlePoll)
+	cpu0, req0 := cpuTime(pid), simRequests(c)
+	w0 := time.Now()
+	time.Sleep(o.idleFor)
+	cpu1, req1 := cpuTime(pid), simRequests(c)
+	win := time.Since(w0)
+	_, rss, _ := procStatus(pid)
+	hwm, _, _ := procStatus(pid)
+	share := (cpu1 - cpu0).Seconds() / win.Seconds()
+	perMin := float64(req1-req0) / win.Minutes()
+	polls := float64(o.idleN) * win.Minutes() / o.idlePoll.Minutes()
+	fmt.Printf("idle: %d mailboxes polled every %s, measured %s: daemon CPU %.2f s = %.2f%% of one core (target < 5%%, %d CPUs); "+
+		"RSS %.1f MiB (peak %.1f MiB); simulator requests %.0f/min = %.2f per poll\n",
+		o.idleN, o.idlePoll, win.Round(time.Second), (cpu1 - cpu0).Seconds(), 100*share, runtime.NumCPU(),
+		float64(rss)/1024, float64(hwm)/1024, perMin, float64(req1-req0)/polls)
+	log, _ := os.ReadFile(filepath.Join(c.dir, "daemon.log"))
+	if n := strings.Count(string(log), "poll failed"); n > 0 {
+		logf("idle: FAIL: %d polls failed\n%s", n, c.daemon.tail(10))
+		return 1
+	}
+	if o.idleMaxCPU > 0 && 100*share > o.idleMaxCPU {
+		logf("idle: FAIL: %.2f%% of one core, limit %.2f%%", 100*share, o.idleMaxCPU)
+		return 1
+	}
+	return 0
+}
+
+// writeIdleConfig writes a configuration of n mailboxes at the simulator.
+func (c *cluster) writeIdleConfig(n int, poll time.Duration) error {
+	host := strings.TrimPrefix(c.apiURL, "http://")
+	var b strings.Builder
+	fmt.Fprintf(&b, "data_dir: %q\nlog:\n  format: json\n  level: info\napi:\n  listen: %q\n  tokens_file: tokens\n", c.dataDir, host)
+	b.WriteString("trust:\n  cas: [pki/ca.pem]\n  revocation: \"off\"\nmailboxes:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  - name: m%d\n    safe_id: DE.Justiz.idle-%d\n    poll_interval: %s\n    intake: eakte\n", i, i, poll)
+		fmt.Fprintf(&b, "    intermediary:\n      url: %q\n      cipher_cert: pki/intermediary-cipher.pem\n      signature_certs: [pki/intermediary-signature.pem]\n", c.simURL)
+		b.WriteString("    signature:\n      key: pki/a-signature.key\n      cert: pki/a-signature.pem\n")
+		b.WriteString("    cipher:\n      key: pki/a-cipher.key\n      cert: pki/a-cipher.pem\n")
+	}
+	fmt.Fprintf(&b, "intakes:\n  - name: eakte\n    type: folder\n    path: %q\n", c.intake)
+	return os.WriteFile(c.cfgPath, []byte(b.String()), 0o600)
+}
+
+// cpuTime is the user and system time a process used so far.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // fields from 3 (state) on
+	ut, _ := strconv.ParseInt(f[11], 10, 64)                 // field 14
+	st, _ := strconv.ParseInt(f[12], 10, 64)                 // field 15
+	return time.Duration(ut+st) * time.Second / 100          // USER_HZ
+}
+
+// simRequests counts the requests the simulator has answered.
+func simRequests(c *cluster) int {
+	b, _ := os.ReadFile(filepath.Join(c.dir, "simulator.log"))
+	return strings.Count(string(b), "simulator: request ")
+}
