@@ -316,3 +316,30 @@ func names(t *testing.T, dir string) string {
 	}
 	return strings.Join(out, ",")
 }
+
+// TestParseConfirmation: a 0402 is read by its version's structure,
+// whatever prefix it uses; in 4.0.0 a refusal of the whole Abgabe counts
+// even when every object says it was imported; a 0402 of another version
+// than the intake's is not schema-valid for it.
+func TestParseConfirmation(t *testing.T) {
+	pid := "0f0e0d0c-0b0a-4909-8807-060504030201"
+	b := string(confirmation(xdomea.Version3, pid, pid, true, ""))
+	b = strings.ReplaceAll(b, "<xdomea:", "<")
+	b = strings.ReplaceAll(b, "</xdomea:", "</")
+	b = strings.Replace(b, "xmlns:xdomea=", "xmlns=", 1)
+	b = strings.ReplaceAll(b, "<code>", `<code xmlns="">`)
+	c, err := xdomea.ParseConfirmation(xdomea.Version3, []byte(b), xsd.Limits{})
+	if err != nil || !c.Filed() || c.ProzessID != pid || len(c.Objects) != 1 || c.Objects[0].ID != pid {
+		t.Fatalf("default namespace: %+v %v", c, err)
+	}
+	whole := strings.Replace(string(confirmation(xdomea.Version4, pid, pid, true, "")),
+		"<xdomea:Erfolgreich>1</xdomea:Erfolgreich></xdomea:ErfolgOderMisserfolg>",
+		"<xdomea:Erfolgreich>0</xdomea:Erfolgreich><xdomea:Fehlermeldung>Posteingang gesperrt</xdomea:Fehlermeldung></xdomea:ErfolgOderMisserfolg>", 1)
+	c, err = xdomea.ParseConfirmation(xdomea.Version4, []byte(whole), xsd.Limits{})
+	if err != nil || c.Filed() || c.Message == nil || len(c.Message.Messages) != 1 || !c.Objects[0].Success {
+		t.Fatalf("message-wide refusal: %+v %v", c, err)
+	}
+	if _, err := xdomea.ParseConfirmation(xdomea.Version4, confirmation(xdomea.Version3, pid, pid, true, ""), xsd.Limits{}); !errors.Is(err, xdomea.ErrInvalid) {
+		t.Fatalf("3.0.0 confirmation for a 4.0.0 intake: %v", err)
+	}
+}
