@@ -9,7 +9,8 @@ import (
 // XDomeaConfig is an xdomea intake: Abgabe.Abgabe.0401 archives written
 // to intakes[].path, import confirmations (0402) read from Confirmations.
 type XDomeaConfig struct {
-	// Version of xdomea written: "3.0.0" (default, the binding version).
+	// Version of xdomea written and read: "3.0.0" (default, the binding
+	// version) or "4.0.0".
 	Version string `yaml:"version"`
 	// Recipient names the receiving authority in the message; default
 	// the mailbox name.
@@ -41,7 +42,7 @@ func (in *IntakeConfig) validateXDomea(p *problems, key string) {
 		x.Version = xdomea.Version3
 	}
 	if !slices.Contains(xdomea.Versions(), x.Version) {
-		p.add(key+".xdomea.version", "must be one of %v (the 4.0.0 schemas are not part of this build), not %q", xdomea.Versions(), x.Version)
+		p.add(key+".xdomea.version", "must be one of %v, not %q", xdomea.Versions(), x.Version)
 	}
 	if x.FormatOther == "" {
 		p.add(key+".xdomea.format_code_other", "is required: the code of \"other format\" in the records system's Dateiformat code list")

@@ -17,7 +17,18 @@ func TestXDomeaIntake(t *testing.T) {
 	if x := c.Intakes[1].XDomea; x.Version != "3.0.0" || x.FormatCodes["pdf"] != "018" {
 		t.Fatalf("%+v", x)
 	}
-	bad := strings.Replace(validConfig, "    path: intake\n", "    path: intake\n    xdomea: {}\n  - name: x1\n    type: xdomea\n  - name: x2\n    type: xdomea\n    path: x2\n    xdomea: {version: 4.0.0}\n", 1)
+	v4 := strings.Replace(ok, "xdomea: {format_code_other", "xdomea: {version: 4.0.0, format_code_other", 1)
+	c, err = Decode(strings.NewReader(v4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("4.0.0 refused: %v", err)
+	}
+	if x := c.Intakes[1].XDomea; x.Version != "4.0.0" {
+		t.Fatalf("%+v", x)
+	}
+	bad := strings.Replace(validConfig, "    path: intake\n", "    path: intake\n    xdomea: {}\n  - name: x1\n    type: xdomea\n  - name: x2\n    type: xdomea\n    path: x2\n    xdomea: {version: 2.4.0}\n", 1)
 	c, err = Decode(strings.NewReader(bad))
 	if err != nil {
 		t.Fatal(err)
@@ -27,7 +38,7 @@ func TestXDomeaIntake(t *testing.T) {
 		"intakes[0].xdomea: is for xdomea intakes only",
 		"intakes[1].path: is required for an xdomea intake",
 		"intakes[1].xdomea: is required",
-		`intakes[2].xdomea.version: must be one of [3.0.0] (the 4.0.0 schemas are not part of this build), not "4.0.0"`,
+		`intakes[2].xdomea.version: must be one of [3.0.0 4.0.0], not "2.4.0"`,
 		"intakes[2].xdomea.format_code_other: is required",
 		"intakes[2].xdomea.format_list_version: is required",
 	} {

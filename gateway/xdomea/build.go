@@ -17,13 +17,16 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
-// Message names and the code list of message types (Nachrichtentyp 2.0).
+// Message names, the code lists the messages name and the product the
+// messages name as their source. The code list versions are the
+// schema's (generation).
 const (
 	MessageAbgabe          = "Abgabe.Abgabe.0401"
 	MessageImportBestaetig = "Abgabe.ImportBestaetigen.0402"
 	nachrichtentypURI      = "urn:xoev-de:xdomea:codeliste:nachrichtentyp"
-	nachrichtentypVersion  = "2.0"
 	dateiformatURI         = "urn:xoev-de:xdomea:codeliste:dateiformat"
+	productName            = "bebpo-gateway"
+	productVendor          = "bebpo-gateway contributors"
 )
 
 // Options are what a records system decides about the Abgabe it imports.
@@ -124,28 +127,47 @@ func Build(im *mailbox.IntakeMessage, o Options) (*Abgabe, error) {
 	doc.CreateProcInst("xml", `version="1.0" encoding="UTF-8"`)
 	root := doc.CreateElement("xdomea:" + MessageAbgabe)
 	root.CreateAttr("xmlns:xdomea", g.namespace)
-
-	kopf := w.el(root, "Kopf")
-	w.text(kopf, "ProzessID", a.ProzessID)
-	nt := w.el(kopf, "Nachrichtentyp")
-	nt.CreateAttr("listURI", nachrichtentypURI)
-	nt.CreateAttr("listVersionID", nachrichtentypVersion)
-	nt.CreateElement("code").SetText("0401")
-	w.text(kopf, "Erstellungszeitpunkt", a.Modified.Format(time.RFC3339))
-	w.sender(w.el(kopf, "Absender"), md.Sender)
 	recipient := o.Recipient
 	if recipient == "" {
 		recipient = md.Mailbox
 	}
-	w.text(w.el(w.el(kopf, "Empfaenger"), "Institution"), "Name", recipient)
-	sys := w.el(kopf, "SendendesSystem")
-	w.text(sys, "Produktname", "bebpo-gateway")
-	w.text(sys, "Version", version.Version)
-	w.text(kopf, "Importbestaetigung", "1") // fixed by the schema: an Abgabe is always confirmed
-	w.text(kopf, "Empfangsbestaetigung", "0")
+	created := a.Modified.Format(g.timeLayout)
+	switch g.header {
+	case headerKopf:
+		kopf := w.el(root, "Kopf")
+		w.text(kopf, "ProzessID", a.ProzessID)
+		w.messageType(w.el(kopf, "Nachrichtentyp"), g, "0401")
+		w.text(kopf, "Erstellungszeitpunkt", created)
+		w.sender(w.el(kopf, "Absender"), g, md.Sender)
+		w.text(w.el(w.el(kopf, "Empfaenger"), g.institution), "Name", recipient)
+		sys := w.el(kopf, "SendendesSystem")
+		w.text(sys, "Produktname", productName)
+		w.text(sys, "Version", version.Version)
+		w.text(kopf, "Importbestaetigung", "1") // fixed by the schema: an Abgabe is always confirmed
+		w.text(kopf, "Empfangsbestaetigung", "0")
+	case headerNachrichtenkopf:
+		root.CreateAttr("produkt", productName)
+		root.CreateAttr("produkthersteller", productVendor)
+		root.CreateAttr("produktversion", version.Version)
+		root.CreateAttr("standard", "xdomea")
+		root.CreateAttr("version", g.version)
+		kopf := w.el(root, "nachrichtenkopf")
+		id := w.el(kopf, "identifikation.nachricht")
+		// The head's identification is unqualified (XÖV Basisnachricht).
+		id.CreateElement("nachrichtenUUID").SetText(nameUUID("nachricht", md.MessageID))
+		w.messageType(id.CreateElement("nachrichtentyp"), g, "0401")
+		id.CreateElement("erstellungszeitpunkt").SetText(created)
+		w.text(w.el(w.el(kopf, "leser"), g.institution), "Name", recipient)
+		w.sender(w.el(kopf, "autor"), g, md.Sender)
+		w.text(kopf, "ProzessID", a.ProzessID)
+		w.text(root, "Importbestaetigung", "1") // fixed by the schema
+		w.text(root, "Empfangsbestaetigung", "0")
+		w.text(root, "LfdNrNachrichtProTyp", "1")
+		w.text(root, "GesamtanzahlNachrichtenProTyp", "1")
+	}
 
 	vorgang := w.el(w.el(root, "Schriftgutobjekt"), "Vorgang")
-	w.text(w.el(vorgang, "Identifikation"), "ID", nameUUID("vorgang", md.MessageID))
+	w.text(w.el(vorgang, "Identifikation"), g.objectID, nameUUID("vorgang", md.MessageID))
 	am := w.el(vorgang, "AllgemeineMetadaten")
 	w.text(am, "Betreff", subject(md))
 	if md.CaseNumberRecipient != "" {
@@ -160,9 +182,13 @@ func Build(im *mailbox.IntakeMessage, o Options) (*Abgabe, error) {
 	addDoc := func(kind, title string, files ...mailbox.IntakeFile) {
 		nr++
 		id := nameUUID("dokument", md.MessageID, kind, files[0].FileName)
-		d := w.el(vorgang, "Dokument")
+		parent := vorgang
+		if g.documentWrapper != "" {
+			parent = w.el(vorgang, g.documentWrapper)
+		}
+		d := w.el(parent, "Dokument")
 		ident := w.el(d, "Identifikation")
-		w.text(ident, "ID", id)
+		w.text(ident, g.objectID, id)
 		w.text(ident, "NummerImUebergeordnetenContainer", fmt.Sprint(nr))
 		w.text(w.el(d, "AllgemeineMetadaten"), "Betreff", title)
 		if md.CaseNumberSender != "" {
@@ -170,6 +196,14 @@ func Build(im *mailbox.IntakeMessage, o Options) (*Abgabe, error) {
 		}
 		w.text(d, "Posteingangsdatum", received.UTC().Format(time.DateOnly))
 		w.text(d, "Typ", kind)
+		sender := func() {
+			if kind == "Eingang" {
+				w.sender(w.el(d, g.documentSender), g, md.Sender)
+			}
+		}
+		if g.senderBeforeVersion {
+			sender()
+		}
 		v := w.el(d, "Version")
 		w.text(v, "Nummer", "1")
 		for _, f := range files {
@@ -177,8 +211,8 @@ func Build(im *mailbox.IntakeMessage, o Options) (*Abgabe, error) {
 			a.Files = append(a.Files, Member{Name: name, File: f})
 			w.format(v, o, name, f)
 		}
-		if kind == "Eingang" {
-			w.sender(w.el(d, "Absender"), md.Sender)
+		if !g.senderBeforeVersion {
+			sender()
 		}
 	}
 	for _, f := range im.Documents {
@@ -244,23 +278,31 @@ func badXMLRune(r rune) bool {
 // sender writes a KontaktType: the organisation or name the sender gave,
 // and its SAFE-ID as the communication address, marked as confirmed by
 // its certificate or as the sender's own claim.
-func (w *writer) sender(k *etree.Element, s mailbox.SenderIdentity) {
+func (w *writer) sender(k *etree.Element, g *generation, s mailbox.SenderIdentity) {
 	name := s.Claimed.Organisation
 	if name == "" {
 		name = s.Claimed.Name
 	}
 	if name != "" {
-		w.text(w.el(k, "Institution"), "Name", name)
+		w.text(w.el(k, g.institution), "Name", name)
 	}
 	id, how := s.Confirmed.SafeID, "SAFE-ID, durch Zertifikat bestätigt"
 	if id == "" {
 		id, how = s.Claimed.SafeID, "SAFE-ID, Angabe des Absenders (nicht bestätigt)"
 	}
-	if id != "" {
-		c := w.el(k, "Kommunikation")
+	if id != "" && g.communication != "" {
+		c := w.el(k, g.communication)
 		w.text(c, "Kennung", id)
 		w.text(c, "Zusatz", how)
 	}
+}
+
+// messageType writes a Nachrichtentyp code of the version's code list;
+// its code element is unqualified, as the XÖV code type declares it.
+func (w *writer) messageType(e *etree.Element, g *generation, code string) {
+	e.CreateAttr("listURI", nachrichtentypURI)
+	e.CreateAttr("listVersionID", g.codeListVersion)
+	e.CreateElement("code").SetText(code)
 }
 
 func (w *writer) format(v *etree.Element, o Options, name string, f mailbox.IntakeFile) {

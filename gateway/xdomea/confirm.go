@@ -3,7 +3,6 @@ package xdomea
 import (
 	"context"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beevik/etree"
 	"go.uber.org/zap"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/durable"
@@ -38,44 +38,85 @@ const MaxConfirmationBytes = 1 << 20
 // Confirmation is what an Abgabe.ImportBestaetigen.0402 says.
 type Confirmation struct {
 	ProzessID string
-	Objects   []ObjectResult
+	// Message is the result for the whole Abgabe, where the version has
+	// one (4.0.0); nil otherwise.
+	Message *ObjectResult
+	Objects []ObjectResult
 }
 
-// ObjectResult is the import result of one Schriftgutobjekt.
+// ObjectResult is the import result of one Schriftgutobjekt (or, as
+// Confirmation.Message, of the whole Abgabe: ID "").
 type ObjectResult struct {
-	ID       string   `xml:"IDSGO"`
-	Success  bool     `xml:"Erfolgreich"`
-	Messages []string `xml:"Fehlermeldung"`
+	ID       string
+	Success  bool
+	Messages []string
 }
 
-// Filed reports whether every object was imported.
+// Filed reports whether the records system imported the Abgabe: the
+// message-wide result, where there is one, and every object's result
+// say so, and at least one of them is there.
 func (c Confirmation) Filed() bool {
+	if c.Message != nil && !c.Message.Success {
+		return false
+	}
 	for _, o := range c.Objects {
 		if !o.Success {
 			return false
 		}
 	}
-	return len(c.Objects) > 0
+	return c.Message != nil || len(c.Objects) > 0
 }
 
 // ParseConfirmation validates a 0402 against the version's schema and
-// reads it.
+// reads it where the version's generation says its parts are.
 func ParseConfirmation(version string, b []byte, lim xsd.Limits) (Confirmation, error) {
+	g, err := lookup(version)
+	if err != nil {
+		return Confirmation{}, err
+	}
 	if err := Validate(version, b, lim); err != nil {
 		return Confirmation{}, err
 	}
-	var v struct {
-		XMLName   xml.Name
-		ProzessID string         `xml:"Kopf>ProzessID"`
-		Objects   []ObjectResult `xml:"AbgegebenesObjekt"`
-	}
-	if err := xml.Unmarshal(b, &v); err != nil {
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(b); err != nil {
 		return Confirmation{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	if v.XMLName.Local != MessageImportBestaetig {
-		return Confirmation{}, fmt.Errorf("%w: %s is no %s", ErrInvalid, v.XMLName.Local, MessageImportBestaetig)
+	root := doc.Root()
+	if root == nil || root.Tag != MessageImportBestaetig || root.NamespaceURI() != g.namespace {
+		return Confirmation{}, fmt.Errorf("%w: not a %s of xdomea %s", ErrInvalid, MessageImportBestaetig, g.version)
 	}
-	return Confirmation{ProzessID: strings.ToLower(v.ProzessID), Objects: v.Objects}, nil
+	var conf Confirmation
+	if e := root.FindElement(g.confProzessID); e != nil {
+		conf.ProzessID = strings.ToLower(strings.TrimSpace(e.Text()))
+	}
+	result := func(e *etree.Element, prefix string) ObjectResult {
+		var r ObjectResult
+		if s := e.FindElement(prefix + "Erfolgreich"); s != nil {
+			v := strings.TrimSpace(s.Text())
+			r.Success = v == "1" || v == "true"
+		}
+		for _, m := range e.FindElements(prefix + "Fehlermeldung") {
+			r.Messages = append(r.Messages, m.Text())
+		}
+		return r
+	}
+	if g.confMessage != "" {
+		if e := root.FindElement(g.confMessage); e != nil {
+			r := result(e, "")
+			conf.Message = &r
+		}
+	}
+	for _, e := range root.SelectElements("AbgegebenesObjekt") {
+		r := result(e, g.confResult)
+		if id := e.FindElement(g.confObjectID); id != nil {
+			r.ID = strings.TrimSpace(id.Text())
+		}
+		conf.Objects = append(conf.Objects, r)
+	}
+	if conf.ProzessID == "" {
+		return Confirmation{}, fmt.Errorf("%w: %s without ProzessID", ErrInvalid, MessageImportBestaetig)
+	}
+	return conf, nil
 }
 
 // Confirmations reads the import confirmations a records system drops
@@ -156,6 +197,9 @@ func (c *Confirmations) one(ctx context.Context, name string) (bool, error) {
 	if !journaled {
 		detail := map[string]string{"prozessId": conf.ProzessID, "file": name, "objects": strconv.Itoa(len(conf.Objects))}
 		var msgs []string
+		if conf.Message != nil {
+			msgs = append(msgs, conf.Message.Messages...)
+		}
 		for _, o := range conf.Objects {
 			msgs = append(msgs, o.Messages...)
 		}

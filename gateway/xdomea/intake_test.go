@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/xsd"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/xdomea"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
@@ -19,7 +20,12 @@ var ctx = context.Background()
 
 func newIntake(t *testing.T, dir string) *xdomea.Intake {
 	t.Helper()
-	x, err := xdomea.NewIntake("eakte-xdomea", dir, opts(), func() time.Time { return t0 })
+	return newIntakeVersion(t, dir, xdomea.Version3)
+}
+
+func newIntakeVersion(t *testing.T, dir, version string) *xdomea.Intake {
+	t.Helper()
+	x, err := xdomea.NewIntake("eakte-xdomea", dir, optsFor(version), func() time.Time { return t0 })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +33,16 @@ func newIntake(t *testing.T, dir string) *xdomea.Intake {
 	return x
 }
 
+// TestIntakeWritesCompleteArchiveOnce: the sink writes one complete
+// archive per message in each version, whose 0401 our validator (before
+// writing) and xmllint (here) accept.
 func TestIntakeWritesCompleteArchiveOnce(t *testing.T) {
+	for _, v := range xdomea.Versions() {
+		t.Run(v, func(t *testing.T) { testIntakeWritesCompleteArchiveOnce(t, v) })
+	}
+}
+
+func testIntakeWritesCompleteArchiveOnce(t *testing.T, version string) {
 	dir := t.TempDir()
 	os.MkdirAll(dir, 0o750)
 	os.WriteFile(filepath.Join(dir, ".tmp-crashed-1"), []byte("half"), 0o600)
@@ -35,7 +50,7 @@ func TestIntakeWritesCompleteArchiveOnce(t *testing.T) {
 	old, recent := t0.Add(-mailbox.StaleTempAge-time.Minute), t0.Add(-time.Minute)
 	os.Chtimes(filepath.Join(dir, ".tmp-crashed-1"), old, old)
 	os.Chtimes(filepath.Join(dir, ".tmp-writing-2"), recent, recent)
-	x := newIntake(t, dir)
+	x := newIntakeVersion(t, dir, version)
 	if _, err := os.Stat(filepath.Join(dir, ".tmp-crashed-1")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("stale temporary file kept: %v", err)
 	}
@@ -68,7 +83,13 @@ func TestIntakeWritesCompleteArchiveOnce(t *testing.T) {
 	if len(names) != 6 || msg == nil {
 		t.Fatalf("archive holds %v", names)
 	}
-	if out, err := xmllint(t, msg); err != nil {
+	if err := xdomea.Validate(version, msg, xsd.Limits{}); err != nil {
+		t.Fatalf("archived 0401 refused by our validator: %v", err)
+	}
+	if !strings.Contains(string(msg), "urn:xoev-de:xdomea:schema:"+version) {
+		t.Fatalf("archived 0401 is not xdomea %s", version)
+	}
+	if out, err := xmllint(t, version, msg); err != nil {
 		t.Fatalf("archived 0401 refused by xmllint: %v %s", err, out)
 	}
 	for _, n := range names[1:] {
@@ -138,8 +159,8 @@ func TestIntakeRefusesCorruptBlob(t *testing.T) {
 	}
 }
 
-// confirmation is a 0402 as a records system writes it.
-func confirmation(pid, sgo string, ok bool, why string) []byte {
+// confirmation is a 0402 of version as a records system writes it.
+func confirmation(version, pid, sgo string, ok bool, why string) []byte {
 	res := "1"
 	if !ok {
 		res = "0"
@@ -147,6 +168,30 @@ func confirmation(pid, sgo string, ok bool, why string) []byte {
 	fm := ""
 	if why != "" {
 		fm = "<xdomea:Fehlermeldung>" + why + "</xdomea:Fehlermeldung>"
+	}
+	if version == xdomea.Version4 {
+		return []byte(`<?xml version="1.0" encoding="UTF-8"?>
+<xdomea:Abgabe.ImportBestaetigen.0402 xmlns:xdomea="urn:xoev-de:xdomea:schema:4.0.0" produkt="E-Akte" produkthersteller="Hersteller" standard="xdomea" version="4.0.0">
+  <xdomea:nachrichtenkopf>
+    <xdomea:identifikation.nachricht>
+      <nachrichtenUUID>7d3c2b1a-0f0e-4d0c-8b0a-090807060504</nachrichtenUUID>
+      <nachrichtentyp listURI="urn:xoev-de:xdomea:codeliste:nachrichtentyp" listVersionID="3.0"><code>0402</code></nachrichtentyp>
+      <erstellungszeitpunkt>2026-03-03T08:00:00.000+01:00</erstellungszeitpunkt>
+    </xdomea:identifikation.nachricht>
+    <xdomea:leser><xdomea:NameInstitution><xdomea:Name>bebpo-gateway</xdomea:Name></xdomea:NameInstitution></xdomea:leser>
+    <xdomea:autor><xdomea:NameInstitution><xdomea:Name>Stadt Erkelenz</xdomea:Name></xdomea:NameInstitution></xdomea:autor>
+    <xdomea:ProzessID>` + pid + `</xdomea:ProzessID>
+  </xdomea:nachrichtenkopf>
+  <xdomea:UUIDUrsprungsnachricht>` + pid + `</xdomea:UUIDUrsprungsnachricht>
+  <xdomea:LfdNrNachrichtProTyp>1</xdomea:LfdNrNachrichtProTyp>
+  <xdomea:GesamtanzahlNachrichtenProTyp>1</xdomea:GesamtanzahlNachrichtenProTyp>
+  <xdomea:ErfolgOderMisserfolg><xdomea:Erfolgreich>` + res + `</xdomea:Erfolgreich>` + fm + `</xdomea:ErfolgOderMisserfolg>
+  <xdomea:AbgegebenesObjekt>
+    <xdomea:xdomeaUUID>` + sgo + `</xdomea:xdomeaUUID>
+    <xdomea:ErfolgOderMisserfolg><xdomea:Erfolgreich>` + res + `</xdomea:Erfolgreich></xdomea:ErfolgOderMisserfolg>
+  </xdomea:AbgegebenesObjekt>
+</xdomea:Abgabe.ImportBestaetigen.0402>
+`)
 	}
 	return []byte(`<?xml version="1.0" encoding="UTF-8"?>
 <xdomea:Abgabe.ImportBestaetigen.0402 xmlns:xdomea="urn:xoev-de:xdomea:schema:3.0.0">
@@ -170,6 +215,12 @@ func confirmation(pid, sgo string, ok bool, why string) []byte {
 // ProzessID, journaled once on the message and moved to erledigt/; one
 // for an unknown Abgabe or an invalid one goes to fehlerhaft/.
 func TestImportConfirmationJournaledOnce(t *testing.T) {
+	for _, v := range xdomea.Versions() {
+		t.Run(v, func(t *testing.T) { testImportConfirmation(t, v) })
+	}
+}
+
+func testImportConfirmation(t *testing.T, version string) {
 	dir := t.TempDir()
 	store, err := sqlite.Open(ctx, filepath.Join(dir, sqlite.FileName), sqlite.Options{Now: func() time.Time { return t0 }})
 	if err != nil {
@@ -182,23 +233,23 @@ func TestImportConfirmationJournaledOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := newIntake(t, filepath.Join(dir, "eakte"))
+	x := newIntakeVersion(t, filepath.Join(dir, "eakte"), version)
 	if _, err := x.Deliver(ctx, sample()); err != nil {
 		t.Fatal(err)
 	}
 	confDir := filepath.Join(dir, "importbestaetigungen")
 	os.MkdirAll(confDir, 0o750)
 	pid := xdomea.ProzessID("govapp_4711")
-	good := confirmation(pid, pid, true, "")
-	if out, err := xmllint(t, good); err != nil {
+	good := confirmation(version, pid, pid, true, "")
+	if out, err := xmllint(t, version, good); err != nil {
 		t.Fatalf("test 0402 refused by xmllint: %v %s", err, out)
 	}
 	os.WriteFile(filepath.Join(confDir, pid+"_Abgabe.ImportBestaetigen.0402.xml"), good, 0o600)
 	os.WriteFile(filepath.Join(confDir, "again.xml"), good, 0o600)
 	other := "0f0e0d0c-0b0a-4909-8807-060504030201"
-	os.WriteFile(filepath.Join(confDir, "unknown.xml"), confirmation(other, other, true, ""), 0o600)
-	broken := confirmation(pid, "kein-uuid", true, "")
-	if _, err := xmllint(t, broken); err == nil {
+	os.WriteFile(filepath.Join(confDir, "unknown.xml"), confirmation(version, other, other, true, ""), 0o600)
+	broken := confirmation(version, pid, "kein-uuid", true, "")
+	if _, err := xmllint(t, version, broken); err == nil {
 		t.Fatal("xmllint accepts the broken 0402")
 	}
 	os.WriteFile(filepath.Join(confDir, "broken.xml"), broken, 0o600)
@@ -242,7 +293,7 @@ func TestImportConfirmationJournaledOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A refusal by the records system is journaled as such.
-	os.WriteFile(filepath.Join(confDir, "refused.xml"), confirmation(pid, pid, false, "Aktenplan fehlt"), 0o600)
+	os.WriteFile(filepath.Join(confDir, "refused.xml"), confirmation(version, pid, pid, false, "Aktenplan fehlt"), 0o600)
 	c2 := &xdomea.Confirmations{Intake: x, Dir: root, Store: store, Now: func() time.Time { return t0 }}
 	if n, err := c2.RunOnce(ctx); err != nil || n != 1 {
 		t.Fatalf("refusal journaled %d (%v), want 1", n, err)
@@ -264,4 +315,31 @@ func names(t *testing.T, dir string) string {
 		out = append(out, e.Name())
 	}
 	return strings.Join(out, ",")
+}
+
+// TestParseConfirmation: a 0402 is read by its version's structure,
+// whatever prefix it uses; in 4.0.0 a refusal of the whole Abgabe counts
+// even when every object says it was imported; a 0402 of another version
+// than the intake's is not schema-valid for it.
+func TestParseConfirmation(t *testing.T) {
+	pid := "0f0e0d0c-0b0a-4909-8807-060504030201"
+	b := string(confirmation(xdomea.Version3, pid, pid, true, ""))
+	b = strings.ReplaceAll(b, "<xdomea:", "<")
+	b = strings.ReplaceAll(b, "</xdomea:", "</")
+	b = strings.Replace(b, "xmlns:xdomea=", "xmlns=", 1)
+	b = strings.ReplaceAll(b, "<code>", `<code xmlns="">`)
+	c, err := xdomea.ParseConfirmation(xdomea.Version3, []byte(b), xsd.Limits{})
+	if err != nil || !c.Filed() || c.ProzessID != pid || len(c.Objects) != 1 || c.Objects[0].ID != pid {
+		t.Fatalf("default namespace: %+v %v", c, err)
+	}
+	whole := strings.Replace(string(confirmation(xdomea.Version4, pid, pid, true, "")),
+		"<xdomea:Erfolgreich>1</xdomea:Erfolgreich></xdomea:ErfolgOderMisserfolg>",
+		"<xdomea:Erfolgreich>0</xdomea:Erfolgreich><xdomea:Fehlermeldung>Posteingang gesperrt</xdomea:Fehlermeldung></xdomea:ErfolgOderMisserfolg>", 1)
+	c, err = xdomea.ParseConfirmation(xdomea.Version4, []byte(whole), xsd.Limits{})
+	if err != nil || c.Filed() || c.Message == nil || len(c.Message.Messages) != 1 || !c.Objects[0].Success {
+		t.Fatalf("message-wide refusal: %+v %v", c, err)
+	}
+	if _, err := xdomea.ParseConfirmation(xdomea.Version4, confirmation(xdomea.Version3, pid, pid, true, ""), xsd.Limits{}); !errors.Is(err, xdomea.ErrInvalid) {
+		t.Fatalf("3.0.0 confirmation for a 4.0.0 intake: %v", err)
+	}
 }

@@ -55,7 +55,10 @@ static void on_generic(void *ctx, const char *msg, ...) {
 
 // The only external entity loader in the process: it serves the files of
 // the compile running on this thread and refuses everything else, so no
-// file, network or catalog lookup can happen from any document.
+// file, network or system catalog lookup can happen from any document. A
+// catalog entry of the compile (an absolute URL standing for one of its
+// files) is served under the file's own URL, so that what it references
+// relatively resolves inside the file set too.
 static xmlParserInputPtr loader(const char *url, const char *id, xmlParserCtxtPtr ctxt) {
 	(void)id;
 	if (url != NULL && tl_files != NULL) {
@@ -72,7 +75,7 @@ static xmlParserInputPtr loader(const char *url, const char *id, xmlParserCtxtPt
 				xmlFreeParserInputBuffer(buf);
 				return NULL;
 			}
-			in->filename = (char *)xmlStrdup((const xmlChar *)url);
+			in->filename = (char *)xmlStrdup((const xmlChar *)tl_files[i].base);
 			return in;
 		}
 	}

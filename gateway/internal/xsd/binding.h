@@ -3,9 +3,13 @@
 
 #include <libxml/xmlschemas.h>
 
-// A schema file served to libxml2 from memory while a schema compiles.
+// A schema file served to libxml2 from memory while a schema compiles: the
+// URL a schema names it by, and the URL it is known by once loaded (the base
+// its own relative references resolve against). The two differ only for a
+// catalog entry, an absolute URL standing for a file of the set.
 typedef struct {
 	const char *url;
+	const char *base;
 	const char *data;
 	int len;
 } xsd_file;

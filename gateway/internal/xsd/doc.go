@@ -12,7 +12,11 @@
 // parsed with XML_PARSE_NONET, without entity substitution, DTD loading,
 // default attributes or XInclude. A document type declaration is refused
 // (ErrDoctype). Input is bounded by Limits.MaxBytes before libxml2 sees
-// it, and libxml2's own depth and text limits stay on.
+// it, and libxml2's own depth and text limits stay on. Schemas that import
+// by absolute URL (the XÖV libraries do) compile with CompileCatalog: an
+// explicit table from each such URL to a file of the set, the role an XML
+// catalog plays for xmllint; a URL not in the table is refused like any
+// other location, and no address is ever fetched.
 //
 // Failure: every error wraps one sentinel (ErrCompile, ErrTooLarge,
 // ErrMalformed, ErrDoctype, ErrInvalid, ErrInternal); compile and

@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"path"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"unsafe"
@@ -149,6 +150,21 @@ const urlBase = "embedded-xsd:///"
 // and imports resolve only to other files of files (by schemaLocation
 // relative to the including file); any other location fails the compile.
 func Compile(files fs.FS, entry string) (*Schema, error) {
+	return CompileCatalog(files, entry, nil)
+}
+
+// Catalog maps an absolute schemaLocation, exactly as a schema names it
+// (for example "http://xoev.de/schemata/code/1_0/xoev-code.xsd"), to the
+// file of the compile's file set that stands for it, like an XML catalog
+// entry. Nothing is ever fetched from the location itself.
+type Catalog map[string]string
+
+// CompileCatalog is Compile with absolute schema locations resolved by
+// catalog. A location the catalog maps is served from its file, under
+// that file's own name, so the file's relative references resolve inside
+// files as well. A catalog entry naming no file of files fails the
+// compile; a location neither in files nor in the catalog fails it too.
+func CompileCatalog(files fs.FS, entry string, catalog Catalog) (*Schema, error) {
 	initLibxml()
 	var names []string
 	err := fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
@@ -163,21 +179,43 @@ func Compile(files fs.FS, entry string) (*Schema, error) {
 	if !fs.ValidPath(entry) {
 		return nil, fmt.Errorf("%w: bad entry %q", ErrCompile, entry)
 	}
-	table := (*C.xsd_file)(C.calloc(C.size_t(len(names)+1), C.size_t(unsafe.Sizeof(C.xsd_file{}))))
-	defer C.free(unsafe.Pointer(table))
-	entries := unsafe.Slice(table, len(names)+1)
+	type served struct{ url, base, file string }
+	var table []served
+	for _, n := range names {
+		table = append(table, served{url: urlBase + n, base: urlBase + n, file: n})
+	}
+	locations := make([]string, 0, len(catalog))
+	for loc := range catalog {
+		locations = append(locations, loc)
+	}
+	slices.Sort(locations)
+	for _, loc := range locations {
+		file := catalog[loc]
+		if !fs.ValidPath(file) || !slices.Contains(names, file) {
+			return nil, fmt.Errorf("%w: catalog entry %q names no schema file of the set (%q)", ErrCompile, loc, file)
+		}
+		if strings.HasPrefix(loc, urlBase) || !strings.Contains(loc, "://") {
+			return nil, fmt.Errorf("%w: catalog entry %q is no absolute URL", ErrCompile, loc)
+		}
+		table = append(table, served{url: loc, base: urlBase + file, file: file})
+	}
+	ctable := (*C.xsd_file)(C.calloc(C.size_t(len(table)+1), C.size_t(unsafe.Sizeof(C.xsd_file{}))))
+	defer C.free(unsafe.Pointer(ctable))
+	entries := unsafe.Slice(ctable, len(table)+1)
 	defer func() {
 		for _, f := range entries {
 			C.free(unsafe.Pointer(f.url))
+			C.free(unsafe.Pointer(f.base))
 			C.free(unsafe.Pointer(f.data))
 		}
 	}()
-	for i, n := range names {
-		b, err := fs.ReadFile(files, n)
+	for i, f := range table {
+		b, err := fs.ReadFile(files, f.file)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrCompile, err)
 		}
-		entries[i].url = C.CString(urlBase + n)
+		entries[i].url = C.CString(f.url)
+		entries[i].base = C.CString(f.base)
 		entries[i].data = (*C.char)(C.CBytes(b))
 		entries[i].len = C.int(len(b))
 	}
@@ -187,7 +225,7 @@ func Compile(files fs.FS, entry string) (*Schema, error) {
 	out := newProblems(50)
 	defer freeProblems(out)
 	compileMu.Lock()
-	ptr := C.xsd_compile(table, C.int(len(names)), centry, out)
+	ptr := C.xsd_compile(ctable, C.int(len(table)), centry, out)
 	compileMu.Unlock()
 	if ptr == nil {
 		e := collect(ErrCompile, out)

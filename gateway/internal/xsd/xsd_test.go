@@ -3,11 +3,14 @@ package xsd_test
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -223,6 +226,60 @@ func TestSchemaImportOutsideRefused(t *testing.T) {
 				t.Fatalf("got %v, want ErrCompile with the refusal", err)
 			}
 		})
+	}
+}
+
+// TestCatalogResolvesAbsoluteLocations: an import by absolute URL
+// resolves through the catalog to a file of the set, whose own relative
+// include resolves inside the set; without the entry the import is
+// refused; the address itself is never asked, though a server answers
+// there.
+func TestCatalogResolvesAbsoluteLocations(t *testing.T) {
+	var asked atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		http.Error(w, "no", http.StatusNotFound)
+	}))
+	defer srv.Close()
+	loc := srv.URL + "/schemata/c/1_0/common.xsd"
+	fsys := fstest.MapFS{
+		"main.xsd": {Data: []byte(`<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:c="urn:c" targetNamespace="urn:t" elementFormDefault="qualified">
+  <xs:import namespace="urn:c" schemaLocation="` + loc + `"/>
+  <xs:element name="x" type="c:short"/>
+</xs:schema>`)},
+		"lib/common.xsd": {Data: []byte(`<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:c">
+  <xs:include schemaLocation="more.xsd"/>
+</xs:schema>`)},
+		"lib/more.xsd": {Data: []byte(`<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:c">
+  <xs:simpleType name="short"><xs:restriction base="xs:string"><xs:maxLength value="3"/></xs:restriction></xs:simpleType>
+</xs:schema>`)},
+	}
+	s, err := xsd.CompileCatalog(fsys, "main.xsd", xsd.Catalog{loc: "lib/common.xsd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Validate([]byte(`<x xmlns="urn:t">abc</x>`), xsd.Limits{}); err != nil {
+		t.Fatalf("valid document: %v", err)
+	}
+	if err := s.Validate([]byte(`<x xmlns="urn:t">abcd</x>`), xsd.Limits{}); !errors.Is(err, xsd.ErrInvalid) {
+		t.Fatalf("too long for the imported type: %v", err)
+	}
+	for name, cat := range map[string]xsd.Catalog{
+		"no catalog":             nil,
+		"other location":         {srv.URL + "/other.xsd": "lib/common.xsd"},
+		"entry names no file":    {loc: "lib/missing.xsd"},
+		"entry outside the set":  {loc: "../lib/common.xsd"},
+		"entry is a set's own":   {"embedded-xsd:///lib/common.xsd": "lib/common.xsd"},
+		"entry is relative name": {"common.xsd": "lib/common.xsd"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := xsd.CompileCatalog(fsys, "main.xsd", cat); !errors.Is(err, xsd.ErrCompile) {
+				t.Fatalf("got %v, want ErrCompile", err)
+			}
+		})
+	}
+	if n := asked.Load(); n != 0 {
+		t.Fatalf("the schema location was fetched %d times", n)
 	}
 }
 
