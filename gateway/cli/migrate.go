@@ -16,6 +16,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/eeb"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/durable"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/notify"
 	rsqlite "github.com/stadt-erkelenz/bebpo-gateway/gateway/register/sqlite"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
@@ -162,6 +163,7 @@ type storeMoveReport struct {
 	BlobsKind     string                `json:"blobsKind"`
 	BlobsFolder   string                `json:"blobsFolder,omitempty"` // where they stay, when not copied
 	LeftBehind    []string              `json:"leftBehind"`            // files of the data directory that are not the store
+	MovedAside    string                `json:"movedAside,omitempty"`  // where the SQLite store went after the move
 	Seconds       float64               `json:"seconds"`
 	Match         bool                  `json:"match"`
 }
@@ -209,7 +211,11 @@ func runStoreMove(env *Env, fs *flag.FlagSet, cfg *config.Config, fromData strin
 	if err != nil {
 		return err
 	}
-	defer src.Close()
+	defer func() {
+		if src != nil {
+			src.Close()
+		}
+	}()
 	rep := storeMoveReport{From: config.StoreSQLite, To: config.StorePostgres, Source: srcPath, BlobsKind: cfg.Blobs.Kind}
 	if rep.BlobsKind == "" {
 		rep.BlobsKind = config.BlobsFolder
@@ -244,6 +250,19 @@ func runStoreMove(env *Env, fs *flag.FlagSet, cfg *config.Config, fromData strin
 		return fmt.Errorf("the source journal is broken at entry %d: %s (%d entries before it are intact); nothing was written", r.Source.BrokenAt, r.Source.Reason, r.Source.Entries)
 	case err != nil && !errors.Is(err, storecopy.ErrMismatch):
 		return err
+	case err == nil:
+		// The copy is the record now: the SQLite store goes aside, so
+		// that no gateway or command started on this directory takes it
+		// for the record (and sends again what was sent since).
+		cerr := src.Close()
+		src = nil
+		if cerr != nil {
+			return cerr
+		}
+		if rep.MovedAside, err = moveAside(srcDir, time.Now()); err != nil {
+			return fmt.Errorf("the store was copied and checked, but moving the SQLite store aside failed: %w; move %s and its -wal, -shm and %s files out of %s before starting a gateway",
+				err, sqlite.FileName, sqlite.HeadSuffix, srcDir)
+		}
 	}
 	if asJSON {
 		if perr := printJSON(env.Stdout, rep); perr != nil {
@@ -284,9 +303,33 @@ func printStoreMove(w io.Writer, rep storeMoveReport, srcDir string) {
 	if len(rep.LeftBehind) > 0 {
 		fmt.Fprintf(w, "not part of the store, left in %s: %s\n", srcDir, strings.Join(rep.LeftBehind, ", "))
 	}
+	if rep.MovedAside != "" {
+		fmt.Fprintf(w, "the SQLite store was moved aside to %s (to go back: move it back, set store.kind: sqlite)\n", rep.MovedAside)
+	}
 	if rep.Match {
 		fmt.Fprintln(w, "verdict: OK, counts and journal heads match; start the gateway with this configuration")
 	} else {
 		fmt.Fprintln(w, "verdict: MISMATCH, the copy differs from its source; do not start a gateway on it")
 	}
+}
+
+// moveAside moves the SQLite store of dir (database, its WAL files and
+// journal head) into a new directory of dir named after the move and
+// returns it. The database goes first: once it is gone, dir holds no
+// SQLite store any more.
+func moveAside(dir string, now time.Time) (string, error) {
+	to := filepath.Join(dir, "sqlite-moved-to-postgres-"+now.UTC().Format("20060102T150405Z"))
+	if err := os.Mkdir(to, 0o700); err != nil {
+		return "", err
+	}
+	head := sqlite.FileName + sqlite.HeadSuffix
+	for _, name := range []string{sqlite.FileName, sqlite.FileName + "-wal", sqlite.FileName + "-shm", head, head + ".lock"} {
+		if err := os.Rename(filepath.Join(dir, name), filepath.Join(to, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return to, err
+		}
+	}
+	if err := durable.SyncDir(to); err != nil {
+		return to, err
+	}
+	return to, durable.SyncDir(dir)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,10 +24,10 @@ import (
 // sqliteSite is the demo installation on its SQLite store, filled through
 // the mailbox API with msgs submitted messages (every third held by an
 // operator) and a journal of at least entries entries; its configuration
-// then names a new PostgreSQL database as the store, as an operator sets
-// it before the move. It returns the configuration file, data_dir and
-// the database.
-func sqliteSite(t *testing.T, msgs, entries int) (string, string, string) {
+// then names the PostgreSQL database dsn ("": a new one) as the store, as
+// an operator sets it before the move. It returns the configuration file,
+// data_dir and the database.
+func sqliteSite(t *testing.T, msgs, entries int, dsn string) (string, string, string) {
 	t.Helper()
 	l := demo.NewTestDir(t, "127.0.0.1:1", "127.0.0.1:0")
 	cfg, err := config.Load(l.Config())
@@ -67,7 +68,9 @@ func sqliteSite(t *testing.T, msgs, entries int) (string, string, string) {
 		}
 	}
 	st.Close()
-	dsn := pgtest.DSN(t)
+	if dsn == "" {
+		dsn = pgtest.DSN(t)
+	}
 	dsnFile := filepath.Join(t.TempDir(), "pg.dsn")
 	if err := os.WriteFile(dsnFile, []byte(dsn+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -88,7 +91,7 @@ var headLine = regexp.MustCompile(`(sqlite|postgres) +(#\d+ [0-9a-f]{64})`)
 // TestMigrateSQLiteToPostgres moves a site and checks the outcome with
 // the commands an operator uses afterwards on the PostgreSQL store.
 func TestMigrateSQLiteToPostgres(t *testing.T) {
-	cfg, data, _ := sqliteSite(t, 30, 300)
+	cfg, data, _ := sqliteSite(t, 30, 300, "")
 	code, out, errs := runCLI(t, nil, "migrate", "--config", cfg, "--from", "sqlite", "--to", "postgres")
 	if code != ExitOK || !strings.Contains(out, "verdict: OK") {
 		t.Fatalf("migrate: exit %d\n%s%s", code, out, errs)
@@ -102,6 +105,14 @@ func TestMigrateSQLiteToPostgres(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
 	}
+	moved := regexp.MustCompile(`moved aside to (\S+)`).FindStringSubmatch(out)
+	if _, err := os.Stat(filepath.Join(data, sqlite.FileName)); !errors.Is(err, os.ErrNotExist) || moved == nil {
+		t.Fatalf("the SQLite store is still in data_dir (%v):\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(moved[1], sqlite.FileName)); err != nil {
+		t.Fatalf("the SQLite store was not moved aside: %v", err)
+	}
+	checkCLI(t, erika, cliCase{args: []string{"journal", "verify", "--data", data}, code: ExitFail, err: "give --config FILE"})
 	code, vout, errs := runCLI(t, nil, "journal", "verify", "--config", cfg)
 	if code != ExitOK || !strings.Contains(vout, "head "+heads[0][2]) {
 		t.Fatalf("journal verify on PostgreSQL: exit %d, want head %s\n%s%s", code, heads[0][2], vout, errs)
@@ -115,7 +126,7 @@ func TestMigrateSQLiteToPostgres(t *testing.T) {
 // TestMigrateJSON: --json carries both sides of every table and both
 // journals.
 func TestMigrateJSON(t *testing.T) {
-	cfg, _, _ := sqliteSite(t, 3, 20)
+	cfg, _, _ := sqliteSite(t, 3, 20, "")
 	code, out, errs := runCLI(t, nil, "migrate", "--config", cfg, "--from", "sqlite", "--to", "postgres", "--json")
 	if code != ExitOK {
 		t.Fatalf("migrate --json: exit %d\n%s%s", code, out, errs)
@@ -138,7 +149,7 @@ func TestMigrateRefusals(t *testing.T) {
 	}
 
 	t.Run("gateway running", func(t *testing.T) {
-		cfg, data, dsn := sqliteSite(t, 2, 10)
+		cfg, data, dsn := sqliteSite(t, 2, 10, "")
 		lock, err := gateway.LockDataDir(data) // what the daemon holds while it runs
 		if err != nil {
 			t.Fatal(err)
@@ -151,17 +162,30 @@ func TestMigrateRefusals(t *testing.T) {
 	})
 
 	t.Run("target not empty", func(t *testing.T) {
-		cfg, data, _ := sqliteSite(t, 2, 10)
+		cfg, _, dsn := sqliteSite(t, 2, 10, "")
 		checkCLI(t, nil, cliCase{args: move(cfg), code: ExitOK, out: "verdict: OK"})
-		checkCLI(t, nil, cliCase{args: move(cfg), code: ExitUsage, err: "refused: target store not empty: " + filepath.Join(data, gateway.PostgresHeadFile) + " exists"})
-		if err := os.Remove(filepath.Join(data, gateway.PostgresHeadFile)); err != nil {
+		checkCLI(t, nil, cliCase{args: move(cfg), code: ExitUsage, err: "refused: no SQLite store to move"})
+		other, data, _ := sqliteSite(t, 3, 10, dsn) // a second site onto the same database
+		checkCLI(t, nil, cliCase{args: move(other), code: ExitUsage, err: "refused: target store not empty: messages holds 2 rows"})
+		if _, err := os.Stat(filepath.Join(data, sqlite.FileName)); err != nil {
+			t.Fatalf("refused move touched the source: %v", err)
+		}
+	})
+
+	t.Run("head file of another database", func(t *testing.T) {
+		cfg, data, dsn := sqliteSite(t, 2, 10, "")
+		head := filepath.Join(data, gateway.PostgresHeadFile)
+		if err := mailbox.WriteJournalHead(nil, head, mailbox.JournalHead{Seq: 9, Hash: strings.Repeat("ab", 32)}); err != nil {
 			t.Fatal(err)
 		}
-		checkCLI(t, nil, cliCase{args: move(cfg), code: ExitUsage, err: "refused: target store not empty: messages holds 2 rows"})
+		checkCLI(t, nil, cliCase{args: move(cfg), code: ExitUsage, err: "refused: target store not empty: " + head + " exists"})
+		if v, err := postgres.Version(context.Background(), dsn); err != nil || v != 0 {
+			t.Fatalf("database touched: version %d %v", v, err)
+		}
 	})
 
 	t.Run("tampered journal", func(t *testing.T) {
-		cfg, data, dsn := sqliteSite(t, 2, 120)
+		cfg, data, dsn := sqliteSite(t, 2, 120, "")
 		db, err := sql.Open("sqlite", "file:"+filepath.Join(data, sqlite.FileName))
 		if err != nil {
 			t.Fatal(err)
@@ -179,7 +203,7 @@ func TestMigrateRefusals(t *testing.T) {
 	})
 
 	t.Run("usage", func(t *testing.T) {
-		cfg, _, _ := sqliteSite(t, 1, 1)
+		cfg, _, _ := sqliteSite(t, 1, 1, "")
 		runCLICases(t, nil, []cliCase{
 			{name: "other direction", args: []string{"migrate", "--config", cfg, "--from", "postgres", "--to", "sqlite"}, code: ExitUsage, err: "only --from sqlite --to postgres"},
 			{name: "with status", args: append(move(cfg), "--status"), code: ExitUsage, err: "--status does not go with"},

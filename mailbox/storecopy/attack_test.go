@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -191,5 +192,37 @@ func TestUnknownSourceTableRefused(t *testing.T) {
 	s.rawSQLite(t, `CREATE TABLE later_feature (id INTEGER PRIMARY KEY)`)
 	if _, err := SQLiteToPostgres(ctx, s.st, pgtest.DSN(t), Options{HeadPath: headPath(t)}); !errors.Is(err, ErrSchema) {
 		t.Fatalf("copy with an unknown table: %v, want ErrSchema", err)
+	}
+}
+
+// TestCheckFindsAChangedRow: the read-back after the commit notices a
+// single changed column, a missing row and a moved journal head, each
+// named; counts alone would miss the first.
+func TestCheckFindsAChangedRow(t *testing.T) {
+	s := newSite(t)
+	s.fill(t, 5, 3, 40)
+	dsn, head := pgtest.DSN(t), headPath(t)
+	rep, err := SQLiteToPostgres(ctx, s.st, dsn, Options{HeadPath: head})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, tc := range []struct{ stmt, want string }{
+		{`UPDATE messages SET subject = 'Klage 2' WHERE id = 3`, "messages (8 rows, 8 copied)"},
+		{`DELETE FROM fetch_attempts`, "fetch_attempts (1 rows, 0 copied)"},
+		{`UPDATE documents SET purged_at = 1 WHERE message_id = 1`, "documents"},
+	} {
+		if _, err := conn.Exec(ctx, tc.stmt); err != nil {
+			t.Fatal(err)
+		}
+		again := Report{Tables: append([]Table(nil), rep.Tables...), Source: rep.Source}
+		err := check(ctx, dsn, &again, Options{HeadPath: head, Now: time.Now})
+		if !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), tc.want) || again.Match {
+			t.Fatalf("after %s: %v, want ErrMismatch naming %s", tc.stmt, err, tc.want)
+		}
 	}
 }

@@ -25,7 +25,7 @@ type site struct {
 	blobs *mailbox.Blobs
 }
 
-func newSite(t *testing.T) *site {
+func newSite(t testing.TB) *site {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := sqlite.Open(ctx, filepath.Join(dir, sqlite.FileName), sqlite.Options{Now: func() time.Time { return t0 }})
@@ -40,7 +40,7 @@ func newSite(t *testing.T) *site {
 	return &site{dir: dir, st: st, blobs: blobs}
 }
 
-func (s *site) doc(t *testing.T, role mailbox.Role, content string) mailbox.Document {
+func (s *site) doc(t testing.TB, role mailbox.Role, content string) mailbox.Document {
 	t.Helper()
 	ref, err := s.blobs.Put(strings.NewReader(content))
 	if err != nil {
@@ -54,7 +54,7 @@ func (s *site) doc(t *testing.T, role mailbox.Role, content string) mailbox.Docu
 // held, leased, delivered with intake record and process card, parked
 // as unreadable, purged), counts a read, and appends events until the
 // journal holds at least entries entries.
-func (s *site) fill(t *testing.T, out, in, entries int) {
+func (s *site) fill(t testing.TB, out, in, entries int) {
 	t.Helper()
 	st := s.st
 	at := t0

@@ -15,7 +15,7 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-func headPath(t *testing.T) string { return filepath.Join(t.TempDir(), "postgres.journal-head") }
+func headPath(t testing.TB) string { return filepath.Join(t.TempDir(), "postgres.journal-head") }
 
 // openTarget opens the copy as a gateway does.
 func openTarget(t *testing.T, dsn, head string) *postgres.Store {
