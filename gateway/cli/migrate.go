@@ -43,7 +43,8 @@ func migrateCommand() *Command {
 			"rows are copied in one transaction: an interruption (Ctrl-C, a lost connection) leaves the database empty\n" +
 			"and the command can simply be run again. Afterwards the database is opened as the gateway does (writing\n" +
 			"postgres.journal-head in data_dir), its journal verified, every table read back: the report shows the rows\n" +
-			"and journal head of both sides; exit 0 only when they match. Documents stay in the folder (blobs.kind folder);\n" +
+			"and journal head of both sides; exit 0 only when they match; then the SQLite store is moved aside into\n" +
+			"data_dir/sqlite-moved-to-postgres-TIME, so nothing takes it for the record. Documents stay in the folder (blobs.kind folder);\n" +
 			"with blobs.kind postgres or s3 each is copied and re-hashed. eeb.db, notify.db and register.db are not part\n" +
 			"of the store and stay in data_dir. See docs/scale.md."}
 }

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
@@ -138,6 +139,40 @@ func TestMigrateJSON(t *testing.T) {
 	if !rep.Match || len(rep.Tables) != 7 || rep.Tables[0].Name != "messages" || rep.Tables[0].Target != 3 ||
 		rep.SourceJournal.HeadHash != rep.TargetJournal.HeadHash || rep.SourceJournal.Entries < 20 || rep.Blobs.Copied {
 		t.Fatalf("report: %+v", rep)
+	}
+}
+
+// TestMigrateWithPostgresBlobs: with blobs.kind postgres the documents
+// move too, and the gateway's blob store on the copy holds each.
+func TestMigrateWithPostgresBlobs(t *testing.T) {
+	cfg, _, _ := sqliteSite(t, 4, 20, "")
+	f, err := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("blobs:\n  kind: postgres\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	checkCLI(t, nil, cliCase{args: []string{"migrate", "--config", cfg, "--from", "sqlite", "--to", "postgres"}, code: ExitOK,
+		out: "documents: 4 copied to the postgres blob store"})
+	c, err := config.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, getenv := context.Background(), func(string) string { return "" }
+	st, err := gateway.OpenStore(ctx, c, time.Now, getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	blobs, closeBlobs, err := gateway.OpenBlobStore(ctx, c, time.Now, getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeBlobs()
+	if r, err := mailbox.Check(ctx, st, blobs); err != nil || len(r.Problems) > 0 || r.Messages != 4 {
+		t.Fatalf("check of the moved site: %+v %v", r, err)
 	}
 }
 
