@@ -121,6 +121,28 @@ func TestNonEmptyTargetRefused(t *testing.T) {
 	if _, err := SQLiteToPostgres(ctx, s2.st, dsn2, Options{HeadPath: headPath(t)}); !errors.Is(err, ErrTargetNotEmpty) {
 		t.Fatalf("copy into a database with a journal: %v, want ErrTargetNotEmpty", err)
 	}
+	// So is a counted read, or a gateway that only opened the database.
+	dsn3 := pgtest.DSN(t)
+	pg, err = postgres.Open(ctx, dsn3, postgres.Options{HeadPath: headPath(t), Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pg.BeginFetch(ctx, "safe-behoerde", "govapp_1", t0); err != nil {
+		t.Fatal(err)
+	}
+	pg.Close()
+	if _, err := SQLiteToPostgres(ctx, s2.st, dsn3, Options{HeadPath: headPath(t)}); !errors.Is(err, ErrTargetNotEmpty) || !strings.Contains(err.Error(), "fetch_attempts holds 1 rows") {
+		t.Fatalf("copy into a database with a counted read: %v, want ErrTargetNotEmpty naming fetch_attempts", err)
+	}
+	dsn4 := pgtest.DSN(t)
+	pg, err = postgres.Open(ctx, dsn4, postgres.Options{HeadPath: headPath(t), Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg.Close()
+	if _, err := SQLiteToPostgres(ctx, s2.st, dsn4, Options{HeadPath: headPath(t)}); !errors.Is(err, ErrTargetNotEmpty) || !strings.Contains(err.Error(), "journal_anchor holds 1 rows") {
+		t.Fatalf("copy into a database a gateway opened: %v, want ErrTargetNotEmpty naming journal_anchor", err)
+	}
 }
 
 // TestCancelledCopyLeavesTargetEmpty: a copy stopped in the middle of the

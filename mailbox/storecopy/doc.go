@@ -11,7 +11,9 @@
 //     target is even migrated.
 //   - No merge: the target must hold no message, document, journal entry
 //     or any other row of the store (ErrTargetNotEmpty), and the data
-//     directory no journal head file of PostgreSQL yet. The tables are
+//     directory no journal head file of PostgreSQL yet; a database holding
+//     messages or journal entries is refused before its schema is migrated,
+//     the rest is checked under the lock. The tables are
 //     locked (EXCLUSIVE) for the copy, so a gateway started on the target
 //     meanwhile waits instead of writing between the rows.
 //   - All or nothing: every row is copied in one PostgreSQL transaction

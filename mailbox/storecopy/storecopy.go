@@ -117,14 +117,30 @@ func SQLiteToPostgres(ctx context.Context, src *sqlite.Store, dsn string, opt Op
 	if err != nil { // the DSN may hold a password: never repeat it
 		return rep, fmt.Errorf("%w: storecopy: malformed connection string", mailbox.ErrInvalidInput)
 	}
-	if err := postgres.Migrate(ctx, dsn); err != nil {
-		return rep, err
-	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return rep, fmt.Errorf("%w: %w", postgres.ErrUnavailable, err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	// A database of another site is refused before its schema is touched;
+	// the full check runs under the lock after the migration.
+	var schema bool
+	var msgs, seq int64
+	err = conn.QueryRow(ctx, `SELECT to_regclass('messages') IS NOT NULL AND to_regclass('journal_head') IS NOT NULL`).Scan(&schema)
+	if err == nil && schema {
+		err = conn.QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM messages), COALESCE((SELECT MAX(seq) FROM journal_head), 0)`).Scan(&msgs, &seq)
+	}
+	switch {
+	case err != nil:
+		return rep, err
+	case msgs > 0:
+		return rep, fmt.Errorf("%w: messages holds %d rows", ErrTargetNotEmpty, msgs)
+	case seq > 0:
+		return rep, fmt.Errorf("%w: its journal head is entry %d", ErrTargetNotEmpty, seq)
+	}
+	if err := postgres.Migrate(ctx, dsn); err != nil {
+		return rep, err
+	}
 	err = src.ReadTx(ctx, func(stx *sql.Tx) error { return copyAll(ctx, stx, conn, &rep, opt) })
 	if err != nil {
 		return rep, err
