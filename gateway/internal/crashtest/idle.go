@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -84,17 +83,14 @@ func (c *cluster) writeIdleConfig(n int, poll time.Duration) error {
 	return os.WriteFile(c.cfgPath, []byte(b.String()), 0o600)
 }
 
-// cpuTime is the user and system time a process used so far.
+// cpuTime is the user and system time a process used so far (0 when it
+// cannot be read).
 func cpuTime(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	st, err := readStat(pid)
 	if err != nil {
 		return 0
 	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // fields from 3 (state) on
-	ut, _ := strconv.ParseInt(f[11], 10, 64)                 // field 14
-	st, _ := strconv.ParseInt(f[12], 10, 64)                 // field 15
-	return time.Duration(ut+st) * time.Second / 100          // USER_HZ
+	return time.Duration(st.utime+st.stime) * time.Second / time.Duration(clockTicks())
 }
 
 // simRequests counts the requests the simulator has answered.
