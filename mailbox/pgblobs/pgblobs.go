@@ -3,23 +3,19 @@ package pgblobs
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
-	"io/fs"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/lock"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/pgmigrate"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -97,11 +93,9 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 		return nil, mapErr("connect", err)
 	}
 	s := &Store{pool: pool, o: o, MaxBytes: o.MaxBytes}
-	v, err := s.version(ctx)
-	if err == nil && v > Latest() {
-		err = fmt.Errorf("%w: version %d, this program knows %d", ErrSchemaTooNew, v, Latest())
-	} else if err == nil && v < Latest() {
-		err = ErrSchemaBehind
+	err = schema.Check(ctx, pool)
+	if err != nil && !errors.Is(err, ErrSchemaTooNew) && !errors.Is(err, ErrSchemaBehind) {
+		err = mapErr("schema version", err)
 	}
 	if err != nil {
 		pool.Close()
@@ -113,19 +107,6 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 // Close closes the connections; writers still open fail.
 func (s *Store) Close() { s.pool.Close() }
 
-func (s *Store) version(ctx context.Context) (int64, error) {
-	var exists bool
-	if err := s.pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, versionTable).Scan(&exists); err != nil {
-		return 0, mapErr("schema version", err)
-	}
-	if !exists {
-		return 0, nil
-	}
-	var v int64
-	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(version_id), 0) FROM `+versionTable+` WHERE is_applied`).Scan(&v)
-	return v, mapErr("schema version", err)
-}
-
 // Migrate applies the pending migrations of the blob tables under an
 // advisory lock; a schema ahead of this program is ErrSchemaTooNew.
 func Migrate(ctx context.Context, dsn string) error {
@@ -133,52 +114,19 @@ func Migrate(ctx context.Context, dsn string) error {
 	if err != nil {
 		return fmt.Errorf("%w: pgblobs: malformed connection string", mailbox.ErrInvalidInput)
 	}
-	db := stdlib.OpenDB(*cfg)
-	defer db.Close()
-	p, err := provider(db)
-	if err != nil {
-		return err
+	_, _, err = schema.Up(ctx, cfg)
+	if err != nil && !errors.Is(err, ErrSchemaTooNew) {
+		err = mapErr("migrate", err)
 	}
-	v, err := p.GetDBVersion(ctx)
-	if err != nil {
-		return mapErr("schema version", err)
-	}
-	if v > Latest() {
-		return fmt.Errorf("%w: version %d, this program knows %d", ErrSchemaTooNew, v, Latest())
-	}
-	if _, err := p.Up(ctx); err != nil {
-		return mapErr("migrate", err)
-	}
-	return nil
+	return err
 }
+
+// schema is the blob tables' migrations.
+var schema = pgmigrate.Set{Files: migrationFiles, Dir: "migrations", Table: versionTable,
+	TooNew: ErrSchemaTooNew, Behind: ErrSchemaBehind}
 
 // Latest is the blob schema version this program writes.
-func Latest() int64 {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		panic(err) // a constant pattern
-	}
-	var v int64
-	for _, n := range names {
-		if n, err := goose.NumericComponent(n); err == nil && n > v {
-			v = n
-		}
-	}
-	return v
-}
-
-func provider(db *sql.DB) (*goose.Provider, error) {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	l, err := lock.NewPostgresSessionLocker()
-	if err != nil {
-		return nil, err
-	}
-	return goose.NewProvider(goose.DialectPostgres, db, sub, goose.WithTableName(versionTable),
-		goose.WithDisableGlobalRegistry(true), goose.WithSessionLocker(l))
-}
+func Latest() int64 { return schema.Latest() }
 
 func mapErr(op string, err error) error {
 	if err == nil {

@@ -2,17 +2,14 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
-	"io/fs"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/lock"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/pgmigrate"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -43,56 +40,20 @@ func MigrateReport(ctx context.Context, dsn string) (MigrationResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("%w: postgres: malformed connection string", mailbox.ErrInvalidInput)
 	}
-	db := stdlib.OpenDB(*cfg)
-	defer db.Close()
-	p, err := provider(db, true)
-	if err != nil {
-		return res, err
+	res.From, res.To, err = schema.Up(ctx, cfg)
+	if err != nil && !errors.Is(err, ErrSchemaTooNew) {
+		err = fmt.Errorf("postgres: %w", mapErr(err))
 	}
-	if res.From, err = p.GetDBVersion(ctx); err != nil {
-		return res, fmt.Errorf("postgres: schema version: %w", mapErr(err))
-	}
-	if res.From > Latest() {
-		return res, fmt.Errorf("%w: version %d, this program knows %d", ErrSchemaTooNew, res.From, Latest())
-	}
-	if _, err := p.Up(ctx); err != nil {
-		return res, fmt.Errorf("postgres: migrate: %w", mapErr(err))
-	}
-	res.To, err = p.GetDBVersion(ctx)
-	return res, mapErr(err)
+	return res, err
 }
+
+// schema is the store's migrations.
+var schema = pgmigrate.Set{Files: migrationFiles, Dir: "migrations", Table: versionTable,
+	TooNew: ErrSchemaTooNew, Behind: ErrSchemaBehind}
 
 // Latest is the schema version this program writes: the highest
 // numbered embedded migration.
-func Latest() int64 {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		panic(err) // a constant pattern
-	}
-	var v int64
-	for _, n := range names {
-		if n, err := goose.NumericComponent(n); err == nil && n > v {
-			v = n
-		}
-	}
-	return v
-}
-
-func provider(db *sql.DB, locked bool) (*goose.Provider, error) {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	opts := []goose.ProviderOption{goose.WithTableName(versionTable), goose.WithDisableGlobalRegistry(true)}
-	if locked {
-		l, err := lock.NewPostgresSessionLocker()
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, goose.WithSessionLocker(l))
-	}
-	return goose.NewProvider(goose.DialectPostgres, db, sub, opts...)
-}
+func Latest() int64 { return schema.Latest() }
 
 // Version returns the schema version of the database dsn names (0: none
 // applied), changing nothing.
@@ -112,31 +73,17 @@ func Version(ctx context.Context, dsn string) (int64, error) {
 
 // SchemaVersion returns the applied schema version (0: none).
 func SchemaVersion(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
-	var exists bool
-	if err := pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, versionTable).Scan(&exists); err != nil {
-		return 0, mapErr(err)
-	}
-	if !exists {
-		return 0, nil
-	}
-	var v int64
-	err := pool.QueryRow(ctx, `SELECT COALESCE(MAX(version_id), 0) FROM `+versionTable+` WHERE is_applied`).Scan(&v)
+	v, err := schema.Version(ctx, pool)
 	return v, mapErr(err)
 }
 
 // checkVersion refuses a schema that is ahead of or behind this program.
 func checkVersion(ctx context.Context, pool *pgxpool.Pool) error {
-	v, err := SchemaVersion(ctx, pool)
-	if err != nil {
-		return fmt.Errorf("postgres: schema version: %w", err)
+	err := schema.Check(ctx, pool)
+	if err != nil && !errors.Is(err, ErrSchemaTooNew) && !errors.Is(err, ErrSchemaBehind) {
+		return fmt.Errorf("postgres: schema version: %w", mapErr(err))
 	}
-	switch latest := Latest(); {
-	case v > latest:
-		return fmt.Errorf("%w: version %d, this program knows %d", ErrSchemaTooNew, v, latest)
-	case v < latest:
-		return fmt.Errorf("%w: version %d, this program needs %d", ErrSchemaBehind, v, latest)
-	}
-	return nil
+	return err
 }
 
 // SchemaVersion returns the store's applied schema version.
