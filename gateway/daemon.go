@@ -21,6 +21,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/configcheck"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/docsig"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/intermediaries"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/logging"
@@ -151,8 +152,8 @@ type Daemon struct {
 // any mailbox is touched.
 func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
 	opt.defaults()
-	// The checks of check-config (check.go), every problem at once.
-	rep := CheckConfig(ctx, CheckOptions{ConfigPath: opt.ConfigPath, Getenv: opt.Getenv, Now: opt.Now})
+	// The checks of check-config (package configcheck), every problem at once.
+	rep := configcheck.Check(ctx, configcheck.Options{ConfigPath: opt.ConfigPath, Getenv: opt.Getenv, Now: opt.Now})
 	if err := rep.Err(); err != nil {
 		return nil, err
 	}
