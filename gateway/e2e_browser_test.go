@@ -27,6 +27,7 @@ import (
 	rsqlite "github.com/stadt-erkelenz/bebpo-gateway/gateway/register/sqlite"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/web"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/web/notifypage"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/intermediary"
 )
 
@@ -410,9 +411,9 @@ func TestBrowserClerkWorkflows(t *testing.T) {
 
 	t.Run("each user chooses notifications", func(t *testing.T) {
 		clerk.t = t
-		clerk.open(gateway.PathNotifySettings)
+		clerk.open(notifypage.Path)
 		for _, v := range clerk.axe(axe) {
-			t.Errorf("%s: %s", gateway.PathNotifySettings, v)
+			t.Errorf("%s: %s", notifypage.Path, v)
 		}
 		clerk.do("choose", chromedp.Click(chromedp.ID("quarantine_email")), chromedp.Click(chromedp.ID("new_mail_webhook")),
 			chromedp.SendKeys(chromedp.ID("webhook_url"), "https://evil.example/hook"))

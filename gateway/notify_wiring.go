@@ -12,6 +12,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
 	notifications "github.com/stadt-erkelenz/bebpo-gateway/gateway/notify"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/web"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/web/notifypage"
 )
 
 // notifyRuntime is the daemon's part of the notifications: the queue
@@ -30,7 +31,7 @@ func init() {
 		if d.notify == nil {
 			return nil
 		}
-		wc.Pages = append(wc.Pages, notifySettings{store: d.notify.store, webhooks: d.notify.webhooks, log: d.log.Named("notify")}.page())
+		wc.Pages = append(wc.Pages, notifypage.Page(d.notify.store, d.notify.webhooks, d.log.Named("notify")))
 		return nil
 	})
 }
