@@ -24,6 +24,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/configcheck"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/docsig"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/intermediaries"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/eventlog"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/logging"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
@@ -134,7 +135,7 @@ type Daemon struct {
 	workers               sync.WaitGroup
 	fatal                 chan error
 
-	events eventLog // business events, logged from the journal
+	events eventlog.Follower // business events, logged from the journal
 	eeb    *eebRuntime
 
 	reg *registerRuntime // the Wettbewerbsregister workflow; nil without register:
@@ -204,7 +205,7 @@ func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
 		d.ln.Close()
 		return nil, err
 	}
-	if err := d.events.start(ctx, d.store); err != nil {
+	if err := d.events.Start(ctx, d.store); err != nil {
 		d.ln.Close()
 		d.closeStore()
 		return nil, fmt.Errorf("gateway: journal: %w", err)
@@ -497,7 +498,7 @@ wait:
 	if d.store != nil {
 		for more := true; more; {
 			var err error
-			if more, err = d.events.round(context.Background(), d.store, d.log); err != nil {
+			if more, err = d.events.Round(context.Background(), d.store, d.log); err != nil {
 				break
 			}
 		}

@@ -31,7 +31,7 @@
 //
 // Every business event (accepted, sent, confirmed, failed and why,
 // received, quarantined and why, delivered, operator actions) gets one
-// structured log line, read from the journal (events.go), so a line is
+// structured log line, read from the journal (internal/eventlog), so a line is
 // written exactly for the changes that committed; the log carries ids,
 // mailboxes, states and reason codes, never subjects or names.
 //
