@@ -6,6 +6,9 @@
 // outcome to the register.Adapter contract: a refusal is
 // register.ErrRefused (permanent), everything else temporary. The wire
 // format is not published; every assumption about it is in wire.go.
+// FromConfig builds the client from the configuration's
+// register.interface section, failing with config.ErrConfig or
+// config.ErrKeyMaterial naming the key.
 //
 // Redaction: no error or log line carries a request or response body or
 // the company data (they are personal data); URLs are shown redacted.
