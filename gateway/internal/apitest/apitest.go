@@ -105,19 +105,7 @@ func NewEnv(t testing.TB, lim api.Limits, opts ...Option) *Env {
 	t.Helper()
 	dir := t.TempDir()
 	clock := certstest.NewClock(T0, time.Millisecond) // distinct creation times
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, sqlite.FileName), sqlite.Options{Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	blobs, err := mailbox.OpenBlobs(filepath.Join(dir, "blobs"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	book, err := addressbook.Open(filepath.Join(dir, config.AddressBookFile), clock.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, blobs, book := OpenStores(t, dir, clock.Now)
 	var o options
 	for _, f := range opts {
 		f(&o)
@@ -141,7 +129,7 @@ func NewEnv(t testing.TB, lim api.Limits, opts ...Option) *Env {
 		e.openEEB(t, mailboxes)
 	}
 	if o.register {
-		e.openRegister(t)
+		e.Register = OpenRegister(t, dir, clock.Now)
 	}
 	srv, err := api.New(api.Deps{Logger: o.logger, Store: st, Blobs: blobs, AddressBook: book, DataDir: dir,
 		Mailboxes: mailboxes, Tokens: toks, Poll: poll, Now: clock.Now, Limits: lim, Reprocessor: o.reprocessor,
@@ -153,6 +141,26 @@ func NewEnv(t testing.TB, lim api.Limits, opts ...Option) *Env {
 	e.TS = httptest.NewServer(srv.Handler())
 	t.Cleanup(e.TS.Close)
 	return e
+}
+
+// OpenStores opens a SQLite store, a blob store and an address book in
+// dir, as a data directory holds them; closed when the test ends.
+func OpenStores(t testing.TB, dir string, now func() time.Time) (*sqlite.Store, *mailbox.Blobs, *addressbook.Book) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, sqlite.FileName), sqlite.Options{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	blobs, err := mailbox.OpenBlobs(filepath.Join(dir, "blobs"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	book, err := addressbook.Open(filepath.Join(dir, config.AddressBookFile), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, blobs, book
 }
 
 // AddRecipient puts the test recipient (self-signed pinned cipher
