@@ -301,6 +301,28 @@ func (e *Env) SubmitN(t testing.TB, n int) []int64 {
 	return ids
 }
 
+// Confirm moves the submitted message id, the only one due, through
+// id_assigned and sending to confirmed (OSCI id govapp_1), as the send
+// engine and the Laufzettel polling do.
+func (e *Env) Confirm(t testing.TB, id int64) {
+	t.Helper()
+	ctx := context.Background()
+	for _, to := range []mailbox.State{mailbox.StateIDAssigned, mailbox.StateSending, mailbox.StateConfirmed} {
+		now := e.Clock.Now()
+		ms, err := e.Store.ClaimDue(ctx, mailbox.Out, now.Add(time.Hour), "w", time.Minute, 1)
+		if err != nil || len(ms) != 1 {
+			t.Fatalf("claim %v", err)
+		}
+		next := now
+		if to == mailbox.StateConfirmed {
+			next = time.Time{}
+		}
+		if _, err := e.Store.Apply(ctx, mailbox.Change{ID: id, Owner: "w", Token: ms[0].LeaseToken, To: to, OSCIMessageID: "govapp_1", Now: now, Next: next}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // NewEnvWithRecipient is NewEnv with default limits and the test
 // recipient in the address book.
 func NewEnvWithRecipient(t testing.TB) *Env {
