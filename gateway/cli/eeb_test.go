@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/evidence"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
@@ -82,22 +81,7 @@ func TestCLIEEBAcknowledge(t *testing.T) {
 func TestCLIEvidenceAndCourtAnswer(t *testing.T) {
 	e := newEEBEnv(t)
 	ctx := context.Background()
-	ours, err := e.Codec.BuildSubmission(xjustiz.Submission{Court: xjustiz.Court{Code: "R1502"}, Sender: "Stadt Erkelenz",
-		Documents: []xjustiz.Document{{Name: "Klage.pdf", Class: "003"}}, EEB: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := e.Srv.Submitter().Begin()
-	defer d.Abort()
-	for name, content := range map[string][]byte{"xjustiz_nachricht.xml": ours.Record, ours.Documents[0].FileName: certstest.Document(t, "plain_gs.pdf")} {
-		if err := d.AddDocument(name, "", bytes.NewReader(content)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	acc, err := d.Commit(ctx, apitest.OKMessage(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ours, acc := e.FileWithEEB(t)
 	reception := time.Date(2026, 6, 1, 7, 5, 9, 0, time.UTC) // 09:05:09 MESZ
 	if err := e.Store.UpdateProcessCard(ctx, acc.Message.ID, mailbox.ProcessCard{OSCIMessageID: "osci-ours", Creation: reception, Reception: reception}, e.Clock.Now()); err != nil {
 		t.Fatal(err)

@@ -114,14 +114,7 @@ func NewEnv(t testing.TB, lim api.Limits, opts ...Option) *Env {
 	if o.register || o.procurement {
 		tokens += "vergabe:" + ProcurementToken + ":" + api.RoleProcurement + "\n"
 	}
-	tokPath := filepath.Join(dir, "tokens")
-	if err := os.WriteFile(tokPath, []byte(tokens), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	toks, err := api.LoadTokens(tokPath, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	toks := LoadTokens(t, dir, tokens)
 	poll := &PollMap{}
 	e := &Env{Dir: dir, Store: st, Blobs: blobs, Book: book, Clock: clock, Poll: poll}
 	mailboxes := []api.Mailbox{{Name: Mailbox, SafeID: "DE.BeBPo.erkelenz", PollInterval: time.Minute}, {Name: "ordnungsamt", PollInterval: time.Minute}}
@@ -161,6 +154,21 @@ func OpenStores(t testing.TB, dir string, now func() time.Time) (*sqlite.Store, 
 		t.Fatal(err)
 	}
 	return st, blobs, book
+}
+
+// LoadTokens writes content as the tokens file dir/tokens (mode 0600)
+// and loads it.
+func LoadTokens(t testing.TB, dir, content string) *api.TokenSet {
+	t.Helper()
+	path := filepath.Join(dir, "tokens")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	toks, err := api.LoadTokens(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return toks
 }
 
 // AddRecipient puts the test recipient (self-signed pinned cipher
@@ -348,4 +356,17 @@ func WithLogger(l *zap.Logger) Option { return func(o *options) { o.logger = l }
 // deliveries again.
 func WithReprocessor(r func(mailbox string) (mailbox.Reprocessor, error)) Option {
 	return func(o *options) { o.reprocessor = r }
+}
+
+// LockedWriter writes into W under Mu, so that a test can read W (under
+// Mu) while a daemon or the demo logs into it.
+type LockedWriter struct {
+	W  io.Writer
+	Mu *sync.Mutex
+}
+
+func (l LockedWriter) Write(p []byte) (int, error) {
+	l.Mu.Lock()
+	defer l.Mu.Unlock()
+	return l.W.Write(p)
 }

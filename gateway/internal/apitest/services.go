@@ -87,6 +87,30 @@ func OpenRegister(t testing.TB, dir string, now func() time.Time) *register.Regi
 	return reg
 }
 
+// FileWithEEB submits our filing to the court R1502 asking for an eEB:
+// its XJustiz record beside Klage.pdf, through the API's submission
+// path. Needs WithEEB.
+func (e *Env) FileWithEEB(t testing.TB) (*xjustiz.Built, submit.Accepted) {
+	t.Helper()
+	ours, err := e.Codec.BuildSubmission(xjustiz.Submission{Court: xjustiz.Court{Code: "R1502"}, Sender: "Stadt Erkelenz",
+		Documents: []xjustiz.Document{{Name: "Klage.pdf", Class: "003"}}, EEB: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := e.Srv.Submitter().Begin()
+	defer d.Abort()
+	for name, content := range map[string][]byte{"xjustiz_nachricht.xml": ours.Record, ours.Documents[0].FileName: certstest.Document(t, "plain_gs.pdf")} {
+		if err := d.AddDocument(name, "", bytes.NewReader(content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	acc, err := d.Commit(context.Background(), OKMessage(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ours, acc
+}
+
 // CourtRequest is CourtRecord with the env's codec. Needs WithEEB.
 func (e *Env) CourtRequest(t testing.TB) *xjustiz.Built {
 	t.Helper()
