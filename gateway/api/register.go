@@ -118,12 +118,17 @@ func (c CheckRequest) procedure(now time.Time) (register.NewProcedure, error) {
 	return register.NewProcedure{Number: c.Number, Description: c.Description, Publication: c.Publication, Value: v, Kind: k, Contract: ct, Date: d}, nil
 }
 
-func (s *Server) registerCheck(w http.ResponseWriter, r *http.Request) error {
+// checkRequest reads a CheckRequest body as the procedure it describes.
+func (s *Server) checkRequest(w http.ResponseWriter, r *http.Request) (register.NewProcedure, error) {
 	var c CheckRequest
 	if err := decodeJSONBody(w, r, s.lim.MaxJSONBytes, &c, false); err != nil {
-		return err
+		return register.NewProcedure{}, err
 	}
-	np, err := c.procedure(s.d.Now())
+	return c.procedure(s.d.Now())
+}
+
+func (s *Server) registerCheck(w http.ResponseWriter, r *http.Request) error {
+	np, err := s.checkRequest(w, r)
 	if err != nil {
 		return err
 	}
@@ -145,11 +150,7 @@ func (s *Server) registerProcedures(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (s *Server) registerCreateProcedure(w http.ResponseWriter, r *http.Request) error {
-	var c CheckRequest
-	if err := decodeJSONBody(w, r, s.lim.MaxJSONBytes, &c, false); err != nil {
-		return err
-	}
-	np, err := c.procedure(s.d.Now())
+	np, err := s.checkRequest(w, r)
 	if err != nil {
 		return err
 	}
