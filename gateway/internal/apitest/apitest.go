@@ -136,9 +136,21 @@ func NewEnv(t testing.TB, lim api.Limits, opts ...Option) *Env {
 	return e
 }
 
-// OpenStores opens a SQLite store, a blob store and an address book in
-// dir, as a data directory holds them; closed when the test ends.
+// OpenStores opens the SQLite store, the blob store (OpenMail) and the
+// address book in dir, as a data directory holds them.
 func OpenStores(t testing.TB, dir string, now func() time.Time) (*sqlite.Store, *mailbox.Blobs, *addressbook.Book) {
+	t.Helper()
+	st, blobs := OpenMail(t, dir, now)
+	book, err := addressbook.Open(filepath.Join(dir, config.AddressBookFile), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, blobs, book
+}
+
+// OpenMail opens the SQLite store and the blob store in dir as the
+// daemon does; closed when the test ends.
+func OpenMail(t testing.TB, dir string, now func() time.Time) (*sqlite.Store, *mailbox.Blobs) {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(dir, sqlite.FileName), sqlite.Options{Now: now})
 	if err != nil {
@@ -149,11 +161,7 @@ func OpenStores(t testing.TB, dir string, now func() time.Time) (*sqlite.Store, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	book, err := addressbook.Open(filepath.Join(dir, config.AddressBookFile), now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st, blobs, book
+	return st, blobs
 }
 
 // LoadTokens writes content as the tokens file dir/tokens (mode 0600)

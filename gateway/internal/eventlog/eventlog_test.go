@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,9 +13,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/logging"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
-	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
 )
 
 // Every business event gets one log line, read from the journal: accepted,
@@ -200,17 +199,7 @@ func TestCertificateExpiryLogLine(t *testing.T) {
 // newStore is a real SQLite store with its blob directory.
 func newStore(t *testing.T) (mailbox.Store, *mailbox.Blobs) {
 	t.Helper()
-	dir := t.TempDir()
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, sqlite.FileName), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	blobs, err := mailbox.OpenBlobs(filepath.Join(dir, "blobs"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st, blobs
+	return apitest.OpenMail(t, t.TempDir(), nil)
 }
 
 // newLog is the gateway's JSON logger at level, writing into the buffer.
