@@ -118,9 +118,9 @@ func smtpMailer(cfg *config.Config, getenv func(string) string) (*notifications.
 	if s == nil {
 		return nil, nil
 	}
-	pw, err := cfg.Resolve(s.Password, getenv)
+	pw, err := secretAt(cfg, s.Password, "notify.smtp.password", getenv)
 	if err != nil {
-		return nil, fmt.Errorf("%w: notify.smtp.password: %w", config.ErrConfig, err)
+		return nil, err
 	}
 	m := &notifications.Mailer{Addr: s.Addr(), From: s.From, Username: s.Username, Password: pw, RequireSTARTTLS: s.STARTTLSRequired(),
 		HelloName: s.HelloName, Timeout: s.Timeout}

@@ -216,9 +216,9 @@ func buildIntake(key string, cfg *config.Config, in config.IntakeConfig, d build
 			h.Set(k, v)
 		}
 		if in.Auth.File != "" || in.Auth.Env != "" {
-			tok, err := cfg.Resolve(in.Auth, d.getenv)
+			tok, err := secretAt(cfg, in.Auth, key+".token", d.getenv)
 			if err != nil {
-				return nil, fmt.Errorf("%w: %s.token: %w", config.ErrConfig, key, err)
+				return nil, err
 			}
 			h.Set("Authorization", "Bearer "+tok)
 		}
