@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"time"
 
@@ -37,11 +36,11 @@ func OpenBlobStore(ctx context.Context, cfg *config.Config, now func() time.Time
 		if o.SpoolDir == "" {
 			o.SpoolDir = filepath.Join(cfg.DataDir, "blob-spool")
 		}
-		if o.AccessKey, err = cfg.Resolve(cfg.Blobs.AccessKey, getenv); err != nil {
-			return nil, nothing, fmt.Errorf("%w: blobs.access_key: %w", config.ErrConfig, err)
+		if o.AccessKey, err = secretAt(cfg, cfg.Blobs.AccessKey, "blobs.access_key", getenv); err != nil {
+			return nil, nothing, err
 		}
-		if o.SecretKey, err = cfg.Resolve(cfg.Blobs.SecretKey, getenv); err != nil {
-			return nil, nothing, fmt.Errorf("%w: blobs.secret_key: %w", config.ErrConfig, err)
+		if o.SecretKey, err = secretAt(cfg, cfg.Blobs.SecretKey, "blobs.secret_key", getenv); err != nil {
+			return nil, nothing, err
 		}
 		s, err := s3blobs.Open(ctx, o)
 		if err != nil {
@@ -59,12 +58,5 @@ func blobsDSN(cfg *config.Config, getenv func(string) string) (string, error) {
 	if cfg.Blobs.DSN == (config.SecretRef{}) {
 		return PostgresDSN(cfg, getenv)
 	}
-	dsn, err := cfg.Resolve(cfg.Blobs.DSN, getenv)
-	if err != nil {
-		return "", fmt.Errorf("%w: blobs.dsn: %w", config.ErrConfig, err)
-	}
-	if dsn == "" {
-		return "", fmt.Errorf("%w: blobs.dsn: empty", config.ErrConfig)
-	}
-	return dsn, nil
+	return dsnAt(cfg, cfg.Blobs.DSN, "blobs.dsn", getenv)
 }

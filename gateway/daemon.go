@@ -21,8 +21,10 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/configcheck"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/docsig"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/intermediaries"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/eventlog"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/logging"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
@@ -134,7 +136,7 @@ type Daemon struct {
 	workers               sync.WaitGroup
 	fatal                 chan error
 
-	events eventLog // business events, logged from the journal
+	events eventlog.Follower // business events, logged from the journal
 	eeb    *eebRuntime
 
 	reg *registerRuntime // the Wettbewerbsregister workflow; nil without register:
@@ -152,8 +154,8 @@ type Daemon struct {
 // any mailbox is touched.
 func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
 	opt.defaults()
-	// The checks of check-config (check.go), every problem at once.
-	rep := CheckConfig(ctx, CheckOptions{ConfigPath: opt.ConfigPath, Getenv: opt.Getenv, Now: opt.Now})
+	// The checks of check-config (package configcheck), every problem at once.
+	rep := configcheck.Check(ctx, configcheck.Options{ConfigPath: opt.ConfigPath, Getenv: opt.Getenv, Now: opt.Now})
 	if err := rep.Err(); err != nil {
 		return nil, err
 	}
@@ -204,7 +206,7 @@ func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
 		d.ln.Close()
 		return nil, err
 	}
-	if err := d.events.start(ctx, d.store); err != nil {
+	if err := d.events.Start(ctx, d.store); err != nil {
 		d.ln.Close()
 		d.closeStore()
 		return nil, fmt.Errorf("gateway: journal: %w", err)
@@ -497,7 +499,7 @@ wait:
 	if d.store != nil {
 		for more := true; more; {
 			var err error
-			if more, err = d.events.round(context.Background(), d.store, d.log); err != nil {
+			if more, err = d.events.Round(context.Background(), d.store, d.log); err != nil {
 				break
 			}
 		}

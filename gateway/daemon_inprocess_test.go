@@ -3,9 +3,7 @@ package gateway_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,10 +16,10 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/demo"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
-	"github.com/stadt-erkelenz/bebpo-gateway/osci/intermediary"
 )
 
 // TestDaemonInProcess runs the daemon in this process (under the race
@@ -30,29 +28,14 @@ import (
 // SIGTERM drains and returns nil.
 func TestDaemonInProcess(t *testing.T) {
 	t.Parallel()
-	simLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	apiLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	simLn, apiLn := listen(t), listen(t)
 	l := demo.NewTestDir(t, simLn.Addr().String(), apiLn.Addr().String())
-	ciph, err := l.LoadKey(demo.Intermediary.ID, certs.PurposeCipher)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sigKP, err := l.LoadKey(demo.Intermediary.ID, certs.PurposeSignature)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serveSimulator(t, simLn, intermediary.Config{Cipher: ciph, Signature: sigKP, DataDir: t.TempDir(), Now: time.Now, Rand: rand.Reader})
+	serveDemoSimulator(t, l, demo.Intermediary, simLn, t.TempDir())
 
 	var logs bytes.Buffer
 	var logMu sync.Mutex
 	ctx := context.Background()
-	d, err := gateway.NewDaemon(ctx, gateway.DaemonOptions{ConfigPath: l.Config(), LogOutput: lockedWriter{&logs, &logMu}, APIListener: apiLn,
+	d, err := gateway.NewDaemon(ctx, gateway.DaemonOptions{ConfigPath: l.Config(), LogOutput: apitest.LockedWriter{W: &logs, Mu: &logMu}, APIListener: apiLn,
 		Getenv: func(string) string { return "" }, SendInterval: 200 * time.Millisecond, DeliverInterval: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -148,15 +131,4 @@ func TestDaemonInProcess(t *testing.T) {
 			t.Error("a secret reached the log")
 		}
 	}
-}
-
-type lockedWriter struct {
-	w  *bytes.Buffer
-	mu *sync.Mutex
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

@@ -23,7 +23,7 @@
 // and the rest applied. SIGTERM stops claiming work, waits for in-flight
 // rounds within the drain timeout and exits; a second signal exits at
 // once. One process per data directory (flock on gateway.lock). Start and
-// reload first run CheckConfig, the checks of `check-config` (check.go),
+// reload first run configcheck.Check, the checks of `check-config`,
 // and refuse with every problem it finds, each with its key and line.
 // Under systemd (NOTIFY_SOCKET) Run reports READY=1 once the API serves,
 // RELOADING=1 and READY=1 around a reload, STOPPING=1 before the drain,
@@ -31,7 +31,7 @@
 //
 // Every business event (accepted, sent, confirmed, failed and why,
 // received, quarantined and why, delivered, operator actions) gets one
-// structured log line, read from the journal (events.go), so a line is
+// structured log line, read from the journal (internal/eventlog), so a line is
 // written exactly for the changes that committed; the log carries ids,
 // mailboxes, states and reason codes, never subjects or names.
 //

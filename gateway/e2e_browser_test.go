@@ -2,10 +2,8 @@ package gateway_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,7 +15,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
@@ -27,7 +24,7 @@ import (
 	rsqlite "github.com/stadt-erkelenz/bebpo-gateway/gateway/register/sqlite"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/web"
-	"github.com/stadt-erkelenz/bebpo-gateway/osci/intermediary"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/web/notifypage"
 )
 
 // chromiumPath is where `make test` installs Chromium (Debian's package).
@@ -71,33 +68,13 @@ const browserQuarantineLimit = 120
 func newBrowserEnv(t *testing.T) *browserEnv {
 	t.Helper()
 	chrome := needTool(t, chromiumPath)
-	var lns []net.Listener
-	for range 4 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns = append(lns, ln)
-	}
-	simA, simB, apiLn, webLn := lns[0], lns[1], lns[2], lns[3]
+	simA, simB, apiLn, webLn := listen(t), listen(t), listen(t), listen(t)
 	l := demo.NewTestInstallation(t, demo.Installation{API: apiLn.Addr().String(),
 		Sites:     map[string]string{demo.Intermediary.ConfigName: simA.Addr().String(), demo.JustizIntermediary.ConfigName: simB.Addr().String()},
 		Mailboxes: []demo.Mailbox{demo.Stadt, demo.Gericht, demo.Landgericht}, Recipients: []demo.Mailbox{demo.Stadt, demo.Gericht, demo.Landgericht}})
-	for i, site := range []demo.Site{demo.Intermediary, demo.JustizIntermediary} {
-		ciph, err := l.LoadKey(site.ID, certs.PurposeCipher)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sig, err := l.LoadKey(site.ID, certs.PurposeSignature)
-		if err != nil {
-			t.Fatal(err)
-		}
-		serveSimulator(t, lns[i], intermediary.Config{Cipher: ciph, Signature: sig, DataDir: t.TempDir(), Now: time.Now, Rand: rand.Reader})
-	}
-	regLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	serveDemoSimulator(t, l, demo.Intermediary, simA, t.TempDir())
+	serveDemoSimulator(t, l, demo.JustizIntermediary, simB, t.TempDir())
+	regLn := listen(t)
 	sim := &registersim.Server{}
 	sim.SetOutcome("DE811111111", registersim.Outcome{})
 	hs := &http.Server{Handler: sim, ReadHeaderTimeout: time.Second}
@@ -410,9 +387,9 @@ func TestBrowserClerkWorkflows(t *testing.T) {
 
 	t.Run("each user chooses notifications", func(t *testing.T) {
 		clerk.t = t
-		clerk.open(gateway.PathNotifySettings)
+		clerk.open(notifypage.Path)
 		for _, v := range clerk.axe(axe) {
-			t.Errorf("%s: %s", gateway.PathNotifySettings, v)
+			t.Errorf("%s: %s", notifypage.Path, v)
 		}
 		clerk.do("choose", chromedp.Click(chromedp.ID("quarantine_email")), chromedp.Click(chromedp.ID("new_mail_webhook")),
 			chromedp.SendKeys(chromedp.ID("webhook_url"), "https://evil.example/hook"))

@@ -170,18 +170,7 @@ func phaseClock(t *testing.T) func(string) {
 // real binary.
 func newSiteEnv(t *testing.T, bin, apiAddr string, inst demo.Installation) *e2eEnv {
 	t.Helper()
-	l := demo.NewTestInstallation(t, inst)
-	tok, err := api.FirstToken(l.Tokens(), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &e2eEnv{t: t, bin: bin, l: l, api: "http://" + apiAddr, log: filepath.Join(t.TempDir(), "run.log")}
-	e.client = &api.Client{BaseURL: e.api, Token: tok}
-	t.Cleanup(func() {
-		e.stop(syscall.SIGKILL)
-		e.assertNoSecretsLogged()
-	})
-	return e
+	return runEnv(t, bin, apiAddr, demo.NewTestInstallation(t, inst))
 }
 
 // sendTo submits a PDF of its own from Stadt to a recipient.

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -91,10 +90,7 @@ func TestE2EReferenceLibraryMessagesSurviveKillDuringFetch(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	simLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	simLn := listen(t)
 	apiAddr := freeAddr(t)
 	simURL := "http://" + simLn.Addr().String() + "/osci"
 	cfg := apitest.ReferenceConfig(t, dir, simURL, data, intake, apiAddr)

@@ -80,22 +80,19 @@ func newE2E(t *testing.T, faults ...intermediary.Fault) *e2eEnv {
 	simDir := t.TempDir()
 	// The simulator needs the demo intermediary keys, which newDemoDir
 	// creates; it is started on a reserved address first.
-	simLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	simLn := listen(t)
 	apiAddr := freeAddr(t)
 	l := demo.NewTestDir(t, simLn.Addr().String(), apiAddr)
 	setConfig(t, l, func(s string) string { return strings.ReplaceAll(s, "poll_interval: 2s", "poll_interval: 1s") })
-	ciph, err := l.LoadKey(demo.Intermediary.ID, certs.PurposeCipher)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig, err := l.LoadKey(demo.Intermediary.ID, certs.PurposeSignature)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serveSimulator(t, simLn, intermediary.Config{Cipher: ciph, Signature: sig, DataDir: simDir, Now: time.Now, Rand: rand.Reader, Faults: faults})
+	serveDemoSimulator(t, l, demo.Intermediary, simLn, simDir, faults...)
+	return runEnv(t, bin, apiAddr, l)
+}
+
+// runEnv is the installation l, run with the real binary bin serving its
+// admin API on apiAddr; killed, and its log checked for secrets, when the
+// test ends.
+func runEnv(t *testing.T, bin, apiAddr string, l demo.Layout) *e2eEnv {
+	t.Helper()
 	tok, err := api.FirstToken(l.Tokens(), false)
 	if err != nil {
 		t.Fatal(err)
@@ -122,6 +119,31 @@ func serveSimulator(t *testing.T, ln net.Listener, cfg intermediary.Config) {
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
+}
+
+// serveDemoSimulator runs the demo intermediary site, with its keys from
+// l, on ln until the test ends, storing deliveries in dataDir.
+func serveDemoSimulator(t *testing.T, l demo.Layout, site demo.Site, ln net.Listener, dataDir string, faults ...intermediary.Fault) {
+	t.Helper()
+	ciph, err := l.LoadKey(site.ID, certs.PurposeCipher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := l.LoadKey(site.ID, certs.PurposeSignature)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveSimulator(t, ln, intermediary.Config{Cipher: ciph, Signature: sig, DataDir: dataDir, Now: time.Now, Rand: rand.Reader, Faults: faults})
+}
+
+// listen reserves a loopback address.
+func listen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
 }
 
 func freeAddr(t *testing.T) string {
@@ -306,7 +328,14 @@ func TestE2EDeliveryThroughAPICLIAndOutgoingFolder(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(e.l.Outgoing(), outfolder.Done, "antrag-1", outfolder.ResultFile)); err != nil {
 		t.Errorf("outgoing folder result: %v", err)
 	}
-	out, code = e.cli("messages", "list", "--config", e.l.Config())
+	// The intake holds a delivery before the store records it delivered
+	// (durable first, then acknowledged), so the list may lag a moment.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		out, code = e.cli("messages", "list", "--config", e.l.Config())
+		if code == 0 && strings.Count(out, "delivered") == 3 || time.Now().After(deadline) {
+			break
+		}
+	}
 	if code != 0 || strings.Count(out, "delivered") != 3 {
 		t.Errorf("messages list: exit %d:\n%s", code, out)
 	}

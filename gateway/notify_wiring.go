@@ -12,6 +12,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
 	notifications "github.com/stadt-erkelenz/bebpo-gateway/gateway/notify"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/web"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/web/notifypage"
 )
 
 // notifyRuntime is the daemon's part of the notifications: the queue
@@ -30,7 +31,7 @@ func init() {
 		if d.notify == nil {
 			return nil
 		}
-		wc.Pages = append(wc.Pages, notifySettings{store: d.notify.store, webhooks: d.notify.webhooks, log: d.log.Named("notify")}.page())
+		wc.Pages = append(wc.Pages, notifypage.Page(d.notify.store, d.notify.webhooks, d.log.Named("notify")))
 		return nil
 	})
 }
@@ -117,9 +118,9 @@ func smtpMailer(cfg *config.Config, getenv func(string) string) (*notifications.
 	if s == nil {
 		return nil, nil
 	}
-	pw, err := cfg.Resolve(s.Password, getenv)
+	pw, err := secretAt(cfg, s.Password, "notify.smtp.password", getenv)
 	if err != nil {
-		return nil, fmt.Errorf("%w: notify.smtp.password: %w", config.ErrConfig, err)
+		return nil, err
 	}
 	m := &notifications.Mailer{Addr: s.Addr(), From: s.From, Username: s.Username, Password: pw, RequireSTARTTLS: s.STARTTLSRequired(),
 		HelloName: s.HelloName, Timeout: s.Timeout}

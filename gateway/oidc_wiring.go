@@ -16,9 +16,9 @@ func init() {
 		if cfg.Web == nil || cfg.Web.OIDC == nil {
 			return nil
 		}
-		secret, err := cfg.Resolve(cfg.Web.OIDC.ClientSecret, d.opt.Getenv)
+		secret, err := secretAt(cfg, cfg.Web.OIDC.ClientSecret, "web.oidc.client_secret", d.opt.Getenv)
 		if err != nil {
-			return fmt.Errorf("%w: web.oidc.client_secret: %w", config.ErrConfig, err)
+			return err
 		}
 		m, err := oidclogin.New(oidclogin.Options{Config: *cfg.Web.OIDC, ClientSecret: secret, Logger: d.log.Named("oidc"),
 			Now: d.opt.Now, Rand: d.opt.Rand})

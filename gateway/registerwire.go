@@ -2,14 +2,12 @@ package gateway
 
 import (
 	"context"
-	"crypto/x509"
 	"fmt"
 	"path/filepath"
 	"time"
 
 	"go.uber.org/zap"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/register"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/register/iface"
@@ -41,10 +39,11 @@ func openRegister(ctx context.Context, cfg *config.Config, log *zap.Logger, now 
 	}
 	rr := &registerRuntime{mailbox: rc.Mailbox}
 	if i := rc.Interface; i != nil {
-		var err error
-		if rr.adapter, err = registerAdapter(cfg, i, getenv); err != nil {
+		a, err := iface.FromConfig(cfg, i, getenv)
+		if err != nil {
 			return nil, err
 		}
+		rr.adapter = a
 		rr.every = i.PollInterval
 	}
 	st, err := rsqlite.Open(ctx, filepath.Join(cfg.DataDir, rsqlite.FileName), rsqlite.Options{})
@@ -57,36 +56,6 @@ func openRegister(ctx context.Context, cfg *config.Config, log *zap.Logger, now 
 		return nil, fmt.Errorf("%w: register: %w", config.ErrConfig, err)
 	}
 	return rr, nil
-}
-
-func registerAdapter(cfg *config.Config, i *config.RegisterInterfaceConfig, getenv func(string) string) (register.Adapter, error) {
-	c := iface.Config{BaseURL: i.URL, AllowHTTP: true} // config allows plain http only to this host
-	if i.Certificate.PKCS12 != "" {
-		pw, err := cfg.Resolve(i.Certificate.Password, getenv)
-		if err != nil {
-			return nil, fmt.Errorf("%w: register.interface.certificate.password: %w", config.ErrConfig, err)
-		}
-		if c.Identity, err = certs.LoadPKCS12(i.Certificate.PKCS12, pw); err != nil {
-			return nil, fmt.Errorf("%w: register.interface.certificate: %w", config.ErrKeyMaterial, err)
-		}
-	}
-	if len(i.TLSCAs) > 0 {
-		c.Roots = x509.NewCertPool()
-		for n, p := range i.TLSCAs {
-			cs, err := certs.LoadCertificates(p)
-			if err != nil {
-				return nil, fmt.Errorf("%w: register.interface.tls_cas[%d]: %w", config.ErrKeyMaterial, n, err)
-			}
-			for _, ca := range cs {
-				c.Roots.AddCert(ca)
-			}
-		}
-	}
-	a, err := iface.New(c)
-	if err != nil {
-		return nil, fmt.Errorf("%w: register.interface: %w", config.ErrConfig, err)
-	}
-	return a, nil
 }
 
 // register returns the workflow for the API (nil without one).

@@ -3,8 +3,6 @@ package gateway_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,13 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/demo"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/register"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/register/registersim"
 	rsqlite "github.com/stadt-erkelenz/bebpo-gateway/gateway/register/sqlite"
-	"github.com/stadt-erkelenz/bebpo-gateway/osci/intermediary"
 )
 
 // TestDaemonRegisterWorkflow: with a register: section the daemon sends
@@ -28,16 +25,9 @@ import (
 // answer by polling and files it into the mailbox's eAkte intake.
 func TestDaemonRegisterWorkflow(t *testing.T) {
 	t.Parallel()
-	simLn, _ := net.Listen("tcp", "127.0.0.1:0")
-	apiLn, _ := net.Listen("tcp", "127.0.0.1:0")
-	regLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	simLn, apiLn, regLn := listen(t), listen(t), listen(t)
 	l := demo.NewTestDir(t, simLn.Addr().String(), apiLn.Addr().String())
-	ciph, _ := l.LoadKey(demo.Intermediary.ID, certs.PurposeCipher)
-	sigKP, _ := l.LoadKey(demo.Intermediary.ID, certs.PurposeSignature)
-	serveSimulator(t, simLn, intermediary.Config{Cipher: ciph, Signature: sigKP, DataDir: t.TempDir(), Now: time.Now, Rand: rand.Reader})
+	serveDemoSimulator(t, l, demo.Intermediary, simLn, t.TempDir())
 	sim := &registersim.Server{}
 	sim.SetOutcome("DE811111111", registersim.Outcome{Polls: 1, Entries: true})
 	hs := &http.Server{Handler: sim, ReadHeaderTimeout: time.Second}
@@ -51,7 +41,7 @@ func TestDaemonRegisterWorkflow(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	ctx := context.Background()
-	d, err := gateway.NewDaemon(ctx, gateway.DaemonOptions{ConfigPath: l.Config(), LogOutput: lockedWriter{&logs, &sync.Mutex{}}, APIListener: apiLn,
+	d, err := gateway.NewDaemon(ctx, gateway.DaemonOptions{ConfigPath: l.Config(), LogOutput: apitest.LockedWriter{W: &logs, Mu: &sync.Mutex{}}, APIListener: apiLn,
 		Getenv: func(string) string { return "" }, SendInterval: 200 * time.Millisecond, DeliverInterval: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

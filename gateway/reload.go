@@ -12,6 +12,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/configcheck"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/outfolder"
 )
 
@@ -44,7 +45,7 @@ func (d *Daemon) Reload(ctx context.Context) error {
 // change while running keep their running values; they are returned as a
 // restartPendingError after the rest was applied.
 func (d *Daemon) reloadLocked(ctx context.Context) error {
-	rep := CheckConfig(ctx, CheckOptions{ConfigPath: d.opt.ConfigPath, Getenv: d.opt.Getenv, Now: d.opt.Now})
+	rep := configcheck.Check(ctx, configcheck.Options{ConfigPath: d.opt.ConfigPath, Getenv: d.opt.Getenv, Now: d.opt.Now})
 	if err := rep.Err(); err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/configcheck"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/intermediaries"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/routing"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
@@ -102,7 +103,7 @@ func buildTrustAndIntermediaries(cfg *config.Config, d buildDeps, book []address
 	if rt.sets, err = buildTrust(cfg, book); err != nil {
 		return nil, err
 	}
-	if rt.base, err = baseValidator(cfg, d.now); err != nil {
+	if rt.base, err = configcheck.BaseValidator(cfg, d.now); err != nil {
 		return nil, err
 	}
 	health := d.health
@@ -125,18 +126,6 @@ func (rt *runtimeConfig) buildMailboxes(ctx context.Context, d buildDeps) error 
 		rt.mailboxes[mc.Name] = mr
 	}
 	return nil
-}
-
-// baseValidator is what every validator of a runtime shares: the clock,
-// the revocation policy of trust.revocation and the revocation checker.
-func baseValidator(cfg *config.Config, now func() time.Time) (certs.Validator, error) {
-	mode, err := certs.ParseRevocationMode(cfg.Trust.Revocation)
-	if err != nil {
-		return certs.Validator{}, config.NewProblem(config.ErrConfig, "trust.revocation", err)
-	}
-	return certs.Validator{Now: now,
-		Policy:     certs.Policy{SignatureRevocation: mode, CipherRevocation: mode},
-		Revocation: &certs.RevocationChecker{Timeout: 15 * time.Second}}, nil
 }
 
 // buildTrust assembles the trust sets the mailboxes share: party
@@ -227,9 +216,9 @@ func buildIntake(key string, cfg *config.Config, in config.IntakeConfig, d build
 			h.Set(k, v)
 		}
 		if in.Auth.File != "" || in.Auth.Env != "" {
-			tok, err := cfg.Resolve(in.Auth, d.getenv)
+			tok, err := secretAt(cfg, in.Auth, key+".token", d.getenv)
 			if err != nil {
-				return nil, fmt.Errorf("%w: %s.token: %w", config.ErrConfig, key, err)
+				return nil, err
 			}
 			h.Set("Authorization", "Bearer "+tok)
 		}

@@ -33,12 +33,25 @@ func OpenStore(ctx context.Context, cfg *config.Config, now func() time.Time, ge
 
 // PostgresDSN reads the connection string store.dsn refers to.
 func PostgresDSN(cfg *config.Config, getenv func(string) string) (string, error) {
-	dsn, err := cfg.Resolve(cfg.Store.DSN, getenv)
+	return dsnAt(cfg, cfg.Store.DSN, "store.dsn", getenv)
+}
+
+// dsnAt reads the connection string the configuration names at key,
+// which must not be empty.
+func dsnAt(cfg *config.Config, ref config.SecretRef, key string, getenv func(string) string) (string, error) {
+	dsn, err := secretAt(cfg, ref, key, getenv)
+	if err == nil && dsn == "" {
+		err = fmt.Errorf("%w: %s: empty", config.ErrConfig, key)
+	}
+	return dsn, err
+}
+
+// secretAt reads the secret the configuration names at key; one that
+// cannot be read is config.ErrConfig naming the key.
+func secretAt(cfg *config.Config, ref config.SecretRef, key string, getenv func(string) string) (string, error) {
+	v, err := cfg.Resolve(ref, getenv)
 	if err != nil {
-		return "", fmt.Errorf("%w: store.dsn: %w", config.ErrConfig, err)
+		return "", fmt.Errorf("%w: %s: %w", config.ErrConfig, key, err)
 	}
-	if dsn == "" {
-		return "", fmt.Errorf("%w: store.dsn: empty", config.ErrConfig)
-	}
-	return dsn, nil
+	return v, nil
 }

@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"net"
 	"net/http"
 	"os"
@@ -15,10 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/demo"
-	"github.com/stadt-erkelenz/bebpo-gateway/osci/intermediary"
 )
 
 // fakeSystemd is the service manager's end of NOTIFY_SOCKET: a unixgram
@@ -86,31 +84,16 @@ func (f *fakeSystemd) next(t *testing.T) map[string]string {
 // READY=1, the watchdog is fed, and SIGTERM says STOPPING=1 before Run returns.
 func TestDaemonTellsSystemd(t *testing.T) {
 	t.Parallel()
-	simLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	apiLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	simLn, apiLn := listen(t), listen(t)
 	l := demo.NewTestDir(t, simLn.Addr().String(), apiLn.Addr().String())
-	ciph, err := l.LoadKey(demo.Intermediary.ID, certs.PurposeCipher)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sigKP, err := l.LoadKey(demo.Intermediary.ID, certs.PurposeSignature)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serveSimulator(t, simLn, intermediary.Config{Cipher: ciph, Signature: sigKP, DataDir: t.TempDir(), Now: time.Now, Rand: rand.Reader})
+	serveDemoSimulator(t, l, demo.Intermediary, simLn, t.TempDir())
 
 	sd, socket := newFakeSystemd(t)
 	env := map[string]string{"NOTIFY_SOCKET": socket, "WATCHDOG_USEC": "200000", "WATCHDOG_PID": strconv.Itoa(os.Getpid())}
 	var logs bytes.Buffer
 	var logMu sync.Mutex
 	ctx := context.Background()
-	d, err := gateway.NewDaemon(ctx, gateway.DaemonOptions{ConfigPath: l.Config(), LogOutput: lockedWriter{&logs, &logMu},
+	d, err := gateway.NewDaemon(ctx, gateway.DaemonOptions{ConfigPath: l.Config(), LogOutput: apitest.LockedWriter{W: &logs, Mu: &logMu},
 		APIListener: apiLn, Getenv: func(k string) string { return env[k] }})
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -22,14 +21,8 @@ import (
 // and signs the demo user in on the web listener.
 func TestDaemonServesTheWebApplication(t *testing.T) {
 	t.Parallel()
-	apiLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	webLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	apiLn := listen(t)
+	webLn := listen(t)
 	l := demo.NewTestDir(t, "127.0.0.1:9", apiLn.Addr().String())
 	cfg, err := os.ReadFile(l.Config())
 	if err != nil {

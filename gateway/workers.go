@@ -9,8 +9,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/eventlog"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/logging"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/metrics"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
@@ -48,7 +48,7 @@ func (d *Daemon) startWorkers() {
 			func(ctx context.Context) (bool, error) { return d.fetchRound(ctx, name) })
 	}
 	d.loop("business events", func() time.Duration { return time.Second }, nil, func(ctx context.Context) (bool, error) {
-		return d.events.round(ctx, d.store, d.log)
+		return d.events.Round(ctx, d.store, d.log)
 	})
 	d.startEEB()
 	d.startNotify()
@@ -190,7 +190,7 @@ func (d *Daemon) fetchRound(ctx context.Context, name string) (bool, error) {
 	log := d.log.With(zap.String(logging.KeyMailbox, name), zap.Int64(logging.KeyDurationMs, dur.Milliseconds()))
 	for _, n := range res.Notices {
 		d.api.Metrics().FetchNotice(name, n.Kind)
-		logFetchNotice(log, n)
+		eventlog.FetchNotice(log, n)
 	}
 	if res.Stored > 0 {
 		notify(d.wakeDeliver)
@@ -223,17 +223,6 @@ type dialogLocker interface {
 // The PostgreSQL store must keep offering the lock: were its signature to
 // drift, the type assertion in fetchRound would silently skip it.
 var _ dialogLocker = (*postgres.Store)(nil)
-
-// logFetchNotice writes the line of a fetch notice. A parked delivery is
-// a quarantined message whose one line the business event log writes
-// from the journal, so it gets none here.
-func logFetchNotice(log *zap.Logger, n mailbox.FetchNotice) {
-	if n.Kind == mailbox.NoticeParked {
-		return
-	}
-	log.Warn("fetched delivery needs attention", zap.String("notice", n.Kind), zap.Int64(logging.KeyMessageID, n.Message),
-		zap.String(logging.KeyOSCIID, n.OSCIMessageID), zap.String("sameContentAs", n.SameContentAs), zap.String(logging.KeyReason, n.Reason), zap.Int("attempts", n.Attempts))
-}
 
 // transport returns a message's send transport: its mailbox's, towards
 // the recipient's intermediary, counting the intermediary's errors in the
@@ -326,7 +315,7 @@ func (t countingTransport) FetchProcessCards(ctx context.Context, ids []string) 
 
 // updateExpiryMetrics publishes when each of our certificates expires,
 // per mailbox and purpose, and logs one line per certificate within
-// certificateWarnDays of its end (an error once it has ended). It runs at
+// eventlog.CertificateWarnDays of its end (an error once it has ended). It runs at
 // start, on every reload and every six hours.
 func (d *Daemon) updateExpiryMetrics(rt *runtimeConfig) {
 	now := d.opt.Now()
@@ -334,25 +323,8 @@ func (d *Daemon) updateExpiryMetrics(rt *runtimeConfig) {
 	for name, mb := range rt.mailboxes {
 		for _, e := range mb.identity.Expiries(now) {
 			es = append(es, metrics.CertificateExpiry{Mailbox: name, Purpose: e.Purpose.String(), NotAfter: e.NotAfter})
-			logCertificateExpiry(d.log, name, e, now)
+			eventlog.CertificateExpiry(d.log, name, e, now)
 		}
 	}
 	d.api.Metrics().SetCertificateExpiries(es)
-}
-
-// certificateWarnDays is how close to its end a certificate is logged.
-const certificateWarnDays = 30
-
-// logCertificateExpiry writes the line for one of our certificates near
-// or past its end: the mailbox, purpose, end and days left; never the
-// subject, which may name a person.
-func logCertificateExpiry(log *zap.Logger, mailboxName string, e certs.Expiry, now time.Time) {
-	f := []zap.Field{zap.String(logging.KeyMailbox, mailboxName), zap.String("purpose", e.Purpose.String()),
-		zap.Time("notAfter", e.NotAfter), zap.Int("days", e.Days)}
-	switch {
-	case !now.Before(e.NotAfter):
-		log.Error("certificate expired; replace it and reload", f...)
-	case e.Days < certificateWarnDays:
-		log.Warn("certificate expires soon; replace it and reload before it does", f...)
-	}
 }

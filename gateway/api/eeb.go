@@ -137,33 +137,15 @@ func ParseTaskFilter(q url.Values, defaultLimit int) (eeb.Filter, error) {
 			}
 		}
 	}
-	if v := q.Get("after"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return f, field.Errorf(nil, "after", "must be a task id, not %q", v)
-		}
-		f.AfterID = n
-	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 500 {
-			return f, field.Errorf(nil, "limit", "must be 1-500, not %q", v)
-		}
-		f.Limit = n
-	}
-	return f, nil
+	err := pageQuery(q, "a task id", &f.AfterID, &f.Limit)
+	return f, err
 }
 
 // TaskPage is one page of tasks; Next is set when the page is full.
 func TaskPage(ts []eeb.Task, f eeb.Filter, q url.Values, base string) TaskList {
 	out := TaskList{Tasks: ts}
 	if len(ts) == f.Limit && len(ts) > 0 {
-		next := url.Values{}
-		for k, v := range q {
-			next[k] = v
-		}
-		next.Set("after", strconv.FormatInt(ts[len(ts)-1].ID, 10))
-		out.Next = base + "?" + next.Encode()
+		out.Next = nextPage(base, q, ts[len(ts)-1].ID, 0)
 	}
 	return out
 }

@@ -187,21 +187,43 @@ func ParseFilter(q url.Values, defaultLimit int) (mailbox.Filter, error) {
 			f.States = append(f.States, mailbox.State(st))
 		}
 	}
+	err := pageQuery(q, "a message id (a non-negative integer)", &f.AfterID, &f.Limit)
+	return f, err
+}
+
+// pageQuery reads a listing's keyset paging into after and limit: after
+// an id (what says which, for the refusal), limit 1-500; either absent
+// leaves its default.
+func pageQuery(q url.Values, what string, after *int64, limit *int) error {
 	if v := q.Get("after"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
-			return f, field.Errorf(nil, "after", "must be a message id (a non-negative integer), not %q", v)
+			return field.Errorf(nil, "after", "must be %s, not %q", what, v)
 		}
-		f.AfterID = n
+		*after = n
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 500 {
-			return f, field.Errorf(nil, "limit", "must be 1-500, not %q", v)
+			return field.Errorf(nil, "limit", "must be 1-500, not %q", v)
 		}
-		f.Limit = n
+		*limit = n
 	}
-	return f, nil
+	return nil
+}
+
+// nextPage is the link to the page after a full one: base with q's
+// parameters, after=lastID and, when limit is not 0, limit.
+func nextPage(base string, q url.Values, lastID int64, limit int) string {
+	next := url.Values{}
+	for k, v := range q {
+		next[k] = v
+	}
+	next.Set("after", strconv.FormatInt(lastID, 10))
+	if limit != 0 {
+		next.Set("limit", strconv.Itoa(limit))
+	}
+	return base + "?" + next.Encode()
 }
 
 // ListPage is one page of a listing; Next (path base plus the query for
@@ -212,13 +234,7 @@ func ListPage(ms []mailbox.Message, f mailbox.Filter, q url.Values, base string)
 		out.Messages = append(out.Messages, ViewMessage(m))
 	}
 	if len(ms) == f.Limit && len(ms) > 0 {
-		next := url.Values{}
-		for k, v := range q {
-			next[k] = v
-		}
-		next.Set("after", strconv.FormatInt(ms[len(ms)-1].ID, 10))
-		next.Set("limit", strconv.Itoa(f.Limit))
-		out.Next = base + "?" + next.Encode()
+		out.Next = nextPage(base, q, ms[len(ms)-1].ID, f.Limit)
 	}
 	return out
 }

@@ -27,23 +27,7 @@ import (
 // message, an unknown one and a bad format.
 func exerciseEvidence(t *testing.T, h *harness, e *apitest.Env) {
 	t.Helper()
-	ctx := context.Background()
-	ours, err := e.Codec.BuildSubmission(xjustiz.Submission{Court: xjustiz.Court{Code: "R1502"}, Sender: "Stadt Erkelenz",
-		Documents: []xjustiz.Document{{Name: "Klage.pdf", Class: "003"}}, EEB: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := e.Srv.Submitter().Begin()
-	defer d.Abort()
-	for name, content := range map[string][]byte{"xjustiz_nachricht.xml": ours.Record, ours.Documents[0].FileName: certstest.Document(t, "plain_gs.pdf")} {
-		if err := d.AddDocument(name, "", bytes.NewReader(content)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	acc, err := d.Commit(ctx, apitest.OKMessage(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ours, acc := e.FileWithEEB(t)
 	answer, err := e.Codec.BuildEEB(xjustiz.EEBAnswer{Court: xjustiz.Court{Name: "Stadt Erkelenz"}, Sender: "Amtsgericht Erkelenz",
 		ForeignMessageID: ours.MessageID, Acknowledged: e.Clock.Now()})
 	if err != nil {

@@ -18,20 +18,7 @@ func TestPurgedDocumentIsGone(t *testing.T) {
 	e := apitest.NewEnvWithRecipient(t)
 	id := e.SubmitN(t, 1)[0]
 	ctx := context.Background()
-	for _, to := range []mailbox.State{mailbox.StateIDAssigned, mailbox.StateSending, mailbox.StateConfirmed} {
-		now := e.Clock.Now()
-		ms, err := e.Store.ClaimDue(ctx, mailbox.Out, now.Add(time.Hour), "w", time.Minute, 1)
-		if err != nil || len(ms) != 1 {
-			t.Fatalf("claim %v", err)
-		}
-		next := now
-		if to == mailbox.StateConfirmed {
-			next = time.Time{}
-		}
-		if _, err := e.Store.Apply(ctx, mailbox.Change{ID: id, Owner: "w", Token: ms[0].LeaseToken, To: to, OSCIMessageID: "govapp_1", Now: now, Next: next}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e.Confirm(t, id)
 	if r, err := e.Store.Purge(ctx, mailbox.PurgeRequest{Mailbox: apitest.Mailbox, Direction: mailbox.Out, Before: e.Clock.Now().Add(time.Hour)}); err != nil || r.Documents != 1 {
 		t.Fatalf("purge %+v %v", r, err)
 	}
@@ -53,20 +40,7 @@ func TestProofOfFilingOutlivesRetention(t *testing.T) {
 	e := apitest.NewEnvWithRecipient(t)
 	id := e.SubmitN(t, 1)[0]
 	ctx := context.Background()
-	for _, to := range []mailbox.State{mailbox.StateIDAssigned, mailbox.StateSending, mailbox.StateConfirmed} {
-		now := e.Clock.Now()
-		ms, err := e.Store.ClaimDue(ctx, mailbox.Out, now.Add(time.Hour), "w", time.Minute, 1)
-		if err != nil || len(ms) != 1 {
-			t.Fatalf("claim %v", err)
-		}
-		next := now
-		if to == mailbox.StateConfirmed {
-			next = time.Time{}
-		}
-		if _, err := e.Store.Apply(ctx, mailbox.Change{ID: id, Owner: "w", Token: ms[0].LeaseToken, To: to, OSCIMessageID: "govapp_1", Now: now, Next: next}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e.Confirm(t, id)
 	m, err := e.Store.Get(ctx, id)
 	if err != nil {
 		t.Fatal(err)

@@ -118,12 +118,17 @@ func (c CheckRequest) procedure(now time.Time) (register.NewProcedure, error) {
 	return register.NewProcedure{Number: c.Number, Description: c.Description, Publication: c.Publication, Value: v, Kind: k, Contract: ct, Date: d}, nil
 }
 
-func (s *Server) registerCheck(w http.ResponseWriter, r *http.Request) error {
+// checkRequest reads a CheckRequest body as the procedure it describes.
+func (s *Server) checkRequest(w http.ResponseWriter, r *http.Request) (register.NewProcedure, error) {
 	var c CheckRequest
 	if err := decodeJSONBody(w, r, s.lim.MaxJSONBytes, &c, false); err != nil {
-		return err
+		return register.NewProcedure{}, err
 	}
-	np, err := c.procedure(s.d.Now())
+	return c.procedure(s.d.Now())
+}
+
+func (s *Server) registerCheck(w http.ResponseWriter, r *http.Request) error {
+	np, err := s.checkRequest(w, r)
 	if err != nil {
 		return err
 	}
@@ -140,19 +145,12 @@ func (s *Server) registerProcedures(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	if ps == nil {
-		ps = []register.Procedure{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"procedures": ps})
+	writeJSON(w, http.StatusOK, map[string]any{"procedures": orEmpty(ps)})
 	return nil
 }
 
 func (s *Server) registerCreateProcedure(w http.ResponseWriter, r *http.Request) error {
-	var c CheckRequest
-	if err := decodeJSONBody(w, r, s.lim.MaxJSONBytes, &c, false); err != nil {
-		return err
-	}
-	np, err := c.procedure(s.d.Now())
+	np, err := s.checkRequest(w, r)
 	if err != nil {
 		return err
 	}
@@ -229,30 +227,17 @@ type BidderRequest struct {
 }
 
 func (s *Server) registerSetBidder(w http.ResponseWriter, r *http.Request) error {
-	var b BidderRequest
-	if err := decodeJSONBody(w, r, s.lim.MaxJSONBytes, &b, false); err != nil {
-		return err
-	}
-	out, err := s.d.Register.SetBidder(r.Context(), r.PathValue("number"), b.Name, b.Members, actorOf(s, r))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, out)
-	return nil
+	return procedureChange(s, w, r, func(ctx context.Context, number string, b BidderRequest, actor string) (register.Bidder, error) {
+		return s.d.Register.SetBidder(ctx, number, b.Name, b.Members, actor)
+	})
 }
 
 func (s *Server) registerQuery(w http.ResponseWriter, r *http.Request) error {
-	var q register.QueryRequest
-	if err := decodeJSONBody(w, r, s.lim.MaxJSONBytes, &q, false); err != nil {
-		return err
-	}
-	q.Confirmation.By = actorOf(s, r)
-	out, err := s.d.Register.Query(r.Context(), r.PathValue("number"), q, actorOf(s, r))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"queries": out})
-	return nil
+	return procedureChange(s, w, r, func(ctx context.Context, number string, q register.QueryRequest, actor string) (map[string]any, error) {
+		q.Confirmation.By = actor
+		out, err := s.d.Register.Query(ctx, number, q, actor)
+		return map[string]any{"queries": out}, err
+	})
 }
 
 func (s *Server) registerCandidates(w http.ResponseWriter, r *http.Request) error {
@@ -260,10 +245,7 @@ func (s *Server) registerCandidates(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	if cs == nil {
-		cs = []register.Candidate{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"candidates": cs})
+	writeJSON(w, http.StatusOK, map[string]any{"candidates": orEmpty(cs)})
 	return nil
 }
 
@@ -275,24 +257,24 @@ type ReuseRequest struct {
 }
 
 func (s *Server) registerReuse(w http.ResponseWriter, r *http.Request) error {
-	var q ReuseRequest
-	if err := decodeJSONBody(w, r, s.lim.MaxJSONBytes, &q, false); err != nil {
-		return err
-	}
-	rel, err := s.d.Register.Reuse(r.Context(), r.PathValue("number"), q.MemberID, q.AnswerID, actorOf(s, r))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, rel)
-	return nil
+	return procedureChange(s, w, r, func(ctx context.Context, number string, q ReuseRequest, actor string) (register.Reliance, error) {
+		return s.d.Register.Reuse(ctx, number, q.MemberID, q.AnswerID, actor)
+	})
 }
 
 func (s *Server) registerAssess(w http.ResponseWriter, r *http.Request) error {
-	var a register.NewAssessment
-	if err := decodeJSONBody(w, r, s.lim.MaxJSONBytes, &a, false); err != nil {
+	return procedureChange(s, w, r, s.d.Register.Assess)
+}
+
+// procedureChange makes a change to the procedure the path names: the
+// JSON body decoded into In, the change made in the caller's name, and
+// what it made answered 201.
+func procedureChange[In, Out any](s *Server, w http.ResponseWriter, r *http.Request, change func(ctx context.Context, number string, in In, actor string) (Out, error)) error {
+	var in In
+	if err := decodeJSONBody(w, r, s.lim.MaxJSONBytes, &in, false); err != nil {
 		return err
 	}
-	out, err := s.d.Register.Assess(r.Context(), r.PathValue("number"), a, actorOf(s, r))
+	out, err := change(r.Context(), r.PathValue("number"), in, actorOf(s, r))
 	if err != nil {
 		return err
 	}
@@ -314,10 +296,7 @@ func (s *Server) registerLog(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if l == nil {
-		l = []register.LogEntry{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": l})
+	writeJSON(w, http.StatusOK, map[string]any{"entries": orEmpty(l)})
 	return nil
 }
 

@@ -2,26 +2,20 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/register"
-	rsqlite "github.com/stadt-erkelenz/bebpo-gateway/gateway/register/sqlite"
-	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
-	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
 )
 
 const (
@@ -32,38 +26,10 @@ const (
 func registerAPI(t *testing.T) *httptest.Server {
 	t.Helper()
 	dir := t.TempDir()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, sqlite.FileName), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	rst, err := rsqlite.Open(ctx, filepath.Join(dir, rsqlite.FileName), rsqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rst.Close() })
-	reg, err := register.New(rst, nil, nil, register.Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	blobs, err := mailbox.OpenBlobs(filepath.Join(dir, "blobs"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	book, err := addressbook.Open(filepath.Join(dir, config.AddressBookFile), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, blobs, book := apitest.OpenStores(t, dir, nil)
+	reg := apitest.OpenRegister(t, dir, nil)
 	// Backward compatible: "ops" has no roles, "vergabe" the procurement role.
-	tok := filepath.Join(dir, "tokens")
-	if err := os.WriteFile(tok, []byte("ops:"+opsToken+"\nvergabe:"+vergabeToken+":procurement\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	toks, err := api.LoadTokens(tok, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	toks := apitest.LoadTokens(t, dir, "ops:"+opsToken+"\nvergabe:"+vergabeToken+":procurement\n")
 	srv, err := api.New(api.Deps{Store: st, Blobs: blobs, AddressBook: book, DataDir: dir, Tokens: toks, Register: reg,
 		Mailboxes: []api.Mailbox{{Name: "stadt", PollInterval: time.Minute}}})
 	if err != nil {
@@ -183,14 +149,9 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // TestTokenLinesWithoutRolesReadAsBefore: a token whose last ":" part is
 // not a list of known roles keeps it, as before roles existed.
 func TestTokenLinesWithoutRolesReadAsBefore(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "tokens")
-	if err := os.WriteFile(p, []byte("old:abcdefgh:ijklmnopqrstu\nnew:0123456789abcdef:procurement,legal\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ts, err := api.LoadTokens(p, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := t.TempDir()
+	ts := apitest.LoadTokens(t, dir, "old:abcdefgh:ijklmnopqrstu\nnew:0123456789abcdef:procurement,legal\n")
+	p := filepath.Join(dir, "tokens")
 	if l, ok := ts.Match("abcdefgh:ijklmnopqrstu"); !ok || l != "old" {
 		t.Fatalf("legacy token with a colon: %q %v", l, ok)
 	}

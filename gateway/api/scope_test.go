@@ -5,18 +5,13 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
-	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
-	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
 )
 
 const scopedToken = "ordnung-token-0123456789abcdef"
@@ -26,31 +21,12 @@ const scopedToken = "ordnung-token-0123456789abcdef"
 func scopeAPI(t *testing.T) *httptest.Server {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, sqlite.FileName), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	blobs, err := mailbox.OpenBlobs(filepath.Join(dir, "blobs"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	book, err := addressbook.Open(filepath.Join(dir, config.AddressBookFile), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, blobs, book := apitest.OpenStores(t, dir, nil)
 	if _, err := book.Add(context.Background(), addressbook.Recipient{SafeID: apitest.Recipient, Name: "Amtsgericht Erkelenz",
 		CipherCert: apitest.PKIPEM(t, "intermediary-cipher.pem")}); err != nil {
 		t.Fatal(err)
 	}
-	tok := filepath.Join(dir, "tokens")
-	if err := os.WriteFile(tok, []byte("ops:"+opsToken+"\nordnung:"+scopedToken+":legal,@ordnungsamt\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	toks, err := api.LoadTokens(tok, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	toks := apitest.LoadTokens(t, dir, "ops:"+opsToken+"\nordnung:"+scopedToken+":legal,@ordnungsamt\n")
 	srv, err := api.New(api.Deps{Store: st, Blobs: blobs, AddressBook: book, DataDir: dir,
 		Mailboxes: []api.Mailbox{{Name: "stadt", PollInterval: time.Minute}, {Name: "ordnungsamt", PollInterval: time.Minute}},
 		Tokens:    toks})
@@ -131,19 +107,11 @@ func TestScopedTokenSeesAndSendsNothingOfOtherMailboxes(t *testing.T) {
 }
 
 func TestTokenScopeEntriesParse(t *testing.T) {
-	dir := t.TempDir()
-	tok := filepath.Join(dir, "tokens")
 	lines := []string{
 		"a:" + strings.Repeat("x", 20) + ":records,@stadt,@ordnungsamt",
 		"b:" + strings.Repeat("y", 20) + ":@not a mailbox", // not a list: stays in the token
 	}
-	if err := os.WriteFile(tok, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ts, err := api.LoadTokens(tok, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ts := apitest.LoadTokens(t, t.TempDir(), strings.Join(lines, "\n"))
 	if _, ok := ts.Match(strings.Repeat("x", 20)); !ok {
 		t.Error("token with roles and scopes not matched")
 	}

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -142,6 +143,22 @@ func newTable(w io.Writer, header string) *tabwriter.Writer {
 		fmt.Fprintln(tw, header)
 	}
 	return tw
+}
+
+// fieldTable shows a record as a table of its fields: row writes one.
+func fieldTable(w io.Writer) (tw *tabwriter.Writer, row func(k, v string)) {
+	tw = newTable(w, "")
+	return tw, func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+}
+
+// argID parses fs's first argument as the positive id of what ("task
+// id", "message ID").
+func argID(fs *flag.FlagSet, what string) (int64, error) {
+	id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, usageErrorf(fs, "%q is not a %s", fs.Arg(0), what)
+	}
+	return id, nil
 }
 
 func printJSON(w io.Writer, v any) error {

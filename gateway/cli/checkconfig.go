@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/configcheck"
 )
 
 // DefaultConfigPath is where the Debian package puts the configuration.
@@ -24,18 +24,18 @@ func runCheckConfig(env *Env, fs *flag.FlagSet, args []string) error {
 	if err := parseArgs(env, fs, args, 0, ""); err != nil {
 		return err
 	}
-	rep := gateway.CheckConfig(context.Background(), gateway.CheckOptions{ConfigPath: *cfgPath, Getenv: env.Getenv, Online: *online})
+	rep := configcheck.Check(context.Background(), configcheck.Options{ConfigPath: *cfgPath, Getenv: env.Getenv, Online: *online})
 	if *asJSON {
 		findings := rep.Findings
 		if findings == nil {
-			findings = []gateway.Finding{}
+			findings = []configcheck.Finding{}
 		}
 		if err := printJSON(env.Stdout, struct {
-			File     string            `json:"file"`
-			Errors   int               `json:"errors"`
-			Warnings int               `json:"warnings"`
-			Findings []gateway.Finding `json:"findings"`
-		}{rep.Path, rep.Count(gateway.LevelError), rep.Count(gateway.LevelWarning), findings}); err != nil {
+			File     string                `json:"file"`
+			Errors   int                   `json:"errors"`
+			Warnings int                   `json:"warnings"`
+			Findings []configcheck.Finding `json:"findings"`
+		}{rep.Path, rep.Count(configcheck.LevelError), rep.Count(configcheck.LevelWarning), findings}); err != nil {
 			return err
 		}
 	} else {
@@ -44,7 +44,7 @@ func runCheckConfig(env *Env, fs *flag.FlagSet, args []string) error {
 	switch {
 	case rep.Err() != nil:
 		return errProblemsShown
-	case rep.Count(gateway.LevelError) > 0:
+	case rep.Count(configcheck.LevelError) > 0:
 		return errFailed // only intermediaries that did not answer
 	}
 	return nil
@@ -52,9 +52,9 @@ func runCheckConfig(env *Env, fs *flag.FlagSet, args []string) error {
 
 // printFindings prints one line per finding, as compilers do
 // ("FILE:LINE: LEVEL: KEY: TEXT"), and a summary.
-func printFindings(w io.Writer, rep *gateway.CheckReport, quiet bool) {
+func printFindings(w io.Writer, rep *configcheck.Report, quiet bool) {
 	for _, f := range rep.Findings {
-		if quiet && f.Level == gateway.LevelOK {
+		if quiet && f.Level == configcheck.LevelOK {
 			continue
 		}
 		where := rep.Path
@@ -67,7 +67,7 @@ func printFindings(w io.Writer, rep *gateway.CheckReport, quiet bool) {
 		}
 		fmt.Fprintf(w, "%s: %s: %s%s\n", where, f.Level, key, f.Text)
 	}
-	errs, warns := rep.Count(gateway.LevelError), rep.Count(gateway.LevelWarning)
+	errs, warns := rep.Count(configcheck.LevelError), rep.Count(configcheck.LevelWarning)
 	switch {
 	case rep.Err() != nil:
 		fmt.Fprintf(w, "%d errors, %d warnings: the gateway refuses this configuration (exit 2).\n", errs, warns)

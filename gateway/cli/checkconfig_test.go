@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/configcheck"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/demo"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/intermediary"
 )
@@ -94,15 +94,15 @@ func TestCheckConfigFindsEveryProblemAtOnce(t *testing.T) {
 		t.Fatalf("--json: exit %d", code)
 	}
 	var rep struct {
-		Errors   int               `json:"errors"`
-		Findings []gateway.Finding `json:"findings"`
+		Errors   int                   `json:"errors"`
+		Findings []configcheck.Finding `json:"findings"`
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err)
 	}
 	found := map[string]int{}
 	for _, f := range rep.Findings {
-		if f.Level == gateway.LevelError {
+		if f.Level == configcheck.LevelError {
 			found[f.Key] = f.Line
 		}
 	}

@@ -181,11 +181,7 @@ func parseTaskID(env *Env, fs *flag.FlagSet, args []string) (int64, error) {
 	if err := parseArgs(env, fs, args, 1, "one TASK"); err != nil {
 		return 0, err
 	}
-	id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, usageErrorf(fs, "%q is not a task id", fs.Arg(0))
-	}
-	return id, nil
+	return argID(fs, "task id")
 }
 
 func runEEBShow(env *Env, fs *flag.FlagSet, args []string) error {
@@ -201,8 +197,7 @@ func runEEBShow(env *Env, fs *flag.FlagSet, args []string) error {
 }
 
 func printTask(w io.Writer, t eeb.Task) error {
-	tw := newTable(w, "")
-	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+	tw, row := fieldTable(w)
 	row("task", strconv.FormatInt(t.ID, 10))
 	row("state", string(t.State))
 	row("message", strconv.FormatInt(t.MessageID, 10))
@@ -331,8 +326,7 @@ func runMessagesEvidence(env *Env, fs *flag.FlagSet, args []string) error {
 }
 
 func printEvidence(w io.Writer, b *evidence.Bundle) error {
-	tw := newTable(w, "")
-	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+	tw, row := fieldTable(w)
 	row("message", strconv.FormatInt(b.MessageID, 10))
 	row("OSCI MessageId", cliDash(b.OSCIMessageID))
 	row("recipient", b.Recipient)

@@ -4,17 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/eeb"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/evidence"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/xjustiz"
@@ -24,100 +19,14 @@ import (
 // eebEnv is an API with the eEB service on real stores.
 type eebEnv struct {
 	*apitest.Env
-	url   string
-	codec *xjustiz.Codec
-	svc   *eeb.Service
+	url string
 }
 
 func newEEBEnv(t *testing.T) *eebEnv {
 	t.Helper()
-	e := apitest.NewEnvWithRecipient(t)
-	ctx := context.Background()
-	codec, err := xjustiz.New(xjustiz.Options{Now: e.Clock.Now, Rand: certstest.DetRand("cli-eeb")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tasks, err := eeb.OpenSQLite(ctx, filepath.Join(e.Dir, eeb.FileName), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tasks.Close() })
-	svc, err := eeb.New(eeb.Config{Tasks: tasks, Mail: e.Store, Blobs: e.Blobs, Codec: codec, Submitter: e.Srv.Submitter(),
-		Sender: func(string) string { return "Stadt Erkelenz" }, Now: e.Clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	toks, err := api.LoadTokens(filepath.Join(e.Dir, "tokens"), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := api.New(api.Deps{Store: e.Store, Blobs: e.Blobs, AddressBook: e.Book, DataDir: e.Dir,
-		Mailboxes: []api.Mailbox{{Name: apitest.Mailbox, PollInterval: time.Minute}}, Tokens: toks, Poll: e.Poll, Now: e.Clock.Now, EEB: svc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	return &eebEnv{Env: e, url: ts.URL, codec: codec, svc: svc}
-}
-
-// receive stores a verified delivery from the court with record.
-func (e *eebEnv) receive(t *testing.T, osciID string, record []byte) mailbox.Message {
-	t.Helper()
-	ctx := context.Background()
-	var docs []mailbox.Document
-	for name, content := range map[string][]byte{"Ladung.pdf": []byte("%PDF-1.7 " + osciID), "xjustiz_nachricht.xml": record} {
-		ref, err := e.Blobs.Put(bytes.NewReader(content))
-		if err != nil {
-			t.Fatal(err)
-		}
-		docs = append(docs, mailbox.Document{Role: mailbox.RoleDocument, Name: name, SHA256: ref.SHA256, Size: ref.Size})
-	}
-	meta, _ := json.Marshal(mailbox.IncomingMeta{Report: mailbox.VerificationReport{Verdict: mailbox.ResultValid}})
-	m, err := e.Store.InsertIncoming(ctx, mailbox.NewIncoming{Mailbox: apitest.Mailbox, OSCIMessageID: osciID, ContentSHA256: mailbox.IncomingDigest(docs),
-		Sender: apitest.Recipient, Meta: meta, Documents: docs, Now: e.Clock.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	claimed, err := e.Store.ClaimDue(ctx, mailbox.In, e.Clock.Now().Add(time.Hour), "test", time.Minute, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range claimed {
-		if c.ID == m.ID {
-			if m, err = e.Store.Apply(ctx, mailbox.Change{ID: m.ID, Owner: "test", Token: c.LeaseToken, To: mailbox.StateIntakePending, Now: e.Clock.Now()}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	for more := true; more; {
-		if more, err = e.svc.Follow(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return m
-}
-
-// courtRequest is a court's record asking for an eEB: built as a filing,
-// with sender and recipient swapped so the court (R1502) sends it.
-func (e *eebEnv) courtRequest(t *testing.T) *xjustiz.Built {
-	t.Helper()
-	b, err := e.codec.BuildSubmission(xjustiz.Submission{Court: xjustiz.Court{Code: "R1502"}, Sender: "Stadt Erkelenz",
-		CaseSender: "3 C 17/26", CaseRecipient: "32-12/26", Documents: []xjustiz.Document{{Name: "Ladung.pdf", Class: "012"}}, EEB: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	from := regexp.MustCompile(`(?s)<tns:auswahl_absender>.*?</tns:auswahl_absender>`).Find(b.Record)
-	to := regexp.MustCompile(`(?s)<tns:auswahl_empfaenger>.*?</tns:auswahl_empfaenger>`).Find(b.Record)
-	swap := strings.NewReplacer("auswahl_empfaenger", "auswahl_absender", "empfaenger.gericht", "absender.gericht")
-	back := strings.NewReplacer("auswahl_absender", "auswahl_empfaenger", "absender.sonstige", "empfaenger.sonstige")
-	rec := bytes.Replace(b.Record, from, []byte("\x00"), 1)
-	rec = bytes.Replace(rec, to, []byte(back.Replace(string(from))), 1)
-	b.Record = bytes.Replace(rec, []byte("\x00"), []byte(swap.Replace(string(to))), 1)
-	if err := e.codec.Validate(b.Record); err != nil {
-		t.Fatal(err)
-	}
-	return b
+	e := apitest.NewEnv(t, api.Limits{}, apitest.WithEEB())
+	e.AddRecipient(t)
+	return &eebEnv{Env: e, url: e.TS.URL}
 }
 
 // TestCLIEEBAcknowledge is the issue's acceptance on the CLI: a court's
@@ -126,8 +35,8 @@ func (e *eebEnv) courtRequest(t *testing.T) *xjustiz.Built {
 // is schema-valid and names the court's message.
 func TestCLIEEBAcknowledge(t *testing.T) {
 	e := newEEBEnv(t)
-	req := e.courtRequest(t)
-	in := e.receive(t, "court-1", req.Record)
+	req := e.CourtRequest(t)
+	in := e.ReceiveFromCourt(t, "court-1", req.Record)
 	env := map[string]string{TokenEnv: apitest.Token}
 	a := func(args ...string) []string { return append(args, "--api", e.url) }
 	today := e.Clock.Now().In(berlin).Format(time.DateOnly)
@@ -144,7 +53,7 @@ func TestCLIEEBAcknowledge(t *testing.T) {
 		{"message shows the task", a("messages", "show", "1"), ExitOK, "eEB requested: task 1, acknowledged, received on " + today + " by token:ops", ""},
 		{"on the data directory", []string{"eeb", "show", "--data", e.Dir, "1"}, ExitOK, "answered by", ""},
 	})
-	task, err := e.svc.Tasks().Task(context.Background(), 1)
+	task, err := e.EEB.Tasks().Task(context.Background(), 1)
 	if err != nil || task.Answer == nil || task.Answer.By != "token:ops" || task.MessageID != in.ID {
 		t.Fatalf("task = %+v, %v", task, err)
 	}
@@ -159,7 +68,7 @@ func TestCLIEEBAcknowledge(t *testing.T) {
 	var rec bytes.Buffer
 	rec.ReadFrom(r)
 	r.Close()
-	got, err := e.codec.ReadEEB(rec.Bytes())
+	got, err := e.Codec.ReadEEB(rec.Bytes())
 	if err != nil || got.Validation != nil || got.EEB.ForeignMessageID != req.MessageID || sent.Recipient != apitest.Recipient {
 		t.Fatalf("queued answer: %+v %v (to %s)", got, err, sent.Recipient)
 	}
@@ -172,32 +81,17 @@ func TestCLIEEBAcknowledge(t *testing.T) {
 func TestCLIEvidenceAndCourtAnswer(t *testing.T) {
 	e := newEEBEnv(t)
 	ctx := context.Background()
-	ours, err := e.codec.BuildSubmission(xjustiz.Submission{Court: xjustiz.Court{Code: "R1502"}, Sender: "Stadt Erkelenz",
-		Documents: []xjustiz.Document{{Name: "Klage.pdf", Class: "003"}}, EEB: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := e.Srv.Submitter().Begin()
-	defer d.Abort()
-	for name, content := range map[string][]byte{"xjustiz_nachricht.xml": ours.Record, ours.Documents[0].FileName: certstest.Document(t, "plain_gs.pdf")} {
-		if err := d.AddDocument(name, "", bytes.NewReader(content)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	acc, err := d.Commit(ctx, apitest.OKMessage(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ours, acc := e.FileWithEEB(t)
 	reception := time.Date(2026, 6, 1, 7, 5, 9, 0, time.UTC) // 09:05:09 MESZ
 	if err := e.Store.UpdateProcessCard(ctx, acc.Message.ID, mailbox.ProcessCard{OSCIMessageID: "osci-ours", Creation: reception, Reception: reception}, e.Clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	answer, err := e.codec.BuildEEB(xjustiz.EEBAnswer{Court: xjustiz.Court{Name: "Stadt Erkelenz"}, Sender: "Amtsgericht Erkelenz",
+	answer, err := e.Codec.BuildEEB(xjustiz.EEBAnswer{Court: xjustiz.Court{Name: "Stadt Erkelenz"}, Sender: "Amtsgericht Erkelenz",
 		ForeignMessageID: ours.MessageID, Rejection: &xjustiz.Rejection{Code: xjustiz.RejectUnclear, Reason: "Anlage fehlt"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.receive(t, "court-eeb", answer.Record)
+	e.ReceiveFromCourt(t, "court-eeb", answer.Record)
 
 	env := map[string]string{TokenEnv: apitest.Token}
 	page := filepath.Join(t.TempDir(), "nachweis.html")

@@ -151,11 +151,7 @@ func parseMessageID(env *Env, fs *flag.FlagSet, args []string, extra bool) (int6
 	if fs.NArg() < 1 || (!extra && fs.NArg() > 1) {
 		return 0, usageErrorf(fs, "give one message ID")
 	}
-	id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, usageErrorf(fs, "%q is not a message ID", fs.Arg(0))
-	}
-	return id, nil
+	return argID(fs, "message ID")
 }
 
 func runMessagesShow(env *Env, fs *flag.FlagSet, args []string) error {
@@ -171,8 +167,7 @@ func runMessagesShow(env *Env, fs *flag.FlagSet, args []string) error {
 }
 
 func printMessageView(w io.Writer, m api.MessageView) error {
-	tw := newTable(w, "")
-	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+	tw, row := fieldTable(w)
 	row("id", strconv.FormatInt(m.ID, 10))
 	row("direction", m.Direction)
 	row("mailbox", m.Mailbox)

@@ -115,16 +115,7 @@ var queueT0 = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 // dir as the running daemon would, closed when the test ends.
 func newDataDir(t *testing.T, dir string) (*sqlite.Store, *mailbox.Blobs) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, sqlite.FileName), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	blobs, err := mailbox.OpenBlobs(filepath.Join(dir, "blobs"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st, blobs
+	return apitest.OpenMail(t, dir, nil)
 }
 
 // queueFixture makes a data directory holding a queued, a failed and a

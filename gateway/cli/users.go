@@ -55,6 +55,15 @@ func usersFlags(fs *flag.FlagSet) func() (*web.FileUsers, error) {
 	}
 }
 
+// oneUser parses args for the one user NAME and opens the users file.
+func oneUser(env *Env, fs *flag.FlagSet, args []string, open func() (*web.FileUsers, error)) (*web.FileUsers, string, error) {
+	if err := parseArgs(env, fs, args, 1, "one user NAME"); err != nil {
+		return nil, "", err
+	}
+	us, err := open()
+	return us, fs.Arg(0), err
+}
+
 func readPassword(env *Env) (string, error) {
 	line, err := bufio.NewReader(env.Stdin).ReadString('\n')
 	if err != nil && line == "" {
@@ -141,26 +150,15 @@ func runUsersList(env *Env, fs *flag.FlagSet, args []string) error {
 			rs[i] = string(r)
 		}
 		if _, err := fmt.Fprintf(env.Stdout, "%-24s %-5s roles=%s mailboxes=%s %s\n", u.Name, u.Source,
-			orDash(strings.Join(rs, ",")), orDash(strings.Join(u.Mailboxes, ",")), u.DisplayName); err != nil {
+			cliDash(strings.Join(rs, ",")), cliDash(strings.Join(u.Mailboxes, ",")), u.DisplayName); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
 func runUsersPasswd(env *Env, fs *flag.FlagSet, args []string) error {
-	open := usersFlags(fs)
-	if err := parseArgs(env, fs, args, 1, "one user NAME"); err != nil {
-		return err
-	}
-	us, err := open()
+	us, name, err := oneUser(env, fs, args, usersFlags(fs))
 	if err != nil {
 		return err
 	}
@@ -168,25 +166,21 @@ func runUsersPasswd(env *Env, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := us.SetPassword(context.Background(), fs.Arg(0), pw); err != nil {
+	if err := us.SetPassword(context.Background(), name, pw); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(env.Stdout, "password of %s set\n", fs.Arg(0))
+	_, err = fmt.Fprintf(env.Stdout, "password of %s set\n", name)
 	return err
 }
 
 func runUsersDelete(env *Env, fs *flag.FlagSet, args []string) error {
-	open := usersFlags(fs)
-	if err := parseArgs(env, fs, args, 1, "one user NAME"); err != nil {
-		return err
-	}
-	us, err := open()
+	us, name, err := oneUser(env, fs, args, usersFlags(fs))
 	if err != nil {
 		return err
 	}
-	if err := us.Delete(context.Background(), fs.Arg(0)); err != nil {
+	if err := us.Delete(context.Background(), name); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(env.Stdout, "user %s deleted\n", fs.Arg(0))
+	_, err = fmt.Fprintf(env.Stdout, "user %s deleted\n", name)
 	return err
 }

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"strings"
 	"testing"
 )
 
@@ -36,17 +35,9 @@ func TestBlobsConfig(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := Decode(strings.NewReader(validConfig + "\n" + tc.yaml + "\n"))
-			if err == nil {
-				err = c.Validate()
-			}
+			c, err := validated(validConfig + "\n" + tc.yaml + "\n")
 			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error %v, want one naming %q", err, tc.err)
-				}
-				if strings.Contains(err.Error(), "topsecret") {
-					t.Fatalf("error repeats the inline secret: %v", err)
-				}
+				wantRefusal(t, err, tc.err, "topsecret")
 				return
 			}
 			if err != nil {

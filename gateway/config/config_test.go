@@ -53,11 +53,8 @@ func TestDecodeConfigValid(t *testing.T) {
 }
 
 func TestLoadConfigResolvesRelativePaths(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "gateway.yaml")
-	if err := os.WriteFile(p, []byte(validConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	p := writeConfig(t, validConfig)
+	dir := filepath.Dir(p)
 	c, err := Load(p)
 	if err != nil {
 		t.Fatal(err)
@@ -143,14 +140,7 @@ func TestValidateReportsEveryProblemAtOnce(t *testing.T) {
 	s = strings.Replace(s, "safe_id: DE.Justiz", "safe_id: /etc/DE.Justiz", 1)
 	s = strings.Replace(s, "poll_interval: 2m", "poll_interval: 10ms", 1)
 	s += "log: {format: xml, level: loud}\n"
-	c, err := Decode(strings.NewReader(s))
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = c.Validate()
-	if !errors.Is(err, ErrConfig) {
-		t.Fatalf("err = %v", err)
-	}
+	err := refused(t, s)
 	for _, key := range []string{"data_dir:", "mailboxes[0].safe_id:", "mailboxes[0].poll_interval:", "log.format:", "log.level:"} {
 		if !strings.Contains(err.Error(), key) {
 			t.Errorf("%q missing from:\n%v", key, err)

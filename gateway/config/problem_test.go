@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -43,10 +42,7 @@ mailboxes:
 // line that sets it: decoding goes on past an unknown key or a value of
 // the wrong type, so validation still sees the rest.
 func TestReadLocatesEveryProblem(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "gateway.yaml")
-	if err := os.WriteFile(path, []byte(brokenConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := writeConfig(t, brokenConfig)
 	f, err := Read(path)
 	if !errors.Is(err, ErrConfig) {
 		t.Fatalf("Read: %v, want ErrConfig", err)
@@ -99,11 +95,7 @@ func TestReadLocatesEveryProblem(t *testing.T) {
 // A key-material problem found later gets its line from the file too,
 // and still matches its kind and its cause.
 func TestLocateKeyMaterialProblem(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "gateway.yaml")
-	if err := os.WriteFile(path, []byte(validConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := writeConfig(t, validConfig)
 	f, err := Read(path)
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"strings"
 	"testing"
 )
@@ -39,14 +38,7 @@ func TestRoutesEveryProblemAtOnce(t *testing.T) {
         match: {case_number: '2 O', type: fax}
         intake: eakte
 `
-	c, err := Decode(strings.NewReader(s))
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = c.Validate()
-	if !errors.Is(err, ErrConfig) {
-		t.Fatalf("err = %v", err)
-	}
+	err := refused(t, s)
 	for _, want := range []string{
 		`mailboxes[0].routes[0].match.court: "X9999" is not a code of GDS.Gerichte`,
 		`mailboxes[0].routes[0].match.case_number: "^(2 O" is no regular expression`,

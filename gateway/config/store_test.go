@@ -2,7 +2,6 @@ package config
 
 import (
 	"errors"
-	"strings"
 	"testing"
 )
 
@@ -27,17 +26,9 @@ func TestStoreConfig(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := Decode(strings.NewReader(validConfig + "\n" + tc.yaml + "\n"))
-			if err == nil {
-				err = c.Validate()
-			}
+			c, err := validated(validConfig + "\n" + tc.yaml + "\n")
 			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("error %v, want one naming %q", err, tc.err)
-				}
-				if strings.Contains(err.Error(), "secret") {
-					t.Fatalf("error repeats the inline secret: %v", err)
-				}
+				wantRefusal(t, err, tc.err, "secret")
 				return
 			}
 			if err != nil || c.Store != tc.want {

@@ -362,10 +362,14 @@ func (a *App) scope(u User) []string {
 	return out
 }
 
-// message returns message id when u may see its mailbox, else
-// mailbox.ErrNotFound, as if it did not exist.
-func (a *App) message(ctx context.Context, u User, id int64) (mailbox.Message, error) {
-	m, err := a.c.Store.Get(ctx, id)
+// message returns the message the request's path names ({id}) when u
+// may see its mailbox, else mailbox.ErrNotFound, as if it did not exist.
+func (a *App) message(r *http.Request, u User) (mailbox.Message, error) {
+	id, err := pathInt(r, "id")
+	if err != nil {
+		return mailbox.Message{}, err
+	}
+	m, err := a.c.Store.Get(r.Context(), id)
 	if err != nil {
 		return m, err
 	}

@@ -1,12 +1,9 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,8 +12,6 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/eeb"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/web"
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/xjustiz"
-	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
 // courtRequest receives in mb a court's message whose record asks for
@@ -24,49 +19,9 @@ import (
 func (e *env) courtRequest(mb, osciID string) eeb.Task {
 	t := e.t
 	t.Helper()
-	ctx := context.Background()
-	b, err := e.codec.BuildSubmission(xjustiz.Submission{Court: xjustiz.Court{Code: "R1502"}, Sender: "Stadt Erkelenz",
-		CaseSender: "3 C 17/26", CaseRecipient: "32-12/26", Documents: []xjustiz.Document{{Name: "Ladung.pdf", Class: "012"}}, EEB: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Built as our filing; sender and recipient swapped, the court sends it.
-	from := regexp.MustCompile(`(?s)<tns:auswahl_absender>.*?</tns:auswahl_absender>`).Find(b.Record)
-	to := regexp.MustCompile(`(?s)<tns:auswahl_empfaenger>.*?</tns:auswahl_empfaenger>`).Find(b.Record)
-	swap := strings.NewReplacer("auswahl_empfaenger", "auswahl_absender", "empfaenger.gericht", "absender.gericht")
-	back := strings.NewReplacer("auswahl_absender", "auswahl_empfaenger", "absender.sonstige", "empfaenger.sonstige")
-	rec := bytes.Replace(b.Record, from, []byte("\x00"), 1)
-	rec = bytes.Replace(rec, to, []byte(back.Replace(string(from))), 1)
-	rec = bytes.Replace(rec, []byte("\x00"), []byte(swap.Replace(string(to))), 1)
-	var docs []mailbox.Document
-	for name, content := range map[string][]byte{"Ladung.pdf": []byte("%PDF-1.7 " + osciID), "xjustiz_nachricht.xml": rec} {
-		ref, err := e.Blobs.Put(bytes.NewReader(content))
-		if err != nil {
-			t.Fatal(err)
-		}
-		docs = append(docs, mailbox.Document{Role: mailbox.RoleDocument, Name: name, SHA256: ref.SHA256, Size: ref.Size})
-	}
-	meta, _ := json.Marshal(mailbox.IncomingMeta{Report: mailbox.VerificationReport{Verdict: mailbox.ResultValid}})
-	m, err := e.Store.InsertIncoming(ctx, mailbox.NewIncoming{Mailbox: mb, OSCIMessageID: osciID, ContentSHA256: mailbox.IncomingDigest(docs),
-		Sender: apitest.Recipient, Meta: meta, Documents: docs, Now: e.Clock.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	claimed, err := e.Store.ClaimDue(ctx, mailbox.In, e.Clock.Now().Add(time.Hour), "test", time.Minute, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range claimed {
-		if _, err := e.Store.Apply(ctx, mailbox.Change{ID: c.ID, Owner: "test", Token: c.LeaseToken, To: mailbox.StateIntakePending, Now: e.Clock.Now()}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for more := true; more; {
-		if more, err = e.EEB.Follow(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	task, err := e.EEB.Tasks().TaskForMessage(ctx, m.ID)
+	m := apitest.DeliverFromCourt(t, e.Store, e.Blobs, e.Clock.Now(), mb, osciID, apitest.CourtRecord(t, e.codec).Record)
+	apitest.FollowEEB(t, e.EEB)
+	task, err := e.EEB.Tasks().TaskForMessage(context.Background(), m.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

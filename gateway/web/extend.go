@@ -25,7 +25,7 @@ type LoginMethod interface {
 }
 
 // Page is a page another package adds to the application (the
-// notification settings, gateway/notify). It is served at Path for GET
+// notification settings, gateway/web/notifypage). It is served at Path for GET
 // and POST to signed-in users holding Role ("" for any signed-in user);
 // a POST is CSRF-checked before Serve runs, so every form Serve writes
 // must include CSRFField(r). Serve returns the page's body (the <main>

@@ -18,11 +18,9 @@ import (
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/eeb"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/register"
-	rsqlite "github.com/stadt-erkelenz/bebpo-gateway/gateway/register/sqlite"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/web"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/xjustiz"
@@ -56,19 +54,7 @@ func newEnv(t *testing.T) *env {
 	dir := t.TempDir()
 	clock := certstest.NewClock(apitest.T0, 0)
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, sqlite.FileName), sqlite.Options{Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	blobs, err := mailbox.OpenBlobs(filepath.Join(dir, "blobs"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	book, err := addressbook.Open(filepath.Join(dir, config.AddressBookFile), clock.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, blobs, book := apitest.OpenStores(t, dir, clock.Now)
 	if _, err := book.Add(ctx, addressbook.Recipient{SafeID: apitest.Recipient, Name: "Stadtwerke Erkelenz",
 		CipherCert: apitest.PKIPEM(t, "intermediary-cipher.pem")}); err != nil {
 		t.Fatal(err)
@@ -81,29 +67,8 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	codec, err := xjustiz.New(xjustiz.Options{Now: clock.Now, Rand: certstest.DetRand("web-eeb")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tasks, err := eeb.OpenSQLite(ctx, filepath.Join(dir, eeb.FileName), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tasks.Close() })
-	svc, err := eeb.New(eeb.Config{Tasks: tasks, Mail: st, Blobs: blobs, Codec: codec, Submitter: sub,
-		Sender: func(string) string { return "Stadt Erkelenz" }, Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rst, err := rsqlite.Open(ctx, filepath.Join(dir, rsqlite.FileName), rsqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rst.Close() })
-	reg, err := register.New(rst, clock.Now, nil, register.Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, codec := apitest.OpenEEB(t, dir, st, blobs, sub, clock.Now, "web-eeb")
+	reg := apitest.OpenRegister(t, dir, clock.Now)
 	app, err := web.New(web.Config{Store: st, Blobs: blobs, Book: book, Submitter: sub, Users: users, Now: clock.Now, EEB: svc, Register: reg,
 		Mailboxes: []web.Mailbox{{Name: "stadt", Organisation: "Stadt Erkelenz"}, {Name: "ordnungsamt"}},
 		Session:   web.SessionConfig{TTL: 8 * time.Hour, Idle: time.Hour}})

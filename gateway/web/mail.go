@@ -204,14 +204,11 @@ type messageData struct {
 }
 
 func (a *App) messagePage(w http.ResponseWriter, r *http.Request, u User) error {
-	id, err := pathInt(r, "id")
+	m, err := a.message(r, u)
 	if err != nil {
 		return err
 	}
-	m, err := a.message(r.Context(), u, id)
-	if err != nil {
-		return err
-	}
+	id := m.ID
 	v, err := api.Detail(r.Context(), a.c.Store, id)
 	if err != nil {
 		return err
@@ -250,11 +247,7 @@ type StateView struct {
 }
 
 func (a *App) messageState(w http.ResponseWriter, r *http.Request, u User) error {
-	id, err := pathInt(r, "id")
-	if err != nil {
-		return err
-	}
-	m, err := a.message(r.Context(), u, id)
+	m, err := a.message(r, u)
 	if err != nil {
 		return err
 	}
@@ -265,14 +258,11 @@ func (a *App) messageState(w http.ResponseWriter, r *http.Request, u User) error
 // document sends one document, re-hashed while it is sent (cut off when
 // the stored file no longer matches), and journals the download.
 func (a *App) document(w http.ResponseWriter, r *http.Request, u User) error {
-	id, err := pathInt(r, "id")
+	m, err := a.message(r, u)
 	if err != nil {
 		return err
 	}
-	m, err := a.message(r.Context(), u, id)
-	if err != nil {
-		return err
-	}
+	id := m.ID
 	n, err := strconv.Atoi(r.PathValue("n"))
 	if err != nil || n < 0 || n >= len(m.Documents) {
 		return errNotFound
@@ -309,14 +299,11 @@ const standaloneCSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 // report shows the Prüfprotokoll of a received message as the intake
 // gets it (mailbox.RenderReportHTML).
 func (a *App) report(w http.ResponseWriter, r *http.Request, u User) error {
-	id, err := pathInt(r, "id")
+	m, err := a.message(r, u)
 	if err != nil {
 		return err
 	}
-	m, err := a.message(r.Context(), u, id)
-	if err != nil {
-		return err
-	}
+	id := m.ID
 	if m.Direction != mailbox.In {
 		return errNotFound
 	}
@@ -344,14 +331,11 @@ func (a *App) report(w http.ResponseWriter, r *http.Request, u User) error {
 
 // evidence sends the proof of filing (Nachweis) of a sent message.
 func (a *App) evidence(w http.ResponseWriter, r *http.Request, u User) error {
-	id, err := pathInt(r, "id")
+	m, err := a.message(r, u)
 	if err != nil {
 		return err
 	}
-	m, err := a.message(r.Context(), u, id)
-	if err != nil {
-		return err
-	}
+	id := m.ID
 	if m.Direction != mailbox.Out {
 		return errNotFound
 	}
@@ -423,14 +407,11 @@ func (a *App) quarantine(w http.ResponseWriter, r *http.Request, u User) error {
 // user as the store journals every operator action.
 func (a *App) operate(what string) handler {
 	return func(w http.ResponseWriter, r *http.Request, u User) error {
-		id, err := pathInt(r, "id")
+		m, err := a.message(r, u)
 		if err != nil {
 			return err
 		}
-		m, err := a.message(r.Context(), u, id)
-		if err != nil {
-			return err
-		}
+		id := m.ID
 		reason := strings.TrimSpace(r.PostFormValue("grund"))
 		if reason == "" || len(reason) > 500 {
 			return errStatus(http.StatusBadRequest, "Bitte geben Sie einen Grund an (höchstens 500 Zeichen).")

@@ -76,15 +76,9 @@ const maxImportBytes = 16 << 20
 // importBook imports an address book file (JSON or CSV), as a dry run
 // unless "uebernehmen" is set; the CSRF token is the form's first part.
 func (a *App) importBook(w http.ResponseWriter, r *http.Request, u User) error {
-	_, want, _ := a.sessions.current(r)
-	r.Body = http.MaxBytesReader(w, r.Body, maxImportBytes+64<<10)
-	mr, err := r.MultipartReader()
+	mr, err := a.multipartForm(w, r, maxImportBytes+64<<10)
 	if err != nil {
-		return errCSRF
-	}
-	first, err := mr.NextPart()
-	if err != nil || first.FormName() != csrfField || !checkToken(first, want) {
-		return errCSRF
+		return err
 	}
 	var data []byte
 	var name string

@@ -80,11 +80,18 @@ func (a *App) procedureData(r *http.Request) (procedureData, error) {
 }
 
 func (a *App) procedure(w http.ResponseWriter, r *http.Request, u User) error {
+	return a.procedurePage(w, r, u, http.StatusOK, "", nil)
+}
+
+// procedurePage shows a procedure's page with status, the German refusal
+// text of a change (if any) and the gate the change met (if any).
+func (a *App) procedurePage(w http.ResponseWriter, r *http.Request, u User, status int, refusal string, gate *register.GateResult) error {
 	d, err := a.procedureData(r)
 	if err != nil {
 		return err
 	}
-	a.render(w, r, u, http.StatusOK, "procedure", "Vergabeverfahren "+d.V.Procedure.Number, d)
+	d.Error, d.Gate = refusal, gate
+	a.render(w, r, u, status, "procedure", "Vergabeverfahren "+d.V.Procedure.Number, d)
 	return nil
 }
 
@@ -105,22 +112,10 @@ func (a *App) afterRegister(w http.ResponseWriter, r *http.Request, u User, err 
 		if !ok {
 			return err
 		}
-		d, derr := a.procedureData(r)
-		if derr != nil {
-			return derr
-		}
-		d.Error = text
-		a.render(w, r, u, http.StatusUnprocessableEntity, "procedure", "Vergabeverfahren "+d.V.Procedure.Number, d)
-		return nil
+		return a.procedurePage(w, r, u, http.StatusUnprocessableEntity, text, nil)
 	}
 	if gate != nil {
-		d, derr := a.procedureData(r)
-		if derr != nil {
-			return derr
-		}
-		d.Gate = gate
-		a.render(w, r, u, http.StatusOK, "procedure", "Vergabeverfahren "+d.V.Procedure.Number, d)
-		return nil
+		return a.procedurePage(w, r, u, http.StatusOK, "", gate)
 	}
 	http.Redirect(w, r, ProcedurePath(r.PathValue("number")), http.StatusSeeOther)
 	return nil

@@ -73,16 +73,10 @@ const maxTextPart = 4 << 10
 // the first part, the text fields come next and the documents last (the
 // form is laid out so), each streamed into the one submission path.
 func (a *App) send(w http.ResponseWriter, r *http.Request, u User) error {
-	_, want, _ := a.sessions.current(r)
 	lim := a.c.Submitter.Limits()
-	r.Body = http.MaxBytesReader(w, r.Body, lim.MaxTotalBytes+lim.MaxMessageBytes+1<<20)
-	mr, err := r.MultipartReader()
+	mr, err := a.multipartForm(w, r, lim.MaxTotalBytes+lim.MaxMessageBytes+1<<20)
 	if err != nil {
-		return errCSRF
-	}
-	first, err := mr.NextPart()
-	if err != nil || first.FormName() != csrfField || !checkToken(first, want) {
-		return errCSRF
+		return err
 	}
 	d := a.sendData(u)
 	f := &d.Form
@@ -166,12 +160,25 @@ func (a *App) send(w http.ResponseWriter, r *http.Request, u User) error {
 	return nil
 }
 
-func checkToken(p *multipart.Part, want string) bool {
-	b, err := io.ReadAll(io.LimitReader(p, 256))
+// multipartForm opens a multipart form of at most limit bytes whose
+// first part must be the session's CSRF token (the forms are laid out
+// so, letting the rest stream); anything else is errCSRF.
+func (a *App) multipartForm(w http.ResponseWriter, r *http.Request, limit int64) (*multipart.Reader, error) {
+	_, want, _ := a.sessions.current(r)
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	mr, err := r.MultipartReader()
 	if err != nil {
-		return false
+		return nil, errCSRF
 	}
-	return want != "" && string(b) == want
+	first, err := mr.NextPart()
+	if err != nil || first.FormName() != csrfField {
+		return nil, errCSRF
+	}
+	b, err := io.ReadAll(io.LimitReader(first, 256))
+	if err != nil || want == "" || string(b) != want {
+		return nil, errCSRF
+	}
+	return mr, nil
 }
 
 // sendRequest builds the submission from the form: the recipient is a

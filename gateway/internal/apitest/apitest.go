@@ -1,9 +1,3 @@
-// Package apitest runs the admin API on a real SQLite store, blob store
-// and address book for the tests of the packages that talk to it (api,
-// cli, outfolder, submit, addressbook), and parks the reference library's
-// messages for those that read them again (osciendpoint). It is test
-// support: nothing in it is used in production, and it fails a test
-// rather than returning errors.
 package apitest
 
 import (
@@ -111,19 +105,7 @@ func NewEnv(t testing.TB, lim api.Limits, opts ...Option) *Env {
 	t.Helper()
 	dir := t.TempDir()
 	clock := certstest.NewClock(T0, time.Millisecond) // distinct creation times
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, sqlite.FileName), sqlite.Options{Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	blobs, err := mailbox.OpenBlobs(filepath.Join(dir, "blobs"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	book, err := addressbook.Open(filepath.Join(dir, config.AddressBookFile), clock.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, blobs, book := OpenStores(t, dir, clock.Now)
 	var o options
 	for _, f := range opts {
 		f(&o)
@@ -132,14 +114,7 @@ func NewEnv(t testing.TB, lim api.Limits, opts ...Option) *Env {
 	if o.register || o.procurement {
 		tokens += "vergabe:" + ProcurementToken + ":" + api.RoleProcurement + "\n"
 	}
-	tokPath := filepath.Join(dir, "tokens")
-	if err := os.WriteFile(tokPath, []byte(tokens), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	toks, err := api.LoadTokens(tokPath, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	toks := LoadTokens(t, dir, tokens)
 	poll := &PollMap{}
 	e := &Env{Dir: dir, Store: st, Blobs: blobs, Book: book, Clock: clock, Poll: poll}
 	mailboxes := []api.Mailbox{{Name: Mailbox, SafeID: "DE.BeBPo.erkelenz", PollInterval: time.Minute}, {Name: "ordnungsamt", PollInterval: time.Minute}}
@@ -147,7 +122,7 @@ func NewEnv(t testing.TB, lim api.Limits, opts ...Option) *Env {
 		e.openEEB(t, mailboxes)
 	}
 	if o.register {
-		e.openRegister(t)
+		e.Register = OpenRegister(t, dir, clock.Now)
 	}
 	srv, err := api.New(api.Deps{Logger: o.logger, Store: st, Blobs: blobs, AddressBook: book, DataDir: dir,
 		Mailboxes: mailboxes, Tokens: toks, Poll: poll, Now: clock.Now, Limits: lim, Reprocessor: o.reprocessor,
@@ -159,6 +134,49 @@ func NewEnv(t testing.TB, lim api.Limits, opts ...Option) *Env {
 	e.TS = httptest.NewServer(srv.Handler())
 	t.Cleanup(e.TS.Close)
 	return e
+}
+
+// OpenStores opens the SQLite store, the blob store (OpenMail) and the
+// address book in dir, as a data directory holds them.
+func OpenStores(t testing.TB, dir string, now func() time.Time) (*sqlite.Store, *mailbox.Blobs, *addressbook.Book) {
+	t.Helper()
+	st, blobs := OpenMail(t, dir, now)
+	book, err := addressbook.Open(filepath.Join(dir, config.AddressBookFile), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, blobs, book
+}
+
+// OpenMail opens the SQLite store and the blob store in dir as the
+// daemon does; closed when the test ends.
+func OpenMail(t testing.TB, dir string, now func() time.Time) (*sqlite.Store, *mailbox.Blobs) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, sqlite.FileName), sqlite.Options{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	blobs, err := mailbox.OpenBlobs(filepath.Join(dir, "blobs"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, blobs
+}
+
+// LoadTokens writes content as the tokens file dir/tokens (mode 0600)
+// and loads it.
+func LoadTokens(t testing.TB, dir, content string) *api.TokenSet {
+	t.Helper()
+	path := filepath.Join(dir, "tokens")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	toks, err := api.LoadTokens(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return toks
 }
 
 // AddRecipient puts the test recipient (self-signed pinned cipher
@@ -299,6 +317,28 @@ func (e *Env) SubmitN(t testing.TB, n int) []int64 {
 	return ids
 }
 
+// Confirm moves the submitted message id, the only one due, through
+// id_assigned and sending to confirmed (OSCI id govapp_1), as the send
+// engine and the Laufzettel polling do.
+func (e *Env) Confirm(t testing.TB, id int64) {
+	t.Helper()
+	ctx := context.Background()
+	for _, to := range []mailbox.State{mailbox.StateIDAssigned, mailbox.StateSending, mailbox.StateConfirmed} {
+		now := e.Clock.Now()
+		ms, err := e.Store.ClaimDue(ctx, mailbox.Out, now.Add(time.Hour), "w", time.Minute, 1)
+		if err != nil || len(ms) != 1 {
+			t.Fatalf("claim %v", err)
+		}
+		next := now
+		if to == mailbox.StateConfirmed {
+			next = time.Time{}
+		}
+		if _, err := e.Store.Apply(ctx, mailbox.Change{ID: id, Owner: "w", Token: ms[0].LeaseToken, To: to, OSCIMessageID: "govapp_1", Now: now, Next: next}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // NewEnvWithRecipient is NewEnv with default limits and the test
 // recipient in the address book.
 func NewEnvWithRecipient(t testing.TB) *Env {
@@ -324,4 +364,17 @@ func WithLogger(l *zap.Logger) Option { return func(o *options) { o.logger = l }
 // deliveries again.
 func WithReprocessor(r func(mailbox string) (mailbox.Reprocessor, error)) Option {
 	return func(o *options) { o.reprocessor = r }
+}
+
+// LockedWriter writes into W under Mu, so that a test can read W (under
+// Mu) while a daemon or the demo logs into it.
+type LockedWriter struct {
+	W  io.Writer
+	Mu *sync.Mutex
+}
+
+func (l LockedWriter) Write(p []byte) (int, error) {
+	l.Mu.Lock()
+	defer l.Mu.Unlock()
+	return l.W.Write(p)
 }

@@ -38,15 +38,6 @@ func WithProcurementToken() Option { return func(o *options) { o.procurement = t
 
 func (e *Env) openEEB(t testing.TB, mailboxes []api.Mailbox) {
 	t.Helper()
-	codec, err := xjustiz.New(xjustiz.Options{Now: e.Clock.Now, Rand: certstest.DetRand("apitest-eeb")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tasks, err := eeb.OpenSQLite(context.Background(), filepath.Join(e.Dir, eeb.FileName), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tasks.Close() })
 	names := make([]string, len(mailboxes))
 	for i, m := range mailboxes {
 		names[i] = m.Name
@@ -55,35 +46,84 @@ func (e *Env) openEEB(t testing.TB, mailboxes []api.Mailbox) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := eeb.New(eeb.Config{Tasks: tasks, Mail: e.Store, Blobs: e.Blobs, Codec: codec, Submitter: sub,
-		Sender: func(string) string { return "Stadt Erkelenz" }, Now: e.Clock.Now})
+	e.EEB, e.Codec = OpenEEB(t, e.Dir, e.Store, e.Blobs, sub, e.Clock.Now, "apitest-eeb")
+}
+
+// OpenEEB is the eEB service on its own task database in dir, reading
+// st and blobs, answering through sub, with a codec whose randomness is
+// seeded by seed (certstest.DetRand); closed when the test ends.
+func OpenEEB(t testing.TB, dir string, st mailbox.Store, blobs *mailbox.Blobs, sub *submit.Submitter, now func() time.Time, seed string) (*eeb.Service, *xjustiz.Codec) {
+	t.Helper()
+	codec, err := xjustiz.New(xjustiz.Options{Now: now, Rand: certstest.DetRand(seed)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.EEB, e.Codec = svc, codec
+	tasks, err := eeb.OpenSQLite(context.Background(), filepath.Join(dir, eeb.FileName), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tasks.Close() })
+	svc, err := eeb.New(eeb.Config{Tasks: tasks, Mail: st, Blobs: blobs, Codec: codec, Submitter: sub,
+		Sender: func(string) string { return "Stadt Erkelenz" }, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, codec
 }
 
-func (e *Env) openRegister(t testing.TB) {
+// OpenRegister is the Wettbewerbsregister workflow on its own database in
+// dir; closed when the test ends.
+func OpenRegister(t testing.TB, dir string, now func() time.Time) *register.Register {
 	t.Helper()
-	st, err := rsqlite.Open(context.Background(), filepath.Join(e.Dir, rsqlite.FileName), rsqlite.Options{})
+	st, err := rsqlite.Open(context.Background(), filepath.Join(dir, rsqlite.FileName), rsqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	reg, err := register.New(st, e.Clock.Now, nil, register.Limits{})
+	reg, err := register.New(st, now, nil, register.Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Register = reg
+	return reg
 }
 
-// CourtRequest is the record of a court's service (R1502, Amtsgericht
-// Erkelenz) asking for an eEB: built as our filing, then sender and
-// recipient swapped so that the court sends it. The court's case number
-// is 3 C 17/26, ours 32-12/26. Needs WithEEB.
+// FileWithEEB submits our filing to the court R1502 asking for an eEB:
+// its XJustiz record beside Klage.pdf, through the API's submission
+// path. Needs WithEEB.
+func (e *Env) FileWithEEB(t testing.TB) (*xjustiz.Built, submit.Accepted) {
+	t.Helper()
+	ours, err := e.Codec.BuildSubmission(xjustiz.Submission{Court: xjustiz.Court{Code: "R1502"}, Sender: "Stadt Erkelenz",
+		Documents: []xjustiz.Document{{Name: "Klage.pdf", Class: "003"}}, EEB: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := e.Srv.Submitter().Begin()
+	defer d.Abort()
+	for name, content := range map[string][]byte{"xjustiz_nachricht.xml": ours.Record, ours.Documents[0].FileName: certstest.Document(t, "plain_gs.pdf")} {
+		if err := d.AddDocument(name, "", bytes.NewReader(content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	acc, err := d.Commit(context.Background(), OKMessage(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ours, acc
+}
+
+// CourtRequest is CourtRecord with the env's codec. Needs WithEEB.
 func (e *Env) CourtRequest(t testing.TB) *xjustiz.Built {
 	t.Helper()
-	b, err := e.Codec.BuildSubmission(xjustiz.Submission{Court: xjustiz.Court{Code: "R1502"}, Sender: "Stadt Erkelenz",
+	return CourtRecord(t, e.Codec)
+}
+
+// CourtRecord is the record of a court's service (R1502, Amtsgericht
+// Erkelenz) asking for an eEB: built by codec as our filing, then sender
+// and recipient swapped so that the court sends it. The court's case
+// number is 3 C 17/26, ours 32-12/26.
+func CourtRecord(t testing.TB, codec *xjustiz.Codec) *xjustiz.Built {
+	t.Helper()
+	b, err := codec.BuildSubmission(xjustiz.Submission{Court: xjustiz.Court{Code: "R1502"}, Sender: "Stadt Erkelenz",
 		CaseSender: "3 C 17/26", CaseRecipient: "32-12/26", Documents: []xjustiz.Document{{Name: "Ladung.pdf", Class: "012"}}, EEB: true})
 	if err != nil {
 		t.Fatal(err)
@@ -97,17 +137,26 @@ func (e *Env) CourtRequest(t testing.TB) *xjustiz.Built {
 	newTo := bytes.ReplaceAll(from[1], []byte("absender.sonstige"), []byte("empfaenger.sonstige"))
 	rec := bytes.Replace(b.Record, from[0], []byte("<tns:auswahl_absender>"+string(newFrom)+"</tns:auswahl_absender>"), 1)
 	b.Record = bytes.Replace(rec, to[0], []byte("<tns:auswahl_empfaenger>"+string(newTo)+"</tns:auswahl_empfaenger>"), 1)
-	if err := e.Codec.Validate(b.Record); err != nil {
+	if err := codec.Validate(b.Record); err != nil {
 		t.Fatalf("the court's record is not valid: %v", err)
 	}
 	return b
 }
 
-// ReceiveFromCourt stores a verified delivery from Recipient (the court)
-// carrying record beside a PDF, moves it to intake_pending as the intake
-// engine would, and lets the eEB service follow the journal. Needs
-// WithEEB.
+// ReceiveFromCourt stores in Mailbox a delivery from the court carrying
+// record (DeliverFromCourt) and lets the eEB service follow the journal.
+// Needs WithEEB.
 func (e *Env) ReceiveFromCourt(t testing.TB, osciID string, record []byte) mailbox.Message {
+	t.Helper()
+	m := DeliverFromCourt(t, e.Store, e.Blobs, e.Clock.Now(), Mailbox, osciID, record)
+	FollowEEB(t, e.EEB)
+	return m
+}
+
+// DeliverFromCourt stores in mailboxName a verified delivery from
+// Recipient (the court) carrying record beside a PDF, and moves it to
+// intake_pending as the intake engine would.
+func DeliverFromCourt(t testing.TB, st mailbox.Store, blobs *mailbox.Blobs, now time.Time, mailboxName, osciID string, record []byte) mailbox.Message {
 	t.Helper()
 	ctx := context.Background()
 	var docs []mailbox.Document
@@ -116,7 +165,7 @@ func (e *Env) ReceiveFromCourt(t testing.TB, osciID string, record []byte) mailb
 		content []byte
 		role    mailbox.Role
 	}{{"Ladung.pdf", []byte("%PDF-1.7 " + osciID), mailbox.RoleDocument}, {"xjustiz_nachricht.xml", record, mailbox.RoleStructured}} {
-		ref, err := e.Blobs.Put(bytes.NewReader(d.content))
+		ref, err := blobs.Put(bytes.NewReader(d.content))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,19 +173,19 @@ func (e *Env) ReceiveFromCourt(t testing.TB, osciID string, record []byte) mailb
 	}
 	meta, _ := json.Marshal(mailbox.IncomingMeta{Sender: mailbox.SenderIdentity{Confirmed: mailbox.ConfirmedSender{SafeID: Recipient}},
 		Report: mailbox.VerificationReport{Verdict: mailbox.ResultValid}})
-	m, err := e.Store.InsertIncoming(ctx, mailbox.NewIncoming{Mailbox: Mailbox, OSCIMessageID: osciID, ContentSHA256: mailbox.IncomingDigest(docs),
-		Sender: Recipient, Recipient: "DE.BeBPo.erkelenz", Subject: "Ladung", Meta: meta, Documents: docs, Now: e.Clock.Now()})
+	m, err := st.InsertIncoming(ctx, mailbox.NewIncoming{Mailbox: mailboxName, OSCIMessageID: osciID, ContentSHA256: mailbox.IncomingDigest(docs),
+		Sender: Recipient, Recipient: "DE.BeBPo.erkelenz", Subject: "Ladung", Meta: meta, Documents: docs, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	claimed, err := e.Store.ClaimDue(ctx, mailbox.In, e.Clock.Now().Add(time.Hour), "apitest", time.Minute, 100)
+	claimed, err := st.ClaimDue(ctx, mailbox.In, now.Add(time.Hour), "apitest", time.Minute, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
 	moved := false
 	for _, c := range claimed {
 		if c.ID == m.ID {
-			if m, err = e.Store.Apply(ctx, mailbox.Change{ID: m.ID, Owner: "apitest", Token: c.LeaseToken, To: mailbox.StateIntakePending, Now: e.Clock.Now()}); err != nil {
+			if m, err = st.Apply(ctx, mailbox.Change{ID: m.ID, Owner: "apitest", Token: c.LeaseToken, To: mailbox.StateIntakePending, Now: now}); err != nil {
 				t.Fatal(err)
 			}
 			moved = true
@@ -145,10 +194,16 @@ func (e *Env) ReceiveFromCourt(t testing.TB, osciID string, record []byte) mailb
 	if !moved {
 		t.Fatalf("message %d was not claimable", m.ID)
 	}
+	return m
+}
+
+// FollowEEB lets svc follow the journal to its end.
+func FollowEEB(t testing.TB, svc *eeb.Service) {
+	t.Helper()
 	for more := true; more; {
-		if more, err = e.EEB.Follow(ctx); err != nil {
+		var err error
+		if more, err = svc.Follow(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return m
 }

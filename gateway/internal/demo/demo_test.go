@@ -18,6 +18,7 @@ import (
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/courts"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
 )
 
 // TestDemoRunsAndReruns runs `bebpo-gateway demo` twice on one directory,
@@ -33,7 +34,7 @@ func TestDemoRunsAndReruns(t *testing.T) {
 	for run := 1; run <= 2; run++ {
 		var mu sync.Mutex
 		var out bytes.Buffer
-		w := lockedWriter{&out, &mu}
+		w := apitest.LockedWriter{W: &out, Mu: &mu}
 		sig := make(chan os.Signal, 1)
 		done := make(chan error, 1)
 		go func() {
@@ -173,18 +174,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	RemoveTestKeys()
 	os.Exit(code)
-}
-
-// lockedWriter is an output sink safe for the demo's goroutines.
-type lockedWriter struct {
-	w  io.Writer
-	mu *sync.Mutex
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // webSignInWorks signs in at the web application at base with the

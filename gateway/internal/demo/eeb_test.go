@@ -22,6 +22,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/eeb"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/evidence"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/demo"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/xjustiz"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
@@ -65,7 +66,7 @@ func TestDemoEEBAnsweredByCLIAndProofOfFiling(t *testing.T) {
 	sig := make(chan os.Signal, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- demo.RunWith(lockedWriter{&out, &mu}, func(string) string { return "" }, l.Dir, sig, opt)
+		done <- demo.RunWith(apitest.LockedWriter{W: &out, Mu: &mu}, func(string) string { return "" }, l.Dir, sig, opt)
 	}()
 	text := func() string { mu.Lock(); defer mu.Unlock(); return out.String() }
 	deadline := time.Now().Add(5 * time.Minute)
@@ -312,16 +313,4 @@ func element(t *testing.T, record []byte, name string) string {
 		return ""
 	}
 	return string(ms[0][1])
-}
-
-// lockedWriter is an output sink safe for the demo's goroutines.
-type lockedWriter struct {
-	w  *bytes.Buffer
-	mu *sync.Mutex
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

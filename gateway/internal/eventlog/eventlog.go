@@ -1,16 +1,18 @@
-package gateway
+package eventlog
 
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/logging"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
-// eventLog writes one structured log line for every business event: it
+// Follower writes one structured log line for every business event: it
 // follows the journal, where every state change is recorded in the same
 // transaction as the change itself, so a line is never written for a
 // change that did not commit, and none is missed however the change was
@@ -19,12 +21,12 @@ import (
 // states and reason codes. A message that needs an operator (quarantined,
 // failed permanently) gets exactly one warning line, with its id and the
 // reason (KeyReason).
-type eventLog struct {
+type Follower struct {
 	after int64 // the last journal entry logged
 }
 
-// start skips what the journal held before the daemon started.
-func (e *eventLog) start(ctx context.Context, st mailbox.Store) error {
+// Start skips what the journal held before the daemon started.
+func (e *Follower) Start(ctx context.Context, st mailbox.Store) error {
 	h, err := st.AnchoredHead(ctx)
 	if err != nil {
 		return err
@@ -39,8 +41,9 @@ func (e *eventLog) start(ctx context.Context, st mailbox.Store) error {
 	}
 }
 
-// round logs the entries journaled since the last round.
-func (e *eventLog) round(ctx context.Context, st mailbox.Store, log *zap.Logger) (bool, error) {
+// Round logs the entries journaled since the last round; more reports
+// that the journal holds further entries.
+func (e *Follower) Round(ctx context.Context, st mailbox.Store, log *zap.Logger) (more bool, err error) {
 	evs, err := st.Events(ctx, e.after, 500)
 	if err != nil {
 		return false, err
@@ -129,4 +132,33 @@ func failReason(d map[string]string) []zap.Field {
 		reason = "unknown"
 	}
 	return []zap.Field{zap.String(logging.KeyReason, reason)}
+}
+
+// FetchNotice writes the line of a fetch notice. A parked delivery is a
+// quarantined message whose one line Follower writes from the journal,
+// so it gets none here.
+func FetchNotice(log *zap.Logger, n mailbox.FetchNotice) {
+	if n.Kind == mailbox.NoticeParked {
+		return
+	}
+	log.Warn("fetched delivery needs attention", zap.String("notice", n.Kind), zap.Int64(logging.KeyMessageID, n.Message),
+		zap.String(logging.KeyOSCIID, n.OSCIMessageID), zap.String("sameContentAs", n.SameContentAs), zap.String(logging.KeyReason, n.Reason), zap.Int("attempts", n.Attempts))
+}
+
+// CertificateWarnDays is how close to its end a certificate is logged.
+const CertificateWarnDays = 30
+
+// CertificateExpiry writes the line for one of our certificates near or
+// past its end (within CertificateWarnDays a warning, once ended an
+// error, else nothing): the mailbox, purpose, end and days left; never
+// the subject, which may name a person.
+func CertificateExpiry(log *zap.Logger, mailboxName string, e certs.Expiry, now time.Time) {
+	f := []zap.Field{zap.String(logging.KeyMailbox, mailboxName), zap.String("purpose", e.Purpose.String()),
+		zap.Time("notAfter", e.NotAfter), zap.Int("days", e.Days)}
+	switch {
+	case !now.Before(e.NotAfter):
+		log.Error("certificate expired; replace it and reload", f...)
+	case e.Days < CertificateWarnDays:
+		log.Warn("certificate expires soon; replace it and reload before it does", f...)
+	}
 }

@@ -1,20 +1,21 @@
-package gateway
+package eventlog
 
 import (
 	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/logging"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
-	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
 )
 
 // Every business event gets one log line, read from the journal: accepted,
@@ -22,29 +23,16 @@ import (
 // delivered, and operator actions; never a subject or a document name.
 func TestEveryBusinessEventGetsOneLogLine(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, sqlite.FileName), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	blobs, err := mailbox.OpenBlobs(filepath.Join(dir, "blobs"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	log, err := logging.New(logging.Config{Format: "json", Level: "info"}, &buf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, blobs := newStore(t)
+	log, buf := newLog(t, "info")
 	t0 := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
-	_, err = mailbox.Submit(ctx, st, blobs, mailbox.NewOutgoing{Mailbox: "stadt", Recipient: "DE.Justiz.ag.1", Subject: "Vorher", Now: t0},
+	_, err := mailbox.Submit(ctx, st, blobs, mailbox.NewOutgoing{Mailbox: "stadt", Recipient: "DE.Justiz.ag.1", Subject: "Vorher", Now: t0},
 		[]mailbox.Part{{Name: "Alt.pdf", Body: strings.NewReader("alt")}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var e eventLog
-	if err := e.start(ctx, st); err != nil {
+	var e Follower
+	if err := e.Start(ctx, st); err != nil {
 		t.Fatal(err)
 	}
 	m, err := mailbox.Submit(ctx, st, blobs, mailbox.NewOutgoing{Mailbox: "stadt", Recipient: "DE.Justiz.ag.1", Subject: "Klage Mustermann", Now: t0},
@@ -68,7 +56,7 @@ func TestEveryBusinessEventGetsOneLogLine(t *testing.T) {
 	if _, err := st.Operate(ctx, mailbox.OperatorAction{ID: m.ID, Op: mailbox.OpHold, Actor: "cli:erika", Reason: "Rückfrage Mustermann", Now: t0}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.round(ctx, st, log); err != nil {
+	if _, err := e.Round(ctx, st, log); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
@@ -94,24 +82,11 @@ func TestEveryBusinessEventGetsOneLogLine(t *testing.T) {
 // delivery parked unread (whose fetch notice writes no second line).
 func TestOperatorCasesLogOneWarningEach(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, sqlite.FileName), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	blobs, err := mailbox.OpenBlobs(filepath.Join(dir, "blobs"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	log, err := logging.New(logging.Config{Format: "json", Level: "debug"}, &buf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, blobs := newStore(t)
+	log, buf := newLog(t, "debug")
 	t0 := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
-	var e eventLog
-	if err := e.start(ctx, st); err != nil {
+	var e Follower
+	if err := e.Start(ctx, st); err != nil {
 		t.Fatal(err)
 	}
 	want := map[int64]string{} // message id -> reason
@@ -149,10 +124,10 @@ func TestOperatorCasesLogOneWarningEach(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logFetchNotice(log, mailbox.FetchNotice{Kind: mailbox.NoticeParked, OSCIMessageID: "govapp_2", Message: parked.ID,
+	FetchNotice(log, mailbox.FetchNotice{Kind: mailbox.NoticeParked, OSCIMessageID: "govapp_2", Message: parked.ID,
 		Reason: "decrypt: no recipient key", Attempts: 3})
 	want[parked.ID] = mailbox.ReasonUnreadable
-	if _, err := e.round(ctx, st, log); err != nil {
+	if _, err := e.Round(ctx, st, log); err != nil {
 		t.Fatal(err)
 	}
 
@@ -196,13 +171,9 @@ func TestCertificateExpiryLogLine(t *testing.T) {
 		level string
 	}{{"far", 31 * 24 * time.Hour, ""}, {"near", 29 * 24 * time.Hour, "warn"}, {"last hour", time.Hour, "warn"}, {"expired", -time.Hour, "error"}} {
 		t.Run(tc.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			log, err := logging.New(logging.Config{Format: "json", Level: "debug"}, &buf)
-			if err != nil {
-				t.Fatal(err)
-			}
+			log, buf := newLog(t, "debug")
 			end := now.Add(tc.left)
-			logCertificateExpiry(log, "stadt", certs.Expiry{Purpose: certs.PurposeCipher, Subject: "CN=Erika Mustermann", NotAfter: end,
+			CertificateExpiry(log, "stadt", certs.Expiry{Purpose: certs.PurposeCipher, Subject: "CN=Erika Mustermann", NotAfter: end,
 				Days: certs.DaysUntilExpiry(&x509.Certificate{NotAfter: end}, now)}, now)
 			out := strings.TrimSpace(buf.String())
 			if tc.level == "" {
@@ -223,4 +194,21 @@ func TestCertificateExpiryLogLine(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newStore is a real SQLite store with its blob directory.
+func newStore(t *testing.T) (mailbox.Store, *mailbox.Blobs) {
+	t.Helper()
+	return apitest.OpenMail(t, t.TempDir(), nil)
+}
+
+// newLog is the gateway's JSON logger at level, writing into the buffer.
+func newLog(t *testing.T, level string) (*zap.Logger, *bytes.Buffer) {
+	t.Helper()
+	var buf bytes.Buffer
+	log, err := logging.New(logging.Config{Format: "json", Level: level}, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return log, &buf
 }

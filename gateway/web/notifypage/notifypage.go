@@ -1,4 +1,4 @@
-package gateway
+package notifypage
 
 import (
 	"bytes"
@@ -14,16 +14,15 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/web"
 )
 
-// PathNotifySettings is the page where each user chooses what they are
-// told and how.
-const PathNotifySettings = "/einstellungen/benachrichtigungen"
+// Path is the page where each user chooses what they are told and how.
+const Path = "/einstellungen/benachrichtigungen"
 
-// notifySettings is the notification settings page (Benachrichtigungen):
+// settings is the notification settings page (Benachrichtigungen):
 // per kind the user's roles may see (notifications.KindRoles), e-mail
 // and/or the webhook, and the webhook's URL and format. The webhook is
 // offered only when notify.webhooks allows hosts; its URL must pass the
 // same check the sending does.
-type notifySettings struct {
+type settings struct {
 	store    *notifications.Store
 	webhooks *notifications.Webhooks // nil: no webhook channel
 	log      *zap.Logger
@@ -40,8 +39,12 @@ var kindLabels = map[notifications.Kind]string{
 // maxWebhookURL bounds the webhook URL field.
 const maxWebhookURL = 2000
 
-func (p notifySettings) page() web.Page {
-	return web.Page{Path: PathNotifySettings, Title: "Benachrichtigungen", Serve: p.serve}
+// Page is the notification settings page on store; webhooks are the
+// allowed webhook hosts (nil: the webhook channel is not offered); log
+// gets one line per saved choice.
+func Page(store *notifications.Store, webhooks *notifications.Webhooks, log *zap.Logger) web.Page {
+	p := settings{store: store, webhooks: webhooks, log: log}
+	return web.Page{Path: Path, Title: "Benachrichtigungen", Serve: p.serve}
 }
 
 // settingsKind is one row of the form.
@@ -74,7 +77,7 @@ func allowedKinds(u web.User) []notifications.Kind {
 	return out
 }
 
-func (p notifySettings) serve(w http.ResponseWriter, r *http.Request, u web.User) (template.HTML, error) {
+func (p settings) serve(w http.ResponseWriter, r *http.Request, u web.User) (template.HTML, error) {
 	kinds := allowedKinds(u)
 	prefs, err := p.store.Preferences(r.Context(), u.Name)
 	if err != nil {
@@ -98,7 +101,7 @@ func (p notifySettings) serve(w http.ResponseWriter, r *http.Request, u web.User
 		if msg == "" {
 			p.log.Info("notification settings saved", zap.String("actor", u.Actor()), zap.Int("kinds", len(next.Kinds)),
 				zap.Bool("webhook", next.Webhook != nil))
-			http.Redirect(w, r, PathNotifySettings+"?gespeichert=1", http.StatusSeeOther)
+			http.Redirect(w, r, Path+"?gespeichert=1", http.StatusSeeOther)
 			return "", nil
 		}
 		// Show what was entered, with the reason it was not saved.
@@ -116,7 +119,7 @@ func (p notifySettings) serve(w http.ResponseWriter, r *http.Request, u web.User
 }
 
 // check is the webhook rule of the sending (notifications.Webhooks.CheckURL).
-func (p notifySettings) check(raw string) error {
+func (p settings) check(raw string) error {
 	if p.webhooks == nil {
 		return notifications.ErrNoChannel
 	}
@@ -126,7 +129,7 @@ func (p notifySettings) check(raw string) error {
 
 // fromForm reads the posted choices for kinds (any other kind posted is
 // ignored); msg is the German reason when they cannot be saved.
-func (p notifySettings) fromForm(r *http.Request, kinds []notifications.Kind) (prefs notifications.Preferences, msg string) {
+func (p settings) fromForm(r *http.Request, kinds []notifications.Kind) (prefs notifications.Preferences, msg string) {
 	prefs.Kinds = map[notifications.Kind]notifications.Choice{}
 	webhookChosen := false
 	for _, k := range kinds {

@@ -1,4 +1,4 @@
-package gateway
+package notifypage
 
 import (
 	"context"
@@ -16,14 +16,14 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/web"
 )
 
-func newSettingsPage(t *testing.T, hosts ...string) notifySettings {
+func newSettingsPage(t *testing.T, hosts ...string) settings {
 	t.Helper()
 	st, err := notifications.Open(context.Background(), filepath.Join(t.TempDir(), notifications.FileName))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	p := notifySettings{store: st, log: zap.NewNop()}
+	p := settings{store: st, log: zap.NewNop()}
 	if len(hosts) > 0 {
 		p.webhooks = &notifications.Webhooks{AllowedHosts: hosts}
 	}
@@ -31,11 +31,11 @@ func newSettingsPage(t *testing.T, hosts ...string) notifySettings {
 }
 
 // settingsCall serves the page for u: a GET without form, else a POST.
-func settingsCall(t *testing.T, p notifySettings, u web.User, form url.Values) (*httptest.ResponseRecorder, string) {
+func settingsCall(t *testing.T, p settings, u web.User, form url.Values) (*httptest.ResponseRecorder, string) {
 	t.Helper()
-	req := httptest.NewRequest(http.MethodGet, PathNotifySettings, nil)
+	req := httptest.NewRequest(http.MethodGet, Path, nil)
 	if form != nil {
-		req = httptest.NewRequest(http.MethodPost, PathNotifySettings, strings.NewReader(form.Encode()))
+		req = httptest.NewRequest(http.MethodPost, Path, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	w := httptest.NewRecorder()
@@ -73,7 +73,7 @@ func TestNotifySettingsAreStored(t *testing.T) {
 	w, _ := settingsCall(t, p, u, url.Values{"new_mail_email": {"ja"}, "quarantine_webhook": {"ja"}, "quarantine_email": {"ja"},
 		"register_entries_email": {"ja"}, // not a records kind: ignored
 		"webhook_url":            {"https://hooks.example/teams/1"}, "webhook_format": {"teams"}})
-	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != PathNotifySettings+"?gespeichert=1" {
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != Path+"?gespeichert=1" {
 		t.Fatalf("save: %d %q", w.Code, w.Header().Get("Location"))
 	}
 	got, err := p.store.Preferences(ctx, "rita")
@@ -86,7 +86,7 @@ func TestNotifySettingsAreStored(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("stored %+v, want %+v", got, want)
 	}
-	req := httptest.NewRequest(http.MethodGet, PathNotifySettings+"?gespeichert=1", nil)
+	req := httptest.NewRequest(http.MethodGet, Path+"?gespeichert=1", nil)
 	body, err := p.serve(httptest.NewRecorder(), req, u)
 	if err != nil || !strings.Contains(string(body), `id="gespeichert"`) || !strings.Contains(string(body), `id="quarantine_webhook" name="quarantine_webhook" type="checkbox" value="ja" checked`) ||
 		!strings.Contains(string(body), `value="https://hooks.example/teams/1"`) {

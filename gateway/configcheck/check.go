@@ -1,4 +1,4 @@
-package gateway
+package configcheck
 
 import (
 	"context"
@@ -41,13 +41,13 @@ type Finding struct {
 	Key   string `json:"key,omitempty"`
 	Line  int    `json:"line,omitempty"`
 	Text  string `json:"text"`
-	// Online marks the result of asking an intermediary (CheckOptions.Online).
+	// Online marks the result of asking an intermediary (Options.Online).
 	Online bool `json:"online,omitempty"`
 	err    *config.Problem
 }
 
-// CheckOptions say what to check a configuration with.
-type CheckOptions struct {
+// Options say what to check a configuration with.
+type Options struct {
 	ConfigPath string
 	Getenv     func(string) string // default os.Getenv
 	Now        func() time.Time    // default time.Now
@@ -59,8 +59,8 @@ type CheckOptions struct {
 	Timeout    time.Duration // per intermediary, for Online; default 30s
 }
 
-// CheckReport is what CheckConfig found.
-type CheckReport struct {
+// Report is what Check found.
+type Report struct {
 	Path     string
 	Config   *config.Config // nil when the file could not be read or parsed
 	Findings []Finding
@@ -69,7 +69,7 @@ type CheckReport struct {
 // Err returns the errors among the findings, every one a *config.Problem
 // matching config.ErrConfig or config.ErrKeyMaterial (intermediaries that
 // did not answer match neither); nil when there are none.
-func (r *CheckReport) Err() error {
+func (r *Report) Err() error {
 	var errs []error
 	for _, f := range r.Findings {
 		if f.err != nil {
@@ -83,7 +83,7 @@ func (r *CheckReport) Err() error {
 }
 
 // Count returns how many findings have level.
-func (r *CheckReport) Count(level string) int {
+func (r *Report) Count(level string) int {
 	n := 0
 	for _, f := range r.Findings {
 		if f.Level == level {
@@ -95,7 +95,7 @@ func (r *CheckReport) Count(level string) int {
 
 // checker collects the findings of one check.
 type checker struct {
-	rep  *CheckReport
+	rep  *Report
 	file *config.File
 	now  time.Time
 }
@@ -128,21 +128,21 @@ func (c *checker) note(level, key, format string, a ...any) {
 	c.rep.Findings = append(c.rep.Findings, Finding{Level: level, Key: key, Line: line, Text: fmt.Sprintf(format, a...)})
 }
 
-// CheckConfig checks a configuration file as the daemon does before it
-// starts or reloads, reporting everything at once: the file itself
+// Check checks a configuration file as the daemon does before it starts
+// or reloads, reporting everything at once: the file itself
 // (every key with its line), every key and certificate it names (usable
 // for its purpose, with the days left), the secrets, the address book,
 // and that the data, intake and outgoing folders can be written. It
 // changes nothing. The daemon refuses a configuration with any error;
 // check-config shows the warnings and what was found in order too.
-func CheckConfig(ctx context.Context, opt CheckOptions) *CheckReport {
+func Check(ctx context.Context, opt Options) *Report {
 	if opt.Getenv == nil {
 		opt.Getenv = os.Getenv
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	rep := &CheckReport{Path: opt.ConfigPath}
+	rep := &Report{Path: opt.ConfigPath}
 	f, err := config.Read(opt.ConfigPath)
 	c := &checker{rep: rep, file: f, now: opt.Now()}
 	if err != nil {
@@ -349,12 +349,12 @@ func soonest(cs []*x509.Certificate) *x509.Certificate {
 // mailbox that uses it (else of the first mailbox whose keys loaded).
 // An intermediary that does not answer is an error finding that is not
 // a configuration error.
-func (c *checker) online(ctx context.Context, cfg *config.Config, ids map[string]*certs.Identity, opt CheckOptions) {
+func (c *checker) online(ctx context.Context, cfg *config.Config, ids map[string]*certs.Identity, opt Options) {
 	inters, err := intermediaries.Load(cfg, intermediaries.NewRegistry(opt.Now, nil))
 	if err != nil {
 		return // already reported, key by key
 	}
-	base, err := baseValidator(cfg, opt.Now)
+	base, err := BaseValidator(cfg, opt.Now)
 	if err != nil {
 		return // already reported as trust.revocation
 	}
@@ -449,4 +449,19 @@ func tlsClient(cfg *config.Config) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: certs.TrustSets{TLS: ts}.TLSRoots()}
 	return &http.Client{Transport: tr}, nil
+}
+
+// BaseValidator is what every validator of a daemon's runtime shares, and
+// what the online check validates the intermediaries' answers with: the
+// clock, the revocation policy of trust.revocation and the revocation
+// checker. A policy it does not know is a *config.Problem at
+// trust.revocation.
+func BaseValidator(cfg *config.Config, now func() time.Time) (certs.Validator, error) {
+	mode, err := certs.ParseRevocationMode(cfg.Trust.Revocation)
+	if err != nil {
+		return certs.Validator{}, config.NewProblem(config.ErrConfig, "trust.revocation", err)
+	}
+	return certs.Validator{Now: now,
+		Policy:     certs.Policy{SignatureRevocation: mode, CipherRevocation: mode},
+		Revocation: &certs.RevocationChecker{Timeout: 15 * time.Second}}, nil
 }
