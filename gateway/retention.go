@@ -6,35 +6,16 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
 // retentionInterval is how often retention runs; the first run is at start.
 const retentionInterval = time.Hour
 
-// retentionRules turns each mailbox's retention section into rules.
-func retentionRules(cfg *config.Config) []mailbox.RetentionRule {
-	var rules []mailbox.RetentionRule
-	for _, mc := range cfg.Mailboxes {
-		r := mc.Retention
-		for _, rule := range []mailbox.RetentionRule{
-			{Mailbox: mc.Name, Direction: mailbox.In, Keep: r.IncomingBodies.Duration(), Roles: mailbox.BodyRoles},
-			{Mailbox: mc.Name, Direction: mailbox.In, Keep: r.IncomingOriginals.Duration(), Roles: []mailbox.Role{mailbox.RoleOriginal}},
-			{Mailbox: mc.Name, Direction: mailbox.Out, Keep: r.OutgoingBodies.Duration(), Roles: mailbox.BodyRoles},
-		} {
-			if rule.Keep > 0 {
-				rules = append(rules, rule)
-			}
-		}
-	}
-	return rules
-}
-
 // retentionRound applies the retention rules of the configuration in
 // force, counts what it purged and writes one line per run.
 func (d *Daemon) retentionRound(ctx context.Context) (bool, error) {
-	rules := retentionRules(d.current().cfg)
+	rules := d.current().cfg.RetentionRules()
 	if len(rules) == 0 {
 		return false, nil
 	}

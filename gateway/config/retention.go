@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
 // RetentionConfig says how long a mailbox keeps the documents of messages
@@ -75,4 +77,23 @@ func (r *RetentionConfig) validate(p *problems, key string) {
 	if r.IncomingOriginals != 0 && (r.IncomingBodies == 0 || r.IncomingOriginals < r.IncomingBodies) {
 		p.add(key+".incoming_originals", "must not be shorter than incoming_bodies: the original holds the bodies too")
 	}
+}
+
+// RetentionRules turns each mailbox's retention section into the
+// mailbox's purge rules; a period of 0 (keep for ever) gives no rule.
+func (cfg *Config) RetentionRules() []mailbox.RetentionRule {
+	var rules []mailbox.RetentionRule
+	for _, mc := range cfg.Mailboxes {
+		r := mc.Retention
+		for _, rule := range []mailbox.RetentionRule{
+			{Mailbox: mc.Name, Direction: mailbox.In, Keep: r.IncomingBodies.Duration(), Roles: mailbox.BodyRoles},
+			{Mailbox: mc.Name, Direction: mailbox.In, Keep: r.IncomingOriginals.Duration(), Roles: []mailbox.Role{mailbox.RoleOriginal}},
+			{Mailbox: mc.Name, Direction: mailbox.Out, Keep: r.OutgoingBodies.Duration(), Roles: mailbox.BodyRoles},
+		} {
+			if rule.Keep > 0 {
+				rules = append(rules, rule)
+			}
+		}
+	}
+	return rules
 }

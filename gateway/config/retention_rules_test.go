@@ -1,4 +1,4 @@
-package gateway
+package config_test
 
 import (
 	"testing"
@@ -15,7 +15,7 @@ func TestRetentionRulesFromConfig(t *testing.T) {
 		{Name: "kasse"},
 		{Name: "amt", Retention: config.RetentionConfig{OutgoingBodies: 30 * day}},
 	}}
-	rules := retentionRules(cfg)
+	rules := cfg.RetentionRules()
 	want := []mailbox.RetentionRule{
 		{Mailbox: "stadt", Direction: mailbox.In, Keep: 90 * 24 * time.Hour, Roles: mailbox.BodyRoles},
 		{Mailbox: "stadt", Direction: mailbox.In, Keep: 3650 * 24 * time.Hour, Roles: []mailbox.Role{mailbox.RoleOriginal}},
