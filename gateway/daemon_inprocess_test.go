@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -35,20 +34,8 @@ func TestDaemonInProcess(t *testing.T) {
 	var logs bytes.Buffer
 	var logMu sync.Mutex
 	ctx := context.Background()
-	d, err := gateway.NewDaemon(ctx, gateway.DaemonOptions{ConfigPath: l.Config(), LogOutput: apitest.LockedWriter{W: &logs, Mu: &logMu}, APIListener: apiLn,
-		Getenv: func(string) string { return "" }, SendInterval: 200 * time.Millisecond, DeliverInterval: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig := make(chan os.Signal, 1)
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx, sig) }()
-
-	tok, err := api.FirstToken(l.Tokens(), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := &api.Client{BaseURL: "http://" + apiLn.Addr().String(), Token: tok}
+	p := startInProcess(t, gateway.DaemonOptions{ConfigPath: l.Config(), LogOutput: apitest.LockedWriter{W: &logs, Mu: &logMu}, APIListener: apiLn})
+	d, client := p.d, apiClient(t, l, apiLn)
 	resp, err := client.Send(ctx, submit.MessageRequest{To: demo.Gericht.SafeID, Subject: "In-process"}, []string{l.PDF()}, "inproc-1")
 	if err != nil {
 		t.Fatal(err)
@@ -115,18 +102,12 @@ func TestDaemonInProcess(t *testing.T) {
 		t.Fatalf("after a partly applied reload: poll %s, log format %q", mb.PollInterval, d.Config().Log.Format)
 	}
 
-	sig <- syscall.SIGTERM
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run after SIGTERM: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Run did not return after SIGTERM")
+	if err := p.stop(); err != nil {
+		t.Fatalf("Run after SIGTERM: %v", err)
 	}
 	logMu.Lock()
 	defer logMu.Unlock()
-	for _, s := range []string{strings.TrimSpace(string(good)), tok} {
+	for _, s := range []string{strings.TrimSpace(string(good)), client.Token} {
 		if strings.Contains(logs.String(), s) {
 			t.Error("a secret reached the log")
 		}

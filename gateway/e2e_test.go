@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/cli"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/demo"
@@ -435,4 +436,61 @@ func TestE2EBrokenConfigRefused(t *testing.T) {
 	if !strings.Contains(out, "log.format") {
 		t.Errorf("message does not name log.format: %s", out)
 	}
+}
+
+// inProcess is a daemon run in this process until stop (or the end of
+// the test, which stops it and fails on an error of Run).
+type inProcess struct {
+	d    *gateway.Daemon
+	sig  chan os.Signal
+	done chan error
+	err  error
+	once sync.Once
+}
+
+// startInProcess builds the daemon with opt and runs it. Unset, Getenv
+// reads nothing and the send and intake engines run every 200 ms.
+func startInProcess(t *testing.T, opt gateway.DaemonOptions) *inProcess {
+	t.Helper()
+	if opt.Getenv == nil {
+		opt.Getenv = func(string) string { return "" }
+	}
+	if opt.SendInterval == 0 {
+		opt.SendInterval = 200 * time.Millisecond
+	}
+	if opt.DeliverInterval == 0 {
+		opt.DeliverInterval = 200 * time.Millisecond
+	}
+	d, err := gateway.NewDaemon(context.Background(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &inProcess{d: d, sig: make(chan os.Signal, 1), done: make(chan error, 1)}
+	go func() { p.done <- d.Run(context.Background(), p.sig) }()
+	t.Cleanup(func() {
+		if err := p.stop(); err != nil {
+			t.Errorf("Run after SIGTERM: %v", err)
+		}
+	})
+	return p
+}
+
+// stop sends SIGTERM once and returns what Run returned.
+func (p *inProcess) stop() error {
+	p.once.Do(func() {
+		p.sig <- syscall.SIGTERM
+		p.err = <-p.done
+	})
+	return p.err
+}
+
+// apiClient is a client of the daemon's API at ln with the first token
+// of l's tokens file.
+func apiClient(t *testing.T, l demo.Layout, ln net.Listener) *api.Client {
+	t.Helper()
+	tok, err := api.FirstToken(l.Tokens(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &api.Client{BaseURL: "http://" + ln.Addr().String(), Token: tok}
 }

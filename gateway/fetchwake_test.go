@@ -2,21 +2,14 @@ package gateway_test
 
 import (
 	"context"
-	"crypto/rand"
 	"io"
-	"net"
-	"os"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway"
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/demo"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
-	"github.com/stadt-erkelenz/bebpo-gateway/osci/intermediary"
 )
 
 // TestMessageToOwnMailboxSkipsThePoll: with an hour between polls, a
@@ -25,45 +18,13 @@ import (
 // Without the wake it would wait for the next poll, an hour away.
 func TestMessageToOwnMailboxSkipsThePoll(t *testing.T) {
 	t.Parallel()
-	simLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	apiLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	simLn, apiLn := listen(t), listen(t)
 	l := demo.NewTestDir(t, simLn.Addr().String(), apiLn.Addr().String())
 	setConfig(t, l, func(s string) string { return strings.ReplaceAll(s, "poll_interval: 2s", "poll_interval: 1h") })
-	ciph, err := l.LoadKey(demo.Intermediary.ID, certs.PurposeCipher)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sigKP, err := l.LoadKey(demo.Intermediary.ID, certs.PurposeSignature)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serveSimulator(t, simLn, intermediary.Config{Cipher: ciph, Signature: sigKP, DataDir: t.TempDir(), Now: time.Now, Rand: rand.Reader})
+	serveDemoSimulator(t, l, demo.Intermediary, simLn, t.TempDir())
 	ctx := context.Background()
-	d, err := gateway.NewDaemon(ctx, gateway.DaemonOptions{ConfigPath: l.Config(), LogOutput: io.Discard, APIListener: apiLn,
-		Getenv: func(string) string { return "" }, SendInterval: 200 * time.Millisecond, DeliverInterval: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig := make(chan os.Signal, 1)
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx, sig) }()
-	defer func() {
-		sig <- syscall.SIGTERM
-		if err := <-done; err != nil {
-			t.Errorf("Run after SIGTERM: %v", err)
-		}
-	}()
-	tok, err := api.FirstToken(l.Tokens(), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := &api.Client{BaseURL: "http://" + apiLn.Addr().String(), Token: tok}
+	startInProcess(t, gateway.DaemonOptions{ConfigPath: l.Config(), LogOutput: io.Discard, APIListener: apiLn})
+	client := apiClient(t, l, apiLn)
 	time.Sleep(500 * time.Millisecond) // the fetch loops' first polls, at start, find nothing
 	resp, err := client.Send(ctx, submit.MessageRequest{To: demo.Gericht.SafeID, Subject: "Ohne Abrufintervall"}, []string{l.PDF()}, "wake-1")
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -41,14 +40,7 @@ func TestDaemonRegisterWorkflow(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	ctx := context.Background()
-	d, err := gateway.NewDaemon(ctx, gateway.DaemonOptions{ConfigPath: l.Config(), LogOutput: apitest.LockedWriter{W: &logs, Mu: &sync.Mutex{}}, APIListener: apiLn,
-		Getenv: func(string) string { return "" }, SendInterval: 200 * time.Millisecond, DeliverInterval: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig := make(chan os.Signal, 1)
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx, sig) }()
+	p := startInProcess(t, gateway.DaemonOptions{ConfigPath: l.Config(), LogOutput: apitest.LockedWriter{W: &logs, Mu: &sync.Mutex{}}, APIListener: apiLn})
 
 	// The clerk works on the register database beside the running daemon (as the CLI does).
 	st, err := rsqlite.Open(ctx, filepath.Join(l.Data(), rsqlite.FileName), rsqlite.Options{MustExist: true})
@@ -82,8 +74,7 @@ func TestDaemonRegisterWorkflow(t *testing.T) {
 	if sim.Queries() != 1 {
 		t.Fatalf("%d queries at the register", sim.Queries())
 	}
-	sig <- syscall.SIGTERM
-	if err := <-done; err != nil {
+	if err := p.stop(); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(logs.String(), "DE811111111") {

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite/sqlitetest"
+
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
@@ -38,16 +40,7 @@ func (e *env) reopen(t testing.TB) {
 	if e.store != nil {
 		e.store.Close()
 	}
-	s, err := sqlite.Open(ctx, filepath.Join(e.dir, sqlite.FileName), sqlite.Options{Now: e.clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	b, err := mailbox.OpenBlobs(filepath.Join(e.dir, "blobs"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.store, e.blobs = s, b
+	e.store, e.blobs = sqlitetest.Open(t, e.dir, e.clk.Now)
 }
 
 func (e *env) get(t *testing.T, id int64) mailbox.Message {

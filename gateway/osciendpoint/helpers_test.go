@@ -17,11 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite/sqlitetest"
+
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
-	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/egvp"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/intermediary"
 )
@@ -153,17 +154,6 @@ func (l *simLog) take() []string {
 	return out
 }
 
-// omSQLite is the embedded store, one file per gateway.
-func omSQLite(t *testing.T, dir string, now func() time.Time) mailbox.Store {
-	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, sqlite.FileName), sqlite.Options{Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
-
 // omWorld is what the gateways of a test share: the clock, the simulator
 // and the directory that knows mailbox B.
 type omWorld struct {
@@ -231,11 +221,8 @@ func newOMEnvWith(t *testing.T, idA *certs.Identity, faults ...intermediary.Faul
 	e := &omEnv{clk: w.clk, log: w.log}
 	mk := func(name, safeID string, id *certs.Identity, card egvp.BusinessCard) *omSide {
 		dir := t.TempDir()
-		bl, err := mailbox.OpenBlobs(filepath.Join(dir, "blobs"), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &omSide{store: omSQLite(t, dir, w.clk.Now), blobs: bl, mb: w.mailbox(t, name, safeID, name, filepath.Join(dir, "spool"), id, card), dir: dir}
+		st, bl := sqlitetest.Open(t, dir, w.clk.Now)
+		return &omSide{store: st, blobs: bl, mb: w.mailbox(t, name, safeID, name, filepath.Join(dir, "spool"), id, card), dir: dir}
 	}
 	e.a = mk("A", omSafeA, idA, omCardA)
 	e.b = mk("B", omSafeB, w.idB, omCardB)

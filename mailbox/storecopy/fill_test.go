@@ -3,10 +3,11 @@ package storecopy
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite/sqlitetest"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
@@ -28,15 +29,7 @@ type site struct {
 func newSite(t testing.TB) *site {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, sqlite.FileName), sqlite.Options{Now: func() time.Time { return t0 }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	blobs, err := mailbox.OpenBlobs(filepath.Join(dir, "blobs"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, blobs := sqlitetest.Open(t, dir, func() time.Time { return t0 })
 	return &site{dir: dir, st: st, blobs: blobs}
 }
 

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite/sqlitetest"
+
 	"go.uber.org/zap"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
@@ -152,16 +154,7 @@ func OpenStores(t testing.TB, dir string, now func() time.Time) (*sqlite.Store, 
 // daemon does; closed when the test ends.
 func OpenMail(t testing.TB, dir string, now func() time.Time) (*sqlite.Store, *mailbox.Blobs) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, sqlite.FileName), sqlite.Options{Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	blobs, err := mailbox.OpenBlobs(filepath.Join(dir, "blobs"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st, blobs
+	return sqlitetest.Open(t, dir, now)
 }
 
 // LoadTokens writes content as the tokens file dir/tokens (mode 0600)

@@ -6,10 +6,11 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite/sqlitetest"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -32,15 +33,7 @@ func fixture(t *testing.T) (*metrics.Gateway, *sqlite.Store, mailbox.Message) {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, sqlite.FileName), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	blobs, err := mailbox.OpenBlobs(filepath.Join(dir, "blobs"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, blobs := sqlitetest.Open(t, dir, nil)
 	out, err := mailbox.Submit(ctx, st, blobs, mailbox.NewOutgoing{Mailbox: "stadt", Recipient: "DE.Justiz.ag.1", Subject: "s", Now: t0},
 		[]mailbox.Part{{Name: "Klage.pdf", Body: strings.NewReader("x")}})
 	if err != nil {
