@@ -21,7 +21,15 @@
 //	go run ./gateway/internal/crashtest crash    -bin bin/bebpo-gateway [-n 100 -kills 30 -seed S]
 //	go run ./gateway/internal/crashtest diskfull -bin bin/bebpo-gateway
 //	go run ./gateway/internal/crashtest bench    -bin bin/bebpo-gateway [-bench-n 200 -big-bytes 200000000]
+//	    [-gotest bench.out -json bench.json -profile DIR]
 //	go run ./gateway/internal/crashtest crash-pg -bin bin/bebpo-gateway [-n 500 -kills 40 -seed S]
+//	go run ./gateway/internal/crashtest benchcmp OLD.json NEW.json
+//
+// bench measures the floors of the machine in the same run (Go's AES-GCM,
+// SHA-256 and RSA, `openssl speed`, `sha256sum` and an fsync'd `dd`),
+// prints every figure beside its floor with the ratio and writes them to
+// -json; benchcmp compares two such files. -bench-n 0 skips the small
+// messages.
 //
 // crash-pg runs the same count against three gateway processes on one
 // PostgreSQL database (a throwaway server, as mailbox/postgres/pgtest
@@ -76,6 +84,9 @@ type options struct {
 	via          string
 	benchN       int
 	bigBytes     int64
+	goTest       string
+	benchJSON    string
+	profile      string
 }
 
 func envInt(name string, def int) int {
@@ -87,10 +98,17 @@ func envInt(name string, def int) int {
 
 func main() {
 	if len(os.Args) < 2 || strings.HasPrefix(os.Args[1], "-") {
-		fmt.Fprintln(os.Stderr, "usage: crashtest crash|crash-pg|diskfull|bench -bin PATH [options]")
+		fmt.Fprintln(os.Stderr, "usage: crashtest crash|crash-pg|diskfull|bench -bin PATH [options] | benchcmp OLD.json NEW.json")
 		os.Exit(2)
 	}
 	mode := os.Args[1]
+	if mode == "benchcmp" {
+		if len(os.Args) != 4 {
+			fmt.Fprintln(os.Stderr, "usage: crashtest benchcmp OLD.json NEW.json")
+			os.Exit(2)
+		}
+		os.Exit(runBenchCompare(os.Args[2], os.Args[3]))
+	}
 	fs := flag.NewFlagSet("crashtest "+mode, flag.ExitOnError)
 	var o options
 	fs.StringVar(&o.bin, "bin", "bin/bebpo-gateway", "the bebpo-gateway binary to test")
@@ -107,6 +125,9 @@ func main() {
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 5*time.Minute, "how long to wait for the queue to drain after the last kill")
 	fs.IntVar(&o.benchN, "bench-n", envInt("BENCH_N", 200), "bench: small messages (env BENCH_N)")
 	fs.Int64Var(&o.bigBytes, "big-bytes", int64(envInt("BENCH_BIG_BYTES", 200_000_000)), "bench: size of the large message (env BENCH_BIG_BYTES)")
+	fs.StringVar(&o.goTest, "gotest", "", "bench: `go test -bench` output whose figures are printed beside their floors")
+	fs.StringVar(&o.benchJSON, "json", "", "bench: write the figures to this JSON file (and the same in benchstat's format to its .txt)")
+	fs.StringVar(&o.profile, "profile", "", "bench: record a CPU profile of the large message with perf into this directory")
 	_ = fs.Parse(os.Args[2:])
 	o.seed = *seed
 	if o.seed == 0 {
