@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -27,6 +28,17 @@ import (
 // <name> (EntryName of the MessageId) and Root fsync'd. Consumers must
 // ignore names starting with "." and may check the manifest with
 // `sha256sum -c manifest.sha256`.
+//
+// Documents and the original are blobs: from a store that can link
+// (BlobLinker: the folder store on the same file system) they are
+// cloned, or hard-linked where the file system cannot clone, instead of
+// copied; copied otherwise. A hard-linked file is the blob's inode, mode
+// 0640, which only the daemon's user may write; a committed blob is
+// immutable, so nothing the store does later changes the entry's file
+// (removing the blob removes only its own name). A linked file is hashed
+// as a copied one is, so a damaged blob fails the hand-over either way,
+// and it is fsync'd and its directory fsync'd before the rename as every
+// other file.
 type FolderIntake struct {
 	Root string
 	FS   FileSystem       // default OSFS
@@ -144,8 +156,12 @@ func (f *FolderIntake) Deliver(ctx context.Context, m *IntakeMessage) (IntakeRec
 	return IntakeRecord{Sink: f.Name(), Location: name, ManifestSHA256: hex.EncodeToString(ms[:]), DeliveredAt: f.Now().UTC()}, nil
 }
 
-// writeFile creates, fills, checks and fsyncs one file.
+// writeFile creates, fills, checks and fsyncs one file. A blob is linked
+// (linkFile) where the file system allows it, copied otherwise.
 func (f *FolderIntake) writeFile(dst string, ef entryFile) (string, error) {
+	if sum, ok, err := f.linkFile(dst, ef); ok || err != nil {
+		return sum, err
+	}
 	w, err := f.FS.Create(dst)
 	if err != nil {
 		return "", diskErr("create file", err)
@@ -174,6 +190,28 @@ func (f *FolderIntake) writeFile(dst string, ef entryFile) (string, error) {
 		return "", diskErr("close file", err)
 	}
 	return sum, nil
+}
+
+// linkFile gives a blob its name in the entry without copying it
+// (IntakeFile.Link), then checks the content as a copy would: it must
+// hash to the blob's SHA-256. ok is false when it could not link; the
+// caller copies.
+func (f *FolderIntake) linkFile(dst string, ef entryFile) (sum string, ok bool, err error) {
+	if ef.Blob == nil || ef.Blob.Link == nil {
+		return "", false, nil
+	}
+	if err := ef.Blob.Link(dst); errors.Is(err, ErrNotLinked) {
+		return "", false, nil
+	} else if err != nil {
+		return "", true, diskErr("link file", err)
+	}
+	r, err := f.FS.Open(dst)
+	if err != nil {
+		return "", true, diskErr("open linked file", err)
+	}
+	defer r.Close()
+	sum, err = hashingCopy(io.Discard, r, ef.sha256())
+	return sum, true, err
 }
 
 type errWriter struct {
