@@ -68,8 +68,9 @@ type BlobWriter interface {
 
 // BlobLinker is a capability a BlobStore may have beside the contract:
 // its blobs are files of the local file system, so a blob can be given a
-// second name there instead of being copied (a copy-on-write clone where
-// the file system has them, else a hard link). The folder (Blobs) has it;
+// second name there, and a finished file can become a blob, instead of
+// being copied (a copy-on-write clone where the file system has them,
+// else a hard link). The folder (Blobs) has it;
 // pgblobs and s3blobs do not, and their users copy. A caller asks for it
 // with a type assertion on the interface, never on a concrete store.
 //
@@ -79,6 +80,12 @@ type BlobWriter interface {
 // only removes the name), so a later change to the store never alters a
 // file linked out of it.
 type BlobLinker interface {
+	// LinkFrom stores the finished file name as a blob by giving it a
+	// second name in the store, read once to hash it and durable as
+	// Commit makes a blob; the caller must not write the file afterwards
+	// (it may remove it). ErrNotLinked when it cannot: the caller copies
+	// (Put).
+	LinkFrom(name string) (BlobRef, error)
 	// LinkTo makes newname, which must not exist, hold the content of
 	// blob h, mode 0640, fsync'd; it is durable once newname's directory
 	// is fsync'd. ErrNotLinked when it cannot (another file system, ...):

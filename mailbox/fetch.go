@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 )
 
@@ -47,7 +48,10 @@ type Session interface {
 var ErrNoReceipt = errors.New("mailbox: no receipt for the delivery")
 
 // Delivery is one fetched message. Its readers are consumed before the
-// session is used again.
+// session is used again. A reader that is an *os.File read from its start
+// is a finished spool file the session hands over: the Fetcher may make
+// it the blob itself (PutFile) instead of copying it, so nothing may
+// write the file afterwards (removing it is fine).
 type Delivery struct {
 	MessageID string
 	Original  io.Reader // the OSCI message exactly as received
@@ -370,7 +374,7 @@ func (f *Fetcher) persist(ctx context.Context, mailbox string, d *Delivery, now,
 	if d.MessageID == "" || d.Original == nil {
 		return Message{}, fmt.Errorf("%w: delivery without MessageId or original", ErrInvalidInput)
 	}
-	ref, err := f.Blobs.Put(d.Original)
+	ref, err := putSpooled(f.Blobs, d.Original)
 	if err != nil {
 		return Message{}, err
 	}
@@ -388,11 +392,11 @@ func (f *Fetcher) persist(ctx context.Context, mailbox string, d *Delivery, now,
 func readDelivery(blobs BlobStore, d *Delivery, orig Document, now time.Time) (NewIncoming, error) {
 	docs := []Document{orig}
 	for _, doc := range d.Documents {
-		stored, err := putPart(blobs, Part(doc))
+		ref, err := putSpooled(blobs, doc.Body)
 		if err != nil {
 			return NewIncoming{}, err
 		}
-		docs = append(docs, stored)
+		docs = append(docs, partDocument(Part(doc), ref))
 	}
 	meta, err := json.Marshal(d.Meta)
 	if err != nil {
@@ -406,4 +410,13 @@ func readDelivery(blobs BlobStore, d *Delivery, orig Document, now time.Time) (N
 	}
 	return NewIncoming{OSCIMessageID: d.MessageID, ContentSHA256: IncomingDigest(docs), Size: orig.Size, Subject: subject,
 		Sender: d.Sender, Recipient: d.Recipient, Meta: meta, Documents: docs, Card: &card, Now: now}, nil
+}
+
+// putSpooled stores a reader of a Delivery: a spool file by PutFile, any
+// other reader by Put.
+func putSpooled(blobs BlobStore, r io.Reader) (BlobRef, error) {
+	if f, ok := r.(*os.File); ok {
+		return PutFile(blobs, f)
+	}
+	return blobs.Put(r)
 }

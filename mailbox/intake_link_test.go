@@ -179,3 +179,84 @@ func TestFolderIntakeLinkedFileOutlivesBlob(t *testing.T) {
 		t.Fatalf("entry file after the blob was collected: %v", err)
 	}
 }
+
+// A spooled file read from its start becomes a blob without being
+// copied, its time set to now for the collection's grace period; one
+// read part-way is copied from where it stands; one above MaxBytes is
+// refused as a copy would be; a store that cannot link copies.
+func TestPutFileLinksSpool(t *testing.T) {
+	dir := t.TempDir()
+	blobs, err := OpenBlobs(filepath.Join(dir, "blobs"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := bytes.Repeat([]byte("spooled delivery "), 10000)
+	name := filepath.Join(dir, "original")
+	if err := os.WriteFile(name, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-48 * time.Hour)
+	if err := os.Chtimes(name, old, old); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ref, err := PutFile(blobs, f)
+	if err != nil || ref.SHA256 != sum(body) || ref.Size != int64(len(body)) {
+		t.Fatalf("PutFile: %+v %v, want %s", ref, err, sum(body))
+	}
+	if err := blobs.Verify(ref.SHA256); err != nil {
+		t.Fatal(err)
+	}
+	bi, err := os.Stat(blobs.Path(ref.SHA256))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if si, _ := os.Stat(name); !os.SameFile(si, bi) {
+		t.Log("the blob is a clone of the spooled file")
+	}
+	if bi.ModTime().Before(time.Now().Add(-time.Hour)) {
+		t.Fatalf("the blob keeps the spool's time %v: a collection would take it for old", bi.ModTime())
+	}
+	if ents, _ := os.ReadDir(blobs.tmpDir()); len(ents) != 0 {
+		t.Fatalf("tmp holds %d files after PutFile", len(ents))
+	}
+
+	if _, err := f.Seek(7, 0); err != nil {
+		t.Fatal(err)
+	}
+	ref, err = PutFile(blobs, f)
+	if err != nil || ref.SHA256 != sum(body[7:]) {
+		t.Fatalf("PutFile from offset 7: %+v %v", ref, err)
+	}
+
+	blobs.MaxBytes = 100
+	if _, err := f.Seek(0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := PutFile(blobs, f); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("PutFile above MaxBytes: %v, want ErrTooLarge", err)
+	}
+	if ents, _ := os.ReadDir(blobs.tmpDir()); len(ents) != 0 {
+		t.Fatalf("tmp holds %d files after a refused PutFile", len(ents))
+	}
+
+	other, err := OpenBlobs(filepath.Join(dir, "other"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Seek(0, 0); err != nil {
+		t.Fatal(err)
+	}
+	ref, err = PutFile(struct{ BlobStore }{other}, f)
+	if err != nil || ref.SHA256 != sum(body) {
+		t.Fatalf("PutFile into a store without BlobLinker: %+v %v", ref, err)
+	}
+	oi, _ := os.Stat(other.Path(ref.SHA256))
+	if si, _ := os.Stat(name); os.SameFile(si, oi) {
+		t.Fatal("a store without BlobLinker linked the file")
+	}
+}
