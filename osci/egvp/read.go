@@ -400,7 +400,15 @@ func (x *extracted) open(cid string) (io.ReadCloser, error) {
 		return nil, err
 	}
 	if d, ok := x.docs[cid]; ok {
-		return os.Open(d.Path)
+		f, err := os.Open(d.Path)
+		if err != nil {
+			return nil, err
+		}
+		// The digest of what write put into the file, taken while it wrote.
+		if sum, err := hex.DecodeString(d.SHA256); err == nil && len(sum) == sha256.Size {
+			return xmlsec.WithKnownDigest(f, crypto.SHA256, sum), nil
+		}
+		return f, nil
 	}
 	return nil, fmt.Errorf("%w: attachment %q is not referenced by a content of the container", ErrInvalid, cid)
 }
