@@ -1,16 +1,16 @@
 package mailbox
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/parhash"
 )
 
 // FileSystem is the seam between durable writes and the operating system;
@@ -156,7 +156,7 @@ type BlobRef struct {
 type blobWriter struct {
 	b    *Blobs
 	f    WriteFile
-	h    hash.Hash
+	h    *parhash.Hash // beside the writes, on the other core
 	n    int64
 	err  error
 	done bool
@@ -168,7 +168,7 @@ func (b *Blobs) Begin() (BlobWriter, error) {
 	if err != nil {
 		return nil, diskErr("create blob", err)
 	}
-	return &blobWriter{b: b, f: f, h: sha256.New()}, nil
+	return &blobWriter{b: b, f: f, h: parhash.New()}, nil
 }
 
 // Write streams content. The first error sticks: later writes and Commit
@@ -212,7 +212,7 @@ func (w *blobWriter) Commit() (BlobRef, error) {
 		w.Abort()
 		return BlobRef{}, w.err
 	}
-	ref := BlobRef{SHA256: hex.EncodeToString(w.h.Sum(nil)), Size: w.n}
+	ref := BlobRef{SHA256: hex.EncodeToString(w.h.Sum()), Size: w.n}
 	if err := w.f.Sync(); err != nil {
 		w.Abort()
 		return BlobRef{}, diskErr("fsync blob", err)
@@ -265,6 +265,7 @@ func (w *blobWriter) Abort() {
 		return
 	}
 	w.done = true
+	w.h.Abort()
 	if w.f != nil {
 		name := w.f.Name()
 		_ = w.f.Close()

@@ -374,12 +374,28 @@ func (f *Fetcher) persist(ctx context.Context, mailbox string, d *Delivery, now,
 	if d.MessageID == "" || d.Original == nil {
 		return Message{}, fmt.Errorf("%w: delivery without MessageId or original", ErrInvalidInput)
 	}
-	ref, err := putSpooled(f.Blobs, d.Original)
-	if err != nil {
-		return Message{}, err
+	// The original and the documents are hashed and committed side by
+	// side (two cores): they are independent blobs until the row names
+	// them.
+	type put struct {
+		ref BlobRef
+		err error
 	}
-	orig := Document{Role: RoleOriginal, Name: FileOriginal, ContentType: "multipart/related", SHA256: ref.SHA256, Size: ref.Size}
-	n, err := readDelivery(f.Blobs, d, orig, now)
+	origDone := make(chan put, 1)
+	go func() {
+		ref, err := putSpooled(f.Blobs, d.Original)
+		origDone <- put{ref, err}
+	}()
+	docs, derr := putDocuments(f.Blobs, d)
+	o := <-origDone
+	if o.err != nil {
+		return Message{}, o.err
+	}
+	if derr != nil {
+		return Message{}, derr
+	}
+	orig := Document{Role: RoleOriginal, Name: FileOriginal, ContentType: "multipart/related", SHA256: o.ref.SHA256, Size: o.ref.Size}
+	n, err := incoming(d, append([]Document{orig}, docs...), now)
 	if err != nil {
 		return Message{}, err
 	}
@@ -390,14 +406,29 @@ func (f *Fetcher) persist(ctx context.Context, mailbox string, d *Delivery, now,
 // readDelivery commits the documents of d as blobs and returns the row
 // that stores them beside the original orig.
 func readDelivery(blobs BlobStore, d *Delivery, orig Document, now time.Time) (NewIncoming, error) {
-	docs := []Document{orig}
+	docs, err := putDocuments(blobs, d)
+	if err != nil {
+		return NewIncoming{}, err
+	}
+	return incoming(d, append([]Document{orig}, docs...), now)
+}
+
+// putDocuments commits the documents of d as blobs.
+func putDocuments(blobs BlobStore, d *Delivery) ([]Document, error) {
+	var docs []Document
 	for _, doc := range d.Documents {
 		ref, err := putSpooled(blobs, doc.Body)
 		if err != nil {
-			return NewIncoming{}, err
+			return nil, err
 		}
 		docs = append(docs, partDocument(Part(doc), ref))
 	}
+	return docs, nil
+}
+
+// incoming is the row of delivery d with its committed blobs, the
+// original first.
+func incoming(d *Delivery, docs []Document, now time.Time) (NewIncoming, error) {
 	meta, err := json.Marshal(d.Meta)
 	if err != nil {
 		return NewIncoming{}, fmt.Errorf("mailbox: encode delivery metadata: %w", err)
@@ -408,7 +439,7 @@ func readDelivery(blobs BlobStore, d *Delivery, orig Document, now time.Time) (N
 	if subject == "" {
 		subject = d.Meta.UserSubject
 	}
-	return NewIncoming{OSCIMessageID: d.MessageID, ContentSHA256: IncomingDigest(docs), Size: orig.Size, Subject: subject,
+	return NewIncoming{OSCIMessageID: d.MessageID, ContentSHA256: IncomingDigest(docs), Size: docs[0].Size, Subject: subject,
 		Sender: d.Sender, Recipient: d.Recipient, Meta: meta, Documents: docs, Card: &card, Now: now}, nil
 }
 
