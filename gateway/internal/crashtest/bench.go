@@ -184,6 +184,7 @@ func benchBig(o options, fl *floors) ([]figure, int) {
 	dHWM0, _, _ := procStatus(dpid)
 	dSample, sSample := sampleRSS(dpid, 20*time.Millisecond), sampleRSS(spid, 20*time.Millisecond)
 	prof := startProfile(o.profile, dpid, spid)
+	dCPU0, sCPU0 := procCPU(dpid), procCPU(spid)
 	t0 := time.Now()
 	r := submit(context.Background(), c.apiURL, doc, 15*time.Minute)
 	tAck := time.Since(t0)
@@ -200,6 +201,7 @@ func benchBig(o options, fl *floors) ([]figure, int) {
 	prof.finish()
 	dHWM, _, _ := procStatus(dpid)
 	sHWM, _, _ := procStatus(spid)
+	dCPU, sCPU := procCPU(dpid)-dCPU0, procCPU(spid)-sCPU0
 	if !arrived {
 		logf("bench: FAIL: the large message did not reach the intake within 15 min\n%s", c.daemon.tail(20))
 		return nil, 1
@@ -216,12 +218,15 @@ func benchBig(o options, fl *floors) ([]figure, int) {
 		refTime.Round(time.Millisecond), mb/refTime.Seconds(), fl.ddFsync)
 	fmt.Printf("bench: large message: peak RSS daemon %.1f MiB (VmHWM; %.1f MiB after start, sampled peak %.1f MiB), simulator %.1f MiB (VmHWM; sampled %.1f MiB); intake document SHA-256 matches\n",
 		float64(dHWM)/1024, float64(dHWM0)/1024, float64(dPeak)/1024, float64(sHWM)/1024, float64(sPeak)/1024)
+	fmt.Printf("bench: large message: CPU time (user+system) daemon %.2fs, simulator %.2fs\n", dCPU.Seconds(), sCPU.Seconds())
 	name := fmt.Sprintf("e2e large %.0fMB", mb)
 	return []figure{
 		{Name: name + " accepted", Value: mb / tAck.Seconds(), Unit: "MB/s"},
 		figure{Name: name + " end to end", Value: mb / tAll.Seconds(), Unit: "MB/s"}.withFloor("sha256sum of the file", fl.sha256sum, "MB/s"),
 		figure{Name: name + " end to end", Value: mb / tAll.Seconds(), Unit: "MB/s"}.withFloor("dd conv=fsync of its size", fl.ddFsync, "MB/s"),
 		{Name: name + " end to end", Value: tAll.Seconds(), Unit: "s"},
+		{Name: name + " daemon CPU", Value: dCPU.Seconds(), Unit: "s"},
+		{Name: name + " simulator CPU", Value: sCPU.Seconds(), Unit: "s"},
 		{Name: name + " daemon peak RSS", Value: float64(dHWM) / 1024, Unit: "MiB"},
 		{Name: name + " simulator peak RSS", Value: float64(sHWM) / 1024, Unit: "MiB"},
 	}, 0
