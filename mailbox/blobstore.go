@@ -70,9 +70,9 @@ type BlobWriter interface {
 // its blobs are files of the local file system, so a blob can be given a
 // second name there, and a finished file can become a blob, instead of
 // being copied (a copy-on-write clone where the file system has them,
-// else a hard link). The folder (Blobs) has it;
-// pgblobs and s3blobs do not, and their users copy. A caller asks for it
-// with a type assertion on the interface, never on a concrete store.
+// else a hard link). The folder (Blobs) has it; pgblobs and s3blobs do
+// not, and their users copy. A caller asks for it with a type assertion
+// on the interface, never on a concrete store.
 //
 // A hard link shares the blob's file, which is safe because a committed
 // blob is immutable: nothing writes a blob's file after Commit (the same
