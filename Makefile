@@ -103,8 +103,7 @@ lint:
 
 bench: deps build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime=$${BENCHTIME:-1x} ./... | tee bench.out
-	@if [ -x testdata/bench/reference.sh ]; then testdata/bench/reference.sh; fi
-	$(GO) run ./gateway/internal/crashtest bench -bin ./$(BIN)
+	$(GO) run ./gateway/internal/crashtest bench -bin ./$(BIN) -gotest bench.out -json bench.json $${BENCH_FLAGS}
 
 fuzz:
 	GO=$(GO) FUZZTIME=$(FUZZTIME) .ci/fuzz

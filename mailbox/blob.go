@@ -1,16 +1,16 @@
 package mailbox
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/parhash"
 )
 
 // FileSystem is the seam between durable writes and the operating system;
@@ -89,7 +89,9 @@ func diskErr(op string, err error) error {
 // so a committed blob survives a crash and a visible blob is complete.
 //
 // Blobs is the BlobStore of a single node (or of nodes sharing one POSIX
-// file system); Path, ReadBlobs and the backup are folder-only.
+// file system); Path, ReadBlobs and the backup are folder-only. A finished
+// file of the same file system enters it by a link instead of a copy
+// (LinkFrom), the rest the same.
 type Blobs struct {
 	root     string
 	fs       FileSystem
@@ -154,7 +156,7 @@ type BlobRef struct {
 type blobWriter struct {
 	b    *Blobs
 	f    WriteFile
-	h    hash.Hash
+	h    *parhash.Hash // beside the writes, on the other core
 	n    int64
 	err  error
 	done bool
@@ -166,7 +168,7 @@ func (b *Blobs) Begin() (BlobWriter, error) {
 	if err != nil {
 		return nil, diskErr("create blob", err)
 	}
-	return &blobWriter{b: b, f: f, h: sha256.New()}, nil
+	return &blobWriter{b: b, f: f, h: parhash.New()}, nil
 }
 
 // Write streams content. The first error sticks: later writes and Commit
@@ -210,7 +212,7 @@ func (w *blobWriter) Commit() (BlobRef, error) {
 		w.Abort()
 		return BlobRef{}, w.err
 	}
-	ref := BlobRef{SHA256: hex.EncodeToString(w.h.Sum(nil)), Size: w.n}
+	ref := BlobRef{SHA256: hex.EncodeToString(w.h.Sum()), Size: w.n}
 	if err := w.f.Sync(); err != nil {
 		w.Abort()
 		return BlobRef{}, diskErr("fsync blob", err)
@@ -222,28 +224,30 @@ func (w *blobWriter) Commit() (BlobRef, error) {
 	}
 	tmp := w.f.Name()
 	w.f = nil
-	dst := w.b.Path(ref.SHA256)
+	w.done = true
+	return w.b.place(tmp, ref)
+}
+
+// place renames the fsync'd temporary file tmp holding ref's content to
+// its content address and fsyncs the directory; tmp is removed when that
+// fails.
+func (b *Blobs) place(tmp string, ref BlobRef) (BlobRef, error) {
+	dst := b.Path(ref.SHA256)
 	dir := filepath.Dir(dst)
-	if err := w.b.ensureDir(dir); err != nil {
-		w.removeTemp(tmp)
+	if err := b.ensureDir(dir); err != nil {
+		_ = b.fs.Remove(tmp)
 		return BlobRef{}, err
 	}
-	if err := w.b.fs.Rename(tmp, dst); err != nil {
-		w.removeTemp(tmp)
+	if err := b.fs.Rename(tmp, dst); err != nil {
+		_ = b.fs.Remove(tmp)
 		return BlobRef{}, diskErr("rename blob", err)
 	}
-	w.done = true
 	// Also when the content was already there: an earlier Commit may have
 	// crashed between its rename and its directory fsync.
-	if err := w.b.fs.SyncDir(dir); err != nil {
+	if err := b.fs.SyncDir(dir); err != nil {
 		return BlobRef{}, diskErr("fsync blob directory", err)
 	}
 	return ref, nil
-}
-
-func (w *blobWriter) removeTemp(name string) {
-	w.done = true
-	_ = w.b.fs.Remove(name)
 }
 
 // Open reads back what was written so far, before Commit (a check that
@@ -261,6 +265,7 @@ func (w *blobWriter) Abort() {
 		return
 	}
 	w.done = true
+	w.h.Abort()
 	if w.f != nil {
 		name := w.f.Name()
 		_ = w.f.Close()

@@ -3,6 +3,7 @@ package mailbox
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -64,6 +65,37 @@ type BlobWriter interface {
 	// must see the content before it is kept).
 	Open() (io.ReadCloser, error)
 }
+
+// BlobLinker is a capability a BlobStore may have beside the contract:
+// its blobs are files of the local file system, so a blob can be given a
+// second name there, and a finished file can become a blob, instead of
+// being copied (a copy-on-write clone where the file system has them,
+// else a hard link). The folder (Blobs) has it; pgblobs and s3blobs do
+// not, and their users copy. A caller asks for it with a type assertion
+// on the interface, never on a concrete store.
+//
+// A hard link shares the blob's file, which is safe because a committed
+// blob is immutable: nothing writes a blob's file after Commit (the same
+// content written again is a new file renamed over the name, and Collect
+// only removes the name), so a later change to the store never alters a
+// file linked out of it.
+type BlobLinker interface {
+	// LinkFrom stores the finished file name as a blob by giving it a
+	// second name in the store, read once to hash it and durable as
+	// Commit makes a blob; the caller must not write the file afterwards
+	// (it may remove it). ErrNotLinked when it cannot: the caller copies
+	// (Put).
+	LinkFrom(name string) (BlobRef, error)
+	// LinkTo makes newname, which must not exist, hold the content of
+	// blob h, mode 0640, fsync'd; it is durable once newname's directory
+	// is fsync'd. ErrNotLinked when it cannot (another file system, ...):
+	// the caller copies instead.
+	LinkTo(h, newname string) error
+}
+
+// ErrNotLinked is returned by a BlobLinker that could not link: the
+// caller copies instead.
+var ErrNotLinked = errors.New("mailbox: blob not linked")
 
 // CollectOutcome is what Collect did with one blob of the garbage list.
 type CollectOutcome int

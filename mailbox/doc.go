@@ -9,8 +9,10 @@
 // store (temp file → fsync → rename → fsync directory), then commits the
 // row in StateQueued (SQLite: WAL, synchronous=FULL). Only when Submit
 // returns nil may the submitter be told "accepted". Incoming: the fetch
-// engine commits the original OSCI message and every document as blobs,
-// then the row in StateReceived, and only then makes the next request in
+// engine commits the original OSCI message and every document as blobs
+// (a finished spool file on the folder store's file system is linked in
+// instead of copied, and fsync'd, renamed and its directory fsync'd all
+// the same: BlobLinker), then the row in StateReceived, and only then makes the next request in
 // the dialog, which the intermediary takes as the acknowledgement
 // (Laufzettel: Reception). A row never refers to a blob that is not
 // durable. Every state change and its journal entry commit in one

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 )
 
@@ -47,7 +48,10 @@ type Session interface {
 var ErrNoReceipt = errors.New("mailbox: no receipt for the delivery")
 
 // Delivery is one fetched message. Its readers are consumed before the
-// session is used again.
+// session is used again. A reader that is an *os.File read from its start
+// is a finished spool file the session hands over: the Fetcher may make
+// it the blob itself (PutFile) instead of copying it, so nothing may
+// write the file afterwards (removing it is fine).
 type Delivery struct {
 	MessageID string
 	Original  io.Reader // the OSCI message exactly as received
@@ -400,12 +404,28 @@ func (f *Fetcher) persist(ctx context.Context, mailbox string, d *Delivery, now,
 	if d.MessageID == "" || d.Original == nil {
 		return Message{}, fmt.Errorf("%w: delivery without MessageId or original", ErrInvalidInput)
 	}
-	ref, err := f.Blobs.Put(d.Original)
-	if err != nil {
-		return Message{}, err
+	// The original and the documents are hashed and committed side by
+	// side (two cores): they are independent blobs until the row names
+	// them.
+	type put struct {
+		ref BlobRef
+		err error
 	}
-	orig := Document{Role: RoleOriginal, Name: FileOriginal, ContentType: "multipart/related", SHA256: ref.SHA256, Size: ref.Size}
-	n, err := readDelivery(f.Blobs, d, orig, now)
+	origDone := make(chan put, 1)
+	go func() {
+		ref, err := putSpooled(f.Blobs, d.Original)
+		origDone <- put{ref, err}
+	}()
+	docs, derr := putDocuments(f.Blobs, d)
+	o := <-origDone
+	if o.err != nil {
+		return Message{}, o.err
+	}
+	if derr != nil {
+		return Message{}, derr
+	}
+	orig := Document{Role: RoleOriginal, Name: FileOriginal, ContentType: "multipart/related", SHA256: o.ref.SHA256, Size: o.ref.Size}
+	n, err := incoming(d, append([]Document{orig}, docs...), now)
 	if err != nil {
 		return Message{}, err
 	}
@@ -416,14 +436,29 @@ func (f *Fetcher) persist(ctx context.Context, mailbox string, d *Delivery, now,
 // readDelivery commits the documents of d as blobs and returns the row
 // that stores them beside the original orig.
 func readDelivery(blobs BlobStore, d *Delivery, orig Document, now time.Time) (NewIncoming, error) {
-	docs := []Document{orig}
-	for _, doc := range d.Documents {
-		stored, err := putPart(blobs, Part(doc))
-		if err != nil {
-			return NewIncoming{}, err
-		}
-		docs = append(docs, stored)
+	docs, err := putDocuments(blobs, d)
+	if err != nil {
+		return NewIncoming{}, err
 	}
+	return incoming(d, append([]Document{orig}, docs...), now)
+}
+
+// putDocuments commits the documents of d as blobs.
+func putDocuments(blobs BlobStore, d *Delivery) ([]Document, error) {
+	var docs []Document
+	for _, doc := range d.Documents {
+		ref, err := putSpooled(blobs, doc.Body)
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, partDocument(Part(doc), ref))
+	}
+	return docs, nil
+}
+
+// incoming is the row of delivery d with its committed blobs, the
+// original first.
+func incoming(d *Delivery, docs []Document, now time.Time) (NewIncoming, error) {
 	meta, err := json.Marshal(d.Meta)
 	if err != nil {
 		return NewIncoming{}, fmt.Errorf("mailbox: encode delivery metadata: %w", err)
@@ -434,6 +469,15 @@ func readDelivery(blobs BlobStore, d *Delivery, orig Document, now time.Time) (N
 	if subject == "" {
 		subject = d.Meta.UserSubject
 	}
-	return NewIncoming{OSCIMessageID: d.MessageID, ContentSHA256: IncomingDigest(docs), Size: orig.Size, Subject: subject,
+	return NewIncoming{OSCIMessageID: d.MessageID, ContentSHA256: IncomingDigest(docs), Size: docs[0].Size, Subject: subject,
 		Sender: d.Sender, Recipient: d.Recipient, Meta: meta, Documents: docs, Card: &card, Now: now}, nil
+}
+
+// putSpooled stores a reader of a Delivery: a spool file by PutFile, any
+// other reader by Put.
+func putSpooled(blobs BlobStore, r io.Reader) (BlobRef, error) {
+	if f, ok := r.(*os.File); ok {
+		return PutFile(blobs, f)
+	}
+	return blobs.Put(r)
 }

@@ -284,6 +284,10 @@ type IntakeFile struct {
 	Size         int64
 	SHA256       string
 	Open         func() (io.ReadCloser, error)
+	// Link, when not nil, makes a file of the local file system hold the
+	// content without copying it (BlobLinker.LinkTo of a blob in the
+	// folder store); ErrNotLinked when it cannot, and the sink copies.
+	Link func(newname string) error
 }
 
 // IntakeMetadata is metadata.json and metadata.xml of an intake entry.

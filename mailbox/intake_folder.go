@@ -5,11 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -27,6 +29,17 @@ import (
 // <name> (EntryName of the MessageId) and Root fsync'd. Consumers must
 // ignore names starting with "." and may check the manifest with
 // `sha256sum -c manifest.sha256`.
+//
+// Documents and the original are blobs: from a store that can link
+// (BlobLinker: the folder store on the same file system) they are
+// cloned, or hard-linked where the file system cannot clone, instead of
+// copied; copied otherwise. A hard-linked file is the blob's inode, mode
+// 0640, which only the daemon's user may write; a committed blob is
+// immutable, so nothing the store does later changes the entry's file
+// (removing the blob removes only its own name). A linked file is hashed
+// as a copied one is, so a damaged blob fails the hand-over either way,
+// and it is fsync'd and its directory fsync'd before the rename as every
+// other file.
 type FolderIntake struct {
 	Root string
 	FS   FileSystem       // default OSFS
@@ -110,16 +123,9 @@ func (f *FolderIntake) Deliver(ctx context.Context, m *IntakeMessage) (IntakeRec
 			return IntakeRecord{}, diskErr("create "+d, err)
 		}
 	}
-	sums := map[string]string{}
-	for _, ef := range files {
-		if err := ctx.Err(); err != nil {
-			return IntakeRecord{}, err
-		}
-		sum, err := f.writeFile(filepath.Join(tmp, filepath.FromSlash(ef.Path)), ef)
-		if err != nil {
-			return IntakeRecord{}, fmt.Errorf("intake %s: %w", ef.Path, err)
-		}
-		sums[ef.Path] = sum
+	sums, err := f.writeFiles(ctx, tmp, files)
+	if err != nil {
+		return IntakeRecord{}, err
 	}
 	for d := range subdirs {
 		if err := f.FS.SyncDir(filepath.Join(tmp, filepath.FromSlash(d))); err != nil {
@@ -142,6 +148,44 @@ func (f *FolderIntake) Deliver(ctx context.Context, m *IntakeMessage) (IntakeRec
 	}
 	ms := sha256.Sum256(manifest)
 	return IntakeRecord{Sink: f.Name(), Location: name, ManifestSHA256: hex.EncodeToString(ms[:]), DeliveredAt: f.Now().UTC()}, nil
+}
+
+// writeFiles writes the entry's files below tmp and returns their
+// SHA-256 by path. Linked blobs are checked side by side with the rest
+// (two cores), each on its own goroutine.
+func (f *FolderIntake) writeFiles(ctx context.Context, tmp string, files []entryFile) (map[string]string, error) {
+	sums := make([]string, len(files))
+	errs := make([]error, len(files))
+	var wg sync.WaitGroup
+	for i, ef := range files {
+		if err := ctx.Err(); err != nil {
+			errs[i] = err
+			break
+		}
+		dst := filepath.Join(tmp, filepath.FromSlash(ef.Path))
+		if check, ok := f.linkFile(dst, ef); ok {
+			wg.Go(func() { sums[i], errs[i] = check() })
+			continue
+		}
+		sums[i], errs[i] = f.writeFile(dst, ef)
+		if errs[i] != nil {
+			break
+		}
+	}
+	wg.Wait()
+	out := map[string]string{}
+	for i, ef := range files {
+		if err := errs[i]; err != nil {
+			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("intake %s: %w", ef.Path, err)
+		}
+		if sums[i] != "" {
+			out[ef.Path] = sums[i]
+		}
+	}
+	return out, nil
 }
 
 // writeFile creates, fills, checks and fsyncs one file.
@@ -174,6 +218,29 @@ func (f *FolderIntake) writeFile(dst string, ef entryFile) (string, error) {
 		return "", diskErr("close file", err)
 	}
 	return sum, nil
+}
+
+// linkFile gives a blob its name in the entry without copying it
+// (IntakeFile.Link) and returns check, which checks the content as a
+// copy would: it must hash to the blob's SHA-256. ok is false when it
+// could not link; the caller copies.
+func (f *FolderIntake) linkFile(dst string, ef entryFile) (check func() (string, error), ok bool) {
+	if ef.Blob == nil || ef.Blob.Link == nil {
+		return nil, false
+	}
+	if err := ef.Blob.Link(dst); errors.Is(err, ErrNotLinked) {
+		return nil, false
+	} else if err != nil {
+		return func() (string, error) { return "", diskErr("link file", err) }, true
+	}
+	return func() (string, error) {
+		r, err := f.FS.Open(dst)
+		if err != nil {
+			return "", diskErr("open linked file", err)
+		}
+		defer r.Close()
+		return hashingCopy(io.Discard, r, ef.sha256())
+	}, true
 }
 
 type errWriter struct {

@@ -295,8 +295,13 @@ func (s *Sender) delivery(m Message) (*OutgoingDelivery, error) {
 }
 
 // file describes a stored document for reading.
+// A store that can link (BlobLinker) lets a sink link it instead.
 func blobFile(b BlobStore, doc Document) IntakeFile {
 	h := doc.SHA256
-	return IntakeFile{FileName: doc.Name, OriginalName: doc.Name, ContentType: doc.ContentType, Size: doc.Size, SHA256: h,
+	f := IntakeFile{FileName: doc.Name, OriginalName: doc.Name, ContentType: doc.ContentType, Size: doc.Size, SHA256: h,
 		Open: func() (io.ReadCloser, error) { return b.Open(h) }}
+	if l, ok := b.(BlobLinker); ok {
+		f.Link = func(newname string) error { return l.LinkTo(h, newname) }
+	}
+	return f
 }

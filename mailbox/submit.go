@@ -43,9 +43,14 @@ func putPart(blobs BlobStore, p Part) (Document, error) {
 	if err != nil {
 		return Document{}, err
 	}
+	return partDocument(p, ref), nil
+}
+
+// partDocument is the document of part p stored as blob ref.
+func partDocument(p Part, ref BlobRef) Document {
 	role := p.Role
 	if role == "" {
 		role = RoleDocument
 	}
-	return Document{Role: role, Name: p.Name, ContentType: p.ContentType, SHA256: ref.SHA256, Size: ref.Size}, nil
+	return Document{Role: role, Name: p.Name, ContentType: p.ContentType, SHA256: ref.SHA256, Size: ref.Size}
 }

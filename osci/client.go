@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -266,22 +265,14 @@ func (c *Client) do(ctx context.Context, x exchange) (*Verified, *Incoming, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	spool, err := os.CreateTemp(c.cfg.SpoolDir, "osci-req-*")
+	framed, err := FrameMessage(WriteOptions{Rand: c.cfg.Rand, EncryptTo: c.cfg.IntermediaryCipher, SpoolDir: c.cfg.SpoolDir}, env, x.attachments...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("osci: spool: %w", err)
-	}
-	defer os.Remove(spool.Name())
-	defer spool.Close()
-	if err := WriteMessage(spool, WriteOptions{Rand: c.cfg.Rand, EncryptTo: c.cfg.IntermediaryCipher, SpoolDir: c.cfg.SpoolDir}, env, x.attachments...); err != nil {
 		return nil, nil, err
 	}
-	size, err := spool.Seek(0, io.SeekEnd)
-	if err != nil {
-		return nil, nil, fmt.Errorf("osci: spool: %w", err)
-	}
+	defer framed.Close()
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
-	body := retryablehttp.ReaderFunc(func() (io.Reader, error) { return &lenReader{io.NewSectionReader(spool, 0, size)}, nil })
+	body := retryablehttp.ReaderFunc(func() (io.Reader, error) { return framed.NewReader(), nil })
 	hreq, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, c.cfg.URL, body)
 	if err != nil {
 		return nil, nil, err
@@ -363,13 +354,4 @@ func (c *Client) maxResponse() int64 {
 func drained(body io.Reader, max int64) bool {
 	n, err := io.Copy(io.Discard, io.LimitReader(body, max+1))
 	return err == nil && n <= max
-}
-
-// lenReader lets the HTTP request carry a Content-Length, as the reference
-// library's requests do.
-type lenReader struct{ *io.SectionReader }
-
-func (l *lenReader) Len() int {
-	off, _ := l.Seek(0, io.SeekCurrent)
-	return int(l.Size() - off)
 }

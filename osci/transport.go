@@ -31,44 +31,131 @@ type WriteOptions struct {
 // and outer entity share the boundary, as the reference library writes them).
 // Attachments stream; memory use does not depend on their size.
 func WriteMessage(w io.Writer, o WriteOptions, envelope []byte, atts ...Attachment) error {
-	boundary, err := NewBoundary(o.Rand)
+	if o.EncryptTo == nil {
+		boundary, err := NewBoundary(o.Rand)
+		if err != nil {
+			return err
+		}
+		return writeEntity(w, boundary, envelope, atts)
+	}
+	f, err := FrameMessage(o, envelope, atts...)
 	if err != nil {
 		return err
 	}
+	defer f.Close()
+	_, err = io.Copy(w, f.NewReader())
+	return err
+}
+
+// Framed is a transport-encrypted message ready for the wire: the bytes
+// before the ciphertext, the ciphertext in a spool file, the bytes after
+// it. Sending it reads the spool once; nothing copies it into a second
+// file first.
+type Framed struct {
+	head, tail []byte
+	spool      *os.File
+	n          int64 // ciphertext octets in spool
+}
+
+// FrameMessage is WriteMessage with EncryptTo set (required), kept as a
+// Framed to be sent (more than once if a request is repeated) and then
+// closed.
+func FrameMessage(o WriteOptions, envelope []byte, atts ...Attachment) (*Framed, error) {
 	if o.EncryptTo == nil {
-		return writeEntity(w, boundary, envelope, atts)
+		return nil, errors.New("osci: framing a message needs a recipient to encrypt to")
+	}
+	boundary, err := NewBoundary(o.Rand)
+	if err != nil {
+		return nil, err
 	}
 	spool, err := os.CreateTemp(o.SpoolDir, "osci-enc-*")
 	if err != nil {
-		return fmt.Errorf("osci: spool: %w", err)
+		return nil, fmt.Errorf("osci: spool: %w", err)
 	}
-	defer os.Remove(spool.Name())
-	defer spool.Close()
+	f := &Framed{spool: spool}
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(writeEntity(pw, boundary, envelope, atts)) }()
 	enc := &xmlenc.Encrypter{Recipients: []xmlenc.Recipient{{Cert: o.EncryptTo}}, MimeType: "Multipart/Related", Rand: o.Rand}
 	ed, n, err := enc.EncryptStream(spool, pr, EncryptedContentID)
 	pr.CloseWithError(err) // stops the writer goroutine if encryption failed early
 	if err != nil {
-		return fmt.Errorf("osci: transport encryption: %w", err)
+		f.Close()
+		return nil, fmt.Errorf("osci: transport encryption: %w", err)
 	}
-	if _, err := spool.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("osci: spool: %w", err)
-	}
+	f.n = n
 	var outer bytes.Buffer
 	outer.WriteString(`<soap:Envelope xmlns:ds="` + NSDS + `" xmlns:soap="` + NSSoap + `" xmlns:xenc="` + NSXenc +
 		`" xmlns:xsi="` + NSXSI + `" xsi:schemaLocation="` + TypeMessageEncrypted.SchemaLocation() + `"><soap:Body>`)
 	writeEtree(&outer, ed)
 	outer.WriteString("</soap:Body></soap:Envelope>")
-	mw := NewMIMEWriter(w, boundary)
+	// The frame is written around an empty attachment whose first read
+	// marks where the ciphertext goes.
+	var frame bytes.Buffer
+	mark := &frameMark{frame: &frame, at: -1}
+	mw := NewMIMEWriter(&frame, boundary)
 	if err := mw.WriteSOAP(outer.Bytes(), true); err != nil {
-		return err
+		f.Close()
+		return nil, err
 	}
-	if err := mw.WriteAttachment(Attachment{ContentID: EncryptedContentID, Encoding: EncodingBinary, Size: -1, Body: io.LimitReader(spool, n)}); err != nil {
-		return err
+	if err := mw.WriteAttachment(Attachment{ContentID: EncryptedContentID, Encoding: EncodingBinary, Size: -1, Body: mark}); err != nil {
+		f.Close()
+		return nil, err
 	}
-	return mw.Close()
+	if err := mw.Close(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if mark.at < 0 {
+		f.Close()
+		return nil, errors.New("osci: framing: the attachment body was not read")
+	}
+	b := frame.Bytes()
+	f.head, f.tail = b[:mark.at], b[mark.at:]
+	return f, nil
 }
+
+// frameMark is an empty body that records how much of frame was written
+// when it was first read.
+type frameMark struct {
+	frame *bytes.Buffer
+	at    int
+}
+
+func (m *frameMark) Read([]byte) (int, error) {
+	if m.at < 0 {
+		m.at = m.frame.Len()
+	}
+	return 0, io.EOF
+}
+
+// Size is the length of the whole body in octets.
+func (f *Framed) Size() int64 { return int64(len(f.head)) + f.n + int64(len(f.tail)) }
+
+// NewReader returns the whole body from its start; its Len is what is
+// left, so an HTTP client sends it with a Content-Length, as the
+// reference library's requests carry.
+func (f *Framed) NewReader() io.Reader {
+	return &framedReader{r: io.MultiReader(bytes.NewReader(f.head), io.NewSectionReader(f.spool, 0, f.n), bytes.NewReader(f.tail)), left: f.Size()}
+}
+
+// Close removes the spool.
+func (f *Framed) Close() error {
+	err := f.spool.Close()
+	return errors.Join(err, os.Remove(f.spool.Name()))
+}
+
+type framedReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (r *framedReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.left -= int64(n)
+	return n, err
+}
+
+func (r *framedReader) Len() int { return int(r.left) }
 
 // ReadOptions say what ReadMessage accepts.
 type ReadOptions struct {

@@ -454,7 +454,7 @@ func (t *osciTransport) StoreDelivery(ctx context.Context, d *mailbox.OutgoingDe
 		if name == "" {
 			name = doc.FileName
 		}
-		out.Documents = append(out.Documents, egvp.Document{Name: name, Open: doc.Open})
+		out.Documents = append(out.Documents, egvp.Document{Name: name, Open: doc.Open, SHA256: doc.SHA256})
 	}
 	pkg, err := b.Build(out, cert)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -51,6 +53,7 @@ func Run(t *testing.T, h Harness) {
 		{"Collect", testCollect},
 		{"CollectRacingPut", testCollectRacingPut},
 		{"CollectionLock", testCollectionLock},
+		{"Linker", testLinker},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
@@ -576,5 +579,60 @@ func Bench(b *testing.B, s mailbox.BlobStore) {
 				}
 			}
 		})
+	}
+}
+
+// testLinker holds a store that can link (mailbox.BlobLinker) to what
+// linking promises: a file linked in is the blob, durable and named by
+// its content, also after the file is removed; a blob linked out holds
+// its content, and neither writing the same content again nor collecting
+// the blob changes the linked file; a file above the limit is refused.
+func testLinker(t *testing.T, h Harness) {
+	open := h.New(t)
+	s := open(0)
+	l, ok := s.(mailbox.BlobLinker)
+	if !ok {
+		t.Skip("the store cannot link (no mailbox.BlobLinker): its users copy")
+	}
+	dir := t.TempDir()
+	b := Content("linked", 1<<20+7)
+	src := filepath.Join(dir, "spool")
+	if err := os.WriteFile(src, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := l.LinkFrom(src)
+	if errors.Is(err, mailbox.ErrNotLinked) {
+		t.Skipf("the store cannot link here: %v", err)
+	}
+	if err != nil || ref.SHA256 != sum(b) || ref.Size != int64(len(b)) {
+		t.Fatalf("LinkFrom = %+v, %v; want %s", ref, err, sum(b))
+	}
+	if err := os.Remove(src); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, open(0), ref.SHA256); !bytes.Equal(got, b) {
+		t.Fatal("a linked-in blob reads back different content")
+	}
+	out := filepath.Join(dir, "entry")
+	if err := l.LinkTo(ref.SHA256, out); err != nil {
+		t.Fatal(err)
+	}
+	put(t, s, b)
+	if n, removed := collectUntilDone(t, s, ref.SHA256, time.Now().Add(time.Hour), func() (bool, error) { return false, nil }); !removed || n != int64(len(b)) {
+		t.Fatalf("Collect of the linked blob: removed %v, %d bytes", removed, n)
+	}
+	if got, err := os.ReadFile(out); err != nil || !bytes.Equal(got, b) {
+		t.Fatalf("the linked-out file changed with the blob: %v", err)
+	}
+	if err := l.LinkTo(ref.SHA256, filepath.Join(dir, "gone")); !errors.Is(err, mailbox.ErrNotLinked) {
+		t.Fatalf("LinkTo of a collected blob = %v, want ErrNotLinked", err)
+	}
+	small := open(1000)
+	big := filepath.Join(dir, "big")
+	if err := os.WriteFile(big, Content("big", 1001), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := small.(mailbox.BlobLinker).LinkFrom(big); !errors.Is(err, mailbox.ErrTooLarge) {
+		t.Fatalf("LinkFrom of 1001 bytes with a limit of 1000 = %v, want ErrTooLarge", err)
 	}
 }

@@ -1,7 +1,10 @@
 package egvp
 
 import (
+	"crypto"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +38,11 @@ type Document struct {
 	// signature, whose reference digests the plaintext of an encrypted
 	// attachment as the reference library does.
 	Open func() (io.ReadCloser, error)
+	// SHA256 is the hex SHA-256 of what Open returns when the caller
+	// knows it from having stored the octets (a content-addressed blob):
+	// the content signature then takes it instead of reading the
+	// document a second time. Empty: the signature reads the document.
+	SHA256 string
 }
 
 // Outgoing is an EGVP message to build.
@@ -205,16 +213,23 @@ func (b *Builder) Build(o Outgoing, addressee *x509.Certificate) (_ *Package, er
 		// The reference library digests an encrypted attachment's
 		// plaintext for the content signature (its ciphertext only for the
 		// transport signature), and so verifies ours.
-		plain := map[string]func() (io.ReadCloser, error){}
+		plain := map[string]Document{}
 		for i, d := range o.Documents {
-			plain[p.Names[i]] = d.Open
+			plain[p.Names[i]] = d
 		}
 		pb.Attachments = func(cid string) (io.ReadCloser, error) {
-			open, ok := plain[cid]
+			d, ok := plain[cid]
 			if !ok {
 				return nil, fmt.Errorf("%w: no attachment %q", ErrInvalid, cid)
 			}
-			return open()
+			r, err := d.Open()
+			if err != nil {
+				return nil, err
+			}
+			if sum, err := hex.DecodeString(d.SHA256); err == nil && len(sum) == sha256.Size {
+				return xmlsec.WithKnownDigest(r, crypto.SHA256, sum), nil
+			}
+			return r, nil
 		}
 	}
 	readers := []*x509.Certificate{addressee}

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/parhash"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/internal/limit"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
@@ -400,7 +401,15 @@ func (x *extracted) open(cid string) (io.ReadCloser, error) {
 		return nil, err
 	}
 	if d, ok := x.docs[cid]; ok {
-		return os.Open(d.Path)
+		f, err := os.Open(d.Path)
+		if err != nil {
+			return nil, err
+		}
+		// The digest of what write put into the file, taken while it wrote.
+		if sum, err := hex.DecodeString(d.SHA256); err == nil && len(sum) == sha256.Size {
+			return xmlsec.WithKnownDigest(f, crypto.SHA256, sum), nil
+		}
+		return f, nil
 	}
 	return nil, fmt.Errorf("%w: attachment %q is not referenced by a content of the container", ErrInvalid, cid)
 }
@@ -453,9 +462,10 @@ func (x *extractor) write(fill func(io.Writer) error) (ReceivedDocument, error) 
 	if err != nil {
 		return doc, &ioError{fmt.Errorf("egvp: document file: %w", err)}
 	}
-	h := sha256.New()
+	h := parhash.New() // beside the decryption, on the other core
 	w := &capWriter{w: io.MultiWriter(f, h), left: x.lim.MaxBytes - x.total}
 	err = fill(w)
+	sum := h.Sum()
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = &ioError{cerr}
 	}
@@ -467,7 +477,7 @@ func (x *extractor) write(fill func(io.Writer) error) (ReceivedDocument, error) 
 		return doc, err
 	}
 	x.total += w.n
-	doc.Size, doc.SHA256 = w.n, hex.EncodeToString(h.Sum(nil))
+	doc.Size, doc.SHA256 = w.n, hex.EncodeToString(sum)
 	return doc, nil
 }
 

@@ -255,14 +255,24 @@ func (s *Server) respond(req *request, resp *osci.Message, d *delivery, f *Fault
 		}
 		o.EncryptTo = req.client
 	}
-	spool, err := os.CreateTemp(req.tmp, "resp-")
-	if err != nil {
-		return s.faultReply(osci.CodeInternal)
-	}
-	rp := &reply{body: spool}
-	if err := osci.WriteMessage(spool, o, env, atts...); err != nil {
-		rp.close()
-		return s.faultReply(osci.CodeInternal)
+	rp := &reply{}
+	if o.EncryptTo != nil {
+		// The ciphertext is sent from its spool; no second copy is made.
+		fr, err := osci.FrameMessage(o, env, atts...)
+		if err != nil {
+			return s.faultReply(osci.CodeInternal)
+		}
+		rp.framed = fr
+	} else {
+		spool, err := os.CreateTemp(req.tmp, "resp-")
+		if err != nil {
+			return s.faultReply(osci.CodeInternal)
+		}
+		rp.body = spool
+		if err := osci.WriteMessage(spool, o, env, atts...); err != nil {
+			rp.close()
+			return s.faultReply(osci.CodeInternal)
+		}
 	}
 	if f != nil && (f.Kind == FaultDropMidBody || f.Kind == FaultTruncateXML) {
 		rp.cut = f.cutAt()
@@ -275,7 +285,8 @@ type reply struct {
 	status int      // an HTTP status without body; 0: 200
 	small  []byte   // a body in memory (faults)
 	body   *os.File // a spooled body
-	cut    int      // > 0: send only this many octets, then hang up
+	framed *osci.Framed
+	cut    int // > 0: send only this many octets, then hang up
 }
 
 func (rp *reply) send(w http.ResponseWriter) {
@@ -284,6 +295,13 @@ func (rp *reply) send(w http.ResponseWriter) {
 		w.WriteHeader(rp.status)
 	case rp.small != nil:
 		_, _ = w.Write(rp.small)
+	case rp.framed != nil:
+		if rp.cut > 0 && rp.framed.Size() > int64(rp.cut) {
+			_, _ = io.CopyN(w, rp.framed.NewReader(), int64(rp.cut))
+			hangUp(w)
+			return
+		}
+		_, _ = io.Copy(w, rp.framed.NewReader())
 	case rp.body != nil:
 		if _, err := rp.body.Seek(0, io.SeekStart); err != nil {
 			hangUp(w)
@@ -305,6 +323,9 @@ func (rp *reply) send(w http.ResponseWriter) {
 func (rp *reply) close() {
 	if rp.body != nil {
 		rp.body.Close()
+	}
+	if rp.framed != nil {
+		rp.framed.Close()
 	}
 }
 

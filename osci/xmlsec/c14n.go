@@ -3,7 +3,7 @@ package xmlsec
 import (
 	"bytes"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/beevik/etree"
@@ -98,6 +98,7 @@ type canon struct {
 	scope     []nsBinding // namespace bindings in scope in the input
 	rendered  []nsBinding // bindings in effect in the output
 	inherited []etree.Attr
+	attrs     []outAttr // scratch for attributes, reused element by element
 }
 
 func newCanon(o C14NOptions) (*canon, error) {
@@ -169,7 +170,7 @@ func inheritedXMLAttrs(p *etree.Element) []etree.Attr {
 }
 
 type outAttr struct {
-	uri, local, qname, value string
+	uri, prefix, local, value string
 }
 
 func (c *canon) element(el *etree.Element, apex bool) error {
@@ -193,7 +194,7 @@ func (c *canon) element(el *etree.Element, apex bool) error {
 		return err
 	}
 	c.w.WriteByte('<')
-	c.w.WriteString(el.FullTag())
+	c.writeQName(el.Space, el.Tag)
 	for _, d := range decls {
 		if d.prefix == "" {
 			c.w.WriteString(` xmlns="`)
@@ -207,7 +208,7 @@ func (c *canon) element(el *etree.Element, apex bool) error {
 	}
 	for _, a := range attrs {
 		c.w.WriteByte(' ')
-		c.w.WriteString(a.qname)
+		c.writeQName(a.prefix, a.local)
 		c.w.WriteString(`="`)
 		EscapeAttr(&c.w, a.value)
 		c.w.WriteByte('"')
@@ -229,9 +230,18 @@ func (c *canon) element(el *etree.Element, apex bool) error {
 		}
 	}
 	c.w.WriteString("</")
-	c.w.WriteString(el.FullTag())
+	c.writeQName(el.Space, el.Tag)
 	c.w.WriteByte('>')
 	return c.checkSize()
+}
+
+// writeQName writes prefix:local, or local without a prefix.
+func (c *canon) writeQName(prefix, local string) {
+	if prefix != "" {
+		c.w.WriteString(prefix)
+		c.w.WriteByte(':')
+	}
+	c.w.WriteString(local)
 }
 
 func (c *canon) checkSize() error {
@@ -291,17 +301,18 @@ func (c *canon) namespaceDecls(el *etree.Element, apex bool, parentScope int) ([
 			}
 		}
 	default:
+		if len(c.scope) == parentScope {
+			return nil, nil // no declarations on el: nothing changes
+		}
 		for _, b := range c.scope[parentScope:] {
 			candidates = append(candidates, b.prefix)
 		}
 	}
-	var out []nsBinding
-	seen := map[string]bool{}
-	for _, p := range candidates {
-		if p == "xml" || seen[p] {
+	mark := len(c.rendered)
+	for i, p := range candidates {
+		if p == "xml" || slices.Contains(candidates[:i], p) {
 			continue
 		}
-		seen[p] = true
 		v, ok := c.inScope(p)
 		if !ok {
 			if c.excl && c.incl[p] {
@@ -318,18 +329,20 @@ func (c *canon) namespaceDecls(el *etree.Element, apex bool, parentScope int) ([
 		if v == prev {
 			continue
 		}
-		out = append(out, nsBinding{p, v})
+		c.rendered = append(c.rendered, nsBinding{p, v})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].prefix < out[j].prefix })
-	c.rendered = append(c.rendered, out...)
+	// The slice is written before el's children append to c.rendered.
+	out := c.rendered[mark:]
+	slices.SortFunc(out, func(a, b nsBinding) int { return strings.Compare(a.prefix, b.prefix) })
 	return out, nil
 }
 
 // attributes returns el's attributes (declarations excluded) in canonical
 // order: by namespace URI, then local name; unqualified ones first.
 func (c *canon) attributes(el *etree.Element, apex bool) ([]outAttr, error) {
-	out := make([]outAttr, 0, len(el.Attr))
-	own := map[string]bool{}
+	// c.attrs is reused: the caller writes the result before the next
+	// element (a child) is canonicalized.
+	out := c.attrs[:0]
 	for _, a := range el.Attr {
 		if _, isDecl := declPrefix(a); isDecl {
 			continue
@@ -341,24 +354,22 @@ func (c *canon) attributes(el *etree.Element, apex bool) ([]outAttr, error) {
 				return nil, fmt.Errorf("%w: %q on attribute %s", ErrUndeclaredPrefix, a.Space, a.FullKey())
 			}
 		}
-		if a.Space == "xml" {
-			own[a.Key] = true
-		}
-		out = append(out, outAttr{uri, a.Key, a.FullKey(), a.Value})
+		out = append(out, outAttr{uri, a.Space, a.Key, a.Value})
 	}
 	if apex {
 		for _, a := range c.inherited {
-			if !own[a.Key] {
-				out = append(out, outAttr{nsXML, a.Key, a.FullKey(), a.Value})
+			if !slices.ContainsFunc(el.Attr, func(o etree.Attr) bool { return o.Space == "xml" && o.Key == a.Key }) {
+				out = append(out, outAttr{nsXML, a.Space, a.Key, a.Value})
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].uri != out[j].uri {
-			return out[i].uri < out[j].uri
+	slices.SortFunc(out, func(a, b outAttr) int {
+		if a.uri != b.uri {
+			return strings.Compare(a.uri, b.uri)
 		}
-		return out[i].local < out[j].local
+		return strings.Compare(a.local, b.local)
 	})
+	c.attrs = out
 	return out, nil
 }
 

@@ -44,7 +44,9 @@
 // Sign writes one ds:Signature with any number of References: "#Id"
 // (canonicalized with the C14N transform; enveloped-signature is added
 // when the element contains the signature) and "cid:Content-ID" (digest
-// over the attachment octets, read as a stream). Signature methods are the
+// over the attachment octets, read as a stream, or taken from the resolver
+// when it hands them over WithKnownDigest: a digest the caller computed
+// while it wrote the octets, trusted as they are). Signature methods are the
 // values of SignatureAlgorithm, the one table both signing and verifying
 // read, named in configuration as "rsa-sha256" (the zero value),
 // "rsa-sha512", "rsa-pss-sha256" and "rsa-pss-sha512" (RSASSA-PSS,

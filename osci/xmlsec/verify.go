@@ -321,11 +321,30 @@ func digestAttachment(resolve AttachmentResolver, cid string, hash crypto.Hash) 
 		return nil, fmt.Errorf("%w: cid:%s: %w", ErrAttachment, cid, err)
 	}
 	defer r.Close()
+	if kd, ok := r.(knownDigest); ok && kd.hash == hash {
+		return append([]byte(nil), kd.sum...), nil
+	}
 	h := hash.New()
 	if _, err := io.Copy(h, r); err != nil {
 		return nil, fmt.Errorf("%w: cid:%s: %w", ErrAttachment, cid, err)
 	}
 	return h.Sum(nil), nil
+}
+
+// WithKnownDigest lets an AttachmentResolver hand over octets whose digest
+// under hash is known already, so that signing and verifying take sum
+// instead of reading all of r again (for another hash they read r). sum
+// must come from this process: computed while it wrote or accepted the
+// octets r returns (a spool it filled, a content-addressed blob), never
+// from the message being verified.
+func WithKnownDigest(r io.ReadCloser, hash crypto.Hash, sum []byte) io.ReadCloser {
+	return knownDigest{r, hash, sum}
+}
+
+type knownDigest struct {
+	io.ReadCloser
+	hash crypto.Hash
+	sum  []byte
 }
 
 // textContent concatenates the text of el and its descendants (the string

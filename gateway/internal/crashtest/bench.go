@@ -17,26 +17,60 @@ import (
 	"time"
 )
 
-// runBench measures the whole path store → send → simulator → fetch →
-// intake with the real binary: throughput for small messages, then time
-// and peak memory (VmHWM of the daemon and the simulator, each started
-// fresh) for one large message, beside `sha256sum` of the same file as a
-// reference measured in the same run.
+// runBench measures the floors of this machine (benchfloor.go), then the
+// whole path store → send → simulator → fetch → intake with the real
+// binary: throughput for small messages, then time and peak memory (VmHWM
+// of the daemon and the simulator, each started fresh) for one large
+// message, beside `sha256sum` of the same file and an fsync'd dd of its
+// size measured in the same run. With -gotest it adds the figures of
+// `go test -bench` output beside their floors; every figure is printed
+// with its floor and ratio and written to -json.
 func runBench(o options) int {
 	ver, _ := exec.Command(o.bin, "version").Output()
 	fmt.Printf("bench: end to end through the real binary (%s), %d CPUs, seed %d\n", strings.TrimSpace(string(ver)), runtime.NumCPU(), o.seed)
-	if code := benchSmall(o); code != 0 {
+	fl := measureFloors()
+	var figs []figure
+	if o.goTest != "" {
+		f, err := os.Open(o.goTest)
+		if err != nil {
+			logf("bench: %v", err)
+			return 1
+		}
+		figs = goFigures(parseGoBench(f), fl)
+		f.Close()
+	}
+	if o.benchN > 0 {
+		small, code := benchSmall(o, fl)
+		if code != 0 {
+			return code
+		}
+		figs = append(figs, small...)
+	}
+	big, code := benchBig(o, &fl)
+	if code != 0 {
 		return code
 	}
-	return benchBig(o)
+	figs = append(figs, big...)
+	fmt.Println("bench: figures beside the floors measured in this run:")
+	printFigures(os.Stdout, figs)
+	if o.benchJSON != "" {
+		rep := benchReport{Version: strings.TrimSpace(string(ver)), Date: time.Now().UTC(), CPUs: runtime.NumCPU(), Seed: o.seed, Figures: figs}
+		if err := writeReport(o.benchJSON, rep); err != nil {
+			logf("bench: %v", err)
+			return 1
+		}
+		fmt.Printf("bench: figures written to %s and %s (compare two runs: crashtest benchcmp OLD.json NEW.json, or benchstat on the .txt files)\n",
+			o.benchJSON, strings.TrimSuffix(o.benchJSON, ".json")+".txt")
+	}
+	return 0
 }
 
-func benchSmall(o options) int {
+func benchSmall(o options, fl floors) ([]figure, int) {
 	dir := filepath.Join(o.dir, "small")
 	c, err := startCluster(o.bin, dir, clusterOptions{})
 	if err != nil {
 		logf("bench: %v", err)
-		return 1
+		return nil, 1
 	}
 	defer c.close()
 	const size = 1024
@@ -69,7 +103,7 @@ func benchSmall(o options) int {
 	close(failed)
 	for f := range failed {
 		logf("bench: FAIL: submission refused: %s", f)
-		return 1
+		return nil, 1
 	}
 	// The simulator's stored deliveries mark when sending was done; the
 	// intake when fetching and hand-over were.
@@ -88,83 +122,114 @@ func benchSmall(o options) int {
 	}
 	if n := intakeCount(c.intake); n < len(docs) {
 		logf("bench: FAIL: only %d of %d small messages in the intake after 10 min", n, len(docs))
-		return 1
+		return nil, 1
 	}
 	hwm, _, _ := procStatus(c.daemon.cmd.Process.Pid)
 	res, err := tallyRun(c, docs)
 	if err != nil || res.Lost != 0 || res.Duplicated != 0 || res.Intake != len(docs) {
 		logf("bench: FAIL: small messages: %s %v %v", res.line(), err, res.Details)
-		return 1
+		return nil, 1
 	}
 	fmt.Printf("bench: small messages: %d × %d B, %d clients: accepted (202) in %s = %.1f msg/s; "+
 		"all stored at the simulator after %s = %.1f msg/s sent; store→send→simulator→fetch→intake in %s = %.1f msg/s end to end (poll interval 1s); daemon peak RSS %.1f MiB\n",
 		len(docs), size, o.workers, tAck.Round(time.Millisecond), float64(len(docs))/tAck.Seconds(),
 		tSent.Round(time.Millisecond), float64(len(docs))/tSent.Seconds(),
 		tAll.Round(time.Millisecond), float64(len(docs))/tAll.Seconds(), float64(hwm)/1024)
-	return 0
+	perSec := func(d time.Duration) float64 { return float64(len(docs)) / d.Seconds() }
+	rsaOps := 0.0
+	if fl.rsaSignNs > 0 {
+		rsaOps = 1e9 / fl.rsaSignNs * float64(runtime.NumCPU())
+	}
+	return []figure{
+		{Name: "e2e small 1KiB accepted", Value: perSec(tAck), Unit: "msg/s"},
+		figure{Name: "e2e small 1KiB sent", Value: perSec(tSent), Unit: "msg/s"}.withFloor("Go RSA-3072 signatures/s on all CPUs", rsaOps, "op/s"),
+		figure{Name: "e2e small 1KiB end to end", Value: perSec(tAll), Unit: "msg/s"}.withFloor("Go RSA-3072 signatures/s on all CPUs", rsaOps, "op/s"),
+		{Name: "e2e small daemon peak RSS", Value: float64(hwm) / 1024, Unit: "MiB"},
+	}, 0
 }
 
-func benchBig(o options) int {
+func benchBig(o options, fl *floors) ([]figure, int) {
 	dir := filepath.Join(o.dir, "big")
 	c, err := newCluster(o.bin, dir, clusterOptions{}, logf)
 	if err != nil {
 		logf("bench: setup: %v", err)
-		return 1
+		return nil, 1
 	}
 	defer c.close()
 	src := filepath.Join(dir, "bench_big.bin")
 	sum, err := writeRandomFile(src, o.bigBytes, o.seed)
 	if err != nil {
 		logf("bench: %v", err)
-		return 1
+		return nil, 1
 	}
 	t := time.Now()
 	ref, err := exec.Command("sha256sum", src).Output()
 	refTime := time.Since(t)
 	if err != nil || len(ref) < 64 || string(ref[:64]) != sum {
 		logf("bench: FAIL: sha256sum reference: %v %q", err, ref)
-		return 1
+		return nil, 1
+	}
+	fl.sha256sum = float64(o.bigBytes) / refTime.Seconds() / 1e6
+	if fl.ddFsync, err = ddFsync(dir, o.bigBytes); err != nil {
+		logf("bench: FAIL: %v", err)
+		return nil, 1
 	}
 	if err := prepare(c); err != nil { // the daemon and simulator of this phase start fresh: VmHWM is this message's
 		logf("bench: %v", err)
-		return 1
+		return nil, 1
 	}
 	doc := document{Index: 0, Key: fmt.Sprintf("bench-big-%d", o.seed), Name: "bench_big.bin", Size: o.bigBytes, SHA: sum,
 		Open: func() (io.ReadCloser, error) { return os.Open(src) }}
 	dpid, spid := c.daemon.cmd.Process.Pid, c.sim.cmd.Process.Pid
 	dHWM0, _, _ := procStatus(dpid)
 	dSample, sSample := sampleRSS(dpid, 20*time.Millisecond), sampleRSS(spid, 20*time.Millisecond)
+	prof := startProfile(o.profile, dpid, spid)
+	dCPU0, sCPU0 := procCPU(dpid), procCPU(spid)
 	t0 := time.Now()
 	r := submit(context.Background(), c.apiURL, doc, 15*time.Minute)
 	tAck := time.Since(t0)
 	if r.Status != http.StatusAccepted {
 		dSample.finish()
 		sSample.finish()
+		prof.finish()
 		logf("bench: FAIL: large message: %d %v %s", r.Status, r.Err, r.Body)
-		return 1
+		return nil, 1
 	}
 	arrived := waitIntake(c, 1, 15*time.Minute)
 	tAll := time.Since(t0)
 	dPeak, sPeak := dSample.finish(), sSample.finish()
+	prof.finish()
 	dHWM, _, _ := procStatus(dpid)
 	sHWM, _, _ := procStatus(spid)
+	dCPU, sCPU := procCPU(dpid)-dCPU0, procCPU(spid)-sCPU0
 	if !arrived {
 		logf("bench: FAIL: the large message did not reach the intake within 15 min\n%s", c.daemon.tail(20))
-		return 1
+		return nil, 1
 	}
 	res, err := tallyRun(c, []document{doc})
 	if err != nil || res.Lost != 0 || res.Duplicated != 0 || res.Intake != 1 {
 		logf("bench: FAIL: large message: %s %v %v", res.line(), err, res.Details)
-		return 1
+		return nil, 1
 	}
 	mb := float64(o.bigBytes) / 1e6
 	fmt.Printf("bench: large message: %.0f MB: accepted (202) in %s (%.0f MB/s); store→send→simulator→fetch→intake in %s (%.1f MB/s); "+
-		"reference sha256sum of the file: %s (%.0f MB/s)\n",
+		"reference sha256sum of the file: %s (%.0f MB/s); dd conv=fsync of its size: %.0f MB/s\n",
 		mb, tAck.Round(time.Millisecond), mb/tAck.Seconds(), tAll.Round(time.Millisecond), mb/tAll.Seconds(),
-		refTime.Round(time.Millisecond), mb/refTime.Seconds())
+		refTime.Round(time.Millisecond), mb/refTime.Seconds(), fl.ddFsync)
 	fmt.Printf("bench: large message: peak RSS daemon %.1f MiB (VmHWM; %.1f MiB after start, sampled peak %.1f MiB), simulator %.1f MiB (VmHWM; sampled %.1f MiB); intake document SHA-256 matches\n",
 		float64(dHWM)/1024, float64(dHWM0)/1024, float64(dPeak)/1024, float64(sHWM)/1024, float64(sPeak)/1024)
-	return 0
+	fmt.Printf("bench: large message: CPU time (user+system) daemon %.2fs, simulator %.2fs\n", dCPU.Seconds(), sCPU.Seconds())
+	name := fmt.Sprintf("e2e large %.0fMB", mb)
+	return []figure{
+		{Name: name + " accepted", Value: mb / tAck.Seconds(), Unit: "MB/s"},
+		figure{Name: name + " end to end", Value: mb / tAll.Seconds(), Unit: "MB/s"}.withFloor("sha256sum of the file", fl.sha256sum, "MB/s"),
+		figure{Name: name + " end to end", Value: mb / tAll.Seconds(), Unit: "MB/s"}.withFloor("dd conv=fsync of its size", fl.ddFsync, "MB/s"),
+		{Name: name + " end to end", Value: tAll.Seconds(), Unit: "s"},
+		{Name: name + " daemon CPU", Value: dCPU.Seconds(), Unit: "s"},
+		{Name: name + " simulator CPU", Value: sCPU.Seconds(), Unit: "s"},
+		{Name: name + " daemon peak RSS", Value: float64(dHWM) / 1024, Unit: "MiB"},
+		{Name: name + " simulator peak RSS", Value: float64(sHWM) / 1024, Unit: "MiB"},
+	}, 0
 }
 
 // writeRandomFile writes size seeded random bytes and returns their SHA-256.

@@ -21,9 +21,17 @@
 //	go run ./gateway/internal/crashtest crash    -bin bin/bebpo-gateway [-n 100 -kills 30 -seed S]
 //	go run ./gateway/internal/crashtest diskfull -bin bin/bebpo-gateway
 //	go run ./gateway/internal/crashtest bench    -bin bin/bebpo-gateway [-bench-n 200 -big-bytes 200000000]
+//	    [-gotest bench.out -json bench.json -profile DIR]
 //	go run ./gateway/internal/crashtest crash-pg -bin bin/bebpo-gateway [-n 500 -kills 40 -seed S]
 //	go run ./gateway/internal/crashtest bench-pg -bin bin/bebpo-gateway [-bench-n 200]
 //	go run ./gateway/internal/crashtest idle     -bin bin/bebpo-gateway [-idle-n 500 -idle-poll 1m -idle-for 3m -idle-max-cpu 5]
+//	go run ./gateway/internal/crashtest benchcmp OLD.json NEW.json
+//
+// bench measures the floors of the machine in the same run (Go's AES-GCM,
+// SHA-256 and RSA, `openssl speed`, `sha256sum` and an fsync'd `dd`),
+// prints every figure beside its floor with the ratio and writes them to
+// -json; benchcmp compares two such files. -bench-n 0 skips the small
+// messages.
 //
 // crash-pg runs the same count against three gateway processes on one
 // PostgreSQL database (a throwaway server, as mailbox/postgres/pgtest
@@ -82,6 +90,9 @@ type options struct {
 	idlePoll     time.Duration
 	idleFor      time.Duration
 	idleMaxCPU   float64
+	goTest       string
+	benchJSON    string
+	profile      string
 }
 
 func envInt(name string, def int) int {
@@ -93,10 +104,17 @@ func envInt(name string, def int) int {
 
 func main() {
 	if len(os.Args) < 2 || strings.HasPrefix(os.Args[1], "-") {
-		fmt.Fprintln(os.Stderr, "usage: crashtest crash|crash-pg|diskfull|bench|bench-pg|idle -bin PATH [options]")
+		fmt.Fprintln(os.Stderr, "usage: crashtest crash|crash-pg|diskfull|bench|bench-pg|idle -bin PATH [options] | benchcmp OLD.json NEW.json")
 		os.Exit(2)
 	}
 	mode := os.Args[1]
+	if mode == "benchcmp" {
+		if len(os.Args) != 4 {
+			fmt.Fprintln(os.Stderr, "usage: crashtest benchcmp OLD.json NEW.json")
+			os.Exit(2)
+		}
+		os.Exit(runBenchCompare(os.Args[2], os.Args[3]))
+	}
 	fs := flag.NewFlagSet("crashtest "+mode, flag.ExitOnError)
 	var o options
 	fs.StringVar(&o.bin, "bin", "bin/bebpo-gateway", "the bebpo-gateway binary to test")
@@ -117,6 +135,9 @@ func main() {
 	fs.DurationVar(&o.idlePoll, "idle-poll", time.Minute, "idle: poll interval of every mailbox")
 	fs.DurationVar(&o.idleFor, "idle-for", 3*time.Minute, "idle: how long to measure after the first interval")
 	fs.Float64Var(&o.idleMaxCPU, "idle-max-cpu", 0, "idle: fail above this percentage of one core (0: report only)")
+	fs.StringVar(&o.goTest, "gotest", "", "bench: `go test -bench` output whose figures are printed beside their floors")
+	fs.StringVar(&o.benchJSON, "json", "", "bench: write the figures to this JSON file (and the same in benchstat's format to its .txt)")
+	fs.StringVar(&o.profile, "profile", "", "bench: record a CPU profile of the large message with perf into this directory")
 	_ = fs.Parse(os.Args[2:])
 	o.seed = *seed
 	if o.seed == 0 {
