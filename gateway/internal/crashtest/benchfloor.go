@@ -27,6 +27,7 @@ type floors struct {
 	goSHA256    float64 // MB/s, crypto/sha256 of 1 MiB
 	rsaSignNs   float64 // ns per RSA-3072 PKCS#1 v1.5 signature (crypto/rsa)
 	rsaVerifyNs float64 // ns per RSA-3072 verification
+	rsaOAEPNs   float64 // ns per RSA-3072 OAEP (SHA-256) decryption of a 32-byte key
 	sha256sum   float64 // MB/s, sha256sum of the large message's file (0 until measured)
 	ddFsync     float64 // MB/s, dd conv=fsync of the large message's size (0 until measured)
 }
@@ -67,6 +68,12 @@ func measureFloors() floors {
 		f.rsaVerifyNs = float64(testing.Benchmark(func(b *testing.B) {
 			for b.Loop() {
 				_ = rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, d[:], sig)
+			}
+		}).NsPerOp())
+		wrapped, _ := rsa.EncryptOAEP(sha256.New(), rand.Reader, &key.PublicKey, d[:], nil)
+		f.rsaOAEPNs = float64(testing.Benchmark(func(b *testing.B) {
+			for b.Loop() {
+				_, _ = rsa.DecryptOAEP(sha256.New(), nil, key, wrapped, nil)
 			}
 		}).NsPerOp())
 	}
@@ -170,17 +177,9 @@ func (p *profiler) finish() {
 // used (/proc/PID/stat, in clock ticks of 1/100 s): a figure that a busy
 // machine stretches less than wall time.
 func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	st, err := readStat(pid)
 	if err != nil {
 		return 0
 	}
-	// The command name may hold spaces; the fields follow its ')'.
-	s := string(b)
-	fs := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(fs) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(fs[11], 10, 64)
-	st, _ := strconv.ParseInt(fs[12], 10, 64)
-	return time.Duration(ut+st) * 10 * time.Millisecond
+	return time.Duration(st.utime+st.stime) * time.Second / time.Duration(clockTicks())
 }

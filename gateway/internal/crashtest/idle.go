@@ -41,19 +41,26 @@ func runIdle(o options) int {
 	pid := c.daemon.cmd.Process.Pid
 	logf("idle: %d mailboxes up in %s; waiting %s for the first polls", o.idleN, time.Since(t0).Round(time.Millisecond), o.idlePoll)
 	time.Sleep(o.idlePoll)
-	cpu0, req0 := cpuTime(pid), simRequests(c)
+	cpu0, req0 := procCPU(pid), simRequests(c)
 	w0 := time.Now()
 	time.Sleep(o.idleFor)
-	cpu1, req1 := cpuTime(pid), simRequests(c)
+	cpu1, req1 := procCPU(pid), simRequests(c)
 	win := time.Since(w0)
 	_, rss, _ := procStatus(pid)
 	hwm, _, _ := procStatus(pid)
 	share := (cpu1 - cpu0).Seconds() / win.Seconds()
+	// The floor: each idle poll is one order in a kept dialog, which costs
+	// one RSA signature (the request) and one RSA decryption (the answer's
+	// key), measured now with keys of the mailboxes' size (3072 bits).
+	fl := measureFloors()
+	floor := float64(o.idleN) / o.idlePoll.Seconds() * (fl.rsaSignNs + fl.rsaOAEPNs) / 1e9
 	perMin := float64(req1-req0) / win.Minutes()
 	polls := float64(o.idleN) * win.Minutes() / o.idlePoll.Minutes()
-	fmt.Printf("idle: %d mailboxes polled every %s, measured %s: daemon CPU %.2f s = %.2f%% of one core (target < 5%%, %d CPUs); "+
+	fmt.Printf("idle: %d mailboxes polled every %s, measured %s: daemon CPU %.2f s = %.2f%% of one core (target < 5%%, %d CPUs; "+
+		"floor %.2f%%: one RSA-3072 signature %.2f ms and one OAEP decryption %.2f ms per poll, measured now; ratio %.2f); "+
 		"RSS %.1f MiB (peak %.1f MiB); simulator requests %.0f/min = %.2f per poll\n",
 		o.idleN, o.idlePoll, win.Round(time.Second), (cpu1 - cpu0).Seconds(), 100*share, runtime.NumCPU(),
+		100*floor, fl.rsaSignNs/1e6, fl.rsaOAEPNs/1e6, share/floor,
 		float64(rss)/1024, float64(hwm)/1024, perMin, float64(req1-req0)/polls)
 	log, _ := os.ReadFile(filepath.Join(c.dir, "daemon.log"))
 	if n := strings.Count(string(log), "poll failed"); n > 0 {
@@ -81,16 +88,6 @@ func (c *cluster) writeIdleConfig(n int, poll time.Duration) error {
 	}
 	fmt.Fprintf(&b, "intakes:\n  - name: eakte\n    type: folder\n    path: %q\n", c.intake)
 	return os.WriteFile(c.cfgPath, []byte(b.String()), 0o600)
-}
-
-// cpuTime is the user and system time a process used so far (0 when it
-// cannot be read).
-func cpuTime(pid int) time.Duration {
-	st, err := readStat(pid)
-	if err != nil {
-		return 0
-	}
-	return time.Duration(st.utime+st.stime) * time.Second / time.Duration(clockTicks())
 }
 
 // simRequests counts the requests the simulator has answered.
