@@ -43,7 +43,7 @@ help:
 	@echo "make deb       build the Debian package (bin/bebpo-gateway_*.deb): binary, systemd unit, example configuration, manual"
 	@echo "make image     build the container image $(IMAGE) with docker (packaging/Containerfile)"
 	@echo "make lint      gofmt, go vet, staticcheck"
-	@echo "make bench     benchmarks, with xmlsec1/openssl/sha256sum references"
+	@echo "make bench     Go benchmarks, then the whole-process figures beside their floors (bench.json) and 500 idle mailboxes (IDLE_N, IDLE_FOR)"
 	@echo "make fuzz      run every fuzz target for FUZZTIME (default $(FUZZTIME))"
 	@echo "make crash     kill -9 crash test of the real binary"
 	@echo "make crash-pg  kill -9 and SIGSTOP test of three gateways on one PostgreSQL database"
@@ -104,6 +104,7 @@ lint:
 bench: deps build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime=$${BENCHTIME:-1x} ./... | tee bench.out
 	$(GO) run ./gateway/internal/crashtest bench -bin ./$(BIN) -gotest bench.out -json bench.json $${BENCH_FLAGS}
+	$(GO) run ./gateway/internal/crashtest idle -bin ./$(BIN) -idle-n $${IDLE_N:-500} -idle-for $${IDLE_FOR:-2m}
 
 fuzz:
 	GO=$(GO) FUZZTIME=$(FUZZTIME) .ci/fuzz
