@@ -59,3 +59,45 @@ func TestFrameMessageIsWriteMessage(t *testing.T) {
 		t.Fatal("FrameMessage without a recipient succeeded")
 	}
 }
+
+// TestFrameSpoolsOnlyLargeMessages: an order without large attachments is
+// framed in memory (no file in the spool directory at any time); one whose
+// ciphertext exceeds SpoolMemory goes to one spool file, removed by Close;
+// both read back as WriteMessage writes them.
+func TestFrameSpoolsOnlyLargeMessages(t *testing.T) {
+	bob := loadCert(t, "bob_cipher_4096")
+	env := []byte(envelopeOf(t, "storeDelivery"))
+	for _, tc := range []struct {
+		name  string
+		size  int
+		files int
+	}{{"small", 1 << 10, 0}, {"under the limit", SpoolMemory / 2, 0}, {"large", SpoolMemory + 1, 1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := bytes.Repeat([]byte{'x'}, tc.size)
+			att := func() Attachment {
+				return Attachment{ContentID: "a.bin", Size: int64(len(body)), Body: bytes.NewReader(body)}
+			}
+			dir := t.TempDir()
+			var want bytes.Buffer
+			if err := WriteMessage(&want, WriteOptions{Rand: certstest.DetRand("spool"), EncryptTo: bob, SpoolDir: t.TempDir()}, env, att()); err != nil {
+				t.Fatal(err)
+			}
+			f, err := FrameMessage(WriteOptions{Rand: certstest.DetRand("spool"), EncryptTo: bob, SpoolDir: dir}, env, att())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ents, _ := os.ReadDir(dir); len(ents) != tc.files {
+				t.Errorf("%d files in the spool directory while framed, want %d", len(ents), tc.files)
+			}
+			if got, err := io.ReadAll(f.NewReader()); err != nil || !bytes.Equal(got, want.Bytes()) {
+				t.Fatalf("framed body differs from WriteMessage's (%d vs %d octets, %v)", len(got), want.Len(), err)
+			}
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+				t.Errorf("%d files left after Close", len(ents))
+			}
+		})
+	}
+}

@@ -20,9 +20,15 @@ type WriteOptions struct {
 	// CipherCertificateOriginator for responses).
 	EncryptTo *x509.Certificate
 	// SpoolDir holds the ciphertext while the envelope that must precede it
-	// is finished ("" = system temporary directory). It holds ciphertext only.
+	// is finished ("" = system temporary directory). It holds ciphertext
+	// only, and only of a message larger than SpoolMemory.
 	SpoolDir string
 }
+
+// SpoolMemory is how much ciphertext a framed message keeps in memory
+// before it goes to a file in SpoolDir: orders and answers without large
+// attachments never touch the disk.
+const SpoolMemory = 256 << 10
 
 // WriteMessage writes envelope and attachments as the HTTP body of an OSCI
 // message: plain, or transport-encrypted (soapMessageEncrypted: an envelope
@@ -48,13 +54,56 @@ func WriteMessage(w io.Writer, o WriteOptions, envelope []byte, atts ...Attachme
 }
 
 // Framed is a transport-encrypted message ready for the wire: the bytes
-// before the ciphertext, the ciphertext in a spool file, the bytes after
-// it. Sending it reads the spool once; nothing copies it into a second
-// file first.
+// before the ciphertext, the ciphertext in a spool (memory up to
+// SpoolMemory, then a file), the bytes after it. Sending it reads the
+// spool once; nothing copies it into a second file first.
 type Framed struct {
 	head, tail []byte
-	spool      *os.File
+	spool      *spool
 	n          int64 // ciphertext octets in spool
+}
+
+// spool keeps what is written in memory up to max bytes and beyond that
+// in a temporary file in dir, the memory written to it first.
+type spool struct {
+	dir  string
+	max  int
+	buf  bytes.Buffer
+	file *os.File
+}
+
+func (s *spool) Write(p []byte) (int, error) {
+	if s.file == nil && s.buf.Len()+len(p) <= s.max {
+		return s.buf.Write(p)
+	}
+	if s.file == nil {
+		f, err := os.CreateTemp(s.dir, "osci-enc-*")
+		if err != nil {
+			return 0, fmt.Errorf("osci: spool: %w", err)
+		}
+		s.file = f
+		if _, err := f.Write(s.buf.Bytes()); err != nil {
+			return 0, fmt.Errorf("osci: spool: %w", err)
+		}
+		s.buf = bytes.Buffer{}
+	}
+	return s.file.Write(p)
+}
+
+func (s *spool) readerAt() io.ReaderAt {
+	if s.file != nil {
+		return s.file
+	}
+	return bytes.NewReader(s.buf.Bytes())
+}
+
+// Close removes the file, if there is one.
+func (s *spool) Close() error {
+	if s.file == nil {
+		return nil
+	}
+	err := s.file.Close()
+	return errors.Join(err, os.Remove(s.file.Name()))
 }
 
 // FrameMessage is WriteMessage with EncryptTo set (required), kept as a
@@ -68,10 +117,7 @@ func FrameMessage(o WriteOptions, envelope []byte, atts ...Attachment) (*Framed,
 	if err != nil {
 		return nil, err
 	}
-	spool, err := os.CreateTemp(o.SpoolDir, "osci-enc-*")
-	if err != nil {
-		return nil, fmt.Errorf("osci: spool: %w", err)
-	}
+	spool := &spool{dir: o.SpoolDir, max: SpoolMemory}
 	f := &Framed{spool: spool}
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(writeEntity(pw, boundary, envelope, atts)) }()
@@ -135,14 +181,11 @@ func (f *Framed) Size() int64 { return int64(len(f.head)) + f.n + int64(len(f.ta
 // left, so an HTTP client sends it with a Content-Length, as the
 // reference library's requests carry.
 func (f *Framed) NewReader() io.Reader {
-	return &framedReader{r: io.MultiReader(bytes.NewReader(f.head), io.NewSectionReader(f.spool, 0, f.n), bytes.NewReader(f.tail)), left: f.Size()}
+	return &framedReader{r: io.MultiReader(bytes.NewReader(f.head), io.NewSectionReader(f.spool.readerAt(), 0, f.n), bytes.NewReader(f.tail)), left: f.Size()}
 }
 
 // Close removes the spool.
-func (f *Framed) Close() error {
-	err := f.spool.Close()
-	return errors.Join(err, os.Remove(f.spool.Name()))
-}
+func (f *Framed) Close() error { return f.spool.Close() }
 
 type framedReader struct {
 	r    io.Reader
