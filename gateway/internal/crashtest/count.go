@@ -17,7 +17,6 @@ import (
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
-	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
@@ -344,14 +343,39 @@ func count(docs []document, sim []simDelivery, intake []intakeEntry, unfinished 
 	return t
 }
 
-// fsck opens the stopped gateway's store and runs mailbox.Check.
-func fsck(ctx context.Context, dataDir string) (mailbox.CheckReport, error) {
-	st, err := sqlite.Open(ctx, filepath.Join(dataDir, sqlite.FileName), sqlite.Options{MustExist: true})
-	if err != nil {
-		return mailbox.CheckReport{}, err
+// checkStore judges a stopped store after a run: mailbox.Check with its
+// blobs finds no problem, the journal's deferrals are listed (what slowed
+// the run), and every message ended sent, confirmed or delivered.
+func checkStore(ctx context.Context, st mailbox.Store, blobDir string) bool {
+	ok := true
+	r, err := fsckStore(ctx, st, blobDir)
+	logf("mailbox.Check: %d messages, %d documents, journal %d entries; %d problems", r.Messages, r.Documents, r.Journal.Entries, len(r.Problems))
+	for _, p := range r.Problems {
+		fmt.Println("  fsck: " + p)
 	}
-	defer st.Close()
-	return fsckStore(ctx, st, filepath.Join(dataDir, "blobs"))
+	if err != nil {
+		logf("FAIL: mailbox.Check: %v", err)
+		ok = false
+	}
+	if err := logDeferrals(ctx, st); err != nil {
+		logf("FAIL: reading the journal: %v", err)
+		ok = false
+	}
+	states, err := countStates(ctx, st)
+	if err != nil {
+		logf("FAIL: reading the store: %v", err)
+		return false
+	}
+	logf("store states: %s", fmtCounts(states))
+	for s, n := range states {
+		switch s {
+		case "out/sent", "out/confirmed", "in/delivered":
+		default:
+			logf("FAIL: %d messages in %s after the queue drained (want only out/sent, out/confirmed, in/delivered)", n, s)
+			ok = false
+		}
+	}
+	return ok
 }
 
 // fsckStore runs mailbox.Check on a stopped store with its blobs.
@@ -385,16 +409,6 @@ func intakeCount(root string) int {
 }
 
 func fingerprintB(c *cluster) string { return certs.Fingerprint(c.bCipher.Cert) }
-
-// storeStates counts the stopped gateway's messages by direction and state.
-func storeStates(ctx context.Context, dataDir string) (map[string]int, error) {
-	st, err := sqlite.Open(ctx, filepath.Join(dataDir, sqlite.FileName), sqlite.Options{MustExist: true})
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
-	return countStates(ctx, st)
-}
 
 // countStates counts a store's messages by direction and state.
 func countStates(ctx context.Context, st mailbox.Store) (map[string]int, error) {

@@ -69,6 +69,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
 )
 
 type options struct {
@@ -427,30 +429,13 @@ func verifyStore(c *cluster) bool {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	r, err := fsck(ctx, c.dataDir)
-	logf("mailbox.Check: %d messages, %d documents, journal %d entries; %d problems", r.Messages, r.Documents, r.Journal.Entries, len(r.Problems))
-	for _, p := range r.Problems {
-		fmt.Println("  fsck: " + p)
-	}
+	st, err := sqlite.Open(ctx, filepath.Join(c.dataDir, sqlite.FileName), sqlite.Options{MustExist: true})
 	if err != nil {
-		logf("FAIL: mailbox.Check: %v", err)
-		ok = false
-	}
-	states, err := storeStates(ctx, c.dataDir)
-	if err != nil {
-		logf("FAIL: reading the store: %v", err)
+		logf("FAIL: opening the store: %v", err)
 		return false
 	}
-	logf("store states: %s", fmtCounts(states))
-	for st, n := range states {
-		switch st {
-		case "out/sent", "out/confirmed", "in/delivered":
-		default:
-			logf("FAIL: %d messages in %s after the queue drained (want only out/sent, out/confirmed, in/delivered)", n, st)
-			ok = false
-		}
-	}
-	return ok
+	defer st.Close()
+	return checkStore(ctx, st, filepath.Join(c.dataDir, "blobs")) && ok
 }
 
 func tallyRun(c *cluster, docs []document) (tally, error) {

@@ -529,34 +529,7 @@ func (pc *pgCluster) verify() bool {
 		return false
 	}
 	defer st.Close()
-	r, err := fsckStore(ctx, st, pc.blobs)
-	logf("mailbox.Check: %d messages, %d documents, journal %d entries; %d problems", r.Messages, r.Documents, r.Journal.Entries, len(r.Problems))
-	for _, p := range r.Problems {
-		fmt.Println("  fsck: " + p)
-	}
-	if err != nil {
-		logf("FAIL: mailbox.Check: %v", err)
-		ok = false
-	}
-	if err := logDeferrals(ctx, st); err != nil {
-		logf("FAIL: reading the journal: %v", err)
-		ok = false
-	}
-	states, err := countStates(ctx, st)
-	if err != nil {
-		logf("FAIL: reading the store: %v", err)
-		return false
-	}
-	logf("store states: %s", fmtCounts(states))
-	for s, n := range states {
-		switch s {
-		case "out/sent", "out/confirmed", "in/delivered":
-		default:
-			logf("FAIL: %d messages in %s after the queue drained (want only out/sent, out/confirmed, in/delivered)", n, s)
-			ok = false
-		}
-	}
-	return ok
+	return checkStore(ctx, st, pc.blobs) && ok
 }
 
 // logDeferrals lists the journal's "deferred" entries (a step that failed
