@@ -81,7 +81,8 @@ func (b *Blobs) LinkTo(h, newname string) error {
 
 // LinkFrom stores the finished file name as a blob by giving it a second
 // name in the store rather than copying it (BlobLinker): it is linked
-// under tmp/, read once to hash it, fsync'd (by the link), its time set
+// under tmp/ and fsync'd (by the link) while it is read once to hash it,
+// its time set
 // to now as a write would (Collect's grace period counts from it), and
 // renamed to its address as Commit does. ErrNotLinked when it cannot (no
 // linking file system, another file system, not a regular file): nothing
@@ -103,21 +104,37 @@ func (b *Blobs) LinkFrom(name string) (BlobRef, error) {
 	if fi.Size() > max {
 		return BlobRef{}, fmt.Errorf("%w: blob exceeds %d bytes", ErrTooLarge, max)
 	}
+	// The file is hashed while the link is made durable (the fsync writes
+	// it to disk, the hash reads it from the cache): nothing writes a
+	// finished file, so its content is the linked one.
+	type hashed struct {
+		ref BlobRef
+		err error
+	}
+	hc := make(chan hashed, 1)
+	go func() {
+		ref, err := b.hashFile(name, max)
+		hc <- hashed{ref, err}
+	}()
 	// A fresh name in tmp/: reserved by creating it, freed for the link.
 	w, err := b.fs.CreateTemp(b.tmpDir(), "blob-*.tmp")
 	if err != nil {
+		<-hc
 		return BlobRef{}, diskErr("create blob", err)
 	}
 	tmp := w.Name()
 	_ = w.Close()
 	if err := b.fs.Remove(tmp); err != nil {
+		<-hc
 		return BlobRef{}, diskErr("create blob", err)
 	}
 	if err := l.Link(name, tmp); err != nil {
 		_ = b.fs.Remove(tmp)
+		<-hc
 		return BlobRef{}, fmt.Errorf("%w: %w", ErrNotLinked, err)
 	}
-	ref, err := b.hashTemp(tmp, max)
+	h := <-hc
+	ref, err := h.ref, h.err
 	if err == nil {
 		if terr := l.Touch(tmp); terr != nil {
 			err = diskErr("touch blob", terr)
@@ -130,9 +147,9 @@ func (b *Blobs) LinkFrom(name string) (BlobRef, error) {
 	return b.place(tmp, ref)
 }
 
-// hashTemp reads the linked temporary file tmp and returns its address.
-func (b *Blobs) hashTemp(tmp string, max int64) (BlobRef, error) {
-	r, err := b.fs.Open(tmp)
+// hashFile reads the file name and returns its address.
+func (b *Blobs) hashFile(name string, max int64) (BlobRef, error) {
+	r, err := b.fs.Open(name)
 	if err != nil {
 		return BlobRef{}, diskErr("open blob", err)
 	}
