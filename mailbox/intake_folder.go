@@ -200,11 +200,11 @@ func (f *FolderIntake) writeFile(dst string, ef entryFile) (string, error) {
 		return "", err
 	}
 	defer r.Close()
-	ew := &errWriter{w: w}
+	ew := &ErrWriter{W: w}
 	sum, err := hashingCopy(ew, r, ef.sha256())
-	if ew.err != nil {
+	if ew.Err != nil {
 		w.Close()
-		return "", diskErr("write file", ew.err)
+		return "", diskErr("write file", ew.Err)
 	}
 	if err != nil {
 		w.Close()
@@ -243,18 +243,21 @@ func (f *FolderIntake) linkFile(dst string, ef entryFile) (check func() (string,
 	}, true
 }
 
-type errWriter struct {
-	w   io.Writer
-	err error
+// ErrWriter passes writes to W and keeps the first write error in Err
+// (a short write counts as io.ErrShortWrite), so that an intake copying
+// from a reader can tell a failing disk from a failing source.
+type ErrWriter struct {
+	W   io.Writer
+	Err error
 }
 
-func (e *errWriter) Write(p []byte) (int, error) {
-	n, err := e.w.Write(p)
+func (e *ErrWriter) Write(p []byte) (int, error) {
+	n, err := e.W.Write(p)
 	if err == nil && n < len(p) {
 		err = io.ErrShortWrite
 	}
-	if err != nil && e.err == nil {
-		e.err = err
+	if err != nil && e.Err == nil {
+		e.Err = err
 	}
 	return n, err
 }

@@ -183,7 +183,7 @@ func diskErr(what string, err error) error {
 // writeArchive streams the message and its primary files into a zip,
 // checking each file's SHA-256 against what the store recorded.
 func writeArchive(ctx context.Context, out io.Writer, a *Abgabe) error {
-	ew := &errWriter{w: out}
+	ew := &mailbox.ErrWriter{W: out}
 	zw := zip.NewWriter(ew)
 	put := func(name string, r io.Reader, want string) error {
 		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: a.Modified})
@@ -217,26 +217,10 @@ func writeArchive(ctx context.Context, out io.Writer, a *Abgabe) error {
 	if err == nil {
 		err = zw.Close()
 	}
-	if ew.err != nil {
-		return diskErr("write archive", ew.err)
+	if ew.Err != nil {
+		return diskErr("write archive", ew.Err)
 	}
 	return err
-}
-
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) Write(p []byte) (int, error) {
-	n, err := e.w.Write(p)
-	if err == nil && n < len(p) {
-		err = io.ErrShortWrite
-	}
-	if err != nil && e.err == nil {
-		e.err = err
-	}
-	return n, err
 }
 
 // existing checks an archive already in place: every member reads back
