@@ -283,20 +283,7 @@ func runCrash(o options) int {
 		logf("crash: %v", err)
 		return 1
 	}
-	lastKill := time.Now()
-	logf("crash: %d kills done after %s; waiting for submissions and the queue to drain", o.kills, time.Since(start).Round(time.Second))
-	select {
-	case <-submitted:
-	case <-time.After(2 * time.Minute):
-		logf("crash: submissions not acknowledged 2 min after the last kill")
-		cancel()
-		<-submitted
-	}
-	deadline := time.Now().Add(o.drainTimeout)
-	for intakeCount(c.intake) < o.n && time.Now().Before(deadline) && c.daemon.alive() {
-		time.Sleep(500 * time.Millisecond)
-	}
-	logf("crash: intake holds %d of %d, %s after the last kill", intakeCount(c.intake), o.n, time.Since(lastKill).Round(100*time.Millisecond))
+	drain("crash", o, start, submitted, cancel, func() int { return intakeCount(c.intake) }, c.daemon.alive)
 	// Let late duplicates show: two poll intervals and an intake round.
 	time.Sleep(4 * time.Second)
 	alive := c.daemon.alive()
@@ -482,4 +469,25 @@ func unmount(dir string) error { return syscall.Unmount(dir, 0) }
 // viaFolder says whether message i goes through the outgoing folder.
 func viaFolder(via string, i int) bool {
 	return via == "folder" || (via == "both" && i%2 == 1)
+}
+
+// drain waits, after the last kill, for the submissions to be acknowledged
+// (cancelling them after 2 minutes) and for the intake to hold all o.n
+// messages (at most o.drainTimeout, and only while alive reports the
+// gateways running), and logs how long it took.
+func drain(mode string, o options, start time.Time, submitted <-chan struct{}, cancel func(), intake func() int, alive func() bool) {
+	lastKill := time.Now()
+	logf("%s: %d kills done after %s; waiting for submissions and the queue to drain", mode, o.kills, time.Since(start).Round(time.Second))
+	select {
+	case <-submitted:
+	case <-time.After(2 * time.Minute):
+		logf("%s: submissions not acknowledged 2 min after the last kill", mode)
+		cancel()
+		<-submitted
+	}
+	deadline := time.Now().Add(o.drainTimeout)
+	for intake() < o.n && time.Now().Before(deadline) && alive() {
+		time.Sleep(500 * time.Millisecond)
+	}
+	logf("%s: intake holds %d of %d, %s after the last kill", mode, intake(), o.n, time.Since(lastKill).Round(100*time.Millisecond))
 }

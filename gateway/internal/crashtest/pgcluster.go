@@ -415,20 +415,7 @@ func runCrashPG(o options) int {
 			return 1
 		}
 	}
-	lastKill := time.Now()
-	logf("crash-pg: %d kills done after %s; waiting for submissions and the queue to drain", o.kills, time.Since(start).Round(time.Second))
-	select {
-	case <-submitted:
-	case <-time.After(2 * time.Minute):
-		logf("crash-pg: submissions not acknowledged 2 min after the last kill")
-		cancel()
-		<-submitted
-	}
-	deadline := time.Now().Add(o.drainTimeout)
-	for pc.intakeTotal() < o.n && time.Now().Before(deadline) {
-		time.Sleep(500 * time.Millisecond)
-	}
-	logf("crash-pg: intake holds %d of %d, %s after the last kill", pc.intakeTotal(), o.n, time.Since(lastKill).Round(100*time.Millisecond))
+	drain("crash-pg", o, start, submitted, cancel, pc.intakeTotal, func() bool { return true })
 	time.Sleep(4 * time.Second) // let late duplicates show
 
 	ok := true
