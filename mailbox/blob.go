@@ -1,16 +1,18 @@
 package mailbox
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/internal/parhash"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/behind"
 )
 
 // FileSystem is the seam between durable writes and the operating system;
@@ -156,7 +158,8 @@ type BlobRef struct {
 type blobWriter struct {
 	b    *Blobs
 	f    WriteFile
-	h    *parhash.Hash // beside the writes, on the other core
+	h    hash.Hash      // the SHA-256 of what was written
+	bw   *behind.Writer // writes f and h beside the caller, on the other core
 	n    int64
 	err  error
 	done bool
@@ -168,7 +171,8 @@ func (b *Blobs) Begin() (BlobWriter, error) {
 	if err != nil {
 		return nil, diskErr("create blob", err)
 	}
-	return &blobWriter{b: b, f: f, h: parhash.New()}, nil
+	h := sha256.New()
+	return &blobWriter{b: b, f: f, h: h, bw: behind.New(io.MultiWriter(f, h))}, nil
 }
 
 // Write streams content. The first error sticks: later writes and Commit
@@ -188,12 +192,8 @@ func (w *blobWriter) Write(p []byte) (int, error) {
 		w.err = fmt.Errorf("%w: blob exceeds %d bytes", ErrTooLarge, max)
 		return 0, w.err
 	}
-	n, err := w.f.Write(p)
+	n, err := w.bw.Write(p)
 	w.n += int64(n)
-	w.h.Write(p[:n])
-	if err == nil && n < len(p) {
-		err = io.ErrShortWrite
-	}
 	if err != nil {
 		w.err = diskErr("write blob", err)
 		return n, w.err
@@ -212,7 +212,12 @@ func (w *blobWriter) Commit() (BlobRef, error) {
 		w.Abort()
 		return BlobRef{}, w.err
 	}
-	ref := BlobRef{SHA256: hex.EncodeToString(w.h.Sum()), Size: w.n}
+	if err := w.bw.Close(); err != nil {
+		w.err = diskErr("write blob", err)
+		w.Abort()
+		return BlobRef{}, w.err
+	}
+	ref := BlobRef{SHA256: hex.EncodeToString(w.h.Sum(nil)), Size: w.n}
 	if err := w.f.Sync(); err != nil {
 		w.Abort()
 		return BlobRef{}, diskErr("fsync blob", err)
@@ -265,7 +270,7 @@ func (w *blobWriter) Abort() {
 		return
 	}
 	w.done = true
-	w.h.Abort()
+	_ = w.bw.Close() // the content is dropped; only the goroutine must end
 	if w.f != nil {
 		name := w.f.Name()
 		_ = w.f.Close()

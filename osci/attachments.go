@@ -8,13 +8,19 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/behind"
 )
 
 // DirAttachments is an AttachmentStore that writes each attachment, as
 // received, to a file in Dir (named by the SHA-256 of its Content-ID, since
-// Content-IDs are chosen by the sender) and fsyncs it.
+// Content-IDs are chosen by the sender) and fsyncs it, unless Spool says
+// the files are only read back and removed (a file that must survive a
+// crash, such as one renamed into a store, needs the fsync). The file is
+// written beside the reading of the part, on the other core.
 type DirAttachments struct {
-	Dir string
+	Dir   string
+	Spool bool // not fsync'd: nothing relies on the files after a crash
 
 	mu    sync.Mutex
 	files map[string]string
@@ -28,11 +34,15 @@ func (d *DirAttachments) Attachment(h PartHeader, r io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("osci: attachment file: %w", err)
 	}
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		return err
+	bw := behind.New(f)
+	_, err = io.Copy(bw, r)
+	if berr := bw.Close(); err == nil {
+		err = berr
 	}
-	if err := f.Sync(); err != nil {
+	if err == nil && !d.Spool {
+		err = f.Sync()
+	}
+	if err != nil {
 		f.Close()
 		return err
 	}

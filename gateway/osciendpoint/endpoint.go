@@ -91,6 +91,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/intermediaries"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/pdf"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/behind"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/egvp"
@@ -583,38 +584,98 @@ func processCard(b *osci.ProcessCardBundle) mailbox.ProcessCard {
 
 // captureTransport writes the raw HTTP body of a response to the file a
 // request's context names (see withCapture): the fetched OSCI message
-// exactly as received, kept as evidence. Other requests pass unchanged.
+// exactly as received, kept as evidence. The file is written beside the
+// reading of the response, on the other core. Other requests pass
+// unchanged.
 type captureTransport struct{ base http.RoundTripper }
 
 type captureKey struct{}
 
+// capture is the file the responses of one fetch are copied to and the
+// copy of the latest response.
+type capture struct {
+	f   *os.File
+	cur *captureBody
+	err error // the file could not be started again
+}
+
 // withCapture makes the responses of requests made with ctx be copied to
-// f; a repeated request (connection retry) starts the file again.
-func withCapture(ctx context.Context, f *os.File) context.Context {
-	return context.WithValue(ctx, captureKey{}, f)
+// f; a repeated request (connection retry) starts the file again. The
+// returned function waits until the copy is written and returns its
+// first error: only after it returned nil does f hold the response.
+func withCapture(ctx context.Context, f *os.File) (context.Context, func() error) {
+	c := &capture{f: f}
+	return context.WithValue(ctx, captureKey{}, c), func() error {
+		if c.err != nil || c.cur == nil {
+			return c.err
+		}
+		return c.cur.finish()
+	}
 }
 
 func (t *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(req)
-	f, ok := req.Context().Value(captureKey{}).(*os.File)
+	c, ok := req.Context().Value(captureKey{}).(*capture)
 	if err != nil || !ok {
 		return resp, err
 	}
-	if err := f.Truncate(0); err != nil {
+	if c.cur != nil {
+		_ = c.cur.finish() // the earlier response's copy ends before the file starts again
+		c.cur = nil
+	}
+	if err := c.f.Truncate(0); err != nil {
 		resp.Body.Close()
+		c.err = err
 		return nil, err
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
+	if _, err := c.f.Seek(0, io.SeekStart); err != nil {
 		resp.Body.Close()
+		c.err = err
 		return nil, err
 	}
-	resp.Body = teeBody{Reader: io.TeeReader(resp.Body, f), c: resp.Body}
+	c.cur = &captureBody{r: resp.Body, w: behind.New(c.f)}
+	resp.Body = c.cur
 	return resp, nil
 }
 
-type teeBody struct {
-	io.Reader
-	c io.Closer
+// captureBody is a response body whose octets are copied to a file as
+// they are read. A failed write fails the read; the end of the body is
+// reported only once the copy is written.
+type captureBody struct {
+	r    io.ReadCloser
+	w    *behind.Writer
+	done bool
+	err  error
 }
 
-func (b teeBody) Close() error { return b.c.Close() }
+func (b *captureBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if n > 0 {
+		if _, werr := b.w.Write(p[:n]); werr != nil {
+			return n, werr
+		}
+	}
+	if err == io.EOF {
+		if werr := b.finish(); werr != nil {
+			return n, werr
+		}
+	}
+	return n, err
+}
+
+// finish waits for the copy and returns its first error.
+func (b *captureBody) finish() error {
+	if !b.done {
+		b.done = true
+		b.err = b.w.Close()
+	}
+	return b.err
+}
+
+func (b *captureBody) Close() error {
+	werr := b.finish()
+	if err := b.r.Close(); werr == nil {
+		return err
+	}
+	return werr
+}

@@ -11,10 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +25,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/behind"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/intermediary"
@@ -562,3 +566,76 @@ func TestPeerError(t *testing.T) {
 		})
 	}
 }
+
+// The fetched response lands in the capture file exactly as received, the
+// second try of a request replacing the first; a capture the disk refuses
+// fails the read and is reported as ours, never as a response that cannot
+// be read.
+func TestCaptureHoldsTheResponseOrFails(t *testing.T) {
+	body := bytes.Repeat([]byte("osci-response "), 100_000) // beyond the copy's buffers
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		n++
+		fmt.Fprintf(w, "try %d:", n)
+		w.Write(body)
+	}))
+	defer srv.Close()
+	hc := &http.Client{Transport: &captureTransport{base: http.DefaultTransport}}
+	get := func(ctx context.Context) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		_, err = io.Copy(io.Discard, resp.Body)
+		return err
+	}
+
+	f, err := os.Create(filepath.Join(t.TempDir(), "original"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx, captured := withCapture(context.Background(), f)
+	if err := get(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := get(ctx); err != nil { // a retry starts the file again
+		t.Fatal(err)
+	}
+	if err := captured(); err != nil {
+		t.Fatalf("captured = %v", err)
+	}
+	got, _ := os.ReadFile(f.Name())
+	if want := append([]byte("try 2:"), body...); !bytes.Equal(got, want) {
+		t.Fatalf("capture holds %d octets, want the second response's %d", len(got), len(want))
+	}
+
+	ro, err := os.Open(f.Name()) // writes fail: as a full or broken disk would
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	ctx, captured = withCapture(context.Background(), ro)
+	if err := get(ctx); err == nil {
+		t.Fatal("reading a response whose capture cannot be written succeeded")
+	}
+	if err := captured(); err == nil {
+		t.Fatal("captured = nil for a capture file that could not be started")
+	}
+
+	// A write that fails while the response streams fails the read, at
+	// the latest at its end.
+	cb := &captureBody{r: io.NopCloser(bytes.NewReader(body)), w: behind.New(failingWriter{})}
+	if _, err := io.Copy(io.Discard, cb); err == nil {
+		t.Fatal("reading a response whose copy failed reached its end without an error")
+	}
+	if err := cb.Close(); err == nil {
+		t.Fatal("closing a response whose copy failed returned nil")
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, syscall.ENOSPC }

@@ -39,7 +39,7 @@ func (m *Mailbox) Reprocess(ctx context.Context, mailboxName, osciMessageID stri
 			return nil, fmt.Errorf("osciendpoint: reprocess spool: %w", err)
 		}
 	}
-	parts := &osci.DirAttachments{Dir: filepath.Join(dir, "parts")}
+	parts := &osci.DirAttachments{Dir: filepath.Join(dir, "parts"), Spool: true}
 	od, err := m.client.ReadDelivery(ctx, original, osciMessageID, parts)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -226,8 +226,12 @@ func (s *osciSession) fetch(ctx context.Context, id, dir string, read bool) (*ma
 	}
 	s.open = append(s.open, orig)
 	s.orig = orig
-	parts := &osci.DirAttachments{Dir: filepath.Join(dir, "parts")}
-	od, err := s.s.FetchDelivery(withCapture(ctx, orig), id, parts)
+	parts := &osci.DirAttachments{Dir: filepath.Join(dir, "parts"), Spool: true}
+	cctx, captured := withCapture(ctx, orig)
+	od, err := s.s.FetchDelivery(cctx, id, parts)
+	if cerr := captured(); cerr != nil {
+		return nil, fmt.Errorf("osciendpoint: fetch spool: %w", cerr) // our disk: tried again, nothing acknowledged
+	}
 	if err != nil {
 		// A response that arrived whole resumes the dialog from its
 		// ControlBlock; only the intermediary's own response can.

@@ -15,7 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
-	"github.com/stadt-erkelenz/bebpo-gateway/internal/parhash"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/behind"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/internal/limit"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
@@ -462,10 +462,16 @@ func (x *extractor) write(fill func(io.Writer) error) (ReceivedDocument, error) 
 	if err != nil {
 		return doc, &ioError{fmt.Errorf("egvp: document file: %w", err)}
 	}
-	h := parhash.New() // beside the decryption, on the other core
-	w := &capWriter{w: io.MultiWriter(f, h), left: x.lim.MaxBytes - x.total}
+	// The file write and the hash run beside the decryption, on the
+	// other core.
+	h := sha256.New()
+	bw := behind.New(io.MultiWriter(f, h))
+	w := &capWriter{w: bw, left: x.lim.MaxBytes - x.total}
 	err = fill(w)
-	sum := h.Sum()
+	if berr := bw.Close(); err == nil && berr != nil {
+		err = &ioError{berr}
+	}
+	sum := h.Sum(nil)
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = &ioError{cerr}
 	}
