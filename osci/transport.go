@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/behind"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
@@ -70,6 +71,7 @@ type spool struct {
 	max  int
 	buf  bytes.Buffer
 	file *os.File
+	w    *behind.Writer // writes file beside the encryption; ended by written
 }
 
 func (s *spool) Write(p []byte) (int, error) {
@@ -81,13 +83,29 @@ func (s *spool) Write(p []byte) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("osci: spool: %w", err)
 		}
-		s.file = f
-		if _, err := f.Write(s.buf.Bytes()); err != nil {
+		s.file, s.w = f, behind.New(f)
+		if _, err := s.w.Write(s.buf.Bytes()); err != nil {
 			return 0, fmt.Errorf("osci: spool: %w", err)
 		}
 		s.buf = bytes.Buffer{}
 	}
-	return s.file.Write(p)
+	n, err := s.w.Write(p)
+	if err != nil {
+		return n, fmt.Errorf("osci: spool: %w", err)
+	}
+	return n, nil
+}
+
+// written waits until everything written is in the file: only then may
+// it be read.
+func (s *spool) written() error {
+	if s.w == nil {
+		return nil
+	}
+	if err := s.w.Close(); err != nil {
+		return fmt.Errorf("osci: spool: %w", err)
+	}
+	return nil
 }
 
 func (s *spool) readerAt() io.ReaderAt {
@@ -102,6 +120,7 @@ func (s *spool) Close() error {
 	if s.file == nil {
 		return nil
 	}
+	_ = s.written() // the writing goroutine ends before the file goes
 	err := s.file.Close()
 	return errors.Join(err, os.Remove(s.file.Name()))
 }
@@ -124,6 +143,9 @@ func FrameMessage(o WriteOptions, envelope []byte, atts ...Attachment) (*Framed,
 	enc := &xmlenc.Encrypter{Recipients: []xmlenc.Recipient{{Cert: o.EncryptTo}}, MimeType: "Multipart/Related", Rand: o.Rand}
 	ed, n, err := enc.EncryptStream(spool, pr, EncryptedContentID)
 	pr.CloseWithError(err) // stops the writer goroutine if encryption failed early
+	if err == nil {
+		err = spool.written()
+	}
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("osci: transport encryption: %w", err)
