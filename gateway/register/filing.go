@@ -124,11 +124,7 @@ type filingRecord struct {
 
 func (f *Filer) build(ctx context.Context, fl Filing) (*mailbox.IntakeMessage, error) {
 	st := f.Register.Store
-	p, err := st.ProcedureByID(ctx, fl.ProcedureID)
-	if err != nil {
-		return nil, err
-	}
-	b, err := st.Bidder(ctx, p.ID)
+	p, b, err := procedureBidder(ctx, st, "", fl.ProcedureID)
 	if err != nil {
 		return nil, err
 	}

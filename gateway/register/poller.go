@@ -181,11 +181,7 @@ func (p *Poller) refused(ctx context.Context, q Query, reason string, log *zap.L
 
 func (p *Poller) request(ctx context.Context, q Query) (AdapterRequest, error) {
 	st := p.Register.Store
-	pr, err := st.ProcedureByID(ctx, q.ProcedureID)
-	if err != nil {
-		return AdapterRequest{}, err
-	}
-	b, err := st.Bidder(ctx, q.ProcedureID)
+	pr, b, err := procedureBidder(ctx, st, "", q.ProcedureID)
 	if err != nil {
 		return AdapterRequest{}, err
 	}
