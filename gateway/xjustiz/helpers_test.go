@@ -1,6 +1,7 @@
 package xjustiz_test
 
 import (
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -92,5 +93,34 @@ func twoDocuments(t testing.TB) xjustiz.Submission {
 			{Name: "Anlage_K1_Mietvertrag.pdf", Class: "001", Title: "Anlage K1 Mietvertrag"},
 		},
 		EEB: true,
+	}
+}
+
+// buildSubmission builds s with c; a refusal ends the test.
+func buildSubmission(t testing.TB, c *xjustiz.Codec, s xjustiz.Submission) *xjustiz.Built {
+	t.Helper()
+	b, err := c.BuildSubmission(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// buildEEB builds a with c; a refusal ends the test.
+func buildEEB(t testing.TB, c *xjustiz.Codec, a xjustiz.EEBAnswer) *xjustiz.Built {
+	t.Helper()
+	b, err := c.BuildEEB(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// refused ends the test unless a build was refused with want and gave no
+// record.
+func refused(t testing.TB, b *xjustiz.Built, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) || b != nil {
+		t.Fatalf("got %v, %v; want %v", b, err, want)
 	}
 }
