@@ -358,13 +358,7 @@ func runCrash(o options) int {
 			orders["FetchDelivery[0801]"]+orders["FetchDelivery[0801,3800]"]-o.n)
 	}
 	logf("crash: %d restarts after kills, %s in total; %d of %d deliveries at the simulator", c.starts-2, time.Since(start).Round(time.Second), res.AtSimulator, len(docs))
-	fmt.Println(res.line())
-	if res.Lost != 0 || res.Duplicated != 0 || res.Intake != res.Sent || res.Mismatches != 0 || refused != 0 || !ok {
-		fmt.Println("crash: FAIL")
-		return 1
-	}
-	fmt.Println("crash: PASS")
-	return 0
+	return res.verdict("crash", ok && refused == 0)
 }
 
 // prepare starts the simulator and the daemon and enters b into the

@@ -437,13 +437,7 @@ func runCrashPG(o options) int {
 		starts += n.starts - 2
 	}
 	logf("crash-pg: %d restarts after kills, %s in total; %d of %d deliveries at the simulator", starts, time.Since(start).Round(time.Second), res.AtSimulator, len(docs))
-	fmt.Println(res.line())
-	if res.Lost != 0 || res.Duplicated != 0 || res.Intake != res.Sent || res.Mismatches != 0 || refused != 0 || !ok {
-		fmt.Println("crash-pg: FAIL")
-		return 1
-	}
-	fmt.Println("crash-pg: PASS")
-	return 0
+	return res.verdict("crash-pg", ok && refused == 0)
 }
 
 // submitRound submits d through the nodes in turn until one acknowledges
