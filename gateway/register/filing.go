@@ -60,16 +60,7 @@ func (f *Filer) RunOnce(ctx context.Context) (int, error) {
 		f.Owner = "register-filer"
 	}
 	r := f.Register
-	fs, err := r.Store.ClaimFilings(ctx, r.now(), f.Owner, f.Lease, f.Batch)
-	if err != nil {
-		return 0, err
-	}
-	for _, fl := range fs {
-		if err := f.file(ctx, fl); err != nil {
-			return 0, err
-		}
-	}
-	return len(fs), nil
+	return runBatch(ctx, func() ([]Filing, error) { return r.Store.ClaimFilings(ctx, r.now(), f.Owner, f.Lease, f.Batch) }, f.file)
 }
 
 // file hands one filing over; only a store error is returned.
