@@ -10,7 +10,7 @@ import (
 )
 
 func TestBuildSubmissionTwoDocumentsEEB(t *testing.T) {
-	b := buildSubmission(t, newCodec(t, "two documents"), twoDocuments(t))
+	b := build(t, newCodec(t, "two documents").BuildSubmission, twoDocuments(t))
 	golden(t, "submission_two_documents_eeb.xml", b.Record)
 	if len(b.Documents) != 2 {
 		t.Fatalf("documents %+v", b.Documents)
@@ -58,12 +58,12 @@ func TestBuildSubmissionMinimal(t *testing.T) {
 }
 
 func TestBuildDeterministic(t *testing.T) {
-	a := buildSubmission(t, newCodec(t, "same"), twoDocuments(t))
-	b := buildSubmission(t, newCodec(t, "same"), twoDocuments(t))
+	a := build(t, newCodec(t, "same").BuildSubmission, twoDocuments(t))
+	b := build(t, newCodec(t, "same").BuildSubmission, twoDocuments(t))
 	if string(a.Record) != string(b.Record) {
 		t.Error("same clock and randomness gave different records")
 	}
-	c := buildSubmission(t, newCodec(t, "other"), twoDocuments(t))
+	c := build(t, newCodec(t, "other").BuildSubmission, twoDocuments(t))
 	if c.MessageID == a.MessageID || c.Documents[0].ID == a.Documents[0].ID {
 		t.Error("other randomness gave the same ids")
 	}
@@ -158,7 +158,7 @@ func TestFileNameCarriesUUID(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.doc.Class = "001"
-			b := buildSubmission(t, newCodec(t, tc.name), xjustiz.Submission{Court: court(t, "R1502"), Sender: "Stadt Erkelenz", Documents: []xjustiz.Document{tc.doc}})
+			b := build(t, newCodec(t, tc.name).BuildSubmission, xjustiz.Submission{Court: court(t, "R1502"), Sender: "Stadt Erkelenz", Documents: []xjustiz.Document{tc.doc}})
 			d := b.Documents[0]
 			if tc.want != nil && d.FileName != tc.want(d.ID) {
 				t.Errorf("file name %q, want %q", d.FileName, tc.want(d.ID))

@@ -24,7 +24,7 @@ func eebAnswer(t testing.TB) xjustiz.EEBAnswer {
 }
 
 func TestBuildEEBAcknowledged(t *testing.T) {
-	b := buildEEB(t, newCodec(t, "eeb ack"), eebAnswer(t))
+	b := build(t, newCodec(t, "eeb ack").BuildEEB, eebAnswer(t))
 	golden(t, "eeb_acknowledged.xml", b.Record)
 	rec := string(b.Record)
 	for _, want := range []string{
@@ -43,7 +43,7 @@ func TestBuildEEBRejected(t *testing.T) {
 	a.Acknowledged = time.Time{}
 	a.Rejection = &xjustiz.Rejection{Code: xjustiz.RejectUnclear, Reason: "Anlage K1 fehlt."}
 	a.Representative = true
-	b := buildEEB(t, newCodec(t, "eeb reject"), a)
+	b := build(t, newCodec(t, "eeb reject").BuildEEB, a)
 	golden(t, "eeb_rejected.xml", b.Record)
 	rec := string(b.Record)
 	for _, want := range []string{
@@ -62,7 +62,7 @@ func TestBuildEEBRejected(t *testing.T) {
 func TestBuildEEBCourtByName(t *testing.T) {
 	a := eebAnswer(t)
 	a.Court = xjustiz.Court{Name: "Oberverwaltungsgericht Rheinland-Pfalz"}
-	b := buildEEB(t, newCodec(t, "by name"), a)
+	b := build(t, newCodec(t, "by name").BuildEEB, a)
 	if !strings.Contains(string(b.Record), "<tns:empfaenger.sonstige>Oberverwaltungsgericht Rheinland-Pfalz<") {
 		t.Error("court name not written")
 	}
@@ -108,7 +108,7 @@ func TestEEBRoundTrip(t *testing.T) {
 		a.Rejection = &xjustiz.Rejection{Code: xjustiz.RejectCertificate, Reason: "Signatur ungültig"}
 		return a
 	}()} {
-		b := buildEEB(t, c, a)
+		b := build(t, c.BuildEEB, a)
 		r, err := c.ReadEEB(b.Record)
 		if err != nil {
 			t.Fatal(err)
@@ -158,7 +158,7 @@ func TestReadEEBRealLegacy(t *testing.T) {
 
 func TestReadEEBRefusesOtherMessages(t *testing.T) {
 	c := newCodec(t, "x")
-	b := buildSubmission(t, c, twoDocuments(t))
+	b := build(t, c.BuildSubmission, twoDocuments(t))
 	if _, err := c.ReadEEB(b.Record); !errors.Is(err, xjustiz.ErrNotEEB) {
 		t.Fatalf("got %v, want ErrNotEEB", err)
 	}
@@ -168,7 +168,7 @@ func TestReadEEBRefusesOtherMessages(t *testing.T) {
 // fremdeNachrichtenID breaks SCH-EEB-0001.
 func TestEEBWithoutForeignIDBreaksRule(t *testing.T) {
 	c := newCodec(t, "rule")
-	b := buildEEB(t, c, eebAnswer(t))
+	b := build(t, c.BuildEEB, eebAnswer(t))
 	rec := removeLine(t, b.Record, "<tns:fremdeNachrichtenID>")
 	err := c.Validate(rec)
 	var ve *xjustiz.ValidationError
@@ -189,7 +189,7 @@ func TestAnswerReceivedRequest(t *testing.T) {
 	req := twoDocuments(t)
 	req.Court, req.Sender = court(t, "R1504"), "Amtsgericht Mönchengladbach"
 	req.CaseSender, req.CaseRecipient = "5 C 17/26", "32.1-2026/0815"
-	sent := buildSubmission(t, courtSide, req)
+	sent := build(t, courtSide.BuildSubmission, req)
 	us := newCodec(t, "city")
 	received, err := us.Read(sent.Record)
 	if err != nil {
@@ -203,7 +203,7 @@ func TestAnswerReceivedRequest(t *testing.T) {
 		t.Fatalf("answer %+v", a)
 	}
 	a.Acknowledged = time.Date(2026, 3, 6, 0, 0, 0, 0, time.UTC)
-	answer := buildEEB(t, us, a)
+	answer := build(t, us.BuildEEB, a)
 	got, err := courtSide.ReadEEB(answer.Record)
 	if err != nil || got.Validation != nil {
 		t.Fatalf("%+v %v", got, err)
@@ -217,7 +217,7 @@ func TestAnswerReceivedRequest(t *testing.T) {
 
 	noEEB := twoDocuments(t)
 	noEEB.EEB = false
-	plain := buildSubmission(t, courtSide, noEEB)
+	plain := build(t, courtSide.BuildSubmission, noEEB)
 	r, err := us.Read(plain.Record)
 	if err != nil {
 		t.Fatal(err)

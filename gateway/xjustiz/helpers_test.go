@@ -96,20 +96,11 @@ func twoDocuments(t testing.TB) xjustiz.Submission {
 	}
 }
 
-// buildSubmission builds s with c; a refusal ends the test.
-func buildSubmission(t testing.TB, c *xjustiz.Codec, s xjustiz.Submission) *xjustiz.Built {
+// build passes in to a build of the codec (c.BuildSubmission,
+// c.BuildEEB); a refusal ends the test.
+func build[T any](t testing.TB, buildWith func(T) (*xjustiz.Built, error), in T) *xjustiz.Built {
 	t.Helper()
-	b, err := c.BuildSubmission(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// buildEEB builds a with c; a refusal ends the test.
-func buildEEB(t testing.TB, c *xjustiz.Codec, a xjustiz.EEBAnswer) *xjustiz.Built {
-	t.Helper()
-	b, err := c.BuildEEB(a)
+	b, err := buildWith(in)
 	if err != nil {
 		t.Fatal(err)
 	}
