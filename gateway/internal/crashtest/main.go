@@ -192,17 +192,22 @@ func withDir(o options, name string, fn func(options) int) int {
 
 // submitPaced hands o.n small documents to submit on o.workers workers,
 // spread over three quarters of the expected kill phase, so kills hit
-// submission, sending, fetching and intake alike. submitted is closed
-// once every document has its outcome, or ctx ended; outcomes is written
-// until then.
+// submission, sending, fetching and intake alike.
 func submitPaced(ctx context.Context, o options, submit func(i int, d document) outcome) (docs []document, outcomes []outcome, submitted <-chan struct{}) {
 	docs = make([]document, o.n)
 	for i := range docs {
 		docs[i] = smallDocument(o.seed, i, o.docSize)
 	}
 	phase := time.Duration(o.kills) * (o.minDelay + o.maxDelay) / 2
-	pace := phase * 3 / 4 / time.Duration(max(o.n, 1))
-	outcomes = make([]outcome, o.n)
+	outcomes, submitted = submitAll(ctx, docs, o.workers, phase*3/4/time.Duration(max(o.n, 1)), submit)
+	return docs, outcomes, submitted
+}
+
+// submitAll hands docs to submit on the given number of workers, one
+// document every pace. submitted is closed once every document has its
+// outcome, or ctx ended; outcomes is written until then.
+func submitAll(ctx context.Context, docs []document, workers int, pace time.Duration, submit func(i int, d document) outcome) (outcomes []outcome, submitted <-chan struct{}) {
+	outcomes = make([]outcome, len(docs))
 	next := make(chan int)
 	go func() {
 		defer close(next)
@@ -216,7 +221,7 @@ func submitPaced(ctx context.Context, o options, submit func(i int, d document) 
 		}
 	}()
 	var wg sync.WaitGroup
-	for w := 0; w < o.workers; w++ {
+	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -227,7 +232,7 @@ func submitPaced(ctx context.Context, o options, submit func(i int, d document) 
 	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
-	return docs, outcomes, done
+	return outcomes, done
 }
 
 func logf(format string, a ...any) {
