@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/docsig"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/pdf"
 )
 
 // FuzzParse: no input makes the CMS parser panic.
 func FuzzParse(f *testing.F) {
-	f.Add(sampleDoc(f, "plain_gs.pdf.p7s"))
+	f.Add(certstest.Document(f, "plain_gs.pdf.p7s"))
 	f.Add([]byte{0x30, 0x03, 0x06, 0x01, 0x00})
 	f.Fuzz(func(t *testing.T, der []byte) {
 		_, _ = docsig.Parse(der)
@@ -21,9 +22,9 @@ func FuzzParse(f *testing.F) {
 // that are either valid with every field set, or invalid with a reason;
 // never a panic.
 func FuzzVerify(f *testing.F) {
-	doc := sampleDoc(f, "plain_gs.pdf")
-	f.Add(sampleDoc(f, "plain_gs.pdf.p7s"), doc)
-	f.Add([]byte{}, sampleDoc(f, "plain_objstm.pdf"))
+	doc := certstest.Document(f, "plain_gs.pdf")
+	f.Add(certstest.Document(f, "plain_gs.pdf.p7s"), doc)
+	f.Add([]byte{}, certstest.Document(f, "plain_objstm.pdf"))
 	v := verifierFor(f)
 	f.Fuzz(func(t *testing.T, sig, data []byte) {
 		for _, r := range v.VerifyDetached(ctx, "a.pdf", "a.pdf.p7s", sig, bytes.NewReader(data)) {

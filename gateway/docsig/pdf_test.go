@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -18,15 +17,6 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/pdf"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
-
-func sampleDoc(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(certstest.RepoRoot(t), "testdata", "documents", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 const contentsHex = 16384 // room for the CMS structure, hex digits
 
@@ -107,7 +97,7 @@ func TestPDFSignatureValid(t *testing.T) {
 	for _, base := range []string{"plain_gs.pdf", "plain_objstm.pdf", "scan_img2pdf.pdf"} {
 		for _, sub := range []string{"adbe.pkcs7.detached", "ETSI.CAdES.detached"} {
 			t.Run(base+" "+sub, func(t *testing.T) {
-				signed := signPDF(t, sampleDoc(t, base), pkiSigner(t, "mailbox-signature"), sub)
+				signed := signPDF(t, certstest.Document(t, base), pkiSigner(t, "mailbox-signature"), sub)
 				rs := verifyPDF(t, v, signed)
 				if len(rs) != 1 {
 					t.Fatalf("%d signatures", len(rs))
@@ -123,7 +113,7 @@ func TestPDFSignatureValid(t *testing.T) {
 			})
 		}
 	}
-	if rs := verifyPDF(t, v, sampleDoc(t, "plain_gs.pdf")); len(rs) != 0 {
+	if rs := verifyPDF(t, v, certstest.Document(t, "plain_gs.pdf")); len(rs) != 0 {
 		t.Fatalf("unsigned PDF: %v", rs)
 	}
 }
@@ -148,7 +138,7 @@ func popplerAgrees(t *testing.T, data []byte, valid bool) {
 // result says the signature does not cover the whole file.
 func TestPDFChangedAfterSigning(t *testing.T) {
 	v := verifier(t)
-	signed := signPDF(t, sampleDoc(t, "plain_gs.pdf"), pkiSigner(t, "mailbox-signature"), "adbe.pkcs7.detached")
+	signed := signPDF(t, certstest.Document(t, "plain_gs.pdf"), pkiSigner(t, "mailbox-signature"), "adbe.pkcs7.detached")
 	prev := startxref(t, signed)
 	f, _ := pdf.Open(bytes.NewReader(signed), int64(len(signed)), pdf.Limits{})
 	size, _ := f.Trailer().Int("Size")
@@ -170,7 +160,7 @@ func TestPDFChangedAfterSigning(t *testing.T) {
 func TestPDFSignatureTampering(t *testing.T) {
 	v := verifier(t)
 	good := pkiSigner(t, "mailbox-signature")
-	signed := signPDF(t, sampleDoc(t, "plain_gs.pdf"), good, "adbe.pkcs7.detached")
+	signed := signPDF(t, certstest.Document(t, "plain_gs.pdf"), good, "adbe.pkcs7.detached")
 
 	flipped := bytes.Clone(signed)
 	flipped[10] ^= 1 // in the binary comment after the header: the file still parses
@@ -190,8 +180,8 @@ func TestPDFSignatureTampering(t *testing.T) {
 	}{
 		{"one signed byte changed", flipped, []error{docsig.ErrDigestMismatch}},
 		{"byte range leaves bytes unsigned", wideRange, []error{docsig.ErrByteRange}},
-		{"signed by an untrusted CA", signPDF(t, sampleDoc(t, "plain_gs.pdf"), issue(t, "unknown-root-ca", &x509.Certificate{}, true), "adbe.pkcs7.detached"), []error{docsig.ErrCertificate, certs.ErrNotTrusted}},
-		{"expired certificate", signPDF(t, sampleDoc(t, "plain_gs.pdf"), issue(t, "intermediate-ca", expiredTmpl(), true), "adbe.pkcs7.detached"), []error{docsig.ErrCertificate, certs.ErrExpired}},
+		{"signed by an untrusted CA", signPDF(t, certstest.Document(t, "plain_gs.pdf"), issue(t, "unknown-root-ca", &x509.Certificate{}, true), "adbe.pkcs7.detached"), []error{docsig.ErrCertificate, certs.ErrNotTrusted}},
+		{"expired certificate", signPDF(t, certstest.Document(t, "plain_gs.pdf"), issue(t, "intermediate-ca", expiredTmpl(), true), "adbe.pkcs7.detached"), []error{docsig.ErrCertificate, certs.ErrExpired}},
 		{"sha-1 subfilter", bytes.Replace(signed, []byte("/adbe.pkcs7.detached"), []byte("/adbe.pkcs7.sha1\x20\x20\x20\x20"), 1), []error{docsig.ErrWeakAlgorithm}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -210,7 +200,7 @@ func TestPDFSignatureTampering(t *testing.T) {
 }
 
 func TestPDFEncryptedIsNotVerified(t *testing.T) {
-	data := sampleDoc(t, "encrypted_aes256.pdf")
+	data := certstest.Document(t, "encrypted_aes256.pdf")
 	if _, err := verifier(t).VerifyPDF(ctx, "x.pdf", bytes.NewReader(data), int64(len(data)), pdf.Limits{}); !errors.Is(err, docsig.ErrUnsupported) {
 		t.Fatalf("err = %v", err)
 	}

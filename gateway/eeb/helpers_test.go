@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -48,37 +47,12 @@ func newFixture(t *testing.T) *fixture {
 	return &fixture{Env: e, codec: codec, tasks: tasks, svc: svc}
 }
 
-// courtRecord turns a record built by BuildSubmission (sender
-// absender.sonstige, recipient a court) into one the court sent us: the
-// court becomes absender.gericht, the city empfaenger.sonstige.
-func courtRecord(t *testing.T, rec []byte) []byte {
-	t.Helper()
-	from := regexp.MustCompile(`(?s)<tns:auswahl_absender>(.*?)</tns:auswahl_absender>`).FindSubmatch(rec)
-	to := regexp.MustCompile(`(?s)<tns:auswahl_empfaenger>(.*?)</tns:auswahl_empfaenger>`).FindSubmatch(rec)
-	if from == nil || to == nil {
-		t.Fatalf("record without sender or recipient: %.300s", rec)
-	}
-	newFrom := bytes.ReplaceAll(to[1], []byte("empfaenger.gericht"), []byte("absender.gericht"))
-	newTo := bytes.ReplaceAll(from[1], []byte("absender.sonstige"), []byte("empfaenger.sonstige"))
-	out := bytes.Replace(rec, from[0], []byte("<tns:auswahl_absender>"+string(newFrom)+"</tns:auswahl_absender>"), 1)
-	return bytes.Replace(out, to[0], []byte("<tns:auswahl_empfaenger>"+string(newTo)+"</tns:auswahl_empfaenger>"), 1)
-}
-
-// request is the record of a court's service with an eEB request: the
-// court's case number is 3 C 17/26, ours 32-12/26.
+// request is the record of a court's service with an eEB request
+// (apitest.CourtRecord): the court's case number is 3 C 17/26, ours
+// 32-12/26.
 func (f *fixture) request(t *testing.T) *xjustiz.Built {
 	t.Helper()
-	b, err := f.codec.BuildSubmission(xjustiz.Submission{Court: xjustiz.Court{Code: "R1502", Name: "Amtsgericht Erkelenz"},
-		Sender: "Stadt Erkelenz", CaseSender: "3 C 17/26", CaseRecipient: "32-12/26", Subject: "Ladung",
-		Documents: []xjustiz.Document{{Name: "Ladung.pdf", Class: "003"}}, EEB: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.Record = courtRecord(t, b.Record)
-	if err := f.codec.Validate(b.Record); err != nil {
-		t.Fatalf("the court's record is not valid: %v", err)
-	}
-	return b
+	return apitest.CourtRecord(t, f.codec)
 }
 
 // receive stores a delivery from the court (apitest.Recipient) with the

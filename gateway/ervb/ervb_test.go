@@ -6,11 +6,11 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/ervb"
 )
 
@@ -22,15 +22,6 @@ func mem(name string, data []byte) ervb.File {
 func disk(t *testing.T, name, sampleName string) ervb.File {
 	t.Helper()
 	return ervb.OSFile(name, sample(t, sampleName))
-}
-
-func read(t *testing.T, sampleName string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(sample(t, sampleName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func check(t *testing.T, files ...ervb.File) ervb.Findings {
@@ -70,7 +61,7 @@ func TestAcceptsWhatCourtsAccept(t *testing.T) {
 				t.Fatalf("findings: %v", fs)
 			}
 			// The same through a stream that is not a file (spooled).
-			if fs := check(t, mem(name, read(t, s))); len(fs) != 0 {
+			if fs := check(t, mem(name, certstest.Document(t, s))); len(fs) != 0 {
 				t.Fatalf("findings (spooled): %v", fs)
 			}
 		})
@@ -97,7 +88,7 @@ func TestRefusesWhatTheERVBForbids(t *testing.T) {
 		{"text renamed to txt", mem("Notiz.txt", []byte("hallo")), []string{"error:file-type"}},
 		{"xml that is not the record", mem("Daten.xml", []byte("<a/>")), []string{"error:xml-not-record"}},
 		{"pdf header but no cross-reference", mem("Kaputt.pdf", []byte("%PDF-1.7\n1 0 obj << >> endobj\n")), []string{"error:pdf-unreadable"}},
-		{"truncated pdf", mem("Halb.pdf", read(t, "plain_gs.pdf")[:1500]), []string{"error:pdf-unreadable"}},
+		{"truncated pdf", mem("Halb.pdf", certstest.Document(t, "plain_gs.pdf")[:1500]), []string{"error:pdf-unreadable"}},
 		{"encrypted pdf (AES-256, password)", disk(t, "Geheim.pdf", "encrypted_aes256.pdf"), []string{"error:pdf-encrypted"}},
 		{"encrypted pdf (empty user password)", disk(t, "Offen.pdf", "encrypted_empty_password.pdf"), []string{"error:pdf-encrypted"}},
 		{"javascript open action", disk(t, "JS.pdf", "javascript_openaction.pdf"), []string{"error:pdf-javascript"}},
@@ -152,7 +143,7 @@ func tiffWithout(tag uint16) []byte {
 }
 
 func TestMessageLimits(t *testing.T) {
-	pdf := read(t, "plain_gs.pdf")
+	pdf := certstest.Document(t, "plain_gs.pdf")
 	var files []ervb.File
 	for i := range 4 {
 		files = append(files, mem("Anlage_"+strconv.Itoa(i)+".pdf", pdf))
@@ -172,7 +163,7 @@ func TestMessageLimits(t *testing.T) {
 }
 
 func TestNames(t *testing.T) {
-	pdf := read(t, "plain_gs.pdf")
+	pdf := certstest.Document(t, "plain_gs.pdf")
 	for _, tc := range []struct {
 		names []string
 		want  string
@@ -197,7 +188,7 @@ func TestNames(t *testing.T) {
 // A detached signature is named after its document plus .p7s (as the
 // justice sample data do) and must belong to a document of the message.
 func TestSignatureFiles(t *testing.T) {
-	pdf := read(t, "plain_gs.pdf")
+	pdf := certstest.Document(t, "plain_gs.pdf")
 	p7s := detachedSignature(t, pdf)
 	doc := "Klage_14049759-7440-474c-a37b-9a2d98b9d58a.pdf"
 	if fs := check(t, mem(doc, pdf), mem(doc+".p7s", p7s)); len(fs) != 0 {
@@ -215,11 +206,7 @@ func TestSignatureFiles(t *testing.T) {
 // complete.
 func FuzzCheck(f *testing.F) {
 	for _, s := range []string{"plain_gs.pdf", "plain_objstm.pdf", "scan_g4.tif", "scan_bigendian.tiff", "javascript_objstm.pdf", "attachment.pdf"} {
-		data, err := os.ReadFile(sample(f, s))
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(s[strings.LastIndexByte(s, '.')+1:], data)
+		f.Add(s[strings.LastIndexByte(s, '.')+1:], certstest.Document(f, s))
 	}
 	f.Add("p7s", []byte("0\x80"))
 	dir := f.TempDir()

@@ -48,8 +48,8 @@ func checkSignatures(t *testing.T, v *docsig.Verifier, files ...ervb.File) ervb.
 // repeated.
 func TestDocumentChangedAfterSigningIsNotSent(t *testing.T) {
 	const doc = "Klage_14049759-7440-474c-a37b-9a2d98b9d58a.pdf"
-	pdf := read(t, "plain_gs.pdf")
-	p7s := read(t, "plain_gs.pdf.p7s")
+	pdf := certstest.Document(t, "plain_gs.pdf")
+	p7s := certstest.Document(t, "plain_gs.pdf.p7s")
 	changed := bytes.Clone(pdf)
 	changed[bytes.Index(changed, []byte("/MediaBox"))+1] = 'm'
 	trusted := verifierTrusting(t, "root-ca", "intermediate-ca")
@@ -62,7 +62,7 @@ func TestDocumentChangedAfterSigningIsNotSent(t *testing.T) {
 		{"valid pair", trusted, []ervb.File{mem(doc, pdf), mem(doc+".p7s", p7s)}, ""},
 		{"valid pair, signature name in upper case", trusted, []ervb.File{mem(doc, pdf), mem(doc+".P7S", p7s)}, ""},
 		{"document changed after signing", trusted, []ervb.File{mem(doc, changed), mem(doc+".p7s", p7s)}, "error:signature-broken"},
-		{"signature of another document", trusted, []ervb.File{mem(doc, read(t, "plain_objstm.pdf")), mem(doc+".p7s", p7s)}, "error:signature-broken"},
+		{"signature of another document", trusted, []ervb.File{mem(doc, certstest.Document(t, "plain_objstm.pdf")), mem(doc+".p7s", p7s)}, "error:signature-broken"},
 		{"signer outside our trust set", verifierTrusting(t, "vhn-ca"), []ervb.File{mem(doc, pdf), mem(doc+".p7s", p7s)}, "warning:signature-unconfirmed"},
 		{"signature without its document: Check's finding", trusted, []ervb.File{mem(doc+".p7s", p7s)}, ""},
 		{"unreadable signature: Check's finding", trusted, []ervb.File{mem(doc, pdf), mem(doc+".p7s", []byte("keine Signatur"))}, ""},

@@ -3,34 +3,20 @@ package ervb_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/ervb"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/textpdf"
 )
 
 // pdfWith builds a PDF whose catalog carries extra, with a correct
 // classic cross-reference.
 func pdfWith(extra string) []byte {
-	objs := []string{
+	return textpdf.Objects([]string{
 		"<< /Type /Catalog /Pages 2 0 R " + extra + " >>",
 		"<< /Type /Pages /Kids [] /Count 0 >>",
-	}
-	var b strings.Builder
-	b.WriteString("%PDF-1.7\n")
-	var offs []int
-	for i, o := range objs {
-		offs = append(offs, b.Len())
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	x := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, o := range offs {
-		fmt.Fprintf(&b, "%010d 00000 n \n", o)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, x)
-	return []byte(b.String())
+	})
 }
 
 // Names written with #-escapes are the names a reader acts on.

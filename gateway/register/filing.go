@@ -60,16 +60,7 @@ func (f *Filer) RunOnce(ctx context.Context) (int, error) {
 		f.Owner = "register-filer"
 	}
 	r := f.Register
-	fs, err := r.Store.ClaimFilings(ctx, r.now(), f.Owner, f.Lease, f.Batch)
-	if err != nil {
-		return 0, err
-	}
-	for _, fl := range fs {
-		if err := f.file(ctx, fl); err != nil {
-			return 0, err
-		}
-	}
-	return len(fs), nil
+	return runBatch(ctx, func() ([]Filing, error) { return r.Store.ClaimFilings(ctx, r.now(), f.Owner, f.Lease, f.Batch) }, f.file)
 }
 
 // file hands one filing over; only a store error is returned.
@@ -124,11 +115,7 @@ type filingRecord struct {
 
 func (f *Filer) build(ctx context.Context, fl Filing) (*mailbox.IntakeMessage, error) {
 	st := f.Register.Store
-	p, err := st.ProcedureByID(ctx, fl.ProcedureID)
-	if err != nil {
-		return nil, err
-	}
-	b, err := st.Bidder(ctx, p.ID)
+	p, b, err := procedureBidder(ctx, st, "", fl.ProcedureID)
 	if err != nil {
 		return nil, err
 	}

@@ -107,16 +107,22 @@ func (p *Poller) defaults() {
 func (p *Poller) RunOnce(ctx context.Context) (int, error) {
 	p.defaults()
 	r := p.Register
-	qs, err := r.Store.ClaimQueries(ctx, r.now(), p.Owner, p.Lease, p.Batch)
+	return runBatch(ctx, func() ([]Query, error) { return r.Store.ClaimQueries(ctx, r.now(), p.Owner, p.Lease, p.Batch) }, p.step)
+}
+
+// runBatch hands every item claim returns to handle in turn and returns
+// how many there were; a claim or handle error (a store error) stops it.
+func runBatch[T any](ctx context.Context, claim func() ([]T, error), handle func(context.Context, T) error) (int, error) {
+	items, err := claim()
 	if err != nil {
 		return 0, err
 	}
-	for _, q := range qs {
-		if err := p.step(ctx, q); err != nil {
+	for _, it := range items {
+		if err := handle(ctx, it); err != nil {
 			return 0, err
 		}
 	}
-	return len(qs), nil
+	return len(items), nil
 }
 
 // step moves one claimed query on; only store errors are returned.
@@ -181,11 +187,7 @@ func (p *Poller) refused(ctx context.Context, q Query, reason string, log *zap.L
 
 func (p *Poller) request(ctx context.Context, q Query) (AdapterRequest, error) {
 	st := p.Register.Store
-	pr, err := st.ProcedureByID(ctx, q.ProcedureID)
-	if err != nil {
-		return AdapterRequest{}, err
-	}
-	b, err := st.Bidder(ctx, q.ProcedureID)
+	pr, b, err := procedureBidder(ctx, st, "", q.ProcedureID)
 	if err != nil {
 		return AdapterRequest{}, err
 	}

@@ -205,11 +205,7 @@ func (r *Register) Query(ctx context.Context, number string, req QueryRequest, a
 	if req.Channel != ChannelPortal && req.Channel != ChannelInterface {
 		return nil, fmt.Errorf("%w: channel must be portal or interface, not %q", ErrInvalid, req.Channel)
 	}
-	p, err := r.Store.Procedure(ctx, number)
-	if err != nil {
-		return nil, err
-	}
-	b, err := r.Store.Bidder(ctx, p.ID)
+	p, b, err := procedureBidder(ctx, r.Store, number, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -282,6 +278,26 @@ func pickMembers(b Bidder, ids []int64, rels []Reliance) ([]Member, error) {
 	return out, nil
 }
 
+// procedureBidder loads a procedure, by its number or, when number is
+// empty, by id, and the procedure's bidder.
+func procedureBidder(ctx context.Context, st Store, number string, id int64) (Procedure, Bidder, error) {
+	var p Procedure
+	var err error
+	if number != "" {
+		p, err = st.Procedure(ctx, number)
+	} else {
+		p, err = st.ProcedureByID(ctx, id)
+	}
+	if err != nil {
+		return Procedure{}, Bidder{}, err
+	}
+	b, err := st.Bidder(ctx, p.ID)
+	if err != nil {
+		return Procedure{}, Bidder{}, err
+	}
+	return p, b, nil
+}
+
 func (b Bidder) member(id int64) (Member, bool) {
 	for _, m := range b.Members {
 		if m.ID == id {
@@ -332,11 +348,7 @@ func (r *Register) storeAnswer(ctx context.Context, q Query, in AnswerInput, act
 	if in.ContentType == "" {
 		in.ContentType = "application/pdf"
 	}
-	p, err := r.Store.ProcedureByID(ctx, q.ProcedureID)
-	if err != nil {
-		return Answer{}, err
-	}
-	b, err := r.Store.Bidder(ctx, q.ProcedureID)
+	p, b, err := procedureBidder(ctx, r.Store, "", q.ProcedureID)
 	if err != nil {
 		return Answer{}, err
 	}
@@ -379,11 +391,7 @@ type Candidate struct {
 // received within the last two months about the same company (matched on
 // register number or VAT id).
 func (r *Register) Candidates(ctx context.Context, number string) ([]Candidate, error) {
-	p, err := r.Store.Procedure(ctx, number)
-	if err != nil {
-		return nil, err
-	}
-	b, err := r.Store.Bidder(ctx, p.ID)
+	_, b, err := procedureBidder(ctx, r.Store, number, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -414,11 +422,7 @@ func (r *Register) Candidates(ctx context.Context, number string) ([]Candidate, 
 // the clerk confirmed that it is about the same company. The answer must
 // match on register number or VAT id and be usable today.
 func (r *Register) Reuse(ctx context.Context, number string, memberID, answerID int64, actor string) (Reliance, error) {
-	p, err := r.Store.Procedure(ctx, number)
-	if err != nil {
-		return Reliance{}, err
-	}
-	b, err := r.Store.Bidder(ctx, p.ID)
+	p, b, err := procedureBidder(ctx, r.Store, number, 0)
 	if err != nil {
 		return Reliance{}, err
 	}

@@ -8,10 +8,10 @@ import (
 	"path"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/beevik/etree"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/field"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/version"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/xsd"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
@@ -265,14 +265,10 @@ func (w *writer) el(parent *etree.Element, name string) *etree.Element {
 }
 
 func (w *writer) text(parent *etree.Element, name, value string) {
-	if w.err == nil && (!utf8.ValidString(value) || strings.ContainsFunc(value, badXMLRune)) {
+	if w.err == nil && !field.XMLText(value) {
 		w.err = fmt.Errorf("%w: %s holds characters XML cannot carry", ErrOptions, name)
 	}
 	w.el(parent, name).SetText(value)
-}
-
-func badXMLRune(r rune) bool {
-	return r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0xFFFE || r == 0xFFFF
 }
 
 // sender writes a KontaktType: the organisation or name the sender gave,

@@ -89,16 +89,23 @@ func optsFor(version string) xdomea.Options {
 	return o
 }
 
+// build is the 0401 of sample in version; a refusal ends the test.
+func build(t *testing.T, version string) *xdomea.Abgabe {
+	t.Helper()
+	a, err := xdomea.Build(sample(), optsFor(version))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
 // TestAbgabeValidAgainstOfficialSchema is the acceptance: the
 // 0401 the gateway writes validates against the official xdomea schema
 // of each version, by our validator and by xmllint.
 func TestAbgabeValidAgainstOfficialSchema(t *testing.T) {
 	for _, v := range xdomea.Versions() {
 		t.Run(v, func(t *testing.T) {
-			a, err := xdomea.Build(sample(), optsFor(v))
-			if err != nil {
-				t.Fatal(err)
-			}
+			a := build(t, v)
 			if out, err := xmllint(t, v, a.XML); err != nil {
 				t.Fatalf("xmllint: %v\n%s\n%s", err, out, a.XML)
 			}
@@ -122,9 +129,8 @@ func TestAbgabeValidAgainstOfficialSchema(t *testing.T) {
 			if len(a.Files) != 5 {
 				t.Errorf("%d primary files, want 2 documents, 2 report formats, 1 original", len(a.Files))
 			}
-			b, err := xdomea.Build(sample(), optsFor(v))
-			if err != nil || !bytes.Equal(a.XML, b.XML) {
-				t.Fatalf("the same message builds different bytes (%v)", err)
+			if b := build(t, v); !bytes.Equal(a.XML, b.XML) {
+				t.Fatal("the same message builds different bytes")
 			}
 		})
 	}
@@ -135,10 +141,7 @@ func TestAbgabeValidAgainstOfficialSchema(t *testing.T) {
 func TestValidateMatchesXmllint(t *testing.T) {
 	for _, v := range xdomea.Versions() {
 		t.Run(v, func(t *testing.T) {
-			a, err := xdomea.Build(sample(), optsFor(v))
-			if err != nil {
-				t.Fatal(err)
-			}
+			a := build(t, v)
 			listVersion := map[string]string{xdomea.Version3: "2.0", xdomea.Version4: "3.0"}[v]
 			breaks := map[string]func([]byte) []byte{
 				"no ProzessID": func(b []byte) []byte { return cut(t, b, "<xdomea:ProzessID>", "</xdomea:ProzessID>") },

@@ -10,10 +10,7 @@ import (
 )
 
 func TestBuildSubmissionTwoDocumentsEEB(t *testing.T) {
-	b, err := newCodec(t, "two documents").BuildSubmission(twoDocuments(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := build(t, newCodec(t, "two documents").BuildSubmission, twoDocuments(t))
 	golden(t, "submission_two_documents_eeb.xml", b.Record)
 	if len(b.Documents) != 2 {
 		t.Fatalf("documents %+v", b.Documents)
@@ -61,21 +58,12 @@ func TestBuildSubmissionMinimal(t *testing.T) {
 }
 
 func TestBuildDeterministic(t *testing.T) {
-	a, err := newCodec(t, "same").BuildSubmission(twoDocuments(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := newCodec(t, "same").BuildSubmission(twoDocuments(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := build(t, newCodec(t, "same").BuildSubmission, twoDocuments(t))
+	b := build(t, newCodec(t, "same").BuildSubmission, twoDocuments(t))
 	if string(a.Record) != string(b.Record) {
 		t.Error("same clock and randomness gave different records")
 	}
-	c, err := newCodec(t, "other").BuildSubmission(twoDocuments(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := build(t, newCodec(t, "other").BuildSubmission, twoDocuments(t))
 	if c.MessageID == a.MessageID || c.Documents[0].ID == a.Documents[0].ID {
 		t.Error("other randomness gave the same ids")
 	}
@@ -87,9 +75,7 @@ func TestBuildMissingCourtRefused(t *testing.T) {
 	s := twoDocuments(t)
 	s.Court = xjustiz.Court{Name: "Amtsgericht Erkelenz"}
 	b, err := newCodec(t, "x").BuildSubmission(s)
-	if !errors.Is(err, xjustiz.ErrMissingCourt) || b != nil {
-		t.Fatalf("got %v, %v; want ErrMissingCourt", b, err)
-	}
+	refused(t, b, err, xjustiz.ErrMissingCourt)
 }
 
 func TestBuildRefusals(t *testing.T) {
@@ -121,9 +107,7 @@ func TestBuildRefusals(t *testing.T) {
 			s := twoDocuments(t)
 			tc.change(&s)
 			b, err := newCodec(t, "x").BuildSubmission(s)
-			if !errors.Is(err, tc.want) || b != nil {
-				t.Fatalf("got %v, %v; want %v", b, err, tc.want)
-			}
+			refused(t, b, err, tc.want)
 		})
 	}
 }
@@ -174,10 +158,7 @@ func TestFileNameCarriesUUID(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.doc.Class = "001"
-			b, err := newCodec(t, tc.name).BuildSubmission(xjustiz.Submission{Court: court(t, "R1502"), Sender: "Stadt Erkelenz", Documents: []xjustiz.Document{tc.doc}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			b := build(t, newCodec(t, tc.name).BuildSubmission, xjustiz.Submission{Court: court(t, "R1502"), Sender: "Stadt Erkelenz", Documents: []xjustiz.Document{tc.doc}})
 			d := b.Documents[0]
 			if tc.want != nil && d.FileName != tc.want(d.ID) {
 				t.Errorf("file name %q, want %q", d.FileName, tc.want(d.ID))

@@ -24,10 +24,7 @@ func eebAnswer(t testing.TB) xjustiz.EEBAnswer {
 }
 
 func TestBuildEEBAcknowledged(t *testing.T) {
-	b, err := newCodec(t, "eeb ack").BuildEEB(eebAnswer(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := build(t, newCodec(t, "eeb ack").BuildEEB, eebAnswer(t))
 	golden(t, "eeb_acknowledged.xml", b.Record)
 	rec := string(b.Record)
 	for _, want := range []string{
@@ -46,10 +43,7 @@ func TestBuildEEBRejected(t *testing.T) {
 	a.Acknowledged = time.Time{}
 	a.Rejection = &xjustiz.Rejection{Code: xjustiz.RejectUnclear, Reason: "Anlage K1 fehlt."}
 	a.Representative = true
-	b, err := newCodec(t, "eeb reject").BuildEEB(a)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := build(t, newCodec(t, "eeb reject").BuildEEB, a)
 	golden(t, "eeb_rejected.xml", b.Record)
 	rec := string(b.Record)
 	for _, want := range []string{
@@ -68,10 +62,7 @@ func TestBuildEEBRejected(t *testing.T) {
 func TestBuildEEBCourtByName(t *testing.T) {
 	a := eebAnswer(t)
 	a.Court = xjustiz.Court{Name: "Oberverwaltungsgericht Rheinland-Pfalz"}
-	b, err := newCodec(t, "by name").BuildEEB(a)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := build(t, newCodec(t, "by name").BuildEEB, a)
 	if !strings.Contains(string(b.Record), "<tns:empfaenger.sonstige>Oberverwaltungsgericht Rheinland-Pfalz<") {
 		t.Error("court name not written")
 	}
@@ -102,9 +93,7 @@ func TestBuildEEBRefusals(t *testing.T) {
 			a := eebAnswer(t)
 			tc.change(&a)
 			b, err := newCodec(t, "x").BuildEEB(a)
-			if !errors.Is(err, tc.want) || b != nil {
-				t.Fatalf("got %v, %v; want %v", b, err, tc.want)
-			}
+			refused(t, b, err, tc.want)
 		})
 	}
 }
@@ -119,10 +108,7 @@ func TestEEBRoundTrip(t *testing.T) {
 		a.Rejection = &xjustiz.Rejection{Code: xjustiz.RejectCertificate, Reason: "Signatur ungültig"}
 		return a
 	}()} {
-		b, err := c.BuildEEB(a)
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := build(t, c.BuildEEB, a)
 		r, err := c.ReadEEB(b.Record)
 		if err != nil {
 			t.Fatal(err)
@@ -172,10 +158,7 @@ func TestReadEEBRealLegacy(t *testing.T) {
 
 func TestReadEEBRefusesOtherMessages(t *testing.T) {
 	c := newCodec(t, "x")
-	b, err := c.BuildSubmission(twoDocuments(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := build(t, c.BuildSubmission, twoDocuments(t))
 	if _, err := c.ReadEEB(b.Record); !errors.Is(err, xjustiz.ErrNotEEB) {
 		t.Fatalf("got %v, want ErrNotEEB", err)
 	}
@@ -185,12 +168,9 @@ func TestReadEEBRefusesOtherMessages(t *testing.T) {
 // fremdeNachrichtenID breaks SCH-EEB-0001.
 func TestEEBWithoutForeignIDBreaksRule(t *testing.T) {
 	c := newCodec(t, "rule")
-	b, err := c.BuildEEB(eebAnswer(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := build(t, c.BuildEEB, eebAnswer(t))
 	rec := removeLine(t, b.Record, "<tns:fremdeNachrichtenID>")
-	err = c.Validate(rec)
+	err := c.Validate(rec)
 	var ve *xjustiz.ValidationError
 	if !errors.Is(err, xjustiz.ErrRule) || !errors.As(err, &ve) || !strings.Contains(ve.Problems[0].Message, "SCH-EEB-0001") {
 		t.Fatalf("got %v, want ErrRule SCH-EEB-0001", err)
@@ -209,10 +189,7 @@ func TestAnswerReceivedRequest(t *testing.T) {
 	req := twoDocuments(t)
 	req.Court, req.Sender = court(t, "R1504"), "Amtsgericht Mönchengladbach"
 	req.CaseSender, req.CaseRecipient = "5 C 17/26", "32.1-2026/0815"
-	sent, err := courtSide.BuildSubmission(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sent := build(t, courtSide.BuildSubmission, req)
 	us := newCodec(t, "city")
 	received, err := us.Read(sent.Record)
 	if err != nil {
@@ -226,10 +203,7 @@ func TestAnswerReceivedRequest(t *testing.T) {
 		t.Fatalf("answer %+v", a)
 	}
 	a.Acknowledged = time.Date(2026, 3, 6, 0, 0, 0, 0, time.UTC)
-	answer, err := us.BuildEEB(a)
-	if err != nil {
-		t.Fatal(err)
-	}
+	answer := build(t, us.BuildEEB, a)
 	got, err := courtSide.ReadEEB(answer.Record)
 	if err != nil || got.Validation != nil {
 		t.Fatalf("%+v %v", got, err)
@@ -243,10 +217,7 @@ func TestAnswerReceivedRequest(t *testing.T) {
 
 	noEEB := twoDocuments(t)
 	noEEB.EEB = false
-	plain, err := courtSide.BuildSubmission(noEEB)
-	if err != nil {
-		t.Fatal(err)
-	}
+	plain := build(t, courtSide.BuildSubmission, noEEB)
 	r, err := us.Read(plain.Record)
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package xjustiz_test
 
 import (
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -92,5 +93,25 @@ func twoDocuments(t testing.TB) xjustiz.Submission {
 			{Name: "Anlage_K1_Mietvertrag.pdf", Class: "001", Title: "Anlage K1 Mietvertrag"},
 		},
 		EEB: true,
+	}
+}
+
+// build passes in to a build of the codec (c.BuildSubmission,
+// c.BuildEEB); a refusal ends the test.
+func build[T any](t testing.TB, buildWith func(T) (*xjustiz.Built, error), in T) *xjustiz.Built {
+	t.Helper()
+	b, err := buildWith(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// refused ends the test unless a build was refused with want and gave no
+// record.
+func refused(t testing.TB, b *xjustiz.Built, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) || b != nil {
+		t.Fatalf("got %v, %v; want %v", b, err, want)
 	}
 }

@@ -37,10 +37,7 @@ func removeLine(t testing.TB, rec []byte, marker string) []byte {
 
 func TestReadBuiltSubmission(t *testing.T) {
 	c := newCodec(t, "read")
-	b, err := c.BuildSubmission(twoDocuments(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := build(t, c.BuildSubmission, twoDocuments(t))
 	r, err := c.Read(b.Record)
 	if err != nil {
 		t.Fatal(err)
@@ -95,10 +92,7 @@ func TestReadRealSubmission321(t *testing.T) {
 // the request, as the eEB task needs it; an invalid one still is.
 func TestReadEEBRequest(t *testing.T) {
 	c := newCodec(t, "request")
-	b, err := c.BuildSubmission(twoDocuments(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := build(t, c.BuildSubmission, twoDocuments(t))
 	broken := bytes.Replace(b.Record, []byte("<tns:nummerImUebergeordnetenContainer>1<"), []byte("<tns:nummerImUebergeordnetenContainer>0<"), 1)
 	r, err := c.Read(broken)
 	if err != nil {
@@ -115,10 +109,7 @@ func TestReadEEBRequest(t *testing.T) {
 
 func TestReadRefusals(t *testing.T) {
 	c := newCodec(t, "x")
-	good, err := c.BuildSubmission(twoDocuments(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	good := build(t, c.BuildSubmission, twoDocuments(t))
 	small, err := xjustiz.New(xjustiz.Options{Limits: xjustiz.Limits{MaxBytes: 1000}})
 	if err != nil {
 		t.Fatal(err)
@@ -155,12 +146,9 @@ func TestReadRefusals(t *testing.T) {
 // with libxml2's message and line.
 func TestMalformedCarriesLine(t *testing.T) {
 	c := newCodec(t, "x")
-	good, err := c.BuildSubmission(twoDocuments(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	good := build(t, c.BuildSubmission, twoDocuments(t))
 	bad := bytes.Replace(good.Record, []byte("</tns:gegenstand>"), []byte("</tns:gegenstant>"), 1)
-	err = c.Validate(bad)
+	err := c.Validate(bad)
 	var ve *xjustiz.ValidationError
 	if !errors.Is(err, xjustiz.ErrMalformed) || !errors.As(err, &ve) || ve.Problems[0].Line != 36 {
 		t.Fatalf("got %v, want ErrMalformed at line 36", err)
@@ -181,12 +169,9 @@ func TestValidateUnsupportedMessage(t *testing.T) {
 // against the Codec's generation, so the schema says what is missing.
 func TestValidateWithoutVersion(t *testing.T) {
 	c := newCodec(t, "x")
-	b, err := c.BuildEEB(eebAnswer(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := build(t, c.BuildEEB, eebAnswer(t))
 	rec := bytes.Replace(b.Record, []byte(` xjustizVersion="3.5.1"`), nil, 1)
-	err = c.Validate(rec)
+	err := c.Validate(rec)
 	var ve *xjustiz.ValidationError
 	if !errors.As(err, &ve) || !errors.Is(err, xjustiz.ErrSchema) || !strings.Contains(ve.Problems[0].Message, "xjustizVersion") {
 		t.Fatalf("got %v, want the schema's message on xjustizVersion", err)

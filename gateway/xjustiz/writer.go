@@ -2,10 +2,10 @@ package xjustiz
 
 import (
 	"fmt"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/beevik/etree"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/field"
 )
 
 // writer builds one record's tree in the generation's namespace with the
@@ -29,10 +29,15 @@ func (w *writer) el(parent *etree.Element, name string) *etree.Element {
 	return parent.CreateElement("tns:" + name)
 }
 
-func (w *writer) text(parent *etree.Element, name, value string) {
-	if w.err == nil && (!utf8.ValidString(value) || strings.ContainsFunc(value, badXMLRune)) {
+// check keeps the first value XML cannot carry as the writer's error.
+func (w *writer) check(name, value string) {
+	if w.err == nil && !field.XMLText(value) {
 		w.err = fmt.Errorf("%w: %s holds characters XML cannot carry", ErrIncomplete, name)
 	}
+}
+
+func (w *writer) text(parent *etree.Element, name, value string) {
+	w.check(name, value)
 	w.el(parent, name).SetText(value)
 }
 
@@ -42,12 +47,6 @@ func (w *writer) code(parent *etree.Element, name, listVersion, code string) {
 	if listVersion != "" {
 		e.CreateAttr("listVersionID", listVersion)
 	}
-	if w.err == nil && (!utf8.ValidString(code) || strings.ContainsFunc(code, badXMLRune)) {
-		w.err = fmt.Errorf("%w: %s holds characters XML cannot carry", ErrIncomplete, name)
-	}
+	w.check(name, code)
 	e.CreateElement("code").SetText(code)
-}
-
-func badXMLRune(r rune) bool {
-	return r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0xFFFE || r == 0xFFFF
 }

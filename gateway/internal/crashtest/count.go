@@ -249,6 +249,24 @@ func (t tally) line() string {
 	return fmt.Sprintf("sent=%d lost=%d duplicated=%d intake=%d", t.Sent, t.Lost, t.Duplicated, t.Intake)
 }
 
+// clean: nothing lost, duplicated or altered, and every message sent is
+// in the intake.
+func (t tally) clean() bool {
+	return t.Lost == 0 && t.Duplicated == 0 && t.Mismatches == 0 && t.Intake == t.Sent
+}
+
+// verdict prints the tally's line and whether the run passed (a clean
+// tally and ok, the run's own checks); it returns the exit code.
+func (t tally) verdict(mode string, ok bool) int {
+	fmt.Println(t.line())
+	if !ok || !t.clean() {
+		fmt.Println(mode + ": FAIL")
+		return 1
+	}
+	fmt.Println(mode + ": PASS")
+	return 0
+}
+
 // count compares what was submitted with what the simulator holds for B
 // and what the intake folder holds. Lost: a document missing from either
 // place. Duplicated: every copy beyond the first, at the simulator or in

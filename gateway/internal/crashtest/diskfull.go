@@ -157,7 +157,7 @@ func runDiskFull(o options) (code int) {
 		fmt.Println("  " + d)
 	}
 	fmt.Println("diskfull: " + res.line())
-	if !ok || res.Lost != 0 || res.Duplicated != 0 || res.Mismatches != 0 || res.Intake != len(docs) {
+	if !ok || !res.clean() {
 		fmt.Println("diskfull: FAIL")
 		return 1
 	}

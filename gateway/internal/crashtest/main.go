@@ -157,25 +157,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "crashtest: -max-delay must not be below -min-delay")
 		os.Exit(2)
 	}
-	var code int
-	switch mode {
-	case "crash":
-		code = withDir(o, "crash", runCrash)
-	case "diskfull":
-		code = withDir(o, "diskfull", runDiskFull)
-	case "bench":
-		code = withDir(o, "bench", runBench)
-	case "crash-pg":
-		code = withDir(o, "crash-pg", runCrashPG)
-	case "bench-pg":
-		code = withDir(o, "bench-pg", runBenchPG)
-	case "idle":
-		code = withDir(o, "idle", runIdle)
-	default:
+	run, ok := map[string]func(options) int{
+		"crash": runCrash, "crash-pg": runCrashPG, "diskfull": runDiskFull, "bench": runBench, "bench-pg": runBenchPG, "idle": runIdle,
+	}[mode]
+	if !ok {
 		fmt.Fprintf(os.Stderr, "crashtest: unknown mode %q (crash, crash-pg, diskfull, bench, bench-pg, idle)\n", mode)
-		code = 2
+		os.Exit(2)
 	}
-	os.Exit(code)
+	os.Exit(withDir(o, mode, run))
 }
 
 // withDir runs fn in a work directory, removed afterwards unless the run
@@ -201,6 +190,51 @@ func withDir(o options, name string, fn func(options) int) int {
 	return code
 }
 
+// submitPaced hands o.n small documents to submit on o.workers workers,
+// spread over three quarters of the expected kill phase, so kills hit
+// submission, sending, fetching and intake alike.
+func submitPaced(ctx context.Context, o options, submit func(i int, d document) outcome) (docs []document, outcomes []outcome, submitted <-chan struct{}) {
+	docs = make([]document, o.n)
+	for i := range docs {
+		docs[i] = smallDocument(o.seed, i, o.docSize)
+	}
+	phase := time.Duration(o.kills) * (o.minDelay + o.maxDelay) / 2
+	outcomes, submitted = submitAll(ctx, docs, o.workers, phase*3/4/time.Duration(max(o.n, 1)), submit)
+	return docs, outcomes, submitted
+}
+
+// submitAll hands docs to submit on the given number of workers, one
+// document every pace. submitted is closed once every document has its
+// outcome, or ctx ended; outcomes is written until then.
+func submitAll(ctx context.Context, docs []document, workers int, pace time.Duration, submit func(i int, d document) outcome) (outcomes []outcome, submitted <-chan struct{}) {
+	outcomes = make([]outcome, len(docs))
+	next := make(chan int)
+	go func() {
+		defer close(next)
+		for i := range docs {
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return
+			}
+			time.Sleep(pace)
+		}
+	}()
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				outcomes[i] = submit(i, docs[i])
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	return outcomes, done
+}
+
 func logf(format string, a ...any) {
 	fmt.Printf("%s "+format+"\n", append([]any{time.Now().Format("15:04:05.000")}, a...)...)
 }
@@ -216,49 +250,18 @@ func runCrash(o options) int {
 	}
 	defer c.close()
 	rng := rand.New(rand.NewPCG(o.seed, 0x6372617368))
-	docs := make([]document, o.n)
-	for i := range docs {
-		docs[i] = smallDocument(o.seed, i, o.docSize)
-	}
-
-	// Submissions are spread over three quarters of the expected kill
-	// phase, so kills hit submission, sending, fetching and intake alike.
-	phase := time.Duration(o.kills) * (o.minDelay + o.maxDelay) / 2
-	pace := phase * 3 / 4 / time.Duration(max(o.n, 1))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	outcomes := make([]outcome, o.n)
-	var wg sync.WaitGroup
-	next := make(chan int)
-	go func() {
-		defer close(next)
-		for i := range docs {
-			select {
-			case next <- i:
-			case <-ctx.Done():
-				return
-			}
-			time.Sleep(pace)
+	docs, outcomes, submitted := submitPaced(ctx, o, func(i int, d document) outcome {
+		if !viaFolder(o.via, i) {
+			return submitUntilAcked(ctx, c.apiURL, d)
 		}
-	}()
-	for w := 0; w < o.workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if viaFolder(o.via, i) {
-					outcomes[i] = outcome{doc: docs[i], attempts: 1, folder: true}
-					if err := dropInFolder(c.outbox, docs[i]); err != nil {
-						outcomes[i].failed = "outgoing folder: " + err.Error()
-					}
-					continue
-				}
-				outcomes[i] = submitUntilAcked(ctx, c.apiURL, docs[i])
-			}
-		}()
-	}
-	submitted := make(chan struct{})
-	go func() { wg.Wait(); close(submitted) }()
+		oc := outcome{doc: d, attempts: 1, folder: true}
+		if err := dropInFolder(c.outbox, d); err != nil {
+			oc.failed = "outgoing folder: " + err.Error()
+		}
+		return oc
+	})
 
 	for k := 1; k <= o.kills; k++ {
 		d := o.minDelay + time.Duration(rng.Int64N(int64(o.maxDelay-o.minDelay)+1))
@@ -360,13 +363,7 @@ func runCrash(o options) int {
 			orders["FetchDelivery[0801]"]+orders["FetchDelivery[0801,3800]"]-o.n)
 	}
 	logf("crash: %d restarts after kills, %s in total; %d of %d deliveries at the simulator", c.starts-2, time.Since(start).Round(time.Second), res.AtSimulator, len(docs))
-	fmt.Println(res.line())
-	if res.Lost != 0 || res.Duplicated != 0 || res.Intake != res.Sent || res.Mismatches != 0 || refused != 0 || !ok {
-		fmt.Println("crash: FAIL")
-		return 1
-	}
-	fmt.Println("crash: PASS")
-	return 0
+	return res.verdict("crash", ok && refused == 0)
 }
 
 // prepare starts the simulator and the daemon and enters b into the

@@ -171,37 +171,10 @@ func benchPGRun(o options, nodes int) (pgBenchRun, error) {
 	}
 
 	t0 := time.Now()
-	var wg sync.WaitGroup
-	next := make(chan int)
-	refused := make(chan string, len(docs))
-	var mu sync.Mutex
+	outcomes, submitted := submitAll(ctx, docs, o.workers, 0, func(i int, d document) outcome {
+		return submitUntilAcked(ctx, pc.nodes[i%nodes].apiURL, d)
+	})
 	var lastAck time.Time
-	for w := 0; w < o.workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				oc := submitUntilAcked(ctx, pc.nodes[i%nodes].apiURL, docs[i])
-				if oc.failed != "" {
-					refused <- fmt.Sprintf("message %d: %s", i, oc.failed)
-					continue
-				}
-				mu.Lock()
-				if oc.acked.After(lastAck) {
-					lastAck = oc.acked
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	go func() {
-		for i := range docs {
-			next <- i
-		}
-		close(next)
-	}()
-	submitted := make(chan struct{})
-	go func() { wg.Wait(); close(submitted) }()
 	deadline := t0.Add(10 * time.Minute)
 	var drainAt time.Time
 	var drainCPU cpuSnapshot
@@ -213,10 +186,15 @@ func benchPGRun(o options, nodes int) (pgBenchRun, error) {
 		done := false
 		select {
 		case <-submitted:
-			if len(refused) > 0 {
-				return r, fmt.Errorf("submission refused: %s", <-refused)
-			}
 			if drainAt.IsZero() {
+				for i, oc := range outcomes {
+					if oc.failed != "" {
+						return r, fmt.Errorf("submission refused: message %d: %s", i, oc.failed)
+					}
+					if oc.acked.After(lastAck) {
+						lastAck = oc.acked
+					}
+				}
 				drainAt, r.Drain.Messages = time.Now(), len(docs)-k
 				if drainCPU, err = takeCPU(pids, postmaster, self); err != nil {
 					return r, err

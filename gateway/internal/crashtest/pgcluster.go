@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -309,41 +308,11 @@ func runCrashPG(o options) int {
 		return 1
 	}
 	rng := rand.New(rand.NewPCG(o.seed, 0x70672d6372617368))
-	docs := make([]document, o.n)
-	for i := range docs {
-		docs[i] = smallDocument(o.seed, i, o.docSize)
-	}
-	phase := time.Duration(o.kills) * (o.minDelay + o.maxDelay) / 2
-	pace := phase * 3 / 4 / time.Duration(max(o.n, 1))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	outcomes := make([]outcome, o.n)
-	next := make(chan int)
-	go func() {
-		defer close(next)
-		for i := range docs {
-			select {
-			case next <- i:
-			case <-ctx.Done():
-				return
-			}
-			time.Sleep(pace)
-		}
-	}()
-	var wg sync.WaitGroup
-	for w := 0; w < o.workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				// Round the nodes; a retry after a kill goes to the next one,
-				// with the same Idempotency-Key.
-				outcomes[i] = submitRound(ctx, pc, i, docs[i])
-			}
-		}()
-	}
-	submitted := make(chan struct{})
-	go func() { wg.Wait(); close(submitted) }()
+	// Round the nodes; a retry after a kill goes to the next one, with the
+	// same Idempotency-Key.
+	docs, outcomes, submitted := submitPaced(ctx, o, func(i int, d document) outcome { return submitRound(ctx, pc, i, d) })
 
 	pauseAt := max(o.kills/2, 1)
 	var paused *pgNode
@@ -468,13 +437,7 @@ func runCrashPG(o options) int {
 		starts += n.starts - 2
 	}
 	logf("crash-pg: %d restarts after kills, %s in total; %d of %d deliveries at the simulator", starts, time.Since(start).Round(time.Second), res.AtSimulator, len(docs))
-	fmt.Println(res.line())
-	if res.Lost != 0 || res.Duplicated != 0 || res.Intake != res.Sent || res.Mismatches != 0 || refused != 0 || !ok {
-		fmt.Println("crash-pg: FAIL")
-		return 1
-	}
-	fmt.Println("crash-pg: PASS")
-	return 0
+	return res.verdict("crash-pg", ok && refused == 0)
 }
 
 // submitRound submits d through the nodes in turn until one acknowledges

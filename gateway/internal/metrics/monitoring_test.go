@@ -42,11 +42,7 @@ func served(fams map[string]*dto.MetricFamily) map[string]bool {
 
 func monitoringFile(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(certstest.RepoRoot(t), "docs", "monitoring", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return certstest.ReadFile(t, filepath.Join(certstest.RepoRoot(t), "docs", "monitoring", name))
 }
 
 type ruleFile struct {

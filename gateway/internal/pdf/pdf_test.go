@@ -3,23 +3,12 @@ package pdf
 import (
 	"bytes"
 	"errors"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 )
-
-func readSample(t testing.TB, name string) []byte {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(certstest.RepoRoot(t), "testdata", "documents", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
 
 func open(data []byte, lim Limits) (*File, error) {
 	return Open(bytes.NewReader(data), int64(len(data)), lim)
@@ -31,7 +20,7 @@ func TestRealProducersParse(t *testing.T) {
 	for _, name := range []string{"plain_gs.pdf", "plain_objstm.pdf", "plain_linearized.pdf", "scan_img2pdf.pdf",
 		"attachment.pdf", "javascript_objstm.pdf", "encrypted_aes256.pdf"} {
 		t.Run(name, func(t *testing.T) {
-			f, err := open(readSample(t, name), Limits{})
+			f, err := open(certstest.Document(t, name), Limits{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,7 +43,7 @@ func TestRealProducersParse(t *testing.T) {
 }
 
 func TestObjectStreamMembersAreVisited(t *testing.T) {
-	f, err := open(readSample(t, "javascript_objstm.pdf"), Limits{})
+	f, err := open(certstest.Document(t, "javascript_objstm.pdf"), Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +151,7 @@ func TestStringOffsets(t *testing.T) {
 // FuzzOpen: no input makes the parser panic or exceed its limits.
 func FuzzOpen(f *testing.F) {
 	for _, name := range []string{"plain_gs.pdf", "plain_objstm.pdf", "plain_linearized.pdf", "scan_img2pdf.pdf", "javascript_objstm.pdf"} {
-		f.Add(readSample(f, name))
+		f.Add(certstest.Document(f, name))
 	}
 	f.Add([]byte(withXref(tiny, "")))
 	f.Fuzz(func(t *testing.T, data []byte) {

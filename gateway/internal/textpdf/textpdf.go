@@ -3,7 +3,8 @@
 // and broken into pages, with a correct cross-reference table that PDF
 // readers and the ERVB pre-flight accept. The output depends only on the
 // input. It is how the register's query sheet and registration form and
-// the demo's documents become PDFs.
+// the demo's documents become PDFs. Objects writes the same file structure
+// around objects the caller gives.
 package textpdf
 
 import (
@@ -43,6 +44,13 @@ func Document(title string, lines []string) []byte {
 			fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", s.Len(), s.String()))
 	}
 	objs[1] = fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), len(pages))
+	return Objects(objs)
+}
+
+// Objects returns the PDF 1.4 of objs, numbered from 1 (the first is the
+// catalog, the trailer's /Root), with a correct classic cross-reference
+// table.
+func Objects(objs []string) []byte {
 	var b bytes.Buffer
 	b.WriteString("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
 	offsets := make([]int, len(objs))

@@ -2,9 +2,6 @@ package iface_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -21,6 +18,7 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/register"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/register/iface"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/register/registersim"
@@ -28,38 +26,18 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
-func issue(t *testing.T, tmpl *x509.Certificate, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if parent == nil {
-		parent, parentKey = tmpl, key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, key
-}
-
 // pki makes a CA, a server certificate for 127.0.0.1 and the authority's
 // client certificate as a PKCS#12 file (mode 0600).
 func pki(t *testing.T) (ca *x509.Certificate, server tls.Certificate, p12 string) {
 	t.Helper()
 	now := time.Now()
-	ca, caKey := issue(t, &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Register Test CA"}, NotBefore: now.Add(-time.Hour),
-		NotAfter: now.Add(time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}, nil, nil)
-	srv, srvKey := issue(t, &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "register"}, NotBefore: now.Add(-time.Hour),
+	caKey, ca := certstest.Issue(t, nil, nil, &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Register Test CA"}, NotBefore: now.Add(-time.Hour),
+		NotAfter: now.Add(time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}, nil)
+	srvKey, srv := certstest.Issue(t, caKey, ca, &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "register"}, NotBefore: now.Add(-time.Hour),
 		NotAfter: now.Add(time.Hour), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		KeyUsage: x509.KeyUsageDigitalSignature}, ca, caKey)
-	cl, clKey := issue(t, &x509.Certificate{SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "Stadt Erkelenz Vergabestelle"}, NotBefore: now.Add(-time.Hour),
-		NotAfter: now.Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature}, ca, caKey)
+		KeyUsage: x509.KeyUsageDigitalSignature}, nil)
+	clKey, cl := certstest.Issue(t, caKey, ca, &x509.Certificate{SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "Stadt Erkelenz Vergabestelle"}, NotBefore: now.Add(-time.Hour),
+		NotAfter: now.Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature}, nil)
 	data, err := pkcs12.Modern.Encode(clKey, cl, []*x509.Certificate{ca}, "geheim")
 	if err != nil {
 		t.Fatal(err)

@@ -195,22 +195,14 @@ func (s *Store) AnchoredHead(ctx context.Context) (mailbox.JournalHead, error) {
 
 // Events returns journal entries with Seq > after.
 func (s *Store) Events(ctx context.Context, after int64, limit int) ([]mailbox.Event, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT seq, at, procedure_id, kind, detail, prev_hash, hash FROM journal WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	var out []mailbox.Event
-	for rows.Next() {
+	out, err := selectAll(ctx, s.r, func(row scanner) (mailbox.Event, error) {
 		var e mailbox.Event
 		var at int64
-		if err := rows.Scan(&e.Seq, &at, &e.MessageID, &e.Kind, &e.Detail, &e.PrevHash, &e.Hash); err != nil {
-			return nil, mapErr(err)
-		}
+		err := row.Scan(&e.Seq, &at, &e.MessageID, &e.Kind, &e.Detail, &e.PrevHash, &e.Hash)
 		e.At = tm(at)
-		out = append(out, e)
-	}
-	return out, mapErr(rows.Err())
+		return e, err
+	}, `SELECT seq, at, procedure_id, kind, detail, prev_hash, hash FROM journal WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+	return out, mapErr(err)
 }
 
 // Append adds a journal entry that belongs to no state change.

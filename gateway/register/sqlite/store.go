@@ -37,11 +37,42 @@ func withDetail(e register.Entry, k, v string) register.Entry {
 	return e
 }
 
+// scanner is one row: *sql.Row or *sql.Rows.
+type scanner interface{ Scan(...any) error }
+
+// selecter runs a query: the read pool or a write transaction.
+type selecter interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// selectAll runs query on db and reads every row with scan. The error is
+// the driver's, unmapped: inside a write transaction write maps it, a
+// reader passes it through mapErr.
+func selectAll[T any](ctx context.Context, db selecter, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // --- procedures
 
 const procCols = `id, number, description, publication, value_cents, kind, contract, date, decision, created_at, created_by`
 
-func scanProcedure(row interface{ Scan(...any) error }) (register.Procedure, error) {
+func scanProcedure(row scanner) (register.Procedure, error) {
 	var p register.Procedure
 	var date, created int64
 	var dec string
@@ -81,20 +112,8 @@ func (s *Store) ProcedureByID(ctx context.Context, id int64) (register.Procedure
 }
 
 func (s *Store) Procedures(ctx context.Context) ([]register.Procedure, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+procCols+` FROM procedures ORDER BY id`)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	var out []register.Procedure
-	for rows.Next() {
-		p, err := scanProcedure(rows)
-		if err != nil {
-			return nil, mapErr(err)
-		}
-		out = append(out, p)
-	}
-	return out, mapErr(rows.Err())
+	out, err := selectAll(ctx, s.r, scanProcedure, `SELECT `+procCols+` FROM procedures ORDER BY id`)
+	return out, mapErr(err)
 }
 
 // --- bidders
@@ -128,23 +147,15 @@ func (s *Store) Bidder(ctx context.Context, procedureID int64) (register.Bidder,
 	if err != nil {
 		return b, notFound(err, "bidder of procedure "+strconv.FormatInt(procedureID, 10))
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT id, company FROM members WHERE bidder_id = ? ORDER BY id`, b.ID)
-	if err != nil {
-		return b, mapErr(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	b.Members, err = selectAll(ctx, s.r, func(row scanner) (register.Member, error) {
 		m := register.Member{BidderID: b.ID}
 		var c string
-		if err := rows.Scan(&m.ID, &c); err != nil {
-			return b, mapErr(err)
+		if err := row.Scan(&m.ID, &c); err != nil {
+			return m, err
 		}
-		if err := json.Unmarshal([]byte(c), &m.Company); err != nil {
-			return b, err
-		}
-		b.Members = append(b.Members, m)
-	}
-	return b, mapErr(rows.Err())
+		return m, json.Unmarshal([]byte(c), &m.Company)
+	}, `SELECT id, company FROM members WHERE bidder_id = ? ORDER BY id`, b.ID)
+	return b, mapErr(err)
 }
 
 // --- queries
@@ -152,7 +163,7 @@ func (s *Store) Bidder(ctx context.Context, procedureID int64) (register.Bidder,
 const queryCols = `id, procedure_id, member_id, channel, state, purpose, confirmation, requested_by, requested_at, ref, attempts,
 	next_attempt_at, last_error, answer_id, lease_owner, lease_until, lease_token`
 
-func scanQuery(row interface{ Scan(...any) error }) (register.Query, error) {
+func scanQuery(row scanner) (register.Query, error) {
 	var q register.Query
 	var conf string
 	var req, next, until int64
@@ -205,39 +216,17 @@ func (s *Store) Query(ctx context.Context, id int64) (register.Query, error) {
 }
 
 func (s *Store) Queries(ctx context.Context, procedureID int64) ([]register.Query, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+queryCols+` FROM queries WHERE procedure_id = ? ORDER BY id`, procedureID)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	var out []register.Query
-	for rows.Next() {
-		q, err := scanQuery(rows)
-		if err != nil {
-			return nil, mapErr(err)
-		}
-		out = append(out, q)
-	}
-	return out, mapErr(rows.Err())
+	out, err := selectAll(ctx, s.r, scanQuery, `SELECT `+queryCols+` FROM queries WHERE procedure_id = ? ORDER BY id`, procedureID)
+	return out, mapErr(err)
 }
 
 func (s *Store) ClaimQueries(ctx context.Context, now time.Time, owner string, lease time.Duration, limit int) ([]register.Query, error) {
 	var out []register.Query
 	err := s.write(ctx, func(tx *sql.Tx) ([]register.Entry, error) {
-		rows, err := tx.QueryContext(ctx, `SELECT `+queryCols+` FROM queries WHERE channel = 'interface' AND state IN ('to_send', 'pending')
+		var err error
+		out, err = selectAll(ctx, tx, scanQuery, `SELECT `+queryCols+` FROM queries WHERE channel = 'interface' AND state IN ('to_send', 'pending')
 			AND next_attempt_at <= ? AND lease_until <= ? ORDER BY next_attempt_at, id LIMIT ?`, ns(now), ns(now), limit)
 		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			q, err := scanQuery(rows)
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out = append(out, q)
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			return nil, err
 		}
 		for i := range out {
@@ -276,7 +265,7 @@ func (s *Store) UpdateQuery(ctx context.Context, q register.Query, e *register.E
 
 const answerCols = `id, query_id, company, has_entries, channel, received_at, recorded_by, file_name, content_type, size, sha256, deleted_at`
 
-func scanAnswer(row interface{ Scan(...any) error }) (register.Answer, error) {
+func scanAnswer(row scanner) (register.Answer, error) {
 	var a register.Answer
 	var c string
 	var rec, del int64
@@ -357,20 +346,8 @@ func (s *Store) AnswerContent(ctx context.Context, id int64) ([]byte, error) {
 }
 
 func (s *Store) answers(ctx context.Context, where string, args ...any) ([]register.Answer, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+answerCols+` FROM answers WHERE `+where+` ORDER BY id`, args...)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	var out []register.Answer
-	for rows.Next() {
-		a, err := scanAnswer(rows)
-		if err != nil {
-			return nil, mapErr(err)
-		}
-		out = append(out, a)
-	}
-	return out, mapErr(rows.Err())
+	out, err := selectAll(ctx, s.r, scanAnswer, `SELECT `+answerCols+` FROM answers WHERE `+where+` ORDER BY id`, args...)
+	return out, mapErr(err)
 }
 
 func (s *Store) AnswersAbout(ctx context.Context, registerKey, vatKey string, since time.Time) ([]register.Answer, error) {
@@ -391,22 +368,14 @@ func (s *Store) Rely(ctx context.Context, rel register.Reliance, f register.Fili
 }
 
 func (s *Store) Reliances(ctx context.Context, procedureID int64) ([]register.Reliance, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT procedure_id, member_id, answer_id, reused, confirmed_by, at FROM reliances WHERE procedure_id = ? ORDER BY at, answer_id`, procedureID)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	var out []register.Reliance
-	for rows.Next() {
+	out, err := selectAll(ctx, s.r, func(row scanner) (register.Reliance, error) {
 		var r register.Reliance
 		var at int64
-		if err := rows.Scan(&r.ProcedureID, &r.MemberID, &r.AnswerID, &r.Reused, &r.ConfirmedBy, &at); err != nil {
-			return nil, mapErr(err)
-		}
+		err := row.Scan(&r.ProcedureID, &r.MemberID, &r.AnswerID, &r.Reused, &r.ConfirmedBy, &at)
 		r.At = tm(at)
-		out = append(out, r)
-	}
-	return out, mapErr(rows.Err())
+		return r, err
+	}, `SELECT procedure_id, member_id, answer_id, reused, confirmed_by, at FROM reliances WHERE procedure_id = ? ORDER BY at, answer_id`, procedureID)
+	return out, mapErr(err)
 }
 
 func (s *Store) AddAssessment(ctx context.Context, a register.Assessment, e register.Entry) (register.Assessment, error) {
@@ -423,29 +392,21 @@ func (s *Store) AddAssessment(ctx context.Context, a register.Assessment, e regi
 }
 
 func (s *Store) Assessments(ctx context.Context, procedureID int64) ([]register.Assessment, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, procedure_id, answer_id, person, exclusion, self_cleaning, note, at FROM assessments WHERE procedure_id = ? ORDER BY id`, procedureID)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	var out []register.Assessment
-	for rows.Next() {
+	out, err := selectAll(ctx, s.r, func(row scanner) (register.Assessment, error) {
 		var a register.Assessment
 		var at int64
-		if err := rows.Scan(&a.ID, &a.ProcedureID, &a.AnswerID, &a.Person, &a.Exclusion, &a.SelfCleaning, &a.Note, &at); err != nil {
-			return nil, mapErr(err)
-		}
+		err := row.Scan(&a.ID, &a.ProcedureID, &a.AnswerID, &a.Person, &a.Exclusion, &a.SelfCleaning, &a.Note, &at)
 		a.At = tm(at)
-		out = append(out, a)
-	}
-	return out, mapErr(rows.Err())
+		return a, err
+	}, `SELECT id, procedure_id, answer_id, person, exclusion, self_cleaning, note, at FROM assessments WHERE procedure_id = ? ORDER BY id`, procedureID)
+	return out, mapErr(err)
 }
 
 // --- filings
 
 const filingCols = `id, procedure_id, kind, answer_id, file_id, query_id, message_id, state, attempts, next_attempt_at, last_error, location, filed_at, lease_token`
 
-func scanFiling(row interface{ Scan(...any) error }) (register.Filing, error) {
+func scanFiling(row scanner) (register.Filing, error) {
 	var f register.Filing
 	var next, filed int64
 	err := row.Scan(&f.ID, &f.ProcedureID, &f.Kind, &f.AnswerID, &f.FileID, &f.QueryID, &f.MessageID, &f.State, &f.Attempts, &next, &f.LastError, &f.Location, &filed, &f.LeaseToken)
@@ -456,20 +417,10 @@ func scanFiling(row interface{ Scan(...any) error }) (register.Filing, error) {
 func (s *Store) ClaimFilings(ctx context.Context, now time.Time, owner string, lease time.Duration, limit int) ([]register.Filing, error) {
 	var out []register.Filing
 	err := s.write(ctx, func(tx *sql.Tx) ([]register.Entry, error) {
-		rows, err := tx.QueryContext(ctx, `SELECT `+filingCols+` FROM filings WHERE state = 'pending' AND next_attempt_at <= ? AND lease_until <= ?
+		var err error
+		out, err = selectAll(ctx, tx, scanFiling, `SELECT `+filingCols+` FROM filings WHERE state = 'pending' AND next_attempt_at <= ? AND lease_until <= ?
 			ORDER BY next_attempt_at, id LIMIT ?`, ns(now), ns(now), limit)
 		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			f, err := scanFiling(rows)
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out = append(out, f)
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			return nil, err
 		}
 		for i := range out {
@@ -511,20 +462,8 @@ func (s *Store) FinishFiling(ctx context.Context, f register.Filing, rec *mailbo
 }
 
 func (s *Store) Filings(ctx context.Context, procedureID int64) ([]register.Filing, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+filingCols+` FROM filings WHERE procedure_id = ? ORDER BY id`, procedureID)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	var out []register.Filing
-	for rows.Next() {
-		f, err := scanFiling(rows)
-		if err != nil {
-			return nil, mapErr(err)
-		}
-		out = append(out, f)
-	}
-	return out, mapErr(rows.Err())
+	out, err := selectAll(ctx, s.r, scanFiling, `SELECT `+filingCols+` FROM filings WHERE procedure_id = ? ORDER BY id`, procedureID)
+	return out, mapErr(err)
 }
 
 func (s *Store) File(ctx context.Context, id int64) (register.StoredFile, error) {
@@ -590,27 +529,19 @@ func (s *Store) UpdateRegistration(ctx context.Context, r register.Registration,
 }
 
 func (s *Store) Registrations(ctx context.Context) ([]register.Registration, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, kind, message_id, submitted_at, submitted_by, sha256, process_card FROM registrations ORDER BY id`)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	var out []register.Registration
-	for rows.Next() {
+	out, err := selectAll(ctx, s.r, func(row scanner) (register.Registration, error) {
 		var r register.Registration
 		var at int64
 		var card string
-		if err := rows.Scan(&r.ID, &r.Kind, &r.MessageID, &at, &r.SubmittedBy, &r.SHA256, &card); err != nil {
-			return nil, mapErr(err)
+		if err := row.Scan(&r.ID, &r.Kind, &r.MessageID, &at, &r.SubmittedBy, &r.SHA256, &card); err != nil {
+			return r, err
 		}
 		r.SubmittedAt = tm(at)
-		if card != "" {
-			r.ProcessCard = &mailbox.ProcessCard{}
-			if err := json.Unmarshal([]byte(card), r.ProcessCard); err != nil {
-				return nil, err
-			}
+		if card == "" {
+			return r, nil
 		}
-		out = append(out, r)
-	}
-	return out, mapErr(rows.Err())
+		r.ProcessCard = &mailbox.ProcessCard{}
+		return r, json.Unmarshal([]byte(card), r.ProcessCard)
+	}, `SELECT id, kind, message_id, submitted_at, submitted_by, sha256, process_card FROM registrations ORDER BY id`)
+	return out, mapErr(err)
 }
