@@ -135,16 +135,3 @@ func lookup(ns []nsBinding, prefix string) (string, bool) {
 	}
 	return "", prefix == ""
 }
-
-// Serialize writes doc so that parsing the output again yields the same
-// canonical form: attribute TAB/LF/CR and text CR are written as character
-// references (etree's default would let a re-parse normalize them away).
-func Serialize(w io.Writer, doc *etree.Document) error {
-	saved := doc.WriteSettings
-	doc.WriteSettings.CanonicalAttrVal = true
-	doc.WriteSettings.CanonicalText = true
-	doc.WriteSettings.AttrSingleQuote = false
-	_, err := doc.WriteTo(w)
-	doc.WriteSettings = saved
-	return err
-}

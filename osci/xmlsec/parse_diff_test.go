@@ -124,6 +124,7 @@ func compareParsers(t *testing.T, in []byte, lim Limits, strictSentinel bool) {
 	if err := sameTree(&oldDoc.Element, &newDoc.Element); err != nil {
 		t.Fatalf("trees differ: %v\n%q", err, in)
 	}
+	checkSerialize(t, newDoc)
 	for _, f := range []func(*etree.Document) ([]byte, error){
 		func(d *etree.Document) ([]byte, error) {
 			var b bytes.Buffer
@@ -247,4 +248,62 @@ func FuzzParseDifferential(f *testing.F) {
 			compareParsers(t, data, lim, true)
 		}
 	})
+}
+
+// etreeSerialize is Serialize as it was: etree's own writer.
+func etreeSerialize(doc *etree.Document) []byte {
+	d := etree.NewDocument()
+	d.Child = doc.Child // shares the tokens; WriteTo only reads them
+	d.WriteSettings = doc.WriteSettings
+	d.WriteSettings.CanonicalAttrVal = true
+	d.WriteSettings.CanonicalText = true
+	d.WriteSettings.AttrSingleQuote = false
+	var b bytes.Buffer
+	if _, err := d.WriteTo(&b); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}
+
+func checkSerialize(t *testing.T, doc *etree.Document) {
+	t.Helper()
+	for _, endTags := range []bool{false, true} {
+		doc.WriteSettings.CanonicalEndTags = endTags
+		var b bytes.Buffer
+		if err := Serialize(&b, doc); err != nil {
+			t.Fatal(err)
+		}
+		if want := etreeSerialize(doc); !bytes.Equal(b.Bytes(), want) {
+			t.Fatalf("Serialize differs from etree's writer:\n%q\n%q", b.Bytes(), want)
+		}
+	}
+	doc.WriteSettings.CanonicalEndTags = false
+}
+
+// TestSerializeMatchesEtree: the own writer writes what etree's writer
+// wrote, for parsed trees and for trees built by code with every kind of
+// token and characters XML does not allow.
+func TestSerializeMatchesEtree(t *testing.T) {
+	for _, in := range parseEdgeCases {
+		if doc, err := ParseBytes([]byte(in), fuzzLimits()); err == nil {
+			checkSerialize(t, doc)
+		}
+	}
+	checkSerialize(t, mustParse(t, osciMessage(nil)))
+	doc := etree.NewDocument()
+	doc.CreateProcInst("xml", `version="1.0"`)
+	doc.CreateDirective("DOCTYPE r")
+	doc.CreateComment("a -- b -")
+	r := doc.CreateElement("p:r")
+	r.CreateAttr("xmlns:p", "urn:p")
+	weird := "a\x00b\x01\t\n\r&<>\"'\xff\xfe\uFFFD\uFFFE\uFFFF\U0001F600]]>?>--"
+	r.CreateAttr("a", weird)
+	r.CreateText(weird)
+	r.CreateCData(weird)
+	r.CreateComment(weird)
+	r.CreateProcInst("pi", weird)
+	r.CreateDirective(weird)
+	r.CreateElement("empty")
+	r.CreateElement("q:x").CreateAttr("q:y", "")
+	checkSerialize(t, doc)
 }
