@@ -76,6 +76,8 @@ var parseEdgeCases = []string{
 	`<a></b>`, `<a></a >`, `<a></a x>`, `<a></a`, `</a>`, `<a><b></a></b>`, `<a/></a>`, `<a><b/>`, `<a/><b/>`,
 	`text<a/>`, `<a/>text`, `<a/>&#32;`, `<a/>&#10;`, `&amp;<a/>`, `<a/>]]>`, `<a>x</a>` + "\t \n",
 	`<r><a>1</a>2<b>3<c/>4</b>5</r>`, `<r>` + strings.Repeat(`<a x="1">t</a>`, 40) + `</r>`,
+	`<r>` + strings.Repeat(`<a/>`, 20) + `</r>`, `<r>` + strings.Repeat(`<a/>`, 300) + `</r>`,
+	`<r ` + attrs(30) + `/>`, `<r ` + attrs(20) + ` ab="2"/>`,
 	`<r xml:space="preserve" xml:lang="de"><c xml:lang="en"/></r>`, `<r xml:id="x"/>`, `<r xml:foo="1"/>`,
 }
 

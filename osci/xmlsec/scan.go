@@ -32,8 +32,10 @@ type parser struct {
 	// in one slice of the right size.
 	kids  []etree.Token
 	attrs []rawAttr // attributes of the start tag being read
-	buf   []byte    // a text or attribute value with references resolved
+	buf   []byte    // a text with references resolved
+	vbuf  []byte    // the attribute values of one start tag with references resolved
 	arena arena
+	strs  stringArena
 }
 
 type openElement struct {
@@ -43,12 +45,16 @@ type openElement struct {
 	el    *etree.Element
 }
 
+// rawAttr is an attribute as read; value is set for namespace
+// declarations only, the others become strings with the element.
 type rawAttr struct {
 	qname, space, local, value string
+	val                        []byte
 }
 
 func parseDocument(b []byte, lim Limits) (*etree.Document, error) {
 	p := &parser{b: b, lim: lim, names: make(map[string]string)}
+	p.strs.hint = len(b)
 	doc, err := p.document()
 	if err != nil {
 		return nil, err
@@ -93,6 +99,7 @@ func (p *parser) document() (*etree.Document, error) {
 	if len(p.stack) > 0 {
 		return nil, fmt.Errorf("%w: unexpected end of input", ErrSyntax)
 	}
+	p.strs.flush()
 	doc := etree.NewDocument()
 	doc.Child = p.arena.tokens(len(p.kids))
 	for _, t := range p.kids {
@@ -107,12 +114,12 @@ func (p *parser) add(t etree.Token) { p.kids = append(p.kids, t) }
 
 // charData adds a text run or CDATA section; outside the root only
 // whitespace is allowed.
-func (p *parser) charData(s string) error {
-	if len(p.stack) == 0 && strings.Trim(s, " \t\n\r") != "" {
+func (p *parser) charData(data []byte) error {
+	if len(p.stack) == 0 && len(bytes.Trim(data, " \t\n\r")) > 0 {
 		return fmt.Errorf("%w: text outside the root element", ErrMultipleRoots)
 	}
 	c := p.arena.charData()
-	c.Data = s
+	p.strs.set(&c.Data, data)
 	p.add(c)
 	return nil
 }
@@ -154,7 +161,7 @@ func illegalChar(b []byte, i int) error {
 
 // text reads character data up to the next '<' or the end of input,
 // resolving references.
-func (p *parser) text() (string, error) {
+func (p *parser) text() ([]byte, error) {
 	b := p.b
 	start, i := p.pos, p.pos
 	buf := p.buf[:0]
@@ -171,7 +178,7 @@ func (p *parser) text() (string, error) {
 		case c == '&':
 			r, n, err := p.reference(i)
 			if err != nil {
-				return "", err
+				return nil, err
 			}
 			buf = utf8.AppendRune(append(buf, b[run:i]...), r)
 			i += n
@@ -179,36 +186,37 @@ func (p *parser) text() (string, error) {
 			continue
 		case c == ']':
 			if i+2 < len(b) && b[i+1] == ']' && b[i+2] == '>' {
-				return "", fmt.Errorf("%w: ]]> in text", ErrSyntax)
+				return nil, fmt.Errorf("%w: ]]> in text", ErrSyntax)
 			}
 		case c == 0xEF:
 			if nonChar(b, i) {
-				return "", illegalChar(b, i)
+				return nil, illegalChar(b, i)
 			}
 		default:
-			return "", illegalChar(b, i)
+			return nil, illegalChar(b, i)
 		}
 		i++
 	}
 done:
 	p.pos = i
 	if !decoded {
-		return string(b[start:i]), nil
+		return b[start:i], nil
 	}
 	buf = append(buf, b[run:i]...)
 	p.buf = buf
-	return string(buf), nil
+	return buf, nil
 }
 
 // attrValue reads a quoted attribute value starting at the quote,
 // resolving references and turning literal TAB and LF into spaces (XML 1.0
 // §3.3.3; a character reference keeps its character).
-func (p *parser) attrValue() (string, error) {
+func (p *parser) attrValue() ([]byte, error) {
 	b := p.b
 	quote := b[p.pos]
 	start := p.pos + 1
 	i := start
-	buf := p.buf[:0]
+	buf := p.vbuf // holds the values of the tag read so far
+	first := len(buf)
 	run, decoded := start, false
 	for i < len(b) {
 		c := b[i]
@@ -220,18 +228,18 @@ func (p *parser) attrValue() (string, error) {
 		case c == quote:
 			p.pos = i + 1
 			if !decoded {
-				return string(b[start:i]), nil
+				return b[start:i], nil
 			}
 			buf = append(buf, b[run:i]...)
-			p.buf = buf
-			return string(buf), nil
+			p.vbuf = buf
+			return buf[first:], nil
 		case c == '"' || c == '\'':
 		case c == '<':
-			return "", fmt.Errorf("%w: unescaped < in attribute value", ErrSyntax)
+			return nil, fmt.Errorf("%w: unescaped < in attribute value", ErrSyntax)
 		case c == '&':
 			r, n, err := p.reference(i)
 			if err != nil {
-				return "", err
+				return nil, err
 			}
 			buf = utf8.AppendRune(append(buf, b[run:i]...), r)
 			i += n
@@ -242,14 +250,14 @@ func (p *parser) attrValue() (string, error) {
 			run, decoded = i+1, true
 		case c == 0xEF:
 			if nonChar(b, i) {
-				return "", illegalChar(b, i)
+				return nil, illegalChar(b, i)
 			}
 		default:
-			return "", illegalChar(b, i)
+			return nil, illegalChar(b, i)
 		}
 		i++
 	}
-	return "", fmt.Errorf("%w: unexpected end of input in attribute value", ErrSyntax)
+	return nil, fmt.Errorf("%w: unexpected end of input in attribute value", ErrSyntax)
 }
 
 var predefined = []struct {
@@ -420,6 +428,7 @@ func (p *parser) startTag() error {
 		return err
 	}
 	attrs := p.attrs[:0]
+	p.vbuf = p.vbuf[:0] // the values of the previous tag are in the tree
 	empty := false
 	for {
 		sep := p.space()
@@ -484,7 +493,11 @@ func (p *parser) attribute(elem string) (rawAttr, error) {
 	if err != nil {
 		return rawAttr{}, err
 	}
-	return rawAttr{qname: qname, space: space, local: local, value: v}, nil
+	a := rawAttr{qname: qname, space: space, local: local, val: v}
+	if space == "xmlns" || space == "" && local == "xmlns" {
+		a.value = string(v)
+	}
+	return a, nil
 }
 
 // open checks a complete start tag against the rules and limits and
@@ -521,7 +534,9 @@ func (p *parser) open(qname, space, local string, attrs []rawAttr) (*openElement
 	el.Space, el.Tag = space, local
 	el.Attr = p.arena.attrs(len(attrs))
 	for _, a := range attrs {
-		el.CreateAttr(a.qname, a.value)
+		if at := el.CreateAttr(a.qname, a.value); a.value == "" {
+			p.strs.set(&at.Value, a.val)
+		}
 	}
 	p.add(el)
 	p.stack = append(p.stack, openElement{qname: qname, nsLen: nsLen, kids: len(p.kids), el: el})
@@ -596,7 +611,7 @@ func (p *parser) markupDecl() error {
 			}
 		}
 		p.pos += 9 + i + 3
-		return p.charData(string(data))
+		return p.charData(data)
 	case len(b) > 2 && (b[2] == '-' || b[2] == '['), len(b) == 2:
 		return fmt.Errorf("%w: invalid <! sequence", ErrSyntax)
 	}
@@ -768,23 +783,23 @@ func checkNames(qname, space, local string, attrs []rawAttr, ns []nsBinding) err
 // returns have their length as capacity, so a later append to one of them
 // moves it instead of writing into a neighbour.
 type arena struct {
-	chunk int
-	elems []etree.Element
-	chars []etree.CharData
-	attr  []etree.Attr
-	toks  []etree.Token
+	chunks [4]int // the last chunk size of each kind
+	elems  []etree.Element
+	chars  []etree.CharData
+	attr   []etree.Attr
+	toks   []etree.Token
 }
 
 // next returns the size of the next chunk: small documents (a re-parsed
 // SignedInfo) stay small, large ones get few allocations.
-func (a *arena) next() int {
-	a.chunk = min(max(2*a.chunk, 16), 1024)
-	return a.chunk
+func (a *arena) next(kind int) int {
+	a.chunks[kind] = min(max(2*a.chunks[kind], 8), 1024)
+	return a.chunks[kind]
 }
 
 func (a *arena) element() *etree.Element {
 	if len(a.elems) == 0 {
-		a.elems = make([]etree.Element, a.next())
+		a.elems = make([]etree.Element, a.next(0))
 	}
 	e := &a.elems[0]
 	a.elems = a.elems[1:]
@@ -793,7 +808,7 @@ func (a *arena) element() *etree.Element {
 
 func (a *arena) charData() *etree.CharData {
 	if len(a.chars) == 0 {
-		a.chars = make([]etree.CharData, a.next())
+		a.chars = make([]etree.CharData, a.next(1))
 	}
 	c := &a.chars[0]
 	a.chars = a.chars[1:]
@@ -805,7 +820,7 @@ func (a *arena) attrs(n int) []etree.Attr {
 		return make([]etree.Attr, 0) // as etree.NewElement: empty, not nil
 	}
 	if n > len(a.attr) {
-		a.attr = make([]etree.Attr, max(n, a.next()))
+		a.attr = make([]etree.Attr, max(n, a.next(2)))
 	}
 	s := a.attr[:0:n]
 	a.attr = a.attr[n:]
@@ -820,9 +835,57 @@ func (a *arena) tokens(n int) []etree.Token {
 		if n > 256 {
 			return make([]etree.Token, 0, n)
 		}
-		a.toks = make([]etree.Token, a.next())
+		a.toks = make([]etree.Token, max(n, a.next(3)))
 	}
 	s := a.toks[:0:n]
 	a.toks = a.toks[n:]
 	return s
+}
+
+// stringArena gives the tree's texts and attribute values their strings
+// in blocks: the bytes of many values are gathered, made one string, and
+// each value is a slice of it. A string kept after the tree is dropped
+// keeps at most one block alive.
+type stringArena struct {
+	hint int // the input size: a block need not be larger
+	buf  []byte
+	fix  []stringFix
+}
+
+type stringFix struct {
+	p        *string
+	off, end int
+}
+
+const stringBlock = 16 << 10
+
+// set makes *p a copy of b, at the latest when flush is called.
+func (s *stringArena) set(p *string, b []byte) {
+	switch {
+	case len(b) == 0:
+		*p = ""
+		return
+	case len(b) > stringBlock/4:
+		*p = string(b)
+		return
+	}
+	if len(s.buf)+len(b) > stringBlock {
+		s.flush()
+	}
+	if s.buf == nil {
+		s.buf = make([]byte, 0, min(stringBlock, max(s.hint, len(b))))
+	}
+	s.fix = append(s.fix, stringFix{p, len(s.buf), len(s.buf) + len(b)})
+	s.buf = append(s.buf, b...)
+}
+
+func (s *stringArena) flush() {
+	if len(s.fix) == 0 {
+		return
+	}
+	str := string(s.buf)
+	for _, f := range s.fix {
+		*f.p = str[f.off:f.end]
+	}
+	s.buf, s.fix = s.buf[:0], s.fix[:0]
 }
