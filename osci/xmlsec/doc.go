@@ -25,7 +25,9 @@
 // MaxElements, MaxAttributes or MaxNamespaceDecls. Line ends and literal
 // whitespace in attribute values are normalized as XML 1.0 requires, so
 // the canonical form matches libxml2. The tree shares no memory with the
-// input.
+// input; its texts and attribute values are cut from shared string blocks
+// of at most 16 KiB, so a value kept after the tree is dropped keeps its
+// block alive.
 //
 // # Canonicalization
 //
