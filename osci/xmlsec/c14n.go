@@ -373,17 +373,34 @@ func (c *canon) attributes(el *etree.Element, apex bool) ([]outAttr, error) {
 	return out, nil
 }
 
-// The C14N 1.0 escapes (§2.3): text escapes &, <, > and CR; attribute
-// values escape &, <, " and the whitespace characters TAB, LF and CR.
-var (
-	textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\r", "&#xD;")
-	attrEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", `"`, "&quot;", "\t", "&#x9;", "\n", "&#xA;", "\r", "&#xD;")
-)
+// EscapeText writes s as C14N text content (C14N 1.0 §2.3: &, <, > and
+// CR escaped). It is the escaping of every XML the osci packages write, so
+// that what they write is already canonical.
+func EscapeText(w *bytes.Buffer, s string) { escape(w, s, &c14nText) }
 
-// EscapeText writes s as C14N text content. It is the escaping of every
-// XML the osci packages write, so that what they write is already canonical.
-func EscapeText(w *bytes.Buffer, s string) { textEscaper.WriteString(w, s) }
+// EscapeAttr writes s as a C14N attribute value without the quotes (&, <,
+// " and the whitespace characters TAB, LF and CR escaped); a parser reads
+// back exactly s, tabs and line ends included.
+func EscapeAttr(w *bytes.Buffer, s string) { escape(w, s, &c14nAttr) }
 
-// EscapeAttr writes s as a C14N attribute value (without the quotes); a
-// parser reads back exactly s, tabs and line ends included.
-func EscapeAttr(w *bytes.Buffer, s string) { attrEscaper.WriteString(w, s) }
+// An escapeTable maps each byte that must be escaped to its reference.
+type escapeTable [256]string
+
+var c14nText, c14nAttr = func() (t, a escapeTable) {
+	t['&'], t['<'], t['>'], t['\r'] = "&amp;", "&lt;", "&gt;", "&#xD;"
+	a['&'], a['<'], a['"'], a['\t'], a['\n'], a['\r'] = "&amp;", "&lt;", "&quot;", "&#x9;", "&#xA;", "&#xD;"
+	return t, a
+}()
+
+// escape writes s with the bytes of the table replaced, in one pass.
+func escape(w *bytes.Buffer, s string, t *escapeTable) {
+	last := 0
+	for i := 0; i < len(s); i++ {
+		if e := t[s[i]]; e != "" {
+			w.WriteString(s[last:i])
+			w.WriteString(e)
+			last = i + 1
+		}
+	}
+	w.WriteString(s[last:])
+}

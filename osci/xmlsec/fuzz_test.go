@@ -167,8 +167,13 @@ func TestFuzzSeedCorpus(t *testing.T) {
 		writeSeeds(t, filepath.Join(dir, "FuzzParse"), docs, nil)
 		writeSeeds(t, filepath.Join(dir, "FuzzCanonicalize"), docs, []bool{false, true})
 		writeSeeds(t, filepath.Join(dir, "FuzzVerify"), fuzzSignedMessages(t), nil)
+		var edge [][]byte
+		for _, s := range parseEdgeCases {
+			edge = append(edge, []byte(s))
+		}
+		writeSeeds(t, filepath.Join(dir, "FuzzParseDifferential"), append(docs, edge...), nil)
 	}
-	for _, name := range []string{"FuzzParse", "FuzzCanonicalize", "FuzzVerify"} {
+	for _, name := range []string{"FuzzParse", "FuzzCanonicalize", "FuzzVerify", "FuzzParseDifferential"} {
 		entries, err := os.ReadDir(filepath.Join(dir, name))
 		if err != nil || len(entries) == 0 {
 			t.Errorf("no seed corpus for %s (run with -update): %v", name, err)

@@ -40,9 +40,10 @@ func buildIDIndex(doc *etree.Document) (map[string]*etree.Element, error) {
 			}
 			ids[a.Value] = el
 		}
-		children := el.ChildElements()
-		for i := len(children) - 1; i >= 0; i-- {
-			stack = append(stack, children[i])
+		for i := len(el.Child) - 1; i >= 0; i-- {
+			if c, ok := el.Child[i].(*etree.Element); ok {
+				stack = append(stack, c)
+			}
 		}
 	}
 	return ids, nil
