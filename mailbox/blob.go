@@ -261,6 +261,13 @@ func (w *blobWriter) Open() (io.ReadCloser, error) {
 	if w.done {
 		return nil, ErrClosed
 	}
+	if w.err != nil {
+		return nil, w.err
+	}
+	if err := w.bw.Flush(); err != nil {
+		w.err = diskErr("write blob", err)
+		return nil, w.err
+	}
 	return w.b.fs.Open(w.f.Name())
 }
 

@@ -1,6 +1,7 @@
 package osci
 
 import (
+	"crypto"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/internal/behind"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
 // DirAttachments is an AttachmentStore that writes each attachment, as
@@ -24,17 +26,19 @@ type DirAttachments struct {
 
 	mu    sync.Mutex
 	files map[string]string
+	sums  map[string][]byte // SHA-256 of each file, taken while it was written
 }
 
 // Attachment stores one part.
 func (d *DirAttachments) Attachment(h PartHeader, r io.Reader) error {
-	sum := sha256.Sum256([]byte(h.ContentID))
-	path := filepath.Join(d.Dir, hex.EncodeToString(sum[:]))
+	name := sha256.Sum256([]byte(h.ContentID))
+	path := filepath.Join(d.Dir, hex.EncodeToString(name[:]))
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return fmt.Errorf("osci: attachment file: %w", err)
 	}
-	bw := behind.New(f)
+	sum := sha256.New()
+	bw := behind.New(io.MultiWriter(f, sum))
 	_, err = io.Copy(bw, r)
 	if berr := bw.Close(); err == nil {
 		err = berr
@@ -52,15 +56,31 @@ func (d *DirAttachments) Attachment(h PartHeader, r io.Reader) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.files == nil {
-		d.files = map[string]string{}
+		d.files, d.sums = map[string]string{}, map[string][]byte{}
 	}
 	d.files[h.ContentID] = path
+	d.sums[h.ContentID] = sum.Sum(nil)
 	return nil
 }
 
-// Open returns a stored attachment as an io.ReaderAt with Size, which lets
-// decryption authenticate it in place instead of spooling it.
+// Open returns a stored attachment with the SHA-256 taken while it was
+// written (xmlsec.WithKnownDigest), so that a signature check need not
+// read it again.
 func (d *DirAttachments) Open(contentID string) (io.ReadCloser, error) {
+	f, err := d.OpenPart(contentID)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	sum := d.sums[contentID]
+	d.mu.Unlock()
+	return xmlsec.WithKnownDigest(f, crypto.SHA256, sum), nil
+}
+
+// OpenPart returns a stored attachment as an io.ReaderAt with Size, which
+// lets decryption authenticate it in place instead of spooling it
+// (xmlenc.PartOpener).
+func (d *DirAttachments) OpenPart(contentID string) (io.ReadCloser, error) {
 	d.mu.Lock()
 	path, ok := d.files[contentID]
 	d.mu.Unlock()
@@ -85,9 +105,6 @@ type fileSection struct {
 }
 
 func (s fileSection) Close() error { return s.f.Close() }
-
-// OpenPart implements xmlenc.PartOpener.
-func (d *DirAttachments) OpenPart(contentID string) (io.ReadCloser, error) { return d.Open(contentID) }
 
 // Path returns the file of a stored attachment.
 func (d *DirAttachments) Path(contentID string) (string, bool) {

@@ -16,10 +16,11 @@ var ErrClosed = errors.New("behind: write after close")
 
 // Writer writes to an io.Writer on its own goroutine.
 type Writer struct {
-	free chan []byte
-	full chan []byte
-	done chan struct{}
-	made int // buffers allocated, at most buffers
+	free    chan []byte
+	full    chan []byte // nil: a Flush waits
+	done    chan struct{}
+	flushed chan struct{}
+	made    int // buffers allocated, at most buffers
 
 	mu  sync.Mutex
 	err error // the first error of the underlying writer
@@ -31,7 +32,7 @@ type Writer struct {
 // writes need them, sized to the writes up to 256 KiB, so a small input
 // costs little.
 func New(w io.Writer) *Writer {
-	b := &Writer{free: make(chan []byte, buffers), full: make(chan []byte, buffers), done: make(chan struct{})}
+	b := &Writer{free: make(chan []byte, buffers), full: make(chan []byte, buffers), done: make(chan struct{}), flushed: make(chan struct{})}
 	go b.run(w)
 	return b
 }
@@ -39,6 +40,10 @@ func New(w io.Writer) *Writer {
 func (b *Writer) run(w io.Writer) {
 	defer close(b.done)
 	for p := range b.full {
+		if p == nil {
+			b.flushed <- struct{}{}
+			continue
+		}
 		if b.failed() == nil {
 			n, err := w.Write(p)
 			if err == nil && n < len(p) {
@@ -94,6 +99,17 @@ func (b *Writer) Write(p []byte) (int, error) {
 		b.full <- q
 	}
 	return n, nil
+}
+
+// Flush waits until everything handed to Write has been written and
+// returns the underlying writer's first error; writing may go on.
+func (b *Writer) Flush() error {
+	if b.closed {
+		return ErrClosed
+	}
+	b.full <- nil
+	<-b.flushed
+	return b.failed()
 }
 
 // Close waits until everything handed to Write has been written and

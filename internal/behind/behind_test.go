@@ -99,6 +99,31 @@ func TestErrorInLastWriteReachesClose(t *testing.T) {
 	}
 }
 
+// After Flush the underlying writer holds everything written so far, and
+// writing goes on.
+func TestFlush(t *testing.T) {
+	var got bytes.Buffer
+	w := New(&got)
+	p := bytes.Repeat([]byte("a"), 3*bufSize+5)
+	w.Write(p)
+	if err := w.Flush(); err != nil || got.Len() != len(p) {
+		t.Fatalf("after Flush: %d octets, %v; want %d", got.Len(), err, len(p))
+	}
+	w.Write([]byte("b"))
+	if err := w.Close(); err != nil || got.Len() != len(p)+1 {
+		t.Fatalf("after Close: %d octets, %v", got.Len(), err)
+	}
+	if err := w.Flush(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Flush after Close = %v, want ErrClosed", err)
+	}
+	f := New(&failing{limit: 1})
+	f.Write([]byte("xy"))
+	if err := f.Flush(); !errors.Is(err, errDisk) {
+		t.Fatalf("Flush after a failed write = %v, want the disk's error", err)
+	}
+	f.Close()
+}
+
 func BenchmarkWriteSHA256(b *testing.B) {
 	p := make([]byte, 1<<20)
 	b.SetBytes(int64(len(p)))

@@ -501,7 +501,12 @@ func isIOError(err error) bool {
 // partOpener lets an AttachmentStore serve as xmlenc.PartOpener.
 type partOpener struct{ s osci.AttachmentStore }
 
-func (p partOpener) OpenPart(cid string) (io.ReadCloser, error) { return p.s.Open(cid) }
+func (p partOpener) OpenPart(cid string) (io.ReadCloser, error) {
+	if o, ok := p.s.(xmlenc.PartOpener); ok {
+		return o.OpenPart(cid) // in place, where the store can
+	}
+	return p.s.Open(cid)
+}
 
 type capWriter struct {
 	w    io.Writer
