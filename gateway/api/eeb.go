@@ -15,6 +15,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/evidence"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/field"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/xjustiz"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
 // EEBView is what a message shows of the eEB: the task its request
@@ -231,6 +232,17 @@ func (s *Server) answerTask(w http.ResponseWriter, r *http.Request, id int64, d 
 	return nil
 }
 
+// EvidenceSources is where a proof of filing comes from: the message
+// store and its documents, and with the eEB service (svc not nil) the
+// XJustiz record and the court's eEB answers.
+func EvidenceSources(st mailbox.Store, blobs mailbox.BlobStore, svc *eeb.Service) evidence.Sources {
+	src := evidence.Sources{Mail: st, Blobs: blobs}
+	if svc != nil {
+		src.Codec, src.Replies = svc.Codec(), svc.Tasks().ReplyTo
+	}
+	return src
+}
+
 // getEvidence answers the proof of filing of a sent message: JSON
 // (default, or ?format=json) or the German page (?format=html).
 func (s *Server) getEvidence(w http.ResponseWriter, r *http.Request) error {
@@ -245,11 +257,7 @@ func (s *Server) getEvidence(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.scopedMessage(r, id); err != nil {
 		return err
 	}
-	src := evidence.Sources{Mail: s.d.Store, Blobs: s.d.Blobs}
-	if s.d.EEB != nil {
-		src.Codec, src.Replies = s.d.EEB.Codec(), s.d.EEB.Tasks().ReplyTo
-	}
-	b, err := evidence.Build(r.Context(), src, id, s.d.Now())
+	b, err := evidence.Build(r.Context(), EvidenceSources(s.d.Store, s.d.Blobs, s.d.EEB), id, s.d.Now())
 	if err != nil {
 		if eebProblem(w, err) {
 			return nil

@@ -339,11 +339,7 @@ func (a *App) evidence(w http.ResponseWriter, r *http.Request, u User) error {
 	if m.Direction != mailbox.Out {
 		return errNotFound
 	}
-	src := evidence.Sources{Mail: a.c.Store, Blobs: a.c.Blobs}
-	if a.c.EEB != nil {
-		src.Codec, src.Replies = a.c.EEB.Codec(), a.c.EEB.Tasks().ReplyTo
-	}
-	b, err := evidence.Build(r.Context(), src, id, a.c.Now())
+	b, err := evidence.Build(r.Context(), api.EvidenceSources(a.c.Store, a.c.Blobs, a.c.EEB), id, a.c.Now())
 	if err != nil {
 		return err
 	}
