@@ -82,18 +82,16 @@ func (s *Server) checkSubmitScope(r *http.Request, req *submit.MessageRequest) e
 // per mailbox, merged, so paging by AfterID stays exact.
 func ListIn(ctx context.Context, st mailbox.Store, f mailbox.Filter, names []string) ([]mailbox.Message, error) {
 	return listIn(names, f.Mailbox, f.Limit, func(mb string) ([]mailbox.Message, error) {
-		g := f
-		g.Mailbox = mb
-		return st.List(ctx, g)
+		f.Mailbox = mb
+		return st.List(ctx, f)
 	}, func(m mailbox.Message) int64 { return m.ID })
 }
 
 // TasksIn is ListIn for eEB tasks.
 func TasksIn(ctx context.Context, st eeb.Store, f eeb.Filter, names []string) ([]eeb.Task, error) {
 	return listIn(names, f.Mailbox, f.Limit, func(mb string) ([]eeb.Task, error) {
-		g := f
-		g.Mailbox = mb
-		return st.Tasks(ctx, g)
+		f.Mailbox = mb
+		return st.Tasks(ctx, f)
 	}, func(t eeb.Task) int64 { return t.ID })
 }
 
