@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -115,14 +114,7 @@ func (s *Server) eebRoute(h apiHandler) apiHandler {
 	}
 }
 
-func taskID(r *http.Request) (int64, error) {
-	v := r.PathValue("task")
-	id, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, field.Errorf(nil, "task", "must be a task id (a positive integer), not %q", v)
-	}
-	return id, nil
-}
+func taskID(r *http.Request) (int64, error) { return positiveID(r, "task", "task id") }
 
 // ParseTaskFilter reads a task listing's query (state, mailbox, after,
 // limit); errors name the parameter.
