@@ -180,39 +180,40 @@ func (s *Server) listReplies(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) acknowledgeTask(w http.ResponseWriter, r *http.Request) error {
-	id, err := taskID(r)
-	if err != nil {
-		return err
-	}
-	var req AcknowledgeRequest
-	if err := decodeJSONBody(w, r, s.lim.MaxJSONBytes, &req, false); err != nil {
-		return err
-	}
-	day, err := time.ParseInLocation(time.DateOnly, req.Date, berlinZone)
-	if err != nil {
-		return field.Errorf(nil, "date", "must be a day as YYYY-MM-DD, not %q", req.Date)
-	}
-	return s.answerTask(w, r, id, eeb.Decision{Acknowledged: day})
+	return answerTask(s, w, r, func(req AcknowledgeRequest) (eeb.Decision, error) {
+		day, err := time.ParseInLocation(time.DateOnly, req.Date, berlinZone)
+		if err != nil {
+			return eeb.Decision{}, field.Errorf(nil, "date", "must be a day as YYYY-MM-DD, not %q", req.Date)
+		}
+		return eeb.Decision{Acknowledged: day}, nil
+	})
 }
 
 func (s *Server) rejectTask(w http.ResponseWriter, r *http.Request) error {
+	return answerTask(s, w, r, func(req RejectRequest) (eeb.Decision, error) {
+		if err := field.Text("reason", req.Reason, eeb.MaxReasonLength, false); err != nil {
+			return eeb.Decision{}, err
+		}
+		return eeb.Decision{RejectCode: req.Code, RejectReason: req.Reason}, nil
+	})
+}
+
+// answerTask answers the task the path names with the decision the JSON
+// body (decoded into Req) makes, on behalf of the request's principal
+// (the token's name); the answer is queued like any submission.
+func answerTask[Req any](s *Server, w http.ResponseWriter, r *http.Request, decide func(Req) (eeb.Decision, error)) error {
 	id, err := taskID(r)
 	if err != nil {
 		return err
 	}
-	var req RejectRequest
+	var req Req
 	if err := decodeJSONBody(w, r, s.lim.MaxJSONBytes, &req, false); err != nil {
 		return err
 	}
-	if err := field.Text("reason", req.Reason, eeb.MaxReasonLength, false); err != nil {
+	d, err := decide(req)
+	if err != nil {
 		return err
 	}
-	return s.answerTask(w, r, id, eeb.Decision{RejectCode: req.Code, RejectReason: req.Reason})
-}
-
-// answerTask answers a task on behalf of the request's principal (the
-// token's name); the answer is queued like any submission.
-func (s *Server) answerTask(w http.ResponseWriter, r *http.Request, id int64, d eeb.Decision) error {
 	if _, err := s.scopedTask(r, id); err != nil {
 		return err
 	}

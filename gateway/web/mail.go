@@ -299,14 +299,11 @@ const standaloneCSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 // report shows the Prüfprotokoll of a received message as the intake
 // gets it (mailbox.RenderReportHTML).
 func (a *App) report(w http.ResponseWriter, r *http.Request, u User) error {
-	m, err := a.message(r, u)
+	m, err := a.messageOf(r, u, mailbox.In)
 	if err != nil {
 		return err
 	}
 	id := m.ID
-	if m.Direction != mailbox.In {
-		return errNotFound
-	}
 	var meta mailbox.IncomingMeta
 	if err := json.Unmarshal(m.Meta, &meta); err != nil {
 		return err
@@ -331,15 +328,11 @@ func (a *App) report(w http.ResponseWriter, r *http.Request, u User) error {
 
 // evidence sends the proof of filing (Nachweis) of a sent message.
 func (a *App) evidence(w http.ResponseWriter, r *http.Request, u User) error {
-	m, err := a.message(r, u)
+	m, err := a.messageOf(r, u, mailbox.Out)
 	if err != nil {
 		return err
 	}
-	id := m.ID
-	if m.Direction != mailbox.Out {
-		return errNotFound
-	}
-	b, err := evidence.Build(r.Context(), api.EvidenceSources(a.c.Store, a.c.Blobs, a.c.EEB), id, a.c.Now())
+	b, err := evidence.Build(r.Context(), api.EvidenceSources(a.c.Store, a.c.Blobs, a.c.EEB), m.ID, a.c.Now())
 	if err != nil {
 		return err
 	}
@@ -347,7 +340,7 @@ func (a *App) evidence(w http.ResponseWriter, r *http.Request, u User) error {
 	if r.URL.Query().Get("format") == "json" {
 		body, err = b.JSON()
 		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Disposition", `attachment; filename="nachweis-`+strconv.FormatInt(id, 10)+`.json"`)
+		w.Header().Set("Content-Disposition", `attachment; filename="nachweis-`+strconv.FormatInt(m.ID, 10)+`.json"`)
 	} else {
 		body, err = b.HTML()
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
