@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	_ "time/tzdata" // Berlin on every host
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/eeb"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/evidence"
@@ -181,7 +182,7 @@ func (s *Server) listReplies(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) acknowledgeTask(w http.ResponseWriter, r *http.Request) error {
 	return answerTask(s, w, r, func(req AcknowledgeRequest) (eeb.Decision, error) {
-		day, err := time.ParseInLocation(time.DateOnly, req.Date, berlinZone)
+		day, err := time.ParseInLocation(time.DateOnly, req.Date, Berlin)
 		if err != nil {
 			return eeb.Decision{}, field.Errorf(nil, "date", "must be a day as YYYY-MM-DD, not %q", req.Date)
 		}
@@ -275,8 +276,11 @@ func (s *Server) getEvidence(w http.ResponseWriter, r *http.Request) error {
 	return err
 }
 
-// berlinZone is the day an acknowledgement date is read in.
-var berlinZone = func() *time.Location {
+// Berlin is the gateway's local time zone, Europe/Berlin (tzdata is
+// embedded, so a minimal container has it too): the days its users give
+// (an eEB's date of receipt) are read in it, and the times they are shown
+// are written in it.
+var Berlin = func() *time.Location {
 	loc, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		return time.UTC

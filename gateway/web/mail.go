@@ -176,12 +176,12 @@ func (q listQuery) matches(r row) bool {
 		return false
 	}
 	if q.From != "" {
-		if d, err := time.ParseInLocation("2006-01-02", q.From, berlin); err == nil && r.At.Before(d) {
+		if d, err := time.ParseInLocation("2006-01-02", q.From, api.Berlin); err == nil && r.At.Before(d) {
 			return false
 		}
 	}
 	if q.To != "" {
-		if d, err := time.ParseInLocation("2006-01-02", q.To, berlin); err == nil && !r.At.Before(d.AddDate(0, 0, 1)) {
+		if d, err := time.ParseInLocation("2006-01-02", q.To, api.Berlin); err == nil && !r.At.Before(d.AddDate(0, 0, 1)) {
 			return false
 		}
 	}
@@ -221,7 +221,7 @@ func (a *App) messagePage(w http.ResponseWriter, r *http.Request, u User) error 
 	mb, _ := a.mailboxInScope(u, m.Mailbox)
 	d := messageData{M: v, Row: a.rowOf(m), Mailbox: mb, Final: mailbox.IsFinal(m.State) && m.State != mailbox.StateQuarantined,
 		Quarantine: m.State == mailbox.StateQuarantined, Evidence: m.Direction == mailbox.Out,
-		Today: a.c.Now().In(berlin).Format("2006-01-02")}
+		Today: a.c.Now().In(api.Berlin).Format("2006-01-02")}
 	if m.Direction == mailbox.In {
 		var meta mailbox.IncomingMeta
 		if json.Unmarshal(m.Meta, &meta) == nil {
