@@ -39,11 +39,7 @@ func (s *Server) listAddresses(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) getAddress(w http.ResponseWriter, r *http.Request) error {
 	e, err := s.d.AddressBook.Get(r.PathValue("safeId"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, e)
-	return nil
+	return answerOK(w, e, err)
 }
 
 func (s *Server) postAddress(w http.ResponseWriter, r *http.Request) error {
@@ -73,11 +69,7 @@ func (s *Server) putAddress(w http.ResponseWriter, r *http.Request) error {
 		return field.Errorf(nil, "safeId", "%q in the body differs from %q in the path", e.SafeID, id)
 	}
 	e, err := s.d.AddressBook.Update(r.Context(), e)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, e)
-	return nil
+	return answerOK(w, e, err)
 }
 
 func (s *Server) deleteAddress(w http.ResponseWriter, r *http.Request) error {

@@ -151,11 +151,7 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ts, err := TasksIn(r.Context(), s.d.EEB.Tasks(), f, s.scopedNames(r))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, TaskPage(ts, f, q, "/v1/eeb/tasks"))
-	return nil
+	return answerOK(w, TaskPage(ts, f, q, "/v1/eeb/tasks"), err)
 }
 
 func (s *Server) getTask(w http.ResponseWriter, r *http.Request) error {
@@ -164,20 +160,12 @@ func (s *Server) getTask(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	t, err := s.scopedTask(r, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, t)
-	return nil
+	return answerOK(w, t, err)
 }
 
 func (s *Server) listReplies(w http.ResponseWriter, r *http.Request) error {
 	reps, err := s.d.EEB.Tasks().Unmatched(r.Context())
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, ReplyList{Replies: reps})
-	return nil
+	return answerOK(w, ReplyList{Replies: reps}, err)
 }
 
 func (s *Server) acknowledgeTask(w http.ResponseWriter, r *http.Request) error {
@@ -219,11 +207,7 @@ func answerTask[Req any](s *Server, w http.ResponseWriter, r *http.Request, deci
 		return err
 	}
 	t, err := s.d.EEB.Answer(r.Context(), id, d, s.d.Tokens.principal(r))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, t)
-	return nil
+	return answerOK(w, t, err)
 }
 
 // EvidenceSources is where a proof of filing comes from: the message

@@ -162,11 +162,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ms, err := ListIn(r.Context(), s.d.Store, f, s.scopedNames(r))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, ListPage(ms, f, q, "/v1/messages"))
-	return nil
+	return answerOK(w, ListPage(ms, f, q, "/v1/messages"), err)
 }
 
 // ParseFilter reads a message listing's query (direction, state, mailbox,
