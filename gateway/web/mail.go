@@ -316,13 +316,19 @@ func (a *App) report(w http.ResponseWriter, r *http.Request, u User) error {
 	if err != nil {
 		return err
 	}
-	b, err := mailbox.RenderReportHTML(im.Metadata, im.Report)
+	page, err := mailbox.RenderReportHTML(im.Metadata, im.Report)
+	return sendStandalone(w, page, err)
+}
+
+// sendStandalone sends page, a document of its own (the Prüfprotokoll,
+// the proof of filing), under standaloneCSP; or returns err.
+func sendStandalone(w http.ResponseWriter, page []byte, err error) error {
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Content-Security-Policy", standaloneCSP)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, err = w.Write(b)
+	_, err = w.Write(page)
 	return err
 }
 
@@ -336,19 +342,16 @@ func (a *App) evidence(w http.ResponseWriter, r *http.Request, u User) error {
 	if err != nil {
 		return err
 	}
-	var body []byte
-	if r.URL.Query().Get("format") == "json" {
-		body, err = b.JSON()
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Disposition", `attachment; filename="nachweis-`+strconv.FormatInt(m.ID, 10)+`.json"`)
-	} else {
-		body, err = b.HTML()
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", standaloneCSP)
+	if r.URL.Query().Get("format") != "json" {
+		page, err := b.HTML()
+		return sendStandalone(w, page, err)
 	}
+	body, err := b.JSON()
 	if err != nil {
 		return err
 	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Disposition", `attachment; filename="nachweis-`+strconv.FormatInt(m.ID, 10)+`.json"`)
 	_, err = w.Write(body)
 	return err
 }
