@@ -108,8 +108,14 @@ func (s *Server) importAddresses(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.d.Logger.Info("address book imported", zap.String("format", format), zap.Bool("dryRun", res.DryRun),
-		zap.Int("added", res.Added), zap.Int("updated", res.Updated), zap.Int("unchanged", res.Unchanged))
+	LogImported(s.d.Logger, format, res)
 	writeJSON(w, http.StatusOK, res)
 	return nil
+}
+
+// LogImported writes the log line of an address book import (format json
+// or csv), from the API or the web application alike.
+func LogImported(log *zap.Logger, format string, res addressbook.ImportResult) {
+	log.Info("address book imported", zap.String("format", format), zap.Bool("dryRun", res.DryRun),
+		zap.Int("added", res.Added), zap.Int("updated", res.Updated), zap.Int("unchanged", res.Unchanged))
 }

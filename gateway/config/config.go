@@ -398,7 +398,12 @@ func readLimited(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
+	return readAtMost(f)
+}
+
+// readAtMost reads a configuration of at most maxConfigBytes.
+func readAtMost(r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxConfigBytes+1))
 	if err != nil {
 		return nil, err
 	}
@@ -411,12 +416,9 @@ func readLimited(path string) ([]byte, error) {
 // Decode decodes YAML strictly (unknown keys are errors) and applies
 // defaults. It does not validate.
 func Decode(r io.Reader) (*Config, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxConfigBytes+1))
+	data, err := readAtMost(r)
 	if err != nil {
 		return nil, NewProblem(ErrConfig, "", err)
-	}
-	if len(data) > maxConfigBytes {
-		return nil, NewProblem(ErrConfig, "", fmt.Errorf("file larger than %d bytes", maxConfigBytes))
 	}
 	l := parseLines(data)
 	c, ps := decode(data, l)
