@@ -171,11 +171,19 @@ func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
 		wakeSend: make(chan struct{}, 1), wakeDeliver: make(chan struct{}, 1),
 		stopping: make(chan struct{}), fatal: make(chan error, 1)}
 	d.workCtx, d.cancelWork = context.WithCancel(context.Background())
-	ok := false
+	// On failure, close what was opened so far.
+	ok, listening, opened := false, false, false
 	defer func() {
-		if !ok {
-			d.cancelWork()
+		if ok {
+			return
 		}
+		if listening {
+			d.ln.Close()
+		}
+		if opened {
+			d.closeStore()
+		}
+		d.cancelWork()
 	}()
 	d.health = intermediaries.NewRegistry(opt.Now, d.intermediaryChanged)
 	host, _ := os.Hostname()
@@ -202,28 +210,21 @@ func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
 			return nil, fmt.Errorf("gateway: api.listen: %w", err)
 		}
 	}
+	listening = true
 	if err := d.open(ctx, cfg); err != nil {
-		d.ln.Close()
 		return nil, err
 	}
+	opened = true
 	if err := d.events.Start(ctx, d.store); err != nil {
-		d.ln.Close()
-		d.closeStore()
 		return nil, fmt.Errorf("gateway: journal: %w", err)
 	}
 	if d.reg, err = openRegister(ctx, cfg, log, opt.Now, opt.Getenv); err != nil {
-		d.ln.Close()
-		d.closeStore()
 		return nil, err
 	}
 	if err := d.openEEB(ctx, cfg); err != nil {
-		d.ln.Close()
-		d.closeStore()
 		return nil, err
 	}
 	if err := d.openNotify(ctx, cfg); err != nil {
-		d.ln.Close()
-		d.closeStore()
 		return nil, err
 	}
 	d.rt.Store(rt)
@@ -240,13 +241,9 @@ func NewDaemon(ctx context.Context, opt DaemonOptions) (*Daemon, error) {
 		},
 		Intermediaries: func() []intermediaries.View { return d.current().inters.Views() }, EEB: d.eebService()})
 	if err != nil {
-		d.ln.Close()
-		d.closeStore()
 		return nil, err
 	}
 	if err := d.openWeb(cfg, mbs); err != nil {
-		d.ln.Close()
-		d.closeStore()
 		return nil, err
 	}
 	d.hs = d.api.HTTPServer(cfg.API.Listen, tlsCfg)

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -86,28 +85,8 @@ func newBrowserEnv(t *testing.T) *browserEnv {
 			"\n  interface:\n    url: http://" + regLn.Addr().String() + "/\n    poll_interval: 1s\n" +
 			"notify:\n  base_url: http://" + webLn.Addr().String() + "/\n  webhooks:\n    allowed_hosts: [hooks.example]\n"
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	d, err := gateway.NewDaemon(ctx, gateway.DaemonOptions{ConfigPath: l.Config(), LogOutput: io.Discard, APIListener: apiLn, WebListener: webLn,
-		Getenv: func(string) string { return "" }, SendInterval: 500 * time.Millisecond, DeliverInterval: 500 * time.Millisecond})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	sig := make(chan os.Signal, 1)
-	go func() { done <- d.Run(ctx, sig) }()
-	t.Cleanup(func() {
-		sig <- syscall.SIGTERM
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("daemon: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("daemon did not stop")
-		}
-		cancel()
-	})
+	d := startInProcess(t, gateway.DaemonOptions{ConfigPath: l.Config(), LogOutput: io.Discard, APIListener: apiLn, WebListener: webLn,
+		SendInterval: 500 * time.Millisecond, DeliverInterval: 500 * time.Millisecond}).d
 	tok, err := api.FirstToken(l.Tokens(), false)
 	if err != nil {
 		t.Fatal(err)

@@ -32,26 +32,11 @@ func TestDaemonServesTheWebApplication(t *testing.T) {
 	if err := os.WriteFile(l.Config(), cfg, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	d, err := gateway.NewDaemon(ctx, gateway.DaemonOptions{ConfigPath: l.Config(), LogOutput: io.Discard, APIListener: apiLn, WebListener: webLn,
-		Getenv: func(string) string { return "" }})
+	d := startInProcess(t, gateway.DaemonOptions{ConfigPath: l.Config(), LogOutput: io.Discard, APIListener: apiLn, WebListener: webLn}).d
+	name, pw, err := web.DemoUsers(context.Background(), d.WebUsers(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	name, pw, err := web.DemoUsers(ctx, d.WebUsers(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx, make(chan os.Signal)) }()
-	defer func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("daemon did not stop")
-		}
-	}()
 
 	base := strings.TrimSuffix(d.WebURL(), "/")
 	jar, _ := cookiejar.New(nil)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -198,7 +199,7 @@ func (ab *Book) change(ctx context.Context, r Recipient, check func(exists bool)
 	if exists && len(changedFields(old, r)) == 0 {
 		return old, nil
 	}
-	next := ab.copyLocked()
+	next := maps.Clone(ab.entries)
 	next[r.SafeID] = r
 	if err := ab.saveLocked(next); err != nil {
 		return Recipient{}, err
@@ -213,17 +214,9 @@ func (ab *Book) Delete(safeID string) error {
 	if _, ok := ab.entries[safeID]; !ok {
 		return field.Errorf(ErrNotFound, "safeId", "no entry for %q", safeID)
 	}
-	next := ab.copyLocked()
+	next := maps.Clone(ab.entries)
 	delete(next, safeID)
 	return ab.saveLocked(next)
-}
-
-func (ab *Book) copyLocked() map[string]Recipient {
-	next := make(map[string]Recipient, len(ab.entries)+1)
-	for k, v := range ab.entries {
-		next[k] = v
-	}
-	return next
 }
 
 // saveLocked writes next durably and only then makes it the live book.

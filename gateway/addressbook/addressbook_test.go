@@ -19,35 +19,16 @@ func TestAddressBookSentinels(t *testing.T) {
 	e := apitest.NewEnvWithRecipient(t)
 	ctx := context.Background()
 	good := addressbook.Recipient{SafeID: "DE.Justiz.x.1", Name: "LG", CipherCert: apitest.PKIPEM(t, "mailbox-cipher.pem")}
-	with := func(f func(*addressbook.Recipient)) addressbook.Recipient { r := good; f(&r); return r }
-	tests := []struct {
-		name  string
-		r     addressbook.Recipient
-		want  error
-		cause error
-		field string
-	}{
-		{"exists", with(func(r *addressbook.Recipient) { r.SafeID = apitest.Recipient }), addressbook.ErrExists, nil, "safeId"},
-		{"bad SAFE-ID", with(func(r *addressbook.Recipient) { r.SafeID = "x" }), field.ErrInvalid, nil, "safeId"},
-		{"no name", with(func(r *addressbook.Recipient) { r.Name = "" }), field.ErrInvalid, nil, "name"},
-		{"bad intermediary", with(func(r *addressbook.Recipient) { r.IntermediaryURL = "ftp://x" }), field.ErrInvalid, nil, "intermediaryUrl"},
-		{"no certificate", with(func(r *addressbook.Recipient) { r.CipherCert = "" }), addressbook.ErrBadCertificate, nil, "cipherCert"},
-		{"wrong key usage", with(func(r *addressbook.Recipient) { r.CipherCert = apitest.PKIPEM(t, "wrong-usage.pem") }), addressbook.ErrBadCertificate, certs.ErrKeyUsage, "cipherCert"},
-		{"expired", with(func(r *addressbook.Recipient) { r.CipherCert = apitest.PKIPEM(t, "expired.pem") }), addressbook.ErrBadCertificate, certs.ErrExpired, "cipherCert"},
-		{"weak key", with(func(r *addressbook.Recipient) { r.CipherCert = apitest.PKIPEM(t, "rsa1024.pem") }), addressbook.ErrBadCertificate, certs.ErrWeakKey, "cipherCert"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := e.Book.Add(ctx, tc.r)
-			var fe *field.Error
-			if !errors.Is(err, tc.want) || !errors.As(err, &fe) || fe.Field != tc.field {
-				t.Fatalf("err = %v, want %v on %s", err, tc.want, tc.field)
-			}
-			if tc.cause != nil && !errors.Is(err, tc.cause) {
-				t.Errorf("err = %v, want cause %v", err, tc.cause)
-			}
-		})
-	}
+	wantRefusals(t, e.Book, good, []refusal{
+		{"exists", func(r *addressbook.Recipient) { r.SafeID = apitest.Recipient }, addressbook.ErrExists, nil, "safeId", ""},
+		{"bad SAFE-ID", func(r *addressbook.Recipient) { r.SafeID = "x" }, field.ErrInvalid, nil, "safeId", ""},
+		{"no name", func(r *addressbook.Recipient) { r.Name = "" }, field.ErrInvalid, nil, "name", ""},
+		{"bad intermediary", func(r *addressbook.Recipient) { r.IntermediaryURL = "ftp://x" }, field.ErrInvalid, nil, "intermediaryUrl", ""},
+		{"no certificate", func(r *addressbook.Recipient) { r.CipherCert = "" }, addressbook.ErrBadCertificate, nil, "cipherCert", ""},
+		{"wrong key usage", func(r *addressbook.Recipient) { r.CipherCert = apitest.PKIPEM(t, "wrong-usage.pem") }, addressbook.ErrBadCertificate, certs.ErrKeyUsage, "cipherCert", ""},
+		{"expired", func(r *addressbook.Recipient) { r.CipherCert = apitest.PKIPEM(t, "expired.pem") }, addressbook.ErrBadCertificate, certs.ErrExpired, "cipherCert", ""},
+		{"weak key", func(r *addressbook.Recipient) { r.CipherCert = apitest.PKIPEM(t, "rsa1024.pem") }, addressbook.ErrBadCertificate, certs.ErrWeakKey, "cipherCert", ""},
+	})
 	if _, err := e.Book.Update(ctx, good); !errors.Is(err, addressbook.ErrNotFound) {
 		t.Errorf("update of a missing entry: %v", err)
 	}

@@ -51,57 +51,33 @@ func derBase64(t *testing.T, pemText string) string {
 
 func TestEntryRefusedWhenAdded(t *testing.T) {
 	book, _ := openBook(t, addressbook.WithIntermediaries(twoIntermediaries()))
-	ctx := context.Background()
 	cipher := apitest.PKIPEM(t, "safe-cipher.pem")
 	good := addressbook.Recipient{SafeID: "DE.Justiz.lg.1", Name: "Landgericht Köln", CipherCert: cipher}
-	with := func(f func(*addressbook.Recipient)) addressbook.Recipient { r := good; f(&r); return r }
-	tests := []struct {
-		name   string
-		r      addressbook.Recipient
-		want   error
-		cause  error
-		field  string
-		reason string // part of the refusal's text
-	}{
-		{"unknown intermediary", with(func(r *addressbook.Recipient) { r.Intermediary = "justiz-xy" }), addressbook.ErrUnknownIntermediary, nil, "intermediary", `"justiz-xy" is not configured (configured: bebpo, justiz-nrw)`},
-		{"URL of no configured intermediary", with(func(r *addressbook.Recipient) { r.IntermediaryURL = "https://other.example/osci" }), addressbook.ErrUnknownIntermediary, nil, "intermediaryUrl", "https://other.example/osci"},
-		{"name and another URL", with(func(r *addressbook.Recipient) {
+	wantRefusals(t, book, good, []refusal{
+		{"unknown intermediary", func(r *addressbook.Recipient) { r.Intermediary = "justiz-xy" }, addressbook.ErrUnknownIntermediary, nil, "intermediary", `"justiz-xy" is not configured (configured: bebpo, justiz-nrw)`},
+		{"URL of no configured intermediary", func(r *addressbook.Recipient) { r.IntermediaryURL = "https://other.example/osci" }, addressbook.ErrUnknownIntermediary, nil, "intermediaryUrl", "https://other.example/osci"},
+		{"name and another URL", func(r *addressbook.Recipient) {
 			r.Intermediary, r.IntermediaryURL = "bebpo", "https://justiz-nrw.example/osci"
-		}), field.ErrInvalid, nil, "intermediaryUrl", "not the URL of intermediary"},
-		{"certificates of a named intermediary", with(func(r *addressbook.Recipient) { r.Intermediary, r.IntermediaryCipherCert = "bebpo", cipher }), field.ErrInvalid, nil, "intermediaryCipherCert", "only with intermediaryUrl"},
-		{"intermediary certificates without URL", with(func(r *addressbook.Recipient) { r.IntermediaryCipherCert = cipher }), field.ErrInvalid, nil, "intermediaryUrl", "is required"},
-		{"inline cipher certificate for signing only", with(func(r *addressbook.Recipient) {
+		}, field.ErrInvalid, nil, "intermediaryUrl", "not the URL of intermediary"},
+		{"certificates of a named intermediary", func(r *addressbook.Recipient) { r.Intermediary, r.IntermediaryCipherCert = "bebpo", cipher }, field.ErrInvalid, nil, "intermediaryCipherCert", "only with intermediaryUrl"},
+		{"intermediary certificates without URL", func(r *addressbook.Recipient) { r.IntermediaryCipherCert = cipher }, field.ErrInvalid, nil, "intermediaryUrl", "is required"},
+		{"inline cipher certificate for signing only", func(r *addressbook.Recipient) {
 			r.IntermediaryURL, r.IntermediaryCipherCert = "https://other.example/osci", apitest.PKIPEM(t, "wrong-usage.pem")
 			r.IntermediarySignatureCerts = []string{apitest.PKIPEM(t, "intermediary-signature.pem")}
-		}), addressbook.ErrBadCertificate, certs.ErrKeyUsage, "intermediaryCipherCert", ""},
-		{"inline without signature certificates", with(func(r *addressbook.Recipient) {
+		}, addressbook.ErrBadCertificate, certs.ErrKeyUsage, "intermediaryCipherCert", ""},
+		{"inline without signature certificates", func(r *addressbook.Recipient) {
 			r.IntermediaryURL, r.IntermediaryCipherCert = "https://other.example/osci", apitest.PKIPEM(t, "intermediary-cipher.pem")
-		}), addressbook.ErrBadCertificate, nil, "intermediarySignatureCerts", "at least one"},
-		{"inline signature certificate unreadable", with(func(r *addressbook.Recipient) {
+		}, addressbook.ErrBadCertificate, nil, "intermediarySignatureCerts", "at least one"},
+		{"inline signature certificate unreadable", func(r *addressbook.Recipient) {
 			r.IntermediaryURL, r.IntermediaryCipherCert = "https://other.example/osci", apitest.PKIPEM(t, "intermediary-cipher.pem")
 			r.IntermediarySignatureCerts = []string{"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"}
-		}), addressbook.ErrBadCertificate, nil, "intermediarySignatureCerts[0]", ""},
-		{"expired cipher certificate", with(func(r *addressbook.Recipient) { r.CipherCert = apitest.PKIPEM(t, "expired.pem") }), addressbook.ErrBadCertificate, certs.ErrExpired, "cipherCert", "valid until 20"},
-		{"signature certificate as cipher", with(func(r *addressbook.Recipient) { r.CipherCert = apitest.PKIPEM(t, "wrong-usage.pem") }), addressbook.ErrBadCertificate, certs.ErrKeyUsage, "cipherCert", ""},
-		{"SHA-1 below the policy", with(func(r *addressbook.Recipient) { r.CipherCert = apitest.PKIPEM(t, "sha1.pem") }), addressbook.ErrBadCertificate, nil, "cipherCert", ""},
-		{"unknown court", with(func(r *addressbook.Recipient) { r.CourtCode = "X9999" }), addressbook.ErrUnknownCourt, nil, "courtCode", `"X9999" is not a code of GDS.Gerichte`},
-		{"dissolved court", with(func(r *addressbook.Recipient) { r.CourtCode = dissolvedCourt(t) }), addressbook.ErrUnknownCourt, nil, "courtCode", "dissolved"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := book.Add(ctx, tc.r)
-			var fe *field.Error
-			if !errors.Is(err, tc.want) || !errors.As(err, &fe) || fe.Field != tc.field || !strings.Contains(fe.Reason, tc.reason) {
-				t.Fatalf("err = %v, want %v on %s saying %q", err, tc.want, tc.field, tc.reason)
-			}
-			if tc.cause != nil && !errors.Is(err, tc.cause) {
-				t.Errorf("err = %v, want cause %v", err, tc.cause)
-			}
-			if n := len(book.List()); n != 0 {
-				t.Errorf("%d entries stored", n)
-			}
-		})
-	}
+		}, addressbook.ErrBadCertificate, nil, "intermediarySignatureCerts[0]", ""},
+		{"expired cipher certificate", func(r *addressbook.Recipient) { r.CipherCert = apitest.PKIPEM(t, "expired.pem") }, addressbook.ErrBadCertificate, certs.ErrExpired, "cipherCert", "valid until 20"},
+		{"signature certificate as cipher", func(r *addressbook.Recipient) { r.CipherCert = apitest.PKIPEM(t, "wrong-usage.pem") }, addressbook.ErrBadCertificate, certs.ErrKeyUsage, "cipherCert", ""},
+		{"SHA-1 below the policy", func(r *addressbook.Recipient) { r.CipherCert = apitest.PKIPEM(t, "sha1.pem") }, addressbook.ErrBadCertificate, nil, "cipherCert", ""},
+		{"unknown court", func(r *addressbook.Recipient) { r.CourtCode = "X9999" }, addressbook.ErrUnknownCourt, nil, "courtCode", `"X9999" is not a code of GDS.Gerichte`},
+		{"dissolved court", func(r *addressbook.Recipient) { r.CourtCode = dissolvedCourt(t) }, addressbook.ErrUnknownCourt, nil, "courtCode", "dissolved"},
+	})
 }
 
 func dissolvedCourt(t *testing.T) string {

@@ -3,6 +3,7 @@ package addressbook
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -84,7 +85,7 @@ func (ab *Book) Import(ctx context.Context, rs []Recipient, opt ImportOptions) (
 		}
 		res.Changes = append(res.Changes, c)
 		if next == nil {
-			next = ab.copyLocked()
+			next = maps.Clone(ab.entries)
 		}
 		next[v.SafeID] = v
 	}

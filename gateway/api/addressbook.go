@@ -39,11 +39,7 @@ func (s *Server) listAddresses(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) getAddress(w http.ResponseWriter, r *http.Request) error {
 	e, err := s.d.AddressBook.Get(r.PathValue("safeId"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, e)
-	return nil
+	return answerOK(w, e, err)
 }
 
 func (s *Server) postAddress(w http.ResponseWriter, r *http.Request) error {
@@ -73,11 +69,7 @@ func (s *Server) putAddress(w http.ResponseWriter, r *http.Request) error {
 		return field.Errorf(nil, "safeId", "%q in the body differs from %q in the path", e.SafeID, id)
 	}
 	e, err := s.d.AddressBook.Update(r.Context(), e)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, e)
-	return nil
+	return answerOK(w, e, err)
 }
 
 func (s *Server) deleteAddress(w http.ResponseWriter, r *http.Request) error {
@@ -116,8 +108,14 @@ func (s *Server) importAddresses(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.d.Logger.Info("address book imported", zap.String("format", format), zap.Bool("dryRun", res.DryRun),
-		zap.Int("added", res.Added), zap.Int("updated", res.Updated), zap.Int("unchanged", res.Unchanged))
+	LogImported(s.d.Logger, format, res)
 	writeJSON(w, http.StatusOK, res)
 	return nil
+}
+
+// LogImported writes the log line of an address book import (format json
+// or csv), from the API or the web application alike.
+func LogImported(log *zap.Logger, format string, res addressbook.ImportResult) {
+	log.Info("address book imported", zap.String("format", format), zap.Bool("dryRun", res.DryRun),
+		zap.Int("added", res.Added), zap.Int("updated", res.Updated), zap.Int("unchanged", res.Unchanged))
 }

@@ -53,6 +53,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
+// answerOK answers v with 200 when err is nil; otherwise it returns err,
+// which the route answers as problem+json.
+func answerOK(w http.ResponseWriter, v any, err error) error {
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
 // TokenSet holds API bearer tokens as SHA-256 digests with an operator
 // label each, so the tokens themselves are not kept in memory longer
 // than loading takes and comparisons run in constant time.

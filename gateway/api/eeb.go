@@ -7,14 +7,15 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // Berlin on every host
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/eeb"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/evidence"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/field"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/xjustiz"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
 // EEBView is what a message shows of the eEB: the task its request
@@ -114,14 +115,7 @@ func (s *Server) eebRoute(h apiHandler) apiHandler {
 	}
 }
 
-func taskID(r *http.Request) (int64, error) {
-	v := r.PathValue("task")
-	id, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, field.Errorf(nil, "task", "must be a task id (a positive integer), not %q", v)
-	}
-	return id, nil
-}
+func taskID(r *http.Request) (int64, error) { return positiveID(r, "task", "task id") }
 
 // ParseTaskFilter reads a task listing's query (state, mailbox, after,
 // limit); errors name the parameter.
@@ -157,11 +151,7 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ts, err := TasksIn(r.Context(), s.d.EEB.Tasks(), f, s.scopedNames(r))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, TaskPage(ts, f, q, "/v1/eeb/tasks"))
-	return nil
+	return answerOK(w, TaskPage(ts, f, q, "/v1/eeb/tasks"), err)
 }
 
 func (s *Server) getTask(w http.ResponseWriter, r *http.Request) error {
@@ -170,65 +160,65 @@ func (s *Server) getTask(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	t, err := s.scopedTask(r, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, t)
-	return nil
+	return answerOK(w, t, err)
 }
 
 func (s *Server) listReplies(w http.ResponseWriter, r *http.Request) error {
 	reps, err := s.d.EEB.Tasks().Unmatched(r.Context())
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, ReplyList{Replies: reps})
-	return nil
+	return answerOK(w, ReplyList{Replies: reps}, err)
 }
 
 func (s *Server) acknowledgeTask(w http.ResponseWriter, r *http.Request) error {
-	id, err := taskID(r)
-	if err != nil {
-		return err
-	}
-	var req AcknowledgeRequest
-	if err := decodeJSONBody(w, r, s.lim.MaxJSONBytes, &req, false); err != nil {
-		return err
-	}
-	day, err := time.ParseInLocation(time.DateOnly, req.Date, berlinZone)
-	if err != nil {
-		return field.Errorf(nil, "date", "must be a day as YYYY-MM-DD, not %q", req.Date)
-	}
-	return s.answerTask(w, r, id, eeb.Decision{Acknowledged: day})
+	return answerTask(s, w, r, func(req AcknowledgeRequest) (eeb.Decision, error) {
+		day, err := time.ParseInLocation(time.DateOnly, req.Date, Berlin)
+		if err != nil {
+			return eeb.Decision{}, field.Errorf(nil, "date", "must be a day as YYYY-MM-DD, not %q", req.Date)
+		}
+		return eeb.Decision{Acknowledged: day}, nil
+	})
 }
 
 func (s *Server) rejectTask(w http.ResponseWriter, r *http.Request) error {
+	return answerTask(s, w, r, func(req RejectRequest) (eeb.Decision, error) {
+		if err := field.Text("reason", req.Reason, eeb.MaxReasonLength, false); err != nil {
+			return eeb.Decision{}, err
+		}
+		return eeb.Decision{RejectCode: req.Code, RejectReason: req.Reason}, nil
+	})
+}
+
+// answerTask answers the task the path names with the decision the JSON
+// body (decoded into Req) makes, on behalf of the request's principal
+// (the token's name); the answer is queued like any submission.
+func answerTask[Req any](s *Server, w http.ResponseWriter, r *http.Request, decide func(Req) (eeb.Decision, error)) error {
 	id, err := taskID(r)
 	if err != nil {
 		return err
 	}
-	var req RejectRequest
+	var req Req
 	if err := decodeJSONBody(w, r, s.lim.MaxJSONBytes, &req, false); err != nil {
 		return err
 	}
-	if err := field.Text("reason", req.Reason, eeb.MaxReasonLength, false); err != nil {
+	d, err := decide(req)
+	if err != nil {
 		return err
 	}
-	return s.answerTask(w, r, id, eeb.Decision{RejectCode: req.Code, RejectReason: req.Reason})
-}
-
-// answerTask answers a task on behalf of the request's principal (the
-// token's name); the answer is queued like any submission.
-func (s *Server) answerTask(w http.ResponseWriter, r *http.Request, id int64, d eeb.Decision) error {
 	if _, err := s.scopedTask(r, id); err != nil {
 		return err
 	}
 	t, err := s.d.EEB.Answer(r.Context(), id, d, s.d.Tokens.principal(r))
-	if err != nil {
-		return err
+	return answerOK(w, t, err)
+}
+
+// EvidenceSources is where a proof of filing comes from: the message
+// store and its documents, and with the eEB service (svc not nil) the
+// XJustiz record and the court's eEB answers.
+func EvidenceSources(st mailbox.Store, blobs mailbox.BlobStore, svc *eeb.Service) evidence.Sources {
+	src := evidence.Sources{Mail: st, Blobs: blobs}
+	if svc != nil {
+		src.Codec, src.Replies = svc.Codec(), svc.Tasks().ReplyTo
 	}
-	writeJSON(w, http.StatusOK, t)
-	return nil
+	return src
 }
 
 // getEvidence answers the proof of filing of a sent message: JSON
@@ -245,11 +235,7 @@ func (s *Server) getEvidence(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.scopedMessage(r, id); err != nil {
 		return err
 	}
-	src := evidence.Sources{Mail: s.d.Store, Blobs: s.d.Blobs}
-	if s.d.EEB != nil {
-		src.Codec, src.Replies = s.d.EEB.Codec(), s.d.EEB.Tasks().ReplyTo
-	}
-	b, err := evidence.Build(r.Context(), src, id, s.d.Now())
+	b, err := evidence.Build(r.Context(), EvidenceSources(s.d.Store, s.d.Blobs, s.d.EEB), id, s.d.Now())
 	if err != nil {
 		if eebProblem(w, err) {
 			return nil
@@ -274,8 +260,11 @@ func (s *Server) getEvidence(w http.ResponseWriter, r *http.Request) error {
 	return err
 }
 
-// berlinZone is the day an acknowledgement date is read in.
-var berlinZone = func() *time.Location {
+// Berlin is the gateway's local time zone, Europe/Berlin (tzdata is
+// embedded, so a minimal container has it too): the days its users give
+// (an eEB's date of receipt) are read in it, and the times they are shown
+// are written in it.
+var Berlin = func() *time.Location {
 	loc, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		return time.UTC

@@ -162,11 +162,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ms, err := ListIn(r.Context(), s.d.Store, f, s.scopedNames(r))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, ListPage(ms, f, q, "/v1/messages"))
-	return nil
+	return answerOK(w, ListPage(ms, f, q, "/v1/messages"), err)
 }
 
 // ParseFilter reads a message listing's query (direction, state, mailbox,
@@ -239,11 +235,15 @@ func ListPage(ms []mailbox.Message, f mailbox.Filter, q url.Values, base string)
 	return out
 }
 
-func pathID(r *http.Request) (int64, error) {
-	v := r.PathValue("id")
+func pathID(r *http.Request) (int64, error) { return positiveID(r, "id", "message id") }
+
+// positiveID is the path value name as an id (what: "message id"), a
+// positive integer, else a field error on name.
+func positiveID(r *http.Request, name, what string) (int64, error) {
+	v := r.PathValue(name)
 	id, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, field.Errorf(nil, "id", "must be a message id (a positive integer), not %q", v)
+		return 0, field.Errorf(nil, name, "must be a %s (a positive integer), not %q", what, v)
 	}
 	return id, nil
 }

@@ -133,20 +133,12 @@ func (s *Server) registerCheck(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d, err := register.Check(np.Value, np.Kind, np.Contract, np.Date)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, d)
-	return nil
+	return answerOK(w, d, err)
 }
 
 func (s *Server) registerProcedures(w http.ResponseWriter, r *http.Request) error {
 	ps, err := s.d.Register.Store.Procedures(r.Context())
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"procedures": orEmpty(ps)})
-	return nil
+	return answerOK(w, map[string]any{"procedures": orEmpty(ps)}, err)
 }
 
 func (s *Server) registerCreateProcedure(w http.ResponseWriter, r *http.Request) error {
@@ -174,11 +166,7 @@ type ProcedureView struct {
 
 func (s *Server) registerProcedure(w http.ResponseWriter, r *http.Request) error {
 	v, err := RegisterProcedureView(r.Context(), s.d.Register, r.PathValue("number"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, v)
-	return nil
+	return answerOK(w, v, err)
 }
 
 // RegisterProcedureView gathers a procedure with its bidder, queries,
@@ -242,11 +230,7 @@ func (s *Server) registerQuery(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) registerCandidates(w http.ResponseWriter, r *http.Request) error {
 	cs, err := s.d.Register.Candidates(r.Context(), r.PathValue("number"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"candidates": orEmpty(cs)})
-	return nil
+	return answerOK(w, map[string]any{"candidates": orEmpty(cs)}, err)
 }
 
 // ReuseRequest is the body of POST .../reuse: the clerk confirms that the
@@ -284,20 +268,12 @@ func procedureChange[In, Out any](s *Server, w http.ResponseWriter, r *http.Requ
 
 func (s *Server) registerGate(w http.ResponseWriter, r *http.Request) error {
 	g, err := s.d.Register.Gate(r.Context(), r.PathValue("number"), actorOf(s, r))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, g)
-	return nil
+	return answerOK(w, g, err)
 }
 
 func (s *Server) registerLog(w http.ResponseWriter, r *http.Request) error {
 	l, err := s.d.Register.Log(r.Context(), r.PathValue("number"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": orEmpty(l)})
-	return nil
+	return answerOK(w, map[string]any{"entries": orEmpty(l)}, err)
 }
 
 // registerAnswer takes the answer document (portal mode) as the raw body;

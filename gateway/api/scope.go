@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"slices"
@@ -80,66 +81,44 @@ func (s *Server) checkSubmitScope(r *http.Request, req *submit.MessageRequest) e
 // every mailbox; empty: none), ordered by id, at most f.Limit: one query
 // per mailbox, merged, so paging by AfterID stays exact.
 func ListIn(ctx context.Context, st mailbox.Store, f mailbox.Filter, names []string) ([]mailbox.Message, error) {
-	if names == nil {
+	return listIn(names, f.Mailbox, f.Limit, func(mb string) ([]mailbox.Message, error) {
+		f.Mailbox = mb
 		return st.List(ctx, f)
-	}
-	if f.Mailbox != "" {
-		if !slices.Contains(names, f.Mailbox) {
-			return nil, nil
-		}
-		return st.List(ctx, f)
-	}
-	var all []mailbox.Message
-	for _, n := range names {
-		g := f
-		g.Mailbox = n
-		ms, err := st.List(ctx, g)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, ms...)
-	}
-	slices.SortFunc(all, func(a, b mailbox.Message) int { return cmpID(a.ID, b.ID) })
-	if f.Limit > 0 && len(all) > f.Limit {
-		all = all[:f.Limit]
-	}
-	return all, nil
+	}, func(m mailbox.Message) int64 { return m.ID })
 }
 
 // TasksIn is ListIn for eEB tasks.
 func TasksIn(ctx context.Context, st eeb.Store, f eeb.Filter, names []string) ([]eeb.Task, error) {
-	if names == nil {
+	return listIn(names, f.Mailbox, f.Limit, func(mb string) ([]eeb.Task, error) {
+		f.Mailbox = mb
 		return st.Tasks(ctx, f)
+	}, func(t eeb.Task) int64 { return t.ID })
+}
+
+// listIn runs list, the query of a filter for mailbox mb ("" every
+// mailbox), within the mailboxes names: one query per mailbox, merged by
+// id and cut to limit.
+func listIn[T any](names []string, mb string, limit int, list func(mb string) ([]T, error), id func(T) int64) ([]T, error) {
+	if names == nil {
+		return list(mb)
 	}
-	if f.Mailbox != "" {
-		if !slices.Contains(names, f.Mailbox) {
+	if mb != "" {
+		if !slices.Contains(names, mb) {
 			return nil, nil
 		}
-		return st.Tasks(ctx, f)
+		return list(mb)
 	}
-	var all []eeb.Task
+	var all []T
 	for _, n := range names {
-		g := f
-		g.Mailbox = n
-		ts, err := st.Tasks(ctx, g)
+		part, err := list(n)
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, ts...)
+		all = append(all, part...)
 	}
-	slices.SortFunc(all, func(a, b eeb.Task) int { return cmpID(a.ID, b.ID) })
-	if f.Limit > 0 && len(all) > f.Limit {
-		all = all[:f.Limit]
+	slices.SortFunc(all, func(a, b T) int { return cmp.Compare(id(a), id(b)) })
+	if limit > 0 && len(all) > limit {
+		all = all[:limit]
 	}
 	return all, nil
-}
-
-func cmpID(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

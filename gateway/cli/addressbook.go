@@ -199,5 +199,5 @@ func germanDate(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return t.In(berlin).Format("02.01.2006")
+	return t.In(api.Berlin).Format("02.01.2006")
 }

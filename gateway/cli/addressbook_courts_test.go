@@ -14,7 +14,6 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/courts"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
@@ -24,15 +23,7 @@ import (
 // configured intermediaries bebpo and justiz-nrw.
 func directoryEnv(t *testing.T) *apitest.Env {
 	t.Helper()
-	e := apitest.NewEnv(t, api.Limits{})
-	cfg := &config.Config{Intermediaries: []config.IntermediaryConfig{
-		{Name: "bebpo", URL: "https://bebpo.example/osci"}, {Name: "justiz-nrw", URL: "https://justiz-nrw.example/osci"}}}
-	book, err := addressbook.Open(filepath.Join(e.Dir, config.AddressBookFile), e.Clock.Now, addressbook.WithIntermediaries(cfg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Book.Replace(book)
-	return e
+	return apitest.NewEnv(t, api.Limits{}, apitest.WithIntermediaries())
 }
 
 func writeJSON(t *testing.T, v any) string {

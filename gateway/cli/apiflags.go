@@ -173,18 +173,8 @@ func cliTime(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return t.In(berlin).Format(time.RFC3339)
+	return t.In(api.Berlin).Format(time.RFC3339)
 }
-
-// berlin is the gateway's local time zone (tzdata is embedded, so a
-// minimal container shows the same times).
-var berlin = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/Berlin")
-	if err != nil {
-		return time.UTC
-	}
-	return loc
-}()
 
 func cliDash(s string) string {
 	if s == "" {

@@ -238,7 +238,7 @@ func decisionText(d eeb.Decision) string {
 		}
 		return s
 	}
-	return "acknowledged, received on " + d.Acknowledged.In(berlin).Format(time.DateOnly)
+	return "acknowledged, received on " + d.Acknowledged.In(api.Berlin).Format(time.DateOnly)
 }
 
 func runEEBAcknowledge(env *Env, fs *flag.FlagSet, args []string) error {
@@ -416,7 +416,7 @@ func printMessageEEB(w io.Writer, e *api.EEBView) {
 				optional(" – ", r.RejectReason), r.MessageID)
 			continue
 		}
-		fmt.Fprintf(w, "\neEB of the court: acknowledged, received on %s (message %d)\n", r.Acknowledged.In(berlin).Format(time.DateOnly), r.MessageID)
+		fmt.Fprintf(w, "\neEB of the court: acknowledged, received on %s (message %d)\n", r.Acknowledged.In(api.Berlin).Format(time.DateOnly), r.MessageID)
 	}
 }
 

@@ -39,7 +39,7 @@ func TestCLIEEBAcknowledge(t *testing.T) {
 	in := e.ReceiveFromCourt(t, "court-1", req.Record)
 	env := map[string]string{TokenEnv: apitest.Token}
 	a := func(args ...string) []string { return append(args, "--api", e.url) }
-	today := e.Clock.Now().In(berlin).Format(time.DateOnly)
+	today := e.Clock.Now().In(api.Berlin).Format(time.DateOnly)
 	runCLICases(t, env, []cliCase{
 		{"list", a("eeb", "list"), ExitOK, "R1502 Amtsgericht Erkelenz", ""},
 		{"status counts the open task", a("status", "--json"), ExitFail, `"open": 1`, "not ready"},

@@ -167,7 +167,7 @@ func procedureFrom(fs *flag.FlagSet, c api.CheckRequest) (register.NewProcedure,
 	}
 	np.Date = time.Now()
 	if c.Date != "" {
-		d, err := time.ParseInLocation("2006-01-02", c.Date, berlin)
+		d, err := time.ParseInLocation("2006-01-02", c.Date, api.Berlin)
 		if err != nil {
 			return np, usageErrorf(fs, "--date must be YYYY-MM-DD")
 		}

@@ -35,15 +35,7 @@ func TestBlobsConfig(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := validated(validConfig + "\n" + tc.yaml + "\n")
-			if tc.err != "" {
-				wantRefusal(t, err, tc.err, "topsecret")
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if c.Blobs.Kind != tc.want {
+			if c := withSection(t, tc.yaml, tc.err, "topsecret"); c != nil && c.Blobs.Kind != tc.want {
 				t.Fatalf("kind %q, want %q", c.Blobs.Kind, tc.want)
 			}
 		})

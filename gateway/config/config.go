@@ -398,7 +398,12 @@ func readLimited(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
+	return readAtMost(f)
+}
+
+// readAtMost reads a configuration of at most maxConfigBytes.
+func readAtMost(r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxConfigBytes+1))
 	if err != nil {
 		return nil, err
 	}
@@ -411,12 +416,9 @@ func readLimited(path string) ([]byte, error) {
 // Decode decodes YAML strictly (unknown keys are errors) and applies
 // defaults. It does not validate.
 func Decode(r io.Reader) (*Config, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxConfigBytes+1))
+	data, err := readAtMost(r)
 	if err != nil {
 		return nil, NewProblem(ErrConfig, "", err)
-	}
-	if len(data) > maxConfigBytes {
-		return nil, NewProblem(ErrConfig, "", fmt.Errorf("file larger than %d bytes", maxConfigBytes))
 	}
 	l := parseLines(data)
 	c, ps := decode(data, l)
@@ -557,40 +559,43 @@ func (c *Config) AddressBookPath() string {
 
 // MailboxNames returns the configured mailbox names in order; the first is
 // the default sender.
-func (c *Config) MailboxNames() []string {
-	out := make([]string, len(c.Mailboxes))
-	for i, m := range c.Mailboxes {
-		out[i] = m.Name
-	}
-	return out
-}
+func (c *Config) MailboxNames() []string { return names(c.Mailboxes, MailboxConfig.name) }
 
 // Intermediary returns the intermediary named name (after Validate, a
 // mailbox's inline one too).
 func (c *Config) Intermediary(name string) (IntermediaryConfig, bool) {
-	for _, ic := range c.Intermediaries {
-		if ic.Name == name {
-			return ic, true
-		}
-	}
-	return IntermediaryConfig{}, false
+	return byName(c.Intermediaries, name, IntermediaryConfig.name)
 }
 
 // IntermediaryNames returns the names of the configured intermediaries in order.
 func (c *Config) IntermediaryNames() []string {
-	out := make([]string, len(c.Intermediaries))
-	for i, ic := range c.Intermediaries {
-		out[i] = ic.Name
-	}
-	return out
+	return names(c.Intermediaries, IntermediaryConfig.name)
 }
 
 // Mailbox returns the mailbox named name.
 func (c *Config) Mailbox(name string) (MailboxConfig, bool) {
-	for _, m := range c.Mailboxes {
-		if m.Name == name {
-			return m, true
+	return byName(c.Mailboxes, name, MailboxConfig.name)
+}
+
+func (m MailboxConfig) name() string       { return m.Name }
+func (ic IntermediaryConfig) name() string { return ic.Name }
+
+// names returns the name of each of xs, in order.
+func names[T any](xs []T, nameOf func(T) string) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = nameOf(x)
+	}
+	return out
+}
+
+// byName returns the first of xs named name.
+func byName[T any](xs []T, name string, nameOf func(T) string) (T, bool) {
+	for _, x := range xs {
+		if nameOf(x) == name {
+			return x, true
 		}
 	}
-	return MailboxConfig{}, false
+	var zero T
+	return zero, false
 }

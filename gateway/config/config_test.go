@@ -73,56 +73,35 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		edit    func(string) string
 		wantKey string
 	}{
-		{"unknown top-level key", func(s string) string { return s + "bogus: 1\n" }, "field bogus not found"},
-		{"unknown nested key", func(s string) string {
-			return strings.Replace(s, "    poll_interval: 2m", "    poll_intervall: 2m", 1)
-		}, "field poll_intervall not found"},
-		{"missing data_dir", func(s string) string { return strings.Replace(s, "data_dir: var", "", 1) }, "data_dir: is required"},
-		{"bad log format", func(s string) string { return s + "log: {format: xml}\n" }, "log.format"},
-		{"no tokens", func(s string) string { return strings.Replace(s, "  tokens_file: tokens", "  tokens_file: \"\"", 1) }, "api.tokens_file"},
-		{"public listen without TLS", func(s string) string {
-			return strings.Replace(s, "  tokens_file: tokens", "  tokens_file: tokens\n  listen: 0.0.0.0:8440", 1)
-		}, "api.listen"},
-		{"bad revocation", func(s string) string { return strings.Replace(s, "trust:\n", "trust:\n  revocation: sometimes\n", 1) }, "trust.revocation"},
-		{"bad mailbox name", func(s string) string { return strings.Replace(s, "name: stadt", "name: Stadt Erkelenz", 1) }, "mailboxes[0].name"},
-		{"bad SAFE-ID", func(s string) string { return strings.Replace(s, "safe_id: DE.Justiz", "safe_id: /etc/DE.Justiz", 1) }, "mailboxes[0].safe_id"},
-		{"bad intermediary url", func(s string) string {
-			return strings.Replace(s, "https://intermediaer.example/osci", "ftp://x", 1)
-		}, "mailboxes[0].intermediary.url"},
-		{"no pinned signature cert", func(s string) string {
-			return strings.Replace(s, "      signature_certs: [pki/intermed-sig.pem]\n", "", 1)
-		}, "mailboxes[0].intermediary.signature_certs"},
-		{"p12 without password", func(s string) string {
-			return strings.Replace(s, "      password: {file: keys/sig.pw}\n", "", 1)
-		}, "mailboxes[0].signature.password"},
-		{"both p12 and pem", func(s string) string {
-			return strings.Replace(s, "      key: keys/cipher.key", "      pkcs12: x.p12\n      key: keys/cipher.key", 1)
-		}, "mailboxes[0].cipher"},
-		{"poll too fast", func(s string) string { return strings.Replace(s, "poll_interval: 2m", "poll_interval: 10ms", 1) }, "mailboxes[0].poll_interval"},
-		{"unknown intake", func(s string) string { return strings.Replace(s, "    intake: eakte", "    intake: dms", 1) }, "mailboxes[0].intake"},
-		{"bad intake type", func(s string) string { return strings.Replace(s, "type: folder", "type: ftp", 1) }, "intakes[0].type"},
+		{"unknown top-level key", appended("bogus: 1\n"), "field bogus not found"},
+		{"unknown nested key", replaced("    poll_interval: 2m", "    poll_intervall: 2m"), "field poll_intervall not found"},
+		{"missing data_dir", replaced("data_dir: var", ""), "data_dir: is required"},
+		{"bad log format", appended("log: {format: xml}\n"), "log.format"},
+		{"no tokens", replaced("  tokens_file: tokens", "  tokens_file: \"\""), "api.tokens_file"},
+		{"public listen without TLS", replaced("  tokens_file: tokens", "  tokens_file: tokens\n  listen: 0.0.0.0:8440"), "api.listen"},
+		{"bad revocation", replaced("trust:\n", "trust:\n  revocation: sometimes\n"), "trust.revocation"},
+		{"bad mailbox name", replaced("name: stadt", "name: Stadt Erkelenz"), "mailboxes[0].name"},
+		{"bad SAFE-ID", replaced("safe_id: DE.Justiz", "safe_id: /etc/DE.Justiz"), "mailboxes[0].safe_id"},
+		{"bad intermediary url", replaced("https://intermediaer.example/osci", "ftp://x"), "mailboxes[0].intermediary.url"},
+		{"no pinned signature cert", replaced("      signature_certs: [pki/intermed-sig.pem]\n", ""), "mailboxes[0].intermediary.signature_certs"},
+		{"p12 without password", replaced("      password: {file: keys/sig.pw}\n", ""), "mailboxes[0].signature.password"},
+		{"both p12 and pem", replaced("      key: keys/cipher.key", "      pkcs12: x.p12\n      key: keys/cipher.key"), "mailboxes[0].cipher"},
+		{"poll too fast", replaced("poll_interval: 2m", "poll_interval: 10ms"), "mailboxes[0].poll_interval"},
+		{"unknown intake", replaced("    intake: eakte", "    intake: dms"), "mailboxes[0].intake"},
+		{"bad intake type", replaced("type: folder", "type: ftp"), "intakes[0].type"},
 		{"duplicate mailbox", func(s string) string {
 			i := strings.Index(s, "  - name: stadt")
 			return s + s[i:]
 		}, "mailboxes[1].name"},
-		{"outgoing folder names unknown mailbox", func(s string) string {
-			return s + "outgoing_folder: {path: out, mailbox: rathaus}\n"
-		}, "outgoing_folder.mailbox"},
-		{"multi-line business card field", func(s string) string {
-			return strings.Replace(s, "    intake: eakte", "    intake: eakte\n    business_card: {organisation: \"Stadt\\nErkelenz\"}", 1)
-		}, "mailboxes[0].business_card.organisation"},
-		{"unknown business card field", func(s string) string {
-			return strings.Replace(s, "    intake: eakte", "    intake: eakte\n    business_card: {fax: 1}", 1)
-		}, "field fax not found"},
-		{"two documents", func(s string) string { return s + "---\ndata_dir: x\n" }, "more than one YAML document"},
+		{"outgoing folder names unknown mailbox", appended("outgoing_folder: {path: out, mailbox: rathaus}\n"), "outgoing_folder.mailbox"},
+		{"multi-line business card field", replaced("    intake: eakte", "    intake: eakte\n    business_card: {organisation: \"Stadt\\nErkelenz\"}"), "mailboxes[0].business_card.organisation"},
+		{"unknown business card field", replaced("    intake: eakte", "    intake: eakte\n    business_card: {fax: 1}"), "field fax not found"},
+		{"two documents", appended("---\ndata_dir: x\n"), "more than one YAML document"},
 		{"empty", func(string) string { return "" }, "the file is empty"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := Decode(strings.NewReader(tc.edit(validConfig)))
-			if err == nil {
-				err = c.Validate()
-			}
+			_, err := validated(tc.edit(validConfig))
 			if !errors.Is(err, ErrConfig) {
 				t.Fatalf("err = %v, want ErrConfig", err)
 			}

@@ -43,6 +43,22 @@ func refused(t *testing.T, s string) error {
 	return err
 }
 
+// withSection validates validConfig with yaml added. With wantErr it fails
+// unless that is refused naming wantErr without repeating secret, and
+// returns nil; without, it fails unless that is valid, and returns it.
+func withSection(t *testing.T, yaml, wantErr, secret string) *Config {
+	t.Helper()
+	c, err := validated(validConfig + "\n" + yaml + "\n")
+	if wantErr != "" {
+		wantRefusal(t, err, wantErr, secret)
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // wantRefusal fails unless err names want, or if it repeats secret.
 func wantRefusal(t *testing.T, err error, want, secret string) {
 	t.Helper()
@@ -52,4 +68,15 @@ func wantRefusal(t *testing.T, err error, want, secret string) {
 	if strings.Contains(err.Error(), secret) {
 		t.Fatalf("error repeats the inline secret: %v", err)
 	}
+}
+
+// replaced is an edit of a configuration that replaces the first old by
+// new.
+func replaced(old, new string) func(string) string {
+	return func(s string) string { return strings.Replace(s, old, new, 1) }
+}
+
+// appended is an edit of a configuration that adds text at its end.
+func appended(text string) func(string) string {
+	return func(s string) string { return s + text }
 }

@@ -26,13 +26,8 @@ func TestStoreConfig(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := validated(validConfig + "\n" + tc.yaml + "\n")
-			if tc.err != "" {
-				wantRefusal(t, err, tc.err, "secret")
-				return
-			}
-			if err != nil || c.Store != tc.want {
-				t.Fatalf("store %+v %v, want %+v", c.Store, err, tc.want)
+			if c := withSection(t, tc.yaml, tc.err, "secret"); c != nil && c.Store != tc.want {
+				t.Fatalf("store %+v, want %+v", c.Store, tc.want)
 			}
 		})
 	}

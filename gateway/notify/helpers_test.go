@@ -73,6 +73,18 @@ func (e *env) openQueue(t *testing.T) {
 	t.Cleanup(func() { q.Close() })
 }
 
+// newMailEnv is newEnv with a mail server (offering STARTTLS when withTLS)
+// and a service that mails through it, its first round done: it follows
+// the journal from its end.
+func newMailEnv(t *testing.T, withTLS bool) (*env, *mailServer, *notify.Service) {
+	t.Helper()
+	e := newEnv(t)
+	ms := startMailServer(t, withTLS)
+	s := e.service(t, notify.Config{Mailer: ms.mailer()})
+	follow(t, s)
+	return e, ms, s
+}
+
 func (e *env) service(t *testing.T, c notify.Config) *notify.Service {
 	t.Helper()
 	c.Store, c.Mail, c.Now, c.Logger = e.queue, e.mail, e.clock.Now, e.log

@@ -36,10 +36,7 @@ func decode(t *testing.T, raw []byte) (string, string) {
 }
 
 func TestNewMailByEmailOverSTARTTLSWithoutPersonalData(t *testing.T) {
-	e := newEnv(t)
-	ms := startMailServer(t, true)
-	s := e.service(t, notify.Config{Mailer: ms.mailer()})
-	follow(t, s) // the first round starts at the journal's end
+	e, ms, s := newMailEnv(t, true)
 	m := e.receive(t, "rechtsamt", "osci-1", mailbox.StateIntakePending)
 	e.receive(t, "vergabe", "osci-2", mailbox.StateIntakePending) // nobody subscribed
 	follow(t, s)
@@ -78,10 +75,7 @@ func TestNewMailByEmailOverSTARTTLSWithoutPersonalData(t *testing.T) {
 }
 
 func TestSTARTTLSRequired(t *testing.T) {
-	e := newEnv(t)
-	ms := startMailServer(t, false) // offers no STARTTLS
-	s := e.service(t, notify.Config{Mailer: ms.mailer()})
-	follow(t, s)
+	e, ms, s := newMailEnv(t, false) // offers no STARTTLS
 	e.receive(t, "rechtsamt", "osci-1", mailbox.StateIntakePending)
 	follow(t, s)
 	if _, err := s.Send(context.Background()); err != nil {
@@ -97,10 +91,7 @@ func TestSTARTTLSRequired(t *testing.T) {
 }
 
 func TestSMTP421RetriedAnd550GivenUpOnce(t *testing.T) {
-	e := newEnv(t)
-	ms := startMailServer(t, true)
-	s := e.service(t, notify.Config{Mailer: ms.mailer()})
-	follow(t, s)
+	e, ms, s := newMailEnv(t, true)
 	e.receive(t, "rechtsamt", "osci-1", mailbox.StateIntakePending)
 	e.receive(t, "rechtsamt", "osci-2", mailbox.StateQuarantined)
 	follow(t, s)
@@ -150,10 +141,7 @@ func TestSMTP421RetriedAnd550GivenUpOnce(t *testing.T) {
 }
 
 func TestRetriesEndAtTheLifetime(t *testing.T) {
-	e := newEnv(t)
-	ms := startMailServer(t, true)
-	s := e.service(t, notify.Config{Mailer: ms.mailer()})
-	follow(t, s)
+	e, ms, s := newMailEnv(t, true)
 	e.receive(t, "rechtsamt", "osci-1", mailbox.StateIntakePending)
 	follow(t, s)
 	ctx := context.Background()

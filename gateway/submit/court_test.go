@@ -5,14 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/field"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
@@ -22,14 +20,7 @@ import (
 // intermediary are resolved once, at submission, and pinned into the
 // outgoing metadata; what cannot be resolved is refused there.
 func TestSubmitResolvesCourtAndIntermediary(t *testing.T) {
-	e := apitest.NewEnv(t, api.Limits{})
-	cfg := &config.Config{Intermediaries: []config.IntermediaryConfig{
-		{Name: "bebpo", URL: "https://bebpo.example/osci"}, {Name: "justiz-nrw", URL: "https://justiz-nrw.example/osci"}}}
-	book, err := addressbook.Open(filepath.Join(e.Dir, config.AddressBookFile), e.Clock.Now, addressbook.WithIntermediaries(cfg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Book.Replace(book)
+	e := apitest.NewEnv(t, api.Limits{}, apitest.WithIntermediaries())
 	cipher := apitest.PKIPEM(t, "safe-cipher.pem")
 	for _, r := range []addressbook.Recipient{
 		{SafeID: "DE.Justiz.lg-berlin.1", Name: "LG Berlin", CourtCode: "F1100", Intermediary: "justiz-nrw"},

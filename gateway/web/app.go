@@ -379,6 +379,16 @@ func (a *App) message(r *http.Request, u User) (mailbox.Message, error) {
 	return m, nil
 }
 
+// messageOf is message for a message of direction dir only: another is
+// not found.
+func (a *App) messageOf(r *http.Request, u User, dir mailbox.Direction) (mailbox.Message, error) {
+	m, err := a.message(r, u)
+	if err == nil && m.Direction != dir {
+		return mailbox.Message{}, errNotFound
+	}
+	return m, err
+}
+
 func pathInt(r *http.Request, name string) (int64, error) {
 	n, err := strconv.ParseInt(r.PathValue(name), 10, 64)
 	if err != nil || n <= 0 {

@@ -29,7 +29,7 @@ type eebData struct {
 
 // eebTasks lists the open eEB requests of u's mailboxes, oldest first.
 func (a *App) eebTasks(w http.ResponseWriter, r *http.Request, u User) error {
-	d := eebData{Available: a.c.EEB != nil, Today: a.c.Now().In(berlin).Format("2006-01-02")}
+	d := eebData{Available: a.c.EEB != nil, Today: a.c.Now().In(api.Berlin).Format("2006-01-02")}
 	if a.c.EEB != nil {
 		f := eeb.Filter{States: []eeb.State{eeb.StateOpen, eeb.StateAnswering}, Limit: 500}
 		ts, err := api.TasksIn(r.Context(), a.c.EEB.Tasks(), f, a.scope(u))
@@ -89,7 +89,7 @@ func (a *App) eebAnswer(ack bool) handler {
 		}
 		var dec eeb.Decision
 		if ack {
-			day, err := time.ParseInLocation("2006-01-02", r.PostFormValue("datum"), berlin)
+			day, err := time.ParseInLocation("2006-01-02", r.PostFormValue("datum"), api.Berlin)
 			if err != nil {
 				return errStatus(http.StatusBadRequest, "Bitte geben Sie das Datum des Empfangs an.")
 			}

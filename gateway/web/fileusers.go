@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -151,7 +152,7 @@ func (fu *FileUsers) change(edit func(next map[string]userRecord) error) error {
 	if err := fu.refreshLocked(); err != nil {
 		return err
 	}
-	next := fu.copyLocked()
+	next := maps.Clone(fu.users)
 	if err := edit(next); err != nil {
 		return err
 	}
@@ -264,14 +265,6 @@ func (fu *FileUsers) Authenticate(_ context.Context, name, password string) (Use
 		return User{}, ErrBadLogin
 	}
 	return cloneUser(r.User), nil
-}
-
-func (fu *FileUsers) copyLocked() map[string]userRecord {
-	next := make(map[string]userRecord, len(fu.users)+1)
-	for k, v := range fu.users {
-		next[k] = v
-	}
-	return next
 }
 
 // saveLocked writes next durably, then makes it the store's content.

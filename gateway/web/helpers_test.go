@@ -92,6 +92,16 @@ func (e *env) addUser(name string, roles []web.Role, mailboxes ...string) {
 	}
 }
 
+// signedIn creates the local user name and returns a browser signed in
+// as that user.
+func (e *env) signedIn(name string, roles []web.Role, mailboxes ...string) *browser {
+	e.t.Helper()
+	e.addUser(name, roles, mailboxes...)
+	b := e.browser()
+	b.login(name)
+	return b
+}
+
 // browser is a client with a cookie jar that does not follow redirects.
 type browser struct {
 	e *env

@@ -176,12 +176,12 @@ func (q listQuery) matches(r row) bool {
 		return false
 	}
 	if q.From != "" {
-		if d, err := time.ParseInLocation("2006-01-02", q.From, berlin); err == nil && r.At.Before(d) {
+		if d, err := time.ParseInLocation("2006-01-02", q.From, api.Berlin); err == nil && r.At.Before(d) {
 			return false
 		}
 	}
 	if q.To != "" {
-		if d, err := time.ParseInLocation("2006-01-02", q.To, berlin); err == nil && !r.At.Before(d.AddDate(0, 0, 1)) {
+		if d, err := time.ParseInLocation("2006-01-02", q.To, api.Berlin); err == nil && !r.At.Before(d.AddDate(0, 0, 1)) {
 			return false
 		}
 	}
@@ -221,7 +221,7 @@ func (a *App) messagePage(w http.ResponseWriter, r *http.Request, u User) error 
 	mb, _ := a.mailboxInScope(u, m.Mailbox)
 	d := messageData{M: v, Row: a.rowOf(m), Mailbox: mb, Final: mailbox.IsFinal(m.State) && m.State != mailbox.StateQuarantined,
 		Quarantine: m.State == mailbox.StateQuarantined, Evidence: m.Direction == mailbox.Out,
-		Today: a.c.Now().In(berlin).Format("2006-01-02")}
+		Today: a.c.Now().In(api.Berlin).Format("2006-01-02")}
 	if m.Direction == mailbox.In {
 		var meta mailbox.IncomingMeta
 		if json.Unmarshal(m.Meta, &meta) == nil {
@@ -299,14 +299,11 @@ const standaloneCSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 // report shows the Prüfprotokoll of a received message as the intake
 // gets it (mailbox.RenderReportHTML).
 func (a *App) report(w http.ResponseWriter, r *http.Request, u User) error {
-	m, err := a.message(r, u)
+	m, err := a.messageOf(r, u, mailbox.In)
 	if err != nil {
 		return err
 	}
 	id := m.ID
-	if m.Direction != mailbox.In {
-		return errNotFound
-	}
 	var meta mailbox.IncomingMeta
 	if err := json.Unmarshal(m.Meta, &meta); err != nil {
 		return err
@@ -319,47 +316,42 @@ func (a *App) report(w http.ResponseWriter, r *http.Request, u User) error {
 	if err != nil {
 		return err
 	}
-	b, err := mailbox.RenderReportHTML(im.Metadata, im.Report)
+	page, err := mailbox.RenderReportHTML(im.Metadata, im.Report)
+	return sendStandalone(w, page, err)
+}
+
+// sendStandalone sends page, a document of its own (the Prüfprotokoll,
+// the proof of filing), under standaloneCSP; or returns err.
+func sendStandalone(w http.ResponseWriter, page []byte, err error) error {
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Content-Security-Policy", standaloneCSP)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, err = w.Write(b)
+	_, err = w.Write(page)
 	return err
 }
 
 // evidence sends the proof of filing (Nachweis) of a sent message.
 func (a *App) evidence(w http.ResponseWriter, r *http.Request, u User) error {
-	m, err := a.message(r, u)
+	m, err := a.messageOf(r, u, mailbox.Out)
 	if err != nil {
 		return err
 	}
-	id := m.ID
-	if m.Direction != mailbox.Out {
-		return errNotFound
-	}
-	src := evidence.Sources{Mail: a.c.Store, Blobs: a.c.Blobs}
-	if a.c.EEB != nil {
-		src.Codec, src.Replies = a.c.EEB.Codec(), a.c.EEB.Tasks().ReplyTo
-	}
-	b, err := evidence.Build(r.Context(), src, id, a.c.Now())
+	b, err := evidence.Build(r.Context(), api.EvidenceSources(a.c.Store, a.c.Blobs, a.c.EEB), m.ID, a.c.Now())
 	if err != nil {
 		return err
 	}
-	var body []byte
-	if r.URL.Query().Get("format") == "json" {
-		body, err = b.JSON()
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Disposition", `attachment; filename="nachweis-`+strconv.FormatInt(id, 10)+`.json"`)
-	} else {
-		body, err = b.HTML()
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", standaloneCSP)
+	if r.URL.Query().Get("format") != "json" {
+		page, err := b.HTML()
+		return sendStandalone(w, page, err)
 	}
+	body, err := b.JSON()
 	if err != nil {
 		return err
 	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Disposition", `attachment; filename="nachweis-`+strconv.FormatInt(m.ID, 10)+`.json"`)
 	_, err = w.Write(body)
 	return err
 }

@@ -8,9 +8,8 @@ import (
 	"slices"
 	"strings"
 
-	"go.uber.org/zap"
-
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/intermediaries"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
@@ -115,8 +114,7 @@ func (a *App) importBook(w http.ResponseWriter, r *http.Request, u User) error {
 		res, err = a.c.Book.Import(r.Context(), entries, addressbook.ImportOptions{DryRun: !apply})
 		if err == nil {
 			d.Import = &res
-			a.c.Logger.Info("address book imported", zap.String("format", format), zap.Bool("dryRun", res.DryRun),
-				zap.Int("added", res.Added), zap.Int("updated", res.Updated), zap.Int("unchanged", res.Unchanged))
+			api.LogImported(a.c.Logger, format, res)
 		}
 	}
 	code := http.StatusOK

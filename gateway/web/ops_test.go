@@ -14,9 +14,7 @@ import (
 
 func TestAddressBookImportDryRunThenApply(t *testing.T) {
 	e := newEnv(t)
-	e.addUser("admin", []web.Role{web.RoleAdmin}, "*")
-	b := e.browser()
-	b.login("admin")
+	b := e.signedIn("admin", []web.Role{web.RoleAdmin}, "*")
 	p := b.get("/betrieb")
 	if p.Code != 200 || !strings.Contains(p.Body, "Warteschlangen") {
 		t.Fatalf("Betrieb: %d", p.Code)

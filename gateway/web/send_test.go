@@ -17,9 +17,7 @@ var nonceInput = regexp.MustCompile(`name="sendung" value="([^"]+)"`)
 
 func TestSendThroughTheSubmissionPath(t *testing.T) {
 	e := newEnv(t)
-	e.addUser("lena", []web.Role{web.RoleLegal}, "stadt")
-	b := e.browser()
-	b.login("lena")
+	b := e.signedIn("lena", []web.Role{web.RoleLegal}, "stadt")
 	form := b.get("/senden")
 	if form.Code != 200 || !strings.Contains(form.Body, "Stadtwerke Erkelenz") || !strings.Contains(form.Body, `enctype="multipart/form-data"`) {
 		t.Fatalf("send form: %d", form.Code)
@@ -70,9 +68,7 @@ func TestSendShowsTheERVBFindingsInGerman(t *testing.T) {
 		CipherCert: apitest.PKIPEM(t, "intermediary-cipher.pem")}); err != nil {
 		t.Fatal(err)
 	}
-	e.addUser("lena", []web.Role{web.RoleLegal}, "stadt")
-	b := e.browser()
-	b.login("lena")
+	b := e.signedIn("lena", []web.Role{web.RoleLegal}, "stadt")
 	tok := b.csrf("/senden")
 	p := b.multipart("/senden", [][2]string{{"csrf", tok}, {"postfach", "stadt"}, {"empfaenger", "F1100"}, {"betreff", "Klage"}},
 		map[string]string{"Klage.docx": "PK\x03\x04 not a pdf"})

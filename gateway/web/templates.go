@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -78,7 +79,7 @@ var funcs = template.FuncMap{
 	"state": stateLabel,
 	"dir":   func(d string) string { return map[string]string{"in": "Eingang", "out": "Ausgang"}[d] },
 	"size":  humanSize,
-	"day":   func(t time.Time) string { return t.In(berlin).Format("2006-01-02") },
+	"day":   func(t time.Time) string { return t.In(api.Berlin).Format("2006-01-02") },
 	"role":  roleLabel,
 	"join":  strings.Join,
 	"event": eventText,
@@ -122,14 +123,6 @@ func (t *templates) execute(w http.ResponseWriter, code int, name string, v view
 	w.WriteHeader(code)
 	_, _ = w.Write(b.Bytes())
 }
-
-var berlin = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/Berlin")
-	if err != nil {
-		return time.UTC
-	}
-	return loc
-}()
 
 // stateLabel is a message state in German.
 func stateLabel(s string) string {

@@ -250,9 +250,7 @@ func TestEveryPageCarriesTheContentSecurityPolicy(t *testing.T) {
 
 func TestSessionExpires(t *testing.T) {
 	e := newEnv(t)
-	e.addUser("anna", []web.Role{web.RoleRecords}, "stadt")
-	b := e.browser()
-	b.login("anna")
+	b := e.signedIn("anna", []web.Role{web.RoleRecords}, "stadt")
 	e.Clock.Add(59 * time.Minute)
 	if p := b.get("/postfach/stadt/eingang"); p.Code != 200 {
 		t.Fatalf("within the idle time: %d", p.Code)
@@ -273,9 +271,7 @@ func TestSessionExpires(t *testing.T) {
 
 func TestDeletedUserIsSignedOut(t *testing.T) {
 	e := newEnv(t)
-	e.addUser("anna", []web.Role{web.RoleRecords, web.RoleLegal}, "stadt")
-	b := e.browser()
-	b.login("anna")
+	b := e.signedIn("anna", []web.Role{web.RoleRecords, web.RoleLegal}, "stadt")
 	if err := e.Users.Put(context.Background(), web.User{Name: "anna", Roles: []web.Role{web.RoleRecords}, Mailboxes: []string{"stadt"}, Source: web.SourceLocal}); err != nil {
 		t.Fatal(err)
 	}

@@ -107,11 +107,11 @@ func NewEnv(t testing.TB, lim api.Limits, opts ...Option) *Env {
 	t.Helper()
 	dir := t.TempDir()
 	clock := certstest.NewClock(T0, time.Millisecond) // distinct creation times
-	st, blobs, book := OpenStores(t, dir, clock.Now)
 	var o options
 	for _, f := range opts {
 		f(&o)
 	}
+	st, blobs, book := OpenStores(t, dir, clock.Now, o.book...)
 	tokens := "ops:" + Token + "\n"
 	if o.register || o.procurement {
 		tokens += "vergabe:" + ProcurementToken + ":" + api.RoleProcurement + "\n"
@@ -139,11 +139,11 @@ func NewEnv(t testing.TB, lim api.Limits, opts ...Option) *Env {
 }
 
 // OpenStores opens the SQLite store, the blob store (OpenMail) and the
-// address book in dir, as a data directory holds them.
-func OpenStores(t testing.TB, dir string, now func() time.Time) (*sqlite.Store, *mailbox.Blobs, *addressbook.Book) {
+// address book in dir (with bookOpts), as a data directory holds them.
+func OpenStores(t testing.TB, dir string, now func() time.Time, bookOpts ...addressbook.Option) (*sqlite.Store, *mailbox.Blobs, *addressbook.Book) {
 	t.Helper()
 	st, blobs := OpenMail(t, dir, now)
-	book, err := addressbook.Open(filepath.Join(dir, config.AddressBookFile), now)
+	book, err := addressbook.Open(filepath.Join(dir, config.AddressBookFile), now, bookOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,6 +348,16 @@ type options struct {
 	logger                     *zap.Logger
 	reprocessor                func(string) (mailbox.Reprocessor, error)
 	eeb, register, procurement bool
+	book                       []addressbook.Option
+}
+
+// WithIntermediaries gives the address book the configured intermediaries
+// bebpo (https://bebpo.example/osci) and justiz-nrw
+// (https://justiz-nrw.example/osci).
+func WithIntermediaries() Option {
+	cfg := &config.Config{Intermediaries: []config.IntermediaryConfig{
+		{Name: "bebpo", URL: "https://bebpo.example/osci"}, {Name: "justiz-nrw", URL: "https://justiz-nrw.example/osci"}}}
+	return func(o *options) { o.book = append(o.book, addressbook.WithIntermediaries(cfg)) }
 }
 
 // WithLogger gives the API server logger l.
