@@ -27,6 +27,19 @@ type faultFS struct {
 	createErr  error
 }
 
+// Faults a faultFS injects: a failing fsync and a full disk.
+var (
+	eio    = &os.PathError{Op: "fsync", Path: "x", Err: syscall.EIO}
+	enospc = &os.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}
+)
+
+// faultCase is a fault an operation meets and the error it must return.
+type faultCase struct {
+	name string
+	fs   *faultFS
+	want error
+}
+
 type faultFile struct {
 	*os.File
 	fs      *faultFS
@@ -178,13 +191,7 @@ func TestBlobAbortAndStaleTemp(t *testing.T) {
 }
 
 func TestBlobFaults(t *testing.T) {
-	eio := &os.PathError{Op: "fsync", Path: "x", Err: syscall.EIO}
-	enospc := &os.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}
-	tests := []struct {
-		name string
-		fs   *faultFS
-		want error
-	}{
+	tests := []faultCase{
 		{"disk full while writing", &faultFS{writeErr: enospc, writeAfter: 100}, ErrDiskFull},
 		{"quota exceeded", &faultFS{writeErr: syscall.EDQUOT, writeAfter: 0}, ErrDiskFull},
 		{"disk full creating", &faultFS{createErr: enospc}, ErrDiskFull},
