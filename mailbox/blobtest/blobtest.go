@@ -120,6 +120,16 @@ func put(t *testing.T, s mailbox.BlobStore, b []byte) mailbox.BlobRef {
 	return ref
 }
 
+// begin starts a blob in s, failing t if it cannot.
+func begin(t *testing.T, s mailbox.BlobStore) mailbox.BlobWriter {
+	t.Helper()
+	w, err := s.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
 func read(t *testing.T, s mailbox.BlobStore, h string) []byte {
 	t.Helper()
 	r, err := s.Open(h)
@@ -177,10 +187,7 @@ func testMissing(t *testing.T, h Harness) {
 func testAbort(t *testing.T, h Harness) {
 	s := h.New(t)(0)
 	b := Content("abort", 1<<20+5)
-	w, err := s.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := begin(t, s)
 	if _, err := w.Write(b); err != nil {
 		t.Fatal(err)
 	}
@@ -194,10 +201,7 @@ func testAbort(t *testing.T, h Harness) {
 	}
 	absent(t, s, sum(b), "aborted blob")
 	// Abort after Commit keeps the blob.
-	w, err = s.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
+	w = begin(t, s)
 	w.Write(b)
 	ref, err := w.Commit()
 	if err != nil {
@@ -212,10 +216,7 @@ func testAbort(t *testing.T, h Harness) {
 func testReadBack(t *testing.T, h Harness) {
 	s := h.New(t)(0)
 	b := Content("readback", 2<<20+3)
-	w, err := s.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := begin(t, s)
 	defer w.Abort()
 	if _, err := io.Copy(w, bytes.NewReader(b)); err != nil {
 		t.Fatal(err)
@@ -297,10 +298,7 @@ func testCrash(t *testing.T, h Harness) {
 	open := h.New(t)
 	s := open(0)
 	b := Content("crash", 2<<20+9)
-	w, err := s.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := begin(t, s)
 	if _, err := w.Write(b[:len(b)/2]); err != nil {
 		t.Fatal(err)
 	}
