@@ -78,23 +78,16 @@ func (s *Store) serialize(ctx context.Context, tx Querier, key string) error {
 }
 
 func loadDocuments(ctx context.Context, q Querier, id int64) ([]mailbox.Document, error) {
-	rows, err := q.Query(ctx, `SELECT role, name, content_type, sha256, size, purged_at FROM documents WHERE message_id = ? ORDER BY seq`, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var docs []mailbox.Document
-	for rows.Next() {
-		var d mailbox.Document
-		var role string
-		var purged int64
-		if err := rows.Scan(&role, &d.Name, &d.ContentType, &d.SHA256, &d.Size, &purged); err != nil {
-			return nil, err
-		}
-		d.Role, d.PurgedAt = mailbox.Role(role), tm(purged)
-		docs = append(docs, d)
-	}
-	return docs, rows.Err()
+	return queryAll(ctx, q, scanDocument, `SELECT role, name, content_type, sha256, size, purged_at FROM documents WHERE message_id = ? ORDER BY seq`, id)
+}
+
+func scanDocument(sc scanner) (mailbox.Document, error) {
+	var d mailbox.Document
+	var role string
+	var purged int64
+	err := sc.Scan(&role, &d.Name, &d.ContentType, &d.SHA256, &d.Size, &purged)
+	d.Role, d.PurgedAt = mailbox.Role(role), tm(purged)
+	return d, err
 }
 
 func insertDocuments(ctx context.Context, tx Querier, id int64, docs []mailbox.Document) error {
@@ -149,11 +142,7 @@ func (s *Store) List(ctx context.Context, f mailbox.Filter) ([]mailbox.Message, 
 		limit = 100
 	}
 	q := `SELECT ` + msgCols + ` FROM messages WHERE ` + strings.Join(where, " AND ") + ` ORDER BY id LIMIT ` + strconv.Itoa(limit)
-	rows, err := s.r.Query(ctx, q, args...)
-	if err != nil {
-		return nil, s.mapErr(err)
-	}
-	out, err := scanMessages(rows)
+	out, err := queryAll(ctx, s.r, scanMessage, q, args...)
 	return out, s.mapErr(err)
 }
 
@@ -224,22 +213,14 @@ func (s *Store) GetByIdempotencyKey(ctx context.Context, key string) (mailbox.Me
 
 // CountByState counts messages per direction, mailbox and state.
 func (s *Store) CountByState(ctx context.Context) ([]mailbox.StateCount, error) {
-	rows, err := s.r.Query(ctx, `SELECT direction, mailbox, state, COUNT(*) FROM messages GROUP BY direction, mailbox, state ORDER BY direction, mailbox, state`)
-	if err != nil {
-		return nil, s.mapErr(err)
-	}
-	defer rows.Close()
-	var out []mailbox.StateCount
-	for rows.Next() {
+	out, err := queryAll(ctx, s.r, func(sc scanner) (mailbox.StateCount, error) {
 		var c mailbox.StateCount
 		var dir, st string
-		if err := rows.Scan(&dir, &c.Mailbox, &st, &c.N); err != nil {
-			return nil, s.mapErr(err)
-		}
+		err := sc.Scan(&dir, &c.Mailbox, &st, &c.N)
 		c.Direction, c.State = mailbox.Direction(dir), mailbox.State(st)
-		out = append(out, c)
-	}
-	return out, s.mapErr(rows.Err())
+		return c, err
+	}, `SELECT direction, mailbox, state, COUNT(*) FROM messages GROUP BY direction, mailbox, state ORDER BY direction, mailbox, state`)
+	return out, s.mapErr(err)
 }
 
 // inserted ends an insertion whose write returned err: it returns message
@@ -354,15 +335,13 @@ func (s *Store) ClaimDue(ctx context.Context, dir mailbox.Direction, now time.Ti
 	var out []mailbox.Message
 	err := s.write(ctx, func(tx Querier) error {
 		out = out[:0]
-		rows, err := tx.Query(ctx, `UPDATE messages SET lease_owner = ?, lease_until = ?, lease_token = lease_token + 1, attempts = attempts + 1, updated_at = ?
+		var err error
+		out, err = queryAll(ctx, tx, scanMessage, `UPDATE messages SET lease_owner = ?, lease_until = ?, lease_token = lease_token + 1, attempts = attempts + 1, updated_at = ?
 			WHERE id IN (SELECT id FROM messages WHERE direction = ? AND state IN (`+placeholders(len(states))+`)
 				AND next_attempt_at BETWEEN 1 AND ? AND (lease_owner = '' OR lease_until <= ?)
 				ORDER BY next_attempt_at, id LIMIT ?`+s.d.SkipLocked+`)
 			RETURNING `+msgCols, args...)
 		if err != nil {
-			return err
-		}
-		if out, err = scanMessages(rows); err != nil {
 			return err
 		}
 		for i := range out {
@@ -403,11 +382,8 @@ func (s *Store) freeLeases(ctx context.Context, now time.Time, all bool, kind st
 	var out []mailbox.Message
 	err := s.write(ctx, func(tx Querier) error {
 		out = out[:0]
-		rows, err := tx.Query(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		if out, err = scanMessages(rows); err != nil {
+		var err error
+		if out, err = queryAll(ctx, tx, scanMessage, q, args...); err != nil {
 			return err
 		}
 		sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
@@ -422,19 +398,33 @@ func (s *Store) freeLeases(ctx context.Context, now time.Time, all bool, kind st
 	return out, err
 }
 
-// scanMessages reads every row of rows as a message and closes rows.
-func scanMessages(rows Rows) ([]mailbox.Message, error) {
+// queryAll runs query and reads every row of its result with scan,
+// closing the rows before it returns (a transaction's next statement may
+// need the connection). The error of the query, a row or the iteration is
+// returned as it is.
+func queryAll[T any](ctx context.Context, q Querier, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
 	defer rows.Close()
-	var out []mailbox.Message
+	var out []T
 	for rows.Next() {
-		m, err := scanMessage(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, m)
+		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	return out, rows.Close()
+}
+
+// scanValue reads a row of one column.
+func scanValue[T any](sc scanner) (T, error) {
+	var v T
+	err := sc.Scan(&v)
+	return v, err
 }
