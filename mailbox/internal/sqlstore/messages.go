@@ -17,9 +17,10 @@ const msgCols = `id, direction, mailbox, state, held_from, attempts, next_attemp
 	lease_token, COALESCE(osci_message_id, ''), content_sha256, size, subject, sender, recipient,
 	last_error_code, last_error_text, meta, created_at, updated_at, finalized_at, COALESCE(idempotency_key, ''), same_content_as`
 
-type scanner interface{ Scan(...any) error }
+// Scanner is a row to read (Rows, Row).
+type Scanner interface{ Scan(...any) error }
 
-func scanMessage(sc scanner) (mailbox.Message, error) {
+func scanMessage(sc Scanner) (mailbox.Message, error) {
 	var m mailbox.Message
 	var dir, state, held, meta string
 	var next, until, created, updated, final int64
@@ -81,7 +82,7 @@ func loadDocuments(ctx context.Context, q Querier, id int64) ([]mailbox.Document
 	return queryAll(ctx, q, scanDocument, `SELECT role, name, content_type, sha256, size, purged_at FROM documents WHERE message_id = ? ORDER BY seq`, id)
 }
 
-func scanDocument(sc scanner) (mailbox.Document, error) {
+func scanDocument(sc Scanner) (mailbox.Document, error) {
 	var d mailbox.Document
 	var role string
 	var purged int64
@@ -213,7 +214,7 @@ func (s *Store) GetByIdempotencyKey(ctx context.Context, key string) (mailbox.Me
 
 // CountByState counts messages per direction, mailbox and state.
 func (s *Store) CountByState(ctx context.Context) ([]mailbox.StateCount, error) {
-	out, err := queryAll(ctx, s.r, func(sc scanner) (mailbox.StateCount, error) {
+	out, err := queryAll(ctx, s.r, func(sc Scanner) (mailbox.StateCount, error) {
 		var c mailbox.StateCount
 		var dir, st string
 		err := sc.Scan(&dir, &c.Mailbox, &st, &c.N)
@@ -398,15 +399,20 @@ func (s *Store) freeLeases(ctx context.Context, now time.Time, all bool, kind st
 	return out, err
 }
 
-// queryAll runs query and reads every row of its result with scan,
-// closing the rows before it returns (a transaction's next statement may
-// need the connection). The error of the query, a row or the iteration is
-// returned as it is.
-func queryAll[T any](ctx context.Context, q Querier, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+// queryAll runs query and reads every row of its result with scan
+// (ReadAll). The error of the query, a row or the iteration is returned
+// as it is.
+func queryAll[T any](ctx context.Context, q Querier, scan func(Scanner) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
+	return ReadAll(rows, scan)
+}
+
+// ReadAll reads every row of rows with scan and closes rows before it
+// returns, so that a transaction's next statement has the connection.
+func ReadAll[T any](rows Rows, scan func(Scanner) (T, error)) ([]T, error) {
 	defer rows.Close()
 	var out []T
 	for rows.Next() {
@@ -422,8 +428,8 @@ func queryAll[T any](ctx context.Context, q Querier, scan func(scanner) (T, erro
 	return out, rows.Close()
 }
 
-// scanValue reads a row of one column.
-func scanValue[T any](sc scanner) (T, error) {
+// ScanValue reads a row of one column (a scan function of ReadAll).
+func ScanValue[T any](sc Scanner) (T, error) {
 	var v T
 	err := sc.Scan(&v)
 	return v, err

@@ -38,7 +38,7 @@ func (s *Store) Purge(ctx context.Context, p mailbox.PurgeRequest) (mailbox.Purg
 	err := s.write(ctx, func(tx Querier) error {
 		res = mailbox.PurgeResult{}
 		args := append([]any{p.Mailbox, string(p.Direction), string(mailbox.PurgeableState(p.Direction)), ns(p.Before)}, roleArgs...)
-		ids, err := queryAll(ctx, tx, scanValue[int64], `SELECT id FROM messages m WHERE mailbox = ? AND direction = ? AND state = ? AND finalized_at > 0 AND finalized_at < ?
+		ids, err := queryAll(ctx, tx, ScanValue[int64], `SELECT id FROM messages m WHERE mailbox = ? AND direction = ? AND state = ? AND finalized_at > 0 AND finalized_at < ?
 			AND EXISTS (SELECT 1 FROM documents d WHERE d.message_id = m.id AND d.purged_at = 0 AND d.`+inRoles+`)
 			ORDER BY id LIMIT `+strconv.Itoa(limit)+s.d.SkipLocked, args...)
 		if err != nil {
@@ -112,7 +112,7 @@ func (s *Store) BlobGarbage(ctx context.Context, after string, limit int) ([]str
 	if limit <= 0 {
 		limit = 100
 	}
-	out, err := queryAll(ctx, s.r, scanValue[string], `SELECT sha256 FROM blob_garbage WHERE sha256 > ? ORDER BY sha256 LIMIT `+strconv.Itoa(limit), after)
+	out, err := queryAll(ctx, s.r, ScanValue[string], `SELECT sha256 FROM blob_garbage WHERE sha256 > ? ORDER BY sha256 LIMIT `+strconv.Itoa(limit), after)
 	return out, s.mapErr(err)
 }
 

@@ -307,7 +307,7 @@ func (s *Store) MessageEvents(ctx context.Context, id int64) ([]mailbox.Event, e
 }
 
 func (s *Store) events(ctx context.Context, q string, arg int64) ([]mailbox.Event, error) {
-	out, err := queryAll(ctx, s.r, func(sc scanner) (mailbox.Event, error) {
+	out, err := queryAll(ctx, s.r, func(sc Scanner) (mailbox.Event, error) {
 		var e mailbox.Event
 		var at int64
 		err := sc.Scan(&e.Seq, &at, &e.MessageID, &e.Kind, &e.Detail, &e.PrevHash, &e.Hash)
