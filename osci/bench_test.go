@@ -6,9 +6,10 @@ import (
 	"flag"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
-	"github.com/stadt-erkelenz/bebpo-gateway/osci/internal/benchkit"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/benchkit"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
@@ -55,7 +56,7 @@ func BenchmarkTransportLarge(b *testing.B) {
 	b.SetBytes(size)
 	enc := loadCert(b, "osci_manager_cipher_4096")
 	dec := decrypterFor(b, "osci_manager_cipher_4096")
-	stopPeak := benchkit.HeapPeak()
+	stopPeak := benchkit.WatchHeap(20 * time.Millisecond)
 	for b.Loop() {
 		pr, pw := io.Pipe()
 		go func() {
@@ -74,5 +75,5 @@ func BenchmarkTransportLarge(b *testing.B) {
 			b.Fatalf("attachment %d bytes", in.Entity.Attachments[0].Size)
 		}
 	}
-	b.ReportMetric(stopPeak(), "peak-heap-MiB")
+	b.ReportMetric(stopPeak().PeakMiB(), "peak-heap-MiB")
 }

@@ -9,12 +9,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/benchkit"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -345,7 +345,7 @@ func testLarge(t *testing.T, h Harness) {
 	io.Copy(want, NewStream("large", n))
 	wantSum := hex.EncodeToString(want.Sum(nil))
 
-	peak := heapWatch()
+	peak := benchkit.WatchHeap(5 * time.Millisecond)
 	ref, err := s.Put(NewStream("large", n))
 	if err != nil {
 		t.Fatalf("Put %d MB: %v", mb, err)
@@ -357,7 +357,7 @@ func testLarge(t *testing.T, h Harness) {
 	got := sha256.New()
 	m, err := io.Copy(got, r)
 	r.Close()
-	used := peak()
+	used := peak().Growth
 	if err != nil || m != n || ref.Size != n || ref.SHA256 != wantSum || hex.EncodeToString(got.Sum(nil)) != wantSum {
 		t.Fatalf("%d MB: ref %+v, read %d bytes (%v), want %s", mb, ref, m, err, wantSum)
 	}
@@ -368,40 +368,6 @@ func testLarge(t *testing.T, h Harness) {
 	}
 	if err := s.Verify(ref.SHA256); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// heapWatch samples the heap until the returned function is called,
-// which reports the largest growth over the heap at the start.
-func heapWatch() func() uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapAlloc
-	var max atomic.Uint64
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			if ms.HeapAlloc > base && ms.HeapAlloc-base > max.Load() {
-				max.Store(ms.HeapAlloc - base)
-			}
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return func() uint64 {
-		close(stop)
-		<-done
-		return max.Load()
 	}
 }
 
