@@ -21,29 +21,40 @@ const (
 	PurposeCipher
 )
 
+var purposeNames = []string{PurposeSignature: "signature", PurposeCipher: "cipher"}
+
 // String returns the word OSCI uses in certificate Ids: "signature" or "cipher".
-func (p Purpose) String() string {
-	switch p {
-	case PurposeSignature:
-		return "signature"
-	case PurposeCipher:
-		return "cipher"
-	}
-	return fmt.Sprintf("purpose(%d)", int(p))
-}
+func (p Purpose) String() string { return enumName(p, purposeNames, "purpose") }
 
 // MarshalText writes the purpose as its OSCI word.
 func (p Purpose) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
 
 // ParsePurpose parses "signature" or "cipher".
 func ParsePurpose(s string) (Purpose, error) {
-	switch strings.ToLower(s) {
-	case "signature":
-		return PurposeSignature, nil
-	case "cipher":
-		return PurposeCipher, nil
+	if p, ok := parseEnum[Purpose](s, purposeNames); ok {
+		return p, nil
 	}
 	return 0, fmt.Errorf("%w: unknown purpose %q (want signature or cipher)", ErrBadPolicy, s)
+}
+
+// enumName is v's name in names (indexed by value), or kind(v) for a
+// value without one: the String of the package's enumerations.
+func enumName[T ~int](v T, names []string, kind string) string {
+	if v >= 0 && int(v) < len(names) && names[v] != "" {
+		return names[v]
+	}
+	return fmt.Sprintf("%s(%d)", kind, int(v))
+}
+
+// parseEnum returns the value whose name in names is s in any case.
+func parseEnum[T ~int](s string, names []string) (T, bool) {
+	s = strings.ToLower(s)
+	for v, n := range names {
+		if n != "" && n == s {
+			return T(v), true
+		}
+	}
+	return 0, false
 }
 
 // RevocationMode says what to do about revocation for one purpose.
@@ -64,26 +75,14 @@ const (
 	RevocationOff
 )
 
-func (m RevocationMode) String() string {
-	switch m {
-	case RevocationDefault:
-		return "default"
-	case RevocationRequire:
-		return "require"
-	case RevocationPrefer:
-		return "prefer"
-	case RevocationOff:
-		return "off"
-	}
-	return fmt.Sprintf("revocation(%d)", int(m))
-}
+var revocationModeNames = []string{RevocationDefault: "default", RevocationRequire: "require", RevocationPrefer: "prefer", RevocationOff: "off"}
+
+func (m RevocationMode) String() string { return enumName(m, revocationModeNames, "revocation") }
 
 // ParseRevocationMode parses "require", "prefer", "off" or "default".
 func ParseRevocationMode(s string) (RevocationMode, error) {
-	for _, m := range []RevocationMode{RevocationDefault, RevocationRequire, RevocationPrefer, RevocationOff} {
-		if strings.EqualFold(s, m.String()) {
-			return m, nil
-		}
+	if m, ok := parseEnum[RevocationMode](s, revocationModeNames); ok {
+		return m, nil
 	}
 	return 0, fmt.Errorf("%w: unknown revocation mode %q (want off, prefer or require)", ErrBadPolicy, s)
 }

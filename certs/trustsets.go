@@ -2,7 +2,6 @@ package certs
 
 import (
 	"crypto/x509"
-	"fmt"
 )
 
 // Use is what the gateway trusts a certificate for. Every use has a trust
@@ -32,22 +31,11 @@ const (
 	UseTLS
 )
 
+var useNames = []string{UseIntermediary: "intermediary", UseVHN: "vhn", UseContentSigner: "content-signer",
+	UseRecipientCipher: "recipient-cipher", UseTLS: "tls"}
+
 // String returns the use's name in reports and configuration.
-func (u Use) String() string {
-	switch u {
-	case UseIntermediary:
-		return "intermediary"
-	case UseVHN:
-		return "vhn"
-	case UseContentSigner:
-		return "content-signer"
-	case UseRecipientCipher:
-		return "recipient-cipher"
-	case UseTLS:
-		return "tls"
-	}
-	return fmt.Sprintf("use(%d)", int(u))
-}
+func (u Use) String() string { return enumName(u, useNames, "use") }
 
 // MarshalText writes the use's name.
 func (u Use) MarshalText() ([]byte, error) { return []byte(u.String()), nil }

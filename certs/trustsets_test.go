@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -158,5 +159,39 @@ func TestTLSRoots(t *testing.T) {
 	}
 	if _, err := loadCert(t, "vhn-general-ca").Verify(x509.VerifyOptions{Roots: pool, CurrentTime: refTime}); err == nil {
 		t.Error("verified without its intermediate")
+	}
+}
+
+// TestNames: the words of purposes, revocation modes and uses as reports
+// and configuration spell them, parsed back in any case; an unknown value
+// is named by its number, an unknown word refused.
+func TestNames(t *testing.T) {
+	for _, tc := range []struct {
+		v    fmt.Stringer
+		want string
+	}{
+		{PurposeSignature, "signature"}, {PurposeCipher, "cipher"}, {Purpose(0), "purpose(0)"}, {Purpose(9), "purpose(9)"},
+		{RevocationDefault, "default"}, {RevocationRequire, "require"}, {RevocationPrefer, "prefer"}, {RevocationOff, "off"},
+		{RevocationMode(-1), "revocation(-1)"},
+		{UseIntermediary, "intermediary"}, {UseVHN, "vhn"}, {UseContentSigner, "content-signer"},
+		{UseRecipientCipher, "recipient-cipher"}, {UseTLS, "tls"}, {Use(0), "use(0)"},
+	} {
+		if got := tc.v.String(); got != tc.want {
+			t.Errorf("%#v: %q, want %q", tc.v, got, tc.want)
+		}
+	}
+	if p, err := ParsePurpose("Cipher"); err != nil || p != PurposeCipher {
+		t.Errorf("ParsePurpose(Cipher) = %v, %v", p, err)
+	}
+	if m, err := ParseRevocationMode("PREFER"); err != nil || m != RevocationPrefer {
+		t.Errorf("ParseRevocationMode(PREFER) = %v, %v", m, err)
+	}
+	for _, s := range []string{"", "purpose(1)", "ſignature"} {
+		if _, err := ParsePurpose(s); !errors.Is(err, ErrBadPolicy) {
+			t.Errorf("ParsePurpose(%q) = %v, want ErrBadPolicy", s, err)
+		}
+	}
+	if _, err := ParseRevocationMode("sometimes"); !errors.Is(err, ErrBadPolicy) {
+		t.Errorf("ParseRevocationMode(sometimes) = %v, want ErrBadPolicy", err)
 	}
 }

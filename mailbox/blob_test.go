@@ -27,6 +27,30 @@ type faultFS struct {
 	createErr  error
 }
 
+// openBlobs opens the blob store at root on fs (nil: the real file
+// system), failing t if it does not open.
+func openBlobs(t testing.TB, root string, fs FileSystem) *Blobs {
+	t.Helper()
+	b, err := OpenBlobs(root, fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Faults a faultFS injects: a failing fsync and a full disk.
+var (
+	eio    = &os.PathError{Op: "fsync", Path: "x", Err: syscall.EIO}
+	enospc = &os.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}
+)
+
+// faultCase is a fault an operation meets and the error it must return.
+type faultCase struct {
+	name string
+	fs   *faultFS
+	want error
+}
+
 type faultFile struct {
 	*os.File
 	fs      *faultFS
@@ -110,10 +134,7 @@ func tmpFiles(t *testing.T, root string) []string {
 
 func TestBlobCommit(t *testing.T) {
 	root := t.TempDir()
-	b, err := OpenBlobs(root, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := openBlobs(t, root, nil)
 	content := bytes.Repeat([]byte("Schriftsatz "), 10000)
 	w, err := b.Begin()
 	if err != nil {
@@ -153,10 +174,7 @@ func TestBlobCommit(t *testing.T) {
 
 func TestBlobAbortAndStaleTemp(t *testing.T) {
 	root := t.TempDir()
-	b, err := OpenBlobs(root, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := openBlobs(t, root, nil)
 	w, _ := b.Begin()
 	w.Write([]byte("half"))
 	w.Abort()
@@ -178,13 +196,7 @@ func TestBlobAbortAndStaleTemp(t *testing.T) {
 }
 
 func TestBlobFaults(t *testing.T) {
-	eio := &os.PathError{Op: "fsync", Path: "x", Err: syscall.EIO}
-	enospc := &os.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}
-	tests := []struct {
-		name string
-		fs   *faultFS
-		want error
-	}{
+	tests := []faultCase{
 		{"disk full while writing", &faultFS{writeErr: enospc, writeAfter: 100}, ErrDiskFull},
 		{"quota exceeded", &faultFS{writeErr: syscall.EDQUOT, writeAfter: 0}, ErrDiskFull},
 		{"disk full creating", &faultFS{createErr: enospc}, ErrDiskFull},
@@ -196,10 +208,7 @@ func TestBlobFaults(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()
-			b, err := OpenBlobs(root, &faultFS{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			b := openBlobs(t, root, &faultFS{})
 			b.fs = tc.fs
 			ref, err := b.Put(bytes.NewReader(bytes.Repeat([]byte{'x'}, 1000)))
 			if !errors.Is(err, tc.want) {
@@ -219,10 +228,7 @@ func TestBlobFaults(t *testing.T) {
 }
 
 func TestBlobLimit(t *testing.T) {
-	b, err := OpenBlobs(t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := openBlobs(t, t.TempDir(), nil)
 	b.MaxBytes = 10
 	if _, err := b.Put(strings.NewReader("12345678901")); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("Put over limit: %v, want ErrTooLarge", err)
@@ -233,10 +239,7 @@ func TestBlobLimit(t *testing.T) {
 }
 
 func TestBlobOpenAndVerify(t *testing.T) {
-	b, err := OpenBlobs(t.TempDir(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := openBlobs(t, t.TempDir(), nil)
 	ref, err := b.Put(strings.NewReader("Urteil"))
 	if err != nil {
 		t.Fatal(err)
@@ -266,11 +269,8 @@ func TestBlobOpenAndVerify(t *testing.T) {
 // TestBlobDiskFullTmpfs fills a real 1 MiB tmpfs. It needs root and mount.
 func TestBlobDiskFullTmpfs(t *testing.T) {
 	dir := certstest.Tmpfs(t, "1m")
-	b, err := OpenBlobs(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = b.Put(io.LimitReader(zeroReader{}, 2<<20))
+	b := openBlobs(t, dir, nil)
+	_, err := b.Put(io.LimitReader(zeroReader{}, 2<<20))
 	if !errors.Is(err, ErrDiskFull) {
 		t.Fatalf("Put 2 MiB into 1 MiB: %v, want ErrDiskFull", err)
 	}

@@ -14,8 +14,7 @@ func TestCheck(t *testing.T) {
 	f := newFake(e.clk.Now)
 	m := submit(t, e, "checked")
 	run(t, newSender(e, f))
-	peer := newFakeMailbox()
-	peer.add("govapp_in", true)
+	peer := newFakeMailbox("govapp_in")
 	e.fetch(t, peer, "mb")
 	r, err := mailbox.Check(ctx, e.store, e.blobs)
 	if err != nil || r.Messages != 2 || r.Documents != 4 || len(r.Problems) != 0 {

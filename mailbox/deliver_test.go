@@ -27,8 +27,7 @@ func (f *failingSink) Deliver(ctx context.Context, m *mailbox.IntakeMessage) (ma
 
 func TestDelivererToFolder(t *testing.T) {
 	e := newEnv(t)
-	peer := newFakeMailbox()
-	peer.add("govapp_ok", true)
+	peer := newFakeMailbox("govapp_ok")
 	peer.add("govapp_bad", false)
 	e.fetch(t, peer, "DE.BeBPo.erkelenz")
 	folder, root := e.folderIntake(t)
@@ -91,8 +90,7 @@ func TestDelivererToFolder(t *testing.T) {
 // said delivered: the next run finds the complete entry and records it.
 func TestDelivererCrashAfterHandOver(t *testing.T) {
 	e := newEnv(t)
-	peer := newFakeMailbox()
-	peer.add("govapp_x", true)
+	peer := newFakeMailbox("govapp_x")
 	e.fetch(t, peer, "mb")
 	folder, root := e.folderIntake(t)
 	m, _ := e.store.GetByOSCIMessageID(ctx, mailbox.In, "mb", "govapp_x")
@@ -136,8 +134,7 @@ func (r routingSink) Deliver(ctx context.Context, m *mailbox.IntakeMessage) (mai
 // journal entry and in the entry's metadata.
 func TestDelivererJournalsTheRoute(t *testing.T) {
 	e := newEnv(t)
-	peer := newFakeMailbox()
-	peer.add("govapp_ok", true)
+	peer := newFakeMailbox("govapp_ok")
 	e.fetch(t, peer, "DE.BeBPo.erkelenz")
 	folder, root := e.folderIntake(t)
 	d := &mailbox.Deliverer{Store: e.store, Blobs: e.blobs, Sink: routingSink{folder, "lg-zivil"}, Now: e.clk.Now}

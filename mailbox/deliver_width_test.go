@@ -34,11 +34,8 @@ func (b *barrierSink) Deliver(ctx context.Context, m *mailbox.IntakeMessage) (ma
 func TestDelivererWidthHandsOverSideBySide(t *testing.T) {
 	const mbox = "DE.BeBPo.erkelenz"
 	e := newEnv(t)
-	peer := newFakeMailbox()
 	ids := []string{"govapp_1", "govapp_2", "govapp_3"}
-	for _, id := range ids {
-		peer.add(id, true)
-	}
+	peer := newFakeMailbox(ids...)
 	e.fetch(t, peer, mbox)
 	folder, _ := e.folderIntake(t)
 	sink := &barrierSink{Intake: folder, entered: make(chan struct{}, 3), n: 3}

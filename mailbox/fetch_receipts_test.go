@@ -16,30 +16,15 @@ type batchSession struct{ fakeSession }
 
 func (s *batchSession) Receipts(ctx context.Context, ids []string) (map[string]mailbox.ProcessCard, error) {
 	f := s.f
-	f.mu.Lock()
+	f.request("receipts " + strings.Join(ids, ","))
 	defer f.mu.Unlock()
-	f.ack()
-	f.transcript = append(f.transcript, "receipts "+joinIDs(ids))
 	out := map[string]mailbox.ProcessCard{}
 	for _, id := range ids {
 		if f.acked[id] > 0 {
-			c := f.deliveries[id].Card
-			c.OSCIMessageID, c.Reception = id, receptionAt
-			out[id] = c
+			out[id] = f.card(id)
 		}
 	}
 	return out, nil
-}
-
-func joinIDs(ids []string) string {
-	s := ""
-	for i, id := range ids {
-		if i > 0 {
-			s += ","
-		}
-		s += id
-	}
-	return s
 }
 
 // TestFetchReceiptsInOneOrder: a session that can ask for several
@@ -50,10 +35,7 @@ func joinIDs(ids []string) string {
 func TestFetchReceiptsInOneOrder(t *testing.T) {
 	const mbox = "DE.BeBPo.erkelenz"
 	e := newEnv(t)
-	peer := newFakeMailbox()
-	for _, id := range []string{"m1", "m2", "m3"} {
-		peer.add(id, true)
-	}
+	peer := newFakeMailbox("m1", "m2", "m3")
 	open := func(context.Context, string) (mailbox.Session, error) { return &batchSession{fakeSession{peer}}, nil }
 	fe := &mailbox.Fetcher{Store: e.store, Blobs: e.blobs, Open: open, Now: e.clk.Now}
 	res, err := fe.FetchMailbox(ctx, mbox)
@@ -92,10 +74,7 @@ func TestFetchReceiptsInOneOrder(t *testing.T) {
 func TestFetchReceiptsOnTheWay(t *testing.T) {
 	const mbox = "DE.BeBPo.erkelenz"
 	e := newEnv(t)
-	peer := newFakeMailbox()
-	for _, id := range []string{"m1", "m2", "m3", "m4"} {
-		peer.add(id, true)
-	}
+	peer := newFakeMailbox("m1", "m2", "m3", "m4")
 	open := func(context.Context, string) (mailbox.Session, error) { return &batchSession{fakeSession{peer}}, nil }
 	now := func() time.Time { e.clk.Add(100 * time.Millisecond); return e.clk.Now() } // the dialog takes its time
 	fe := &mailbox.Fetcher{Store: e.store, Blobs: e.blobs, Open: open, Now: now}

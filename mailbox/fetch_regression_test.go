@@ -25,8 +25,7 @@ func TestSelfAddressedMessageReachesIntake(t *testing.T) {
 	}
 	id := out.OSCIMessageID
 
-	peer := newFakeMailbox()
-	peer.add(id, true)
+	peer := newFakeMailbox(id)
 	if res := e.fetch(t, peer, mbox); res.Stored != 1 || res.Duplicates != 0 || res.Conflicts != 0 {
 		t.Fatalf("fetch of the message to oneself: %+v, want one stored", res)
 	}

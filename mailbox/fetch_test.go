@@ -31,9 +31,15 @@ type fakeMailbox struct {
 	transcript []string
 }
 
-func newFakeMailbox() *fakeMailbox {
-	return &fakeMailbox{deliveries: map[string]*mailbox.Delivery{}, bodies: map[string][]string{}, fetchErr: map[string]error{},
+// newFakeMailbox is a fake intermediary holding a valid delivery for each
+// of ids, in that order.
+func newFakeMailbox(ids ...string) *fakeMailbox {
+	f := &fakeMailbox{deliveries: map[string]*mailbox.Delivery{}, bodies: map[string][]string{}, fetchErr: map[string]error{},
 		unreadable: map[string]string{}, receiptErr: map[string]error{}, acked: map[string]int{}}
+	for _, id := range ids {
+		f.add(id, true)
+	}
+	return f
 }
 
 // add queues a delivery; valid=false gives it a failed verification report.
@@ -65,6 +71,22 @@ func (f *fakeMailbox) ack() {
 	}
 }
 
+// request records a session's request in the transcript, with f locked
+// until the caller unlocks it; as at the intermediary, a request
+// acknowledges the delivery fetched before it.
+func (f *fakeMailbox) request(call string) {
+	f.mu.Lock()
+	f.ack()
+	f.transcript = append(f.transcript, call)
+}
+
+// takeErr returns the error planned for id in errs once.
+func takeErr(errs map[string]error, id string) error {
+	err := errs[id]
+	delete(errs, id)
+	return err
+}
+
 func (f *fakeMailbox) open(ctx context.Context, mbox string) (mailbox.Session, error) {
 	return &fakeSession{f}, nil
 }
@@ -81,21 +103,16 @@ type fakeSession struct{ f *fakeMailbox }
 
 func (s *fakeSession) ListUndelivered(ctx context.Context) ([]string, error) {
 	f := s.f
-	f.mu.Lock()
+	f.request("list")
 	defer f.mu.Unlock()
-	f.ack()
-	f.transcript = append(f.transcript, "list")
 	return append([]string(nil), f.pending...), nil
 }
 
 func (s *fakeSession) FetchDelivery(ctx context.Context, id string) (*mailbox.Delivery, error) {
 	f := s.f
-	f.mu.Lock()
+	f.request("fetch " + id)
 	defer f.mu.Unlock()
-	f.ack()
-	f.transcript = append(f.transcript, "fetch "+id)
-	if err := f.fetchErr[id]; err != nil {
-		delete(f.fetchErr, id)
+	if err := takeErr(f.fetchErr, id); err != nil {
 		return nil, err
 	}
 	f.last = id
@@ -123,24 +140,24 @@ func (s *fakeSession) Receipt(ctx context.Context, id string) (mailbox.ProcessCa
 	if hook != nil {
 		hook(id)
 	}
-	f.mu.Lock()
+	f.request("receipt " + id)
 	defer f.mu.Unlock()
-	f.ack()
-	f.transcript = append(f.transcript, "receipt "+id)
-	if err := f.receiptErr[id]; err != nil {
-		delete(f.receiptErr, id)
+	if err := takeErr(f.receiptErr, id); err != nil {
 		return mailbox.ProcessCard{}, err
 	}
+	return f.card(id), nil
+}
+
+// card is the process card of delivery id after its reception.
+func (f *fakeMailbox) card(id string) mailbox.ProcessCard {
 	c := f.deliveries[id].Card
 	c.OSCIMessageID, c.Reception = id, receptionAt
-	return c, nil
+	return c
 }
 
 func (s *fakeSession) Exit(ctx context.Context) error {
-	s.f.mu.Lock()
+	s.f.request("exit")
 	defer s.f.mu.Unlock()
-	s.f.ack()
-	s.f.transcript = append(s.f.transcript, "exit")
 	return nil
 }
 
@@ -336,9 +353,7 @@ func TestFetchReceipt(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
-			peer := newFakeMailbox()
-			peer.add("govapp_1", true)
-			peer.add("govapp_2", true)
+			peer := newFakeMailbox("govapp_1", "govapp_2")
 			if tc.receiptErr != nil {
 				peer.receiptErr["govapp_1"] = tc.receiptErr
 			}
@@ -397,8 +412,7 @@ func TestFetchReceipt(t *testing.T) {
 // itself, and the redelivery's receipt fills in Reception.
 func TestFetchStopBeforeReceipt(t *testing.T) {
 	e := newEnv(t)
-	peer := newFakeMailbox()
-	peer.add("govapp_s", true)
+	peer := newFakeMailbox("govapp_s")
 	const mbox = "mb"
 	s, _ := peer.open(ctx, mbox)
 	s.ListUndelivered(ctx)

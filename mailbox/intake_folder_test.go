@@ -130,13 +130,7 @@ func TestFolderIntakeExistingEntryChecks(t *testing.T) {
 }
 
 func TestFolderIntakeFaults(t *testing.T) {
-	enospc := &os.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}
-	eio := &os.PathError{Op: "fsync", Path: "x", Err: syscall.EIO}
-	tests := []struct {
-		name string
-		fs   *faultFS
-		want error
-	}{
+	tests := []faultCase{
 		{"disk full", &faultFS{writeErr: enospc, writeAfter: 20}, ErrDiskFull},
 		{"fsync error", &faultFS{syncErr: eio}, syscall.EIO},
 		{"rename error", &faultFS{renameErr: eio}, syscall.EIO},

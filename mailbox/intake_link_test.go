@@ -14,10 +14,7 @@ import (
 // stored as blobs in a store below dir.
 func blobIntake(t *testing.T, dir string) (*IntakeMessage, *Blobs, []byte) {
 	t.Helper()
-	blobs, err := OpenBlobs(filepath.Join(dir, "blobs"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	blobs := openBlobs(t, filepath.Join(dir, "blobs"), nil)
 	body := bytes.Repeat([]byte("%PDF-1.7 großes Dokument\n"), 40000)
 	im := sampleIntake()
 	put := func(b []byte, name string) IntakeFile {
@@ -116,10 +113,7 @@ func TestFolderIntakeCopiesWithoutLinker(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			blobs, err := OpenBlobs(filepath.Join(dir, "blobs"), tc.fs)
-			if err != nil {
-				t.Fatal(err)
-			}
+			blobs := openBlobs(t, filepath.Join(dir, "blobs"), tc.fs)
 			body := bytes.Repeat([]byte("%PDF-1.7 kopiert\n"), 1000)
 			ref, err := blobs.Put(bytes.NewReader(body))
 			if err != nil {
@@ -186,10 +180,7 @@ func TestFolderIntakeLinkedFileOutlivesBlob(t *testing.T) {
 // refused as a copy would be; a store that cannot link copies.
 func TestPutFileLinksSpool(t *testing.T) {
 	dir := t.TempDir()
-	blobs, err := OpenBlobs(filepath.Join(dir, "blobs"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	blobs := openBlobs(t, filepath.Join(dir, "blobs"), nil)
 	body := bytes.Repeat([]byte("spooled delivery "), 10000)
 	name := filepath.Join(dir, "original")
 	if err := os.WriteFile(name, body, 0o600); err != nil {
@@ -244,10 +235,7 @@ func TestPutFileLinksSpool(t *testing.T) {
 		t.Fatalf("tmp holds %d files after a refused PutFile", len(ents))
 	}
 
-	other, err := OpenBlobs(filepath.Join(dir, "other"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := openBlobs(t, filepath.Join(dir, "other"), nil)
 	if _, err := f.Seek(0, 0); err != nil {
 		t.Fatal(err)
 	}

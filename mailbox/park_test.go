@@ -22,8 +22,7 @@ const poisonBox = "DE.BeBPo.erkelenz"
 // acknowledged, and the mailbox goes on.
 func TestPoisonDeliveryDoesNotStopMailbox(t *testing.T) {
 	e := newEnv(t)
-	peer := newFakeMailbox()
-	peer.add("govapp_poison", true)
+	peer := newFakeMailbox("govapp_poison")
 	peer.unreadable["govapp_poison"] = "too many namespace declarations"
 	peer.add("govapp_next", true)
 	fe := &mailbox.Fetcher{Store: e.store, Blobs: e.blobs, Open: peer.open, Now: e.clk.Now, MaxAttempts: 3}
@@ -85,8 +84,7 @@ func TestPoisonDeliveryDoesNotStopMailbox(t *testing.T) {
 // often it happens; it never counts towards parking.
 func TestTransportFailureIsNeverParked(t *testing.T) {
 	e := newEnv(t)
-	peer := newFakeMailbox()
-	peer.add("govapp_big", true)
+	peer := newFakeMailbox("govapp_big")
 	fe := &mailbox.Fetcher{Store: e.store, Blobs: e.blobs, Open: peer.open, Now: e.clk.Now, MaxAttempts: 2}
 	for i := 0; i < 5; i++ {
 		peer.fetchErr["govapp_big"] = &mailbox.PeerError{Class: mailbox.Ambiguous, Err: errors.New("connection reset")}
@@ -127,10 +125,8 @@ type originalSession struct{ *fakeSession }
 
 func (o originalSession) FetchOriginal(ctx context.Context, id string) (io.Reader, error) {
 	f := o.f
-	f.mu.Lock()
+	f.request("fetch original " + id)
 	defer f.mu.Unlock()
-	f.ack()
-	f.transcript = append(f.transcript, "fetch original "+id)
 	f.last = id
 	return strings.NewReader(f.bodies[id][0]), nil
 }
@@ -145,9 +141,7 @@ func TestCrashWhileReadingCountsTowardsParking(t *testing.T) {
 		name := map[bool]string{false: "skipped", true: "parked unread"}[canFetchOriginal]
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t)
-			peer := newFakeMailbox()
-			peer.add("govapp_crash", true)
-			peer.add("govapp_next", true)
+			peer := newFakeMailbox("govapp_crash", "govapp_next")
 			for i := 0; i < 3; i++ {
 				fe := &mailbox.Fetcher{Store: e.store, Blobs: e.blobs, Now: e.clk.Now, MaxAttempts: 3,
 					Open: func(context.Context, string) (mailbox.Session, error) {
@@ -302,10 +296,7 @@ func readBlob(t *testing.T, b *mailbox.Blobs, sha string) string {
 // dialog stored something new and left deliveries beyond its Limit.
 func TestFetchLoopOnKnownDeliveriesPauses(t *testing.T) {
 	e := newEnv(t)
-	peer := newFakeMailbox()
-	for _, id := range []string{"govapp_1", "govapp_2", "govapp_3"} {
-		peer.add(id, true)
-	}
+	peer := newFakeMailbox("govapp_1", "govapp_2", "govapp_3")
 	fe := &mailbox.Fetcher{Store: e.store, Blobs: e.blobs, Open: peer.open, Now: e.clk.Now, Limit: 2}
 	steps := []struct {
 		name         string

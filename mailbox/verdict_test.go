@@ -62,8 +62,7 @@ func TestLegacySenderIsAClaim(t *testing.T) {
 // failure, and the claim never reaches the intake as the sender.
 func TestForgedSenderIsQuarantinedWithItsReason(t *testing.T) {
 	e := newEnv(t)
-	peer := newFakeMailbox()
-	peer.add("govapp_forged", true)
+	peer := newFakeMailbox("govapp_forged")
 	d := peer.deliveries["govapp_forged"]
 	d.Meta.Sender = mailbox.SenderIdentity{Confirmed: mailbox.ConfirmedSender{SafeID: "DE.Justiz.attacker", TrustedFor: "vhn"},
 		Claimed: mailbox.Party{SafeID: "DE.Justiz.ag", Name: "Amtsgericht Erkelenz"}}

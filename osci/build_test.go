@@ -90,10 +90,7 @@ func sampleMessages(t testing.TB) map[string]*Message {
 func TestGoldenMessages(t *testing.T) {
 	for name, m := range sampleMessages(t) {
 		t.Run(name, func(t *testing.T) {
-			env, err := m.Envelope()
-			if err != nil {
-				t.Fatal(err)
-			}
+			env := envelope(t, m)
 			var atts []Attachment
 			if m.Type == TypeStoreDelivery || m.Type == TypeResponseToFetchDelivery {
 				atts = append(atts, Attachment{ContentID: "a.pdf", Size: 9, Body: strings.NewReader("%PDF-1.7\n")})
@@ -118,10 +115,7 @@ func TestGoldenMessages(t *testing.T) {
 func TestBuildParseRoundTrip(t *testing.T) {
 	for name, m := range sampleMessages(t) {
 		t.Run(name, func(t *testing.T) {
-			env, err := m.Envelope()
-			if err != nil {
-				t.Fatal(err)
-			}
+			env := envelope(t, m)
 			got, err := Parse(env, xmlsec.Limits{})
 			if err != nil {
 				t.Fatal(err)

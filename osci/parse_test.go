@@ -12,13 +12,19 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
-func envelopeOf(t *testing.T, name string) string {
+// envelope is m's SOAP envelope; a message that does not build fails t.
+func envelope(t testing.TB, m *Message) []byte {
 	t.Helper()
-	env, err := sampleMessages(t)[name].Envelope()
+	env, err := m.Envelope()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(env)
+	return env
+}
+
+func envelopeOf(t *testing.T, name string) string {
+	t.Helper()
+	return string(envelope(t, sampleMessages(t)[name]))
 }
 
 // TestParseRejects covers what is not an OSCI message (9100) and bad order

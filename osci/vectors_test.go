@@ -85,10 +85,7 @@ func TestReferenceVectorsRebuild(t *testing.T) {
 			if m.Type == TypeStoreDelivery {
 				rebuilt.Content = rawBlock(t, e.SOAP, "osci:ContentPackage")
 			}
-			env, err := rebuilt.Envelope()
-			if err != nil {
-				t.Fatal(err)
-			}
+			env := envelope(t, rebuilt)
 			for name, id := range tc.blocks {
 				ours, theirs := rawBlock(t, env, name), rawBlock(t, e.SOAP, name)
 				if !bytes.Equal(ours, theirs) {

@@ -9,12 +9,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/benchkit"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -120,6 +120,16 @@ func put(t *testing.T, s mailbox.BlobStore, b []byte) mailbox.BlobRef {
 	return ref
 }
 
+// begin starts a blob in s, failing t if it cannot.
+func begin(t *testing.T, s mailbox.BlobStore) mailbox.BlobWriter {
+	t.Helper()
+	w, err := s.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
 func read(t *testing.T, s mailbox.BlobStore, h string) []byte {
 	t.Helper()
 	r, err := s.Open(h)
@@ -177,10 +187,7 @@ func testMissing(t *testing.T, h Harness) {
 func testAbort(t *testing.T, h Harness) {
 	s := h.New(t)(0)
 	b := Content("abort", 1<<20+5)
-	w, err := s.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := begin(t, s)
 	if _, err := w.Write(b); err != nil {
 		t.Fatal(err)
 	}
@@ -194,10 +201,7 @@ func testAbort(t *testing.T, h Harness) {
 	}
 	absent(t, s, sum(b), "aborted blob")
 	// Abort after Commit keeps the blob.
-	w, err = s.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
+	w = begin(t, s)
 	w.Write(b)
 	ref, err := w.Commit()
 	if err != nil {
@@ -233,10 +237,7 @@ func testReadBack(t *testing.T, h Harness) {
 		}
 	}
 	b := Content("readback", 2<<20+3)
-	w, err := s.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := begin(t, s)
 	defer w.Abort()
 	if _, err := io.Copy(w, bytes.NewReader(b)); err != nil {
 		t.Fatal(err)
@@ -318,10 +319,7 @@ func testCrash(t *testing.T, h Harness) {
 	open := h.New(t)
 	s := open(0)
 	b := Content("crash", 2<<20+9)
-	w, err := s.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := begin(t, s)
 	if _, err := w.Write(b[:len(b)/2]); err != nil {
 		t.Fatal(err)
 	}
@@ -368,7 +366,7 @@ func testLarge(t *testing.T, h Harness) {
 	io.Copy(want, NewStream("large", n))
 	wantSum := hex.EncodeToString(want.Sum(nil))
 
-	peak := heapWatch()
+	peak := benchkit.WatchHeap(5 * time.Millisecond)
 	ref, err := s.Put(NewStream("large", n))
 	if err != nil {
 		t.Fatalf("Put %d MB: %v", mb, err)
@@ -380,7 +378,7 @@ func testLarge(t *testing.T, h Harness) {
 	got := sha256.New()
 	m, err := io.Copy(got, r)
 	r.Close()
-	used := peak()
+	used := peak().Growth
 	if err != nil || m != n || ref.Size != n || ref.SHA256 != wantSum || hex.EncodeToString(got.Sum(nil)) != wantSum {
 		t.Fatalf("%d MB: ref %+v, read %d bytes (%v), want %s", mb, ref, m, err, wantSum)
 	}
@@ -391,40 +389,6 @@ func testLarge(t *testing.T, h Harness) {
 	}
 	if err := s.Verify(ref.SHA256); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// heapWatch samples the heap until the returned function is called,
-// which reports the largest growth over the heap at the start.
-func heapWatch() func() uint64 {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapAlloc
-	var max atomic.Uint64
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			if ms.HeapAlloc > base && ms.HeapAlloc-base > max.Load() {
-				max.Store(ms.HeapAlloc - base)
-			}
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return func() uint64 {
-		close(stop)
-		<-done
-		return max.Load()
 	}
 }
 

@@ -2,12 +2,9 @@ package pgblobs
 
 import (
 	"context"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"time"
 
@@ -17,6 +14,7 @@ import (
 
 	"github.com/stadt-erkelenz/bebpo-gateway/internal/pgmigrate"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/internal/blobstore"
 )
 
 // Errors besides those of mailbox.
@@ -59,9 +57,8 @@ type Options struct {
 
 // Store is a mailbox.BlobStore in PostgreSQL.
 type Store struct {
-	pool     *pgxpool.Pool
-	o        Options
-	MaxBytes int64 // limit per blob, checked while writing; 0 = mailbox.DefaultMaxBlobBytes
+	pool *pgxpool.Pool
+	o    Options
 }
 
 var _ mailbox.BlobStore = (*Store)(nil)
@@ -92,7 +89,7 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, mapErr("connect", err)
 	}
-	s := &Store{pool: pool, o: o, MaxBytes: o.MaxBytes}
+	s := &Store{pool: pool, o: o}
 	err = schema.Check(ctx, pool)
 	if err != nil && !errors.Is(err, ErrSchemaTooNew) && !errors.Is(err, ErrSchemaBehind) {
 		err = mapErr("schema version", err)
@@ -143,13 +140,6 @@ func (s *Store) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), s.o.Timeout)
 }
 
-func (s *Store) maxBytes() int64 {
-	if s.MaxBytes <= 0 {
-		return mailbox.DefaultMaxBlobBytes
-	}
-	return s.MaxBytes
-}
-
 // writer is an uncommitted blob: a transaction inserting chunks.
 type writer struct {
 	s      *Store
@@ -157,10 +147,7 @@ type writer struct {
 	id     int64
 	buf    []byte
 	chunks int32
-	h      hash.Hash
-	n      int64
-	err    error
-	done   bool
+	blobstore.State
 }
 
 // Begin starts a blob: a transaction and a blob id.
@@ -171,7 +158,7 @@ func (s *Store) Begin() (mailbox.BlobWriter, error) {
 	if err != nil {
 		return nil, mapErr("begin blob", err)
 	}
-	w := &writer{s: s, tx: tx, h: sha256.New(), buf: make([]byte, 0, ChunkSize)}
+	w := &writer{s: s, tx: tx, State: blobstore.New(s.o.MaxBytes), buf: make([]byte, 0, ChunkSize)}
 	if err := tx.QueryRow(ctx, `SELECT nextval('blob_ids')`).Scan(&w.id); err != nil {
 		_ = tx.Rollback(context.Background())
 		return nil, mapErr("begin blob", err)
@@ -180,15 +167,8 @@ func (s *Store) Begin() (mailbox.BlobWriter, error) {
 }
 
 func (w *writer) Write(p []byte) (int, error) {
-	if w.err != nil {
-		return 0, w.err
-	}
-	if w.done {
-		return 0, mailbox.ErrClosed
-	}
-	if max := w.s.maxBytes(); w.n+int64(len(p)) > max {
-		w.err = fmt.Errorf("%w: blob exceeds %d bytes", mailbox.ErrTooLarge, max)
-		return 0, w.err
+	if err := w.Admit(p); err != nil {
+		return 0, err
 	}
 	n := 0
 	for n < len(p) {
@@ -197,14 +177,12 @@ func (w *writer) Write(p []byte) (int, error) {
 		n += c
 		if len(w.buf) == cap(w.buf) {
 			if err := w.flush(); err != nil {
-				w.n += int64(n)
-				w.h.Write(p[:n])
+				w.Took(p[:n])
 				return n, err
 			}
 		}
 	}
-	w.n += int64(n)
-	w.h.Write(p)
+	w.Took(p)
 	return n, nil
 }
 
@@ -216,8 +194,8 @@ func (w *writer) flush() error {
 	ctx, cancel := w.s.ctx()
 	defer cancel()
 	if _, err := w.tx.Exec(ctx, `INSERT INTO blob_chunks (blob_id, idx, data) VALUES ($1, $2, $3)`, w.id, w.chunks, w.buf); err != nil {
-		w.err = mapErr("write blob", err)
-		return w.err
+		w.Err = mapErr("write blob", err)
+		return w.Err
 	}
 	w.chunks++
 	w.buf = w.buf[:0]
@@ -227,11 +205,11 @@ func (w *writer) flush() error {
 // Open reads back the chunks written so far, inside the transaction; not
 // to be used at the same time as Write.
 func (w *writer) Open() (io.ReadCloser, error) {
-	if w.done {
+	if w.Done {
 		return nil, mailbox.ErrClosed
 	}
-	if w.err != nil {
-		return nil, w.err
+	if w.Err != nil {
+		return nil, w.Err
 	}
 	if err := w.flush(); err != nil {
 		return nil, err
@@ -241,18 +219,18 @@ func (w *writer) Open() (io.ReadCloser, error) {
 
 // Commit names the chunks by their hash and commits.
 func (w *writer) Commit() (mailbox.BlobRef, error) {
-	if w.done {
+	if w.Done {
 		return mailbox.BlobRef{}, mailbox.ErrClosed
 	}
-	if w.err != nil {
+	if w.Err != nil {
 		w.Abort()
-		return mailbox.BlobRef{}, w.err
+		return mailbox.BlobRef{}, w.Err
 	}
 	if err := w.flush(); err != nil {
 		w.Abort()
 		return mailbox.BlobRef{}, err
 	}
-	ref := mailbox.BlobRef{SHA256: hex.EncodeToString(w.h.Sum(nil)), Size: w.n}
+	ref := w.Ref()
 	ctx, cancel := w.s.ctx()
 	defer cancel()
 	var id int64
@@ -269,16 +247,16 @@ func (w *writer) Commit() (mailbox.BlobRef, error) {
 		w.Abort()
 		return mailbox.BlobRef{}, mapErr("commit blob", err)
 	}
-	w.done = true
+	w.Done = true
 	return ref, nil
 }
 
 // Abort rolls the transaction back.
 func (w *writer) Abort() {
-	if w.done {
+	if w.Done {
 		return
 	}
-	w.done = true
+	w.Done = true
 	ctx, cancel := w.s.ctx()
 	defer cancel()
 	_ = w.tx.Rollback(ctx)
@@ -375,20 +353,11 @@ func (s *Store) Collect(h string, writtenBefore time.Time, referenced func() (bo
 	qctx, cancel := s.ctx()
 	defer cancel()
 	err = tx.QueryRow(qctx, `SELECT blob_id, size, written_at FROM blobs WHERE sha256 = $1 FOR UPDATE`, h).Scan(&id, &size, &written)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return mailbox.CollectGone, 0, nil
-	case err != nil:
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return 0, 0, mapErr("collect blob", err)
-	case !written.Before(writtenBefore):
-		return mailbox.CollectRecent, 0, nil
 	}
-	ref, err := referenced()
-	if err != nil {
-		return 0, 0, err
-	}
-	if ref {
-		return mailbox.CollectReferenced, 0, nil
+	if out, remove, err := blobstore.Collectable(err == nil, written, writtenBefore, referenced); !remove {
+		return out, 0, err
 	}
 	dctx, cancel2 := s.ctx()
 	defer cancel2()

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/postgres/pgtest"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/storetest"
 )
@@ -36,15 +35,9 @@ func dsnFor(t *testing.T, dir string) string {
 	return d
 }
 
-func openTest(t *testing.T, dir string) mailbox.Store {
-	t.Helper()
-	s, err := Open(ctx, dsnFor(t, dir), Options{HeadPath: filepath.Join(dir, "journal-head"), Migrate: true})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
+var openTest = storetest.OpenerOf(func(t *testing.T, dir string) (*Store, error) {
+	return Open(ctx, dsnFor(t, dir), Options{HeadPath: filepath.Join(dir, "journal-head"), Migrate: true})
+})
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, openTest)

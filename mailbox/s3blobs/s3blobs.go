@@ -2,11 +2,8 @@ package s3blobs
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"net/http"
 	"os"
@@ -18,6 +15,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/internal/blobstore"
 )
 
 // ErrUnavailable marks a failure to reach the object store or a request
@@ -52,9 +50,8 @@ type Options struct {
 
 // Store is a mailbox.BlobStore in an S3 bucket.
 type Store struct {
-	c        *minio.Client
-	o        Options
-	MaxBytes int64 // limit per blob, checked while writing; 0 = mailbox.DefaultMaxBlobBytes
+	c *minio.Client
+	o Options
 }
 
 var _ mailbox.BlobStore = (*Store)(nil)
@@ -88,7 +85,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: s3blobs: %w", mailbox.ErrInvalidInput, err)
 	}
-	s := &Store{c: c, o: o, MaxBytes: o.MaxBytes}
+	s := &Store{c: c, o: o}
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	ok, err := c.BucketExists(ctx, o.Bucket)
@@ -116,13 +113,6 @@ func (s *Store) ctx(n int64) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), d)
 }
 
-func (s *Store) maxBytes() int64 {
-	if s.MaxBytes <= 0 {
-		return mailbox.DefaultMaxBlobBytes
-	}
-	return s.MaxBytes
-}
-
 func notFound(err error) bool {
 	r := minio.ToErrorResponse(err)
 	return r.StatusCode == http.StatusNotFound || r.Code == "NoSuchKey" || r.Code == "NotFound"
@@ -134,12 +124,9 @@ func unavailable(op string, err error) error {
 
 // writer is an uncommitted blob: an unlinked spool file.
 type writer struct {
-	s    *Store
-	f    *os.File
-	h    hash.Hash
-	n    int64
-	err  error
-	done bool
+	s *Store
+	f *os.File
+	blobstore.State
 }
 
 // Begin starts a blob in an unlinked spool file.
@@ -152,7 +139,7 @@ func (s *Store) Begin() (mailbox.BlobWriter, error) {
 		f.Close()
 		return nil, fmt.Errorf("s3blobs: unlink spool file: %w", err)
 	}
-	return &writer{s: s, f: f, h: sha256.New()}, nil
+	return &writer{s: s, f: f, State: blobstore.New(s.o.MaxBytes)}, nil
 }
 
 func diskErr(err error) error {
@@ -163,47 +150,39 @@ func diskErr(err error) error {
 }
 
 func (w *writer) Write(p []byte) (int, error) {
-	if w.err != nil {
-		return 0, w.err
-	}
-	if w.done {
-		return 0, mailbox.ErrClosed
-	}
-	if max := w.s.maxBytes(); w.n+int64(len(p)) > max {
-		w.err = fmt.Errorf("%w: blob exceeds %d bytes", mailbox.ErrTooLarge, max)
-		return 0, w.err
+	if err := w.Admit(p); err != nil {
+		return 0, err
 	}
 	n, err := w.f.Write(p)
-	w.n += int64(n)
-	w.h.Write(p[:n])
+	w.Took(p[:n])
 	if err != nil {
-		w.err = fmt.Errorf("s3blobs: write spool file: %w", diskErr(err))
-		return n, w.err
+		w.Err = fmt.Errorf("s3blobs: write spool file: %w", diskErr(err))
+		return n, w.Err
 	}
 	return n, nil
 }
 
 // Open reads back the spool file.
 func (w *writer) Open() (io.ReadCloser, error) {
-	if w.done {
+	if w.Done {
 		return nil, mailbox.ErrClosed
 	}
-	return io.NopCloser(io.NewSectionReader(w.f, 0, w.n)), nil
+	return io.NopCloser(io.NewSectionReader(w.f, 0, w.N)), nil
 }
 
 // Commit uploads the spool file under its hash.
 func (w *writer) Commit() (mailbox.BlobRef, error) {
-	if w.done {
+	if w.Done {
 		return mailbox.BlobRef{}, mailbox.ErrClosed
 	}
 	defer w.Abort()
-	if w.err != nil {
-		return mailbox.BlobRef{}, w.err
+	if w.Err != nil {
+		return mailbox.BlobRef{}, w.Err
 	}
-	ref := mailbox.BlobRef{SHA256: hex.EncodeToString(w.h.Sum(nil)), Size: w.n}
-	ctx, cancel := w.s.ctx(w.n)
+	ref := w.Ref()
+	ctx, cancel := w.s.ctx(w.N)
 	defer cancel()
-	_, err := w.s.c.PutObject(ctx, w.s.o.Bucket, w.s.key(ref.SHA256), io.NewSectionReader(w.f, 0, w.n), w.n,
+	_, err := w.s.c.PutObject(ctx, w.s.o.Bucket, w.s.key(ref.SHA256), io.NewSectionReader(w.f, 0, w.N), w.N,
 		minio.PutObjectOptions{ContentType: "application/octet-stream", PartSize: w.s.o.PartSize, NumThreads: 2,
 			// The server checks each part against its MD5; a streaming
 			// payload signature (aws-chunked) is not understood by every
@@ -217,10 +196,10 @@ func (w *writer) Commit() (mailbox.BlobRef, error) {
 
 // Abort discards the spool file.
 func (w *writer) Abort() {
-	if w.done {
+	if w.Done {
 		return
 	}
-	w.done = true
+	w.Done = true
 	w.f.Close()
 }
 
@@ -308,20 +287,11 @@ func (s *Store) Collect(h string, writtenBefore time.Time, referenced func() (bo
 		return 0, 0, unavailable("stat blob", err)
 	}
 	fi, err := s.c.StatObject(ctx, s.o.Bucket, s.key(h), minio.StatObjectOptions{})
-	switch {
-	case notFound(err):
-		return mailbox.CollectGone, 0, nil
-	case err != nil:
+	if err != nil && !notFound(err) {
 		return 0, 0, unavailable("stat blob", err)
-	case !fi.LastModified.Before(writtenBefore):
-		return mailbox.CollectRecent, 0, nil
 	}
-	ref, err := referenced()
-	if err != nil {
-		return 0, 0, err
-	}
-	if ref {
-		return mailbox.CollectReferenced, 0, nil
+	if out, remove, err := blobstore.Collectable(err == nil, fi.LastModified, writtenBefore, referenced); !remove {
+		return out, 0, err
 	}
 	if err := s.copy(h, s.key(h), s.purgeKey(h), fi.Size); err != nil {
 		if notFound(err) {

@@ -16,15 +16,9 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/storetest"
 )
 
-func openTest(t *testing.T, dir string) mailbox.Store {
-	t.Helper()
-	s, err := Open(ctx, filepath.Join(dir, FileName), Options{})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
+var openTest = storetest.OpenerOf(func(t *testing.T, dir string) (*Store, error) {
+	return Open(ctx, filepath.Join(dir, FileName), Options{})
+})
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, openTest)

@@ -67,8 +67,7 @@ func targetRows(t *testing.T, dsn string) (int64, int64) {
 // stops the move before the target is touched (not even migrated), and
 // the error names the entry.
 func TestTamperedSourceJournalRefusedBeforeWriting(t *testing.T) {
-	s := newSite(t)
-	s.fill(t, 5, 3, 120)
+	s := filledSite(t, 5, 3, 120)
 	s.rawSQLite(t, `DROP TRIGGER journal_no_update`, `UPDATE journal SET detail = '{"by":"someone else"}' WHERE seq = 77`)
 	dsn, head := pgtest.DSN(t), headPath(t)
 	_, err := SQLiteToPostgres(ctx, s.st, dsn, Options{HeadPath: head})
@@ -86,12 +85,9 @@ func TestTamperedSourceJournalRefusedBeforeWriting(t *testing.T) {
 // TestNonEmptyTargetRefused: a second copy into a filled target is
 // refused and changes nothing there, also with the head file gone.
 func TestNonEmptyTargetRefused(t *testing.T) {
-	s := newSite(t)
-	s.fill(t, 5, 3, 60)
+	s := filledSite(t, 5, 3, 60)
 	dsn, head := pgtest.DSN(t), headPath(t)
-	if _, err := SQLiteToPostgres(ctx, s.st, dsn, Options{HeadPath: head}); err != nil {
-		t.Fatal(err)
-	}
+	s.copyTo(t, dsn, head)
 	rows, seq := targetRows(t, dsn)
 	if _, err := SQLiteToPostgres(ctx, s.st, dsn, Options{HeadPath: head}); !errors.Is(err, ErrTargetNotEmpty) {
 		t.Fatalf("second copy with the head file there: %v, want ErrTargetNotEmpty", err)
@@ -149,8 +145,7 @@ func TestNonEmptyTargetRefused(t *testing.T) {
 // journal leaves no row and no head file behind; a new run then copies
 // everything.
 func TestCancelledCopyLeavesTargetEmpty(t *testing.T) {
-	s := newSite(t)
-	s.fill(t, 10, 5, 300)
+	s := filledSite(t, 10, 5, 300)
 	dsn, head := pgtest.DSN(t), headPath(t)
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -179,8 +174,7 @@ func TestCancelledCopyLeavesTargetEmpty(t *testing.T) {
 // TestCorruptBlobRefused: a document whose file no longer has its hash
 // stops the move before any row is committed.
 func TestCorruptBlobRefused(t *testing.T) {
-	s := newSite(t)
-	s.fill(t, 3, 0, 10)
+	s := filledSite(t, 3, 0, 10)
 	m, err := s.st.Get(ctx, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -209,8 +203,7 @@ func TestCorruptBlobRefused(t *testing.T) {
 // TestUnknownSourceTableRefused: a table this program does not know
 // (a newer gateway's) is not silently left behind.
 func TestUnknownSourceTableRefused(t *testing.T) {
-	s := newSite(t)
-	s.fill(t, 2, 0, 5)
+	s := filledSite(t, 2, 0, 5)
 	s.rawSQLite(t, `CREATE TABLE later_feature (id INTEGER PRIMARY KEY)`)
 	if _, err := SQLiteToPostgres(ctx, s.st, pgtest.DSN(t), Options{HeadPath: headPath(t)}); !errors.Is(err, ErrSchema) {
 		t.Fatalf("copy with an unknown table: %v, want ErrSchema", err)
@@ -221,13 +214,9 @@ func TestUnknownSourceTableRefused(t *testing.T) {
 // single changed column, a missing row and a moved journal head, each
 // named; counts alone would miss the first.
 func TestCheckFindsAChangedRow(t *testing.T) {
-	s := newSite(t)
-	s.fill(t, 5, 3, 40)
+	s := filledSite(t, 5, 3, 40)
 	dsn, head := pgtest.DSN(t), headPath(t)
-	rep, err := SQLiteToPostgres(ctx, s.st, dsn, Options{HeadPath: head})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := s.copyTo(t, dsn, head)
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)

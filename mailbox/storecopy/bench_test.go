@@ -10,8 +10,7 @@ import (
 // way, walked through their states) and their journal, checks included;
 // the report's figure is the time per move.
 func BenchmarkSQLiteToPostgres(b *testing.B) {
-	s := newSite(b)
-	s.fill(b, 1000, 1000, 10000)
+	s := filledSite(b, 1000, 1000, 10000)
 	b.ResetTimer()
 	for range b.N {
 		rep, err := SQLiteToPostgres(ctx, s.st, pgtest.DSN(b), Options{HeadPath: headPath(b)})

@@ -33,6 +33,25 @@ func newSite(t testing.TB) *site {
 	return &site{dir: dir, st: st, blobs: blobs}
 }
 
+// filledSite is a new site after fill(out, in, entries).
+func filledSite(t testing.TB, out, in, entries int) *site {
+	t.Helper()
+	s := newSite(t)
+	s.fill(t, out, in, entries)
+	return s
+}
+
+// copyTo copies the site into the database dsn, failing t unless the copy
+// succeeds.
+func (s *site) copyTo(t testing.TB, dsn, head string) Report {
+	t.Helper()
+	rep, err := SQLiteToPostgres(ctx, s.st, dsn, Options{HeadPath: head})
+	if err != nil {
+		t.Fatalf("copy: %v (%+v)", err, rep)
+	}
+	return rep
+}
+
 func (s *site) doc(t testing.TB, role mailbox.Role, content string) mailbox.Document {
 	t.Helper()
 	ref, err := s.blobs.Put(strings.NewReader(content))
@@ -127,16 +146,15 @@ func (s *site) fill(t testing.TB, out, in, entries int) {
 	if _, err := st.Purge(ctx, mailbox.PurgeRequest{Mailbox: "safe-behoerde", Direction: mailbox.In, Before: tick().Add(time.Hour), Limit: 3, Now: tick()}); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		evs, err := st.Events(ctx, int64(entries)-1, 1)
+	head, err := st.AnchoredHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq := head.Seq; seq < int64(entries); {
+		ev, err := st.Append(ctx, mailbox.EventInput{At: tick(), Kind: "config_reloaded", Detail: map[string]string{"by": "SIGHUP", "n": fmt.Sprint(at.UnixNano())}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(evs) > 0 {
-			break
-		}
-		if _, err := st.Append(ctx, mailbox.EventInput{At: tick(), Kind: "config_reloaded", Detail: map[string]string{"by": "SIGHUP", "n": fmt.Sprint(at.UnixNano())}}); err != nil {
-			t.Fatal(err)
-		}
+		seq = ev.Seq
 	}
 }

@@ -49,13 +49,9 @@ func all(t *testing.T, st mailbox.Store) []mailbox.Message {
 // lease, documents, card, intake record and journal entries, the counts,
 // and the journal; then the copy goes on working as a store.
 func TestCopyPreservesEverything(t *testing.T) {
-	s := newSite(t)
-	s.fill(t, 40, 20, 300)
+	s := filledSite(t, 40, 20, 300)
 	dsn, head := pgtest.DSN(t), headPath(t)
-	rep, err := SQLiteToPostgres(ctx, s.st, dsn, Options{HeadPath: head})
-	if err != nil {
-		t.Fatalf("copy: %v (%+v)", err, rep)
-	}
+	rep := s.copyTo(t, dsn, head)
 	if !rep.Match || rep.Source.Entries < 300 || rep.Target.HeadHash != rep.Source.HeadHash || rep.Blobs.Copied {
 		t.Fatalf("report: %+v", rep)
 	}
@@ -117,8 +113,7 @@ func TestCopyPreservesEverything(t *testing.T) {
 // TestCopyBlobsToPostgres copies the documents too when the target
 // keeps them in PostgreSQL, each re-hashed.
 func TestCopyBlobsToPostgres(t *testing.T) {
-	s := newSite(t)
-	s.fill(t, 6, 4, 50)
+	s := filledSite(t, 6, 4, 50)
 	dsn := pgtest.DSN(t)
 	pb, err := pgblobs.Open(ctx, dsn, pgblobs.Options{Migrate: true})
 	if err != nil {

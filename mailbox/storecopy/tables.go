@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/internal/sqlstore"
 )
 
 // table is one table of the store that is copied row by row, with the
@@ -81,16 +83,7 @@ func sqliteStrings(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]st
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return sqlstore.ReadAll(rows, sqlstore.ScanValue[string])
 }
 
 // digest is a SHA-256 over rows in an encoding that both drivers' values

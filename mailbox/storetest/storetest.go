@@ -18,6 +18,20 @@ import (
 // everything committed before (the suite closes and reopens to check).
 type Opener func(t *testing.T, dir string) mailbox.Store
 
+// OpenerOf makes the Opener of a store's open function: a store that does
+// not open fails the test, one that does is closed when the test ends.
+func OpenerOf[S mailbox.Store](open func(t *testing.T, dir string) (S, error)) Opener {
+	return func(t *testing.T, dir string) mailbox.Store {
+		t.Helper()
+		s, err := open(t, dir)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+}
+
 // T0 is the suite's clock origin.
 var T0 = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 

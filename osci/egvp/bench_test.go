@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
-	"github.com/stadt-erkelenz/bebpo-gateway/osci/internal/benchkit"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/benchkit"
 )
 
 // zeros is a document of n bytes that is never held in memory.
@@ -29,7 +29,7 @@ func (z *zeros) Read(p []byte) (int, error) {
 func BenchmarkRoundTrip32MiB(b *testing.B) {
 	const size = 32 << 20
 	w := newWorld(b)
-	stopPeak := benchkit.HeapPeak()
+	stopPeak := benchkit.WatchHeap(20 * time.Millisecond)
 	b.SetBytes(size)
 	for b.Loop() {
 		bl := &Builder{Rand: certstest.DetRand("bench"), SpoolDir: b.TempDir()}
@@ -47,5 +47,5 @@ func BenchmarkRoundTrip32MiB(b *testing.B) {
 		}
 		pkg.Close()
 	}
-	b.ReportMetric(stopPeak(), "peak-heap-MiB")
+	b.ReportMetric(stopPeak().PeakMiB(), "peak-heap-MiB")
 }

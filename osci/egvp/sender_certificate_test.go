@@ -28,14 +28,7 @@ func selfSigned(t *testing.T, ku x509.KeyUsage) *x509.Certificate {
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(77), Subject: pkix.Name{CommonName: "Amtsgericht Beispielstadt EGVP"},
 		NotBefore: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC),
 		KeyUsage: ku, SignatureAlgorithm: x509.SHA256WithRSA}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c := certstest.Issue(t, nil, nil, tmpl, key)
 	return c
 }
 

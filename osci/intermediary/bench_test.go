@@ -8,9 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
-	"github.com/stadt-erkelenz/bebpo-gateway/osci/internal/benchkit"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/benchkit"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 )
@@ -38,7 +39,7 @@ func BenchmarkStoreFetchLarge(b *testing.B) {
 	_, srv := newSimulator(b)
 	alice, bob := newClient(b, srv.URL, "alice"), newClient(b, srv.URL, "bob")
 	bobCert := keyPair(b, "bob_cipher_4096").Cert
-	stopPeak := benchkit.HeapPeak()
+	stopPeak := benchkit.WatchHeap(20 * time.Millisecond)
 	b.SetBytes(size)
 	ctx := context.Background()
 	for b.Loop() {
@@ -91,5 +92,5 @@ func BenchmarkStoreFetchLarge(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(stopPeak(), "peak-heap-MiB")
+	b.ReportMetric(stopPeak().PeakMiB(), "peak-heap-MiB")
 }

@@ -17,9 +17,10 @@ const msgCols = `id, direction, mailbox, state, held_from, attempts, next_attemp
 	lease_token, COALESCE(osci_message_id, ''), content_sha256, size, subject, sender, recipient,
 	last_error_code, last_error_text, meta, created_at, updated_at, finalized_at, COALESCE(idempotency_key, ''), same_content_as`
 
-type scanner interface{ Scan(...any) error }
+// Scanner is a row to read (Rows, Row).
+type Scanner interface{ Scan(...any) error }
 
-func scanMessage(sc scanner) (mailbox.Message, error) {
+func scanMessage(sc Scanner) (mailbox.Message, error) {
 	var m mailbox.Message
 	var dir, state, held, meta string
 	var next, until, created, updated, final int64
@@ -78,23 +79,16 @@ func (s *Store) serialize(ctx context.Context, tx Querier, key string) error {
 }
 
 func loadDocuments(ctx context.Context, q Querier, id int64) ([]mailbox.Document, error) {
-	rows, err := q.Query(ctx, `SELECT role, name, content_type, sha256, size, purged_at FROM documents WHERE message_id = ? ORDER BY seq`, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var docs []mailbox.Document
-	for rows.Next() {
-		var d mailbox.Document
-		var role string
-		var purged int64
-		if err := rows.Scan(&role, &d.Name, &d.ContentType, &d.SHA256, &d.Size, &purged); err != nil {
-			return nil, err
-		}
-		d.Role, d.PurgedAt = mailbox.Role(role), tm(purged)
-		docs = append(docs, d)
-	}
-	return docs, rows.Err()
+	return queryAll(ctx, q, scanDocument, `SELECT role, name, content_type, sha256, size, purged_at FROM documents WHERE message_id = ? ORDER BY seq`, id)
+}
+
+func scanDocument(sc Scanner) (mailbox.Document, error) {
+	var d mailbox.Document
+	var role string
+	var purged int64
+	err := sc.Scan(&role, &d.Name, &d.ContentType, &d.SHA256, &d.Size, &purged)
+	d.Role, d.PurgedAt = mailbox.Role(role), tm(purged)
+	return d, err
 }
 
 func insertDocuments(ctx context.Context, tx Querier, id int64, docs []mailbox.Document) error {
@@ -149,11 +143,7 @@ func (s *Store) List(ctx context.Context, f mailbox.Filter) ([]mailbox.Message, 
 		limit = 100
 	}
 	q := `SELECT ` + msgCols + ` FROM messages WHERE ` + strings.Join(where, " AND ") + ` ORDER BY id LIMIT ` + strconv.Itoa(limit)
-	rows, err := s.r.Query(ctx, q, args...)
-	if err != nil {
-		return nil, s.mapErr(err)
-	}
-	out, err := scanMessages(rows)
+	out, err := queryAll(ctx, s.r, scanMessage, q, args...)
 	return out, s.mapErr(err)
 }
 
@@ -224,22 +214,14 @@ func (s *Store) GetByIdempotencyKey(ctx context.Context, key string) (mailbox.Me
 
 // CountByState counts messages per direction, mailbox and state.
 func (s *Store) CountByState(ctx context.Context) ([]mailbox.StateCount, error) {
-	rows, err := s.r.Query(ctx, `SELECT direction, mailbox, state, COUNT(*) FROM messages GROUP BY direction, mailbox, state ORDER BY direction, mailbox, state`)
-	if err != nil {
-		return nil, s.mapErr(err)
-	}
-	defer rows.Close()
-	var out []mailbox.StateCount
-	for rows.Next() {
+	out, err := queryAll(ctx, s.r, func(sc Scanner) (mailbox.StateCount, error) {
 		var c mailbox.StateCount
 		var dir, st string
-		if err := rows.Scan(&dir, &c.Mailbox, &st, &c.N); err != nil {
-			return nil, s.mapErr(err)
-		}
+		err := sc.Scan(&dir, &c.Mailbox, &st, &c.N)
 		c.Direction, c.State = mailbox.Direction(dir), mailbox.State(st)
-		out = append(out, c)
-	}
-	return out, s.mapErr(rows.Err())
+		return c, err
+	}, `SELECT direction, mailbox, state, COUNT(*) FROM messages GROUP BY direction, mailbox, state ORDER BY direction, mailbox, state`)
+	return out, s.mapErr(err)
 }
 
 // inserted ends an insertion whose write returned err: it returns message
@@ -354,15 +336,13 @@ func (s *Store) ClaimDue(ctx context.Context, dir mailbox.Direction, now time.Ti
 	var out []mailbox.Message
 	err := s.write(ctx, func(tx Querier) error {
 		out = out[:0]
-		rows, err := tx.Query(ctx, `UPDATE messages SET lease_owner = ?, lease_until = ?, lease_token = lease_token + 1, attempts = attempts + 1, updated_at = ?
+		var err error
+		out, err = queryAll(ctx, tx, scanMessage, `UPDATE messages SET lease_owner = ?, lease_until = ?, lease_token = lease_token + 1, attempts = attempts + 1, updated_at = ?
 			WHERE id IN (SELECT id FROM messages WHERE direction = ? AND state IN (`+placeholders(len(states))+`)
 				AND next_attempt_at BETWEEN 1 AND ? AND (lease_owner = '' OR lease_until <= ?)
 				ORDER BY next_attempt_at, id LIMIT ?`+s.d.SkipLocked+`)
 			RETURNING `+msgCols, args...)
 		if err != nil {
-			return err
-		}
-		if out, err = scanMessages(rows); err != nil {
 			return err
 		}
 		for i := range out {
@@ -403,11 +383,8 @@ func (s *Store) freeLeases(ctx context.Context, now time.Time, all bool, kind st
 	var out []mailbox.Message
 	err := s.write(ctx, func(tx Querier) error {
 		out = out[:0]
-		rows, err := tx.Query(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		if out, err = scanMessages(rows); err != nil {
+		var err error
+		if out, err = queryAll(ctx, tx, scanMessage, q, args...); err != nil {
 			return err
 		}
 		sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
@@ -422,19 +399,38 @@ func (s *Store) freeLeases(ctx context.Context, now time.Time, all bool, kind st
 	return out, err
 }
 
-// scanMessages reads every row of rows as a message and closes rows.
-func scanMessages(rows Rows) ([]mailbox.Message, error) {
+// queryAll runs query and reads every row of its result with scan
+// (ReadAll). The error of the query, a row or the iteration is returned
+// as it is.
+func queryAll[T any](ctx context.Context, q Querier, scan func(Scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return ReadAll(rows, scan)
+}
+
+// ReadAll reads every row of rows with scan and closes rows before it
+// returns, so that a transaction's next statement has the connection.
+func ReadAll[T any](rows Rows, scan func(Scanner) (T, error)) ([]T, error) {
 	defer rows.Close()
-	var out []mailbox.Message
+	var out []T
 	for rows.Next() {
-		m, err := scanMessage(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, m)
+		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	return out, rows.Close()
+}
+
+// ScanValue reads a row of one column (a scan function of ReadAll).
+func ScanValue[T any](sc Scanner) (T, error) {
+	var v T
+	err := sc.Scan(&v)
+	return v, err
 }

@@ -38,22 +38,10 @@ func (s *Store) Purge(ctx context.Context, p mailbox.PurgeRequest) (mailbox.Purg
 	err := s.write(ctx, func(tx Querier) error {
 		res = mailbox.PurgeResult{}
 		args := append([]any{p.Mailbox, string(p.Direction), string(mailbox.PurgeableState(p.Direction)), ns(p.Before)}, roleArgs...)
-		rows, err := tx.Query(ctx, `SELECT id FROM messages m WHERE mailbox = ? AND direction = ? AND state = ? AND finalized_at > 0 AND finalized_at < ?
+		ids, err := queryAll(ctx, tx, ScanValue[int64], `SELECT id FROM messages m WHERE mailbox = ? AND direction = ? AND state = ? AND finalized_at > 0 AND finalized_at < ?
 			AND EXISTS (SELECT 1 FROM documents d WHERE d.message_id = m.id AND d.purged_at = 0 AND d.`+inRoles+`)
 			ORDER BY id LIMIT `+strconv.Itoa(limit)+s.d.SkipLocked, args...)
 		if err != nil {
-			return err
-		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		if err := rows.Close(); err != nil {
 			return err
 		}
 		blobs := map[string]bool{}
@@ -124,20 +112,8 @@ func (s *Store) BlobGarbage(ctx context.Context, after string, limit int) ([]str
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.r.Query(ctx, `SELECT sha256 FROM blob_garbage WHERE sha256 > ? ORDER BY sha256 LIMIT `+strconv.Itoa(limit), after)
-	if err != nil {
-		return nil, s.mapErr(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var h string
-		if err := rows.Scan(&h); err != nil {
-			return nil, s.mapErr(err)
-		}
-		out = append(out, h)
-	}
-	return out, s.mapErr(rows.Err())
+	out, err := queryAll(ctx, s.r, ScanValue[string], `SELECT sha256 FROM blob_garbage WHERE sha256 > ? ORDER BY sha256 LIMIT `+strconv.Itoa(limit), after)
+	return out, s.mapErr(err)
 }
 
 // BlobReferenced reports a kept reference to a blob; see mailbox.Store.

@@ -307,20 +307,12 @@ func (s *Store) MessageEvents(ctx context.Context, id int64) ([]mailbox.Event, e
 }
 
 func (s *Store) events(ctx context.Context, q string, arg int64) ([]mailbox.Event, error) {
-	rows, err := s.r.Query(ctx, q, arg)
-	if err != nil {
-		return nil, s.mapErr(err)
-	}
-	defer rows.Close()
-	var out []mailbox.Event
-	for rows.Next() {
+	out, err := queryAll(ctx, s.r, func(sc Scanner) (mailbox.Event, error) {
 		var e mailbox.Event
 		var at int64
-		if err := rows.Scan(&e.Seq, &at, &e.MessageID, &e.Kind, &e.Detail, &e.PrevHash, &e.Hash); err != nil {
-			return nil, s.mapErr(err)
-		}
+		err := sc.Scan(&e.Seq, &at, &e.MessageID, &e.Kind, &e.Detail, &e.PrevHash, &e.Hash)
 		e.At = time.Unix(0, at).UTC()
-		out = append(out, e)
-	}
-	return out, s.mapErr(rows.Err())
+		return e, err
+	}, q, arg)
+	return out, s.mapErr(err)
 }

@@ -104,29 +104,20 @@ func readVectors(t *testing.T, path string) []katVector {
 	defer f.Close()
 	var vs []katVector
 	var v katVector
+	// A "# name" line names the next vector; its Tag line ends it.
+	fields := map[string]*string{"Key": &v.key, "IV": &v.iv, "PT": &v.pt, "CT": &v.ct, "Tag": &v.tag}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
-		if strings.HasPrefix(line, "#") {
-			v.name = strings.TrimSpace(strings.TrimPrefix(line, "#"))
+		if name, ok := strings.CutPrefix(line, "#"); ok {
+			v.name = strings.TrimSpace(name)
 			continue
 		}
-		k, val, ok := strings.Cut(line, "=")
-		if !ok {
-			continue
+		k, val, _ := strings.Cut(line, "=")
+		if p, ok := fields[strings.TrimSpace(k)]; ok {
+			*p = strings.TrimSpace(val)
 		}
-		val = strings.TrimSpace(val)
-		switch strings.TrimSpace(k) {
-		case "Key":
-			v.key = val
-		case "IV":
-			v.iv = val
-		case "PT":
-			v.pt = val
-		case "CT":
-			v.ct = val
-		case "Tag":
-			v.tag = val
+		if v.tag != "" {
 			vs = append(vs, v)
 			v = katVector{}
 		}
