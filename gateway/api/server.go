@@ -26,6 +26,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/metrics"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/register"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/limit"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -67,28 +68,8 @@ type Limits struct {
 
 func (l Limits) withDefaults() Limits {
 	l.Submit = l.Submit.WithDefaults()
-	if l.MaxJSONBytes <= 0 {
-		l.MaxJSONBytes = 1 << 20
-	}
-	if l.MaxImportBytes <= 0 {
-		l.MaxImportBytes = 16 << 20
-	}
-	if l.PageLimit <= 0 {
-		l.PageLimit = 50
-	}
-	if l.MaxUploadBytes <= 0 {
-		l.MaxUploadBytes = 256 << 20
-	}
-	if l.SmallUploadBytes <= 0 {
-		l.SmallUploadBytes = 1 << 20
-	}
-	if l.PollStaleAfter <= 0 {
-		l.PollStaleAfter = 3
-	}
-	if l.AuditInterval <= 0 {
-		l.AuditInterval = time.Minute
-	}
-	return l
+	return limit.Fill(l, Limits{MaxJSONBytes: 1 << 20, MaxImportBytes: 16 << 20, PageLimit: 50,
+		MaxUploadBytes: 256 << 20, SmallUploadBytes: 1 << 20, PollStaleAfter: 3, AuditInterval: time.Minute})
 }
 
 // Deps is everything the admin API needs; the daemon builds it.

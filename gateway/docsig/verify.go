@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/limit"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -155,13 +156,7 @@ type Limits struct {
 }
 
 func (l Limits) withDefaults() Limits {
-	if l.MaxSignatureBytes <= 0 {
-		l.MaxSignatureBytes = 1 << 20
-	}
-	if l.MaxSignatures <= 0 {
-		l.MaxSignatures = 100
-	}
-	return l
+	return limit.Fill(l, Limits{MaxSignatureBytes: 1 << 20, MaxSignatures: 100})
 }
 
 // Verifier checks document signatures against the content-signer trust

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/pdf"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/limit"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -126,20 +127,8 @@ type Limits struct {
 
 // WithDefaults fills zero fields.
 func (l Limits) WithDefaults() Limits {
-	if l.MaxFiles <= 0 {
-		l.MaxFiles = 1000
-	}
-	if l.MaxBytes <= 0 {
-		l.MaxBytes = 200_000_000
-	}
 	l.PDF = l.PDF.WithDefaults()
-	if l.MaxTIFFEntries <= 0 {
-		l.MaxTIFFEntries = 4096
-	}
-	if l.MaxSignatureBytes <= 0 {
-		l.MaxSignatureBytes = 1 << 20
-	}
-	return l
+	return limit.Fill(l, Limits{MaxFiles: 1000, MaxBytes: 200_000_000, MaxTIFFEntries: 4096, MaxSignatureBytes: 1 << 20})
 }
 
 // Checker runs the pre-flight. The zero value is ready to use.

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/field"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/limit"
 )
 
 // Limits bound what the register accepts. Zero fields take the defaults.
@@ -34,16 +35,7 @@ const MinRetention = 63 * 24 * time.Hour
 
 // WithDefaults fills the zero fields.
 func (l Limits) WithDefaults() Limits {
-	if l.MaxAnswerBytes <= 0 {
-		l.MaxAnswerBytes = 20 << 20
-	}
-	if l.MaxMembers <= 0 {
-		l.MaxMembers = 50
-	}
-	if l.Retention <= 0 {
-		l.Retention = DefaultRetention
-	}
-	return l
+	return limit.Fill(l, Limits{MaxAnswerBytes: 20 << 20, MaxMembers: 50, Retention: DefaultRetention})
 }
 
 // Validate refuses a retention shorter than MinRetention.

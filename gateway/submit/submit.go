@@ -35,6 +35,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/field"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/safeid"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/xjustiz"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/limit"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -123,17 +124,9 @@ type Limits struct {
 	MaxMessageBytes int64 // the JSON message part; default 64 KiB
 }
 
+// WithDefaults fills the zero or negative fields.
 func (l Limits) WithDefaults() Limits {
-	if l.MaxFiles <= 0 {
-		l.MaxFiles = 1000
-	}
-	if l.MaxTotalBytes <= 0 {
-		l.MaxTotalBytes = 200_000_000
-	}
-	if l.MaxMessageBytes <= 0 {
-		l.MaxMessageBytes = 64 << 10
-	}
-	return l
+	return limit.Fill(l, Limits{MaxFiles: 1000, MaxTotalBytes: 200_000_000, MaxMessageBytes: 64 << 10})
 }
 
 // Submitter is the one path by which outgoing messages enter the store,

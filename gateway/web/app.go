@@ -18,6 +18,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/intermediaries"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/register"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/limit"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -40,16 +41,7 @@ type Limits struct {
 }
 
 func (l Limits) withDefaults() Limits {
-	if l.MaxListScan <= 0 {
-		l.MaxListScan = 5000
-	}
-	if l.PageSize <= 0 {
-		l.PageSize = 100
-	}
-	if l.MaxFormBytes <= 0 {
-		l.MaxFormBytes = 64 << 10
-	}
-	return l
+	return limit.Fill(l, Limits{MaxListScan: 5000, PageSize: 100, MaxFormBytes: 64 << 10})
 }
 
 // Config is everything the application needs; the daemon builds it.

@@ -12,6 +12,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/xsd"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/limit"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
@@ -28,19 +29,7 @@ func DefaultLimits() Limits {
 	return Limits{MaxBytes: 4 << 20, MaxDocuments: 1000, MaxProblems: 50}
 }
 
-func (l Limits) withDefaults() Limits {
-	d := DefaultLimits()
-	if l.MaxBytes <= 0 {
-		l.MaxBytes = d.MaxBytes
-	}
-	if l.MaxDocuments <= 0 {
-		l.MaxDocuments = d.MaxDocuments
-	}
-	if l.MaxProblems <= 0 {
-		l.MaxProblems = d.MaxProblems
-	}
-	return l
-}
+func (l Limits) withDefaults() Limits { return limit.Fill(l, DefaultLimits()) }
 
 func (l Limits) xml() xmlsec.Limits {
 	x := xmlsec.DefaultLimits()

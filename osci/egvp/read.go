@@ -16,8 +16,8 @@ import (
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/internal/behind"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/limit"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
-	"github.com/stadt-erkelenz/bebpo-gateway/osci/internal/limit"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )

@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/limit"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
-	"github.com/stadt-erkelenz/bebpo-gateway/osci/internal/limit"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"sort"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/limit"
 )
 
 // Sentinel errors.
@@ -38,28 +40,8 @@ type Limits struct {
 
 // WithDefaults fills zero fields.
 func (l Limits) WithDefaults() Limits {
-	if l.MaxObjects <= 0 {
-		l.MaxObjects = 1_000_000
-	}
-	if l.MaxObjectBytes <= 0 {
-		l.MaxObjectBytes = 8 << 20
-	}
-	if l.MaxDepth <= 0 {
-		l.MaxDepth = 64
-	}
-	if l.MaxXrefSections <= 0 {
-		l.MaxXrefSections = 1000
-	}
-	if l.MaxStreamBytes <= 0 {
-		l.MaxStreamBytes = 64 << 20
-	}
-	if l.MaxDecodedBytes <= 0 {
-		l.MaxDecodedBytes = 256 << 20
-	}
-	if l.MaxCachedStreams <= 0 {
-		l.MaxCachedStreams = 8
-	}
-	return l
+	return limit.Fill(l, Limits{MaxObjects: 1_000_000, MaxObjectBytes: 8 << 20, MaxDepth: 64, MaxXrefSections: 1000,
+		MaxStreamBytes: 64 << 20, MaxDecodedBytes: 256 << 20, MaxCachedStreams: 8})
 }
 
 type entryKind uint8

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"unsafe"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/limit"
 )
 
 // Errors. Every failure of Compile or Validate wraps exactly one of these.
@@ -38,16 +40,7 @@ type Limits struct {
 // DefaultLimits returns the limits used when a field is zero.
 func DefaultLimits() Limits { return Limits{MaxBytes: 16 << 20, MaxProblems: 50} }
 
-func (l Limits) withDefaults() Limits {
-	d := DefaultLimits()
-	if l.MaxBytes <= 0 {
-		l.MaxBytes = d.MaxBytes
-	}
-	if l.MaxProblems <= 0 {
-		l.MaxProblems = d.MaxProblems
-	}
-	return l
-}
+func (l Limits) withDefaults() Limits { return limit.Fill(l, DefaultLimits()) }
 
 // Level is how severe libxml2 rated a problem.
 type Level int

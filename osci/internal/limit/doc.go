@@ -1,8 +1,7 @@
-// Package limit holds the one rule the osci packages apply to their
-// limits: a limit that is zero or negative (left unset) takes its safe
-// default, so no configuration can turn a limit off. Fill applies the rule
-// to every signed integer field of a limits struct at once, so a field
-// added later cannot be forgotten. It fails only by panicking when given
-// something other than a struct with exported fields, a programming error
-// every test of a caller finds.
+// Package limit is where osci/xmlsec and the osci package itself still
+// reach the module's limit rule, internal/limit (a zero or negative limit
+// takes its default); it adds nothing and fails as internal/limit.Fill
+// does. The other osci packages import internal/limit directly.
+//
+// Deprecated: import internal/limit.
 package limit
