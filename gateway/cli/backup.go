@@ -2,13 +2,10 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -140,7 +137,7 @@ func backup(ctx context.Context, dataDir, book, dir string, now func() time.Time
 		return man, fmt.Errorf("backup: address book: %w", err)
 	}
 	for _, name := range []string{sqlite.FileName, sqlite.FileName + sqlite.HeadSuffix, config.AddressBookFile} {
-		sum, err := fileSHA256(filepath.Join(dir, name))
+		sum, err := durable.FileSHA256(filepath.Join(dir, name))
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
@@ -188,17 +185,4 @@ func emptyDir(dir string) error {
 		return fmt.Errorf("%s is not empty (%s, ...): give a new or empty directory", dir, ents[0].Name())
 	}
 	return nil
-}
-
-func fileSHA256(name string) (string, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -68,7 +68,7 @@ func restore(ctx context.Context, dir, data, book string) (RestoreReport, error)
 		return rep, fmt.Errorf("restore: %s: not a %s manifest", backupManifest, backupFormat)
 	}
 	for name, want := range rep.Backup.Files {
-		if got, err := fileSHA256(filepath.Join(dir, name)); err != nil || got != want {
+		if got, err := durable.FileSHA256(filepath.Join(dir, name)); err != nil || got != want {
 			return rep, fmt.Errorf("restore: %s does not match the manifest (%v)", name, err)
 		}
 	}

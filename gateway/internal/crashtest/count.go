@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/durable"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
@@ -76,7 +77,7 @@ func checkEntry(dir string) intakeEntry {
 			return nil
 		}
 		seen[rel] = true
-		sum, err := fileSHA(p)
+		sum, err := durable.FileSHA256(p)
 		if err != nil {
 			return err
 		}
@@ -109,19 +110,6 @@ func checkEntry(dir string) intakeEntry {
 	}
 	en.MessageID = meta.MessageID
 	return en
-}
-
-func fileSHA(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // simDelivery is one delivery the simulator accepted with storeDelivery:

@@ -7,10 +7,13 @@
 //
 // The In variants work inside an os.Root: the target and its temporary
 // file can never be reached through a symbolic link or outside the root.
+// FileSHA256 is the checksum by which a copy is later known to be whole.
 package durable
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"os"
@@ -70,6 +73,21 @@ func SyncDir(dir string) error {
 		return err
 	}
 	return errors.Join(d.Sync(), d.Close())
+}
+
+// FileSHA256 returns the hex SHA-256 of the file at name: the checksum by
+// which a copy (a backup, an intake's manifest) is known to be whole.
+func FileSHA256(name string) (string, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 var tmpSeq atomic.Uint64

@@ -1,6 +1,7 @@
 package durable
 
 import (
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -80,5 +81,19 @@ func TestWriteFileInDoesNotFollowPlantedLink(t *testing.T) {
 	}
 	if err := WriteFileIn(root, "sub/result.json", "tmplink", []byte("{}"), 0o640); err == nil {
 		t.Error("a temporary directory outside the root was used")
+	}
+}
+
+func TestFileSHA256(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "abc")
+	if err := WriteFile(p, []byte("abc"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := FileSHA256(p); err != nil || got != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" {
+		t.Errorf("FileSHA256 = %q, %v", got, err)
+	}
+	// A backup skips a file that is not there; it must be told so.
+	if _, err := FileSHA256(p + ".missing"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v, want os.ErrNotExist", err)
 	}
 }
