@@ -75,7 +75,7 @@ func LoadPEM(keyPath, certPath string) (*KeyPair, error) {
 	if err != nil {
 		return nil, err
 	}
-	certPEM, err := readLimited(certPath)
+	certPEM, err := ReadFile(certPath)
 	if err != nil {
 		return nil, err
 	}
@@ -175,10 +175,14 @@ func readKeyFile(path string) ([]byte, error) {
 	if err := checkSecretMode(path, fi, false); err != nil {
 		return nil, err
 	}
-	return readLimited(path)
+	return ReadFile(path)
 }
 
-func readLimited(path string) ([]byte, error) {
+// ReadFile reads a key, keystore or certificate file of at most
+// MaxKeystoreBytes (a larger one is ErrBadKeystore), without the
+// permission check of a key file: what the loaders here read, for tools
+// that inspect such a file first.
+func ReadFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("certs: %w", err)
@@ -229,7 +233,7 @@ func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
 
 // LoadCertificates reads a PEM or DER certificate file.
 func LoadCertificates(path string) ([]*x509.Certificate, error) {
-	data, err := readLimited(path)
+	data, err := ReadFile(path)
 	if err != nil {
 		return nil, err
 	}

@@ -349,3 +349,16 @@ func TestReadSecretFileRefusesReadableByOthers(t *testing.T) {
 		t.Error("a directory was read as a secret file")
 	}
 }
+
+func TestReadFileBound(t *testing.T) {
+	dir := t.TempDir()
+	if data, err := ReadFile(writeFile(t, dir, "max.pem", make([]byte, MaxKeystoreBytes), 0o644)); err != nil || len(data) != MaxKeystoreBytes {
+		t.Errorf("a file of MaxKeystoreBytes: %d bytes, %v", len(data), err)
+	}
+	if _, err := ReadFile(writeFile(t, dir, "big.pem", make([]byte, MaxKeystoreBytes+1), 0o644)); !errors.Is(err, ErrBadKeystore) {
+		t.Errorf("a file one byte larger: %v, want ErrBadKeystore", err)
+	}
+	if _, err := ReadFile(filepath.Join(dir, "nope.pem")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a missing file: %v, want os.ErrNotExist", err)
+	}
+}

@@ -15,9 +15,6 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 )
 
-// maxCertFileBytes bounds what the certs commands read from FILE.
-const maxCertFileBytes = 4 << 20
-
 // certsInfo is what `certs inspect` shows of one certificate.
 type certsInfo struct {
 	Role        string    `json:"role"` // leaf or ca
@@ -52,7 +49,7 @@ func runCertsInspect(env *Env, fs *flag.FlagSet, args []string) error {
 		return usageErrorf(fs, "%v", err)
 	}
 	path := fs.Arg(0)
-	data, err := certsReadFile(path)
+	data, err := certs.ReadFile(path)
 	if err != nil {
 		return err
 	}
@@ -181,7 +178,7 @@ func runCertsVerify(env *Env, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	data, err := certsReadFile(fs.Arg(0))
+	data, err := certs.ReadFile(fs.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -259,22 +256,6 @@ func (f *trustFlags) validator(fs *flag.FlagSet) (*certs.Validator, error) {
 		v.Revocation = &certs.RevocationChecker{}
 	}
 	return v, nil
-}
-
-func certsReadFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxCertFileBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxCertFileBytes {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxCertFileBytes)
-	}
-	return data, nil
 }
 
 // clockFlag is the clock an --at flag asks for: a fixed RFC 3339 time, or
