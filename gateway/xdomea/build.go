@@ -11,9 +11,9 @@ import (
 
 	"github.com/beevik/etree"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/field"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/version"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/xsd"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/xmltext"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -265,7 +265,7 @@ func (w *writer) el(parent *etree.Element, name string) *etree.Element {
 }
 
 func (w *writer) text(parent *etree.Element, name, value string) {
-	if w.err == nil && !field.XMLText(value) {
+	if w.err == nil && !xmltext.Valid(value) {
 		w.err = fmt.Errorf("%w: %s holds characters XML cannot carry", ErrOptions, name)
 	}
 	w.el(parent, name).SetText(value)

@@ -5,7 +5,7 @@ import (
 
 	"github.com/beevik/etree"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/field"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/xmltext"
 )
 
 // writer builds one record's tree in the generation's namespace with the
@@ -31,7 +31,7 @@ func (w *writer) el(parent *etree.Element, name string) *etree.Element {
 
 // check keeps the first value XML cannot carry as the writer's error.
 func (w *writer) check(name, value string) {
-	if w.err == nil && !field.XMLText(value) {
+	if w.err == nil && !xmltext.Valid(value) {
 		w.err = fmt.Errorf("%w: %s holds characters XML cannot carry", ErrIncomplete, name)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/xmltext"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
@@ -138,7 +139,7 @@ func flatXML(root string, fields [][2]string) ([]byte, error) {
 	doc := etree.NewDocument()
 	r := doc.CreateElement(root)
 	for _, f := range fields {
-		if !utf8.ValidString(f[1]) || strings.ContainsFunc(f[1], badXMLRune) {
+		if !xmltext.Valid(f[1]) {
 			return nil, fmt.Errorf("%w: %s holds characters XML cannot carry", ErrInvalid, f[0])
 		}
 		r.CreateElement(f[0]).SetText(f[1])
@@ -150,10 +151,6 @@ func flatXML(root string, fields [][2]string) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
-}
-
-func badXMLRune(r rune) bool {
-	return r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0xFFFE || r == 0xFFFF
 }
 
 // flatFields parses a flat form with xmlsec.Parse (no DOCTYPE, limits) and

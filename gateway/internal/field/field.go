@@ -3,8 +3,7 @@
 // "document[3].filename", "entries[2].cipherCert") and wraps the sentinel
 // that says what kind of refusal it is, so callers test with errors.Is
 // and the admin API answers problem+json naming the field. It also holds
-// the text rule every free-text field shares, and which text XML can
-// carry. Nothing here fails; it only
+// the text rule every free-text field shares. Nothing here fails; it only
 // describes failures.
 package field
 
@@ -68,15 +67,6 @@ func Rename(err error, names map[string]string) error {
 		}
 	}
 	return err
-}
-
-// XMLText reports whether XML 1.0 can carry s as character data: valid
-// UTF-8 without the control characters (tab, line feed and carriage
-// return aside) and the non-characters U+FFFE and U+FFFF it forbids.
-func XMLText(s string) bool {
-	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool {
-		return r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0xFFFE || r == 0xFFFF
-	})
 }
 
 // Text checks a free-text field: required when asked, valid UTF-8, at

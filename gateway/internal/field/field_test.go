@@ -56,16 +56,3 @@ func TestText(t *testing.T) {
 		}
 	}
 }
-
-func TestXMLText(t *testing.T) {
-	for _, s := range []string{"", "Räumung\tZeile\r\n2", "\u263a \U0001F600"} {
-		if !XMLText(s) {
-			t.Errorf("XMLText(%q) refuses text XML can carry", s)
-		}
-	}
-	for _, s := range []string{"bell\a", "nul\x00", "esc\x1b", "\uFFFE", "\uFFFF", "\xff"} {
-		if XMLText(s) {
-			t.Errorf("XMLText(%q) accepts text XML cannot carry", s)
-		}
-	}
-}
