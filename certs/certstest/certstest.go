@@ -3,7 +3,8 @@
 // under testdata/pki, the reference material in ../shared beside the
 // checkout, the external peer tools xmlsec1, xmllint and openssl), and
 // gives tests a deterministic byte stream (DetRand), a settable clock
-// (Clock), certificates issued on the fly (Issue), golden-file comparison
+// (Clock), certificates issued on the fly (Issue), detached CMS signatures
+// made by openssl (SignCMS), golden-file comparison
 // (Golden) and a small file system to fill (Tmpfs). It imports nothing
 // of the module, so that the tests of every package, certs included, can
 // use it; it is imported by tests only.

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
-	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/docsig"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/docsig/docsigtest"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -135,14 +135,9 @@ func flipLast(b []byte) []byte {
 
 // A signing time the signer claims in the future of the verifier's clock.
 func TestSigningTimeInTheFuture(t *testing.T) {
-	base := verifier(t)
-	_ = base
-	ts := certs.NewTrustStore()
-	if err := ts.AddCA(certstest.PKICert(t, "root-ca")); err != nil {
-		t.Fatal(err)
-	}
-	vs := certs.TrustSets{ContentSigner: ts}.Validators(certs.Validator{Policy: certs.Policy{SignatureRevocation: certs.RevocationPrefer}})
-	v, err := docsig.New(docsig.Config{Validator: vs.ContentSigner, Now: func() time.Time { return time.Now().Add(-time.Hour) }})
+	c := docsigtest.Config(t, certs.RevocationPrefer, "root-ca")
+	c.Now = func() time.Time { return time.Now().Add(-time.Hour) }
+	v, err := docsig.New(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,9 +212,9 @@ func TestResultStatusAndSummary(t *testing.T) {
 
 // A signature file beyond the limit is not read whole.
 func TestDetachedReaderTooLarge(t *testing.T) {
-	ts := certs.NewTrustStore()
-	vs := certs.TrustSets{ContentSigner: ts}.Validators(certs.Validator{})
-	v, err := docsig.New(docsig.Config{Validator: vs.ContentSigner, Limits: docsig.Limits{MaxSignatureBytes: 1000}})
+	c := docsigtest.Config(t, certs.RevocationDefault)
+	c.Limits = docsig.Limits{MaxSignatureBytes: 1000}
+	v, err := docsig.New(c)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ func FuzzVerify(f *testing.F) {
 	doc := certstest.Document(f, "plain_gs.pdf")
 	f.Add(certstest.Document(f, "plain_gs.pdf.p7s"), doc)
 	f.Add([]byte{}, certstest.Document(f, "plain_objstm.pdf"))
-	v := verifierFor(f)
+	v := verifier(f)
 	f.Fuzz(func(t *testing.T, sig, data []byte) {
 		for _, r := range v.VerifyDetached(ctx, "a.pdf", "a.pdf.p7s", sig, bytes.NewReader(data)) {
 			if r.Err == nil && (r.Certificate == nil || r.Integrity != "ok") || r.Err != nil && r.Error == "" {

@@ -13,7 +13,6 @@ import (
 	"encoding/pem"
 	"math/big"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/docsig"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/docsig/docsigtest"
 )
 
 // signer is a key and certificate on disk for openssl.
@@ -81,41 +81,15 @@ func write(t *testing.T, path string, data []byte) {
 // carrying the intermediate CA; extra are more openssl arguments.
 func sign(t *testing.T, data []byte, s signer, extra ...string) []byte {
 	t.Helper()
-	openssl := certstest.NeedTool(t, "openssl")
-	dir := t.TempDir()
-	in, out := filepath.Join(dir, "in"), filepath.Join(dir, "out.p7s")
-	write(t, in, data)
-	args := []string{"cms", "-sign", "-binary", "-outform", "DER", "-in", in, "-out", out,
-		"-signer", s.cert, "-inkey", s.key, "-certfile", certstest.PKIPath(t, "intermediate-ca.pem")}
-	cmd := exec.Command(openssl, append(args, extra...)...)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("openssl cms -sign: %v\n%s", err, b)
-	}
-	sig, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sig
+	return certstest.SignCMS(t, data, s.cert, s.key, append([]string{"-certfile", certstest.PKIPath(t, "intermediate-ca.pem")}, extra...)...)
 }
 
 // verifier trusts the test PKI's root for content signers, at the
 // machine's time (openssl stamps the signing time with it); revocation
 // is asked of nobody and only warns, as the PKI's responders are not
 // running here.
-func verifier(t *testing.T) *docsig.Verifier { return verifierFor(t) }
-
-func verifierFor(t testing.TB) *docsig.Verifier {
-	t.Helper()
-	ts := certs.NewTrustStore()
-	if err := ts.AddCA(certstest.PKICert(t, "root-ca")); err != nil {
-		t.Fatal(err)
-	}
-	vs := certs.TrustSets{ContentSigner: ts}.Validators(certs.Validator{Policy: certs.Policy{SignatureRevocation: certs.RevocationPrefer}})
-	v, err := docsig.New(docsig.Config{Validator: vs.ContentSigner})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+func verifier(t testing.TB) *docsig.Verifier {
+	return docsigtest.Verifier(t, certs.RevocationPrefer, "root-ca")
 }
 
 var ctx = context.Background()

@@ -189,7 +189,7 @@ func TestNames(t *testing.T) {
 // justice sample data do) and must belong to a document of the message.
 func TestSignatureFiles(t *testing.T) {
 	pdf := certstest.Document(t, "plain_gs.pdf")
-	p7s := detachedSignature(t, pdf)
+	p7s := certstest.SignCMS(t, pdf, certstest.PKIPath(t, "mailbox-signature.pem"), certstest.PKIPath(t, "mailbox-signature.key"))
 	doc := "Klage_14049759-7440-474c-a37b-9a2d98b9d58a.pdf"
 	if fs := check(t, mem(doc, pdf), mem(doc+".p7s", p7s)); len(fs) != 0 {
 		t.Fatalf("findings %v", fs)

@@ -9,6 +9,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/docsig"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/docsig/docsigtest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/ervb"
 )
 
@@ -16,19 +17,7 @@ import (
 // set holds the given CAs of the test PKI (revocation not asked: the
 // PKI's responders are not running).
 func verifierTrusting(t *testing.T, cas ...string) *docsig.Verifier {
-	t.Helper()
-	ts := certs.NewTrustStore()
-	for _, ca := range cas {
-		if err := ts.AddCA(certstest.PKICert(t, ca)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	vs := certs.TrustSets{ContentSigner: ts}.Validators(certs.Validator{Policy: certs.Policy{SignatureRevocation: certs.RevocationOff}})
-	v, err := docsig.New(docsig.Config{Validator: vs.ContentSigner})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return docsigtest.Verifier(t, certs.RevocationOff, cas...)
 }
 
 func checkSignatures(t *testing.T, v *docsig.Verifier, files ...ervb.File) ervb.Findings {

@@ -17,6 +17,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/docsig"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/docsig/docsigtest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/ervb"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
@@ -189,15 +190,9 @@ func TestEEBWithoutRecordIsRefused(t *testing.T) {
 // broken signature).
 func TestSignedDocumentToACourt(t *testing.T) {
 	e := courtEnv(t)
-	ts := certs.NewTrustStore()
-	for _, ca := range []string{"root-ca", "intermediate-ca"} {
-		if err := ts.AddCA(certstest.PKICert(t, ca)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	vs := certs.TrustSets{ContentSigner: ts}.Validators(certs.Validator{Policy: certs.Policy{SignatureRevocation: certs.RevocationOff}})
+	dsc := docsigtest.Config(t, certs.RevocationOff, "root-ca", "intermediate-ca")
 	sub, err := submit.New(submit.Config{Store: e.Store, Blobs: e.Blobs, AddressBook: e.Book, Mailboxes: []string{"stadt"}, TempDir: t.TempDir(),
-		DocumentSignatures: func() (*docsig.Verifier, error) { return docsig.New(docsig.Config{Validator: vs.ContentSigner}) }})
+		DocumentSignatures: func() (*docsig.Verifier, error) { return docsig.New(dsc) }})
 	if err != nil {
 		t.Fatal(err)
 	}
