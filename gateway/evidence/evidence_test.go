@@ -37,22 +37,8 @@ func sentWithCard(t *testing.T) (*apitest.Env, *xjustiz.Codec, mailbox.Message, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := codec.BuildSubmission(xjustiz.Submission{Court: xjustiz.Court{Code: "R1502"}, Sender: "Stadt Erkelenz",
+	_, acc := e.FileRecord(t, codec, xjustiz.Submission{Court: xjustiz.Court{Code: "R1502"}, Sender: "Stadt Erkelenz",
 		CaseSender: "32-12/26", CaseRecipient: "3 C 17/26", Documents: []xjustiz.Document{{Name: "Klage.pdf", Class: "003"}}, EEB: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := e.Srv.Submitter().Begin()
-	defer d.Abort()
-	for name, content := range map[string][]byte{"xjustiz_nachricht.xml": rec.Record, rec.Documents[0].FileName: certstest.Document(t, "plain_gs.pdf")} {
-		if err := d.AddDocument(name, "", bytes.NewReader(content)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	acc, err := d.Commit(context.Background(), apitest.OKMessage(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
 	reception := time.Date(2026, 12, 3, 6, 51, 47, 0, time.UTC) // 07:51:47 MEZ
 	if err := e.Store.UpdateProcessCard(context.Background(), acc.Message.ID, mailbox.ProcessCard{OSCIMessageID: "osci-1",
 		Creation: reception.Add(-time.Minute), Forwarding: reception.Add(-30 * time.Second), Reception: reception}, e.Clock.Now()); err != nil {

@@ -92,8 +92,16 @@ func OpenRegister(t testing.TB, dir string, now func() time.Time) *register.Regi
 // path. Needs WithEEB.
 func (e *Env) FileWithEEB(t testing.TB) (*xjustiz.Built, submit.Accepted) {
 	t.Helper()
-	ours, err := e.Codec.BuildSubmission(xjustiz.Submission{Court: xjustiz.Court{Code: "R1502"}, Sender: "Stadt Erkelenz",
+	return e.FileRecord(t, e.Codec, xjustiz.Submission{Court: xjustiz.Court{Code: "R1502"}, Sender: "Stadt Erkelenz",
 		Documents: []xjustiz.Document{{Name: "Klage.pdf", Class: "003"}}, EEB: true})
+}
+
+// FileRecord submits the XJustiz record codec builds of sub, beside its
+// one document (the sample PDF plain_gs.pdf), through the API's
+// submission path.
+func (e *Env) FileRecord(t testing.TB, codec *xjustiz.Codec, sub xjustiz.Submission) (*xjustiz.Built, submit.Accepted) {
+	t.Helper()
+	ours, err := codec.BuildSubmission(sub)
 	if err != nil {
 		t.Fatal(err)
 	}
