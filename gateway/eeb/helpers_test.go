@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/eeb"
@@ -87,30 +86,7 @@ func (f *fixture) receive(t *testing.T, osciID string, record []byte, quarantine
 	if quarantine {
 		to = mailbox.StateQuarantined
 	}
-	return f.move(t, m.ID, to)
-}
-
-// move applies an intake engine step to an incoming message.
-func (f *fixture) move(t *testing.T, id int64, to mailbox.State) mailbox.Message {
-	t.Helper()
-	ctx := context.Background()
-	now := f.Clock.Now()
-	claimed, err := f.Store.ClaimDue(ctx, mailbox.In, now.Add(time.Hour), "test", time.Minute, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range claimed {
-		if c.ID != id {
-			continue
-		}
-		m, err := f.Store.Apply(ctx, mailbox.Change{ID: id, Owner: "test", Token: c.LeaseToken, To: to, Now: now})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
-	t.Fatalf("message %d not claimable", id)
-	return mailbox.Message{}
+	return apitest.MoveIncoming(t, f.Store, m.ID, to, f.Clock.Now())
 }
 
 // follow runs the follower to the end of the journal.

@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
+	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/notify"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
@@ -114,20 +115,7 @@ func (e *env) receive(t *testing.T, mb, osciID string, to mailbox.State) mailbox
 	if err != nil {
 		t.Fatal(err)
 	}
-	claimed, err := e.mail.ClaimDue(ctx, mailbox.In, e.clock.Now().Add(time.Hour), "test", time.Minute, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range claimed {
-		if c.ID == m.ID {
-			if m, err = e.mail.Apply(ctx, mailbox.Change{ID: m.ID, Owner: "test", Token: c.LeaseToken, To: to, Now: e.clock.Now()}); err != nil {
-				t.Fatal(err)
-			}
-			return m
-		}
-	}
-	t.Fatalf("message %d not claimable", m.ID)
-	return m
+	return apitest.MoveIncoming(t, e.mail, m.ID, to, e.clock.Now())
 }
 
 // follow runs Follow to the end of the journals.

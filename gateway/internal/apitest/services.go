@@ -186,23 +186,29 @@ func DeliverFromCourt(t testing.TB, st mailbox.Store, blobs *mailbox.Blobs, now 
 	if err != nil {
 		t.Fatal(err)
 	}
+	return MoveIncoming(t, st, m.ID, mailbox.StateIntakePending, now)
+}
+
+// MoveIncoming claims the incoming message id and moves it to the state
+// to (intake_pending, quarantined), as the intake engine would.
+func MoveIncoming(t testing.TB, st mailbox.Store, id int64, to mailbox.State, now time.Time) mailbox.Message {
+	t.Helper()
+	ctx := context.Background()
 	claimed, err := st.ClaimDue(ctx, mailbox.In, now.Add(time.Hour), "apitest", time.Minute, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	moved := false
 	for _, c := range claimed {
-		if c.ID == m.ID {
-			if m, err = st.Apply(ctx, mailbox.Change{ID: m.ID, Owner: "apitest", Token: c.LeaseToken, To: mailbox.StateIntakePending, Now: now}); err != nil {
+		if c.ID == id {
+			m, err := st.Apply(ctx, mailbox.Change{ID: id, Owner: "apitest", Token: c.LeaseToken, To: to, Now: now})
+			if err != nil {
 				t.Fatal(err)
 			}
-			moved = true
+			return m
 		}
 	}
-	if !moved {
-		t.Fatalf("message %d was not claimable", m.ID)
-	}
-	return m
+	t.Fatalf("message %d was not claimable", id)
+	return mailbox.Message{}
 }
 
 // FollowEEB lets svc follow the journal to its end.
