@@ -2,12 +2,14 @@ package osci
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
+	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
 )
 
 // A framed message is the same body WriteMessage writes, can be read
@@ -89,8 +91,27 @@ func TestFrameSpoolsOnlyLargeMessages(t *testing.T) {
 			if ents, _ := os.ReadDir(dir); len(ents) != tc.files {
 				t.Errorf("%d files in the spool directory while framed, want %d", len(ents), tc.files)
 			}
-			if got, err := io.ReadAll(f.NewReader()); err != nil || !bytes.Equal(got, want.Bytes()) {
+			got, err := io.ReadAll(f.NewReader())
+			if err != nil || !bytes.Equal(got, want.Bytes()) {
 				t.Fatalf("framed body differs from WriteMessage's (%d vs %d octets, %v)", len(got), want.Len(), err)
+			}
+			// Read back: decrypted whole (small) or streaming (large), the
+			// attachment arrives as framed.
+			sink := &DirAttachments{Dir: t.TempDir(), Spool: true}
+			if _, err := ReadMessage(bytes.NewReader(got), ReadOptions{Decrypter: decrypterFor(t, "bob_cipher_4096"), RequireEncryption: true, Sink: sink}); err != nil {
+				t.Fatalf("reading the framed message: %v", err)
+			}
+			if r, err := sink.Open("a.bin"); err != nil {
+				t.Fatal(err)
+			} else if b, err := io.ReadAll(r); err != nil || !bytes.Equal(b, body) {
+				t.Fatalf("attachment read back: %d octets, %v; want %d", len(b), err, len(body))
+			}
+			// A flipped octet in the ciphertext is refused on both paths.
+			bad := bytes.Clone(got)
+			bad[len(bad)-200] ^= 1
+			if _, err := ReadMessage(bytes.NewReader(bad), ReadOptions{Decrypter: decrypterFor(t, "bob_cipher_4096"), RequireEncryption: true,
+				Sink: &DirAttachments{Dir: t.TempDir(), Spool: true}}); !errors.Is(err, xmlenc.ErrDecrypt) {
+				t.Fatalf("a changed ciphertext read as %v, want ErrDecrypt", err)
 			}
 			if err := f.Close(); err != nil {
 				t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 
+	"github.com/beevik/etree"
+
 	"github.com/stadt-erkelenz/bebpo-gateway/internal/behind"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
@@ -138,11 +140,24 @@ func FrameMessage(o WriteOptions, envelope []byte, atts ...Attachment) (*Framed,
 	}
 	spool := &spool{dir: o.SpoolDir, max: SpoolMemory}
 	f := &Framed{spool: spool}
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(writeEntity(pw, boundary, envelope, atts)) }()
 	enc := &xmlenc.Encrypter{Recipients: []xmlenc.Recipient{{Cert: o.EncryptTo}}, MimeType: "Multipart/Related", Rand: o.Rand}
-	ed, n, err := enc.EncryptStream(spool, pr, EncryptedContentID)
-	pr.CloseWithError(err) // stops the writer goroutine if encryption failed early
+	var (
+		ed *etree.Element
+		n  int64
+	)
+	if small(envelope, atts) {
+		// Every order and answer without large attachments: the entity is
+		// written in memory, in this goroutine.
+		var plain bytes.Buffer
+		if err = writeEntity(&plain, boundary, envelope, atts); err == nil {
+			ed, n, err = enc.EncryptStream(spool, &plain, EncryptedContentID)
+		}
+	} else {
+		pr, pw := io.Pipe()
+		go func() { pw.CloseWithError(writeEntity(pw, boundary, envelope, atts)) }()
+		ed, n, err = enc.EncryptStream(spool, pr, EncryptedContentID)
+		pr.CloseWithError(err) // stops the writer goroutine if encryption failed early
+	}
 	if err == nil {
 		err = spool.written()
 	}
@@ -180,6 +195,19 @@ func FrameMessage(o WriteOptions, envelope []byte, atts ...Attachment) (*Framed,
 	b := frame.Bytes()
 	f.head, f.tail = b[:mark.at], b[mark.at:]
 	return f, nil
+}
+
+// small says whether an entity of envelope and atts is known to fit
+// SpoolMemory (every attachment's size given).
+func small(envelope []byte, atts []Attachment) bool {
+	total := int64(len(envelope))
+	for _, a := range atts {
+		if a.Size < 0 {
+			return false
+		}
+		total += a.Size
+	}
+	return total <= SpoolMemory/2 // room for MIME headers and base64
 }
 
 // frameMark is an empty body that records how much of frame was written
@@ -280,14 +308,13 @@ func ReadMessage(r io.Reader, o ReadOptions) (*Incoming, error) {
 	return &Incoming{Message: im, Entity: inner, Encrypted: true}, perr
 }
 
-type onePart struct{ p *Part }
+type onePart struct{ r io.Reader }
 
 func (o onePart) OpenPart(cid string) (io.ReadCloser, error) {
-	if o.p == nil || cid != EncryptedContentID {
+	if o.r == nil || cid != EncryptedContentID {
 		return nil, fmt.Errorf("%w: cipher reference cid:%s", ErrEncryption, cid)
 	}
-	p := o.p
-	return io.NopCloser(p.Decoded()), nil
+	return io.NopCloser(o.r), nil
 }
 
 func decryptInner(mr *MIMEReader, m *Message, o ReadOptions) (*Entity, error) {
@@ -306,7 +333,39 @@ func decryptInner(mr *MIMEReader, m *Message, o ReadOptions) (*Entity, error) {
 		return nil, fmt.Errorf("%w: second part is %q", ErrEncryption, p.Header.ContentID)
 	}
 	dec := *o.Decrypter
-	dec.Parts = onePart{p}
+	// A cipher part up to SpoolMemory (every order and answer without
+	// large attachments) is decrypted whole and authenticated before its
+	// entity is read, in this goroutine; a larger one streams through a
+	// second goroutine.
+	body := p.Decoded()
+	head, err := io.ReadAll(io.LimitReader(body, SpoolMemory+1))
+	if err != nil {
+		return nil, fmt.Errorf("osci: cipher part: %w", err)
+	}
+	var inner *Entity
+	if len(head) <= SpoolMemory {
+		dec.Parts = onePart{bytes.NewReader(head)}
+		var plain bytes.Buffer
+		if _, err := dec.DecryptTo(&plain, ed); err != nil {
+			return nil, fmt.Errorf("osci: transport decryption: %w", err)
+		}
+		if inner, err = ReadEntity(&plain, o.MIME, o.Sink); err != nil {
+			return nil, err
+		}
+	} else if inner, err = decryptStreaming(&dec, onePart{io.MultiReader(bytes.NewReader(head), body)}, ed, o); err != nil {
+		return nil, err
+	}
+	if _, err := mr.NextPart(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: parts after cid:osci_enc", ErrEncryption)
+	}
+	return inner, nil
+}
+
+// decryptStreaming decrypts a large cipher part on a second goroutine
+// while its entity is read; nothing of it counts unless the decryption
+// authenticated to its end.
+func decryptStreaming(dec *xmlenc.Decrypter, part onePart, ed *etree.Element, o ReadOptions) (*Entity, error) {
+	dec.Parts = part
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
@@ -329,9 +388,6 @@ func decryptInner(mr *MIMEReader, m *Message, o ReadOptions) (*Entity, error) {
 	}
 	if derr != nil {
 		return nil, fmt.Errorf("osci: transport decryption: %w", derr)
-	}
-	if _, err := mr.NextPart(); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%w: parts after cid:osci_enc", ErrEncryption)
 	}
 	return inner, nil
 }

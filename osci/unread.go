@@ -119,7 +119,7 @@ func (c *Client) responseControlBlock(r io.Reader) (MessageType, ControlBlock, e
 	if err != nil || cp.Header.ContentID != EncryptedContentID {
 		return 0, ControlBlock{}, fmt.Errorf("%w: no cipher part", ErrEncryption)
 	}
-	dec := &xmlenc.Decrypter{Key: c.cfg.Cipher.Key.(crypto.Decrypter), SpoolDir: c.cfg.SpoolDir, Parts: onePart{cp}}
+	dec := &xmlenc.Decrypter{Key: c.cfg.Cipher.Key.(crypto.Decrypter), SpoolDir: c.cfg.SpoolDir, Parts: onePart{cp.Decoded()}}
 	pr, pw := io.Pipe()
 	done := make(chan struct{})
 	go func() {
