@@ -20,6 +20,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/intermediaries"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/demo"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -236,7 +237,7 @@ func checkCourtEntry(t *testing.T, l demo.Layout, osciID string) {
 	if err := json.Unmarshal(b, &meta); err != nil {
 		t.Fatal(err)
 	}
-	if meta.VerificationStatus != mailbox.ResultValid || !meta.VHNPresent || meta.Sender.Confirmed.SafeID != demo.Stadt.SafeID {
+	if meta.VerificationStatus != checkresult.Valid || !meta.VHNPresent || meta.Sender.Confirmed.SafeID != demo.Stadt.SafeID {
 		t.Errorf("court's entry: verdict %q, VHN %v, confirmed sender %q; want valid from %s", meta.VerificationStatus,
 			meta.VHNPresent, meta.Sender.Confirmed.SafeID, demo.Stadt.SafeID)
 	}
@@ -256,7 +257,7 @@ func checkCourtEntry(t *testing.T, l demo.Layout, osciID string) {
 	}
 	var bySupplier []string
 	for _, s := range rep.Signatures {
-		if s.Kind == "supplier" && s.Integrity == mailbox.ResultOK {
+		if s.Kind == "supplier" && s.Integrity == checkresult.OK {
 			bySupplier = append(bySupplier, s.Signer)
 		}
 	}
@@ -284,7 +285,7 @@ func checkConfirmedByB(t *testing.T, m api.MessageView) {
 	}
 	inspected := false
 	for _, in := range pc.Inspections {
-		inspected = inspected || strings.Contains(in.Subject, demo.Landgericht.Name) && in.MathResult == mailbox.ResultOK
+		inspected = inspected || strings.Contains(in.Subject, demo.Landgericht.Name) && in.MathResult == checkresult.OK
 	}
 	if !inspected {
 		t.Errorf("message %d: no inspection of the court's certificate on the card: %+v", m.ID, pc.Inspections)

@@ -24,6 +24,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
@@ -272,7 +273,7 @@ func TestE2EReferenceLibraryMessagesSurviveKillDuringFetch(t *testing.T) {
 			names = append(names, d.OriginalName)
 		}
 		sort.Strings(names)
-		if md.VerificationStatus != mailbox.ResultValid || strings.Join(names, "|") != strings.Join(lm.docs, "|") {
+		if md.VerificationStatus != checkresult.Valid || strings.Join(names, "|") != strings.Join(lm.docs, "|") {
 			t.Errorf("%s (%s): status %s reason %s, documents %q", md.MessageID, lm.shape, md.VerificationStatus, md.VerificationReason, names)
 		}
 	}

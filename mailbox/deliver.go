@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 )
 
 // Deliverer is the intake engine: it classifies received messages by their
@@ -66,7 +68,7 @@ func (d *Deliverer) process(ctx context.Context, m Message) error {
 		meta.Report = unreadableReport(err)
 	}
 	if m.State == StateReceived {
-		if meta.Report.Status() == ResultInvalid {
+		if meta.Report.Status() == checkresult.Invalid {
 			code, text := meta.Report.QuarantineReason()
 			_, err := d.step(ctx, m, Change{To: StateQuarantined, ErrCode: code, ErrText: text})
 			return ignoreLost(err)

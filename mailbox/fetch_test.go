@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -44,12 +45,12 @@ func newFakeMailbox(ids ...string) *fakeMailbox {
 
 // add queues a delivery; valid=false gives it a failed verification report.
 func (f *fakeMailbox) add(id string, valid bool) {
-	rep := mailbox.VerificationReport{CheckedAt: t0, Verdict: mailbox.ResultValid, VHNPresent: true, Signatures: []mailbox.SignatureCheck{{
-		Object: "OSCI-Nachricht", Kind: "vhn", Integrity: mailbox.ResultOK, CertValidity: mailbox.ResultValid,
+	rep := mailbox.VerificationReport{CheckedAt: t0, Verdict: checkresult.Valid, VHNPresent: true, Signatures: []mailbox.SignatureCheck{{
+		Object: "OSCI-Nachricht", Kind: "vhn", Integrity: checkresult.OK, CertValidity: checkresult.Valid,
 		Signer: "CN=Amtsgericht", Issuer: "CN=beBPo VHN CA", Serial: "0a", CheckedAt: t0}}}
 	if !valid {
-		rep.Signatures[0].Integrity = mailbox.ResultCorrupted
-		rep.Verdict, rep.Reason = mailbox.ResultInvalid, mailbox.ReasonVerificationFailed
+		rep.Signatures[0].Integrity = checkresult.Corrupted
+		rep.Verdict, rep.Reason = checkresult.Invalid, mailbox.ReasonVerificationFailed
 	}
 	f.pending = append(f.pending, id)
 	f.deliveries[id] = &mailbox.Delivery{MessageID: id, Sender: "DE.Justiz.ag", Recipient: "DE.BeBPo.erkelenz", Subject: "Ladung " + id,

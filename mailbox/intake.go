@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 )
 
 // Intake hands received messages to the eAkte (elektronische Akte). A sink
@@ -90,15 +92,6 @@ type Party struct {
 	Name         string `json:"name,omitempty" xml:"Name,omitempty"`
 	Organisation string `json:"organisation,omitempty" xml:"Organisation,omitempty"`
 }
-
-// Check results, as in OSCI Inspection and the EGVP Prüfprotokoll.
-const (
-	ResultOK            = "ok"
-	ResultCorrupted     = "corrupted"
-	ResultValid         = "valid"
-	ResultInvalid       = "invalid"
-	ResultIndeterminate = "indeterminate"
-)
 
 // Reason codes the mailbox itself gives; the verifier's own codes (e.g.
 // sender_identity_mismatch) arrive in VerificationReport.Reason.
@@ -194,10 +187,10 @@ type ContentCheck struct {
 // valid, never quarantined on a guess.
 func (r VerificationReport) Status() string {
 	switch r.Verdict {
-	case ResultValid, ResultInvalid, ResultIndeterminate:
+	case checkresult.Valid, checkresult.Invalid, checkresult.Indeterminate:
 		return r.Verdict
 	}
-	return ResultIndeterminate
+	return checkresult.Indeterminate
 }
 
 // QuarantineReason is the code and German text a message quarantined for
@@ -216,7 +209,7 @@ func (r VerificationReport) QuarantineReason() (code, text string) {
 // unreadableReport stands for a report the store returned unreadable: the
 // message is quarantined rather than handed on unverified.
 func unreadableReport(err error) VerificationReport {
-	return VerificationReport{Verdict: ResultInvalid, Reason: ReasonMetadataUnreadable,
+	return VerificationReport{Verdict: checkresult.Invalid, Reason: ReasonMetadataUnreadable,
 		ReasonText: "Die gespeicherten Metadaten sind nicht lesbar: " + err.Error()}
 }
 
@@ -251,7 +244,7 @@ func (r VerificationReport) DocumentSignature(name string) (signed bool, how str
 // when one is, else indeterminate when one is, else valid; "" when none
 // is on it.
 func (r VerificationReport) DocumentSignatureResult(name string) string {
-	rank := map[string]int{ResultValid: 1, ResultIndeterminate: 2, ResultInvalid: 3}
+	rank := map[string]int{checkresult.Valid: 1, checkresult.Indeterminate: 2, checkresult.Invalid: 3}
 	out := ""
 	for _, s := range r.Signatures {
 		if s.Kind != SignatureKindDocument || s.Document != name {
@@ -259,7 +252,7 @@ func (r VerificationReport) DocumentSignatureResult(name string) string {
 		}
 		res := s.Result
 		if rank[res] == 0 {
-			res = ResultIndeterminate // a result this version does not know is never valid
+			res = checkresult.Indeterminate // a result this version does not know is never valid
 		}
 		if rank[res] > rank[out] {
 			out = res

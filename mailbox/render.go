@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	_ "time/tzdata"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 )
 
 // The fixed file names of an intake entry besides the documents.
@@ -210,15 +212,15 @@ func RenderReportXML(m IntakeMetadata, r VerificationReport) ([]byte, error) {
 // resultDE names a check's result.
 func resultDE(s string) string {
 	switch s {
-	case ResultOK:
+	case checkresult.OK:
 		return "unverändert (ok)"
-	case ResultCorrupted:
+	case checkresult.Corrupted:
 		return "verändert (fehlerhaft)"
-	case ResultValid:
+	case checkresult.Valid:
 		return "gültig"
-	case ResultInvalid:
+	case checkresult.Invalid:
 		return "ungültig"
-	case ResultIndeterminate:
+	case checkresult.Indeterminate:
 		return "nicht feststellbar"
 	}
 	return s

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/golden")
@@ -27,7 +28,7 @@ func sampleIntake() *IntakeMessage {
 		{"../002 Antrag <b>.pdf", "application/pdf", "%PDF-1.7 zwei"},
 		{"xjustiz_nachricht.xml", "application/xml", "<nachricht/>"},
 	}
-	rep := VerificationReport{CheckedAt: g0.Add(time.Minute), VHNPresent: true, Verdict: ResultIndeterminate, Reason: "check_indeterminate",
+	rep := VerificationReport{CheckedAt: g0.Add(time.Minute), VHNPresent: true, Verdict: checkresult.Indeterminate, Reason: "check_indeterminate",
 		ReasonText:  "Mindestens eine Prüfung lieferte kein Ergebnis: 002 Antrag <b>.pdf: Integrität ok, Zertifikat indeterminate",
 		SenderNotes: []string{"Die Nutzer-ID ist im Verzeichnis <nicht> verzeichnet."},
 		Contents: []ContentCheck{
@@ -39,19 +40,19 @@ func sampleIntake() *IntakeMessage {
 		},
 		VHNText: "Sicherer Übermittlungsweg aus einem besonderen Behördenpostfach.",
 		Signatures: []SignatureCheck{
-			{Object: "OSCI-Nachricht", Kind: "vhn", Integrity: ResultOK, CertValidity: ResultValid, CertType: "advanced",
+			{Object: "OSCI-Nachricht", Kind: "vhn", Integrity: checkresult.OK, CertValidity: checkresult.Valid, CertType: "advanced",
 				Signer: "CN=ZZZ Testpostfach Polizeipräsidium Koblenz", Issuer: "CN=beBPo VHN CA 2017", Serial: "17d22c2d135",
 				SigningTime: g0.Add(-time.Hour), CheckedAt: g0.Add(time.Minute)},
-			{Object: "002 Antrag <b>.pdf", Kind: "document", Integrity: ResultOK, CertValidity: ResultIndeterminate, CertType: "qualified",
+			{Object: "002 Antrag <b>.pdf", Kind: "document", Integrity: checkresult.OK, CertValidity: checkresult.Indeterminate, CertType: "qualified",
 				Signer: `CN=Max "<Mustermann>" & Co`, Issuer: "CN=QES CA", Serial: "01", CheckedAt: g0.Add(time.Minute),
-				Detail: "Sperrstatus nicht abrufbar <OCSP>", Document: "../002 Antrag <b>.pdf", Result: ResultIndeterminate},
+				Detail: "Sperrstatus nicht abrufbar <OCSP>", Document: "../002 Antrag <b>.pdf", Result: checkresult.Indeterminate},
 			{Object: "001_Ermittlungsübersicht_Abverfügung.pdf (001_Ermittlungsübersicht_Abverfügung.pdf.p7s)", Kind: SignatureKindDocument,
-				Integrity: ResultCorrupted, CertValidity: ResultIndeterminate, Signer: "CN=Staatsanwältin Test", Issuer: "CN=QES CA", Serial: "02",
+				Integrity: checkresult.Corrupted, CertValidity: checkresult.Indeterminate, Signer: "CN=Staatsanwältin Test", Issuer: "CN=QES CA", Serial: "02",
 				SigningTime: g0.Add(-2 * time.Hour), CheckedAt: g0.Add(time.Minute),
 				Detail:   "Das Dokument wurde nach der Signatur verändert oder die Signatur ist gefälscht.",
-				Document: "001_Ermittlungsübersicht_Abverfügung.pdf", Result: ResultInvalid},
+				Document: "001_Ermittlungsübersicht_Abverfügung.pdf", Result: checkresult.Invalid},
 		},
-		DocumentVerdict:     ResultInvalid,
+		DocumentVerdict:     checkresult.Invalid,
 		DocumentVerdictText: "1 von 2 Signaturen der Dokumente ist ungültig: 001_Ermittlungsübersicht_Abverfügung.pdf <verändert>",
 		Certificates:        []ReportCertificate{{Role: "originator", DER: []byte{0x30, 0x03, 0x02, 0x01, 0x01}}, {Role: "vhn", DER: []byte{0x30, 0x03, 0x02, 0x01, 0x02}}}}
 	im := &IntakeMessage{Report: rep}
@@ -160,13 +161,13 @@ func TestReportShowsGermanLocalTime(t *testing.T) {
 // document's signatures not at all.
 func TestDocumentSignatureResult(t *testing.T) {
 	r := VerificationReport{Signatures: []SignatureCheck{
-		{Kind: "vhn", Document: "a.pdf", Result: ResultInvalid},
-		{Kind: SignatureKindDocument, Document: "a.pdf", Result: ResultValid},
-		{Kind: SignatureKindDocument, Document: "a.pdf", Result: ResultInvalid},
-		{Kind: SignatureKindDocument, Document: "b.pdf", Result: ResultValid},
+		{Kind: "vhn", Document: "a.pdf", Result: checkresult.Invalid},
+		{Kind: SignatureKindDocument, Document: "a.pdf", Result: checkresult.Valid},
+		{Kind: SignatureKindDocument, Document: "a.pdf", Result: checkresult.Invalid},
+		{Kind: SignatureKindDocument, Document: "b.pdf", Result: checkresult.Valid},
 		{Kind: SignatureKindDocument, Document: "c.pdf", Result: "qualified-ish"},
 	}}
-	for name, want := range map[string]string{"a.pdf": ResultInvalid, "b.pdf": ResultValid, "c.pdf": ResultIndeterminate, "d.pdf": ""} {
+	for name, want := range map[string]string{"a.pdf": checkresult.Invalid, "b.pdf": checkresult.Valid, "c.pdf": checkresult.Indeterminate, "d.pdf": ""} {
 		if got := r.DocumentSignatureResult(name); got != want {
 			t.Errorf("DocumentSignatureResult(%q) = %q, want %q", name, got, want)
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -14,17 +15,17 @@ import (
 // without a verdict (stored before there was one) or with an unknown one
 // is indeterminate.
 func TestStoredVerdictIsTheStatus(t *testing.T) {
-	corrupted := []mailbox.SignatureCheck{{Integrity: mailbox.ResultCorrupted, CertValidity: mailbox.ResultInvalid}}
+	corrupted := []mailbox.SignatureCheck{{Integrity: checkresult.Corrupted, CertValidity: checkresult.Invalid}}
 	for _, tc := range []struct {
 		verdict string
 		want    string
 	}{
-		{"", mailbox.ResultIndeterminate},
-		{mailbox.ResultValid, mailbox.ResultValid},
-		{mailbox.ResultInvalid, mailbox.ResultInvalid},
-		{mailbox.ResultIndeterminate, mailbox.ResultIndeterminate},
-		{"VALID", mailbox.ResultIndeterminate},
-		{"ok", mailbox.ResultIndeterminate},
+		{"", checkresult.Indeterminate},
+		{checkresult.Valid, checkresult.Valid},
+		{checkresult.Invalid, checkresult.Invalid},
+		{checkresult.Indeterminate, checkresult.Indeterminate},
+		{"VALID", checkresult.Indeterminate},
+		{"ok", checkresult.Indeterminate},
 	} {
 		r := mailbox.VerificationReport{Verdict: tc.verdict, Signatures: corrupted, Problems: []string{"x"}}
 		if got := r.Status(); got != tc.want {
@@ -42,7 +43,7 @@ func TestLegacySenderIsAClaim(t *testing.T) {
 		t.Fatal(err)
 	}
 	if meta.Sender.Confirmed != (mailbox.ConfirmedSender{}) || meta.Sender.Claimed.SafeID != "DE.Justiz.x" || meta.Sender.Claimed.Name != "Amtsgericht" ||
-		meta.Report.Status() != mailbox.ResultIndeterminate {
+		meta.Report.Status() != checkresult.Indeterminate {
 		t.Fatalf("legacy meta %+v", meta)
 	}
 	in := mailbox.SenderIdentity{Confirmed: mailbox.ConfirmedSender{SafeID: "DE.Justiz.a", TrustedFor: "vhn"}, Claimed: mailbox.Party{SafeID: "DE.Justiz.b"}}
@@ -66,7 +67,7 @@ func TestForgedSenderIsQuarantinedWithItsReason(t *testing.T) {
 	d := peer.deliveries["govapp_forged"]
 	d.Meta.Sender = mailbox.SenderIdentity{Confirmed: mailbox.ConfirmedSender{SafeID: "DE.Justiz.attacker", TrustedFor: "vhn"},
 		Claimed: mailbox.Party{SafeID: "DE.Justiz.ag", Name: "Amtsgericht Erkelenz"}}
-	d.Meta.Report.Verdict, d.Meta.Report.Reason = mailbox.ResultInvalid, "sender_identity_mismatch"
+	d.Meta.Report.Verdict, d.Meta.Report.Reason = checkresult.Invalid, "sender_identity_mismatch"
 	d.Meta.Report.ReasonText = "Die Angaben des Absenders widersprechen seinem geprüften Zertifikat oder dem Verzeichnis: Nutzer-ID der Visitenkarte DE.Justiz.ag"
 	d.Meta.Report.VHNPresent = false
 	e.fetch(t, peer, "mb")
@@ -92,7 +93,7 @@ func TestForgedSenderIsQuarantinedWithItsReason(t *testing.T) {
 // Prüfprotokoll; a document is found by the name it was delivered under,
 // which for plain OSCI content differs from the content's Id.
 func TestNotesAndCoverageReachTheIntake(t *testing.T) {
-	rep := mailbox.VerificationReport{Verdict: mailbox.ResultValid, Notes: []string{"Inhalt nicht Ende-zu-Ende verschlüsselt: Container c0", "keine EGVP-Nachricht"},
+	rep := mailbox.VerificationReport{Verdict: checkresult.Valid, Notes: []string{"Inhalt nicht Ende-zu-Ende verschlüsselt: Container c0", "keine EGVP-Nachricht"},
 		Contents: []mailbox.ContentCheck{
 			{Container: "c0", Name: "content1", Document: "schriftsatz.txt", Kind: "document", Delivered: true, Signed: true,
 				Coverage: "transport-signature", SignedBy: []string{"CN=Alice"}},

@@ -13,6 +13,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/docsig"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/docsig/docsigtest"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -47,7 +48,7 @@ func TestDetachedValid(t *testing.T) {
 				t.Fatalf("Err = %v", r.Err)
 			}
 			sc := r.SignatureCheck()
-			if sc.Integrity != mailbox.ResultOK || sc.CertValidity != mailbox.ResultValid || sc.CertType != "advanced" || sc.Kind != "document" {
+			if sc.Integrity != checkresult.OK || sc.CertValidity != checkresult.Valid || sc.CertType != "advanced" || sc.Kind != "document" {
 				t.Fatalf("check %+v", sc)
 			}
 			if sc.Signer != certs.DN(tc.s.c.Subject) || sc.Object != "Klage.pdf (Klage.pdf.p7s)" {
@@ -97,18 +98,18 @@ func TestDetachedTampering(t *testing.T) {
 		integrity string
 		validity  string
 	}{
-		{"one byte of the document changed", sig, flipped, []error{docsig.ErrDigestMismatch}, mailbox.ResultCorrupted, mailbox.ResultIndeterminate},
-		{"signature over other content", sign(t, other, good), document, []error{docsig.ErrDigestMismatch}, mailbox.ResultCorrupted, mailbox.ResultIndeterminate},
-		{"document changed, no signed attributes", sign(t, document, good, "-noattr"), flipped, []error{docsig.ErrDigestMismatch}, mailbox.ResultCorrupted, mailbox.ResultIndeterminate},
-		{"wrong certificate: same issuer and serial, other key", swapCertificate(t, sig, good.c), document, []error{docsig.ErrSignatureInvalid}, mailbox.ResultCorrupted, mailbox.ResultIndeterminate},
-		{"signer certificate left out", sign(t, document, good, "-nocerts"), document, []error{docsig.ErrNoSigner}, mailbox.ResultIndeterminate, mailbox.ResultIndeterminate},
-		{"signature value altered", flipLast(sig), document, []error{docsig.ErrSignatureInvalid}, mailbox.ResultCorrupted, mailbox.ResultIndeterminate},
-		{"expired certificate", sign(t, document, issue(t, "intermediate-ca", expiredTmpl(), true)), document, []error{docsig.ErrCertificate, certs.ErrExpired}, mailbox.ResultOK, mailbox.ResultInvalid},
-		{"untrusted CA", sign(t, document, issue(t, "unknown-root-ca", &x509.Certificate{}, true)), document, []error{docsig.ErrCertificate, certs.ErrNotTrusted}, mailbox.ResultOK, mailbox.ResultIndeterminate},
-		{"certificate not for signatures", sign(t, document, issue(t, "intermediate-ca", &x509.Certificate{KeyUsage: x509.KeyUsageKeyEncipherment}, true)), document, []error{docsig.ErrCertificate, certs.ErrKeyUsage}, mailbox.ResultOK, mailbox.ResultInvalid},
-		{"sha-1 digest", sign(t, document, good, "-md", "sha1"), document, []error{docsig.ErrWeakAlgorithm}, mailbox.ResultIndeterminate, mailbox.ResultIndeterminate},
-		{"not a signature", []byte("-----BEGIN PKCS7-----"), document, []error{docsig.ErrMalformed}, mailbox.ResultIndeterminate, mailbox.ResultIndeterminate},
-		{"signature embeds its content", sign(t, document, good, "-nodetach"), document, []error{docsig.ErrUnsupported}, mailbox.ResultIndeterminate, mailbox.ResultIndeterminate},
+		{"one byte of the document changed", sig, flipped, []error{docsig.ErrDigestMismatch}, checkresult.Corrupted, checkresult.Indeterminate},
+		{"signature over other content", sign(t, other, good), document, []error{docsig.ErrDigestMismatch}, checkresult.Corrupted, checkresult.Indeterminate},
+		{"document changed, no signed attributes", sign(t, document, good, "-noattr"), flipped, []error{docsig.ErrDigestMismatch}, checkresult.Corrupted, checkresult.Indeterminate},
+		{"wrong certificate: same issuer and serial, other key", swapCertificate(t, sig, good.c), document, []error{docsig.ErrSignatureInvalid}, checkresult.Corrupted, checkresult.Indeterminate},
+		{"signer certificate left out", sign(t, document, good, "-nocerts"), document, []error{docsig.ErrNoSigner}, checkresult.Indeterminate, checkresult.Indeterminate},
+		{"signature value altered", flipLast(sig), document, []error{docsig.ErrSignatureInvalid}, checkresult.Corrupted, checkresult.Indeterminate},
+		{"expired certificate", sign(t, document, issue(t, "intermediate-ca", expiredTmpl(), true)), document, []error{docsig.ErrCertificate, certs.ErrExpired}, checkresult.OK, checkresult.Invalid},
+		{"untrusted CA", sign(t, document, issue(t, "unknown-root-ca", &x509.Certificate{}, true)), document, []error{docsig.ErrCertificate, certs.ErrNotTrusted}, checkresult.OK, checkresult.Indeterminate},
+		{"certificate not for signatures", sign(t, document, issue(t, "intermediate-ca", &x509.Certificate{KeyUsage: x509.KeyUsageKeyEncipherment}, true)), document, []error{docsig.ErrCertificate, certs.ErrKeyUsage}, checkresult.OK, checkresult.Invalid},
+		{"sha-1 digest", sign(t, document, good, "-md", "sha1"), document, []error{docsig.ErrWeakAlgorithm}, checkresult.Indeterminate, checkresult.Indeterminate},
+		{"not a signature", []byte("-----BEGIN PKCS7-----"), document, []error{docsig.ErrMalformed}, checkresult.Indeterminate, checkresult.Indeterminate},
+		{"signature embeds its content", sign(t, document, good, "-nodetach"), document, []error{docsig.ErrUnsupported}, checkresult.Indeterminate, checkresult.Indeterminate},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := verifyOne(t, v, tc.sig, tc.doc)
@@ -142,7 +143,7 @@ func TestSigningTimeInTheFuture(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := verifyOne(t, v, sign(t, document, pkiSigner(t, "mailbox-signature")), document)
-	if !errors.Is(r.Err, docsig.ErrSigningTime) || r.SignatureCheck().CertValidity != mailbox.ResultInvalid {
+	if !errors.Is(r.Err, docsig.ErrSigningTime) || r.SignatureCheck().CertValidity != checkresult.Invalid {
 		t.Fatalf("Err = %v", r.Err)
 	}
 }
@@ -185,10 +186,10 @@ func TestResultStatusAndSummary(t *testing.T) {
 		r    docsig.Result
 		want string
 	}{
-		{"valid", valid, mailbox.ResultValid},
-		{"document altered after signing", altered, mailbox.ResultInvalid},
-		{"expired certificate", expired, mailbox.ResultInvalid},
-		{"untrusted CA", untrusted, mailbox.ResultIndeterminate},
+		{"valid", valid, checkresult.Valid},
+		{"document altered after signing", altered, checkresult.Invalid},
+		{"expired certificate", expired, checkresult.Invalid},
+		{"untrusted CA", untrusted, checkresult.Indeterminate},
 	} {
 		sc := tc.r.SignatureCheck()
 		if tc.r.Status() != tc.want || sc.Result != tc.want || sc.Document != "Klage.pdf" || sc.Kind != mailbox.SignatureKindDocument {
@@ -200,9 +201,9 @@ func TestResultStatusAndSummary(t *testing.T) {
 		want, text string
 	}{
 		{nil, "", ""},
-		{[]docsig.Result{valid}, mailbox.ResultValid, "Die Signatur des Dokuments ist gültig."},
-		{[]docsig.Result{valid, untrusted}, mailbox.ResultIndeterminate, "1 von 2 Signaturen der Dokumente ist nicht abschließend prüfbar: Klage.pdf."},
-		{[]docsig.Result{untrusted, altered, expired}, mailbox.ResultInvalid, "2 von 3 Signaturen der Dokumente sind ungültig: Klage.pdf."},
+		{[]docsig.Result{valid}, checkresult.Valid, "Die Signatur des Dokuments ist gültig."},
+		{[]docsig.Result{valid, untrusted}, checkresult.Indeterminate, "1 von 2 Signaturen der Dokumente ist nicht abschließend prüfbar: Klage.pdf."},
+		{[]docsig.Result{untrusted, altered, expired}, checkresult.Invalid, "2 von 3 Signaturen der Dokumente sind ungültig: Klage.pdf."},
 	} {
 		if st, text := docsig.Summary(tc.rs); st != tc.want || text != tc.text {
 			t.Errorf("Summary of %d = %q %q, want %q %q", len(tc.rs), st, text, tc.want, tc.text)
@@ -220,7 +221,7 @@ func TestDetachedReaderTooLarge(t *testing.T) {
 	}
 	big := &countingReader{left: 1 << 30}
 	rs := v.VerifyDetachedReader(ctx, "Klage.pdf", "Klage.pdf.p7s", big, bytes.NewReader(document))
-	if len(rs) != 1 || !errors.Is(rs[0].Err, docsig.ErrTooLarge) || rs[0].Status() != mailbox.ResultIndeterminate || big.read > 1001 {
+	if len(rs) != 1 || !errors.Is(rs[0].Err, docsig.ErrTooLarge) || rs[0].Status() != checkresult.Indeterminate || big.read > 1001 {
 		t.Fatalf("results %+v after reading %d bytes", rs, big.read)
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/docsig"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/pdf"
-	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 )
 
 const contentsHex = 16384 // room for the CMS structure, hex digits
@@ -106,7 +106,7 @@ func TestPDFSignatureValid(t *testing.T) {
 				if r.Err != nil || !r.WholeFile || r.Field != "Unterschrift" || r.Kind != docsig.KindPDF {
 					t.Fatalf("result %+v", r)
 				}
-				if sc := r.SignatureCheck(); sc.Integrity != mailbox.ResultOK || sc.CertValidity != mailbox.ResultValid || sc.Object != "Klage.pdf (Signaturfeld Unterschrift)" {
+				if sc := r.SignatureCheck(); sc.Integrity != checkresult.OK || sc.CertValidity != checkresult.Valid || sc.Object != "Klage.pdf (Signaturfeld Unterschrift)" {
 					t.Fatalf("check %+v", sc)
 				}
 				popplerAgrees(t, signed, true)

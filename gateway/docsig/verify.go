@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/internal/limit"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
@@ -54,9 +55,9 @@ type Result struct {
 	// not a timestamp: nothing but the signer vouches for it.
 	SigningTime time.Time `json:"signingTime,omitzero"`
 	Digest      string    `json:"digest,omitempty"` // e.g. "SHA-256"
-	// Integrity is mailbox.ResultOK (the signed bytes are unchanged and
-	// the signature value verifies), ResultCorrupted, or
-	// ResultIndeterminate (the signature could not be evaluated).
+	// Integrity is checkresult.OK (the signed bytes are unchanged and
+	// the signature value verifies), checkresult.Corrupted, or
+	// checkresult.Indeterminate (the signature could not be evaluated).
 	Integrity   string        `json:"integrity"`
 	Certificate *certs.Result `json:"certificate,omitempty"`
 	// Qualification is what the valid certificate says of itself.
@@ -74,31 +75,31 @@ type Result struct {
 func (r Result) Valid() bool { return r.Err == nil }
 
 // Status is the signature's result for the Prüfprotokoll:
-// mailbox.ResultValid, ResultInvalid (the content was altered, the value
-// is forged, or the certificate is not valid) or ResultIndeterminate (it
+// checkresult.Valid, checkresult.Invalid (the content was altered, the value
+// is forged, or the certificate is not valid) or checkresult.Indeterminate (it
 // could not be decided, e.g. an issuer outside the trust set).
 func (r Result) Status() string {
 	switch {
 	case r.Err == nil:
-		return mailbox.ResultValid
-	case r.Integrity == mailbox.ResultCorrupted || r.CertValidity() == mailbox.ResultInvalid:
-		return mailbox.ResultInvalid
+		return checkresult.Valid
+	case r.Integrity == checkresult.Corrupted || r.CertValidity() == checkresult.Invalid:
+		return checkresult.Invalid
 	}
-	return mailbox.ResultIndeterminate
+	return checkresult.Indeterminate
 }
 
-// CertValidity is mailbox.ResultValid, ResultInvalid or
-// ResultIndeterminate (not reached, untrusted issuer, revocation unknown).
+// CertValidity is checkresult.Valid, checkresult.Invalid or
+// checkresult.Indeterminate (not reached, untrusted issuer, revocation unknown).
 func (r Result) CertValidity() string {
 	switch {
 	case r.Certificate != nil && r.Certificate.Valid && !errors.Is(r.Err, ErrSigningTime):
-		return mailbox.ResultValid
+		return checkresult.Valid
 	case errors.Is(r.Err, certs.ErrNotTrusted), errors.Is(r.Err, certs.ErrRevocationUnavailable):
-		return mailbox.ResultIndeterminate
+		return checkresult.Indeterminate
 	case errors.Is(r.Err, ErrCertificate), errors.Is(r.Err, ErrSigningTime):
-		return mailbox.ResultInvalid
+		return checkresult.Invalid
 	}
-	return mailbox.ResultIndeterminate
+	return checkresult.Indeterminate
 }
 
 // SignatureCheck is the entry for the Prüfprotokoll (Kind "document").
@@ -112,7 +113,7 @@ func (r Result) SignatureCheck() mailbox.SignatureCheck {
 	sc := mailbox.SignatureCheck{Object: obj, Kind: mailbox.SignatureKindDocument, Integrity: r.Integrity, CertValidity: r.CertValidity(),
 		Signer: r.Signer, Issuer: r.Issuer, Serial: r.Serial, SigningTime: r.SigningTime, CheckedAt: r.CheckedAt, Detail: r.detail(),
 		Document: r.Document, Result: r.Status()}
-	if sc.CertValidity == mailbox.ResultValid {
+	if sc.CertValidity == checkresult.Valid {
 		sc.CertType = "advanced"
 		if r.Qualification.Qualified {
 			sc.CertType = "qualified"
@@ -143,7 +144,7 @@ func (r Result) detail() string {
 	default:
 		d = "Die Signatur konnte nicht geprüft werden: " + r.Error
 	}
-	if r.Kind == KindPDF && r.Integrity == mailbox.ResultOK && !r.WholeFile {
+	if r.Kind == KindPDF && r.Integrity == checkresult.OK && !r.WholeFile {
 		d += " Die Signatur deckt nur eine frühere Fassung des PDF ab; spätere Änderungen sind nicht signiert."
 	}
 	return d
@@ -247,9 +248,9 @@ func Summary(results []Result) (status, text string) {
 	var bad, open []string
 	for _, r := range results {
 		switch r.Status() {
-		case mailbox.ResultInvalid:
+		case checkresult.Invalid:
 			bad = append(bad, r.Document)
-		case mailbox.ResultIndeterminate:
+		case checkresult.Indeterminate:
 			open = append(open, r.Document)
 		}
 	}
@@ -258,14 +259,14 @@ func Summary(results []Result) (status, text string) {
 	case n == 0:
 		return "", ""
 	case len(bad) > 0:
-		return mailbox.ResultInvalid, fmt.Sprintf("%d von %d Signaturen der Dokumente %s ungültig: %s.", len(bad), n, verb(len(bad)), strings.Join(unique(bad), ", "))
+		return checkresult.Invalid, fmt.Sprintf("%d von %d Signaturen der Dokumente %s ungültig: %s.", len(bad), n, verb(len(bad)), strings.Join(unique(bad), ", "))
 	case len(open) > 0:
-		return mailbox.ResultIndeterminate, fmt.Sprintf("%d von %d Signaturen der Dokumente %s nicht abschließend prüfbar: %s.",
+		return checkresult.Indeterminate, fmt.Sprintf("%d von %d Signaturen der Dokumente %s nicht abschließend prüfbar: %s.",
 			len(open), n, verb(len(open)), strings.Join(unique(open), ", "))
 	case n == 1:
-		return mailbox.ResultValid, "Die Signatur des Dokuments ist gültig."
+		return checkresult.Valid, "Die Signatur des Dokuments ist gültig."
 	}
-	return mailbox.ResultValid, fmt.Sprintf("Alle %d Signaturen der Dokumente sind gültig.", n)
+	return checkresult.Valid, fmt.Sprintf("Alle %d Signaturen der Dokumente sind gültig.", n)
 }
 
 func verb(n int) string {
@@ -334,13 +335,13 @@ func (v *Verifier) verifySigner(ctx context.Context, r Result, s *Signature, sg 
 		r.SigningTime = claimed
 	}
 	if err := sg.verify(cert, digests[sg.hash]); err != nil {
-		r.Integrity = mailbox.ResultCorrupted
+		r.Integrity = checkresult.Corrupted
 		if errors.Is(err, ErrMalformed) || errors.Is(err, ErrUnsupported) || errors.Is(err, ErrWeakAlgorithm) {
-			r.Integrity = mailbox.ResultIndeterminate
+			r.Integrity = checkresult.Indeterminate
 		}
 		return v.finish(r, err)
 	}
-	r.Integrity = mailbox.ResultOK
+	r.Integrity = checkresult.OK
 	others := make([]*x509.Certificate, 0, len(s.Certificates))
 	for _, c := range s.Certificates {
 		if !c.Equal(cert) {
@@ -368,7 +369,7 @@ func (v *Verifier) verifySigner(ctx context.Context, r Result, s *Signature, sg 
 func (v *Verifier) finish(r Result, err error) Result {
 	r.CheckedAt = v.now().UTC()
 	if r.Integrity == "" {
-		r.Integrity = mailbox.ResultIndeterminate
+		r.Integrity = checkresult.Indeterminate
 	}
 	r.Err = err
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/eeb"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/xjustiz"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -70,9 +71,9 @@ func (f *fixture) receive(t *testing.T, osciID string, record []byte, quarantine
 		}
 		docs = append(docs, mailbox.Document{Role: d.role, Name: d.name, SHA256: ref.SHA256, Size: ref.Size})
 	}
-	verdict := mailbox.ResultValid
+	verdict := checkresult.Valid
 	if quarantine {
-		verdict = mailbox.ResultInvalid
+		verdict = checkresult.Invalid
 	}
 	meta, _ := json.Marshal(mailbox.IncomingMeta{Sender: mailbox.SenderIdentity{Confirmed: mailbox.ConfirmedSender{SafeID: apitest.Recipient}},
 		Report: mailbox.VerificationReport{Verdict: verdict}})

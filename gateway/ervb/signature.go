@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/docsig"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -137,10 +138,10 @@ func signatureFinding(file string, r docsig.Result) Findings {
 	}
 	detail := r.SignatureCheck().Detail
 	switch r.Status() {
-	case mailbox.ResultInvalid:
+	case checkresult.Invalid:
 		return Findings{{Severity: SeverityError, File: file, Rule: RuleSignatureBroken,
 			Message: fmt.Sprintf("%s von %s ist ungültig; das Gericht sähe eine gebrochene Signatur. %s", what, r.Document, detail)}}
-	case mailbox.ResultIndeterminate:
+	case checkresult.Indeterminate:
 		return Findings{{Severity: SeverityWarning, File: file, Rule: RuleSignatureUnconfirmed,
 			Message: fmt.Sprintf("%s von %s ließ sich hier nicht abschließend prüfen. %s", what, r.Document, detail)}}
 	}

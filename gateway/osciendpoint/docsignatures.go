@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/docsig"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/egvp"
 )
@@ -71,17 +72,17 @@ func (m *Mailbox) checkDocumentSignatures(ctx context.Context, id string, docs [
 		counts[r.Status()]++
 	}
 	rep.DocumentVerdict, rep.DocumentVerdictText = docsig.Summary(results)
-	fields := []zap.Field{zap.String("osci_message_id", id), zap.Int("valid", counts[mailbox.ResultValid]),
-		zap.Int("invalid", counts[mailbox.ResultInvalid]), zap.Int("indeterminate", counts[mailbox.ResultIndeterminate]),
+	fields := []zap.Field{zap.String("osci_message_id", id), zap.Int("valid", counts[checkresult.Valid]),
+		zap.Int("invalid", counts[checkresult.Invalid]), zap.Int("indeterminate", counts[checkresult.Indeterminate]),
 		zap.Int("pdfs_not_searched", unsearched)}
 	switch {
-	case rep.DocumentVerdict == mailbox.ResultInvalid && m.cfg.QuarantineInvalidDocumentSignatures:
-		if rep.Verdict != mailbox.ResultInvalid {
-			rep.Verdict, rep.Reason = mailbox.ResultInvalid, ReasonPolicyDocumentSignature
+	case rep.DocumentVerdict == checkresult.Invalid && m.cfg.QuarantineInvalidDocumentSignatures:
+		if rep.Verdict != checkresult.Invalid {
+			rep.Verdict, rep.Reason = checkresult.Invalid, ReasonPolicyDocumentSignature
 			rep.ReasonText = "Das Postfach nimmt Nachrichten mit ungültiger Signatur eines Dokuments nur nach Prüfung an: " + rep.DocumentVerdictText
 		}
 		m.log.Warn("fetched delivery quarantined: a document signature is invalid and the mailbox's policy holds such deliveries", fields...)
-	case rep.DocumentVerdict == mailbox.ResultInvalid:
+	case rep.DocumentVerdict == checkresult.Invalid:
 		m.log.Warn("fetched delivery has an invalid document signature; delivered with it shown", fields...)
 	default:
 		m.log.Info("fetched delivery: document signatures checked", fields...)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -113,15 +114,15 @@ func TestDetachedSignatureOnReceivedDocument(t *testing.T) {
 	pdf := sampleDocument(t, "plain_gs.pdf")
 	m := e.sendSigned(t, map[string][]byte{sigDoc: pdf, sigFile: sampleDocument(t, "plain_gs.pdf.p7s")})
 	meta := incoming(t, m)
-	if m.State != mailbox.StateDelivered || meta.Report.Status() != mailbox.ResultValid {
+	if m.State != mailbox.StateDelivered || meta.Report.Status() != checkresult.Valid {
 		t.Fatalf("state %s verdict %s %s", m.State, meta.Report.Verdict, meta.Report.ReasonText)
 	}
 	dc := documentChecks(meta.Report)
-	if len(dc) != 1 || dc[0].Result != mailbox.ResultValid || dc[0].Integrity != mailbox.ResultOK || dc[0].CertType != "advanced" ||
+	if len(dc) != 1 || dc[0].Result != checkresult.Valid || dc[0].Integrity != checkresult.OK || dc[0].CertType != "advanced" ||
 		dc[0].Document != sigDoc || !strings.Contains(dc[0].Signer, "Stadt Erkelenz beBPo Signatur") {
 		t.Fatalf("document signatures %+v", dc)
 	}
-	if meta.Report.DocumentVerdict != mailbox.ResultValid || len(documentChecks(meta.Report)) == len(meta.Report.Signatures) {
+	if meta.Report.DocumentVerdict != checkresult.Valid || len(documentChecks(meta.Report)) == len(meta.Report.Signatures) {
 		t.Fatalf("document verdict %q, signatures %+v", meta.Report.DocumentVerdict, meta.Report.Signatures)
 	}
 	md, dir := e.intakeMetadata(t)
@@ -129,7 +130,7 @@ func TestDetachedSignatureOnReceivedDocument(t *testing.T) {
 	for _, d := range md.Documents {
 		got[d.FileName] = d.DocumentSignature
 	}
-	if md.DocumentSignatureStatus != mailbox.ResultValid || got[sigDoc] != mailbox.ResultValid || got[sigFile] != "" {
+	if md.DocumentSignatureStatus != checkresult.Valid || got[sigDoc] != checkresult.Valid || got[sigFile] != "" {
 		t.Fatalf("metadata: status %q, per document %v", md.DocumentSignatureStatus, got)
 	}
 	report := string(omRead(t, dir, mailbox.FileReportXML))
@@ -156,15 +157,15 @@ func TestDocumentChangedAfterSigning(t *testing.T) {
 		e := newOMEnv(t)
 		m := e.sendSigned(t, files)
 		meta := incoming(t, m)
-		if m.State != mailbox.StateDelivered || meta.Report.Verdict != mailbox.ResultValid {
+		if m.State != mailbox.StateDelivered || meta.Report.Verdict != checkresult.Valid {
 			t.Fatalf("state %s verdict %s %s", m.State, meta.Report.Verdict, meta.Report.ReasonText)
 		}
 		dc := documentChecks(meta.Report)
-		if len(dc) != 1 || dc[0].Result != mailbox.ResultInvalid || dc[0].Integrity != mailbox.ResultCorrupted ||
+		if len(dc) != 1 || dc[0].Result != checkresult.Invalid || dc[0].Integrity != checkresult.Corrupted ||
 			!strings.Contains(dc[0].Detail, "nach der Signatur verändert") {
 			t.Fatalf("document signatures %+v", dc)
 		}
-		if meta.Report.DocumentVerdict != mailbox.ResultInvalid || !strings.Contains(meta.Report.DocumentVerdictText, "1 von 1 Signaturen der Dokumente ist ungültig: "+sigDoc) {
+		if meta.Report.DocumentVerdict != checkresult.Invalid || !strings.Contains(meta.Report.DocumentVerdictText, "1 von 1 Signaturen der Dokumente ist ungültig: "+sigDoc) {
 			t.Fatalf("document verdict %q %q", meta.Report.DocumentVerdict, meta.Report.DocumentVerdictText)
 		}
 		md, dir := e.intakeMetadata(t)
@@ -172,7 +173,7 @@ func TestDocumentChangedAfterSigning(t *testing.T) {
 		for _, d := range md.Documents {
 			got[d.FileName] = d.DocumentSignature
 		}
-		if md.VerificationStatus != mailbox.ResultValid || md.DocumentSignatureStatus != mailbox.ResultInvalid || got[sigDoc] != mailbox.ResultInvalid {
+		if md.VerificationStatus != checkresult.Valid || md.DocumentSignatureStatus != checkresult.Invalid || got[sigDoc] != checkresult.Invalid {
 			t.Fatalf("metadata: %s, document signatures %q, per document %v", md.VerificationStatus, md.DocumentSignatureStatus, got)
 		}
 		html := string(omRead(t, dir, mailbox.FileReportHTML))
@@ -228,8 +229,8 @@ func TestDocumentSignatureIndeterminateIsNotQuarantined(t *testing.T) {
 	m := e.sendSigned(t, map[string][]byte{sigFile: sampleDocument(t, "plain_gs.pdf.p7s"), "Anlage_K1.pdf": sampleDocument(t, "plain_gs.pdf")})
 	meta := incoming(t, m)
 	dc := documentChecks(meta.Report)
-	if m.State != mailbox.StateDelivered || len(dc) != 1 || dc[0].Result != mailbox.ResultIndeterminate || dc[0].Document != sigDoc ||
-		!strings.Contains(dc[0].Detail, "nicht in der Nachricht") || meta.Report.DocumentVerdict != mailbox.ResultIndeterminate {
+	if m.State != mailbox.StateDelivered || len(dc) != 1 || dc[0].Result != checkresult.Indeterminate || dc[0].Document != sigDoc ||
+		!strings.Contains(dc[0].Detail, "nicht in der Nachricht") || meta.Report.DocumentVerdict != checkresult.Indeterminate {
 		t.Fatalf("state %s, document signatures %+v, verdict %q", m.State, dc, meta.Report.DocumentVerdict)
 	}
 }

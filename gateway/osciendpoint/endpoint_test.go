@@ -26,6 +26,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/addressbook"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
 	"github.com/stadt-erkelenz/bebpo-gateway/internal/behind"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/intermediary"
@@ -168,7 +169,7 @@ func (e *omEnv) check(t *testing.T, want map[string][]omDoc, lateReception bool)
 		i = strings.TrimSuffix(i, ":")
 		if md.Sender.Claimed.SafeID != omSafeA || md.Sender.Claimed.Organisation != "Stadt Erkelenz" || md.Sender.Confirmed.SafeID != omSafeA ||
 			md.Sender.Confirmed.TrustedFor != "vhn" || md.Mailbox != "B" || md.OSCISubject != submit.DefaultMessageType ||
-			md.CaseNumberSender != "32.1-"+i+"/26" || md.CaseNumberRecipient != "5 OWi "+i+"/26" || md.VerificationStatus != mailbox.ResultValid ||
+			md.CaseNumberSender != "32.1-"+i+"/26" || md.CaseNumberRecipient != "5 OWi "+i+"/26" || md.VerificationStatus != checkresult.Valid ||
 			!md.VHNPresent || md.Creation == "" || md.Forwarding == "" {
 			t.Errorf("metadata %+v", md)
 		}

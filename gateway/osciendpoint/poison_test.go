@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/egvp"
@@ -131,7 +132,7 @@ func TestPoisonDeliveryDoesNotStopMailbox(t *testing.T) {
 				if err := json.Unmarshal(omRead(t, filepath.Join(e.root, ent.Name()), mailbox.FileMetadataJSON), &md); err != nil {
 					t.Fatal(err)
 				}
-				if _, ok := want[md.UserSubject]; !ok || md.VerificationStatus != mailbox.ResultValid || len(md.Documents) != 2 {
+				if _, ok := want[md.UserSubject]; !ok || md.VerificationStatus != checkresult.Valid || len(md.Documents) != 2 {
 					t.Errorf("intake entry %+v", md)
 				}
 			}

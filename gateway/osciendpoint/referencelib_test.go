@@ -15,6 +15,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -87,7 +88,7 @@ func TestReferenceLibraryMessagesReachTheIntake(t *testing.T) {
 			}
 		}
 		sort.Strings(names)
-		if md.VerificationStatus != mailbox.ResultValid || strings.Join(names, "|") != strings.Join(want[shape], "|") {
+		if md.VerificationStatus != checkresult.Valid || strings.Join(names, "|") != strings.Join(want[shape], "|") {
 			t.Errorf("%s: status %s, documents %q", shape, md.VerificationStatus, names)
 		}
 		if len(md.Notes) == 0 || !strings.HasPrefix(strings.Join(md.Notes, "|"), "keine EGVP-Nachricht") {

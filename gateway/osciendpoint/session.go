@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/egvp"
@@ -345,7 +346,7 @@ func (m *Mailbox) delivery(ctx context.Context, id string, od *osci.Delivery, rc
 		return nil, err
 	}
 	v := rcv.Report.Verdict()
-	if v.Status != egvp.ResultValid {
+	if v.Status != checkresult.Valid {
 		m.log.Warn(verdictLogLine(v), zap.String("osci_message_id", id), zap.String("status", v.Status),
 			zap.String("reason", v.Reason), zap.Int("problems", len(rcv.Report.Problems)))
 	}

@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -169,7 +170,7 @@ func (f *Filer) build(ctx context.Context, fl Filing) (*mailbox.IntakeMessage, e
 	md := mailbox.IntakeMetadata{Version: "1", MessageID: fl.MessageID, Mailbox: f.Mailbox,
 		Sender:      mailbox.SenderIdentity{Claimed: mailbox.Party{Name: "Wettbewerbsregister", Organisation: "Bundeskartellamt"}},
 		OSCISubject: "wettbewerbsregister-" + rec.Kind, UserSubject: subject + " zu " + company.Name + " – Vergabe " + p.Number,
-		CaseNumberRecipient: p.Number, StoredAt: at.UTC().Format(time.RFC3339), VerificationStatus: mailbox.ResultIndeterminate,
+		CaseNumberRecipient: p.Number, StoredAt: at.UTC().Format(time.RFC3339), VerificationStatus: checkresult.Indeterminate,
 		Notes: mailbox.NoteList{note}}
 	if fl.Kind == FilingSheet {
 		md.Sender = mailbox.SenderIdentity{Claimed: mailbox.Party{Name: "Vergabestelle", Organisation: "bebpo-gateway"}}
@@ -179,7 +180,7 @@ func (f *Filer) build(ctx context.Context, fl Filing) (*mailbox.IntakeMessage, e
 		md.Documents = append(md.Documents, mailbox.DocumentMeta{FileName: x.FileName, OriginalName: x.OriginalName, Size: x.Size, SHA256: x.SHA256, ContentType: x.ContentType})
 	}
 	return &mailbox.IntakeMessage{Metadata: md, Documents: files,
-		Report: mailbox.VerificationReport{CheckedAt: at.UTC(), Verdict: mailbox.ResultIndeterminate, Notes: []string{note}}}, nil
+		Report: mailbox.VerificationReport{CheckedAt: at.UTC(), Verdict: checkresult.Indeterminate, Notes: []string{note}}}, nil
 }
 
 func memFile(name, ct string, data []byte, sum string) mailbox.IntakeFile {

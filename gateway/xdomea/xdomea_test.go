@@ -17,6 +17,7 @@ import (
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/xdomea"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -39,8 +40,8 @@ func sample() *mailbox.IntakeMessage {
 		Metadata: mailbox.IntakeMetadata{Version: "1", MessageID: "govapp_4711", Mailbox: "stadt",
 			Sender:      mailbox.SenderIdentity{Confirmed: mailbox.ConfirmedSender{SafeID: "DE.Justiz.lg-koeln.1"}, Claimed: mailbox.Party{SafeID: "DE.Justiz.lg-koeln.1", Name: "Landgericht Köln", Organisation: "Landgericht Köln"}},
 			UserSubject: "Ladung zum Termin", CaseNumberSender: "2 O 17/26", CaseNumberRecipient: "32-07-4711", EEBRequested: true,
-			Reception: "2026-03-02T09:32:00Z", StoredAt: "2026-03-02T09:30:00Z", OriginalSHA256: orig.SHA256, VerificationStatus: mailbox.ResultValid, Route: "lg-zivil"},
-		Report:    mailbox.VerificationReport{CheckedAt: t0, Verdict: mailbox.ResultValid},
+			Reception: "2026-03-02T09:32:00Z", StoredAt: "2026-03-02T09:30:00Z", OriginalSHA256: orig.SHA256, VerificationStatus: checkresult.Valid, Route: "lg-zivil"},
+		Report:    mailbox.VerificationReport{CheckedAt: t0, Verdict: checkresult.Valid},
 		Original:  orig,
 		Documents: []mailbox.IntakeFile{file("001_Ladung.pdf", "application/pdf", []byte("%PDF-1.7 Ladung")), file("xjustiz_nachricht.xml", "application/xml", []byte("<x/>"))},
 	}

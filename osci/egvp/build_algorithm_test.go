@@ -7,6 +7,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
@@ -51,7 +52,7 @@ func TestBuilderSignatureAlgorithm(t *testing.T) {
 				t.Fatalf("%d content signatures, want 2", signed)
 			}
 			got, err := reader(t, generalCAs...).Read(context.Background(), d, parts, t.TempDir())
-			if err != nil || got.Report.Verdict().Status != ResultValid {
+			if err != nil || got.Report.Verdict().Status != checkresult.Valid {
 				t.Fatalf("report %+v: %v", got.Report, err)
 			}
 		})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
@@ -74,11 +75,11 @@ func containerChecks(ctx context.Context, rc *osci.ReadContainer, val *certs.Val
 		case errors.Is(err, xmlsec.ErrDigestMismatch), errors.Is(err, xmlsec.ErrBadSignature), errors.Is(err, xmlenc.ErrDecrypt):
 			// An attachment that fails its GCM tag was altered as surely
 			// as one whose digest differs.
-			c.Integrity = ResultCorrupted
+			c.Integrity = checkresult.Corrupted
 		case errors.Is(err, xmlsec.ErrUntrustedKey), errors.Is(err, xmlsec.ErrWeakKey):
-			c.Integrity, c.CertValidity = ResultIndeterminate, certValidity(err)
+			c.Integrity, c.CertValidity = checkresult.Indeterminate, certValidity(err)
 		default:
-			c.Integrity = ResultIndeterminate
+			c.Integrity = checkresult.Indeterminate
 		}
 		return []SignatureCheck{c}, []*x509.Certificate{sel.cert}, nil
 	}
@@ -86,7 +87,7 @@ func containerChecks(ctx context.Context, rc *osci.ReadContainer, val *certs.Val
 	var signers []*x509.Certificate
 	refs := map[string][]string{}
 	for _, v := range vs {
-		c := SignatureCheck{Object: object, Kind: KindContent, Integrity: ResultOK}
+		c := SignatureCheck{Object: object, Kind: KindContent, Integrity: checkresult.OK}
 		fromResult(&c, v.Certificate, v.Signer, now)
 		out = append(out, c)
 		signers = append(signers, v.Signer)
@@ -152,12 +153,12 @@ func (r *Report) contentCheck(container string, ct osci.Content, kind string, de
 func certValidity(err error) string {
 	switch {
 	case err == nil:
-		return ResultValid
+		return checkresult.Valid
 	case errors.Is(err, certs.ErrExpired), errors.Is(err, certs.ErrNotYetValid), errors.Is(err, certs.ErrRevoked),
 		errors.Is(err, certs.ErrKeyUsage), errors.Is(err, certs.ErrWeakKey), errors.Is(err, certs.ErrWeakAlgorithm):
-		return ResultInvalid
+		return checkresult.Invalid
 	case errors.Is(err, certs.ErrNotTrusted), errors.Is(err, certs.ErrRevocationUnavailable):
-		return ResultIndeterminate
+		return checkresult.Indeterminate
 	}
-	return ResultInvalid
+	return checkresult.Invalid
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 )
 
@@ -56,7 +57,7 @@ func (r *Reader) checkSender(ctx context.Context, d *osci.Delivery, out *Receive
 	// A certificate confirms something only when the intermediary found
 	// the signature made with it intact: a message may name anyone's
 	// public certificate.
-	intact := c.Integrity == ResultOK && c.CertValidity == ResultValid
+	intact := c.Integrity == checkresult.OK && c.CertValidity == checkresult.Valid
 	switch {
 	case trusted != 0 && intact:
 		id.Confirmed = ConfirmedSender{SafeID: certSafeID(cert), Subject: certs.DN(cert.Subject), Issuer: certs.DN(cert.Issuer), TrustedFor: trusted}
@@ -65,7 +66,7 @@ func (r *Reader) checkSender(ctx context.Context, d *osci.Delivery, out *Receive
 		}
 	case trusted != 0:
 		id.Notes = append(id.Notes, "Die Transportsignatur ist nicht als unversehrt geprüft; ihr Zertifikat bestätigt nichts.")
-	case cert != nil && c.CertValidity == ResultIndeterminate:
+	case cert != nil && c.CertValidity == checkresult.Indeterminate:
 		id.Notes = append(id.Notes, "Das Zertifikat der Transportsignatur führt zu keiner konfigurierten Zertifizierungsstelle; die Identität des Absenders ist nicht bestätigt.")
 	}
 	claims := id.claims()
@@ -119,7 +120,7 @@ func (r *Reader) transportCheck(ctx context.Context, d *osci.Delivery, now time.
 	c := SignatureCheck{Object: "OSCI-Nachricht des Absenders (Transportsignatur)", Kind: KindClient}
 	cert := d.Sender.Get(osci.SignatureOriginator)
 	if cert == nil {
-		c.Integrity, c.CertValidity, c.CheckedAt = ResultIndeterminate, ResultIndeterminate, now
+		c.Integrity, c.CertValidity, c.CheckedAt = checkresult.Indeterminate, checkresult.Indeterminate, now
 		c.Detail = "the delivery names no signature certificate of the originator"
 		return senderSignature{check: c}
 	}
@@ -153,9 +154,9 @@ func (r *Reader) transportCheck(ctx context.Context, d *osci.Delivery, now time.
 			c.Detail = joinDetail(c.Detail, err.Error())
 		}
 	}
-	c.Integrity = ResultIndeterminate
+	c.Integrity = checkresult.Indeterminate
 	if in, ok := inspectionFor(d.Card, cert); ok {
-		c.Integrity = normalise(in.MathResult, ResultOK, ResultCorrupted)
+		c.Integrity = normalise(in.MathResult, checkresult.OK, checkresult.Corrupted)
 		c.CertType = in.CertType
 		c.SigningTime = in.Timestamp.Time
 		c.Detail = joinDetail(c.Detail, "Prüfung des Intermediärs: Mathematik "+in.MathResult+", Zertifikat "+in.OfflineResult)
@@ -253,7 +254,7 @@ func normalise(s, good, bad string) string {
 	case bad:
 		return bad
 	}
-	return ResultIndeterminate
+	return checkresult.Indeterminate
 }
 
 // inspectionFor finds the intermediary's inspection of cert, matched by
@@ -311,8 +312,8 @@ func inspectionFindings(card *osci.ProcessCardBundle) []InspectionFinding {
 	}
 	var out []InspectionFinding
 	for _, in := range card.Inspections {
-		corrupted := strings.EqualFold(in.MathResult, ResultCorrupted)
-		if corrupted || strings.EqualFold(in.OfflineResult, ResultInvalid) || strings.EqualFold(in.OnlineResult, "revoked") {
+		corrupted := strings.EqualFold(in.MathResult, checkresult.Corrupted)
+		if corrupted || strings.EqualFold(in.OfflineResult, checkresult.Invalid) || strings.EqualFold(in.OnlineResult, "revoked") {
 			out = append(out, InspectionFinding{Corrupted: corrupted, Text: "Prüfung des Intermediärs für " + in.SubjectName + ": Mathematik " +
 				in.MathResult + ", Zertifikat " + strings.TrimSpace(in.OfflineResult+" "+in.OnlineResult)})
 		}

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"testing"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 )
 
 // A document whose SHA-256 the caller gives is signed with that digest
@@ -19,7 +21,7 @@ func TestBuildContentSignatureTakesTheStoredDigest(t *testing.T) {
 	d.SHA256 = hex.EncodeToString(sum[:])
 	good, parts := w.roundTrip(t, build(t, builder(t), outgoing(t, d)))
 	got, err := reader(t, generalCAs...).Read(context.Background(), good, parts, t.TempDir())
-	if err != nil || got.Report.Verdict().Status != ResultValid {
+	if err != nil || got.Report.Verdict().Status != checkresult.Valid {
 		t.Fatalf("stored digest matches: report %+v: %v", got.Report.Verdict(), err)
 	}
 
@@ -31,7 +33,7 @@ func TestBuildContentSignatureTakesTheStoredDigest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := got.Report.Verdict(); v.Status == ResultValid {
+	if v := got.Report.Verdict(); v.Status == checkresult.Valid {
 		t.Fatal("a document that differs from its stored digest verified")
 	} else {
 		t.Logf("verdict %s (%s)", v.Status, v.Reason)

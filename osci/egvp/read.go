@@ -16,6 +16,7 @@ import (
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/internal/behind"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/internal/limit"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
@@ -169,7 +170,7 @@ func (r *Reader) Read(ctx context.Context, d *osci.Delivery, parts osci.Attachme
 	// intermediary found it intact on a response whose signature we
 	// verified (osci returns no other).
 	transport := ""
-	if sender.cert != nil && sender.check.Integrity == ResultOK && d.Response.Signature != nil {
+	if sender.cert != nil && sender.check.Integrity == checkresult.OK && d.Response.Signature != nil {
 		transport = certs.DN(sender.cert.Subject)
 	}
 	// The first project_coco makes an EGVP message, whose govello_coco is

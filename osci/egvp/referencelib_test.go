@@ -11,6 +11,7 @@ import (
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
@@ -114,7 +115,7 @@ func TestReferenceLibraryMessagesReachTheIntake(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.shape, func(t *testing.T) {
 			got := readGolden(t, tc.shape, nil)
-			if v := got.Report.Verdict(); v.Status != ResultValid {
+			if v := got.Report.Verdict(); v.Status != checkresult.Valid {
 				t.Fatalf("verdict %+v\nproblems %q\nsignatures %+v", v, got.Report.Problems, got.Report.Signatures)
 			}
 			if got.EGVP || got.Subject != "Allgemeine Nachricht" {
@@ -166,7 +167,7 @@ func TestReferenceLibrarySignsEncryptedAttachmentPlaintext(t *testing.T) {
 			content = append(content, s)
 		}
 	}
-	if len(content) != 1 || content[0].Integrity != ResultOK || content[0].CertValidity != ResultValid {
+	if len(content) != 1 || content[0].Integrity != checkresult.OK || content[0].CertValidity != checkresult.Valid {
 		t.Fatalf("content signatures %+v", content)
 	}
 }
@@ -178,13 +179,13 @@ func TestEndToEndPolicyQuarantinesTransportOnlyContent(t *testing.T) {
 	r := libraryReader(t)
 	r.RequireEndToEnd = true
 	got := readGolden(t, "signed-plain-encrypted", r)
-	if v := got.Report.Verdict(); v.Status != ResultInvalid || v.Reason != ReasonPolicyEndToEnd || !strings.Contains(v.Text, "contentcontainer0") {
+	if v := got.Report.Verdict(); v.Status != checkresult.Invalid || v.Reason != ReasonPolicyEndToEnd || !strings.Contains(v.Text, "contentcontainer0") {
 		t.Fatalf("verdict %+v", v)
 	}
 	if len(got.Documents) != 4 {
 		t.Fatalf("%d documents", len(got.Documents))
 	}
-	if got := readGolden(t, "signed-encrypted", r); got.Report.Verdict().Status != ResultValid {
+	if got := readGolden(t, "signed-encrypted", r); got.Report.Verdict().Status != checkresult.Valid {
 		t.Fatalf("an encrypted container breaks no policy: %+v", got.Report.Verdict())
 	}
 }

@@ -6,16 +6,8 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
-)
-
-// Check outcomes, as in OSCI Inspection and the EGVP Prüfprotokoll.
-const (
-	ResultOK            = "ok"
-	ResultCorrupted     = "corrupted"
-	ResultValid         = "valid"
-	ResultInvalid       = "invalid"
-	ResultIndeterminate = "indeterminate"
 )
 
 // Kinds of signature in a Report.
@@ -200,7 +192,7 @@ const (
 
 // Verdict is the overall result of a Report.
 type Verdict struct {
-	Status string // ResultValid, ResultInvalid or ResultIndeterminate
+	Status string // checkresult.Valid, checkresult.Invalid or checkresult.Indeterminate
 	Reason string // one of the Reason constants; "" when valid
 	Text   string // German, for the Prüfprotokoll and a quarantine note
 }
@@ -215,7 +207,7 @@ type Verdict struct {
 // Valid otherwise, and only then. Notes never change it.
 func (r Report) Verdict() Verdict {
 	if len(r.Sender.Conflicts) > 0 {
-		return Verdict{ResultInvalid, ReasonSenderMismatch,
+		return Verdict{checkresult.Invalid, ReasonSenderMismatch,
 			"Die Angaben des Absenders widersprechen seinem geprüften Zertifikat oder dem Verzeichnis: " + strings.Join(r.Sender.Conflicts, "; ")}
 	}
 	var corrupted, badCert, open []string
@@ -229,27 +221,27 @@ func (r Report) Verdict() Verdict {
 	for _, s := range r.Signatures {
 		state := s.Object + ": Integrität " + s.Integrity + ", Zertifikat " + s.CertValidity
 		switch {
-		case s.Integrity == ResultCorrupted:
+		case s.Integrity == checkresult.Corrupted:
 			corrupted = append(corrupted, state)
-		case s.CertValidity == ResultInvalid:
+		case s.CertValidity == checkresult.Invalid:
 			badCert = append(badCert, state)
-		case s.Integrity != ResultOK || s.CertValidity != ResultValid:
+		case s.Integrity != checkresult.OK || s.CertValidity != checkresult.Valid:
 			open = append(open, state)
 		}
 	}
 	switch {
 	case len(corrupted) > 0:
-		return Verdict{ResultInvalid, ReasonSignatureInvalid, "Mindestens eine Signatur ist verletzt; das Signierte wurde verändert: " + strings.Join(corrupted, "; ")}
+		return Verdict{checkresult.Invalid, ReasonSignatureInvalid, "Mindestens eine Signatur ist verletzt; das Signierte wurde verändert: " + strings.Join(corrupted, "; ")}
 	case len(badCert) > 0:
-		return Verdict{ResultInvalid, ReasonCertificateInvalid, "Mindestens ein Zertifikat ist ungültig (abgelaufen, gesperrt, falsche Verwendung oder zu schwach): " + strings.Join(badCert, "; ")}
+		return Verdict{checkresult.Invalid, ReasonCertificateInvalid, "Mindestens ein Zertifikat ist ungültig (abgelaufen, gesperrt, falsche Verwendung oder zu schwach): " + strings.Join(badCert, "; ")}
 	case len(r.Problems) > 0:
-		return Verdict{ResultInvalid, ReasonFormatUnreadable, "Die Nachricht konnte nicht vollständig gelesen werden: " + strings.Join(r.Problems, "; ")}
+		return Verdict{checkresult.Invalid, ReasonFormatUnreadable, "Die Nachricht konnte nicht vollständig gelesen werden: " + strings.Join(r.Problems, "; ")}
 	case len(r.Policy) > 0:
-		return Verdict{ResultInvalid, ReasonPolicyEndToEnd, "Die Nachricht verletzt die Vorgabe des Postfachs: " + strings.Join(r.Policy, "; ")}
+		return Verdict{checkresult.Invalid, ReasonPolicyEndToEnd, "Die Nachricht verletzt die Vorgabe des Postfachs: " + strings.Join(r.Policy, "; ")}
 	case len(r.Signatures) == 0:
-		return Verdict{ResultIndeterminate, ReasonNoSignature, "Die Nachricht trägt keine Signatur."}
+		return Verdict{checkresult.Indeterminate, ReasonNoSignature, "Die Nachricht trägt keine Signatur."}
 	case len(open) > 0:
-		return Verdict{ResultIndeterminate, ReasonCheckIndeterminate, "Mindestens eine Prüfung lieferte kein Ergebnis: " + strings.Join(open, "; ")}
+		return Verdict{checkresult.Indeterminate, ReasonCheckIndeterminate, "Mindestens eine Prüfung lieferte kein Ergebnis: " + strings.Join(open, "; ")}
 	}
 	var unsigned []string
 	for _, c := range r.Contents {
@@ -262,10 +254,10 @@ func (r Report) Verdict() Verdict {
 		}
 	}
 	if len(unsigned) > 0 {
-		return Verdict{ResultIndeterminate, ReasonUnsignedContent,
+		return Verdict{checkresult.Indeterminate, ReasonUnsignedContent,
 			"Nicht von einer geprüften Signatur erfasst: " + strings.Join(unsigned, ", ")}
 	}
-	return Verdict{ResultValid, "", "Sämtliche durchgeführten Prüfungen lieferten ein positives Ergebnis."}
+	return Verdict{checkresult.Valid, "", "Sämtliche durchgeführten Prüfungen lieferten ein positives Ergebnis."}
 }
 
 func (r *Report) problem(s string) { r.Problems = append(r.Problems, s) }
@@ -281,17 +273,17 @@ func fromResult(c *SignatureCheck, res *certs.Result, cert *x509.Certificate, no
 		if !res.CheckedAt.IsZero() {
 			c.CheckedAt = res.CheckedAt
 		}
-		c.CertValidity = ResultInvalid
+		c.CertValidity = checkresult.Invalid
 		if res.Valid {
-			c.CertValidity = ResultValid
+			c.CertValidity = checkresult.Valid
 		} else if res.Error != "" {
 			c.Detail = joinDetail(c.Detail, res.Error)
 		}
 	case cert != nil:
 		c.Signer, c.Issuer, c.Serial = certs.DN(cert.Subject), certs.DN(cert.Issuer), cert.SerialNumber.Text(16)
-		c.CertValidity = ResultIndeterminate
+		c.CertValidity = checkresult.Indeterminate
 	default:
-		c.CertValidity = ResultIndeterminate
+		c.CertValidity = checkresult.Indeterminate
 	}
 	if c.Signer == "" && cert != nil {
 		c.Signer, c.Issuer, c.Serial = certs.DN(cert.Subject), certs.DN(cert.Issuer), cert.SerialNumber.Text(16)
@@ -308,7 +300,7 @@ func joinDetail(a, b string) string {
 // supplierCheck reports the intermediary's signature on the response, which
 // the osci client verified before handing the delivery on.
 func supplierCheck(v *osci.Verified, now time.Time) SignatureCheck {
-	c := SignatureCheck{Object: "OSCI-Nachricht (Antwort des Intermediärs)", Kind: KindSupplier, Integrity: ResultOK}
+	c := SignatureCheck{Object: "OSCI-Nachricht (Antwort des Intermediärs)", Kind: KindSupplier, Integrity: checkresult.OK}
 	var res *certs.Result
 	if v.Signature != nil {
 		res = v.Signature.Certificate

@@ -16,6 +16,7 @@ import (
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
 )
@@ -96,7 +97,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Report.Verdict() != (Verdict{ResultValid, "", "Sämtliche durchgeführten Prüfungen lieferten ein positives Ergebnis."}) ||
+	if got.Report.Verdict() != (Verdict{checkresult.Valid, "", "Sämtliche durchgeführten Prüfungen lieferten ein positives Ergebnis."}) ||
 		!got.Report.VHNPresent || got.Report.VHNText != VHNText {
 		t.Fatalf("report %+v", got.Report)
 	}
@@ -211,13 +212,13 @@ func TestTamperedAttachment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Report.Verdict().Status != ResultInvalid || len(got.Documents) != 0 || len(got.Report.Problems) == 0 {
+	if got.Report.Verdict().Status != checkresult.Invalid || len(got.Documents) != 0 || len(got.Report.Problems) == 0 {
 		t.Fatalf("report %+v, %d documents", got.Report, len(got.Documents))
 	}
 	found := false
 	for _, s := range got.Report.Signatures {
 		if s.Kind == KindContent && s.Object == "Inhaltsdatencontainer project_coco" {
-			found = s.Integrity == ResultCorrupted && s.Signer != ""
+			found = s.Integrity == checkresult.Corrupted && s.Signer != ""
 		}
 	}
 	if !found {
@@ -247,7 +248,7 @@ func TestSignedProject(t *testing.T) {
 			objects[s.Object] = s.Integrity + "/" + s.CertValidity
 		}
 	}
-	if got.Report.Verdict().Status != ResultValid || len(objects) != 2 || objects["Inhaltsdatencontainer project_coco"] != "ok/valid" {
+	if got.Report.Verdict().Status != checkresult.Valid || len(objects) != 2 || objects["Inhaltsdatencontainer project_coco"] != "ok/valid" {
 		t.Fatalf("content signatures %v, report %+v", objects, got.Report)
 	}
 }
@@ -265,12 +266,12 @@ func TestUntrustedSigner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := got.Report.Verdict(); v.Status != ResultIndeterminate || v.Reason != ReasonCheckIndeterminate || got.Report.VHNPresent ||
+	if v := got.Report.Verdict(); v.Status != checkresult.Indeterminate || v.Reason != ReasonCheckIndeterminate || got.Report.VHNPresent ||
 		len(got.Documents) != 1 || got.Documents[0].Signed {
 		t.Fatalf("verdict %+v, report %+v", v, got.Report)
 	}
 	for _, s := range got.Report.Signatures {
-		if s.Kind != KindSupplier && s.CertValidity != ResultIndeterminate {
+		if s.Kind != KindSupplier && s.CertValidity != checkresult.Indeterminate {
 			t.Errorf("%s: certificate %s", s.Object, s.CertValidity)
 		}
 	}
@@ -290,7 +291,7 @@ func TestNotForUs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Report.Verdict().Status != ResultInvalid || len(got.Report.Problems) == 0 || got.MessageID != d.MessageID {
+	if got.Report.Verdict().Status != checkresult.Invalid || len(got.Report.Problems) == 0 || got.MessageID != d.MessageID {
 		t.Fatalf("report %+v", got.Report)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 )
 
@@ -37,7 +38,7 @@ func selfSigned(t *testing.T, ku x509.KeyUsage) *x509.Certificate {
 func inspected(cert *x509.Certificate) *osci.Delivery {
 	return &osci.Delivery{Sender: osci.Certificates{osci.NewCertEntry(osci.SignatureOriginator, 0, cert)},
 		Card: &osci.ProcessCardBundle{Inspections: []osci.Inspection{{SubjectName: cert.Subject.String(), IssuerName: cert.Issuer.String(),
-			SerialNumber: cert.SerialNumber.String(), MathResult: ResultOK, OfflineResult: ResultValid}}}}
+			SerialNumber: cert.SerialNumber.String(), MathResult: checkresult.OK, OfflineResult: checkresult.Valid}}}}
 }
 
 // TestSenderCertificateValidity is the rule for the sender's transport
@@ -54,26 +55,26 @@ func TestSenderCertificateValidity(t *testing.T) {
 		validity string
 		reason   string
 	}{
-		{"chains to a configured CA", certstest.PKICert(t, "mailbox-signature"), ResultValid, ""},
-		{"self-signed, as courts' EGVP clients make it", selfSigned(t, x509.KeyUsageDigitalSignature), ResultIndeterminate, ReasonCheckIndeterminate},
-		{"issued by a CA not configured", certstest.PKICert(t, "unknown-ca-leaf"), ResultIndeterminate, ReasonCheckIndeterminate},
-		{"expired", certstest.PKICert(t, "expired"), ResultInvalid, ReasonCertificateInvalid},
-		{"not yet valid", certstest.PKICert(t, "not-yet-valid"), ResultInvalid, ReasonCertificateInvalid},
-		{"wrong key usage", certstest.PKICert(t, "wrong-usage"), ResultInvalid, ReasonCertificateInvalid},
-		{"self-signed with the wrong key usage", selfSigned(t, x509.KeyUsageKeyEncipherment), ResultInvalid, ReasonCertificateInvalid},
-		{"RSA 1024", certstest.PKICert(t, "rsa1024"), ResultInvalid, ReasonCertificateInvalid},
-		{"signed with SHA-1", certstest.PKICert(t, "sha1"), ResultInvalid, ReasonCertificateInvalid},
-		{"signed with MD5", certstest.PKICert(t, "md5"), ResultInvalid, ReasonCertificateInvalid},
+		{"chains to a configured CA", certstest.PKICert(t, "mailbox-signature"), checkresult.Valid, ""},
+		{"self-signed, as courts' EGVP clients make it", selfSigned(t, x509.KeyUsageDigitalSignature), checkresult.Indeterminate, ReasonCheckIndeterminate},
+		{"issued by a CA not configured", certstest.PKICert(t, "unknown-ca-leaf"), checkresult.Indeterminate, ReasonCheckIndeterminate},
+		{"expired", certstest.PKICert(t, "expired"), checkresult.Invalid, ReasonCertificateInvalid},
+		{"not yet valid", certstest.PKICert(t, "not-yet-valid"), checkresult.Invalid, ReasonCertificateInvalid},
+		{"wrong key usage", certstest.PKICert(t, "wrong-usage"), checkresult.Invalid, ReasonCertificateInvalid},
+		{"self-signed with the wrong key usage", selfSigned(t, x509.KeyUsageKeyEncipherment), checkresult.Invalid, ReasonCertificateInvalid},
+		{"RSA 1024", certstest.PKICert(t, "rsa1024"), checkresult.Invalid, ReasonCertificateInvalid},
+		{"signed with SHA-1", certstest.PKICert(t, "sha1"), checkresult.Invalid, ReasonCertificateInvalid},
+		{"signed with MD5", certstest.PKICert(t, "md5"), checkresult.Invalid, ReasonCertificateInvalid},
 	}
 	r := reader(t, generalCAs...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := r.transportCheck(context.Background(), inspected(tc.cert), testNow)
-			if s.check.Integrity != ResultOK || s.check.CertValidity != tc.validity {
+			if s.check.Integrity != checkresult.OK || s.check.CertValidity != tc.validity {
 				t.Fatalf("integrity %s, certificate %s, want ok/%s (%s)", s.check.Integrity, s.check.CertValidity, tc.validity, s.check.Detail)
 			}
-			rep := Report{Signatures: []SignatureCheck{{Object: "supplier", Integrity: ResultOK, CertValidity: ResultValid}, s.check}}
-			if v := rep.Verdict(); v.Reason != tc.reason || (v.Status == ResultInvalid) != (tc.validity == ResultInvalid) {
+			rep := Report{Signatures: []SignatureCheck{{Object: "supplier", Integrity: checkresult.OK, CertValidity: checkresult.Valid}, s.check}}
+			if v := rep.Verdict(); v.Reason != tc.reason || (v.Status == checkresult.Invalid) != (tc.validity == checkresult.Invalid) {
 				t.Fatalf("verdict %+v, want reason %q", v, tc.reason)
 			}
 		})
@@ -88,16 +89,16 @@ func TestCertValidity(t *testing.T) {
 		err  error
 		want string
 	}{
-		{nil, ResultValid},
-		{certs.ErrNotTrusted, ResultIndeterminate},
-		{certs.ErrRevocationUnavailable, ResultIndeterminate},
-		{certs.ErrExpired, ResultInvalid},
-		{certs.ErrNotYetValid, ResultInvalid},
-		{certs.ErrRevoked, ResultInvalid},
-		{certs.ErrKeyUsage, ResultInvalid},
-		{certs.ErrWeakKey, ResultInvalid},
-		{certs.ErrWeakAlgorithm, ResultInvalid},
-		{errors.New("anything else"), ResultInvalid},
+		{nil, checkresult.Valid},
+		{certs.ErrNotTrusted, checkresult.Indeterminate},
+		{certs.ErrRevocationUnavailable, checkresult.Indeterminate},
+		{certs.ErrExpired, checkresult.Invalid},
+		{certs.ErrNotYetValid, checkresult.Invalid},
+		{certs.ErrRevoked, checkresult.Invalid},
+		{certs.ErrKeyUsage, checkresult.Invalid},
+		{certs.ErrWeakKey, checkresult.Invalid},
+		{certs.ErrWeakAlgorithm, checkresult.Invalid},
+		{errors.New("anything else"), checkresult.Invalid},
 	} {
 		if got := certValidity(fmt.Errorf("wrapped: %w", tc.err)); tc.err != nil && got != tc.want {
 			t.Errorf("%v: %s, want %s", tc.err, got, tc.want)

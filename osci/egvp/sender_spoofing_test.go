@@ -9,6 +9,7 @@ import (
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 )
 
 // vhnReader trusts the general CAs and the VHN CA for content signatures
@@ -78,14 +79,14 @@ func TestForgedBusinessCardContradictingVHNIsQuarantined(t *testing.T) {
 			got := sendAs(t, pki(t, "mailbox-vhn"), o, vhnReader(t))
 			rep := got.Report
 			v := rep.Verdict()
-			if rep.VHNPresent || v.Status != ResultInvalid || v.Reason != ReasonSenderMismatch || !strings.Contains(v.Text, victimID) {
+			if rep.VHNPresent || v.Status != checkresult.Invalid || v.Reason != ReasonSenderMismatch || !strings.Contains(v.Text, victimID) {
 				t.Fatalf("verdict %+v, vhn %v, conflicts %q", v, rep.VHNPresent, rep.Sender.Conflicts)
 			}
 			if rep.Sender.Confirmed.SafeID != ourID || rep.Sender.Claimed.Card.UserID != victimID {
 				t.Fatalf("sender %+v", rep.Sender)
 			}
 			for _, s := range rep.Signatures {
-				if s.Integrity != ResultOK || s.CertValidity != ResultValid {
+				if s.Integrity != checkresult.OK || s.CertValidity != checkresult.Valid {
 					t.Fatalf("the signatures themselves are fine: %+v", s)
 				}
 			}
@@ -108,7 +109,7 @@ func TestVHNFromGeneralCAGivesNoVHN(t *testing.T) {
 			transport = s
 		}
 	}
-	if transport.Kind != KindClient || transport.CertValidity != ResultValid || !strings.Contains(transport.Detail, "kein VHN-Zertifikat") {
+	if transport.Kind != KindClient || transport.CertValidity != checkresult.Valid || !strings.Contains(transport.Detail, "kein VHN-Zertifikat") {
 		t.Fatalf("transport %+v", transport)
 	}
 	if c := rep.Sender.Confirmed; c.TrustedFor != certs.UseContentSigner || c.RoleID != "" {
@@ -161,12 +162,12 @@ func TestClaimContradictingDirectoryIsQuarantined(t *testing.T) {
 			rep := sendAs(t, pki(t, "mailbox-vhn"), outgoing(t, doc("a.pdf", pdf(100, "d"))), r).Report
 			v := rep.Verdict()
 			if tc.conflict == "" {
-				if v.Status != ResultValid || !rep.VHNPresent || !strings.Contains(strings.Join(rep.Sender.Notes, "|"), tc.note) {
+				if v.Status != checkresult.Valid || !rep.VHNPresent || !strings.Contains(strings.Join(rep.Sender.Notes, "|"), tc.note) {
 					t.Fatalf("verdict %+v, sender %+v", v, rep.Sender)
 				}
 				return
 			}
-			if v.Status != ResultInvalid || v.Reason != ReasonSenderMismatch || !strings.Contains(v.Text, tc.conflict) || rep.VHNPresent {
+			if v.Status != checkresult.Invalid || v.Reason != ReasonSenderMismatch || !strings.Contains(v.Text, tc.conflict) || rep.VHNPresent {
 				t.Fatalf("verdict %+v, vhn %v", v, rep.VHNPresent)
 			}
 		})

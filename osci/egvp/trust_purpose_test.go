@@ -7,6 +7,7 @@ import (
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
@@ -22,11 +23,11 @@ func TestRecipientCipherKeyDoesNotSignContent(t *testing.T) {
 	r := reader(t)
 	r.Trust = sets.Validators(certs.Validator{Now: r.Now, Policy: certs.Policy{SignatureRevocation: certs.RevocationOff}})
 	got := sendAs(t, pki(t, "safe-cipher"), outgoing(t, doc("a.pdf", pdf(100, "k"))), r)
-	if v := got.Report.Verdict(); v.Status == ResultValid {
+	if v := got.Report.Verdict(); v.Status == checkresult.Valid {
 		t.Fatalf("verdict %+v", v)
 	}
 	for _, s := range got.Report.Signatures {
-		if s.Kind != KindSupplier && s.CertValidity == ResultValid {
+		if s.Kind != KindSupplier && s.CertValidity == checkresult.Valid {
 			t.Errorf("%s trusted: %+v", s.Object, s)
 		}
 	}

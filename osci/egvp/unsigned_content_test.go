@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs/certstest"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 )
 
@@ -19,11 +20,11 @@ func TestUnsignedInlineContentIsNotValid(t *testing.T) {
 	injected := []byte("%PDF-1.7 nicht signiert")
 	got := readBack(t, newWorld(t), injectInline(t, o, injected), reader(t, generalCAs...))
 	rep := got.Report
-	if v := rep.Verdict(); v.Status != ResultIndeterminate || v.Reason != ReasonUnsignedContent || !strings.Contains(v.Text, "project_coco/(ohne Namen)") {
+	if v := rep.Verdict(); v.Status != checkresult.Indeterminate || v.Reason != ReasonUnsignedContent || !strings.Contains(v.Text, "project_coco/(ohne Namen)") {
 		t.Fatalf("verdict %+v", v)
 	}
 	for _, s := range rep.Signatures {
-		if s.Integrity != ResultOK || s.CertValidity != ResultValid {
+		if s.Integrity != checkresult.OK || s.CertValidity != checkresult.Valid {
 			t.Fatalf("every signature verifies, it just does not cover the content: %+v", s)
 		}
 	}
@@ -57,7 +58,7 @@ func TestContainerWithoutContentSignatureIsCoveredByTransport(t *testing.T) {
 	b.Signature = nil
 	pkg := build(t, b, outgoing(t, doc("a.pdf", pdf(100, "n"))))
 	got := readBack(t, newWorld(t), pkg, reader(t, generalCAs...))
-	if v := got.Report.Verdict(); v.Status != ResultValid {
+	if v := got.Report.Verdict(); v.Status != checkresult.Valid {
 		t.Fatalf("verdict %+v", v)
 	}
 	sender := certstest.PKICert(t, "mailbox-signature").Subject.String()
@@ -82,8 +83,8 @@ func TestTransportSignatureNotIntactCoversNothing(t *testing.T) {
 		status string
 		reason string
 	}{
-		{"no inspection", "", ResultIndeterminate, ReasonCheckIndeterminate},
-		{"corrupted", ResultCorrupted, ResultInvalid, ReasonSignatureInvalid},
+		{"no inspection", "", checkresult.Indeterminate, ReasonCheckIndeterminate},
+		{"corrupted", checkresult.Corrupted, checkresult.Invalid, ReasonSignatureInvalid},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := builder(t)

@@ -1,56 +1,60 @@
 package egvp
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
+)
 
 // TestVerdict is the one rule for the overall result, as a table: each
 // reason is its own code, first match wins.
 func TestVerdict(t *testing.T) {
-	ok := SignatureCheck{Object: "a", Integrity: ResultOK, CertValidity: ResultValid}
+	ok := SignatureCheck{Object: "a", Integrity: checkresult.OK, CertValidity: checkresult.Valid}
 	signed := ContentCheck{Container: "project_coco", Name: "a.pdf", Kind: ContentDocument, Delivered: true, Signed: true, Coverage: CoverContent}
 	byTransport := ContentCheck{Container: "contentcontainer0", Name: "content1", Document: "a.txt", Kind: ContentDocument, Delivered: true,
 		Signed: true, Coverage: CoverTransport}
 	unsigned := ContentCheck{Container: "project_coco", Name: "b.pdf", Kind: ContentDocument, Delivered: true}
-	corrupted := SignatureCheck{Object: "c", Integrity: ResultCorrupted, CertValidity: ResultValid}
-	badCert := SignatureCheck{Object: "d", Integrity: ResultOK, CertValidity: ResultInvalid}
+	corrupted := SignatureCheck{Object: "c", Integrity: checkresult.Corrupted, CertValidity: checkresult.Valid}
+	badCert := SignatureCheck{Object: "d", Integrity: checkresult.OK, CertValidity: checkresult.Invalid}
 	tests := []struct {
 		name   string
 		r      Report
 		status string
 		reason string
 	}{
-		{"no signature at all", Report{}, ResultIndeterminate, ReasonNoSignature},
-		{"no signature, unsigned content", Report{Contents: []ContentCheck{unsigned}}, ResultIndeterminate, ReasonNoSignature},
-		{"everything signed and valid", Report{Signatures: []SignatureCheck{ok, ok}, Contents: []ContentCheck{signed}}, ResultValid, ""},
-		{"covered by the transport signature", Report{Signatures: []SignatureCheck{ok, ok}, Contents: []ContentCheck{byTransport}}, ResultValid, ""},
-		{"signatures valid, nothing delivered", Report{Signatures: []SignatureCheck{ok}}, ResultValid, ""},
+		{"no signature at all", Report{}, checkresult.Indeterminate, ReasonNoSignature},
+		{"no signature, unsigned content", Report{Contents: []ContentCheck{unsigned}}, checkresult.Indeterminate, ReasonNoSignature},
+		{"everything signed and valid", Report{Signatures: []SignatureCheck{ok, ok}, Contents: []ContentCheck{signed}}, checkresult.Valid, ""},
+		{"covered by the transport signature", Report{Signatures: []SignatureCheck{ok, ok}, Contents: []ContentCheck{byTransport}}, checkresult.Valid, ""},
+		{"signatures valid, nothing delivered", Report{Signatures: []SignatureCheck{ok}}, checkresult.Valid, ""},
 		{"unsigned content is never valid", Report{Signatures: []SignatureCheck{ok}, Contents: []ContentCheck{signed, unsigned}},
-			ResultIndeterminate, ReasonUnsignedContent},
+			checkresult.Indeterminate, ReasonUnsignedContent},
 		{"unsigned but not delivered (stylesheet)", Report{Signatures: []SignatureCheck{ok},
-			Contents: []ContentCheck{signed, {Container: "project_coco", Name: "nachricht.xsl", Kind: ContentStylesheet}}}, ResultValid, ""},
-		{"check without result", Report{Signatures: []SignatureCheck{ok, {Integrity: ResultIndeterminate, CertValidity: ResultValid}}},
-			ResultIndeterminate, ReasonCheckIndeterminate},
-		{"certificate not determinable (chains to no configured CA)", Report{Signatures: []SignatureCheck{{Integrity: ResultOK, CertValidity: ResultIndeterminate}}},
-			ResultIndeterminate, ReasonCheckIndeterminate},
-		{"corrupted signature", Report{Signatures: []SignatureCheck{ok, corrupted}, Contents: []ContentCheck{unsigned}}, ResultInvalid, ReasonSignatureInvalid},
-		{"corrupted outranks an invalid certificate", Report{Signatures: []SignatureCheck{badCert, corrupted}}, ResultInvalid, ReasonSignatureInvalid},
+			Contents: []ContentCheck{signed, {Container: "project_coco", Name: "nachricht.xsl", Kind: ContentStylesheet}}}, checkresult.Valid, ""},
+		{"check without result", Report{Signatures: []SignatureCheck{ok, {Integrity: checkresult.Indeterminate, CertValidity: checkresult.Valid}}},
+			checkresult.Indeterminate, ReasonCheckIndeterminate},
+		{"certificate not determinable (chains to no configured CA)", Report{Signatures: []SignatureCheck{{Integrity: checkresult.OK, CertValidity: checkresult.Indeterminate}}},
+			checkresult.Indeterminate, ReasonCheckIndeterminate},
+		{"corrupted signature", Report{Signatures: []SignatureCheck{ok, corrupted}, Contents: []ContentCheck{unsigned}}, checkresult.Invalid, ReasonSignatureInvalid},
+		{"corrupted outranks an invalid certificate", Report{Signatures: []SignatureCheck{badCert, corrupted}}, checkresult.Invalid, ReasonSignatureInvalid},
 		{"intermediary found a signature corrupted", Report{Signatures: []SignatureCheck{ok}, Inspections: []InspectionFinding{{Corrupted: true, Text: "x"}}},
-			ResultInvalid, ReasonSignatureInvalid},
+			checkresult.Invalid, ReasonSignatureInvalid},
 		{"intermediary found a certificate revoked", Report{Signatures: []SignatureCheck{ok}, Inspections: []InspectionFinding{{Text: "x"}}},
-			ResultInvalid, ReasonCertificateInvalid},
-		{"invalid certificate", Report{Signatures: []SignatureCheck{badCert}}, ResultInvalid, ReasonCertificateInvalid},
-		{"invalid certificate outranks a problem", Report{Signatures: []SignatureCheck{badCert}, Problems: []string{"x"}}, ResultInvalid, ReasonCertificateInvalid},
-		{"problem", Report{Signatures: []SignatureCheck{ok}, Contents: []ContentCheck{signed}, Problems: []string{"x"}}, ResultInvalid, ReasonFormatUnreadable},
-		{"problem without signature", Report{Problems: []string{"x"}}, ResultInvalid, ReasonFormatUnreadable},
-		{"policy", Report{Signatures: []SignatureCheck{ok}, Contents: []ContentCheck{signed}, Policy: []string{"Container x"}}, ResultInvalid, ReasonPolicyEndToEnd},
-		{"problem outranks policy", Report{Signatures: []SignatureCheck{ok}, Problems: []string{"x"}, Policy: []string{"Container x"}}, ResultInvalid, ReasonFormatUnreadable},
+			checkresult.Invalid, ReasonCertificateInvalid},
+		{"invalid certificate", Report{Signatures: []SignatureCheck{badCert}}, checkresult.Invalid, ReasonCertificateInvalid},
+		{"invalid certificate outranks a problem", Report{Signatures: []SignatureCheck{badCert}, Problems: []string{"x"}}, checkresult.Invalid, ReasonCertificateInvalid},
+		{"problem", Report{Signatures: []SignatureCheck{ok}, Contents: []ContentCheck{signed}, Problems: []string{"x"}}, checkresult.Invalid, ReasonFormatUnreadable},
+		{"problem without signature", Report{Problems: []string{"x"}}, checkresult.Invalid, ReasonFormatUnreadable},
+		{"policy", Report{Signatures: []SignatureCheck{ok}, Contents: []ContentCheck{signed}, Policy: []string{"Container x"}}, checkresult.Invalid, ReasonPolicyEndToEnd},
+		{"problem outranks policy", Report{Signatures: []SignatureCheck{ok}, Problems: []string{"x"}, Policy: []string{"Container x"}}, checkresult.Invalid, ReasonFormatUnreadable},
 		{"policy outranks unsigned content", Report{Signatures: []SignatureCheck{ok}, Contents: []ContentCheck{unsigned}, Policy: []string{"Container x"}},
-			ResultInvalid, ReasonPolicyEndToEnd},
+			checkresult.Invalid, ReasonPolicyEndToEnd},
 		{"sender contradicts certificate", Report{Signatures: []SignatureCheck{ok}, Contents: []ContentCheck{signed},
-			Sender: SenderIdentity{Conflicts: []string{"Nutzer-ID"}}}, ResultInvalid, ReasonSenderMismatch},
-		{"sender conflict outranks a failed signature", Report{Signatures: []SignatureCheck{{Integrity: ResultCorrupted}},
-			Sender: SenderIdentity{Conflicts: []string{"Nutzer-ID"}}}, ResultInvalid, ReasonSenderMismatch},
+			Sender: SenderIdentity{Conflicts: []string{"Nutzer-ID"}}}, checkresult.Invalid, ReasonSenderMismatch},
+		{"sender conflict outranks a failed signature", Report{Signatures: []SignatureCheck{{Integrity: checkresult.Corrupted}},
+			Sender: SenderIdentity{Conflicts: []string{"Nutzer-ID"}}}, checkresult.Invalid, ReasonSenderMismatch},
 		{"notes do not change the verdict", Report{Signatures: []SignatureCheck{ok}, Contents: []ContentCheck{signed},
-			Sender: SenderIdentity{Notes: []string{"Kein VHN"}}, Notes: []string{NoteNotEndToEnd, NoteNotEGVP}}, ResultValid, ""},
+			Sender: SenderIdentity{Notes: []string{"Kein VHN"}}, Notes: []string{NoteNotEndToEnd, NoteNotEGVP}}, checkresult.Valid, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

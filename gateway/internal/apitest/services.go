@@ -16,6 +16,7 @@ import (
 	rsqlite "github.com/stadt-erkelenz/bebpo-gateway/gateway/register/sqlite"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/xjustiz"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -180,7 +181,7 @@ func DeliverFromCourt(t testing.TB, st mailbox.Store, blobs *mailbox.Blobs, now 
 		docs = append(docs, mailbox.Document{Role: d.role, Name: d.name, SHA256: ref.SHA256, Size: ref.Size})
 	}
 	meta, _ := json.Marshal(mailbox.IncomingMeta{Sender: mailbox.SenderIdentity{Confirmed: mailbox.ConfirmedSender{SafeID: Recipient}},
-		Report: mailbox.VerificationReport{Verdict: mailbox.ResultValid}})
+		Report: mailbox.VerificationReport{Verdict: checkresult.Valid}})
 	m, err := st.InsertIncoming(ctx, mailbox.NewIncoming{Mailbox: mailboxName, OSCIMessageID: osciID, ContentSHA256: mailbox.IncomingDigest(docs),
 		Sender: Recipient, Recipient: "DE.BeBPo.erkelenz", Subject: "Ladung", Meta: meta, Documents: docs, Now: now})
 	if err != nil {

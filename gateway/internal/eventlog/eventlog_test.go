@@ -15,6 +15,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/apitest"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/logging"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -107,7 +108,7 @@ func TestOperatorCasesLogOneWarningEach(t *testing.T) {
 		}
 		want[m.ID] = c.reason
 	}
-	meta, _ := json.Marshal(mailbox.IncomingMeta{Report: mailbox.VerificationReport{Verdict: mailbox.ResultInvalid, Reason: "signature_invalid",
+	meta, _ := json.Marshal(mailbox.IncomingMeta{Report: mailbox.VerificationReport{Verdict: checkresult.Invalid, Reason: "signature_invalid",
 		ReasonText: "Die Signatur von Erika Mustermann ist ungültig."}})
 	invalid, err := st.InsertIncoming(ctx, mailbox.NewIncoming{Mailbox: "stadt", OSCIMessageID: "govapp_1", ContentSHA256: strings.Repeat("a", 64),
 		Size: 1, Subject: "Beschluss Mustermann", Meta: meta, Now: t0})
