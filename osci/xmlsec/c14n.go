@@ -3,6 +3,7 @@ package xmlsec
 import (
 	"bytes"
 	"fmt"
+	"hash"
 	"slices"
 	"strings"
 
@@ -37,10 +38,22 @@ func Canonicalize(el *etree.Element, method string) ([]byte, error) {
 
 // CanonicalizeWith is Canonicalize with options.
 func CanonicalizeWith(el *etree.Element, o C14NOptions) ([]byte, error) {
+	return canonicalizeElement(el, o, nil, true)
+}
+
+// canonicalizeElement writes the canonical form of el into h (when not
+// nil) as it is produced and returns it when keep is set.
+func canonicalizeElement(el *etree.Element, o C14NOptions, h hash.Hash, keep bool) ([]byte, error) {
 	c, err := newCanon(o)
 	if err != nil {
 		return nil, err
 	}
+	hint := 0
+	if keep {
+		hint = canonSizeHint(el)
+	}
+	c.w.start(h, keep, hint)
+	defer c.w.release()
 	c.scope = ancestorScope(el.Parent())
 	if !c.excl {
 		c.inherited = inheritedXMLAttrs(el.Parent())
@@ -48,17 +61,29 @@ func CanonicalizeWith(el *etree.Element, o C14NOptions) ([]byte, error) {
 	if err := c.element(el, true); err != nil {
 		return nil, err
 	}
-	return c.w.Bytes(), nil
+	return c.w.finish(), nil
 }
 
 // CanonicalizeDocument returns the canonical form of a whole document: the
 // XML declaration, comments and whitespace outside the root are dropped;
 // processing instructions outside the root are kept, separated by LF.
 func CanonicalizeDocument(doc *etree.Document, o C14NOptions) ([]byte, error) {
+	return canonicalizeDocument(doc, o, nil, true)
+}
+
+// canonicalizeDocument is CanonicalizeDocument writing into h as
+// canonicalizeElement does.
+func canonicalizeDocument(doc *etree.Document, o C14NOptions, h hash.Hash, keep bool) ([]byte, error) {
 	c, err := newCanon(o)
 	if err != nil {
 		return nil, err
 	}
+	hint := 0
+	if keep && doc.Root() != nil {
+		hint = canonSizeHint(doc.Root())
+	}
+	c.w.start(h, keep, hint)
+	defer c.w.release()
 	afterRoot := false
 	for _, t := range doc.Child {
 		switch t := t.(type) {
@@ -75,22 +100,22 @@ func CanonicalizeDocument(doc *etree.Document, o C14NOptions) ([]byte, error) {
 				continue
 			}
 			if afterRoot {
-				c.w.WriteByte('\n')
+				c.w.b = append(c.w.b, '\n')
 			}
 			c.procInst(t)
 			if !afterRoot {
-				c.w.WriteByte('\n')
+				c.w.b = append(c.w.b, '\n')
 			}
 		}
 	}
 	if !afterRoot {
 		return nil, ErrNoRoot
 	}
-	return c.w.Bytes(), nil
+	return c.w.finish(), nil
 }
 
 type canon struct {
-	w         bytes.Buffer
+	w         canonOut
 	excl      bool
 	incl      map[string]bool
 	exclude   *etree.Element
@@ -193,27 +218,27 @@ func (c *canon) element(el *etree.Element, apex bool) error {
 	if err != nil {
 		return err
 	}
-	c.w.WriteByte('<')
+	c.w.writeByte('<')
 	c.writeQName(el.Space, el.Tag)
 	for _, d := range decls {
 		if d.prefix == "" {
-			c.w.WriteString(` xmlns="`)
+			c.w.writeString(` xmlns="`)
 		} else {
-			c.w.WriteString(` xmlns:`)
-			c.w.WriteString(d.prefix)
-			c.w.WriteString(`="`)
+			c.w.writeString(` xmlns:`)
+			c.w.writeString(d.prefix)
+			c.w.writeString(`="`)
 		}
-		EscapeAttr(&c.w, d.uri)
-		c.w.WriteByte('"')
+		c.w.b = appendEscaped(c.w.b, d.uri, &c14nAttr)
+		c.w.writeByte('"')
 	}
 	for _, a := range attrs {
-		c.w.WriteByte(' ')
+		c.w.writeByte(' ')
 		c.writeQName(a.prefix, a.local)
-		c.w.WriteString(`="`)
-		EscapeAttr(&c.w, a.value)
-		c.w.WriteByte('"')
+		c.w.writeString(`="`)
+		c.w.b = appendEscaped(c.w.b, a.value, &c14nAttr)
+		c.w.writeByte('"')
 	}
-	c.w.WriteByte('>')
+	c.w.writeByte('>')
 	for _, t := range el.Child {
 		switch t := t.(type) {
 		case *etree.Element:
@@ -224,41 +249,43 @@ func (c *canon) element(el *etree.Element, apex bool) error {
 				return err
 			}
 		case *etree.CharData:
-			EscapeText(&c.w, t.Data)
+			c.w.b = appendEscaped(c.w.b, t.Data, &c14nText)
+			c.w.spill()
 		case *etree.ProcInst:
 			c.procInst(t)
 		}
 	}
-	c.w.WriteString("</")
+	c.w.writeString("</")
 	c.writeQName(el.Space, el.Tag)
-	c.w.WriteByte('>')
+	c.w.writeByte('>')
 	return c.checkSize()
 }
 
 // writeQName writes prefix:local, or local without a prefix.
 func (c *canon) writeQName(prefix, local string) {
 	if prefix != "" {
-		c.w.WriteString(prefix)
-		c.w.WriteByte(':')
+		c.w.writeString(prefix)
+		c.w.writeByte(':')
 	}
-	c.w.WriteString(local)
+	c.w.writeString(local)
 }
 
 func (c *canon) checkSize() error {
-	if c.max > 0 && int64(c.w.Len()) > c.max {
+	c.w.spill()
+	if c.max > 0 && c.w.Len() > c.max {
 		return fmt.Errorf("%w: canonical form exceeds %d bytes", ErrCanonicalizationLimit, c.max)
 	}
 	return nil
 }
 
 func (c *canon) procInst(p *etree.ProcInst) {
-	c.w.WriteString("<?")
-	c.w.WriteString(p.Target)
+	c.w.writeString("<?")
+	c.w.writeString(p.Target)
 	if inst := strings.TrimLeft(p.Inst, " \t\n\r"); inst != "" {
-		c.w.WriteByte(' ')
-		c.w.WriteString(inst)
+		c.w.writeByte(' ')
+		c.w.writeString(inst)
 	}
-	c.w.WriteString("?>")
+	c.w.writeString("?>")
 }
 
 func (c *canon) inScope(prefix string) (string, bool) {
@@ -376,12 +403,12 @@ func (c *canon) attributes(el *etree.Element, apex bool) ([]outAttr, error) {
 // EscapeText writes s as C14N text content (C14N 1.0 §2.3: &, <, > and
 // CR escaped). It is the escaping of every XML the osci packages write, so
 // that what they write is already canonical.
-func EscapeText(w *bytes.Buffer, s string) { escape(w, s, &c14nText) }
+func EscapeText(w *bytes.Buffer, s string) { w.Write(appendEscaped(w.AvailableBuffer(), s, &c14nText)) }
 
 // EscapeAttr writes s as a C14N attribute value without the quotes (&, <,
 // " and the whitespace characters TAB, LF and CR escaped); a parser reads
 // back exactly s, tabs and line ends included.
-func EscapeAttr(w *bytes.Buffer, s string) { escape(w, s, &c14nAttr) }
+func EscapeAttr(w *bytes.Buffer, s string) { w.Write(appendEscaped(w.AvailableBuffer(), s, &c14nAttr)) }
 
 // An escapeTable maps each byte that must be escaped to its reference.
 type escapeTable [256]string
@@ -392,15 +419,14 @@ var c14nText, c14nAttr = func() (t, a escapeTable) {
 	return t, a
 }()
 
-// escape writes s with the bytes of the table replaced, in one pass.
-func escape(w *bytes.Buffer, s string, t *escapeTable) {
+// appendEscaped appends s with the bytes of the table replaced, in one pass.
+func appendEscaped(dst []byte, s string, t *escapeTable) []byte {
 	last := 0
 	for i := 0; i < len(s); i++ {
 		if e := t[s[i]]; e != "" {
-			w.WriteString(s[last:i])
-			w.WriteString(e)
+			dst = append(append(dst, s[last:i]...), e...)
 			last = i + 1
 		}
 	}
-	w.WriteString(s[last:])
+	return append(dst, s[last:]...)
 }
