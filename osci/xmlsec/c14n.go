@@ -360,7 +360,9 @@ func (c *canon) namespaceDecls(el *etree.Element, apex bool, parentScope int) ([
 	}
 	// The slice is written before el's children append to c.rendered.
 	out := c.rendered[mark:]
-	slices.SortFunc(out, func(a, b nsBinding) int { return strings.Compare(a.prefix, b.prefix) })
+	if len(out) > 1 {
+		slices.SortFunc(out, func(a, b nsBinding) int { return strings.Compare(a.prefix, b.prefix) })
+	}
 	return out, nil
 }
 
@@ -390,14 +392,30 @@ func (c *canon) attributes(el *etree.Element, apex bool) ([]outAttr, error) {
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b outAttr) int {
-		if a.uri != b.uri {
-			return strings.Compare(a.uri, b.uri)
-		}
-		return strings.Compare(a.local, b.local)
-	})
+	sortAttrs(out)
 	c.attrs = out
 	return out, nil
+}
+
+// sortAttrs puts attributes in canonical order: by namespace URI, then
+// local name. Most elements have a handful, sorted in place by insertion.
+func sortAttrs(a []outAttr) {
+	if len(a) > 12 {
+		slices.SortFunc(a, compareAttrs)
+		return
+	}
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && compareAttrs(a[j-1], a[j]) > 0; j-- {
+			a[j-1], a[j] = a[j], a[j-1]
+		}
+	}
+}
+
+func compareAttrs(a, b outAttr) int {
+	if a.uri != b.uri {
+		return strings.Compare(a.uri, b.uri)
+	}
+	return strings.Compare(a.local, b.local)
 }
 
 // EscapeText writes s as C14N text content (C14N 1.0 §2.3: &, <, > and

@@ -225,7 +225,8 @@ func TestEscapes(t *testing.T) {
 }
 
 // TestC14NChunks canonicalizes a document many output chunks long, with
-// texts and attribute values longer than a chunk, and checks the kept
+// texts and attribute values longer than a chunk and elements with few and
+// many attributes out of order, and checks the kept
 // output against libxml2 and every digest against the kept output: the
 // digest is over exactly the octets returned, whether they are kept or
 // only hashed.
@@ -234,6 +235,14 @@ func TestC14NChunks(t *testing.T) {
 	long := strings.Repeat("lang & <kurz> \r\t", canonChunk/4)
 	var b strings.Builder
 	b.WriteString(`<r xmlns="urn:d" xmlns:a="urn:a" xml:lang="de"><a:x a:k="` + strings.ReplaceAll(strings.ReplaceAll(long, "&", "&amp;"), "<", "&lt;") + `">`)
+	// Attributes out of order, few and many (both ways of sorting).
+	for _, n := range []int{1, 2, 4, 5, 20} {
+		b.WriteString(`<a:m xmlns:z="urn:0"`)
+		for j := n; j > 0; j-- {
+			fmt.Fprintf(&b, ` k%d="%d" a:k%d="" z:k%d="%d"`, j, j, j, j, j)
+		}
+		b.WriteString(`/>`)
+	}
 	for i := 0; b.Len() < 5*canonChunk; i++ {
 		fmt.Fprintf(&b, `<a:i n="%d" xml:lang="en">Zeile %d &amp; mehr</a:i>`, i, i)
 	}
