@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/beevik/etree"
@@ -53,13 +54,49 @@ type rawAttr struct {
 }
 
 func parseDocument(b []byte, lim Limits) (*etree.Document, error) {
-	p := &parser{b: b, lim: lim, names: make(map[string]string)}
+	s := scratchPool.Get().(*scratch)
+	p := &parser{b: b, lim: lim, names: make(map[string]string),
+		stack: s.stack, ns: s.ns, kids: s.kids, attrs: s.attrs, buf: s.buf, vbuf: s.vbuf}
 	p.strs.hint = len(b)
 	doc, err := p.document()
+	s.keep(p)
 	if err != nil {
 		return nil, err
 	}
 	return doc, nil
+}
+
+// scratch is the working memory of a parse: the next parse reuses it
+// instead of growing its own. The tree never points into it.
+type scratch struct {
+	stack     []openElement
+	ns        []nsBinding
+	kids      []etree.Token
+	attrs     []rawAttr
+	buf, vbuf []byte
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// maxScratch bounds the memory a pooled scratch keeps, per slice.
+const maxScratch = 1 << 20
+
+// keep takes p's working memory back, emptied of anything that points into
+// the tree or the input, and returns it to the pool.
+func (s *scratch) keep(p *parser) {
+	clear(p.stack[:cap(p.stack)])
+	clear(p.ns[:cap(p.ns)])
+	clear(p.kids[:cap(p.kids)])
+	clear(p.attrs[:cap(p.attrs)])
+	*s = scratch{
+		stack: p.stack[:0], ns: p.ns[:0], kids: p.kids[:0], attrs: p.attrs[:0],
+		buf: p.buf[:0], vbuf: p.vbuf[:0],
+	}
+	if cap(s.kids)*16 > maxScratch || cap(s.buf) > maxScratch || cap(s.vbuf) > maxScratch ||
+		cap(s.stack) > 1024 || cap(s.ns) > 4096 || cap(s.attrs) > 1024 {
+		return // an unusual document: let its memory go
+	}
+	scratchPool.Put(s)
 }
 
 func (p *parser) document() (*etree.Document, error) {
