@@ -26,8 +26,10 @@ type parser struct {
 	decls    int
 	rootSeen bool
 	// names holds every element, attribute and target name read so far,
-	// each validated once; its strings are the ones the tree uses.
-	names map[string]string
+	// each validated and split once; its strings are the ones the tree
+	// uses. recent caches the last name of each of a few hash slots.
+	names  map[string]*xname
+	recent [64]*xname
 	// kids are the children of the open elements (and of the document),
 	// innermost last; an element receives its children at its end tag,
 	// in one slice of the right size.
@@ -49,13 +51,20 @@ type openElement struct {
 // rawAttr is an attribute as read; value is set for namespace
 // declarations only, the others become strings with the element.
 type rawAttr struct {
-	qname, space, local, value string
-	val                        []byte
+	name  *xname
+	value string
+	val   []byte
+}
+
+// xname is a name as read, split at its colon.
+type xname struct {
+	qname, space, local string
+	err                 error // of splitQName, reported where the name is used
 }
 
 func parseDocument(b []byte, lim Limits) (*etree.Document, error) {
 	s := scratchPool.Get().(*scratch)
-	p := &parser{b: b, lim: lim, names: make(map[string]string),
+	p := &parser{b: b, lim: lim, names: make(map[string]*xname),
 		stack: s.stack, ns: s.ns, kids: s.kids, attrs: s.attrs, buf: s.buf, vbuf: s.vbuf}
 	p.strs.hint = len(b)
 	doc, err := p.document()
@@ -372,24 +381,30 @@ func (p *parser) nameEnd(i int) int {
 	return i
 }
 
-// name reads a Name at p.pos and returns its interned string, or "" when
-// no name starts there.
-func (p *parser) name() (string, error) {
+// name reads a Name at p.pos and returns it interned, or nil when no name
+// starts there.
+func (p *parser) name() (*xname, error) {
 	end := p.nameEnd(p.pos)
 	raw := p.b[p.pos:end]
 	if len(raw) == 0 {
-		return "", nil
+		return nil, nil
 	}
-	s, ok := p.names[string(raw)]
-	if !ok {
-		if !validName(raw) {
-			return "", fmt.Errorf("%w: invalid name %q", ErrSyntax, raw)
+	slot := &p.recent[(len(raw)+int(raw[0])+7*int(raw[len(raw)-1]))&(len(p.recent)-1)]
+	n := *slot
+	if n == nil || n.qname != string(raw) {
+		var ok bool
+		if n, ok = p.names[string(raw)]; !ok {
+			if !validName(raw) {
+				return nil, fmt.Errorf("%w: invalid name %q", ErrSyntax, raw)
+			}
+			n = &xname{qname: string(raw)}
+			n.space, n.local, n.err = splitQName(n.qname)
+			p.names[n.qname] = n
 		}
-		s = string(raw)
-		p.names[s] = s
+		*slot = n
 	}
 	p.pos = end
-	return s, nil
+	return n, nil
 }
 
 // validName applies the Name production. Names outside ASCII are rare
@@ -453,17 +468,17 @@ func (p *parser) space() bool {
 
 func (p *parser) startTag() error {
 	p.pos++ // <
-	qname, err := p.name()
+	n, err := p.name()
 	if err != nil {
 		return err
 	}
-	if qname == "" {
+	if n == nil {
 		return fmt.Errorf("%w: expected element name after <", ErrSyntax)
 	}
-	space, local, err := splitQName(qname)
-	if err != nil {
-		return err
+	if n.err != nil {
+		return n.err
 	}
+	qname := n.qname
 	attrs := p.attrs[:0]
 	p.vbuf = p.vbuf[:0] // the values of the previous tag are in the tree
 	empty := false
@@ -488,14 +503,13 @@ func (p *parser) startTag() error {
 		if !sep {
 			return fmt.Errorf("%w: no whitespace before an attribute of <%s>", ErrSyntax, qname)
 		}
-		a, err := p.attribute(qname)
-		if err != nil {
+		attrs = append(attrs, rawAttr{})
+		if err := p.attribute(qname, &attrs[len(attrs)-1]); err != nil {
 			return err
 		}
-		attrs = append(attrs, a)
 	}
 	p.attrs = attrs
-	el, err := p.open(qname, space, local, attrs)
+	el, err := p.open(n, attrs)
 	if err != nil {
 		return err
 	}
@@ -505,41 +519,42 @@ func (p *parser) startTag() error {
 	return nil
 }
 
-func (p *parser) attribute(elem string) (rawAttr, error) {
-	qname, err := p.name()
+// attribute reads one attribute of the start tag of elem into a.
+func (p *parser) attribute(elem string, a *rawAttr) error {
+	n, err := p.name()
 	if err != nil {
-		return rawAttr{}, err
+		return err
 	}
-	if qname == "" {
-		return rawAttr{}, fmt.Errorf("%w: expected attribute name in <%s>", ErrSyntax, elem)
+	if n == nil {
+		return fmt.Errorf("%w: expected attribute name in <%s>", ErrSyntax, elem)
 	}
-	space, local, err := splitQName(qname)
-	if err != nil {
-		return rawAttr{}, err
+	if n.err != nil {
+		return n.err
 	}
 	p.space()
 	if p.pos >= len(p.b) || p.b[p.pos] != '=' {
-		return rawAttr{}, fmt.Errorf("%w: attribute %s without = in <%s>", ErrSyntax, qname, elem)
+		return fmt.Errorf("%w: attribute %s without = in <%s>", ErrSyntax, n.qname, elem)
 	}
 	p.pos++
 	p.space()
 	if p.pos >= len(p.b) || p.b[p.pos] != '"' && p.b[p.pos] != '\'' {
-		return rawAttr{}, fmt.Errorf("%w: unquoted or missing value of %s in <%s>", ErrSyntax, qname, elem)
+		return fmt.Errorf("%w: unquoted or missing value of %s in <%s>", ErrSyntax, n.qname, elem)
 	}
 	v, err := p.attrValue()
 	if err != nil {
-		return rawAttr{}, err
+		return err
 	}
-	a := rawAttr{qname: qname, space: space, local: local, val: v}
-	if space == "xmlns" || space == "" && local == "xmlns" {
+	a.name, a.val = n, v
+	if n.space == "xmlns" || n.space == "" && n.local == "xmlns" {
 		a.value = string(v)
 	}
-	return a, nil
+	return nil
 }
 
 // open checks a complete start tag against the rules and limits and
 // only then creates its element.
-func (p *parser) open(qname, space, local string, attrs []rawAttr) (*openElement, error) {
+func (p *parser) open(name *xname, attrs []rawAttr) (*openElement, error) {
+	qname, space, local := name.qname, name.space, name.local
 	lim := p.lim
 	if len(p.stack) == 0 && p.rootSeen {
 		return nil, fmt.Errorf("%w: second root <%s>", ErrMultipleRoots, local)
@@ -570,8 +585,21 @@ func (p *parser) open(qname, space, local string, attrs []rawAttr) (*openElement
 	el := p.arena.element()
 	el.Space, el.Tag = space, local
 	el.Attr = p.arena.attrs(len(attrs))
-	for _, a := range attrs {
-		if at := el.CreateAttr(a.qname, a.value); a.value == "" {
+	for i, a := range attrs {
+		// The first attribute is created by etree, which links it to el;
+		// the others, already checked to be unique, are copies of it with
+		// their own names and values.
+		var at *etree.Attr
+		if i == 0 {
+			at = el.CreateAttr(a.name.qname, "")
+		} else {
+			el.Attr = append(el.Attr, el.Attr[0])
+			at = &el.Attr[i]
+			at.Space, at.Key = a.name.space, a.name.local
+		}
+		if a.value != "" {
+			at.Value = a.value
+		} else {
 			p.strs.set(&at.Value, a.val)
 		}
 	}
@@ -660,13 +688,14 @@ func (p *parser) markupDecl() error {
 func (p *parser) procInst() error {
 	at := p.pos
 	p.pos += 2 // <?
-	target, err := p.name()
+	n, err := p.name()
 	if err != nil {
 		return err
 	}
-	if target == "" {
+	if n == nil {
 		return fmt.Errorf("%w: expected target name after <?", ErrSyntax)
 	}
+	target := n.qname
 	p.space()
 	rest := p.b[p.pos:]
 	i := bytes.Index(rest, []byte("?>"))
@@ -729,10 +758,10 @@ func declare(attrs []rawAttr, ns *[]nsBinding) (int, error) {
 	for _, a := range attrs {
 		var prefix string
 		switch {
-		case a.space == "" && a.local == "xmlns":
+		case a.name.space == "" && a.name.local == "xmlns":
 			prefix = ""
-		case a.space == "xmlns":
-			prefix = a.local
+		case a.name.space == "xmlns":
+			prefix = a.name.local
 		default:
 			continue
 		}
@@ -772,18 +801,19 @@ func checkNames(qname, space, local string, attrs []rawAttr, ns []nsBinding) err
 	const pairwise = 16
 	var small [pairwise]key
 	keys := small[:0]
-	var seen map[string]bool
+	var seen map[*xname]bool // names are interned: one *xname per name
 	var expanded map[key]bool
 	if len(attrs) > pairwise {
-		seen, expanded = make(map[string]bool, len(attrs)), make(map[key]bool, len(attrs))
+		seen, expanded = make(map[*xname]bool, len(attrs)), make(map[key]bool, len(attrs))
 	}
-	for i, a := range attrs {
+	for i := range attrs {
+		a := attrs[i].name
 		if err := checkQName(a.local); err != nil {
 			return err
 		}
-		dup := seen[a.qname]
+		dup := seen[a]
 		for j := 0; seen == nil && j < i && !dup; j++ {
-			dup = attrs[j].qname == a.qname
+			dup = attrs[j].name == a
 		}
 		if dup {
 			return fmt.Errorf("%w: %s on <%s>", ErrDuplicateAttr, a.qname, qname)
@@ -804,7 +834,7 @@ func checkNames(qname, space, local string, attrs []rawAttr, ns []nsBinding) err
 			}
 		}
 		if seen != nil {
-			seen[a.qname] = true
+			seen[a] = true
 			if k.uri != "" {
 				expanded[k] = true
 			}
