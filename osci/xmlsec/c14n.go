@@ -194,8 +194,10 @@ func inheritedXMLAttrs(p *etree.Element) []etree.Attr {
 	return out
 }
 
+// outAttr is an attribute to write with its namespace URI.
 type outAttr struct {
-	uri, prefix, local, value string
+	uri string
+	a   *etree.Attr
 }
 
 func (c *canon) element(el *etree.Element, apex bool) error {
@@ -233,9 +235,9 @@ func (c *canon) element(el *etree.Element, apex bool) error {
 	}
 	for _, a := range attrs {
 		c.w.writeByte(' ')
-		c.writeQName(a.prefix, a.local)
+		c.writeQName(a.a.Space, a.a.Key)
 		c.w.writeString(`="`)
-		c.w.b = appendEscaped(c.w.b, a.value, &c14nAttr)
+		c.w.b = appendEscaped(c.w.b, a.a.Value, &c14nAttr)
 		c.w.writeByte('"')
 	}
 	c.w.writeByte('>')
@@ -372,8 +374,9 @@ func (c *canon) attributes(el *etree.Element, apex bool) ([]outAttr, error) {
 	// c.attrs is reused: the caller writes the result before the next
 	// element (a child) is canonicalized.
 	out := c.attrs[:0]
-	for _, a := range el.Attr {
-		if _, isDecl := declPrefix(a); isDecl {
+	for i := range el.Attr {
+		a := &el.Attr[i]
+		if _, isDecl := declPrefix(*a); isDecl {
 			continue
 		}
 		uri := ""
@@ -383,12 +386,13 @@ func (c *canon) attributes(el *etree.Element, apex bool) ([]outAttr, error) {
 				return nil, fmt.Errorf("%w: %q on attribute %s", ErrUndeclaredPrefix, a.Space, a.FullKey())
 			}
 		}
-		out = append(out, outAttr{uri, a.Space, a.Key, a.Value})
+		out = append(out, outAttr{uri, a})
 	}
 	if apex {
-		for _, a := range c.inherited {
+		for i := range c.inherited {
+			a := &c.inherited[i]
 			if !slices.ContainsFunc(el.Attr, func(o etree.Attr) bool { return o.Space == "xml" && o.Key == a.Key }) {
-				out = append(out, outAttr{nsXML, a.Space, a.Key, a.Value})
+				out = append(out, outAttr{nsXML, a})
 			}
 		}
 	}
@@ -415,7 +419,7 @@ func compareAttrs(a, b outAttr) int {
 	if a.uri != b.uri {
 		return strings.Compare(a.uri, b.uri)
 	}
-	return strings.Compare(a.local, b.local)
+	return strings.Compare(a.a.Key, b.a.Key)
 }
 
 // EscapeText writes s as C14N text content (C14N 1.0 §2.3: &, <, > and

@@ -46,9 +46,12 @@ func (w *canonOut) writeString(s string) { w.b = append(w.b, s...) }
 
 // spill hands a full chunk to the hash.
 func (w *canonOut) spill() {
-	if w.h == nil || len(w.b)-w.hashed < canonChunk {
-		return
+	if len(w.b)-w.hashed >= canonChunk && w.h != nil {
+		w.hashChunk()
 	}
+}
+
+func (w *canonOut) hashChunk() {
 	w.h.Write(w.b[w.hashed:])
 	if w.keep {
 		w.hashed = len(w.b)
