@@ -503,7 +503,11 @@ func (p *parser) startTag() error {
 		if !sep {
 			return fmt.Errorf("%w: no whitespace before an attribute of <%s>", ErrSyntax, qname)
 		}
-		attrs = append(attrs, rawAttr{})
+		if len(attrs) < cap(attrs) {
+			attrs = attrs[:len(attrs)+1] // attribute sets every field
+		} else {
+			attrs = append(attrs, rawAttr{})
+		}
 		if err := p.attribute(qname, &attrs[len(attrs)-1]); err != nil {
 			return err
 		}
@@ -544,7 +548,7 @@ func (p *parser) attribute(elem string, a *rawAttr) error {
 	if err != nil {
 		return err
 	}
-	a.name, a.val = n, v
+	a.name, a.val, a.value = n, v, ""
 	if n.space == "xmlns" || n.space == "" && n.local == "xmlns" {
 		a.value = string(v)
 	}
@@ -616,7 +620,8 @@ func (p *parser) close(top *openElement) error {
 	for _, t := range kids {
 		el.AddChild(t)
 	}
-	clear(kids)
+	// The slots stay as they are until reused: they point into the tree,
+	// which is alive anyway, and scratch.keep clears them.
 	p.kids = p.kids[:top.kids]
 	p.ns = p.ns[:top.nsLen]
 	p.stack = p.stack[:len(p.stack)-1]
