@@ -60,6 +60,7 @@ type rawAttr struct {
 type xname struct {
 	qname, space, local string
 	err                 error // of splitQName, reported where the name is used
+	qerr                error // of checkQName(local), reported by checkNames
 }
 
 func parseDocument(b []byte, lim Limits) (*etree.Document, error) {
@@ -399,6 +400,7 @@ func (p *parser) name() (*xname, error) {
 			}
 			n = &xname{qname: string(raw)}
 			n.space, n.local, n.err = splitQName(n.qname)
+			n.qerr = checkQName(n.local)
 			p.names[n.qname] = n
 		}
 		*slot = n
@@ -583,7 +585,7 @@ func (p *parser) open(name *xname, attrs []rawAttr) (*openElement, error) {
 	if p.decls > lim.MaxNamespaceDecls {
 		return nil, fmt.Errorf("%w: limit %d", ErrTooManyNamespace, lim.MaxNamespaceDecls)
 	}
-	if err := checkNames(qname, space, local, attrs, p.ns); err != nil {
+	if err := checkNames(name, attrs, p.ns); err != nil {
 		return nil, err
 	}
 	el := p.arena.element()
@@ -789,9 +791,10 @@ func declare(attrs []rawAttr, ns *[]nsBinding) (int, error) {
 // checkNames requires every name to be a qualified name, every prefix to
 // be declared and every attribute to be unique both by qualified name and
 // by expanded name.
-func checkNames(qname, space, local string, attrs []rawAttr, ns []nsBinding) error {
-	if err := checkQName(local); err != nil {
-		return err
+func checkNames(name *xname, attrs []rawAttr, ns []nsBinding) error {
+	qname, space := name.qname, name.space
+	if name.qerr != nil {
+		return name.qerr
 	}
 	if space == "xmlns" {
 		return fmt.Errorf("%w: element with the xmlns prefix", ErrBadNamespace)
@@ -813,8 +816,8 @@ func checkNames(qname, space, local string, attrs []rawAttr, ns []nsBinding) err
 	}
 	for i := range attrs {
 		a := attrs[i].name
-		if err := checkQName(a.local); err != nil {
-			return err
+		if a.qerr != nil {
+			return a.qerr
 		}
 		dup := seen[a]
 		for j := 0; seen == nil && j < i && !dup; j++ {
