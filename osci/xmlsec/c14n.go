@@ -204,13 +204,11 @@ func (c *canon) element(el *etree.Element, apex bool) error {
 	if err := c.checkSize(); err != nil {
 		return err
 	}
+	// The scope is restored when el ends; after an error nothing more
+	// is written.
 	parentScope := len(c.scope)
 	c.scope = appendDecls(c.scope, el)
 	renderedMark := len(c.rendered)
-	defer func() {
-		c.scope = c.scope[:parentScope]
-		c.rendered = c.rendered[:renderedMark]
-	}()
 
 	decls, err := c.namespaceDecls(el, apex, parentScope)
 	if err != nil {
@@ -220,27 +218,21 @@ func (c *canon) element(el *etree.Element, apex bool) error {
 	if err != nil {
 		return err
 	}
-	c.w.writeByte('<')
-	c.writeQName(el.Space, el.Tag)
+	b := append(c.w.b, '<')
+	b = appendName(b, el.Space, el.Tag)
 	for _, d := range decls {
 		if d.prefix == "" {
-			c.w.writeString(` xmlns="`)
+			b = append(b, ` xmlns="`...)
 		} else {
-			c.w.writeString(` xmlns:`)
-			c.w.writeString(d.prefix)
-			c.w.writeString(`="`)
+			b = append(append(append(b, ` xmlns:`...), d.prefix...), `="`...)
 		}
-		c.w.b = appendEscaped(c.w.b, d.uri, &c14nAttr)
-		c.w.writeByte('"')
+		b = append(appendEscaped(b, d.uri, &c14nAttr), '"')
 	}
 	for _, a := range attrs {
-		c.w.writeByte(' ')
-		c.writeQName(a.a.Space, a.a.Key)
-		c.w.writeString(`="`)
-		c.w.b = appendEscaped(c.w.b, a.a.Value, &c14nAttr)
-		c.w.writeByte('"')
+		b = appendName(append(b, ' '), a.a.Space, a.a.Key)
+		b = append(appendEscaped(append(b, `="`...), a.a.Value, &c14nAttr), '"')
 	}
-	c.w.writeByte('>')
+	c.w.b = append(b, '>')
 	for _, t := range el.Child {
 		switch t := t.(type) {
 		case *etree.Element:
@@ -257,19 +249,10 @@ func (c *canon) element(el *etree.Element, apex bool) error {
 			c.procInst(t)
 		}
 	}
-	c.w.writeString("</")
-	c.writeQName(el.Space, el.Tag)
-	c.w.writeByte('>')
+	c.w.b = append(appendName(append(c.w.b, "</"...), el.Space, el.Tag), '>')
+	c.scope = c.scope[:parentScope]
+	c.rendered = c.rendered[:renderedMark]
 	return c.checkSize()
-}
-
-// writeQName writes prefix:local, or local without a prefix.
-func (c *canon) writeQName(prefix, local string) {
-	if prefix != "" {
-		c.w.writeString(prefix)
-		c.w.writeByte(':')
-	}
-	c.w.writeString(local)
 }
 
 func (c *canon) checkSize() error {
