@@ -160,7 +160,8 @@ func ancestorScope(p *etree.Element) []nsBinding {
 }
 
 func appendDecls(ns []nsBinding, el *etree.Element) []nsBinding {
-	for _, a := range el.Attr {
+	for i := range el.Attr {
+		a := &el.Attr[i]
 		if p, ok := declPrefix(a); ok {
 			ns = append(ns, nsBinding{p, a.Value})
 		}
@@ -168,7 +169,7 @@ func appendDecls(ns []nsBinding, el *etree.Element) []nsBinding {
 	return ns
 }
 
-func declPrefix(a etree.Attr) (string, bool) {
+func declPrefix(a *etree.Attr) (string, bool) {
 	switch {
 	case a.Space == "" && a.Key == "xmlns":
 		return "", true
@@ -293,8 +294,8 @@ func (c *canon) namespaceDecls(el *etree.Element, apex bool, parentScope int) ([
 	switch {
 	case c.excl:
 		used := map[string]bool{el.Space: true}
-		for _, a := range el.Attr {
-			if _, isDecl := declPrefix(a); !isDecl && a.Space != "" {
+		for i := range el.Attr {
+			if a := &el.Attr[i]; a.Space != "" && a.Space != "xmlns" {
 				used[a.Space] = true
 			}
 		}
@@ -359,7 +360,7 @@ func (c *canon) attributes(el *etree.Element, apex bool) ([]outAttr, error) {
 	out := c.attrs[:0]
 	for i := range el.Attr {
 		a := &el.Attr[i]
-		if _, isDecl := declPrefix(*a); isDecl {
+		if _, isDecl := declPrefix(a); isDecl {
 			continue
 		}
 		uri := ""

@@ -299,7 +299,7 @@ func TestSerializeMatchesEtree(t *testing.T) {
 	doc.CreateComment("a -- b -")
 	r := doc.CreateElement("p:r")
 	r.CreateAttr("xmlns:p", "urn:p")
-	weird := "a\x00b\x01\t\n\r&<>\"'\xff\xfe\uFFFD\uFFFE\uFFFF\U0001F600]]>?>--"
+	weird := "a\x00b\x01\t\n\r&<>\"'\xff\xfe\uFFFD\uFFFE\uFFFF\U0001F600]]>?>--é\xc3(\xc0\x80\xdf"
 	r.CreateAttr("a", weird)
 	r.CreateText(weird)
 	r.CreateCData(weird)

@@ -136,6 +136,10 @@ func appendSerialEscaped(b []byte, s string, t *escapeTable) []byte {
 			i++
 			continue
 		}
+		if c >= 0xC2 && c <= 0xDF && i+1 < len(s) && s[i+1]&0xC0 == 0x80 {
+			i += 2 // U+0080 to U+07FF: always a character XML allows
+			continue
+		}
 		r, n := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && n == 1 || r == 0xFFFE || r == 0xFFFF {
 			b = append(append(b, s[last:i]...), "\uFFFD"...)
