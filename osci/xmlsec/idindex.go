@@ -9,7 +9,7 @@ import (
 // isIDAttr reports whether a is an identifier attribute: unqualified Id, ID
 // or id (OSCI writes Id), or xml:id. All of them share one value space, so
 // "#x" can never mean two elements.
-func isIDAttr(a etree.Attr) bool {
+func isIDAttr(a *etree.Attr) bool {
 	switch {
 	case a.Space == "":
 		return a.Key == "Id" || a.Key == "ID" || a.Key == "id"
@@ -35,7 +35,8 @@ func buildIDIndex(doc *etree.Document) (map[string]*etree.Element, error) {
 
 // indexIDs adds el and its descendants to ids in document order.
 func indexIDs(el *etree.Element, ids map[string]*etree.Element) error {
-	for _, a := range el.Attr {
+	for i := range el.Attr {
+		a := &el.Attr[i]
 		if !isIDAttr(a) {
 			continue
 		}
