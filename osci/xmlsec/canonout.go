@@ -87,7 +87,8 @@ func (w *canonOut) release() {
 // and texts, before escaping (which only adds).
 func canonSizeHint(el *etree.Element) int {
 	n := 2*(len(el.Space)+len(el.Tag)) + 6
-	for _, a := range el.Attr {
+	for i := range el.Attr {
+		a := &el.Attr[i]
 		n += len(a.Space) + len(a.Key) + len(a.Value) + 5
 	}
 	for _, t := range el.Child {
