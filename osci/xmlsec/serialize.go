@@ -37,7 +37,10 @@ const serialChunk = 32 << 10
 
 func (o *serialOut) flush() {
 	if o.err == nil && len(o.b) > 0 {
-		_, o.err = o.w.Write(o.b)
+		var n int
+		if n, o.err = o.w.Write(o.b); o.err == nil && n < len(o.b) {
+			o.err = io.ErrShortWrite
+		}
 	}
 	o.b = o.b[:0]
 }
