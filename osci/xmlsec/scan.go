@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -824,35 +825,33 @@ func checkNames(name *xname, attrs []rawAttr, ns []nsBinding) error {
 		if a.qerr != nil {
 			return a.qerr
 		}
-		dup := seen[a]
-		for j := 0; seen == nil && j < i && !dup; j++ {
-			dup = attrs[j].name == a
+		dup := false
+		if seen != nil {
+			dup, seen[a] = seen[a], true
+		} else {
+			for j := 0; j < i && !dup; j++ {
+				dup = attrs[j].name == a
+			}
 		}
 		if dup {
 			return fmt.Errorf("%w: %s on <%s>", ErrDuplicateAttr, a.qname, qname)
 		}
-		var k key
-		if a.space != "" && a.space != "xmlns" {
-			uri, ok := lookup(ns, a.space)
-			if !ok {
-				return fmt.Errorf("%w: %q on attribute %s", ErrUndeclaredPrefix, a.space, a.qname)
-			}
-			k = key{uri, a.local}
-			dup = expanded[k]
-			for j := 0; expanded == nil && j < i && !dup; j++ {
-				dup = keys[j] == k
-			}
-			if dup {
-				return fmt.Errorf("%w: {%s}%s on <%s>", ErrDuplicateAttr, uri, a.local, qname)
-			}
+		if a.space == "" || a.space == "xmlns" {
+			continue
 		}
-		if seen != nil {
-			seen[a] = true
-			if k.uri != "" {
-				expanded[k] = true
-			}
+		uri, ok := lookup(ns, a.space)
+		if !ok {
+			return fmt.Errorf("%w: %q on attribute %s", ErrUndeclaredPrefix, a.space, a.qname)
+		}
+		k := key{uri, a.local}
+		if expanded != nil {
+			dup, expanded[k] = expanded[k], true
 		} else {
+			dup = slices.Contains(keys, k)
 			keys = append(keys, k)
+		}
+		if dup {
+			return fmt.Errorf("%w: {%s}%s on <%s>", ErrDuplicateAttr, uri, a.local, qname)
 		}
 	}
 	return nil
