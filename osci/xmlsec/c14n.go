@@ -3,6 +3,7 @@ package xmlsec
 import (
 	"bytes"
 	"fmt"
+	"hash"
 	"slices"
 	"strings"
 
@@ -37,10 +38,22 @@ func Canonicalize(el *etree.Element, method string) ([]byte, error) {
 
 // CanonicalizeWith is Canonicalize with options.
 func CanonicalizeWith(el *etree.Element, o C14NOptions) ([]byte, error) {
+	return canonicalizeElement(el, o, nil, true)
+}
+
+// canonicalizeElement writes the canonical form of el into h (when not
+// nil) as it is produced and returns it when keep is set.
+func canonicalizeElement(el *etree.Element, o C14NOptions, h hash.Hash, keep bool) ([]byte, error) {
 	c, err := newCanon(o)
 	if err != nil {
 		return nil, err
 	}
+	hint := 0
+	if keep {
+		hint = canonSizeHint(el)
+	}
+	c.w.start(h, keep, hint)
+	defer c.w.release()
 	c.scope = ancestorScope(el.Parent())
 	if !c.excl {
 		c.inherited = inheritedXMLAttrs(el.Parent())
@@ -48,17 +61,29 @@ func CanonicalizeWith(el *etree.Element, o C14NOptions) ([]byte, error) {
 	if err := c.element(el, true); err != nil {
 		return nil, err
 	}
-	return c.w.Bytes(), nil
+	return c.w.finish(), nil
 }
 
 // CanonicalizeDocument returns the canonical form of a whole document: the
 // XML declaration, comments and whitespace outside the root are dropped;
 // processing instructions outside the root are kept, separated by LF.
 func CanonicalizeDocument(doc *etree.Document, o C14NOptions) ([]byte, error) {
+	return canonicalizeDocument(doc, o, nil, true)
+}
+
+// canonicalizeDocument is CanonicalizeDocument writing into h as
+// canonicalizeElement does.
+func canonicalizeDocument(doc *etree.Document, o C14NOptions, h hash.Hash, keep bool) ([]byte, error) {
 	c, err := newCanon(o)
 	if err != nil {
 		return nil, err
 	}
+	hint := 0
+	if keep && doc.Root() != nil {
+		hint = canonSizeHint(doc.Root())
+	}
+	c.w.start(h, keep, hint)
+	defer c.w.release()
 	afterRoot := false
 	for _, t := range doc.Child {
 		switch t := t.(type) {
@@ -75,22 +100,22 @@ func CanonicalizeDocument(doc *etree.Document, o C14NOptions) ([]byte, error) {
 				continue
 			}
 			if afterRoot {
-				c.w.WriteByte('\n')
+				c.w.b = append(c.w.b, '\n')
 			}
 			c.procInst(t)
 			if !afterRoot {
-				c.w.WriteByte('\n')
+				c.w.b = append(c.w.b, '\n')
 			}
 		}
 	}
 	if !afterRoot {
 		return nil, ErrNoRoot
 	}
-	return c.w.Bytes(), nil
+	return c.w.finish(), nil
 }
 
 type canon struct {
-	w         bytes.Buffer
+	w         canonOut
 	excl      bool
 	incl      map[string]bool
 	exclude   *etree.Element
@@ -135,7 +160,8 @@ func ancestorScope(p *etree.Element) []nsBinding {
 }
 
 func appendDecls(ns []nsBinding, el *etree.Element) []nsBinding {
-	for _, a := range el.Attr {
+	for i := range el.Attr {
+		a := &el.Attr[i]
 		if p, ok := declPrefix(a); ok {
 			ns = append(ns, nsBinding{p, a.Value})
 		}
@@ -143,7 +169,7 @@ func appendDecls(ns []nsBinding, el *etree.Element) []nsBinding {
 	return ns
 }
 
-func declPrefix(a etree.Attr) (string, bool) {
+func declPrefix(a *etree.Attr) (string, bool) {
 	switch {
 	case a.Space == "" && a.Key == "xmlns":
 		return "", true
@@ -169,21 +195,21 @@ func inheritedXMLAttrs(p *etree.Element) []etree.Attr {
 	return out
 }
 
+// outAttr is an attribute to write with its namespace URI.
 type outAttr struct {
-	uri, prefix, local, value string
+	uri string
+	a   *etree.Attr
 }
 
 func (c *canon) element(el *etree.Element, apex bool) error {
 	if err := c.checkSize(); err != nil {
 		return err
 	}
+	// The scope is restored when el ends; after an error nothing more
+	// is written.
 	parentScope := len(c.scope)
 	c.scope = appendDecls(c.scope, el)
 	renderedMark := len(c.rendered)
-	defer func() {
-		c.scope = c.scope[:parentScope]
-		c.rendered = c.rendered[:renderedMark]
-	}()
 
 	decls, err := c.namespaceDecls(el, apex, parentScope)
 	if err != nil {
@@ -193,27 +219,21 @@ func (c *canon) element(el *etree.Element, apex bool) error {
 	if err != nil {
 		return err
 	}
-	c.w.WriteByte('<')
-	c.writeQName(el.Space, el.Tag)
+	b := append(c.w.b, '<')
+	b = appendName(b, el.Space, el.Tag)
 	for _, d := range decls {
 		if d.prefix == "" {
-			c.w.WriteString(` xmlns="`)
+			b = append(b, ` xmlns="`...)
 		} else {
-			c.w.WriteString(` xmlns:`)
-			c.w.WriteString(d.prefix)
-			c.w.WriteString(`="`)
+			b = append(append(append(b, ` xmlns:`...), d.prefix...), `="`...)
 		}
-		EscapeAttr(&c.w, d.uri)
-		c.w.WriteByte('"')
+		b = append(appendEscaped(b, d.uri, &c14nAttr), '"')
 	}
 	for _, a := range attrs {
-		c.w.WriteByte(' ')
-		c.writeQName(a.prefix, a.local)
-		c.w.WriteString(`="`)
-		EscapeAttr(&c.w, a.value)
-		c.w.WriteByte('"')
+		b = appendName(append(b, ' '), a.a.Space, a.a.Key)
+		b = append(appendEscaped(append(b, `="`...), a.a.Value, &c14nAttr), '"')
 	}
-	c.w.WriteByte('>')
+	c.w.b = append(b, '>')
 	for _, t := range el.Child {
 		switch t := t.(type) {
 		case *etree.Element:
@@ -224,41 +244,34 @@ func (c *canon) element(el *etree.Element, apex bool) error {
 				return err
 			}
 		case *etree.CharData:
-			EscapeText(&c.w, t.Data)
+			c.w.b = appendEscaped(c.w.b, t.Data, &c14nText)
+			c.w.spill()
 		case *etree.ProcInst:
 			c.procInst(t)
 		}
 	}
-	c.w.WriteString("</")
-	c.writeQName(el.Space, el.Tag)
-	c.w.WriteByte('>')
+	c.w.b = append(appendName(append(c.w.b, "</"...), el.Space, el.Tag), '>')
+	c.scope = c.scope[:parentScope]
+	c.rendered = c.rendered[:renderedMark]
 	return c.checkSize()
 }
 
-// writeQName writes prefix:local, or local without a prefix.
-func (c *canon) writeQName(prefix, local string) {
-	if prefix != "" {
-		c.w.WriteString(prefix)
-		c.w.WriteByte(':')
-	}
-	c.w.WriteString(local)
-}
-
 func (c *canon) checkSize() error {
-	if c.max > 0 && int64(c.w.Len()) > c.max {
+	c.w.spill()
+	if c.max > 0 && c.w.Len() > c.max {
 		return fmt.Errorf("%w: canonical form exceeds %d bytes", ErrCanonicalizationLimit, c.max)
 	}
 	return nil
 }
 
 func (c *canon) procInst(p *etree.ProcInst) {
-	c.w.WriteString("<?")
-	c.w.WriteString(p.Target)
+	c.w.writeString("<?")
+	c.w.writeString(p.Target)
 	if inst := strings.TrimLeft(p.Inst, " \t\n\r"); inst != "" {
-		c.w.WriteByte(' ')
-		c.w.WriteString(inst)
+		c.w.writeByte(' ')
+		c.w.writeString(inst)
 	}
-	c.w.WriteString("?>")
+	c.w.writeString("?>")
 }
 
 func (c *canon) inScope(prefix string) (string, bool) {
@@ -281,8 +294,8 @@ func (c *canon) namespaceDecls(el *etree.Element, apex bool, parentScope int) ([
 	switch {
 	case c.excl:
 		used := map[string]bool{el.Space: true}
-		for _, a := range el.Attr {
-			if _, isDecl := declPrefix(a); !isDecl && a.Space != "" {
+		for i := range el.Attr {
+			if a := &el.Attr[i]; a.Space != "" && a.Space != "xmlns" {
 				used[a.Space] = true
 			}
 		}
@@ -333,7 +346,9 @@ func (c *canon) namespaceDecls(el *etree.Element, apex bool, parentScope int) ([
 	}
 	// The slice is written before el's children append to c.rendered.
 	out := c.rendered[mark:]
-	slices.SortFunc(out, func(a, b nsBinding) int { return strings.Compare(a.prefix, b.prefix) })
+	if len(out) > 1 {
+		slices.SortFunc(out, func(a, b nsBinding) int { return strings.Compare(a.prefix, b.prefix) })
+	}
 	return out, nil
 }
 
@@ -343,7 +358,8 @@ func (c *canon) attributes(el *etree.Element, apex bool) ([]outAttr, error) {
 	// c.attrs is reused: the caller writes the result before the next
 	// element (a child) is canonicalized.
 	out := c.attrs[:0]
-	for _, a := range el.Attr {
+	for i := range el.Attr {
+		a := &el.Attr[i]
 		if _, isDecl := declPrefix(a); isDecl {
 			continue
 		}
@@ -354,34 +370,51 @@ func (c *canon) attributes(el *etree.Element, apex bool) ([]outAttr, error) {
 				return nil, fmt.Errorf("%w: %q on attribute %s", ErrUndeclaredPrefix, a.Space, a.FullKey())
 			}
 		}
-		out = append(out, outAttr{uri, a.Space, a.Key, a.Value})
+		out = append(out, outAttr{uri, a})
 	}
 	if apex {
-		for _, a := range c.inherited {
+		for i := range c.inherited {
+			a := &c.inherited[i]
 			if !slices.ContainsFunc(el.Attr, func(o etree.Attr) bool { return o.Space == "xml" && o.Key == a.Key }) {
-				out = append(out, outAttr{nsXML, a.Space, a.Key, a.Value})
+				out = append(out, outAttr{nsXML, a})
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b outAttr) int {
-		if a.uri != b.uri {
-			return strings.Compare(a.uri, b.uri)
-		}
-		return strings.Compare(a.local, b.local)
-	})
+	sortAttrs(out)
 	c.attrs = out
 	return out, nil
+}
+
+// sortAttrs puts attributes in canonical order: by namespace URI, then
+// local name. Most elements have a handful, sorted in place by insertion.
+func sortAttrs(a []outAttr) {
+	if len(a) > 12 {
+		slices.SortFunc(a, compareAttrs)
+		return
+	}
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && compareAttrs(a[j-1], a[j]) > 0; j-- {
+			a[j-1], a[j] = a[j], a[j-1]
+		}
+	}
+}
+
+func compareAttrs(a, b outAttr) int {
+	if a.uri != b.uri {
+		return strings.Compare(a.uri, b.uri)
+	}
+	return strings.Compare(a.a.Key, b.a.Key)
 }
 
 // EscapeText writes s as C14N text content (C14N 1.0 §2.3: &, <, > and
 // CR escaped). It is the escaping of every XML the osci packages write, so
 // that what they write is already canonical.
-func EscapeText(w *bytes.Buffer, s string) { escape(w, s, &c14nText) }
+func EscapeText(w *bytes.Buffer, s string) { w.Write(appendEscaped(w.AvailableBuffer(), s, &c14nText)) }
 
 // EscapeAttr writes s as a C14N attribute value without the quotes (&, <,
 // " and the whitespace characters TAB, LF and CR escaped); a parser reads
 // back exactly s, tabs and line ends included.
-func EscapeAttr(w *bytes.Buffer, s string) { escape(w, s, &c14nAttr) }
+func EscapeAttr(w *bytes.Buffer, s string) { w.Write(appendEscaped(w.AvailableBuffer(), s, &c14nAttr)) }
 
 // An escapeTable maps each byte that must be escaped to its reference.
 type escapeTable [256]string
@@ -392,15 +425,14 @@ var c14nText, c14nAttr = func() (t, a escapeTable) {
 	return t, a
 }()
 
-// escape writes s with the bytes of the table replaced, in one pass.
-func escape(w *bytes.Buffer, s string, t *escapeTable) {
+// appendEscaped appends s with the bytes of the table replaced, in one pass.
+func appendEscaped(dst []byte, s string, t *escapeTable) []byte {
 	last := 0
 	for i := 0; i < len(s); i++ {
 		if e := t[s[i]]; e != "" {
-			w.WriteString(s[last:i])
-			w.WriteString(e)
+			dst = append(append(dst, s[last:i]...), e...)
 			last = i + 1
 		}
 	}
-	w.WriteString(s[last:])
+	return append(dst, s[last:]...)
 }

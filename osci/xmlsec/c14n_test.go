@@ -2,7 +2,10 @@ package xmlsec
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -218,5 +221,73 @@ func TestEscapes(t *testing.T) {
 		if err != nil || !bytes.Equal(c, b.Bytes()) {
 			t.Errorf("%q: canonical form\n%s\ndiffers from\n%s (%v)", s, c, b.Bytes(), err)
 		}
+	}
+}
+
+// TestC14NChunks canonicalizes a document many output chunks long, with
+// texts and attribute values longer than a chunk and elements with few and
+// many attributes out of order, and checks the kept
+// output against libxml2 and every digest against the kept output: the
+// digest is over exactly the octets returned, whether they are kept or
+// only hashed.
+func TestC14NChunks(t *testing.T) {
+	xmllint := certstest.NeedTool(t, "xmllint")
+	long := strings.Repeat("lang & <kurz> \r\t", canonChunk/4)
+	var b strings.Builder
+	b.WriteString(`<r xmlns="urn:d" xmlns:a="urn:a" xml:lang="de"><a:x a:k="` + strings.ReplaceAll(strings.ReplaceAll(long, "&", "&amp;"), "<", "&lt;") + `">`)
+	// Attributes out of order, few and many (both ways of sorting).
+	for _, n := range []int{1, 2, 4, 5, 20} {
+		b.WriteString(`<a:m xmlns:z="urn:0"`)
+		for j := n; j > 0; j-- {
+			fmt.Fprintf(&b, ` k%d="%d" a:k%d="" z:k%d="%d"`, j, j, j, j, j)
+		}
+		b.WriteString(`/>`)
+	}
+	for i := 0; b.Len() < 5*canonChunk; i++ {
+		fmt.Fprintf(&b, `<a:i n="%d" xml:lang="en">Zeile %d &amp; mehr</a:i>`, i, i)
+	}
+	b.WriteString(`<t>` + strings.ReplaceAll(strings.ReplaceAll(long, "&", "&amp;"), "<", "&lt;") + `</t></a:x></r>`)
+	path := filepath.Join(t.TempDir(), "big.xml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	doc := mustParse(t, b.String())
+	for _, m := range c14nMethods {
+		t.Run(m.name, func(t *testing.T) {
+			want, err := exec.Command(xmllint, m.xmllintFlag, path).Output()
+			if err != nil {
+				t.Fatalf("xmllint: %v", err)
+			}
+			got, err := CanonicalizeDocument(doc, C14NOptions{Method: m.method})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("differs from xmllint %s (%d and %d octets)", m.xmllintFlag, len(got), len(want))
+			}
+			x := doc.Root().SelectElement("a:x")
+			kept, err := CanonicalizeWith(x, C14NOptions{Method: m.method})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantSum := sha256.Sum256(kept)
+			for _, keep := range []bool{false, true} {
+				h := sha256.New()
+				out, err := canonicalizeElement(x, C14NOptions{Method: m.method}, h, keep)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if keep != (out != nil) || keep && !bytes.Equal(out, kept) {
+					t.Fatalf("keep=%v: output differs from CanonicalizeWith", keep)
+				}
+				if !bytes.Equal(h.Sum(nil), wantSum[:]) {
+					t.Fatalf("keep=%v: digest is not over the canonical octets", keep)
+				}
+				_, err = canonicalizeElement(x, C14NOptions{Method: m.method, MaxBytes: int64(len(kept)) - 1}, h, keep)
+				if !errors.Is(err, ErrCanonicalizationLimit) {
+					t.Fatalf("keep=%v, one octet under the limit: got %v", keep, err)
+				}
+			}
+		})
 	}
 }

@@ -61,7 +61,9 @@
 // xmldsig-more#sha256-rsa-MGF1 and #sha512-rsa-MGF1, with MGF1 of the same
 // hash and salt length = hash length); digests SHA-256 and SHA-512. KeyInfo is X509Data or, as OSCI
 // writes it, a RetrievalMethod to a certificate element elsewhere in the
-// message. Own keys below 3072 bits are refused.
+// message. Own keys below 3072 bits are refused. The canonical octets of
+// an "#Id" reference go into its digest as they are produced: signing
+// holds no copy of them, verifying exactly one (VerifiedReference.Canonical).
 //
 // # Base64
 //

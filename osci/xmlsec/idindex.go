@@ -9,7 +9,7 @@ import (
 // isIDAttr reports whether a is an identifier attribute: unqualified Id, ID
 // or id (OSCI writes Id), or xml:id. All of them share one value space, so
 // "#x" can never mean two elements.
-func isIDAttr(a etree.Attr) bool {
+func isIDAttr(a *etree.Attr) bool {
 	switch {
 	case a.Space == "":
 		return a.Key == "Id" || a.Key == "ID" || a.Key == "id"
@@ -22,31 +22,37 @@ func isIDAttr(a etree.Attr) bool {
 // buildIDIndex maps every identifier value to its element and fails with
 // ErrDuplicateID when two elements carry the same value.
 func buildIDIndex(doc *etree.Document) (map[string]*etree.Element, error) {
-	ids := map[string]*etree.Element{}
 	root := doc.Root()
 	if root == nil {
 		return nil, ErrNoRoot
 	}
-	stack := []*etree.Element{root}
-	for len(stack) > 0 {
-		el := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		for _, a := range el.Attr {
-			if !isIDAttr(a) {
-				continue
-			}
-			if prev, dup := ids[a.Value]; dup && prev != el {
-				return nil, fmt.Errorf("%w: %q on <%s> and <%s>", ErrDuplicateID, a.Value, prev.FullTag(), el.FullTag())
-			}
-			ids[a.Value] = el
+	ids := map[string]*etree.Element{}
+	if err := indexIDs(root, ids); err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// indexIDs adds el and its descendants to ids in document order.
+func indexIDs(el *etree.Element, ids map[string]*etree.Element) error {
+	for i := range el.Attr {
+		a := &el.Attr[i]
+		if !isIDAttr(a) {
+			continue
 		}
-		for i := len(el.Child) - 1; i >= 0; i-- {
-			if c, ok := el.Child[i].(*etree.Element); ok {
-				stack = append(stack, c)
+		if prev, dup := ids[a.Value]; dup && prev != el {
+			return fmt.Errorf("%w: %q on <%s> and <%s>", ErrDuplicateID, a.Value, prev.FullTag(), el.FullTag())
+		}
+		ids[a.Value] = el
+	}
+	for _, t := range el.Child {
+		if c, ok := t.(*etree.Element); ok {
+			if err := indexIDs(c, ids); err != nil {
+				return err
 			}
 		}
 	}
-	return ids, nil
+	return nil
 }
 
 // isAncestorOrSelf reports whether a is el or one of its ancestors.

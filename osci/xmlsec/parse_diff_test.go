@@ -292,13 +292,14 @@ func TestSerializeMatchesEtree(t *testing.T) {
 		}
 	}
 	checkSerialize(t, mustParse(t, osciMessage(nil)))
+	checkSerialize(t, mustParse(t, benchMessage(5*serialChunk))) // written in chunks
 	doc := etree.NewDocument()
 	doc.CreateProcInst("xml", `version="1.0"`)
 	doc.CreateDirective("DOCTYPE r")
 	doc.CreateComment("a -- b -")
 	r := doc.CreateElement("p:r")
 	r.CreateAttr("xmlns:p", "urn:p")
-	weird := "a\x00b\x01\t\n\r&<>\"'\xff\xfe\uFFFD\uFFFE\uFFFF\U0001F600]]>?>--"
+	weird := "a\x00b\x01\t\n\r&<>\"'\xff\xfe\uFFFD\uFFFE\uFFFF\U0001F600]]>?>--é\xc3(\xc0\x80\xdf"
 	r.CreateAttr("a", weird)
 	r.CreateText(weird)
 	r.CreateCData(weird)
@@ -308,4 +309,33 @@ func TestSerializeMatchesEtree(t *testing.T) {
 	r.CreateElement("empty")
 	r.CreateElement("q:x").CreateAttr("q:y", "")
 	checkSerialize(t, doc)
+}
+
+// TestSerializeWriteError: a writer's error ends the output and is
+// returned; what was written before is the start of the document.
+func TestSerializeWriteError(t *testing.T) {
+	doc := mustParse(t, benchMessage(5*serialChunk))
+	full := serialize(t, doc)
+	w := &failingWriter{n: 2*serialChunk + 1}
+	if err := Serialize(w, doc); !errors.Is(err, errWriterFull) {
+		t.Fatalf("got %v, want %v", err, errWriterFull)
+	}
+	if !bytes.HasPrefix(full, w.b.Bytes()) || w.b.Len() == 0 || w.b.Len() > w.n {
+		t.Fatalf("wrote %d octets, not a prefix of at most %d", w.b.Len(), w.n)
+	}
+}
+
+var errWriterFull = errors.New("writer full")
+
+// failingWriter takes at most n octets and fails every write beyond them.
+type failingWriter struct {
+	b bytes.Buffer
+	n int
+}
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if w.b.Len()+len(p) > w.n {
+		return 0, errWriterFull
+	}
+	return w.b.Write(p)
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/beevik/etree"
@@ -25,8 +27,10 @@ type parser struct {
 	decls    int
 	rootSeen bool
 	// names holds every element, attribute and target name read so far,
-	// each validated once; its strings are the ones the tree uses.
-	names map[string]string
+	// each validated and split once; its strings are the ones the tree
+	// uses. recent caches the last name of each of a few hash slots.
+	names  map[string]*xname
+	recent [64]*xname
 	// kids are the children of the open elements (and of the document),
 	// innermost last; an element receives its children at its end tag,
 	// in one slice of the right size.
@@ -48,18 +52,62 @@ type openElement struct {
 // rawAttr is an attribute as read; value is set for namespace
 // declarations only, the others become strings with the element.
 type rawAttr struct {
-	qname, space, local, value string
-	val                        []byte
+	name  *xname
+	value string
+	val   []byte
+}
+
+// xname is a name as read, split at its colon.
+type xname struct {
+	qname, space, local string
+	err                 error // of splitQName, reported where the name is used
+	qerr                error // of checkQName(local), reported by checkNames
 }
 
 func parseDocument(b []byte, lim Limits) (*etree.Document, error) {
-	p := &parser{b: b, lim: lim, names: make(map[string]string)}
+	s := scratchPool.Get().(*scratch)
+	p := &parser{b: b, lim: lim, names: make(map[string]*xname),
+		stack: s.stack, ns: s.ns, kids: s.kids, attrs: s.attrs, buf: s.buf, vbuf: s.vbuf}
 	p.strs.hint = len(b)
 	doc, err := p.document()
+	s.keep(p)
 	if err != nil {
 		return nil, err
 	}
 	return doc, nil
+}
+
+// scratch is the working memory of a parse: the next parse reuses it
+// instead of growing its own. The tree never points into it.
+type scratch struct {
+	stack     []openElement
+	ns        []nsBinding
+	kids      []etree.Token
+	attrs     []rawAttr
+	buf, vbuf []byte
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// maxScratch bounds the memory a pooled scratch keeps, per slice.
+const maxScratch = 1 << 20
+
+// keep takes p's working memory back, emptied of anything that points into
+// the tree or the input, and returns it to the pool.
+func (s *scratch) keep(p *parser) {
+	clear(p.stack[:cap(p.stack)])
+	clear(p.ns[:cap(p.ns)])
+	clear(p.kids[:cap(p.kids)])
+	clear(p.attrs[:cap(p.attrs)])
+	*s = scratch{
+		stack: p.stack[:0], ns: p.ns[:0], kids: p.kids[:0], attrs: p.attrs[:0],
+		buf: p.buf[:0], vbuf: p.vbuf[:0],
+	}
+	if cap(s.kids)*16 > maxScratch || cap(s.buf) > maxScratch || cap(s.vbuf) > maxScratch ||
+		cap(s.stack) > 1024 || cap(s.ns) > 4096 || cap(s.attrs) > 1024 {
+		return // an unusual document: let its memory go
+	}
+	scratchPool.Put(s)
 }
 
 func (p *parser) document() (*etree.Document, error) {
@@ -322,10 +370,15 @@ func isXMLChar(r rune) bool {
 		r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= utf8.MaxRune
 }
 
-func isNameByte(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		c == '_' || c == ':' || c == '.' || c == '-' || c >= utf8.RuneSelf
-}
+func isNameByte(c byte) bool { return nameByte[c] }
+
+var nameByte = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '_' || c == ':' || c == '.' || c == '-' || c >= utf8.RuneSelf
+	}
+	return t
+}()
 
 // nameEnd returns where the name starting at i ends (i when there is none).
 func (p *parser) nameEnd(i int) int {
@@ -335,24 +388,31 @@ func (p *parser) nameEnd(i int) int {
 	return i
 }
 
-// name reads a Name at p.pos and returns its interned string, or "" when
-// no name starts there.
-func (p *parser) name() (string, error) {
+// name reads a Name at p.pos and returns it interned, or nil when no name
+// starts there.
+func (p *parser) name() (*xname, error) {
 	end := p.nameEnd(p.pos)
 	raw := p.b[p.pos:end]
 	if len(raw) == 0 {
-		return "", nil
+		return nil, nil
 	}
-	s, ok := p.names[string(raw)]
-	if !ok {
-		if !validName(raw) {
-			return "", fmt.Errorf("%w: invalid name %q", ErrSyntax, raw)
+	slot := &p.recent[(len(raw)+int(raw[0])+7*int(raw[len(raw)-1]))&(len(p.recent)-1)]
+	n := *slot
+	if n == nil || n.qname != string(raw) {
+		var ok bool
+		if n, ok = p.names[string(raw)]; !ok {
+			if !validName(raw) {
+				return nil, fmt.Errorf("%w: invalid name %q", ErrSyntax, raw)
+			}
+			n = &xname{qname: string(raw)}
+			n.space, n.local, n.err = splitQName(n.qname)
+			n.qerr = checkQName(n.local)
+			p.names[n.qname] = n
 		}
-		s = string(raw)
-		p.names[s] = s
+		*slot = n
 	}
 	p.pos = end
-	return s, nil
+	return n, nil
 }
 
 // validName applies the Name production. Names outside ASCII are rare
@@ -416,17 +476,17 @@ func (p *parser) space() bool {
 
 func (p *parser) startTag() error {
 	p.pos++ // <
-	qname, err := p.name()
+	n, err := p.name()
 	if err != nil {
 		return err
 	}
-	if qname == "" {
+	if n == nil {
 		return fmt.Errorf("%w: expected element name after <", ErrSyntax)
 	}
-	space, local, err := splitQName(qname)
-	if err != nil {
-		return err
+	if n.err != nil {
+		return n.err
 	}
+	qname := n.qname
 	attrs := p.attrs[:0]
 	p.vbuf = p.vbuf[:0] // the values of the previous tag are in the tree
 	empty := false
@@ -451,14 +511,17 @@ func (p *parser) startTag() error {
 		if !sep {
 			return fmt.Errorf("%w: no whitespace before an attribute of <%s>", ErrSyntax, qname)
 		}
-		a, err := p.attribute(qname)
-		if err != nil {
+		if len(attrs) < cap(attrs) {
+			attrs = attrs[:len(attrs)+1] // attribute sets every field
+		} else {
+			attrs = append(attrs, rawAttr{})
+		}
+		if err := p.attribute(qname, &attrs[len(attrs)-1]); err != nil {
 			return err
 		}
-		attrs = append(attrs, a)
 	}
 	p.attrs = attrs
-	el, err := p.open(qname, space, local, attrs)
+	el, err := p.open(n, attrs)
 	if err != nil {
 		return err
 	}
@@ -468,41 +531,42 @@ func (p *parser) startTag() error {
 	return nil
 }
 
-func (p *parser) attribute(elem string) (rawAttr, error) {
-	qname, err := p.name()
+// attribute reads one attribute of the start tag of elem into a.
+func (p *parser) attribute(elem string, a *rawAttr) error {
+	n, err := p.name()
 	if err != nil {
-		return rawAttr{}, err
+		return err
 	}
-	if qname == "" {
-		return rawAttr{}, fmt.Errorf("%w: expected attribute name in <%s>", ErrSyntax, elem)
+	if n == nil {
+		return fmt.Errorf("%w: expected attribute name in <%s>", ErrSyntax, elem)
 	}
-	space, local, err := splitQName(qname)
-	if err != nil {
-		return rawAttr{}, err
+	if n.err != nil {
+		return n.err
 	}
 	p.space()
 	if p.pos >= len(p.b) || p.b[p.pos] != '=' {
-		return rawAttr{}, fmt.Errorf("%w: attribute %s without = in <%s>", ErrSyntax, qname, elem)
+		return fmt.Errorf("%w: attribute %s without = in <%s>", ErrSyntax, n.qname, elem)
 	}
 	p.pos++
 	p.space()
 	if p.pos >= len(p.b) || p.b[p.pos] != '"' && p.b[p.pos] != '\'' {
-		return rawAttr{}, fmt.Errorf("%w: unquoted or missing value of %s in <%s>", ErrSyntax, qname, elem)
+		return fmt.Errorf("%w: unquoted or missing value of %s in <%s>", ErrSyntax, n.qname, elem)
 	}
 	v, err := p.attrValue()
 	if err != nil {
-		return rawAttr{}, err
+		return err
 	}
-	a := rawAttr{qname: qname, space: space, local: local, val: v}
-	if space == "xmlns" || space == "" && local == "xmlns" {
+	a.name, a.val, a.value = n, v, ""
+	if n.space == "xmlns" || n.space == "" && n.local == "xmlns" {
 		a.value = string(v)
 	}
-	return a, nil
+	return nil
 }
 
 // open checks a complete start tag against the rules and limits and
 // only then creates its element.
-func (p *parser) open(qname, space, local string, attrs []rawAttr) (*openElement, error) {
+func (p *parser) open(name *xname, attrs []rawAttr) (*openElement, error) {
+	qname, space, local := name.qname, name.space, name.local
 	lim := p.lim
 	if len(p.stack) == 0 && p.rootSeen {
 		return nil, fmt.Errorf("%w: second root <%s>", ErrMultipleRoots, local)
@@ -527,14 +591,27 @@ func (p *parser) open(qname, space, local string, attrs []rawAttr) (*openElement
 	if p.decls > lim.MaxNamespaceDecls {
 		return nil, fmt.Errorf("%w: limit %d", ErrTooManyNamespace, lim.MaxNamespaceDecls)
 	}
-	if err := checkNames(qname, space, local, attrs, p.ns); err != nil {
+	if err := checkNames(name, attrs, p.ns); err != nil {
 		return nil, err
 	}
 	el := p.arena.element()
 	el.Space, el.Tag = space, local
 	el.Attr = p.arena.attrs(len(attrs))
-	for _, a := range attrs {
-		if at := el.CreateAttr(a.qname, a.value); a.value == "" {
+	for i, a := range attrs {
+		// The first attribute is created by etree, which links it to el;
+		// the others, already checked to be unique, are copies of it with
+		// their own names and values.
+		var at *etree.Attr
+		if i == 0 {
+			at = el.CreateAttr(a.name.qname, "")
+		} else {
+			el.Attr = append(el.Attr, el.Attr[0])
+			at = &el.Attr[i]
+			at.Space, at.Key = a.name.space, a.name.local
+		}
+		if a.value != "" {
+			at.Value = a.value
+		} else {
 			p.strs.set(&at.Value, a.val)
 		}
 	}
@@ -551,7 +628,8 @@ func (p *parser) close(top *openElement) error {
 	for _, t := range kids {
 		el.AddChild(t)
 	}
-	clear(kids)
+	// The slots stay as they are until reused: they point into the tree,
+	// which is alive anyway, and scratch.keep clears them.
 	p.kids = p.kids[:top.kids]
 	p.ns = p.ns[:top.nsLen]
 	p.stack = p.stack[:len(p.stack)-1]
@@ -623,13 +701,14 @@ func (p *parser) markupDecl() error {
 func (p *parser) procInst() error {
 	at := p.pos
 	p.pos += 2 // <?
-	target, err := p.name()
+	n, err := p.name()
 	if err != nil {
 		return err
 	}
-	if target == "" {
+	if n == nil {
 		return fmt.Errorf("%w: expected target name after <?", ErrSyntax)
 	}
+	target := n.qname
 	p.space()
 	rest := p.b[p.pos:]
 	i := bytes.Index(rest, []byte("?>"))
@@ -692,10 +771,10 @@ func declare(attrs []rawAttr, ns *[]nsBinding) (int, error) {
 	for _, a := range attrs {
 		var prefix string
 		switch {
-		case a.space == "" && a.local == "xmlns":
+		case a.name.space == "" && a.name.local == "xmlns":
 			prefix = ""
-		case a.space == "xmlns":
-			prefix = a.local
+		case a.name.space == "xmlns":
+			prefix = a.name.local
 		default:
 			continue
 		}
@@ -718,9 +797,10 @@ func declare(attrs []rawAttr, ns *[]nsBinding) (int, error) {
 // checkNames requires every name to be a qualified name, every prefix to
 // be declared and every attribute to be unique both by qualified name and
 // by expanded name.
-func checkNames(qname, space, local string, attrs []rawAttr, ns []nsBinding) error {
-	if err := checkQName(local); err != nil {
-		return err
+func checkNames(name *xname, attrs []rawAttr, ns []nsBinding) error {
+	qname, space := name.qname, name.space
+	if name.qerr != nil {
+		return name.qerr
 	}
 	if space == "xmlns" {
 		return fmt.Errorf("%w: element with the xmlns prefix", ErrBadNamespace)
@@ -735,44 +815,43 @@ func checkNames(qname, space, local string, attrs []rawAttr, ns []nsBinding) err
 	const pairwise = 16
 	var small [pairwise]key
 	keys := small[:0]
-	var seen map[string]bool
+	var seen map[*xname]bool // names are interned: one *xname per name
 	var expanded map[key]bool
 	if len(attrs) > pairwise {
-		seen, expanded = make(map[string]bool, len(attrs)), make(map[key]bool, len(attrs))
+		seen, expanded = make(map[*xname]bool, len(attrs)), make(map[key]bool, len(attrs))
 	}
-	for i, a := range attrs {
-		if err := checkQName(a.local); err != nil {
-			return err
+	for i := range attrs {
+		a := attrs[i].name
+		if a.qerr != nil {
+			return a.qerr
 		}
-		dup := seen[a.qname]
-		for j := 0; seen == nil && j < i && !dup; j++ {
-			dup = attrs[j].qname == a.qname
+		dup := false
+		if seen != nil {
+			dup, seen[a] = seen[a], true
+		} else {
+			for j := 0; j < i && !dup; j++ {
+				dup = attrs[j].name == a
+			}
 		}
 		if dup {
 			return fmt.Errorf("%w: %s on <%s>", ErrDuplicateAttr, a.qname, qname)
 		}
-		var k key
-		if a.space != "" && a.space != "xmlns" {
-			uri, ok := lookup(ns, a.space)
-			if !ok {
-				return fmt.Errorf("%w: %q on attribute %s", ErrUndeclaredPrefix, a.space, a.qname)
-			}
-			k = key{uri, a.local}
-			dup = expanded[k]
-			for j := 0; expanded == nil && j < i && !dup; j++ {
-				dup = keys[j] == k
-			}
-			if dup {
-				return fmt.Errorf("%w: {%s}%s on <%s>", ErrDuplicateAttr, uri, a.local, qname)
-			}
+		if a.space == "" || a.space == "xmlns" {
+			continue
 		}
-		if seen != nil {
-			seen[a.qname] = true
-			if k.uri != "" {
-				expanded[k] = true
-			}
+		uri, ok := lookup(ns, a.space)
+		if !ok {
+			return fmt.Errorf("%w: %q on attribute %s", ErrUndeclaredPrefix, a.space, a.qname)
+		}
+		k := key{uri, a.local}
+		if expanded != nil {
+			dup, expanded[k] = expanded[k], true
 		} else {
+			dup = slices.Contains(keys, k)
 			keys = append(keys, k)
+		}
+		if dup {
+			return fmt.Errorf("%w: {%s}%s on <%s>", ErrDuplicateAttr, uri, a.local, qname)
 		}
 	}
 	return nil

@@ -1,7 +1,6 @@
 package xmlsec
 
 import (
-	"bufio"
 	"io"
 	"unicode/utf8"
 
@@ -18,62 +17,99 @@ import (
 func Serialize(w io.Writer, doc *etree.Document) error {
 	s := doc.WriteSettings
 	s.CanonicalAttrVal, s.CanonicalText, s.AttrSingleQuote = true, true, false
-	bw := bufio.NewWriterSize(w, 64<<10)
+	out := serialOut{w: w, b: make([]byte, 0, serialChunk+serialChunk/4)}
 	for _, t := range doc.Child {
-		writeToken(bw, t, &s)
+		out.token(t, &s)
 	}
-	return bw.Flush()
+	out.flush()
+	return out.err
 }
 
-func writeToken(w *bufio.Writer, t etree.Token, s *etree.WriteSettings) {
+// serialOut gathers the output in a buffer written out a chunk at a time;
+// it is also the etree.Writer of the tokens etree writes itself.
+type serialOut struct {
+	w   io.Writer
+	b   []byte
+	err error // the first write error; later output is dropped
+}
+
+const serialChunk = 32 << 10
+
+func (o *serialOut) flush() {
+	if o.err == nil && len(o.b) > 0 {
+		var n int
+		if n, o.err = o.w.Write(o.b); o.err == nil && n < len(o.b) {
+			o.err = io.ErrShortWrite
+		}
+	}
+	o.b = o.b[:0]
+}
+
+// spill writes the buffer out once it holds a chunk.
+func (o *serialOut) spill() {
+	if len(o.b) >= serialChunk {
+		o.flush()
+	}
+}
+
+func (o *serialOut) Write(p []byte) (int, error) { o.b = append(o.b, p...); return len(p), nil }
+
+func (o *serialOut) WriteString(s string) (int, error) {
+	o.b = append(o.b, s...)
+	return len(s), nil
+}
+
+func (o *serialOut) WriteByte(c byte) error { o.b = append(o.b, c); return nil }
+
+func (o *serialOut) token(t etree.Token, s *etree.WriteSettings) {
 	switch t := t.(type) {
 	case *etree.Element:
-		writeElement(w, t, s)
+		o.element(t, s)
 	case *etree.CharData:
 		if t.IsCData() {
-			t.WriteTo(w, s)
-			return
+			t.WriteTo(o, s)
+		} else {
+			o.b = appendSerialEscaped(o.b, t.Data, &serialText)
 		}
-		writeEscaped(w, t.Data, &serialText)
 	default:
-		t.WriteTo(w, s)
+		t.WriteTo(o, s)
 	}
+	o.spill()
 }
 
-func writeElement(w *bufio.Writer, e *etree.Element, s *etree.WriteSettings) {
-	w.WriteByte('<')
-	writeName(w, e.Space, e.Tag)
+func (o *serialOut) element(e *etree.Element, s *etree.WriteSettings) {
+	o.b = append(o.b, '<')
+	o.b = appendName(o.b, e.Space, e.Tag)
 	for i := range e.Attr {
 		a := &e.Attr[i]
-		w.WriteByte(' ')
-		writeName(w, a.Space, a.Key)
-		w.WriteString(`="`)
-		writeEscaped(w, a.Value, &serialAttr)
-		w.WriteByte('"')
+		o.b = append(o.b, ' ')
+		o.b = appendName(o.b, a.Space, a.Key)
+		o.b = append(o.b, `="`...)
+		o.b = appendSerialEscaped(o.b, a.Value, &serialAttr)
+		o.b = append(o.b, '"')
 	}
 	switch {
 	case len(e.Child) > 0:
-		w.WriteByte('>')
+		o.b = append(o.b, '>')
 		for _, c := range e.Child {
-			writeToken(w, c, s)
+			o.token(c, s)
 		}
 	case !s.CanonicalEndTags:
-		w.WriteString("/>")
+		o.b = append(o.b, "/>"...)
 		return
 	default:
-		w.WriteByte('>')
+		o.b = append(o.b, '>')
 	}
-	w.WriteString("</")
-	writeName(w, e.Space, e.Tag)
-	w.WriteByte('>')
+	o.b = append(o.b, "</"...)
+	o.b = appendName(o.b, e.Space, e.Tag)
+	o.b = append(o.b, '>')
 }
 
-func writeName(w *bufio.Writer, space, local string) {
+func appendName(b []byte, space, local string) []byte {
 	if space != "" {
-		w.WriteString(space)
-		w.WriteByte(':')
+		b = append(append(b, space...), ':')
 	}
-	w.WriteString(local)
+	return append(b, local...)
 }
 
 // The escapes of etree's canonical text and attribute modes; "\uFFFD"
@@ -88,29 +124,31 @@ var serialText, serialAttr = func() (t, a escapeTable) {
 	return t, a
 }()
 
-// writeEscaped writes s with the table's escapes in one pass; outside
-// ASCII, invalid UTF-8 and the non-characters U+FFFE and U+FFFF become
-// U+FFFD.
-func writeEscaped(w *bufio.Writer, s string, t *escapeTable) {
+// appendSerialEscaped appends s with the table's escapes in one pass;
+// outside ASCII, invalid UTF-8 and the non-characters U+FFFE and U+FFFF
+// become U+FFFD.
+func appendSerialEscaped(b []byte, s string, t *escapeTable) []byte {
 	last := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if e := t[c]; e != "" {
-				w.WriteString(s[last:i])
-				w.WriteString(e)
+				b = append(append(b, s[last:i]...), e...)
 				last = i + 1
 			}
 			i++
 			continue
 		}
+		if c >= 0xC2 && c <= 0xDF && i+1 < len(s) && s[i+1]&0xC0 == 0x80 {
+			i += 2 // U+0080 to U+07FF: always a character XML allows
+			continue
+		}
 		r, n := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && n == 1 || r == 0xFFFE || r == 0xFFFF {
-			w.WriteString(s[last:i])
-			w.WriteString("\uFFFD")
+			b = append(append(b, s[last:i]...), "\uFFFD"...)
 			last = i + n
 		}
 		i += n
 	}
-	w.WriteString(s[last:])
+	return append(b, s[last:]...)
 }

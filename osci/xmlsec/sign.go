@@ -175,12 +175,10 @@ func addReference(si, sig *etree.Element, ids map[string]*etree.Element, uri str
 			c.Exclude = sig
 		}
 		tr.CreateElement("ds:Transform").CreateAttr("Algorithm", o.Canonicalization)
-		canonical, err := CanonicalizeWith(target, c)
-		if err != nil {
+		h := hash.New()
+		if _, err := canonicalizeElement(target, c, h, false); err != nil {
 			return err
 		}
-		h := hash.New()
-		h.Write(canonical)
 		digest = h.Sum(nil)
 	case strings.HasPrefix(uri, "cid:") && len(uri) > 4:
 		d, err := digestAttachment(o.Attachments, uri[4:], hash)

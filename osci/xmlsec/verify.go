@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"crypto/x509"
 	"fmt"
+	"hash"
 	"io"
 	"strings"
 
@@ -248,12 +249,11 @@ func (s *SignedInfo) Check(i int) (*VerifiedReference, error) {
 		}
 		digest = d
 	} else {
-		canonical, path, err := s.canonicalTarget(spec)
+		h := hash.New()
+		canonical, path, err := s.canonicalTarget(spec, h)
 		if err != nil {
 			return nil, err
 		}
-		h := hash.New()
-		h.Write(canonical)
 		digest = h.Sum(nil)
 		out.Canonical, out.Path = canonical, path
 		if want, ok := s.policy.Placement[spec.URI]; ok && want != path {
@@ -268,7 +268,9 @@ func (s *SignedInfo) Check(i int) (*VerifiedReference, error) {
 	return out, nil
 }
 
-func (s *SignedInfo) canonicalTarget(spec ReferenceSpec) ([]byte, string, error) {
+// canonicalTarget returns the octets reference spec signs, written into h
+// as well.
+func (s *SignedInfo) canonicalTarget(spec ReferenceSpec, h hash.Hash) ([]byte, string, error) {
 	var target *etree.Element
 	if spec.URI == "" {
 		target = s.doc.Root()
@@ -287,6 +289,7 @@ func (s *SignedInfo) canonicalTarget(spec ReferenceSpec) ([]byte, string, error)
 		if err != nil {
 			return nil, "", fmt.Errorf("%w: base64 transform on %s: %v", ErrMalformedSignature, spec.URI, err)
 		}
+		h.Write(octets)
 		return octets, elementPath(target), nil
 	}
 	o := spec.C14N
@@ -301,9 +304,9 @@ func (s *SignedInfo) canonicalTarget(spec ReferenceSpec) ([]byte, string, error)
 	var canonical []byte
 	var err error
 	if spec.URI == "" {
-		canonical, err = CanonicalizeDocument(s.doc, o)
+		canonical, err = canonicalizeDocument(s.doc, o, h, true)
 	} else {
-		canonical, err = CanonicalizeWith(target, o)
+		canonical, err = canonicalizeElement(target, o, h, true)
 	}
 	if err != nil {
 		return nil, "", err
