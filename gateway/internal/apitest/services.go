@@ -108,8 +108,12 @@ func (e *Env) FileRecord(t testing.TB, codec *xjustiz.Codec, sub xjustiz.Submiss
 	}
 	d := e.Srv.Submitter().Begin()
 	defer d.Abort()
-	for name, content := range map[string][]byte{"xjustiz_nachricht.xml": ours.Record, ours.Documents[0].FileName: certstest.Document(t, "plain_gs.pdf")} {
-		if err := d.AddDocument(name, "", bytes.NewReader(content)); err != nil {
+	// The record first, as the ERVB rule has it; the PDF is Documents[1].
+	for _, doc := range []struct {
+		name    string
+		content []byte
+	}{{"xjustiz_nachricht.xml", ours.Record}, {ours.Documents[0].FileName, certstest.Document(t, "plain_gs.pdf")}} {
+		if err := d.AddDocument(doc.name, "", bytes.NewReader(doc.content)); err != nil {
 			t.Fatal(err)
 		}
 	}
