@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/osci/internal/limit"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/limit"
 )
 
 // MIMELimits bound what a MIMEReader accepts. They are checked while reading,

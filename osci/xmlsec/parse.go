@@ -10,7 +10,7 @@ import (
 
 	"github.com/beevik/etree"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/osci/internal/limit"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/limit"
 )
 
 // Namespace URIs the parser and canonicalizer treat specially.

@@ -14,7 +14,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
-	"github.com/stadt-erkelenz/bebpo-gateway/osci/internal/limit"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/limit"
 )
 
 // AttachmentResolver opens the octets of a MIME part by its Content-ID (the
