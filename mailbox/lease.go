@@ -14,10 +14,15 @@ import (
 //
 // The lease is renewed once before fn starts: that fenced write proves the
 // caller still holds the message, so a worker whose lease ran out while
-// it was busy elsewhere never sends what another worker now owns.
-func withLease(ctx context.Context, st Store, m Message, owner string, lease time.Duration, now func() time.Time, fn func(context.Context) error) error {
-	if err := st.ExtendLease(ctx, m.ID, owner, m.LeaseToken, now().Add(lease)); err != nil {
-		return err
+// it was busy elsewhere never sends what another worker now owns. When
+// the caller made such a write itself just before (proven: m is what its
+// step returned) and the lease has at least freshLease of its length
+// left, that step is the proof and the renewal is left to the ticker.
+func withLease(ctx context.Context, st Store, m Message, owner string, lease time.Duration, now func() time.Time, proven bool, fn func(context.Context) error) error {
+	if !proven || m.LeaseUntil.Sub(now()) < lease*freshLease/6 {
+		if err := st.ExtendLease(ctx, m.ID, owner, m.LeaseToken, now().Add(lease)); err != nil {
+			return err
+		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -47,6 +52,11 @@ func withLease(ctx context.Context, st Store, m Message, owner string, lease tim
 	<-stopped
 	return err
 }
+
+// freshLease, in sixths of the lease, is how much of it must be left for
+// a step just made to stand in for the first renewal: the ticker's first
+// renewal then still comes with half the lease left.
+const freshLease = 5
 
 // StaleLeases remembers the leases a worker could not end after its round
 // failed on the store (on a full disk even that small write can fail).
