@@ -151,18 +151,11 @@ func (d *Daemon) pollInterval(name string) time.Duration {
 func (d *Daemon) sendRound(ctx context.Context) (bool, error) {
 	rt := d.current()
 	sc := rt.cfg.Sending
-	s := &mailbox.Sender{Store: d.store, Blobs: d.blobs, Transport: d.transport(rt), Lane: lane(rt), LaneWidth: sendLaneWidth, Yield: d.accepting,
+	s := &mailbox.Sender{Store: d.store, Blobs: d.blobs, Transport: d.transport(rt), Lane: lane(rt), LaneWidth: sendLaneWidth,
 		Confirm: mailbox.RetryPolicy{Initial: sc.ConfirmFirst, Factor: 2, Max: sc.ConfirmMax, Lifetime: sc.ConfirmFor, Jitter: mailbox.EqualJitter},
 		Lease:   rt.cfg.Leases.Send, Owner: d.owner + "/send", Now: d.opt.Now, Rand: d.opt.Rand, Stale: &d.sendStale}
 	n, err := s.RunOnce(ctx)
 	return n > 0, err
-}
-
-// accepting reports whether submissions are being uploaded (API or
-// outgoing folder): sending then leaves them the CPU.
-func (d *Daemon) accepting() bool {
-	_, n := d.api.Uploads().InFlight()
-	return n > 0
 }
 
 func (d *Daemon) deliverRound(ctx context.Context) (bool, error) {

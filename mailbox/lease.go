@@ -122,15 +122,7 @@ type leaseRound struct {
 	// (the send engine fetches the process cards of a lane's sent
 	// messages in one request).
 	prepare func(ctx context.Context, lane []Message)
-	// yield, if set, reports that other work goes first (the send engine:
-	// submissions being accepted): a lane then starts a message only
-	// while none of its others is in flight, and waits yieldPoll between
-	// looks.
-	yield func() bool
 }
-
-// yieldPoll is how often a lane held back by yield looks again.
-const yieldPoll = 20 * time.Millisecond
 
 // maxLanes bounds the lanes a round works on at once.
 const maxLanes = 8
@@ -224,26 +216,20 @@ func (r leaseRound) runLane(ctx context.Context, lane []Message, process func(co
 		r.prepare(ctx, lane)
 	}
 	width := min(max(r.width, 1), len(lane))
-	g := &yieldGate{yield: r.yield}
 	for range width {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
-				g.acquire(ctx, stopped)
 				ms := take(false)
 				if ms == nil {
-					g.release()
 					return
 				}
 				if stopped() {
-					g.release()
 					endLeases(ctx, r.store, r.owner, r.now(), append([]Message{ms[0]}, take(true)...), r.stale)
 					return
 				}
-				err := process(ctx, ms[0])
-				g.release()
-				if err != nil {
+				if err := process(ctx, ms[0]); err != nil {
 					fail(err)
 					endLeases(ctx, r.store, r.owner, r.now(), append([]Message{ms[0]}, take(true)...), r.stale)
 					return
@@ -252,41 +238,6 @@ func (r leaseRound) runLane(ctx context.Context, lane []Message, process func(co
 		}()
 	}
 	wg.Wait()
-}
-
-// yieldGate counts a lane's messages in flight: while yield reports
-// other work, a worker starts a message only when none is in flight.
-type yieldGate struct {
-	yield    func() bool
-	mu       sync.Mutex
-	inFlight int
-}
-
-// acquire waits for the worker's turn, looking again every yieldPoll; it
-// goes ahead at once when the round stopped or ctx ended, which the
-// worker then meets as without the gate.
-func (g *yieldGate) acquire(ctx context.Context, stopped func() bool) {
-	for {
-		g.mu.Lock()
-		if g.yield == nil || g.inFlight == 0 || !g.yield() || stopped() || ctx.Err() != nil {
-			g.inFlight++
-			g.mu.Unlock()
-			return
-		}
-		g.mu.Unlock()
-		t := time.NewTimer(yieldPoll)
-		select {
-		case <-ctx.Done():
-		case <-t.C:
-		}
-		t.Stop()
-	}
-}
-
-func (g *yieldGate) release() {
-	g.mu.Lock()
-	g.inFlight--
-	g.mu.Unlock()
 }
 
 // endLeases ends the leases of claimed messages a round could not work

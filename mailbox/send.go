@@ -51,12 +51,7 @@ type Sender struct {
 	// its own lease and state machine, so the guarantees per message hold
 	// (the intermediary may then receive them in another order).
 	LaneWidth int
-	// Yield, if set, reports that submissions are being accepted: a lane
-	// then starts a message only while none of its others is in flight,
-	// so that sending leaves the CPU to a burst of submissions and takes
-	// up its LaneWidth again when they are through.
-	Yield  func() bool
-	Policy RetryPolicy // temporary failures; default DefaultSendPolicy
+	Policy    RetryPolicy // temporary failures; default DefaultSendPolicy
 	// Confirm paces the polling of a sent message's Laufzettel until
 	// Reception is recorded; after its Lifetime the message stays sent.
 	Confirm RetryPolicy
@@ -97,7 +92,7 @@ func (s *Sender) defaults() {
 func (s *Sender) RunOnce(ctx context.Context) (int, error) {
 	s.defaults()
 	pre := &prefetched{cards: map[int64]ProcessCard{}, errs: map[int64]error{}}
-	r := leaseRound{store: s.Store, dir: Out, owner: s.Owner, lease: s.Lease, batch: s.Batch, now: s.Now, stale: s.Stale, lane: s.Lane, width: s.LaneWidth, yield: s.Yield,
+	r := leaseRound{store: s.Store, dir: Out, owner: s.Owner, lease: s.Lease, batch: s.Batch, now: s.Now, stale: s.Stale, lane: s.Lane, width: s.LaneWidth,
 		prepare: func(ctx context.Context, lane []Message) { s.prefetchCards(ctx, lane, pre) }}
 	return r.run(ctx, func(ctx context.Context, m Message) error { return s.process(ctx, m, pre) })
 }

@@ -2,7 +2,6 @@ package mailbox_test
 
 import (
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,45 +49,5 @@ func TestLaneWidthSendsSideBySide(t *testing.T) {
 		if m.State != mailbox.StateSent || tr.accepted[m.OSCIMessageID] != 1 {
 			t.Errorf("message %d: %s, accepted %d times", id, m.State, tr.accepted[m.OSCIMessageID])
 		}
-	}
-}
-
-// TestYieldSendsOneAtATime: while Yield reports submissions being
-// accepted, a lane of width 3 has one message in flight; when it stops
-// reporting them, the lane takes up its width again.
-func TestYieldSendsOneAtATime(t *testing.T) {
-	e := newEnv(t)
-	tr := stallingTransport{newFake(e.clk.Now), make(chan struct{}, 8), make(chan struct{})}
-	for i := range 4 {
-		submit(t, e, fmt.Sprintf("Schriftsatz %d", i))
-	}
-	var accepting atomic.Bool
-	accepting.Store(true)
-	s := newSender(e, tr.fakeIntermediary)
-	s.Transport = func(mailbox.Message) (mailbox.Transport, error) { return tr, nil }
-	s.LaneWidth = 3
-	s.Yield = accepting.Load
-	done := make(chan error, 1)
-	go func() { _, err := s.RunOnce(ctx); done <- err }()
-	<-tr.entered
-	select {
-	case <-tr.entered:
-		t.Fatal("a second message started while submissions were accepted")
-	case <-time.After(100 * time.Millisecond):
-	}
-	accepting.Store(false)
-	for i := range 2 {
-		select {
-		case <-tr.entered:
-		case <-time.After(10 * time.Second):
-			t.Fatalf("only %d more messages in flight after the submissions", i)
-		}
-	}
-	close(tr.release)
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if len(tr.accepted) != 4 {
-		t.Errorf("%d messages sent, want 4", len(tr.accepted))
 	}
 }
