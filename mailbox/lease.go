@@ -17,12 +17,14 @@ import (
 // it was busy elsewhere never sends what another worker now owns. When
 // the caller made such a write itself just before (proven: m is what its
 // step returned) and the lease has at least freshLease of its length
-// left, that step is the proof and the renewal is left to the ticker.
+// left, that step is the proof, and the first renewal comes when two
+// thirds of the lease are left, as it does a third of a lease after one.
 func withLease(ctx context.Context, st Store, m Message, owner string, lease time.Duration, now func() time.Time, proven bool, fn func(context.Context) error) error {
-	if !proven || m.LeaseUntil.Sub(now()) < lease*freshLease/6 {
-		if err := st.ExtendLease(ctx, m.ID, owner, m.LeaseToken, now().Add(lease)); err != nil {
-			return err
-		}
+	first := lease / 3
+	if left := m.LeaseUntil.Sub(now()); proven && left >= lease*freshLease/6 {
+		first = left - lease*2/3
+	} else if err := st.ExtendLease(ctx, m.ID, owner, m.LeaseToken, now().Add(lease)); err != nil {
+		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -30,7 +32,7 @@ func withLease(ctx context.Context, st Store, m Message, owner string, lease tim
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		t := time.NewTicker(lease / 3)
+		t := time.NewTimer(first)
 		defer t.Stop()
 		for {
 			select {
@@ -44,6 +46,7 @@ func withLease(ctx context.Context, st Store, m Message, owner string, lease tim
 				}
 				// Other store errors: try again at the next tick; the lease
 				// still runs and the work may finish before it ends.
+				t.Reset(lease / 3)
 			}
 		}
 	}()
@@ -54,8 +57,7 @@ func withLease(ctx context.Context, st Store, m Message, owner string, lease tim
 }
 
 // freshLease, in sixths of the lease, is how much of it must be left for
-// a step just made to stand in for the first renewal: the ticker's first
-// renewal then still comes with half the lease left.
+// a step just made to stand in for the renewal before the work starts.
 const freshLease = 5
 
 // StaleLeases remembers the leases a worker could not end after its round
