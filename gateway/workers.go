@@ -22,6 +22,12 @@ import (
 // followed by another at once.
 const fetchLimit = 100
 
+// fetchWidth is how many dialogs a gateway on its own store fetches a
+// long listing of one mailbox in, side by side: one delivery is verified
+// and stored while another is on its way from the intermediary. Gateways
+// sharing PostgreSQL keep to one dialog per mailbox at a time.
+const fetchWidth = 2
+
 // sendLaneWidth is how many messages of one lane (intermediary) are sent
 // at once: one is signed and encrypted while another waits on the network.
 const sendLaneWidth = 4
@@ -179,7 +185,11 @@ func (d *Daemon) fetchRound(ctx context.Context, name string) (bool, error) {
 		}
 		defer unlock()
 	}
-	f := &mailbox.Fetcher{Store: d.store, Blobs: d.blobs, Limit: fetchLimit, Now: d.opt.Now,
+	width := fetchWidth
+	if rt.cfg.Store.Kind == config.StorePostgres {
+		width = 1
+	}
+	f := &mailbox.Fetcher{Store: d.store, Blobs: d.blobs, Limit: fetchLimit, Width: width, Now: d.opt.Now,
 		Open: func(ctx context.Context, _ string) (mailbox.Session, error) { return mb.endpoint.OpenSession(ctx) }}
 	start := d.opt.Now()
 	res, err := f.FetchMailbox(ctx, name)

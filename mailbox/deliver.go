@@ -67,6 +67,7 @@ func (d *Deliverer) process(ctx context.Context, m Message) error {
 	if err := json.Unmarshal(m.Meta, &meta); err != nil {
 		meta.Report = unreadableReport(err)
 	}
+	proven := false
 	if m.State == StateReceived {
 		if meta.Report.Status() == checkresult.Invalid {
 			code, text := meta.Report.QuarantineReason()
@@ -77,6 +78,7 @@ func (d *Deliverer) process(ctx context.Context, m Message) error {
 		if m, err = d.step(ctx, m, Change{To: StateIntakePending, KeepLease: true, Next: d.Now()}); err != nil {
 			return ignoreLost(err)
 		}
+		proven = true
 	}
 	card, err := d.Store.ProcessCard(ctx, m.ID)
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -85,7 +87,7 @@ func (d *Deliverer) process(ctx context.Context, m Message) error {
 	im, err := BuildIntakeMessage(m, meta, card, d.Blobs)
 	if err == nil {
 		var rec IntakeRecord
-		err = withLease(ctx, d.Store, m, d.Owner, d.Lease, d.Now, func(ctx context.Context) error {
+		err = withLease(ctx, d.Store, m, d.Owner, d.Lease, d.Now, proven, func(ctx context.Context) error {
 			var err error
 			rec, err = d.Sink.Deliver(ctx, im)
 			return err

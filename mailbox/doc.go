@@ -95,9 +95,11 @@
 // Work is claimed with leases (ClaimDue); a crashed worker's lease expires
 // and the message is claimed again with a new fencing token, so the old
 // worker can change nothing. Before storeDelivery and before an intake
-// hand-over the worker renews its lease (a fenced write, so a worker whose
-// lease was taken over never sends), and keeps renewing it while the
-// request runs. RecoverExpired journals the expired leases.
+// hand-over the worker makes a fenced write (so a worker whose lease was
+// taken over never sends): its step to sending or intake_pending when it
+// just made one with most of the lease left, else a renewal of the
+// lease; and it keeps renewing it while the request runs.
+// RecoverExpired journals the expired leases.
 //   - queued: getMessageId is asked again (an unused MessageId is harmless).
 //   - id_assigned: storeDelivery was never sent; it is sent with the stored id.
 //   - sending: outcome unknown; resolved through the process card as above.

@@ -77,7 +77,14 @@ type Fetcher struct {
 	Blobs BlobStore
 	// Open starts an explicit dialog for one of our mailboxes.
 	Open  func(ctx context.Context, mailbox string) (Session, error)
-	Limit int // deliveries per dialog; default 100
+	Limit int // deliveries per listing (poll); default 100
+	// Width is how many dialogs fetch the deliveries of one listing side
+	// by side (default 1): the dialog that listed them and up to Width-1
+	// more, opened only when at least LaneMin deliveries wait for each.
+	// Each delivery is fetched in one dialog and acknowledged there, as
+	// with one; one dialog's verification and storing overlap another's
+	// wait for the intermediary.
+	Width int
 	// MaxAttempts bounds the reads of one delivery (default 3): a delivery
 	// whose response arrived but could not be read is parked at the
 	// MaxAttempts-th read, and one whose reads kept ending without an
@@ -163,7 +170,9 @@ const (
 // (the delivery is stored); it is journaled, and a receipt error that
 // breaks the dialog abandons it like any other. A delivery that cannot be
 // read is parked after MaxAttempts reads and the dialog goes on (see
-// "Poison deliveries" in the package doc).
+// "Poison deliveries" in the package doc). With Width above 1 a long
+// listing is shared among several dialogs, each following these rules
+// for the deliveries it fetched.
 func (f *Fetcher) FetchMailbox(ctx context.Context, mailbox string) (FetchResult, error) {
 	var res FetchResult
 	now := f.Now
@@ -191,13 +200,31 @@ func (f *Fetcher) FetchMailbox(ctx context.Context, mailbox string) (FetchResult
 		res.Left = len(ids) - limit
 		ids = ids[:limit]
 	}
+	lanes := f.lanes(len(ids))
+	if lanes == 1 {
+		err := f.dialog(ctx, sess, mailbox, &fetchQueue{ids: ids}, now, wait, &res)
+		return res, err
+	}
+	return f.fetchLanes(ctx, sess, mailbox, &fetchQueue{ids: ids}, lanes, now, wait, res)
+}
+
+// dialog fetches the deliveries it takes from q in sess, one after
+// another, with their receipts, and ends the dialog (Exit, or Abandon on
+// an error). On an error q stops handing out deliveries to every dialog.
+func (f *Fetcher) dialog(ctx context.Context, sess Session, mailbox string, q *fetchQueue, now func() time.Time, wait time.Duration, res *FetchResult) error {
 	rb, batch := sess.(ReceiptBatcher)
 	var pending []pendingReceipt // batch: fetched, receipt not yet asked for
-	for _, id := range ids {
-		m, card, fetched, err := f.fetchOne(ctx, sess, mailbox, id, now, wait, &res)
+	fail := func(err error) error {
+		q.stop()
+		sess.Abandon()
+		return err
+	}
+	for id, ok := q.next(); ok; id, ok = q.next() {
+		m, card, fetched, err := f.fetchOne(ctx, sess, mailbox, id, now, wait, res)
 		if err != nil {
+			q.stop()
 			sess.Abandon()
-			return res, errors.Join(err, f.lateReceipts(ctx, mailbox, pending, now, &res))
+			return errors.Join(err, f.lateReceipts(ctx, mailbox, pending, now, res))
 		}
 		if !fetched {
 			continue
@@ -210,30 +237,27 @@ func (f *Fetcher) FetchMailbox(ctx context.Context, mailbox string) (FetchResult
 			if now().Sub(pending[0].at) < min(wait/2, receiptBatchAge) {
 				continue
 			}
-			err := f.receipts(ctx, rb, pending, now, &res)
+			err := f.receipts(ctx, rb, pending, now, res)
 			pending = nil
 			if err != nil {
-				sess.Abandon()
-				return res, fmt.Errorf("mailbox: receipts in %s: %w", mailbox, err)
+				return fail(fmt.Errorf("mailbox: receipts in %s: %w", mailbox, err))
 			}
 			continue
 		}
-		if err := f.receipt(ctx, sess, m, id, card, now, &res); err != nil {
-			sess.Abandon()
-			return res, fmt.Errorf("mailbox: receipt in %s: %w", mailbox, err)
+		if err := f.receipt(ctx, sess, m, id, card, now, res); err != nil {
+			return fail(fmt.Errorf("mailbox: receipt in %s: %w", mailbox, err))
 		}
 	}
 	if len(pending) > 0 {
-		if err := f.receipts(ctx, rb, pending, now, &res); err != nil {
-			sess.Abandon()
-			return res, fmt.Errorf("mailbox: receipts in %s: %w", mailbox, err)
+		if err := f.receipts(ctx, rb, pending, now, res); err != nil {
+			return fail(fmt.Errorf("mailbox: receipts in %s: %w", mailbox, err))
 		}
 	}
 	if err := sess.Exit(ctx); err != nil {
 		// Everything fetched is durable and acknowledged by its receipt.
-		return res, fmt.Errorf("mailbox: exit dialog of %s: %w", mailbox, err)
+		return fmt.Errorf("mailbox: exit dialog of %s: %w", mailbox, err)
 	}
-	return res, nil
+	return nil
 }
 
 // fetchOne reads delivery id and stores it, or parks it, or skips it.

@@ -127,13 +127,32 @@ func (f *FolderIntake) Deliver(ctx context.Context, m *IntakeMessage) (IntakeRec
 	if err != nil {
 		return IntakeRecord{}, err
 	}
-	for d := range subdirs {
-		if err := f.FS.SyncDir(filepath.Join(tmp, filepath.FromSlash(d))); err != nil {
-			return IntakeRecord{}, diskErr("fsync "+d, err)
-		}
-	}
+	// The subdirectories and the manifest are made durable side by side:
+	// all of them before the entry's own directory, and that before the
+	// rename.
 	manifest := Manifest(sums)
-	if _, err := f.writeFile(filepath.Join(tmp, FileManifest), entryFile{Path: FileManifest, Data: manifest}); err != nil {
+	var wg sync.WaitGroup
+	errs := make([]error, 0, len(subdirs)+1)
+	var mu sync.Mutex
+	record := func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+	}
+	for d := range subdirs {
+		wg.Go(func() {
+			if err := f.FS.SyncDir(filepath.Join(tmp, filepath.FromSlash(d))); err != nil {
+				record(diskErr("fsync "+d, err))
+			}
+		})
+	}
+	wg.Go(func() {
+		if _, err := f.writeFile(filepath.Join(tmp, FileManifest), entryFile{Path: FileManifest, Data: manifest}); err != nil {
+			record(err)
+		}
+	})
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return IntakeRecord{}, err
 	}
 	if err := f.FS.SyncDir(tmp); err != nil {
@@ -151,8 +170,9 @@ func (f *FolderIntake) Deliver(ctx context.Context, m *IntakeMessage) (IntakeRec
 }
 
 // writeFiles writes the entry's files below tmp and returns their
-// SHA-256 by path. Linked blobs are checked side by side with the rest
-// (two cores), each on its own goroutine.
+// SHA-256 by path. Each file is written and fsync'd, or linked and
+// checked, on its own goroutine: the fsyncs of one entry are then
+// committed together by the file system instead of one after another.
 func (f *FolderIntake) writeFiles(ctx context.Context, tmp string, files []entryFile) (map[string]string, error) {
 	sums := make([]string, len(files))
 	errs := make([]error, len(files))
@@ -167,10 +187,7 @@ func (f *FolderIntake) writeFiles(ctx context.Context, tmp string, files []entry
 			wg.Go(func() { sums[i], errs[i] = check() })
 			continue
 		}
-		sums[i], errs[i] = f.writeFile(dst, ef)
-		if errs[i] != nil {
-			break
-		}
+		wg.Go(func() { sums[i], errs[i] = f.writeFile(dst, ef) })
 	}
 	wg.Wait()
 	out := map[string]string{}

@@ -136,17 +136,19 @@ func (s *Sender) process(ctx context.Context, m Message, pre *prefetched) error 
 // send records that the request is about to leave, then sends it.
 func (s *Sender) send(ctx context.Context, t Transport, m Message, resend bool) error {
 	var err error
+	proven := false
 	if m.State != StateSending {
 		if m, err = s.step(ctx, m, Change{To: StateSending, KeepLease: true, Next: s.Now()}); err != nil {
 			return ignoreLost(err)
 		}
+		proven = true
 	}
 	d, err := s.delivery(m)
 	if err != nil {
 		return s.retry(ctx, m, StateSending, Permanent, "blob", err.Error(), time.Time{})
 	}
 	var card ProcessCard
-	err = withLease(ctx, s.Store, m, s.Owner, s.Lease, s.Now, func(ctx context.Context) error {
+	err = withLease(ctx, s.Store, m, s.Owner, s.Lease, s.Now, proven, func(ctx context.Context) error {
 		if resend {
 			if _, err := s.Store.Append(ctx, EventInput{At: s.Now(), MessageID: m.ID, Kind: "resend",
 				Detail: map[string]string{"osci_message_id": m.OSCIMessageID, "reason": "no process card after an unknown outcome"}}); err != nil {

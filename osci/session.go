@@ -322,10 +322,24 @@ func (c *Client) FetchProcessCards(ctx context.Context, messageIDs []string) ([]
 	if err != nil {
 		return nil, err
 	}
-	cards, _, err := s.ProcessCards(ctx, &SelectionRule{MessageIDs: messageIDs}, 0)
+	cards, err := s.CardsOf(ctx, messageIDs)
 	if cerr := s.Close(ctx); err == nil && cerr != nil && !errors.Is(cerr, ErrSessionClosed) {
 		err = cerr
 	}
+	if err != nil {
+		return nil, err
+	}
+	return cards, nil
+}
+
+// CardsOf asks in this dialog for the process cards of several of our
+// deliveries (one fetchProcessCard selecting all their MessageIds) and
+// returns only those of messageIDs, each once; ErrFeedbackNoProcessCard
+// when the intermediary has none of them. Cards the answer leaves out
+// (it may stop at its own limit, feedback 3801) are missing. The order
+// acknowledges a delivery handed out before in the dialog, as any does.
+func (s *Session) CardsOf(ctx context.Context, messageIDs []string) ([]ProcessCardBundle, error) {
+	cards, _, err := s.ProcessCards(ctx, &SelectionRule{MessageIDs: messageIDs}, 0)
 	if err != nil {
 		return nil, err
 	}

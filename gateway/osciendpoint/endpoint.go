@@ -34,10 +34,15 @@
 //
 // With KeepIdleDialogs, a fetch dialog that ends with nothing to
 // acknowledge is kept open and continued by the next poll (one order per
-// idle poll instead of three); one the intermediary ended meanwhile is
-// replaced by a fresh dialog for the listing, which changes nothing at
-// the intermediary. A kept dialog is never exited: the intermediary ends
-// it by its own timeout.
+// idle poll instead of three), and so are the further dialogs a poll
+// fetches a long listing in (mailbox.Fetcher.Width), up to keptDialogs;
+// the send engine asks for the process cards of sent messages in one of
+// them too (one order instead of three). A kept dialog the intermediary
+// ended meanwhile is replaced by a fresh one for the order it failed,
+// which had nothing pending to acknowledge: a listing and a card query
+// change nothing at the intermediary, and a delivery handed out in the
+// ended dialog was not acknowledged there. A kept dialog is never
+// exited: the intermediary ends it by its own timeout.
 //
 // # Signatures on documents
 //
@@ -206,7 +211,7 @@ type Mailbox struct {
 
 	mu     sync.Mutex
 	others map[string]*osci.Client // to other intermediaries, by name, built when first needed
-	kept   *osciSession            // fetch dialog kept open between polls (OpenSession)
+	kept   []*osciSession          // idle dialogs kept open between polls (OpenSession), at most keptDialogs
 }
 
 // New checks cfg and builds the OSCI client.
@@ -410,7 +415,7 @@ func (t *osciTransport) FetchProcessCard(ctx context.Context, id string) (mailbo
 // missing from the map.
 func (t *osciTransport) FetchProcessCards(ctx context.Context, ids []string) (map[string]mailbox.ProcessCard, error) {
 	var pcs []osci.ProcessCardBundle
-	err := t.call(ctx, func() (err error) { pcs, err = t.client.FetchProcessCards(ctx, ids); return err })
+	err := t.call(ctx, func() (err error) { pcs, err = t.processCards(ctx, ids); return err })
 	out := map[string]mailbox.ProcessCard{}
 	if err != nil {
 		if errors.Is(err, osci.ErrFeedbackNoProcessCard) && !errors.Is(err, osci.ErrUnverified) {
@@ -422,6 +427,44 @@ func (t *osciTransport) FetchProcessCards(ctx context.Context, ids []string) (ma
 		out[pcs[i].MessageID] = processCard(&pcs[i])
 	}
 	return out, nil
+}
+
+// processCards asks for the cards of ids: towards our own intermediary,
+// with KeepIdleDialogs, in a dialog the mailbox keeps open (taken from
+// the kept ones, else opened, and kept again while idle), else in a short
+// dialog of its own. A kept dialog that failed the query is replaced by a
+// fresh one, as for a listing: the query changes nothing at the
+// intermediary.
+func (t *osciTransport) processCards(ctx context.Context, ids []string) ([]osci.ProcessCardBundle, error) {
+	m := t.m
+	if t.client != m.client || !m.cfg.KeepIdleDialogs {
+		return t.client.FetchProcessCards(ctx, ids)
+	}
+	s := m.takeKept()
+	if s == nil {
+		d, err := m.client.OpenSession(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s = &osciSession{m: m, s: d}
+	}
+	cards, err := s.s.CardsOf(ctx, ids)
+	if err != nil && s.reused && !s.s.Idle() {
+		s.s.Abandon()
+		d, oerr := m.client.OpenSession(ctx)
+		if oerr != nil {
+			return nil, errors.Join(err, oerr)
+		}
+		s.s = d
+		cards, err = s.s.CardsOf(ctx, ids)
+	}
+	s.reused = false
+	if s.s.Idle() {
+		if kerr := m.keep(ctx, s); kerr != nil {
+			m.log.Warn("closing a surplus idle dialog failed; the intermediary ends it by its timeout", zap.Error(kerr))
+		}
+	}
+	return cards, err
 }
 
 // sendMeta is the outgoing metadata (OutgoingMeta) plus the optional free text.

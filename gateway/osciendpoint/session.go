@@ -37,12 +37,7 @@ import (
 // three. If the intermediary has ended the kept dialog meanwhile, the
 // listing goes to a fresh one.
 func (m *Mailbox) OpenSession(ctx context.Context) (mailbox.Session, error) {
-	m.mu.Lock()
-	kept := m.kept
-	m.kept = nil
-	m.mu.Unlock()
-	if kept != nil {
-		kept.reused = true
+	if kept := m.takeKept(); kept != nil {
 		return kept, nil
 	}
 	s, err := m.client.OpenSession(ctx)
@@ -50,6 +45,37 @@ func (m *Mailbox) OpenSession(ctx context.Context) (mailbox.Session, error) {
 		return nil, peerError(err)
 	}
 	return &osciSession{m: m, s: s}, nil
+}
+
+// keptDialogs bounds the idle dialogs a mailbox keeps open: as many as a
+// poll fetches in side by side (the gateway's fetch width).
+const keptDialogs = 4
+
+// takeKept returns a kept idle dialog, marked reused, or nil.
+func (m *Mailbox) takeKept() *osciSession {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := len(m.kept)
+	if n == 0 {
+		return nil
+	}
+	s := m.kept[n-1]
+	m.kept = m.kept[:n-1]
+	s.reused = true
+	return s
+}
+
+// keep puts an idle dialog back for a later poll; beyond keptDialogs it
+// is closed instead (exitDialog).
+func (m *Mailbox) keep(ctx context.Context, s *osciSession) error {
+	m.mu.Lock()
+	if len(m.kept) < keptDialogs {
+		m.kept = append(m.kept, s)
+		m.mu.Unlock()
+		return nil
+	}
+	m.mu.Unlock()
+	return peerError(s.s.Close(ctx))
 }
 
 type osciSession struct {
@@ -99,19 +125,29 @@ func (s *osciSession) ListUndelivered(ctx context.Context) ([]string, error) {
 	}
 	ids, err := s.list(ctx)
 	if err != nil && s.reused {
-		// The kept dialog may have ended at the intermediary: the listing
-		// changes nothing there, so it is asked again in a fresh one.
-		s.reused = false
-		s.s.Abandon()
-		fresh, oerr := s.m.client.OpenSession(ctx)
-		if oerr != nil {
-			return nil, peerError(oerr)
+		// The listing changes nothing at the intermediary.
+		if oerr := s.reopen(ctx); oerr != nil {
+			return nil, oerr
 		}
-		s.s = fresh
 		ids, err = s.list(ctx)
 	}
 	s.reused = false
 	return ids, err
+}
+
+// reopen replaces a kept dialog whose first order failed (the
+// intermediary may have ended it) by a fresh one, for that order to be
+// made again. Only an order that left nothing to acknowledge in the old
+// dialog may be: the dialog is dropped without a further order.
+func (s *osciSession) reopen(ctx context.Context) error {
+	s.reused = false
+	s.s.Abandon()
+	fresh, err := s.m.client.OpenSession(ctx)
+	if err != nil {
+		return peerError(err)
+	}
+	s.s = fresh
+	return nil
 }
 
 func (s *osciSession) list(ctx context.Context) ([]string, error) {
@@ -162,11 +198,34 @@ func (s *osciSession) list(ctx context.Context) ([]string, error) {
 // is pending, and the engine's next call acknowledges it once parked.
 // Any other error means nothing usable arrived.
 func (s *osciSession) FetchDelivery(ctx context.Context, id string) (*mailbox.Delivery, error) {
+	return s.fetchAnew(ctx, id, true)
+}
+
+// fetchAnew fetches delivery id as fetch does, into a fresh spool. In a
+// kept dialog a first fetch that brought nothing usable is made again in
+// a fresh dialog (reopen): the delivery, if the ended dialog handed it
+// out, was not acknowledged there, and is handed out again.
+func (s *osciSession) fetchAnew(ctx context.Context, id string, read bool) (*mailbox.Delivery, error) {
+	d, err := s.fetchSpooled(ctx, id, read)
+	var ue *mailbox.UnreadableError
+	if err != nil && s.reused && !errors.As(err, &ue) {
+		if oerr := s.reopen(ctx); oerr != nil {
+			return nil, errors.Join(err, oerr)
+		}
+		d, err = s.fetchSpooled(ctx, id, read)
+	}
+	s.reused = false
+	return d, err
+}
+
+// fetchSpooled is fetch into a fresh spool, removed again when nothing
+// usable arrived.
+func (s *osciSession) fetchSpooled(ctx context.Context, id string, read bool) (*mailbox.Delivery, error) {
 	dir, err := s.spool()
 	if err != nil {
 		return nil, err
 	}
-	d, err := s.fetch(ctx, id, dir, true)
+	d, err := s.fetch(ctx, id, dir, read)
 	var ue *mailbox.UnreadableError
 	if err != nil && !errors.As(err, &ue) {
 		s.cleanup()
@@ -183,17 +242,12 @@ func (s *osciSession) FetchDelivery(ctx context.Context, id string) (*mailbox.De
 // ended without an outcome, so that it is parked rather than read again;
 // the next call acknowledges it.
 func (s *osciSession) FetchOriginal(ctx context.Context, id string) (io.Reader, error) {
-	dir, err := s.spool()
-	if err != nil {
-		return nil, err
-	}
-	_, err = s.fetch(ctx, id, dir, false)
+	_, err := s.fetchAnew(ctx, id, false)
 	var ue *mailbox.UnreadableError
 	switch {
 	case errors.As(err, &ue):
 		return ue.Original, nil
 	case err != nil:
-		s.cleanup()
 		return nil, err
 	}
 	return rewound(s.orig)
@@ -488,14 +542,8 @@ func (s *osciSession) Receipts(ctx context.Context, ids []string) (map[string]ma
 func (s *osciSession) Exit(ctx context.Context) error {
 	if s.m.cfg.KeepIdleDialogs && s.pending == "" && s.s.Idle() {
 		s.cleanup()
-		s.m.mu.Lock()
-		old := s.m.kept
-		s.m.kept = s
-		s.m.mu.Unlock()
-		if old != nil && old != s {
-			return peerError(old.s.Close(ctx))
-		}
-		return nil
+		s.reused = false
+		return s.m.keep(ctx, s)
 	}
 	if err := s.acknowledge(); err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -39,18 +40,20 @@ func runBench(o options) int {
 		figs = goFigures(parseGoBench(f), fl)
 		f.Close()
 	}
-	if o.benchN > 0 {
+	if o.benchN > 0 && o.only != "big" {
 		small, code := benchSmall(o, fl)
 		if code != 0 {
 			return code
 		}
 		figs = append(figs, small...)
 	}
-	big, code := benchBig(o, &fl)
-	if code != 0 {
-		return code
+	if o.only != "small" {
+		big, code := benchBig(o, &fl)
+		if code != 0 {
+			return code
+		}
+		figs = append(figs, big...)
 	}
-	figs = append(figs, big...)
 	fmt.Println("bench: figures beside the floors measured in this run:")
 	printFigures(os.Stdout, figs)
 	if o.benchJSON != "" {
@@ -79,6 +82,9 @@ func benchSmall(o options, fl floors) ([]figure, int) {
 		docs[i] = smallDocument(o.seed, i, size)
 	}
 	ctx := context.Background()
+	dpid, spid := c.daemon.cmd.Process.Pid, c.sim.cmd.Process.Pid
+	prof := startProfile(profileDir(o.profile, "small"), dpid, spid)
+	dCPU0, sCPU0 := procCPU(dpid), procCPU(spid)
 	t0 := time.Now()
 	var wg sync.WaitGroup
 	next := make(chan int)
@@ -102,24 +108,29 @@ func benchSmall(o options, fl floors) ([]figure, int) {
 	tAck := time.Since(t0)
 	close(failed)
 	for f := range failed {
+		prof.finish()
 		logf("bench: FAIL: submission refused: %s", f)
 		return nil, 1
 	}
 	// The simulator's stored deliveries mark when sending was done; the
-	// intake when fetching and hand-over were.
+	// intake when fetching and hand-over were. Each intake entry is
+	// stamped when first seen complete, for its latency after the store.
 	boxB := filepath.Join(c.simDir, "mailboxes", fingerprintB(c))
 	var tSent time.Duration
+	seen := map[string]time.Time{}
 	deadline := time.Now().Add(10 * time.Minute)
-	for intakeCount(c.intake) < len(docs) && time.Now().Before(deadline) {
+	for stampIntake(c.intake, seen) < len(docs) && time.Now().Before(deadline) {
 		if ents, _ := os.ReadDir(boxB); tSent == 0 && len(ents) >= len(docs) {
 			tSent = time.Since(t0)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 	tAll := time.Since(t0)
 	if tSent == 0 {
 		tSent = tAll
 	}
+	prof.finish()
+	dCPU, sCPU := procCPU(dpid)-dCPU0, procCPU(spid)-sCPU0
 	if n := intakeCount(c.intake); n < len(docs) {
 		logf("bench: FAIL: only %d of %d small messages in the intake after 10 min", n, len(docs))
 		return nil, 1
@@ -130,11 +141,20 @@ func benchSmall(o options, fl floors) ([]figure, int) {
 		logf("bench: FAIL: small messages: %s %v %v", res.line(), err, res.Details)
 		return nil, 1
 	}
+	lat, err := intakeLatencies(c, seen)
+	if err != nil {
+		logf("bench: FAIL: small messages: latency: %v", err)
+		return nil, 1
+	}
 	fmt.Printf("bench: small messages: %d × %d B, %d clients: accepted (202) in %s = %.1f msg/s; "+
 		"all stored at the simulator after %s = %.1f msg/s sent; store→send→simulator→fetch→intake in %s = %.1f msg/s end to end (poll interval 1s); daemon peak RSS %.1f MiB\n",
 		len(docs), size, o.workers, tAck.Round(time.Millisecond), float64(len(docs))/tAck.Seconds(),
 		tSent.Round(time.Millisecond), float64(len(docs))/tSent.Seconds(),
 		tAll.Round(time.Millisecond), float64(len(docs))/tAll.Seconds(), float64(hwm)/1024)
+	fmt.Printf("bench: small messages: stored at the simulator → in the intake: median %s, p95 %s, max %s; last in the intake %s after the last stored; "+
+		"CPU time (user+system) daemon %.2fs, simulator %.2fs\n",
+		lat.p50.Round(time.Millisecond), lat.p95.Round(time.Millisecond), lat.max.Round(time.Millisecond), (tAll - tSent).Round(time.Millisecond),
+		dCPU.Seconds(), sCPU.Seconds())
 	perSec := func(d time.Duration) float64 { return float64(len(docs)) / d.Seconds() }
 	rsaOps := 0.0
 	if fl.rsaSignNs > 0 {
@@ -144,6 +164,10 @@ func benchSmall(o options, fl floors) ([]figure, int) {
 		{Name: "e2e small 1KiB accepted", Value: perSec(tAck), Unit: "msg/s"},
 		figure{Name: "e2e small 1KiB sent", Value: perSec(tSent), Unit: "msg/s"}.withFloor("Go RSA-3072 signatures/s on all CPUs", rsaOps, "op/s"),
 		figure{Name: "e2e small 1KiB end to end", Value: perSec(tAll), Unit: "msg/s"}.withFloor("Go RSA-3072 signatures/s on all CPUs", rsaOps, "op/s"),
+		{Name: "e2e small stored→intake median", Value: lat.p50.Seconds(), Unit: "s"},
+		{Name: "e2e small stored→intake p95", Value: lat.p95.Seconds(), Unit: "s"},
+		{Name: "e2e small daemon CPU", Value: dCPU.Seconds(), Unit: "s"},
+		{Name: "e2e small simulator CPU", Value: sCPU.Seconds(), Unit: "s"},
 		{Name: "e2e small daemon peak RSS", Value: float64(hwm) / 1024, Unit: "MiB"},
 	}, 0
 }
@@ -183,7 +207,7 @@ func benchBig(o options, fl *floors) ([]figure, int) {
 	dpid, spid := c.daemon.cmd.Process.Pid, c.sim.cmd.Process.Pid
 	dHWM0, _, _ := procStatus(dpid)
 	dSample, sSample := sampleRSS(dpid, 20*time.Millisecond), sampleRSS(spid, 20*time.Millisecond)
-	prof := startProfile(o.profile, dpid, spid)
+	prof := startProfile(profileDir(o.profile, "big"), dpid, spid)
 	dCPU0, sCPU0 := procCPU(dpid), procCPU(spid)
 	t0 := time.Now()
 	r := submit(context.Background(), c.apiURL, doc, 15*time.Minute)
@@ -248,4 +272,58 @@ func writeRandomFile(path string, size int64, seed uint64) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// profileDir is the perf directory of one bench part ("" records none).
+func profileDir(dir, part string) string {
+	if dir == "" {
+		return ""
+	}
+	return filepath.Join(dir, part)
+}
+
+// stampIntake records in seen when each complete intake entry was first
+// seen and returns how many there are.
+func stampIntake(root string, seen map[string]time.Time) int {
+	ents, err := os.ReadDir(root)
+	if err != nil {
+		return len(seen)
+	}
+	now := time.Now()
+	for _, e := range ents {
+		if _, ok := seen[e.Name()]; ok || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(root, e.Name(), "manifest.sha256")); err == nil {
+			seen[e.Name()] = now
+		}
+	}
+	return len(seen)
+}
+
+// latencies are quantiles of the time from a delivery's store at the
+// simulator (its content package's mtime) to its entry in the intake.
+type latencies struct{ p50, p95, max time.Duration }
+
+func intakeLatencies(c *cluster, seen map[string]time.Time) (latencies, error) {
+	entries, _, err := scanIntake(c.intake)
+	if err != nil {
+		return latencies{}, err
+	}
+	boxB := filepath.Join(c.simDir, "mailboxes", fingerprintB(c))
+	var ds []time.Duration
+	for _, e := range entries {
+		sum := sha256.Sum256([]byte(e.MessageID))
+		fi, err := os.Stat(filepath.Join(boxB, hex.EncodeToString(sum[:]), "contentpackage.xml"))
+		if err != nil {
+			return latencies{}, fmt.Errorf("delivery of intake entry %s at the simulator: %w", e.Name, err)
+		}
+		ds = append(ds, max(0, seen[e.Name].Sub(fi.ModTime())))
+	}
+	if len(ds) == 0 {
+		return latencies{}, nil
+	}
+	slices.Sort(ds)
+	q := func(p float64) time.Duration { return ds[min(len(ds)-1, int(p*float64(len(ds))))] }
+	return latencies{p50: q(0.5), p95: q(0.95), max: ds[len(ds)-1]}, nil
 }

@@ -170,7 +170,7 @@ func (p *profiler) finish() {
 		logf("bench: profile: %v", err)
 		return
 	}
-	fmt.Printf("bench: CPU profile of the large message (daemon and simulator): %s\n", name)
+	fmt.Printf("bench: CPU profile (daemon and simulator): %s\n", name)
 }
 
 // procCPU returns the user plus system CPU time a running process has

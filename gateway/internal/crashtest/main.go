@@ -21,7 +21,7 @@
 //	go run ./gateway/internal/crashtest crash    -bin bin/bebpo-gateway [-n 100 -kills 30 -seed S]
 //	go run ./gateway/internal/crashtest diskfull -bin bin/bebpo-gateway
 //	go run ./gateway/internal/crashtest bench    -bin bin/bebpo-gateway [-bench-n 200 -big-bytes 200000000]
-//	    [-gotest bench.out -json bench.json -profile DIR]
+//	    [-only small|big -gotest bench.out -json bench.json -profile DIR]
 //	go run ./gateway/internal/crashtest crash-pg -bin bin/bebpo-gateway [-n 500 -kills 40 -seed S]
 //	go run ./gateway/internal/crashtest bench-pg -bin bin/bebpo-gateway [-bench-n 200]
 //	go run ./gateway/internal/crashtest idle     -bin bin/bebpo-gateway [-idle-n 500 -idle-poll 1m -idle-for 3m -idle-max-cpu 5]
@@ -30,8 +30,8 @@
 // bench measures the floors of the machine in the same run (Go's AES-GCM,
 // SHA-256 and RSA, `openssl speed`, `sha256sum` and an fsync'd `dd`),
 // prints every figure beside its floor with the ratio and writes them to
-// -json; benchcmp compares two such files. -bench-n 0 skips the small
-// messages.
+// -json; benchcmp compares two such files. -bench-n 0 or -only big skips
+// the small messages, -only small the large one.
 //
 // crash-pg runs the same count against three gateway processes on one
 // PostgreSQL database (a throwaway server, as mailbox/postgres/pgtest
@@ -95,6 +95,7 @@ type options struct {
 	goTest       string
 	benchJSON    string
 	profile      string
+	only         string
 }
 
 func envInt(name string, def int) int {
@@ -139,7 +140,8 @@ func main() {
 	fs.Float64Var(&o.idleMaxCPU, "idle-max-cpu", 0, "idle: fail above this percentage of one core (0: report only)")
 	fs.StringVar(&o.goTest, "gotest", "", "bench: `go test -bench` output whose figures are printed beside their floors")
 	fs.StringVar(&o.benchJSON, "json", "", "bench: write the figures to this JSON file (and the same in benchstat's format to its .txt)")
-	fs.StringVar(&o.profile, "profile", "", "bench: record a CPU profile of the large message with perf into this directory")
+	fs.StringVar(&o.profile, "profile", "", "bench: record a CPU profile of each part with perf into this directory (small/, big/)")
+	fs.StringVar(&o.only, "only", "", "bench: run only this part: small or big (default: both)")
 	_ = fs.Parse(os.Args[2:])
 	o.seed = *seed
 	if o.seed == 0 {
@@ -151,6 +153,10 @@ func main() {
 	}
 	if o.via != "api" && o.via != "folder" && o.via != "both" {
 		fmt.Fprintln(os.Stderr, "crashtest: -via must be api, folder or both")
+		os.Exit(2)
+	}
+	if o.only != "" && o.only != "small" && o.only != "big" {
+		fmt.Fprintln(os.Stderr, "crashtest: -only must be small or big")
 		os.Exit(2)
 	}
 	if o.maxDelay < o.minDelay {
