@@ -213,32 +213,9 @@ func testAbort(t *testing.T, h Harness) {
 	}
 }
 
-// testReadBack: Open before Commit sees everything written, for a large
-// blob and for small ones read back at once (a store that writes behind
-// its caller must have written them first).
-func testReadBack(t *testing.T, h Harness) {
-	s := h.New(t)(0)
-	for i := range 20 {
-		small := Content(fmt.Sprintf("small-%d", i), 100+i)
-		w, err := s.Begin()
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write(small)
-		r, err := w.Open()
-		if err != nil {
-			t.Fatalf("Open before Commit: %v", err)
-		}
-		got, err := io.ReadAll(r)
-		r.Close()
-		w.Abort()
-		if err != nil || !bytes.Equal(got, small) {
-			t.Fatalf("small blob %d: read back %d bytes, %v; want the %d written", i, len(got), err, len(small))
-		}
-	}
-	b := Content("readback", 2<<20+3)
-	w := begin(t, s)
-	defer w.Abort()
+// readBack writes b to w and reads it back before Commit.
+func readBack(t *testing.T, w mailbox.BlobWriter, b []byte) {
+	t.Helper()
 	if _, err := io.Copy(w, bytes.NewReader(b)); err != nil {
 		t.Fatal(err)
 	}
@@ -251,6 +228,23 @@ func testReadBack(t *testing.T, h Harness) {
 	if err != nil || !bytes.Equal(got, b) {
 		t.Fatalf("read back %d bytes, %v; want the %d written", len(got), err, len(b))
 	}
+}
+
+// testReadBack: Open before Commit sees everything written, for a large
+// blob and for small ones read back at once (a store that writes behind
+// its caller must have written them first).
+func testReadBack(t *testing.T, h Harness) {
+	s := h.New(t)(0)
+	for i := range 20 {
+		small := Content(fmt.Sprintf("small-%d", i), 100+i)
+		w := begin(t, s)
+		readBack(t, w, small)
+		w.Abort()
+	}
+	b := Content("readback", 2<<20+3)
+	w := begin(t, s)
+	defer w.Abort()
+	readBack(t, w, b)
 	absent(t, s, sum(b), "uncommitted blob")
 	ref, err := w.Commit()
 	if err != nil || ref.SHA256 != sum(b) {
