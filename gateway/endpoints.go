@@ -57,6 +57,6 @@ func newEndpoint(_ context.Context, p endpointParams) (mailboxEndpoint, error) {
 		HTTPClient: client,
 		// One gateway on its own store is the mailbox's only fetcher; gateways
 		// sharing PostgreSQL end every dialog (one open per mailbox at a time).
-		KeepIdleDialogs: p.rt.cfg.Store.Kind != config.StorePostgres,
+		KeepIdleDialogs: !p.rt.cfg.Store.Shared(),
 	})
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/logging"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/metrics"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
-	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/postgres"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
 )
 
@@ -23,9 +22,7 @@ import (
 const fetchLimit = 100
 
 // fetchWidth is how many dialogs a gateway on its own store fetches a
-// long listing of one mailbox in, side by side: one delivery is verified
-// and stored while another is on its way from the intermediary. Gateways
-// sharing PostgreSQL keep to one dialog per mailbox at a time.
+// long listing of one mailbox in, side by side (config StoreConfig.Shared).
 const fetchWidth = 2
 
 // sendLaneWidth is how many messages of one lane (intermediary) are sent
@@ -174,7 +171,7 @@ func (d *Daemon) fetchRound(ctx context.Context, name string) (bool, error) {
 	if !ok {
 		return false, nil
 	}
-	if l, ok := d.store.(dialogLocker); ok {
+	if l, ok := d.store.(mailbox.DialogLocker); ok {
 		unlock, ok, err := l.TryLockDialog(ctx, mb.cfg.SafeID)
 		if err != nil {
 			return false, err
@@ -186,7 +183,7 @@ func (d *Daemon) fetchRound(ctx context.Context, name string) (bool, error) {
 		defer unlock()
 	}
 	width := fetchWidth
-	if rt.cfg.Store.Kind == config.StorePostgres {
+	if rt.cfg.Store.Shared() {
 		width = 1
 	}
 	f := &mailbox.Fetcher{Store: d.store, Blobs: d.blobs, Limit: fetchLimit, Width: width, Now: d.opt.Now,
@@ -222,17 +219,6 @@ func (d *Daemon) fetchRound(ctx context.Context, name string) (bool, error) {
 	log.Debug("poll ok", zap.Int("stored", res.Stored))
 	return res.More(), nil
 }
-
-// dialogLocker is a store shared by several gateways (PostgreSQL): one
-// of them at a time holds a mailbox's fetch dialog (see
-// postgres.Store.TryLockDialog).
-type dialogLocker interface {
-	TryLockDialog(ctx context.Context, mailbox string) (unlock func(), ok bool, err error)
-}
-
-// The PostgreSQL store must keep offering the lock: were its signature to
-// drift, the type assertion in fetchRound would silently skip it.
-var _ dialogLocker = (*postgres.Store)(nil)
 
 // transport returns a message's send transport: its mailbox's, towards
 // the recipient's intermediary, counting the intermediary's errors in the

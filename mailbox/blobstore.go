@@ -1,6 +1,7 @@
 package mailbox
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -64,6 +65,14 @@ type BlobWriter interface {
 	// Open reads back what was written so far, before Commit (a check that
 	// must see the content before it is kept).
 	Open() (io.ReadCloser, error)
+}
+
+// DialogLocker is a capability a Store may have beside the contract: a
+// store shared by several gateways (PostgreSQL) lets one of them at a time
+// hold a mailbox's fetch dialog. A caller asks for it with a type
+// assertion on the interface; a store without it is one gateway's own.
+type DialogLocker interface {
+	TryLockDialog(ctx context.Context, mailbox string) (unlock func(), ok bool, err error)
 }
 
 // BlobLinker is a capability a BlobStore may have beside the contract:

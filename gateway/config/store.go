@@ -20,6 +20,13 @@ const (
 	StorePostgres = "postgres"
 )
 
+// Shared says whether other gateways may work on the same store (kind
+// postgres). A gateway on a shared store keeps no idle fetch dialog and
+// fetches each mailbox in one dialog at a time, so that two gateways never
+// hold dialogs of one mailbox side by side; one on its own store keeps
+// idle dialogs and fetches a long listing in several.
+func (s StoreConfig) Shared() bool { return s.Kind == StorePostgres }
+
 // MaxStoreConns bounds store.max_conns: a PostgreSQL server allows 100
 // connections by default, shared by every gateway.
 const MaxStoreConns = 500

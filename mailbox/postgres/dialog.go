@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
 // dialogKeyPrefix keeps the dialog locks' keys apart from the keys
@@ -21,6 +23,10 @@ type dialogLocks struct {
 	gen  int             // counts connections; a lock belongs to one
 	held map[string]bool // keys this gateway holds on conn
 }
+
+// The fetch engine's type assertion would silently skip a lock whose
+// signature drifted.
+var _ mailbox.DialogLocker = (*Store)(nil)
 
 // TryLockDialog takes the lock that lets one gateway at a time hold an
 // OSCI dialog for a mailbox; mailbox is what every gateway calls it alike
