@@ -37,9 +37,6 @@ func (w *canonOut) start(h hash.Hash, keep bool, sizeHint int) {
 	}
 }
 
-// Len is the number of octets written so far.
-func (w *canonOut) Len() int64 { return w.n + int64(len(w.b)) }
-
 func (w *canonOut) writeByte(c byte) { w.b = append(w.b, c) }
 
 func (w *canonOut) writeString(s string) { w.b = append(w.b, s...) }
