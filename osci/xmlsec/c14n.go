@@ -6,6 +6,7 @@ import (
 	"hash"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/beevik/etree"
 )
@@ -454,20 +455,37 @@ func EscapeText(w *bytes.Buffer, s string) { w.Write(appendEscaped(w.AvailableBu
 func EscapeAttr(w *bytes.Buffer, s string) { w.Write(appendEscaped(w.AvailableBuffer(), s, &c14nAttr)) }
 
 // An escapeTable maps each byte that must be escaped to its reference.
-type escapeTable [256]string
+type escapeTable struct {
+	ref [256]string
+	// plain marks the bytes copied as they are, so that a run of them is
+	// passed over a byte-sized lookup at a time: those without a
+	// reference, in a table made with asciiOnly only the ASCII ones.
+	plain [256]bool
+}
 
-var c14nText, c14nAttr = func() (t, a escapeTable) {
-	t['&'], t['<'], t['>'], t['\r'] = "&amp;", "&lt;", "&gt;", "&#xD;"
-	a['&'], a['<'], a['"'], a['\t'], a['\n'], a['\r'] = "&amp;", "&lt;", "&quot;", "&#x9;", "&#xA;", "&#xD;"
-	return t, a
-}()
+// newEscapeTable returns the table of refs (byte, reference, byte, ...).
+func newEscapeTable(asciiOnly bool, refs ...string) escapeTable {
+	var t escapeTable
+	for i := 0; i < len(refs); i += 2 {
+		t.ref[refs[i][0]] = refs[i+1]
+	}
+	for c := range t.plain {
+		t.plain[c] = t.ref[c] == "" && (!asciiOnly || c < utf8.RuneSelf)
+	}
+	return t
+}
+
+var (
+	c14nText = newEscapeTable(false, "&", "&amp;", "<", "&lt;", ">", "&gt;", "\r", "&#xD;")
+	c14nAttr = newEscapeTable(false, "&", "&amp;", "<", "&lt;", `"`, "&quot;", "\t", "&#x9;", "\n", "&#xA;", "\r", "&#xD;")
+)
 
 // appendEscaped appends s with the bytes of the table replaced, in one pass.
 func appendEscaped(dst []byte, s string, t *escapeTable) []byte {
 	last := 0
 	for i := 0; i < len(s); i++ {
-		if e := t[s[i]]; e != "" {
-			dst = append(append(dst, s[last:i]...), e...)
+		if c := s[i]; !t.plain[c] {
+			dst = append(append(dst, s[last:i]...), t.ref[c]...)
 			last = i + 1
 		}
 	}

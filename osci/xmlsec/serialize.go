@@ -125,12 +125,14 @@ func appendName(b []byte, space, local string) []byte {
 // The escapes of etree's canonical text and attribute modes; "\uFFFD"
 // stands for a control character XML does not allow.
 var serialText, serialAttr = func() (t, a escapeTable) {
+	var ctl []string
 	for c := range 0x20 {
-		t[c], a[c] = "\uFFFD", "\uFFFD"
+		if c != '\t' && c != '\n' && c != '\r' {
+			ctl = append(ctl, string(rune(c)), "\uFFFD")
+		}
 	}
-	t['\t'], t['\n'] = "", ""
-	t['&'], t['<'], t['>'], t['\r'] = "&amp;", "&lt;", "&gt;", "&#xD;"
-	a['&'], a['<'], a['"'], a['\t'], a['\n'], a['\r'] = "&amp;", "&lt;", "&quot;", "&#x9;", "&#xA;", "&#xD;"
+	t = newEscapeTable(true, append(ctl, "&", "&amp;", "<", "&lt;", ">", "&gt;", "\r", "&#xD;")...)
+	a = newEscapeTable(true, append(ctl, "&", "&amp;", "<", "&lt;", `"`, "&quot;", "\t", "&#x9;", "\n", "&#xA;", "\r", "&#xD;")...)
 	return t, a
 }()
 
@@ -141,11 +143,13 @@ func appendSerialEscaped(b []byte, s string, t *escapeTable) []byte {
 	last := 0
 	for i := 0; i < len(s); {
 		c := s[i]
+		if t.plain[c] {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			if e := t[c]; e != "" {
-				b = append(append(b, s[last:i]...), e...)
-				last = i + 1
-			}
+			b = append(append(b, s[last:i]...), t.ref[c]...)
+			last = i + 1
 			i++
 			continue
 		}
