@@ -251,7 +251,9 @@ done:
 		return b[start:i], nil
 	}
 	buf = append(buf, b[run:i]...)
-	p.buf = buf
+	if cap(buf) != cap(p.buf) {
+		p.buf = buf // grown; otherwise the same array, and no pointer to store
+	}
 	return buf, nil
 }
 
@@ -279,7 +281,11 @@ func (p *parser) attrValue() ([]byte, error) {
 				return b[start:i], nil
 			}
 			buf = append(buf, b[run:i]...)
-			p.vbuf = buf
+			if cap(buf) == cap(p.vbuf) {
+				p.vbuf = p.vbuf[:len(buf)] // the same array: only the length is stored
+			} else {
+				p.vbuf = buf
+			}
 			return buf[first:], nil
 		case c == '"' || c == '\'':
 		case c == '<':
@@ -860,13 +866,18 @@ func checkNames(name *xname, attrs []rawAttr, ns []nsBinding) error {
 // arena hands out the parts of the tree in chunks: one allocation serves
 // many elements, text nodes, attribute and child lists. The slices it
 // returns have their length as capacity, so a later append to one of them
-// moves it instead of writing into a neighbour.
+// moves it instead of writing into a neighbour. Each chunk is stored once
+// and handed out by an index: a slice advanced by reslicing would store a
+// new pointer, and a write barrier, for every part while the collector
+// runs.
 type arena struct {
 	chunks [4]int // the last chunk size of each kind
 	elems  []etree.Element
 	chars  []etree.CharData
 	attr   []etree.Attr
 	toks   []etree.Token
+	// where the unused rest of each chunk starts
+	nElems, nChars, nAttr, nToks int
 }
 
 // next returns the size of the next chunk: small documents (a re-parsed
@@ -877,32 +888,30 @@ func (a *arena) next(kind int) int {
 }
 
 func (a *arena) element() *etree.Element {
-	if len(a.elems) == 0 {
-		a.elems = make([]etree.Element, a.next(0))
+	if a.nElems == len(a.elems) {
+		a.elems, a.nElems = make([]etree.Element, a.next(0)), 0
 	}
-	e := &a.elems[0]
-	a.elems = a.elems[1:]
-	return e
+	a.nElems++
+	return &a.elems[a.nElems-1]
 }
 
 func (a *arena) charData() *etree.CharData {
-	if len(a.chars) == 0 {
-		a.chars = make([]etree.CharData, a.next(1))
+	if a.nChars == len(a.chars) {
+		a.chars, a.nChars = make([]etree.CharData, a.next(1)), 0
 	}
-	c := &a.chars[0]
-	a.chars = a.chars[1:]
-	return c
+	a.nChars++
+	return &a.chars[a.nChars-1]
 }
 
 func (a *arena) attrs(n int) []etree.Attr {
 	if n == 0 {
 		return make([]etree.Attr, 0) // as etree.NewElement: empty, not nil
 	}
-	if n > len(a.attr) {
-		a.attr = make([]etree.Attr, max(n, a.next(2)))
+	if n > len(a.attr)-a.nAttr {
+		a.attr, a.nAttr = make([]etree.Attr, max(n, a.next(2))), 0
 	}
-	s := a.attr[:0:n]
-	a.attr = a.attr[n:]
+	s := a.attr[a.nAttr : a.nAttr : a.nAttr+n]
+	a.nAttr += n
 	return s
 }
 
@@ -910,14 +919,14 @@ func (a *arena) tokens(n int) []etree.Token {
 	if n == 0 {
 		return make([]etree.Token, 0)
 	}
-	if n > len(a.toks) {
+	if n > len(a.toks)-a.nToks {
 		if n > 256 {
 			return make([]etree.Token, 0, n)
 		}
-		a.toks = make([]etree.Token, max(n, a.next(3)))
+		a.toks, a.nToks = make([]etree.Token, max(n, a.next(3))), 0
 	}
-	s := a.toks[:0:n]
-	a.toks = a.toks[n:]
+	s := a.toks[a.nToks : a.nToks : a.nToks+n]
+	a.nToks += n
 	return s
 }
 
