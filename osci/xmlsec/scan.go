@@ -819,8 +819,13 @@ func checkNames(name *xname, attrs []rawAttr, ns []nsBinding) error {
 	// Few attributes are compared pairwise, many through maps.
 	type key struct{ uri, local string }
 	const pairwise = 16
-	var small [pairwise]key
-	keys := small[:0]
+	// The first prefixed attribute is held in a local, the others (rare)
+	// in a list: most elements have at most one, for which a list would
+	// cost the zeroing of an array and a write barrier.
+	var first key
+	var few [3]key
+	rest := few[:0]
+	prefixed := 0
 	var seen map[*xname]bool // names are interned: one *xname per name
 	var expanded map[key]bool
 	if len(attrs) > pairwise {
@@ -853,8 +858,13 @@ func checkNames(name *xname, attrs []rawAttr, ns []nsBinding) error {
 		if expanded != nil {
 			dup, expanded[k] = expanded[k], true
 		} else {
-			dup = slices.Contains(keys, k)
-			keys = append(keys, k)
+			if prefixed == 0 {
+				first = k
+			} else {
+				dup = k == first || slices.Contains(rest, k)
+				rest = append(rest, k)
+			}
+			prefixed++
 		}
 		if dup {
 			return fmt.Errorf("%w: {%s}%s on <%s>", ErrDuplicateAttr, uri, a.local, qname)
