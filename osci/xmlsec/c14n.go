@@ -6,6 +6,7 @@ import (
 	"hash"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/beevik/etree"
 )
@@ -202,24 +203,48 @@ type outAttr struct {
 }
 
 func (c *canon) element(el *etree.Element, apex bool) error {
-	if err := c.checkSize(); err != nil {
-		return err
+	b, err := c.elem(c.w.b, el, apex)
+	c.w.b = b
+	return err
+}
+
+// elem appends the canonical form of el to b and returns b. The output is
+// kept in b, a local of each call, and stored in c.w only when a chunk
+// goes to the hash: c lives on the heap, and a pointer stored in it costs a
+// write barrier while the collector runs. For the same reason the scope
+// and rendered lists are only stored when they change, and the attributes
+// of an element with few are sorted on the stack.
+func (c *canon) elem(b []byte, el *etree.Element, apex bool) ([]byte, error) {
+	b, err := c.checkSize(b)
+	if err != nil {
+		return b, err
 	}
 	// The scope is restored when el ends; after an error nothing more
 	// is written.
 	parentScope := len(c.scope)
-	c.scope = appendDecls(c.scope, el)
+	if s := appendDecls(c.scope, el); len(s) != parentScope {
+		c.scope = s
+	}
 	renderedMark := len(c.rendered)
 
 	decls, err := c.namespaceDecls(el, apex, parentScope)
 	if err != nil {
-		return err
+		return b, err
 	}
-	attrs, err := c.attributes(el, apex)
+	var small [8]outAttr
+	var attrs []outAttr
+	if n := len(el.Attr); n <= len(small) && (!apex || n+len(c.inherited) <= len(small)) {
+		attrs, err = c.attributes(el, apex, small[:0])
+	} else {
+		// c.attrs is reused: it is written here, before the next element
+		// (a child) is canonicalized.
+		many, errMany := c.attributes(el, apex, c.attrs[:0])
+		c.attrs, attrs, err = many, many, errMany
+	}
 	if err != nil {
-		return err
+		return b, err
 	}
-	b := append(c.w.b, '<')
+	b = append(b, '<')
 	b = appendName(b, el.Space, el.Tag)
 	for _, d := range decls {
 		if d.prefix == "" {
@@ -233,35 +258,51 @@ func (c *canon) element(el *etree.Element, apex bool) error {
 		b = appendName(append(b, ' '), a.a.Space, a.a.Key)
 		b = append(appendEscaped(append(b, `="`...), a.a.Value, &c14nAttr), '"')
 	}
-	c.w.b = append(b, '>')
+	b = append(b, '>')
 	for _, t := range el.Child {
 		switch t := t.(type) {
 		case *etree.Element:
 			if t == c.exclude {
 				continue
 			}
-			if err := c.element(t, false); err != nil {
-				return err
+			if b, err = c.elem(b, t, false); err != nil {
+				return b, err
 			}
 		case *etree.CharData:
-			c.w.b = appendEscaped(c.w.b, t.Data, &c14nText)
-			c.w.spill()
+			b = c.spill(appendEscaped(b, t.Data, &c14nText))
 		case *etree.ProcInst:
+			c.w.b = b
 			c.procInst(t)
+			b = c.w.b
 		}
 	}
-	c.w.b = append(appendName(append(c.w.b, "</"...), el.Space, el.Tag), '>')
-	c.scope = c.scope[:parentScope]
-	c.rendered = c.rendered[:renderedMark]
-	return c.checkSize()
+	b = append(appendName(append(b, "</"...), el.Space, el.Tag), '>')
+	if len(c.scope) != parentScope {
+		c.scope = c.scope[:parentScope]
+	}
+	if len(c.rendered) != renderedMark {
+		c.rendered = c.rendered[:renderedMark]
+	}
+	return c.checkSize(b)
 }
 
-func (c *canon) checkSize() error {
-	c.w.spill()
-	if c.max > 0 && c.w.Len() > c.max {
-		return fmt.Errorf("%w: canonical form exceeds %d bytes", ErrCanonicalizationLimit, c.max)
+// spill hands a full chunk of b to the hash and returns what remains.
+func (c *canon) spill(b []byte) []byte {
+	if len(b)-c.w.hashed >= canonChunk && c.w.h != nil {
+		c.w.b = b
+		c.w.hashChunk()
+		b = c.w.b
 	}
-	return nil
+	return b
+}
+
+// checkSize spills b and enforces MaxBytes on the output so far.
+func (c *canon) checkSize(b []byte) ([]byte, error) {
+	b = c.spill(b)
+	if c.max > 0 && c.w.n+int64(len(b)) > c.max {
+		return b, fmt.Errorf("%w: canonical form exceeds %d bytes", ErrCanonicalizationLimit, c.max)
+	}
+	return b, nil
 }
 
 func (c *canon) procInst(p *etree.ProcInst) {
@@ -352,12 +393,10 @@ func (c *canon) namespaceDecls(el *etree.Element, apex bool, parentScope int) ([
 	return out, nil
 }
 
-// attributes returns el's attributes (declarations excluded) in canonical
-// order: by namespace URI, then local name; unqualified ones first.
-func (c *canon) attributes(el *etree.Element, apex bool) ([]outAttr, error) {
-	// c.attrs is reused: the caller writes the result before the next
-	// element (a child) is canonicalized.
-	out := c.attrs[:0]
+// attributes appends el's attributes (declarations excluded) to out in
+// canonical order: by namespace URI, then local name; unqualified ones
+// first.
+func (c *canon) attributes(el *etree.Element, apex bool, out []outAttr) ([]outAttr, error) {
 	for i := range el.Attr {
 		a := &el.Attr[i]
 		if _, isDecl := declPrefix(a); isDecl {
@@ -381,7 +420,6 @@ func (c *canon) attributes(el *etree.Element, apex bool) ([]outAttr, error) {
 		}
 	}
 	sortAttrs(out)
-	c.attrs = out
 	return out, nil
 }
 
@@ -417,20 +455,37 @@ func EscapeText(w *bytes.Buffer, s string) { w.Write(appendEscaped(w.AvailableBu
 func EscapeAttr(w *bytes.Buffer, s string) { w.Write(appendEscaped(w.AvailableBuffer(), s, &c14nAttr)) }
 
 // An escapeTable maps each byte that must be escaped to its reference.
-type escapeTable [256]string
+type escapeTable struct {
+	ref [256]string
+	// plain marks the bytes copied as they are, so that a run of them is
+	// passed over a byte-sized lookup at a time: those without a
+	// reference, in a table made with asciiOnly only the ASCII ones.
+	plain [256]bool
+}
 
-var c14nText, c14nAttr = func() (t, a escapeTable) {
-	t['&'], t['<'], t['>'], t['\r'] = "&amp;", "&lt;", "&gt;", "&#xD;"
-	a['&'], a['<'], a['"'], a['\t'], a['\n'], a['\r'] = "&amp;", "&lt;", "&quot;", "&#x9;", "&#xA;", "&#xD;"
-	return t, a
-}()
+// newEscapeTable returns the table of refs (byte, reference, byte, ...).
+func newEscapeTable(asciiOnly bool, refs ...string) escapeTable {
+	var t escapeTable
+	for i := 0; i < len(refs); i += 2 {
+		t.ref[refs[i][0]] = refs[i+1]
+	}
+	for c := range t.plain {
+		t.plain[c] = t.ref[c] == "" && (!asciiOnly || c < utf8.RuneSelf)
+	}
+	return t
+}
+
+var (
+	c14nText = newEscapeTable(false, "&", "&amp;", "<", "&lt;", ">", "&gt;", "\r", "&#xD;")
+	c14nAttr = newEscapeTable(false, "&", "&amp;", "<", "&lt;", `"`, "&quot;", "\t", "&#x9;", "\n", "&#xA;", "\r", "&#xD;")
+)
 
 // appendEscaped appends s with the bytes of the table replaced, in one pass.
 func appendEscaped(dst []byte, s string, t *escapeTable) []byte {
 	last := 0
 	for i := 0; i < len(s); i++ {
-		if e := t[s[i]]; e != "" {
-			dst = append(append(dst, s[last:i]...), e...)
+		if c := s[i]; !t.plain[c] {
+			dst = append(append(dst, s[last:i]...), t.ref[c]...)
 			last = i + 1
 		}
 	}

@@ -37,20 +37,11 @@ func (w *canonOut) start(h hash.Hash, keep bool, sizeHint int) {
 	}
 }
 
-// Len is the number of octets written so far.
-func (w *canonOut) Len() int64 { return w.n + int64(len(w.b)) }
-
 func (w *canonOut) writeByte(c byte) { w.b = append(w.b, c) }
 
 func (w *canonOut) writeString(s string) { w.b = append(w.b, s...) }
 
-// spill hands a full chunk to the hash.
-func (w *canonOut) spill() {
-	if len(w.b)-w.hashed >= canonChunk && w.h != nil {
-		w.hashChunk()
-	}
-}
-
+// hashChunk hands the octets not yet hashed to the hash.
 func (w *canonOut) hashChunk() {
 	w.h.Write(w.b[w.hashed:])
 	if w.keep {

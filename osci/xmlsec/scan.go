@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/beevik/etree"
 )
@@ -147,7 +148,6 @@ func (p *parser) document() (*etree.Document, error) {
 	if len(p.stack) > 0 {
 		return nil, fmt.Errorf("%w: unexpected end of input", ErrSyntax)
 	}
-	p.strs.flush()
 	doc := etree.NewDocument()
 	doc.Child = p.arena.tokens(len(p.kids))
 	for _, t := range p.kids {
@@ -167,7 +167,7 @@ func (p *parser) charData(data []byte) error {
 		return fmt.Errorf("%w: text outside the root element", ErrMultipleRoots)
 	}
 	c := p.arena.charData()
-	p.strs.set(&c.Data, data)
+	c.Data = p.strs.str(data)
 	p.add(c)
 	return nil
 }
@@ -251,7 +251,9 @@ done:
 		return b[start:i], nil
 	}
 	buf = append(buf, b[run:i]...)
-	p.buf = buf
+	if cap(buf) != cap(p.buf) {
+		p.buf = buf // grown; otherwise the same array, and no pointer to store
+	}
 	return buf, nil
 }
 
@@ -279,7 +281,11 @@ func (p *parser) attrValue() ([]byte, error) {
 				return b[start:i], nil
 			}
 			buf = append(buf, b[run:i]...)
-			p.vbuf = buf
+			if cap(buf) == cap(p.vbuf) {
+				p.vbuf = p.vbuf[:len(buf)] // the same array: only the length is stored
+			} else {
+				p.vbuf = buf
+			}
 			return buf[first:], nil
 		case c == '"' || c == '\'':
 		case c == '<':
@@ -520,7 +526,9 @@ func (p *parser) startTag() error {
 			return err
 		}
 	}
-	p.attrs = attrs
+	if cap(attrs) != cap(p.attrs) {
+		p.attrs = attrs // grown: stored only then, as a pointer costs a write barrier
+	}
 	el, err := p.open(n, attrs)
 	if err != nil {
 		return err
@@ -598,22 +606,20 @@ func (p *parser) open(name *xname, attrs []rawAttr) (*openElement, error) {
 	el.Space, el.Tag = space, local
 	el.Attr = p.arena.attrs(len(attrs))
 	for i, a := range attrs {
+		value := a.value
+		if value == "" {
+			value = p.strs.str(a.val)
+		}
 		// The first attribute is created by etree, which links it to el;
 		// the others, already checked to be unique, are copies of it with
-		// their own names and values.
-		var at *etree.Attr
+		// their own names and values, each written into the tree once.
 		if i == 0 {
-			at = el.CreateAttr(a.name.qname, "")
-		} else {
-			el.Attr = append(el.Attr, el.Attr[0])
-			at = &el.Attr[i]
-			at.Space, at.Key = a.name.space, a.name.local
+			el.CreateAttr(a.name.qname, value)
+			continue
 		}
-		if a.value != "" {
-			at.Value = a.value
-		} else {
-			p.strs.set(&at.Value, a.val)
-		}
+		at := el.Attr[0]
+		at.Space, at.Key, at.Value = a.name.space, a.name.local, value
+		el.Attr = append(el.Attr, at)
 	}
 	p.add(el)
 	p.stack = append(p.stack, openElement{qname: qname, nsLen: nsLen, kids: len(p.kids), el: el})
@@ -813,8 +819,13 @@ func checkNames(name *xname, attrs []rawAttr, ns []nsBinding) error {
 	// Few attributes are compared pairwise, many through maps.
 	type key struct{ uri, local string }
 	const pairwise = 16
-	var small [pairwise]key
-	keys := small[:0]
+	// The first prefixed attribute is held in a local, the others (rare)
+	// in a list: most elements have at most one, for which a list would
+	// cost the zeroing of an array and a write barrier.
+	var first key
+	var few [3]key
+	rest := few[:0]
+	prefixed := 0
 	var seen map[*xname]bool // names are interned: one *xname per name
 	var expanded map[key]bool
 	if len(attrs) > pairwise {
@@ -847,8 +858,13 @@ func checkNames(name *xname, attrs []rawAttr, ns []nsBinding) error {
 		if expanded != nil {
 			dup, expanded[k] = expanded[k], true
 		} else {
-			dup = slices.Contains(keys, k)
-			keys = append(keys, k)
+			if prefixed == 0 {
+				first = k
+			} else {
+				dup = k == first || slices.Contains(rest, k)
+				rest = append(rest, k)
+			}
+			prefixed++
 		}
 		if dup {
 			return fmt.Errorf("%w: {%s}%s on <%s>", ErrDuplicateAttr, uri, a.local, qname)
@@ -860,13 +876,18 @@ func checkNames(name *xname, attrs []rawAttr, ns []nsBinding) error {
 // arena hands out the parts of the tree in chunks: one allocation serves
 // many elements, text nodes, attribute and child lists. The slices it
 // returns have their length as capacity, so a later append to one of them
-// moves it instead of writing into a neighbour.
+// moves it instead of writing into a neighbour. Each chunk is stored once
+// and handed out by an index: a slice advanced by reslicing would store a
+// new pointer, and a write barrier, for every part while the collector
+// runs.
 type arena struct {
 	chunks [4]int // the last chunk size of each kind
 	elems  []etree.Element
 	chars  []etree.CharData
 	attr   []etree.Attr
 	toks   []etree.Token
+	// where the unused rest of each chunk starts
+	nElems, nChars, nAttr, nToks int
 }
 
 // next returns the size of the next chunk: small documents (a re-parsed
@@ -877,32 +898,30 @@ func (a *arena) next(kind int) int {
 }
 
 func (a *arena) element() *etree.Element {
-	if len(a.elems) == 0 {
-		a.elems = make([]etree.Element, a.next(0))
+	if a.nElems == len(a.elems) {
+		a.elems, a.nElems = make([]etree.Element, a.next(0)), 0
 	}
-	e := &a.elems[0]
-	a.elems = a.elems[1:]
-	return e
+	a.nElems++
+	return &a.elems[a.nElems-1]
 }
 
 func (a *arena) charData() *etree.CharData {
-	if len(a.chars) == 0 {
-		a.chars = make([]etree.CharData, a.next(1))
+	if a.nChars == len(a.chars) {
+		a.chars, a.nChars = make([]etree.CharData, a.next(1)), 0
 	}
-	c := &a.chars[0]
-	a.chars = a.chars[1:]
-	return c
+	a.nChars++
+	return &a.chars[a.nChars-1]
 }
 
 func (a *arena) attrs(n int) []etree.Attr {
 	if n == 0 {
 		return make([]etree.Attr, 0) // as etree.NewElement: empty, not nil
 	}
-	if n > len(a.attr) {
-		a.attr = make([]etree.Attr, max(n, a.next(2)))
+	if n > len(a.attr)-a.nAttr {
+		a.attr, a.nAttr = make([]etree.Attr, max(n, a.next(2))), 0
 	}
-	s := a.attr[:0:n]
-	a.attr = a.attr[n:]
+	s := a.attr[a.nAttr : a.nAttr : a.nAttr+n]
+	a.nAttr += n
 	return s
 }
 
@@ -910,61 +929,42 @@ func (a *arena) tokens(n int) []etree.Token {
 	if n == 0 {
 		return make([]etree.Token, 0)
 	}
-	if n > len(a.toks) {
+	if n > len(a.toks)-a.nToks {
 		if n > 256 {
 			return make([]etree.Token, 0, n)
 		}
-		a.toks = make([]etree.Token, max(n, a.next(3)))
+		a.toks, a.nToks = make([]etree.Token, max(n, a.next(3))), 0
 	}
-	s := a.toks[:0:n]
-	a.toks = a.toks[n:]
+	s := a.toks[a.nToks : a.nToks : a.nToks+n]
+	a.nToks += n
 	return s
 }
 
 // stringArena gives the tree's texts and attribute values their strings
-// in blocks: the bytes of many values are gathered, made one string, and
-// each value is a slice of it. A string kept after the tree is dropped
-// keeps at most one block alive.
+// from blocks: one allocation holds the bytes of many values, and each
+// value is a string over its part of a block. A block's bytes are written
+// once, by the append that adds the value, before the string over them is
+// made, and never again, so the strings are immutable as strings must be.
+// A string kept after the tree is dropped keeps at most one block alive.
 type stringArena struct {
 	hint int // the input size: a block need not be larger
 	buf  []byte
-	fix  []stringFix
-}
-
-type stringFix struct {
-	p        *string
-	off, end int
 }
 
 const stringBlock = 16 << 10
 
-// set makes *p a copy of b, at the latest when flush is called.
-func (s *stringArena) set(p *string, b []byte) {
+// str returns a copy of b.
+func (s *stringArena) str(b []byte) string {
 	switch {
 	case len(b) == 0:
-		*p = ""
-		return
+		return ""
 	case len(b) > stringBlock/4:
-		*p = string(b)
-		return
+		return string(b)
 	}
-	if len(s.buf)+len(b) > stringBlock {
-		s.flush()
-	}
-	if s.buf == nil {
+	if len(s.buf)+len(b) > cap(s.buf) {
 		s.buf = make([]byte, 0, min(stringBlock, max(s.hint, len(b))))
 	}
-	s.fix = append(s.fix, stringFix{p, len(s.buf), len(s.buf) + len(b)})
+	off := len(s.buf)
 	s.buf = append(s.buf, b...)
-}
-
-func (s *stringArena) flush() {
-	if len(s.fix) == 0 {
-		return
-	}
-	str := string(s.buf)
-	for _, f := range s.fix {
-		*f.p = str[f.off:f.end]
-	}
-	s.buf, s.fix = s.buf[:0], s.fix[:0]
+	return unsafe.String(&s.buf[off], len(b))
 }

@@ -18,9 +18,11 @@ func Serialize(w io.Writer, doc *etree.Document) error {
 	s := doc.WriteSettings
 	s.CanonicalAttrVal, s.CanonicalText, s.AttrSingleQuote = true, true, false
 	out := serialOut{w: w, b: make([]byte, 0, serialChunk+serialChunk/4)}
+	b := out.b
 	for _, t := range doc.Child {
-		out.token(t, &s)
+		b = out.token(b, t, &s)
 	}
+	out.b = b
 	out.flush()
 	return out.err
 }
@@ -45,13 +47,6 @@ func (o *serialOut) flush() {
 	o.b = o.b[:0]
 }
 
-// spill writes the buffer out once it holds a chunk.
-func (o *serialOut) spill() {
-	if len(o.b) >= serialChunk {
-		o.flush()
-	}
-}
-
 func (o *serialOut) Write(p []byte) (int, error) { o.b = append(o.b, p...); return len(p), nil }
 
 func (o *serialOut) WriteString(s string) (int, error) {
@@ -61,48 +56,63 @@ func (o *serialOut) WriteString(s string) (int, error) {
 
 func (o *serialOut) WriteByte(c byte) error { o.b = append(o.b, c); return nil }
 
-func (o *serialOut) token(t etree.Token, s *etree.WriteSettings) {
+// token appends t to b and returns b. The output is kept in b, a local
+// of each call, and handed to o only where etree writes a token itself or
+// a chunk is written out: o lives on the heap, and a pointer stored in it
+// costs a write barrier while the collector runs.
+func (o *serialOut) token(b []byte, t etree.Token, s *etree.WriteSettings) []byte {
 	switch t := t.(type) {
 	case *etree.Element:
-		o.element(t, s)
+		b = o.element(b, t, s)
 	case *etree.CharData:
-		if t.IsCData() {
-			t.WriteTo(o, s)
-		} else {
-			o.b = appendSerialEscaped(o.b, t.Data, &serialText)
+		if !t.IsCData() {
+			b = appendSerialEscaped(b, t.Data, &serialText)
+			break
 		}
+		b = o.etreeWrite(b, t, s)
 	default:
-		t.WriteTo(o, s)
+		b = o.etreeWrite(b, t, s)
 	}
-	o.spill()
+	if len(b) >= serialChunk {
+		o.b = b
+		o.flush()
+		b = o.b
+	}
+	return b
 }
 
-func (o *serialOut) element(e *etree.Element, s *etree.WriteSettings) {
-	o.b = append(o.b, '<')
-	o.b = appendName(o.b, e.Space, e.Tag)
+// etreeWrite appends t as etree writes it.
+func (o *serialOut) etreeWrite(b []byte, t etree.Token, s *etree.WriteSettings) []byte {
+	o.b = b
+	t.WriteTo(o, s)
+	return o.b
+}
+
+func (o *serialOut) element(b []byte, e *etree.Element, s *etree.WriteSettings) []byte {
+	b = append(b, '<')
+	b = appendName(b, e.Space, e.Tag)
 	for i := range e.Attr {
 		a := &e.Attr[i]
-		o.b = append(o.b, ' ')
-		o.b = appendName(o.b, a.Space, a.Key)
-		o.b = append(o.b, `="`...)
-		o.b = appendSerialEscaped(o.b, a.Value, &serialAttr)
-		o.b = append(o.b, '"')
+		b = append(b, ' ')
+		b = appendName(b, a.Space, a.Key)
+		b = append(b, `="`...)
+		b = appendSerialEscaped(b, a.Value, &serialAttr)
+		b = append(b, '"')
 	}
 	switch {
 	case len(e.Child) > 0:
-		o.b = append(o.b, '>')
+		b = append(b, '>')
 		for _, c := range e.Child {
-			o.token(c, s)
+			b = o.token(b, c, s)
 		}
 	case !s.CanonicalEndTags:
-		o.b = append(o.b, "/>"...)
-		return
+		return append(b, "/>"...)
 	default:
-		o.b = append(o.b, '>')
+		b = append(b, '>')
 	}
-	o.b = append(o.b, "</"...)
-	o.b = appendName(o.b, e.Space, e.Tag)
-	o.b = append(o.b, '>')
+	b = append(b, "</"...)
+	b = appendName(b, e.Space, e.Tag)
+	return append(b, '>')
 }
 
 func appendName(b []byte, space, local string) []byte {
@@ -115,12 +125,14 @@ func appendName(b []byte, space, local string) []byte {
 // The escapes of etree's canonical text and attribute modes; "\uFFFD"
 // stands for a control character XML does not allow.
 var serialText, serialAttr = func() (t, a escapeTable) {
+	var ctl []string
 	for c := range 0x20 {
-		t[c], a[c] = "\uFFFD", "\uFFFD"
+		if c != '\t' && c != '\n' && c != '\r' {
+			ctl = append(ctl, string(rune(c)), "\uFFFD")
+		}
 	}
-	t['\t'], t['\n'] = "", ""
-	t['&'], t['<'], t['>'], t['\r'] = "&amp;", "&lt;", "&gt;", "&#xD;"
-	a['&'], a['<'], a['"'], a['\t'], a['\n'], a['\r'] = "&amp;", "&lt;", "&quot;", "&#x9;", "&#xA;", "&#xD;"
+	t = newEscapeTable(true, append(ctl, "&", "&amp;", "<", "&lt;", ">", "&gt;", "\r", "&#xD;")...)
+	a = newEscapeTable(true, append(ctl, "&", "&amp;", "<", "&lt;", `"`, "&quot;", "\t", "&#x9;", "\n", "&#xA;", "\r", "&#xD;")...)
 	return t, a
 }()
 
@@ -131,11 +143,13 @@ func appendSerialEscaped(b []byte, s string, t *escapeTable) []byte {
 	last := 0
 	for i := 0; i < len(s); {
 		c := s[i]
+		if t.plain[c] {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			if e := t[c]; e != "" {
-				b = append(append(b, s[last:i]...), e...)
-				last = i + 1
-			}
+			b = append(append(b, s[last:i]...), t.ref[c]...)
+			last = i + 1
 			i++
 			continue
 		}
