@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/beevik/etree"
 )
@@ -148,6 +147,7 @@ func (p *parser) document() (*etree.Document, error) {
 	if len(p.stack) > 0 {
 		return nil, fmt.Errorf("%w: unexpected end of input", ErrSyntax)
 	}
+	p.strs.flush()
 	doc := etree.NewDocument()
 	doc.Child = p.arena.tokens(len(p.kids))
 	for _, t := range p.kids {
@@ -167,7 +167,7 @@ func (p *parser) charData(data []byte) error {
 		return fmt.Errorf("%w: text outside the root element", ErrMultipleRoots)
 	}
 	c := p.arena.charData()
-	c.Data = p.strs.str(data)
+	p.strs.set(&c.Data, data)
 	p.add(c)
 	return nil
 }
@@ -526,9 +526,7 @@ func (p *parser) startTag() error {
 			return err
 		}
 	}
-	if cap(attrs) != cap(p.attrs) {
-		p.attrs = attrs // grown: stored only then, as a pointer costs a write barrier
-	}
+	p.attrs = attrs
 	el, err := p.open(n, attrs)
 	if err != nil {
 		return err
@@ -606,20 +604,22 @@ func (p *parser) open(name *xname, attrs []rawAttr) (*openElement, error) {
 	el.Space, el.Tag = space, local
 	el.Attr = p.arena.attrs(len(attrs))
 	for i, a := range attrs {
-		value := a.value
-		if value == "" {
-			value = p.strs.str(a.val)
-		}
 		// The first attribute is created by etree, which links it to el;
 		// the others, already checked to be unique, are copies of it with
-		// their own names and values, each written into the tree once.
+		// their own names and values.
+		var at *etree.Attr
 		if i == 0 {
-			el.CreateAttr(a.name.qname, value)
-			continue
+			at = el.CreateAttr(a.name.qname, "")
+		} else {
+			el.Attr = append(el.Attr, el.Attr[0])
+			at = &el.Attr[i]
+			at.Space, at.Key = a.name.space, a.name.local
 		}
-		at := el.Attr[0]
-		at.Space, at.Key, at.Value = a.name.space, a.name.local, value
-		el.Attr = append(el.Attr, at)
+		if a.value != "" {
+			at.Value = a.value
+		} else {
+			p.strs.set(&at.Value, a.val)
+		}
 	}
 	p.add(el)
 	p.stack = append(p.stack, openElement{qname: qname, nsLen: nsLen, kids: len(p.kids), el: el})
@@ -941,30 +941,49 @@ func (a *arena) tokens(n int) []etree.Token {
 }
 
 // stringArena gives the tree's texts and attribute values their strings
-// from blocks: one allocation holds the bytes of many values, and each
-// value is a string over its part of a block. A block's bytes are written
-// once, by the append that adds the value, before the string over them is
-// made, and never again, so the strings are immutable as strings must be.
-// A string kept after the tree is dropped keeps at most one block alive.
+// in blocks: the bytes of many values are gathered, made one string, and
+// each value is a slice of it. A string kept after the tree is dropped
+// keeps at most one block alive.
 type stringArena struct {
 	hint int // the input size: a block need not be larger
 	buf  []byte
+	fix  []stringFix
+}
+
+type stringFix struct {
+	p        *string
+	off, end int
 }
 
 const stringBlock = 16 << 10
 
-// str returns a copy of b.
-func (s *stringArena) str(b []byte) string {
+// set makes *p a copy of b, at the latest when flush is called.
+func (s *stringArena) set(p *string, b []byte) {
 	switch {
 	case len(b) == 0:
-		return ""
+		*p = ""
+		return
 	case len(b) > stringBlock/4:
-		return string(b)
+		*p = string(b)
+		return
 	}
-	if len(s.buf)+len(b) > cap(s.buf) {
+	if len(s.buf)+len(b) > stringBlock {
+		s.flush()
+	}
+	if s.buf == nil {
 		s.buf = make([]byte, 0, min(stringBlock, max(s.hint, len(b))))
 	}
-	off := len(s.buf)
+	s.fix = append(s.fix, stringFix{p, len(s.buf), len(s.buf) + len(b)})
 	s.buf = append(s.buf, b...)
-	return unsafe.String(&s.buf[off], len(b))
+}
+
+func (s *stringArena) flush() {
+	if len(s.fix) == 0 {
+		return
+	}
+	str := string(s.buf)
+	for _, f := range s.fix {
+		*f.p = str[f.off:f.end]
+	}
+	s.buf, s.fix = s.buf[:0], s.fix[:0]
 }
