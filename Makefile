@@ -102,7 +102,7 @@ lint:
 	$(GO) mod tidy -diff && cd packaging && $(GO) mod tidy -diff
 
 bench: deps build
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime=$${BENCHTIME:-1x} ./... | tee bench.out
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime=$${BENCHTIME:-1s} ./... | tee bench.out
 	$(GO) run ./gateway/internal/crashtest bench -bin ./$(BIN) -gotest bench.out -json bench.json $${BENCH_FLAGS}
 	$(GO) run ./gateway/internal/crashtest idle -bin ./$(BIN) -idle-n $${IDLE_N:-500} -idle-for $${IDLE_FOR:-2m}
 
