@@ -224,12 +224,10 @@ func (p *parser) text() ([]byte, error) {
 		case c == '<':
 			goto done
 		case c == '&':
-			r, n, err := p.reference(i)
-			if err != nil {
+			var err error
+			if buf, i, err = p.appendReference(buf, run, i); err != nil {
 				return nil, err
 			}
-			buf = utf8.AppendRune(append(buf, b[run:i]...), r)
-			i += n
 			run, decoded = i, true
 			continue
 		case c == ']':
@@ -255,6 +253,17 @@ done:
 		p.buf = buf // grown; otherwise the same array, and no pointer to store
 	}
 	return buf, nil
+}
+
+// appendReference appends the literal run b[run:i] and the character the
+// reference at i names to buf, and returns the position after the
+// reference.
+func (p *parser) appendReference(buf []byte, run, i int) ([]byte, int, error) {
+	r, n, err := p.reference(i)
+	if err != nil {
+		return nil, 0, err
+	}
+	return utf8.AppendRune(append(buf, p.b[run:i]...), r), i + n, nil
 }
 
 // attrValue reads a quoted attribute value starting at the quote,
@@ -291,12 +300,10 @@ func (p *parser) attrValue() ([]byte, error) {
 		case c == '<':
 			return nil, fmt.Errorf("%w: unescaped < in attribute value", ErrSyntax)
 		case c == '&':
-			r, n, err := p.reference(i)
-			if err != nil {
+			var err error
+			if buf, i, err = p.appendReference(buf, run, i); err != nil {
 				return nil, err
 			}
-			buf = utf8.AppendRune(append(buf, b[run:i]...), r)
-			i += n
 			run, decoded = i, true
 			continue
 		case c == '\t' || c == '\n':
