@@ -110,8 +110,6 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.d.Logger.Info("message accepted", zap.Int64(logging.KeyMessageID, acc.Message.ID), zap.String(logging.KeyMailbox, acc.Message.Mailbox),
-		zap.String(logging.KeyState, string(acc.Message.State)), zap.Bool("replayed", acc.Replayed))
 	return s.accepted(w, acc)
 }
 
@@ -132,8 +130,13 @@ func bodyErr(err error) error {
 
 func (s *Server) accepted(w http.ResponseWriter, a submit.Accepted) error {
 	w.Header().Set("Location", fmt.Sprintf("/v1/messages/%d", a.Message.ID))
+	// The acceptance itself has its line from the journal ("message
+	// accepted for sending"); a replay is not a new acceptance, only a
+	// client asking again.
 	if a.Replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
+		s.d.Logger.Info("submission answered from its earlier acceptance (same Idempotency-Key)", zap.Int64(logging.KeyMessageID, a.Message.ID),
+			zap.String(logging.KeyMailbox, a.Message.Mailbox), zap.String(logging.KeyState, string(a.Message.State)))
 	}
 	writeJSON(w, http.StatusAccepted, SubmitResponse{ID: a.Message.ID, State: string(a.Message.State), Replayed: a.Replayed, Warnings: a.Warnings})
 	return nil
