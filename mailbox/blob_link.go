@@ -88,7 +88,7 @@ func (b *Blobs) LinkTo(h, newname string) error {
 // linking file system, another file system, not a regular file): nothing
 // is left behind and the caller copies. The caller must not write the
 // file afterwards; it may remove it.
-func (b *Blobs) LinkFrom(name string) (BlobRef, error) {
+func (b *Blobs) LinkFrom(name, known string) (BlobRef, error) {
 	l, ok := b.fs.(linker)
 	if !ok {
 		return BlobRef{}, ErrNotLinked
@@ -106,16 +106,24 @@ func (b *Blobs) LinkFrom(name string) (BlobRef, error) {
 	}
 	// The file is hashed while the link is made durable (the fsync writes
 	// it to disk, the hash reads it from the cache): nothing writes a
-	// finished file, so its content is the linked one.
+	// finished file, so its content is the linked one. A digest its writer
+	// took is taken instead.
 	type hashed struct {
 		ref BlobRef
 		err error
 	}
 	hc := make(chan hashed, 1)
-	go func() {
-		ref, err := b.hashFile(name, max)
-		hc <- hashed{ref, err}
-	}()
+	if known != "" {
+		if !validHex(known) {
+			return BlobRef{}, fmt.Errorf("%w: the known SHA-256 %q is not one", ErrInvalidInput, known)
+		}
+		hc <- hashed{ref: BlobRef{SHA256: known, Size: fi.Size()}}
+	} else {
+		go func() {
+			ref, err := b.hashFile(name, max)
+			hc <- hashed{ref, err}
+		}()
+	}
 	// A fresh name in tmp/: reserved by creating it, freed for the link.
 	w, err := b.fs.CreateTemp(b.tmpDir(), "blob-*.tmp")
 	if err != nil {
@@ -165,13 +173,23 @@ func (b *Blobs) hashFile(name string, max int64) (BlobRef, error) {
 	return BlobRef{SHA256: hex.EncodeToString(h.Sum(nil)), Size: n}, nil
 }
 
+// HashedFile is a finished spool file with the SHA-256 (hex) its writer
+// took while writing it, in this process: storing it as a blob takes that
+// digest instead of reading the file again. Nothing may write the file
+// afterwards.
+type HashedFile struct {
+	*os.File
+	SHA256 string
+}
+
 // PutFile stores f, read from its start, as a blob of b: linked where b
 // can (BlobLinker.LinkFrom), copied otherwise. f is a finished file the
-// caller hands over: nothing may write it afterwards.
-func PutFile(b BlobStore, f *os.File) (BlobRef, error) {
+// caller hands over: nothing may write it afterwards. known is its
+// SHA-256 as its writer took it (HashedFile), or "".
+func PutFile(b BlobStore, f *os.File, known string) (BlobRef, error) {
 	if l, ok := b.(BlobLinker); ok {
 		if off, err := f.Seek(0, io.SeekCurrent); err == nil && off == 0 {
-			ref, err := l.LinkFrom(f.Name())
+			ref, err := l.LinkFrom(f.Name(), known)
 			if !errors.Is(err, ErrNotLinked) {
 				return ref, err
 			}

@@ -92,9 +92,11 @@ type BlobLinker interface {
 	// LinkFrom stores the finished file name as a blob by giving it a
 	// second name in the store, read once to hash it and durable as
 	// Commit makes a blob; the caller must not write the file afterwards
-	// (it may remove it). ErrNotLinked when it cannot: the caller copies
-	// (Put).
-	LinkFrom(name string) (BlobRef, error)
+	// (it may remove it). known, when not empty, is the file's SHA-256
+	// (hex) as its writer took it in this process (HashedFile): it is
+	// taken instead of reading the file. ErrNotLinked when it cannot: the
+	// caller copies (Put).
+	LinkFrom(name, known string) (BlobRef, error)
 	// LinkTo makes newname, which must not exist, hold the content of
 	// blob h, mode 0640, fsync'd; it is durable once newname's directory
 	// is fsync'd. ErrNotLinked when it cannot (another file system, ...):

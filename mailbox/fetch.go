@@ -497,11 +497,14 @@ func incoming(d *Delivery, docs []Document, now time.Time) (NewIncoming, error) 
 		Sender: d.Sender, Recipient: d.Recipient, Meta: meta, Documents: docs, Card: &card, Now: now}, nil
 }
 
-// putSpooled stores a reader of a Delivery: a spool file by PutFile, any
-// other reader by Put.
+// putSpooled stores a reader of a Delivery: a spool file by PutFile (with
+// its writer's digest when it is a HashedFile), any other reader by Put.
 func putSpooled(blobs BlobStore, r io.Reader) (BlobRef, error) {
-	if f, ok := r.(*os.File); ok {
-		return PutFile(blobs, f)
+	switch f := r.(type) {
+	case *HashedFile:
+		return PutFile(blobs, f.File, f.SHA256)
+	case *os.File:
+		return PutFile(blobs, f, "")
 	}
 	return blobs.Put(r)
 }

@@ -195,7 +195,7 @@ func TestPutFileLinksSpool(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	ref, err := PutFile(blobs, f)
+	ref, err := PutFile(blobs, f, "")
 	if err != nil || ref.SHA256 != sum(body) || ref.Size != int64(len(body)) {
 		t.Fatalf("PutFile: %+v %v, want %s", ref, err, sum(body))
 	}
@@ -219,7 +219,7 @@ func TestPutFileLinksSpool(t *testing.T) {
 	if _, err := f.Seek(7, 0); err != nil {
 		t.Fatal(err)
 	}
-	ref, err = PutFile(blobs, f)
+	ref, err = PutFile(blobs, f, "")
 	if err != nil || ref.SHA256 != sum(body[7:]) {
 		t.Fatalf("PutFile from offset 7: %+v %v", ref, err)
 	}
@@ -228,7 +228,7 @@ func TestPutFileLinksSpool(t *testing.T) {
 	if _, err := f.Seek(0, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := PutFile(blobs, f); !errors.Is(err, ErrTooLarge) {
+	if _, err := PutFile(blobs, f, ""); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("PutFile above MaxBytes: %v, want ErrTooLarge", err)
 	}
 	if ents, _ := os.ReadDir(blobs.tmpDir()); len(ents) != 0 {
@@ -239,7 +239,7 @@ func TestPutFileLinksSpool(t *testing.T) {
 	if _, err := f.Seek(0, 0); err != nil {
 		t.Fatal(err)
 	}
-	ref, err = PutFile(struct{ BlobStore }{other}, f)
+	ref, err = PutFile(struct{ BlobStore }{other}, f, "")
 	if err != nil || ref.SHA256 != sum(body) {
 		t.Fatalf("PutFile into a store without BlobLinker: %+v %v", ref, err)
 	}

@@ -106,10 +106,11 @@ type fileSection struct {
 
 func (s fileSection) Close() error { return s.f.Close() }
 
-// Path returns the file of a stored attachment.
-func (d *DirAttachments) Path(contentID string) (string, bool) {
+// Path returns the file of a stored attachment and its SHA-256, taken
+// while it was written.
+func (d *DirAttachments) Path(contentID string) (path string, sha256 []byte, ok bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	p, ok := d.files[contentID]
-	return p, ok
+	return p, d.sums[contentID], ok
 }

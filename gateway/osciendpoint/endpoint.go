@@ -77,10 +77,13 @@ package osciendpoint
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"os"
@@ -644,17 +647,26 @@ type capture struct {
 
 // withCapture makes the responses of requests made with ctx be copied to
 // f; a repeated request (connection retry) starts the file again. The
-// returned function waits until the copy is written and returns its
-// first error: only after it returned nil does f hold the response.
-func withCapture(ctx context.Context, f *os.File) (context.Context, func() error) {
+// returned function waits until the copy is written and returns the
+// SHA-256 (hex) of what f holds, taken while it was written, or the
+// copy's first error: only after it returned nil does f hold the response.
+func withCapture(ctx context.Context, f *os.File) (context.Context, func() (string, error)) {
 	c := &capture{f: f}
-	return context.WithValue(ctx, captureKey{}, c), func() error {
-		if c.err != nil || c.cur == nil {
-			return c.err
+	return context.WithValue(ctx, captureKey{}, c), func() (string, error) {
+		if c.err != nil {
+			return "", c.err
 		}
-		return c.cur.finish()
+		if c.cur == nil {
+			return hex.EncodeToString(emptySHA256[:]), nil
+		}
+		if err := c.cur.finish(); err != nil {
+			return "", err
+		}
+		return hex.EncodeToString(c.cur.h.Sum(nil)), nil
 	}
 }
+
+var emptySHA256 = sha256.Sum256(nil)
 
 func (t *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(req)
@@ -676,7 +688,8 @@ func (t *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		c.err = err
 		return nil, err
 	}
-	c.cur = &captureBody{r: resp.Body, w: behind.New(c.f)}
+	h := sha256.New()
+	c.cur = &captureBody{r: resp.Body, w: behind.New(io.MultiWriter(c.f, h)), h: h}
 	resp.Body = c.cur
 	return resp, nil
 }
@@ -687,6 +700,7 @@ func (t *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 type captureBody struct {
 	r    io.ReadCloser
 	w    *behind.Writer
+	h    hash.Hash // of what w wrote, once finished
 	done bool
 	err  error
 }

@@ -605,12 +605,16 @@ func TestCaptureHoldsTheResponseOrFails(t *testing.T) {
 	if err := get(ctx); err != nil { // a retry starts the file again
 		t.Fatal(err)
 	}
-	if err := captured(); err != nil {
+	sum, err := captured()
+	if err != nil {
 		t.Fatalf("captured = %v", err)
 	}
 	got, _ := os.ReadFile(f.Name())
 	if want := append([]byte("try 2:"), body...); !bytes.Equal(got, want) {
 		t.Fatalf("capture holds %d octets, want the second response's %d", len(got), len(want))
+	}
+	if want := sha256.Sum256(got); sum != hex.EncodeToString(want[:]) {
+		t.Fatalf("captured digest %s is not that of the file's octets", sum)
 	}
 
 	ro, err := os.Open(f.Name()) // writes fail: as a full or broken disk would
@@ -622,7 +626,7 @@ func TestCaptureHoldsTheResponseOrFails(t *testing.T) {
 	if err := get(ctx); err == nil {
 		t.Fatal("reading a response whose capture cannot be written succeeded")
 	}
-	if err := captured(); err == nil {
+	if _, err := captured(); err == nil {
 		t.Fatal("captured = nil for a capture file that could not be started")
 	}
 

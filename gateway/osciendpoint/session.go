@@ -284,7 +284,8 @@ func (s *osciSession) fetch(ctx context.Context, id, dir string, read bool) (*ma
 	parts := &osci.DirAttachments{Dir: filepath.Join(dir, "parts"), Spool: true}
 	cctx, captured := withCapture(ctx, orig)
 	od, err := s.s.FetchDelivery(cctx, id, parts)
-	if cerr := captured(); cerr != nil {
+	origSum, cerr := captured()
+	if cerr != nil {
 		return nil, fmt.Errorf("osciendpoint: fetch spool: %w", cerr) // our disk: tried again, nothing acknowledged
 	}
 	if err != nil {
@@ -311,11 +312,12 @@ func (s *osciSession) fetch(ctx context.Context, id, dir string, read bool) (*ma
 	if err != nil {
 		return nil, err
 	}
-	r, err := rewound(orig)
-	if err != nil {
+	if _, err := rewound(orig); err != nil {
 		return nil, err
 	}
-	d, err := s.m.delivery(ctx, id, od, rcv, r, &s.open)
+	// The original and the documents go to the blob store with the
+	// digests taken while they were written.
+	d, err := s.m.delivery(ctx, id, od, rcv, &mailbox.HashedFile{File: orig, SHA256: origSum}, &s.open)
 	if err != nil {
 		return nil, err
 	}
@@ -394,7 +396,8 @@ func (m *Mailbox) delivery(ctx context.Context, id string, od *osci.Delivery, rc
 		if doc.Structured {
 			role = mailbox.RoleStructured
 		}
-		d.Documents = append(d.Documents, mailbox.IncomingDocument{Name: doc.Name, ContentType: doc.ContentType, Role: role, Body: f})
+		d.Documents = append(d.Documents, mailbox.IncomingDocument{Name: doc.Name, ContentType: doc.ContentType, Role: role,
+			Body: &mailbox.HashedFile{File: f, SHA256: doc.SHA256}})
 	}
 	if err := m.checkDocumentSignatures(ctx, id, rcv.Documents, &d.Meta.Report); err != nil {
 		return nil, err

@@ -579,7 +579,7 @@ func testLinker(t *testing.T, h Harness) {
 	if err := os.WriteFile(src, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ref, err := l.LinkFrom(src)
+	ref, err := l.LinkFrom(src, "")
 	if errors.Is(err, mailbox.ErrNotLinked) {
 		t.Skipf("the store cannot link here: %v", err)
 	}
@@ -591,6 +591,21 @@ func testLinker(t *testing.T, h Harness) {
 	}
 	if got := read(t, open(0), ref.SHA256); !bytes.Equal(got, b) {
 		t.Fatal("a linked-in blob reads back different content")
+	}
+	// A digest its writer took is taken instead of reading the file; one
+	// that is not a SHA-256 is refused.
+	known := Content("linked with its digest", 4099)
+	srcKnown := filepath.Join(dir, "spool-known")
+	if err := os.WriteFile(srcKnown, known, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.LinkFrom(srcKnown, "sha256:"+sum(known)); !errors.Is(err, mailbox.ErrInvalidInput) {
+		t.Fatalf("LinkFrom with a malformed known digest = %v, want ErrInvalidInput", err)
+	}
+	if ref, err := l.LinkFrom(srcKnown, sum(known)); err != nil || ref.SHA256 != sum(known) || ref.Size != int64(len(known)) {
+		t.Fatalf("LinkFrom with the known digest = %+v, %v; want %s", ref, err, sum(known))
+	} else if got := read(t, open(0), ref.SHA256); !bytes.Equal(got, known) {
+		t.Fatal("a blob linked in with its known digest reads back different content")
 	}
 	out := filepath.Join(dir, "entry")
 	if err := l.LinkTo(ref.SHA256, out); err != nil {
@@ -611,7 +626,7 @@ func testLinker(t *testing.T, h Harness) {
 	if err := os.WriteFile(big, Content("big", 1001), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := small.(mailbox.BlobLinker).LinkFrom(big); !errors.Is(err, mailbox.ErrTooLarge) {
+	if _, err := small.(mailbox.BlobLinker).LinkFrom(big, ""); !errors.Is(err, mailbox.ErrTooLarge) {
 		t.Fatalf("LinkFrom of 1001 bytes with a limit of 1000 = %v, want ErrTooLarge", err)
 	}
 }

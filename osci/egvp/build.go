@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/behind"
 	"github.com/stadt-erkelenz/bebpo-gateway/internal/limit"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
@@ -167,28 +168,27 @@ func (b *Builder) Build(o Outgoing, addressee *x509.Certificate) (_ *Package, er
 
 	var keys []osci.AttachmentKey
 	var total int64
-	files := map[string]string{}
 	for i, d := range o.Documents {
-		key, n, path, err := b.encrypt(d, p.Names[i], lim.MaxBytes-total)
-		if path != "" {
-			p.spool = append(p.spool, path)
+		key, n, sp, err := b.encrypt(d, p.Names[i], lim.MaxBytes-total)
+		if sp.path != "" {
+			p.spool = append(p.spool, sp.path)
 		}
 		if err != nil {
 			return nil, err
 		}
 		total += n
 		keys = append(keys, key)
-		files[p.Names[i]] = path
 		p.Sizes = append(p.Sizes, n)
-	}
-	for i, name := range p.Names {
-		path := files[name]
-		st, err := os.Stat(path)
-		if err != nil {
-			return nil, fmt.Errorf("egvp: spool: %w", err)
-		}
-		p.Delivery.Attachments = append(p.Delivery.Attachments, osci.OutgoingAttachment{ContentID: p.Names[i], Size: st.Size(),
-			Open: func() (io.ReadCloser, error) { return os.Open(path) }})
+		// The transport signature digests the attachment as transmitted:
+		// the spool file, whose SHA-256 was taken while it was written.
+		p.Delivery.Attachments = append(p.Delivery.Attachments, osci.OutgoingAttachment{ContentID: p.Names[i], Size: sp.size,
+			Open: func() (io.ReadCloser, error) {
+				f, err := os.Open(sp.path)
+				if err != nil {
+					return nil, err
+				}
+				return xmlsec.WithKnownDigest(f, crypto.SHA256, sp.sum), nil
+			}})
 	}
 
 	inline, err := forms(o, card, man)
@@ -271,28 +271,51 @@ func forms(o Outgoing, card BusinessCard, man Manufacturer) ([]form, error) {
 }
 
 // encrypt streams one document through AES-256-GCM into a spool file.
-func (b *Builder) encrypt(d Document, cid string, room int64) (osci.AttachmentKey, int64, string, error) {
+// spooled is an encrypted attachment's spool file: its path, size and
+// SHA-256, taken while it was written.
+type spooled struct {
+	path string
+	size int64
+	sum  []byte
+}
+
+// encrypt encrypts document d into a spool file; the file and its hash are
+// written beside the encryption, on the other core. n is the plaintext's
+// size.
+func (b *Builder) encrypt(d Document, cid string, room int64) (key osci.AttachmentKey, n int64, sp spooled, err error) {
 	if d.Open == nil {
-		return osci.AttachmentKey{}, 0, "", fmt.Errorf("%w: document %q cannot be opened", ErrInvalid, d.Name)
+		return key, 0, sp, fmt.Errorf("%w: document %q cannot be opened", ErrInvalid, d.Name)
 	}
 	src, err := d.Open()
 	if err != nil {
-		return osci.AttachmentKey{}, 0, "", fmt.Errorf("egvp: document %q: %w", d.Name, err)
+		return key, 0, sp, fmt.Errorf("egvp: document %q: %w", d.Name, err)
 	}
 	defer src.Close()
 	f, err := os.CreateTemp(b.SpoolDir, "egvp-att-*")
 	if err != nil {
-		return osci.AttachmentKey{}, 0, "", fmt.Errorf("egvp: spool: %w", err)
+		return key, 0, sp, fmt.Errorf("egvp: spool: %w", err)
 	}
+	sp.path = f.Name()
+	h := sha256.New()
+	bw := behind.New(io.MultiWriter(f, h))
 	lr := &limitedReader{r: src, left: room}
-	key, n, err := osci.EncryptAttachment(f, lr, cid, b.Rand)
+	key, n, err = osci.EncryptAttachment(bw, lr, cid, b.Rand)
+	if berr := bw.Close(); err == nil && berr != nil {
+		err = fmt.Errorf("egvp: spool: %w", berr)
+	}
+	if st, serr := f.Stat(); err == nil && serr != nil {
+		err = fmt.Errorf("egvp: spool: %w", serr)
+	} else if serr == nil {
+		sp.size = st.Size()
+	}
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("egvp: spool: %w", cerr)
 	}
 	if lr.over {
 		err = fmt.Errorf("%w: documents exceed %d bytes", ErrTooLarge, room)
 	}
-	return key, n, f.Name(), err
+	sp.sum = h.Sum(nil)
+	return key, n, sp, err
 }
 
 // limitedReader fails once more than left bytes were read.

@@ -193,12 +193,9 @@ func TestLayoutMatchesEGVP(t *testing.T) {
 	}
 }
 
-// TestTamperedAttachment alters one byte of an encrypted attachment after
-// the originator signed it: the content signature shows corrupted, the
-// document is not handed on, and the delivery is still returned.
-func TestTamperedAttachment(t *testing.T) {
-	w := newWorld(t)
-	pkg := build(t, builder(t), outgoing(t, doc("antrag.pdf", pdf(5000, "t"))))
+// tamperSpool alters one octet of the package's first encrypted attachment.
+func tamperSpool(t *testing.T, pkg *Package) {
+	t.Helper()
 	f, err := os.OpenFile(pkg.spool[0], os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -207,6 +204,37 @@ func TestTamperedAttachment(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
+}
+
+// TestTamperedSpoolIsRefused alters one octet of an encrypted attachment's
+// spool file after the package was built: the transport signature covers
+// the octets the encryption wrote (their digest taken while writing), not
+// what the disk holds later, so the intermediary refuses the order.
+func TestTamperedSpoolIsRefused(t *testing.T) {
+	w := newWorld(t)
+	pkg := build(t, builder(t), outgoing(t, doc("antrag.pdf", pdf(5000, "t"))))
+	tamperSpool(t, pkg)
+	ctx := context.Background()
+	id, err := w.client.GetMessageID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkg.Delivery.MessageID = id
+	if _, err := w.client.StoreDelivery(ctx, pkg.Delivery); !errors.Is(err, osci.ErrFeedbackSignatureInvalid) {
+		t.Fatalf("StoreDelivery of a tampered spool = %v, want feedback %d", err, osci.CodeSignatureInvalid)
+	}
+}
+
+// TestTamperedAttachment alters one byte of an encrypted attachment after
+// the originator signed it, before the transport signature (as a party on
+// the way that signs anew would): the content signature shows corrupted,
+// the document is not handed on, and the delivery is still returned.
+func TestTamperedAttachment(t *testing.T) {
+	w := newWorld(t)
+	pkg := build(t, builder(t), outgoing(t, doc("antrag.pdf", pdf(5000, "t"))))
+	tamperSpool(t, pkg)
+	path := pkg.spool[0]
+	pkg.Delivery.Attachments[0].Open = func() (io.ReadCloser, error) { return os.Open(path) }
 	d, parts := w.roundTrip(t, pkg)
 	got, err := reader(t, generalCAs...).Read(context.Background(), d, parts, t.TempDir())
 	if err != nil {

@@ -158,11 +158,12 @@ func (s *Server) store(resp, m *osci.Message, req *request, now time.Time) (*osc
 		}
 	}
 	for _, a := range req.in.Entity.Attachments {
-		src, _ := req.atts.Path(a.Header.ContentID)
+		src, sum, _ := req.atts.Path(a.Header.ContentID)
 		if err := os.Rename(src, attachmentPath(d.dir, a.Header.ContentID)); err != nil {
 			return nil, nil, fmt.Errorf("store: %w: %w", err, osci.ErrFaultInternal)
 		}
 		d.atts = append(d.atts, a.Header.ContentID)
+		d.sums = append(d.sums, sum)
 	}
 	d.card = osci.ProcessCardBundle{MessageID: m.MessageID,
 		ProcessCard: osci.ProcessCard{RecentModification: now, Creation: &osci.Timestamp{Time: now}, Subject: m.Subject}}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -78,6 +79,7 @@ type delivery struct {
 	dir        string
 	content    []byte
 	atts       []string // Content-IDs, files in dir
+	sums       [][]byte // SHA-256 of each of atts, taken when it was received
 	certs      osci.Certificates
 	card       osci.ProcessCardBundle
 }
@@ -226,7 +228,18 @@ func (s *Server) respond(req *request, resp *osci.Message, d *delivery, f *Fault
 	var cids []string
 	open := func(cid string) (io.ReadCloser, error) { return nil, fmt.Errorf("no attachment %q", cid) }
 	if d != nil {
-		open = func(cid string) (io.ReadCloser, error) { return os.Open(attachmentPath(d.dir, cid)) }
+		// The response's signature digests each attachment as stored,
+		// with the digest taken when it was received.
+		open = func(cid string) (io.ReadCloser, error) {
+			f, err := os.Open(attachmentPath(d.dir, cid))
+			if err != nil {
+				return nil, err
+			}
+			if i := slices.Index(d.atts, cid); i >= 0 && d.sums[i] != nil {
+				return xmlsec.WithKnownDigest(f, crypto.SHA256, d.sums[i]), nil
+			}
+			return f, nil
+		}
 		for _, cid := range d.atts {
 			fh, err := os.Open(attachmentPath(d.dir, cid))
 			if err != nil {
