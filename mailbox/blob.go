@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/internal/behind"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/writeback"
 )
 
 // FileSystem is the seam between durable writes and the operating system;
@@ -172,7 +173,8 @@ func (b *Blobs) Begin() (BlobWriter, error) {
 		return nil, diskErr("create blob", err)
 	}
 	h := sha256.New()
-	return &blobWriter{b: b, f: f, h: h, bw: behind.New(io.MultiWriter(f, h))}, nil
+	// Commit fsyncs the file: its write back starts while it is written.
+	return &blobWriter{b: b, f: f, h: h, bw: behind.New(io.MultiWriter(writeback.Of(f), h))}, nil
 }
 
 // Write streams content. The first error sticks: later writes and Commit

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/internal/behind"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/writeback"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )
 
@@ -38,7 +39,11 @@ func (d *DirAttachments) Attachment(h PartHeader, r io.Reader) error {
 		return fmt.Errorf("osci: attachment file: %w", err)
 	}
 	sum := sha256.New()
-	bw := behind.New(io.MultiWriter(f, sum))
+	var fw io.Writer = f
+	if !d.Spool { // fsync'd below: its write back starts while it is written
+		fw = writeback.New(f)
+	}
+	bw := behind.New(io.MultiWriter(fw, sum))
 	_, err = io.Copy(bw, r)
 	if berr := bw.Close(); err == nil {
 		err = berr

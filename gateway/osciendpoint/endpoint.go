@@ -100,6 +100,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/pdf"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
 	"github.com/stadt-erkelenz/bebpo-gateway/internal/behind"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/writeback"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/egvp"
@@ -688,8 +689,10 @@ func (t *captureTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		c.err = err
 		return nil, err
 	}
+	// The capture is fsync'd when it becomes a blob: its write back
+	// starts while it is written.
 	h := sha256.New()
-	c.cur = &captureBody{r: resp.Body, w: behind.New(io.MultiWriter(c.f, h)), h: h}
+	c.cur = &captureBody{r: resp.Body, w: behind.New(io.MultiWriter(writeback.New(c.f), h)), h: h}
 	resp.Body = c.cur
 	return resp, nil
 }

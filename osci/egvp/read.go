@@ -18,6 +18,7 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/internal/behind"
 	"github.com/stadt-erkelenz/bebpo-gateway/internal/checkresult"
 	"github.com/stadt-erkelenz/bebpo-gateway/internal/limit"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/writeback"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
@@ -464,9 +465,10 @@ func (x *extractor) write(fill func(io.Writer) error) (ReceivedDocument, error) 
 		return doc, &ioError{fmt.Errorf("egvp: document file: %w", err)}
 	}
 	// The file write and the hash run beside the decryption, on the
-	// other core.
+	// other core. The file is fsync'd when it becomes a blob: its write
+	// back starts while it is written.
 	h := sha256.New()
-	bw := behind.New(io.MultiWriter(f, h))
+	bw := behind.New(io.MultiWriter(writeback.New(f), h))
 	w := &capWriter{w: bw, left: x.lim.MaxBytes - x.total}
 	err = fill(w)
 	if berr := bw.Close(); err == nil && berr != nil {
