@@ -62,6 +62,16 @@ func runIdle(o options) int {
 		o.idleN, o.idlePoll, win.Round(time.Second), (cpu1 - cpu0).Seconds(), 100*share, runtime.NumCPU(),
 		100*floor, fl.rsaSignNs/1e6, fl.rsaOAEPNs/1e6, share/floor,
 		float64(rss)/1024, float64(hwm)/1024, perMin, float64(req1-req0)/polls)
+	// The polls of mailboxes started together stay bunched for many
+	// intervals (each next poll moves by at most a tenth), so a window
+	// holds more or fewer polls than the steady state: the cost per
+	// request, at one request per poll, gives the steady state's share.
+	if n := req1 - req0; n > 0 {
+		perReq := (cpu1 - cpu0).Seconds() / float64(n)
+		steady := perReq * float64(o.idleN) / o.idlePoll.Seconds()
+		fmt.Printf("idle: per request %.2f ms of daemon CPU against %.2f ms of floor; at one request per poll: %.2f%% of one core (floor %.2f%%)\n",
+			1e3*perReq, (fl.rsaSignNs+fl.rsaOAEPNs)/1e6, 100*steady, 100*floor)
+	}
 	log, _ := os.ReadFile(filepath.Join(c.dir, "daemon.log"))
 	if n := strings.Count(string(log), "poll failed"); n > 0 {
 		logf("idle: FAIL: %d polls failed\n%s", n, c.daemon.tail(10))
