@@ -44,14 +44,16 @@ type Stats struct {
 
 // CutReport says what one Cut dropped.
 type CutReport struct {
-	UnsyncedFiles  int   // files changed since their last fsync: their changes are gone (or the file with its entry)
-	Emptied        int   // files back empty, non-empty before the cut
-	Shortened      int   // files back shorter, not empty
-	BytesDropped   int64 // bytes of the unsynced files not back
-	EntriesLost    int   // names present before the cut and gone after it
-	EntriesBack    int   // names gone before the cut (unlinked, renamed away) and back after it
-	EntriesChanged int   // names that lead to another file or directory than before the cut
-	Files, Dirs    int   // what the file system holds after the cut
+	UnsyncedFiles  int      // files changed since their last fsync: their changes are gone (or the file with its entry)
+	Emptied        int      // files back empty, non-empty before the cut
+	Shortened      int      // files back shorter, not empty
+	BytesDropped   int64    // bytes of the unsynced files not back
+	EntriesLost    int      // names present before the cut and gone after it
+	EntriesBack    int      // names gone before the cut (unlinked, renamed away) and back after it
+	EntriesChanged int      // names that lead to another file or directory than before the cut
+	Files, Dirs    int      // what the file system holds after the cut
+	Lost           []string // the names lost, relative to the mount, sorted
+	Changed        []string // the names changed, sorted
 }
 
 func (r CutReport) String() string {

@@ -198,10 +198,14 @@ func (pc *FS) report(rep *CutReport, live, after map[string]ent) {
 	for rel, e := range live {
 		if a, ok := after[rel]; !ok {
 			rep.EntriesLost++
+			rep.Lost = append(rep.Lost, rel)
 		} else if a.ino != e.ino {
 			rep.EntriesChanged++
+			rep.Changed = append(rep.Changed, rel)
 		}
 	}
+	sort.Strings(rep.Lost)
+	sort.Strings(rep.Changed)
 	rep.UnsyncedFiles = len(dirty)
 	for ino, size := range dirty {
 		b, ok := back[ino]
