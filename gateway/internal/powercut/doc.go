@@ -55,6 +55,6 @@
 // no fusermount fallback) with the reason; Cut fails when the rebuild
 // finds an inconsistency of its own model (an error of this package, never
 // of the code under test) or the mount cannot be renewed. The file system
-// is a test tool: it is slow (every fsync after a change copies the whole
-// file) and keeps every deleted file until the next Cut or Close.
+// is a test tool: it is slow (the first change after each fsync copies
+// the whole file) and keeps every deleted file until the next Cut or Close.
 package powercut
