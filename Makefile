@@ -32,7 +32,7 @@ NPM_TOOLS := s3rver:s3rver@3.7.1
 # Packages whose tests rewrite their golden files with -update.
 GOLDEN_PKGS := ./osci/ ./osci/xmlsec/ ./osci/xmlenc/ ./osci/egvp/ ./osci/intermediary/ ./mailbox/ ./gateway/xjustiz/ ./gateway/courts/ ./gateway/evidence/
 
-.PHONY: all run build test test-short lint bench bench-pg fuzz crash crash-pg testdata testdata-pki testdata-check clean deps help deb image
+.PHONY: all run build test test-short lint bench bench-pg fuzz crash crash-pg powercut testdata testdata-pki testdata-check clean deps help deb image
 
 all: build
 
@@ -47,6 +47,7 @@ help:
 	@echo "make fuzz      run every fuzz target for FUZZTIME (default $(FUZZTIME))"
 	@echo "make crash     kill -9 crash test of the real binary"
 	@echo "make crash-pg  kill -9 and SIGSTOP test of three gateways on one PostgreSQL database"
+	@echo "make powercut  kill -9 with a simulated power cut (FUSE: what was not fsync'd is gone) each time (POWERCUT_N, POWERCUT_CUTS)"
 	@echo "make bench-pg  send throughput of one, two and three gateways on one PostgreSQL database (BENCH_PG_N)"
 	@echo "make testdata  regenerate every golden file (transcripts, intake entries, C14N, fuzz seeds)"
 	@echo "make testdata-pki   issue a new test PKI, then regenerate the golden files"
@@ -114,6 +115,10 @@ crash: build
 
 crash-pg: build
 	$(GO) run ./gateway/internal/crashtest crash-pg -bin ./$(BIN) -n $${CRASH_PG_N:-500} -kills $${CRASH_PG_KILLS:-40} $${CRASH_ARGS:-}
+
+# powercut needs /dev/fuse and root (it skips without FUSE).
+powercut: build
+	$(GO) run ./gateway/internal/crashtest powercut -bin ./$(BIN) -n $${POWERCUT_N:-100} -kills $${POWERCUT_CUTS:-20} $${CRASH_ARGS:-}
 
 bench-pg: build
 	$(GO) run ./gateway/internal/crashtest bench-pg -bin ./$(BIN) -bench-n $${BENCH_PG_N:-200}

@@ -156,6 +156,8 @@ func freePort() (string, error) {
 // clusterOptions shape the generated configuration.
 type clusterOptions struct {
 	dataDir string // default <dir>/data
+	intake  string // default <dir>/intake
+	outbox  string // default <dir>/outbox
 }
 
 // newCluster writes keys, PKCS#12 files, tokens and the configuration
@@ -176,6 +178,12 @@ func newCluster(bin, dir string, o clusterOptions, logf func(string, ...any)) (*
 		intake: filepath.Join(dir, "intake"), outbox: filepath.Join(dir, "outbox"), simDir: filepath.Join(dir, "simulator"), logf: logf}
 	if c.dataDir == "" {
 		c.dataDir = filepath.Join(dir, "data")
+	}
+	if o.intake != "" {
+		c.intake = o.intake
+	}
+	if o.outbox != "" {
+		c.outbox = o.outbox
 	}
 	pki := filepath.Join(dir, "pki")
 	for _, d := range []string{pki, c.dataDir, c.simDir, c.outbox} {

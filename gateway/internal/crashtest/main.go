@@ -20,6 +20,7 @@
 //
 //	go run ./gateway/internal/crashtest crash    -bin bin/bebpo-gateway [-n 100 -kills 30 -seed S]
 //	go run ./gateway/internal/crashtest diskfull -bin bin/bebpo-gateway
+//	go run ./gateway/internal/crashtest powercut -bin bin/bebpo-gateway [-n 100 -kills 20 -seed S]
 //	go run ./gateway/internal/crashtest bench    -bin bin/bebpo-gateway [-bench-n 200 -big-bytes 200000000]
 //	    [-only small|big -gotest bench.out -json bench.json -profile DIR]
 //	go run ./gateway/internal/crashtest crash-pg -bin bin/bebpo-gateway [-n 500 -kills 40 -seed S]
@@ -52,6 +53,16 @@
 //
 // diskfull needs root for a small tmpfs as data_dir and skips (exit 0)
 // with a message when it cannot mount one.
+//
+// powercut runs the crash loop with the gateway's data directory, intake
+// and outgoing folder on a lossy FUSE file system (package powercut): each
+// of -kills cuts kills the daemon and the outgoing folder's clients, drops
+// everything not fsync'd and restarts the daemon; a last cut follows once
+// the queue drained. It prints what every cut dropped and counts as crash
+// does; a folder submission counts once its client's hand-over was
+// durable (one a cut interrupted may arrive once or not at all). It skips
+// (exit 0) without /dev/fuse and fails when mounting fails. `make
+// powercut` runs it (POWERCUT_N, POWERCUT_CUTS).
 package main
 
 import (
@@ -107,7 +118,7 @@ func envInt(name string, def int) int {
 
 func main() {
 	if len(os.Args) < 2 || strings.HasPrefix(os.Args[1], "-") {
-		fmt.Fprintln(os.Stderr, "usage: crashtest crash|crash-pg|diskfull|bench|bench-pg|idle -bin PATH [options] | benchcmp OLD.json NEW.json")
+		fmt.Fprintln(os.Stderr, "usage: crashtest crash|crash-pg|diskfull|powercut|bench|bench-pg|idle -bin PATH [options] | benchcmp OLD.json NEW.json")
 		os.Exit(2)
 	}
 	mode := os.Args[1]
@@ -118,13 +129,16 @@ func main() {
 		}
 		os.Exit(runBenchCompare(os.Args[2], os.Args[3]))
 	}
+	if mode == "powercut-drop" { // one outgoing folder client of powercut
+		os.Exit(runPowercutDrop(os.Args[2:]))
+	}
 	fs := flag.NewFlagSet("crashtest "+mode, flag.ExitOnError)
 	var o options
 	fs.StringVar(&o.bin, "bin", "bin/bebpo-gateway", "the bebpo-gateway binary to test")
 	fs.StringVar(&o.dir, "dir", "", "work directory (default: a new temporary directory)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory also when the run passes")
 	fs.IntVar(&o.n, "n", envInt("CRASH_N", 100), "messages to submit (env CRASH_N)")
-	fs.IntVar(&o.kills, "kills", envInt("CRASH_KILLS", 30), "SIGKILLs of the daemon (env CRASH_KILLS)")
+	fs.IntVar(&o.kills, "kills", envInt("CRASH_KILLS", 30), "SIGKILLs of the daemon, in powercut each with a power cut (env CRASH_KILLS)")
 	seed := fs.Uint64("seed", 0, "random seed (env CRASH_SEED; default: from the clock)")
 	fs.DurationVar(&o.minDelay, "min-delay", 300*time.Millisecond, "earliest kill after a (re)start")
 	fs.DurationVar(&o.maxDelay, "max-delay", 3*time.Second, "latest kill after a (re)start")
@@ -164,10 +178,10 @@ func main() {
 		os.Exit(2)
 	}
 	run, ok := map[string]func(options) int{
-		"crash": runCrash, "crash-pg": runCrashPG, "diskfull": runDiskFull, "bench": runBench, "bench-pg": runBenchPG, "idle": runIdle,
+		"crash": runCrash, "crash-pg": runCrashPG, "diskfull": runDiskFull, "powercut": runPowercut, "bench": runBench, "bench-pg": runBenchPG, "idle": runIdle,
 	}[mode]
 	if !ok {
-		fmt.Fprintf(os.Stderr, "crashtest: unknown mode %q (crash, crash-pg, diskfull, bench, bench-pg, idle)\n", mode)
+		fmt.Fprintf(os.Stderr, "crashtest: unknown mode %q (crash, crash-pg, diskfull, powercut, bench, bench-pg, idle)\n", mode)
 		os.Exit(2)
 	}
 	os.Exit(withDir(o, mode, run))
