@@ -23,9 +23,9 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/cli"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/demo"
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/durable"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/outfolder"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/submit"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/durable"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/intermediary"
 )
 

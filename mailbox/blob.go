@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/internal/behind"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/durable"
 	"github.com/stadt-erkelenz/bebpo-gateway/internal/writeback"
 )
 
@@ -69,14 +70,7 @@ func (OSFS) Remove(name string) error                  { return os.Remove(name) 
 func (OSFS) Open(name string) (io.ReadCloser, error)   { return os.Open(name) }
 func (OSFS) Stat(name string) (os.FileInfo, error)     { return os.Stat(name) }
 func (OSFS) ReadDir(dir string) ([]os.DirEntry, error) { return os.ReadDir(dir) }
-func (OSFS) SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	return errors.Join(err, d.Close())
-}
+func (OSFS) SyncDir(dir string) error                  { return durable.SyncDir(dir) }
 
 // diskErr marks a full disk with ErrDiskFull and keeps the cause.
 func diskErr(op string, err error) error {

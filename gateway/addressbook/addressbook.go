@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/durable"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/field"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/safeid"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/durable"
 )
 
 // Refusals of the address book, wrapped in a field.Error naming the field.

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/durable"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/version"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/durable"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
 )

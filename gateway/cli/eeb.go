@@ -17,8 +17,8 @@ import (
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/api"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/eeb"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/evidence"
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/durable"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/xjustiz"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/durable"
 )
 
 // eebCommand lists, shows and answers the courts' eEB requests.

@@ -14,7 +14,7 @@ import (
 
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/config"
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/durable"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/durable"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox/sqlite"
 )

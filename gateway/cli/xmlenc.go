@@ -14,7 +14,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/durable"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/durable"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlsec"
 )

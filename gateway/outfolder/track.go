@@ -10,8 +10,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/durable"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/logging"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/durable"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 

@@ -22,7 +22,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/durable"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/durable"
 )
 
 // Argon2Params are the argon2id parameters of new password hashes; a

@@ -15,8 +15,8 @@ import (
 	"github.com/beevik/etree"
 	"go.uber.org/zap"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/durable"
 	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/xsd"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/durable"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 

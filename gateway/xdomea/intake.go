@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/durable"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/durable"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 

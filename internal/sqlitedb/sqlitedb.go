@@ -27,6 +27,7 @@ import (
 
 	sqlite "modernc.org/sqlite"
 
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/durable"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 )
 
@@ -81,6 +82,12 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 		}
 		if f != nil {
 			f.Close()
+			// The new name is durable only with its directory: without
+			// this a power cut could lose the database SQLite writes into
+			// it (SQLite fsyncs the directory of a new WAL, not this one).
+			if err := durable.SyncDir(filepath.Dir(abs)); err != nil {
+				return nil, fmt.Errorf("sqlite: create %s: %w", abs, err)
+			}
 		}
 	}
 	common := append([]string{fmt.Sprintf("busy_timeout(%d)", opt.BusyTimeout.Milliseconds()), "foreign_keys(1)", "synchronous(FULL)"}, opt.Pragmas...)

@@ -16,7 +16,7 @@ import (
 	"strings"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/durable"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/durable"
 	"github.com/stadt-erkelenz/bebpo-gateway/mailbox"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci"
 	"github.com/stadt-erkelenz/bebpo-gateway/osci/xmlenc"

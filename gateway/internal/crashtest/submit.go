@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/durable"
 )
 
 // document is one submitted message's single file. Its content names the
@@ -218,13 +220,13 @@ func dropInFolder(outbox string, d document) error {
 			return err
 		}
 	}
-	if err := syncDir(tmp); err != nil {
+	if err := durable.SyncDir(tmp); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, filepath.Join(outbox, name)); err != nil {
 		return err
 	}
-	return syncDir(outbox)
+	return durable.SyncDir(outbox)
 }
 
 func writeSynced(path string, data []byte) error {
@@ -241,15 +243,6 @@ func writeSynced(path string, data []byte) error {
 		return err
 	}
 	return f.Close()
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
 }
 
 // folderResults counts the outgoing folder's answers: directories in

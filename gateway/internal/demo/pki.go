@@ -20,7 +20,7 @@ import (
 	pkcs12 "software.sslmate.com/src/go-pkcs12"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/certs"
-	"github.com/stadt-erkelenz/bebpo-gateway/gateway/internal/durable"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/durable"
 )
 
 // demoPKI is the demo's key material below its directory: a demo CA that
