@@ -356,19 +356,7 @@ func runCrash(o options) int {
 		}
 	}
 	logf("crash: slowest single attempt: %s (message %d: %s)", slow.slowest.Round(time.Millisecond), slow.doc.Index, slow.slowWhat)
-	if !alive {
-		logf("crash: FAIL: the daemon had exited by itself (code %d):\n%s", c.daemon.exitCode(), c.daemon.tail(30))
-		ok = false
-	}
-	if stopErr != nil || exit != 0 {
-		logf("crash: FAIL: SIGTERM: exit code %d %v", exit, stopErr)
-		ok = false
-	}
-	if !c.sim.alive() {
-		logf("crash: FAIL: the simulator died, its counts are incomplete:\n%s", c.sim.tail(20))
-		ok = false
-	}
-	ok = verifyStore(c) && ok
+	ok = endChecks("crash", c, alive, exit, stopErr) && ok
 	res, err := tallyRun(c, docs)
 	if err != nil {
 		logf("crash: counting: %v", err)
@@ -384,6 +372,26 @@ func runCrash(o options) int {
 	}
 	logf("crash: %d restarts after kills, %s in total; %d of %d deliveries at the simulator", c.starts-2, time.Since(start).Round(time.Second), res.AtSimulator, len(docs))
 	return res.verdict("crash", ok && refused == 0)
+}
+
+// endChecks are the checks every crash mode ends with: the daemon never
+// exited by itself and stopped with 0 on SIGTERM, the simulator is alive
+// (its counts are complete), and the store verifies (verifyStore).
+func endChecks(mode string, c *cluster, alive bool, exit int, stopErr error) bool {
+	ok := true
+	if !alive {
+		logf("%s: FAIL: the daemon had exited by itself (code %d):\n%s", mode, c.daemon.exitCode(), c.daemon.tail(30))
+		ok = false
+	}
+	if stopErr != nil || exit != 0 {
+		logf("%s: FAIL: SIGTERM: exit code %d %v", mode, exit, stopErr)
+		ok = false
+	}
+	if !c.sim.alive() {
+		logf("%s: FAIL: the simulator died, its counts are incomplete:\n%s", mode, c.sim.tail(20))
+		ok = false
+	}
+	return verifyStore(c) && ok
 }
 
 // prepare starts the simulator and the daemon and enters b into the

@@ -192,19 +192,7 @@ func runPowercut(o options) int {
 	logf("powercut: %d API submissions acknowledged, %d folder submissions durably handed over, %d interrupted by a cut (the client's own loss), %d refused",
 		acked, handed, cutOff, refused)
 	ok = checkFolder(c.outbox, folderNames, optionalNames) && ok
-	if !alive {
-		logf("powercut: FAIL: the daemon had exited by itself (code %d):\n%s", c.daemon.exitCode(), c.daemon.tail(30))
-		ok = false
-	}
-	if stopErr != nil || exit != 0 {
-		logf("powercut: FAIL: SIGTERM: exit code %d %v", exit, stopErr)
-		ok = false
-	}
-	if !c.sim.alive() {
-		logf("powercut: FAIL: the simulator died, its counts are incomplete:\n%s", c.sim.tail(20))
-		ok = false
-	}
-	ok = verifyStore(c) && ok
+	ok = endChecks("powercut", c, alive, exit, stopErr) && ok
 	sim, err := scanSimulator(c.simDir, c.bCipher)
 	if err != nil {
 		logf("powercut: counting: %v", err)
