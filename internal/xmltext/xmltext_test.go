@@ -14,3 +14,26 @@ func TestValid(t *testing.T) {
 		}
 	}
 }
+
+// TestNormalizeLineBreaks: CRLF and a lone CR become LF, in one pass that
+// leaves nothing to do for a second one ("\r\r\n" is two line breaks, not
+// a CR before a CRLF that a second pass would find).
+func TestNormalizeLineBreaks(t *testing.T) {
+	for in, want := range map[string]string{
+		"":               "",
+		"a\nb":           "a\nb",
+		"a\r\nb":         "a\nb",
+		"a\rb":           "a\nb",
+		"a\r\r\nb":       "a\n\nb",
+		"a\r\n\rb\r":     "a\n\nb\n",
+		"\n\r\r\r\n\n\r": "\n\n\n\n\n\n",
+	} {
+		got := LineBreaksToLF(in)
+		if got != want {
+			t.Errorf("LineBreaksToLF(%q) = %q, want %q", in, got, want)
+		}
+		if again := LineBreaksToLF(got); again != got {
+			t.Errorf("LineBreaksToLF(%q) changed %q again into %q", in, got, again)
+		}
+	}
+}

@@ -184,7 +184,7 @@ func ParseNachricht(data []byte, lim xmlsec.Limits) (Nachricht, error) {
 	n := Nachricht{MessageType: trim(f["Nachrichtentyp"]), SignatureLevel: trim(f["Signaturniveau"]),
 		RecipientID: trim(f["Empfaengerkennung"]), Subject: trim(f["Betreff"]),
 		CaseNumberRecipient: trim(f["Aktenzeichen_Empfaenger"]), CaseNumberSender: trim(f["Aktenzeichen_Absender"]),
-		FreeText: strings.TrimSpace(strings.ReplaceAll(f["Freitext"], "\r\n", "\n"))}
+		FreeText: strings.TrimSpace(xmltext.LineBreaksToLF(f["Freitext"]))}
 	return n, nil
 }
 
@@ -279,7 +279,7 @@ func ParseAdditionalInfos(data []byte) (AdditionalInfos, error) {
 		text = string(rs)
 	}
 	out := AdditionalInfos{}
-	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+	lines := strings.Split(xmltext.LineBreaksToLF(text), "\n")
 	for i := 0; i < len(lines); i++ {
 		line := strings.TrimLeft(lines[i], " \t\f")
 		if line == "" || line[0] == '#' || line[0] == '!' {

@@ -11,6 +11,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/stadt-erkelenz/bebpo-gateway/internal/limit"
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/xmltext"
 )
 
 // Namespace URIs the parser and canonicalizer treat specially.
@@ -67,7 +68,7 @@ func ParseBytes(b []byte, lim Limits) (*etree.Document, error) {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(b), lim.MaxBytes)
 	}
 	if bytes.IndexByte(b, '\r') >= 0 {
-		b = bytes.Clone(b) // normalizeLineEnds rewrites in place
+		b = bytes.Clone(b) // NormalizeLineBreaks rewrites in place
 	}
 	return parseOwned(b, lim)
 }
@@ -81,7 +82,7 @@ func parseOwned(b []byte, lim Limits) (*etree.Document, error) {
 	if err := checkDeclaredEncoding(b); err != nil {
 		return nil, err
 	}
-	return parseDocument(normalizeLineEnds(b), lim)
+	return parseDocument(xmltext.NormalizeLineBreaks(b), lim)
 }
 
 var encodingDecl = regexp.MustCompile(`encoding\s*=\s*["']([^"']*)["']`)
@@ -98,26 +99,6 @@ func checkDeclaredEncoding(b []byte) error {
 		return fmt.Errorf("%w: declared encoding %q", ErrEncoding, m[1])
 	}
 	return nil
-}
-
-// normalizeLineEnds applies XML 1.0 §2.11: CRLF and lone CR become LF
-// before parsing. Character references (&#13;) are untouched.
-func normalizeLineEnds(b []byte) []byte {
-	if bytes.IndexByte(b, '\r') < 0 {
-		return b
-	}
-	out := b[:0]
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if c == '\r' {
-			if i+1 < len(b) && b[i+1] == '\n' {
-				i++
-			}
-			c = '\n'
-		}
-		out = append(out, c)
-	}
-	return out
 }
 
 func isXMLSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

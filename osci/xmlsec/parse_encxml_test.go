@@ -15,6 +15,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/beevik/etree"
+
+	"github.com/stadt-erkelenz/bebpo-gateway/internal/xmltext"
 )
 
 // oldParseBytes is ParseBytes as it was, on encoding/xml.
@@ -30,7 +32,7 @@ func oldParseBytes(in []byte, lim Limits) (*etree.Document, error) {
 	if err := checkDeclaredEncoding(b); err != nil {
 		return nil, err
 	}
-	return oldBuild(normalizeLineEnds(b), lim)
+	return oldBuild(xmltext.NormalizeLineBreaks(b), lim)
 }
 
 type oldOpenElement struct {
