@@ -46,4 +46,3 @@ func LineBreaksToLF(s string) string {
 	}
 	return string(NormalizeLineBreaks([]byte(s)))
 }
-

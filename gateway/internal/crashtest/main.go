@@ -283,24 +283,16 @@ func runCrash(o options) int {
 		return oc
 	})
 
-	for k := 1; k <= o.kills; k++ {
-		d := o.minDelay + time.Duration(rng.Int64N(int64(o.maxDelay-o.minDelay)+1))
-		time.Sleep(d)
-		if !c.daemon.alive() {
-			logf("crash: daemon exited by itself (code %d) before kill %d:\n%s", c.daemon.exitCode(), k, c.daemon.tail(30))
-			return 1
-		}
+	if !killLoop("crash", "kill", o, rng, c, func(k int, d time.Duration) error {
 		if err := c.kill(); err != nil {
-			logf("crash: kill %d: %v", k, err)
-			return 1
+			return err
 		}
 		if k%10 == 0 || k == o.kills {
 			logf("crash: kill %d/%d after %s; intake holds %d", k, o.kills, d.Round(time.Millisecond), intakeCount(c.intake))
 		}
-		if err := c.startDaemon(false); err != nil {
-			logf("crash: restart: %v", err)
-			return 1
-		}
+		return c.startDaemon(false)
+	}) {
+		return 1
 	}
 	if err := c.waitHealthy(60 * time.Second); err != nil {
 		logf("crash: %v", err)
@@ -372,6 +364,26 @@ func runCrash(o options) int {
 	}
 	logf("crash: %d restarts after kills, %s in total; %d of %d deliveries at the simulator", c.starts-2, time.Since(start).Round(time.Second), res.AtSimulator, len(docs))
 	return res.verdict("crash", ok && refused == 0)
+}
+
+// killLoop waits a random moment of [o.minDelay, o.maxDelay] o.kills times
+// and then does act (kill, cut, restart) to the running daemon. It
+// reports false, having said why, when the daemon had exited by itself or
+// act failed.
+func killLoop(mode, what string, o options, rng *rand.Rand, c *cluster, act func(k int, d time.Duration) error) bool {
+	for k := 1; k <= o.kills; k++ {
+		d := o.minDelay + time.Duration(rng.Int64N(int64(o.maxDelay-o.minDelay)+1))
+		time.Sleep(d)
+		if !c.daemon.alive() {
+			logf("%s: daemon exited by itself (code %d) before %s %d:\n%s", mode, c.daemon.exitCode(), what, k, c.daemon.tail(30))
+			return false
+		}
+		if err := act(k, d); err != nil {
+			logf("%s: %s %d: %v", mode, what, k, err)
+			return false
+		}
+	}
+	return true
 }
 
 // endChecks are the checks every crash mode ends with: the daemon never

@@ -117,17 +117,8 @@ func runPowercut(o options) int {
 		}
 		return oc
 	})
-	for k := 1; k <= o.kills; k++ {
-		d := o.minDelay + time.Duration(rng.Int64N(int64(o.maxDelay-o.minDelay)+1))
-		time.Sleep(d)
-		if !c.daemon.alive() {
-			logf("powercut: daemon exited by itself (code %d) before cut %d:\n%s", c.daemon.exitCode(), k, c.daemon.tail(30))
-			return 1
-		}
-		if err := cut(); err != nil {
-			logf("powercut: cut %d: %v", k, err)
-			return 1
-		}
+	if !killLoop("powercut", "cut", o, rng, c, func(int, time.Duration) error { return cut() }) {
+		return 1
 	}
 	if err := c.waitHealthy(60 * time.Second); err != nil {
 		logf("powercut: %v", err)
